@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * EnOS "apim" application authentication (enos-protocol.md §7.2).
+ * The token request proves knowledge of the secret with
+ *   encryption = lowercase hex(sha256(appKey + timestamp + appSecret))
+ * and every API call is signed with
+ *   apim-signature = lowercase hex(sha256(accessToken + paramsData + timestamp + appSecret))
+ * where paramsData = URL query params sorted by key (k1v1k2v2…) followed by the raw body as sent.
+ */
+export function tokenEncryption(appKey: string, timestamp: string | number, appSecret: string): string {
+  return sha256Hex(`${appKey}${timestamp}${appSecret}`);
+}
+
+/** Query params as they reach a server: a key may repeat; all its values count, in order. */
+export type QueryParams = Iterable<readonly [string, string]>;
+
+export function paramsData(query: QueryParams, rawBody?: string): string {
+  const pairs = [...query].map(([k, v]) => [k, v] as const);
+  // Plain code-unit order, as Java's String.compareTo sorts the keys; stable for repeated keys.
+  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return pairs.map(([k, v]) => k + v).join('') + (rawBody ?? '');
+}
+
+export function requestSignature(
+  accessToken: string,
+  query: QueryParams,
+  rawBody: string | undefined,
+  timestamp: string | number,
+  appSecret: string,
+): string {
+  return sha256Hex(`${accessToken}${paramsData(query, rawBody)}${timestamp}${appSecret}`);
+}
+
+/** The three headers a client adds to every signed call. */
+export function signedHeaders(
+  accessToken: string,
+  url: URL,
+  rawBody: string | undefined,
+  appSecret: string,
+  now: number = Date.now(),
+): Record<string, string> {
+  const ts = String(now);
+  return {
+    'apim-accesstoken': accessToken,
+    'apim-timestamp': ts,
+    'apim-signature': requestSignature(accessToken, url.searchParams, rawBody, ts, appSecret),
+  };
+}
+
+function sha256Hex(s: string): string {
+  return createHash('sha256').update(s, 'utf8').digest('hex');
+}
