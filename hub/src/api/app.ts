@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { EnosError, codes } from '@edgehub/shared';
+import type { TokenService } from '../auth/tokens.js';
+import type { Registry } from '../registry/registry.js';
+import { actionConstraint } from './action-constraint.js';
+import { adminRoutes } from './admin.routes.js';
+import { requireSignedCalls } from './auth.js';
+import { deviceRoutes } from './devices.routes.js';
+import { installEnvelopeErrors } from './errors.js';
+import { productRoutes } from './products.routes.js';
+import { tokenRoutes } from './token.routes.js';
+import { topoRoutes } from './topos.routes.js';
+
+export interface ApiOptions {
+  registry: Registry;
+  tokens: TokenService;
+  logger: FastifyBaseLogger;
+  /** Largest accepted body in bytes (batchCreate has its own, larger limit). */
+  bodyLimit: number;
+  tokenRateLimitPerMinute: number;
+  version: string;
+}
+
+/** Builds the management REST API: token service, Connection Service, admin API, OpenAPI at /docs. */
+export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    // Per-request logs cost throughput; failures are logged by the error handler instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: opts.bodyLimit,
+    genReqId: () => randomUUID(),
+    routerOptions: { constraints: { action: actionConstraint } },
+    ajv: {
+      // Bodies are checked as sent: unknown fields and mistyped values are refused, never dropped or coerced.
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false, allowUnionTypes: true },
+    },
+  });
+
+  // Keep the raw body: the apim signature covers it exactly as sent (§7.2).
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const raw = body as string;
+    req.rawBody = raw;
+    if (raw.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(raw));
+    } catch {
+      done(new EnosError(codes.invalidArgument, 'Invalid Argument: request body is not valid JSON'), undefined);
+    }
+  });
+
+  installEnvelopeErrors(app);
+  await app.register(rateLimit, { global: false });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'edgehub management API', version: opts.version, description: 'EnOS-compatible Connection Service, apim token service and admin API. Every call except the token service is signed: apim-accesstoken, apim-timestamp, apim-signature (see docs/PROTOCOL.md).' },
+      components: {
+        securitySchemes: {
+          apimAccessToken: { type: 'apiKey', in: 'header', name: 'apim-accesstoken' },
+          apimTimestamp: { type: 'apiKey', in: 'header', name: 'apim-timestamp' },
+          apimSignature: { type: 'apiKey', in: 'header', name: 'apim-signature' },
+        },
+      },
+    },
+    // Each action is its own route; show it as `path?action=name` so the document lists them all.
+    transform: ({ schema, url, route }) => {
+      const action = (route.constraints as { action?: string } | undefined)?.action;
+      return { schema, url: action ? `${url}?action=${action}` : url };
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+  await app.register(tokenRoutes, { tokens: opts.tokens, rateLimitPerMinute: opts.tokenRateLimitPerMinute });
+  await app.register(async (scope) => {
+    requireSignedCalls(scope, opts.tokens, opts.registry);
+    await scope.register(productRoutes, { registry: opts.registry });
+    await scope.register(deviceRoutes, { registry: opts.registry });
+    await scope.register(topoRoutes, { registry: opts.registry });
+    await scope.register(adminRoutes, { registry: opts.registry });
+  });
+  return app;
+}

@@ -1,0 +1,152 @@
+import { createHash } from 'node:crypto';
+import { EnosError, codes, requestSignature, safeEqualHex, tokenEncryption, type QueryParams } from '@edgehub/shared';
+import { DuplicateKeyError, type Collection } from '../store/port.js';
+import type { Applications } from '../registry/applications.js';
+import { newAccessToken } from '../registry/ids.js';
+import type { ApplicationRecord } from '../registry/records.js';
+
+/** Stored under the digest of the token, so a copy of the store holds no usable bearer token. */
+export interface AccessTokenRecord {
+  accessToken: string;
+  appKey: string;
+  appId: string;
+  expireAt: number;
+  createTime: number;
+}
+
+/** An accepted token request, kept for the freshness window to refuse replays (1001). */
+export interface TokenRequestRecord {
+  encryption: string;
+  appKey: string;
+  at: number;
+}
+
+export interface TokenPolicy {
+  /** Lifetime of an access token (EnOS: 7200 s). */
+  ttlSeconds: number;
+  /** How far a token request's timestamp may be from the server clock. */
+  timestampWindowSeconds: number;
+}
+
+export interface IssuedToken {
+  accessToken: string;
+  /** Seconds until it expires. */
+  expire: number;
+}
+
+export interface TokenRequest {
+  appKey: string;
+  encryption: string;
+  timestamp: number | string;
+}
+
+/** The caller of a verified API request. */
+export interface Caller {
+  app: ApplicationRecord;
+}
+
+/**
+ * The apim token service (enos-protocol.md §7.2): issues and refreshes access tokens for service
+ * accounts and verifies the signature of every API call.
+ */
+export class TokenService {
+  private lastPrune = 0;
+  // The store keeps only the token's digest. To hand out "the same token while unexpired" (§7.2)
+  // this process remembers the clear tokens it issued itself.
+  private readonly clear = new Map<string, string>();
+
+  constructor(
+    private readonly tokens: Collection<AccessTokenRecord>,
+    private readonly requests: Collection<TokenRequestRecord>,
+    private readonly applications: Applications,
+    private readonly policy: TokenPolicy,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async get(req: TokenRequest): Promise<IssuedToken> {
+    const app = await this.checkRequest(req);
+    const now = this.clock();
+    // EnOS hands out the same token while it is valid.
+    const live = await this.tokens.find({ appKey: app.accessKey, expireAt: { $gt: now } }, { sort: [{ field: 'expireAt', order: 'DESC' }], limit: 1 });
+    const current = live.items[0];
+    const clear = current && this.clear.get(current.accessToken);
+    if (current && clear) return { accessToken: clear, expire: Math.floor((current.expireAt - now) / 1000) };
+    // Issued by another node or before a restart: the clear token is unknown here, so issue a new one.
+    return { accessToken: await this.issue(app, now), expire: this.policy.ttlSeconds };
+  }
+
+  async refresh(req: TokenRequest & { accessToken: string }): Promise<IssuedToken> {
+    const app = await this.checkRequest(req);
+    const old = await this.tokens.get(digest(req.accessToken));
+    if (!old || old.appKey !== app.accessKey) throw new EnosError(codes.tokenRefreshFailed, 'Refresh token failed: unknown access token');
+    await this.tokens.delete(old.accessToken);
+    const now = this.clock();
+    return { accessToken: await this.issue(app, now), expire: this.policy.ttlSeconds };
+  }
+
+  /**
+   * Verifies an API call: a live token and `apim-signature = sha256(token + sorted query + raw body
+   * + timestamp + secret)`. Throws 99401 for missing headers or a bad signature, 1203 for an
+   * unknown or expired token.
+   */
+  async verify(headers: { token?: string; timestamp?: string; signature?: string }, query: QueryParams, rawBody: string | undefined): Promise<Caller> {
+    const { token, timestamp, signature } = headers;
+    if (!token || !timestamp || !signature) {
+      throw new EnosError(codes.unauthenticated, 'Missing apim-accesstoken, apim-timestamp or apim-signature header');
+    }
+    const record = await this.tokens.get(digest(token));
+    if (!record || record.expireAt <= this.clock()) throw new EnosError(codes.tokenExpired, 'Access token is expired or invalid');
+    const app = await this.applications.get(record.appId);
+    if (!app) throw new EnosError(codes.tokenExpired, 'Access token is expired or invalid');
+    const want = requestSignature(token, query, rawBody, timestamp, app.accessSecret);
+    if (!safeEqualHex(want, signature)) throw new EnosError(codes.unauthenticated, 'apim-signature does not match the request');
+    return { app };
+  }
+
+  private async checkRequest(req: TokenRequest): Promise<ApplicationRecord> {
+    const ts = Number(req.timestamp);
+    if (!Number.isFinite(ts)) throw new EnosError(codes.tokenInvalidParam, 'Invalid param: timestamp must be epoch milliseconds');
+    const now = this.clock();
+    if (Math.abs(now - ts) > this.policy.timestampWindowSeconds * 1000) {
+      throw new EnosError(codes.tokenInvalidParam, `Invalid param: timestamp is more than ${this.policy.timestampWindowSeconds} s from the server time`);
+    }
+    const app = await this.applications.byAccessKey(req.appKey);
+    if (!app) throw new EnosError(codes.tokenAppKeyNotExist, 'appKey does not exist');
+    const want = tokenEncryption(req.appKey, String(req.timestamp), app.accessSecret);
+    if (!safeEqualHex(want, req.encryption)) throw new EnosError(codes.tokenInvalidEncryption, 'Invalid encryption');
+    try {
+      await this.requests.insert({ encryption: req.encryption.toLowerCase(), appKey: req.appKey, at: now });
+    } catch (e) {
+      if (e instanceof DuplicateKeyError) throw new EnosError(codes.tokenReplayedEncryption, 'Repeated request with duplicated encryption');
+      throw e;
+    }
+    await this.pruneRequests(now);
+    return app;
+  }
+
+
+  private async issue(app: ApplicationRecord, now: number): Promise<string> {
+    const token = newAccessToken();
+    const key = digest(token);
+    await this.tokens.insert({ accessToken: key, appKey: app.accessKey, appId: app.appId, expireAt: now + this.policy.ttlSeconds * 1000, createTime: now });
+    this.clear.set(key, token);
+    return token;
+  }
+
+  private async pruneRequests(now: number): Promise<void> {
+    if (now - this.lastPrune < 60_000) return;
+    this.lastPrune = now;
+    const cutoff = now - this.policy.timestampWindowSeconds * 1000 * 2;
+    const old = await this.requests.find({ at: { $lt: cutoff } }, { limit: 1000 });
+    for (const r of old.items) await this.requests.delete(r.encryption);
+    const expired = await this.tokens.find({ expireAt: { $lt: now } }, { limit: 1000 });
+    for (const t of expired.items) {
+      await this.tokens.delete(t.accessToken);
+      this.clear.delete(t.accessToken);
+    }
+  }
+}
+
+function digest(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}

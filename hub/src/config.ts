@@ -1,0 +1,65 @@
+import { resolve } from 'node:path';
+
+/** The hub's configuration: one typed object, defaults in one place, read from the environment. */
+export interface HubConfig {
+  dataDir: string;
+  http: { host: string; port: number };
+  /** Set to use MongoDB for the registry; otherwise the embedded store under dataDir. */
+  mongodbUrl?: string;
+  mongodbDbName: string;
+  logLevel: string;
+  tokenTtlSeconds: number;
+  tokenTimestampWindowSeconds: number;
+  tokenRateLimitPerMinute: number;
+  bodyLimitBytes: number;
+  maxDevicesPerProduct: number;
+  maxSubDevicesPerGateway: number;
+}
+
+export const defaults: HubConfig = {
+  dataDir: './data',
+  http: { host: '127.0.0.1', port: 8080 },
+  mongodbDbName: 'edgehub',
+  logLevel: 'info',
+  tokenTtlSeconds: 7200,
+  tokenTimestampWindowSeconds: 900,
+  tokenRateLimitPerMinute: 120,
+  bodyLimitBytes: 1024 * 1024,
+  maxDevicesPerProduct: 10_000,
+  maxSubDevicesPerGateway: 1_500,
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads HUB_* variables (and MONGODB_URL); a bad value is an error that names the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<HubConfig> = {}): HubConfig {
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+    return n;
+  };
+  const level = env['LOG_LEVEL'] ?? defaults.logLevel;
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) throw new ConfigError(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "${level}"`);
+  const config: HubConfig = {
+    dataDir: resolve(env['HUB_DATA_DIR'] || defaults.dataDir),
+    http: { host: env['HUB_HTTP_HOST'] || defaults.http.host, port: int('HUB_HTTP_PORT', defaults.http.port, 0, 65535) },
+    mongodbDbName: env['MONGODB_DB'] || defaults.mongodbDbName,
+    logLevel: level,
+    tokenTtlSeconds: int('HUB_TOKEN_TTL_SECONDS', defaults.tokenTtlSeconds, 1, 30 * 86400),
+    tokenTimestampWindowSeconds: int('HUB_TOKEN_TIMESTAMP_WINDOW_SECONDS', defaults.tokenTimestampWindowSeconds, 1, 86400),
+    tokenRateLimitPerMinute: int('HUB_TOKEN_RATE_LIMIT', defaults.tokenRateLimitPerMinute, 1, 1_000_000),
+    bodyLimitBytes: int('HUB_BODY_LIMIT_BYTES', defaults.bodyLimitBytes, 1024, 64 * 1024 * 1024),
+    maxDevicesPerProduct: int('HUB_MAX_DEVICES_PER_PRODUCT', defaults.maxDevicesPerProduct, 1, 10_000_000),
+    maxSubDevicesPerGateway: int('HUB_MAX_SUBDEVICES_PER_GATEWAY', defaults.maxSubDevicesPerGateway, 1, 1_000_000),
+  };
+  const mongo = env['MONGODB_URL'];
+  if (mongo) {
+    if (!/^mongodb(\+srv)?:\/\//.test(mongo)) throw new ConfigError('MONGODB_URL must start with mongodb:// or mongodb+srv://');
+    config.mongodbUrl = mongo;
+  }
+  return { ...config, ...overrides };
+}

@@ -1,0 +1,68 @@
+import { mkdir } from 'node:fs/promises';
+
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { buildApi } from './api/app.js';
+import { TokenService, type AccessTokenRecord, type TokenRequestRecord } from './auth/tokens.js';
+import { bootstrap } from './bootstrap.js';
+import type { HubConfig } from './config.js';
+import { collectionSpecs } from './registry/collections.js';
+import { openRegistry, type Registry } from './registry/registry.js';
+import { openStore } from './store/open.js';
+import type { Store } from './store/port.js';
+
+export interface Hub {
+  config: HubConfig;
+  store: Store;
+  registry: Registry;
+  api: FastifyInstance;
+  log: Logger;
+  /** Where the bootstrap administrator's credentials are. */
+  credentialsPath: string;
+  close(): Promise<void>;
+}
+
+export const VERSION = '0.1.0';
+
+/** Secrets never reach the log, whatever a caller logs by mistake. */
+export const redactPaths = ['accessSecret', 'deviceSecret', 'productSecret', 'encryption', 'accessToken', '*.accessSecret', '*.deviceSecret', '*.productSecret', '*.encryption', '*.accessToken', 'req.headers["apim-accesstoken"]', 'req.headers["apim-signature"]'];
+
+/** Wires the hub from its config: store, registry, token service, REST API. Does not listen. */
+export async function openHub(config: HubConfig, clock: () => number = Date.now): Promise<Hub> {
+  const log = pino({ level: config.logLevel, redact: { paths: redactPaths, censor: '[redacted]' } });
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const storeConfig: Parameters<typeof openStore>[0] = { dataDir: config.dataDir, mongodbDbName: config.mongodbDbName };
+  if (config.mongodbUrl) storeConfig.mongodbUrl = config.mongodbUrl;
+  const store = await openStore(storeConfig);
+  const registry = await openRegistry(store, { maxDevicesPerProduct: config.maxDevicesPerProduct, maxSubDevicesPerGateway: config.maxSubDevicesPerGateway });
+  const tokens = new TokenService(
+    await store.collection<AccessTokenRecord>(collectionSpecs.accessTokens),
+    await store.collection<TokenRequestRecord>(collectionSpecs.tokenRequests),
+    registry.applications,
+    { ttlSeconds: config.tokenTtlSeconds, timestampWindowSeconds: config.tokenTimestampWindowSeconds },
+    clock,
+  );
+  const { credentialsPath } = await bootstrap(registry, config.dataDir, log);
+  const api = await buildApi({
+    registry,
+    tokens,
+    logger: log.child({ component: 'api' }),
+    bodyLimit: config.bodyLimitBytes,
+    tokenRateLimitPerMinute: config.tokenRateLimitPerMinute,
+    version: VERSION,
+  });
+  return {
+    config,
+    store,
+    registry,
+    api,
+    log,
+    credentialsPath,
+    async close() {
+      await api.close();
+      await store.close();
+    },
+  };
+}
+
+

@@ -1,0 +1,49 @@
+import { ConfigError, loadConfig } from './config.js';
+import { openHub } from './hub.js';
+
+/** `npm start`: reads the config, opens the hub on the embedded store by default, listens. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const hub = await openHub(config);
+  await hub.api.listen({ host: config.http.host, port: config.http.port });
+  const addr = hub.api.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.http.port;
+  const base = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
+  hub.log.info({ store: hub.store.kind, dataDir: config.dataDir }, 'hub started');
+  process.stdout.write(
+    [
+      '',
+      `edgehub is running (store: ${hub.store.kind}, data: ${config.dataDir})`,
+      `  REST API      ${base}/connect-service/v2.1/`,
+      `  Token service ${base}/apim-token-service/v2.0/token/get`,
+      `  API docs      ${base}/docs`,
+      `  Health        ${base}/health`,
+      `  Admin login   ${hub.credentialsPath} (0600)`,
+      '',
+    ].join('\n') + '\n',
+  );
+  let closing = false;
+  const stop = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    hub.log.info({ signal }, 'shutting down');
+    hub.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        hub.log.error({ err }, 'error while shutting down');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`configuration error: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,91 @@
+import { EnosError, codes } from '@edgehub/shared';
+import type { Collection } from '../store/port.js';
+import { newAccessKey, newAccessSecret, newAppId } from './ids.js';
+import type { ApplicationRecord, RegistrationRecord } from './records.js';
+
+/** An application as shown by the API: everything but the secret. */
+export type ApplicationView = Omit<ApplicationRecord, 'accessSecret'>;
+
+export const viewOfApplication = ({ accessSecret: _secret, ...rest }: ApplicationRecord): ApplicationView => rest;
+
+/** Applications, their service accounts, and their registrations in organizations. */
+export class Applications {
+  constructor(
+    private readonly apps: Collection<ApplicationRecord>,
+    private readonly registrations: Collection<RegistrationRecord>,
+  ) {}
+
+  /** Creates an application with a new service account; the secret is returned here only. */
+  async create(input: { name: string; orgId: string; admin?: boolean }, now = Date.now()): Promise<ApplicationRecord> {
+    const app: ApplicationRecord = {
+      appId: newAppId(),
+      name: input.name,
+      orgId: input.orgId,
+      accessKey: newAccessKey(),
+      accessSecret: newAccessSecret(),
+      admin: input.admin ?? false,
+      createTime: now,
+    };
+    await this.apps.insert(app);
+    // The owning organization is where an application acts first.
+    await this.register(app.orgId, app.appId, now);
+    return app;
+  }
+
+  get(appId: string): Promise<ApplicationRecord | undefined> {
+    return this.apps.get(appId);
+  }
+
+  byAccessKey(accessKey: string): Promise<ApplicationRecord | undefined> {
+    return this.apps.findOne({ accessKey });
+  }
+
+  async anyAdmin(): Promise<boolean> {
+    return (await this.apps.count({ admin: true })) > 0;
+  }
+
+  async require(appId: string): Promise<ApplicationRecord> {
+    const app = await this.apps.get(appId);
+    if (!app) throw new EnosError(codes.notFound, `Application ${appId} not found`);
+    return app;
+  }
+
+  /** Issues a new secret; the old one stops working at once. */
+  async rotateSecret(appId: string): Promise<ApplicationRecord> {
+    const updated = await this.apps.update(appId, { accessSecret: newAccessSecret() });
+    if (!updated) throw new EnosError(codes.notFound, `Application ${appId} not found`);
+    return updated;
+  }
+
+  list(orgId: string | undefined, offset: number, limit: number) {
+    return this.apps.find(orgId ? { orgId } : {}, { sort: [{ field: 'createTime', order: 'ASC' }], offset, limit });
+  }
+
+  async register(orgId: string, appId: string, now = Date.now()): Promise<RegistrationRecord> {
+    const reg: RegistrationRecord = { id: registrationId(orgId, appId), orgId, appId, createTime: now };
+    const existing = await this.registrations.get(reg.id);
+    if (existing) return existing;
+    await this.registrations.insert(reg).catch(async (e: unknown) => {
+      // A concurrent registration of the same pair is the same outcome.
+      if (!(await this.registrations.get(reg.id))) throw e;
+    });
+    return reg;
+  }
+
+  async unregister(orgId: string, appId: string): Promise<boolean> {
+    return this.registrations.delete(registrationId(orgId, appId));
+  }
+
+  async isRegistered(orgId: string, appId: string): Promise<boolean> {
+    return (await this.registrations.get(registrationId(orgId, appId))) !== undefined;
+  }
+
+  registrationsOf(filter: { orgId?: string; appId?: string }, offset: number, limit: number) {
+    const f: Record<string, string> = {};
+    if (filter.orgId) f['orgId'] = filter.orgId;
+    if (filter.appId) f['appId'] = filter.appId;
+    return this.registrations.find(f, { sort: [{ field: 'createTime', order: 'ASC' }], offset, limit });
+  }
+}
+
+const registrationId = (orgId: string, appId: string) => `${orgId}:${appId}`;

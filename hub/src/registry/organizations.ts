@@ -1,0 +1,30 @@
+import { EnosError, codes } from '@edgehub/shared';
+import type { Collection } from '../store/port.js';
+import { newOrgId } from './ids.js';
+import type { OrganizationRecord } from './records.js';
+
+export class Organizations {
+  constructor(private readonly orgs: Collection<OrganizationRecord>) {}
+
+  async create(input: { name: string; description?: string; orgId?: string }, now = Date.now()): Promise<OrganizationRecord> {
+    const org: OrganizationRecord = { orgId: input.orgId ?? newOrgId(), name: input.name, createTime: now };
+    if (input.description !== undefined) org.description = input.description;
+    await this.orgs.insert(org);
+    return org;
+  }
+
+  get(orgId: string): Promise<OrganizationRecord | undefined> {
+    return this.orgs.get(orgId);
+  }
+
+  /** The org must exist: EnOS answers 99400 "orgId does not exist" (§7.1). */
+  async require(orgId: string): Promise<OrganizationRecord> {
+    const org = await this.orgs.get(orgId);
+    if (!org) throw new EnosError(codes.invalidArgument, `Invalid Argument orgId: ${orgId} does not exist`);
+    return org;
+  }
+
+  list(offset: number, limit: number) {
+    return this.orgs.find({}, { sort: [{ field: 'createTime', order: 'ASC' }], offset, limit });
+  }
+}

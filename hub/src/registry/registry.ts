@@ -1,0 +1,45 @@
+import type { Store } from '../store/port.js';
+import { Applications } from './applications.js';
+import { collectionSpecs } from './collections.js';
+import { Devices, type DeviceLimits } from './devices.js';
+import { RegistryEventBus } from './events.js';
+import { Organizations } from './organizations.js';
+import { Products } from './products.js';
+import type { ApplicationRecord, DeviceRecord, OrganizationRecord, ProductRecord, RegistrationRecord } from './records.js';
+import { Topology, type TopologyLimits } from './topology.js';
+
+export type RegistryLimits = DeviceLimits & TopologyLimits;
+
+export const defaultRegistryLimits: RegistryLimits = {
+  maxDevicesPerProduct: 10_000,
+  maxSubDevicesPerGateway: 1_500,
+};
+
+/** The registry's repositories over one store. */
+export interface Registry {
+  events: RegistryEventBus;
+  organizations: Organizations;
+  applications: Applications;
+  products: Products;
+  devices: Devices;
+  topology: Topology;
+}
+
+export async function openRegistry(store: Store, limits: RegistryLimits = defaultRegistryLimits): Promise<Registry> {
+  const events = new RegistryEventBus();
+  const orgs = await store.collection<OrganizationRecord>(collectionSpecs.organizations);
+  const apps = await store.collection<ApplicationRecord>(collectionSpecs.applications);
+  const regs = await store.collection<RegistrationRecord>(collectionSpecs.registrations);
+  const products = await store.collection<ProductRecord>(collectionSpecs.products);
+  const devices = await store.collection<DeviceRecord>(collectionSpecs.devices);
+  const productRepo = new Products(products, devices);
+  const deviceRepo = new Devices(devices, productRepo, events, limits);
+  return {
+    events,
+    organizations: new Organizations(orgs),
+    applications: new Applications(apps, regs),
+    products: productRepo,
+    devices: deviceRepo,
+    topology: new Topology(devices, deviceRepo, events, limits),
+  };
+}
