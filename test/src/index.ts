@@ -1,1 +1,2 @@
 export * from './hub-harness.js';
+export * from './spawn-hub.js';
