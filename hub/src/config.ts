@@ -1,4 +1,6 @@
 import { resolve } from 'node:path';
+import type { MqttConfig } from './broker/broker.js';
+import { enosThrottle } from './broker/throttle.js';
 
 /** The hub's configuration: one typed object, defaults in one place, read from the environment. */
 export interface HubConfig {
@@ -14,6 +16,7 @@ export interface HubConfig {
   bodyLimitBytes: number;
   maxDevicesPerProduct: number;
   maxSubDevicesPerGateway: number;
+  mqtt: MqttConfig;
 }
 
 export const defaults: HubConfig = {
@@ -27,6 +30,16 @@ export const defaults: HubConfig = {
   bodyLimitBytes: 1024 * 1024,
   maxDevicesPerProduct: 10_000,
   maxSubDevicesPerGateway: 1_500,
+  mqtt: {
+    host: '127.0.0.1',
+    port: 11883,
+    tlsPort: 18883,
+    wsPort: 8083,
+    tlsHostnames: ['localhost', '127.0.0.1', '::1'],
+    throttle: enosThrottle,
+    limits: { maxOnlineSubDevices: 200, maxRegisterBatch: 1000, maxAttributesPerRequest: 200 },
+    activation: { retryMs: 3000, maxAttempts: 10 },
+  },
 };
 
 export class ConfigError extends Error {
@@ -45,6 +58,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const level = env['LOG_LEVEL'] ?? defaults.logLevel;
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) throw new ConfigError(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "${level}"`);
   const config: HubConfig = {
+    mqtt: defaults.mqtt,
     dataDir: resolve(env['HUB_DATA_DIR'] || defaults.dataDir),
     http: { host: env['HUB_HTTP_HOST'] || defaults.http.host, port: int('HUB_HTTP_PORT', defaults.http.port, 0, 65535) },
     mongodbDbName: env['MONGODB_DB'] || defaults.mongodbDbName,
@@ -56,6 +70,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxDevicesPerProduct: int('HUB_MAX_DEVICES_PER_PRODUCT', defaults.maxDevicesPerProduct, 1, 10_000_000),
     maxSubDevicesPerGateway: int('HUB_MAX_SUBDEVICES_PER_GATEWAY', defaults.maxSubDevicesPerGateway, 1, 1_000_000),
   };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (raw === 'true' || raw === '1') return true;
+    if (raw === 'false' || raw === '0') return false;
+    throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+  };
+  const d = defaults.mqtt;
+  config.mqtt = {
+    ...d,
+    host: env['HUB_MQTT_HOST'] || config.http.host,
+    port: int('HUB_MQTT_PORT', d.port, 0, 65535),
+    tlsPort: int('HUB_MQTTS_PORT', d.tlsPort, 0, 65535),
+    wsPort: int('HUB_MQTT_WS_PORT', d.wsPort, 0, 65535),
+    tlsHostnames: env['HUB_MQTT_TLS_HOSTNAMES'] ? env['HUB_MQTT_TLS_HOSTNAMES'].split(',').map((h) => h.trim()).filter(Boolean) : d.tlsHostnames,
+    throttle: { ...d.throttle, enabled: bool('HUB_MQTT_CONNECT_THROTTLE', d.throttle.enabled) },
+    limits: { ...d.limits, maxOnlineSubDevices: int('HUB_MAX_ONLINE_SUBDEVICES', d.limits.maxOnlineSubDevices, 1, 1_000_000) },
+  };
+  const certFile = env['HUB_MQTT_TLS_CERT'];
+  const keyFile = env['HUB_MQTT_TLS_KEY'];
+  if (Boolean(certFile) !== Boolean(keyFile)) throw new ConfigError('HUB_MQTT_TLS_CERT and HUB_MQTT_TLS_KEY must be given together');
+  if (certFile && keyFile) Object.assign(config.mqtt, { tlsCertFile: certFile, tlsKeyFile: keyFile });
   const mongo = env['MONGODB_URL'];
   if (mongo) {
     if (!/^mongodb(\+srv)?:\/\//.test(mongo)) throw new ConfigError('MONGODB_URL must start with mongodb:// or mongodb+srv://');

@@ -2,13 +2,17 @@ import { mkdir } from 'node:fs/promises';
 
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
+import type { AddressInfo } from 'node:net';
 import { buildApi } from './api/app.js';
+import { createBroker, type Broker } from './broker/broker.js';
 import { TokenService, type AccessTokenRecord, type TokenRequestRecord } from './auth/tokens.js';
 import { bootstrap } from './bootstrap.js';
 import type { HubConfig } from './config.js';
 import { collectionSpecs } from './registry/collections.js';
 import { openRegistry, type Registry } from './registry/registry.js';
+import { upstreamHandlers } from './router/handlers.js';
 import { openStore } from './store/open.js';
+import { LatestValues } from './telemetry/ingest.js';
 import type { Store } from './store/port.js';
 
 export interface Hub {
@@ -16,10 +20,22 @@ export interface Hub {
   store: Store;
   registry: Registry;
   api: FastifyInstance;
+  broker: Broker;
+  /** Latest values per device, as ingested from MQTT. */
+  latest: LatestValues;
   log: Logger;
   /** Where the bootstrap administrator's credentials are. */
   credentialsPath: string;
+  /** Starts the REST API and the MQTT listeners; resolves with where they listen. */
+  listen(): Promise<HubAddresses>;
   close(): Promise<void>;
+}
+
+export interface HubAddresses {
+  http: AddressInfo;
+  mqtt: AddressInfo;
+  mqtts: AddressInfo;
+  ws: AddressInfo;
 }
 
 export const VERSION = '0.1.0';
@@ -51,14 +67,32 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     tokenRateLimitPerMinute: config.tokenRateLimitPerMinute,
     version: VERSION,
   });
+  const latest = new LatestValues();
+  const broker = await createBroker({
+    registry,
+    ingest: latest,
+    log: log.child({ component: 'mqtt' }),
+    config: config.mqtt,
+    dataDir: config.dataDir,
+    handlers: upstreamHandlers,
+    clock,
+  });
   return {
     config,
     store,
     registry,
     api,
+    broker,
+    latest,
     log,
     credentialsPath,
+    async listen() {
+      await api.listen({ host: config.http.host, port: config.http.port });
+      const listeners = await broker.listen();
+      return { http: api.server.address() as AddressInfo, mqtt: listeners.tcp, mqtts: listeners.tls, ws: listeners.ws };
+    },
     async close() {
+      await broker.close();
       await api.close();
       await store.close();
     },

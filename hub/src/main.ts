@@ -5,10 +5,10 @@ import { openHub } from './hub.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const hub = await openHub(config);
-  await hub.api.listen({ host: config.http.host, port: config.http.port });
-  const addr = hub.api.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : config.http.port;
-  const base = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
+  const at = await hub.listen();
+  const host = (h: string) => (h.includes(':') ? `[${h}]` : h);
+  const base = `http://${host(config.http.host)}:${at.http.port}`;
+  const mqttHost = host(config.mqtt.host);
   hub.log.info({ store: hub.store.kind, dataDir: config.dataDir }, 'hub started');
   process.stdout.write(
     [
@@ -18,6 +18,9 @@ async function main(): Promise<void> {
       `  Token service ${base}/apim-token-service/v2.0/token/get`,
       `  API docs      ${base}/docs`,
       `  Health        ${base}/health`,
+      `  MQTT          mqtt://${mqttHost}:${at.mqtt.port}`,
+      `  MQTT over TLS mqtts://${mqttHost}:${at.mqtts.port} (CA: ${hub.broker.tlsCertPath})`,
+      `  MQTT over WS  ws://${mqttHost}:${at.ws.port}/mqtt`,
       `  Admin login   ${hub.credentialsPath} (0600)`,
       '',
     ].join('\n') + '\n',

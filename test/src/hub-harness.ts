@@ -13,6 +13,14 @@ export interface AdminCredentials {
 export interface RunningHub {
   hub: Hub;
   baseUrl: string;
+  /** Plain MQTT, MQTT over TLS and MQTT over WebSocket of this hub. */
+  mqttUrl: string;
+  mqttsUrl: string;
+  wsUrl: string;
+  mqttPort: number;
+  mqttsPort: number;
+  /** The TLS listener's certificate, to use as the clients' CA. */
+  tlsCaPath: string;
   dataDir: string;
   admin: ApiClient;
   adminCreds: AdminCredentials;
@@ -24,17 +32,24 @@ export interface RunningHub {
 /** A real hub on an ephemeral port over a fresh embedded store in a temp dir. */
 export async function startHub(overrides: Partial<HubConfig> = {}): Promise<RunningHub> {
   const dataDir = await mkdtemp(join(tmpdir(), 'edgehub-test-'));
-  const config = loadConfig({ LOG_LEVEL: 'silent' }, { dataDir, http: { host: '127.0.0.1', port: 0 }, ...overrides });
+  const base = loadConfig({ LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
+  // Ephemeral ports everywhere; connect throttling off unless a test turns it on.
+  const mqtt = { ...base.mqtt, host: '127.0.0.1', port: 0, tlsPort: 0, wsPort: 0, throttle: { ...base.mqtt.throttle, enabled: false }, ...overrides.mqtt };
+  const config = { ...base, dataDir, http: { host: '127.0.0.1', port: 0 }, ...overrides, mqtt };
   let skew = 0;
   const hub = await openHub(config, () => Date.now() + skew);
-  await hub.api.listen({ host: '127.0.0.1', port: 0 });
-  const addr = hub.api.server.address();
-  if (!addr || typeof addr === 'string') throw new Error('no address');
-  const baseUrl = `http://127.0.0.1:${addr.port}`;
+  const at = await hub.listen();
+  const baseUrl = `http://127.0.0.1:${at.http.port}`;
   const adminCreds = JSON.parse(await readFile(hub.credentialsPath, 'utf8')) as AdminCredentials;
   return {
     hub,
     baseUrl,
+    mqttUrl: `mqtt://127.0.0.1:${at.mqtt.port}`,
+    mqttsUrl: `mqtts://127.0.0.1:${at.mqtts.port}`,
+    wsUrl: `ws://127.0.0.1:${at.ws.port}/mqtt`,
+    mqttPort: at.mqtt.port,
+    mqttsPort: at.mqtts.port,
+    tlsCaPath: hub.broker.tlsCertPath,
     dataDir,
     adminCreds,
     admin: new ApiClient({ baseUrl, accessKey: adminCreds.accessKey, accessSecret: adminCreds.accessSecret }),

@@ -1,2 +1,6 @@
 export * from './hub-harness.js';
 export * from './spawn-hub.js';
+export * from './mqtt-device.js';
+export * from './fixtures.js';
+export * from './raw-mqtt.js';
+export * from './lifecycle-events.js';

@@ -1,0 +1,74 @@
+import { compressionOf, isSupportedCompression, parseConnect, safeEqualHex, connectSignature, type SupportedCompression } from '@edgehub/shared';
+import type { Registry } from '../registry/registry.js';
+import type { DeviceIdentity, ListenerKind } from './sessions.js';
+import type { ConnectThrottle } from './throttle.js';
+
+/** MQTT 3.1.1 CONNACK return codes the hub uses (enos-protocol.md §2.3). */
+export const connack = {
+  identifierRejected: 2,
+  serverUnavailable: 3,
+  badUsernameOrPassword: 4,
+  notAuthorized: 5,
+} as const;
+
+export interface ConnectInput {
+  /** The MQTT ClientId exactly as sent. */
+  clientId: string;
+  clean: boolean;
+  username: string | undefined;
+  password: Buffer | undefined;
+  listener: ListenerKind;
+  /** A client certificate was verified (issue: certificate service). */
+  mutualTls: boolean;
+}
+
+export type ConnectDecision =
+  | { ok: true; device: DeviceIdentity; secureMode: string; compression: SupportedCompression; activation: boolean }
+  | { ok: false; returnCode: 2 | 3 | 4 | 5; reason: string };
+
+/**
+ * The CONNECT check of enos-protocol.md §2.2: ClientId `cid|k=v,…|`, username `dk&pk`, password =
+ * the plain digest of the sorted fields + secret under the signmethod's alias, any hex case; the
+ * timestamp is opaque. Bad signature or unknown device: 4 (indistinguishable on purpose). Disabled
+ * device and refused modes: 5.
+ */
+export async function authenticateConnect(input: ConnectInput, registry: Registry, throttle: ConnectThrottle, now: number): Promise<ConnectDecision> {
+  if (input.clientId === '' && !input.clean) return refuse(connack.identifierRejected, 'zero-length ClientId needs a clean session');
+  if (input.username === undefined || input.password === undefined) return refuse(connack.badUsernameOrPassword, 'username and password are required');
+  const attempt = parseConnect(input.clientId, input.username);
+  if (!attempt) return refuse(connack.badUsernameOrPassword, 'malformed ClientId or username');
+  if (!attempt.algo) return refuse(connack.badUsernameOrPassword, `unsupported signmethod ${attempt.signMethod ?? ''}`);
+  const secureMode = String(attempt.secureMode || '2').trim();
+  if (secureMode !== '2' && secureMode !== '3') return refuse(connack.notAuthorized, `securemode ${secureMode} is not supported`);
+
+  const device = await registry.devices.byTriple(attempt.productKey, attempt.deviceKey);
+  const product = device ? await registry.products.byKey(device.productKey) : undefined;
+  if (!device || !product) return refuse(connack.badUsernameOrPassword, 'unknown device');
+  const secret = secureMode === '3' ? product.productSecret : device.deviceSecret;
+  const expected = connectSignature({ clientId: attempt.clientId, deviceKey: attempt.deviceKey, productKey: attempt.productKey, timestamp: attempt.timestamp }, secret, attempt.algo);
+  if (!safeEqualHex(expected, input.password.toString('utf8'))) return refuse(connack.badUsernameOrPassword, 'signature mismatch');
+
+  // From here the caller proved knowledge of the secret: reasons may be specific.
+  if (device.status === 'disabled') return refuse(connack.notAuthorized, 'device is disabled');
+  if (product.biDirectionalAuth && !input.mutualTls) return refuse(connack.notAuthorized, 'product requires certificate-based (mutual TLS) authentication');
+  if (secureMode === '3') {
+    if (!product.dynamicActivateEnabled) return refuse(connack.notAuthorized, 'dynamic activation is not enabled for the product');
+    // Secure default (§2.5, §12): a device activates once; afterwards it must use its deviceSecret.
+    if (device.activeTime !== undefined) return refuse(connack.notAuthorized, 'device is already activated');
+  }
+  const compression = compressionOf(attempt.extraInfo) ?? 'none';
+  if (!isSupportedCompression(compression)) return refuse(connack.notAuthorized, `compression ${compression} is not supported (use GZIP or none)`);
+  const throttled = throttle.admit(device.assetId, now);
+  if (throttled) return refuse(connack.serverUnavailable, throttled);
+  return {
+    ok: true,
+    device: { assetId: device.assetId, orgId: device.orgId, productKey: device.productKey, deviceKey: device.deviceKey, productType: device.productType },
+    secureMode,
+    compression,
+    activation: secureMode === '3',
+  };
+}
+
+function refuse(returnCode: 2 | 3 | 4 | 5, reason: string): ConnectDecision {
+  return { ok: false, returnCode, reason };
+}

@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import { topics } from '@edgehub/shared';
+import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
+import type { Logger } from 'pino';
+import type { Registry } from '../registry/registry.js';
+import type { RouterLimits, UpstreamHandler } from '../router/context.js';
+import { UpstreamRouter } from '../router/router.js';
+import type { Ingest } from '../telemetry/ingest.js';
+import { startActivation, type ActivationConfig } from './activation.js';
+import { authenticateConnect, connack, type ConnectDecision } from './authenticate.js';
+import { DeviceLifecycle } from './lifecycle.js';
+import { openListeners, type Listeners } from './listeners.js';
+import { serverTlsMaterial } from './server-certificate.js';
+import { SessionRegistry, type DeviceSession } from './sessions.js';
+import { ConnectThrottle, type ThrottleConfig } from './throttle.js';
+
+export interface MqttConfig {
+  host: string;
+  port: number;
+  tlsPort: number;
+  wsPort: number;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** Names and addresses the generated server certificate is valid for. */
+  tlsHostnames: string[];
+  throttle: ThrottleConfig;
+  limits: RouterLimits;
+  activation: ActivationConfig;
+}
+
+export interface BrokerDeps {
+  registry: Registry;
+  ingest: Ingest;
+  log: Logger;
+  config: MqttConfig;
+  dataDir: string;
+  handlers: Partial<Record<string, UpstreamHandler>>;
+  clock: () => number;
+}
+
+export interface Broker {
+  aedes: Aedes;
+  sessions: SessionRegistry;
+  lifecycle: DeviceLifecycle;
+  router: UpstreamRouter;
+  /** Starts the TCP, TLS and WebSocket listeners. */
+  listen(): Promise<Listeners>;
+  /** PEM of the TLS listener's certificate (a CA file for clients). */
+  tlsCertPath: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The MQTT broker: aedes with the hub's policy in its hooks (authenticate, authorizePublish,
+ * authorizeSubscribe) and the device-facing state (sessions, lifecycle, router).
+ */
+export async function createBroker(deps: BrokerDeps): Promise<Broker> {
+  const { registry, log, config, clock } = deps;
+  const sessions = new SessionRegistry();
+  const lifecycle = new DeviceLifecycle(registry, sessions, log, clock);
+  const router = new UpstreamRouter(
+    { registry, sessions, ingest: deps.ingest, limits: config.limits, log, lifecycle, clock },
+    deps.handlers as ConstructorParameters<typeof UpstreamRouter>[1],
+  );
+  const throttle = new ConnectThrottle(config.throttle);
+  const tls = await serverTlsMaterial({ dataDir: deps.dataDir, certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, hostnames: config.tlsHostnames });
+  let listeners: Listeners | undefined;
+
+  const connects = new WeakMap<Client, { clientId: string; clean: boolean }>();
+  const accepted = new WeakMap<Client, Extract<ConnectDecision, { ok: true }>>();
+
+  const aedes = await Aedes.createBroker({
+    id: `edgehub-${randomUUID()}`,
+    // EnOS ClientIds are `cid|securemode=…,signmethod=…,timestamp=…|` — far beyond MQTT 3.1's 23.
+    maxClientsIdLength: 1024,
+    connectTimeout: 10_000,
+    // A frozen subscriber must not stall delivery to everyone (performance.md §2.1).
+    drainTimeout: 15_000,
+
+    preConnect(client, packet, done) {
+      connects.set(client, { clientId: packet.clientId, clean: packet.clean !== false });
+      done(null, true);
+    },
+
+    authenticate(client, username, password, done) {
+      const raw = connects.get(client) ?? { clientId: client.id, clean: true };
+      const listener = listeners?.kindOf(client.conn) ?? 'tcp';
+      authenticateConnect({ clientId: raw.clientId, clean: raw.clean, username, password, listener, mutualTls: false }, registry, throttle, clock()).then(
+        (decision) => {
+          if (!decision.ok) {
+            log.info({ username, listener, returnCode: decision.returnCode, reason: decision.reason }, 'connection refused');
+            return done(Object.assign(new Error(decision.reason), { returnCode: decision.returnCode }), false);
+          }
+          accepted.set(client, decision);
+          done(null, true);
+        },
+        (err: unknown) => {
+          log.error({ err, username }, 'authentication failed unexpectedly');
+          done(Object.assign(new Error('server unavailable'), { returnCode: connack.serverUnavailable }), false);
+        },
+      );
+    },
+
+    authorizePublish(client, packet, done) {
+      const session = client ? sessions.ofClient(client) : undefined;
+      if (!session || session.client !== client) return done(null);
+      // Devices never publish to each other: nothing a device sends is retained or forwarded.
+      packet.retain = false;
+      const qos = packet.qos === 0 ? 0 : 1;
+      router.route(session, packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload), qos).then(
+        () => done(null),
+        (err: unknown) => {
+          log.error({ err, topic: packet.topic }, 'routing failed');
+          done(null);
+        },
+      );
+    },
+
+    authorizeSubscribe(client, sub, done) {
+      const session = sessions.ofClient(client);
+      const owner = topics.ownerOf(sub.topic);
+      if (!session || !owner) return done(null, null);
+      if (router.authorize(session, owner)) return done(null, sub);
+      // A gateway may subscribe ahead of login to the topics of sub-devices in its topology: the
+      // Node SDK re-subscribes them before it logs the sub-devices back in (enos-protocol.md §12).
+      if (session.device.productType !== 'Gateway' || owner.namespace !== 'sys') return done(null, null);
+      registry.devices.byTriple(owner.pk, owner.dk).then(
+        (d) => done(null, d && d.gatewayAssetId === session.device.assetId ? sub : null),
+        () => done(null, null),
+      );
+    },
+  });
+
+  // The one seam where aedes is wrapped (conventions.md): a client's PUBLISH is routed by the hub
+  // in authorizePublish and never fans out through the broker, so it is not stored, queued or
+  // emitted. Publishes of the broker itself ($SYS, no client) pass unchanged.
+  const forward = aedes.publish.bind(aedes) as unknown as (packet: AedesPublishPacket, client: Client | null, done?: (err?: Error) => void) => void;
+  (aedes as unknown as { publish: typeof forward }).publish = (packet, client, done) => {
+    if (client && typeof client === 'object') return done?.();
+    forward(packet, client, done);
+  };
+
+  aedes.on('clientReady', (client) => {
+    const decision = accepted.get(client);
+    if (!decision) return client.close();
+    accepted.delete(client);
+    const session: DeviceSession = {
+      client,
+      device: decision.device,
+      listener: listeners?.kindOf(client.conn) ?? 'tcp',
+      mutualTls: false,
+      compression: decision.compression,
+      secureMode: decision.secureMode,
+      connectedAt: clock(),
+      subDevices: new Map(),
+    };
+    const previous = lifecycle.connected(session);
+    // A second login with the same device triple takes over (Alibaba documents kick-old, §2.3).
+    if (previous && previous.client !== client) {
+      log.info({ assetId: session.device.assetId }, 'newer login of the same device: closing the older connection');
+      previous.client.close();
+    }
+    if (decision.activation) startActivation(session, registry, router, config.activation, log);
+  });
+
+  aedes.on('clientDisconnect', (client) => {
+    const session = sessions.ofClient(client);
+    if (session && session.client === client) lifecycle.disconnected(session);
+  });
+  aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
+  aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'connection error'));
+
+  return {
+    aedes,
+    sessions,
+    lifecycle,
+    router,
+    tlsCertPath: tls.certPath,
+    async listen() {
+      listeners = await openListeners(aedes, { host: config.host, port: config.port, tlsPort: config.tlsPort, wsPort: config.wsPort, tls });
+      return listeners;
+    },
+    async close() {
+      await listeners?.close();
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await lifecycle.settled();
+    },
+  };
+}

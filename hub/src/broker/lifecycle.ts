@@ -1,0 +1,80 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Registry } from '../registry/registry.js';
+import type { SubDeviceLifecycle } from '../router/context.js';
+import { deviceKeyOf, type DeviceIdentity, type DeviceSession, type SessionRegistry } from './sessions.js';
+
+export interface LifecycleEvents {
+  online: [DeviceIdentity, number];
+  offline: [DeviceIdentity, number];
+}
+
+/**
+ * Device status transitions (enos-protocol.md §1, §5): first login sets activeTime and moves
+ * inactive → online; disconnect or logout → offline; a gateway's disconnect takes every sub-device
+ * logged in through it offline. Writes for one device are applied in the order the events
+ * happened, so a quick reconnect never ends up "offline".
+ */
+export class DeviceLifecycle extends EventEmitter<LifecycleEvents> implements SubDeviceLifecycle {
+  private readonly chains = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly sessions: SessionRegistry,
+    private readonly log: Logger,
+    private readonly clock: () => number,
+  ) {
+    super();
+  }
+
+  /** A device's own connection is ready (after CONNACK). Returns the session it replaced. */
+  connected(session: DeviceSession): DeviceSession | undefined {
+    const previous = this.sessions.add(session);
+    this.mark(session.device, 'online');
+    return previous;
+  }
+
+  /** A device's own connection closed: offline, and so is every sub-device it carried. */
+  disconnected(session: DeviceSession): void {
+    const subs = [...session.subDevices.values()];
+    const wasCurrent = this.sessions.remove(session);
+    for (const sub of subs) {
+      if (!this.sessions.gatewayOf(sub.productKey, sub.deviceKey)) this.mark(sub, 'offline');
+    }
+    // A session replaced by a newer login of the same device must not mark it offline.
+    if (wasCurrent) this.mark(session.device, 'offline');
+  }
+
+  async login(gateway: DeviceSession, sub: DeviceIdentity): Promise<void> {
+    this.sessions.loginSubDevice(gateway, sub);
+    await this.mark(sub, 'online');
+  }
+
+  async logout(productKey: string, deviceKey: string): Promise<void> {
+    const identity = this.sessions.gatewayOf(productKey, deviceKey)?.subDevices.get(deviceKeyOf(productKey, deviceKey));
+    if (!this.sessions.logoutSubDevice(productKey, deviceKey) || !identity) return;
+    await this.mark(identity, 'offline');
+  }
+
+  /** Resolves when every status write queued so far has been applied (tests, shutdown). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.chains.values()]);
+  }
+
+  private mark(device: DeviceIdentity, status: 'online' | 'offline'): Promise<void> {
+    const at = this.clock();
+    const prev = this.chains.get(device.assetId) ?? Promise.resolve();
+    const next = prev
+      .then(async () => {
+        if (status === 'online') await this.registry.devices.markOnline(device.assetId, at);
+        else await this.registry.devices.markOffline(device.assetId, at);
+        this.emit(status, device, at);
+      })
+      .catch((err: unknown) => this.log.error({ err, assetId: device.assetId, status }, 'device status update failed'));
+    this.chains.set(device.assetId, next);
+    void next.finally(() => {
+      if (this.chains.get(device.assetId) === next) this.chains.delete(device.assetId);
+    });
+    return next;
+  }
+}

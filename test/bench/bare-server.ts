@@ -1,0 +1,29 @@
+import Fastify from 'fastify';
+import { ApiClient } from '@edgehub/hub';
+
+export interface BareServer {
+  baseUrl: string;
+  /** A client whose calls are signed exactly like the hub's; the bare server ignores the signature. */
+  client: ApiClient;
+  fastifyVersion: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The peer for the device GET: a bare fastify server (no hooks, no schema, no store) with one GET
+ * route at the same path returning a fixed envelope — the hub's own answer for a device, so the
+ * JSON body has the same size and shape. It also answers the token call once, so the client loop
+ * (signing, fetch, JSON parsing) is byte for byte the one used against the hub.
+ */
+export async function startBareServer(deviceEnvelope: object): Promise<BareServer> {
+  const app = Fastify({ logger: false });
+  app.post('/apim-token-service/v2.0/token/get', async () => ({ status: 0, msg: 'Success', data: { accessToken: 'bare-server-token', expire: 7200 } }));
+  app.get('/connect-service/v2.1/devices', async () => deviceEnvelope);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const addr = app.server.address();
+  if (!addr || typeof addr === 'string') throw new Error('no address');
+  const baseUrl = `http://127.0.0.1:${addr.port}`;
+  const client = new ApiClient({ baseUrl, accessKey: 'bare', accessSecret: 'bare-secret' });
+  await client.accessToken();
+  return { baseUrl, client, fastifyVersion: app.version, close: () => app.close() };
+}

@@ -1,0 +1,129 @@
+/**
+ * `npm run bench`: the REST registry benchmarks. Every figure is reported against a peer measured
+ * in the same run (see docs/BENCHMARKS.md). Bounded loops on loopback only; a watchdog ends the
+ * process if something hangs.
+ */
+import { loadavg } from 'node:os';
+import { MAX_BATCH } from '../../hub/src/api/devices.routes.js';
+import { startHub, type RunningHub } from '../src/index.js';
+import { startBareServer } from './bare-server.js';
+import { describeMachine } from './machine.js';
+import { collectGarbage, memorySnapshot, type MemorySnapshot } from './memory.js';
+import { renderRestSection, writeRestSection, type RestBenchResults } from './report.js';
+import { deviceList, prepareTenant, restBatchCreate, type BatchCreateRun, type BenchTenant } from './rest-batch-create.js';
+import { deviceGetLoad, getDevice, randomPicks, type GetTarget } from './rest-device-get.js';
+import { storedDevices, storeInsertMany, type StoreInsertRun } from './store-insert.js';
+import { mergeLoads, type LoadResult } from './load.js';
+
+const DEVICES = 10_000;
+const BATCH = MAX_BATCH;
+const RUNS = 7;
+const GET_WARMUP = 500;
+const GET_REQUESTS = 20_000;
+const CONCURRENCY = 16;
+const SEED = 20_240_601;
+const WATCHDOG_MS = 5 * 60_000;
+
+const watchdog = setTimeout(() => {
+  console.error(`bench: still running after ${WATCHDOG_MS / 1000} s; giving up`);
+  process.exit(1);
+}, WATCHDOG_MS);
+watchdog.unref();
+
+const startedAt = new Date();
+// Other work on the machine skews everything; record how busy it was so the reader can tell.
+const loadAtStart = loadavg()[0] ?? NaN;
+const log = (msg: string) => console.error(`[bench] ${msg}`);
+
+// 1. batchCreate through REST vs insertMany into the store, interleaved run by run so that drift
+//    (page cache, JIT, thermal) hits both peers alike. Each run uses a fresh hub and a fresh store.
+const batchRuns: BatchCreateRun[] = [];
+const storeRuns: StoreInsertRun[] = [];
+let memory: { before: MemorySnapshot; after: MemorySnapshot; afterGc: MemorySnapshot } | undefined;
+let kept: { h: RunningHub; tenant: BenchTenant; assetIds: string[] } | undefined;
+let batchBodyBytes = 0;
+
+for (let run = 0; run < RUNS; run++) {
+  const h = await startHub();
+  const last = run === RUNS - 1;
+  let keep = false;
+  try {
+    const tenant = await prepareTenant(h);
+    const devices = deviceList(tenant.productKey, DEVICES);
+    batchBodyBytes = Buffer.byteLength(JSON.stringify({ deviceList: devices.slice(0, BATCH) }));
+    // 3. Memory around the first load only: RSS rarely shrinks, so later runs would start inflated.
+    const before = run === 0 ? memorySnapshot({ gc: true }) : undefined;
+    const rest = await restBatchCreate(tenant, devices, BATCH);
+    if (before) memory = { before, after: memorySnapshot({ gc: false }), afterGc: memorySnapshot({ gc: true }) };
+    batchRuns.push(rest);
+    const records = await storedDevices(h, tenant.productKey);
+    if (records.length !== DEVICES) throw new Error(`hub stored ${records.length} devices, expected ${DEVICES}`);
+    collectGarbage();
+    const store = await storeInsertMany(records, BATCH);
+    storeRuns.push(store);
+    log(`run ${run + 1}/${RUNS}: REST ${rest.devicesPerSec.toFixed(0)} devices/s, store ${store.devicesPerSec.toFixed(0)} devices/s`);
+    // The last run's hub, holding its 10,000 devices, serves the device GET benchmark.
+    if (last) {
+      kept = { h, tenant, assetIds: rest.assetIds };
+      keep = true;
+    }
+  } finally {
+    if (!keep) await h.close();
+  }
+}
+if (!kept || !memory) throw new Error('unreachable: no run kept');
+
+// 2. Device GET in the hub now holding 10,000 devices vs a bare fastify route with the same body.
+const { h, tenant, assetIds } = kept;
+const hubTarget: GetTarget = { client: tenant.client, orgId: tenant.orgId };
+const sample = await getDevice(hubTarget, assetIds[0]!);
+if (sample.data.assetId !== assetIds[0]) throw new Error('device get answered another device');
+const { status: _status, ...envelope } = sample;
+const bare = await startBareServer(envelope);
+try {
+  if (bare.fastifyVersion !== h.hub.api.version) throw new Error(`fastify ${bare.fastifyVersion} for the peer but ${h.hub.api.version} in the hub`);
+  const bareTarget: GetTarget = { client: bare.client, orgId: tenant.orgId };
+  const measure = async (target: GetTarget, picks: string[], concurrency: number): Promise<LoadResult> => {
+    collectGarbage();
+    return deviceGetLoad(target, picks, concurrency);
+  };
+  // Hub, bare, bare, hub (half the calls each time), merged per peer: neither peer always goes first.
+  const abba = async (picks: string[], concurrency: number) => {
+    const half = picks.length >> 1;
+    const [first, second] = [picks.slice(0, half), picks.slice(half)];
+    const hub1 = await measure(hubTarget, first, concurrency);
+    const bare1 = await measure(bareTarget, first, concurrency);
+    const bare2 = await measure(bareTarget, second, concurrency);
+    const hub2 = await measure(hubTarget, second, concurrency);
+    return { hub: mergeLoads([hub1, hub2]), bare: mergeLoads([bare1, bare2]) };
+  };
+  const warm = randomPicks(assetIds, GET_WARMUP, SEED + 1);
+  await measure(hubTarget, warm, 1);
+  await measure(bareTarget, warm, 1);
+  log(`device GET: ${GET_REQUESTS} calls one at a time, then ${GET_REQUESTS} with ${CONCURRENCY} in flight, for the hub and the bare server each`);
+  const get = {
+    sequential: await abba(randomPicks(assetIds, GET_REQUESTS, SEED), 1),
+    concurrent: await abba(randomPicks(assetIds, GET_REQUESTS, SEED + 2), CONCURRENCY),
+  };
+
+  const results: RestBenchResults = {
+    date: startedAt,
+    durationS: (Date.now() - startedAt.getTime()) / 1000,
+    machine: describeMachine(),
+    loadAverage: { start: loadAtStart, end: loadavg()[0] ?? NaN },
+    fastifyVersion: bare.fastifyVersion,
+    config: { devices: DEVICES, batch: BATCH, runs: RUNS, getWarmup: GET_WARMUP, getRequests: GET_REQUESTS, concurrency: CONCURRENCY },
+    batchCreate: { rest: batchRuns, store: storeRuns },
+    memory,
+    get,
+    deviceBodyBytes: Buffer.byteLength(JSON.stringify(envelope)),
+    batchBodyBytes,
+  };
+  const section = renderRestSection(results);
+  console.log(section);
+  const path = await writeRestSection(section);
+  log(`wrote ${path}`);
+} finally {
+  await bare.close();
+  await h.close();
+}

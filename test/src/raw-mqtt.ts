@@ -1,0 +1,66 @@
+import { connect, type Socket } from 'node:net';
+import mqttPacket from 'mqtt-packet';
+
+/** Opens a raw TCP socket to a broker: for frames no well-behaved client library would send. */
+export function rawSocket(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+export function encode(packet: Record<string, unknown>): Buffer {
+  return mqttPacket.generate(packet as never);
+}
+
+/**
+ * A CONNECT frame written byte by byte (MQTT 3.1.1 §3.1): mqtt.js and mqtt-packet both refuse
+ * to produce some of the frames a broker must refuse, such as an empty ClientId without clean session.
+ */
+export function connectFrame(p: { clientId: string; clean: boolean; username?: string; password?: Buffer; keepalive?: number }): Buffer {
+  const str = (s: string | Buffer) => {
+    const b = Buffer.isBuffer(s) ? s : Buffer.from(s, 'utf8');
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(b.length);
+    return Buffer.concat([len, b]);
+  };
+  let flags = p.clean ? 0x02 : 0;
+  if (p.username !== undefined) flags |= 0x80;
+  if (p.password !== undefined) flags |= 0x40;
+  const keepalive = Buffer.alloc(2);
+  keepalive.writeUInt16BE(p.keepalive ?? 60);
+  const body = Buffer.concat([
+    str('MQTT'),
+    Buffer.from([4, flags]),
+    keepalive,
+    str(p.clientId),
+    ...(p.username !== undefined ? [str(p.username)] : []),
+    ...(p.password !== undefined ? [str(p.password)] : []),
+  ]);
+  const lenBytes: number[] = [];
+  let n = body.length;
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    lenBytes.push(byte);
+  } while (n > 0);
+  return Buffer.concat([Buffer.from([0x10, ...lenBytes]), body]);
+}
+
+/** Sends a CONNECT and resolves with the CONNACK return code (or undefined if the broker closed). */
+export async function rawConnect(port: number, connectPacket: { clientId: string; clean: boolean; username?: string; password?: Buffer }): Promise<number | undefined> {
+  const s = await rawSocket(port);
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  return new Promise((resolve) => {
+    parser.on('packet', (p: { cmd: string; returnCode?: number }) => {
+      if (p.cmd === 'connack') {
+        resolve(p.returnCode);
+        s.destroy();
+      }
+    });
+    s.on('data', (d) => parser.parse(d));
+    s.on('close', () => resolve(undefined));
+    s.write(connectFrame(connectPacket));
+  });
+}
