@@ -45,6 +45,9 @@ export const codes = {
   // MQTT common (§3) and thing model (§4.1)
   mqttSuccess: 200,
   modelValidationFailed: 1204,
+  attributeUpdateFailed: 1207,
+  attributeQueryFailed: 1208,
+  attributeDeleteFailed: 1209,
   msgTooLarge: 1008,
   noWritePermission: 1009,
   payloadFormatError: 1220,
@@ -110,6 +113,9 @@ export const restMessages: Readonly<Record<number, string>> = {
 export const mqttMessages: Readonly<Record<number, string>> = {
   200: 'Success',
   1204: 'Model validation failed',
+  1207: 'Attribute update failed',
+  1208: 'Attribute query failed',
+  1209: 'Attribute delete failed',
   1008: 'Msg size is too large, discard the message',
   1009: 'Publish to topic with no write permission',
   1220: 'Payload format error',

@@ -7,7 +7,9 @@ import type { RouterLimits, UpstreamHandler } from '../router/context.js';
 import { UpstreamRouter } from '../router/router.js';
 import type { Ingest } from '../telemetry/ingest.js';
 import { startActivation, type ActivationConfig } from './activation.js';
+import { watchAdminChanges } from './admin-changes.js';
 import { authenticateConnect, connack, type ConnectDecision } from './authenticate.js';
+import { Downstream } from './downstream.js';
 import { DeviceLifecycle } from './lifecycle.js';
 import { openListeners, type Listeners } from './listeners.js';
 import { serverTlsMaterial } from './server-certificate.js';
@@ -43,6 +45,7 @@ export interface Broker {
   sessions: SessionRegistry;
   lifecycle: DeviceLifecycle;
   router: UpstreamRouter;
+  downstream: Downstream;
   /** Starts the TCP, TLS and WebSocket listeners. */
   listen(): Promise<Listeners>;
   /** PEM of the TLS listener's certificate (a CA file for clients). */
@@ -63,6 +66,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     deps.handlers as ConstructorParameters<typeof UpstreamRouter>[1],
   );
   const throttle = new ConnectThrottle(config.throttle);
+  const unwatchAdminChanges = watchAdminChanges({ registry, sessions, lifecycle, log });
   const tls = await serverTlsMaterial({ dataDir: deps.dataDir, certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, hostnames: config.tlsHostnames });
   let listeners: Listeners | undefined;
 
@@ -175,12 +179,14 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     sessions,
     lifecycle,
     router,
+    downstream: new Downstream(sessions),
     tlsCertPath: tls.certPath,
     async listen() {
       listeners = await openListeners(aedes, { host: config.host, port: config.port, tlsPort: config.tlsPort, wsPort: config.wsPort, tls });
       return listeners;
     },
     async close() {
+      unwatchAdminChanges();
       await listeners?.close();
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await lifecycle.settled();

@@ -9,10 +9,11 @@ import type { RouterDeps, UpstreamHandler } from './context.js';
 import { ModelCache, asMqttError, checkAttributeValues, hasOwn, requireObject, requireStringArray } from './model-check.js';
 
 /** §4.1 attribute codes; the shared table does not carry them yet. */
+// The attribute codes of enos-protocol.md §4.1, from the one code table.
 export const attributeCodes = {
-  updateFailed: 1207,
-  queryFailed: 1208,
-  deleteFailed: 1209,
+  updateFailed: codes.attributeUpdateFailed,
+  queryFailed: codes.attributeQueryFailed,
+  deleteFailed: codes.attributeDeleteFailed,
 } as const;
 
 export const attributeUpdate: UpstreamHandler = async (req, deps) => {

@@ -138,7 +138,7 @@ export function checkMeasurepoints(model: ThingModel, raw: JsonObject, field: st
         ? checkReading(spec, value, path, spec.hasQuality === true)
         : `${path} is not a measurepoint of the thing model`;
     if (typeof result !== 'string') accepted.push([id, result]);
-    else throw modelError(result);
+    else if (!skipInvalid) throw modelError(result);
   }
   // fromEntries defines own properties, so a point named `__proto__` cannot reach a prototype.
   return Object.fromEntries(accepted);
