@@ -8,6 +8,9 @@ import { createBroker, type Broker } from './broker/broker.js';
 import { TokenService, type AccessTokenRecord, type TokenRequestRecord } from './auth/tokens.js';
 import { bootstrap } from './bootstrap.js';
 import type { HubConfig } from './config.js';
+import { CommandCore, defaultCommandLimits } from './commands/command-core.js';
+import { mqttCommandChannel } from './commands/mqtt-channel.js';
+import type { CommandRecord } from './commands/records.js';
 import { collectionSpecs } from './registry/collections.js';
 import { openRegistry, type Registry } from './registry/registry.js';
 import { upstreamHandlers } from './router/handlers.js';
@@ -21,6 +24,7 @@ export interface Hub {
   registry: Registry;
   api: FastifyInstance;
   broker: Broker;
+  commands: CommandCore;
   /** Latest values per device, as ingested from MQTT. */
   latest: LatestValues;
   log: Logger;
@@ -59,14 +63,6 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     clock,
   );
   const { credentialsPath } = await bootstrap(registry, config.dataDir, log);
-  const api = await buildApi({
-    registry,
-    tokens,
-    logger: log.child({ component: 'api' }),
-    bodyLimit: config.bodyLimitBytes,
-    tokenRateLimitPerMinute: config.tokenRateLimitPerMinute,
-    version: VERSION,
-  });
   const latest = new LatestValues();
   const broker = await createBroker({
     registry,
@@ -77,12 +73,30 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     handlers: upstreamHandlers,
     clock,
   });
+  const commands = new CommandCore(
+    await store.collection<CommandRecord>(collectionSpecs.commands),
+    mqttCommandChannel(broker),
+    log.child({ component: 'commands' }),
+    defaultCommandLimits,
+    clock,
+  );
+  await commands.start();
+  const api = await buildApi({
+    registry,
+    commands,
+    tokens,
+    logger: log.child({ component: 'api' }),
+    bodyLimit: config.bodyLimitBytes,
+    tokenRateLimitPerMinute: config.tokenRateLimitPerMinute,
+    version: VERSION,
+  });
   return {
     config,
     store,
     registry,
     api,
     broker,
+    commands,
     latest,
     log,
     credentialsPath,
@@ -92,6 +106,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       return { http: api.server.address() as AddressInfo, mqtt: listeners.tcp, mqtts: listeners.tls, ws: listeners.ws };
     },
     async close() {
+      await commands.stop();
       await broker.close();
       await api.close();
       await store.close();

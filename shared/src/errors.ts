@@ -39,6 +39,8 @@ export const codes = {
   commandCacheFull: 11902,
   commandNotSent: 11904,
   commandReplyTimeout: 11915,
+  /** Ours: the device answered the command with an error code (EnOS documents none). */
+  commandDeviceError: 11906,
   certificateBoundElsewhere: 11833,
   deviceNotActivated: 11888,
 
@@ -105,6 +107,7 @@ export const restMessages: Readonly<Record<number, string>> = {
   11902: 'Command cache is full',
   11904: 'Command was not sent',
   11915: 'Reply timed out',
+  11906: 'The device answered the command with an error',
   11833: 'Certificate is bound to another device',
   11888: 'Device is not activated',
 };

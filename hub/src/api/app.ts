@@ -8,6 +8,8 @@ import type { TokenService } from '../auth/tokens.js';
 import type { Registry } from '../registry/registry.js';
 import { actionConstraint } from './action-constraint.js';
 import { adminRoutes } from './admin.routes.js';
+import { commandRoutes } from './commands.routes.js';
+import type { CommandCore } from '../commands/command-core.js';
 import { requireSignedCalls } from './auth.js';
 import { deviceRoutes } from './devices.routes.js';
 import { installEnvelopeErrors } from './errors.js';
@@ -17,6 +19,7 @@ import { topoRoutes } from './topos.routes.js';
 
 export interface ApiOptions {
   registry: Registry;
+  commands: CommandCore;
   tokens: TokenService;
   logger: FastifyBaseLogger;
   /** Largest accepted body in bytes (batchCreate has its own, larger limit). */
@@ -82,6 +85,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     await scope.register(productRoutes, { registry: opts.registry });
     await scope.register(deviceRoutes, { registry: opts.registry });
     await scope.register(topoRoutes, { registry: opts.registry });
+    await scope.register(commandRoutes, { registry: opts.registry, commands: opts.commands });
     await scope.register(adminRoutes, { registry: opts.registry });
   });
   return app;

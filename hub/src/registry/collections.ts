@@ -19,4 +19,5 @@ export const collectionSpecs = {
   },
   accessTokens: { name: 'accessTokens', key: 'accessToken', indexes: ['appKey'] },
   tokenRequests: { name: 'tokenRequests', key: 'encryption', indexes: ['at'] },
+  commands: { name: 'commands', key: 'commandId', indexes: ['assetId', 'orgId', 'status'] },
 } satisfies Record<string, CollectionSpec>;
