@@ -16,6 +16,9 @@ import { openRegistry, type Registry } from './registry/registry.js';
 import { upstreamHandlers } from './router/handlers.js';
 import { openStore } from './store/open.js';
 import { LatestValues } from './telemetry/ingest.js';
+import { StreamHub } from './stream/stream-hub.js';
+import { DeferredSink } from './telemetry/stream-events.js';
+import { StreamingIngest } from './telemetry/streaming-ingest.js';
 import type { Store } from './store/port.js';
 
 export interface Hub {
@@ -25,6 +28,7 @@ export interface Hub {
   api: FastifyInstance;
   broker: Broker;
   commands: CommandCore;
+  stream: StreamHub;
   /** Latest values per device, as ingested from MQTT. */
   latest: LatestValues;
   log: Logger;
@@ -64,15 +68,23 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   );
   const { credentialsPath } = await bootstrap(registry, config.dataDir, log);
   const latest = new LatestValues();
+  // Ingestion feeds the application stream, which needs the broker: bound once both exist.
+  const streamSink = new DeferredSink();
   const broker = await createBroker({
     registry,
-    ingest: latest,
+    ingest: new StreamingIngest(latest, streamSink),
     log: log.child({ component: 'mqtt' }),
     config: config.mqtt,
     dataDir: config.dataDir,
     handlers: upstreamHandlers,
     clock,
+    appLoginWindowSeconds: config.tokenTimestampWindowSeconds,
   });
+  const stream = new StreamHub(broker.aedes, log.child({ component: 'stream' }));
+  streamSink.target = stream;
+  for (const status of ['online', 'offline', 'activated'] as const) {
+    broker.lifecycle.on(status, (d, time) => stream.publish({ type: 'lifecycle', orgId: d.orgId, assetId: d.assetId, productKey: d.productKey, deviceKey: d.deviceKey, time, status }));
+  }
   const commands = new CommandCore(
     await store.collection<CommandRecord>(collectionSpecs.commands),
     mqttCommandChannel(broker),
@@ -84,6 +96,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   const api = await buildApi({
     registry,
     commands,
+    stream,
     tokens,
     logger: log.child({ component: 'api' }),
     bodyLimit: config.bodyLimitBytes,
@@ -97,6 +110,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     api,
     broker,
     commands,
+    stream,
     latest,
     log,
     credentialsPath,

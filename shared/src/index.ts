@@ -5,3 +5,4 @@ export * from './signing/device.js';
 export * from './topics.js';
 export * from './envelope.js';
 export * from './codecs.js';
+export * from './stream-topics.js';

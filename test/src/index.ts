@@ -4,3 +4,4 @@ export * from './mqtt-device.js';
 export * from './fixtures.js';
 export * from './raw-mqtt.js';
 export * from './lifecycle-events.js';
+export * from './app-clients.js';

@@ -9,6 +9,8 @@ import type { Registry } from '../registry/registry.js';
 import { actionConstraint } from './action-constraint.js';
 import { adminRoutes } from './admin.routes.js';
 import { commandRoutes } from './commands.routes.js';
+import { streamRoutes } from './stream.routes.js';
+import type { StreamHub } from '../stream/stream-hub.js';
 import type { CommandCore } from '../commands/command-core.js';
 import { requireSignedCalls } from './auth.js';
 import { deviceRoutes } from './devices.routes.js';
@@ -20,6 +22,7 @@ import { topoRoutes } from './topos.routes.js';
 export interface ApiOptions {
   registry: Registry;
   commands: CommandCore;
+  stream: StreamHub;
   tokens: TokenService;
   logger: FastifyBaseLogger;
   /** Largest accepted body in bytes (batchCreate has its own, larger limit). */
@@ -36,6 +39,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit,
     genReqId: () => randomUUID(),
+    // On shutdown, close every connection (event streams included) instead of waiting for clients.
+    forceCloseConnections: true,
     routerOptions: { constraints: { action: actionConstraint } },
     ajv: {
       // Bodies are checked as sent: unknown fields and mistyped values are refused, never dropped or coerced.
@@ -86,6 +91,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     await scope.register(deviceRoutes, { registry: opts.registry });
     await scope.register(topoRoutes, { registry: opts.registry });
     await scope.register(commandRoutes, { registry: opts.registry, commands: opts.commands });
+    await scope.register(streamRoutes, { stream: opts.stream });
     await scope.register(adminRoutes, { registry: opts.registry });
   });
   return app;

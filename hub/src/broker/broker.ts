@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { topics } from '@edgehub/shared';
+import { parseClientId, streamTopics, topics } from '@edgehub/shared';
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
 import type { Logger } from 'pino';
+import type { ApplicationRecord } from '../registry/records.js';
 import type { Registry } from '../registry/registry.js';
+import { authenticateApp } from '../stream/app-auth.js';
 import type { RouterLimits, UpstreamHandler } from '../router/context.js';
 import { UpstreamRouter } from '../router/router.js';
 import type { Ingest } from '../telemetry/ingest.js';
@@ -38,6 +40,8 @@ export interface BrokerDeps {
   dataDir: string;
   handlers: Partial<Record<string, UpstreamHandler>>;
   clock: () => number;
+  /** How far an application's login timestamp may be from the server clock. */
+  appLoginWindowSeconds: number;
 }
 
 export interface Broker {
@@ -72,6 +76,8 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
 
   const connects = new WeakMap<Client, { clientId: string; clean: boolean }>();
   const accepted = new WeakMap<Client, Extract<ConnectDecision, { ok: true }>>();
+  /** Applications connected to the stream (read-only, org-scoped), by connection. */
+  const apps = new WeakMap<Client, ApplicationRecord>();
 
   const aedes = await Aedes.createBroker({
     id: `edgehub-${randomUUID()}`,
@@ -89,6 +95,24 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     authenticate(client, username, password, done) {
       const raw = connects.get(client) ?? { clientId: client.id, clean: true };
       const listener = listeners?.kindOf(client.conn) ?? 'tcp';
+      const { ext } = parseClientId(raw.clientId);
+      if (ext['authtype'] === 'app') {
+        authenticateApp({ timestamp: ext['timestamp'], username, password }, registry, clock(), deps.appLoginWindowSeconds).then(
+          (d) => {
+            if (!d.ok) {
+              log.info({ username, listener, returnCode: d.returnCode, reason: d.reason }, 'application connection refused');
+              return done(Object.assign(new Error(d.reason), { returnCode: d.returnCode }), false);
+            }
+            apps.set(client, d.app);
+            done(null, true);
+          },
+          (err: unknown) => {
+            log.error({ err }, 'application authentication failed unexpectedly');
+            done(Object.assign(new Error('server unavailable'), { returnCode: connack.serverUnavailable }), false);
+          },
+        );
+        return;
+      }
       authenticateConnect({ clientId: raw.clientId, clean: raw.clean, username, password, listener, mutualTls: false }, registry, throttle, clock()).then(
         (decision) => {
           if (!decision.ok) {
@@ -106,6 +130,8 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     },
 
     authorizePublish(client, packet, done) {
+      // Applications only read the stream: what they publish goes nowhere (see the publish seam below).
+      if (client && apps.has(client)) return done(null);
       const session = client ? sessions.ofClient(client) : undefined;
       if (!session || session.client !== client) return done(null);
       // Devices never publish to each other: nothing a device sends is retained or forwarded.
@@ -121,6 +147,17 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     },
 
     authorizeSubscribe(client, sub, done) {
+      const app = apps.get(client);
+      if (app) {
+        // An application sees only organizations it is registered in (the tenant boundary).
+        const orgId = streamTopics.orgOf(sub.topic);
+        if (!orgId) return done(null, null);
+        registry.applications.isRegistered(orgId, app.appId).then(
+          (yes) => done(null, yes ? sub : null),
+          () => done(null, null),
+        );
+        return;
+      }
       const session = sessions.ofClient(client);
       const owner = topics.ownerOf(sub.topic);
       if (!session || !owner) return done(null, null);
@@ -145,6 +182,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
   };
 
   aedes.on('clientReady', (client) => {
+    if (apps.has(client)) return;
     const decision = accepted.get(client);
     if (!decision) return client.close();
     accepted.delete(client);

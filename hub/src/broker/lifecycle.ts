@@ -7,6 +7,8 @@ import { deviceKeyOf, type DeviceIdentity, type DeviceSession, type SessionRegis
 export interface LifecycleEvents {
   online: [DeviceIdentity, number];
   offline: [DeviceIdentity, number];
+  /** The device's first successful login (activeTime set). */
+  activated: [DeviceIdentity, number];
 }
 
 /**
@@ -66,8 +68,12 @@ export class DeviceLifecycle extends EventEmitter<LifecycleEvents> implements Su
     const prev = this.chains.get(device.assetId) ?? Promise.resolve();
     const next = prev
       .then(async () => {
-        if (status === 'online') await this.registry.devices.markOnline(device.assetId, at);
-        else await this.registry.devices.markOffline(device.assetId, at);
+        if (status === 'online') {
+          const updated = await this.registry.devices.markOnline(device.assetId, at);
+          if (updated?.activeTime === at) this.emit('activated', device, at);
+        } else {
+          await this.registry.devices.markOffline(device.assetId, at);
+        }
         this.emit(status, device, at);
       })
       .catch((err: unknown) => this.log.error({ err, assetId: device.assetId, status }, 'device status update failed'));

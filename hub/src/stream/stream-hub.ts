@@ -1,0 +1,49 @@
+import { streamTopics } from '@edgehub/shared';
+import type { Aedes, AedesPublishPacket } from 'aedes';
+import type { Logger } from 'pino';
+import type { StreamEvent, StreamSink } from '../telemetry/stream-events.js';
+
+/**
+ * The application stream: every StreamEvent is published into the broker's own fan-out under
+ * `org/{orgId}/…` (shared/src/stream-topics.ts), where MQTT applications and SSE clients of that
+ * organization subscribe. With Redis this fan-out is cluster-wide, on exact channels per device.
+ */
+export class StreamHub implements StreamSink {
+  constructor(
+    private readonly aedes: Aedes,
+    private readonly log: Logger,
+  ) {}
+
+  publish(event: StreamEvent): void {
+    const topic = topicOf(event);
+    const payload = Buffer.from(JSON.stringify(event), 'utf8');
+    this.aedes.publish({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false }, (err?: Error) => {
+      if (err) this.log.warn({ err, topic }, 'stream publish failed');
+    });
+  }
+
+  /** Subscribes a server-side consumer (SSE) to a stream filter; returns the unsubscribe function. */
+  async subscribe(filter: string, listener: (event: StreamEvent) => void): Promise<() => Promise<void>> {
+    const deliver = (packet: AedesPublishPacket, cb: () => void) => {
+      try {
+        listener(JSON.parse(Buffer.from(packet.payload).toString('utf8')) as StreamEvent);
+      } catch (err) {
+        this.log.warn({ err }, 'undeliverable stream event');
+      }
+      cb();
+    };
+    await new Promise<void>((resolve) => this.aedes.subscribe(filter, deliver, () => resolve()));
+    return () => new Promise<void>((resolve) => this.aedes.unsubscribe(filter, deliver, () => resolve()));
+  }
+}
+
+export function topicOf(e: StreamEvent): string {
+  switch (e.type) {
+    case 'measurepoints':
+      return streamTopics.measurepoints(e.orgId, e.productKey, e.deviceKey);
+    case 'event':
+      return streamTopics.event(e.orgId, e.productKey, e.deviceKey, e.eventId);
+    case 'lifecycle':
+      return streamTopics.lifecycle(e.orgId, e.productKey, e.deviceKey);
+  }
+}
