@@ -17,6 +17,8 @@ export interface HubConfig {
   maxDevicesPerProduct: number;
   maxSubDevicesPerGateway: number;
   mqtt: MqttConfig;
+  /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
+  metricsToken?: string;
 }
 
 export const defaults: HubConfig = {
@@ -92,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const keyFile = env['HUB_MQTT_TLS_KEY'];
   if (Boolean(certFile) !== Boolean(keyFile)) throw new ConfigError('HUB_MQTT_TLS_CERT and HUB_MQTT_TLS_KEY must be given together');
   if (certFile && keyFile) Object.assign(config.mqtt, { tlsCertFile: certFile, tlsKeyFile: keyFile });
+  if (env['HUB_METRICS_TOKEN']) config.metricsToken = env['HUB_METRICS_TOKEN'];
   const mongo = env['MONGODB_URL'];
   if (mongo) {
     if (!/^mongodb(\+srv)?:\/\//.test(mongo)) throw new ConfigError('MONGODB_URL must start with mongodb:// or mongodb+srv://');

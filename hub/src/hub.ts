@@ -17,6 +17,7 @@ import { upstreamHandlers } from './router/handlers.js';
 import { openStore } from './store/open.js';
 import { LatestValues } from './telemetry/ingest.js';
 import { StreamHub } from './stream/stream-hub.js';
+import { HubMetrics } from './metrics.js';
 import { DeferredSink } from './telemetry/stream-events.js';
 import { StreamingIngest } from './telemetry/streaming-ingest.js';
 import type { Store } from './store/port.js';
@@ -29,6 +30,7 @@ export interface Hub {
   broker: Broker;
   commands: CommandCore;
   stream: StreamHub;
+  metrics: HubMetrics;
   /** Latest values per device, as ingested from MQTT. */
   latest: LatestValues;
   log: Logger;
@@ -67,6 +69,9 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     clock,
   );
   const { credentialsPath } = await bootstrap(registry, config.dataDir, log);
+  // Sources are bound late: the metrics exist before the broker and the command core they read.
+  let sources: { connections: () => number; queueDepth: () => Promise<number> } = { connections: () => 0, queueDepth: async () => 0 };
+  const metrics = new HubMetrics({ connections: () => sources.connections(), queueDepth: () => sources.queueDepth() });
   const latest = new LatestValues();
   // Ingestion feeds the application stream, which needs the broker: bound once both exist.
   const streamSink = new DeferredSink();
@@ -79,6 +84,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     handlers: upstreamHandlers,
     clock,
     appLoginWindowSeconds: config.tokenTimestampWindowSeconds,
+    metrics,
   });
   const stream = new StreamHub(broker.aedes, log.child({ component: 'stream' }));
   streamSink.target = stream;
@@ -91,12 +97,16 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     log.child({ component: 'commands' }),
     defaultCommandLimits,
     clock,
+    metrics,
   );
+  sources = { connections: () => broker.sessions.size, queueDepth: () => commands.queueDepth() };
   await commands.start();
   const api = await buildApi({
     registry,
     commands,
     stream,
+    metrics,
+    metricsToken: config.metricsToken,
     tokens,
     logger: log.child({ component: 'api' }),
     bodyLimit: config.bodyLimitBytes,
@@ -111,6 +121,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     broker,
     commands,
     stream,
+    metrics,
     latest,
     log,
     credentialsPath,

@@ -3,7 +3,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { EnosError, codes } from '@edgehub/shared';
+import { EnosError, codes, safeEqual } from '@edgehub/shared';
+import type { HubMetrics } from '../metrics.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { Registry } from '../registry/registry.js';
 import { actionConstraint } from './action-constraint.js';
@@ -20,6 +21,8 @@ import { tokenRoutes } from './token.routes.js';
 import { topoRoutes } from './topos.routes.js';
 
 export interface ApiOptions {
+  metrics: HubMetrics;
+  metricsToken?: string | undefined;
   registry: Registry;
   commands: CommandCore;
   stream: StreamHub;
@@ -83,6 +86,16 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  // Prometheus scrape endpoint: no secrets in it; optionally behind a bearer token.
+  app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
+    if (opts.metricsToken && !safeEqual(req.headers.authorization ?? '', `Bearer ${opts.metricsToken}`)) {
+      return reply.status(401).send({ code: codes.unauthenticated, msg: 'metrics need a bearer token', requestId: req.id, data: null });
+    }
+    return reply.header('content-type', opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());
+  });
+  app.addHook('onResponse', async (_req, reply) => {
+    opts.metrics.httpResponses.inc({ status_class: `${Math.floor(reply.statusCode / 100)}xx` });
+  });
 
   await app.register(tokenRoutes, { tokens: opts.tokens, rateLimitPerMinute: opts.tokenRateLimitPerMinute });
   await app.register(async (scope) => {

@@ -8,6 +8,7 @@ import { authenticateApp } from '../stream/app-auth.js';
 import type { RouterLimits, UpstreamHandler } from '../router/context.js';
 import { UpstreamRouter } from '../router/router.js';
 import type { Ingest } from '../telemetry/ingest.js';
+import type { HubMetrics } from '../metrics.js';
 import { startActivation, type ActivationConfig } from './activation.js';
 import { watchAdminChanges } from './admin-changes.js';
 import { authenticateConnect, connack, type ConnectDecision } from './authenticate.js';
@@ -42,6 +43,7 @@ export interface BrokerDeps {
   clock: () => number;
   /** How far an application's login timestamp may be from the server clock. */
   appLoginWindowSeconds: number;
+  metrics?: HubMetrics;
 }
 
 export interface Broker {
@@ -66,7 +68,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
   const sessions = new SessionRegistry();
   const lifecycle = new DeviceLifecycle(registry, sessions, log, clock);
   const router = new UpstreamRouter(
-    { registry, sessions, ingest: deps.ingest, limits: config.limits, log, lifecycle, clock },
+    { registry, sessions, ingest: deps.ingest, limits: config.limits, log, lifecycle, clock, ...(deps.metrics ? { metrics: deps.metrics } : {}) },
     deps.handlers as ConstructorParameters<typeof UpstreamRouter>[1],
   );
   const throttle = new ConnectThrottle(config.throttle);
@@ -101,6 +103,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
           (d) => {
             if (!d.ok) {
               log.info({ username, listener, returnCode: d.returnCode, reason: d.reason }, 'application connection refused');
+              deps.metrics?.refusedConnects.inc({ return_code: String(d.returnCode) });
               return done(Object.assign(new Error(d.reason), { returnCode: d.returnCode }), false);
             }
             apps.set(client, d.app);
@@ -117,6 +120,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
         (decision) => {
           if (!decision.ok) {
             log.info({ username, listener, returnCode: decision.returnCode, reason: decision.reason }, 'connection refused');
+            deps.metrics?.refusedConnects.inc({ return_code: String(decision.returnCode) });
             return done(Object.assign(new Error(decision.reason), { returnCode: decision.returnCode }), false);
           }
           accepted.set(client, decision);
@@ -160,14 +164,18 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
       }
       const session = sessions.ofClient(client);
       const owner = topics.ownerOf(sub.topic);
-      if (!session || !owner) return done(null, null);
+      const refuse = () => {
+        deps.metrics?.aclRefusals.inc({ decision: 'subscribe' });
+        done(null, null);
+      };
+      if (!session || !owner) return refuse();
       if (router.authorize(session, owner)) return done(null, sub);
       // A gateway may subscribe ahead of login to the topics of sub-devices in its topology: the
       // Node SDK re-subscribes them before it logs the sub-devices back in (enos-protocol.md §12).
-      if (session.device.productType !== 'Gateway' || owner.namespace !== 'sys') return done(null, null);
+      if (session.device.productType !== 'Gateway' || owner.namespace !== 'sys') return refuse();
       registry.devices.byTriple(owner.pk, owner.dk).then(
-        (d) => done(null, d && d.gatewayAssetId === session.device.assetId ? sub : null),
-        () => done(null, null),
+        (d) => (d && d.gatewayAssetId === session.device.assetId ? done(null, sub) : refuse()),
+        () => refuse(),
       );
     },
   });
@@ -217,7 +225,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     sessions,
     lifecycle,
     router,
-    downstream: new Downstream(sessions),
+    downstream: new Downstream(sessions, deps.metrics),
     tlsCertPath: tls.certPath,
     async listen() {
       listeners = await openListeners(aedes, { host: config.host, port: config.port, tlsPort: config.tlsPort, wsPort: config.wsPort, tls });

@@ -1,3 +1,5 @@
+import { topics } from '@edgehub/shared';
+import type { HubMetrics } from '../metrics.js';
 import { pushTo } from './push.js';
 import type { SessionRegistry } from './sessions.js';
 
@@ -7,7 +9,10 @@ import type { SessionRegistry } from './sessions.js';
  * never need to have subscribed (§0.5).
  */
 export class Downstream {
-  constructor(private readonly sessions: SessionRegistry) {}
+  constructor(
+    private readonly sessions: SessionRegistry,
+    private readonly metrics?: HubMetrics,
+  ) {}
 
   /** Resolves true once handed to the connection, false when the device is not reachable here. */
   async send(productKey: string, deviceKey: string, topic: string, message: unknown, qos: 0 | 1 = 1): Promise<boolean> {
@@ -15,6 +20,7 @@ export class Downstream {
     if (!session || session.client.closed) return false;
     try {
       await pushTo(session, topic, message, qos);
+      this.metrics?.messagesOut.inc({ kind: topics.parse(topic)?.kind ?? 'other' });
       return true;
     } catch {
       return false;

@@ -67,6 +67,7 @@ export class CommandCore {
     private readonly log: Logger,
     private readonly limits: CommandLimits = defaultCommandLimits,
     private readonly clock: () => number = Date.now,
+    private readonly metrics?: { commandOutcomes: { inc(labels: { status: string }): void } },
   ) {}
 
   /** Subscribes to replies and reachability; commands left "sent" by a previous run timed out. */
@@ -122,6 +123,11 @@ export class CommandCore {
     const c = await this.commands.get(commandId);
     if (!c || c.orgId !== orgId) throw new EnosError(codes.notFound, `Command ${commandId} not found`);
     return c;
+  }
+
+  /** Cached commands waiting or in flight, all devices (a metric). */
+  queueDepth(): Promise<number> {
+    return this.commands.count({ status: { $in: ['pending', 'sent'] }, pendingTtlSeconds: { $gt: 0 } });
   }
 
   search(orgId: string, filter: Filter, options: FindOptions) {
@@ -241,6 +247,7 @@ export class CommandCore {
   private async deliver(c: CommandRecord): Promise<boolean> {
     const now = this.clock();
     await this.commands.update(c.commandId, { status: 'sent', sentAt: now, history: [...c.history, { status: 'sent', at: now }] });
+    this.metrics?.commandOutcomes.inc({ status: 'sent' });
     const { topic, message } = render(c);
     return this.channel.send(c.productKey, c.deviceKey, topic, message);
   }
@@ -254,6 +261,7 @@ export class CommandCore {
     const c = await this.commands.get(commandId);
     if (!c) throw new EnosError(codes.notFound, `Command ${commandId} not found`);
     const now = this.clock();
+    this.metrics?.commandOutcomes.inc({ status });
     const set: Partial<CommandRecord> = { status, history: [...c.history, note ? { status, at: now, note } : { status, at: now }] };
     if (reply) {
       set.repliedAt = now;

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { DeviceIdentity, DeviceSession, SessionRegistry } from '../broker/sessions.js';
 import type { Registry } from '../registry/registry.js';
 import type { Ingest } from '../telemetry/ingest.js';
+import type { HubMetrics } from '../metrics.js';
 
 /** Limits of the MQTT side that handlers enforce. */
 export interface RouterLimits {
@@ -24,6 +25,7 @@ export interface RouterDeps {
   /** Marks a sub-device online through a gateway session, or offline. Owned by the broker. */
   lifecycle: SubDeviceLifecycle;
   clock: () => number;
+  metrics?: HubMetrics;
 }
 
 export interface SubDeviceLifecycle {

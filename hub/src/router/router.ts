@@ -46,11 +46,13 @@ export class UpstreamRouter extends EventEmitter<RouterEvents> {
       }
     }
 
+    this.deps.metrics?.messagesIn.inc({ kind: topic?.kind ?? 'unknown' });
     const target = topic ? this.authorize(session, topic) : undefined;
     if (!topic || !target || topic.direction !== 'up') {
       const code = topic && topic.namespace === 'sys' && session.device.productType === 'Gateway' && !this.isOwn(session, topic) ? codes.noSubDevicePermission : codes.noWritePermission;
       const why = code === codes.noSubDevicePermission ? `sub-device ${topic?.pk}&${topic?.dk} is not logged in through this gateway` : `no permission to publish to ${topicName}`;
       this.deps.log.debug({ assetId: session.device.assetId, topic: topicName, code }, 'publish refused');
+      this.deps.metrics?.aclRefusals.inc({ decision: 'publish' });
       return this.refuse(session, topicName, payload, new EnosError(code, why), replyQos);
     }
 
@@ -104,6 +106,7 @@ export class UpstreamRouter extends EventEmitter<RouterEvents> {
   }
 
   private async reply(session: DeviceSession, topic: string, id: unknown, code: number, data: unknown, message: string | undefined, qos: 0 | 1): Promise<void> {
+    this.deps.metrics?.replies.inc({ code: String(code) });
     const body: Record<string, unknown> = { id, code, data };
     if (message !== undefined) body['message'] = message;
     try {

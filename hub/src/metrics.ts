@@ -1,0 +1,39 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The hub's Prometheus metrics, one registry per hub (several hubs can live in one test process).
+ * Label values come from small closed sets (topic kinds, codes, statuses), never from device ids.
+ */
+export class HubMetrics {
+  readonly registry = new Registry();
+  readonly connections: Gauge;
+  readonly messagesIn: Counter<'kind'>;
+  readonly messagesOut: Counter<'kind'>;
+  readonly replies: Counter<'code'>;
+  readonly refusedConnects: Counter<'return_code'>;
+  readonly aclRefusals: Counter<'decision'>;
+  readonly commandOutcomes: Counter<'status'>;
+  readonly commandQueueDepth: Gauge;
+  readonly httpResponses: Counter<'status_class'>;
+
+  constructor(sources: { connections: () => number; queueDepth: () => Promise<number> }) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'edgehub_' });
+    this.connections = new Gauge({ name: 'edgehub_mqtt_connections', help: 'Authenticated device connections on this node', registers, collect() { this.set(sources.connections()); } });
+    this.messagesIn = new Counter({ name: 'edgehub_mqtt_messages_in_total', help: 'PUBLISH packets received from devices, by topic kind', labelNames: ['kind'], registers });
+    this.messagesOut = new Counter({ name: 'edgehub_mqtt_messages_out_total', help: 'Messages pushed to devices, by topic kind', labelNames: ['kind'], registers });
+    this.replies = new Counter({ name: 'edgehub_mqtt_replies_total', help: 'Replies to device requests, by code', labelNames: ['code'], registers });
+    this.refusedConnects = new Counter({ name: 'edgehub_mqtt_refused_connects_total', help: 'CONNECTs refused, by CONNACK return code', labelNames: ['return_code'], registers });
+    this.aclRefusals = new Counter({ name: 'edgehub_mqtt_acl_refusals_total', help: 'PUBLISH or SUBSCRIBE refused by the topic ACL', labelNames: ['decision'], registers });
+    this.commandOutcomes = new Counter({ name: 'edgehub_commands_total', help: 'Commands that reached a final or intermediate status', labelNames: ['status'], registers });
+    this.commandQueueDepth = new Gauge({
+      name: 'edgehub_command_queue_depth',
+      help: 'Cached commands waiting or in flight (all devices)',
+      registers,
+      async collect() {
+        this.set(await sources.queueDepth());
+      },
+    });
+    this.httpResponses = new Counter({ name: 'edgehub_http_responses_total', help: 'REST responses by status class', labelNames: ['status_class'], registers });
+  }
+}
