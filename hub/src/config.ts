@@ -19,6 +19,12 @@ export interface HubConfig {
   mqtt: MqttConfig;
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
   metricsToken?: string;
+  /** Cluster mode: MQTT sessions, fan-out and cluster state in Redis. */
+  redisUrl?: string;
+  /** `all` (default): everything; `worker`: MQTT and device-facing endpoints; `manager`: management REST. */
+  role: 'all' | 'worker' | 'manager';
+  /** This node's id in a cluster (default: random per start). */
+  nodeId?: string;
 }
 
 export const defaults: HubConfig = {
@@ -32,6 +38,7 @@ export const defaults: HubConfig = {
   bodyLimitBytes: 1024 * 1024,
   maxDevicesPerProduct: 10_000,
   maxSubDevicesPerGateway: 1_500,
+  role: 'all',
   mqtt: {
     host: '127.0.0.1',
     port: 11883,
@@ -61,6 +68,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) throw new ConfigError(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "${level}"`);
   const config: HubConfig = {
     mqtt: defaults.mqtt,
+    role: 'all',
     dataDir: resolve(env['HUB_DATA_DIR'] || defaults.dataDir),
     http: { host: env['HUB_HTTP_HOST'] || defaults.http.host, port: int('HUB_HTTP_PORT', defaults.http.port, 0, 65535) },
     mongodbDbName: env['MONGODB_DB'] || defaults.mongodbDbName,
@@ -95,6 +103,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (Boolean(certFile) !== Boolean(keyFile)) throw new ConfigError('HUB_MQTT_TLS_CERT and HUB_MQTT_TLS_KEY must be given together');
   if (certFile && keyFile) Object.assign(config.mqtt, { tlsCertFile: certFile, tlsKeyFile: keyFile });
   if (env['HUB_METRICS_TOKEN']) config.metricsToken = env['HUB_METRICS_TOKEN'];
+  const role = env['HUB_ROLE'] || 'all';
+  if (role !== 'all' && role !== 'worker' && role !== 'manager') throw new ConfigError(`HUB_ROLE must be all, worker or manager, got "${role}"`);
+  config.role = role;
+  if (env['REDIS_URL']) {
+    if (!/^rediss?:\/\//.test(env['REDIS_URL'])) throw new ConfigError('REDIS_URL must start with redis:// or rediss://');
+    config.redisUrl = env['REDIS_URL'];
+  } else if (role !== 'all') {
+    throw new ConfigError(`HUB_ROLE=${role} needs REDIS_URL: worker and manager nodes share state through Redis`);
+  }
+  if (env['HUB_NODE_ID']) config.nodeId = env['HUB_NODE_ID'];
   const mongo = env['MONGODB_URL'];
   if (mongo) {
     if (!/^mongodb(\+srv)?:\/\//.test(mongo)) throw new ConfigError('MONGODB_URL must start with mongodb:// or mongodb+srv://');

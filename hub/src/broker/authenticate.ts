@@ -1,7 +1,7 @@
 import { compressionOf, isSupportedCompression, parseConnect, safeEqualHex, connectSignature, type SupportedCompression } from '@edgehub/shared';
 import type { Registry } from '../registry/registry.js';
 import type { DeviceIdentity, ListenerKind } from './sessions.js';
-import type { ConnectThrottle } from './throttle.js';
+import type { Throttle } from './throttle.js';
 
 /** MQTT 3.1.1 CONNACK return codes the hub uses (enos-protocol.md §2.3). */
 export const connack = {
@@ -32,7 +32,7 @@ export type ConnectDecision =
  * timestamp is opaque. Bad signature or unknown device: 4 (indistinguishable on purpose). Disabled
  * device and refused modes: 5.
  */
-export async function authenticateConnect(input: ConnectInput, registry: Registry, throttle: ConnectThrottle, now: number): Promise<ConnectDecision> {
+export async function authenticateConnect(input: ConnectInput, registry: Registry, throttle: Throttle, now: number): Promise<ConnectDecision> {
   if (input.clientId === '' && !input.clean) return refuse(connack.identifierRejected, 'zero-length ClientId needs a clean session');
   if (input.username === undefined || input.password === undefined) return refuse(connack.badUsernameOrPassword, 'username and password are required');
   const attempt = parseConnect(input.clientId, input.username);
@@ -58,7 +58,7 @@ export async function authenticateConnect(input: ConnectInput, registry: Registr
   }
   const compression = compressionOf(attempt.extraInfo) ?? 'none';
   if (!isSupportedCompression(compression)) return refuse(connack.notAuthorized, `compression ${compression} is not supported (use GZIP or none)`);
-  const throttled = throttle.admit(device.assetId, now);
+  const throttled = await throttle.admit(device.assetId, now);
   if (throttled) return refuse(connack.serverUnavailable, throttled);
   return {
     ok: true,

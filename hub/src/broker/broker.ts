@@ -17,7 +17,10 @@ import { DeviceLifecycle } from './lifecycle.js';
 import { openListeners, type Listeners } from './listeners.js';
 import { serverTlsMaterial } from './server-certificate.js';
 import { SessionRegistry, type DeviceSession } from './sessions.js';
-import { ConnectThrottle, type ThrottleConfig } from './throttle.js';
+import { ConnectThrottle, type Throttle, type ThrottleConfig } from './throttle.js';
+import aedesPersistenceRedis from 'aedes-persistence-redis';
+import { Redis } from 'ioredis';
+import mqemitterRedis from 'mqemitter-redis';
 
 export interface MqttConfig {
   host: string;
@@ -44,6 +47,13 @@ export interface BrokerDeps {
   /** How far an application's login timestamp may be from the server clock. */
   appLoginWindowSeconds: number;
   metrics?: HubMetrics;
+  /**
+   * Cluster mode: MQTT sessions (subscriptions, QoS 1 in flight) persist in Redis and the broker's
+   * fan-out (the application stream) crosses nodes through it. Absent: everything in-process.
+   */
+  redisUrl?: string;
+  /** The connection throttle; the in-process one unless the cluster provides a shared one. */
+  throttle?: Throttle;
 }
 
 export interface Broker {
@@ -71,7 +81,13 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     { registry, sessions, ingest: deps.ingest, limits: config.limits, log, lifecycle, clock, ...(deps.metrics ? { metrics: deps.metrics } : {}) },
     deps.handlers as ConstructorParameters<typeof UpstreamRouter>[1],
   );
-  const throttle = new ConnectThrottle(config.throttle);
+  const throttle = deps.throttle ?? new ConnectThrottle(config.throttle);
+  const clusterOptions = deps.redisUrl
+    ? {
+        persistence: aedesPersistenceRedis({ conn: new Redis(deps.redisUrl) }),
+        mq: mqemitterRedis({ connectionString: deps.redisUrl }),
+      }
+    : {};
   const unwatchAdminChanges = watchAdminChanges({ registry, sessions, lifecycle, log });
   const tls = await serverTlsMaterial({ dataDir: deps.dataDir, certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, hostnames: config.tlsHostnames });
   let listeners: Listeners | undefined;
@@ -82,6 +98,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
   const apps = new WeakMap<Client, ApplicationRecord>();
 
   const aedes = await Aedes.createBroker({
+    ...clusterOptions,
     id: `edgehub-${randomUUID()}`,
     // EnOS ClientIds are `cid|securemode=…,signmethod=…,timestamp=…|` — far beyond MQTT 3.1's 23.
     maxClientsIdLength: 1024,
@@ -189,8 +206,10 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     forward(packet, client, done);
   };
 
-  aedes.on('clientReady', (client) => {
-    if (apps.has(client)) return;
+  // The session exists from the moment the CONNACK is written: aedes hands over packets that
+  // follow it at once (before 'clientReady'), and a client like mosquitto_pub publishes right away.
+  aedes.on('connackSent', (connackPacket, client) => {
+    if (connackPacket.returnCode !== 0 || apps.has(client)) return;
     const decision = accepted.get(client);
     if (!decision) return client.close();
     accepted.delete(client);

@@ -17,8 +17,19 @@ export interface LifecycleEvents {
  * logged in through it offline. Writes for one device are applied in the order the events
  * happened, so a quick reconnect never ends up "offline".
  */
+/**
+ * Cluster-wide ownership of device sessions (cluster/ownership.ts). Absent on a single node.
+ * `claim` records this node as the holder; `release` removes the record and says whether this node
+ * still held it — only then may the device be written offline (a newer login elsewhere wins).
+ */
+export interface SessionOwnership {
+  claim(device: DeviceIdentity): Promise<void>;
+  release(device: DeviceIdentity): Promise<boolean>;
+}
+
 export class DeviceLifecycle extends EventEmitter<LifecycleEvents> implements SubDeviceLifecycle {
   private readonly chains = new Map<string, Promise<void>>();
+  ownership?: SessionOwnership;
 
   constructor(
     private readonly registry: Registry,
@@ -32,7 +43,7 @@ export class DeviceLifecycle extends EventEmitter<LifecycleEvents> implements Su
   /** A device's own connection is ready (after CONNACK). Returns the session it replaced. */
   connected(session: DeviceSession): DeviceSession | undefined {
     const previous = this.sessions.add(session);
-    this.mark(session.device, 'online');
+    void this.mark(session.device, 'online');
     return previous;
   }
 
@@ -41,10 +52,10 @@ export class DeviceLifecycle extends EventEmitter<LifecycleEvents> implements Su
     const subs = [...session.subDevices.values()];
     const wasCurrent = this.sessions.remove(session);
     for (const sub of subs) {
-      if (!this.sessions.gatewayOf(sub.productKey, sub.deviceKey)) this.mark(sub, 'offline');
+      if (!this.sessions.gatewayOf(sub.productKey, sub.deviceKey)) void this.mark(sub, 'offline');
     }
     // A session replaced by a newer login of the same device must not mark it offline.
-    if (wasCurrent) this.mark(session.device, 'offline');
+    if (wasCurrent) void this.mark(session.device, 'offline');
   }
 
   async login(gateway: DeviceSession, sub: DeviceIdentity): Promise<void> {
@@ -68,6 +79,10 @@ export class DeviceLifecycle extends EventEmitter<LifecycleEvents> implements Su
     const prev = this.chains.get(device.assetId) ?? Promise.resolve();
     const next = prev
       .then(async () => {
+        if (this.ownership) {
+          if (status === 'online') await this.ownership.claim(device);
+          else if (!(await this.ownership.release(device))) return;
+        }
         if (status === 'online') {
           const updated = await this.registry.devices.markOnline(device.assetId, at);
           if (updated?.activeTime === at) this.emit('activated', device, at);

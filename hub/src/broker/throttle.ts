@@ -14,19 +14,29 @@ export interface ThrottleConfig {
 
 export const enosThrottle: ThrottleConfig = { enabled: true, minIntervalMs: 1000, windowMs: 120_000, maxInWindow: 4, blockMs: 300_000 };
 
+/** Admits or refuses a device's connection; the reason when refused. */
+export interface Throttle {
+  admit(deviceId: string, now: number): Promise<string | undefined>;
+}
+
 interface DeviceHistory {
   attempts: number[];
   blockedUntil: number;
 }
 
-export class ConnectThrottle {
+/** The in-process throttle (a single node). */
+export class ConnectThrottle implements Throttle {
   private readonly history = new Map<string, DeviceHistory>();
   private lastSweep = 0;
 
   constructor(private readonly config: ThrottleConfig) {}
 
   /** Records a connection of the device; returns a reason when it must be refused. */
-  admit(deviceId: string, now: number): string | undefined {
+  async admit(deviceId: string, now: number): Promise<string | undefined> {
+    return this.admitSync(deviceId, now);
+  }
+
+  private admitSync(deviceId: string, now: number): string | undefined {
     if (!this.config.enabled) return undefined;
     this.sweep(now);
     let h = this.history.get(deviceId);

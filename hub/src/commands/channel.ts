@@ -19,4 +19,10 @@ export interface CommandChannel {
   onReply(listener: (reply: CommandReply) => void): () => void;
   /** Called when a device becomes reachable (it, or its gateway for it, logged in). */
   onReachable(listener: (productKey: string, deviceKey: string) => void): () => void;
+  /**
+   * In a cluster, where the device's cached-command queue runs: 'here', another node's id, or
+   * undefined when the device is nowhere. Absent on a single node (always here).
+   */
+  queueHolder?(productKey: string, deviceKey: string): Promise<'here' | string | undefined>;
+  forwardKick?(nodeId: string, productKey: string, deviceKey: string): Promise<void>;
 }

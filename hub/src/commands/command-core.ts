@@ -207,7 +207,14 @@ export class CommandCore {
         await this.finish(next.commandId, 'expired');
         continue;
       }
-      if (!(await this.channel.isReachable(productKey, deviceKey))) return;
+      if (this.channel.queueHolder) {
+        // One command in flight per device, cluster-wide: the node holding the session runs the queue.
+        const holder = await this.channel.queueHolder(productKey, deviceKey);
+        if (holder === undefined) return;
+        if (holder !== 'here') return this.channel.forwardKick?.(holder, productKey, deviceKey);
+      } else if (!(await this.channel.isReachable(productKey, deviceKey))) {
+        return;
+      }
       const timer = setTimeout(() => this.settleInFlight(key, next.commandId, undefined), next.timeoutMs);
       this.inFlight.set(key, { commandId: next.commandId, timer, done: () => undefined });
       if (!(await this.deliver(next))) {

@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { CommandChannel, CommandReply } from '../commands/channel.js';
+import type { ClusterLink } from './link.js';
+
+const REPLIES = 'command-replies';
+const DELIVER_TIMEOUT_MS = 5_000;
+
+/**
+ * The command channel of a cluster node: a device connected here is served by the local channel;
+ * one connected elsewhere gets the message through the node holding its session. Replies are
+ * broadcast so the node waiting for one gets it wherever the device is. Each device's cached-
+ * command queue runs on the node holding its session (one command in flight per device).
+ */
+export class ClusterCommandChannel implements CommandChannel {
+  private readonly pending = new Map<string, { resolve: (ok: boolean) => void; timer: NodeJS.Timeout }>();
+  private readonly replyListeners = new Set<(r: CommandReply) => void>();
+
+  constructor(
+    private readonly local: CommandChannel,
+    private readonly link: ClusterLink,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    // Local replies go out to every node (the one waiting may be elsewhere); all nodes hear them.
+    this.local.onReply((r) => void this.link.broadcast(REPLIES, r).catch((err: unknown) => this.log.error({ err }, 'reply broadcast failed')));
+    await this.link.onBroadcast(REPLIES, (payload) => {
+      for (const l of this.replyListeners) l(payload as CommandReply);
+    });
+  }
+
+  /** Called with `delivered` messages addressed to this node. */
+  settle(requestId: string, ok: boolean): void {
+    const p = this.pending.get(requestId);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending.delete(requestId);
+    p.resolve(ok);
+  }
+
+  async isReachable(productKey: string, deviceKey: string): Promise<boolean> {
+    return (await this.local.isReachable(productKey, deviceKey)) || (await this.link.locate(productKey, deviceKey)) !== undefined;
+  }
+
+  async send(productKey: string, deviceKey: string, topic: string, message: unknown): Promise<boolean> {
+    if (await this.local.isReachable(productKey, deviceKey)) return this.local.send(productKey, deviceKey, topic, message);
+    const holder = await this.link.locate(productKey, deviceKey);
+    if (!holder || holder === this.link.nodeId) return false;
+    const requestId = randomUUID();
+    const delivered = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(requestId);
+        resolve(false);
+      }, DELIVER_TIMEOUT_MS);
+      this.pending.set(requestId, { resolve, timer });
+    });
+    await this.link.send(holder, { type: 'deliver', requestId, replyTo: this.link.nodeId, productKey, deviceKey, topic, message });
+    return delivered;
+  }
+
+  onReply(listener: (reply: CommandReply) => void): () => void {
+    this.replyListeners.add(listener);
+    return () => this.replyListeners.delete(listener);
+  }
+
+  onReachable(listener: (productKey: string, deviceKey: string) => void): () => void {
+    return this.local.onReachable(listener);
+  }
+
+  async queueHolder(productKey: string, deviceKey: string): Promise<'here' | string | undefined> {
+    if (await this.local.isReachable(productKey, deviceKey)) return 'here';
+    return this.link.locate(productKey, deviceKey);
+  }
+
+  async forwardKick(nodeId: string, productKey: string, deviceKey: string): Promise<void> {
+    await this.link.send(nodeId, { type: 'kickQueue', productKey, deviceKey });
+  }
+}
