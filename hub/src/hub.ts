@@ -18,6 +18,12 @@ import { openStore } from './store/open.js';
 import { LatestValues } from './telemetry/ingest.js';
 import { StreamHub } from './stream/stream-hub.js';
 import { HubMetrics } from './metrics.js';
+import { Redis } from 'ioredis';
+import { ClusterCommandChannel } from './cluster/cluster-channel.js';
+import { handleNodeMessages } from './cluster/node-messages.js';
+import { clusterOwnership } from './cluster/ownership.js';
+import { openRedisLink } from './cluster/redis-link.js';
+import { RedisThrottle } from './cluster/redis-throttle.js';
 import { DeferredSink } from './telemetry/stream-events.js';
 import { StreamingIngest } from './telemetry/streaming-ingest.js';
 import type { Store } from './store/port.js';
@@ -43,9 +49,10 @@ export interface Hub {
 
 export interface HubAddresses {
   http: AddressInfo;
-  mqtt: AddressInfo;
-  mqtts: AddressInfo;
-  ws: AddressInfo;
+  /** Absent on a manager node, which accepts no devices. */
+  mqtt?: AddressInfo;
+  mqtts?: AddressInfo;
+  ws?: AddressInfo;
 }
 
 export const VERSION = '0.1.0';
@@ -73,6 +80,8 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   let sources: { connections: () => number; queueDepth: () => Promise<number> } = { connections: () => 0, queueDepth: async () => 0 };
   const metrics = new HubMetrics({ connections: () => sources.connections(), queueDepth: () => sources.queueDepth() });
   const latest = new LatestValues();
+  const link = config.redisUrl ? await openRedisLink(config.redisUrl, log.child({ component: 'cluster' }), config.nodeId) : undefined;
+  const throttleRedis = config.redisUrl ? new Redis(config.redisUrl) : undefined;
   // Ingestion feeds the application stream, which needs the broker: bound once both exist.
   const streamSink = new DeferredSink();
   const broker = await createBroker({
@@ -85,7 +94,12 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     clock,
     appLoginWindowSeconds: config.tokenTimestampWindowSeconds,
     metrics,
+    ...(config.redisUrl && throttleRedis ? { redisUrl: config.redisUrl, throttle: new RedisThrottle(throttleRedis, config.mqtt.throttle) } : {}),
   });
+  if (link) broker.lifecycle.ownership = clusterOwnership(link, log.child({ component: 'cluster' }));
+  const localChannel = mqttCommandChannel(broker);
+  const clusterChannel = link ? new ClusterCommandChannel(localChannel, link, log.child({ component: 'cluster' })) : undefined;
+  await clusterChannel?.start();
   const stream = new StreamHub(broker.aedes, log.child({ component: 'stream' }));
   streamSink.target = stream;
   for (const status of ['online', 'offline', 'activated'] as const) {
@@ -93,7 +107,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   }
   const commands = new CommandCore(
     await store.collection<CommandRecord>(collectionSpecs.commands),
-    mqttCommandChannel(broker),
+    clusterChannel ?? localChannel,
     log.child({ component: 'commands' }),
     defaultCommandLimits,
     clock,
@@ -101,6 +115,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   );
   sources = { connections: () => broker.sessions.size, queueDepth: () => commands.queueDepth() };
   await commands.start();
+  if (link && clusterChannel) handleNodeMessages(link, broker, commands, clusterChannel, log.child({ component: 'cluster' }));
   const api = await buildApi({
     registry,
     commands,
@@ -112,6 +127,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     bodyLimit: config.bodyLimitBytes,
     tokenRateLimitPerMinute: config.tokenRateLimitPerMinute,
     version: VERSION,
+    management: config.role !== 'worker',
   });
   return {
     config,
@@ -127,6 +143,9 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     credentialsPath,
     async listen() {
       await api.listen({ host: config.http.host, port: config.http.port });
+      // A manager node serves the management REST only; its broker instance still joins the
+      // cluster's fan-out (for SSE) without accepting devices.
+      if (config.role === 'manager') return { http: api.server.address() as AddressInfo };
       const listeners = await broker.listen();
       return { http: api.server.address() as AddressInfo, mqtt: listeners.tcp, mqtts: listeners.tls, ws: listeners.ws };
     },
@@ -134,6 +153,8 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       await commands.stop();
       await broker.close();
       await api.close();
+      await link?.close();
+      throttleRedis?.disconnect();
       await store.close();
     },
   };

@@ -9,18 +9,23 @@ async function main(): Promise<void> {
   const host = (h: string) => (h.includes(':') ? `[${h}]` : h);
   const base = `http://${host(config.http.host)}:${at.http.port}`;
   const mqttHost = host(config.mqtt.host);
-  hub.log.info({ store: hub.store.kind, dataDir: config.dataDir }, 'hub started');
+  const mqttLines = at.mqtt && at.mqtts && at.ws
+    ? [
+        `  MQTT          mqtt://${mqttHost}:${at.mqtt.port}`,
+        `  MQTT over TLS mqtts://${mqttHost}:${at.mqtts.port} (CA: ${hub.broker.tlsCertPath})`,
+        `  MQTT over WS  ws://${mqttHost}:${at.ws.port}/mqtt`,
+      ]
+    : ['  MQTT          (manager node: no device listeners)'];
+  hub.log.info({ store: hub.store.kind, dataDir: config.dataDir, role: config.role, cluster: config.redisUrl !== undefined }, 'hub started');
   process.stdout.write(
     [
       '',
-      `edgehub is running (store: ${hub.store.kind}, data: ${config.dataDir})`,
+      `edgehub is running (role: ${config.role}${config.redisUrl ? ', cluster over Redis' : ''}, store: ${hub.store.kind}, data: ${config.dataDir})`,
       `  REST API      ${base}/connect-service/v2.1/`,
       `  Token service ${base}/apim-token-service/v2.0/token/get`,
       `  API docs      ${base}/docs`,
       `  Health        ${base}/health`,
-      `  MQTT          mqtt://${mqttHost}:${at.mqtt.port}`,
-      `  MQTT over TLS mqtts://${mqttHost}:${at.mqtts.port} (CA: ${hub.broker.tlsCertPath})`,
-      `  MQTT over WS  ws://${mqttHost}:${at.ws.port}/mqtt`,
+      ...mqttLines,
       `  Admin login   ${hub.credentialsPath} (0600)`,
       '',
     ].join('\n') + '\n',

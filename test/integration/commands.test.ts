@@ -127,11 +127,19 @@ describe('commands', () => {
         });
       });
     });
+    const lastReplied = new Promise<void>((resolve) => {
+      const on = (r: { commandId: string; status: string }) => {
+        if (r.commandId !== ids[2] || r.status !== 'replied') return;
+        h.hub.commands.off('status', on);
+        resolve();
+      };
+      h.hub.commands.on('status', on);
+    });
     await loginAll(gw, ['pump']);
     await allDone;
+    await lastReplied;
     expect(order).toEqual([1, 2, 3]);
     expect(maxInFlight).toBe(1);
-    await h.hub.commands.kick(subs.productKey, 'pump');
     for (const id of ids) expect((await getCmd(id)).status).toBe('replied');
     expect((await getCmd(cancelled.data.commandId)).status).toBe('cancelled');
     // cancelling what has already been answered is refused

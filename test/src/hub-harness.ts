@@ -39,16 +39,18 @@ export async function startHub(overrides: Partial<HubConfig> = {}): Promise<Runn
   let skew = 0;
   const hub = await openHub(config, () => Date.now() + skew);
   const at = await hub.listen();
+  if (!at.mqtt || !at.mqtts || !at.ws) throw new Error('startHub runs a node with device listeners (role all or worker)');
+  const { mqtt: mq, mqtts, ws } = at;
   const baseUrl = `http://127.0.0.1:${at.http.port}`;
   const adminCreds = JSON.parse(await readFile(hub.credentialsPath, 'utf8')) as AdminCredentials;
   return {
     hub,
     baseUrl,
-    mqttUrl: `mqtt://127.0.0.1:${at.mqtt.port}`,
-    mqttsUrl: `mqtts://127.0.0.1:${at.mqtts.port}`,
-    wsUrl: `ws://127.0.0.1:${at.ws.port}/mqtt`,
-    mqttPort: at.mqtt.port,
-    mqttsPort: at.mqtts.port,
+    mqttUrl: `mqtt://127.0.0.1:${mq.port}`,
+    mqttsUrl: `mqtts://127.0.0.1:${mqtts.port}`,
+    wsUrl: `ws://127.0.0.1:${ws.port}/mqtt`,
+    mqttPort: mq.port,
+    mqttsPort: mqtts.port,
     tlsCaPath: hub.broker.tlsCertPath,
     dataDir,
     adminCreds,

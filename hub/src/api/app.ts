@@ -32,6 +32,8 @@ export interface ApiOptions {
   bodyLimit: number;
   tokenRateLimitPerMinute: number;
   version: string;
+  /** False on a worker node: only /health and /metrics, no management REST. */
+  management?: boolean;
 }
 
 /** Builds the management REST API: token service, Connection Service, admin API, OpenAPI at /docs. */
@@ -97,6 +99,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     opts.metrics.httpResponses.inc({ status_class: `${Math.floor(reply.statusCode / 100)}xx` });
   });
 
+  if (opts.management === false) return app;
   await app.register(tokenRoutes, { tokens: opts.tokens, rateLimitPerMinute: opts.tokenRateLimitPerMinute });
   await app.register(async (scope) => {
     requireSignedCalls(scope, opts.tokens, opts.registry);

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { EnosError, codes, newCommandId, topics } from '@edgehub/shared';
 import type { Logger } from 'pino';
 import type { Collection, Filter, FindOptions } from '../store/port.js';
@@ -52,7 +53,7 @@ interface InFlight {
  * only after the previous reply or timeout. Platform-neutral: rendering and delivery live behind
  * the CommandChannel.
  */
-export class CommandCore {
+export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
   /** The cached command in flight per device (`pk/dk`): one at a time. */
   private readonly inFlight = new Map<string, InFlight>();
   /** Instant commands waiting for their reply, by command id. */
@@ -68,7 +69,9 @@ export class CommandCore {
     private readonly limits: CommandLimits = defaultCommandLimits,
     private readonly clock: () => number = Date.now,
     private readonly metrics?: { commandOutcomes: { inc(labels: { status: string }): void } },
-  ) {}
+  ) {
+    super();
+  }
 
   /** Subscribes to replies and reachability; commands left "sent" by a previous run timed out. */
   async start(): Promise<void> {
@@ -274,7 +277,9 @@ export class CommandCore {
       set.repliedAt = now;
       set.reply = reply.message !== undefined ? { code: reply.code, message: reply.message, data: reply.data } : { code: reply.code, data: reply.data };
     }
-    return (await this.commands.update(commandId, set)) ?? c;
+    const updated = (await this.commands.update(commandId, set)) ?? c;
+    this.emit('status', updated);
+    return updated;
   }
 
   private async sweep(): Promise<void> {
