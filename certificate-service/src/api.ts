@@ -1,0 +1,116 @@
+import type { SerialRef } from './serial.js';
+import type { DeviceBinding, IssueAuthority, RevocationReason } from './store/port.js';
+
+/**
+ * The operations the hub calls, the same whether the service runs in-process
+ * (`openCertificateService`) or standalone behind HTTP (`connectCertificateService`).
+ * Refusals reject with CertificateError (stable `code`, see errors.ts).
+ */
+export interface CertificateOperations {
+  /** §7.3 apply: sign a device's PKCS#10 CSR and bind the certificate to the device. */
+  issue(request: IssueRequest): Promise<IssueResult>;
+  /** §7.3 renew: a new certificate for the same device, from a new CSR or the previous one's CSR. */
+  renew(request: RenewRequest): Promise<IssueResult>;
+  /** §7.3 revoke, with a §6 reason; the CRL and every revocation listener are updated before it resolves. */
+  revoke(request: RevokeRequest): Promise<IssuedCertificate>;
+  /** One certificate, or undefined (also when `scope` does not match: other tenants' certificates stay invisible). */
+  get(ref: SerialRef & { scope?: Partial<DeviceBinding> }): Promise<IssuedCertificate | undefined>;
+  /** §7.3 list, newest first, with the §6 status (expired certificates are reported as 2). */
+  list(filter?: ListFilter): Promise<IssuedCertificate[]>;
+  /** The root, the issuing CAs and their chains, for `caCert` / `certChainURL` answers and TLS trust. */
+  caCertificates(): Promise<CaCertificates>;
+  /** Hex serials of every revoked certificate: the initial content of a TLS listener's revoked set. */
+  revokedSerials(): Promise<string[]>;
+  /** Called after every revocation made through this object; returns the unsubscribe function. */
+  onRevoked(listener: (event: RevocationEvent) => void): () => void;
+}
+
+export interface IssueRequest {
+  /** PEM PKCS#10 (`-----BEGIN CERTIFICATE REQUEST-----`), at most 16 KB. */
+  csrPem: string;
+  /** Default "RSA", as on EnOS (§7.3). */
+  issueAuthority?: IssueAuthority;
+  /** Days of validity; the hub passes the request's validDay, else the product's defaultValidDay; default 730 (§6). */
+  validDay?: number;
+  /** The product's maxValidDay: a larger validDay is refused (csr.valid_day_too_large). */
+  maxValidDay?: number;
+  binding: DeviceBinding;
+}
+
+export type RenewRequest = SerialRef & {
+  /** A new CSR; without it the previous certificate's CSR is signed again (§7.3 renew). */
+  csrPem?: string;
+  /** Default: the previous certificate's authority. */
+  issueAuthority?: IssueAuthority;
+  validDay?: number;
+  maxValidDay?: number;
+  /** When given, the previous certificate must match it (else cert.not_found). */
+  scope?: Partial<DeviceBinding>;
+};
+
+export type RevokeRequest = SerialRef & {
+  /** §6 reasons 0, 1, 3, 4, 5, 6, 9; default 0 (unspecified). */
+  reason?: RevocationReason;
+  scope?: Partial<DeviceBinding>;
+};
+
+/** §6 certStatus. */
+export type CertificateStatus = 0 | 1 | 2;
+export const certificateStatus = { valid: 0, revoked: 1, expired: 2 } as const;
+
+export interface ListFilter {
+  /** Every given field must match (e.g. `{ orgId }`, or a device's `{ productKey, deviceKey }`). */
+  binding?: Partial<DeviceBinding>;
+  status?: CertificateStatus;
+  issueAuthority?: IssueAuthority;
+  /** Only certificates whose notAfter is before this date (rotation: "expiring within N days"). */
+  expiresBefore?: Date;
+}
+
+/** A certificate as the service reports it. */
+export interface IssuedCertificate {
+  /** EnOS certSN: the serial in decimal (a safe integer with the default serial size). */
+  certSN: string;
+  /** The serial in canonical hex (lowercase, no leading zeros), as TLS stacks and CRLs show it. */
+  serialHex: string;
+  binding: DeviceBinding;
+  issueAuthority: IssueAuthority;
+  status: CertificateStatus;
+  /** In the CSR's RDN order. */
+  subject: string;
+  commonName: string;
+  issuer: string;
+  validDay: number;
+  notBefore: Date;
+  notAfter: Date;
+  issuedAt: Date;
+  certPem: string;
+  renewedFrom?: string;
+  revokedAt?: Date;
+  revocationReason?: RevocationReason;
+}
+
+export interface IssueResult {
+  certificate: IssuedCertificate;
+  /** The issuing CA's certificate. */
+  caCertPem: string;
+  /** Issuing CA then root: what the device installs next to its certificate. */
+  chainPem: string;
+  rootCertPem: string;
+}
+
+export interface CaCertificates {
+  rootPem: string;
+  authorities: Record<IssueAuthority, { certPem: string; chainPem: string; crlUrl: string }>;
+  /** §6: CSRs must carry exactly these C, ST and O. */
+  subjectRules: { C: string; ST: string; O: string };
+}
+
+export interface RevocationEvent {
+  certSN: string;
+  serialHex: string;
+  issueAuthority: IssueAuthority;
+  binding: DeviceBinding;
+  reason: RevocationReason;
+  revokedAt: Date;
+}

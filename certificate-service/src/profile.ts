@@ -1,0 +1,43 @@
+import type { IssuingCa } from './authority/load.js';
+import { signingAlgorithms, x509 } from './crypto.js';
+import type { ValidCsr } from './csr.js';
+
+/**
+ * The device certificate profile. Extensions are decided here and nothing the CSR requests is
+ * copied (a CSR asking for CA:TRUE or extra SANs still gets this plain client leaf):
+ * - basicConstraints CA:FALSE, critical;
+ * - keyUsage digitalSignature, plus keyEncipherment for RSA keys (TLS 1.2 RSA key exchange), critical;
+ * - extendedKeyUsage clientAuth: the certificate is for mTLS to the hub (§6), nothing else;
+ * - SKI from the device key, AKI = the issuing CA's SKI (chain building);
+ * - CRL distribution point: where this CA's CRL is served (§6: "Publish a CRL at the URL embedded in certs").
+ * The subject is the CSR's DER, byte for byte, in its own RDN order (§6: "subject copied verbatim").
+ */
+export async function buildLeaf(o: {
+  csr: ValidCsr;
+  issuer: IssuingCa;
+  serialHex: string;
+  notBefore: Date;
+  notAfter: Date;
+  crlUrl: string;
+}): Promise<x509.X509Certificate> {
+  const { csr, issuer } = o;
+  const usages = x509.KeyUsageFlags.digitalSignature | (csr.keyType === 'rsa' ? x509.KeyUsageFlags.keyEncipherment : 0);
+  return x509.X509CertificateGenerator.create({
+    serialNumber: o.serialHex,
+    subject: csr.request.subjectName,
+    issuer: issuer.cert.subjectName,
+    notBefore: o.notBefore,
+    notAfter: o.notAfter,
+    publicKey: csr.request.publicKey,
+    signingKey: issuer.signingKey as never,
+    signingAlgorithm: signingAlgorithms[issuer.keyType],
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(usages, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+      await x509.SubjectKeyIdentifierExtension.create(csr.request.publicKey),
+      new x509.AuthorityKeyIdentifierExtension(issuer.keyId),
+      new x509.CRLDistributionPointsExtension([o.crlUrl]),
+    ],
+  });
+}

@@ -1,0 +1,356 @@
+import { join } from 'node:path';
+import type {
+  CaCertificates,
+  CertificateOperations,
+  CertificateStatus,
+  IssuedCertificate,
+  IssueRequest,
+  IssueResult,
+  ListFilter,
+  RenewRequest,
+  RevocationEvent,
+  RevokeRequest,
+} from './api.js';
+import { openCertificateAuthority, type CertificateAuthority, type CertificateAuthorityOptions } from './authority/authority.js';
+import { CrlPublisher, type PublishedCrl } from './crl.js';
+import { decodeCsrPem, validateCsr, type ValidCsr } from './csr.js';
+import { CertificateError } from './errors.js';
+import { silentLogger, type Logger } from './logger.js';
+import { buildLeaf } from './profile.js';
+import { DEFAULT_SERIAL_BITS, normalizeSerialHex, randomSerial, resolveSerial, type SerialRef } from './serial.js';
+import { openJsonlCertificateStore } from './store/jsonl.js';
+import {
+  DuplicateSerialError,
+  issueAuthorities,
+  revocationReasons,
+  type CertificateRecord,
+  type CertificateStore,
+  type DeviceBinding,
+  type IssueAuthority,
+  type RevocationReason,
+} from './store/port.js';
+
+export interface CertificateServiceOptions extends CertificateAuthorityOptions {
+  /** Default: the embedded JSON-lines store at `{dataDir}/certificates.jsonl`. */
+  store?: CertificateStore;
+  /**
+   * Base URL the CRLs are served under, embedded in every certificate as
+   * `{publicBaseUrl}/crl/{issueAuthority}.crl`. A function is read at each issuance (the standalone
+   * server's port may only be known after listen). Default http://localhost:8081.
+   */
+  publicBaseUrl?: string | (() => string);
+  /** Random serial size; default 53 bits so certSN survives JSON numbers (see serial.ts). */
+  serialBits?: number;
+  /** CRL lifetime (nextUpdate - thisUpdate); rebuilt at half of it. Default 48 h. */
+  crlLifetimeHours?: number;
+}
+
+const DAY_MS = 86_400_000;
+/** §6 / §8: validDay defaults to 730. */
+export const DEFAULT_VALID_DAY = 730;
+const BACKDATE_MS = 5 * 60_000;
+const reasonValues = new Set<number>(Object.values(revocationReasons));
+
+/** Opens (or on first start creates) the CA and the store, builds the CRLs, and returns the in-process service. */
+export async function openCertificateService(options: CertificateServiceOptions): Promise<CertificateService> {
+  const logger = options.logger ?? silentLogger;
+  const authority = await openCertificateAuthority({ ...options, logger });
+  const ownsStore = options.store === undefined;
+  const store = options.store ?? (await openJsonlCertificateStore(join(options.dataDir, 'certificates.jsonl')));
+  try {
+    const service = new CertificateService(authority, store, { ...options, logger }, ownsStore);
+    await service.start();
+    return service;
+  } catch (err) {
+    if (ownsStore) await store.close();
+    throw err;
+  }
+}
+
+/**
+ * The certificate service in-process: what the hub embeds in all-in-one mode and what the
+ * standalone server wraps. Besides CertificateOperations it answers `isRevoked` synchronously from
+ * memory, for the TLS listener's per-handshake check.
+ */
+export class CertificateService implements CertificateOperations {
+  private readonly revoked = new Set<string>();
+  private readonly listeners = new Set<(event: RevocationEvent) => void>();
+  private readonly cnLocks = new Map<string, Promise<unknown>>();
+  private readonly crls: CrlPublisher;
+  private readonly now: () => Date;
+  private readonly logger: Logger;
+  private readonly serialBits: number;
+  private readonly baseUrl: () => string;
+
+  constructor(
+    readonly authority: CertificateAuthority,
+    readonly store: CertificateStore,
+    options: Omit<CertificateServiceOptions, 'dataDir'>,
+    private readonly ownsStore = false,
+  ) {
+    this.now = options.now ?? (() => new Date());
+    this.logger = options.logger ?? silentLogger;
+    this.serialBits = options.serialBits ?? DEFAULT_SERIAL_BITS;
+    randomSerial(this.serialBits); // validates the setting at start, not at the first issuance
+    const base = options.publicBaseUrl ?? 'http://localhost:8081';
+    this.baseUrl = typeof base === 'function' ? base : () => base;
+    this.crls = new CrlPublisher(authority, store, { lifetimeMs: (options.crlLifetimeHours ?? 48) * 3_600_000, now: this.now, logger: this.logger });
+  }
+
+  /** Loads the revoked set and publishes the CRLs; openCertificateService calls it. */
+  async start(): Promise<void> {
+    for (const r of await this.store.find({ revoked: true })) this.revoked.add(r.serialHex);
+    await this.crls.start();
+  }
+
+  async close(): Promise<void> {
+    this.crls.stop();
+    if (this.ownsStore) await this.store.close();
+  }
+
+  async issue(request: IssueRequest): Promise<IssueResult> {
+    const o = requireObject(request, 'issue request');
+    const issueAuthority = authorityOf(o.issueAuthority ?? 'RSA');
+    const binding = bindingOf(o.binding);
+    const validDay = validDayOf(o.validDay, o.maxValidDay);
+    const csr = await validateCsr(decodeCsrPem(o.csrPem), this.authority.subjectRules);
+    return this.sign(csr, { issueAuthority, validDay, binding });
+  }
+
+  async renew(request: RenewRequest): Promise<IssueResult> {
+    const o = requireObject(request, 'renew request');
+    const previous = await this.record(o, o.scope);
+    if (previous.revocation) throw new CertificateError('cert.revoked', `certificate ${previous.certSN} is revoked; apply for a new certificate instead`);
+    const issueAuthority = authorityOf(o.issueAuthority ?? previous.issueAuthority);
+    const validDay = validDayOf(o.validDay, o.maxValidDay);
+    // The stored CSR is checked again: the rules (or the CA's C/ST/O) may have changed since.
+    const der = o.csrPem === undefined ? previous.csrDer : decodeCsrPem(o.csrPem);
+    const csr = await validateCsr(der, this.authority.subjectRules);
+    return this.sign(csr, { issueAuthority, validDay, binding: previous.binding, renewedFrom: previous });
+  }
+
+  async revoke(request: RevokeRequest): Promise<IssuedCertificate> {
+    const o = requireObject(request, 'revoke request');
+    const reason = o.reason ?? 0;
+    if (!reasonValues.has(reason)) throw new CertificateError('revoke.invalid_reason', `revocation reason must be one of ${[...reasonValues].join(', ')} (§6)`);
+    const target = await this.record(o, o.scope);
+    const outcome = await this.store.revoke(target.serialHex, { reason, at: this.now() });
+    if ('missing' in outcome) throw new CertificateError('cert.not_found', `no certificate ${target.certSN}`);
+    if ('alreadyRevoked' in outcome) throw new CertificateError('cert.already_revoked', `certificate ${target.certSN} is already revoked`);
+    const r = outcome.revoked;
+    // Durable first, then the in-memory set, then listeners (the hub's TLS listener), then the CRL.
+    this.revoked.add(r.serialHex);
+    const event: RevocationEvent = { certSN: r.certSN, serialHex: r.serialHex, issueAuthority: r.issueAuthority, binding: { ...r.binding }, reason, revokedAt: r.revocation!.at };
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.logger.error(`certificate service: a revocation listener threw: ${String(err)}`);
+      }
+    }
+    try {
+      await this.crls.regenerate(r.issueAuthority);
+    } catch (err) {
+      // The revocation stands (it is stored and in the revoked set); the timer retries the CRL.
+      this.logger.error(`certificate service: rebuilding the ${r.issueAuthority} CRL after revoking ${r.certSN} failed: ${String(err)}`);
+    }
+    return this.view(r);
+  }
+
+  async get(ref: SerialRef & { scope?: Partial<DeviceBinding> }): Promise<IssuedCertificate | undefined> {
+    const { serialHex } = resolveSerial(ref);
+    const r = await this.store.get(serialHex);
+    return r && inScope(r, ref.scope) ? this.view(r) : undefined;
+  }
+
+  async list(filter: ListFilter = {}): Promise<IssuedCertificate[]> {
+    const records = await this.store.find({
+      ...(filter.binding ? { binding: filter.binding } : {}),
+      ...(filter.issueAuthority ? { issueAuthority: authorityOf(filter.issueAuthority) } : {}),
+      ...(filter.status === undefined ? {} : { revoked: filter.status === 1 }),
+    });
+    return records
+      .map((r) => this.view(r))
+      .filter((c) => (filter.status === undefined || c.status === filter.status) && (filter.expiresBefore === undefined || c.notAfter < filter.expiresBefore))
+      .sort((a, b) => b.issuedAt.getTime() - a.issuedAt.getTime() || (a.serialHex < b.serialHex ? -1 : 1));
+  }
+
+  async caCertificates(): Promise<CaCertificates> {
+    const a = this.authority;
+    const authority = (name: IssueAuthority) => ({ certPem: a.issuers[name].certPem, chainPem: a.issuers[name].chainPem, crlUrl: this.crlUrl(name) });
+    return { rootPem: a.root.certPem, authorities: { RSA: authority('RSA'), ECC: authority('ECC') }, subjectRules: { ...a.subjectRules } };
+  }
+
+  async revokedSerials(): Promise<string[]> {
+    return [...this.revoked];
+  }
+
+  onRevoked(listener: (event: RevocationEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Synchronous, from memory: for the TLS listener on every handshake (no store or network round
+   * trip). Takes the serial as any tool prints it (Node's `peerCertificate.serialNumber` is uppercase hex).
+   */
+  isRevoked(serialHex: string): boolean {
+    return this.revoked.has(normalizeSerialHex(serialHex));
+  }
+
+  /** The current DER CRL of an issuing CA. */
+  async crl(issueAuthority: IssueAuthority): Promise<PublishedCrl> {
+    return this.crls.get(authorityOf(issueAuthority));
+  }
+
+  crlUrl(issueAuthority: IssueAuthority): string {
+    return `${this.baseUrl().replace(/\/+$/, '')}/crl/${issueAuthority}.crl`;
+  }
+
+  private async record(ref: SerialRef, scope: Partial<DeviceBinding> | undefined): Promise<CertificateRecord> {
+    const serial = resolveSerial(ref);
+    const r = await this.store.get(serial.serialHex);
+    if (!r || !inScope(r, scope)) throw new CertificateError('cert.not_found', `no certificate ${serial.certSN}`);
+    return r;
+  }
+
+  /**
+   * Everything after validation: CN uniqueness, serial, signature, durable record. A serial is drawn
+   * only here, after every refusal that depends on the request, so a refused request leaves no trace.
+   */
+  private async sign(
+    csr: ValidCsr,
+    o: { issueAuthority: IssueAuthority; validDay: number; binding: DeviceBinding; renewedFrom?: CertificateRecord },
+  ): Promise<IssueResult> {
+    const issuer = this.authority.issuers[o.issueAuthority];
+    return this.withCnLock(csr.commonName, async () => {
+      const now = this.now();
+      const caEnd = issuer.cert.notAfter;
+      if (caEnd.getTime() <= now.getTime() + DAY_MS) throw new CertificateError('ca.expired', `the ${o.issueAuthority} issuing CA expires ${caEnd.toISOString()}; it cannot issue`);
+      await this.requireCnFree(csr.commonName, now, o.renewedFrom);
+      const notBefore = new Date(Math.max(now.getTime() - BACKDATE_MS, issuer.cert.notBefore.getTime()));
+      // §6: validity is validDay days, capped at the issuing CA's remaining lifetime.
+      const notAfter = new Date(Math.min(now.getTime() + o.validDay * DAY_MS, caEnd.getTime()));
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const serial = randomSerial(this.serialBits);
+        if (await this.store.get(serial.serialHex)) continue;
+        const cert = await buildLeaf({ csr, issuer, serialHex: serial.serialHex, notBefore, notAfter, crlUrl: this.crlUrl(o.issueAuthority) });
+        const record: CertificateRecord = {
+          serialHex: serial.serialHex,
+          certSN: serial.certSN,
+          binding: { ...o.binding },
+          issueAuthority: o.issueAuthority,
+          subject: csr.subject,
+          commonName: csr.commonName,
+          issuer: issuer.cert.subject,
+          validDay: o.validDay,
+          notBefore: cert.notBefore,
+          notAfter: cert.notAfter,
+          issuedAt: now,
+          certPem: cert.toString('pem'),
+          csrDer: csr.der,
+          ...(o.renewedFrom ? { renewedFrom: o.renewedFrom.serialHex } : {}),
+        };
+        try {
+          await this.store.insert(record);
+        } catch (err) {
+          if (err instanceof DuplicateSerialError) continue;
+          throw err;
+        }
+        return { certificate: this.view(record), caCertPem: issuer.certPem, chainPem: issuer.chainPem, rootCertPem: this.authority.root.certPem };
+      }
+      throw new CertificateError('store.failed', 'could not allocate a unique serial');
+    });
+  }
+
+  /**
+   * §6: the CN is unique among valid certificates ("Duplicate subject by certificate request").
+   * A renewal may reuse its own CN while the old certificate is still valid, as long as every
+   * valid holder of the CN is bound to the same device.
+   */
+  private async requireCnFree(commonName: string, now: Date, renewedFrom: CertificateRecord | undefined): Promise<void> {
+    const holders = (await this.store.find({ commonName, revoked: false })).filter((r) => r.notAfter.getTime() > now.getTime());
+    const blocking = renewedFrom ? holders.filter((r) => !sameBinding(r.binding, renewedFrom.binding)) : holders;
+    if (blocking.length > 0) {
+      throw new CertificateError('csr.duplicate_cn', `Duplicate subject by certificate request: CN "${commonName}" is used by another valid certificate`);
+    }
+  }
+
+  /** Check-then-insert of a CN runs one at a time per CN (different CNs proceed in parallel). */
+  private async withCnLock<T>(commonName: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.cnLocks.get(commonName) ?? Promise.resolve();
+    const current = previous.catch(() => undefined).then(work);
+    this.cnLocks.set(commonName, current);
+    try {
+      return await current;
+    } finally {
+      if (this.cnLocks.get(commonName) === current) this.cnLocks.delete(commonName);
+    }
+  }
+
+  private view(r: CertificateRecord): IssuedCertificate {
+    const status: CertificateStatus = r.revocation ? 1 : r.notAfter.getTime() <= this.now().getTime() ? 2 : 0;
+    return {
+      certSN: r.certSN,
+      serialHex: r.serialHex,
+      binding: { ...r.binding },
+      issueAuthority: r.issueAuthority,
+      status,
+      subject: r.subject,
+      commonName: r.commonName,
+      issuer: r.issuer,
+      validDay: r.validDay,
+      notBefore: r.notBefore,
+      notAfter: r.notAfter,
+      issuedAt: r.issuedAt,
+      certPem: r.certPem,
+      ...(r.renewedFrom ? { renewedFrom: r.renewedFrom } : {}),
+      ...(r.revocation ? { revokedAt: r.revocation.at, revocationReason: r.revocation.reason } : {}),
+    };
+  }
+}
+
+function requireObject<T>(value: T, what: string): T {
+  if (value === null || typeof value !== 'object') throw new CertificateError('request.invalid', `${what} must be an object`);
+  return value;
+}
+
+function authorityOf(value: unknown): IssueAuthority {
+  if (!issueAuthorities.includes(value as IssueAuthority)) throw new CertificateError('request.invalid', `issueAuthority must be "RSA" or "ECC"`);
+  return value as IssueAuthority;
+}
+
+const BINDING_FIELDS = ['orgId', 'productKey', 'deviceKey', 'assetId'] as const;
+
+function bindingOf(value: unknown): DeviceBinding {
+  if (value === null || typeof value !== 'object') throw new CertificateError('request.invalid', 'binding {orgId, productKey, deviceKey, assetId} is required');
+  const b = value as Record<string, unknown>;
+  const out = {} as DeviceBinding;
+  for (const f of BINDING_FIELDS) {
+    const v = b[f];
+    if (typeof v !== 'string' || v === '' || v.length > 256) throw new CertificateError('request.invalid', `binding.${f} must be a non-empty string`);
+    out[f] = v;
+  }
+  return out;
+}
+
+function validDayOf(validDay: unknown, maxValidDay: unknown): number {
+  const days = validDay ?? DEFAULT_VALID_DAY;
+  if (typeof days !== 'number' || !Number.isSafeInteger(days) || days < 1) throw new CertificateError('csr.valid_day_invalid', 'validDay must be a positive integer');
+  if (maxValidDay !== undefined && maxValidDay !== null) {
+    if (typeof maxValidDay !== 'number' || !Number.isSafeInteger(maxValidDay) || maxValidDay < 1) throw new CertificateError('request.invalid', 'maxValidDay must be a positive integer');
+    if (days > maxValidDay) throw new CertificateError('csr.valid_day_too_large', `validDay ${days} exceeds the maximum of ${maxValidDay} days`);
+  }
+  return days;
+}
+
+function sameBinding(a: DeviceBinding, b: DeviceBinding): boolean {
+  return BINDING_FIELDS.every((f) => a[f] === b[f]);
+}
+
+function inScope(r: CertificateRecord, scope: Partial<DeviceBinding> | undefined): boolean {
+  if (!scope) return true;
+  return BINDING_FIELDS.every((f) => scope[f] === undefined || r.binding[f] === scope[f]);
+}
+
+export type { RevocationReason };
