@@ -5,3 +5,4 @@ export * from './fixtures.js';
 export * from './raw-mqtt.js';
 export * from './lifecycle-events.js';
 export * from './app-clients.js';
+export * from './redis-server.js';

@@ -7,6 +7,8 @@ export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export interface SpawnedHub {
   child: ChildProcess;
   baseUrl: string;
+  /** Plain MQTT URL, when the node accepts devices. */
+  mqttUrl?: string;
   /** Everything the process printed so far (stdout and stderr). */
   output(): string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -16,7 +18,7 @@ export interface SpawnedHub {
 export async function spawnHub(env: Record<string, string>, timeoutMs = 30_000): Promise<SpawnedHub> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'hub/src/main.ts'], {
     cwd: repoRoot,
-    env: { ...process.env, HUB_HTTP_PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, HUB_HTTP_PORT: '0', HUB_MQTT_PORT: '0', HUB_MQTTS_PORT: '0', HUB_MQTT_WS_PORT: '0', HUB_MQTT_CONNECT_THROTTLE: 'false', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -37,9 +39,11 @@ export async function spawnHub(env: Record<string, string>, timeoutMs = 30_000):
       reject(new Error(`hub exited with ${code}:\n${out}`));
     });
   });
+  const mqtt = /MQTT\s+(mqtt:\/\/[^\s]+)/.exec(out)?.[1];
   return {
     child,
     baseUrl,
+    ...(mqtt ? { mqttUrl: mqtt } : {}),
     output: () => out,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null) return child.exitCode;

@@ -2,6 +2,7 @@ import { compressionOf, isSupportedCompression, parseConnect, safeEqualHex, conn
 import type { Registry } from '../registry/registry.js';
 import type { DeviceIdentity, ListenerKind } from './sessions.js';
 import type { Throttle } from './throttle.js';
+import type { ClientCertificatePolicy, PresentedCertificate } from './client-certificates.js';
 
 /** MQTT 3.1.1 CONNACK return codes the hub uses (enos-protocol.md §2.3). */
 export const connack = {
@@ -18,12 +19,12 @@ export interface ConnectInput {
   username: string | undefined;
   password: Buffer | undefined;
   listener: ListenerKind;
-  /** A client certificate was verified (issue: certificate service). */
-  mutualTls: boolean;
+  /** The client certificate of a TLS connection, if one was presented. */
+  certificate?: PresentedCertificate;
 }
 
 export type ConnectDecision =
-  | { ok: true; device: DeviceIdentity; secureMode: string; compression: SupportedCompression; activation: boolean }
+  | { ok: true; device: DeviceIdentity; secureMode: string; compression: SupportedCompression; activation: boolean; certificateSerial?: string }
   | { ok: false; returnCode: 2 | 3 | 4 | 5; reason: string };
 
 /**
@@ -32,7 +33,7 @@ export type ConnectDecision =
  * timestamp is opaque. Bad signature or unknown device: 4 (indistinguishable on purpose). Disabled
  * device and refused modes: 5.
  */
-export async function authenticateConnect(input: ConnectInput, registry: Registry, throttle: Throttle, now: number): Promise<ConnectDecision> {
+export async function authenticateConnect(input: ConnectInput, registry: Registry, throttle: Throttle, now: number, certificates?: ClientCertificatePolicy): Promise<ConnectDecision> {
   if (input.clientId === '' && !input.clean) return refuse(connack.identifierRejected, 'zero-length ClientId needs a clean session');
   if (input.username === undefined || input.password === undefined) return refuse(connack.badUsernameOrPassword, 'username and password are required');
   const attempt = parseConnect(input.clientId, input.username);
@@ -50,7 +51,18 @@ export async function authenticateConnect(input: ConnectInput, registry: Registr
 
   // From here the caller proved knowledge of the secret: reasons may be specific.
   if (device.status === 'disabled') return refuse(connack.notAuthorized, 'device is disabled');
-  if (product.biDirectionalAuth && !input.mutualTls) return refuse(connack.notAuthorized, 'product requires certificate-based (mutual TLS) authentication');
+  // A presented certificate must be trusted, not revoked and bound to this very device (§6); the
+  // CONNECT signature above is checked as well, as EnOS SDKs still send it over TLS.
+  let mutualTls = false;
+  if (input.certificate) {
+    const cert = input.certificate;
+    if (!certificates || !cert.trusted) return refuse(connack.notAuthorized, 'client certificate is not issued by a trusted CA or is expired');
+    if (certificates.isRevoked(cert.serialHex)) return refuse(connack.notAuthorized, 'client certificate is revoked');
+    const bound = await certificates.boundDevice(cert.serialHex);
+    if (!bound || bound.assetId !== device.assetId) return refuse(connack.notAuthorized, 'client certificate is not bound to this device');
+    mutualTls = true;
+  }
+  if (product.biDirectionalAuth && !mutualTls) return refuse(connack.notAuthorized, 'product requires certificate-based (mutual TLS) authentication');
   if (secureMode === '3') {
     if (!product.dynamicActivateEnabled) return refuse(connack.notAuthorized, 'dynamic activation is not enabled for the product');
     // Secure default (§2.5, §12): a device activates once; afterwards it must use its deviceSecret.
@@ -66,6 +78,7 @@ export async function authenticateConnect(input: ConnectInput, registry: Registr
     secureMode,
     compression,
     activation: secureMode === '3',
+    ...(mutualTls && input.certificate ? { certificateSerial: input.certificate.serialHex } : {}),
   };
 }
 

@@ -18,6 +18,8 @@ import { openListeners, type Listeners } from './listeners.js';
 import { serverTlsMaterial } from './server-certificate.js';
 import { SessionRegistry, type DeviceSession } from './sessions.js';
 import { ConnectThrottle, type Throttle, type ThrottleConfig } from './throttle.js';
+import { normalizeSerial, type ClientCertificatePolicy, type PresentedCertificate } from './client-certificates.js';
+import type { TLSSocket } from 'node:tls';
 import aedesPersistenceRedis from 'aedes-persistence-redis';
 import { Redis } from 'ioredis';
 import mqemitterRedis from 'mqemitter-redis';
@@ -54,6 +56,8 @@ export interface BrokerDeps {
   redisUrl?: string;
   /** The connection throttle; the in-process one unless the cluster provides a shared one. */
   throttle?: Throttle;
+  /** Mutual TLS on the TLS listener, when the certificate service is there. */
+  clientCertificates?: ClientCertificatePolicy;
 }
 
 export interface Broker {
@@ -133,7 +137,8 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
         );
         return;
       }
-      authenticateConnect({ clientId: raw.clientId, clean: raw.clean, username, password, listener, mutualTls: false }, registry, throttle, clock()).then(
+      const certificate = presentedCertificate(client.conn);
+      authenticateConnect({ clientId: raw.clientId, clean: raw.clean, username, password, listener, ...(certificate ? { certificate } : {}) }, registry, throttle, clock(), deps.clientCertificates).then(
         (decision) => {
           if (!decision.ok) {
             log.info({ username, listener, returnCode: decision.returnCode, reason: decision.reason }, 'connection refused');
@@ -217,7 +222,8 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
       client,
       device: decision.device,
       listener: listeners?.kindOf(client.conn) ?? 'tcp',
-      mutualTls: false,
+      mutualTls: decision.certificateSerial !== undefined,
+      ...(decision.certificateSerial ? { certificateSerial: decision.certificateSerial } : {}),
       compression: decision.compression,
       secureMode: decision.secureMode,
       connectedAt: clock(),
@@ -230,6 +236,16 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
       previous.client.close();
     }
     if (decision.activation) startActivation(session, registry, router, config.activation, log);
+  });
+
+  // A revoked certificate also ends the sessions that were opened with it.
+  const unwatchRevocations = deps.clientCertificates?.onRevoked((serialHex) => {
+    for (const s of sessions.all()) {
+      if (s.certificateSerial === serialHex) {
+        log.info({ assetId: s.device.assetId }, 'client certificate revoked: closing the session');
+        s.client.close();
+      }
+    }
   });
 
   aedes.on('clientDisconnect', (client) => {
@@ -247,14 +263,24 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     downstream: new Downstream(sessions, deps.metrics),
     tlsCertPath: tls.certPath,
     async listen() {
-      listeners = await openListeners(aedes, { host: config.host, port: config.port, tlsPort: config.tlsPort, wsPort: config.wsPort, tls });
+      listeners = await openListeners(aedes, { host: config.host, port: config.port, tlsPort: config.tlsPort, wsPort: config.wsPort, tls, ...(deps.clientCertificates ? { clientCertificates: deps.clientCertificates } : {}) });
       return listeners;
     },
     async close() {
       unwatchAdminChanges();
+      unwatchRevocations?.();
       await listeners?.close();
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await lifecycle.settled();
     },
   };
+}
+
+/** The client certificate of a TLS connection, if one was presented. */
+function presentedCertificate(conn: unknown): PresentedCertificate | undefined {
+  const socket = conn as Partial<TLSSocket>;
+  if (typeof socket.getPeerCertificate !== 'function') return undefined;
+  const peer = socket.getPeerCertificate();
+  if (!peer || !peer.serialNumber) return undefined;
+  return { serialHex: normalizeSerial(peer.serialNumber), trusted: socket.authorized === true };
 }

@@ -4,6 +4,7 @@ import { createServer as createTlsServer, type Server as TlsServer, type TLSSock
 import type { Duplex } from 'node:stream';
 import type { Aedes } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
+import { normalizeSerial } from './client-certificates.js';
 import type { ListenerKind } from './sessions.js';
 
 export interface ListenerOptions {
@@ -15,6 +16,8 @@ export interface ListenerOptions {
   /** MQTT over WebSocket, path /mqtt. */
   wsPort: number;
   tls: { key: string; cert: string };
+  /** Client-certificate authentication on the TLS listener (mutual TLS). */
+  clientCertificates?: { caPems: string[]; isRevoked(serialHex: string): boolean };
 }
 
 export interface Listeners {
@@ -44,8 +47,18 @@ export async function openListeners(aedes: Aedes, opts: ListenerOptions): Promis
     kinds.set(socket, 'tcp');
     aedes.handle(socket);
   });
-  const tls = createTlsServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2' }, (socket: TLSSocket) => {
+  // Certificates are requested but not required at the TLS layer: devices of one-way products use
+  // TLS with their secret alone; the CONNECT check decides what a certificate must prove (§6).
+  const clientCa = opts.clientCertificates;
+  const tlsOptions = clientCa ? { requestCert: true, rejectUnauthorized: false, ca: clientCa.caPems } : {};
+  const tls = createTlsServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2', ...tlsOptions }, (socket: TLSSocket) => {
     socket.setNoDelay(true);
+    // A revoked certificate does not get past the handshake (checked in memory, no round trip).
+    const peer = clientCa ? socket.getPeerCertificate() : undefined;
+    if (clientCa && peer?.serialNumber && clientCa.isRevoked(normalizeSerial(peer.serialNumber))) {
+      socket.destroy();
+      return;
+    }
     kinds.set(socket, 'tls');
     aedes.handle(socket);
   });

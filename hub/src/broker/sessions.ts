@@ -19,6 +19,8 @@ export interface DeviceSession {
   listener: ListenerKind;
   /** The connection presented a client certificate that was verified and bound to the device. */
   mutualTls: boolean;
+  /** That certificate's serial (hex), to drop the session when it is revoked. */
+  certificateSerial?: string;
   /** Payload compression negotiated in the ClientId's extra info (enos-protocol.md §2.4). */
   compression: SupportedCompression;
   secureMode: string;

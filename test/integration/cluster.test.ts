@@ -1,0 +1,123 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { topics } from '@edgehub/shared';
+import { ApiClient } from '@edgehub/hub';
+import {
+  connectApp,
+  connectDevice,
+  hasRedisServer,
+  provision,
+  requireService,
+  spawnHub,
+  startRedis,
+  type AdminCredentials,
+  type ProvisionedProduct,
+  type RunningRedis,
+  type SpawnedHub,
+} from '../src/index.js';
+
+const run = requireService(hasRedisServer(), 'redis-server (Debian package redis-server)');
+
+/**
+ * Two hub processes sharing a real redis-server (sessions, fan-out, cluster state) and one registry.
+ * The registry is the embedded store opened by both processes (LMDB is multi-process safe on one
+ * host); a multi-host cluster uses MongoDB instead.
+ */
+describe.runIf(run)('cluster of two hub nodes over Redis', () => {
+  let redis: RunningRedis;
+  let dataDir: string;
+  let node1: SpawnedHub;
+  let node2: SpawnedHub;
+  let admin1: ApiClient;
+  let admin2: ApiClient;
+  let creds: AdminCredentials;
+  let product: ProvisionedProduct;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    dataDir = await mkdtemp(join(tmpdir(), 'edgehub-cluster-'));
+    const env = { HUB_DATA_DIR: dataDir, REDIS_URL: redis.url, LOG_LEVEL: 'warn' };
+    node1 = await spawnHub({ ...env, HUB_NODE_ID: 'node-1' });
+    node2 = await spawnHub({ ...env, HUB_NODE_ID: 'node-2' });
+    creds = JSON.parse(await readFile(join(dataDir, 'admin-credentials.json'), 'utf8')) as AdminCredentials;
+    admin1 = new ApiClient({ baseUrl: node1.baseUrl, accessKey: creds.accessKey, accessSecret: creds.accessSecret });
+    admin2 = new ApiClient({ baseUrl: node2.baseUrl, accessKey: creds.accessKey, accessSecret: creds.accessSecret });
+    product = await provision(admin1, creds.orgId, {
+      productType: 'Device',
+      deviceKeys: ['d1', 'd2', 'd3'],
+      product: { thingModel: { services: { echo: { inputData: { n: { dataType: 'INT' } }, outputData: { n: { dataType: 'INT' } } } } } },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await node1?.stop('SIGTERM');
+    await node2?.stop('SIGTERM');
+    await redis?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('delivers a command issued through node 2 to a device connected to node 1, and returns its reply', async () => {
+    const d = product.devices[0]!;
+    const dev = await connectDevice(node1.mqttUrl!, d);
+    try {
+      dev.client.on('message', (topic, payload) => {
+        const p = topics.parse(topic);
+        if (p?.kind !== 'serviceInvoke' || p.isReply) return;
+        const msg = JSON.parse(payload.toString()) as { id: string; params: { n: number } };
+        void dev.client.publishAsync(topics.reply(topic), JSON.stringify({ id: msg.id, code: 200, data: { n: msg.params.n * 2 } }));
+      });
+      // the device is online for node 2 as soon as node 1 has written it (shared registry)
+      const r = await admin2.call<{ outputData: { n: number } }>('POST', '/connect-service/v2.1/commands', { action: 'invokeService', orgId: creds.orgId, assetId: d.assetId, serviceId: 'echo', timeout: '10' }, { inputData: { n: 21 } });
+      expect(r).toMatchObject({ code: 0, data: { outputData: { n: 42 } } });
+    } finally {
+      await dev.end();
+    }
+  });
+
+  it('lets an application on node 2 see data published on node 1', async () => {
+    const d = product.devices[1]!;
+    const app = await connectApp(node2.mqttUrl!, creds.accessKey, creds.accessSecret, 'cluster-app');
+    const dev = await connectDevice(node1.mqttUrl!, d);
+    try {
+      await app.subscribeAsync(`org/${creds.orgId}/devices/${d.productKey}/${d.deviceKey}/measurepoints`, { qos: 0 });
+      const got = new Promise<any>((resolve) => app.on('message', (_t, p) => resolve(JSON.parse(p.toString()))));
+      expect((await dev.request(topics.measurepointPost(d.productKey, d.deviceKey), 'thing.measurepoint.post', { measurepoints: { v: 7 } })).code).toBe(200);
+      expect(await got).toMatchObject({ type: 'measurepoints', assetId: d.assetId, measurepoints: { v: { value: 7 } } });
+    } finally {
+      await dev.end();
+      await app.endAsync(true);
+    }
+  });
+
+  it('moves a persistent session from node 1 to node 2 and redelivers the QoS 1 message it had not acknowledged', async () => {
+    const d = product.devices[2]!;
+    const timestamp = String(Date.now());
+    const opts = { clientId: 'persistent-d3', timestamp, clean: false } as const;
+    const first = await connectDevice(node1.mqttUrl!, d, opts);
+    // Drop the connection the moment the command arrives, before mqtt.js can PUBACK it.
+    const dropped = new Promise<string>((resolve) => {
+      first.client.on('packetreceive', (packet) => {
+        if (packet.cmd === 'publish' && packet.topic.includes('/thing/service/')) {
+          first.client.stream.destroy();
+          resolve(JSON.parse(packet.payload.toString()).id as string);
+        }
+      });
+    });
+    const command = admin2.call<{ outputData: { n: number } }>('POST', '/connect-service/v2.1/commands', { action: 'invokeService', orgId: creds.orgId, assetId: d.assetId, serviceId: 'echo', timeout: '20' }, { inputData: { n: 5 } });
+    const lostId = await dropped;
+    await first.client.endAsync(true).catch(() => undefined);
+
+    // Same ClientId, clean session off, now on node 2: the unacknowledged command comes back.
+    const second = await connectDevice(node2.mqttUrl!, d, opts);
+    try {
+      const again = await second.next((t) => t.includes('/thing/service/echo'), 10_000);
+      expect(again.json.id).toBe(lostId);
+      await second.client.publishAsync(topics.reply(again.topic), JSON.stringify({ id: lostId, code: 200, data: { n: 10 } }));
+      expect(await command).toMatchObject({ code: 0, data: { outputData: { n: 10 } } });
+    } finally {
+      await second.end();
+    }
+  });
+});
