@@ -25,6 +25,8 @@ export interface HubConfig {
   role: 'all' | 'worker' | 'manager';
   /** This node's id in a cluster (default: random per start). */
   nodeId?: string;
+  /** Telemetry history is kept this many days (0 = forever). */
+  telemetryRetentionDays: number;
 }
 
 export const defaults: HubConfig = {
@@ -39,6 +41,7 @@ export const defaults: HubConfig = {
   maxDevicesPerProduct: 10_000,
   maxSubDevicesPerGateway: 1_500,
   role: 'all',
+  telemetryRetentionDays: 90,
   mqtt: {
     host: '127.0.0.1',
     port: 11883,
@@ -69,6 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const config: HubConfig = {
     mqtt: defaults.mqtt,
     role: 'all',
+    telemetryRetentionDays: int('HUB_TELEMETRY_RETENTION_DAYS', defaults.telemetryRetentionDays, 0, 36500),
     dataDir: resolve(env['HUB_DATA_DIR'] || defaults.dataDir),
     http: { host: env['HUB_HTTP_HOST'] || defaults.http.host, port: int('HUB_HTTP_PORT', defaults.http.port, 0, 65535) },
     mongodbDbName: env['MONGODB_DB'] || defaults.mongodbDbName,

@@ -15,7 +15,9 @@ import { collectionSpecs } from './registry/collections.js';
 import { openRegistry, type Registry } from './registry/registry.js';
 import { upstreamHandlers } from './router/handlers.js';
 import { openStore } from './store/open.js';
-import { LatestValues } from './telemetry/ingest.js';
+import { openTelemetryStore } from './telemetry/store/open.js';
+import type { TelemetryStore } from './telemetry/store/port.js';
+import { TelemetryIngest, startRetention } from './telemetry/telemetry-ingest.js';
 import { StreamHub } from './stream/stream-hub.js';
 import { HubMetrics } from './metrics.js';
 import { Redis } from 'ioredis';
@@ -25,7 +27,6 @@ import { clusterOwnership } from './cluster/ownership.js';
 import { openRedisLink } from './cluster/redis-link.js';
 import { RedisThrottle } from './cluster/redis-throttle.js';
 import { DeferredSink } from './telemetry/stream-events.js';
-import { StreamingIngest } from './telemetry/streaming-ingest.js';
 import type { Store } from './store/port.js';
 
 export interface Hub {
@@ -37,8 +38,9 @@ export interface Hub {
   commands: CommandCore;
   stream: StreamHub;
   metrics: HubMetrics;
-  /** Latest values per device, as ingested from MQTT. */
-  latest: LatestValues;
+  /** Ingestion of device data: telemetry store + application stream. */
+  telemetry: TelemetryIngest;
+  telemetryStore: TelemetryStore;
   log: Logger;
   /** Where the bootstrap administrator's credentials are. */
   credentialsPath: string;
@@ -79,14 +81,23 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   // Sources are bound late: the metrics exist before the broker and the command core they read.
   let sources: { connections: () => number; queueDepth: () => Promise<number> } = { connections: () => 0, queueDepth: async () => 0 };
   const metrics = new HubMetrics({ connections: () => sources.connections(), queueDepth: () => sources.queueDepth() });
-  const latest = new LatestValues();
+  const retentionMs = config.telemetryRetentionDays > 0 ? config.telemetryRetentionDays * 86_400_000 : undefined;
+  const telemetryStore = await openTelemetryStore({
+    dataDir: config.dataDir,
+    mongodbDbName: config.mongodbDbName,
+    ...(config.mongodbUrl ? { mongodbUrl: config.mongodbUrl } : {}),
+    ...(retentionMs ? { retentionMs } : {}),
+    log: (m) => log.warn(m),
+  });
+  const retention = retentionMs ? startRetention(telemetryStore, { retentionMs, intervalMs: 3_600_000, log: log.child({ component: 'telemetry' }) }) : undefined;
   const link = config.redisUrl ? await openRedisLink(config.redisUrl, log.child({ component: 'cluster' }), config.nodeId) : undefined;
   const throttleRedis = config.redisUrl ? new Redis(config.redisUrl) : undefined;
   // Ingestion feeds the application stream, which needs the broker: bound once both exist.
   const streamSink = new DeferredSink();
+  const telemetry = new TelemetryIngest(telemetryStore, streamSink, log.child({ component: 'telemetry' }));
   const broker = await createBroker({
     registry,
-    ingest: new StreamingIngest(latest, streamSink),
+    ingest: telemetry,
     log: log.child({ component: 'mqtt' }),
     config: config.mqtt,
     dataDir: config.dataDir,
@@ -120,6 +131,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     registry,
     commands,
     stream,
+    telemetry: telemetryStore,
     metrics,
     metricsToken: config.metricsToken,
     tokens,
@@ -138,7 +150,8 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     commands,
     stream,
     metrics,
-    latest,
+    telemetry,
+    telemetryStore,
     log,
     credentialsPath,
     async listen() {
@@ -155,6 +168,8 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       await api.close();
       await link?.close();
       throttleRedis?.disconnect();
+      await retention?.stop();
+      await telemetryStore.close();
       await store.close();
     },
   };

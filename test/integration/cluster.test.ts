@@ -120,4 +120,55 @@ describe.runIf(run)('cluster of two hub nodes over Redis', () => {
       await second.end();
     }
   });
+
+  it('loses no QoS 1 message node 1 acknowledged when node 1 is killed with SIGKILL', async () => {
+    const d = product.devices[0]!;
+    const dev = await connectDevice(node1.mqttUrl!, d, { clientId: 'kill-test' });
+    const acked: number[] = [];
+    const base = Date.now() - 60_000;
+    const topic = topics.measurepointPost(d.productKey, d.deviceKey);
+    // Publish a steady stream; each publishAsync resolves on the PUBACK, which the hub sends only
+    // after the telemetry store has accepted the sample.
+    let killed = false;
+    let reached300!: () => void;
+    const threeHundred = new Promise<void>((resolve) => (reached300 = resolve));
+    const publisher = (async () => {
+      for (let i = 0; i < 2000 && !killed; i++) {
+        const time = base + i;
+        try {
+          await dev.client.publishAsync(topic, JSON.stringify({ id: String(i), version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { seq: i }, time } }), { qos: 1 });
+          acked.push(time);
+          if (acked.length === 300) reached300();
+        } catch {
+          return;
+        }
+      }
+    })();
+    // kill mid-stream, after a few hundred acknowledgements
+    await threeHundred;
+    killed = true;
+    const died = new Promise((resolve) => node1.child.once('exit', resolve));
+    node1.child.kill('SIGKILL');
+    await died;
+    // The publish in flight at the kill never gets its PUBACK: it is not counted as acknowledged.
+    void publisher;
+    dev.client.end(true);
+    expect(acked.length).toBeGreaterThanOrEqual(300);
+
+    // Everything acknowledged is there, read through node 2.
+    const found = new Set<number>();
+    let cursor: string | undefined;
+    do {
+      const page = await admin2.call<{ items: { time: number }[]; nextCursor: string | null }>(
+        'POST',
+        '/connect-service/v2.1/measurepoints',
+        { action: 'queryHistory', orgId: creds.orgId, assetId: d.assetId },
+        { measurepoints: ['seq'], startTime: base, endTime: base + 2000, pageSize: 1000, ...(cursor ? { cursor } : {}) },
+      );
+      expect(page.code).toBe(0);
+      for (const item of page.data.items) found.add(item.time);
+      cursor = page.data.nextCursor ?? undefined;
+    } while (cursor);
+    expect(acked.filter((t) => !found.has(t))).toEqual([]);
+  });
 });

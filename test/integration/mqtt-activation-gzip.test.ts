@@ -52,7 +52,7 @@ describe('dynamic activation (securemode 3) and GZIP payloads', () => {
     await conn.client.publishAsync(topic, gzipSync(JSON.stringify({ id: '7', version: '1.1', method: 'thing.measurepoint.post', params: { measurepoints: { temp: 21.5 } } })), { qos: 1 });
     const r = await reply;
     expect(JSON.parse(gunzipSync(r.payload).toString('utf8'))).toMatchObject({ id: '7', code: 200 });
-    expect(h.hub.latest.latest(g.assetId)?.measurepoints['temp']?.value).toBe(21.5);
+    expect((await h.hub.telemetry.latest(g.assetId))?.measurepoints['temp']?.value).toBe(21.5);
     // a payload that is not GZIP on a GZIP connection is a format error, answered compressed
     const bad = conn.next((t) => t === topics.reply(topic));
     await conn.client.publishAsync(topic, JSON.stringify({ id: '8', method: 'thing.measurepoint.post', params: {} }), { qos: 1 });

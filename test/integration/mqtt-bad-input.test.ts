@@ -93,7 +93,7 @@ describe('MQTT bad input', () => {
       expect(Buffer.byteLength(raw)).toBeGreaterThan(512 * 1024);
       const reply = await d.request(topics.measurepointPost(pk, dk), 'thing.measurepoint.post', undefined, { id: 'big-1', raw });
       expect(reply.code).toBe(1008);
-      expect(h.hub.latest.latest(device(0).assetId)?.measurepoints['blob']).toBeUndefined();
+      expect((await h.hub.telemetry.latest(device(0).assetId))?.measurepoints['blob']).toBeUndefined();
       await stillServes(d);
     });
 
@@ -121,7 +121,7 @@ describe('MQTT bad input', () => {
       const raw = JSON.stringify([{ id: 'array-1', version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { temp: 1 } } }]);
       const reply = await d.request(topics.measurepointPost(pk, dk), 'thing.measurepoint.post', undefined, { id: 'array-1', raw });
       expect(reply.code).toBe(1220);
-      expect(h.hub.latest.latest(device(3).assetId)).toBeUndefined();
+      expect((await h.hub.telemetry.latest(device(3).assetId))).toBeUndefined();
       await stillServes(d);
     });
 
@@ -132,7 +132,7 @@ describe('MQTT bad input', () => {
       expect(reply.code).toBe(1260);
       const missing = await d.request(topics.measurepointPost(pk, dk), 'thing.measurepoint.post', { measurepoints: { temp: 1 } }, { extra: { method: undefined } });
       expect(missing.code).toBe(1260);
-      expect(h.hub.latest.latest(device(4).assetId)).toBeUndefined();
+      expect((await h.hub.telemetry.latest(device(4).assetId))).toBeUndefined();
       await stillServes(d);
     });
 
@@ -140,9 +140,9 @@ describe('MQTT bad input', () => {
       const d = await connect(modelled.devices[0]!);
       const reply = await post(d, { humidity: 40 });
       expect(reply.code).toBe(1204);
-      expect(h.hub.latest.latest(modelled.devices[0]!.assetId)).toBeUndefined();
+      expect((await h.hub.telemetry.latest(modelled.devices[0]!.assetId))).toBeUndefined();
       expect((await post(d, { temp: 19.5 })).code).toBe(200);
-      expect(h.hub.latest.latest(modelled.devices[0]!.assetId)?.measurepoints['temp']?.value).toBe(19.5);
+      expect((await h.hub.telemetry.latest(modelled.devices[0]!.assetId))?.measurepoints['temp']?.value).toBe(19.5);
       expect(d.closed()).toBe(false);
     });
   });
@@ -153,7 +153,7 @@ describe('MQTT bad input', () => {
       const victim = device(6);
       const reply = await d.request(topics.measurepointPost(victim.productKey, victim.deviceKey), 'thing.measurepoint.post', { measurepoints: { temp: 99 } });
       expect(reply.code).toBe(1009);
-      expect(h.hub.latest.latest(victim.assetId)).toBeUndefined();
+      expect((await h.hub.telemetry.latest(victim.assetId))).toBeUndefined();
       await stillServes(d);
     });
 
@@ -429,7 +429,7 @@ describe('MQTT bad input', () => {
       expect(replies.length).toBeGreaterThanOrEqual(MIN_REQUESTS);
       expect(replies.filter((code) => code !== 200), `seed ${seed}: non-200 replies`).toEqual([]);
       expect(good.closed(), `seed ${seed}: the well-behaved device was disconnected`).toBe(false);
-      expect(h.hub.latest.latest(wellBehaved.assetId)?.measurepoints['temp']?.value).toBe(replies.length - 1);
+      expect((await h.hub.telemetry.latest(wellBehaved.assetId))?.measurepoints['temp']?.value).toBe(replies.length - 1);
 
       // The hub still serves REST and new MQTT connections.
       const health = await fetch(`${h.baseUrl}/health`);

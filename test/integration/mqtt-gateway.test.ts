@@ -74,9 +74,9 @@ describe('gateway with three sub-devices over one MQTT connection', () => {
     ]);
     expect(batch.code).toBe(200);
 
-    expect(h.hub.latest.latest(inverter.assetId)?.measurepoints['power']).toMatchObject({ value: 5.1, time: 1_700_000_001_000 });
-    expect(h.hub.latest.latest(fan.assetId)?.measurepoints['speed']?.value).toBe(1200);
-    expect(h.hub.latest.latest(storage.assetId)?.measurepoints['soc']?.value).toBe(0.83);
+    expect((await h.hub.telemetry.latest(inverter.assetId))?.measurepoints['power']).toMatchObject({ value: 5.1, time: 1_700_000_001_000 });
+    expect((await h.hub.telemetry.latest(fan.assetId))?.measurepoints['speed']?.value).toBe(1200);
+    expect((await h.hub.telemetry.latest(storage.assetId))?.measurepoints['soc']?.value).toBe(0.83);
 
     // 5. a downstream message for a sub-device reaches the gateway on the sub-device's topic, unsubscribed
     const serviceTopic = topics.serviceInvoke(fan.productKey, fan.deviceKey, 'fan.setSpeed');

@@ -90,7 +90,7 @@ describe.skipIf(skip)(`mosquitto_pub and mosquitto_sub against the hub${skip ? `
       const r = await run('mosquitto_pub', [...plain(), ...loginArgs(enosLogin(d, { digest, upperCase })), '-q', '1', '-t', topics.measurepointPost(d.productKey, d.deviceKey), '-m', body]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      expect(h.hub.latest.latest(d.assetId)?.measurepoints['temp']?.value).toBe(value);
+      expect((await h.hub.telemetry.latest(d.assetId))?.measurepoints['temp']?.value).toBe(value);
     });
   });
 
@@ -102,7 +102,7 @@ describe.skipIf(skip)(`mosquitto_pub and mosquitto_sub against the hub${skip ? `
       const body = JSON.stringify({ id: String(i), version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { temp: i } } });
       const r = await run('mosquitto_pub', [...plain(), ...loginArgs(enosLogin(d)), '-q', '1', '-t', topics.measurepointPost(d.productKey, d.deviceKey), '-m', body]);
       expect(r.code, r.stderr).toBe(0);
-      expect(h.hub.latest.latest(d.assetId)?.measurepoints['temp']?.value, `connection ${i + 1} of 10`).toBe(i);
+      expect((await h.hub.telemetry.latest(d.assetId))?.measurepoints['temp']?.value, `connection ${i + 1} of 10`).toBe(i);
     }
   });
 
@@ -112,7 +112,7 @@ describe.skipIf(skip)(`mosquitto_pub and mosquitto_sub against the hub${skip ? `
     const r = await run('mosquitto_pub', [...plain(), ...loginArgs(login), '-q', '1', '-t', topics.measurepointPost(d.productKey, d.deviceKey), '-m', '{"id":"1","version":"1.0","method":"thing.measurepoint.post","params":{"measurepoints":{"temp":1}}}']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('Connection Refused: bad user name or password');
-    expect(h.hub.latest.latest(d.assetId)).toBeUndefined();
+    expect((await h.hub.telemetry.latest(d.assetId))).toBeUndefined();
   });
 
   it('delivers a command pushed by the hub to a mosquitto_sub device subscribed to its own service topics', async () => {
@@ -152,6 +152,6 @@ describe.skipIf(skip)(`mosquitto_pub and mosquitto_sub against the hub${skip ? `
     const r = await run('mosquitto_pub', ['--cafile', h.tlsCaPath, '-h', 'localhost', '-p', String(h.mqttsPort), ...loginArgs(enosLogin(d)), '-q', '1', '-t', topics.measurepointPost(d.productKey, d.deviceKey), '-m', body]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(h.hub.latest.latest(d.assetId)?.measurepoints['temp']?.value).toBe(42.25);
+    expect((await h.hub.telemetry.latest(d.assetId))?.measurepoints['temp']?.value).toBe(42.25);
   });
 });

@@ -46,7 +46,7 @@ export async function spawnHub(env: Record<string, string>, timeoutMs = 30_000):
     ...(mqtt ? { mqttUrl: mqtt } : {}),
     output: () => out,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode;
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);
       const [code] = (await once(child, 'exit')) as [number | null];
       return code;

@@ -11,6 +11,8 @@ import { actionConstraint } from './action-constraint.js';
 import { adminRoutes } from './admin.routes.js';
 import { commandRoutes } from './commands.routes.js';
 import { streamRoutes } from './stream.routes.js';
+import { measurepointRoutes } from './measurepoints.routes.js';
+import type { TelemetryStore } from '../telemetry/store/port.js';
 import type { StreamHub } from '../stream/stream-hub.js';
 import type { CommandCore } from '../commands/command-core.js';
 import { requireSignedCalls } from './auth.js';
@@ -21,6 +23,7 @@ import { tokenRoutes } from './token.routes.js';
 import { topoRoutes } from './topos.routes.js';
 
 export interface ApiOptions {
+  telemetry: TelemetryStore;
   metrics: HubMetrics;
   metricsToken?: string | undefined;
   registry: Registry;
@@ -108,6 +111,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     await scope.register(topoRoutes, { registry: opts.registry });
     await scope.register(commandRoutes, { registry: opts.registry, commands: opts.commands });
     await scope.register(streamRoutes, { stream: opts.stream });
+    await scope.register(measurepointRoutes, { registry: opts.registry, telemetry: opts.telemetry });
     await scope.register(adminRoutes, { registry: opts.registry });
   });
   return app;

@@ -1,0 +1,110 @@
+/** TelemetryIngest over the embedded store: what the router's acknowledgement waits for, and what the stream hears. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EnosError } from '@edgehub/shared';
+import type { DeviceIdentity } from '../src/broker/sessions.js';
+import { openEmbeddedTelemetryStore } from '../src/telemetry/store/embedded/store.js';
+import type { TelemetryStore } from '../src/telemetry/store/port.js';
+import type { StreamEvent } from '../src/telemetry/stream-events.js';
+import { TelemetryIngest, startRetention } from '../src/telemetry/telemetry-ingest.js';
+
+const T = 1_700_000_000_000;
+const device: DeviceIdentity = { assetId: 'asset-1', orgId: 'org-1', productKey: 'pk', deviceKey: 'dk', productType: 'Device' };
+
+describe('TelemetryIngest', () => {
+  let dir: string;
+  let store: TelemetryStore;
+  const heard: StreamEvent[] = [];
+  let ingest: TelemetryIngest;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'telemetry-ingest-'));
+    store = await openEmbeddedTelemetryStore({ path: dir });
+    ingest = new TelemetryIngest(store, { publish: (e) => heard.push(e) });
+  });
+  afterAll(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stores measurepoints before it resolves, then tells the stream, resume flag included', async () => {
+    heard.length = 0;
+    await ingest.measurepoints(device, { temp: { value: 21.5 }, power: { value: 3, quality: 9 } }, T + 10, { resume: false });
+    // resolved: the data is readable (the router's reply and PUBACK come after this point)
+    expect((await store.latest([device.assetId])).get(device.assetId)).toEqual({ temp: { value: 21.5, time: T + 10 }, power: { value: 3, quality: 9, time: T + 10 } });
+    await ingest.measurepoints(device, { temp: { value: 19 } }, T, { resume: true });
+    expect(heard).toEqual([
+      { type: 'measurepoints', orgId: 'org-1', assetId: 'asset-1', productKey: 'pk', deviceKey: 'dk', time: T + 10, resume: false, measurepoints: { temp: { value: 21.5 }, power: { value: 3, quality: 9 } } },
+      { type: 'measurepoints', orgId: 'org-1', assetId: 'asset-1', productKey: 'pk', deviceKey: 'dk', time: T, resume: true, measurepoints: { temp: { value: 19 } } },
+    ]);
+    const latest = await ingest.latest(device.assetId);
+    expect(latest?.measurepoints['temp']).toEqual({ value: 21.5, time: T + 10 });
+    const history = await store.history({ assetId: device.assetId, pointIds: ['temp'], startTime: T, endTime: T + 100 });
+    expect(history.items).toEqual([
+      { pointId: 'temp', time: T, value: 19, resume: true },
+      { pointId: 'temp', time: T + 10, value: 21.5 },
+    ]);
+  });
+
+  it('stores events and connection states, streams events only', async () => {
+    heard.length = 0;
+    await ingest.event(device, 'alarm', { level: 2 }, T + 20);
+    await ingest.connectionState(device, { isFull: true, nodes: [{ nodeId: 'n1', state: 1 }] }, T + 30);
+    expect(heard).toEqual([{ type: 'event', orgId: 'org-1', assetId: 'asset-1', productKey: 'pk', deviceKey: 'dk', time: T + 20, eventId: 'alarm', values: { level: 2 } }]);
+    const latest = await ingest.latest(device.assetId);
+    expect(latest?.events).toEqual({ alarm: { values: { level: 2 }, time: T + 20 } });
+    expect(latest?.connectionState).toEqual({ state: { isFull: true, nodes: [{ nodeId: 'n1', state: 1 }] }, time: T + 30 });
+  });
+
+  it('answers undefined for a device that never sent anything, and publishes nothing for an empty post', async () => {
+    heard.length = 0;
+    expect(await ingest.latest('never')).toBeUndefined();
+    await ingest.measurepoints(device, {}, T, { resume: false });
+    expect(heard).toEqual([]);
+  });
+
+  it('refuses what the store cannot keep as a model error (1204), and tells the stream nothing', async () => {
+    heard.length = 0;
+    const refused = await ingest.measurepoints(device, { ['x'.repeat(300)]: { value: 1 } }, T, { resume: false }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(EnosError);
+    expect((refused as EnosError).code).toBe(1204);
+    const late = await ingest.measurepoints(device, { temp: { value: 1 } }, 9e15, { resume: false }).catch((e: unknown) => e);
+    expect((late as EnosError).code).toBe(1204);
+    expect(heard).toEqual([]);
+  });
+
+  it('keeps the data when the stream throws: the device must not resend', async () => {
+    const errors: unknown[] = [];
+    const failing = new TelemetryIngest(store, { publish: () => { throw new Error('stream down'); } }, { error: (o: unknown) => errors.push(o), warn: () => undefined, info: () => undefined } as never);
+    await failing.measurepoints(device, { speed: { value: 7 } }, T + 40, { resume: false });
+    expect((await store.latest([device.assetId], ['speed'])).get(device.assetId)).toEqual({ speed: { value: 7, time: T + 40 } });
+    expect(errors).toHaveLength(1);
+  });
+});
+
+describe('startRetention', () => {
+  it('prunes history older than the retention at start and on demand, keeps latest, and stops cleanly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'telemetry-retention-'));
+    const store = await openEmbeddedTelemetryStore({ path: dir });
+    try {
+      const now = T + 10 * 86_400_000;
+      await store.appendMeasurepoints([
+        { assetId: 'a', orgId: 'o', pointId: 'p', value: 1, time: T },
+        { assetId: 'a', orgId: 'o', pointId: 'p', value: 2, time: now - 1000 },
+      ]);
+      const job = startRetention(store, { retentionMs: 86_400_000, intervalMs: 3_600_000, clock: () => now });
+      // the first run starts right away; runOnce joins it or runs again
+      await new Promise((r) => setTimeout(r, 50));
+      await job.runOnce();
+      await job.stop();
+      const h = await store.history({ assetId: 'a', pointIds: ['p'], startTime: 0, endTime: now });
+      expect(h.items.map((s) => s.value)).toEqual([2]);
+      expect((await store.latest(['a'])).get('a')).toEqual({ p: { value: 2, time: now - 1000 } });
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
