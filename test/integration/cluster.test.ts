@@ -171,4 +171,33 @@ describe.runIf(run)('cluster of two hub nodes over Redis', () => {
     } while (cursor);
     expect(acked.filter((t) => !found.has(t))).toEqual([]);
   });
+
+  it('runs the roles apart: a manager node serves the REST API without device listeners, a worker no management API', async () => {
+    const env = { HUB_DATA_DIR: dataDir, REDIS_URL: redis.url, LOG_LEVEL: 'warn' };
+    const manager = await spawnHub({ ...env, HUB_ROLE: 'manager', HUB_NODE_ID: 'manager-1' });
+    const worker = await spawnHub({ ...env, HUB_ROLE: 'worker', HUB_NODE_ID: 'worker-1' });
+    try {
+      expect(manager.mqttUrl).toBeUndefined();
+      expect(manager.output()).toContain('manager node: no device listeners');
+      expect(worker.mqttUrl).toBeDefined();
+      // the worker answers health and metrics, and nothing of the management API
+      expect((await fetch(`${worker.baseUrl}/health`)).status).toBe(200);
+      expect((await fetch(`${worker.baseUrl}/apim-token-service/v2.0/token/get`, { method: 'POST' })).status).toBe(404);
+      // a command issued through the manager reaches a device connected to the worker
+      const d = product.devices[1]!;
+      const dev = await connectDevice(worker.mqttUrl!, d, { clientId: 'on-worker' });
+      dev.client.on('message', (topic, payload) => {
+        if (topics.parse(topic)?.kind !== 'serviceInvoke') return;
+        const msg = JSON.parse(payload.toString()) as { id: string };
+        void dev.client.publishAsync(topics.reply(topic), JSON.stringify({ id: msg.id, code: 200, data: { n: 1 } }));
+      });
+      const viaManager = new ApiClient({ baseUrl: manager.baseUrl, accessKey: creds.accessKey, accessSecret: creds.accessSecret });
+      const r = await viaManager.call('POST', '/connect-service/v2.1/commands', { action: 'invokeService', orgId: creds.orgId, assetId: d.assetId, serviceId: 'echo', timeout: '10' }, { inputData: { n: 1 } });
+      expect(r).toMatchObject({ code: 0, data: { outputData: { n: 1 } } });
+      await dev.end();
+    } finally {
+      await manager.stop();
+      await worker.stop();
+    }
+  });
 });
