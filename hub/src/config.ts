@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { MqttConfig } from './broker/broker.js';
 import { enosThrottle } from './broker/throttle.js';
@@ -27,6 +28,12 @@ export interface HubConfig {
   nodeId?: string;
   /** Telemetry history is kept this many days (0 = forever). */
   telemetryRetentionDays: number;
+  /** The URL devices and applications reach this hub at (CRL and CA links in certificates). */
+  publicBaseUrl?: string;
+  /** The certificate service: embedded (all-in-one default) or a standalone one. */
+  certificateService: 'embedded' | 'off' | { url: string; sharedSecret: string };
+  /** Certificates expiring within this many days are renewed by the rotation job (0 = no job). */
+  certificateRotationDays: number;
 }
 
 export const defaults: HubConfig = {
@@ -42,6 +49,8 @@ export const defaults: HubConfig = {
   maxSubDevicesPerGateway: 1_500,
   role: 'all',
   telemetryRetentionDays: 90,
+  certificateService: 'embedded',
+  certificateRotationDays: 30,
   mqtt: {
     host: '127.0.0.1',
     port: 11883,
@@ -73,6 +82,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     mqtt: defaults.mqtt,
     role: 'all',
     telemetryRetentionDays: int('HUB_TELEMETRY_RETENTION_DAYS', defaults.telemetryRetentionDays, 0, 36500),
+    certificateService: defaults.certificateService,
+    certificateRotationDays: int('HUB_CERT_ROTATION_DAYS', defaults.certificateRotationDays, 0, 3650),
     dataDir: resolve(env['HUB_DATA_DIR'] || defaults.dataDir),
     http: { host: env['HUB_HTTP_HOST'] || defaults.http.host, port: int('HUB_HTTP_PORT', defaults.http.port, 0, 65535) },
     mongodbDbName: env['MONGODB_DB'] || defaults.mongodbDbName,
@@ -117,6 +128,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     throw new ConfigError(`HUB_ROLE=${role} needs REDIS_URL: worker and manager nodes share state through Redis`);
   }
   if (env['HUB_NODE_ID']) config.nodeId = env['HUB_NODE_ID'];
+  if (env['HUB_PUBLIC_URL']) {
+    if (!/^https?:\/\//.test(env['HUB_PUBLIC_URL'])) throw new ConfigError('HUB_PUBLIC_URL must start with http:// or https://');
+    config.publicBaseUrl = env['HUB_PUBLIC_URL'].replace(/\/$/, '');
+  }
+  const certUrl = env['HUB_CERT_SERVICE_URL'];
+  const certSecret = env['HUB_CERT_SERVICE_SECRET'] ?? (env['HUB_CERT_SERVICE_SECRET_FILE'] ? readFileSync(env['HUB_CERT_SERVICE_SECRET_FILE'], 'utf8').trim() : undefined);
+  if (certUrl) {
+    if (!certSecret) throw new ConfigError('HUB_CERT_SERVICE_URL needs HUB_CERT_SERVICE_SECRET or HUB_CERT_SERVICE_SECRET_FILE');
+    config.certificateService = { url: certUrl, sharedSecret: certSecret };
+  } else if (env['HUB_CERT_SERVICE'] === 'off' || config.redisUrl) {
+    // Every node of a cluster must share one CA: an embedded one per node would not be.
+    config.certificateService = 'off';
+  }
   const mongo = env['MONGODB_URL'];
   if (mongo) {
     if (!/^mongodb(\+srv)?:\/\//.test(mongo)) throw new ConfigError('MONGODB_URL must start with mongodb:// or mongodb+srv://');

@@ -20,6 +20,10 @@ import type { TelemetryStore } from './telemetry/store/port.js';
 import { TelemetryIngest, startRetention } from './telemetry/telemetry-ingest.js';
 import { StreamHub } from './stream/stream-hub.js';
 import { HubMetrics } from './metrics.js';
+import { openHubCertificates, type HubCertificates } from './certificates/open.js';
+import { clientCertificatePolicy } from './certificates/client-policy.js';
+import { registryRenewalPolicy, startRotationJob } from './certificates/rotation.js';
+import { revokeCertificatesOfDeletedDevices } from './certificates/device-lifecycle.js';
 import { Redis } from 'ioredis';
 import { ClusterCommandChannel } from './cluster/cluster-channel.js';
 import { handleNodeMessages } from './cluster/node-messages.js';
@@ -37,6 +41,8 @@ export interface Hub {
   broker: Broker;
   commands: CommandCore;
   stream: StreamHub;
+  /** The certificate service (embedded or remote); absent when off. */
+  certificates?: HubCertificates;
   metrics: HubMetrics;
   /** Ingestion of device data: telemetry store + application stream. */
   telemetry: TelemetryIngest;
@@ -78,6 +84,17 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     clock,
   );
   const { credentialsPath } = await bootstrap(registry, config.dataDir, log);
+  let boundHttp = `http://${config.http.host}:${config.http.port}`;
+  const publicBaseUrl = () => config.publicBaseUrl ?? boundHttp;
+  const certLog = log.child({ component: 'certificates' });
+  const certificates = config.certificateService === 'off' ? undefined : await openHubCertificates({ dataDir: config.dataDir, mode: config.certificateService, publicBaseUrl, log: certLog });
+  if (!certificates) certLog.warn('certificate service off: no certificate API and no mutual TLS (a cluster needs HUB_CERT_SERVICE_URL)');
+  const clientCertificates = certificates ? await clientCertificatePolicy(certificates, certLog) : undefined;
+  const unwatchDeleted = certificates ? revokeCertificatesOfDeletedDevices(registry.events, certificates.ops, certLog) : () => undefined;
+  const rotation =
+    certificates && config.role !== 'worker' && config.certificateRotationDays > 0
+      ? startRotationJob(certificates.ops, { withinDays: config.certificateRotationDays, intervalMs: 6 * 3_600_000, log: certLog, policy: registryRenewalPolicy(registry) })
+      : undefined;
   // Sources are bound late: the metrics exist before the broker and the command core they read.
   let sources: { connections: () => number; queueDepth: () => Promise<number> } = { connections: () => 0, queueDepth: async () => 0 };
   const metrics = new HubMetrics({ connections: () => sources.connections(), queueDepth: () => sources.queueDepth() });
@@ -105,6 +122,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     clock,
     appLoginWindowSeconds: config.tokenTimestampWindowSeconds,
     metrics,
+    ...(clientCertificates ? { clientCertificates } : {}),
     ...(config.redisUrl && throttleRedis ? { redisUrl: config.redisUrl, throttle: new RedisThrottle(throttleRedis, config.mqtt.throttle) } : {}),
   });
   if (link) broker.lifecycle.ownership = clusterOwnership(link, log.child({ component: 'cluster' }));
@@ -140,6 +158,8 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     tokenRateLimitPerMinute: config.tokenRateLimitPerMinute,
     version: VERSION,
     management: config.role !== 'worker',
+    ...(certificates ? { certificates: certificates.ops, ...(certificates.service ? { certificateService: certificates.service } : {}) } : {}),
+    publicBaseUrl,
   });
   return {
     config,
@@ -149,6 +169,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     broker,
     commands,
     stream,
+    ...(certificates ? { certificates } : {}),
     metrics,
     telemetry,
     telemetryStore,
@@ -156,6 +177,9 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     credentialsPath,
     async listen() {
       await api.listen({ host: config.http.host, port: config.http.port });
+      const httpAddr = api.server.address() as AddressInfo;
+      const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+      boundHttp = `http://${host.includes(':') ? `[${host}]` : host}:${httpAddr.port}`;
       // A manager node serves the management REST only; its broker instance still joins the
       // cluster's fan-out (for SSE) without accepting devices.
       if (config.role === 'manager') return { http: api.server.address() as AddressInfo };
@@ -163,12 +187,16 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       return { http: api.server.address() as AddressInfo, mqtt: listeners.tcp, mqtts: listeners.tls, ws: listeners.ws };
     },
     async close() {
+      await rotation?.stop();
+      unwatchDeleted();
+      clientCertificates?.close();
       await commands.stop();
       await broker.close();
       await api.close();
       await link?.close();
       throttleRedis?.disconnect();
       await retention?.stop();
+      await certificates?.close();
       await telemetryStore.close();
       await store.close();
     },

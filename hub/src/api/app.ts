@@ -12,6 +12,8 @@ import { adminRoutes } from './admin.routes.js';
 import { commandRoutes } from './commands.routes.js';
 import { streamRoutes } from './stream.routes.js';
 import { measurepointRoutes } from './measurepoints.routes.js';
+import { certificatePublicRoutes, certificateRoutes } from './certificates.routes.js';
+import type { CertificateOperations, CertificateService } from '@edgehub/certificate-service';
 import type { TelemetryStore } from '../telemetry/store/port.js';
 import type { StreamHub } from '../stream/stream-hub.js';
 import type { CommandCore } from '../commands/command-core.js';
@@ -37,6 +39,9 @@ export interface ApiOptions {
   version: string;
   /** False on a worker node: only /health and /metrics, no management REST. */
   management?: boolean;
+  certificates?: CertificateOperations;
+  certificateService?: CertificateService;
+  publicBaseUrl?: string | (() => string);
 }
 
 /** Builds the management REST API: token service, Connection Service, admin API, OpenAPI at /docs. */
@@ -102,6 +107,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     opts.metrics.httpResponses.inc({ status_class: `${Math.floor(reply.statusCode / 100)}xx` });
   });
 
+  // CA certificates and CRLs are public downloads, served by every node (workers too).
+  if (opts.certificates) await app.register(certificatePublicRoutes, { certs: opts.certificates, ...(opts.certificateService ? { service: opts.certificateService } : {}) });
   if (opts.management === false) return app;
   await app.register(tokenRoutes, { tokens: opts.tokens, rateLimitPerMinute: opts.tokenRateLimitPerMinute });
   await app.register(async (scope) => {
@@ -112,6 +119,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     await scope.register(commandRoutes, { registry: opts.registry, commands: opts.commands });
     await scope.register(streamRoutes, { stream: opts.stream });
     await scope.register(measurepointRoutes, { registry: opts.registry, telemetry: opts.telemetry });
+    if (opts.certificates) await scope.register(certificateRoutes, { registry: opts.registry, certs: opts.certificates, publicBaseUrl: opts.publicBaseUrl ?? '' });
     await scope.register(adminRoutes, { registry: opts.registry });
   });
   return app;

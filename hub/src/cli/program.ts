@@ -1,3 +1,4 @@
+import { registerCertificate } from './commands/certificate.js';
 import { Command, CommanderError } from 'commander';
 import { registerDevice } from './commands/device.js';
 import { registerLogin } from './commands/login.js';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerLogin(program);
   registerProduct(program);
   registerDevice(program);
+  registerCertificate(program);
   return program;
 }
 
