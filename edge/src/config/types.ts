@@ -1,0 +1,46 @@
+export interface RegisterPoint {
+  fc: 1 | 2 | 3 | 4;
+  address: number;
+  type: 'bool' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32';
+  wordOrder?: 'BE' | 'LE';
+  scale?: number;
+  offset?: number;
+  writable?: { fc: 5 | 6 | 15 | 16 };
+}
+
+export interface DeviceModel {
+  points: Record<string, RegisterPoint>;
+}
+
+export type Transport =
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'rtu'; path: string; baudRate: number; parity?: 'none' | 'even' | 'odd'; dataBits?: 7 | 8; stopBits?: 1 | 2 };
+
+export interface SouthboundDeviceConfig {
+  deviceKey: string;
+  name?: string;
+  model: string;
+  transport: Transport;
+  unitId?: number;
+  pollIntervalMs?: number;
+  timeoutMs?: number;
+}
+
+/** The validated config with every secret read from its file. */
+export interface EdgeConfig {
+  configDir: string;
+  hub: { url: string; mqttUrl: string; mqttsUrl?: string; caFile?: string };
+  identity: {
+    orgId: string;
+    serviceAccount: { accessKey: string; accessSecret: string };
+    gateway: { productKey: string; deviceKey: string; deviceSecret: string };
+    subDeviceProductKey: string;
+  };
+  /** dynamic: create missing sub-devices over REST; mqtt: over thing.device.register; static: bind existing ones. */
+  registration: 'dynamic' | 'static' | 'mqtt';
+  certificate: { mode: 'off' | 'auto' | 'required'; dir: string; validDay?: number; issueAuthority?: 'RSA' | 'ECC' };
+  southbound: { models: Record<string, DeviceModel>; devices: SouthboundDeviceConfig[] };
+  buffer: { dir: string; maxBytes: number; maxAgeMs: number; dropPolicy: 'drop-oldest' | 'refuse-newest' };
+  configCenter: { host: string; port: number };
+  uplink: { keepalive: number; reconnectMinMs: number; reconnectMaxMs: number; replyTimeoutMs: number; maxOnlineSubDevices: number };
+}

@@ -1,0 +1,248 @@
+import { EventEmitter } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { ApiClient } from '@edgehub/hub/client';
+import type { Logger } from 'pino';
+import { openReadingBuffer, type ReadingBuffer } from './buffer/index.js';
+import { ensureCertificate, renewalDueAt } from './certificate-mode.js';
+import type { EdgeConfig, SouthboundDeviceConfig } from './config/types.js';
+import { handleDownstream } from './proxy/commands.js';
+import { nodeStateOf, postConnectionState } from './proxy/connection-state.js';
+import { loginSubDevices } from './proxy/login.js';
+import type { SouthReading, SouthState, Southbound } from './proxy/southbound-port.js';
+import { TelemetryPath } from './proxy/telemetry-path.js';
+import { ensureSubDevices, type SubDeviceCredentials } from './registration/sub-devices.js';
+import { registerOverMqtt } from './registration/over-mqtt.js';
+import { Uplink, type UplinkOptions } from './uplink/uplink.js';
+
+export type SouthboundFactory = (devices: SouthboundDeviceConfig[], models: EdgeConfig['southbound']['models']) => Southbound;
+
+export interface EdgeStatus {
+  uplink: { connected: boolean; since: number | null; url: string; mutualTls: boolean };
+  buffer: { readings: number; bytes: number; stats: ReturnType<ReadingBuffer['stats']> };
+  telemetry: TelemetryPath['stats'];
+  subDevices: { deviceKey: string; assetId: string; loggedIn: boolean; disabled: boolean; southbound: SouthState['state'] | 'unknown'; lastReading: number | null }[];
+}
+
+export interface EdgeEvents {
+  up: [];
+  down: [];
+  reading: [SouthReading];
+}
+
+/**
+ * The edge runtime: registers the sub-devices, keeps one uplink as the gateway, logs the
+ * sub-devices in after every (re)connect, forwards southbound readings (buffering them through
+ * outages), executes commands southbound and reports southbound reachability.
+ */
+export class Edge extends EventEmitter<EdgeEvents> {
+  private southbound?: Southbound;
+  private subs = new Map<string, SubDeviceCredentials>();
+  private loggedIn = new Set<string>();
+  private readonly disabled = new Set<string>();
+  private readonly states = new Map<string, SouthState['state']>();
+  private readonly latest = new Map<string, { time: number; values: Record<string, unknown> }>();
+  private upSince: number | null = null;
+  private devices: SouthboundDeviceConfig[];
+  private renewTimer?: NodeJS.Timeout;
+  private mutualTls = false;
+
+  private constructor(
+    readonly config: EdgeConfig,
+    private readonly api: ApiClient,
+    private readonly uplink: Uplink,
+    private readonly buffer: ReadingBuffer,
+    readonly telemetry: TelemetryPath,
+    private readonly makeSouthbound: SouthboundFactory,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.devices = [...config.southbound.devices];
+  }
+
+  static async start(config: EdgeConfig, makeSouthbound: SouthboundFactory, log: Logger): Promise<Edge> {
+    const api = new ApiClient({ baseUrl: config.hub.url, accessKey: config.identity.serviceAccount.accessKey, accessSecret: config.identity.serviceAccount.accessSecret });
+    const buffer = await openReadingBuffer({ dir: config.buffer.dir, maxBytes: config.buffer.maxBytes, maxAgeMs: config.buffer.maxAgeMs, dropPolicy: config.buffer.dropPolicy });
+    const uplinkOptions: UplinkOptions = { url: config.hub.mqttUrl, ...config.uplink };
+    const ca = config.hub.caFile ? await readFile(config.hub.caFile) : undefined;
+    const certs = config.certificate.mode === 'off' ? undefined : await ensureCertificate(config, api, log);
+    if (certs) {
+      if (!config.hub.mqttsUrl) throw new Error('certificate mode needs hub.mqttsUrl');
+      Object.assign(uplinkOptions, { url: config.hub.mqttsUrl, tls: { ...(ca ? { ca } : {}), key: certs.keyPem, cert: certs.certPem } });
+    } else if (ca) {
+      uplinkOptions.tls = { ca };
+    }
+    const { productKey, deviceKey, deviceSecret } = config.identity.gateway;
+    const uplink = new Uplink({ productKey, deviceKey, deviceSecret }, uplinkOptions, log.child({ part: 'uplink' }));
+    const telemetry = new TelemetryPath(uplink, buffer, { productKey, deviceKey }, log.child({ part: 'telemetry' }));
+    const edge = new Edge(config, api, uplink, buffer, telemetry, makeSouthbound, log);
+    edge.mutualTls = certs !== undefined;
+    if (certs) edge.scheduleRenewal(certs.certPem);
+    await edge.run();
+    return edge;
+  }
+
+  private async run(): Promise<void> {
+    if (this.config.registration !== 'mqtt') this.subs = await this.register(this.devices);
+    this.uplink.on('up', () => void this.onUp().catch((err: unknown) => this.log.error({ err }, 'after-connect steps failed')));
+    this.uplink.on('down', () => {
+      this.upSince = null;
+      this.loggedIn.clear();
+      this.telemetry.pause();
+      this.emit('down');
+    });
+    this.uplink.on('downstream', (topic, msg) => void handleDownstream(this.commandContext(), topic, msg).catch((err: unknown) => this.log.error({ err, topic }, 'command failed')));
+    this.startSouthbound();
+    this.uplink.start();
+  }
+
+  private async register(devices: SouthboundDeviceConfig[]): Promise<Map<string, SubDeviceCredentials>> {
+    const { orgId, subDeviceProductKey, gateway } = this.config.identity;
+    const mode = this.config.registration === 'static' ? 'static' : 'dynamic';
+    return ensureSubDevices(this.api, { orgId, subDeviceProductKey, gateway }, devices.map((d) => ({ deviceKey: d.deviceKey, ...(d.name ? { name: d.name } : {}) })), mode, this.log.child({ part: 'registration' }));
+  }
+
+  private async onUp(): Promise<void> {
+    const gw = this.config.identity.gateway;
+    if (this.config.registration === 'mqtt' && this.subs.size < this.devices.length) {
+      this.subs = await registerOverMqtt(this.uplink, this.api, this.config, this.devices, this.log.child({ part: 'registration' }));
+    }
+    const subs = [...this.subs.values()].filter((s) => !this.disabled.has(s.deviceKey));
+    this.loggedIn = await loginSubDevices(this.uplink, gw, subs, this.config.uplink.maxOnlineSubDevices, this.log.child({ part: 'login' }));
+    this.upSince = Date.now();
+    await this.reportStates(true);
+    await this.telemetry.resume();
+    this.emit('up');
+  }
+
+  private startSouthbound(): void {
+    const sb = this.makeSouthbound(this.devices, this.config.southbound.models);
+    sb.on('reading', (r) => this.onReading(r));
+    sb.on('state', (s) => {
+      if (this.states.get(s.deviceId) === s.state) return;
+      this.states.set(s.deviceId, s.state);
+      if (s.state !== 'connected') this.log.warn({ deviceKey: s.deviceId, error: s.error }, 'southbound device unreachable');
+      void this.reportState(s.deviceId);
+    });
+    this.southbound = sb;
+  }
+
+  private onReading(r: SouthReading): void {
+    if (this.disabled.has(r.deviceId) || !this.subs.has(r.deviceId)) return;
+    this.latest.set(r.deviceId, { time: r.time, values: r.values });
+    this.telemetry.add({ productKey: this.config.identity.subDeviceProductKey, deviceKey: r.deviceId, time: r.time, measurepoints: r.values });
+    this.emit('reading', r);
+  }
+
+  private async reportStates(isFull: boolean): Promise<void> {
+    const nodes = this.devices.map((d) => this.nodeOf(d.deviceKey));
+    await postConnectionState(this.uplink, this.config.identity.gateway, nodes, isFull);
+  }
+
+  private async reportState(deviceKey: string): Promise<void> {
+    await postConnectionState(this.uplink, this.config.identity.gateway, [this.nodeOf(deviceKey)], false);
+  }
+
+  private nodeOf(deviceKey: string) {
+    const assetId = this.subs.get(deviceKey)?.assetId;
+    const name = this.devices.find((d) => d.deviceKey === deviceKey)?.name;
+    return { nodeId: deviceKey, state: nodeStateOf(this.states.get(deviceKey)), ...(assetId ? { assetId } : {}), ...(name ? { name } : {}) };
+  }
+
+  private commandContext() {
+    return {
+      uplink: this.uplink,
+      southbound: () => this.southbound,
+      isOurs: (pk: string, dk: string) => pk === this.config.identity.subDeviceProductKey && this.subs.has(dk),
+      latestValues: (dk: string) => this.latest.get(dk)?.values,
+      disable: (dk: string) => {
+        this.disabled.add(dk);
+        this.loggedIn.delete(dk);
+      },
+      enable: async (dk: string) => {
+        this.disabled.delete(dk);
+        const s = this.subs.get(dk);
+        if (s && this.uplink.connected) for (const k of await loginSubDevices(this.uplink, this.config.identity.gateway, [s], 1, this.log)) this.loggedIn.add(k);
+      },
+      log: this.log.child({ part: 'commands' }),
+    };
+  }
+
+  /** Binds a sub-device created beforehand in the hub (static registration, through the config center). */
+  async bind(device: SouthboundDeviceConfig): Promise<SubDeviceCredentials> {
+    if (!this.config.southbound.models[device.model]) throw new Error(`no model named ${device.model}`);
+    const { orgId, subDeviceProductKey, gateway } = this.config.identity;
+    const found = await ensureSubDevices(this.api, { orgId, subDeviceProductKey, gateway }, [{ deviceKey: device.deviceKey, ...(device.name ? { name: device.name } : {}) }], 'static', this.log);
+    const creds = found.get(device.deviceKey)!;
+    this.subs.set(device.deviceKey, creds);
+    this.devices = [...this.devices.filter((d) => d.deviceKey !== device.deviceKey), device];
+    await this.restartSouthbound();
+    if (this.uplink.connected) for (const k of await loginSubDevices(this.uplink, gateway, [creds], 1, this.log)) this.loggedIn.add(k);
+    return creds;
+  }
+
+  /** Stops proxying a sub-device: no more polling, logged out of the hub. */
+  async unbind(deviceKey: string): Promise<boolean> {
+    if (!this.subs.has(deviceKey)) return false;
+    const s = this.subs.get(deviceKey)!;
+    this.subs.delete(deviceKey);
+    this.devices = this.devices.filter((d) => d.deviceKey !== deviceKey);
+    this.loggedIn.delete(deviceKey);
+    await this.restartSouthbound();
+    if (this.uplink.connected) {
+      const gw = this.config.identity.gateway;
+      const { topics } = await import('@edgehub/shared');
+      await this.uplink.request(topics.combineLogout(gw.productKey, gw.deviceKey), 'combine.logout', { productKey: s.productKey, deviceKey: s.deviceKey }).catch(() => undefined);
+    }
+    return true;
+  }
+
+  private async restartSouthbound(): Promise<void> {
+    const old = this.southbound;
+    this.southbound = undefined;
+    await old?.stop();
+    this.startSouthbound();
+  }
+
+  private scheduleRenewal(certPem: string): void {
+    void renewalDueAt(certPem).then((due) => {
+      const delay = Math.max(0, Math.min(due - Date.now(), 2 ** 31 - 1));
+      this.renewTimer = setTimeout(() => void this.renewCertificate(), delay);
+      this.renewTimer.unref();
+    });
+  }
+
+  /** Renews the device certificate and switches the uplink over; readings meanwhile are buffered. */
+  async renewCertificate(now = new Date(Date.now() + 365 * 86_400_000)): Promise<void> {
+    // `now` far ahead makes the renewal due whatever the certificate's age (an explicit renew).
+    const certs = await ensureCertificate(this.config, this.api, this.log, now);
+    const ca = this.config.hub.caFile ? await readFile(this.config.hub.caFile) : undefined;
+    this.uplink.reconfigure({ tls: { ...(ca ? { ca } : {}), key: certs.keyPem, cert: certs.certPem } });
+    await this.telemetry.settle();
+    await this.uplink.reconnect();
+    this.scheduleRenewal(certs.certPem);
+  }
+
+  status(): EdgeStatus {
+    return {
+      uplink: { connected: this.uplink.connected, since: this.upSince, url: this.config.certificate.mode === 'off' ? this.config.hub.mqttUrl : (this.config.hub.mqttsUrl ?? ''), mutualTls: this.mutualTls },
+      buffer: { readings: this.buffer.size(), bytes: this.buffer.bytes(), stats: this.buffer.stats() },
+      telemetry: { ...this.telemetry.stats },
+      subDevices: [...this.subs.values()].map((s) => ({
+        deviceKey: s.deviceKey,
+        assetId: s.assetId,
+        loggedIn: this.loggedIn.has(s.deviceKey),
+        disabled: this.disabled.has(s.deviceKey),
+        southbound: this.states.get(s.deviceKey) ?? 'unknown',
+        lastReading: this.latest.get(s.deviceKey)?.time ?? null,
+      })),
+    };
+  }
+
+  async stop(): Promise<void> {
+    if (this.renewTimer) clearTimeout(this.renewTimer);
+    await this.southbound?.stop();
+    await this.telemetry.stop();
+    await this.uplink.stop();
+    await this.buffer.close();
+  }
+}
