@@ -8,7 +8,8 @@ export class EdgeConfigError extends Error {
   override name = 'EdgeConfigError';
 }
 
-const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+// strictRequired is off: the oneOf branches name a secret or its file, defined one level up.
+const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true });
 const validate = ajv.compile(edgeConfigSchema);
 
 /** Where in the file a schema error is, as a dotted key path: `southbound.devices[0].port`. */
