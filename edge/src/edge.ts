@@ -27,6 +27,8 @@ export interface EdgeEvents {
   up: [];
   down: [];
   reading: [SouthReading];
+  /** A southbound device's reachability changed. */
+  state: [SouthState];
 }
 
 /**
@@ -120,6 +122,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
     sb.on('state', (s) => {
       if (this.states.get(s.deviceId) === s.state) return;
       this.states.set(s.deviceId, s.state);
+      this.emit('state', s);
       if (s.state !== 'connected') this.log.warn({ deviceKey: s.deviceId, error: s.error }, 'southbound device unreachable');
       void this.reportState(s.deviceId);
     });

@@ -6,3 +6,4 @@ export * from './raw-mqtt.js';
 export * from './lifecycle-events.js';
 export * from './app-clients.js';
 export * from './redis-server.js';
+export * from './edge-fixture.js';

@@ -1,0 +1,105 @@
+/**
+ * Register words ⇄ engineering values for one point of a register map. Bytes inside a word are
+ * always big-endian (Modbus); only the order of the two words of a 32-bit value varies by device.
+ */
+import { SouthboundError } from './errors.js';
+import { pointWidth, type PointSpec, type PointType } from './register-map.js';
+
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+const integerRange: Readonly<Record<Exclude<PointType, 'bool' | 'float32'>, readonly [number, number]>> = {
+  int16: [-0x8000, 0x7fff],
+  uint16: [0, 0xffff],
+  int32: [-0x80000000, 0x7fffffff],
+  uint32: [0, 0xffffffff],
+};
+
+/** Decodes a register point from exactly its words (one, or two for 32-bit types) in wire order. */
+export function decodeRegisters(spec: PointSpec, words: readonly number[]): number {
+  const raw = rawFromWords(spec, words);
+  return spec.type === 'float32' ? applyScale(shortestFloat32(raw), spec) : applyScale(raw, spec);
+}
+
+/**
+ * Encodes an engineering value for a write: the words for fc 6/16, or the bit for fc 5/15.
+ * Throws SouthboundError('invalid-value' | 'out-of-range') naming the point, so a measurepoint set
+ * is refused before anything reaches the device.
+ */
+export function encodeValue(pointId: string, spec: PointSpec, value: unknown): number[] | boolean {
+  if (spec.type === 'bool') {
+    if (typeof value === 'boolean') return value;
+    if (value === 0 || value === 1) return value === 1;
+    throw new SouthboundError('invalid-value', `${pointId}: expects true/false (or 1/0), got ${JSON.stringify(value)}`);
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new SouthboundError('invalid-value', `${pointId}: expects a finite number, got ${JSON.stringify(value)}`);
+  }
+  const scaled = cleanFloat((value - (spec.offset ?? 0)) / (spec.scale ?? 1));
+  if (spec.type === 'float32') {
+    if (Math.abs(scaled) > FLOAT32_MAX) throw outOfRange(pointId, spec, value);
+    return wordsFromBuffer(spec, (b) => b.writeFloatBE(scaled, 0));
+  }
+  // The device's resolution is one raw step: a set point between steps goes to the nearest one.
+  const raw = Math.round(scaled);
+  const [min, max] = integerRange[spec.type];
+  if (raw < min || raw > max) throw outOfRange(pointId, spec, value);
+  if (spec.type === 'int16' || spec.type === 'uint16') return [raw & 0xffff];
+  return wordsFromBuffer(spec, (b) => (spec.type === 'int32' ? b.writeInt32BE(raw, 0) : b.writeUInt32BE(raw, 0)));
+}
+
+function rawFromWords(spec: PointSpec, words: readonly number[]): number {
+  const width = pointWidth(spec.type);
+  if (words.length !== width) throw new RangeError(`expected ${width} word(s) for ${spec.type}, got ${words.length}`);
+  const [w0 = 0, w1 = 0] = words;
+  if (spec.type === 'uint16') return w0;
+  if (spec.type === 'int16') return (w0 << 16) >> 16;
+  const b = Buffer.alloc(4);
+  const [hi, lo] = spec.wordOrder === 'LE' ? [w1, w0] : [w0, w1];
+  b.writeUInt16BE(hi, 0);
+  b.writeUInt16BE(lo, 2);
+  if (spec.type === 'int32') return b.readInt32BE(0);
+  if (spec.type === 'uint32') return b.readUInt32BE(0);
+  return b.readFloatBE(0);
+}
+
+function wordsFromBuffer(spec: PointSpec, write: (b: Buffer) => void): number[] {
+  const b = Buffer.alloc(4);
+  write(b);
+  const hi = b.readUInt16BE(0);
+  const lo = b.readUInt16BE(2);
+  return spec.wordOrder === 'LE' ? [lo, hi] : [hi, lo];
+}
+
+function applyScale(raw: number, spec: PointSpec): number {
+  if (spec.scale === undefined && spec.offset === undefined) return raw;
+  return cleanFloat(raw * (spec.scale ?? 1) + (spec.offset ?? 0));
+}
+
+/** 1234 × 0.1 is 123.4 to an operator, not 123.40000000000001. */
+function cleanFloat(x: number): number {
+  return Number.isFinite(x) ? Number(x.toPrecision(15)) : x;
+}
+
+/**
+ * The shortest decimal that reads back as the same float32: a device's 50.3 arrives as
+ * 50.29999923706055 in a double, which is noise, not information.
+ */
+function shortestFloat32(x: number): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  for (let digits = 1; digits <= 9; digits++) {
+    const candidate = Number(x.toPrecision(digits));
+    if (Math.fround(candidate) === x) return candidate;
+  }
+  return x;
+}
+
+function outOfRange(pointId: string, spec: PointSpec, value: number): SouthboundError {
+  const scale = spec.scale ?? 1;
+  const offset = spec.offset ?? 0;
+  const [rawMin, rawMax] = spec.type === 'float32' ? [-FLOAT32_MAX, FLOAT32_MAX] : integerRange[spec.type as keyof typeof integerRange];
+  const ends = [cleanFloat(rawMin * scale + offset), cleanFloat(rawMax * scale + offset)].sort((a, b) => a - b);
+  return new SouthboundError(
+    'out-of-range',
+    `${pointId}: ${value} is out of range (${spec.type}${spec.scale !== undefined ? ` × ${scale}` : ''}${spec.offset !== undefined ? ` + ${offset}` : ''} holds ${ends[0]} to ${ends[1]})`,
+  );
+}
