@@ -17,6 +17,11 @@ program
     try {
       const config = await loadEdgeConfig(opts.config, (m) => log.warn(m));
       const edge = await Edge.start(config, modbusSouthbound, log);
+      // EDGE_TRACE=1 prints every reading when taken and when durable in the buffer (diagnostics).
+      if (process.env['EDGE_TRACE'] === '1') {
+        edge.on('reading', (r) => process.stdout.write(`TRACE read ${r.deviceId} ${r.time}\n`));
+        edge.telemetry.onDurable = (rs) => process.stdout.write(rs.map((r) => `TRACE durable ${r.deviceKey} ${r.time}\n`).join(''));
+      }
       const center = await startConfigCenter(edge, config.configCenter);
       process.stdout.write(`edge ${config.identity.gateway.deviceKey} started: ${config.southbound.devices.length} southbound devices, config center ${center.url}\n`);
       let stopping = false;

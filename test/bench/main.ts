@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: the REST registry benchmarks. Every figure is reported against a peer measured
+ * `npm run bench`: the REST registry benchmarks, then the MQTT broker ones (test/bench/mqtt-bench.ts);
+ * `npm run bench -- rest` or `npm run bench -- mqtt` runs one group only. Every figure is reported against a peer measured
  * in the same run (see docs/BENCHMARKS.md). Bounded loops on loopback only; a watchdog ends the
  * process if something hangs.
  */
@@ -14,6 +15,7 @@ import { deviceList, prepareTenant, restBatchCreate, type BatchCreateRun, type B
 import { deviceGetLoad, getDevice, randomPicks, type GetTarget } from './rest-device-get.js';
 import { storedDevices, storeInsertMany, type StoreInsertRun } from './store-insert.js';
 import { mergeLoads, type LoadResult } from './load.js';
+import { runMqttBenchmarks } from './mqtt-bench.js';
 
 const DEVICES = 10_000;
 const BATCH = MAX_BATCH;
@@ -29,6 +31,19 @@ const watchdog = setTimeout(() => {
   process.exit(1);
 }, WATCHDOG_MS);
 watchdog.unref();
+
+const GROUPS = ['rest', 'mqtt'];
+const only = process.argv.slice(2);
+const unknown = only.filter((g) => !GROUPS.includes(g));
+if (unknown.length > 0) {
+  console.error(`bench: unknown group ${unknown.join(', ')}; the groups are ${GROUPS.join(', ')}`);
+  process.exit(2);
+}
+const wants = (group: string) => only.length === 0 || only.includes(group);
+if (!wants('rest')) {
+  await runMqttBenchmarks();
+  process.exit(0);
+}
 
 const startedAt = new Date();
 // Other work on the machine skews everything; record how busy it was so the reader can tell.
@@ -126,4 +141,10 @@ try {
 } finally {
   await bare.close();
   await h.close();
+}
+
+if (wants('mqtt')) {
+  // Each group gets the whole watchdog budget.
+  watchdog.refresh();
+  await runMqttBenchmarks();
 }

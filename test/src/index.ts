@@ -7,3 +7,4 @@ export * from './lifecycle-events.js';
 export * from './app-clients.js';
 export * from './redis-server.js';
 export * from './edge-fixture.js';
+export * from './spawn-edge.js';

@@ -32,6 +32,8 @@ export class TelemetryPath {
   private appendChain: Promise<unknown> = Promise.resolve();
   private draining?: Promise<void>;
   readonly stats: TelemetryStats = { sent: 0, buffered: 0, replayed: 0, refusedByHub: 0 };
+  /** Called once readings are durable in the buffer (diagnostics and the outage test). */
+  onDurable?: (readings: readonly Reading[]) => void;
 
   constructor(
     private readonly uplink: Uplink,
@@ -155,6 +157,7 @@ export class TelemetryPath {
     this.appendChain = this.appendChain
       .then(() => this.buffer.append(readings))
       .then((r) => {
+        this.onDurable?.(readings.slice(0, readings.length - r.refused));
         if (r.refused || r.dropped) this.log.warn({ refused: r.refused, dropped: r.dropped }, 'buffer limits dropped readings');
       })
       .catch((err: unknown) => this.log.error({ err }, 'buffer append failed'));
