@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { ApiClient } from '@edgehub/hub/client';
+import { join } from 'node:path';
+import { ApiClient, ApiError } from '@edgehub/hub/client';
+import { loadRegistration, saveRegistration } from './registration/cache.js';
 import type { Logger } from 'pino';
 import { openReadingBuffer, type ReadingBuffer } from './buffer/index.js';
 import { ensureCertificate, renewalDueAt } from './certificate-mode.js';
@@ -10,7 +12,7 @@ import { nodeStateOf, postConnectionState } from './proxy/connection-state.js';
 import { loginSubDevices } from './proxy/login.js';
 import type { SouthReading, SouthState, Southbound } from './proxy/southbound-port.js';
 import { TelemetryPath } from './proxy/telemetry-path.js';
-import { ensureSubDevices, type SubDeviceCredentials } from './registration/sub-devices.js';
+import { RegistrationError, ensureSubDevices, type SubDeviceCredentials } from './registration/sub-devices.js';
 import { registerOverMqtt } from './registration/over-mqtt.js';
 import { Uplink, type UplinkOptions } from './uplink/uplink.js';
 
@@ -47,6 +49,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
   private devices: SouthboundDeviceConfig[];
   private renewTimer?: NodeJS.Timeout;
   private mutualTls = false;
+  private registered = false;
 
   private constructor(
     readonly config: EdgeConfig,
@@ -83,8 +86,30 @@ export class Edge extends EventEmitter<EdgeEvents> {
     return edge;
   }
 
+  private get registrationFile(): string {
+    return join(this.config.configDir, 'edge-registration.json');
+  }
+
+  /**
+   * Registers through the hub REST; when the hub cannot be reached, the last registration saved on
+   * disk is used and the registration is tried again after the next connect: an edge restarted
+   * during an outage keeps polling and buffering.
+   */
+  private async registerOrRecall(): Promise<void> {
+    try {
+      this.subs = await this.register(this.devices);
+      this.registered = true;
+      await saveRegistration(this.registrationFile, this.subs);
+    } catch (err) {
+      if (err instanceof RegistrationError || (err instanceof ApiError && err.status > 0 && err.status < 500)) throw err;
+      const cached = await loadRegistration(this.registrationFile);
+      this.log.warn({ err: (err as Error).message, cached: cached?.size ?? 0 }, 'hub REST unreachable: using the saved registration, retrying after connect');
+      if (cached) this.subs = cached;
+    }
+  }
+
   private async run(): Promise<void> {
-    if (this.config.registration !== 'mqtt') this.subs = await this.register(this.devices);
+    if (this.config.registration !== 'mqtt') await this.registerOrRecall();
     this.uplink.on('up', () => void this.onUp().catch((err: unknown) => this.log.error({ err }, 'after-connect steps failed')));
     this.uplink.on('down', () => {
       this.upSince = null;
@@ -105,6 +130,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
 
   private async onUp(): Promise<void> {
     const gw = this.config.identity.gateway;
+    if (this.config.registration !== 'mqtt' && !this.registered) await this.registerOrRecall();
     if (this.config.registration === 'mqtt' && this.subs.size < this.devices.length) {
       this.subs = await registerOverMqtt(this.uplink, this.api, this.config, this.devices, this.log.child({ part: 'registration' }));
     }
@@ -130,7 +156,9 @@ export class Edge extends EventEmitter<EdgeEvents> {
   }
 
   private onReading(r: SouthReading): void {
-    if (this.disabled.has(r.deviceId) || !this.subs.has(r.deviceId)) return;
+    // Configured devices are forwarded even before their registration completes: a reading needs
+    // only the device's keys, which the config has (the secret is for logging in).
+    if (this.disabled.has(r.deviceId) || !this.devices.some((d) => d.deviceKey === r.deviceId)) return;
     this.latest.set(r.deviceId, { time: r.time, values: r.values });
     this.telemetry.add({ productKey: this.config.identity.subDeviceProductKey, deviceKey: r.deviceId, time: r.time, measurepoints: r.values });
     this.emit('reading', r);
