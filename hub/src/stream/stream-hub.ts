@@ -15,6 +15,8 @@ export class StreamHub implements StreamSink {
   ) {}
 
   publish(event: StreamEvent): void {
+    // On shutdown the last offline events come after the fan-out closed: nobody is listening.
+    if (this.aedes.closed) return;
     const topic = topicOf(event);
     const payload = Buffer.from(JSON.stringify(event), 'utf8');
     this.aedes.publish({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false }, (err?: Error) => {
