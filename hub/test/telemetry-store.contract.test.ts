@@ -3,12 +3,11 @@
  * adapter always runs; MongoDB runs against MONGODB_URL, or a throwaway container when a Docker
  * engine is reachable, and otherwise shows up as skipped by name (as in store.contract.test.ts).
  */
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { connect, type NetConnectOpts } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MongoClient } from 'mongodb';
+import { mongoTarget, type MongoTarget } from './support/mongodb.js';
 import { openEmbeddedTelemetryStore } from '../src/telemetry/store/embedded/store.js';
 import { openMongoTelemetryStore } from '../src/telemetry/store/mongodb/store.js';
 import { InvalidTelemetryInput, type HistoryQuery, type SampleInput, type StoredSample, type TelemetryStore } from '../src/telemetry/store/port.js';
@@ -36,68 +35,21 @@ function embeddedAdapter(): Adapter {
   };
 }
 
-function mongoAdapter(skip: string | undefined): Adapter {
-  let url = process.env.MONGODB_URL;
-  let stop = async () => {};
-  const prefix = `telemetry_${process.pid}_${Date.now().toString(36)}`;
-  const used = new Set<string>();
+function mongoAdapter(target: MongoTarget): Adapter {
   return {
     name: 'mongodb',
-    skip,
-    async setup() {
-      if (url) return;
-      const { MongoDBContainer } = await import('@testcontainers/mongodb');
-      const container = await new MongoDBContainer('mongo:7').start();
-      url = `${container.getConnectionString()}/?directConnection=true`;
-      stop = async () => void (await container.stop());
-    },
+    skip: target.skip,
+    setup: () => target.setup(),
     open(location) {
-      const dbName = `${prefix}_${location}`;
-      used.add(dbName);
+      const { url, dbName } = target.database(location);
       // No retention here: the samples are dated 2023, and a TTL would expire them mid-suite.
-      return openMongoTelemetryStore({ url: url!, dbName, log: () => undefined });
+      return openMongoTelemetryStore({ url, dbName, log: () => undefined });
     },
-    async teardown() {
-      if (url && used.size > 0) {
-        const client = await MongoClient.connect(url);
-        for (const name of used) await client.db(name).dropDatabase();
-        await client.close();
-      }
-      await stop();
-    },
+    teardown: () => target.teardown(),
   };
 }
 
-/** Cheap probe, so a machine without Docker skips in milliseconds instead of timing out. */
-async function dockerReachable(): Promise<boolean> {
-  const host = process.env.DOCKER_HOST;
-  let target: NetConnectOpts | undefined;
-  if (host?.startsWith('unix://')) target = { path: host.slice('unix://'.length) };
-  else if (host?.startsWith('tcp://')) {
-    const u = new URL(host.replace(/^tcp:/, 'http:'));
-    target = { host: u.hostname, port: Number(u.port || 2375) };
-  } else if (host) return true; // ssh://, npipe://: let testcontainers try
-  else {
-    const sockets = ['/var/run/docker.sock', join(homedir(), '.docker/run/docker.sock'), `${process.env.XDG_RUNTIME_DIR ?? '/nonexistent'}/docker.sock`];
-    const path = sockets.find((p) => existsSync(p));
-    if (!path) return false;
-    target = { path };
-  }
-  return new Promise((resolve) => {
-    const socket = connect(target);
-    const done = (ok: boolean) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), 1500);
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
-const mongoSkip = process.env.MONGODB_URL || (await dockerReachable()) ? undefined : 'no MONGODB_URL and no Docker engine';
-const adapters = [embeddedAdapter(), mongoAdapter(mongoSkip)];
+const adapters = [embeddedAdapter(), mongoAdapter(await mongoTarget('telemetry'))];
 
 const T = 1_700_000_000_000;
 const ORG = 'o1';

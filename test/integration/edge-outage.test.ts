@@ -1,19 +1,10 @@
 import { readFile, rm } from 'node:fs/promises';
 import { mkdtemp } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '@edgehub/hub';
-import { connectApp, edgeSite, spawnEdge, spawnHub, type AdminCredentials, type EdgeSite, type SpawnedEdge, type SpawnedHub } from '../src/index.js';
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
+import { connectApp, edgeSite, freePort, spawnEdge, spawnHub, type AdminCredentials, type EdgeSite, type SpawnedEdge, type SpawnedHub } from '../src/index.js';
 
 /**
  * Store-and-forward through an outage, with real processes: the hub stops, the edge keeps polling
