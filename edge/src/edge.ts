@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { LocalMqttListener } from './local-mqtt/listener.js';
 import { ApiClient, ApiError } from '@edgehub/hub/client';
 import { loadRegistration, saveRegistration } from './registration/cache.js';
 import type { Logger } from 'pino';
@@ -50,6 +52,9 @@ export class Edge extends EventEmitter<EdgeEvents> {
   private renewTimer?: NodeJS.Timeout;
   private mutualTls = false;
   private registered = false;
+  private local?: LocalMqttListener;
+  /** Where the local MQTT listener listens, when configured. */
+  localAddress?: AddressInfo;
 
   private constructor(
     readonly config: EdgeConfig,
@@ -119,13 +124,37 @@ export class Edge extends EventEmitter<EdgeEvents> {
     });
     this.uplink.on('downstream', (topic, msg) => void handleDownstream(this.commandContext(), topic, msg).catch((err: unknown) => this.log.error({ err, topic }, 'command failed')));
     this.startSouthbound();
+    await this.startLocalMqtt();
     this.uplink.start();
   }
 
   private async register(devices: SouthboundDeviceConfig[]): Promise<Map<string, SubDeviceCredentials>> {
     const { orgId, subDeviceProductKey, gateway } = this.config.identity;
     const mode = this.config.registration === 'static' ? 'static' : 'dynamic';
-    return ensureSubDevices(this.api, { orgId, subDeviceProductKey, gateway }, devices.map((d) => ({ deviceKey: d.deviceKey, ...(d.name ? { name: d.name } : {}) })), mode, this.log.child({ part: 'registration' }));
+    const wanted = [...devices, ...(this.config.localMqtt?.devices ?? [])].map((d) => ({ deviceKey: d.deviceKey, ...(d.name ? { name: d.name } : {}) }));
+    return ensureSubDevices(this.api, { orgId, subDeviceProductKey, gateway }, wanted, mode, this.log.child({ part: 'registration' }));
+  }
+
+  /** A configured sub-device: polled over Modbus or connected to the local MQTT listener. */
+  private isConfigured(deviceKey: string): boolean {
+    return this.devices.some((d) => d.deviceKey === deviceKey) || (this.config.localMqtt?.devices ?? []).some((d) => d.deviceKey === deviceKey);
+  }
+
+  /** Starts the local MQTT listener for sub-devices that speak MQTT themselves. */
+  private async startLocalMqtt(): Promise<void> {
+    const cfg = this.config.localMqtt;
+    if (!cfg) return;
+    const listener = new LocalMqttListener({
+      credentials: (dk) => ((cfg.devices.some((d) => d.deviceKey === dk) && !this.disabled.has(dk)) ? this.subs.get(dk) : undefined),
+      forward: (reading) => {
+        this.latest.set(reading.deviceKey, { time: reading.time, values: reading.measurepoints as Record<string, unknown> });
+        this.telemetry.add(reading);
+        this.emit('reading', { deviceId: reading.deviceKey, time: reading.time, values: reading.measurepoints as Record<string, number | boolean> });
+      },
+      log: this.log.child({ part: 'local-mqtt' }),
+    });
+    this.localAddress = await listener.listen(cfg.host, cfg.port);
+    this.local = listener;
   }
 
   private async onUp(): Promise<void> {
@@ -158,7 +187,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
   private onReading(r: SouthReading): void {
     // Configured devices are forwarded even before their registration completes: a reading needs
     // only the device's keys, which the config has (the secret is for logging in).
-    if (this.disabled.has(r.deviceId) || !this.devices.some((d) => d.deviceKey === r.deviceId)) return;
+    if (this.disabled.has(r.deviceId) || !this.isConfigured(r.deviceId)) return;
     this.latest.set(r.deviceId, { time: r.time, values: r.values });
     this.telemetry.add({ productKey: this.config.identity.subDeviceProductKey, deviceKey: r.deviceId, time: r.time, measurepoints: r.values });
     this.emit('reading', r);
@@ -195,6 +224,8 @@ export class Edge extends EventEmitter<EdgeEvents> {
         if (s && this.uplink.connected) for (const k of await loginSubDevices(this.uplink, this.config.identity.gateway, [s], 1, this.log)) this.loggedIn.add(k);
       },
       log: this.log.child({ part: 'commands' }),
+      relayToLocal: (dk: string, topic: string, msg: { id?: unknown }) =>
+        this.local && (this.config.localMqtt?.devices ?? []).some((d) => d.deviceKey === dk) ? this.local.relay(dk, topic, msg, this.config.uplink.replyTimeoutMs) : undefined,
     };
   }
 
@@ -272,6 +303,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
   async stop(): Promise<void> {
     if (this.renewTimer) clearTimeout(this.renewTimer);
     await this.southbound?.stop();
+    await this.local?.close();
     await this.telemetry.stop();
     await this.uplink.stop();
     await this.buffer.close();

@@ -68,6 +68,10 @@ export async function loadEdgeConfig(file: string, warn: (msg: string) => void =
     if (seen.has(d.deviceKey)) throw new EdgeConfigError(`${file}: southbound.devices[${i}].deviceKey: "${d.deviceKey}" appears twice`);
     seen.add(d.deviceKey);
   }
+  for (const [i, d] of ((c['localMqtt']?.devices ?? []) as { deviceKey: string }[]).entries()) {
+    if (seen.has(d.deviceKey)) throw new EdgeConfigError(`${file}: localMqtt.devices[${i}].deviceKey: "${d.deviceKey}" appears twice`);
+    seen.add(d.deviceKey);
+  }
   for (const [name, m] of Object.entries(models)) {
     for (const [pid, p] of Object.entries(m.points)) {
       const bits = p.type === 'bool' ? 1 : 16;
@@ -91,6 +95,7 @@ export async function loadEdgeConfig(file: string, warn: (msg: string) => void =
     southbound: { models, devices: c['southbound'].devices },
     buffer: { dir: at(buffer.dir ?? 'buffer'), maxBytes: buffer.maxBytes ?? 256 * 1024 * 1024, maxAgeMs: buffer.maxAgeMs ?? 7 * 86_400_000, dropPolicy: buffer.dropPolicy ?? 'drop-oldest' },
     configCenter: { host: c['configCenter']?.host ?? '127.0.0.1', port: c['configCenter']?.port ?? 8090 },
+    ...(c['localMqtt'] ? { localMqtt: { host: c['localMqtt'].host ?? '127.0.0.1', port: c['localMqtt'].port ?? 1883, devices: c['localMqtt'].devices } } : {}),
     uplink: {
       keepalive: uplink.keepalive ?? 60,
       reconnectMinMs: uplink.reconnectMinMs ?? 1000,

@@ -120,6 +120,20 @@ export const edgeConfigSchema = {
         dropPolicy: { enum: ['drop-oldest', 'refuse-newest'] },
       },
     },
+    localMqtt: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['devices'],
+      properties: {
+        host: { type: 'string', minLength: 1 },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        devices: {
+          type: 'array',
+          maxItems: 2000,
+          items: { type: 'object', additionalProperties: false, required: ['deviceKey'], properties: { deviceKey: key, name: { type: 'string', minLength: 1, maxLength: 128 } } },
+        },
+      },
+    },
     configCenter: {
       type: 'object',
       additionalProperties: false,

@@ -41,6 +41,8 @@ export interface EdgeConfig {
   certificate: { mode: 'off' | 'auto' | 'required'; dir: string; validDay?: number; issueAuthority?: 'RSA' | 'ECC' };
   southbound: { models: Record<string, DeviceModel>; devices: SouthboundDeviceConfig[] };
   buffer: { dir: string; maxBytes: number; maxAgeMs: number; dropPolicy: 'drop-oldest' | 'refuse-newest' };
+  /** Sub-devices that speak MQTT themselves connect here (EnOS CONNECT with their own triple). */
+  localMqtt?: { host: string; port: number; devices: { deviceKey: string; name?: string }[] };
   configCenter: { host: string; port: number };
   uplink: { keepalive: number; reconnectMinMs: number; reconnectMaxMs: number; replyTimeoutMs: number; maxOnlineSubDevices: number };
 }

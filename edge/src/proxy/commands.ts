@@ -14,6 +14,8 @@ export interface CommandContext {
   isOurs(productKey: string, deviceKey: string): boolean;
   latestValues(deviceKey: string): Record<string, unknown> | undefined;
   disable(deviceKey: string): void;
+  /** Sub-devices on the edge's local MQTT listener get their commands relayed as they are. */
+  relayToLocal?(deviceKey: string, topic: string, msg: { id?: unknown }): Promise<{ code: number; data: unknown; message?: string }> | undefined;
   enable(deviceKey: string): Promise<void>;
   log: Logger;
 }
@@ -27,6 +29,13 @@ export async function handleDownstream(ctx: CommandContext, topic: string, msg: 
   const t = topics.parse(topic);
   if (!t || t.isReply) return;
   const reply = (code: number, data: unknown = {}, message?: string) => ctx.uplink.reply(topic, msg.id, code, data, message);
+  if ((t.kind === 'measurepointSet' || t.kind === 'serviceInvoke' || t.kind === 'measurepointGet') && ctx.isOurs(t.pk, t.dk)) {
+    const relayed = ctx.relayToLocal?.(t.dk, topic, msg);
+    if (relayed) {
+      const r = await relayed;
+      return reply(r.code, r.data, r.message);
+    }
+  }
   switch (t.kind) {
     case 'measurepointSet': {
       if (!ctx.isOurs(t.pk, t.dk)) return reply(HANDLER_NOT_REGISTERED, {}, `${t.pk}&${t.dk} is not proxied by this edge`);
