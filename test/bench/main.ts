@@ -1,6 +1,7 @@
 /**
- * `npm run bench`: the REST registry benchmarks, then the MQTT broker ones (test/bench/mqtt-bench.ts);
- * `npm run bench -- rest` or `npm run bench -- mqtt` runs one group only. Every figure is reported against a peer measured
+ * `npm run bench`: the REST registry benchmarks, then the MQTT broker ones (test/bench/mqtt-bench.ts),
+ * the cluster ones (test/bench/cluster-bench.ts) and the certificate ones (test/bench/cert-bench.ts);
+ * `npm run bench -- rest` (or mqtt, cluster, cert; several may be named) runs only those groups. Every figure is reported against a peer measured
  * in the same run (see docs/BENCHMARKS.md). Bounded loops on loopback only; a watchdog ends the
  * process if something hangs.
  */
@@ -16,6 +17,8 @@ import { deviceGetLoad, getDevice, randomPicks, type GetTarget } from './rest-de
 import { storedDevices, storeInsertMany, type StoreInsertRun } from './store-insert.js';
 import { mergeLoads, type LoadResult } from './load.js';
 import { runMqttBenchmarks } from './mqtt-bench.js';
+import { runClusterBenchmarks } from './cluster-bench.js';
+import { runCertBenchmarks } from './cert-bench.js';
 
 const DEVICES = 10_000;
 const BATCH = MAX_BATCH;
@@ -32,7 +35,7 @@ const watchdog = setTimeout(() => {
 }, WATCHDOG_MS);
 watchdog.unref();
 
-const GROUPS = ['rest', 'mqtt'];
+const GROUPS = ['rest', 'mqtt', 'cluster', 'cert'];
 const only = process.argv.slice(2);
 const unknown = only.filter((g) => !GROUPS.includes(g));
 if (unknown.length > 0) {
@@ -40,8 +43,20 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const wants = (group: string) => only.length === 0 || only.includes(group);
+/** The groups after rest and mqtt, in order, each with the whole watchdog budget. */
+async function runLaterGroups(): Promise<void> {
+  if (wants('cluster')) {
+    watchdog.refresh();
+    await runClusterBenchmarks();
+  }
+  if (wants('cert')) {
+    watchdog.refresh();
+    await runCertBenchmarks();
+  }
+}
 if (!wants('rest')) {
-  await runMqttBenchmarks();
+  if (wants('mqtt')) await runMqttBenchmarks();
+  await runLaterGroups();
   process.exit(0);
 }
 
@@ -148,3 +163,4 @@ if (wants('mqtt')) {
   watchdog.refresh();
   await runMqttBenchmarks();
 }
+await runLaterGroups();

@@ -1,0 +1,312 @@
+/**
+ * The `cluster` group of `npm run bench`: a two-node hub cluster over Redis against one hub node,
+ * every figure measured in the same run.
+ *
+ *  1. End-to-end latency device → application on the MQTT stream, at fixed aggregate rates
+ *     (test/bench/cluster-latency.ts): one node without Redis, against the cluster with the devices
+ *     on node 1 and the application on node 1 (same node) or on node 2 (across Redis).
+ *  2. Fan-in throughput, QoS 1 closed loop (test/bench/mqtt-loadgen.ts, signed CONNECTs): one node
+ *     alone (no Redis), node 1 of the cluster alone, and the same load split over both nodes.
+ *
+ * Placement (2 CPUs): the node that ingests (the single node, cluster node 1) on CPU 0; cluster
+ * node 2, Redis and the generators on CPU 1, except in the split fan-in, where the two generators
+ * are left to the scheduler (no core is free for them). Writes the `bench:cluster` section of
+ * docs/BENCHMARKS.md.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { streamTopics, topics } from '@edgehub/shared';
+import { connectPassword, provision, type ProvisionedDevice } from '../src/index.js';
+import type { LatencyJob, LatencyResult } from './cluster-latency.js';
+import { snapshotCpu, usageBetween } from './cluster-cpu.js';
+import { commandDelta, establishedOn, pinTo, redisCommandCalls, runChildJob, startBenchRedis, startHubNode, type BenchRedis, type HubNode } from './cluster-procs.js';
+import {
+  packageVersion,
+  renderClusterSection,
+  sourceRevision,
+  writeClusterSection,
+  type ClusterBenchResults,
+  type FanInConfigName,
+  type FanInRun,
+  type LatencyRun,
+  type LatencyTopology,
+} from './cluster-report.js';
+import { describeMachine } from './machine.js';
+import type { ConnectSpec } from './mqtt-frames.js';
+import { MEASUREPOINT_BODY } from './mqtt-frames.js';
+import type { FanInJob, FanInResult } from './mqtt-loadgen.js';
+import { canPin, clockTicks } from './mqtt-proc.js';
+
+export const clusterConfig = {
+  /** Latency: devices posting, and the aggregate rates (posts/s, all devices together). */
+  latencyDevices: 100,
+  rates: [1_000, 5_000],
+  latencyQos: 1 as const,
+  latencyWarmupMs: 700,
+  latencyMeasureMs: 2_500,
+  drainMs: 1_000,
+  /** Each latency round runs every topology at every rate; the order flips from one round to the next. */
+  latencyRounds: 2,
+  /** Fan-in: publishers and publishes in flight per publisher, as in the MQTT group. */
+  fanInPublishers: 200,
+  window: 10,
+  fanInWarmupMs: 1_000,
+  fanInMeasureMs: 2_500,
+  /**
+   * How much longer each generator loads than our window needs: with two generators, the most
+   * their start may differ by; with one, a margin for polling.
+   */
+  skewSlackMs: 1_500,
+  singleSlackMs: 300,
+  /** Each round runs every fan-in configuration once; the order flips from round to round. */
+  rounds: 3,
+  ingestCpu: 0,
+  otherCpu: 1,
+};
+export type ClusterConfig = typeof clusterConfig;
+
+const THING_MODEL = { thingModel: { measurepoints: { temp: { dataType: 'DOUBLE' }, seq: { dataType: 'INT' } } } };
+const FAN_IN_CONFIGS: FanInConfigName[] = ['single', 'cluster-one', 'cluster-split'];
+const LATENCY_TOPOLOGIES: LatencyTopology[] = ['single', 'cluster-local', 'cluster-cross'];
+
+const log = (msg: string) => console.error(`[bench:cluster] ${msg}`);
+
+interface Fleet {
+  node: HubNode;
+  latency: ProvisionedDevice[];
+  fanIn: ProvisionedDevice[];
+}
+
+/** The same two products in a hub (or a cluster, through its node 1): latency devices and fan-in devices. */
+async function provisionFleet(node: HubNode): Promise<Fleet> {
+  const orgId = node.creds.orgId;
+  const keys = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(4, '0')}`);
+  const latency = await provision(node.admin, orgId, { productType: 'Device', deviceKeys: keys('lat', clusterConfig.latencyDevices), product: THING_MODEL });
+  const fanIn = await provision(node.admin, orgId, { productType: 'Device', deviceKeys: keys('fan', clusterConfig.fanInPublishers), product: THING_MODEL });
+  return { node, latency: latency.devices, fanIn: fanIn.devices };
+}
+
+/** A signed EnOS CONNECT (securemode 2, sha256), as mqtt-bench.ts builds it. */
+function signedConnect(d: ProvisionedDevice, timestamp: string): ConnectSpec {
+  return {
+    clientId: `${d.deviceKey}|securemode=2,signmethod=sha256,timestamp=${timestamp}|`,
+    username: `${d.deviceKey}&${d.productKey}`,
+    password: connectPassword(d.deviceKey, d, timestamp, 'sha256'),
+  };
+}
+
+/** An application on the stream: `{cid}|authtype=app,timestamp=…|`, username accessKey, sha256(accessKey + ts + accessSecret). */
+function appConnect(node: HubNode, cid: string): ConnectSpec {
+  const ts = String(Date.now());
+  const { accessKey, accessSecret } = node.creds;
+  return { clientId: `${cid}|authtype=app,timestamp=${ts}|`, username: accessKey, password: createHash('sha256').update(accessKey + ts + accessSecret, 'utf8').digest('hex') };
+}
+
+async function waitUntil(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
+async function latencyRun(topology: LatencyTopology, rate: number, fleet: Fleet, app: HubNode, pids: Record<string, number>, redis: BenchRedis | undefined, clkTck: number): Promise<Omit<LatencyRun, 'round'>> {
+  const c = clusterConfig;
+  const ts = String(Date.now());
+  const orgId = fleet.node.creds.orgId;
+  const job: LatencyJob = {
+    kind: 'latency',
+    devicePort: fleet.node.mqttPort,
+    devices: fleet.latency.map((d) => ({ ...signedConnect(d, ts), topic: topics.measurepointPost(d.productKey, d.deviceKey) })),
+    apps: [{ name: app.name, port: app.mqttPort, connect: appConnect(app, 'bench-app'), filters: fleet.latency.map((d) => streamTopics.measurepoints(orgId, d.productKey, d.deviceKey)) }],
+    rate,
+    qos: c.latencyQos,
+    warmupMs: c.latencyWarmupMs,
+    measureMs: c.latencyMeasureMs,
+    drainMs: c.drainMs,
+    deadlineMs: c.latencyWarmupMs + c.latencyMeasureMs + c.drainMs + 30_000,
+    pids,
+    clkTck,
+  };
+  const before = redis ? redisCommandCalls(redis) : undefined;
+  const result = await runChildJob<LatencyResult>('cluster-latency.ts', job, { cpu: c.otherCpu, killAfterMs: job.deadlineMs + 15_000 });
+  const redisCommands = redis && before ? commandDelta(before, redisCommandCalls(redis)) : undefined;
+  if (result.badReplies > 0) throw new Error(`latency ${topology} at ${rate}/s: ${result.badReplies} replies without "code":200`);
+  const a = result.apps[0]!;
+  log(
+    `latency ${topology} ${rate}/s (app on ${a.name}): p50 ${a.latency.p50.toFixed(2)} ms, p99 ${a.latency.p99.toFixed(2)} ms, max ${a.latency.max.toFixed(1)} ms; ${a.received}/${a.expected} received; ` +
+      `CPU ${Object.entries(result.cpu.procs).map(([k, v]) => `${k} ${pct(v.cores)} (sys ${pct(v.system)})`).join(', ')}, others ${pct(result.cpu.others)}`,
+  );
+  return { topology, rate, result, ...(redisCommands ? { redisCommands } : {}) };
+}
+
+const pct = (n: number) => `${(n * 100).toFixed(0)}%`;
+
+/** `edgehub_mqtt_replies_total{code="200"}` of one node (its /metrics), i.e. posts answered with success. */
+async function successReplies(node: HubNode): Promise<number> {
+  const text = await (await fetch(`${node.baseUrl}/metrics`)).text();
+  const m = /^edgehub_mqtt_replies_total\{code="200"\} (\d+)/m.exec(text);
+  return Number(m?.[1] ?? 0);
+}
+
+/**
+ * One fan-in configuration: one generator per node in use, started together. The generators do
+ * not start measuring at the same moment (each starts a warm-up after its own last CONNACK, and
+ * process start-up differs), so the figures in the table come from one window of our own: it
+ * opens a warm-up after the last publisher of all is connected (watched in /proc/net/tcp), and
+ * every generator keeps loading `skewSlackMs` longer than its own window so that ours ends before
+ * any of them stops. Replies are counted by the nodes' own metrics over that window.
+ */
+async function fanInRun(config: FanInConfigName, round: number, nodes: HubNode[], specs: (ConnectSpec & { topic: string })[], redis: BenchRedis, clkTck: number): Promise<FanInRun> {
+  const c = clusterConfig;
+  for (const n of nodes) await waitUntil(`${n.name}: connections of the previous run closed`, () => establishedOn(n.mqttPort) === 0, 10_000);
+  const share = Math.ceil(specs.length / nodes.length);
+  const split = config === 'cluster-split';
+  const slack = nodes.length > 1 ? c.skewSlackMs : c.singleSlackMs;
+  const jobs = nodes.map((n, i): FanInJob => ({
+    kind: 'fanin',
+    port: n.mqttPort,
+    brokerPid: n.pid,
+    clkTck,
+    deadlineMs: c.fanInWarmupMs + c.fanInMeasureMs + slack + 30_000,
+    qos: 1,
+    publishers: specs.slice(i * share, (i + 1) * share),
+    body: MEASUREPOINT_BODY,
+    expect: '"code":200,',
+    window: c.window,
+    warmupMs: c.fanInWarmupMs,
+    measureMs: c.fanInMeasureMs + slack,
+  }));
+  const pids: Record<string, number> = Object.fromEntries([...nodes.map((n) => [n.name, n.pid] as const), ['redis', redis.pid] as const]);
+  const t0 = performance.now();
+  const runs = jobs.map((job, i) =>
+    runChildJob<FanInResult>('mqtt-loadgen.ts', job, {
+      // The split run has no free core for its generators: the scheduler places them.
+      ...(split ? {} : { cpu: c.otherCpu }),
+      killAfterMs: job.deadlineMs + 15_000,
+      onSpawn: (pid) => (pids[nodes.length > 1 ? `generator${i + 1}` : 'generator'] = pid),
+    }),
+  );
+  const sampled = (async () => {
+    const connectedAt: number[] = nodes.map(() => NaN);
+    await waitUntil(
+      `${config}: publishers connected`,
+      () => {
+        nodes.forEach((n, i) => {
+          if (Number.isNaN(connectedAt[i]!) && establishedOn(n.mqttPort) >= (jobs[i]?.publishers.length ?? 0)) connectedAt[i] = performance.now() - t0;
+        });
+        return connectedAt.every((t) => !Number.isNaN(t));
+      },
+      30_000,
+    );
+    await sleep(c.fanInWarmupMs);
+    const replies0 = await Promise.all(nodes.map(successReplies));
+    const cpu0 = snapshotCpu(pids, clkTck);
+    const calls0 = redisCommandCalls(redis);
+    await sleep(c.fanInMeasureMs);
+    const cpu = usageBetween(cpu0, snapshotCpu(pids, clkTck));
+    const replies1 = await Promise.all(nodes.map(successReplies));
+    const calls1 = redisCommandCalls(redis);
+    const replies = replies1.map((r, i) => r - (replies0[i] ?? r));
+    return { cpu, redisCommands: commandDelta(calls0, calls1), replies, connectedAtMs: connectedAt, skewMs: Math.max(...connectedAt) - Math.min(...connectedAt) };
+  })();
+  const [results, window] = await Promise.all([Promise.all(runs), sampled]);
+  for (const [i, r] of results.entries()) {
+    if (r.wrong > 0) throw new Error(`${config} on ${nodes[i]?.name}: ${r.wrong} replies without "code":200`);
+    if (r.delivered === 0) throw new Error(`${config} on ${nodes[i]?.name}: nothing delivered`);
+  }
+  if (window.skewMs > slack) throw new Error(`${config}: the generators connected ${Math.round(window.skewMs)} ms apart, more than the ${slack} ms the window allows`);
+  const rate = window.replies.reduce((a, b) => a + b, 0) / window.cpu.seconds;
+  log(
+    `round ${round + 1}/${c.rounds} ${config}: ${Math.round(rate)} replies/s (generators' own windows: ${results.map((r) => Math.round(r.delivered / r.seconds)).join(' + ')}); ` +
+      `CPU ${Object.entries(window.cpu.procs).map(([k, v]) => `${k} ${pct(v.cores)} (sys ${pct(v.system)})`).join(', ')}, others ${pct(window.cpu.others)}` +
+      (nodes.length > 1 ? `; generators connected ${Math.round(window.skewMs)} ms apart` : ''),
+  );
+  return { config, round, nodes: nodes.map((n) => n.name), results, window };
+}
+
+/** Runs both parts and rewrites the cluster section of docs/BENCHMARKS.md. */
+export async function runClusterBenchmarks(): Promise<void> {
+  const c = clusterConfig;
+  const startedAt = new Date();
+  const loadAtStart = loadavg()[0] ?? NaN;
+  const revision = sourceRevision();
+  const clkTck = clockTicks();
+  const singleDir = await mkdtemp(join(tmpdir(), 'edgehub-bench-single-'));
+  const clusterDir = await mkdtemp(join(tmpdir(), 'edgehub-bench-cluster-'));
+  const started: HubNode[] = [];
+  let redis: BenchRedis | undefined;
+  try {
+    redis = await startBenchRedis();
+    pinTo(redis.pid, [c.otherCpu]);
+    const single = await startHubNode('single', singleDir, c.ingestCpu);
+    started.push(single);
+    const env = { REDIS_URL: redis.url };
+    const node1 = await startHubNode('node1', clusterDir, c.ingestCpu, { ...env, HUB_NODE_ID: 'node-1' });
+    started.push(node1);
+    const node2 = await startHubNode('node2', clusterDir, c.otherCpu, { ...env, HUB_NODE_ID: 'node-2' });
+    started.push(node2);
+    log(`hubs up: single pid ${single.pid}, node1 pid ${node1.pid}, node2 pid ${node2.pid}, redis pid ${redis.pid} (${redis.url})`);
+    const singleFleet = await provisionFleet(single);
+    const clusterFleet = await provisionFleet(node1);
+    const idle = { channels: redis.info('stats')['pubsub_channels'] ?? '?', patterns: redis.info('stats')['pubsub_patterns'] ?? '?' };
+
+    log(`latency: ${c.latencyDevices} devices at ${c.rates.join(' and ')} posts/s, QoS ${c.latencyQos}, ${c.latencyRounds} rounds × ${LATENCY_TOPOLOGIES.length} topologies, ${c.latencyWarmupMs / 1000} s warm-up + ${c.latencyMeasureMs / 1000} s`);
+    const latency: LatencyRun[] = [];
+    const clusterPids = { node1: node1.pid, node2: node2.pid, redis: redis.pid };
+    let turn = 0;
+    for (let round = 0; round < c.latencyRounds; round++) {
+      for (const rate of c.rates) {
+        const order = turn++ % 2 === 0 ? LATENCY_TOPOLOGIES : [...LATENCY_TOPOLOGIES].reverse();
+        for (const topology of order) {
+          const run =
+            topology === 'single'
+              ? await latencyRun(topology, rate, singleFleet, single, { single: single.pid }, undefined, clkTck)
+              : await latencyRun(topology, rate, clusterFleet, topology === 'cluster-cross' ? node2 : node1, clusterPids, redis, clkTck);
+          latency.push({ ...run, round });
+        }
+      }
+    }
+
+    log(`fan-in: ${c.fanInPublishers} publishers, QoS 1, ${c.window} in flight each, ${c.rounds} rounds × ${FAN_IN_CONFIGS.length} configurations × ${(c.fanInWarmupMs + c.fanInMeasureMs) / 1000} s`);
+    const ts = String(Date.now());
+    const specsOf = (fleet: Fleet) => fleet.fanIn.map((d) => ({ ...signedConnect(d, ts), topic: topics.measurepointPost(d.productKey, d.deviceKey) }));
+    const singleSpecs = specsOf(singleFleet);
+    const clusterSpecs = specsOf(clusterFleet);
+    const fanIn: FanInRun[] = [];
+    for (let round = 0; round < c.rounds; round++) {
+      const order = round % 2 === 0 ? FAN_IN_CONFIGS : [...FAN_IN_CONFIGS].reverse();
+      for (const config of order) {
+        const nodes = config === 'single' ? [single] : config === 'cluster-one' ? [node1] : [node1, node2];
+        fanIn.push(await fanInRun(config, round, nodes, config === 'single' ? singleSpecs : clusterSpecs, redis, clkTck));
+      }
+    }
+
+    const results: ClusterBenchResults = {
+      date: startedAt,
+      durationS: (Date.now() - startedAt.getTime()) / 1000,
+      machine: describeMachine(),
+      loadAverage: { start: loadAtStart, end: loadavg()[0] ?? NaN },
+      pinned: canPin(),
+      revision,
+      redisVersion: redis.version,
+      versions: Object.fromEntries(['aedes', 'mqemitter-redis', 'aedes-persistence-redis', 'ioredis'].map((p) => [p, packageVersion(p)])),
+      idleSubscriptions: idle,
+      config: c,
+      fanInBodyBytes: Buffer.byteLength(MEASUREPOINT_BODY),
+      latency,
+      fanIn,
+    };
+    const section = renderClusterSection(results);
+    console.log(section);
+    log(`wrote ${await writeClusterSection(section)}`);
+  } finally {
+    for (const n of started.reverse()) await n.stop().catch((err: unknown) => log(`stopping ${n.name}: ${String(err)}`));
+    await redis?.stop().catch((err: unknown) => log(`stopping redis: ${String(err)}`));
+    await rm(singleDir, { recursive: true, force: true });
+    await rm(clusterDir, { recursive: true, force: true });
+  }
+}
