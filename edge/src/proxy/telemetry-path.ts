@@ -127,8 +127,11 @@ export class TelemetryPath {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     if (this.pending.length === 0 || !this.live) return;
-    const batch = this.pending;
-    this.pending = [];
+    // At most FLUSH_ITEMS readings per message (the hub takes ≤ 1000 entries and 512 KB per
+    // request): readings that piled up while a batch was in flight go in the next messages.
+    const batch = this.pending.slice(0, FLUSH_ITEMS);
+    this.pending = this.pending.slice(FLUSH_ITEMS);
+    if (this.pending.length > 0) void this.flush();
     this.inFlight = batch;
     try {
       const r = await this.uplink.request(topics.measurepointPostBatch(this.gateway.productKey, this.gateway.deviceKey), 'thing.measurepoint.post.batch', batch, { allowOfflineSubDevice: true });
