@@ -17,15 +17,17 @@ const [keyPath, certPath, caPath] = process.argv.slice(2);
 if (!keyPath || !certPath || !caPath) throw new Error('usage: cert-tls-server.ts <key.pem> <cert.pem> <ca-bundle.pem>');
 const revoked = new Set<string>();
 let verified = 0;
-let unverified = 0;
+let failed = 0;
+let none = 0;
 
 const server = createServer(
   { key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8'), ca: readFileSync(caPath, 'utf8'), minVersion: 'TLSv1.2', requestCert: true, rejectUnauthorized: false },
   (socket: TLSSocket) => {
     socket.setNoDelay(true);
     const peer = socket.getPeerCertificate();
-    if (socket.authorized) verified++;
-    else unverified++;
+    if (!peer.raw) none++;
+    else if (socket.authorized) verified++;
+    else failed++;
     if (peer.serialNumber && revoked.has(peer.serialNumber.toLowerCase())) {
       socket.destroy();
       return;
@@ -41,9 +43,9 @@ server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`listening ${typeof address === 'object' && address ? address.port : 0}\n`);
 });
 
-// Reports how many clients presented a chain that verified: the orchestrator checks it is all of them.
+// Reports how many clients presented a chain that verified, one that did not, and none: the orchestrator checks none failed.
 process.stdin.on('end', () => {
-  process.stderr.write(`verified ${verified} unverified ${unverified}\n`);
+  process.stderr.write(`verified ${verified} failed ${failed} none ${none}\n`);
   process.exit(0);
 });
 process.stdin.resume();

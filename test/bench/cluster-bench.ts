@@ -228,8 +228,8 @@ async function fanInRun(config: FanInConfigName, round: number, nodes: HubNode[]
   return { config, round, nodes: nodes.map((n) => n.name), results, window };
 }
 
-/** Runs both parts and rewrites the cluster section of docs/BENCHMARKS.md. */
-export async function runClusterBenchmarks(): Promise<void> {
+/** Runs both parts, rewrites the cluster section of docs/BENCHMARKS.md and returns the raw results. */
+export async function runClusterBenchmarks(): Promise<ClusterBenchResults> {
   const c = clusterConfig;
   const startedAt = new Date();
   const loadAtStart = loadavg()[0] ?? NaN;
@@ -303,6 +303,7 @@ export async function runClusterBenchmarks(): Promise<void> {
     const section = renderClusterSection(results);
     console.log(section);
     log(`wrote ${await writeClusterSection(section)}`);
+    return results;
   } finally {
     for (const n of started.reverse()) await n.stop().catch((err: unknown) => log(`stopping ${n.name}: ${String(err)}`));
     await redis?.stop().catch((err: unknown) => log(`stopping redis: ${String(err)}`));

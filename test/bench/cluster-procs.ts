@@ -58,6 +58,11 @@ export function track(child: ChildProcess, name?: string): ChildProcess {
 
 const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null;
 
+/** Marks a child as about to exit because we asked it to (not reported as exiting on its own). */
+export function expectExit(child: ChildProcess): void {
+  stopping.add(child);
+}
+
 /** SIGTERM, then SIGKILL if the child has not exited within `graceMs`. */
 export async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   if (exited(child)) return;

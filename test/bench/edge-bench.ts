@@ -1,14 +1,20 @@
 /**
- * The edge group of `npm run bench`: the edge binary proxying 200 simulated Modbus TCP devices of
- * 10 points each into the hub binary, at the issue's load (every device polled every second) and
- * at ten times that (every 100 ms, the fastest poll the edge config allows), each against a peer
- * measured in the same run: a bare modbus-serial loop polling the same registers at the same rate
- * with no uplink (test/bench/edge-bare-poller.ts).
+ * The edge group of `npm run bench`: the edge binary polling 200 simulated Modbus TCP devices of
+ * 10 points each and forwarding them to the hub binary, at the issue's load (every device every
+ * second) and at ten times that (every 100 ms, the fastest poll the edge config allows). Peers in
+ * the same run: a bare modbus-serial loop polling the same registers at the same rate with no
+ * uplink (test/bench/edge-bare-poller.ts), what the edge costs beyond Modbus polling; and an
+ * MQTT endpoint that answers the edge's requests at once (test/bench/edge-responder.ts), what the
+ * edge sustains when the hub does not set the pace.
  *
- * Placement (2 CPUs): the edge, and in its turn the bare poller, alone on CPU 1; the hub, the
- * Modbus farm (test/bench/edge-modbus-farm.ts) and this process, which holds the application
- * that measures delivery on the hub's MQTT stream, share CPU 0. Writes the `bench:edge` section
- * of docs/BENCHMARKS.md. About 70 s; every child is killed at the end, also on failure.
+ * Placement (2 CPUs): the process under test (the edge, or the bare poller) alone on CPU 1; the
+ * hub or the responder, the Modbus farm (test/bench/edge-modbus-farm.ts) and this process, which
+ * holds the application that measures delivery on the hub's MQTT stream, share CPU 0. Writes the
+ * `bench:edge` section of docs/BENCHMARKS.md. About 75 s; every child is killed at the end, also
+ * on failure.
+ *
+ *   npm run bench                                 (with the other groups, once main.ts runs it)
+ *   node --import tsx test/bench/edge-bench.ts    (this group alone)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -236,7 +242,8 @@ async function measureWindow<T>(pids: Pids, farm: Farm, clkTck: number, measureM
   const c = edgeConfig;
   const before = { ...snapshot(pids, clkTck), served: await farm.served() };
   const beforeCounters = await counters();
-  const rss: number[] = [];
+  const first = residentBytes(pids.measured);
+  const rss: number[] = [first.rss];
   const sampler = setInterval(() => rss.push(residentBytes(pids.measured).rss), c.rssEveryMs);
   await sleep(measureMs);
   clearInterval(sampler);
@@ -249,7 +256,7 @@ async function measureWindow<T>(pids: Pids, farm: Farm, clkTck: number, measureM
   const window: Window = {
     seconds,
     cpu: share('measured'),
-    rss: { end: last.rss, max: Math.max(last.rss, ...rss), anonEnd: last.anon },
+    rss: { start: first.rss, end: last.rss, max: Math.max(last.rss, ...rss), anonEnd: last.anon },
     polls: after.served - before.served,
     neighbours: { hub: share('hub'), farm: share('farm'), bench: share('bench') },
     // Everything else on each CPU, hypervisor steal included (as in the MQTT group).
