@@ -164,7 +164,12 @@ export class Edge extends EventEmitter<EdgeEvents> {
       this.subs = await registerOverMqtt(this.uplink, this.api, this.config, this.devices, this.log.child({ part: 'registration' }));
     }
     const subs = [...this.subs.values()].filter((s) => !this.disabled.has(s.deviceKey));
-    this.loggedIn = await loginSubDevices(this.uplink, gw, subs, this.config.uplink.maxOnlineSubDevices, this.log.child({ part: 'login' }));
+    try {
+      this.loggedIn = await loginSubDevices(this.uplink, gw, subs, this.config.uplink.maxOnlineSubDevices, this.log.child({ part: 'login' }));
+    } catch (err) {
+      // Data still flows (post/batch with allowOfflineSubDevice); commands wait for the next login.
+      this.log.warn({ err: (err as Error).message }, 'sub-device login failed; forwarding data anyway');
+    }
     this.upSince = Date.now();
     await this.reportStates(true);
     await this.telemetry.resume();

@@ -7,6 +7,8 @@ const FLUSH_MS = 200;
 const FLUSH_ITEMS = 200;
 const REPLAY_ITEMS = 500;
 const REPLAY_BYTES = 256 * 1024;
+/** Readings waiting in memory for the live path before they spill to the durable buffer. */
+const MAX_PENDING = 5 * FLUSH_ITEMS;
 
 export interface TelemetryStats {
   sent: number;
@@ -48,6 +50,14 @@ export class TelemetryPath {
       return;
     }
     this.pending.push(reading);
+    if (this.pending.length > MAX_PENDING) {
+      // The uplink is up but slower than the field: rather than growing in memory (and dying with
+      // the process), the excess goes to the durable buffer and comes back through resume/batch.
+      this.log.warn({ pending: this.pending.length }, 'uplink slower than the field: spilling to the buffer');
+      this.pause();
+      void this.resume();
+      return;
+    }
     if (this.pending.length >= FLUSH_ITEMS) void this.flush();
     else this.flushTimer ??= setTimeout(() => void this.flush(), FLUSH_MS);
   }
@@ -155,14 +165,28 @@ export class TelemetryPath {
     }
   }
 
+  /** Readings waiting for the append in progress: written together, in order (group commit). */
+  private spill: Reading[] = [];
+  private appending = false;
+
   private toBuffer(readings: Reading[]): void {
     this.stats.buffered += readings.length;
-    this.appendChain = this.appendChain
-      .then(() => this.buffer.append(readings))
-      .then((r) => {
-        this.onDurable?.(readings.slice(0, readings.length - r.refused));
-        if (r.refused || r.dropped) this.log.warn({ refused: r.refused, dropped: r.dropped }, 'buffer limits dropped readings');
-      })
-      .catch((err: unknown) => this.log.error({ err }, 'buffer append failed'));
+    this.spill.push(...readings);
+    if (this.appending) return;
+    this.appending = true;
+    this.appendChain = this.appendChain.then(async () => {
+      while (this.spill.length > 0) {
+        const batch = this.spill;
+        this.spill = [];
+        try {
+          const r = await this.buffer.append(batch);
+          this.onDurable?.(batch.slice(0, batch.length - r.refused));
+          if (r.refused || r.dropped) this.log.warn({ refused: r.refused, dropped: r.dropped }, 'buffer limits dropped readings');
+        } catch (err) {
+          this.log.error({ err }, 'buffer append failed');
+        }
+      }
+      this.appending = false;
+    });
   }
 }
