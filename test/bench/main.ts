@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the REST registry benchmarks, then the MQTT broker ones (test/bench/mqtt-bench.ts),
  * the cluster ones (test/bench/cluster-bench.ts) and the certificate ones (test/bench/cert-bench.ts);
- * `npm run bench -- rest` (or mqtt, cluster, cert; several may be named) runs only those groups. Every figure is reported against a peer measured
+ * `npm run bench -- rest` (or mqtt, cluster, cert, edge; several may be named) runs only those groups. Every figure is reported against a peer measured
  * in the same run (see docs/BENCHMARKS.md). Bounded loops on loopback only; a watchdog ends the
  * process if something hangs.
  */
@@ -19,6 +19,7 @@ import { mergeLoads, type LoadResult } from './load.js';
 import { runMqttBenchmarks } from './mqtt-bench.js';
 import { runClusterBenchmarks } from './cluster-bench.js';
 import { runCertBenchmarks } from './cert-bench.js';
+import { runEdgeBenchmarks } from './edge-bench.js';
 
 const DEVICES = 10_000;
 const BATCH = MAX_BATCH;
@@ -35,7 +36,7 @@ const watchdog = setTimeout(() => {
 }, WATCHDOG_MS);
 watchdog.unref();
 
-const GROUPS = ['rest', 'mqtt', 'cluster', 'cert'];
+const GROUPS = ['rest', 'mqtt', 'cluster', 'cert', 'edge'];
 const only = process.argv.slice(2);
 const unknown = only.filter((g) => !GROUPS.includes(g));
 if (unknown.length > 0) {
@@ -52,6 +53,10 @@ async function runLaterGroups(): Promise<void> {
   if (wants('cert')) {
     watchdog.refresh();
     await runCertBenchmarks();
+  }
+  if (wants('edge')) {
+    watchdog.refresh();
+    await runEdgeBenchmarks();
   }
 }
 if (!wants('rest')) {
