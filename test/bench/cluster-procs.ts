@@ -147,9 +147,18 @@ export async function startBenchRedis(): Promise<BenchRedis> {
     }
     return out;
   };
-  const server = info('server');
+  let server: Record<string, string>;
+  try {
+    server = info('server');
+  } catch (err) {
+    await redis.stop();
+    throw new Error(`redis-cli INFO failed (redis-cli comes with redis-server in Debian's redis-tools): ${String(err)}`);
+  }
   const pid = Number(server['process_id']);
-  if (!pid) throw new Error('redis-server did not report its process_id');
+  if (!pid) {
+    await redis.stop();
+    throw new Error('redis-server did not report its process_id');
+  }
   installExitHook();
   foreignPids.add(pid);
   return {
