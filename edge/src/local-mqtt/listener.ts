@@ -1,5 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { connectSignature, parseConnect, safeEqualHex, topics } from '@edgehub/shared';
+import { parseConnect, topics, verifyConnectPassword } from '@edgehub/shared';
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import type { Reading } from '../buffer/index.js';
@@ -43,8 +43,7 @@ export class LocalMqttListener {
         if (!attempt?.algo || !creds || creds.productKey !== attempt.productKey || !password) {
           return done(Object.assign(new Error('bad user name or password'), { returnCode: 4 as const }), false);
         }
-        const want = connectSignature({ clientId: attempt.clientId, deviceKey: attempt.deviceKey, productKey: attempt.productKey, timestamp: attempt.timestamp }, creds.deviceSecret, attempt.algo);
-        if (!safeEqualHex(want, password.toString('utf8'))) return done(Object.assign(new Error('bad user name or password'), { returnCode: 4 as const }), false);
+        if (!verifyConnectPassword(attempt, password.toString('utf8'), creds.deviceSecret, attempt.algo)) return done(Object.assign(new Error('bad user name or password'), { returnCode: 4 as const }), false);
         this.owner.set(client, creds);
         done(null, true);
       },

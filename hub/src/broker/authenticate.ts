@@ -1,4 +1,4 @@
-import { compressionOf, isSupportedCompression, parseConnect, safeEqualHex, connectSignature, type SupportedCompression } from '@edgehub/shared';
+import { compressionOf, isSupportedCompression, parseConnect, verifyConnectPassword, type SupportedCompression } from '@edgehub/shared';
 import type { Registry } from '../registry/registry.js';
 import type { DeviceIdentity, ListenerKind } from './sessions.js';
 import type { Throttle } from './throttle.js';
@@ -46,8 +46,7 @@ export async function authenticateConnect(input: ConnectInput, registry: Registr
   const product = device ? await registry.products.byKey(device.productKey) : undefined;
   if (!device || !product) return refuse(connack.badUsernameOrPassword, 'unknown device');
   const secret = secureMode === '3' ? product.productSecret : device.deviceSecret;
-  const expected = connectSignature({ clientId: attempt.clientId, deviceKey: attempt.deviceKey, productKey: attempt.productKey, timestamp: attempt.timestamp }, secret, attempt.algo);
-  if (!safeEqualHex(expected, input.password.toString('utf8'))) return refuse(connack.badUsernameOrPassword, 'signature mismatch');
+  if (!verifyConnectPassword(attempt, input.password.toString('utf8'), secret, attempt.algo)) return refuse(connack.badUsernameOrPassword, 'signature mismatch');
 
   // From here the caller proved knowledge of the secret: reasons may be specific.
   if (device.status === 'disabled') return refuse(connack.notAuthorized, 'device is disabled');
