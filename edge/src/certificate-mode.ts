@@ -12,10 +12,11 @@ type Applied = { cert: string; caCert: string; certSN: string | number };
  * REST with its service account, keeps the certificate and key (key 0600) and connects with mutual
  * TLS. Renewal at two thirds of the lifetime, with a fresh key.
  */
-export async function ensureCertificate(cfg: EdgeConfig, api: ApiClient, log: Logger, now = new Date()): Promise<DeviceCredentials & { certSN?: string }> {
+export async function ensureCertificate(cfg: EdgeConfig, api: ApiClient, log: Logger, opts: { renew?: boolean; now?: Date } = {}): Promise<DeviceCredentials & { certSN?: string }> {
+  const now = opts.now ?? new Date();
   const dir = cfg.certificate.dir;
   const current = await loadDeviceCredentials(dir).catch(() => undefined);
-  if (current && !shouldRenew(current.certPem, now)) return current;
+  if (current && !opts.renew && !shouldRenew(current.certPem, now)) return current;
   const { productKey, deviceKey } = cfg.identity.gateway;
   const keys = await generateDeviceKey('P-256');
   const csrPem = await buildCsr({ keys, subject: { C: 'CN', ST: 'Shanghai', L: 'Shanghai', O: 'EnOS', OU: 'Edge', CN: `${productKey}.${deviceKey}.${now.getTime()}` } });

@@ -279,9 +279,8 @@ export class Edge extends EventEmitter<EdgeEvents> {
   }
 
   /** Renews the device certificate and switches the uplink over; readings meanwhile are buffered. */
-  async renewCertificate(now = new Date(Date.now() + 365 * 86_400_000)): Promise<void> {
-    // `now` far ahead makes the renewal due whatever the certificate's age (an explicit renew).
-    const certs = await ensureCertificate(this.config, this.api, this.log, now);
+  async renewCertificate(): Promise<void> {
+    const certs = await ensureCertificate(this.config, this.api, this.log, { renew: true });
     const ca = this.config.hub.caFile ? await readFile(this.config.hub.caFile) : undefined;
     this.uplink.reconfigure({ tls: { ...(ca ? { ca } : {}), key: certs.keyPem, cert: certs.certPem } });
     await this.telemetry.settle();
