@@ -20,7 +20,7 @@ import { registerCode } from '../src/router/device-register.js';
 import { gatewayHandlers } from '../src/router/gateway-handlers.js';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/port.js';
-import { LatestValues } from '../src/telemetry/ingest.js';
+import { LatestValues } from './support/latest-values.js';
 
 type Algo = 'sha256' | 'sha1' | 'md5';
 

@@ -16,7 +16,8 @@ import type { RouterDeps } from '../src/router/context.js';
 import { thingHandlers } from '../src/router/thing-handlers.js';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/port.js';
-import { LatestValues, type IngestOptions, type MeasurepointSample } from '../src/telemetry/ingest.js';
+import type { IngestOptions, MeasurepointSample } from '../src/telemetry/ingest.js';
+import { LatestValues } from './support/latest-values.js';
 
 const ORG = 'o1000000000001';
 const NOW = 1_700_000_000_000;
