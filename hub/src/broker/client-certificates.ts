@@ -1,3 +1,4 @@
+import { normalizeSerialHex } from '@edgehub/certificate-service';
 /**
  * What the TLS listener needs to authenticate devices by certificate (enos-protocol.md §6): the
  * CAs to trust, an in-memory revocation check (never a network round trip per handshake), and the
@@ -21,7 +22,14 @@ export interface PresentedCertificate {
   trusted: boolean;
 }
 
+/**
+ * A serial as the certificate service writes it (lower-case hex, no leading zeros): one rule, the
+ * service's own, so that a session's serial and a revocation event's always compare equal.
+ */
 export function normalizeSerial(hex: string): string {
-  const cleaned = hex.replace(/[:\s]/g, '').toLowerCase().replace(/^0+(?=.)/, '');
-  return cleaned === '' ? '0' : cleaned;
+  try {
+    return normalizeSerialHex(hex);
+  } catch {
+    return hex.toLowerCase();
+  }
 }
