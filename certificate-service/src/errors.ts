@@ -1,6 +1,6 @@
 /**
  * Every refusal of the certificate service carries a stable `code`. The hub maps codes to EnOS
- * answers (enos-protocol.md §7.3: a bad CSR, a duplicate subject or a too large validDay are all
+ * answers (docs/ENOS-PROTOCOL.md §7.3: a bad CSR, a duplicate subject or a too large validDay are all
  * 99400 there); the standalone server maps them to HTTP statuses; nobody parses messages.
  */
 export const certificateErrorCodes = {

@@ -1,6 +1,6 @@
 /**
  * @edgehub/certificate-service — the CA behind certificate-based two-way authentication
- * (enos-protocol.md §6, REST rows of §7.3). Runs embedded in the hub or standalone.
+ * (docs/ENOS-PROTOCOL.md §6, REST rows of §7.3). Runs embedded in the hub or standalone.
  *
  * ## Embedded (all-in-one)
  * ```ts

@@ -1,5 +1,5 @@
 /**
- * Where the edge keeps its mutual-TLS credentials (enos-protocol.md §6): the private key (0600),
+ * Where the edge keeps its mutual-TLS credentials (docs/ENOS-PROTOCOL.md §6): the private key (0600),
  * its certificate and the CA certificate (0644), in one directory (0700). Each file is replaced
  * atomically (temporary file, fsync, rename, fsync of the directory), so a crash or power loss
  * leaves the old file or the new one, never half of one.

@@ -17,7 +17,7 @@ import {
 } from '@edgehub/shared/device-certificate';
 
 /**
- * The device-side helper of shared/ (enos-protocol.md §6): its CSRs are judged by openssl, not by
+ * The device-side helper of shared/ (docs/ENOS-PROTOCOL.md §6): its CSRs are judged by openssl, not by
  * the library that made them, and signed by the hub's certificate service.
  */
 const inCi = process.env['CI'] === 'true';

@@ -1,5 +1,5 @@
 /**
- * Gateway topics (enos-protocol.md §4.4, §5) at handler level, over a real registry on a real
+ * Gateway topics (docs/ENOS-PROTOCOL.md §4.4, §5) at handler level, over a real registry on a real
  * embedded store. Sessions are real DeviceSession objects whose client only records what is
  * published to it; the sub-device lifecycle is the broker's bookkeeping in miniature.
  */

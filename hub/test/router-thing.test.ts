@@ -1,5 +1,5 @@
 /**
- * The device data handlers (enos-protocol.md §4.1, §5.4), called directly with a real registry
+ * The device data handlers (docs/ENOS-PROTOCOL.md §4.1, §5.4), called directly with a real registry
  * over the embedded store. End-to-end over MQTT is covered elsewhere.
  */
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -5,7 +5,7 @@ import { MAX_PAYLOAD_BYTES } from './envelope.js';
 
 /**
  * Payload codecs: JSON (the device wire), CBOR (compact internal transport), and the GZIP layer
- * the Java SDK adds per connection when its ClientId says `compress=GZIP` (enos-protocol.md §2.4).
+ * the Java SDK adds per connection when its ClientId says `compress=GZIP` (docs/ENOS-PROTOCOL.md §2.4).
  */
 
 export interface PayloadCodec {

@@ -1,5 +1,5 @@
 /**
- * The device side of certificate-based two-way authentication (enos-protocol.md §6): make a key,
+ * The device side of certificate-based two-way authentication (docs/ENOS-PROTOCOL.md §6): make a key,
  * build the PKCS#10 CSR the hub's `certificates?action=apply` signs, and decide when to renew.
  * No I/O here: the edge stores the key and certificate (edge/src/certificate-files.ts) and calls
  * the REST API.
@@ -73,7 +73,7 @@ export async function buildCsr(o: { keys: DeviceKeyPair; subject: CsrSubject }):
   const s = o.subject;
   for (const field of SUBJECT_ORDER) {
     const v = s[field];
-    if (typeof v !== 'string' || v.trim() === '') throw new RangeError(`CSR subject ${field} is required (enos-protocol.md §6)`);
+    if (typeof v !== 'string' || v.trim() === '') throw new RangeError(`CSR subject ${field} is required (docs/ENOS-PROTOCOL.md §6)`);
     if ([...v].length > 64) throw new RangeError(`CSR subject ${field} is longer than 64 characters`);
   }
   if (s.C.length !== 2) throw new RangeError(`CSR subject C must be a two-letter country code, got "${s.C}"`);

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { codes, EnosError } from './errors.js';
 
 /**
- * The JSON envelope of every MQTT request and reply (enos-protocol.md §3).
+ * The JSON envelope of every MQTT request and reply (docs/ENOS-PROTOCOL.md §3).
  *   request: {"id":"123","version":"1.0","method":"thing.measurepoint.post","params":{…}}
  *   reply:   {"id":"123","code":200,"message":"","data":{…}}   on <request topic>_reply
  */

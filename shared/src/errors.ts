@@ -1,5 +1,5 @@
 /**
- * The error-code table of the wire contract (enos-protocol.md §3, §5.2, §7.1, §7.2, §7.3).
+ * The error-code table of the wire contract (docs/ENOS-PROTOCOL.md §3, §5.2, §7.1, §7.2, §7.3).
  * One table for REST and MQTT: the REST layer puts `code` into the response envelope,
  * the MQTT router puts it into the `_reply` payload.
  */

@@ -1,7 +1,7 @@
 import { codes, EnosError } from './errors.js';
 
 /**
- * The EnOS MQTT topic catalogue (enos-protocol.md §4.1, §4.2): builders, the parser and the
+ * The EnOS MQTT topic catalogue (docs/ENOS-PROTOCOL.md §4.1, §4.2): builders, the parser and the
  * method each request must carry. Nobody concatenates a topic by hand.
  *
  * `{pk}/{dk}` is the device the message is about; `/ext/session/…` topics always carry the

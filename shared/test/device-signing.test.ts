@@ -21,7 +21,7 @@ import {
 // Independent oracle: the digest of a literal string, as the SDKs compute it.
 const digest = (algo: string, s: string) => createHash(algo).update(s, 'utf8').digest('hex');
 
-// enos-protocol.md §2.2 test vectors (inputs from DOC-ZH/DOC-EN nonsdk_login.md).
+// docs/ENOS-PROTOCOL.md §2.2 test vectors (inputs from DOC-ZH/DOC-EN nonsdk_login.md).
 const VECTOR_A = {
   fields: { clientId: '123456', deviceKey: 'tPbZGCdmaE', productKey: 'KV315idW', timestamp: '1548753362502' },
   secret: 'M3yy874uGY8INjEGddTR',

@@ -5,7 +5,7 @@ import type { ParsedTopic, TopicRef } from '../src/index.js';
 const pk = 'x4jwTsoz';
 const dk = 'xGKFwfkEXz';
 
-// The catalogue of enos-protocol.md §4.1/§4.2: topic, method and who sends the request.
+// The catalogue of docs/ENOS-PROTOCOL.md §4.1/§4.2: topic, method and who sends the request.
 const catalogue: Array<{ topic: string; ref: TopicRef; method: string | undefined; direction: 'up' | 'down'; build: () => string }> = [
   { build: () => topics.measurepointPost(pk, dk), ref: { kind: 'measurepointPost', pk, dk }, topic: `/sys/${pk}/${dk}/thing/measurepoint/post`, method: 'thing.measurepoint.post', direction: 'up' },
   { build: () => topics.measurepointPostBatch(pk, dk), ref: { kind: 'measurepointPostBatch', pk, dk }, topic: `/sys/${pk}/${dk}/thing/measurepoint/post/batch`, method: 'thing.measurepoint.post.batch', direction: 'up' },

@@ -5,7 +5,7 @@
  *  1. fan-in of `thing.measurepoint.post` from 200 signed-in devices, QoS 0 and QoS 1;
  *  2. a connect storm of 10,000 devices, held open, with the broker's resident memory around it.
  *
- * Brokers run pinned to CPU 0 and the generator to CPU 1 (performance.md §3). Writes the
+ * Brokers run pinned to CPU 0 and the generator to CPU 1 (docs/PERFORMANCE-NOTES.md §3). Writes the
  * `bench:mqtt` section of docs/BENCHMARKS.md.
  */
 import { execFileSync } from 'node:child_process';
@@ -26,7 +26,7 @@ import { renderMqttSection, writeMqttSection, type FanInRun, type MqttBenchResul
 export const mqttConfig = {
   publishers: 200,
   /**
-   * Publishes in flight per publisher, 2,000 in all as in performance.md §3: QoS 1 counts up to the
+   * Publishes in flight per publisher, 2,000 in all as in docs/PERFORMANCE-NOTES.md §3: QoS 1 counts up to the
    * PUBACK, QoS 0 up to the delivery (the hub's reply, the bare brokers' copy at the subscriber).
    */
   window: 10,
@@ -60,7 +60,7 @@ async function provisionDevices(hub: HubPeer, prefix: string, count: number): Pr
   return devices;
 }
 
-/** A signed EnOS CONNECT (enos-protocol.md §2.2), as `connectDevice` builds it, for securemode 2 and sha256. */
+/** A signed EnOS CONNECT (docs/ENOS-PROTOCOL.md §2.2), as `connectDevice` builds it, for securemode 2 and sha256. */
 function signedConnect(d: ProvisionedDevice, timestamp: string): ConnectSpec {
   return {
     clientId: `${d.deviceKey}|securemode=2,signmethod=sha256,timestamp=${timestamp}|`,

@@ -2,7 +2,7 @@
  * MQTT 3.1.1 frames for the load generator, cheap on purpose: PUBLISH frames are copied from a
  * pre-encoded template with the packet id and a sequence number patched in place, and incoming
  * frames are split by their fixed header only. A generator built on mqtt.js spends most of its
- * core on the client library (performance.md §3 A) and would measure itself, not the brokers.
+ * core on the client library (docs/PERFORMANCE-NOTES.md §3 A) and would measure itself, not the brokers.
  */
 import { connectFrame, encode } from '../src/raw-mqtt.js';
 
@@ -31,7 +31,7 @@ const ID_MARK = '#'.repeat(SOURCE_DIGITS + SEQ_DIGITS);
 const ID_AT = '{"id":"'.length;
 
 /**
- * The body of `thing.measurepoint.post` (enos-protocol.md §4.1). Its request id is 12 digits, the
+ * The body of `thing.measurepoint.post` (docs/ENOS-PROTOCOL.md §4.1). Its request id is 12 digits, the
  * publisher's index then a sequence number, so that whoever receives a copy (the bare brokers'
  * subscriber) or the reply (the hub echoes the id) can tell which publisher it came from.
  */

@@ -1,6 +1,6 @@
 /**
  * The processes of the MQTT benchmarks: the brokers under test (hub binary, bare aedes, Mosquitto),
- * each a child pinned to CPU 0, and the load generator, a child pinned to CPU 1 (performance.md §3).
+ * each a child pinned to CPU 0, and the load generator, a child pinned to CPU 1 (docs/PERFORMANCE-NOTES.md §3).
  * Every child is tracked and killed when this process exits, however it exits.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';

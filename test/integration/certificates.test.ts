@@ -8,7 +8,7 @@ import type { ApiClient } from '@edgehub/hub';
 import { newTenant, provision, startHub, type ProvisionedDevice, type RunningHub } from '../src/index.js';
 
 /**
- * Issue 5 through the hub's REST API (enos-protocol.md §6, §7.3): CSRs made by real tools are
+ * Issue 5 through the hub's REST API (docs/ENOS-PROTOCOL.md §6, §7.3): CSRs made by real tools are
  * signed and bound to the device, `openssl verify -purpose sslclient` accepts the result, renew,
  * revoke and list behave like EnOS, every refusal has its code and leaves no certificate behind,
  * and no org can touch another org's certificates.

@@ -5,7 +5,7 @@ import { connectDevice, newTenant, provision, startHub, subDeviceSign, wentOnlin
 
 type Cmd = { commandId: string; status: string; reply: { code: number; outputData: unknown } | null; history: { status: string }[] };
 
-/** The command core over REST and MQTT (enos-protocol.md §4.2, §7.3). */
+/** The command core over REST and MQTT (docs/ENOS-PROTOCOL.md §4.2, §7.3). */
 describe('commands', () => {
   let h: RunningHub;
   let c: ApiClient;

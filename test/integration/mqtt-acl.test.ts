@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '@edgehub/shared';
 import { connectDevice, newTenant, provision, startHub, subDeviceSign, type ProvisionedProduct, type RunningHub, type TestDevice } from '../src/index.js';
 
-/** The topic ACL of enos-protocol.md §4.3 as a matrix: who may publish and subscribe where. */
+/** The topic ACL of docs/ENOS-PROTOCOL.md §4.3 as a matrix: who may publish and subscribe where. */
 describe('MQTT topic ACL', () => {
   let h: RunningHub;
   let x: { devices: ProvisionedProduct; gateways: ProvisionedProduct; subs: ProvisionedProduct };

@@ -24,7 +24,7 @@ describe('dynamic activation (securemode 3) and GZIP payloads', () => {
     const d = dynamic.devices[0]!;
     const withProductSecret = { productKey: d.productKey, deviceKey: d.deviceKey, secret: dynamic.productSecret };
     const conn = await connectDevice(h.mqttUrl, withProductSecret, { secureMode: 3 });
-    // never subscribed: the hub pushes it anyway (enos-protocol.md §2.5)
+    // never subscribed: the hub pushes it anyway (docs/ENOS-PROTOCOL.md §2.5)
     const info = await conn.next((t) => t === topics.activateInfo(d.productKey, d.deviceKey));
     expect(info.json).toMatchObject({ method: 'thing.activate.info', params: { assetId: d.assetId, productKey: d.productKey, deviceKey: d.deviceKey, deviceSecret: d.secret } });
     await conn.client.publishAsync(topics.reply(topics.activateInfo(d.productKey, d.deviceKey)), JSON.stringify({ id: info.json.id, code: 200, data: {} }), { qos: 1 });

@@ -20,7 +20,7 @@ import {
 } from '../src/index.js';
 
 /**
- * What a device can get wrong on the wire, and what the hub answers (enos-protocol.md §3 codes
+ * What a device can get wrong on the wire, and what the hub answers (docs/ENOS-PROTOCOL.md §3 codes
  * 1008/1220/1251/1260/1009, §4.1 code 1204, §4.3 ACL, §2.3 CONNACK): every mistake is answered or
  * dropped, and none of them costs the device its connection or anyone else their service.
  */

@@ -4,7 +4,7 @@ import { connectDevice, ConnectRefused, rawConnect, wentOffline, wentOnline, new
 
 type DeviceView = { status: string; activeTime: number | null; lastOnlineTime: number | null; lastOfflineTime: number | null };
 
-/** CONNECT authentication and device lifecycle with a real mqtt.js client (enos-protocol.md §2). */
+/** CONNECT authentication and device lifecycle with a real mqtt.js client (docs/ENOS-PROTOCOL.md §2). */
 describe('MQTT CONNECT', () => {
   let h: RunningHub;
   let c: ApiClient;

@@ -5,7 +5,7 @@ import { connectDevice, newTenant, provision, startHub, subDeviceSign, wentOffli
 
 type DeviceView = { status: string; activeTime: number | null };
 
-/** The seed scenario from the gateway's side (enos-protocol.md §5): topology, batch login, data, disconnect. */
+/** The seed scenario from the gateway's side (docs/ENOS-PROTOCOL.md §5): topology, batch login, data, disconnect. */
 describe('gateway with three sub-devices over one MQTT connection', () => {
   let h: RunningHub;
   let c: ApiClient;

@@ -8,7 +8,7 @@ import { connectPassword, newTenant, provision, startHub, wentOnline, type Devic
 /**
  * The hub against a client it was not written with: the Debian `mosquitto_pub` / `mosquitto_sub`
  * (libmosquitto, MQTT 3.1.1), spawned as real processes with an argument array (no shell).
- * They stand for the non-SDK devices of enos-protocol.md §2.2: whoever computes the signature
+ * They stand for the non-SDK devices of docs/ENOS-PROTOCOL.md §2.2: whoever computes the signature
  * by hand and types it into a generic MQTT client.
  */
 

@@ -26,7 +26,7 @@ function exec(cmd: string, args: string[], timeoutMs = 15_000): Promise<Exit> {
 }
 
 /**
- * Certificate-based two-way authentication (enos-protocol.md §6, seed step 5): CSRs from real
+ * Certificate-based two-way authentication (docs/ENOS-PROTOCOL.md §6, seed step 5): CSRs from real
  * openssl, certificates applied through the hub REST, connections by real mosquitto_pub.
  */
 describe.runIf(run)('mutual TLS', () => {

@@ -43,7 +43,7 @@ describe('telemetry: measurepoints from a sub-device, read back over REST', () =
     });
     [inverter, meter] = subs.devices as [ProvisionedDevice, ProvisionedDevice];
 
-    // The gateway adds its sub-devices and logs them in (enos-protocol.md §5.1, §5.3).
+    // The gateway adds its sub-devices and logs them in (docs/ENOS-PROTOCOL.md §5.1, §5.3).
     const g = gwp.devices[0]!;
     gw = await connectDevice(h.mqttUrl, g);
     const ts = Date.now();

@@ -27,7 +27,7 @@ export interface ConnectOptions {
   mqtt?: IClientOptions;
 }
 
-/** The CONNECT password, computed here independently of the hub's code (enos-protocol.md §2.2). */
+/** The CONNECT password, computed here independently of the hub's code (docs/ENOS-PROTOCOL.md §2.2). */
 export function connectPassword(cid: string, c: DeviceCredentials, ts: string, digest: Digest): string {
   return createHash(digest).update(`clientId${cid}deviceKey${c.deviceKey}productKey${c.productKey}timestamp${ts}${c.secret}`, 'utf8').digest('hex');
 }

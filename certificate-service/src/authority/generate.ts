@@ -22,7 +22,7 @@ const BACKDATE_MS = 5 * 60_000;
  * and RSA verification is the one thing every TLS stack an EnOS SDK runs on supports (mbedTLS
  * builds of the C SDK may be configured without ECDSA); the root signs only two certificates, so
  * RSA's slower signing costs nothing. The "ECC" issuing CA is EC P-256 and signs ECC leaves with
- * ECDSA, the fast path for issuance (performance.md §4).
+ * ECDSA, the fast path for issuance (docs/PERFORMANCE-NOTES.md §4).
  */
 export async function generateCaFiles(
   dir: string,

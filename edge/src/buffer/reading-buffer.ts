@@ -1,6 +1,6 @@
 /**
  * Store-and-forward buffer: a durable on-disk FIFO of readings taken while the uplink is down,
- * replayed through `thing.measurepoint.resume.batch` after reconnect (issue 6, enos-protocol.md §4.1).
+ * replayed through `thing.measurepoint.resume.batch` after reconnect (issue 6, docs/ENOS-PROTOCOL.md §4.1).
  *
  * Contract
  * - Durable append: `append()` resolves only after its LMDB transaction is committed and fsync'd

@@ -1,6 +1,6 @@
 /**
  * One buffered reading and its stored form. The stored form is the JSON of the exact entry that
- * goes into `params` of a `thing.measurepoint.resume.batch` request (enos-protocol.md §4.1), so
+ * goes into `params` of a `thing.measurepoint.resume.batch` request (docs/ENOS-PROTOCOL.md §4.1), so
  * the byte counts the buffer enforces are the bytes that go on the wire.
  */
 

@@ -1,6 +1,6 @@
 /**
  * The request that carries a buffered batch to the hub: `thing.measurepoint.resume.batch` on the
- * gateway's `/sys/{gwPk}/{gwDk}/thing/measurepoint/resume/batch` topic (enos-protocol.md §4.1, §5.4).
+ * gateway's `/sys/{gwPk}/{gwDk}/thing/measurepoint/resume/batch` topic (docs/ENOS-PROTOCOL.md §4.1, §5.4).
  */
 import { MAX_PAYLOAD_BYTES } from '@edgehub/shared';
 import type { BufferedReading } from './reading-buffer.js';

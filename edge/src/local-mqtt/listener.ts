@@ -20,7 +20,7 @@ interface Pending {
 
 /**
  * The edge's local MQTT listener for sub-devices that speak MQTT themselves: they connect with
- * their own signed EnOS CONNECT (enos-protocol.md §2.2), their measurepoint posts go up through
+ * their own signed EnOS CONNECT (docs/ENOS-PROTOCOL.md §2.2), their measurepoint posts go up through
  * the edge's uplink exactly like Modbus readings (buffered through outages), and commands for
  * them are relayed down and their replies back up.
  */

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Uplink } from '../uplink/uplink.js';
 import type { Southbound } from './southbound-port.js';
 
-/** Device-side codes (enos-protocol.md §3): SDK codes 1101/1102, custom errors ≥ 2000. */
+/** Device-side codes (docs/ENOS-PROTOCOL.md §3): SDK codes 1101/1102, custom errors ≥ 2000. */
 const HANDLER_NOT_REGISTERED = 1101;
 const SOUTHBOUND_WRITE_FAILED = 2001;
 
@@ -21,7 +21,7 @@ export interface CommandContext {
 }
 
 /**
- * Commands the hub pushes to the gateway (enos-protocol.md §4.2, §5.5): a measurepoint set on a
+ * Commands the hub pushes to the gateway (docs/ENOS-PROTOCOL.md §4.2, §5.5): a measurepoint set on a
  * sub-device's topic becomes a Modbus write and is answered on `_reply` with the result;
  * `combine.disable|delete` stop a sub-device, `combine.enable` logs it back in.
  */

@@ -1,7 +1,7 @@
 import { topics } from '@edgehub/shared';
 import type { Uplink } from '../uplink/uplink.js';
 
-/** `connection.state.post` node states (enos-protocol.md §4.1): 1 connected, 2 disconnected, 3 unknown. */
+/** `connection.state.post` node states (docs/ENOS-PROTOCOL.md §4.1): 1 connected, 2 disconnected, 3 unknown. */
 export type NodeState = 1 | 2 | 3;
 
 export function nodeStateOf(state: 'connected' | 'disconnected' | 'error' | undefined): NodeState {

@@ -6,7 +6,7 @@ import type { Uplink } from '../uplink/uplink.js';
 const LOGIN_CHUNK = 50;
 
 /**
- * Logs sub-devices in through the gateway with `combine.login.batch` (enos-protocol.md §5.3):
+ * Logs sub-devices in through the gateway with `combine.login.batch` (docs/ENOS-PROTOCOL.md §5.3):
  * shared clientId (the gateway's productKey, as the Node SDK does) and timestamp, one 4-field sign
  * per sub-device. At most `cap` are logged in (the hub's online cap, §5); the others still report
  * through post/batch with allowOfflineSubDevice.

@@ -22,7 +22,7 @@ export interface TelemetryStats {
  * sub-device past the online cap still reports), or into the durable buffer while the uplink is
  * down. After a reconnect the backlog is replayed in order through `resume/batch` before anything
  * new goes live, and new readings queue behind it, so every device's data arrives in order.
- * A reading is removed from the buffer only after the hub replied (enos-protocol.md §4.1, §5.4).
+ * A reading is removed from the buffer only after the hub replied (docs/ENOS-PROTOCOL.md §4.1, §5.4).
  */
 export class TelemetryPath {
   private live = false;

@@ -6,7 +6,7 @@ import type { Uplink } from '../uplink/uplink.js';
 import { RegistrationError, ensureSubDevices, type SubDeviceCredentials } from './sub-devices.js';
 
 /**
- * Registration through the gateway's own connection (enos-protocol.md §4.4, §5.1): missing
+ * Registration through the gateway's own connection (docs/ENOS-PROTOCOL.md §4.4, §5.1): missing
  * sub-devices are created with `thing.device.register` (the reply carries their secrets) and put
  * in the topology with a signed `thing.topo.add`. Existing ones are read with the service account.
  */

@@ -24,7 +24,7 @@ const BATCH = 1000;
 
 /**
  * Makes sure every configured sub-device exists in the hub and belongs to this gateway's topology,
- * and returns what the edge needs to log each in (enos-protocol.md §5, seed step 6):
+ * and returns what the edge needs to log each in (docs/ENOS-PROTOCOL.md §5, seed step 6):
  * dynamic — missing devices are created with the service account; static — they must have been
  * created beforehand (in the console) and are only bound here.
  */

@@ -35,7 +35,7 @@ export interface UplinkEvents {
 
 /**
  * The edge's single MQTT connection to the hub, as the gateway device: signed CONNECT
- * (enos-protocol.md §2.2), reconnect with exponential backoff and jitter, request/reply by id on
+ * (docs/ENOS-PROTOCOL.md §2.2), reconnect with exponential backoff and jitter, request/reply by id on
  * `topic_reply`, and downstream pushes (which arrive without a subscription, §0.5).
  */
 export class Uplink extends EventEmitter<UplinkEvents> {

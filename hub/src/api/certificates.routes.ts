@@ -63,7 +63,7 @@ interface CertSnBody {
 }
 
 /**
- * Connection Service: certificates (enos-protocol.md §6, §7.3). Registered inside the signed,
+ * Connection Service: certificates (docs/ENOS-PROTOCOL.md §6, §7.3). Registered inside the signed,
  * org-checked scope. Every call to the certificate service carries `scope: { orgId }` (and the
  * device where one is named), so an org can neither see nor touch another org's certificates,
  * whatever serial it sends.
@@ -233,7 +233,7 @@ export async function certificateRoutes(app: FastifyInstance, { registry, certs,
 }
 
 /**
- * Public CA material, outside the signed scope (enos-protocol.md §6 "certChainURL"; EnOS serves its
+ * Public CA material, outside the signed scope (docs/ENOS-PROTOCOL.md §6 "certChainURL"; EnOS serves its
  * CA at `/enos/CA/cacert[/{issueAuthority}]` and CRLs at `/enos/CA/crl/{issueAuthority}`):
  *   GET /enos/CA/cacert                 the root (PEM)
  *   GET /enos/CA/cacert/{RSA|ECC}       the issuing CA then the root (PEM): the certChainURL of a certificate

@@ -11,7 +11,7 @@ import { parseExpression, type FieldMap } from './expression.js';
 import { toFindOptions, type PaginationRequest } from './paging.js';
 import { actionQuery, deviceRefQuery, keySchema, searchBodySchema } from './schemas.js';
 
-/** Room left in a 512 KB MQTT payload (enos-protocol.md §3) for the envelope around the params. */
+/** Room left in a 512 KB MQTT payload (docs/ENOS-PROTOCOL.md §3) for the envelope around the params. */
 const MAX_PARAMS_BYTES = 512 * 1024 - 1024;
 const digits = (max: number) => ({ type: 'string', pattern: `^[0-9]{1,${max}}$` });
 
@@ -19,7 +19,7 @@ const commandFields: FieldMap = {
   path: (f) => (['assetId', 'productKey', 'deviceKey', 'status', 'kind', 'name', 'createdAt', 'commandId'].includes(f) ? f : undefined),
 };
 
-/** Connection Service: commands (enos-protocol.md §7.3). */
+/** Connection Service: commands (docs/ENOS-PROTOCOL.md §7.3). */
 export async function commandRoutes(app: FastifyInstance, { registry, commands }: { registry: Registry; commands: CommandCore }): Promise<void> {
   const tags = ['commands'];
   const timing = { pendingTtl: digits(6), timeout: digits(2) };

@@ -1,7 +1,7 @@
 import { EnosError, codes } from '@edgehub/shared';
 import type { DeviceRef } from '../registry/devices.js';
 
-/** Reads a device reference: assetId, or productKey + deviceKey (enos-protocol.md §7.3). */
+/** Reads a device reference: assetId, or productKey + deviceKey (docs/ENOS-PROTOCOL.md §7.3). */
 export function deviceRefOf(src: { assetId?: string; productKey?: string; deviceKey?: string } | undefined, where = 'query'): DeviceRef {
   if (src?.assetId) return { assetId: src.assetId };
   if (src?.productKey && src.deviceKey) return { productKey: src.productKey, deviceKey: src.deviceKey };

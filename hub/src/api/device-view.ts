@@ -1,7 +1,7 @@
 import type { Registry } from '../registry/registry.js';
 import type { DeviceRecord, ProductRecord } from '../registry/records.js';
 
-/** The EnOS Device struct (enos-protocol.md §7.3 "Get device"). */
+/** The EnOS Device struct (docs/ENOS-PROTOCOL.md §7.3 "Get device"). */
 export function deviceView(d: DeviceRecord, product: ProductRecord | undefined) {
   return {
     orgId: d.orgId,

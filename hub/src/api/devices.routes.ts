@@ -47,7 +47,7 @@ const sortable = { createTime: 'createTime', deviceKey: 'deviceKey', assetId: 'a
 
 const refQuery = (action: string) => actionQuery(action, deviceRefQuery);
 
-/** Connection Service: devices (enos-protocol.md §7.3). */
+/** Connection Service: devices (docs/ENOS-PROTOCOL.md §7.3). */
 export async function deviceRoutes(app: FastifyInstance, { registry }: { registry: Registry }): Promise<void> {
   const tags = ['devices'];
 

@@ -1,7 +1,7 @@
 import { codes } from '@edgehub/shared';
 
 /**
- * The EnOS response envelope (enos-protocol.md §7.1): `{code, msg, requestId, data, pagination?}`.
+ * The EnOS response envelope (docs/ENOS-PROTOCOL.md §7.1): `{code, msg, requestId, data, pagination?}`.
  * EnOS clients read `code`; the HTTP status follows it so that proxies, load balancers and plain
  * HTTP clients can tell a failure apart without parsing the body.
  */

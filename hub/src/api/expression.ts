@@ -2,7 +2,7 @@ import { EnosError, codes } from '@edgehub/shared';
 import type { Filter, Scalar } from '../store/port.js';
 
 /**
- * The EnOS search `expression` (enos-protocol.md §7.1): a small SQL-like filter, e.g.
+ * The EnOS search `expression` (docs/ENOS-PROTOCOL.md §7.1): a small SQL-like filter, e.g.
  *   productKey = 'pk1' and (status = 'online' or status in ('offline', 'inactive'))
  *   deviceTags.site exists and deviceName like 'Inverter%'
  * translated to a store Filter. `like` supports a trailing `%` (prefix match) only.

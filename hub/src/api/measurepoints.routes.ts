@@ -41,7 +41,7 @@ interface HistoryBody {
 }
 
 /**
- * Connection Service: measurepoint values (enos-protocol.md §7.3, "Latest measurepoints").
+ * Connection Service: measurepoint values (docs/ENOS-PROTOCOL.md §7.3, "Latest measurepoints").
  * `queryHistory` is ours: EnOS serves history from a separate TSDB service, not from the
  * Connection Service; here the hub's own history store answers it, in the same signed,
  * org-scoped, enveloped style as the other Connection Service calls.

@@ -35,7 +35,7 @@ const sortable = { createTime: 'createTime', updateTime: 'updateTime', productKe
 
 const productKeyQuery = { productKey: keySchema };
 
-/** Connection Service: products (enos-protocol.md §7.3). */
+/** Connection Service: products (docs/ENOS-PROTOCOL.md §7.3). */
 export async function productRoutes(app: FastifyInstance, { registry }: { registry: Registry }): Promise<void> {
   const tags = ['products'];
 

@@ -33,7 +33,7 @@ export interface TokenRouteOptions {
 }
 
 /**
- * `POST /apim-token-service/v2.0/token/get|refresh` (enos-protocol.md §7.2). Its envelope is the
+ * `POST /apim-token-service/v2.0/token/get|refresh` (docs/ENOS-PROTOCOL.md §7.2). Its envelope is the
  * token service's own: `{status, msg, business, data}`.
  */
 export async function tokenRoutes(app: FastifyInstance, opts: TokenRouteOptions): Promise<void> {

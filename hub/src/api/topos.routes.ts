@@ -11,7 +11,7 @@ type Ref = { assetId?: string; productKey?: string; deviceKey?: string };
 
 const MAX_SUBS_PER_CALL = 1000;
 
-/** Connection Service: gateway topology (enos-protocol.md §7.3). */
+/** Connection Service: gateway topology (docs/ENOS-PROTOCOL.md §7.3). */
 export async function topoRoutes(app: FastifyInstance, { registry }: { registry: Registry }): Promise<void> {
   const tags = ['device-topos'];
   const gatewayAndSubs = {

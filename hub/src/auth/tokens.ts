@@ -46,7 +46,7 @@ export interface Caller {
 }
 
 /**
- * The apim token service (enos-protocol.md §7.2): issues and refreshes access tokens for service
+ * The apim token service (docs/ENOS-PROTOCOL.md §7.2): issues and refreshes access tokens for service
  * accounts and verifies the signature of every API call.
  */
 export class TokenService {

@@ -12,7 +12,7 @@ export interface ActivationConfig {
 }
 
 /**
- * Dynamic activation (enos-protocol.md §2.5): after a securemode=3 CONNACK the hub pushes the
+ * Dynamic activation (docs/ENOS-PROTOCOL.md §2.5): after a securemode=3 CONNACK the hub pushes the
  * device its secret on `/ext/session/{pk}/{dk}/thing/activate/info` — unsolicited, since the C and
  * Node SDKs never subscribe to it — and resends until the device answers on `…/info_reply`.
  */

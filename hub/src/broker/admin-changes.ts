@@ -23,7 +23,7 @@ const notices = {
 type CombineNotice = keyof typeof notices;
 
 /**
- * Applies an administrator's REST changes to live connections (enos-protocol.md §4.2, §5.5): a
+ * Applies an administrator's REST changes to live connections (docs/ENOS-PROTOCOL.md §4.2, §5.5): a
  * disabled or deleted sub-device is announced to its gateway (`combine.disable` / `combine.delete`,
  * pushed without a subscription, §0.5) and logged out; a directly connected one is disconnected.
  * An enabled sub-device is announced with `combine.enable` so the gateway may log it in again; a

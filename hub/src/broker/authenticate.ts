@@ -4,7 +4,7 @@ import type { DeviceIdentity, ListenerKind } from './sessions.js';
 import type { Throttle } from './throttle.js';
 import type { ClientCertificatePolicy, PresentedCertificate } from './client-certificates.js';
 
-/** MQTT 3.1.1 CONNACK return codes the hub uses (enos-protocol.md §2.3). */
+/** MQTT 3.1.1 CONNACK return codes the hub uses (docs/ENOS-PROTOCOL.md §2.3). */
 export const connack = {
   identifierRejected: 2,
   serverUnavailable: 3,
@@ -28,7 +28,7 @@ export type ConnectDecision =
   | { ok: false; returnCode: 2 | 3 | 4 | 5; reason: string };
 
 /**
- * The CONNECT check of enos-protocol.md §2.2: ClientId `cid|k=v,…|`, username `dk&pk`, password =
+ * The CONNECT check of docs/ENOS-PROTOCOL.md §2.2: ClientId `cid|k=v,…|`, username `dk&pk`, password =
  * the plain digest of the sorted fields + secret under the signmethod's alias, any hex case; the
  * timestamp is opaque. Bad signature or unknown device: 4 (indistinguishable on purpose). Disabled
  * device and refused modes: 5.

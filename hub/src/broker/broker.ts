@@ -107,7 +107,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     // EnOS ClientIds are `cid|securemode=…,signmethod=…,timestamp=…|` — far beyond MQTT 3.1's 23.
     maxClientsIdLength: 1024,
     connectTimeout: 10_000,
-    // A frozen subscriber must not stall delivery to everyone (performance.md §2.1).
+    // A frozen subscriber must not stall delivery to everyone (docs/PERFORMANCE-NOTES.md §2.1).
     drainTimeout: 15_000,
 
     preConnect(client, packet, done) {
@@ -193,7 +193,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
       if (!session || !owner) return refuse();
       if (router.authorize(session, owner)) return done(null, sub);
       // A gateway may subscribe ahead of login to the topics of sub-devices in its topology: the
-      // Node SDK re-subscribes them before it logs the sub-devices back in (enos-protocol.md §12).
+      // Node SDK re-subscribes them before it logs the sub-devices back in (docs/ENOS-PROTOCOL.md §12).
       if (session.device.productType !== 'Gateway' || owner.namespace !== 'sys') return refuse();
       registry.devices.byTriple(owner.pk, owner.dk).then(
         (d) => (d && d.gatewayAssetId === session.device.assetId ? done(null, sub) : refuse()),

@@ -1,6 +1,6 @@
 import { normalizeSerialHex } from '@edgehub/certificate-service';
 /**
- * What the TLS listener needs to authenticate devices by certificate (enos-protocol.md §6): the
+ * What the TLS listener needs to authenticate devices by certificate (docs/ENOS-PROTOCOL.md §6): the
  * CAs to trust, an in-memory revocation check (never a network round trip per handshake), and the
  * device each certificate is bound to. Provided by the certificate service (hub/src/certificates).
  */

@@ -4,7 +4,7 @@ import { pushTo } from './push.js';
 import type { SessionRegistry } from './sessions.js';
 
 /**
- * Delivery of cloud → device messages (enos-protocol.md §4.2): to the device's own session, or,
+ * Delivery of cloud → device messages (docs/ENOS-PROTOCOL.md §4.2): to the device's own session, or,
  * for a logged-in sub-device, to its gateway's session on the sub-device's own topics. Devices
  * never need to have subscribed (§0.5).
  */

@@ -12,7 +12,7 @@ export interface LifecycleEvents {
 }
 
 /**
- * Device status transitions (enos-protocol.md §1, §5): first login sets activeTime and moves
+ * Device status transitions (docs/ENOS-PROTOCOL.md §1, §5): first login sets activeTime and moves
  * inactive → online; disconnect or logout → offline; a gateway's disconnect takes every sub-device
  * logged in through it offline. Writes for one device are applied in the order the events
  * happened, so a quick reconnect never ends up "offline".

@@ -31,7 +31,7 @@ export interface Listeners {
 
 /**
  * The broker's three doors. TCP_NODELAY on every socket: with Nagle and delayed ACKs a small
- * reply waits ~40 ms (performance.md §0).
+ * reply waits ~40 ms (docs/PERFORMANCE-NOTES.md §0).
  */
 export async function openListeners(aedes: Aedes, opts: ListenerOptions): Promise<Listeners> {
   const kinds = new WeakMap<Duplex, ListenerKind>();

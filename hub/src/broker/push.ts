@@ -3,7 +3,7 @@ import type { DeviceSession } from './sessions.js';
 
 /**
  * Publishes straight to one session's connection, whether or not it subscribed: EnOS Java and
- * Node SDKs never SUBSCRIBE to command topics and may miss reply subscriptions (enos-protocol.md
+ * Node SDKs never SUBSCRIBE to command topics and may miss reply subscriptions (docs/ENOS-PROTOCOL.md
  * §0.5, §12). Payloads are compressed when the session negotiated GZIP (§2.4).
  */
 export function pushTo(session: DeviceSession, topic: string, message: unknown, qos: 0 | 1 = 1): Promise<void> {

@@ -21,7 +21,7 @@ export interface DeviceSession {
   mutualTls: boolean;
   /** That certificate's serial (hex), to drop the session when it is revoked. */
   certificateSerial?: string;
-  /** Payload compression negotiated in the ClientId's extra info (enos-protocol.md §2.4). */
+  /** Payload compression negotiated in the ClientId's extra info (docs/ENOS-PROTOCOL.md §2.4). */
   compression: SupportedCompression;
   secureMode: string;
   connectedAt: number;

@@ -1,5 +1,5 @@
 /**
- * Per-device connection throttling (enos-protocol.md §2.3, EnOS limits page): at most one
+ * Per-device connection throttling (docs/ENOS-PROTOCOL.md §2.3, EnOS limits page): at most one
  * connection per `minIntervalMs`, and more than `maxInWindow` connections within `windowMs`
  * blocks the device for `blockMs`. Counted after authentication, so nobody without the device's
  * secret can lock it out.

@@ -1,5 +1,5 @@
 /**
- * CertificateError codes (certificate-service/src/errors.ts) as EnOS answers (enos-protocol.md
+ * CertificateError codes (certificate-service/src/errors.ts) as EnOS answers (docs/ENOS-PROTOCOL.md
  * §7.3): EnOS refuses a bad CSR, a duplicate subject or a too large validDay all with 99400, so
  * every refusal caused by the request is 99400 with the service's message (it names the rule that
  * failed and never holds key material). Failures of the CA, its store or the channel to a standalone

@@ -1,5 +1,5 @@
 /**
- * The hub's certificate service (enos-protocol.md §6): in-process by default (all-in-one), or a
+ * The hub's certificate service (docs/ENOS-PROTOCOL.md §6): in-process by default (all-in-one), or a
  * standalone certificate service reached over its HMAC-signed channel. Either way the rest of the
  * hub sees the same `CertificateOperations`; only the embedded mode also has the `CertificateService`
  * itself (synchronous `isRevoked`, the CRLs the hub serves at the URL written into certificates).

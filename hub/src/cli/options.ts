@@ -29,7 +29,7 @@ export interface DeviceRefOptions {
   key?: string;
 }
 
-/** The query that addresses one device: `assetId`, or `productKey` + `deviceKey` (enos-protocol.md §7.3). */
+/** The query that addresses one device: `assetId`, or `productKey` + `deviceKey` (docs/ENOS-PROTOCOL.md §7.3). */
 export function deviceRef(o: DeviceRefOptions): Record<string, string> {
   if (o.assetId !== undefined) {
     if (o.product !== undefined || o.key !== undefined) throw new UsageError('give either --asset-id or --product with --key, not both');

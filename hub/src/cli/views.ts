@@ -1,6 +1,6 @@
 import { keyValues, table, tags, time, type Column } from './output.js';
 
-/** The fields of the Connection Service structs the CLI shows (enos-protocol.md §7.3). */
+/** The fields of the Connection Service structs the CLI shows (docs/ENOS-PROTOCOL.md §7.3). */
 interface I18n {
   defaultValue: string;
   i18nValue?: Record<string, string>;

@@ -33,7 +33,7 @@ export class ApiError extends Error {
 
 /**
  * A client of the EnOS-style REST API: gets an apim token with the service account and signs every
- * call (enos-protocol.md §7.2). Used by the CLI, the edge and the tests.
+ * call (docs/ENOS-PROTOCOL.md §7.2). Used by the CLI, the edge and the tests.
  */
 export class ApiClient {
   private token?: { value: string; expiresAt: number };

@@ -2,7 +2,7 @@
  * What one hub node needs from the others. Without Redis the hub is a single node and this port
  * is not used at all; with REDIS_URL it is the Redis adapter (redis-link.ts).
  *
- * Only what must cross nodes crosses them (performance.md §2): which node holds which device's
+ * Only what must cross nodes crosses them (docs/PERFORMANCE-NOTES.md §2): which node holds which device's
  * session, downstream deliveries to that node, command replies and queue kicks — each on an exact
  * channel, never a pattern. Device data stays on the node that received it.
  */

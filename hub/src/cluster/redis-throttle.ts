@@ -18,7 +18,7 @@ end
 if last[2] and now - tonumber(last[2]) < tonumber(ARGV[4]) then return {3, 0} end
 return {0, 0}`;
 
-/** The per-device connection throttle of enos-protocol.md §2.3, kept in Redis for every node. */
+/** The per-device connection throttle of docs/ENOS-PROTOCOL.md §2.3, kept in Redis for every node. */
 export class RedisThrottle implements Throttle {
   constructor(
     private readonly redis: Redis,

@@ -47,7 +47,7 @@ interface InFlight {
 }
 
 /**
- * The command core (enos-protocol.md §4.2 notes, §7.3): instant commands are delivered now or fail
+ * The command core (docs/ENOS-PROTOCOL.md §4.2 notes, §7.3): instant commands are delivered now or fail
  * with 11900 and wait up to their timeout for the reply (11915); cached commands wait in a queue
  * per device (≤ 50, 11902) and are delivered in order when the device is reachable, the next one
  * only after the previous reply or timeout. Platform-neutral: rendering and delivery live behind
@@ -291,7 +291,7 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
   }
 }
 
-/** The EnOS downstream message of a command (enos-protocol.md §4.2, §9.4). */
+/** The EnOS downstream message of a command (docs/ENOS-PROTOCOL.md §4.2, §9.4). */
 export function render(c: CommandRecord): { topic: string; message: unknown } {
   if (c.kind === 'setMeasurepoint') {
     return {

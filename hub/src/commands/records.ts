@@ -1,5 +1,5 @@
 /**
- * The generic command record (enos-protocol.md §4.2, §7.3): platform-neutral, so that the mobile
+ * The generic command record (docs/ENOS-PROTOCOL.md §4.2, §7.3): platform-neutral, so that the mobile
  * device plugins reuse it with their own rendering and delivery channel.
  */
 export type CommandStatus = 'pending' | 'sent' | 'replied' | 'timeout' | 'expired' | 'cancelled';

@@ -5,7 +5,7 @@ import { newAssetId, newDeviceKey, newDeviceSecret } from './ids.js';
 import type { DeviceRecord, DeviceStatus, ProductRecord, StringI18n } from './records.js';
 import { checkValue, type ThingModel } from './thing-model.js';
 
-/** A device is addressed by assetId or by productKey + deviceKey (enos-protocol.md §7.3). */
+/** A device is addressed by assetId or by productKey + deviceKey (docs/ENOS-PROTOCOL.md §7.3). */
 export type DeviceRef = { assetId: string } | { productKey: string; deviceKey: string };
 
 export interface NewDevice {

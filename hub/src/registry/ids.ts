@@ -16,7 +16,7 @@ export function randomString(length: number, alphabet: string = ALPHANUMERIC): s
   return out;
 }
 
-// Shapes follow the samples of enos-protocol.md §1 (assetId 8, productKey 8, deviceKey 10, secret 20).
+// Shapes follow the samples of docs/ENOS-PROTOCOL.md §1 (assetId 8, productKey 8, deviceKey 10, secret 20).
 export const newAssetId = (): string => randomString(8);
 export const newProductKey = (): string => randomString(8);
 export const newDeviceKey = (): string => randomString(10);

@@ -1,6 +1,6 @@
 /**
  * Registry records as stored. Plain JSON: timestamps are epoch milliseconds.
- * Field names follow the EnOS Connection Service structs (enos-protocol.md §7.3).
+ * Field names follow the EnOS Connection Service structs (docs/ENOS-PROTOCOL.md §7.3).
  */
 import type { ThingModel } from './thing-model.js';
 

@@ -22,7 +22,7 @@ export interface TypeSpec {
 
 export interface MeasurepointSpec extends TypeSpec {
   name?: string;
-  /** Whether the point carries a quality (0–9) beside its value (enos-protocol.md §4.1). */
+  /** Whether the point carries a quality (0–9) beside its value (docs/ENOS-PROTOCOL.md §4.1). */
   hasQuality?: boolean;
 }
 

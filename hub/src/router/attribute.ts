@@ -1,5 +1,5 @@
 /**
- * `thing.attribute.update|query|delete` (enos-protocol.md §4.1): device attributes live on the
+ * `thing.attribute.update|query|delete` (docs/ENOS-PROTOCOL.md §4.1): device attributes live on the
  * device record in the registry, so the REST API and the device see the same values.
  */
 import { EnosError, codes } from '@edgehub/shared';
@@ -9,7 +9,7 @@ import type { RouterDeps, UpstreamHandler } from './context.js';
 import { ModelCache, asMqttError, checkAttributeValues, hasOwn, requireObject, requireStringArray } from './model-check.js';
 
 /** §4.1 attribute codes; the shared table does not carry them yet. */
-// The attribute codes of enos-protocol.md §4.1, from the one code table.
+// The attribute codes of docs/ENOS-PROTOCOL.md §4.1, from the one code table.
 export const attributeCodes = {
   updateFailed: codes.attributeUpdateFailed,
   queryFailed: codes.attributeQueryFailed,

@@ -17,7 +17,7 @@ import {
 } from './gateway-params.js';
 
 /**
- * Sub-device sessions through a gateway (enos-protocol.md §5.2, §5.3): `combine.login`,
+ * Sub-device sessions through a gateway (docs/ENOS-PROTOCOL.md §5.2, §5.3): `combine.login`,
  * `combine.login.batch`, `combine.logout`. The broker's lifecycle does the session bookkeeping and
  * the online/offline status; these handlers decide who may log in.
  */

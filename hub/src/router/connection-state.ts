@@ -1,5 +1,5 @@
 /**
- * `connection.state.post` (enos-protocol.md §4.1): an edge reports the states of its southbound
+ * `connection.state.post` (docs/ENOS-PROTOCOL.md §4.1): an edge reports the states of its southbound
  * nodes. The shape follows the Java SDK's ConnectionStatePostRequest, which always sends
  * `isFull`, `nodes`, `relations` (empty unless `isFull`) and `reportTime`.
  */

@@ -7,7 +7,7 @@ import type { HubMetrics } from '../metrics.js';
 
 /** Limits of the MQTT side that handlers enforce. */
 export interface RouterLimits {
-  /** Online sub-devices per gateway session (EnOS: 200, enos-protocol.md §5). */
+  /** Online sub-devices per gateway session (EnOS: 200, docs/ENOS-PROTOCOL.md §5). */
   maxOnlineSubDevices: number;
   /** Entries per `thing.device.register` request (Java SDK caps at 1000). */
   maxRegisterBatch: number;

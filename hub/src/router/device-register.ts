@@ -6,7 +6,7 @@ import type { UpstreamHandler } from './context.js';
 import { nonEmptyArrayOf, objectOf, optionalString, requireGateway, requiredString, type Fail, type Fields } from './gateway-params.js';
 
 /**
- * `thing.device.register` (enos-protocol.md §4.4): a gateway creates devices in its own
+ * `thing.device.register` (docs/ENOS-PROTOCOL.md §4.4): a gateway creates devices in its own
  * organization and learns their secrets. The devices are not added to its topology: the gateway
  * follows with a signed `thing.topo.add` (§5.5).
  */

@@ -1,4 +1,4 @@
-/** `thing.event.{eventId}.post` (enos-protocol.md §4.1). */
+/** `thing.event.{eventId}.post` (docs/ENOS-PROTOCOL.md §4.1). */
 import { EnosError, codes } from '@edgehub/shared';
 import type { UpstreamHandler } from './context.js';
 import { ModelCache, checkEvent, isObject, optionalTime, requireObject, shapeError } from './model-check.js';

@@ -5,7 +5,7 @@ import { deviceRegister } from './device-register.js';
 import { topoAdd, topoDelete, topoGet } from './topo.js';
 
 /**
- * Upstream handlers of the gateway topics (enos-protocol.md §4.4, §5). Only a gateway acting for
+ * Upstream handlers of the gateway topics (docs/ENOS-PROTOCOL.md §4.4, §5). Only a gateway acting for
  * itself may use them: topo add/delete refuse with 1255/1256 (their documented codes), everything
  * else with 1200 "not a gateway" (documented for topo get only; EnOS names no code for the rest).
  */

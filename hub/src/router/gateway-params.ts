@@ -3,7 +3,7 @@ import type { UpstreamRequest } from './context.js';
 
 /**
  * What the gateway handlers (topo, register, combine) share: the "is this a gateway" check, readers
- * that never trust the shape of `params`, and the sub-device sign check of enos-protocol.md §5.1–§5.3.
+ * that never trust the shape of `params`, and the sub-device sign check of docs/ENOS-PROTOCOL.md §5.1–§5.3.
  */
 
 /** Builds the error a malformed field is refused with; each topic family has its own code. */

@@ -1,5 +1,5 @@
 /**
- * `thing.measurepoint.post|resume` and their `/batch` forms (enos-protocol.md §4.1, §5.4).
+ * `thing.measurepoint.post|resume` and their `/batch` forms (docs/ENOS-PROTOCOL.md §4.1, §5.4).
  * Resume is offline/historical data: the same checks, ingested with `resume: true`.
  */
 import { EnosError, codes } from '@edgehub/shared';

@@ -1,5 +1,5 @@
 /**
- * Params and thing-model checks shared by the device data handlers (enos-protocol.md §4.1).
+ * Params and thing-model checks shared by the device data handlers (docs/ENOS-PROTOCOL.md §4.1).
  *
  * Two kinds of failure, kept apart on purpose:
  *  - the params are not the documented JSON shape (a field missing or of the wrong JSON type):

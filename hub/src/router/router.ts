@@ -17,7 +17,7 @@ export interface RouterEvents {
   deviceReply: [DeviceReply];
 }
 
-/** Upper bound of an inbound payload, before and after GZIP (enos-protocol.md §3: 512 KB). */
+/** Upper bound of an inbound payload, before and after GZIP (docs/ENOS-PROTOCOL.md §3: 512 KB). */
 export const MAX_PAYLOAD = 512 * 1024;
 
 /**
@@ -86,7 +86,7 @@ export class UpstreamRouter extends EventEmitter<RouterEvents> {
     return this.reply(session, replyTopic, request.id, result.code ?? codes.mqttSuccess, result.data ?? {}, result.message, replyQos);
   }
 
-  /** The device a topic is about, if this session may publish on it (enos-protocol.md §4.3). */
+  /** The device a topic is about, if this session may publish on it (docs/ENOS-PROTOCOL.md §4.3). */
   authorize(session: DeviceSession, topic: { namespace: string; pk: string; dk: string }): DeviceIdentity | undefined {
     if (this.isOwn(session, topic)) return session.device;
     // `/ext/session/…` always carries the gateway's own keys; only `/sys/…` reaches sub-devices.

@@ -1,5 +1,5 @@
 /**
- * `thing.tag.update|query|delete` (enos-protocol.md §4.1, §8). Tags are free-form strings on the
+ * `thing.tag.update|query|delete` (docs/ENOS-PROTOCOL.md §4.1, §8). Tags are free-form strings on the
  * device record, shared with the REST API. §4.1 names no error code for tags, so every refusal
  * of well-formed params is 1204; params of the wrong JSON shape are 1220 like everywhere else.
  */

@@ -1,4 +1,4 @@
-/** The upstream handlers for device data topics, by topic kind (enos-protocol.md §4.1). */
+/** The upstream handlers for device data topics, by topic kind (docs/ENOS-PROTOCOL.md §4.1). */
 import type { TopicKind } from '@edgehub/shared';
 import { attributeDelete, attributeQuery, attributeUpdate } from './attribute.js';
 import { connectionStatePost } from './connection-state.js';

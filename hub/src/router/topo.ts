@@ -16,7 +16,7 @@ import {
 } from './gateway-params.js';
 
 /**
- * Gateway topology over MQTT (enos-protocol.md §5.1): `thing.topo.add` (the gateway proves it knows
+ * Gateway topology over MQTT (docs/ENOS-PROTOCOL.md §5.1): `thing.topo.add` (the gateway proves it knows
  * each sub-device's secret), `thing.topo.delete`, `thing.topo.get`.
  */
 

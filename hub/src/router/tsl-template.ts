@@ -1,4 +1,4 @@
-/** `thing.tsltemplate.get` (enos-protocol.md §4.1): the product's thing model in the Java SDK's shape. */
+/** `thing.tsltemplate.get` (docs/ENOS-PROTOCOL.md §4.1): the product's thing model in the Java SDK's shape. */
 import type { UpstreamHandler } from './context.js';
 import { ModelCache } from './model-check.js';
 

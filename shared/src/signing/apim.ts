@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 /**
- * EnOS "apim" application authentication (enos-protocol.md §7.2).
+ * EnOS "apim" application authentication (docs/ENOS-PROTOCOL.md §7.2).
  * The token request proves knowledge of the secret with
  *   encryption = lowercase hex(sha256(appKey + timestamp + appSecret))
  * and every API call is signed with

@@ -10,7 +10,7 @@ export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb) && a.length === b.length;
 }
 
-/** Hex digests compared case-insensitively (SDKs differ in hex case, enos-protocol.md §0.2). */
+/** Hex digests compared case-insensitively (SDKs differ in hex case, docs/ENOS-PROTOCOL.md §0.2). */
 export function safeEqualHex(a: string, b: string): boolean {
   return safeEqual(a.toLowerCase(), b.toLowerCase());
 }

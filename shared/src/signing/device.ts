@@ -2,7 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { safeEqualHex } from './compare.js';
 
 /**
- * Device-side signatures of the EnOS MQTT protocol (enos-protocol.md §2.2, §5.1–§5.3)
+ * Device-side signatures of the EnOS MQTT protocol (docs/ENOS-PROTOCOL.md §2.2, §5.1–§5.3)
  * and the Alibaba HMAC variant (§2.6). Pure functions, no I/O: the caller looks up secrets.
  * Timestamps are opaque strings that only have to match (§0.4): never check freshness.
  */

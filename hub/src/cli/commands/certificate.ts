@@ -7,7 +7,7 @@ import { cell, table, time } from '../output.js';
 import { openSession, outputFor, type GlobalOptions, type Session } from '../session.js';
 import { pageFooter } from '../views.js';
 
-/** A certificate as `certificates?action=list` returns it (enos-protocol.md §7.3 DeviceCertDetailInfo). */
+/** A certificate as `certificates?action=list` returns it (docs/ENOS-PROTOCOL.md §7.3 DeviceCertDetailInfo). */
 export interface CertificateView {
   certSN: string;
   cert: string;

@@ -115,7 +115,7 @@ function withRefOptions(cmd: Command): Command {
   return cmd.option('--asset-id <assetId>', 'the device asset id').option('--product <productKey>', 'the product key (with --key)').option('--key <deviceKey>', 'the device key (with --product)');
 }
 
-/** The options as one search expression (enos-protocol.md §7.1); the user's own goes in parentheses. */
+/** The options as one search expression (docs/ENOS-PROTOCOL.md §7.1); the user's own goes in parentheses. */
 function searchExpression(o: SearchOptions): string {
   const parts: string[] = [];
   if (o.product !== undefined) parts.push(`productKey = ${quote(o.product)}`);

@@ -4,7 +4,7 @@ import type { NewDevice } from '../../registry/devices.js';
 import type { CreatedDevice } from '../views.js';
 import type { ImportRow } from './rows.js';
 
-/** One entry of a batchCreate answer (enos-protocol.md §7.3). */
+/** One entry of a batchCreate answer (docs/ENOS-PROTOCOL.md §7.3). */
 export interface BatchItem {
   code: number;
   msg: string;

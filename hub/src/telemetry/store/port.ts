@@ -37,7 +37,7 @@ export interface SampleInput {
   orgId: string;
   pointId: string;
   value: unknown;
-  /** 0–9 where the model has a quality (enos-protocol.md §4.1). */
+  /** 0–9 where the model has a quality (docs/ENOS-PROTOCOL.md §4.1). */
   quality?: number;
   time: number;
   /** Offline/historical data (`thing.measurepoint.resume`); kept with the sample, shown in history. */
