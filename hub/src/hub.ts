@@ -28,10 +28,15 @@ import { Redis } from 'ioredis';
 import { ClusterCommandChannel } from './cluster/cluster-channel.js';
 import { handleNodeMessages } from './cluster/node-messages.js';
 import { clusterOwnership } from './cluster/ownership.js';
+import { startLiveness } from './cluster/liveness.js';
 import { openRedisLink } from './cluster/redis-link.js';
 import { RedisThrottle } from './cluster/redis-throttle.js';
 import { DeferredSink } from './telemetry/stream-events.js';
 import type { Store } from './store/port.js';
+import { EventEmitter } from 'node:events';
+import { ProductCodecs, productCodecsSpec, type ProductCodecRecord } from './codecs/product-codecs.js';
+import { RawRoute, type RawRouteEvents } from './router/raw/raw-route.js';
+import { rawCommandChannel } from './router/raw/raw-commands.js';
 
 export interface Hub {
   config: HubConfig;
@@ -87,7 +92,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   let boundHttp = `http://${config.http.host}:${config.http.port}`;
   const publicBaseUrl = () => config.publicBaseUrl ?? boundHttp;
   const certLog = log.child({ component: 'certificates' });
-  const certificates = config.certificateService === 'off' ? undefined : await openHubCertificates({ dataDir: config.dataDir, mode: config.certificateService, publicBaseUrl, log: certLog });
+  const certificates = config.certificateService === 'off' ? undefined : await openHubCertificates({ dataDir: config.dataDir, mode: config.certificateService, publicBaseUrl, log: certLog, supersededGraceHours: config.certificateSupersededGraceHours });
   if (!certificates) certLog.warn('certificate service off: no certificate API and no mutual TLS (a cluster needs HUB_CERT_SERVICE_URL)');
   const clientCertificates = certificates ? await clientCertificatePolicy(certificates, certLog) : undefined;
   const unwatchDeleted = certificates ? revokeCertificatesOfDeletedDevices(registry.events, certificates.ops, certLog) : () => undefined;
@@ -107,8 +112,9 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     log: (m) => log.warn(m),
   });
   const retention = retentionMs ? startRetention(telemetryStore, { retentionMs, intervalMs: 3_600_000, log: log.child({ component: 'telemetry' }) }) : undefined;
-  const link = config.redisUrl ? await openRedisLink(config.redisUrl, log.child({ component: 'cluster' }), config.nodeId) : undefined;
-  const throttleRedis = config.redisUrl ? new Redis(config.redisUrl) : undefined;
+  const link = config.redisUrl ? await openRedisLink(config.redisUrl, log.child({ component: 'cluster' }), config.nodeId, config.clusterNodeTtlMs) : undefined;
+  const throttleRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
+  throttleRedis?.on('error', () => undefined); // the link logs Redis outages once
   // Ingestion feeds the application stream, which needs the broker: bound once both exist.
   const streamSink = new DeferredSink();
   const telemetry = new TelemetryIngest(telemetryStore, streamSink, log.child({ component: 'telemetry' }));
@@ -127,7 +133,11 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     ...(config.redisUrl && throttleRedis ? { redisUrl: config.redisUrl, throttle: new RedisThrottle(throttleRedis, config.mqtt.throttle) } : {}),
   });
   if (link) broker.lifecycle.ownership = clusterOwnership(link, log.child({ component: 'cluster' }));
-  const localChannel = mqttCommandChannel(broker);
+  // Custom products: raw uplinks decoded by the product's codec, commands encoded by it (docs/PROTOCOL.md "Raw payloads").
+  const codecs = new ProductCodecs(await store.collection<ProductCodecRecord>(productCodecsSpec), clock);
+  const rawReplies = new EventEmitter<RawRouteEvents>();
+  broker.router.raw = new RawRoute(codecs, upstreamHandlers, rawReplies);
+  const localChannel = rawCommandChannel(mqttCommandChannel(broker), codecs, rawReplies);
   const clusterChannel = link ? new ClusterCommandChannel(localChannel, link, log.child({ component: 'cluster' })) : undefined;
   await clusterChannel?.start();
   const stream = new StreamHub(broker.aedes, log.child({ component: 'stream' }));
@@ -146,6 +156,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   sources = { connections: () => broker.sessions.size, queueDepth: () => commands.queueDepth() };
   await commands.start();
   if (link && clusterChannel) handleNodeMessages(link, broker, commands, clusterChannel, log.child({ component: 'cluster' }));
+  const liveness = link ? await startLiveness(link, broker.lifecycle, log.child({ component: 'cluster' }), Math.max(250, Math.floor(config.clusterNodeTtlMs / 3))) : undefined;
   const api = await buildApi({
     registry,
     commands,
@@ -161,6 +172,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     management: config.role !== 'worker',
     ...(certificates ? { certificates: certificates.ops, ...(certificates.service ? { certificateService: certificates.service } : {}) } : {}),
     publicBaseUrl,
+    codecs,
   });
   return {
     config,
@@ -191,6 +203,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       await rotation?.stop();
       unwatchDeleted();
       clientCertificates?.close();
+      liveness?.stop();
       await commands.stop();
       await broker.close();
       await api.close();
