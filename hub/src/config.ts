@@ -126,7 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       maxConnections: int('HUB_MQTT_MAX_CONNECTIONS', d.connections.maxConnections, 1, 10_000_000),
       connectTimeoutMs: int('HUB_MQTT_CONNECT_TIMEOUT_MS', d.connections.connectTimeoutMs, 100, 600_000),
       maxConnectBytes: int('HUB_MQTT_MAX_CONNECT_BYTES', d.connections.maxConnectBytes, 1024, 1024 * 1024),
-      // Above the 512 KiB payload limit plus the largest topic (docs/CONFIGURATION.md).
+      // Above the 512 KiB payload limit plus the largest topic (docs/PROTOCOL.md §5.2).
       maxFrameBytes: int('HUB_MQTT_MAX_FRAME_BYTES', d.connections.maxFrameBytes, 576 * 1024, 256 * 1024 * 1024),
       tcpKeepAliveSeconds: int('HUB_MQTT_TCP_KEEPALIVE_SECONDS', d.connections.tcpKeepAliveSeconds, 0, 7200),
     },
