@@ -26,6 +26,8 @@ export interface HubConfig {
   role: 'all' | 'worker' | 'manager';
   /** This node's id in a cluster (default: random per start). */
   nodeId?: string;
+  /** Cluster: a node whose heartbeat is older than this is dead and its devices go offline. */
+  clusterNodeTtlMs: number;
   /** Telemetry history is kept this many days (0 = forever). */
   telemetryRetentionDays: number;
   /** The URL devices and applications reach this hub at (CRL and CA links in certificates). */
@@ -34,6 +36,8 @@ export interface HubConfig {
   certificateService: 'embedded' | 'off' | { url: string; sharedSecret: string };
   /** Certificates expiring within this many days are renewed by the rotation job (0 = no job). */
   certificateRotationDays: number;
+  /** A renewed certificate is revoked as superseded this many hours after its renewal (embedded service). */
+  certificateSupersededGraceHours: number;
   /** Device protocol extras: device logs, OTA, alerts (docs/PROTOCOL.md). */
   deviceProtocol: DeviceProtocolConfig;
 }
@@ -63,9 +67,11 @@ export const defaults: HubConfig = {
   maxDevicesPerProduct: 10_000,
   maxSubDevicesPerGateway: 1_500,
   role: 'all',
+  clusterNodeTtlMs: 15_000,
   telemetryRetentionDays: 90,
   certificateService: 'embedded',
   certificateRotationDays: 30,
+  certificateSupersededGraceHours: 168,
   deviceProtocol: { deviceLogMaxPerDevice: 1000, deviceLogRetentionDays: 30, otaMaxFirmwareBytes: 16 * 1024 * 1024, otaDownloadTtlSeconds: 86_400, alertWebhookAttempts: 6 },
   mqtt: {
     host: '127.0.0.1',
@@ -97,9 +103,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const config: HubConfig = {
     mqtt: defaults.mqtt,
     role: 'all',
+    clusterNodeTtlMs: int('HUB_CLUSTER_NODE_TTL_MS', defaults.clusterNodeTtlMs, 1_000, 600_000),
     telemetryRetentionDays: int('HUB_TELEMETRY_RETENTION_DAYS', defaults.telemetryRetentionDays, 0, 36500),
     certificateService: defaults.certificateService,
     certificateRotationDays: int('HUB_CERT_ROTATION_DAYS', defaults.certificateRotationDays, 0, 3650),
+    certificateSupersededGraceHours: int('HUB_CERT_SUPERSEDED_GRACE_HOURS', defaults.certificateSupersededGraceHours, 0, 24 * 3650),
     dataDir: resolve(env['HUB_DATA_DIR'] || defaults.dataDir),
     http: { host: env['HUB_HTTP_HOST'] || defaults.http.host, port: int('HUB_HTTP_PORT', defaults.http.port, 0, 65535) },
     mongodbDbName: env['MONGODB_DB'] || defaults.mongodbDbName,
