@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { MqttConfig } from './broker/broker.js';
 import { enosThrottle } from './broker/throttle.js';
+import { defaultConnectionLimits } from './broker/connection-limits.js';
 
 /** The hub's configuration: one typed object, defaults in one place, read from the environment. */
 export interface HubConfig {
@@ -82,6 +83,7 @@ export const defaults: HubConfig = {
     throttle: enosThrottle,
     limits: { maxOnlineSubDevices: 200, maxRegisterBatch: 1000, maxAttributesPerRequest: 200 },
     activation: { retryMs: 3000, maxAttempts: 10 },
+    connections: defaultConnectionLimits(),
   },
 };
 
@@ -143,6 +145,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     tlsHostnames: env['HUB_MQTT_TLS_HOSTNAMES'] ? env['HUB_MQTT_TLS_HOSTNAMES'].split(',').map((h) => h.trim()).filter(Boolean) : d.tlsHostnames,
     throttle: { ...d.throttle, enabled: bool('HUB_MQTT_CONNECT_THROTTLE', d.throttle.enabled) },
     limits: { ...d.limits, maxOnlineSubDevices: int('HUB_MAX_ONLINE_SUBDEVICES', d.limits.maxOnlineSubDevices, 1, 1_000_000) },
+    connections: {
+      maxConnections: int('HUB_MQTT_MAX_CONNECTIONS', d.connections.maxConnections, 1, 10_000_000),
+      connectTimeoutMs: int('HUB_MQTT_CONNECT_TIMEOUT_MS', d.connections.connectTimeoutMs, 100, 600_000),
+      maxConnectBytes: int('HUB_MQTT_MAX_CONNECT_BYTES', d.connections.maxConnectBytes, 1024, 1024 * 1024),
+      // Above the 512 KiB payload limit plus the largest topic (docs/PROTOCOL.md §5.2).
+      maxFrameBytes: int('HUB_MQTT_MAX_FRAME_BYTES', d.connections.maxFrameBytes, 576 * 1024, 256 * 1024 * 1024),
+      tcpKeepAliveSeconds: int('HUB_MQTT_TCP_KEEPALIVE_SECONDS', d.connections.tcpKeepAliveSeconds, 0, 7200),
+    },
   };
   const certFile = env['HUB_MQTT_TLS_CERT'];
   const keyFile = env['HUB_MQTT_TLS_KEY'];

@@ -133,6 +133,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     handlers,
     clock,
     appLoginWindowSeconds: config.tokenTimestampWindowSeconds,
+    loginLedger: tokens.ledger,
     metrics,
     ...(clientCertificates ? { clientCertificates } : {}),
     ...(config.redisUrl && throttleRedis ? { redisUrl: config.redisUrl, throttle: new RedisThrottle(throttleRedis, config.mqtt.throttle) } : {}),
