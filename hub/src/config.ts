@@ -39,6 +39,21 @@ export interface HubConfig {
   certificateRotationDays: number;
   /** A renewed certificate is revoked as superseded this many hours after its renewal (embedded service). */
   certificateSupersededGraceHours: number;
+  /** Device protocol extras: device logs, OTA, alerts (docs/PROTOCOL.md). */
+  deviceProtocol: DeviceProtocolConfig;
+}
+
+export interface DeviceProtocolConfig {
+  /** `thing.log.post` entries (and network reports) kept per device; the oldest go first. */
+  deviceLogMaxPerDevice: number;
+  /** Device logs older than this many days are pruned (0 = only the count bound). */
+  deviceLogRetentionDays: number;
+  /** Largest firmware file accepted for upload. */
+  otaMaxFirmwareBytes: number;
+  /** How long a signed firmware download URL stays valid. */
+  otaDownloadTtlSeconds: number;
+  /** Attempts per alert webhook delivery (the first one included). */
+  alertWebhookAttempts: number;
 }
 
 export const defaults: HubConfig = {
@@ -58,6 +73,7 @@ export const defaults: HubConfig = {
   certificateService: 'embedded',
   certificateRotationDays: 30,
   certificateSupersededGraceHours: 168,
+  deviceProtocol: { deviceLogMaxPerDevice: 1000, deviceLogRetentionDays: 30, otaMaxFirmwareBytes: 16 * 1024 * 1024, otaDownloadTtlSeconds: 86_400, alertWebhookAttempts: 6 },
   mqtt: {
     host: '127.0.0.1',
     port: 11883,
@@ -104,6 +120,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     bodyLimitBytes: int('HUB_BODY_LIMIT_BYTES', defaults.bodyLimitBytes, 1024, 64 * 1024 * 1024),
     maxDevicesPerProduct: int('HUB_MAX_DEVICES_PER_PRODUCT', defaults.maxDevicesPerProduct, 1, 10_000_000),
     maxSubDevicesPerGateway: int('HUB_MAX_SUBDEVICES_PER_GATEWAY', defaults.maxSubDevicesPerGateway, 1, 1_000_000),
+    deviceProtocol: {
+      deviceLogMaxPerDevice: int('HUB_DEVICE_LOG_MAX_PER_DEVICE', defaults.deviceProtocol.deviceLogMaxPerDevice, 1, 1_000_000),
+      deviceLogRetentionDays: int('HUB_DEVICE_LOG_RETENTION_DAYS', defaults.deviceProtocol.deviceLogRetentionDays, 0, 36500),
+      otaMaxFirmwareBytes: int('HUB_OTA_MAX_FIRMWARE_BYTES', defaults.deviceProtocol.otaMaxFirmwareBytes, 1024, 256 * 1024 * 1024),
+      otaDownloadTtlSeconds: int('HUB_OTA_DOWNLOAD_TTL_SECONDS', defaults.deviceProtocol.otaDownloadTtlSeconds, 60, 30 * 86400),
+      alertWebhookAttempts: int('HUB_ALERT_WEBHOOK_ATTEMPTS', defaults.deviceProtocol.alertWebhookAttempts, 1, 20),
+    },
   };
   const bool = (name: string, fallback: boolean): boolean => {
     const raw = env[name];
