@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['*/test/**/*.test.ts', 'test/integration/**/*.test.ts'],
+    include: ['*/test/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/docs/**/*.test.ts'],
     exclude: ['**/node_modules/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

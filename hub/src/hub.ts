@@ -36,6 +36,10 @@ import { openRedisLink } from './cluster/redis-link.js';
 import { RedisThrottle } from './cluster/redis-throttle.js';
 import { DeferredSink } from './telemetry/stream-events.js';
 import type { Store } from './store/port.js';
+import { EventEmitter } from 'node:events';
+import { ProductCodecs, productCodecsSpec, type ProductCodecRecord } from './codecs/product-codecs.js';
+import { RawRoute, type RawRouteEvents } from './router/raw/raw-route.js';
+import { rawCommandChannel } from './router/raw/raw-commands.js';
 
 export interface Hub {
   config: HubConfig;
@@ -134,7 +138,11 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     ...(config.redisUrl && throttleRedis ? { redisUrl: config.redisUrl, throttle: new RedisThrottle(throttleRedis, config.mqtt.throttle) } : {}),
   });
   if (link) broker.lifecycle.ownership = clusterOwnership(link, log.child({ component: 'cluster' }));
-  const localChannel = mqttCommandChannel(broker);
+  // Custom products: raw uplinks decoded by the product's codec, commands encoded by it (docs/PROTOCOL.md "Raw payloads").
+  const codecs = new ProductCodecs(await store.collection<ProductCodecRecord>(productCodecsSpec), clock);
+  const rawReplies = new EventEmitter<RawRouteEvents>();
+  broker.router.raw = new RawRoute(codecs, upstreamHandlers, rawReplies);
+  const localChannel = rawCommandChannel(mqttCommandChannel(broker), codecs, rawReplies);
   const clusterChannel = link ? new ClusterCommandChannel(localChannel, link, log.child({ component: 'cluster' })) : undefined;
   await clusterChannel?.start();
   const stream = new StreamHub(broker.aedes, log.child({ component: 'stream' }));
@@ -181,6 +189,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     management: config.role !== 'worker',
     ...(certificates ? { certificates: certificates.ops, ...(certificates.service ? { certificateService: certificates.service } : {}) } : {}),
     publicBaseUrl,
+    codecs,
   });
   return {
     config,

@@ -25,6 +25,8 @@ import { installEnvelopeErrors } from './errors.js';
 import { productRoutes } from './products.routes.js';
 import { tokenRoutes } from './token.routes.js';
 import { topoRoutes } from './topos.routes.js';
+import { codecRoutes } from './codecs.routes.js';
+import type { ProductCodecs } from '../codecs/product-codecs.js';
 
 export interface ApiOptions {
   telemetry: TelemetryStore;
@@ -47,6 +49,8 @@ export interface ApiOptions {
   certificates?: CertificateOperations;
   certificateService?: CertificateService;
   publicBaseUrl?: string | (() => string);
+  /** Raw-payload codecs of Custom products (docs/PROTOCOL.md "Raw payloads"). */
+  codecs?: ProductCodecs;
 }
 
 /** Builds the management REST API: token service, Connection Service, admin API, OpenAPI at /docs. */
@@ -132,6 +136,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     await scope.register(streamRoutes, { stream: opts.stream });
     await scope.register(measurepointRoutes, { registry: opts.registry, telemetry: opts.telemetry });
     if (opts.certificates) await scope.register(certificateRoutes, { registry: opts.registry, certs: opts.certificates, publicBaseUrl: opts.publicBaseUrl ?? '' });
+    if (opts.codecs) await scope.register(codecRoutes, { registry: opts.registry, codecs: opts.codecs });
     await scope.register(adminRoutes, { registry: opts.registry });
   });
   return app;

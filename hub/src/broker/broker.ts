@@ -202,7 +202,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     },
   });
 
-  // The one seam where aedes is wrapped (conventions.md): a client's PUBLISH is routed by the hub
+  // The one seam where aedes is wrapped (docs/ARCHITECTURE.md, MQTT flow step 5): a client's PUBLISH is routed by the hub
   // in authorizePublish and never fans out through the broker, so it is not stored, queued or
   // emitted. Publishes of the broker itself ($SYS, no client) pass unchanged.
   const forward = aedes.publish.bind(aedes) as unknown as (packet: AedesPublishPacket, client: Client | null, done?: (err?: Error) => void) => void;

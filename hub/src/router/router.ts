@@ -4,6 +4,7 @@ import { pushTo } from '../broker/push.js';
 import type { DeviceIdentity, DeviceSession } from '../broker/sessions.js';
 import { deviceKeyOf } from '../broker/sessions.js';
 import type { HandlerResult, RouterDeps, UpstreamHandler } from './context.js';
+import type { RawRoute } from './raw/raw-route.js';
 
 /** A device's answer to something the hub sent it (a command, activate info, combine.*). */
 export interface DeviceReply {
@@ -27,6 +28,9 @@ export const MAX_PAYLOAD = 512 * 1024;
  * `id` echoed verbatim, straight to the publishing session.
  */
 export class UpstreamRouter extends EventEmitter<RouterEvents> {
+  /** Reads `up_raw` and `down_raw_reply` (no JSON envelope); set by the hub's wiring. */
+  raw?: RawRoute;
+
   constructor(
     private readonly deps: RouterDeps,
     private readonly handlers: Partial<Record<ParsedTopic['kind'], UpstreamHandler>>,
@@ -54,6 +58,11 @@ export class UpstreamRouter extends EventEmitter<RouterEvents> {
       this.deps.log.debug({ assetId: session.device.assetId, topic: topicName, code }, 'publish refused');
       this.deps.metrics?.aclRefusals.inc({ decision: 'publish' });
       return this.refuse(session, topicName, payload, new EnosError(code, why), replyQos);
+    }
+
+    if (topic.kind === 'upRaw' || topic.kind === 'downRaw') {
+      if (!this.raw) return this.refuse(session, topicName, payload, new EnosError(codes.noWritePermission, 'raw payloads are not supported by this hub'), replyQos);
+      return this.raw.route({ session, topic, target, payload, qos: replyQos }, this.deps);
     }
 
     if (topic.isReply) {
