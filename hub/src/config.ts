@@ -26,6 +26,8 @@ export interface HubConfig {
   role: 'all' | 'worker' | 'manager';
   /** This node's id in a cluster (default: random per start). */
   nodeId?: string;
+  /** Cluster: a node whose heartbeat is older than this is dead and its devices go offline. */
+  clusterNodeTtlMs: number;
   /** Telemetry history is kept this many days (0 = forever). */
   telemetryRetentionDays: number;
   /** The URL devices and applications reach this hub at (CRL and CA links in certificates). */
@@ -54,6 +56,7 @@ export const defaults: HubConfig = {
   maxDevicesPerProduct: 10_000,
   maxSubDevicesPerGateway: 1_500,
   role: 'all',
+  clusterNodeTtlMs: 15_000,
   telemetryRetentionDays: 90,
   certificateService: 'embedded',
   certificateRotationDays: 30,
@@ -89,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const config: HubConfig = {
     mqtt: defaults.mqtt,
     role: 'all',
+    clusterNodeTtlMs: int('HUB_CLUSTER_NODE_TTL_MS', defaults.clusterNodeTtlMs, 1_000, 600_000),
     telemetryRetentionDays: int('HUB_TELEMETRY_RETENTION_DAYS', defaults.telemetryRetentionDays, 0, 36500),
     certificateService: defaults.certificateService,
     certificateRotationDays: int('HUB_CERT_ROTATION_DAYS', defaults.certificateRotationDays, 0, 3650),

@@ -32,6 +32,7 @@ import { Redis } from 'ioredis';
 import { ClusterCommandChannel } from './cluster/cluster-channel.js';
 import { handleNodeMessages } from './cluster/node-messages.js';
 import { clusterOwnership } from './cluster/ownership.js';
+import { startLiveness } from './cluster/liveness.js';
 import { openRedisLink } from './cluster/redis-link.js';
 import { RedisThrottle } from './cluster/redis-throttle.js';
 import { DeferredSink } from './telemetry/stream-events.js';
@@ -119,8 +120,9 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     log: (m) => log.warn(m),
   });
   const retention = retentionMs ? startRetention(telemetryStore, { retentionMs, intervalMs: 3_600_000, log: log.child({ component: 'telemetry' }) }) : undefined;
-  const link = config.redisUrl ? await openRedisLink(config.redisUrl, log.child({ component: 'cluster' }), config.nodeId) : undefined;
-  const throttleRedis = config.redisUrl ? new Redis(config.redisUrl) : undefined;
+  const link = config.redisUrl ? await openRedisLink(config.redisUrl, log.child({ component: 'cluster' }), config.nodeId, config.clusterNodeTtlMs) : undefined;
+  const throttleRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
+  throttleRedis?.on('error', () => undefined); // the link logs Redis outages once
   // Ingestion feeds the application stream, which needs the broker: bound once both exist.
   const streamSink = new DeferredSink();
   const telemetry = new TelemetryIngest(telemetryStore, streamSink, log.child({ component: 'telemetry' }));
@@ -171,6 +173,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   sources = { connections: () => broker.sessions.size, queueDepth: () => commands.queueDepth() };
   await commands.start();
   if (link && clusterChannel) handleNodeMessages(link, broker, commands, clusterChannel, log.child({ component: 'cluster' }));
+  const liveness = link ? await startLiveness(link, broker.lifecycle, log.child({ component: 'cluster' }), Math.max(250, Math.floor(config.clusterNodeTtlMs / 3))) : undefined;
   const deviceTypeContext: DeviceTypeContext = { log: log.child({ component: 'device-types' }), pull: commands.pull, devices, publicBaseUrl, clock };
   const api = await buildApi({
     registry,
@@ -222,6 +225,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       await rotation?.stop();
       unwatchDeleted();
       clientCertificates?.close();
+      liveness?.stop();
       await commands.stop();
       await deviceTypes.close();
       await broker.close();

@@ -5,6 +5,8 @@ import { createServer } from 'node:net';
 export interface RunningRedis {
   url: string;
   port: number;
+  /** How many times the server has run a command since it started (`INFO commandstats`). */
+  commandCount(command: string): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -23,8 +25,8 @@ export async function freePort(): Promise<number> {
 }
 
 /** A real redis-server on a free loopback port, no persistence, stopped by the test. */
-export async function startRedis(): Promise<RunningRedis> {
-  const port = await freePort();
+export async function startRedis(options: { port?: number } = {}): Promise<RunningRedis> {
+  const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   await new Promise<void>((resolve, reject) => {
@@ -41,6 +43,11 @@ export async function startRedis(): Promise<RunningRedis> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    async commandCount(command: string) {
+      const r = spawnSync('redis-cli', ['-p', String(port), 'info', 'commandstats'], { encoding: 'utf8' });
+      const m = new RegExp(`cmdstat_${command.toLowerCase()}:calls=(\\d+)`).exec(r.stdout);
+      return m ? Number(m[1]) : 0;
+    },
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');

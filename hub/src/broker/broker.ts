@@ -77,6 +77,26 @@ export interface Broker {
  * The MQTT broker: aedes with the hub's policy in its hooks (authenticate, authorizePublish,
  * authorizeSubscribe) and the device-facing state (sessions, lifecycle, router).
  */
+/**
+ * aedes' session persistence and fan-out over Redis. Their connections reconnect by themselves; an
+ * error while Redis is away is logged (once per outage), never thrown: an unhandled 'error' event
+ * would end the process, and a node must keep serving its connected devices without Redis.
+ */
+function redisBrokerBackends(redisUrl: string, log: Logger) {
+  const persistenceConn = new Redis(redisUrl);
+  persistenceConn.on('error', () => undefined);
+  const mq = mqemitterRedis({ connectionString: redisUrl });
+  // `state` is mqemitter-redis' own event emitter for connection events (not in its typings).
+  const state = (mq as unknown as { state: import('node:events').EventEmitter }).state;
+  let down = false;
+  state.on('error', (err: Error) => {
+    if (!down) log.warn({ err: err.message }, 'MQTT fan-out: Redis unreachable');
+    down = true;
+  });
+  state.on('pubConnect', () => (down = false));
+  return { persistence: aedesPersistenceRedis({ conn: persistenceConn }), mq };
+}
+
 export async function createBroker(deps: BrokerDeps): Promise<Broker> {
   const { registry, log, config, clock } = deps;
   const sessions = new SessionRegistry();
@@ -86,12 +106,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     deps.handlers as ConstructorParameters<typeof UpstreamRouter>[1],
   );
   const throttle = deps.throttle ?? new ConnectThrottle(config.throttle);
-  const clusterOptions = deps.redisUrl
-    ? {
-        persistence: aedesPersistenceRedis({ conn: new Redis(deps.redisUrl) }),
-        mq: mqemitterRedis({ connectionString: deps.redisUrl }),
-      }
-    : {};
+  const clusterOptions = deps.redisUrl ? redisBrokerBackends(deps.redisUrl, log) : {};
   const unwatchAdminChanges = watchAdminChanges({ registry, sessions, lifecycle, log });
   const tls = await serverTlsMaterial({ dataDir: deps.dataDir, certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, hostnames: config.tlsHostnames });
   let listeners: Listeners | undefined;

@@ -69,17 +69,37 @@ export class DeviceLifecycle extends EventEmitter<LifecycleEvents> implements Su
     await this.mark(identity, 'offline');
   }
 
+  /**
+   * Cluster liveness: the node that held this device's session is gone (or this node restarted
+   * under the same id), and nobody else claimed it. Written offline without asking ownership: the
+   * session record was already removed by the sweep.
+   */
+  orphaned(device: DeviceIdentity): Promise<void> {
+    if (this.sessions.routeTo(device.productKey, device.deviceKey)) return Promise.resolve();
+    return this.mark(device, 'offline', false);
+  }
+
+  /** Cluster: Redis came back (possibly empty); claims again every session this node holds. */
+  async reclaimAll(): Promise<void> {
+    const writes: Promise<void>[] = [];
+    for (const session of this.sessions.all()) {
+      writes.push(this.mark(session.device, 'online'));
+      for (const sub of session.subDevices.values()) writes.push(this.mark(sub, 'online'));
+    }
+    await Promise.all(writes);
+  }
+
   /** Resolves when every status write queued so far has been applied (tests, shutdown). */
   async settled(): Promise<void> {
     await Promise.all([...this.chains.values()]);
   }
 
-  private mark(device: DeviceIdentity, status: 'online' | 'offline'): Promise<void> {
+  private mark(device: DeviceIdentity, status: 'online' | 'offline', viaOwnership = true): Promise<void> {
     const at = this.clock();
     const prev = this.chains.get(device.assetId) ?? Promise.resolve();
     const next = prev
       .then(async () => {
-        if (this.ownership) {
+        if (this.ownership && viaOwnership) {
           if (status === 'online') await this.ownership.claim(device);
           else if (!(await this.ownership.release(device))) return;
         }

@@ -41,14 +41,24 @@ export class ClusterCommandChannel implements CommandChannel {
   }
 
   async isReachable(productKey: string, deviceKey: string): Promise<boolean> {
-    return (await this.local.isReachable(productKey, deviceKey)) || (await this.link.locate(productKey, deviceKey)) !== undefined;
+    return (await this.local.isReachable(productKey, deviceKey)) || (await this.elsewhere(productKey, deviceKey)) !== undefined;
+  }
+
+  /**
+   * The other node holding the device's session. A record naming this node while no local session
+   * exists is stale (a previous run under the same node id, or a release in progress): the device
+   * is not reachable, and a queue kick must never be forwarded to this node itself.
+   */
+  private async elsewhere(productKey: string, deviceKey: string): Promise<string | undefined> {
+    const holder = await this.link.locate(productKey, deviceKey).catch(() => undefined);
+    return holder === this.link.nodeId ? undefined : holder;
   }
 
   async send(productKey: string, deviceKey: string, wire: unknown): Promise<boolean> {
     if (await this.local.isReachable(productKey, deviceKey)) return this.local.send(productKey, deviceKey, wire);
     const { topic, message } = wire as MqttWire;
-    const holder = await this.link.locate(productKey, deviceKey);
-    if (!holder || holder === this.link.nodeId) return false;
+    const holder = await this.elsewhere(productKey, deviceKey);
+    if (!holder) return false;
     const requestId = randomUUID();
     const delivered = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => {
@@ -57,7 +67,11 @@ export class ClusterCommandChannel implements CommandChannel {
       }, DELIVER_TIMEOUT_MS);
       this.pending.set(requestId, { resolve, timer });
     });
-    await this.link.send(holder, { type: 'deliver', requestId, replyTo: this.link.nodeId, productKey, deviceKey, topic, message });
+    try {
+      await this.link.send(holder, { type: 'deliver', requestId, replyTo: this.link.nodeId, productKey, deviceKey, topic, message });
+    } catch {
+      this.settle(requestId, false);
+    }
     return delivered;
   }
 
@@ -72,7 +86,7 @@ export class ClusterCommandChannel implements CommandChannel {
 
   async queueHolder(productKey: string, deviceKey: string): Promise<'here' | string | undefined> {
     if (await this.local.isReachable(productKey, deviceKey)) return 'here';
-    return this.link.locate(productKey, deviceKey);
+    return this.elsewhere(productKey, deviceKey);
   }
 
   async forwardKick(nodeId: string, productKey: string, deviceKey: string): Promise<void> {

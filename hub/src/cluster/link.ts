@@ -16,12 +16,26 @@ export type NodeMessage =
 
 export interface ClusterLink {
   readonly nodeId: string;
+  /** Whether Redis answers right now (for /health). */
+  readonly connected: boolean;
   /** The live node holding a device's session (its own, or its gateway's for a sub-device). */
   locate(productKey: string, deviceKey: string): Promise<string | undefined>;
-  /** Records this node as the holder; resolves with the previous live holder, if another node. */
-  claim(productKey: string, deviceKey: string): Promise<string | undefined>;
+  /**
+   * Records this node as the holder, with the device's identity in this node's roster; resolves
+   * with the previous live holder, if another node.
+   */
+  claim(productKey: string, deviceKey: string, identity?: unknown): Promise<string | undefined>;
   /** Removes the record if this node still holds it; resolves whether it did. */
   release(productKey: string, deviceKey: string): Promise<boolean>;
+  /**
+   * At start: this node holds no session yet, so whatever its roster still lists (a previous run
+   * under the same node id died) is stale. Removes it; resolves with those devices' identities.
+   */
+  takeOwnRoster(): Promise<unknown[]>;
+  /** Removes the rosters of nodes whose liveness expired; resolves with their devices' identities. */
+  sweepDeadNodes(): Promise<unknown[]>;
+  /** Called each time Redis answers again after an outage. */
+  onReconnect(handler: () => void): void;
   send(nodeId: string, message: NodeMessage): Promise<void>;
   onMessage(handler: (message: NodeMessage) => void): void;
   /** A cluster-wide broadcast on one exact channel (command replies). */

@@ -3,16 +3,27 @@ import type { SessionOwnership } from '../broker/lifecycle.js';
 import type { SessionRegistry } from '../broker/sessions.js';
 import type { ClusterLink } from './link.js';
 
-/** Session ownership over the cluster link: a login here takes the device over from any other node. */
+/**
+ * Session ownership over the cluster link: a login here takes the device over from any other node.
+ * Without Redis the device is still served here: a failed claim is logged and its status written
+ * anyway (the link re-claims every local session when Redis is back), and a failed release counts
+ * as held (while Redis is away no other node can have claimed the device).
+ */
 export function clusterOwnership(link: ClusterLink, log: Logger): SessionOwnership {
   return {
     async claim(device) {
-      const previous = await link.claim(device.productKey, device.deviceKey);
+      let previous: string | undefined;
+      try {
+        previous = await link.claim(device.productKey, device.deviceKey, device);
+      } catch (err) {
+        log.warn({ err: (err as Error).message, assetId: device.assetId }, 'session not recorded in the cluster (Redis unreachable)');
+        return;
+      }
       if (!previous) return;
       log.info({ assetId: device.assetId, previous }, 'device moved here from another node: asking it to let go');
       await link.send(previous, { type: 'takeover', productKey: device.productKey, deviceKey: device.deviceKey });
     },
-    release: (device) => link.release(device.productKey, device.deviceKey),
+    release: (device) => link.release(device.productKey, device.deviceKey).catch(() => true),
   };
 }
 

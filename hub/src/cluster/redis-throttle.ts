@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Throttle, ThrottleConfig } from '../broker/throttle.js';
+import { ConnectThrottle, type Throttle, type ThrottleConfig } from '../broker/throttle.js';
 
 // One atomic step per connection attempt: the same rule as the in-process throttle, cluster-wide.
 const ADMIT = `
@@ -18,15 +18,30 @@ end
 if last[2] and now - tonumber(last[2]) < tonumber(ARGV[4]) then return {3, 0} end
 return {0, 0}`;
 
-/** The per-device connection throttle of docs/ENOS-PROTOCOL.md §2.3, kept in Redis for every node. */
+/**
+ * The per-device connection throttle of docs/ENOS-PROTOCOL.md §2.3, kept in Redis for every node.
+ * While Redis is unreachable each node applies the same rule on its own (devices keep connecting).
+ */
 export class RedisThrottle implements Throttle {
+  private readonly local: ConnectThrottle;
+
   constructor(
     private readonly redis: Redis,
     private readonly config: ThrottleConfig,
-  ) {}
+  ) {
+    this.local = new ConnectThrottle(config);
+  }
 
   async admit(deviceId: string, now: number): Promise<string | undefined> {
     if (!this.config.enabled) return undefined;
+    try {
+      return await this.admitShared(deviceId, now);
+    } catch {
+      return this.local.admit(deviceId, now);
+    }
+  }
+
+  private async admitShared(deviceId: string, now: number): Promise<string | undefined> {
     const c = this.config;
     const [verdict, ms] = (await this.redis.eval(ADMIT, 2, `edgehub:throttle:${deviceId}`, `edgehub:blocked:${deviceId}`, now, c.windowMs, c.maxInWindow, c.minIntervalMs, c.blockMs, randomUUID())) as [number, number];
     switch (verdict) {

@@ -1,0 +1,34 @@
+import type { Logger } from 'pino';
+import type { DeviceLifecycle } from '../broker/lifecycle.js';
+import type { DeviceIdentity } from '../broker/sessions.js';
+import type { ClusterLink } from './link.js';
+
+/**
+ * Node liveness in a cluster (docs/ARCHITECTURE.md, "Cluster"): each node's heartbeat key expires
+ * when it dies; a survivor then takes the dead node's devices offline, unless they logged in again
+ * elsewhere. At start a node clears what a previous run under the same HUB_NODE_ID left behind.
+ * When Redis comes back after an outage, every node claims its live sessions again.
+ */
+export async function startLiveness(link: ClusterLink, lifecycle: DeviceLifecycle, log: Logger, intervalMs: number): Promise<{ stop(): void }> {
+  const orphaned = async (identities: unknown[]) => {
+    for (const identity of identities) if (identity) await lifecycle.orphaned(identity as DeviceIdentity);
+  };
+  const stale = await link.takeOwnRoster();
+  if (stale.length > 0) log.info({ devices: stale.length }, 'cluster: sessions left by a previous run of this node are offline');
+  await orphaned(stale);
+  link.onReconnect(() => {
+    lifecycle.reclaimAll().catch((err: unknown) => log.error({ err }, 'cluster: re-claiming sessions failed'));
+  });
+  let running = false;
+  const timer = setInterval(() => {
+    if (running || !link.connected) return;
+    running = true;
+    link
+      .sweepDeadNodes()
+      .then(orphaned)
+      .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'cluster: liveness sweep failed'))
+      .finally(() => (running = false));
+  }, intervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
