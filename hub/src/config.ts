@@ -42,6 +42,8 @@ export interface HubConfig {
   dmRateLimitPerMinute: number;
   /** Lifetime of an OAuth2 access token issued by POST /token (HUB_OAUTH_TOKEN_TTL_SECONDS). */
   oauthTokenTtlSeconds: number;
+  /** A renewed certificate is revoked as superseded this many hours after its renewal (embedded service). */
+  certificateSupersededGraceHours: number;
 }
 
 export const defaults: HubConfig = {
@@ -62,6 +64,7 @@ export const defaults: HubConfig = {
   certificateRotationDays: 30,
   dmRateLimitPerMinute: 600,
   oauthTokenTtlSeconds: 3600,
+  certificateSupersededGraceHours: 168,
   mqtt: {
     host: '127.0.0.1',
     port: 11883,
@@ -96,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     telemetryRetentionDays: int('HUB_TELEMETRY_RETENTION_DAYS', defaults.telemetryRetentionDays, 0, 36500),
     certificateService: defaults.certificateService,
     certificateRotationDays: int('HUB_CERT_ROTATION_DAYS', defaults.certificateRotationDays, 0, 3650),
+    certificateSupersededGraceHours: int('HUB_CERT_SUPERSEDED_GRACE_HOURS', defaults.certificateSupersededGraceHours, 0, 24 * 3650),
     dataDir: resolve(env['HUB_DATA_DIR'] || defaults.dataDir),
     http: { host: env['HUB_HTTP_HOST'] || defaults.http.host, port: int('HUB_HTTP_PORT', defaults.http.port, 0, 65535) },
     mongodbDbName: env['MONGODB_DB'] || defaults.mongodbDbName,

@@ -100,7 +100,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   let boundHttp = `http://${config.http.host}:${config.http.port}`;
   const publicBaseUrl = () => config.publicBaseUrl ?? boundHttp;
   const certLog = log.child({ component: 'certificates' });
-  const certificates = config.certificateService === 'off' ? undefined : await openHubCertificates({ dataDir: config.dataDir, mode: config.certificateService, publicBaseUrl, log: certLog });
+  const certificates = config.certificateService === 'off' ? undefined : await openHubCertificates({ dataDir: config.dataDir, mode: config.certificateService, publicBaseUrl, log: certLog, supersededGraceHours: config.certificateSupersededGraceHours });
   if (!certificates) certLog.warn('certificate service off: no certificate API and no mutual TLS (a cluster needs HUB_CERT_SERVICE_URL)');
   const clientCertificates = certificates ? await clientCertificatePolicy(certificates, certLog) : undefined;
   const unwatchDeleted = certificates ? revokeCertificatesOfDeletedDevices(registry.events, certificates.ops, certLog) : () => undefined;
