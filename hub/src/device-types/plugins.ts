@@ -16,7 +16,7 @@ export interface DeviceTypeDeps {
   mqttChannel: CommandChannel;
   /** The hub's certificate service, when on (device identity certificates). */
   certificates?: CertificateOperations;
-  /** The process environment, for a plugin's own settings (documented in docs/CONFIGURATION.md). */
+  /** The process environment, for a plugin's own settings (documented with the plugin in docs/DEVICE-MANAGEMENT.md). */
   env: Record<string, string | undefined>;
 }
 
