@@ -15,7 +15,7 @@ export interface CertificateOperations {
   revoke(request: RevokeRequest): Promise<IssuedCertificate>;
   /** One certificate, or undefined (also when `scope` does not match: other tenants' certificates stay invisible). */
   get(ref: SerialRef & { scope?: Partial<DeviceBinding> }): Promise<IssuedCertificate | undefined>;
-  /** §7.3 list, newest first, with the §6 status (expired certificates are reported as 2). */
+  /** §7.3 list, newest first, with the §6 status (expired certificates are reported as 2, not yet valid ones as 3). */
   list(filter?: ListFilter): Promise<IssuedCertificate[]>;
   /** The root, the issuing CAs and their chains, for `caCert` / `certChainURL` answers and TLS trust. */
   caCertificates(): Promise<CaCertificates>;
@@ -23,6 +23,32 @@ export interface CertificateOperations {
   revokedSerials(): Promise<string[]>;
   /** Called after every revocation made through this object; returns the unsubscribe function. */
   onRevoked(listener: (event: RevocationEvent) => void): () => void;
+  /**
+   * The revocation feed: every revocation, whoever made it, in order. Answers at once when there are
+   * revocations after `after`, else waits up to `waitSeconds` (long poll). A different `epoch` (the
+   * service restarted) or a position beyond the end answers the full list (`full: true`).
+   */
+  revocations(request: RevocationFeedRequest, signal?: AbortSignal): Promise<RevocationFeedPage>;
+}
+
+export interface RevocationFeedRequest {
+  /** Position after which to answer (0: from the start). */
+  after: number;
+  /** The epoch of the previous page; absent on the first call. */
+  epoch?: string;
+  /** How long to wait for a new revocation when there is none; default 0, at most 60. */
+  waitSeconds?: number;
+}
+
+export interface RevocationFeedPage {
+  /** Changes when the service restarts: positions of another epoch mean nothing. */
+  epoch: string;
+  /** Position of the last revocation in this page (pass it as `after` next time). */
+  position: number;
+  /** true: `serials` is every revoked serial; false: only those after `after`. */
+  full: boolean;
+  /** Canonical hex serials. */
+  serials: string[];
 }
 
 export interface IssueRequest {
@@ -54,9 +80,9 @@ export type RevokeRequest = SerialRef & {
   scope?: Partial<DeviceBinding>;
 };
 
-/** §6 certStatus. */
-export type CertificateStatus = 0 | 1 | 2;
-export const certificateStatus = { valid: 0, revoked: 1, expired: 2 } as const;
+/** §6 certStatus, plus 3 for a certificate whose notBefore is still ahead (never reported as valid). */
+export type CertificateStatus = 0 | 1 | 2 | 3;
+export const certificateStatus = { valid: 0, revoked: 1, expired: 2, notYetValid: 3 } as const;
 
 export interface ListFilter {
   /** Every given field must match (e.g. `{ orgId }`, or a device's `{ productKey, deviceKey }`). */

@@ -11,6 +11,10 @@ import type { HubConfig } from './config.js';
 import { CommandCore, defaultCommandLimits } from './commands/command-core.js';
 import { mqttCommandChannel } from './commands/mqtt-channel.js';
 import type { CommandRecord } from './commands/records.js';
+import { DeviceDirectory, deviceCollectionSpec } from './device-management/device-directory.js';
+import type { DeviceRecord } from './device-management/records.js';
+import { deviceTypeFactories, loadDeviceTypes, type DeviceTypes } from './device-types/plugins.js';
+import type { DeviceTypeContext } from './device-types/plugin.js';
 import { collectionSpecs } from './registry/collections.js';
 import { openRegistry, type Registry } from './registry/registry.js';
 import { upstreamHandlers } from './router/handlers.js';
@@ -37,6 +41,8 @@ import { EventEmitter } from 'node:events';
 import { ProductCodecs, productCodecsSpec, type ProductCodecRecord } from './codecs/product-codecs.js';
 import { RawRoute, type RawRouteEvents } from './router/raw/raw-route.js';
 import { rawCommandChannel } from './router/raw/raw-commands.js';
+import { DeviceLogs, deviceLogsSpec, startDeviceLogRetention, type DeviceLogRecord } from './device-logs/device-logs.js';
+import { deviceLogHandlers } from './device-logs/log-handlers.js';
 
 export interface Hub {
   config: HubConfig;
@@ -45,6 +51,10 @@ export interface Hub {
   api: FastifyInstance;
   broker: Broker;
   commands: CommandCore;
+  /** The device types that are on (HUB_DEVICE_TYPES). */
+  deviceTypes: DeviceTypes;
+  /** Device-management devices of every type. */
+  devices: DeviceDirectory;
   stream: StreamHub;
   /** The certificate service (embedded or remote); absent when off. */
   certificates?: HubCertificates;
@@ -92,7 +102,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   let boundHttp = `http://${config.http.host}:${config.http.port}`;
   const publicBaseUrl = () => config.publicBaseUrl ?? boundHttp;
   const certLog = log.child({ component: 'certificates' });
-  const certificates = config.certificateService === 'off' ? undefined : await openHubCertificates({ dataDir: config.dataDir, mode: config.certificateService, publicBaseUrl, log: certLog });
+  const certificates = config.certificateService === 'off' ? undefined : await openHubCertificates({ dataDir: config.dataDir, mode: config.certificateService, publicBaseUrl, log: certLog, supersededGraceHours: config.certificateSupersededGraceHours });
   if (!certificates) certLog.warn('certificate service off: no certificate API and no mutual TLS (a cluster needs HUB_CERT_SERVICE_URL)');
   const clientCertificates = certificates ? await clientCertificatePolicy(certificates, certLog) : undefined;
   const unwatchDeleted = certificates ? revokeCertificatesOfDeletedDevices(registry.events, certificates.ops, certLog) : () => undefined;
@@ -118,15 +128,20 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   // Ingestion feeds the application stream, which needs the broker: bound once both exist.
   const streamSink = new DeferredSink();
   const telemetry = new TelemetryIngest(telemetryStore, streamSink, log.child({ component: 'telemetry' }));
+  const dp = config.deviceProtocol;
+  const deviceLogs = new DeviceLogs(await store.collection<DeviceLogRecord>(deviceLogsSpec), { maxPerDevice: dp.deviceLogMaxPerDevice, retentionMs: dp.deviceLogRetentionDays * 86_400_000 }, clock);
+  const deviceLogRetention = config.role !== 'worker' ? startDeviceLogRetention(deviceLogs, 3_600_000, (err) => log.error({ err }, 'device log retention failed')) : undefined;
+  const handlers = { ...upstreamHandlers, ...deviceLogHandlers(deviceLogs) };
   const broker = await createBroker({
     registry,
     ingest: telemetry,
     log: log.child({ component: 'mqtt' }),
     config: config.mqtt,
     dataDir: config.dataDir,
-    handlers: upstreamHandlers,
+    handlers,
     clock,
     appLoginWindowSeconds: config.tokenTimestampWindowSeconds,
+    loginLedger: tokens.ledger,
     metrics,
     ...(clientCertificates ? { clientCertificates } : {}),
     ...(config.redisUrl && throttleRedis ? { redisUrl: config.redisUrl, throttle: new RedisThrottle(throttleRedis, config.mqtt.throttle) } : {}),
@@ -135,7 +150,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   // Custom products: raw uplinks decoded by the product's codec, commands encoded by it (docs/PROTOCOL.md "Raw payloads").
   const codecs = new ProductCodecs(await store.collection<ProductCodecRecord>(productCodecsSpec), clock);
   const rawReplies = new EventEmitter<RawRouteEvents>();
-  broker.router.raw = new RawRoute(codecs, upstreamHandlers, rawReplies);
+  broker.router.raw = new RawRoute(codecs, handlers, rawReplies);
   const localChannel = rawCommandChannel(mqttCommandChannel(broker), codecs, rawReplies);
   const clusterChannel = link ? new ClusterCommandChannel(localChannel, link, log.child({ component: 'cluster' })) : undefined;
   await clusterChannel?.start();
@@ -144,9 +159,19 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   for (const status of ['online', 'offline', 'activated'] as const) {
     broker.lifecycle.on(status, (d, time) => stream.publish({ type: 'lifecycle', orgId: d.orgId, assetId: d.assetId, productKey: d.productKey, deviceKey: d.deviceKey, time, status }));
   }
+  const deviceTypes = await loadDeviceTypes(config.deviceTypes ?? Object.keys(deviceTypeFactories), {
+    log: log.child({ component: 'device-types' }),
+    clock,
+    dataDir: config.dataDir,
+    store,
+    mqttChannel: clusterChannel ?? localChannel,
+    ...(certificates ? { certificates: certificates.ops } : {}),
+    env: process.env,
+  });
+  const devices = new DeviceDirectory(await store.collection<DeviceRecord>(deviceCollectionSpec), clock);
   const commands = new CommandCore(
     await store.collection<CommandRecord>(collectionSpecs.commands),
-    clusterChannel ?? localChannel,
+    deviceTypes,
     log.child({ component: 'commands' }),
     defaultCommandLimits,
     clock,
@@ -156,9 +181,12 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   await commands.start();
   if (link && clusterChannel) handleNodeMessages(link, broker, commands, clusterChannel, log.child({ component: 'cluster' }));
   const liveness = link ? await startLiveness(link, broker.lifecycle, log.child({ component: 'cluster' }), Math.max(250, Math.floor(config.clusterNodeTtlMs / 3))) : undefined;
+  const deviceTypeContext: DeviceTypeContext = { log: log.child({ component: 'device-types' }), pull: commands.pull, devices, publicBaseUrl, clock };
   const api = await buildApi({
     registry,
     commands,
+    deviceTypes,
+    deviceTypeContext,
     stream,
     telemetry: telemetryStore,
     metrics,
@@ -172,6 +200,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     ...(certificates ? { certificates: certificates.ops, ...(certificates.service ? { certificateService: certificates.service } : {}) } : {}),
     publicBaseUrl,
     codecs,
+    deviceLogs,
   });
   return {
     config,
@@ -180,6 +209,8 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     api,
     broker,
     commands,
+    deviceTypes,
+    devices,
     stream,
     ...(certificates ? { certificates } : {}),
     metrics,
@@ -204,11 +235,13 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       clientCertificates?.close();
       liveness?.stop();
       await commands.stop();
+      await deviceTypes.close();
       await broker.close();
       await api.close();
       await link?.close();
       throttleRedis?.disconnect();
       await retention?.stop();
+      await deviceLogRetention?.stop();
       await certificates?.close();
       await telemetryStore.close();
       await store.close();

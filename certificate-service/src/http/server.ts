@@ -47,13 +47,14 @@ const PEM_TYPE = 'application/x-pem-file';
 
 /**
  * The standalone certificate service. Public (what devices and relying parties fetch):
- *   GET /crl/{RSA|ECC}.crl        DER CRL (application/pkix-crl)
+ *   GET /crl/{RSA|ECC|root}.crl   DER CRL (application/pkix-crl); root only when its key is here
  *   GET /ca/root.pem, /ca/{RSA|ECC}.pem, /ca/chain/{RSA|ECC}.pem, /enos/CA/cacert (the root, §6 certChainURL path)
  *   GET /healthz
  * Hub API, every call signed (signing.ts), JSON in and out, errors as `{code, message}`:
  *   POST /v1/certificates/issue | renew | revoke
  *   GET  /v1/certificates?orgId=&productKey=&deviceKey=&assetId=&status=&issueAuthority=&expiresBefore=
  *   GET  /v1/certificates/{certSN}   GET /v1/revoked   GET /v1/ca
+ *   GET  /v1/revocations?after=<position>&epoch=<epoch>&wait=<seconds>   the revocation feed (long poll)
  */
 export async function startCertificateServer(options: CertificateServerOptions): Promise<RunningCertificateServer> {
   const secrets = checkSecrets(options.sharedSecret);
@@ -122,8 +123,7 @@ export function buildCertificateApp(
   // ---- public ----
   app.get('/healthz', async () => ({ ok: true }));
   app.get<{ Params: { file: string } }>('/crl/:file', async (req, reply) => {
-    const authority = authorityFromFile(req.params.file, '.crl');
-    const crl = await service.crl(authority);
+    const crl = await service.crl(req.params.file === 'root.crl' ? 'root' : authorityFromFile(req.params.file, '.crl'));
     return reply
       .type('application/pkix-crl')
       .header('last-modified', crl.thisUpdate.toUTCString())
@@ -166,6 +166,25 @@ export function buildCertificateApp(
         return found;
       });
       hub.get('/revoked', async () => ({ serials: await service.revokedSerials() }));
+      // The revocation feed, long-polled by every hub (docs/SECURITY.md "Certificates"). A waiting
+      // request ends when its client goes away or the server closes.
+      const waiting = new Set<AbortController>();
+      hub.addHook('preClose', async () => {
+        for (const w of waiting) w.abort();
+      });
+      hub.get<{ Querystring: Record<string, string | undefined> }>('/revocations', async (req, reply) => {
+        const q = req.query;
+        const after = q['after'] === undefined ? 0 : Number(q['after']);
+        const waitSeconds = q['wait'] === undefined ? 0 : Number(q['wait']);
+        const gone = new AbortController();
+        waiting.add(gone);
+        reply.raw.once('close', () => gone.abort());
+        try {
+          return await service.revocations({ after, waitSeconds, ...(q['epoch'] ? { epoch: q['epoch'] } : {}) }, gone.signal);
+        } finally {
+          waiting.delete(gone);
+        }
+      });
       hub.get('/ca', async () => service.caCertificates());
     },
     { prefix: '/v1' },
@@ -189,7 +208,7 @@ function listFilter(q: Record<string, string | undefined>): ListFilter {
   const binding = bindingQuery(q);
   if (binding) filter.binding = binding;
   if (q['status'] !== undefined) {
-    if (!['0', '1', '2'].includes(q['status'])) throw new CertificateError('request.invalid', 'status must be 0, 1 or 2');
+    if (!['0', '1', '2', '3'].includes(q['status'])) throw new CertificateError('request.invalid', 'status must be 0, 1, 2 or 3');
     filter.status = Number(q['status']) as CertificateStatus;
   }
   if (q['issueAuthority'] !== undefined) filter.issueAuthority = q['issueAuthority'] as IssueAuthority;

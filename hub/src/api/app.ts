@@ -17,6 +17,8 @@ import type { CertificateOperations, CertificateService } from '@edgehub/certifi
 import type { TelemetryStore } from '../telemetry/store/port.js';
 import type { StreamHub } from '../stream/stream-hub.js';
 import type { CommandCore } from '../commands/command-core.js';
+import type { DeviceTypes } from '../device-types/plugins.js';
+import type { DeviceTypeContext } from '../device-types/plugin.js';
 import { requireSignedCalls } from './auth.js';
 import { deviceRoutes } from './devices.routes.js';
 import { installEnvelopeErrors } from './errors.js';
@@ -25,6 +27,8 @@ import { tokenRoutes } from './token.routes.js';
 import { topoRoutes } from './topos.routes.js';
 import { codecRoutes } from './codecs.routes.js';
 import type { ProductCodecs } from '../codecs/product-codecs.js';
+import { deviceLogRoutes } from './device-logs.routes.js';
+import type { DeviceLogs } from '../device-logs/device-logs.js';
 
 export interface ApiOptions {
   telemetry: TelemetryStore;
@@ -32,6 +36,9 @@ export interface ApiOptions {
   metricsToken?: string | undefined;
   registry: Registry;
   commands: CommandCore;
+  /** Device types that are on: their device-facing routes are mounted here. */
+  deviceTypes?: DeviceTypes;
+  deviceTypeContext?: DeviceTypeContext;
   stream: StreamHub;
   tokens: TokenService;
   logger: FastifyBaseLogger;
@@ -46,6 +53,8 @@ export interface ApiOptions {
   publicBaseUrl?: string | (() => string);
   /** Raw-payload codecs of Custom products (docs/PROTOCOL.md "Raw payloads"). */
   codecs?: ProductCodecs;
+  /** Device logs and network status reports (docs/PROTOCOL.md). */
+  deviceLogs?: DeviceLogs;
 }
 
 /** Builds the management REST API: token service, Connection Service, admin API, OpenAPI at /docs. */
@@ -113,6 +122,13 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
 
   // CA certificates and CRLs are public downloads, served by every node (workers too).
   if (opts.certificates) await app.register(certificatePublicRoutes, { certs: opts.certificates, ...(opts.certificateService ? { service: opts.certificateService } : {}) });
+  // Device-facing routes of the device types (check-in, command endpoints): every node serves them.
+  if (opts.deviceTypes && opts.deviceTypeContext) {
+    for (const type of opts.deviceTypes.list()) {
+      const ctx = opts.deviceTypeContext;
+      if (type.routes) await app.register(async (scope) => type.routes!(scope, ctx));
+    }
+  }
   if (opts.management === false) return app;
   await app.register(tokenRoutes, { tokens: opts.tokens, rateLimitPerMinute: opts.tokenRateLimitPerMinute });
   await app.register(async (scope) => {
@@ -125,6 +141,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     await scope.register(measurepointRoutes, { registry: opts.registry, telemetry: opts.telemetry });
     if (opts.certificates) await scope.register(certificateRoutes, { registry: opts.registry, certs: opts.certificates, publicBaseUrl: opts.publicBaseUrl ?? '' });
     if (opts.codecs) await scope.register(codecRoutes, { registry: opts.registry, codecs: opts.codecs });
+    if (opts.deviceLogs) await scope.register(deviceLogRoutes, { registry: opts.registry, logs: opts.deviceLogs });
     await scope.register(adminRoutes, { registry: opts.registry });
   });
   return app;

@@ -18,6 +18,9 @@ import { openListeners, type Listeners } from './listeners.js';
 import { serverTlsMaterial } from './server-certificate.js';
 import { SessionRegistry, type DeviceSession } from './sessions.js';
 import { ConnectThrottle, type Throttle, type ThrottleConfig } from './throttle.js';
+import type { CloseReason, ConnectionLimits } from './connection-limits.js';
+import { appSessionId, deviceSessionId } from './session-identity.js';
+import type { ReplayLedger } from '../auth/replay-ledger.js';
 import { normalizeSerial, type ClientCertificatePolicy, type PresentedCertificate } from './client-certificates.js';
 import type { TLSSocket } from 'node:tls';
 import aedesPersistenceRedis from 'aedes-persistence-redis';
@@ -36,6 +39,8 @@ export interface MqttConfig {
   throttle: ThrottleConfig;
   limits: RouterLimits;
   activation: ActivationConfig;
+  /** Pre-authentication limits, the connection cap and keepalive of all three listeners. */
+  connections: ConnectionLimits;
 }
 
 export interface BrokerDeps {
@@ -48,6 +53,8 @@ export interface BrokerDeps {
   clock: () => number;
   /** How far an application's login timestamp may be from the server clock. */
   appLoginWindowSeconds: number;
+  /** Signatures already used by applications (shared with the token service): replays get CONNACK 5. */
+  loginLedger: ReplayLedger;
   metrics?: HubMetrics;
   /**
    * Cluster mode: MQTT sessions (subscriptions, QoS 1 in flight) persist in Redis and the broker's
@@ -121,12 +128,16 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     id: `edgehub-${randomUUID()}`,
     // EnOS ClientIds are `cid|securemode=…,signmethod=…,timestamp=…|` — far beyond MQTT 3.1's 23.
     maxClientsIdLength: 1024,
-    connectTimeout: 10_000,
+    // The deadline from accept (listeners) covers this one too; aedes' own starts later, at handover.
+    connectTimeout: config.connections.connectTimeoutMs,
     // A frozen subscriber must not stall delivery to everyone (docs/PERFORMANCE-NOTES.md §2.1).
     drainTimeout: 15_000,
 
     preConnect(client, packet, done) {
       connects.set(client, { clientId: packet.clientId, clean: packet.clean !== false });
+      // Wills are not kept: a device's disconnect is told by the hub's own `offline` lifecycle
+      // event, and nothing a client publishes is routed as if the device had sent it (docs/PROTOCOL.md §5).
+      delete packet.will;
       done(null, true);
     },
 
@@ -135,7 +146,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
       const listener = listeners?.kindOf(client.conn) ?? 'tcp';
       const { ext } = parseClientId(raw.clientId);
       if (ext['authtype'] === 'app') {
-        authenticateApp({ timestamp: ext['timestamp'], username, password }, registry, clock(), deps.appLoginWindowSeconds).then(
+        authenticateApp({ timestamp: ext['timestamp'], username, password }, registry, clock(), deps.appLoginWindowSeconds, deps.loginLedger).then(
           (d) => {
             if (!d.ok) {
               log.info({ username, listener, returnCode: d.returnCode, reason: d.reason }, 'application connection refused');
@@ -143,6 +154,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
               return done(Object.assign(new Error(d.reason), { returnCode: d.returnCode }), false);
             }
             apps.set(client, d.app);
+            client.id = appSessionId(d.app.appId, parseClientId(raw.clientId).clientId);
             done(null, true);
           },
           (err: unknown) => {
@@ -161,6 +173,9 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
             return done(Object.assign(new Error(decision.reason), { returnCode: decision.returnCode }), false);
           }
           accepted.set(client, decision);
+          // Sessions, persistent state and takeover are keyed on who authenticated, not on the
+          // ClientId text: set before aedes registers the client (docs/SECURITY.md).
+          client.id = deviceSessionId(decision.device.productKey, decision.device.deviceKey);
           done(null, true);
         },
         (err: unknown) => {
@@ -229,7 +244,9 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
   // The session exists from the moment the CONNACK is written: aedes hands over packets that
   // follow it at once (before 'clientReady'), and a client like mosquitto_pub publishes right away.
   aedes.on('connackSent', (connackPacket, client) => {
-    if (connackPacket.returnCode !== 0 || apps.has(client)) return;
+    if (connackPacket.returnCode !== 0) return;
+    listeners?.authenticated(client.conn);
+    if (apps.has(client)) return;
     const decision = accepted.get(client);
     if (!decision) return client.close();
     accepted.delete(client);
@@ -263,6 +280,17 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     }
   });
 
+  // Connections the door policy ended: counted by reason; the cap is also logged (at most every 10 s).
+  let lastCapWarning = 0;
+  const connectionClosed = (reason: CloseReason, listener: string) => {
+    deps.metrics?.connectionsClosed.inc({ reason, listener });
+    if (reason !== 'max_connections') return log.debug({ reason, listener }, 'connection closed by the broker');
+    const now = Date.now();
+    if (now - lastCapWarning < 10_000) return;
+    lastCapWarning = now;
+    log.warn({ listener, maxConnections: config.connections.maxConnections }, 'connection cap reached: refusing new MQTT connections (HUB_MQTT_MAX_CONNECTIONS)');
+  };
+
   aedes.on('clientDisconnect', (client) => {
     const session = sessions.ofClient(client);
     if (session && session.client === client) lifecycle.disconnected(session);
@@ -278,7 +306,16 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     downstream: new Downstream(sessions, deps.metrics),
     tlsCertPath: tls.certPath,
     async listen() {
-      listeners = await openListeners(aedes, { host: config.host, port: config.port, tlsPort: config.tlsPort, wsPort: config.wsPort, tls, ...(deps.clientCertificates ? { clientCertificates: deps.clientCertificates } : {}) });
+      listeners = await openListeners(aedes, {
+        host: config.host,
+        port: config.port,
+        tlsPort: config.tlsPort,
+        wsPort: config.wsPort,
+        tls,
+        limits: config.connections,
+        onClosed: connectionClosed,
+        ...(deps.clientCertificates ? { clientCertificates: deps.clientCertificates } : {}),
+      });
       return listeners;
     },
     async close() {
