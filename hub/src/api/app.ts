@@ -27,6 +27,10 @@ import { codecRoutes } from './codecs.routes.js';
 import type { ProductCodecs } from '../codecs/product-codecs.js';
 import { deviceLogRoutes } from './device-logs.routes.js';
 import type { DeviceLogs } from '../device-logs/device-logs.js';
+import { otaDownloadRoutes, otaRoutes } from './ota.routes.js';
+import type { Firmwares } from '../ota/firmwares.js';
+import type { OtaCampaigns } from '../ota/campaigns.js';
+import type { DownloadUrls } from '../ota/download-urls.js';
 
 export interface ApiOptions {
   telemetry: TelemetryStore;
@@ -50,6 +54,8 @@ export interface ApiOptions {
   codecs?: ProductCodecs;
   /** Device logs and network status reports (docs/PROTOCOL.md). */
   deviceLogs?: DeviceLogs;
+  /** OTA firmware, jobs and the signed download URLs (docs/PROTOCOL.md). */
+  ota?: { firmwares: Firmwares; campaigns: OtaCampaigns; urls: DownloadUrls };
 }
 
 /** Builds the management REST API: token service, Connection Service, admin API, OpenAPI at /docs. */
@@ -117,6 +123,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
 
   // CA certificates and CRLs are public downloads, served by every node (workers too).
   if (opts.certificates) await app.register(certificatePublicRoutes, { certs: opts.certificates, ...(opts.certificateService ? { service: opts.certificateService } : {}) });
+  // Devices download firmware from any node (workers too), with a signed URL instead of a token.
+  if (opts.ota) await app.register(otaDownloadRoutes, { firmwares: opts.ota.firmwares, urls: opts.ota.urls });
   if (opts.management === false) return app;
   await app.register(tokenRoutes, { tokens: opts.tokens, rateLimitPerMinute: opts.tokenRateLimitPerMinute });
   await app.register(async (scope) => {
@@ -130,6 +138,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     if (opts.certificates) await scope.register(certificateRoutes, { registry: opts.registry, certs: opts.certificates, publicBaseUrl: opts.publicBaseUrl ?? '' });
     if (opts.codecs) await scope.register(codecRoutes, { registry: opts.registry, codecs: opts.codecs });
     if (opts.deviceLogs) await scope.register(deviceLogRoutes, { registry: opts.registry, logs: opts.deviceLogs });
+    if (opts.ota) await scope.register(otaRoutes, { registry: opts.registry, firmwares: opts.ota.firmwares, campaigns: opts.ota.campaigns });
     await scope.register(adminRoutes, { registry: opts.registry });
   });
   return app;

@@ -25,7 +25,9 @@ export function rawCommandChannel(inner: CommandChannel, codecs: ProductCodecs, 
   return {
     ...inner,
     async send(productKey, deviceKey, topic, message) {
-      const codec = await codecs.codecFor(productKey);
+      // Only thing-model commands are raw; OTA and other system messages stay JSON.
+      const kind = topics.parse(topic)?.kind;
+      const codec = kind === 'serviceInvoke' || kind === 'measurepointSet' ? await codecs.codecFor(productKey) : undefined;
       const cmd = message as JsonCommand;
       if (!codec || typeof cmd?.method !== 'string') return inner.send(productKey, deviceKey, topic, message);
       const frameId = nextFrameId;
