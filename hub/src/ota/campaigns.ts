@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { CommandChannel } from '../commands/channel.js';
 import type { DeviceIdentity } from '../broker/sessions.js';
 import type { Registry } from '../registry/registry.js';
+import type { MqttWire } from '../device-types/enos-mqtt/render.js';
 import type { Collection, Filter } from '../store/port.js';
 import type { DownloadUrls } from './download-urls.js';
 import type { Firmwares } from './firmwares.js';
@@ -236,7 +237,7 @@ export class OtaCampaigns {
       const now = this.clock();
       if (!(await this.db.tasks.update(task.taskId, { status: 'notified', notifiedAt: now, updateTime: now }, { status: 'waiting' }))) return false;
     }
-    const sent = await this.channel.send(task.productKey, task.deviceKey, topics.otaUpgrade(task.productKey, task.deviceKey), message);
+    const sent = await this.channel.send(task.productKey, task.deviceKey, { topic: topics.otaUpgrade(task.productKey, task.deviceKey), message } satisfies MqttWire);
     if (!sent && mark) await this.db.tasks.update(task.taskId, { status: 'waiting', updateTime: this.clock() }, { status: 'notified' });
     return sent;
   }
