@@ -15,7 +15,7 @@ export interface CertificateOperations {
   revoke(request: RevokeRequest): Promise<IssuedCertificate>;
   /** One certificate, or undefined (also when `scope` does not match: other tenants' certificates stay invisible). */
   get(ref: SerialRef & { scope?: Partial<DeviceBinding> }): Promise<IssuedCertificate | undefined>;
-  /** §7.3 list, newest first, with the §6 status (expired certificates are reported as 2). */
+  /** §7.3 list, newest first, with the §6 status (expired certificates are reported as 2, not yet valid ones as 3). */
   list(filter?: ListFilter): Promise<IssuedCertificate[]>;
   /** The root, the issuing CAs and their chains, for `caCert` / `certChainURL` answers and TLS trust. */
   caCertificates(): Promise<CaCertificates>;
@@ -54,9 +54,9 @@ export type RevokeRequest = SerialRef & {
   scope?: Partial<DeviceBinding>;
 };
 
-/** §6 certStatus. */
-export type CertificateStatus = 0 | 1 | 2;
-export const certificateStatus = { valid: 0, revoked: 1, expired: 2 } as const;
+/** §6 certStatus, plus 3 for a certificate whose notBefore is still ahead (never reported as valid). */
+export type CertificateStatus = 0 | 1 | 2 | 3;
+export const certificateStatus = { valid: 0, revoked: 1, expired: 2, notYetValid: 3 } as const;
 
 export interface ListFilter {
   /** Every given field must match (e.g. `{ orgId }`, or a device's `{ productKey, deviceKey }`). */

@@ -16,6 +16,7 @@ export interface CertificateServiceConfig {
   tls?: { key: string; cert: string };
   crlLifetimeHours: number;
   serialBits: number;
+  supersededGraceHours: number;
   logLevel: string;
 }
 
@@ -25,6 +26,7 @@ export const defaults = {
   port: 8081,
   crlLifetimeHours: 48,
   serialBits: 53,
+  supersededGraceHours: 168,
   logLevel: 'info',
 } as const;
 
@@ -37,7 +39,8 @@ export class ConfigError extends Error {
  * _SECRET or _SECRET_FILE (shared secret(s) for the hub API; comma- or newline-separated to rotate),
  * _CA_C, _CA_ST, _CA_L, _CA_O, _CA_OU (subject of a generated CA),
  * _CA_ROOT_CERT + _CA_RSA_CERT + _CA_RSA_KEY + _CA_ECC_CERT + _CA_ECC_KEY (operator-supplied CA, all or none),
- * _TLS_CERT + _TLS_KEY (serve HTTPS), _CRL_LIFETIME_HOURS, _SERIAL_BITS; LOG_LEVEL.
+ * _CA_ROOT_KEY (optional with an operator CA: publishes the root CRL),
+ * _TLS_CERT + _TLS_KEY (serve HTTPS), _CRL_LIFETIME_HOURS, _SERIAL_BITS, _SUPERSEDED_GRACE_HOURS; LOG_LEVEL.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): CertificateServiceConfig {
   const get = (name: string) => {
@@ -71,7 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CertificateSer
   }
   const caFiles =
     given.length === caVars.length
-      ? { rootCert: get('CA_ROOT_CERT')!, RSA: { cert: get('CA_RSA_CERT')!, key: get('CA_RSA_KEY')! }, ECC: { cert: get('CA_ECC_CERT')!, key: get('CA_ECC_KEY')! } }
+      ? { rootCert: get('CA_ROOT_CERT')!, ...(get('CA_ROOT_KEY') ? { rootKey: get('CA_ROOT_KEY')! } : {}), RSA: { cert: get('CA_RSA_CERT')!, key: get('CA_RSA_KEY')! }, ECC: { cert: get('CA_ECC_CERT')!, key: get('CA_ECC_KEY')! } }
       : undefined;
 
   const tlsCert = get('TLS_CERT');
@@ -93,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CertificateSer
     ...(tlsCert && tlsKey ? { tls: { cert: readFileSync(tlsCert, 'utf8'), key: readFileSync(tlsKey, 'utf8') } } : {}),
     crlLifetimeHours: int('CRL_LIFETIME_HOURS', defaults.crlLifetimeHours, 1, 24 * 365),
     serialBits: int('SERIAL_BITS', defaults.serialBits, 32, 159),
+    supersededGraceHours: int('SUPERSEDED_GRACE_HOURS', defaults.supersededGraceHours, 0, 24 * 3650),
     logLevel,
   };
 }

@@ -1,8 +1,12 @@
 import * as asn1js from 'asn1js';
 import type { CertificateAuthority } from './authority/load.js';
 import { pkijs } from './crypto.js';
+import { CertificateError } from './errors.js';
 import type { Logger } from './logger.js';
 import { issueAuthorities, type CertificateStore, type IssueAuthority } from './store/port.js';
+
+/** The CAs that publish a CRL: both issuing CAs, and the root when its key is at hand. */
+export type CrlName = IssueAuthority | 'root';
 
 export interface PublishedCrl {
   der: Uint8Array;
@@ -17,14 +21,15 @@ const OID_CRL_NUMBER = '2.5.29.20';
 const OID_AKI = '2.5.29.35';
 
 /**
- * One CRL per issuing CA, signed by that CA, rebuilt from the store after every revocation and
+ * One CRL per issuing CA, signed by that CA, and the root's (signed by the root, listing no issuing
+ * CA: it lets `openssl verify -crl_check_all` and other full-chain checkers complete), rebuilt from the store after every revocation and
  * on a timer at half its lifetime, so a relying party that honours nextUpdate never holds a stale one.
  * Rebuilds per CA run one after another: each reads the store when it starts, so the last one
  * always reflects every revocation acknowledged before it.
  */
 export class CrlPublisher {
-  private readonly current = new Map<IssueAuthority, PublishedCrl>();
-  private readonly chains = new Map<IssueAuthority, Promise<PublishedCrl>>();
+  private readonly current = new Map<CrlName, PublishedCrl>();
+  private readonly chains = new Map<CrlName, Promise<PublishedCrl>>();
   private lastNumber = 0n;
   private timer: NodeJS.Timeout | undefined;
 
@@ -34,11 +39,16 @@ export class CrlPublisher {
     private readonly o: { lifetimeMs: number; now: () => Date; logger: Logger },
   ) {}
 
-  /** Builds both CRLs now and keeps them fresh until stop(). */
+  /** The CRLs this CA publishes. */
+  get names(): CrlName[] {
+    return this.authority.root.signingKey ? [...issueAuthorities, 'root'] : [...issueAuthorities];
+  }
+
+  /** Builds every CRL now and keeps them fresh until stop(). */
   async start(): Promise<void> {
-    await Promise.all(issueAuthorities.map((a) => this.regenerate(a)));
+    await Promise.all(this.names.map((a) => this.regenerate(a)));
     this.timer = setInterval(() => {
-      for (const a of issueAuthorities) {
+      for (const a of this.names) {
         this.regenerate(a).catch((err: unknown) => this.o.logger.error(`certificate service: scheduled ${a} CRL rebuild failed: ${String(err)}`));
       }
     }, Math.max(1000, this.o.lifetimeMs / 2));
@@ -51,23 +61,25 @@ export class CrlPublisher {
   }
 
   /** The current CRL; rebuilt first if none exists yet or it is past half its life (timer missed, clock jump). */
-  async get(authority: IssueAuthority): Promise<PublishedCrl> {
+  async get(authority: CrlName): Promise<PublishedCrl> {
     const crl = this.current.get(authority);
     const now = this.o.now().getTime();
-    if (crl && now < crl.thisUpdate.getTime() + this.o.lifetimeMs / 2) return crl;
+    // A CRL dated in the future (the clock went back) would be refused as "not yet valid": rebuild it.
+    if (crl && now >= crl.thisUpdate.getTime() && now < crl.thisUpdate.getTime() + this.o.lifetimeMs / 2) return crl;
     return this.regenerate(authority);
   }
 
-  regenerate(authority: IssueAuthority): Promise<PublishedCrl> {
+  regenerate(authority: CrlName): Promise<PublishedCrl> {
     const previous = this.chains.get(authority) ?? Promise.resolve(undefined);
     const next = previous.catch(() => undefined).then(() => this.build(authority));
     this.chains.set(authority, next);
     return next;
   }
 
-  private async build(authority: IssueAuthority): Promise<PublishedCrl> {
-    const issuer = this.authority.issuers[authority];
-    const revoked = await this.store.find({ issueAuthority: authority, revoked: true });
+  private async build(authority: CrlName): Promise<PublishedCrl> {
+    const issuer = authority === 'root' ? this.rootIssuer() : this.authority.issuers[authority];
+    // The root signs only the two issuing CAs, which this service never revokes.
+    const revoked = authority === 'root' ? [] : await this.store.find({ issueAuthority: authority, revoked: true });
     const thisUpdate = this.o.now();
     const nextUpdate = new Date(thisUpdate.getTime() + this.o.lifetimeMs);
     // Monotonic across restarts without persisting a counter: a millisecond clock only moves on.
@@ -110,6 +122,16 @@ export class CrlPublisher {
     this.current.set(authority, published);
     return published;
   }
+
+  private rootIssuer(): { cert: CertificateAuthority['root']['cert']; signingKey: NonNullable<CertificateAuthority['root']['signingKey']>; keyId: string } {
+    const root = this.authority.root;
+    if (!root.signingKey) return noRootKey();
+    return { cert: root.cert, signingKey: root.signingKey, keyId: root.keyId };
+  }
+}
+
+function noRootKey(): never {
+  throw new CertificateError('cert.not_found', 'no root CRL: the root CA key is not available to this service (operator-supplied CA without its root key)');
 }
 
 /** RFC 5280 §5.1.2.4: UTCTime through 2049, GeneralizedTime from 2050. */

@@ -136,6 +136,8 @@ function checkAlgorithms(request: x509.Pkcs10CertificateRequest, structure: pkij
 const required: SubjectAttribute[] = ['C', 'ST', 'L', 'O', 'OU', 'CN'];
 const attributeByOid = new Map<string, SubjectAttribute>(Object.entries(subjectAttributes).map(([name, oid]) => [oid, name as SubjectAttribute]));
 const MAX_FIELD = 64;
+// C0 controls (NUL included), DEL and C1 controls.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 const MAX_EMAIL = 255; // RFC 5280 ub-emailaddress-length
 
 /** §6: C, ST, L, O, OU, CN mandatory (email optional), each ≤ 64 chars, C two letters, C/ST/O equal the root's. */
@@ -148,6 +150,8 @@ function checkSubject(structure: pkijs.CertificationRequest, rules: SubjectRules
     if (values.has(name)) throw new CertificateError('csr.subject_invalid', `subject ${name} appears more than once`);
     const length = [...value].length;
     if (value.trim() === '') throw new CertificateError('csr.subject_invalid', `subject ${name} is empty`);
+    // NUL and other control characters cut names short in C code and forge lines in logs.
+    if (CONTROL_CHARACTERS.test(value)) throw new CertificateError('csr.subject_invalid', `subject ${name} contains a control character`);
     if (length > (name === 'emailAddress' ? MAX_EMAIL : MAX_FIELD)) {
       throw new CertificateError('csr.subject_invalid', `subject ${name} is longer than ${name === 'emailAddress' ? MAX_EMAIL : MAX_FIELD} characters`);
     }

@@ -22,8 +22,10 @@ export const certificateErrorCodes = {
   'csr.subject_invalid': 400,
   /** C, ST or O differ from the root CA's (§6). */
   'csr.subject_mismatch': 400,
-  /** Another valid certificate already has this CN (§6 "Duplicate subject by certificate request"). */
+  /** Another valid certificate of the same organization already has this CN (§6 "Duplicate subject by certificate request"). */
   'csr.duplicate_cn': 409,
+  /** A renewal's CSR names another CN than the certificate it renews (§6: renewal keeps the CN). */
+  'csr.cn_changed': 400,
   /** validDay is not a positive integer. */
   'csr.valid_day_invalid': 400,
   /** validDay above the product's maxValidDay (§6, EnOS answers 99400). */

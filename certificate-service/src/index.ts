@@ -52,13 +52,13 @@ export type {
   RevokeRequest,
 } from './api.js';
 export { certificateStatus } from './api.js';
-export { openCertificateService, CertificateService, DEFAULT_VALID_DAY, type CertificateServiceOptions } from './service.js';
+export { openCertificateService, CertificateService, DEFAULT_SUPERSEDED_GRACE_HOURS, DEFAULT_VALID_DAY, type CertificateServiceOptions } from './service.js';
 export { openCertificateAuthority, type CertificateAuthority, type CertificateAuthorityOptions, type IssuingCa, type OperatorCaFiles, type SubjectRules } from './authority/authority.js';
 export { defaultCaSubject, type CaSubject } from './authority/names.js';
 export { CertificateError, certificateErrorCodes, isCertificateErrorCode, type CertificateErrorCode } from './errors.js';
 export { MAX_CSR_PEM_BYTES } from './csr.js';
 export { DEFAULT_SERIAL_BITS, normalizeSerialHex, resolveSerial, type Serial, type SerialRef } from './serial.js';
-export type { PublishedCrl } from './crl.js';
+export type { CrlName, PublishedCrl } from './crl.js';
 export { RevocationSet } from './revocation-set.js';
 export type { Logger } from './logger.js';
 export {

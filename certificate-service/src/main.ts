@@ -12,6 +12,7 @@ async function main(): Promise<void> {
     subject: config.subject,
     crlLifetimeHours: config.crlLifetimeHours,
     serialBits: config.serialBits,
+    supersededGraceHours: config.supersededGraceHours,
     ...(config.publicBaseUrl ? { publicBaseUrl: config.publicBaseUrl } : {}),
     ...(config.caFiles ? { files: config.caFiles } : {}),
     ...(config.tls ? { tls: config.tls } : {}),

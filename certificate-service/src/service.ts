@@ -12,7 +12,7 @@ import type {
   RevokeRequest,
 } from './api.js';
 import { openCertificateAuthority, type CertificateAuthority, type CertificateAuthorityOptions } from './authority/authority.js';
-import { CrlPublisher, type PublishedCrl } from './crl.js';
+import { CrlPublisher, type CrlName, type PublishedCrl } from './crl.js';
 import { decodeCsrPem, validateCsr, type ValidCsr } from './csr.js';
 import { CertificateError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -43,11 +43,21 @@ export interface CertificateServiceOptions extends CertificateAuthorityOptions {
   serialBits?: number;
   /** CRL lifetime (nextUpdate - thisUpdate); rebuilt at half of it. Default 48 h. */
   crlLifetimeHours?: number;
+  /**
+   * How long a renewed certificate stays valid beside its successor before it is revoked with
+   * reason 4 (superseded): the device's time to install the new one. Default 168 h (7 days); 0
+   * revokes it as soon as the renewal is made.
+   */
+  supersededGraceHours?: number;
+  /** How often superseded certificates past their grace are looked for. Default 10 minutes. */
+  supersededSweepMs?: number;
 }
 
 const DAY_MS = 86_400_000;
 /** §6 / §8: validDay defaults to 730. */
 export const DEFAULT_VALID_DAY = 730;
+/** docs/SECURITY.md "Certificates": a renewed certificate is revoked as superseded a week after its renewal. */
+export const DEFAULT_SUPERSEDED_GRACE_HOURS = 168;
 const BACKDATE_MS = 5 * 60_000;
 const reasonValues = new Set<number>(Object.values(revocationReasons));
 
@@ -81,6 +91,10 @@ export class CertificateService implements CertificateOperations {
   private readonly logger: Logger;
   private readonly serialBits: number;
   private readonly baseUrl: () => string;
+  private readonly supersededGraceMs: number;
+  private readonly supersededSweepMs: number;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<number> | undefined;
 
   constructor(
     readonly authority: CertificateAuthority,
@@ -95,17 +109,66 @@ export class CertificateService implements CertificateOperations {
     const base = options.publicBaseUrl ?? 'http://localhost:8081';
     this.baseUrl = typeof base === 'function' ? base : () => base;
     this.crls = new CrlPublisher(authority, store, { lifetimeMs: (options.crlLifetimeHours ?? 48) * 3_600_000, now: this.now, logger: this.logger });
+    const graceHours = options.supersededGraceHours ?? DEFAULT_SUPERSEDED_GRACE_HOURS;
+    if (!Number.isFinite(graceHours) || graceHours < 0) throw new RangeError(`supersededGraceHours must be a non-negative number, got ${graceHours}`);
+    this.supersededGraceMs = graceHours * 3_600_000;
+    this.supersededSweepMs = options.supersededSweepMs ?? 10 * 60_000;
   }
 
-  /** Loads the revoked set and publishes the CRLs; openCertificateService calls it. */
+  /** Loads the revoked set, publishes the CRLs and starts retiring superseded certificates; openCertificateService calls it. */
   async start(): Promise<void> {
     for (const r of await this.store.find({ revoked: true })) this.revoked.add(r.serialHex);
     await this.crls.start();
+    if (this.supersededSweepMs > 0) {
+      this.sweepTimer = setInterval(() => void this.sweepSuperseded(), this.supersededSweepMs);
+      this.sweepTimer.unref();
+    }
+    void this.sweepSuperseded();
   }
 
   async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
     this.crls.stop();
+    await this.sweeping?.catch(() => undefined);
     if (this.ownsStore) await this.store.close();
+  }
+
+  /**
+   * Revokes (reason 4, superseded) every still valid certificate whose renewal is older than the
+   * grace period (docs/SECURITY.md "Certificates"). Resolves with how many were revoked; runs never overlap.
+   */
+  retireSuperseded(): Promise<number> {
+    this.sweeping ??= this.retire().finally(() => {
+      this.sweeping = undefined;
+    });
+    return this.sweeping;
+  }
+
+  private async sweepSuperseded(): Promise<void> {
+    try {
+      await this.retireSuperseded();
+    } catch (err) {
+      this.logger.error(`certificate service: retiring superseded certificates failed (retried at the next sweep): ${String(err)}`);
+    }
+  }
+
+  private async retire(): Promise<number> {
+    const cutoff = this.now().getTime() - this.supersededGraceMs;
+    const renewals = (await this.store.find({})).filter((r) => r.renewedFrom !== undefined && r.issuedAt.getTime() <= cutoff);
+    let retired = 0;
+    for (const successor of renewals) {
+      const previous = await this.store.get(successor.renewedFrom!);
+      if (!previous || previous.revocation) continue;
+      try {
+        await this.revoke({ serialHex: previous.serialHex, reason: revocationReasons.superseded });
+        retired++;
+        this.logger.info(`certificate service: revoked ${previous.certSN} of ${previous.binding.productKey}/${previous.binding.deviceKey} as superseded by ${successor.certSN}`);
+      } catch (err) {
+        if (err instanceof CertificateError && err.code === 'cert.already_revoked') continue;
+        throw err;
+      }
+    }
+    return retired;
   }
 
   async issue(request: IssueRequest): Promise<IssueResult> {
@@ -126,7 +189,13 @@ export class CertificateService implements CertificateOperations {
     // The stored CSR is checked again: the rules (or the CA's C/ST/O) may have changed since.
     const der = o.csrPem === undefined ? previous.csrDer : decodeCsrPem(o.csrPem);
     const csr = await validateCsr(der, this.authority.subjectRules);
-    return this.sign(csr, { issueAuthority, validDay, binding: previous.binding, renewedFrom: previous });
+    // §6: a renewal keeps the device's CN (a new key is fine, a new name is a new certificate: apply).
+    if (csr.commonName !== previous.commonName) {
+      throw new CertificateError('csr.cn_changed', `a renewal keeps the CN: the CSR names "${csr.commonName}", certificate ${previous.certSN} is "${previous.commonName}"; apply for a new certificate instead`);
+    }
+    const result = await this.sign(csr, { issueAuthority, validDay, binding: previous.binding, renewedFrom: previous });
+    if (this.supersededGraceMs === 0) await this.sweepSuperseded();
+    return result;
   }
 
   async revoke(request: RevokeRequest): Promise<IssuedCertificate> {
@@ -198,12 +267,12 @@ export class CertificateService implements CertificateOperations {
     return this.revoked.has(normalizeSerialHex(serialHex));
   }
 
-  /** The current DER CRL of an issuing CA. */
-  async crl(issueAuthority: IssueAuthority): Promise<PublishedCrl> {
-    return this.crls.get(authorityOf(issueAuthority));
+  /** The current DER CRL of an issuing CA, or of the root ('root': cert.not_found when its key is not here). */
+  async crl(name: CrlName): Promise<PublishedCrl> {
+    return this.crls.get(name === 'root' ? 'root' : authorityOf(name));
   }
 
-  crlUrl(issueAuthority: IssueAuthority): string {
+  crlUrl(issueAuthority: CrlName): string {
     return `${this.baseUrl().replace(/\/+$/, '')}/crl/${issueAuthority}.crl`;
   }
 
@@ -223,11 +292,11 @@ export class CertificateService implements CertificateOperations {
     o: { issueAuthority: IssueAuthority; validDay: number; binding: DeviceBinding; renewedFrom?: CertificateRecord },
   ): Promise<IssueResult> {
     const issuer = this.authority.issuers[o.issueAuthority];
-    return this.withCnLock(csr.commonName, async () => {
+    return this.withCnLock(`${o.binding.orgId}\u0000${csr.commonName}`, async () => {
       const now = this.now();
       const caEnd = issuer.cert.notAfter;
       if (caEnd.getTime() <= now.getTime() + DAY_MS) throw new CertificateError('ca.expired', `the ${o.issueAuthority} issuing CA expires ${caEnd.toISOString()}; it cannot issue`);
-      await this.requireCnFree(csr.commonName, now, o.renewedFrom);
+      await this.requireCnFree(csr.commonName, o.binding.orgId, now, o.renewedFrom);
       const notBefore = new Date(Math.max(now.getTime() - BACKDATE_MS, issuer.cert.notBefore.getTime()));
       // §6: validity is validDay days, capped at the issuing CA's remaining lifetime.
       const notAfter = new Date(Math.min(now.getTime() + o.validDay * DAY_MS, caEnd.getTime()));
@@ -264,15 +333,16 @@ export class CertificateService implements CertificateOperations {
   }
 
   /**
-   * §6: the CN is unique among valid certificates ("Duplicate subject by certificate request").
-   * A renewal may reuse its own CN while the old certificate is still valid, as long as every
-   * valid holder of the CN is bound to the same device.
+   * §6: the CN is unique among the valid certificates of an organization ("Duplicate subject by
+   * certificate request"); another organization's certificates never block a name, so no tenant
+   * can squat the names another needs. A renewal may reuse its own CN while the old certificate is
+   * still valid, as long as every valid holder of the CN is bound to the same device.
    */
-  private async requireCnFree(commonName: string, now: Date, renewedFrom: CertificateRecord | undefined): Promise<void> {
-    const holders = (await this.store.find({ commonName, revoked: false })).filter((r) => r.notAfter.getTime() > now.getTime());
+  private async requireCnFree(commonName: string, orgId: string, now: Date, renewedFrom: CertificateRecord | undefined): Promise<void> {
+    const holders = (await this.store.find({ commonName, revoked: false, binding: { orgId } })).filter((r) => r.notAfter.getTime() > now.getTime());
     const blocking = renewedFrom ? holders.filter((r) => !sameBinding(r.binding, renewedFrom.binding)) : holders;
     if (blocking.length > 0) {
-      throw new CertificateError('csr.duplicate_cn', `Duplicate subject by certificate request: CN "${commonName}" is used by another valid certificate`);
+      throw new CertificateError('csr.duplicate_cn', `Duplicate subject by certificate request: CN "${commonName}" is used by another valid certificate of the organization`);
     }
   }
 
@@ -289,7 +359,8 @@ export class CertificateService implements CertificateOperations {
   }
 
   private view(r: CertificateRecord): IssuedCertificate {
-    const status: CertificateStatus = r.revocation ? 1 : r.notAfter.getTime() <= this.now().getTime() ? 2 : 0;
+    const now = this.now().getTime();
+    const status: CertificateStatus = r.revocation ? 1 : r.notAfter.getTime() <= now ? 2 : r.notBefore.getTime() > now ? 3 : 0;
     return {
       certSN: r.certSN,
       serialHex: r.serialHex,

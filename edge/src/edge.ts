@@ -16,15 +16,32 @@ import type { SouthReading, SouthState, Southbound } from './proxy/southbound-po
 import { TelemetryPath } from './proxy/telemetry-path.js';
 import { RegistrationError, ensureSubDevices, type SubDeviceCredentials } from './registration/sub-devices.js';
 import { registerOverMqtt } from './registration/over-mqtt.js';
+import { applyBindings, loadBindings, saveBindings, type Bindings } from './registration/bindings.js';
+import { fetchMeasurepointTypes, registerMapProblems } from './registration/thing-model-check.js';
+import { EdgeConfigError } from './config/load.js';
+import { parseDeviceConfig } from './config/device-check.js';
+import { checkSouthboundDevices } from './southbound-factory.js';
+import { topics } from '@edgehub/shared';
 import { Uplink, type UplinkOptions } from './uplink/uplink.js';
 
-export type SouthboundFactory = (devices: SouthboundDeviceConfig[], models: EdgeConfig['southbound']['models']) => Southbound;
+export type SouthboundFactory = (devices: SouthboundDeviceConfig[], southbound: EdgeConfig['southbound']) => Southbound;
 
 export interface EdgeStatus {
   uplink: { connected: boolean; since: number | null; url: string; mutualTls: boolean };
   buffer: { readings: number; bytes: number; stats: ReturnType<ReadingBuffer['stats']> };
   telemetry: TelemetryPath['stats'];
   subDevices: { deviceKey: string; assetId: string; loggedIn: boolean; disabled: boolean; southbound: SouthState['state'] | 'unknown'; lastReading: number | null }[];
+}
+
+/** A config center bind that was refused: nothing changed. `status` is the HTTP status to answer. */
+export class BindError extends Error {
+  override name = 'BindError';
+  constructor(
+    readonly status: 400 | 503,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface EdgeEvents {
@@ -52,6 +69,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
   private renewTimer?: NodeJS.Timeout;
   private mutualTls = false;
   private registered = false;
+  private bindings: Bindings = { bound: [], unbound: [] };
   private local?: LocalMqttListener;
   /** Where the local MQTT listener listens, when configured. */
   localAddress?: AddressInfo;
@@ -86,9 +104,32 @@ export class Edge extends EventEmitter<EdgeEvents> {
     const telemetry = new TelemetryPath(uplink, buffer, { productKey, deviceKey }, log.child({ part: 'telemetry' }));
     const edge = new Edge(config, api, uplink, buffer, telemetry, makeSouthbound, log);
     edge.mutualTls = certs !== undefined;
+    try {
+      await edge.applySavedBindings();
+      await edge.run();
+    } catch (err) {
+      // Nothing keeps running after a refused start: the caller gets the error and a closed buffer.
+      await edge.stop().catch(() => undefined);
+      throw err;
+    }
     if (certs) edge.scheduleRenewal(certs.certPem);
-    await edge.run();
     return edge;
+  }
+
+  private get bindingsFile(): string {
+    return join(this.config.configDir, 'edge-bindings.json');
+  }
+
+  /** Binds and unbinds made through the config center before the last restart. */
+  private async applySavedBindings(): Promise<void> {
+    this.bindings = await loadBindings(this.bindingsFile);
+    const devices = applyBindings(this.config.southbound.devices, this.bindings);
+    try {
+      checkSouthboundDevices(devices, this.config.southbound.models, 'devices');
+    } catch (err) {
+      throw new EdgeConfigError(`${this.bindingsFile} no longer fits the config file: ${(err as Error).message}`);
+    }
+    this.devices = devices;
   }
 
   private get registrationFile(): string {
@@ -102,11 +143,12 @@ export class Edge extends EventEmitter<EdgeEvents> {
    */
   private async registerOrRecall(): Promise<void> {
     try {
+      await this.checkRegisterMaps();
       this.subs = await this.register(this.devices);
       this.registered = true;
       await saveRegistration(this.registrationFile, this.subs);
     } catch (err) {
-      if (err instanceof RegistrationError || (err instanceof ApiError && err.status > 0 && err.status < 500)) throw err;
+      if (err instanceof RegistrationError || err instanceof EdgeConfigError || (err instanceof ApiError && err.status > 0 && err.status < 500)) throw err;
       const cached = await loadRegistration(this.registrationFile);
       this.log.warn({ err: (err as Error).message, cached: cached?.size ?? 0 }, 'hub REST unreachable: using the saved registration, retrying after connect');
       if (cached) this.subs = cached;
@@ -126,6 +168,16 @@ export class Edge extends EventEmitter<EdgeEvents> {
     this.startSouthbound();
     await this.startLocalMqtt();
     this.uplink.start();
+  }
+
+  /**
+   * The register maps against the sub-device product's thing model, before any device is
+   * registered: a point the hub would refuse stops the start with its key named (exit 2).
+   */
+  private async checkRegisterMaps(): Promise<void> {
+    const { orgId, subDeviceProductKey } = this.config.identity;
+    const problems = registerMapProblems(this.devices, this.config.southbound.models, await fetchMeasurepointTypes(this.api, orgId, subDeviceProductKey), subDeviceProductKey);
+    if (problems.length > 0) throw new EdgeConfigError(problems.join('\n'));
   }
 
   private async register(devices: SouthboundDeviceConfig[]): Promise<Map<string, SubDeviceCredentials>> {
@@ -177,7 +229,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
   }
 
   private startSouthbound(): void {
-    const sb = this.makeSouthbound(this.devices, this.config.southbound.models);
+    const sb = this.makeSouthbound(this.devices, this.config.southbound);
     sb.on('reading', (r) => this.onReading(r));
     sb.on('state', (s) => {
       if (this.states.get(s.deviceId) === s.state) return;
@@ -234,30 +286,60 @@ export class Edge extends EventEmitter<EdgeEvents> {
     };
   }
 
-  /** Binds a sub-device created beforehand in the hub (static registration, through the config center). */
-  async bind(device: SouthboundDeviceConfig): Promise<SubDeviceCredentials> {
-    if (!this.config.southbound.models[device.model]) throw new Error(`no model named ${device.model}`);
+  /**
+   * Binds a sub-device created beforehand in the hub (static registration, through the config
+   * center). Everything is checked first — the device's keys and transport, its register map
+   * against the poller's rules and the product's thing model, the hub knowing the device — and
+   * nothing changes when a check fails: polling goes on, the hub topology is untouched. A bind is
+   * saved in edge-bindings.json and survives a restart (docs/ARCHITECTURE.md, "Edge config center").
+   */
+  async bind(raw: unknown): Promise<SubDeviceCredentials> {
+    let device: SouthboundDeviceConfig;
+    let devices: SouthboundDeviceConfig[];
+    try {
+      device = parseDeviceConfig(raw);
+      if ((this.config.localMqtt?.devices ?? []).some((d) => d.deviceKey === device.deviceKey)) throw new TypeError(`deviceKey: ${device.deviceKey} is a local MQTT sub-device`);
+      devices = [...this.devices.filter((d) => d.deviceKey !== device.deviceKey), device];
+      checkSouthboundDevices(devices, this.config.southbound.models, 'devices');
+    } catch (err) {
+      throw new BindError(400, (err as Error).message);
+    }
     const { orgId, subDeviceProductKey, gateway } = this.config.identity;
-    const found = await ensureSubDevices(this.api, { orgId, subDeviceProductKey, gateway }, [{ deviceKey: device.deviceKey, ...(device.name ? { name: device.name } : {}) }], 'static', this.log);
-    const creds = found.get(device.deviceKey)!;
+    let creds: SubDeviceCredentials;
+    try {
+      const problems = registerMapProblems([device], this.config.southbound.models, await fetchMeasurepointTypes(this.api, orgId, subDeviceProductKey), subDeviceProductKey);
+      if (problems.length > 0) throw new BindError(400, problems.join('; '));
+      // Only now does the hub change: the device joins this gateway's topology.
+      const found = await ensureSubDevices(this.api, { orgId, subDeviceProductKey, gateway }, [{ deviceKey: device.deviceKey, ...(device.name ? { name: device.name } : {}) }], 'static', this.log);
+      creds = found.get(device.deviceKey)!;
+    } catch (err) {
+      if (err instanceof BindError) throw err;
+      if (err instanceof RegistrationError || err instanceof EdgeConfigError || (err instanceof ApiError && err.status > 0 && err.status < 500)) throw new BindError(400, (err as Error).message);
+      throw new BindError(503, `the hub could not be reached: ${(err as Error).message}`);
+    }
+    this.bindings = { bound: [...this.bindings.bound.filter((d) => d.deviceKey !== device.deviceKey), device], unbound: this.bindings.unbound.filter((k) => k !== device.deviceKey) };
+    await saveBindings(this.bindingsFile, this.bindings);
     this.subs.set(device.deviceKey, creds);
-    this.devices = [...this.devices.filter((d) => d.deviceKey !== device.deviceKey), device];
+    await saveRegistration(this.registrationFile, this.subs);
+    this.devices = devices;
     await this.restartSouthbound();
     if (this.uplink.connected) for (const k of await loginSubDevices(this.uplink, gateway, [creds], 1, this.log)) this.loggedIn.add(k);
     return creds;
   }
 
-  /** Stops proxying a sub-device: no more polling, logged out of the hub. */
+  /** Stops proxying a sub-device: no more polling, logged out of the hub; saved, so it stays unbound after a restart. */
   async unbind(deviceKey: string): Promise<boolean> {
-    if (!this.subs.has(deviceKey)) return false;
+    if (!this.subs.has(deviceKey) || !this.devices.some((d) => d.deviceKey === deviceKey)) return false;
     const s = this.subs.get(deviceKey)!;
+    this.bindings = { bound: this.bindings.bound.filter((d) => d.deviceKey !== deviceKey), unbound: [...new Set([...this.bindings.unbound, deviceKey])] };
+    await saveBindings(this.bindingsFile, this.bindings);
     this.subs.delete(deviceKey);
+    await saveRegistration(this.registrationFile, this.subs);
     this.devices = this.devices.filter((d) => d.deviceKey !== deviceKey);
     this.loggedIn.delete(deviceKey);
     await this.restartSouthbound();
     if (this.uplink.connected) {
       const gw = this.config.identity.gateway;
-      const { topics } = await import('@edgehub/shared');
       await this.uplink.request(topics.combineLogout(gw.productKey, gw.deviceKey), 'combine.logout', { productKey: s.productKey, deviceKey: s.deviceKey }).catch(() => undefined);
     }
     return true;

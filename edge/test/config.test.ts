@@ -78,6 +78,38 @@ describe('edge config', () => {
     expect(await failure(missingSecret)).toMatch(/identity\.serviceAccount\.accessSecretFile/);
   });
 
+  it('names the key and what is expected, and refuses at load what the runtime would refuse later', async () => {
+    const rtu = (extra: Record<string, unknown>, transport: Record<string, unknown> = {}) => {
+      const v = valid();
+      v.southbound.devices[0] = { ...v.southbound.devices[0]!, ...extra, transport: { kind: 'rtu', path: '/dev/ttyUSB0', baudRate: 19200, ...transport } as never };
+      return v;
+    };
+    // a baud rate as a string: the baud rate is named, not a key of the other transport kind
+    expect(await failure(rtu({}, { baudRate: '19200' }))).toMatch(/southbound\.devices\[0\]\.transport\.baudRate must be integer/);
+    expect(await failure(rtu({}, { kind: 'serial' }))).toMatch(/southbound\.devices\[0\]\.transport\.kind must be one of "tcp", "rtu"/);
+    // enums list what is allowed
+    expect(await failure({ ...valid(), registration: 'dynamc' })).toMatch(/registration must be one of "dynamic", "static", "mqtt"/);
+    expect(await failure(rtu({}, { parity: 'mark' }))).toMatch(/transport\.parity must be one of "none", "even", "odd"/);
+    // a secret and its file: one of the two, said in those words
+    const both = valid();
+    (both.identity.gateway as Record<string, string>)['deviceSecretFile'] = 'secrets/sa';
+    expect(await failure(both)).toMatch(/identity\.gateway: give deviceSecret or deviceSecretFile, not both/);
+    const neither = valid();
+    delete (neither.identity.gateway as Record<string, string>)['deviceSecret'];
+    expect(await failure(neither)).toMatch(/identity\.gateway: deviceSecret or deviceSecretFile is required/);
+    // the schema allows what the poller refuses: refused here, before any device is registered
+    expect(await failure(rtu({ unitId: 0 }))).toMatch(/southbound\.devices\[0\]\.unitId: must be an integer from 1 to 247/);
+    const scaleZero = valid();
+    (scaleZero.southbound.models.fan.points.speed as Record<string, unknown>)['scale'] = 0;
+    expect(await failure(scaleZero)).toMatch(/southbound\.models\.fan\.points\.speed\.scale: must not be 0/);
+  });
+
+  it('takes the config center token from configCenter.token or tokenFile, else the gateway secret', async () => {
+    expect((await load(valid())).configCenter.token).toBe('gw-secret');
+    expect((await load({ ...valid(), configCenter: { tokenFile: 'secrets/sa' } })).configCenter.token).toBe('the-secret');
+    expect((await load({ ...valid(), configCenter: { token: 't0ken' } })).configCenter.token).toBe('t0ken');
+  });
+
   it('warns about a secret file other users can read', async () => {
     await chmod(join(dir, 'secrets', 'sa'), 0o644);
     const warnings: string[] = [];

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { MqttConfig } from './broker/broker.js';
 import { enosThrottle } from './broker/throttle.js';
 import { isIP } from 'node:net';
+import { defaultConnectionLimits } from './broker/connection-limits.js';
 
 /** The hub's configuration: one typed object, defaults in one place, read from the environment. */
 export interface HubConfig {
@@ -39,6 +40,23 @@ export interface HubConfig {
   certificateService: 'embedded' | 'off' | { url: string; sharedSecret: string };
   /** Certificates expiring within this many days are renewed by the rotation job (0 = no job). */
   certificateRotationDays: number;
+  /** A renewed certificate is revoked as superseded this many hours after its renewal (embedded service). */
+  certificateSupersededGraceHours: number;
+  /** Device protocol extras: device logs, OTA, alerts (docs/PROTOCOL.md). */
+  deviceProtocol: DeviceProtocolConfig;
+}
+
+export interface DeviceProtocolConfig {
+  /** `thing.log.post` entries (and network reports) kept per device; the oldest go first. */
+  deviceLogMaxPerDevice: number;
+  /** Device logs older than this many days are pruned (0 = only the count bound). */
+  deviceLogRetentionDays: number;
+  /** Largest firmware file accepted for upload. */
+  otaMaxFirmwareBytes: number;
+  /** How long a signed firmware download URL stays valid. */
+  otaDownloadTtlSeconds: number;
+  /** Attempts per alert webhook delivery (the first one included). */
+  alertWebhookAttempts: number;
 }
 
 export const defaults: HubConfig = {
@@ -58,6 +76,8 @@ export const defaults: HubConfig = {
   telemetryRetentionDays: 90,
   certificateService: 'embedded',
   certificateRotationDays: 30,
+  certificateSupersededGraceHours: 168,
+  deviceProtocol: { deviceLogMaxPerDevice: 1000, deviceLogRetentionDays: 30, otaMaxFirmwareBytes: 16 * 1024 * 1024, otaDownloadTtlSeconds: 86_400, alertWebhookAttempts: 6 },
   mqtt: {
     host: '127.0.0.1',
     port: 11883,
@@ -67,6 +87,7 @@ export const defaults: HubConfig = {
     throttle: enosThrottle,
     limits: { maxOnlineSubDevices: 200, maxRegisterBatch: 1000, maxAttributesPerRequest: 200 },
     activation: { retryMs: 3000, maxAttempts: 10 },
+    connections: defaultConnectionLimits(),
   },
 };
 
@@ -105,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     telemetryRetentionDays: int('HUB_TELEMETRY_RETENTION_DAYS', defaults.telemetryRetentionDays, 0, 36500),
     certificateService: defaults.certificateService,
     certificateRotationDays: int('HUB_CERT_ROTATION_DAYS', defaults.certificateRotationDays, 0, 3650),
+    certificateSupersededGraceHours: int('HUB_CERT_SUPERSEDED_GRACE_HOURS', defaults.certificateSupersededGraceHours, 0, 24 * 3650),
     dataDir: resolve(env['HUB_DATA_DIR'] || defaults.dataDir),
     http: { host: env['HUB_HTTP_HOST'] || defaults.http.host, port: int('HUB_HTTP_PORT', defaults.http.port, 0, 65535) },
     mongodbDbName: env['MONGODB_DB'] || defaults.mongodbDbName,
@@ -115,6 +137,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     bodyLimitBytes: int('HUB_BODY_LIMIT_BYTES', defaults.bodyLimitBytes, 1024, 64 * 1024 * 1024),
     maxDevicesPerProduct: int('HUB_MAX_DEVICES_PER_PRODUCT', defaults.maxDevicesPerProduct, 1, 10_000_000),
     maxSubDevicesPerGateway: int('HUB_MAX_SUBDEVICES_PER_GATEWAY', defaults.maxSubDevicesPerGateway, 1, 1_000_000),
+    deviceProtocol: {
+      deviceLogMaxPerDevice: int('HUB_DEVICE_LOG_MAX_PER_DEVICE', defaults.deviceProtocol.deviceLogMaxPerDevice, 1, 1_000_000),
+      deviceLogRetentionDays: int('HUB_DEVICE_LOG_RETENTION_DAYS', defaults.deviceProtocol.deviceLogRetentionDays, 0, 36500),
+      otaMaxFirmwareBytes: int('HUB_OTA_MAX_FIRMWARE_BYTES', defaults.deviceProtocol.otaMaxFirmwareBytes, 1024, 256 * 1024 * 1024),
+      otaDownloadTtlSeconds: int('HUB_OTA_DOWNLOAD_TTL_SECONDS', defaults.deviceProtocol.otaDownloadTtlSeconds, 60, 30 * 86400),
+      alertWebhookAttempts: int('HUB_ALERT_WEBHOOK_ATTEMPTS', defaults.deviceProtocol.alertWebhookAttempts, 1, 20),
+    },
   };
   const bool = (name: string, fallback: boolean): boolean => {
     const raw = env[name];
@@ -134,6 +163,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     ...(env['HUB_MQTT_PROXY_PROTOCOL_FROM'] ? { proxyProtocolFrom: proxyList(env['HUB_MQTT_PROXY_PROTOCOL_FROM']) } : {}),
     throttle: { ...d.throttle, enabled: bool('HUB_MQTT_CONNECT_THROTTLE', d.throttle.enabled) },
     limits: { ...d.limits, maxOnlineSubDevices: int('HUB_MAX_ONLINE_SUBDEVICES', d.limits.maxOnlineSubDevices, 1, 1_000_000) },
+    connections: {
+      maxConnections: int('HUB_MQTT_MAX_CONNECTIONS', d.connections.maxConnections, 1, 10_000_000),
+      connectTimeoutMs: int('HUB_MQTT_CONNECT_TIMEOUT_MS', d.connections.connectTimeoutMs, 100, 600_000),
+      maxConnectBytes: int('HUB_MQTT_MAX_CONNECT_BYTES', d.connections.maxConnectBytes, 1024, 1024 * 1024),
+      // Above the 512 KiB payload limit plus the largest topic (docs/PROTOCOL.md §5.2).
+      maxFrameBytes: int('HUB_MQTT_MAX_FRAME_BYTES', d.connections.maxFrameBytes, 576 * 1024, 256 * 1024 * 1024),
+      tcpKeepAliveSeconds: int('HUB_MQTT_TCP_KEEPALIVE_SECONDS', d.connections.tcpKeepAliveSeconds, 0, 7200),
+    },
   };
   const certFile = env['HUB_MQTT_TLS_CERT'];
   const keyFile = env['HUB_MQTT_TLS_KEY'];

@@ -37,6 +37,8 @@ import { EventEmitter } from 'node:events';
 import { ProductCodecs, productCodecsSpec, type ProductCodecRecord } from './codecs/product-codecs.js';
 import { RawRoute, type RawRouteEvents } from './router/raw/raw-route.js';
 import { rawCommandChannel } from './router/raw/raw-commands.js';
+import { DeviceLogs, deviceLogsSpec, startDeviceLogRetention, type DeviceLogRecord } from './device-logs/device-logs.js';
+import { deviceLogHandlers } from './device-logs/log-handlers.js';
 
 export interface Hub {
   config: HubConfig;
@@ -98,7 +100,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   let boundHttp = `http://${config.http.host}:${config.http.port}`;
   const publicBaseUrl = () => config.publicBaseUrl ?? boundHttp;
   const certLog = log.child({ component: 'certificates' });
-  const certificates = config.certificateService === 'off' ? undefined : await openHubCertificates({ dataDir: config.dataDir, mode: config.certificateService, publicBaseUrl, log: certLog });
+  const certificates = config.certificateService === 'off' ? undefined : await openHubCertificates({ dataDir: config.dataDir, mode: config.certificateService, publicBaseUrl, log: certLog, supersededGraceHours: config.certificateSupersededGraceHours });
   if (!certificates) certLog.warn('certificate service off: no certificate API and no mutual TLS (a cluster needs HUB_CERT_SERVICE_URL)');
   const clientCertificates = certificates ? await clientCertificatePolicy(certificates, certLog) : undefined;
   const unwatchDeleted = certificates ? revokeCertificatesOfDeletedDevices(registry.events, certificates.ops, certLog) : () => undefined;
@@ -124,15 +126,20 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   // Ingestion feeds the application stream, which needs the broker: bound once both exist.
   const streamSink = new DeferredSink();
   const telemetry = new TelemetryIngest(telemetryStore, streamSink, log.child({ component: 'telemetry' }));
+  const dp = config.deviceProtocol;
+  const deviceLogs = new DeviceLogs(await store.collection<DeviceLogRecord>(deviceLogsSpec), { maxPerDevice: dp.deviceLogMaxPerDevice, retentionMs: dp.deviceLogRetentionDays * 86_400_000 }, clock);
+  const deviceLogRetention = config.role !== 'worker' ? startDeviceLogRetention(deviceLogs, 3_600_000, (err) => log.error({ err }, 'device log retention failed')) : undefined;
+  const handlers = { ...upstreamHandlers, ...deviceLogHandlers(deviceLogs) };
   const broker = await createBroker({
     registry,
     ingest: telemetry,
     log: log.child({ component: 'mqtt' }),
     config: config.mqtt,
     dataDir: config.dataDir,
-    handlers: upstreamHandlers,
+    handlers,
     clock,
     appLoginWindowSeconds: config.tokenTimestampWindowSeconds,
+    loginLedger: tokens.ledger,
     metrics,
     ...(clientCertificates ? { clientCertificates } : {}),
     ...(config.redisUrl && throttleRedis ? { redisUrl: config.redisUrl, throttle: new RedisThrottle(throttleRedis, config.mqtt.throttle) } : {}),
@@ -141,7 +148,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   // Custom products: raw uplinks decoded by the product's codec, commands encoded by it (docs/PROTOCOL.md "Raw payloads").
   const codecs = new ProductCodecs(await store.collection<ProductCodecRecord>(productCodecsSpec), clock);
   const rawReplies = new EventEmitter<RawRouteEvents>();
-  broker.router.raw = new RawRoute(codecs, upstreamHandlers, rawReplies);
+  broker.router.raw = new RawRoute(codecs, handlers, rawReplies);
   const localChannel = rawCommandChannel(mqttCommandChannel(broker), codecs, rawReplies);
   const clusterChannel = link ? new ClusterCommandChannel(localChannel, link, log.child({ component: 'cluster' })) : undefined;
   await clusterChannel?.start();
@@ -180,6 +187,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     ...(certificates ? { certificates: certificates.ops, ...(certificates.service ? { certificateService: certificates.service } : {}) } : {}),
     publicBaseUrl,
     codecs,
+    deviceLogs,
   });
   return {
     config,
@@ -221,6 +229,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       await link?.close();
       throttleRedis?.disconnect();
       await retention?.stop();
+      await deviceLogRetention?.stop();
       await certificates?.close();
       await telemetryStore.close();
       await store.close();

@@ -15,6 +15,7 @@ export class HubMetrics {
   readonly commandOutcomes: Counter<'status'>;
   readonly commandQueueDepth: Gauge;
   readonly httpResponses: Counter<'status_class'>;
+  readonly connectionsClosed: Counter<'reason' | 'listener'>;
 
   constructor(sources: { connections: () => number; queueDepth: () => Promise<number> }) {
     const registers = [this.registry];
@@ -34,6 +35,7 @@ export class HubMetrics {
         this.set(await sources.queueDepth());
       },
     });
+    this.connectionsClosed = new Counter({ name: 'edgehub_mqtt_connections_closed_total', help: 'MQTT connections the broker ended before or outside the protocol (cap, connect deadline, frame guard), by reason and listener', labelNames: ['reason', 'listener'], registers });
     this.httpResponses = new Counter({ name: 'edgehub_http_responses_total', help: 'REST responses by status class', labelNames: ['status_class'], registers });
   }
 }

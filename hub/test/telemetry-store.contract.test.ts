@@ -159,6 +159,41 @@ function contract(adapter: Adapter): void {
       expect(brief(h.items)).toEqual(['p@0=2', 'q@0="old"', 'q@1="b"']);
     });
 
+    it('keeps every hub-dated sample of one millisecond, in arrival order, beside the device-dated one', async () => {
+      const a = asset();
+      // what a burst of posts without `time` becomes: many samples stamped with the same millisecond
+      for (let i = 0; i < 5; i++) await store.appendMeasurepoints([sample(a, 'p', T, i, { hubTime: true })]);
+      await store.appendMeasurepoints([sample(a, 'p', T, 5, { hubTime: true }), sample(a, 'p', T, 6, { hubTime: true })]);
+      await Promise.all([7, 8, 9].map((i) => store.appendMeasurepoints([sample(a, 'p', T, i, { hubTime: true })])));
+      // a device-dated sample of the same millisecond is its own row, first in the millisecond
+      await store.appendMeasurepoints([sample(a, 'p', T, 'device')]);
+      const h = await store.history({ assetId: a, pointIds: ['p'], startTime: T, endTime: T + 1 });
+      expect(h.items.map((s) => s.value)).toEqual(['device', 0, 1, 2, 3, 4, 5, 6, expect.any(Number), expect.any(Number), expect.any(Number)]);
+      expect(h.items.slice(8).map((s) => s.value).sort()).toEqual([7, 8, 9]);
+      expect(h.items.every((s) => s.time === T)).toBe(true);
+      // latest is the last one written of the newest millisecond
+      expect((await store.latest([a])).get(a)?.['p']).toEqual({ value: 'device', time: T });
+      await store.appendMeasurepoints([sample(a, 'p', T, 'last', { hubTime: true })]);
+      expect((await store.latest([a])).get(a)?.['p']).toEqual({ value: 'last', time: T });
+      // the device-dated sample keeps its identity: sent again, it replaces itself and nothing else
+      await store.appendMeasurepoints([sample(a, 'p', T, 'device again')]);
+      const again = await store.history({ assetId: a, pointIds: ['p'], startTime: T, endTime: T + 1 });
+      expect(again.items.map((s) => s.value)).toEqual(['device again', ...h.items.slice(1).map((s) => s.value), 'last']);
+    });
+
+    it('keeps every hub-dated event of one millisecond', async () => {
+      const a = asset();
+      for (let i = 0; i < 4; i++) await store.appendEvents([{ assetId: a, orgId: ORG, eventId: 'alarm', values: { i }, time: T, hubTime: true }]);
+      await store.appendEvents([{ assetId: a, orgId: ORG, eventId: 'alarm', values: { i: 'device' }, time: T }]);
+      await store.appendEvents([{ assetId: a, orgId: ORG, eventId: 'alarm', values: { i: 'device2' }, time: T }]);
+      const h = await store.eventHistory({ assetId: a, eventIds: ['alarm'], startTime: T, endTime: T + 1 });
+      expect(h.items.map((e) => e.values['i'])).toEqual(['device2', 0, 1, 2, 3]);
+      const desc = await store.eventHistory({ assetId: a, eventIds: ['alarm'], startTime: T, endTime: T + 1, order: 'DESC', limit: 2 });
+      expect(desc.items.map((e) => e.values['i'])).toEqual([3, 2]);
+      const rest = await store.eventHistory({ assetId: a, eventIds: ['alarm'], startTime: T, endTime: T + 1, order: 'DESC', limit: 10, cursor: desc.nextCursor! });
+      expect(rest.items.map((e) => e.values['i'])).toEqual([1, 0, 'device2']);
+    });
+
     it('ends with the newest value after many concurrent appends', async () => {
       const a = asset();
       const times = Array.from({ length: 40 }, (_, i) => i);
@@ -258,6 +293,27 @@ function contract(adapter: Adapter): void {
       });
     }
 
+    for (const order of ['ASC', 'DESC'] as const) {
+      it(`pages within one millisecond of hub-dated samples (${order}), several points, without loss or repeat`, async () => {
+        const b = asset();
+        // three points, each with a device-dated sample and several hub-dated ones at T+1, around rows at T and T+2
+        await store.appendMeasurepoints([sample(b, 'x', T, 'x0'), sample(b, 'y', T + 2, 'y2')]);
+        for (let i = 0; i < 4; i++) {
+          await store.appendMeasurepoints([sample(b, 'x', T + 1, `x${i}`, { hubTime: true }), sample(b, 'y', T + 1, `y${i}`, { hubTime: true }), sample(b, 'z', T + 1, `z${i}`, { hubTime: true })]);
+        }
+        await store.appendMeasurepoints([sample(b, 'y', T + 1, 'yd'), sample(b, 'z', T + 1, 'zd')]);
+        const q: HistoryQuery = { assetId: b, pointIds: ['z', 'x', 'y'], startTime: T, endTime: T + 10, order };
+        const ascending = ['x0', 'x0', 'x1', 'x2', 'x3', 'yd', 'y0', 'y1', 'y2', 'y3', 'zd', 'z0', 'z1', 'z2', 'z3', 'y2'];
+        const whole = await store.history({ ...q, limit: 1000 });
+        expect(whole.items.map((s) => s.value)).toEqual(order === 'ASC' ? ascending : [...ascending].reverse());
+        for (const limit of [1, 2, 3, 5, 16]) {
+          const { items, pages } = await allPages(store, { ...q, limit });
+          expect(items).toEqual(whole.items);
+          expect(pages.slice(0, -1).every((size) => size === limit)).toBe(true);
+        }
+      });
+    }
+
     it('pages through more than one full page of 1000', async () => {
       const b = asset();
       const many = Array.from({ length: 2500 }, (_, i) => sample(b, i % 2 ? 'odd' : 'even', T + Math.floor(i / 2), i));
@@ -346,8 +402,9 @@ function contract(adapter: Adapter): void {
         const [a, b] = ['ra', 'rb'];
         await s.appendMeasurepoints([sample(a, 'p', T, 0), sample(a, 'p', T + 10, 1), sample(a, 'p', T + 20, 2), sample(b, 'q', T + 5, 'old')]);
         await s.appendEvents([{ assetId: a, orgId: ORG, eventId: 'e', values: { n: 1 }, time: T }, { assetId: a, orgId: ORG, eventId: 'e', values: { n: 2 }, time: T + 30 }]);
-        expect(await s.prune(T + 10)).toBe(3);
-        expect(brief((await s.history({ assetId: a, pointIds: ['p'], startTime: 0, endTime: T + 100 })).items)).toEqual(['p@10=1', 'p@20=2']);
+        await s.appendMeasurepoints([sample(a, 'p', T + 9, 'hub', { hubTime: true }), sample(a, 'p', T + 10, 'hub', { hubTime: true })]);
+        expect(await s.prune(T + 10)).toBe(4);
+        expect(brief((await s.history({ assetId: a, pointIds: ['p'], startTime: 0, endTime: T + 100 })).items)).toEqual(['p@10=1', 'p@10="hub"', 'p@20=2']);
         expect((await s.history({ assetId: b, pointIds: ['q'], startTime: 0, endTime: T + 100 })).items).toEqual([]);
         expect((await s.eventHistory({ assetId: a, eventIds: ['e'], startTime: 0, endTime: T + 100 })).items.map((e) => e.time)).toEqual([T + 30]);
         // the latest value is the device's last known state, whatever its age

@@ -78,6 +78,8 @@ describe.skipIf(missing.length > 0 && !inCi)(`device certificates over REST${mis
   let plainDevice: ProvisionedDevice;
   let otherOrgDevice: ProvisionedDevice;
   let productKey: string;
+  let otherProductKey: string;
+  let sameNameDevice: ProvisionedDevice;
   const keys: Record<'rsa' | 'p256' | 'rsa1024', string> = { rsa: '', p256: '', rsa1024: '' };
 
   const certificates = (t: { orgId: string; client: ApiClient }, method: 'GET' | 'POST', action: string, query: Record<string, string>, body?: unknown) =>
@@ -139,9 +141,12 @@ describe.skipIf(missing.length > 0 && !inCi)(`device certificates over REST${mis
     b = await newTenant(h, 'certs-b');
     const p = await provision(a.client, a.orgId, {
       productType: 'Gateway',
-      deviceKeys: ['rsa', 'p256', 'gnutls', 'renewed', 'revoked', 'bystander', 'expiring', 'rotated'],
+      deviceKeys: ['rsa', 'p256', 'gnutls', 'renewed', 'revoked', 'bystander', 'expiring', 'rotated', 'named'],
       product: { biDirectionalAuth: true, defaultValidDay: 200, maxValidDay: 365 },
     });
+    const sameName = await provision(b.client, b.orgId, { productType: 'Device', deviceKeys: ['same-name'], product: { biDirectionalAuth: true } });
+    otherProductKey = sameName.productKey;
+    sameNameDevice = sameName.devices[0]!;
     productKey = p.productKey;
     devices = Object.fromEntries(p.devices.map((d) => [d.deviceKey, d]));
     plainDevice = (await provision(a.client, a.orgId, { productType: 'Device', deviceKeys: ['plain'] })).devices[0]!;
@@ -199,7 +204,7 @@ describe.skipIf(missing.length > 0 && !inCi)(`device certificates over REST${mis
     expect(c).not.toHaveProperty('revokerReason');
   });
 
-  it('renews from the stored CSR (certSn as int) and from a new CSR; the old certificate stays valid until it expires', async () => {
+  it('renews from the stored CSR (certSn as int) and from a new CSR; the old certificate stays valid during the superseded grace period', async () => {
     const cn = uniqueCn('renewed');
     const first = await apply(dev('renewed'), { csr: await csr(keys.rsa, cn), validDay: 30 });
     expect(first.code, first.msg).toBe(0);
@@ -385,5 +390,34 @@ describe.skipIf(missing.length > 0 && !inCi)(`device certificates over REST${mis
     } finally {
       await rm(configDir, { recursive: true, force: true });
     }
+  });
+  it('issue 9 item 10: a CN is unique per org only, renew keeps the CN, revoke takes query parameters alone, the root publishes a CRL', async () => {
+    // another org may use a CN this org has (on main: 99400 Duplicate subject)
+    const cn = uniqueCn('org-scoped');
+    const mine = await apply(dev('named'), { csr: await csr(keys.p256, cn), issueAuthority: 'ECC' });
+    expect(mine.code, mine.msg).toBe(0);
+    const theirs = await apply({ productKey: otherProductKey, deviceKey: sameNameDevice.deviceKey }, { csr: await csr(keys.p256, cn), issueAuthority: 'ECC' }, b);
+    expect(theirs.code, theirs.msg).toBe(0);
+
+    // a renewal that changes the CN is refused and issues nothing
+    const count = await orgTotal(a);
+    const renamed = await certificates(a, 'POST', 'renew', dev('named'), { certSn: Number(mine.data.certSN), csr: await csr(keys.p256, uniqueCn('renamed')) });
+    expect(renamed.code).toBe(99400);
+    expect(renamed.msg).toMatch(/keeps the CN/);
+    expect(await orgTotal(a)).toBe(count);
+
+    // EnOS documents certSn and reason as query parameters: no body at all
+    const revoked = await certificates(a, 'POST', 'revoke', { ...dev('named'), certSn: mine.data.certSN, reason: '5' });
+    expect(revoked, JSON.stringify(revoked)).toMatchObject({ code: 0, data: null });
+    expect((await list(dev('named'))).find((c) => c.certSN === mine.data.certSN)).toMatchObject({ certStatus: 1, revokerReason: '5' });
+
+    // the root's CRL, so a full-chain check completes
+    const rootCrl = await fetch(`${h.baseUrl}/crl/root.crl`);
+    expect(rootCrl.status).toBe(200);
+    const rootCrlFile = join(dir, 'root.crl');
+    await writeFile(rootCrlFile, Buffer.from(await rootCrl.arrayBuffer()));
+    const rootPem = join(dir, 'root-for-crl.pem');
+    await writeFile(rootPem, theirs.data.caCert);
+    expect((await run('openssl', ['crl', '-inform', 'DER', '-in', rootCrlFile, '-CAfile', rootPem, '-noout'])).out).toMatch(/verify OK/);
   });
 });

@@ -52,17 +52,18 @@ describe('edge registration over MQTT and static binding', () => {
     edges.push(edge);
     await new Promise<void>((resolve) => edge.once('up', () => resolve()));
     const center = await startConfigCenter(edge, { host: '127.0.0.1', port: 0 });
+    const auth = { authorization: `Bearer ${site.gateway.devices[0]!.secret}` };
     try {
       const transport = { kind: 'tcp', host: '127.0.0.1', port: site.simulators.fan.port };
-      const bound = await fetch(`${center.url}/subdevices`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ deviceKey: 'fan-2', model: 'fan', transport, pollIntervalMs: 200 }) });
+      const bound = await fetch(`${center.url}/subdevices`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ deviceKey: 'fan-2', model: 'fan', transport, pollIntervalMs: 200 }) });
       expect(bound.status).toBe(201);
       const reading = new Promise<void>((resolve) => edge.on('reading', (r) => r.deviceId === 'fan-2' && resolve()));
       await reading;
       expect((await subDevices(site)).find((d) => d.deviceKey === 'fan-2')?.gatewayAssetId).toBe(site.gateway.devices[0]!.assetId);
-      const unknown = await fetch(`${center.url}/subdevices`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ deviceKey: 'never-created', model: 'fan', transport }) });
+      const unknown = await fetch(`${center.url}/subdevices`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ deviceKey: 'never-created', model: 'fan', transport }) });
       expect(unknown.status).toBe(400);
       expect(((await unknown.json()) as { error: string }).error).toMatch(/not found in the hub/);
-      expect((await fetch(`${center.url}/subdevices/fan-2`, { method: 'DELETE' })).status).toBe(204);
+      expect((await fetch(`${center.url}/subdevices/fan-2`, { method: 'DELETE', headers: auth })).status).toBe(204);
       expect(edge.status().subDevices.some((s) => s.deviceKey === 'fan-2')).toBe(false);
     } finally {
       await center.app.close();

@@ -99,10 +99,12 @@ describe('edge runtime with the demo topology', () => {
 
   it('lists sub-devices and status on the local config center', async () => {
     center = await startConfigCenter(edge, { host: '127.0.0.1', port: 0 });
-    const status = (await (await fetch(`${center.url}/status`)).json()) as { uplink: { connected: boolean }; subDevices: unknown[] };
+    // the token defaults to the gateway's own device secret
+    const auth = { authorization: `Bearer ${site.gateway.devices[0]!.secret}` };
+    const status = (await (await fetch(`${center.url}/status`, { headers: auth })).json()) as { uplink: { connected: boolean }; subDevices: unknown[] };
     expect(status.uplink.connected).toBe(true);
     expect(status.subDevices).toHaveLength(3);
-    expect((await fetch(`${center.url}/subdevices/nobody`, { method: 'DELETE' })).status).toBe(404);
-    expect((await fetch(`${center.url}/subdevices`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ deviceKey: 'x' }) })).status).toBe(400);
+    expect((await fetch(`${center.url}/subdevices/nobody`, { method: 'DELETE', headers: auth })).status).toBe(404);
+    expect((await fetch(`${center.url}/subdevices`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ deviceKey: 'x' }) })).status).toBe(400);
   });
 });

@@ -122,7 +122,8 @@ describe.skipIf(skip)(`mosquitto_pub and mosquitto_sub against the hub${skip ? `
     // The hub's answer to the SUBSCRIBE is the event to wait on: no sleeping for the client to settle.
     const granted = new Promise<number | undefined>((resolve) => {
       const on = (subs: { topic: string; qos: number }[], client: Client) => {
-        if (client.id !== login.clientId) return;
+        // The broker keys sessions on the authenticated device, not on the ClientId text.
+        if (client.id !== `device/${d.productKey}/${d.deviceKey}`) return;
         h.hub.broker.aedes.off('subscribe', on);
         resolve(subs.find((s) => s.topic === filter)?.qos);
       };

@@ -23,11 +23,11 @@ export async function edgeSite(
   api: ApiClient,
   tenant: { orgId: string; accessKey: string; accessSecret: string },
   hub: { baseUrl: string; mqttUrl: string },
-  o: { pollIntervalMs?: number; bufferDir?: string; extra?: Record<string, unknown>; gatewayProduct?: Record<string, unknown> } = {},
+  o: { pollIntervalMs?: number; bufferDir?: string; extra?: Record<string, unknown>; gatewayProduct?: Record<string, unknown>; subProduct?: Record<string, unknown> } = {},
 ): Promise<EdgeSite> {
   const dir = await mkdtemp(join(tmpdir(), 'edgehub-edge-'));
   const gateway = await provision(api, tenant.orgId, { productType: 'Gateway', deviceKeys: ['edge-gw'], ...(o.gatewayProduct ? { product: o.gatewayProduct } : {}) });
-  const sub = await provision(api, tenant.orgId, { productType: 'Device', deviceKeys: [] });
+  const sub = await provision(api, tenant.orgId, { productType: 'Device', deviceKeys: [], ...(o.subProduct ? { product: o.subProduct } : {}) });
   const simulators = {
     inverter: await startSimulator({ kind: 'inverter', port: 0, seed: 1 }),
     fan: await startSimulator({ kind: 'fan', port: 0, seed: 2 }),

@@ -64,3 +64,75 @@ export async function rawConnect(port: number, connectPacket: { clientId: string
     s.write(connectFrame(connectPacket));
   });
 }
+
+export interface RawPacket {
+  cmd: string;
+  [field: string]: unknown;
+}
+
+/**
+ * A raw MQTT connection that reads every packet the broker sends and acknowledges nothing by
+ * itself: for sessions left with unacknowledged messages and for frames a client library refuses.
+ */
+export class RawSession {
+  private readonly packets: RawPacket[] = [];
+  private readonly waiters: { match: (p: RawPacket) => boolean; resolve: (p: RawPacket) => void }[] = [];
+  /** Resolves when the broker (or the test) closed the socket. */
+  readonly closed: Promise<void>;
+
+  private constructor(readonly socket: Socket) {
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    parser.on('packet', (packet) => {
+      const p = packet as unknown as RawPacket;
+      const i = this.waiters.findIndex((w) => w.match(p));
+      if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(p);
+      else this.packets.push(p);
+    });
+    socket.on('data', (d) => parser.parse(d));
+    socket.on('error', () => undefined);
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+  }
+
+  static async open(port: number): Promise<RawSession> {
+    return new RawSession(await rawSocket(port));
+  }
+
+  write(frame: Buffer): void {
+    this.socket.write(frame);
+  }
+
+  /** The next packet matching (already received ones count); rejects if the socket closes first. */
+  next(match: (p: RawPacket) => boolean, timeoutMs = 5000): Promise<RawPacket> {
+    const i = this.packets.findIndex(match);
+    if (i >= 0) return Promise.resolve(this.packets.splice(i, 1)[0]!);
+    return new Promise((resolve, reject) => {
+      const w = {
+        match,
+        resolve: (p: RawPacket) => {
+          clearTimeout(timer);
+          resolve(p);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        reject(new Error(`no matching packet within ${timeoutMs} ms`));
+      }, timeoutMs);
+      void this.closed.then(() => {
+        if (!this.waiters.includes(w)) return;
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        clearTimeout(timer);
+        reject(new Error('connection closed'));
+      });
+      this.waiters.push(w);
+    });
+  }
+
+  /** Every packet received and not yet taken by next(). */
+  received(): RawPacket[] {
+    return [...this.packets];
+  }
+
+  end(): void {
+    this.socket.destroy();
+  }
+}

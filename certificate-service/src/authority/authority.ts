@@ -30,6 +30,8 @@ export interface CertificateAuthorityOptions {
 
 export interface OperatorCaFiles {
   rootCert: string;
+  /** Optional: with it the service also publishes the root's CRL (`/crl/root.crl`). */
+  rootKey?: string;
   RSA: { cert: string; key: string };
   ECC: { cert: string; key: string };
 }
@@ -56,6 +58,7 @@ export async function openCertificateAuthority(options: CertificateAuthorityOpti
     const read = (p: string) => readFile(p, 'utf8');
     const pem: CaPem = {
       rootCert: await read(f.rootCert),
+      ...(f.rootKey ? { rootKey: await read(f.rootKey) } : {}),
       RSA: { cert: await read(f.RSA.cert), key: await read(f.RSA.key) },
       ECC: { cert: await read(f.ECC.cert), key: await read(f.ECC.key) },
     };
@@ -66,11 +69,12 @@ export async function openCertificateAuthority(options: CertificateAuthorityOpti
   const dir = join(options.dataDir, CA_DIR);
   if (!(await exists(dir))) await createCaDirectory(options, dir);
   const read = (name: string) => readFile(join(dir, name), 'utf8');
-  const pem: CaPem = { rootCert: await read(caFileNames.rootCert), RSA: { cert: '', key: '' }, ECC: { cert: '', key: '' } };
+  const pem: CaPem = { rootCert: await read(caFileNames.rootCert), rootKey: await read(caFileNames.rootKey), RSA: { cert: '', key: '' }, ECC: { cert: '', key: '' } };
   for (const a of issueAuthorities) pem[a] = { cert: await read(caFileNames.cert(a)), key: await read(caFileNames.key(a)) };
   return loadCa(pem, 'generated', {
     RSA: { key: join(dir, caFileNames.key('RSA')) },
     ECC: { key: join(dir, caFileNames.key('ECC')) },
+    rootKey: join(dir, caFileNames.rootKey),
     logger,
   });
 }

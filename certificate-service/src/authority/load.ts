@@ -26,13 +26,16 @@ export interface IssuingCa {
 
 export interface CertificateAuthority {
   source: 'generated' | 'operator';
-  root: { cert: x509.X509Certificate; certPem: string };
+  /** The root's key is there for a generated CA (or when the operator supplies it): it signs the root CRL. */
+  root: { cert: x509.X509Certificate; certPem: string; signingKey?: CryptoKey; keyId: string };
   issuers: Record<IssueAuthority, IssuingCa>;
   subjectRules: SubjectRules;
 }
 
 export interface CaPem {
   rootCert: string;
+  /** Optional: only needed to publish the root's CRL (which lists no issuing CA as revoked). */
+  rootKey?: string;
   RSA: { cert: string; key: string };
   ECC: { cert: string; key: string };
 }
@@ -42,7 +45,7 @@ const expectedKeyType: Record<IssueAuthority, CaKeyType> = { RSA: 'rsa', ECC: 'e
 export async function loadCa(
   pem: CaPem,
   source: CertificateAuthority['source'],
-  where: { RSA: { key: string }; ECC: { key: string }; logger: Logger },
+  where: { RSA: { key: string }; ECC: { key: string }; rootKey?: string; logger: Logger },
 ): Promise<CertificateAuthority> {
   const root = parseCert(pem.rootCert, 'root certificate');
   requireCa(root, 'root certificate');
@@ -54,6 +57,19 @@ export async function loadCa(
     throw new CertificateError('ca.invalid', `the root certificate's subject must hold C, ST and O (CSRs are checked against them, §6); it is "${root.subject}"`);
   }
   const rootPem = root.toString('pem');
+  const rootSki = root.getExtension(x509.SubjectKeyIdentifierExtension);
+  const rootKeyId = rootSki ? rootSki.keyId : (await x509.SubjectKeyIdentifierExtension.create(root.publicKey)).keyId;
+  let rootSigningKey: CryptoKey | undefined;
+  if (pem.rootKey !== undefined) {
+    let key: Awaited<ReturnType<typeof importPrivateKeyPem>>;
+    try {
+      key = await importPrivateKeyPem(pem.rootKey);
+    } catch (err) {
+      throw new CertificateError('ca.invalid', `the root CA key (${where.rootKey ?? 'root key'}) is unusable: ${(err as Error).message}`);
+    }
+    if (!key.spki.equals(toBuffer(root.publicKey.rawData))) throw new CertificateError('ca.invalid', `the root CA key (${where.rootKey ?? 'root key'}) does not belong to the root certificate`);
+    rootSigningKey = key.key;
+  }
 
   const issuers = {} as Record<IssueAuthority, IssuingCa>;
   for (const authority of issueAuthorities) {
@@ -83,7 +99,7 @@ export async function loadCa(
     const certPem = cert.toString('pem');
     issuers[authority] = { authority, cert, certPem, chainPem: `${certPem}\n${rootPem}\n`, keyType: key.type, signingKey: key.key, keyId };
   }
-  return { source, root: { cert: root, certPem: rootPem }, issuers, subjectRules: { C, ST, O } };
+  return { source, root: { cert: root, certPem: rootPem, keyId: rootKeyId, ...(rootSigningKey ? { signingKey: rootSigningKey } : {}) }, issuers, subjectRules: { C, ST, O } };
 }
 
 function parseCert(pem: string, what: string): x509.X509Certificate {

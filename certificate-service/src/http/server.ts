@@ -47,7 +47,7 @@ const PEM_TYPE = 'application/x-pem-file';
 
 /**
  * The standalone certificate service. Public (what devices and relying parties fetch):
- *   GET /crl/{RSA|ECC}.crl        DER CRL (application/pkix-crl)
+ *   GET /crl/{RSA|ECC|root}.crl   DER CRL (application/pkix-crl); root only when its key is here
  *   GET /ca/root.pem, /ca/{RSA|ECC}.pem, /ca/chain/{RSA|ECC}.pem, /enos/CA/cacert (the root, §6 certChainURL path)
  *   GET /healthz
  * Hub API, every call signed (signing.ts), JSON in and out, errors as `{code, message}`:
@@ -122,8 +122,7 @@ export function buildCertificateApp(
   // ---- public ----
   app.get('/healthz', async () => ({ ok: true }));
   app.get<{ Params: { file: string } }>('/crl/:file', async (req, reply) => {
-    const authority = authorityFromFile(req.params.file, '.crl');
-    const crl = await service.crl(authority);
+    const crl = await service.crl(req.params.file === 'root.crl' ? 'root' : authorityFromFile(req.params.file, '.crl'));
     return reply
       .type('application/pkix-crl')
       .header('last-modified', crl.thisUpdate.toUTCString())
@@ -189,7 +188,7 @@ function listFilter(q: Record<string, string | undefined>): ListFilter {
   const binding = bindingQuery(q);
   if (binding) filter.binding = binding;
   if (q['status'] !== undefined) {
-    if (!['0', '1', '2'].includes(q['status'])) throw new CertificateError('request.invalid', 'status must be 0, 1 or 2');
+    if (!['0', '1', '2', '3'].includes(q['status'])) throw new CertificateError('request.invalid', 'status must be 0, 1, 2 or 3');
     filter.status = Number(q['status']) as CertificateStatus;
   }
   if (q['issueAuthority'] !== undefined) filter.issueAuthority = q['issueAuthority'] as IssueAuthority;

@@ -1,46 +1,29 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Edge } from '../edge.js';
-import type { SouthboundDeviceConfig } from '../config/types.js';
+import { BindError, type Edge } from '../edge.js';
+import { requireBearerToken } from './auth.js';
 
 /**
  * The edge's local config center: list, bind and unbind sub-devices, see uplink and southbound
- * status. Bound to localhost by default: it is for the installer on site, not for the network.
+ * status and the readings the hub refused. Bound to 127.0.0.1 by default (it is for the installer
+ * on site, not for the network) and every request needs the Bearer token (docs/ARCHITECTURE.md,
+ * "Edge config center").
  */
-export async function startConfigCenter(edge: Edge, opts: { host: string; port: number }): Promise<{ app: FastifyInstance; url: string }> {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allowUnionTypes: true } } });
+export async function startConfigCenter(edge: Edge, opts: { host: string; port: number; token?: string }): Promise<{ app: FastifyInstance; url: string }> {
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
   app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
-    const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 400;
+    const status = err instanceof BindError ? err.status : err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
     return reply.status(status).send({ error: err.message });
   });
+  requireBearerToken(app, opts.token ?? edge.config.configCenter.token);
 
   app.get('/status', async () => edge.status());
   app.get('/subdevices', async () => edge.status().subDevices);
 
-  app.post(
-    '/subdevices',
-    {
-      schema: {
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['deviceKey', 'model', 'transport'],
-          properties: {
-            deviceKey: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_\\-.]+$' },
-            name: { type: 'string', maxLength: 128 },
-            model: { type: 'string', minLength: 1 },
-            transport: { type: 'object' },
-            unitId: { type: 'integer', minimum: 0, maximum: 255 },
-            pollIntervalMs: { type: 'integer', minimum: 100 },
-            timeoutMs: { type: 'integer', minimum: 50 },
-          },
-        },
-      },
-    },
-    async (req, reply) => {
-      const creds = await edge.bind(req.body as SouthboundDeviceConfig);
-      return reply.status(201).send({ deviceKey: creds.deviceKey, assetId: creds.assetId });
-    },
-  );
+  // The body is checked by the edge itself, against the config file's schema, with errors naming the key.
+  app.post('/subdevices', async (req, reply) => {
+    const creds = await edge.bind(req.body);
+    return reply.status(201).send({ deviceKey: creds.deviceKey, assetId: creds.assetId });
+  });
 
   app.delete('/subdevices/:deviceKey', async (req, reply) => {
     const { deviceKey } = req.params as { deviceKey: string };
@@ -50,5 +33,6 @@ export async function startConfigCenter(edge: Edge, opts: { host: string; port: 
 
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address() as { port: number };
-  return { app, url: `http://${opts.host}:${addr.port}` };
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  return { app, url: `http://${host}:${addr.port}` };
 }

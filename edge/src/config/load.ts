@@ -1,8 +1,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv } from 'ajv';
+import { describeSchemaError } from './schema-errors.js';
 import { edgeConfigSchema } from './schema.js';
 import type { EdgeConfig } from './types.js';
+import { parseRegisterMap } from '../southbound/register-map.js';
+import { checkSouthboundDevices } from '../southbound-factory.js';
 
 export class EdgeConfigError extends Error {
   override name = 'EdgeConfigError';
@@ -11,25 +14,6 @@ export class EdgeConfigError extends Error {
 // strictRequired is off: the oneOf branches name a secret or its file, defined one level up.
 const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true });
 const validate = ajv.compile(edgeConfigSchema);
-
-/** Where in the file a schema error is, as a dotted key path: `southbound.devices[0].port`. */
-function where(e: ErrorObject): string {
-  const path = e.instancePath
-    .split('/')
-    .slice(1)
-    .map((seg) => (/^\d+$/.test(seg) ? `[${seg}]` : `.${seg.replace(/~1/g, '/').replace(/~0/g, '~')}`))
-    .join('')
-    .replace(/^\./, '');
-  if (e.keyword === 'additionalProperties') return `${path ? path + '.' : ''}${(e.params as { additionalProperty: string }).additionalProperty}`;
-  if (e.keyword === 'required') return `${path ? path + '.' : ''}${(e.params as { missingProperty: string }).missingProperty}`;
-  return path || '(root)';
-}
-
-function explain(e: ErrorObject): string {
-  if (e.keyword === 'additionalProperties') return 'is not a known key';
-  if (e.keyword === 'required') return 'is required';
-  return e.message ?? 'is invalid';
-}
 
 /** Reads, validates and completes an edge config file; every error names the key. */
 export async function loadEdgeConfig(file: string, warn: (msg: string) => void = () => undefined): Promise<EdgeConfig> {
@@ -40,13 +24,14 @@ export async function loadEdgeConfig(file: string, warn: (msg: string) => void =
     throw new EdgeConfigError(`${file}: ${e instanceof SyntaxError ? `not valid JSON (${e.message})` : (e as Error).message}`);
   }
   if (!validate(raw)) {
-    const e = validate.errors![0]!;
-    throw new EdgeConfigError(`${file}: ${where(e)} ${explain(e)}`);
+    throw new EdgeConfigError(`${file}: ${describeSchemaError(validate.errors!)}`);
   }
   const c = raw as Record<string, any>;
   const configDir = dirname(resolve(file));
   const at = (p: string) => (isAbsolute(p) ? p : resolve(configDir, p));
   const secret = async (obj: Record<string, string>, name: string, keyPath: string): Promise<string> => {
+    if (obj[name] !== undefined && obj[`${name}File`] !== undefined) throw new EdgeConfigError(`${file}: ${keyPath}: give ${name} or ${name}File, not both`);
+    if (obj[name] === undefined && obj[`${name}File`] === undefined) throw new EdgeConfigError(`${file}: ${keyPath}: ${name} or ${name}File is required`);
     if (obj[name] !== undefined) return obj[name]!;
     const path = at(obj[`${name}File`]!);
     let st;
@@ -62,9 +47,9 @@ export async function loadEdgeConfig(file: string, warn: (msg: string) => void =
   };
 
   const models = c['southbound'].models as EdgeConfig['southbound']['models'];
+  const devices = c['southbound'].devices as EdgeConfig['southbound']['devices'];
   const seen = new Set<string>();
-  for (const [i, d] of (c['southbound'].devices as EdgeConfig['southbound']['devices']).entries()) {
-    if (!models[d.model]) throw new EdgeConfigError(`${file}: southbound.devices[${i}].model: no model named "${d.model}" in southbound.models`);
+  for (const [i, d] of devices.entries()) {
     if (seen.has(d.deviceKey)) throw new EdgeConfigError(`${file}: southbound.devices[${i}].deviceKey: "${d.deviceKey}" appears twice`);
     seen.add(d.deviceKey);
   }
@@ -72,29 +57,33 @@ export async function loadEdgeConfig(file: string, warn: (msg: string) => void =
     if (seen.has(d.deviceKey)) throw new EdgeConfigError(`${file}: localMqtt.devices[${i}].deviceKey: "${d.deviceKey}" appears twice`);
     seen.add(d.deviceKey);
   }
-  for (const [name, m] of Object.entries(models)) {
-    for (const [pid, p] of Object.entries(m.points)) {
-      const bits = p.type === 'bool' ? 1 : 16;
-      if ((p.fc === 1 || p.fc === 2) !== (bits === 1)) throw new EdgeConfigError(`${file}: southbound.models.${name}.points.${pid}.type: function code ${p.fc} reads ${p.fc <= 2 ? 'bits (type bool)' : 'registers (not bool)'}`);
-      if (p.writable && (p.fc === 2 || p.fc === 4)) throw new EdgeConfigError(`${file}: southbound.models.${name}.points.${pid}.writable: inputs (fc ${p.fc}) are read-only`);
-    }
+  // The runtime's own checks, before anything starts or registers: what loads also runs.
+  try {
+    for (const [name, m] of Object.entries(models)) parseRegisterMap(m, `southbound.models.${name}`);
+    checkSouthboundDevices(devices, models);
+  } catch (e) {
+    throw new EdgeConfigError(`${file}: ${(e as Error).message}`);
   }
   const uplink = c['uplink'] ?? {};
   const buffer = c['buffer'] ?? {};
+  const center = c['configCenter'] ?? {};
+  const gatewaySecret = await secret(c['identity'].gateway, 'deviceSecret', 'identity.gateway');
+  // The config center's token: its own, or by default the gateway's device secret (docs/ARCHITECTURE.md).
+  const centerToken = center.token !== undefined || center.tokenFile !== undefined ? await secret(center, 'token', 'configCenter') : gatewaySecret;
   return {
     configDir,
     hub: { ...c['hub'], ...(c['hub'].caFile ? { caFile: at(c['hub'].caFile) } : {}) },
     identity: {
       orgId: c['identity'].orgId,
       serviceAccount: { accessKey: c['identity'].serviceAccount.accessKey, accessSecret: await secret(c['identity'].serviceAccount, 'accessSecret', 'identity.serviceAccount') },
-      gateway: { productKey: c['identity'].gateway.productKey, deviceKey: c['identity'].gateway.deviceKey, deviceSecret: await secret(c['identity'].gateway, 'deviceSecret', 'identity.gateway') },
+      gateway: { productKey: c['identity'].gateway.productKey, deviceKey: c['identity'].gateway.deviceKey, deviceSecret: gatewaySecret },
       subDeviceProductKey: c['identity'].subDeviceProductKey,
     },
     registration: c['registration'] ?? 'dynamic',
     certificate: c['certificate'] ? { ...c['certificate'], dir: at(c['certificate'].dir) } : { mode: 'off', dir: at('certs') },
-    southbound: { models, devices: c['southbound'].devices },
+    southbound: { models, devices, reconnectMinMs: c['southbound'].reconnectMinMs ?? 1000, reconnectMaxMs: c['southbound'].reconnectMaxMs ?? 30_000 },
     buffer: { dir: at(buffer.dir ?? 'buffer'), maxBytes: buffer.maxBytes ?? 256 * 1024 * 1024, maxAgeMs: buffer.maxAgeMs ?? 7 * 86_400_000, dropPolicy: buffer.dropPolicy ?? 'drop-oldest' },
-    configCenter: { host: c['configCenter']?.host ?? '127.0.0.1', port: c['configCenter']?.port ?? 8090 },
+    configCenter: { host: center.host ?? '127.0.0.1', port: center.port ?? 8090, token: centerToken },
     ...(c['localMqtt'] ? { localMqtt: { host: c['localMqtt'].host ?? '127.0.0.1', port: c['localMqtt'].port ?? 1883, devices: c['localMqtt'].devices } } : {}),
     uplink: {
       keepalive: uplink.keepalive ?? 60,

@@ -3,11 +3,11 @@
  * sub-devices' productKey, the orgId) and the southbound map. Unknown keys are errors.
  */
 const key = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_\\-.]+$' } as const;
+/** A secret given inline or by file; exactly one of the two is checked in load.ts (naming both keys). */
 const secretRef = (name: string) => ({
   type: 'object',
   additionalProperties: false,
   properties: { [name]: { type: 'string', minLength: 1 }, [`${name}File`]: { type: 'string', minLength: 1 } },
-  oneOf: [{ required: [name] }, { required: [`${name}File`] }],
 });
 
 const registerPoint = {
@@ -25,23 +25,53 @@ const registerPoint = {
   },
 } as const;
 
+/**
+ * The transport is chosen by `kind`; the branch for that kind alone is checked, so an error names
+ * the key that is wrong (`transport.baudRate must be integer`), not "must match one schema".
+ */
+const tcpTransport = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'host', 'port'],
+  properties: { kind: { const: 'tcp' }, host: { type: 'string', minLength: 1 }, port: { type: 'integer', minimum: 1, maximum: 65535 } },
+} as const;
+const rtuTransport = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'path', 'baudRate'],
+  properties: {
+    kind: { const: 'rtu' },
+    path: { type: 'string', minLength: 1 },
+    baudRate: { type: 'integer', minimum: 300, maximum: 4_000_000 },
+    parity: { enum: ['none', 'even', 'odd'] },
+    dataBits: { enum: [7, 8] },
+    stopBits: { enum: [1, 2] },
+  },
+} as const;
 const transport = {
-  oneOf: [
-    { type: 'object', additionalProperties: false, required: ['kind', 'host', 'port'], properties: { kind: { const: 'tcp' }, host: { type: 'string', minLength: 1 }, port: { type: 'integer', minimum: 1, maximum: 65535 } } },
-    {
-      type: 'object',
-      additionalProperties: false,
-      required: ['kind', 'path', 'baudRate'],
-      properties: {
-        kind: { const: 'rtu' },
-        path: { type: 'string', minLength: 1 },
-        baudRate: { type: 'integer', minimum: 300, maximum: 4_000_000 },
-        parity: { enum: ['none', 'even', 'odd'] },
-        dataBits: { enum: [7, 8] },
-        stopBits: { enum: [1, 2] },
-      },
-    },
+  type: 'object',
+  required: ['kind'],
+  properties: { kind: { enum: ['tcp', 'rtu'] } },
+  allOf: [
+    { if: { properties: { kind: { const: 'tcp' } } }, then: tcpTransport },
+    { if: { properties: { kind: { const: 'rtu' } } }, then: rtuTransport },
   ],
+} as const;
+
+/** One southbound device, in the config file and in a config center bind (`POST /subdevices`). */
+export const southboundDeviceSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['deviceKey', 'model', 'transport'],
+  properties: {
+    deviceKey: key,
+    name: { type: 'string', minLength: 1, maxLength: 128 },
+    model: { type: 'string', minLength: 1 },
+    transport,
+    unitId: { type: 'integer', minimum: 0, maximum: 255 },
+    pollIntervalMs: { type: 'integer', minimum: 100, maximum: 86_400_000 },
+    timeoutMs: { type: 'integer', minimum: 50, maximum: 60_000 },
+  },
 } as const;
 
 export const edgeConfigSchema = {
@@ -89,24 +119,9 @@ export const edgeConfigSchema = {
       required: ['models', 'devices'],
       properties: {
         models: { type: 'object', additionalProperties: { type: 'object', additionalProperties: false, required: ['points'], properties: { points: { type: 'object', minProperties: 1, additionalProperties: registerPoint } } } },
-        devices: {
-          type: 'array',
-          maxItems: 2000,
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['deviceKey', 'model', 'transport'],
-            properties: {
-              deviceKey: key,
-              name: { type: 'string', minLength: 1, maxLength: 128 },
-              model: { type: 'string', minLength: 1 },
-              transport,
-              unitId: { type: 'integer', minimum: 0, maximum: 255 },
-              pollIntervalMs: { type: 'integer', minimum: 100, maximum: 86_400_000 },
-              timeoutMs: { type: 'integer', minimum: 50, maximum: 60_000 },
-            },
-          },
-        },
+        devices: { type: 'array', maxItems: 2000, items: southboundDeviceSchema },
+        reconnectMinMs: { type: 'integer', minimum: 50, maximum: 600_000 },
+        reconnectMaxMs: { type: 'integer', minimum: 50, maximum: 3_600_000 },
       },
     },
     buffer: {
@@ -137,7 +152,7 @@ export const edgeConfigSchema = {
     configCenter: {
       type: 'object',
       additionalProperties: false,
-      properties: { host: { type: 'string', minLength: 1 }, port: { type: 'integer', minimum: 0, maximum: 65535 } },
+      properties: { host: { type: 'string', minLength: 1 }, port: { type: 'integer', minimum: 0, maximum: 65535 }, ...secretRef('token').properties },
     },
     uplink: {
       type: 'object',

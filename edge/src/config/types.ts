@@ -39,10 +39,12 @@ export interface EdgeConfig {
   /** dynamic: create missing sub-devices over REST; mqtt: over thing.device.register; static: bind existing ones. */
   registration: 'dynamic' | 'static' | 'mqtt';
   certificate: { mode: 'off' | 'auto' | 'required'; dir: string; validDay?: number; issueAuthority?: 'RSA' | 'ECC' };
-  southbound: { models: Record<string, DeviceModel>; devices: SouthboundDeviceConfig[] };
+  /** reconnect*: wait before reconnecting to an unreachable device, doubling per failure. */
+  southbound: { models: Record<string, DeviceModel>; devices: SouthboundDeviceConfig[]; reconnectMinMs: number; reconnectMaxMs: number };
   buffer: { dir: string; maxBytes: number; maxAgeMs: number; dropPolicy: 'drop-oldest' | 'refuse-newest' };
   /** Sub-devices that speak MQTT themselves connect here (EnOS CONNECT with their own triple). */
   localMqtt?: { host: string; port: number; devices: { deviceKey: string; name?: string }[] };
-  configCenter: { host: string; port: number };
+  /** token: the Bearer token every request must carry (configCenter.token/tokenFile, else the gateway's secret). */
+  configCenter: { host: string; port: number; token: string };
   uplink: { keepalive: number; reconnectMinMs: number; reconnectMaxMs: number; replyTimeoutMs: number; maxOnlineSubDevices: number };
 }

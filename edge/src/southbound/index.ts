@@ -1,5 +1,5 @@
 /** The edge's Modbus southbound (TCP and RTU through modbus-serial). */
-export { createModbusPoller, type ModbusPoller, type ModbusPollerEvents } from './poller.js';
+export { checkSouthDevices, createModbusPoller, type ModbusPoller, type ModbusPollerEvents } from './poller.js';
 export { parseRegisterMap, pointWidth } from './register-map.js';
 export type { PointSpec, PointType, ReadFunctionCode, RegisterMap, WordOrder, WriteFunctionCode } from './register-map.js';
 export { SouthboundError, type SouthboundFailure } from './errors.js';

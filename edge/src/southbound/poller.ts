@@ -48,16 +48,8 @@ class Poller extends EventEmitter<ModbusPollerEvents> implements ModbusPoller {
     const maxTimeouts = opts.maxConsecutiveTimeouts ?? defaults.maxConsecutiveTimeouts;
     // Devices on one serial line share its port; each TCP device gets a connection of its own.
     const serialLines = new Map<string, ModbusLink>();
-    devices.forEach((d, i) => {
-      const device = checkDevice(d, `devices[${i}]`);
-      if (this.pollers.has(device.id)) throw new TypeError(`devices[${i}].id: duplicate device id ${device.id}`);
-      let link: ModbusLink | undefined;
-      if (device.transport.kind === 'rtu') {
-        link = serialLines.get(device.transport.path);
-        if (link && !sameLine(link.transport, device.transport)) {
-          throw new TypeError(`devices[${i}].transport: ${device.transport.path} is already configured with other line settings`);
-        }
-      }
+    for (const device of checkSouthDevices(devices)) {
+      let link = device.transport.kind === 'rtu' ? serialLines.get(device.transport.path) : undefined;
       if (!link) {
         link = new ModbusLink(device.transport, backoff);
         this.links.push(link);
@@ -65,7 +57,7 @@ class Poller extends EventEmitter<ModbusPollerEvents> implements ModbusPoller {
       }
       const hooks = { reading: (r: SouthReading) => this.emit('reading', r), state: (s: SouthStateEvent) => this.emit('state', s) };
       this.pollers.set(device.id, new DevicePoller(device, link, hooks, maxTimeouts));
-    });
+    }
     for (const p of this.pollers.values()) p.start();
   }
 
@@ -84,6 +76,27 @@ class Poller extends EventEmitter<ModbusPollerEvents> implements ModbusPoller {
     this.stopping ??= Promise.all([...[...this.pollers.values()].map((p) => p.stop()), ...this.links.map((l) => l.close())]).then(() => undefined);
     return this.stopping;
   }
+}
+
+/**
+ * Checks a whole device list as the poller would run it, without starting anything: each device,
+ * unique ids, one set of line settings per serial port. Throws a TypeError naming the key
+ * (`<prefix>[i].unitId: …`). The edge runs it before it changes anything (config load, bind).
+ */
+export function checkSouthDevices(devices: readonly SouthDevice[], prefix = 'devices'): SouthDevice[] {
+  const ids = new Set<string>();
+  const lines = new Map<string, SouthTransport>();
+  return devices.map((d, i) => {
+    const device = checkDevice(d, `${prefix}[${i}]`);
+    if (ids.has(device.id)) throw new TypeError(`${prefix}[${i}].id: duplicate device id ${device.id}`);
+    ids.add(device.id);
+    if (device.transport.kind === 'rtu') {
+      const line = lines.get(device.transport.path);
+      if (line && !sameLine(line, device.transport)) throw new TypeError(`${prefix}[${i}].transport: ${device.transport.path} is already configured with other line settings`);
+      lines.set(device.transport.path, device.transport);
+    }
+    return device;
+  });
 }
 
 function checkDevice(d: SouthDevice, path: string): SouthDevice {

@@ -25,6 +25,8 @@ import { tokenRoutes } from './token.routes.js';
 import { topoRoutes } from './topos.routes.js';
 import { codecRoutes } from './codecs.routes.js';
 import type { ProductCodecs } from '../codecs/product-codecs.js';
+import { deviceLogRoutes } from './device-logs.routes.js';
+import type { DeviceLogs } from '../device-logs/device-logs.js';
 
 export interface ApiOptions {
   /** What /health says: `ok`, `degraded` (Redis unreachable: cross-node features wait) or `draining`. */
@@ -48,6 +50,8 @@ export interface ApiOptions {
   publicBaseUrl?: string | (() => string);
   /** Raw-payload codecs of Custom products (docs/PROTOCOL.md "Raw payloads"). */
   codecs?: ProductCodecs;
+  /** Device logs and network status reports (docs/PROTOCOL.md). */
+  deviceLogs?: DeviceLogs;
 }
 
 /** Builds the management REST API: token service, Connection Service, admin API, OpenAPI at /docs. */
@@ -131,6 +135,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     await scope.register(measurepointRoutes, { registry: opts.registry, telemetry: opts.telemetry });
     if (opts.certificates) await scope.register(certificateRoutes, { registry: opts.registry, certs: opts.certificates, publicBaseUrl: opts.publicBaseUrl ?? '' });
     if (opts.codecs) await scope.register(codecRoutes, { registry: opts.registry, codecs: opts.codecs });
+    if (opts.deviceLogs) await scope.register(deviceLogRoutes, { registry: opts.registry, logs: opts.deviceLogs });
     await scope.register(adminRoutes, { registry: opts.registry });
   });
   return app;

@@ -1,6 +1,6 @@
 import { EnosError, codes } from '@edgehub/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { CaCertificates, CertificateOperations, CertificateService, IssuedCertificate, IssueAuthority, IssueResult, RevocationReason } from '@edgehub/certificate-service';
+import type { CaCertificates, CertificateOperations, CertificateService, CrlName, IssuedCertificate, IssueAuthority, IssueResult, RevocationReason } from '@edgehub/certificate-service';
 import { boundElsewhere, certificateCall } from '../certificates/errors.js';
 import { dueForRenewal } from '../certificates/rotation.js';
 import type { DeviceRecord, ProductRecord } from '../registry/records.js';
@@ -174,6 +174,8 @@ export async function certificateRoutes(app: FastifyInstance, { registry, certs,
     method: 'POST',
     resource: 'certificates',
     action: 'revoke',
+    // EnOS clients may send certSn and reason as query parameters only, with no body at all.
+    bodyOptional: true,
     schema: {
       tags,
       summary: `Revoke a device's certificate; reason ${REASONS.join(', ')} (RFC 5280 CRLReason, default 0)`,
@@ -239,6 +241,7 @@ export async function certificateRoutes(app: FastifyInstance, { registry, certs,
  *   GET /enos/CA/cacert/{RSA|ECC}       the issuing CA then the root (PEM): the certChainURL of a certificate
  *   GET /enos/CA/crl/{RSA|ECC}, /crl/{RSA|ECC}.crl   the issuing CA's CRL (DER); embedded service only,
  *       the second being the distribution point written into every certificate it issues
+ *   GET /enos/CA/crl/root, /crl/root.crl   the root's CRL (DER), for full-chain CRL checks
  */
 export async function certificatePublicRoutes(app: FastifyInstance, { certs, service }: { certs: CertificateOperations; service?: CertificateService }): Promise<void> {
   const schema = { tags: ['certificates'] };
@@ -259,17 +262,18 @@ export async function certificatePublicRoutes(app: FastifyInstance, { certs, ser
     pem(reply, (await ca()).authorities[authorityParam(req.params.authority)].chainPem),
   );
   if (!service) return;
-  const crl = async (authority: IssueAuthority, reply: FastifyReply) => {
-    const published = await service.crl(authority);
+  const crl = async (name: CrlName, reply: FastifyReply) => {
+    const published = await certificateCall(() => service.crl(name));
     return reply
       .type('application/pkix-crl')
       .header('last-modified', published.thisUpdate.toUTCString())
       .header('expires', published.nextUpdate.toUTCString())
       .send(Buffer.from(published.der));
   };
-  app.get<{ Params: { authority: string } }>('/enos/CA/crl/:authority', { schema: { ...schema, summary: 'The CRL of an issuing CA (DER)' } }, async (req, reply) => crl(authorityParam(req.params.authority), reply));
-  app.get<{ Params: { file: string } }>('/crl/:file', { schema: { ...schema, summary: 'The CRL distribution point of an issuing CA (DER)' } }, async (req, reply) =>
-    crl(authorityParam(req.params.file.endsWith('.crl') ? req.params.file.slice(0, -4) : ''), reply),
+  const crlName = (value: string): CrlName => (value === 'root' ? 'root' : authorityParam(value));
+  app.get<{ Params: { authority: string } }>('/enos/CA/crl/:authority', { schema: { ...schema, summary: 'The CRL of an issuing CA, or of the root (DER)' } }, async (req, reply) => crl(crlName(req.params.authority), reply));
+  app.get<{ Params: { file: string } }>('/crl/:file', { schema: { ...schema, summary: 'The CRL distribution point of an issuing CA, or the root CRL (DER)' } }, async (req, reply) =>
+    crl(crlName(req.params.file.endsWith('.crl') ? req.params.file.slice(0, -4) : ''), reply),
   );
 }
 

@@ -11,6 +11,8 @@ export interface ConnectRoute {
   schema: Record<string, unknown>;
   handler: (req: FastifyRequest) => Promise<unknown>;
   bodyLimit?: number;
+  /** A request without a body is treated as `{}` (the action's parameters may all come as query parameters). */
+  bodyOptional?: boolean;
 }
 
 /** Registers one action of a Connection Service resource under every supported version. */
@@ -21,6 +23,11 @@ export function connectRoute(app: FastifyInstance, r: ConnectRoute): void {
       schema: { ...r.schema, hide: version !== CONNECT_VERSIONS[0] },
     };
     if (r.bodyLimit !== undefined) opts.bodyLimit = r.bodyLimit;
+    if (r.bodyOptional) {
+      opts.preValidation = async (req: FastifyRequest) => {
+        if (req.body === undefined || req.body === null) req.body = {};
+      };
+    }
     app.route({ ...opts, method: r.method, url: `/connect-service/${version}/${r.resource}`, handler: r.handler } as Parameters<FastifyInstance['route']>[0]);
   }
 }

@@ -104,7 +104,7 @@ export async function measurepointRoutes(app: FastifyInstance, { registry, telem
       summary: `History of up to ${MAX_HISTORY_POINTS} measurepoints of one device over startTime <= time < endTime (at most 31 days), paged with a cursor`,
       description:
         'Ours, not an EnOS Connection Service action (EnOS keeps history in its TSDB service). Times are epoch milliseconds or ISO 8601 date-times with a zone. ' +
-        'Items come in (time, measurepoint) order, reversed for DESC; pass nextCursor back with the same query to read the next page (null: no more data).',
+        'Items come in (time, measurepoint) order, then in arrival order within one millisecond, reversed for DESC; pass nextCursor back with the same query to read the next page (null: no more data).',
       querystring: actionQuery('queryHistory', deviceRefQuery),
       body: {
         type: 'object',

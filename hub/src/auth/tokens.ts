@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EnosError, codes, requestSignature, safeEqualHex, tokenEncryption, type QueryParams } from '@edgehub/shared';
-import { DuplicateKeyError, type Collection } from '../store/port.js';
+import type { Collection } from '../store/port.js';
+import { ReplayLedger, type TokenRequestRecord } from './replay-ledger.js';
 import type { Applications } from '../registry/applications.js';
 import { newAccessToken } from '../registry/ids.js';
 import type { ApplicationRecord } from '../registry/records.js';
@@ -14,12 +15,7 @@ export interface AccessTokenRecord {
   createTime: number;
 }
 
-/** An accepted token request, kept for the freshness window to refuse replays (1001). */
-export interface TokenRequestRecord {
-  encryption: string;
-  appKey: string;
-  at: number;
-}
+export type { TokenRequestRecord } from './replay-ledger.js';
 
 export interface TokenPolicy {
   /** Lifetime of an access token (EnOS: 7200 s). */
@@ -54,14 +50,18 @@ export class TokenService {
   // The store keeps only the token's digest. To hand out "the same token while unexpired" (§7.2)
   // this process remembers the clear tokens it issued itself.
   private readonly clear = new Map<string, string>();
+  /** Accepted request signatures (1001 on reuse), shared with the application stream login. */
+  readonly ledger: ReplayLedger;
 
   constructor(
     private readonly tokens: Collection<AccessTokenRecord>,
-    private readonly requests: Collection<TokenRequestRecord>,
+    requests: Collection<TokenRequestRecord>,
     private readonly applications: Applications,
     private readonly policy: TokenPolicy,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.ledger = new ReplayLedger(requests, policy.timestampWindowSeconds);
+  }
 
   async get(req: TokenRequest): Promise<IssuedToken> {
     const app = await this.checkRequest(req);
@@ -114,13 +114,8 @@ export class TokenService {
     if (!app) throw new EnosError(codes.tokenAppKeyNotExist, 'appKey does not exist');
     const want = tokenEncryption(req.appKey, String(req.timestamp), app.accessSecret);
     if (!safeEqualHex(want, req.encryption)) throw new EnosError(codes.tokenInvalidEncryption, 'Invalid encryption');
-    try {
-      await this.requests.insert({ encryption: req.encryption.toLowerCase(), appKey: req.appKey, at: now });
-    } catch (e) {
-      if (e instanceof DuplicateKeyError) throw new EnosError(codes.tokenReplayedEncryption, 'Repeated request with duplicated encryption');
-      throw e;
-    }
-    await this.pruneRequests(now);
+    if (!(await this.ledger.firstUse(req.appKey, req.encryption, now))) throw new EnosError(codes.tokenReplayedEncryption, 'Repeated request with duplicated encryption');
+    await this.pruneTokens(now);
     return app;
   }
 
@@ -133,12 +128,9 @@ export class TokenService {
     return token;
   }
 
-  private async pruneRequests(now: number): Promise<void> {
+  private async pruneTokens(now: number): Promise<void> {
     if (now - this.lastPrune < 60_000) return;
     this.lastPrune = now;
-    const cutoff = now - this.policy.timestampWindowSeconds * 1000 * 2;
-    const old = await this.requests.find({ at: { $lt: cutoff } }, { limit: 1000 });
-    for (const r of old.items) await this.requests.delete(r.encryption);
     const expired = await this.tokens.find({ expireAt: { $lt: now } }, { limit: 1000 });
     for (const t of expired.items) {
       await this.tokens.delete(t.accessToken);

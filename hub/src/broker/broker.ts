@@ -20,6 +20,9 @@ import { drainSessions, PublishesInFlight } from './drain.js';
 import { serverTlsMaterial } from './server-certificate.js';
 import { SessionRegistry, type DeviceSession } from './sessions.js';
 import { ConnectThrottle, type Throttle, type ThrottleConfig } from './throttle.js';
+import type { CloseReason, ConnectionLimits } from './connection-limits.js';
+import { appSessionId, deviceSessionId } from './session-identity.js';
+import type { ReplayLedger } from '../auth/replay-ledger.js';
 import { normalizeSerial, type ClientCertificatePolicy, type PresentedCertificate } from './client-certificates.js';
 import type { TLSSocket } from 'node:tls';
 import aedesPersistenceRedis from 'aedes-persistence-redis';
@@ -40,6 +43,8 @@ export interface MqttConfig {
   throttle: ThrottleConfig;
   limits: RouterLimits;
   activation: ActivationConfig;
+  /** Pre-authentication limits, the connection cap and keepalive of all three listeners. */
+  connections: ConnectionLimits;
 }
 
 export interface BrokerDeps {
@@ -52,6 +57,8 @@ export interface BrokerDeps {
   clock: () => number;
   /** How far an application's login timestamp may be from the server clock. */
   appLoginWindowSeconds: number;
+  /** Signatures already used by applications (shared with the token service): replays get CONNACK 5. */
+  loginLedger: ReplayLedger;
   metrics?: HubMetrics;
   /**
    * Cluster mode: MQTT sessions (subscriptions, QoS 1 in flight) persist in Redis and the broker's
@@ -131,12 +138,16 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     id: `edgehub-${randomUUID()}`,
     // EnOS ClientIds are `cid|securemode=…,signmethod=…,timestamp=…|` — far beyond MQTT 3.1's 23.
     maxClientsIdLength: 1024,
-    connectTimeout: 10_000,
+    // The deadline from accept (listeners) covers this one too; aedes' own starts later, at handover.
+    connectTimeout: config.connections.connectTimeoutMs,
     // A frozen subscriber must not stall delivery to everyone (docs/PERFORMANCE-NOTES.md §2.1).
     drainTimeout: 15_000,
 
     preConnect(client, packet, done) {
       connects.set(client, { clientId: packet.clientId, clean: packet.clean !== false });
+      // Wills are not kept: a device's disconnect is told by the hub's own `offline` lifecycle
+      // event, and nothing a client publishes is routed as if the device had sent it (docs/PROTOCOL.md §5).
+      delete packet.will;
       done(null, true);
     },
 
@@ -145,7 +156,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
       const listener = listeners?.kindOf(client.conn) ?? 'tcp';
       const { ext } = parseClientId(raw.clientId);
       if (ext['authtype'] === 'app') {
-        authenticateApp({ timestamp: ext['timestamp'], username, password }, registry, clock(), deps.appLoginWindowSeconds).then(
+        authenticateApp({ timestamp: ext['timestamp'], username, password }, registry, clock(), deps.appLoginWindowSeconds, deps.loginLedger).then(
           (d) => {
             if (!d.ok) {
               log.info({ username, listener, returnCode: d.returnCode, reason: d.reason }, 'application connection refused');
@@ -153,6 +164,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
               return done(Object.assign(new Error(d.reason), { returnCode: d.returnCode }), false);
             }
             apps.set(client, d.app);
+            client.id = appSessionId(d.app.appId, parseClientId(raw.clientId).clientId);
             done(null, true);
           },
           (err: unknown) => {
@@ -171,6 +183,9 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
             return done(Object.assign(new Error(decision.reason), { returnCode: decision.returnCode }), false);
           }
           accepted.set(client, decision);
+          // Sessions, persistent state and takeover are keyed on who authenticated, not on the
+          // ClientId text: set before aedes registers the client (docs/SECURITY.md).
+          client.id = deviceSessionId(decision.device.productKey, decision.device.deviceKey);
           done(null, true);
         },
         (err: unknown) => {
@@ -244,7 +259,9 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
   // The session exists from the moment the CONNACK is written: aedes hands over packets that
   // follow it at once (before 'clientReady'), and a client like mosquitto_pub publishes right away.
   aedes.on('connackSent', (connackPacket, client) => {
-    if (connackPacket.returnCode !== 0 || apps.has(client)) return;
+    if (connackPacket.returnCode !== 0) return;
+    listeners?.authenticated(client.conn);
+    if (apps.has(client)) return;
     const decision = accepted.get(client);
     if (!decision) return client.close();
     accepted.delete(client);
@@ -278,6 +295,17 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     }
   });
 
+  // Connections the door policy ended: counted by reason; the cap is also logged (at most every 10 s).
+  let lastCapWarning = 0;
+  const connectionClosed = (reason: CloseReason, listener: string) => {
+    deps.metrics?.connectionsClosed.inc({ reason, listener });
+    if (reason !== 'max_connections') return log.debug({ reason, listener }, 'connection closed by the broker');
+    const now = Date.now();
+    if (now - lastCapWarning < 10_000) return;
+    lastCapWarning = now;
+    log.warn({ listener, maxConnections: config.connections.maxConnections }, 'connection cap reached: refusing new MQTT connections (HUB_MQTT_MAX_CONNECTIONS)');
+  };
+
   aedes.on('clientDisconnect', (client) => {
     const session = sessions.ofClient(client);
     if (session && session.client === client) lifecycle.disconnected(session);
@@ -294,9 +322,19 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     tlsCertPath: tls.certPath,
     async listen() {
       const proxyProtocol = config.proxyProtocolFrom?.length
-        ? { trusted: trustedProxies(config.proxyProtocolFrom), timeoutMs: 10_000, onRefused: (reason: string, from: string | undefined) => log.warn({ from, reason }, 'connection from a load balancer refused') }
+        ? { trusted: trustedProxies(config.proxyProtocolFrom), timeoutMs: config.connections.connectTimeoutMs, onRefused: (reason: string, from: string | undefined) => log.warn({ from, reason }, 'connection from a load balancer refused') }
         : undefined;
-      listeners = await openListeners(aedes, { host: config.host, port: config.port, tlsPort: config.tlsPort, wsPort: config.wsPort, tls, ...(deps.clientCertificates ? { clientCertificates: deps.clientCertificates } : {}), ...(proxyProtocol ? { proxyProtocol } : {}) });
+      listeners = await openListeners(aedes, {
+        host: config.host,
+        port: config.port,
+        tlsPort: config.tlsPort,
+        wsPort: config.wsPort,
+        tls,
+        limits: config.connections,
+        onClosed: connectionClosed,
+        ...(deps.clientCertificates ? { clientCertificates: deps.clientCertificates } : {}),
+        ...(proxyProtocol ? { proxyProtocol } : {}),
+      });
       return listeners;
     },
     async drain(perSecond) {

@@ -7,6 +7,8 @@ import { acceptProxied, isTrusted, type ProxiedAddress } from './proxy-protocol.
 import type { Aedes } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { normalizeSerial } from './client-certificates.js';
+import { ConnectionGate, type Admission, type CloseReason, type ConnectionLimits } from './connection-limits.js';
+import { FrameInspector, guardFrames } from './frame-guard.js';
 import type { ListenerKind } from './sessions.js';
 
 export interface ListenerOptions {
@@ -20,8 +22,11 @@ export interface ListenerOptions {
   tls: { key: string; cert: string };
   /** Client-certificate authentication on the TLS listener (mutual TLS). */
   clientCertificates?: { caPems: string[]; isRevoked(serialHex: string): boolean };
+  limits: ConnectionLimits;
   /** Load balancers allowed to send a PROXY protocol v2 header (TCP and TLS listeners). */
   proxyProtocol?: { trusted: BlockList; timeoutMs: number; onRefused(reason: string, from: string | undefined): void };
+  /** A connection the listeners ended, and why (logged and counted by the broker). */
+  onClosed(reason: CloseReason, listener: ListenerKind): void;
 }
 
 export interface Listeners {
@@ -30,7 +35,9 @@ export interface Listeners {
   ws: AddressInfo;
   /** Which listener a connection came through. */
   kindOf(conn: Duplex): ListenerKind;
-  /** The device's own address (behind a load balancer: from its PROXY header). */
+  /** The connection passed CONNECT: its connect deadline and pre-authentication budget end. */
+  authenticated(conn: Duplex): void;
+  /** The client's own address (behind a load balancer: from its PROXY header). */
   remoteOf(conn: Duplex): string | undefined;
   /** Stops accepting new connections; open ones stay (drain). */
   stopAccepting(): void;
@@ -38,88 +45,92 @@ export interface Listeners {
 }
 
 /**
- * The broker's three doors. TCP_NODELAY on every socket: with Nagle and delayed ACKs a small
- * reply waits ~40 ms (docs/PERFORMANCE-NOTES.md §0).
+ * The broker's three doors, with one door policy (docs/SECURITY.md, "Before authentication"): the
+ * connection cap, TCP keepalive and the connect deadline apply from accept on every listener, and
+ * the frame guard reads every connection's MQTT bytes before aedes does. TCP_NODELAY on every
+ * socket: with Nagle and delayed ACKs a small reply waits ~40 ms (docs/PERFORMANCE-NOTES.md §0).
  */
 export async function openListeners(aedes: Aedes, opts: ListenerOptions): Promise<Listeners> {
   const kinds = new WeakMap<Duplex, ListenerKind>();
-  const sockets = new Set<Socket>();
-  const track = (s: Socket) => {
-    sockets.add(s);
-    s.once('close', () => sockets.delete(s));
+  const admissions = new WeakMap<Duplex, Admission>();
+  const gate = new ConnectionGate(opts.limits, opts.onClosed);
+  const handle = (conn: Duplex, kind: ListenerKind, admission: Admission, req?: unknown) => {
+    kinds.set(conn, kind);
+    admissions.set(conn, admission);
+    guardFrames(conn, new FrameInspector(opts.limits, () => admission.authenticated), (violation) => opts.onClosed(violation, kind));
+    aedes.handle(conn, req as never);
   };
 
   const remotes = new WeakMap<Duplex, string>();
   /**
-   * A connection from a trusted load balancer starts with a PROXY v2 header naming the device's
-   * address; anyone else's connection is taken as it is.
+   * A connection from a trusted load balancer starts with a PROXY v2 header naming the client's
+   * address (docs/DEPLOYMENT.md); anyone else's connection is taken as it is.
    */
-  const proxied = (socket: Socket, next: (conn: Socket, source: ProxiedAddress | undefined) => void) => {
+  const proxied = (socket: Socket, next: (source: ProxiedAddress | undefined) => void) => {
     const proxy = opts.proxyProtocol;
-    if (!proxy || !isTrusted(proxy.trusted, socket)) return next(socket, undefined);
-    acceptProxied(socket, proxy.timeoutMs, (source) => next(socket, source), (reason) => proxy.onRefused(reason, socket.remoteAddress));
+    if (!proxy || !isTrusted(proxy.trusted, socket)) return next(undefined);
+    acceptProxied(socket, proxy.timeoutMs, next, (reason) => proxy.onRefused(reason, socket.remoteAddress));
   };
   const remoteText = (socket: Socket, source: ProxiedAddress | undefined) => (source ? `${source.address}:${source.port}` : `${socket.remoteAddress}:${socket.remotePort}`);
 
-  const tcp = createNetServer((raw) => {
-    raw.setNoDelay(true);
-    track(raw);
-    proxied(raw, (socket, source) => {
-      kinds.set(socket, 'tcp');
+  const tcp = createNetServer((socket) => {
+    const admission = gate.accept(socket, 'tcp');
+    if (!admission) return;
+    proxied(socket, (source) => {
       remotes.set(socket, remoteText(socket, source));
-      aedes.handle(socket);
+      handle(socket, 'tcp', admission);
     });
   });
   // Certificates are requested but not required at the TLS layer: devices of one-way products use
   // TLS with their secret alone; the CONNECT check decides what a certificate must prove (§6).
   const clientCa = opts.clientCertificates;
   const tlsOptions = clientCa ? { requestCert: true, rejectUnauthorized: false, ca: clientCa.caPems } : {};
-  const tls = createTlsServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2', ...tlsOptions }, (socket: TLSSocket) => {
+  // TLS is terminated by `tls`, fed by `tlsFront`, which accepts the TCP connection (the door
+  // policy, then an optional PROXY header). The TLS socket handed over after the handshake is not
+  // the accepted one: it is matched through its parent, the stream the handshake ran on.
+  const tlsAdmissions = new WeakMap<Duplex, { admission: Admission; remote: string }>();
+  const tls = createTlsServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: opts.limits.connectTimeoutMs, ...tlsOptions }, (socket: TLSSocket) => {
     socket.setNoDelay(true);
+    const parent = (socket as unknown as { _parent?: Duplex })._parent;
+    const accepted = parent ? tlsAdmissions.get(parent) : undefined;
+    const admission = accepted?.admission;
     // A revoked certificate does not get past the handshake (checked in memory, no round trip).
     const peer = clientCa ? socket.getPeerCertificate() : undefined;
-    if (clientCa && peer?.serialNumber && clientCa.isRevoked(normalizeSerial(peer.serialNumber))) {
+    if (!admission || (clientCa && peer?.serialNumber && clientCa.isRevoked(normalizeSerial(peer.serialNumber)))) {
       socket.destroy();
       return;
     }
-    kinds.set(socket, 'tls');
-    remotes.set(socket, tlsRemotes.get(socket) ?? `${socket.remoteAddress}:${socket.remotePort}`);
-    aedes.handle(socket);
+    remotes.set(socket, accepted!.remote);
+    handle(socket, 'tls', admission);
   });
-  // TLS is terminated here, behind an optional PROXY header read off the raw TCP socket first. A
-  // socket with bytes already read past the header goes to TLS through a stream wrapper (TLS over
-  // the bare handle would skip them).
-  const tlsRemotes = new WeakMap<Duplex, string>();
   const tlsFront = createNetServer((raw) => {
-    raw.setNoDelay(true);
-    track(raw);
-    proxied(raw, (socket, source) => {
-      if (!source) return tls.emit('connection', socket);
-      const wrapped = raw.readableLength > 0 ? wrapSocket(socket) : socket;
-      tlsRemotes.set(wrapped, remoteText(socket, source));
-      tls.emit('connection', wrapped);
+    const admission = gate.accept(raw, 'tls');
+    if (!admission) return;
+    proxied(raw, (source) => {
+      // Bytes already read past the header must reach TLS: then it reads through a stream wrapper
+      // (TLS over the bare socket handle would skip them).
+      const stream = raw.readableLength > 0 ? wrapSocket(raw) : raw;
+      tlsAdmissions.set(stream, { admission, remote: remoteText(raw, source) });
+      tls.emit('connection', stream);
     });
-  });
-  tls.on('secureConnection', (s: TLSSocket) => {
-    const parent = (s as unknown as { _parent?: Duplex })._parent;
-    const remote = parent ? tlsRemotes.get(parent) : undefined;
-    if (remote) tlsRemotes.set(s, remote);
   });
   // A failed handshake is the client's problem, not the server's.
   tls.on('tlsClientError', (_err, socket) => socket.destroy());
   const http = createHttpServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect to /mqtt with the mqtt subprotocol\n');
   });
-  http.on('connection', (s: Socket) => {
-    s.setNoDelay(true);
-    track(s);
+  const wsAdmissions = new WeakMap<Socket, Admission>();
+  http.on('connection', (raw: Socket) => {
+    const admission = gate.accept(raw, 'ws');
+    if (admission) wsAdmissions.set(raw, admission);
   });
-  const wss = new WebSocketServer({ server: http, path: '/mqtt', maxPayload: 1024 * 1024 });
+  const wss = new WebSocketServer({ server: http, path: '/mqtt', maxPayload: opts.limits.maxFrameBytes });
   wss.on('connection', (ws, req) => {
+    const admission = wsAdmissions.get(req.socket as Socket);
+    if (!admission) return ws.terminate();
     const stream = createWebSocketStream(ws);
     stream.on('error', () => ws.terminate());
-    kinds.set(stream, 'ws');
-    aedes.handle(stream, req);
+    handle(stream, 'ws', admission, req);
   });
 
   const tcpAddr = await listenOn(tcp, opts.host, opts.port);
@@ -131,20 +142,41 @@ export async function openListeners(aedes: Aedes, opts: ListenerOptions): Promis
     tls: tlsAddr,
     ws: wsAddr,
     kindOf: (conn) => kinds.get(conn) ?? 'tcp',
+    authenticated(conn) {
+      const admission = admissions.get(conn);
+      if (admission) admission.authenticated = true;
+    },
     remoteOf: (conn) => remotes.get(conn),
     stopAccepting() {
       for (const server of [tcp, tlsFront, http]) if (server.listening) server.close();
     },
     async close() {
       wss.close();
-      for (const s of sockets) s.destroy();
+      gate.destroyAll();
       await Promise.all([closeServer(tcp), closeServer(tlsFront), closeServer(http)]);
       tls.close();
     },
   };
 }
 
-/** A duplex over a socket, so that TLS reads through the stream (bytes already unshifted included). */
+function listenOn(server: NetServer | TlsServer | HttpServer, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function closeServer(server: NetServer | TlsServer | HttpServer): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+  });
+}
+
+/** A duplex over a socket, so that TLS reads through the stream (bytes put back included). */
 function wrapSocket(socket: Socket): Duplex {
   const wrapper = new Duplex({
     read() {
@@ -166,24 +198,5 @@ function wrapSocket(socket: Socket): Duplex {
   });
   socket.once('end', () => wrapper.push(null));
   socket.once('close', () => wrapper.destroy());
-  socket.once('error', (err) => wrapper.destroy(err));
   return wrapper;
 }
-
-function closeServer(server: NetServer | TlsServer | HttpServer): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) return resolve();
-    server.close(() => resolve());
-  });
-}
-
-function listenOn(server: NetServer | TlsServer | HttpServer, host: string, port: number): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
-}
-

@@ -10,7 +10,8 @@ export function revokeCertificatesOfDeletedDevices(events: RegistryEventBus, ops
   const onDeleted = (device: { orgId: string; assetId: string; productKey: string; deviceKey: string }) => {
     void (async () => {
       const scope = { orgId: device.orgId, assetId: device.assetId };
-      for (const c of await ops.list({ binding: scope, status: 0 })) {
+      // Valid (0) and not yet valid (3): everything that is neither revoked nor expired.
+      for (const c of (await ops.list({ binding: scope })).filter((x) => x.status === 0 || x.status === 3)) {
         try {
           await ops.revoke({ certSN: c.certSN, reason: 5, scope });
           log.info(`certificates: revoked ${c.certSN} of deleted device ${device.productKey}/${device.deviceKey}`);

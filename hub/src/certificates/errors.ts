@@ -21,6 +21,7 @@ const enosCodes: Partial<Record<CertificateErrorCode, number>> = {
   'csr.subject_mismatch': codes.invalidArgument,
   // §6: "Duplicate subject by certificate request", 99400 on EnOS.
   'csr.duplicate_cn': codes.invalidArgument,
+  'csr.cn_changed': codes.invalidArgument,
   'csr.valid_day_invalid': codes.invalidArgument,
   'csr.valid_day_too_large': codes.invalidArgument,
   'request.invalid': codes.invalidArgument,

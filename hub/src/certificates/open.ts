@@ -27,6 +27,8 @@ export interface HubCertificatesOptions {
   publicBaseUrl: string | (() => string);
   /** pino fits: only info/warn/error with a message are used. */
   log: Logger;
+  /** Embedded: hours a renewed certificate stays valid beside its successor (docs/SECURITY.md "Certificates"). */
+  supersededGraceHours?: number;
 }
 
 export interface HubCertificates {
@@ -43,6 +45,7 @@ export async function openHubCertificates(opts: HubCertificatesOptions): Promise
       dataDir: join(opts.dataDir, 'certificates'),
       publicBaseUrl: opts.publicBaseUrl,
       logger: opts.log,
+      ...(opts.supersededGraceHours !== undefined ? { supersededGraceHours: opts.supersededGraceHours } : {}),
     });
     return { ops: service, service, close: () => service.close() };
   }

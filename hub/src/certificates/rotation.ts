@@ -1,8 +1,9 @@
 /**
  * Certificate rotation (issue 5): renew device certificates before they expire, from the CSR the
  * service stored with each one (§7.3 renew without `csr`: same key, same subject, new validity).
- * The old certificate is left valid: the device keeps using it until it has installed the new one,
- * and it expires on its own.
+ * The old certificate stays valid for the superseded grace period (HUB_CERT_SUPERSEDED_GRACE_HOURS,
+ * docs/SECURITY.md "Certificates"), the device's time to install the new one; then the certificate
+ * service revokes it with reason 4 (superseded).
  */
 import type { CertificateOperations, DeviceBinding, IssuedCertificate, Logger } from '@edgehub/certificate-service';
 import { CertificateError } from '@edgehub/certificate-service';

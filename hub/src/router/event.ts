@@ -15,6 +15,6 @@ export const eventPost: UpstreamHandler = async (req, deps) => {
   const time = optionalTime(params['time'], 'params.time', deps.clock);
   const model = await new ModelCache(deps.registry).of(req.target);
   const values = checkEvent(model, eventId, raw, `params.${field}`);
-  await deps.ingest.event(req.target, eventId, values, time);
+  await deps.ingest.event(req.target, eventId, values, time, { hubTime: params['time'] === undefined });
   return { data: {} };
 };

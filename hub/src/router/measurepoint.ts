@@ -16,6 +16,8 @@ interface Accepted {
   device: DeviceIdentity;
   points: Record<string, MeasurepointSample>;
   time: number;
+  /** No time in the request: `time` is the hub's clock (docs/PROTOCOL.md §5.5, "Telemetry: timestamps"). */
+  hubTime: boolean;
 }
 
 const single =
@@ -26,7 +28,7 @@ const single =
     const time = optionalTime(params['time'], 'params.time', deps.clock);
     const model = await new ModelCache(deps.registry).of(req.target);
     const points = checkMeasurepoints(model, raw, 'params.measurepoints', { skipInvalid: false });
-    await ingest(deps, [{ device: req.target, points, time }], resume);
+    await ingest(deps, [{ device: req.target, points, time, hubTime: params['time'] === undefined }], resume);
     return { data: {} };
   };
 
@@ -51,7 +53,7 @@ const batch =
       const device = await devices.resolve(e, field);
       const model = await models.of(device);
       const points = checkMeasurepoints(model, raw, `${field}.measurepoints`, { skipInvalid });
-      accepted.push({ device, points, time });
+      accepted.push({ device, points, time, hubTime: e['time'] === undefined });
     }
     await ingest(deps, accepted, resume);
     return { data: {} };
@@ -69,7 +71,7 @@ async function ingest(deps: RouterDeps, accepted: Accepted[], resume: boolean): 
   }
   await Promise.all(
     [...byDevice.values()].map(async (list) => {
-      for (const { device, points, time } of list) await deps.ingest.measurepoints(device, points, time, { resume });
+      for (const { device, points, time, hubTime } of list) await deps.ingest.measurepoints(device, points, time, { resume, hubTime });
     }),
   );
 }

@@ -9,6 +9,16 @@ export interface MeasurepointSample {
 export interface IngestOptions {
   /** Offline/historical data (`thing.measurepoint.resume`): stored, but not the "latest" news. */
   resume: boolean;
+  /**
+   * The device sent no time and the hub stamped its own: the data is kept beside anything else of
+   * the same millisecond instead of replacing it (docs/PROTOCOL.md §5.5, "Telemetry: timestamps").
+   */
+  hubTime?: boolean;
+}
+
+export interface EventOptions {
+  /** As IngestOptions.hubTime. */
+  hubTime?: boolean;
 }
 
 /**
@@ -18,7 +28,7 @@ export interface IngestOptions {
  */
 export interface Ingest {
   measurepoints(device: DeviceIdentity, points: Record<string, MeasurepointSample>, time: number, options: IngestOptions): Promise<void>;
-  event(device: DeviceIdentity, eventId: string, values: Record<string, unknown>, time: number): Promise<void>;
+  event(device: DeviceIdentity, eventId: string, values: Record<string, unknown>, time: number, options?: EventOptions): Promise<void>;
   /** Southbound node states reported by an edge (`connection.state.post`). */
   connectionState?(device: DeviceIdentity, state: unknown, time: number): Promise<void>;
 }

@@ -7,7 +7,7 @@
 import { EnosError, codes } from '@edgehub/shared';
 import type { Logger } from 'pino';
 import type { DeviceIdentity } from '../broker/sessions.js';
-import type { DeviceLatest, Ingest, IngestOptions, MeasurepointSample } from './ingest.js';
+import type { DeviceLatest, EventOptions, Ingest, IngestOptions, MeasurepointSample } from './ingest.js';
 import { MAX_ID_LENGTH, MAX_TIME, type SampleInput, type TelemetryStore } from './store/port.js';
 import { noStream, type StreamEvent, type StreamSink } from './stream-events.js';
 
@@ -26,13 +26,14 @@ export class TelemetryIngest implements Ingest {
     private readonly log?: Log,
   ) {}
 
-  async measurepoints(device: DeviceIdentity, points: Record<string, MeasurepointSample>, time: number, { resume }: IngestOptions): Promise<void> {
+  async measurepoints(device: DeviceIdentity, points: Record<string, MeasurepointSample>, time: number, { resume, hubTime }: IngestOptions): Promise<void> {
     checkTime(time);
     const samples: SampleInput[] = [];
     for (const [pointId, s] of Object.entries(points)) {
       checkId(pointId, 'measurepoint');
       const sample: SampleInput = { assetId: device.assetId, orgId: device.orgId, pointId, value: s.value, time, resume };
       if (s.quality !== undefined) sample.quality = s.quality;
+      if (hubTime) sample.hubTime = true;
       samples.push(sample);
     }
     if (samples.length === 0) return;
@@ -40,10 +41,10 @@ export class TelemetryIngest implements Ingest {
     this.publish({ type: 'measurepoints', ...who(device), time, resume, measurepoints: points });
   }
 
-  async event(device: DeviceIdentity, eventId: string, values: Record<string, unknown>, time: number): Promise<void> {
+  async event(device: DeviceIdentity, eventId: string, values: Record<string, unknown>, time: number, options: EventOptions = {}): Promise<void> {
     checkTime(time);
     checkId(eventId, 'event');
-    await this.store.appendEvents([{ assetId: device.assetId, orgId: device.orgId, eventId, values, time }]);
+    await this.store.appendEvents([{ assetId: device.assetId, orgId: device.orgId, eventId, values, time, ...(options.hubTime ? { hubTime: true } : {}) }]);
     this.publish({ type: 'event', ...who(device), time, eventId, values });
   }
 

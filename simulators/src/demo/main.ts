@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     [
       '',
       `demo running: hub ${baseUrl} (docs ${baseUrl}/docs), MQTT ${mqttUrl}`,
-      `  edge config ${configFile}, config center ${center.url}/status`,
+      `  edge config ${configFile}, config center ${center.url}/status (Authorization: Bearer <the gateway secret in ${join(edgeDir, 'gateway.secret')}>)`,
       `  simulators: inverter :${sims.inverter.port}, fan :${sims.fan.port}, energy storage :${sims.storage.port}`,
       `  admin credentials ${hub.credentialsPath} (org ${orgId})`,
       `  try: npm run cli -- login --url ${baseUrl} --from-credentials ${hub.credentialsPath}`,

@@ -5,17 +5,22 @@
  * (test: hub/test/telemetry-store.contract.test.ts).
  *
  * The model:
- * - A **series** is one measurepoint (or one event id) of one device (assetId). A sample is
- *   identified by (assetId, pointId, time): appending the same identity again replaces it, so a
- *   QoS 1 redelivery or a resend of cached data (`thing.measurepoint.resume`) never doubles
- *   history. Within one append, and between appends, the last write wins.
+ * - A **series** is one measurepoint (or one event id) of one device (assetId). A sample the
+ *   device dated itself is identified by (assetId, pointId, time): appending the same identity
+ *   again replaces it, so a QoS 1 redelivery or a resend of cached data
+ *   (`thing.measurepoint.resume`) never doubles history. Within one append, and between appends,
+ *   the last write wins. A sample the hub dated (`hubTime`: the device sent no time) replaces
+ *   nothing: every one is kept, beside any other of the same millisecond, in arrival order
+ *   (docs/PROTOCOL.md §5.5, "Telemetry: timestamps"). Within one millisecond of a series the
+ *   device-dated sample comes first, then the hub-dated ones.
  * - **Latest** is kept apart from history, per (assetId, pointId): it moves only to a sample whose
  *   time is not older than the stored one, whichever topic it came by, so resumed (older) data
  *   lands in history but never replaces a newer latest value. Latest values outlive retention:
  *   they are the last known state of a device, not history.
  * - **History ranges** are half-open, `startTime <= time < endTime` (epoch ms), so adjacent
  *   windows tile without overlap. Several series are merged in (time, id) order: ASC by time, then
- *   id; DESC exactly reversed. Pages are continued with an opaque cursor bound to the query.
+ *   id, then arrival within the millisecond; DESC exactly reversed. Pages are continued with an
+ *   opaque cursor bound to the query.
  * - Times are integer epoch milliseconds in [0, MAX_TIME]; ids are non-empty strings of at most
  *   MAX_ID_LENGTH characters. Values are any JSON value.
  */
@@ -42,6 +47,8 @@ export interface SampleInput {
   time: number;
   /** Offline/historical data (`thing.measurepoint.resume`); kept with the sample, shown in history. */
   resume?: boolean;
+  /** The hub stamped `time` (the device sent none): the sample is kept beside others of the same time. */
+  hubTime?: boolean;
 }
 
 /** One event occurrence to store (`thing.event.{eventId}.post`). */
@@ -51,6 +58,8 @@ export interface EventInput {
   eventId: string;
   values: Record<string, unknown>;
   time: number;
+  /** The hub stamped `time` (the device sent none): the event is kept beside others of the same time. */
+  hubTime?: boolean;
 }
 
 export interface LatestSample {

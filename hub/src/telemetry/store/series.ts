@@ -4,7 +4,7 @@
  * time order between two inclusive bounds; this module decides the bounds (from the range and
  * the cursor) and the order of the page, so paging behaves identically on every backend.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   InvalidTelemetryInput,
   MAX_HISTORY_LIMIT,
@@ -56,20 +56,52 @@ export function checkEvent(e: EventInput, i: number): void {
   if (typeof e.values !== 'object' || e.values === null || Array.isArray(e.values)) throw new InvalidTelemetryInput(`${f}.values`, 'must be a JSON object');
 }
 
+/**
+ * Where a row sits among the rows of its series that share its millisecond: '' for the one the
+ * device dated itself (it has no tie-breaker: the same time replaces it), a `newTie()` for each
+ * row the hub dated. Ties compare as strings ('' first).
+ */
+export type Tie = string;
+
+const PROCESS_TAG = randomBytes(4).toString('hex');
+let tieCounter = 0;
+
+/**
+ * A tie-breaker for a hub-dated row: increasing within this process (arrival order), and unique
+ * across processes (a random tag per process), so two hub nodes writing the same series in the
+ * same millisecond never replace each other's rows. The counter follows the clock (1024 per ms),
+ * so ties made after a restart sort after the ones made before it.
+ */
+export function newTie(): Tie {
+  tieCounter = Math.max(tieCounter + 1, Date.now() * 1024);
+  return tieCounter.toString(16).padStart(14, '0') + PROCESS_TAG;
+}
+
 /** A validated history query: each series to read with its inclusive time bounds, in page order. */
 export interface Plan {
   assetId: string;
   order: Order;
   limit: number;
   hash: string;
-  series: { id: string; lo: number; hi: number }[];
+  series: PlannedSeries[];
+}
+
+export interface PlannedSeries {
+  id: string;
+  lo: number;
+  hi: number;
+  /**
+   * Set on the series the cursor stopped in: its rows at this time up to this tie (ASC: tie <=,
+   * DESC: tie >=) were on earlier pages. The adapters read the whole millisecond; mergePage skips.
+   */
+  after?: { time: number; tie: Tie };
 }
 
 /**
  * Checks a history query and turns it into per-series inclusive bounds. Times are integers, so
- * the half-open range [startTime, endTime) is [startTime, endTime - 1]; a cursor (t, id) moves the
- * bound of each series past the last row returned: ASC continues at (time > t) or (time = t and
- * id > cursor id), DESC at (time < t) or (time = t and id < cursor id).
+ * the half-open range [startTime, endTime) is [startTime, endTime - 1]; a cursor (t, id, tie)
+ * moves the bound of each series past the last row returned: ASC continues at (time > t) or
+ * (time = t and id > cursor id) or (time = t, same id, tie > cursor tie); DESC the mirror image.
  */
 export function plan(family: Family, q: RangeQuery, ids: unknown, idsField: string): Plan {
   const assetId = checkId(q.assetId, 'assetId');
@@ -93,11 +125,13 @@ export function plan(family: Family, q: RangeQuery, ids: unknown, idsField: stri
   const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, hash);
   const sorted = [...seen].sort(compareIds);
   if (order === 'DESC') sorted.reverse();
-  const series = sorted.map((id) => {
+  const series = sorted.map((id): PlannedSeries => {
     let lo = start;
     let hi = end - 1;
-    if (after && order === 'ASC') lo = compareIds(id, after.i) > 0 ? after.t : after.t + 1;
-    if (after && order === 'DESC') hi = compareIds(id, after.i) < 0 ? after.t : after.t - 1;
+    const cmp = after ? compareIds(id, after.i) : 0;
+    if (after && order === 'ASC') lo = cmp >= 0 ? after.t : after.t + 1;
+    if (after && order === 'DESC') hi = cmp <= 0 ? after.t : after.t - 1;
+    if (after && cmp === 0) return { id, lo, hi, after: { time: after.t, tie: after.s ?? '' } };
     return { id, lo, hi };
   });
   return { assetId, order, limit, hash, series: series.filter((s) => s.lo <= s.hi) };
@@ -114,11 +148,13 @@ function queryHash(family: Family, assetId: string, ids: string[], start: number
 interface CursorBody {
   t: number;
   i: string;
+  /** The last row's tie; absent in cursors made before ties existed (read as ''). */
+  s?: Tie;
   h: string;
 }
 
-export function encodeCursor(p: Plan, last: { id: string; time: number }): string {
-  const body: CursorBody = { t: last.time, i: last.id, h: p.hash };
+export function encodeCursor(p: Plan, last: { id: string; time: number; tie: Tie }): string {
+  const body: CursorBody = { t: last.time, i: last.id, s: last.tie, h: p.hash };
   return Buffer.from(JSON.stringify(body)).toString('base64url');
 }
 
@@ -131,7 +167,7 @@ function decodeCursor(cursor: unknown, hash: string): CursorBody {
   } catch {
     body = undefined;
   }
-  if (!body || typeof body !== 'object' || typeof body.h !== 'string' || typeof body.i !== 'string' || typeof body.t !== 'number' || !Number.isSafeInteger(body.t)) {
+  if (!body || typeof body !== 'object' || typeof body.h !== 'string' || typeof body.i !== 'string' || typeof body.t !== 'number' || !Number.isSafeInteger(body.t) || (body.s !== undefined && typeof body.s !== 'string')) {
     throw new InvalidTelemetryInput('cursor', 'is not a cursor returned by this query');
   }
   // A cursor carries a fingerprint of its query: reusing it with another device, range, order or
@@ -160,11 +196,34 @@ export function fromIterable<R>(id: string, rows: Iterable<R>): SeriesSource<R> 
 }
 
 /**
- * Merges the series into one page: up to `limit` rows in (time, id) order (reversed for DESC),
- * reading one row past the page to know whether a next cursor is due. Sources are closed.
+ * Skips the rows a cursor already returned from the series it stopped in: they lead the series'
+ * rows (same millisecond as the cursor, tie not past it), so only the first few are looked at.
  */
-export async function mergePage<R extends { time: number }>(p: Plan, sources: SeriesSource<R>[]): Promise<{ rows: { id: string; row: R }[]; nextCursor: string | null }> {
+function pastCursor<R extends { time: number; tie: Tie }>(p: Plan, planned: PlannedSeries | undefined, source: SeriesSource<R>): SeriesSource<R> {
+  const after = planned?.after;
+  if (!after) return source;
+  const sign = p.order === 'ASC' ? 1 : -1;
+  let skipping = true;
+  return {
+    id: source.id,
+    async next() {
+      let row = await source.next();
+      while (skipping && row !== undefined && row.time === after.time && sign * compareIds(row.tie, after.tie) <= 0) row = await source.next();
+      skipping = false;
+      return row;
+    },
+    close: source.close?.bind(source),
+  };
+}
+
+/**
+ * Merges the series into one page: up to `limit` rows in (time, id) order (reversed for DESC),
+ * reading one row past the page to know whether a next cursor is due. Sources are closed. Each
+ * source gives its own rows in (time, tie) order (reversed for DESC).
+ */
+export async function mergePage<R extends { time: number; tie: Tie }>(p: Plan, given: SeriesSource<R>[]): Promise<{ rows: { id: string; row: R }[]; nextCursor: string | null }> {
   const out: { id: string; row: R }[] = [];
+  const sources = given.map((s) => pastCursor(p, p.series.find((ps) => ps.id === s.id), s));
   try {
     const heads: (R | undefined)[] = await Promise.all(sources.map((s) => s.next()));
     const sign = p.order === 'ASC' ? 1 : -1;
@@ -186,7 +245,7 @@ export async function mergePage<R extends { time: number }>(p: Plan, sources: Se
   if (out.length <= p.limit) return { rows: out, nextCursor: null };
   out.length = p.limit;
   const last = out[out.length - 1]!;
-  return { rows: out, nextCursor: encodeCursor(p, { id: last.id, time: last.row.time }) };
+  return { rows: out, nextCursor: encodeCursor(p, { id: last.id, time: last.row.time, tie: last.row.tie }) };
 }
 
 /** Sets a property named by device data as an own property: an id like `__proto__` stays data. */

@@ -4,11 +4,14 @@
  * the two can be backed up or wiped separately).
  *
  * Sub-databases:
- *   samples  [assetId, pointId, time] → { v, q?, r? }     one series = one contiguous key range
- *   events   [assetId, eventId, time] → { values }
+ *   samples  [assetId, pointId, time, tie?] → { v, q?, r? }     one series = one contiguous key range
+ *   events   [assetId, eventId, time, tie?] → { values }
  *   latest   [assetId, 'm' | 'e', id] → { o: orgId, t, v, q? } | { o, t, values }
- * The time is part of the key, so a sample with the same (asset, point, time) overwrites the old
- * one: the port's "last write wins" identity. Each append is one child transaction (all or
+ * The time is part of the key, so a device-dated sample with the same (asset, point, time)
+ * overwrites the old one: the port's "last write wins" identity. A hub-dated sample carries a
+ * fourth key part, a tie-breaker (series.ts `newTie`), so samples stamped in the same millisecond
+ * are all kept; a 3-part key sorts before every 4-part key of its millisecond, and keys written
+ * before ties existed read unchanged. Each append is one child transaction (all or
  * nothing); appends from the same tick share one commit. The environment is opened without
  * overlapping sync, so a commit has reached the disk before the append's promise resolves.
  */
@@ -26,14 +29,14 @@ import type {
   StoredSample,
   TelemetryStore,
 } from '../port.js';
-import { checkEvent, checkId, checkSample, checkTime, fromIterable, mergePage, plan, setOwn, type Plan, type SeriesSource } from '../series.js';
+import { checkEvent, checkId, checkSample, checkTime, fromIterable, mergePage, newTie, plan, setOwn, type Plan, type PlannedSeries, type SeriesSource, type Tie } from '../series.js';
 
 export interface EmbeddedTelemetryOptions {
   /** Directory of the LMDB environment; created (mode 0700) if missing. */
   path: string;
 }
 
-type SeriesKey = [string, string, number];
+type SeriesKey = [string, string, number] | [string, string, number, string];
 type LatestKey = [string, 'm' | 'e', string];
 
 interface SampleValue {
@@ -77,13 +80,20 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
     if (current === undefined || current.t <= next.t) latest.putSync(key, next);
   };
 
-  /** Rows of one series within [lo, hi], in the plan's order, read lazily. */
-  function range<V>(db: Database<V, SeriesKey>, p: Plan, s: Plan['series'][number]): Iterable<{ time: number; value: V }> {
-    const asc = p.order === 'ASC';
+  /**
+   * Rows of one series with lo <= time <= hi, every tie included, in the plan's order, read
+   * lazily. The range runs from [.., lo] (before all of lo's keys) up to [.., hi + 1] excluded
+   * (after all of hi's keys); reversed, it starts below [.., hi + 1] and ends at [.., lo].
+   */
+  function range<V>(db: Database<V, SeriesKey>, p: Plan, s: PlannedSeries): Iterable<{ time: number; tie: Tie; value: V }> {
     const lo: SeriesKey = [p.assetId, s.id, s.lo];
-    const hi: SeriesKey = [p.assetId, s.id, s.hi];
-    return db.getRange({ start: asc ? lo : hi, end: asc ? hi : lo, inclusiveEnd: true, reverse: !asc }).map(({ key, value }) => ({ time: key[2], value }));
+    const above: SeriesKey = [p.assetId, s.id, s.hi + 1];
+    const rows = p.order === 'ASC' ? db.getRange({ start: lo, end: above }) : db.getRange({ start: above, end: lo, exclusiveStart: true, inclusiveEnd: true, reverse: true });
+    return rows.map(({ key, value }) => ({ time: key[2], tie: key[3] ?? '', value }));
   }
+
+  /** The key of a new row: a hub-dated one gets a tie-breaker, so it replaces nothing. */
+  const seriesKey = (assetId: string, id: string, time: number, hubTime: boolean | undefined): SeriesKey => (hubTime ? [assetId, id, time, newTie()] : [assetId, id, time]);
 
   return {
     kind: 'embedded',
@@ -97,7 +107,7 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
           const stored: SampleValue = { v: s.value };
           if (s.quality !== undefined) stored.q = s.quality;
           if (s.resume) stored.r = true;
-          samples.putSync([s.assetId, s.pointId, s.time], stored);
+          samples.putSync(seriesKey(s.assetId, s.pointId, s.time, s.hubTime), stored);
           const next: LatestValue = { o: s.orgId, t: s.time, v: s.value };
           if (s.quality !== undefined) next.q = s.quality;
           raiseLatest([s.assetId, 'm', s.pointId], next);
@@ -111,7 +121,7 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
       if (input.length === 0) return;
       await events.childTransaction(() => {
         for (const e of input) {
-          events.putSync([e.assetId, e.eventId, e.time], { values: e.values });
+          events.putSync(seriesKey(e.assetId, e.eventId, e.time, e.hubTime), { values: e.values });
           raiseLatest([e.assetId, 'e', e.eventId], { o: e.orgId, t: e.time, values: e.values });
         }
       });
@@ -152,7 +162,7 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
     async history(q: HistoryQuery): Promise<Page<StoredSample>> {
       live();
       const p = plan('measurepoints', q, q.pointIds, 'pointIds');
-      const sources: SeriesSource<{ time: number; value: SampleValue }>[] = p.series.map((s) => fromIterable(s.id, range(samples, p, s)));
+      const sources: SeriesSource<{ time: number; tie: Tie; value: SampleValue }>[] = p.series.map((s) => fromIterable(s.id, range(samples, p, s)));
       const { rows, nextCursor } = await mergePage(p, sources);
       const items = rows.map(({ id, row }) => {
         const item: StoredSample = { pointId: id, time: row.time, value: row.value.v };

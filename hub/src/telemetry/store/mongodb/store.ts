@@ -9,9 +9,11 @@
  *   On a server without time-series collections the same documents go into plain collections with
  *   a TTL index, and a log line says so.
  * - Time-series collections have no unique indexes, so the port's identity (assetId, pointId,
- *   time) is kept on read: duplicates of one sample are adjacent in a series' time order and
- *   the last written (greatest ObjectId, which the driver assigns in write order) wins. A failed
- *   append retried by the device therefore never shows twice.
+ *   time, tie) is kept on read: duplicates of one sample are in the same millisecond of a series
+ *   and the last written (greatest ObjectId, which the driver assigns in write order) wins. A
+ *   failed append retried by the device therefore never shows twice. A device-dated document has
+ *   no `s`; a hub-dated one has `s`, a tie-breaker (series.ts `newTie`) of its own, so documents
+ *   the hub stamped in the same millisecond never collapse into one.
  * - `telemetry_latest` is a plain collection with one document per (asset, kind, id); it is
  *   replaced only by a sample that is not older (a conditional upsert).
  * - Values: strings, numbers, booleans and null are stored natively (`v`, compressible); arrays
@@ -31,8 +33,9 @@ import type {
   StoredEvent,
   StoredSample,
   TelemetryStore,
+  Order,
 } from '../port.js';
-import { checkEvent, checkId, checkSample, checkTime, mergePage, plan, setOwn, type Plan, type SeriesSource } from '../series.js';
+import { checkEvent, checkId, checkSample, checkTime, compareIds, mergePage, newTie, plan, setOwn, type Plan, type PlannedSeries, type SeriesSource, type Tie } from '../series.js';
 
 export interface MongoTelemetryOptions {
   url: string;
@@ -54,6 +57,8 @@ interface SampleDoc extends Encoded {
   _id?: ObjectId;
   time: Date;
   meta: { assetId: string; pointId: string };
+  /** Tie-breaker of a hub-dated sample; absent on device-dated ones. */
+  s?: string;
   q?: number;
   r?: true;
 }
@@ -61,6 +66,7 @@ interface EventDoc {
   _id?: ObjectId;
   time: Date;
   meta: { assetId: string; eventId: string };
+  s?: string;
   j: string;
 }
 interface LatestDoc extends Encoded {
@@ -137,11 +143,11 @@ function mongoTelemetryStore(
     }
   }
 
-  function series<D extends { _id?: ObjectId; time: Date }>(coll: Collection<D>, idField: 'pointId' | 'eventId', p: Plan, s: Plan['series'][number]): SeriesSource<Row<D>> {
+  function series<D extends HistoryDoc>(coll: Collection<D>, idField: 'pointId' | 'eventId', p: Plan, s: PlannedSeries): SeriesSource<Row<D>> {
     const filter = { 'meta.assetId': p.assetId, [`meta.${idField}`]: s.id, time: { $gte: new Date(s.lo), $lte: new Date(s.hi) } };
     const batchSize = Math.min(p.limit + 1, Math.max(32, Math.ceil((2 * (p.limit + 1)) / p.series.length)));
     const cursor = coll.find(filter as never, { sort: { time: p.order === 'ASC' ? 1 : -1 }, batchSize }) as unknown as FindCursor<D>;
-    return new DedupingSeries(s.id, cursor);
+    return new DedupingSeries(s.id, cursor, p.order);
   }
 
   return {
@@ -152,6 +158,7 @@ function mongoTelemetryStore(
       if (input.length === 0) return;
       const docs = input.map((s) => {
         const d: SampleDoc = { time: new Date(s.time), meta: { assetId: s.assetId, pointId: s.pointId }, ...encode(s.value) };
+        if (s.hubTime) d.s = newTie();
         if (s.quality !== undefined) d.q = s.quality;
         if (s.resume) d.r = true;
         return d;
@@ -170,7 +177,7 @@ function mongoTelemetryStore(
       input.forEach(checkEvent);
       if (input.length === 0) return;
       await events.insertMany(
-        input.map((e) => ({ time: new Date(e.time), meta: { assetId: e.assetId, eventId: e.eventId }, j: JSON.stringify(e.values) })),
+        input.map((e): EventDoc => ({ time: new Date(e.time), meta: { assetId: e.assetId, eventId: e.eventId }, ...(e.hubTime ? { s: newTie() } : {}), j: JSON.stringify(e.values) })),
         { ordered: true },
       );
       await raiseLatest(input.map((e) => ({ _id: latestId(e.assetId, 'e', e.eventId), assetId: e.assetId, kind: 'e', id: e.eventId, orgId: e.orgId, time: e.time, j: JSON.stringify(e.values) })));
@@ -238,37 +245,57 @@ function mongoTelemetryStore(
   };
 }
 
-/**
- * One series read in time order through a MongoDB cursor, collapsing the duplicates of a sample
- * (same time) into the last written one.
- */
+interface HistoryDoc {
+  _id?: ObjectId;
+  time: Date;
+  s?: string;
+}
+
 interface Row<D> {
   time: number;
+  tie: Tie;
   doc: D;
 }
 
-class DedupingSeries<D extends { _id?: ObjectId; time: Date }> implements SeriesSource<Row<D>> {
+/**
+ * One series read in time order through a MongoDB cursor. The cursor sorts by time only, so the
+ * documents of one millisecond are gathered, duplicates of one (time, tie) collapsed into the
+ * last written, and the rest handed out in tie order (reversed for DESC).
+ */
+class DedupingSeries<D extends HistoryDoc> implements SeriesSource<Row<D>> {
   private ahead: D | null = null;
+  private group: Row<D>[] = [];
 
   constructor(
     readonly id: string,
     private readonly cursor: FindCursor<D>,
+    private readonly order: Order,
   ) {}
 
   async next(): Promise<Row<D> | undefined> {
-    let current = this.ahead ?? (await this.cursor.next());
+    if (this.group.length === 0) await this.readMillisecond();
+    return this.group.shift();
+  }
+
+  private async readMillisecond(): Promise<void> {
+    const first = this.ahead ?? (await this.cursor.next());
     this.ahead = null;
-    if (!current) return undefined;
+    if (!first) return;
+    const time = first.time.getTime();
+    const byTie = new Map<Tie, D>([[first.s ?? '', first]]);
     for (;;) {
       const n = await this.cursor.next();
       if (!n) break;
-      if (n.time.getTime() !== current.time.getTime()) {
+      if (n.time.getTime() !== time) {
         this.ahead = n;
         break;
       }
-      if (laterWrite(n, current)) current = n;
+      const tie = n.s ?? '';
+      const current = byTie.get(tie);
+      if (!current || laterWrite(n, current)) byTie.set(tie, n);
     }
-    return { time: current.time.getTime(), doc: current };
+    const sign = this.order === 'ASC' ? 1 : -1;
+    this.group = [...byTie].sort(([a], [b]) => sign * compareIds(a, b)).map(([tie, doc]) => ({ time, tie, doc }));
   }
 
   async close(): Promise<void> {
