@@ -46,6 +46,8 @@ export const certificateErrorCodes = {
   'ca.invalid': 500,
   /** The store cannot be used (corrupt log, failed write). */
   'store.failed': 500,
+  /** Another running process holds the embedded store (`certificates.lock`): this one refuses to open it. */
+  'store.locked': 500,
   /** A call to the standalone server was not authenticated (remote client only). */
   'auth.unauthorized': 401,
   /** The standalone server answered something the client cannot use (remote client only). */

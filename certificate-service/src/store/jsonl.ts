@@ -1,8 +1,9 @@
 import { constants } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { syncDirectory } from '../durable.js';
 import { CertificateError } from '../errors.js';
+import { acquireStoreLock, LOCK_FILE, type StoreLock } from './lock.js';
 import {
   DuplicateSerialError,
   matchesQuery,
@@ -25,13 +26,17 @@ import {
  */
 export async function openJsonlCertificateStore(path: string): Promise<CertificateStore> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const file = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_APPEND, 0o600);
+  // One process per log (./lock.ts): taken before the log is even read.
+  const lock = await acquireStoreLock(join(dirname(path), LOCK_FILE));
+  let file: FileHandle | undefined;
   try {
+    file = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_APPEND, 0o600);
     const records = await replay(file, path);
     if ((await file.stat()).size === 0) await syncDirectory(dirname(path));
-    return new JsonlStore(file, records);
+    return new JsonlStore(file, records, lock);
   } catch (err) {
-    await file.close();
+    await file?.close();
+    await lock.release();
     throw err;
   }
 }
@@ -138,6 +143,7 @@ class JsonlStore implements CertificateStore {
   constructor(
     private readonly file: FileHandle,
     private readonly records: Map<string, CertificateRecord>,
+    private readonly lock: StoreLock,
   ) {}
 
   async insert(record: CertificateRecord): Promise<void> {
@@ -187,6 +193,7 @@ class JsonlStore implements CertificateStore {
     this.closed = true;
     while (this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
     await this.file.close();
+    await this.lock.release();
   }
 
   private usable(): void {

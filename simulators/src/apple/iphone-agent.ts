@@ -54,7 +54,7 @@ export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; ses
   private session?: Promise<void>;
   private followUp?: Promise<void>;
 
-  constructor(private readonly opts: IphoneAgentOptions) {
+  constructor(readonly opts: IphoneAgentOptions) {
     super();
     this.udid = opts.udid ?? randomBytes(20).toString('hex');
     this.serialNumber = opts.serialNumber ?? `F${randomBytes(5).toString('hex').toUpperCase()}`;
