@@ -40,6 +40,12 @@ export interface HubConfig {
   certificateService: 'embedded' | 'off' | { url: string; sharedSecret: string };
   /** Certificates expiring within this many days are renewed by the rotation job (0 = no job). */
   certificateRotationDays: number;
+  /** Device types that are on (HUB_DEVICE_TYPES); undefined = every device type the hub knows. */
+  deviceTypes?: string[];
+  /** Device-management REST calls per OAuth2 client per minute (HUB_DM_RATE_LIMIT). */
+  dmRateLimitPerMinute: number;
+  /** Lifetime of an OAuth2 access token issued by POST /token (HUB_OAUTH_TOKEN_TTL_SECONDS). */
+  oauthTokenTtlSeconds: number;
   /** A renewed certificate is revoked as superseded this many hours after its renewal (embedded service). */
   certificateSupersededGraceHours: number;
   /** Device protocol extras: device logs, OTA, alerts (docs/PROTOCOL.md). */
@@ -76,6 +82,8 @@ export const defaults: HubConfig = {
   telemetryRetentionDays: 90,
   certificateService: 'embedded',
   certificateRotationDays: 30,
+  dmRateLimitPerMinute: 600,
+  oauthTokenTtlSeconds: 3600,
   certificateSupersededGraceHours: 168,
   deviceProtocol: { deviceLogMaxPerDevice: 1000, deviceLogRetentionDays: 30, otaMaxFirmwareBytes: 16 * 1024 * 1024, otaDownloadTtlSeconds: 86_400, alertWebhookAttempts: 6 },
   mqtt: {
@@ -137,6 +145,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     bodyLimitBytes: int('HUB_BODY_LIMIT_BYTES', defaults.bodyLimitBytes, 1024, 64 * 1024 * 1024),
     maxDevicesPerProduct: int('HUB_MAX_DEVICES_PER_PRODUCT', defaults.maxDevicesPerProduct, 1, 10_000_000),
     maxSubDevicesPerGateway: int('HUB_MAX_SUBDEVICES_PER_GATEWAY', defaults.maxSubDevicesPerGateway, 1, 1_000_000),
+    dmRateLimitPerMinute: int('HUB_DM_RATE_LIMIT', defaults.dmRateLimitPerMinute, 1, 1_000_000),
+    oauthTokenTtlSeconds: int('HUB_OAUTH_TOKEN_TTL_SECONDS', defaults.oauthTokenTtlSeconds, 60, 86_400),
     deviceProtocol: {
       deviceLogMaxPerDevice: int('HUB_DEVICE_LOG_MAX_PER_DEVICE', defaults.deviceProtocol.deviceLogMaxPerDevice, 1, 1_000_000),
       deviceLogRetentionDays: int('HUB_DEVICE_LOG_RETENTION_DAYS', defaults.deviceProtocol.deviceLogRetentionDays, 0, 36500),
@@ -145,6 +155,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       alertWebhookAttempts: int('HUB_ALERT_WEBHOOK_ATTEMPTS', defaults.deviceProtocol.alertWebhookAttempts, 1, 20),
     },
   };
+  if (env['HUB_DEVICE_TYPES']) {
+    const ids = env['HUB_DEVICE_TYPES'].split(',').map((t) => t.trim()).filter(Boolean);
+    if (!ids.includes('enos-mqtt')) throw new ConfigError('HUB_DEVICE_TYPES must include enos-mqtt (the IoT hub\'s own devices)');
+    config.deviceTypes = ids;
+  }
   const bool = (name: string, fallback: boolean): boolean => {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;

@@ -17,6 +17,8 @@ import type { CertificateOperations, CertificateService } from '@edgehub/certifi
 import type { TelemetryStore } from '../telemetry/store/port.js';
 import type { StreamHub } from '../stream/stream-hub.js';
 import type { CommandCore } from '../commands/command-core.js';
+import type { DeviceTypes } from '../device-types/plugins.js';
+import type { DeviceTypeContext } from '../device-types/plugin.js';
 import { requireSignedCalls } from './auth.js';
 import { deviceRoutes } from './devices.routes.js';
 import { installEnvelopeErrors } from './errors.js';
@@ -36,6 +38,9 @@ export interface ApiOptions {
   metricsToken?: string | undefined;
   registry: Registry;
   commands: CommandCore;
+  /** Device types that are on: their device-facing routes are mounted here. */
+  deviceTypes?: DeviceTypes;
+  deviceTypeContext?: DeviceTypeContext;
   stream: StreamHub;
   tokens: TokenService;
   logger: FastifyBaseLogger;
@@ -123,6 +128,13 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
 
   // CA certificates and CRLs are public downloads, served by every node (workers too).
   if (opts.certificates) await app.register(certificatePublicRoutes, { certs: opts.certificates, ...(opts.certificateService ? { service: opts.certificateService } : {}) });
+  // Device-facing routes of the device types (check-in, command endpoints): every node serves them.
+  if (opts.deviceTypes && opts.deviceTypeContext) {
+    for (const type of opts.deviceTypes.list()) {
+      const ctx = opts.deviceTypeContext;
+      if (type.routes) await app.register(async (scope) => type.routes!(scope, ctx));
+    }
+  }
   if (opts.management === false) return app;
   await app.register(tokenRoutes, { tokens: opts.tokens, rateLimitPerMinute: opts.tokenRateLimitPerMinute });
   await app.register(async (scope) => {

@@ -86,10 +86,11 @@ export async function openListeners(aedes: Aedes, opts: ListenerOptions): Promis
   const clientCa = opts.clientCertificates;
   const tlsOptions = clientCa ? { requestCert: true, rejectUnauthorized: false, ca: clientCa.caPems } : {};
   // TLS is terminated by `tls`, fed by `tlsFront`, which accepts the TCP connection (the door
-  // policy, then an optional PROXY header). The TLS socket handed over after the handshake is not
-  // the accepted one: it is matched through its parent, the stream the handshake ran on.
+  // policy, then an optional PROXY header). The connect deadline (the gate) ends a slow handshake;
+  // Node's own handshake timeout is only a backstop behind it. The TLS socket handed over after the
+  // handshake is not the accepted one: it is matched through its parent, the stream it ran on.
   const tlsAdmissions = new WeakMap<Duplex, { admission: Admission; remote: string }>();
-  const tls = createTlsServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: opts.limits.connectTimeoutMs, ...tlsOptions }, (socket: TLSSocket) => {
+  const tls = createTlsServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: opts.limits.connectTimeoutMs + 1000, ...tlsOptions }, (socket: TLSSocket) => {
     socket.setNoDelay(true);
     const parent = (socket as unknown as { _parent?: Duplex })._parent;
     const accepted = parent ? tlsAdmissions.get(parent) : undefined;
