@@ -61,10 +61,12 @@ export async function openListeners(aedes: Aedes, opts: ListenerOptions): Promis
   // TLS with their secret alone; the CONNECT check decides what a certificate must prove (§6).
   const clientCa = opts.clientCertificates;
   const tlsOptions = clientCa ? { requestCert: true, rejectUnauthorized: false, ca: clientCa.caPems } : {};
-  // The TLS socket handed over after the handshake is not the accepted one: matched by peer address.
+  // The connect deadline (the gate) ends a slow handshake; Node's own handshake timeout is only a
+  // backstop behind it. The TLS socket handed over after the handshake is not the accepted one:
+  // matched by peer address.
   const tlsAdmissions = new Map<string, Admission>();
   const peerOf = (s: Socket) => `${s.remoteAddress}|${s.remotePort}`;
-  const tls = createTlsServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: opts.limits.connectTimeoutMs, ...tlsOptions }, (socket: TLSSocket) => {
+  const tls = createTlsServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: opts.limits.connectTimeoutMs + 1000, ...tlsOptions }, (socket: TLSSocket) => {
     socket.setNoDelay(true);
     const admission = tlsAdmissions.get(peerOf(socket));
     // A revoked certificate does not get past the handshake (checked in memory, no round trip).
