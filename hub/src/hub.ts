@@ -11,6 +11,10 @@ import type { HubConfig } from './config.js';
 import { CommandCore, defaultCommandLimits } from './commands/command-core.js';
 import { mqttCommandChannel } from './commands/mqtt-channel.js';
 import type { CommandRecord } from './commands/records.js';
+import { DeviceDirectory, deviceCollectionSpec } from './device-management/device-directory.js';
+import type { DeviceRecord } from './device-management/records.js';
+import { deviceTypeFactories, loadDeviceTypes, type DeviceTypes } from './device-types/plugins.js';
+import type { DeviceTypeContext } from './device-types/plugin.js';
 import { collectionSpecs } from './registry/collections.js';
 import { openRegistry, type Registry } from './registry/registry.js';
 import { upstreamHandlers } from './router/handlers.js';
@@ -47,6 +51,10 @@ export interface Hub {
   api: FastifyInstance;
   broker: Broker;
   commands: CommandCore;
+  /** The device types that are on (HUB_DEVICE_TYPES). */
+  deviceTypes: DeviceTypes;
+  /** Device-management devices of every type. */
+  devices: DeviceDirectory;
   stream: StreamHub;
   /** The certificate service (embedded or remote); absent when off. */
   certificates?: HubCertificates;
@@ -59,6 +67,12 @@ export interface Hub {
   credentialsPath: string;
   /** Starts the REST API and the MQTT listeners; resolves with where they listen. */
   listen(): Promise<HubAddresses>;
+  /**
+   * SIGTERM on a cluster node (docs/DEPLOYMENT.md): /health turns 503, the MQTT listeners stop
+   * accepting, devices are disconnected HUB_DRAIN_RATE per second so they move to other workers.
+   * Call close() afterwards.
+   */
+  drain(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -151,9 +165,19 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   for (const status of ['online', 'offline', 'activated'] as const) {
     broker.lifecycle.on(status, (d, time) => stream.publish({ type: 'lifecycle', orgId: d.orgId, assetId: d.assetId, productKey: d.productKey, deviceKey: d.deviceKey, time, status }));
   }
+  const deviceTypes = await loadDeviceTypes(config.deviceTypes ?? Object.keys(deviceTypeFactories), {
+    log: log.child({ component: 'device-types' }),
+    clock,
+    dataDir: config.dataDir,
+    store,
+    mqttChannel: clusterChannel ?? localChannel,
+    ...(certificates ? { certificates: certificates.ops } : {}),
+    env: process.env,
+  });
+  const devices = new DeviceDirectory(await store.collection<DeviceRecord>(deviceCollectionSpec), clock);
   const commands = new CommandCore(
     await store.collection<CommandRecord>(collectionSpecs.commands),
-    clusterChannel ?? localChannel,
+    deviceTypes,
     log.child({ component: 'commands' }),
     defaultCommandLimits,
     clock,
@@ -163,9 +187,14 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   await commands.start();
   if (link && clusterChannel) handleNodeMessages(link, broker, commands, clusterChannel, log.child({ component: 'cluster' }));
   const liveness = link ? await startLiveness(link, broker.lifecycle, log.child({ component: 'cluster' }), Math.max(250, Math.floor(config.clusterNodeTtlMs / 3))) : undefined;
+  let draining = false;
+  const deviceTypeContext: DeviceTypeContext = { log: log.child({ component: 'device-types' }), pull: commands.pull, devices, publicBaseUrl, clock };
   const api = await buildApi({
+    health: () => (draining ? 'draining' : link && !link.connected ? 'degraded' : 'ok'),
     registry,
     commands,
+    deviceTypes,
+    deviceTypeContext,
     stream,
     telemetry: telemetryStore,
     metrics,
@@ -188,6 +217,8 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     api,
     broker,
     commands,
+    deviceTypes,
+    devices,
     stream,
     ...(certificates ? { certificates } : {}),
     metrics,
@@ -206,12 +237,17 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       const listeners = await broker.listen();
       return { http: api.server.address() as AddressInfo, mqtt: listeners.tcp, mqtts: listeners.tls, ws: listeners.ws };
     },
+    async drain() {
+      draining = true;
+      return broker.drain(config.drainPerSecond);
+    },
     async close() {
       await rotation?.stop();
       unwatchDeleted();
       clientCertificates?.close();
       liveness?.stop();
       await commands.stop();
+      await deviceTypes.close();
       await broker.close();
       await api.close();
       await link?.close();

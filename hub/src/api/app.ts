@@ -17,6 +17,8 @@ import type { CertificateOperations, CertificateService } from '@edgehub/certifi
 import type { TelemetryStore } from '../telemetry/store/port.js';
 import type { StreamHub } from '../stream/stream-hub.js';
 import type { CommandCore } from '../commands/command-core.js';
+import type { DeviceTypes } from '../device-types/plugins.js';
+import type { DeviceTypeContext } from '../device-types/plugin.js';
 import { requireSignedCalls } from './auth.js';
 import { deviceRoutes } from './devices.routes.js';
 import { installEnvelopeErrors } from './errors.js';
@@ -29,11 +31,16 @@ import { deviceLogRoutes } from './device-logs.routes.js';
 import type { DeviceLogs } from '../device-logs/device-logs.js';
 
 export interface ApiOptions {
+  /** What /health says: `ok`, `degraded` (Redis unreachable: cross-node features wait) or `draining`. */
+  health?: () => 'ok' | 'degraded' | 'draining';
   telemetry: TelemetryStore;
   metrics: HubMetrics;
   metricsToken?: string | undefined;
   registry: Registry;
   commands: CommandCore;
+  /** Device types that are on: their device-facing routes are mounted here. */
+  deviceTypes?: DeviceTypes;
+  deviceTypeContext?: DeviceTypeContext;
   stream: StreamHub;
   tokens: TokenService;
   logger: FastifyBaseLogger;
@@ -103,7 +110,11 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  // 503 while the node drains (SIGTERM): load balancers stop sending it new clients.
+  app.get('/health', { schema: { hide: true } }, async (_req, reply) => {
+    const status = opts.health?.() ?? 'ok';
+    return reply.status(status === 'draining' ? 503 : 200).send({ status });
+  });
   // Prometheus scrape endpoint: no secrets in it; optionally behind a bearer token.
   app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
     if (opts.metricsToken && !safeEqual(req.headers.authorization ?? '', `Bearer ${opts.metricsToken}`)) {
@@ -117,6 +128,13 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
 
   // CA certificates and CRLs are public downloads, served by every node (workers too).
   if (opts.certificates) await app.register(certificatePublicRoutes, { certs: opts.certificates, ...(opts.certificateService ? { service: opts.certificateService } : {}) });
+  // Device-facing routes of the device types (check-in, command endpoints): every node serves them.
+  if (opts.deviceTypes && opts.deviceTypeContext) {
+    for (const type of opts.deviceTypes.list()) {
+      const ctx = opts.deviceTypeContext;
+      if (type.routes) await app.register(async (scope) => type.routes!(scope, ctx));
+    }
+  }
   if (opts.management === false) return app;
   await app.register(tokenRoutes, { tokens: opts.tokens, rateLimitPerMinute: opts.tokenRateLimitPerMinute });
   await app.register(async (scope) => {
