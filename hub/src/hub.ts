@@ -73,6 +73,12 @@ export interface Hub {
   credentialsPath: string;
   /** Starts the REST API and the MQTT listeners; resolves with where they listen. */
   listen(): Promise<HubAddresses>;
+  /**
+   * SIGTERM on a cluster node (docs/DEPLOYMENT.md): /health turns 503, the MQTT listeners stop
+   * accepting, devices are disconnected HUB_DRAIN_RATE per second so they move to other workers.
+   * Call close() afterwards.
+   */
+  drain(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -199,8 +205,10 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   await ota.start(clusterChannel ?? localChannel);
   if (link && clusterChannel) handleNodeMessages(link, broker, commands, clusterChannel, log.child({ component: 'cluster' }));
   const liveness = link ? await startLiveness(link, broker.lifecycle, log.child({ component: 'cluster' }), Math.max(250, Math.floor(config.clusterNodeTtlMs / 3))) : undefined;
+  let draining = false;
   const deviceTypeContext: DeviceTypeContext = { log: log.child({ component: 'device-types' }), pull: commands.pull, devices, publicBaseUrl, clock };
   const api = await buildApi({
+    health: () => (draining ? 'draining' : link && !link.connected ? 'degraded' : 'ok'),
     registry,
     commands,
     deviceTypes,
@@ -247,6 +255,10 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       if (config.role === 'manager') return { http: api.server.address() as AddressInfo };
       const listeners = await broker.listen();
       return { http: api.server.address() as AddressInfo, mqtt: listeners.tcp, mqtts: listeners.tls, ws: listeners.ws };
+    },
+    async drain() {
+      draining = true;
+      return broker.drain(config.drainPerSecond);
     },
     async close() {
       await ota.stop();

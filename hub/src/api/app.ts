@@ -35,6 +35,8 @@ import type { OtaCampaigns } from '../ota/campaigns.js';
 import type { DownloadUrls } from '../ota/download-urls.js';
 
 export interface ApiOptions {
+  /** What /health says: `ok`, `degraded` (Redis unreachable: cross-node features wait) or `draining`. */
+  health?: () => 'ok' | 'degraded' | 'draining';
   telemetry: TelemetryStore;
   metrics: HubMetrics;
   metricsToken?: string | undefined;
@@ -114,7 +116,11 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  // 503 while the node drains (SIGTERM): load balancers stop sending it new clients.
+  app.get('/health', { schema: { hide: true } }, async (_req, reply) => {
+    const status = opts.health?.() ?? 'ok';
+    return reply.status(status === 'draining' ? 503 : 200).send({ status });
+  });
   // Prometheus scrape endpoint: no secrets in it; optionally behind a bearer token.
   app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
     if (opts.metricsToken && !safeEqual(req.headers.authorization ?? '', `Bearer ${opts.metricsToken}`)) {
