@@ -15,7 +15,7 @@ import { authenticateConnect, connack, type ConnectDecision } from './authentica
 import { Downstream } from './downstream.js';
 import { DeviceLifecycle } from './lifecycle.js';
 import { openListeners, type Listeners } from './listeners.js';
-import { serverTlsMaterial } from './server-certificate.js';
+import { ServerCertificates, type ServerCertificateIssuer } from './server-certificate.js';
 import { SessionRegistry, type DeviceSession } from './sessions.js';
 import { ConnectThrottle, type Throttle, type ThrottleConfig } from './throttle.js';
 import type { CloseReason, ConnectionLimits } from './connection-limits.js';
@@ -65,6 +65,8 @@ export interface BrokerDeps {
   throttle?: Throttle;
   /** Mutual TLS on the TLS listener, when the certificate service is there. */
   clientCertificates?: ClientCertificatePolicy;
+  /** Issues the TLS listener's certificates from the hub's CA (server-certificate.ts); absent: self-signed. */
+  serverCertificateIssuer?: ServerCertificateIssuer;
 }
 
 export interface Broker {
@@ -75,8 +77,10 @@ export interface Broker {
   downstream: Downstream;
   /** Starts the TCP, TLS and WebSocket listeners. */
   listen(): Promise<Listeners>;
-  /** PEM of the TLS listener's certificate (a CA file for clients). */
+  /** The CA file for clients of the TLS listener (`--cafile`): `tls/ca.crt`, the hub's root, when its CA issued the certificates. */
   tlsCertPath: string;
+  /** The TLS listener's certificates and their re-issue. */
+  serverCertificates: ServerCertificates;
   close(): Promise<void>;
 }
 
@@ -115,7 +119,13 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
   const throttle = deps.throttle ?? new ConnectThrottle(config.throttle);
   const clusterOptions = deps.redisUrl ? redisBrokerBackends(deps.redisUrl, log) : {};
   const unwatchAdminChanges = watchAdminChanges({ registry, sessions, lifecycle, log });
-  const tls = await serverTlsMaterial({ dataDir: deps.dataDir, certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, hostnames: config.tlsHostnames });
+  const serverCertificates = await ServerCertificates.open({
+    dataDir: deps.dataDir,
+    hostnames: config.tlsHostnames,
+    ...(config.tlsCertFile && config.tlsKeyFile ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } : {}),
+    ...(deps.serverCertificateIssuer ? { issuer: deps.serverCertificateIssuer } : {}),
+    log: (m) => log.error(m),
+  });
   let listeners: Listeners | undefined;
 
   const connects = new WeakMap<Client, { clientId: string; clean: boolean }>();
@@ -304,21 +314,27 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     lifecycle,
     router,
     downstream: new Downstream(sessions, deps.metrics),
-    tlsCertPath: tls.certPath,
+    tlsCertPath: serverCertificates.material.caPath,
+    serverCertificates,
     async listen() {
       listeners = await openListeners(aedes, {
         host: config.host,
         port: config.port,
         tlsPort: config.tlsPort,
         wsPort: config.wsPort,
-        tls,
+        tls: serverCertificates.material,
         limits: config.connections,
         onClosed: connectionClosed,
         ...(deps.clientCertificates ? { clientCertificates: deps.clientCertificates } : {}),
       });
+      serverCertificates.start((material) => {
+        listeners?.setServerCertificates(material);
+        log.info({ notAfter: material.notAfter.toISOString() }, 'TLS server certificates re-issued');
+      });
       return listeners;
     },
     async close() {
+      serverCertificates.stop();
       unwatchAdminChanges();
       unwatchRevocations?.();
       await listeners?.close();

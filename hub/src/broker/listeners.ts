@@ -17,7 +17,8 @@ export interface ListenerOptions {
   tlsPort: number;
   /** MQTT over WebSocket, path /mqtt. */
   wsPort: number;
-  tls: { key: string; cert: string };
+  /** The server's key/chain pairs (server-certificate.ts): ECDSA and RSA when issued by the hub's CA. */
+  tls: { pairs: { key: string; cert: string }[] };
   /** Client-certificate authentication on the TLS listener (mutual TLS). */
   clientCertificates?: { caPems: string[]; isRevoked(serialHex: string): boolean };
   limits: ConnectionLimits;
@@ -33,6 +34,8 @@ export interface Listeners {
   kindOf(conn: Duplex): ListenerKind;
   /** The connection passed CONNECT: its connect deadline and pre-authentication budget end. */
   authenticated(conn: Duplex): void;
+  /** Swaps the TLS listener's certificates (a re-issue) for new handshakes; open connections keep theirs. */
+  setServerCertificates(tls: ListenerOptions['tls']): void;
   close(): Promise<void>;
 }
 
@@ -60,13 +63,19 @@ export async function openListeners(aedes: Aedes, opts: ListenerOptions): Promis
   // Certificates are requested but not required at the TLS layer: devices of one-way products use
   // TLS with their secret alone; the CONNECT check decides what a certificate must prove (§6).
   const clientCa = opts.clientCertificates;
-  const tlsOptions = clientCa ? { requestCert: true, rejectUnauthorized: false, ca: clientCa.caPems } : {};
+  const tlsOptions = clientCa ? { requestCert: true, rejectUnauthorized: false } : {};
+  const secureContext = (material: ListenerOptions['tls']) => ({
+    key: material.pairs.map((p) => p.key),
+    cert: material.pairs.map((p) => p.cert),
+    minVersion: 'TLSv1.2' as const,
+    ...(clientCa ? { ca: clientCa.caPems } : {}),
+  });
   // The connect deadline (the gate) ends a slow handshake; Node's own handshake timeout is only a
   // backstop behind it. The TLS socket handed over after the handshake is not the accepted one:
   // matched by peer address.
   const tlsAdmissions = new Map<string, Admission>();
   const peerOf = (s: Socket) => `${s.remoteAddress}|${s.remotePort}`;
-  const tls = createTlsServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: opts.limits.connectTimeoutMs + 1000, ...tlsOptions }, (socket: TLSSocket) => {
+  const tls = createTlsServer({ ...secureContext(opts.tls), handshakeTimeout: opts.limits.connectTimeoutMs + 1000, ...tlsOptions }, (socket: TLSSocket) => {
     socket.setNoDelay(true);
     const admission = tlsAdmissions.get(peerOf(socket));
     // A revoked certificate does not get past the handshake (checked in memory, no round trip).
@@ -112,6 +121,7 @@ export async function openListeners(aedes: Aedes, opts: ListenerOptions): Promis
     tls: tlsAddr,
     ws: wsAddr,
     kindOf: (conn) => kinds.get(conn) ?? 'tcp',
+    setServerCertificates: (material) => tls.setSecureContext(secureContext(material)),
     authenticated(conn) {
       const admission = admissions.get(conn);
       if (admission) admission.authenticated = true;
