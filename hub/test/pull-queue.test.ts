@@ -123,6 +123,16 @@ describe('pull queue', () => {
     expect(await core.pull.nextCommand(phone, 's1')).toBeUndefined();
   });
 
+  it('clears a device\'s outstanding commands as ERROR (a new enrollment) and leaves other devices alone', async () => {
+    const a = await issue('DEVICE_LOCK');
+    const other = await issue('DEVICE_LOCK', 'dev-2');
+    await core.pull.nextCommand(phone, 's1');
+    expect(await core.pull.clear(phone, 'the device enrolled again')).toBe(1);
+    expect((await core.get('o1', a.commandId)).operationStatus).toBe('ERROR');
+    expect(await core.pull.nextCommand(phone, 's2')).toBeUndefined();
+    expect((await core.get('o1', other.commandId)).operationStatus).toBe('PENDING');
+  });
+
   it('keeps outstanding commands across a restart: nothing lost, an answered one not handed out again', async () => {
     const a = await issue('DEVICE_LOCK');
     now += 1;

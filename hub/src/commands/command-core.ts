@@ -166,7 +166,7 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
       createBy: cmd.by,
     };
     // A command its type cannot express is refused now, not when the device asks for it.
-    type.render(record);
+    await type.render(record);
     if (type.delivery === 'wake-and-pull') return this.queueForPull(record);
     return cmd.pendingTtlSeconds === 0 ? this.instant(record, type) : this.cached(record);
   }
@@ -328,7 +328,7 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
     const type = this.types.require(deviceTypeOf(c));
     await this.commands.update(c.commandId, { status: 'sent', sentAt: now, replyDeadlineAt: now + c.timeoutMs, history: [...c.history, { status: 'sent', at: now }] });
     this.metrics?.commandOutcomes.inc({ status: 'sent' });
-    return type.channel!.send(c.productKey, c.deviceKey, type.render(c));
+    return type.channel!.send(c.productKey, c.deviceKey, await type.render(c));
   }
 
   private async revertToPending(commandId: string): Promise<void> {

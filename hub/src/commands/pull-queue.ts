@@ -41,7 +41,7 @@ const order = [
 export class PullQueue {
   constructor(
     private readonly commands: Collection<CommandRecord>,
-    private readonly render: (c: CommandRecord) => WirePayload,
+    private readonly render: (c: CommandRecord) => WirePayload | Promise<WirePayload>,
     private readonly clock: () => number,
     private readonly onStatus: (c: CommandRecord) => void = () => undefined,
   ) {}
@@ -63,7 +63,7 @@ export class PullQueue {
       }
       let wire: WirePayload;
       try {
-        wire = this.render(next);
+        wire = await this.render(next);
       } catch (err) {
         await this.transition(next, 'format-error', { result: { outcome: 'format-error', error: String((err as Error).message) } }, 'could not be rendered');
         continue;
@@ -98,6 +98,17 @@ export class PullQueue {
     const updated = await this.transition(c, status, set);
     if (!updated) throw new DeviceMgtError(409, `command ${result.commandId} changed meanwhile`);
     return updated;
+  }
+
+  /**
+   * Ends every outstanding command of a device as ERROR with a note (Apple: a new Authenticate —
+   * what was queued for the old enrollment must not reach the new one). Returns how many.
+   */
+  async clear(device: PullDevice, note: string): Promise<number> {
+    const open = await this.commands.find({ assetId: device.deviceId, deviceType: device.deviceType, status: { $in: reportable } }, { sort: order, limit: 10_000 });
+    let n = 0;
+    for (const c of open.items) if (await this.transition(c, 'error', { result: { outcome: 'error', error: note } }, note)) n++;
+    return n;
   }
 
   private async transition(c: CommandRecord, status: CommandStatus, set: Partial<CommandRecord>, note?: string): Promise<CommandRecord | undefined> {

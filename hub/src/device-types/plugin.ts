@@ -73,10 +73,11 @@ export interface DeviceTypePlugin {
   readonly delivery: DeliveryStyle;
   readonly deadlines: DeadlineBounds;
   /**
-   * Turns a stored command into its wire form. Throws an error with a documented code when the
-   * command cannot be expressed (unknown operation code, bad params): checked at issue time too.
+   * Turns a stored command into its wire form. Throws when the command cannot be expressed
+   * (unknown operation code, bad params): called at issue time too, so such a command is refused
+   * before it is stored. May be async (e.g. to read a token kept with the enrollment).
    */
-  render(command: DeviceCommand): WirePayload;
+  render(command: DeviceCommand): WirePayload | Promise<WirePayload>;
   /** 'push' types: the channel the core hands rendered commands to. */
   readonly channel?: CommandChannel;
   /** 'wake-and-pull' types: the push service that wakes a device. */
