@@ -32,6 +32,7 @@ describe('APNs HTTP/2 client against the APNs simulator (docs/DEVICE-MANAGEMENT.
     const outcomes = await Promise.all(Array.from({ length: 200 }, (_, i) => client.push({ tokenHex: token(i + 1), pushMagic: `magic-${i + 1}`, topic })));
     expect(outcomes.every((o) => o.kind === 'sent' && /^[0-9a-f-]{36}$/.test(o.apnsId))).toBe(true);
     expect(sim.sessions - sessionsBefore).toBe(1);
+    expect(sim.maxActiveStreams).toBe(8);
     const last = sim.received.at(-1)!;
     expect(last).toMatchObject({ topic, pushType: 'mdm', priority: '10', status: 200 });
     expect(Number(last.expiration)).toBeGreaterThan(Date.now() / 1000);

@@ -52,6 +52,9 @@ export class ApnsSimulator {
   count = 0;
   /** TLS sessions providers opened (a provider should reuse one). */
   sessions = 0;
+  /** Most requests in flight at once, across sessions. */
+  maxActiveStreams = 0;
+  private activeStreams = 0;
   private readonly open = new Set<http2.ServerHttp2Session>();
   private readonly topicBySession = new WeakMap<http2.Http2Session, string | undefined>();
 
@@ -123,6 +126,9 @@ export class ApnsSimulator {
   }
 
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    this.activeStreams++;
+    this.maxActiveStreams = Math.max(this.maxActiveStreams, this.activeStreams);
+    stream.on('close', () => this.activeStreams--);
     const chunks: Buffer[] = [];
     let size = 0;
     stream.on('data', (c: Buffer) => {
