@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { MqttConfig } from './broker/broker.js';
 import { enosThrottle } from './broker/throttle.js';
+import { isIP } from 'node:net';
 import { defaultConnectionLimits } from './broker/connection-limits.js';
 
 /** The hub's configuration: one typed object, defaults in one place, read from the environment. */
@@ -29,6 +30,8 @@ export interface HubConfig {
   nodeId?: string;
   /** Cluster: a node whose heartbeat is older than this is dead and its devices go offline. */
   clusterNodeTtlMs: number;
+  /** On SIGTERM/SIGINT, devices disconnected per second while draining (0: all at once). */
+  drainPerSecond: number;
   /** Telemetry history is kept this many days (0 = forever). */
   telemetryRetentionDays: number;
   /** The URL devices and applications reach this hub at (CRL and CA links in certificates). */
@@ -75,6 +78,7 @@ export const defaults: HubConfig = {
   maxSubDevicesPerGateway: 1_500,
   role: 'all',
   clusterNodeTtlMs: 15_000,
+  drainPerSecond: 500,
   telemetryRetentionDays: 90,
   certificateService: 'embedded',
   certificateRotationDays: 30,
@@ -99,6 +103,18 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** HUB_MQTT_PROXY_PROTOCOL_FROM: comma-separated IPv4/IPv6 addresses or CIDR ranges. */
+function proxyList(raw: string): string[] {
+  const list = raw.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const entry of list) {
+    const [address, prefix, extra] = entry.split('/');
+    const bits = isIP(address ?? '');
+    const okPrefix = prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (bits === 6 ? 128 : 32));
+    if (!bits || !okPrefix || extra !== undefined) throw new ConfigError(`HUB_MQTT_PROXY_PROTOCOL_FROM must list IP addresses or CIDR ranges (e.g. 10.0.0.0/8,127.0.0.1), got "${entry}"`);
+  }
+  return list;
+}
+
 /** Reads HUB_* variables (and MONGODB_URL); a bad value is an error that names the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<HubConfig> = {}): HubConfig {
   const int = (name: string, fallback: number, min: number, max: number): number => {
@@ -114,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     mqtt: defaults.mqtt,
     role: 'all',
     clusterNodeTtlMs: int('HUB_CLUSTER_NODE_TTL_MS', defaults.clusterNodeTtlMs, 1_000, 600_000),
+    drainPerSecond: int('HUB_DRAIN_RATE', defaults.drainPerSecond, 0, 1_000_000),
     telemetryRetentionDays: int('HUB_TELEMETRY_RETENTION_DAYS', defaults.telemetryRetentionDays, 0, 36500),
     certificateService: defaults.certificateService,
     certificateRotationDays: int('HUB_CERT_ROTATION_DAYS', defaults.certificateRotationDays, 0, 3650),
@@ -158,6 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     tlsPort: int('HUB_MQTTS_PORT', d.tlsPort, 0, 65535),
     wsPort: int('HUB_MQTT_WS_PORT', d.wsPort, 0, 65535),
     tlsHostnames: env['HUB_MQTT_TLS_HOSTNAMES'] ? env['HUB_MQTT_TLS_HOSTNAMES'].split(',').map((h) => h.trim()).filter(Boolean) : d.tlsHostnames,
+    ...(env['HUB_MQTT_PROXY_PROTOCOL_FROM'] ? { proxyProtocolFrom: proxyList(env['HUB_MQTT_PROXY_PROTOCOL_FROM']) } : {}),
     throttle: { ...d.throttle, enabled: bool('HUB_MQTT_CONNECT_THROTTLE', d.throttle.enabled) },
     limits: { ...d.limits, maxOnlineSubDevices: int('HUB_MAX_ONLINE_SUBDEVICES', d.limits.maxOnlineSubDevices, 1, 1_000_000) },
     connections: {
