@@ -23,6 +23,32 @@ export interface CertificateOperations {
   revokedSerials(): Promise<string[]>;
   /** Called after every revocation made through this object; returns the unsubscribe function. */
   onRevoked(listener: (event: RevocationEvent) => void): () => void;
+  /**
+   * The revocation feed: every revocation, whoever made it, in order. Answers at once when there are
+   * revocations after `after`, else waits up to `waitSeconds` (long poll). A different `epoch` (the
+   * service restarted) or a position beyond the end answers the full list (`full: true`).
+   */
+  revocations(request: RevocationFeedRequest, signal?: AbortSignal): Promise<RevocationFeedPage>;
+}
+
+export interface RevocationFeedRequest {
+  /** Position after which to answer (0: from the start). */
+  after: number;
+  /** The epoch of the previous page; absent on the first call. */
+  epoch?: string;
+  /** How long to wait for a new revocation when there is none; default 0, at most 60. */
+  waitSeconds?: number;
+}
+
+export interface RevocationFeedPage {
+  /** Changes when the service restarts: positions of another epoch mean nothing. */
+  epoch: string;
+  /** Position of the last revocation in this page (pass it as `after` next time). */
+  position: number;
+  /** true: `serials` is every revoked serial; false: only those after `after`. */
+  full: boolean;
+  /** Canonical hex serials. */
+  serials: string[];
 }
 
 export interface IssueRequest {

@@ -1,16 +1,13 @@
 import { constants } from 'node:fs';
-import { chmod, open, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
+import { writeFileAtomically } from '@edgehub/shared/secret-file';
 
-/** Writes a new file and syncs it before returning; `mode` is applied regardless of the umask. */
+/**
+ * Writes a new file (never replacing one) atomically and fsync'd, through the shared secret-file
+ * writer; `mode` is applied regardless of the umask (docs/ARCHITECTURE.md, "Secrets on disk").
+ */
 export async function writeDurable(path: string, data: string, mode: number): Promise<void> {
-  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await chmod(path, mode);
+  await writeFileAtomically(path, data, { mode, exclusive: true });
 }
 
 export async function syncDirectory(dir: string): Promise<void> {

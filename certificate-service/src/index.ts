@@ -49,6 +49,8 @@ export type {
   ListFilter,
   RenewRequest,
   RevocationEvent,
+  RevocationFeedPage,
+  RevocationFeedRequest,
   RevokeRequest,
 } from './api.js';
 export { certificateStatus } from './api.js';

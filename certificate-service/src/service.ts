@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type {
   CaCertificates,
@@ -9,6 +10,8 @@ import type {
   ListFilter,
   RenewRequest,
   RevocationEvent,
+  RevocationFeedPage,
+  RevocationFeedRequest,
   RevokeRequest,
 } from './api.js';
 import { openCertificateAuthority, type CertificateAuthority, type CertificateAuthorityOptions } from './authority/authority.js';
@@ -59,6 +62,8 @@ export const DEFAULT_VALID_DAY = 730;
 /** docs/SECURITY.md "Certificates": a renewed certificate is revoked as superseded a week after its renewal. */
 export const DEFAULT_SUPERSEDED_GRACE_HOURS = 168;
 const BACKDATE_MS = 5 * 60_000;
+/** The longest a revocation feed request may wait (long poll). */
+export const MAX_FEED_WAIT_SECONDS = 60;
 const reasonValues = new Set<number>(Object.values(revocationReasons));
 
 /** Opens (or on first start creates) the CA and the store, builds the CRLs, and returns the in-process service. */
@@ -84,6 +89,10 @@ export async function openCertificateService(options: CertificateServiceOptions)
  */
 export class CertificateService implements CertificateOperations {
   private readonly revoked = new Set<string>();
+  /** Every revoked serial in the order this process learned it: the revocation feed. */
+  private readonly revocationLog: string[] = [];
+  private readonly feedWaiters = new Set<() => void>();
+  readonly epoch = randomUUID();
   private readonly listeners = new Set<(event: RevocationEvent) => void>();
   private readonly cnLocks = new Map<string, Promise<unknown>>();
   private readonly crls: CrlPublisher;
@@ -117,7 +126,8 @@ export class CertificateService implements CertificateOperations {
 
   /** Loads the revoked set, publishes the CRLs and starts retiring superseded certificates; openCertificateService calls it. */
   async start(): Promise<void> {
-    for (const r of await this.store.find({ revoked: true })) this.revoked.add(r.serialHex);
+    const revoked = (await this.store.find({ revoked: true })).sort((a, b) => a.revocation!.at.getTime() - b.revocation!.at.getTime());
+    for (const r of revoked) this.noteRevoked(r.serialHex);
     await this.crls.start();
     if (this.supersededSweepMs > 0) {
       this.sweepTimer = setInterval(() => void this.sweepSuperseded(), this.supersededSweepMs);
@@ -129,6 +139,7 @@ export class CertificateService implements CertificateOperations {
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
     this.crls.stop();
+    for (const wake of this.feedWaiters) wake();
     await this.sweeping?.catch(() => undefined);
     if (this.ownsStore) await this.store.close();
   }
@@ -207,8 +218,8 @@ export class CertificateService implements CertificateOperations {
     if ('missing' in outcome) throw new CertificateError('cert.not_found', `no certificate ${target.certSN}`);
     if ('alreadyRevoked' in outcome) throw new CertificateError('cert.already_revoked', `certificate ${target.certSN} is already revoked`);
     const r = outcome.revoked;
-    // Durable first, then the in-memory set, then listeners (the hub's TLS listener), then the CRL.
-    this.revoked.add(r.serialHex);
+    // Durable first, then the in-memory set and the feed, then listeners (the hub's TLS listener), then the CRL.
+    this.noteRevoked(r.serialHex);
     const event: RevocationEvent = { certSN: r.certSN, serialHex: r.serialHex, issueAuthority: r.issueAuthority, binding: { ...r.binding }, reason, revokedAt: r.revocation!.at };
     for (const listener of this.listeners) {
       try {
@@ -257,6 +268,43 @@ export class CertificateService implements CertificateOperations {
   onRevoked(listener: (event: RevocationEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  async revocations(request: RevocationFeedRequest, signal?: AbortSignal): Promise<RevocationFeedPage> {
+    const o = requireObject(request, 'revocation feed request');
+    const after = o.after;
+    if (typeof after !== 'number' || !Number.isSafeInteger(after) || after < 0) throw new CertificateError('request.invalid', 'after must be a non-negative integer');
+    const waitSeconds = o.waitSeconds ?? 0;
+    if (typeof waitSeconds !== 'number' || !Number.isFinite(waitSeconds) || waitSeconds < 0 || waitSeconds > MAX_FEED_WAIT_SECONDS) {
+      throw new CertificateError('request.invalid', `waitSeconds must be a number from 0 to ${MAX_FEED_WAIT_SECONDS}`);
+    }
+    const page = (): RevocationFeedPage | undefined => {
+      const position = this.revocationLog.length;
+      if (o.epoch !== this.epoch || after > position) return { epoch: this.epoch, position, full: true, serials: [...this.revocationLog] };
+      if (after < position) return { epoch: this.epoch, position, full: false, serials: this.revocationLog.slice(after) };
+      return undefined;
+    };
+    const ready = page();
+    if (ready || waitSeconds === 0 || signal?.aborted) return ready ?? { epoch: this.epoch, position: this.revocationLog.length, full: false, serials: [] };
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.feedWaiters.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, waitSeconds * 1000);
+      this.feedWaiters.add(done);
+      signal?.addEventListener('abort', done);
+    });
+    return page() ?? { epoch: this.epoch, position: this.revocationLog.length, full: false, serials: [] };
+  }
+
+  private noteRevoked(serialHex: string): void {
+    if (this.revoked.has(serialHex)) return;
+    this.revoked.add(serialHex);
+    this.revocationLog.push(serialHex);
+    for (const wake of [...this.feedWaiters]) wake();
   }
 
   /**

@@ -7,6 +7,7 @@ import { ApiClient, ApiError } from '@edgehub/hub/client';
 import { loadRegistration, saveRegistration } from './registration/cache.js';
 import type { Logger } from 'pino';
 import { openReadingBuffer, type ReadingBuffer } from './buffer/index.js';
+import { RefusedReadings } from './buffer/refused-readings.js';
 import { ensureCertificate, renewalDueAt } from './certificate-mode.js';
 import type { EdgeConfig, SouthboundDeviceConfig } from './config/types.js';
 import { handleDownstream } from './proxy/commands.js';
@@ -22,14 +23,17 @@ import { EdgeConfigError } from './config/load.js';
 import { parseDeviceConfig } from './config/device-check.js';
 import { checkSouthboundDevices } from './southbound-factory.js';
 import { topics } from '@edgehub/shared';
-import { Uplink, type UplinkOptions } from './uplink/uplink.js';
+import { Uplink, type UplinkOptions, type UplinkRefusal } from './uplink/uplink.js';
 
 export type SouthboundFactory = (devices: SouthboundDeviceConfig[], southbound: EdgeConfig['southbound']) => Southbound;
 
 export interface EdgeStatus {
-  uplink: { connected: boolean; since: number | null; url: string; mutualTls: boolean };
+  /** refusal: set while the hub keeps refusing the gateway's CONNECT (count, last CONNACK code and text). */
+  uplink: { connected: boolean; since: number | null; url: string; mutualTls: boolean; refusal: UplinkRefusal | null };
   buffer: { readings: number; bytes: number; stats: ReturnType<ReadingBuffer['stats']> };
   telemetry: TelemetryPath['stats'];
+  /** Readings kept aside since the start because the hub refused or skipped them, and where. */
+  refused: { count: number; file: string };
   subDevices: { deviceKey: string; assetId: string; loggedIn: boolean; disabled: boolean; southbound: SouthState['state'] | 'unknown'; lastReading: number | null }[];
 }
 
@@ -48,6 +52,8 @@ export interface EdgeEvents {
   up: [];
   down: [];
   reading: [SouthReading];
+  /** The hub refused the gateway's CONNECT (count of refusals in a row, last CONNACK). */
+  refused: [UplinkRefusal];
   /** A southbound device's reachability changed. */
   state: [SouthState];
 }
@@ -79,6 +85,8 @@ export class Edge extends EventEmitter<EdgeEvents> {
     private readonly api: ApiClient,
     private readonly uplink: Uplink,
     private readonly buffer: ReadingBuffer,
+    /** Readings the hub refused or skipped, kept aside (`GET /refused` on the config center). */
+    readonly refused: RefusedReadings,
     readonly telemetry: TelemetryPath,
     private readonly makeSouthbound: SouthboundFactory,
     private readonly log: Logger,
@@ -101,8 +109,9 @@ export class Edge extends EventEmitter<EdgeEvents> {
     }
     const { productKey, deviceKey, deviceSecret } = config.identity.gateway;
     const uplink = new Uplink({ productKey, deviceKey, deviceSecret }, uplinkOptions, log.child({ part: 'uplink' }));
-    const telemetry = new TelemetryPath(uplink, buffer, { productKey, deviceKey }, log.child({ part: 'telemetry' }));
-    const edge = new Edge(config, api, uplink, buffer, telemetry, makeSouthbound, log);
+    const refused = new RefusedReadings(config.buffer.dir);
+    const telemetry = new TelemetryPath(uplink, buffer, { productKey, deviceKey }, refused, log.child({ part: 'telemetry' }));
+    const edge = new Edge(config, api, uplink, buffer, refused, telemetry, makeSouthbound, log);
     edge.mutualTls = certs !== undefined;
     try {
       await edge.applySavedBindings();
@@ -158,6 +167,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
   private async run(): Promise<void> {
     if (this.config.registration !== 'mqtt') await this.registerOrRecall();
     this.uplink.on('up', () => void this.onUp().catch((err: unknown) => this.log.error({ err }, 'after-connect steps failed')));
+    this.uplink.on('refused', (r) => this.emit('refused', r));
     this.uplink.on('down', () => {
       this.upSince = null;
       this.loggedIn.clear();
@@ -372,9 +382,10 @@ export class Edge extends EventEmitter<EdgeEvents> {
 
   status(): EdgeStatus {
     return {
-      uplink: { connected: this.uplink.connected, since: this.upSince, url: this.config.certificate.mode === 'off' ? this.config.hub.mqttUrl : (this.config.hub.mqttsUrl ?? ''), mutualTls: this.mutualTls },
+      uplink: { connected: this.uplink.connected, since: this.upSince, url: this.config.certificate.mode === 'off' ? this.config.hub.mqttUrl : (this.config.hub.mqttsUrl ?? ''), mutualTls: this.mutualTls, refusal: this.uplink.refusal ?? null },
       buffer: { readings: this.buffer.size(), bytes: this.buffer.bytes(), stats: this.buffer.stats() },
       telemetry: { ...this.telemetry.stats },
+      refused: { count: this.refused.count, file: this.refused.file },
       subDevices: [...this.subs.values()].map((s) => ({
         deviceKey: s.deviceKey,
         assetId: s.assetId,
@@ -392,6 +403,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
     await this.local?.close();
     await this.telemetry.stop();
     await this.uplink.stop();
+    await this.telemetry.stopped();
     await this.buffer.close();
   }
 }

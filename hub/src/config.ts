@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { MqttConfig } from './broker/broker.js';
 import { enosThrottle } from './broker/throttle.js';
+import { isIP } from 'node:net';
 import { defaultConnectionLimits } from './broker/connection-limits.js';
 
 /** The hub's configuration: one typed object, defaults in one place, read from the environment. */
@@ -29,6 +30,8 @@ export interface HubConfig {
   nodeId?: string;
   /** Cluster: a node whose heartbeat is older than this is dead and its devices go offline. */
   clusterNodeTtlMs: number;
+  /** On SIGTERM/SIGINT, devices disconnected per second while draining (0: all at once). */
+  drainPerSecond: number;
   /** Telemetry history is kept this many days (0 = forever). */
   telemetryRetentionDays: number;
   /** The URL devices and applications reach this hub at (CRL and CA links in certificates). */
@@ -37,6 +40,12 @@ export interface HubConfig {
   certificateService: 'embedded' | 'off' | { url: string; sharedSecret: string };
   /** Certificates expiring within this many days are renewed by the rotation job (0 = no job). */
   certificateRotationDays: number;
+  /** Device types that are on (HUB_DEVICE_TYPES); undefined = every device type the hub knows. */
+  deviceTypes?: string[];
+  /** Device-management REST calls per OAuth2 client per minute (HUB_DM_RATE_LIMIT). */
+  dmRateLimitPerMinute: number;
+  /** Lifetime of an OAuth2 access token issued by POST /token (HUB_OAUTH_TOKEN_TTL_SECONDS). */
+  oauthTokenTtlSeconds: number;
   /** A renewed certificate is revoked as superseded this many hours after its renewal (embedded service). */
   certificateSupersededGraceHours: number;
   /** Device protocol extras: device logs, OTA, alerts (docs/PROTOCOL.md). */
@@ -69,9 +78,12 @@ export const defaults: HubConfig = {
   maxSubDevicesPerGateway: 1_500,
   role: 'all',
   clusterNodeTtlMs: 15_000,
+  drainPerSecond: 500,
   telemetryRetentionDays: 90,
   certificateService: 'embedded',
   certificateRotationDays: 30,
+  dmRateLimitPerMinute: 600,
+  oauthTokenTtlSeconds: 3600,
   certificateSupersededGraceHours: 168,
   deviceProtocol: { deviceLogMaxPerDevice: 1000, deviceLogRetentionDays: 30, otaMaxFirmwareBytes: 16 * 1024 * 1024, otaDownloadTtlSeconds: 86_400, alertWebhookAttempts: 6 },
   mqtt: {
@@ -91,6 +103,18 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** HUB_MQTT_PROXY_PROTOCOL_FROM: comma-separated IPv4/IPv6 addresses or CIDR ranges. */
+function proxyList(raw: string): string[] {
+  const list = raw.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const entry of list) {
+    const [address, prefix, extra] = entry.split('/');
+    const bits = isIP(address ?? '');
+    const okPrefix = prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (bits === 6 ? 128 : 32));
+    if (!bits || !okPrefix || extra !== undefined) throw new ConfigError(`HUB_MQTT_PROXY_PROTOCOL_FROM must list IP addresses or CIDR ranges (e.g. 10.0.0.0/8,127.0.0.1), got "${entry}"`);
+  }
+  return list;
+}
+
 /** Reads HUB_* variables (and MONGODB_URL); a bad value is an error that names the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<HubConfig> = {}): HubConfig {
   const int = (name: string, fallback: number, min: number, max: number): number => {
@@ -106,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     mqtt: defaults.mqtt,
     role: 'all',
     clusterNodeTtlMs: int('HUB_CLUSTER_NODE_TTL_MS', defaults.clusterNodeTtlMs, 1_000, 600_000),
+    drainPerSecond: int('HUB_DRAIN_RATE', defaults.drainPerSecond, 0, 1_000_000),
     telemetryRetentionDays: int('HUB_TELEMETRY_RETENTION_DAYS', defaults.telemetryRetentionDays, 0, 36500),
     certificateService: defaults.certificateService,
     certificateRotationDays: int('HUB_CERT_ROTATION_DAYS', defaults.certificateRotationDays, 0, 3650),
@@ -120,6 +145,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     bodyLimitBytes: int('HUB_BODY_LIMIT_BYTES', defaults.bodyLimitBytes, 1024, 64 * 1024 * 1024),
     maxDevicesPerProduct: int('HUB_MAX_DEVICES_PER_PRODUCT', defaults.maxDevicesPerProduct, 1, 10_000_000),
     maxSubDevicesPerGateway: int('HUB_MAX_SUBDEVICES_PER_GATEWAY', defaults.maxSubDevicesPerGateway, 1, 1_000_000),
+    dmRateLimitPerMinute: int('HUB_DM_RATE_LIMIT', defaults.dmRateLimitPerMinute, 1, 1_000_000),
+    oauthTokenTtlSeconds: int('HUB_OAUTH_TOKEN_TTL_SECONDS', defaults.oauthTokenTtlSeconds, 60, 86_400),
     deviceProtocol: {
       deviceLogMaxPerDevice: int('HUB_DEVICE_LOG_MAX_PER_DEVICE', defaults.deviceProtocol.deviceLogMaxPerDevice, 1, 1_000_000),
       deviceLogRetentionDays: int('HUB_DEVICE_LOG_RETENTION_DAYS', defaults.deviceProtocol.deviceLogRetentionDays, 0, 36500),
@@ -128,6 +155,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       alertWebhookAttempts: int('HUB_ALERT_WEBHOOK_ATTEMPTS', defaults.deviceProtocol.alertWebhookAttempts, 1, 20),
     },
   };
+  if (env['HUB_DEVICE_TYPES']) {
+    const ids = env['HUB_DEVICE_TYPES'].split(',').map((t) => t.trim()).filter(Boolean);
+    if (!ids.includes('enos-mqtt')) throw new ConfigError('HUB_DEVICE_TYPES must include enos-mqtt (the IoT hub\'s own devices)');
+    config.deviceTypes = ids;
+  }
   const bool = (name: string, fallback: boolean): boolean => {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
@@ -143,6 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     tlsPort: int('HUB_MQTTS_PORT', d.tlsPort, 0, 65535),
     wsPort: int('HUB_MQTT_WS_PORT', d.wsPort, 0, 65535),
     tlsHostnames: env['HUB_MQTT_TLS_HOSTNAMES'] ? env['HUB_MQTT_TLS_HOSTNAMES'].split(',').map((h) => h.trim()).filter(Boolean) : d.tlsHostnames,
+    ...(env['HUB_MQTT_PROXY_PROTOCOL_FROM'] ? { proxyProtocolFrom: proxyList(env['HUB_MQTT_PROXY_PROTOCOL_FROM']) } : {}),
     throttle: { ...d.throttle, enabled: bool('HUB_MQTT_CONNECT_THROTTLE', d.throttle.enabled) },
     limits: { ...d.limits, maxOnlineSubDevices: int('HUB_MAX_ONLINE_SUBDEVICES', d.limits.maxOnlineSubDevices, 1, 1_000_000) },
     connections: {

@@ -11,6 +11,11 @@ import type { HubConfig } from './config.js';
 import { CommandCore, defaultCommandLimits } from './commands/command-core.js';
 import { mqttCommandChannel } from './commands/mqtt-channel.js';
 import type { CommandRecord } from './commands/records.js';
+import { DeviceDirectory, deviceCollectionSpec } from './device-management/device-directory.js';
+import type { DeviceRecord } from './device-management/records.js';
+import { deviceTypeFactories, loadDeviceTypes, type DeviceTypes } from './device-types/plugins.js';
+import type { DeviceTypeContext } from './device-types/plugin.js';
+import { openPushCore, type PushCore } from './push/open.js';
 import { collectionSpecs } from './registry/collections.js';
 import { openRegistry, type Registry } from './registry/registry.js';
 import { upstreamHandlers } from './router/handlers.js';
@@ -39,6 +44,12 @@ import { RawRoute, type RawRouteEvents } from './router/raw/raw-route.js';
 import { rawCommandChannel } from './router/raw/raw-commands.js';
 import { DeviceLogs, deviceLogsSpec, startDeviceLogRetention, type DeviceLogRecord } from './device-logs/device-logs.js';
 import { deviceLogHandlers } from './device-logs/log-handlers.js';
+import { join } from 'node:path';
+import { Firmwares } from './ota/firmwares.js';
+import { DownloadUrls } from './ota/download-urls.js';
+import { OtaCampaigns } from './ota/campaigns.js';
+import { otaHandlers } from './ota/ota-handlers.js';
+import { otaSpecs } from './ota/records.js';
 
 export interface Hub {
   config: HubConfig;
@@ -47,6 +58,12 @@ export interface Hub {
   api: FastifyInstance;
   broker: Broker;
   commands: CommandCore;
+  /** The device types that are on (HUB_DEVICE_TYPES). */
+  deviceTypes: DeviceTypes;
+  /** Device-management devices of every type. */
+  devices: DeviceDirectory;
+  /** The wake-up queue and its worker. */
+  push: PushCore;
   stream: StreamHub;
   /** The certificate service (embedded or remote); absent when off. */
   certificates?: HubCertificates;
@@ -59,6 +76,12 @@ export interface Hub {
   credentialsPath: string;
   /** Starts the REST API and the MQTT listeners; resolves with where they listen. */
   listen(): Promise<HubAddresses>;
+  /**
+   * SIGTERM on a cluster node (docs/DEPLOYMENT.md): /health turns 503, the MQTT listeners stop
+   * accepting, devices are disconnected HUB_DRAIN_RATE per second so they move to other workers.
+   * Call close() afterwards.
+   */
+  drain(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -123,7 +146,18 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   const dp = config.deviceProtocol;
   const deviceLogs = new DeviceLogs(await store.collection<DeviceLogRecord>(deviceLogsSpec), { maxPerDevice: dp.deviceLogMaxPerDevice, retentionMs: dp.deviceLogRetentionDays * 86_400_000 }, clock);
   const deviceLogRetention = config.role !== 'worker' ? startDeviceLogRetention(deviceLogs, 3_600_000, (err) => log.error({ err }, 'device log retention failed')) : undefined;
-  const handlers = { ...upstreamHandlers, ...deviceLogHandlers(deviceLogs) };
+  const firmwares = new Firmwares(await store.collection(otaSpecs.firmwares), join(config.dataDir, 'ota', 'firmware'), dp.otaMaxFirmwareBytes, clock);
+  const downloadUrls = await DownloadUrls.open(await store.collection(otaSpecs.settings), dp.otaDownloadTtlSeconds * 1000, clock);
+  const ota = new OtaCampaigns(
+    { jobs: await store.collection(otaSpecs.jobs), tasks: await store.collection(otaSpecs.tasks), versions: await store.collection(otaSpecs.versions) },
+    registry,
+    firmwares,
+    downloadUrls,
+    publicBaseUrl,
+    log.child({ component: 'ota' }),
+    clock,
+  );
+  const handlers = { ...upstreamHandlers, ...deviceLogHandlers(deviceLogs), ...otaHandlers(ota) };
   const broker = await createBroker({
     registry,
     ingest: telemetry,
@@ -151,9 +185,19 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   for (const status of ['online', 'offline', 'activated'] as const) {
     broker.lifecycle.on(status, (d, time) => stream.publish({ type: 'lifecycle', orgId: d.orgId, assetId: d.assetId, productKey: d.productKey, deviceKey: d.deviceKey, time, status }));
   }
+  const deviceTypes = await loadDeviceTypes(config.deviceTypes ?? Object.keys(deviceTypeFactories), {
+    log: log.child({ component: 'device-types' }),
+    clock,
+    dataDir: config.dataDir,
+    store,
+    mqttChannel: clusterChannel ?? localChannel,
+    ...(certificates ? { certificates: certificates.ops } : {}),
+    env: process.env,
+  });
+  const devices = new DeviceDirectory(await store.collection<DeviceRecord>(deviceCollectionSpec), clock);
   const commands = new CommandCore(
     await store.collection<CommandRecord>(collectionSpecs.commands),
-    clusterChannel ?? localChannel,
+    deviceTypes,
     log.child({ component: 'commands' }),
     defaultCommandLimits,
     clock,
@@ -161,11 +205,18 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   );
   sources = { connections: () => broker.sessions.size, queueDepth: () => commands.queueDepth() };
   await commands.start();
+  const push = openPushCore({ commands, devices, types: deviceTypes, log: log.child({ component: 'push' }), clock, ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}) });
+  await ota.start(clusterChannel ?? localChannel);
   if (link && clusterChannel) handleNodeMessages(link, broker, commands, clusterChannel, log.child({ component: 'cluster' }));
   const liveness = link ? await startLiveness(link, broker.lifecycle, log.child({ component: 'cluster' }), Math.max(250, Math.floor(config.clusterNodeTtlMs / 3))) : undefined;
+  let draining = false;
+  const deviceTypeContext: DeviceTypeContext = { log: log.child({ component: 'device-types' }), pull: commands.pull, devices, publicBaseUrl, clock };
   const api = await buildApi({
+    health: () => (draining ? 'draining' : link && !link.connected ? 'degraded' : 'ok'),
     registry,
     commands,
+    deviceTypes,
+    deviceTypeContext,
     stream,
     telemetry: telemetryStore,
     metrics,
@@ -180,6 +231,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     publicBaseUrl,
     codecs,
     deviceLogs,
+    ota: { firmwares, campaigns: ota, urls: downloadUrls },
   });
   return {
     config,
@@ -188,6 +240,9 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     api,
     broker,
     commands,
+    deviceTypes,
+    devices,
+    push,
     stream,
     ...(certificates ? { certificates } : {}),
     metrics,
@@ -206,12 +261,19 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       const listeners = await broker.listen();
       return { http: api.server.address() as AddressInfo, mqtt: listeners.tcp, mqtts: listeners.tls, ws: listeners.ws };
     },
+    async drain() {
+      draining = true;
+      return broker.drain(config.drainPerSecond);
+    },
     async close() {
+      await ota.stop();
       await rotation?.stop();
       unwatchDeleted();
       clientCertificates?.close();
       liveness?.stop();
+      await push.close();
       await commands.stop();
+      await deviceTypes.close();
       await broker.close();
       await api.close();
       await link?.close();

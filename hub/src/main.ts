@@ -34,8 +34,14 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (closing) return;
     closing = true;
-    hub.log.info({ signal }, 'shutting down');
-    hub.close().then(
+    hub.log.info({ signal }, 'shutting down: draining devices first');
+    hub
+      .drain()
+      .then((devices) => {
+        hub.log.info({ devices }, 'drained');
+        return hub.close();
+      })
+      .then(
       () => process.exit(0),
       (err: unknown) => {
         hub.log.error({ err }, 'error while shutting down');

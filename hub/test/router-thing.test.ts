@@ -343,8 +343,8 @@ describe('thing.measurepoint.post.batch', () => {
     expect(e.code).toBe(1204);
   });
 
-  it('with skipInvalidMeasurepoints drops invalid points and accepts the rest', async () => {
-    await send(
+  it('with skipInvalidMeasurepoints drops invalid points, accepts the rest and lists what it dropped in the reply', async () => {
+    const reply = await send(
       'measurepointPostBatch',
       gw,
       [
@@ -357,6 +357,16 @@ describe('thing.measurepoint.post.batch', () => {
     expect(ingest.latest(gw.assetId)?.measurepoints).toEqual({ temp: { value: 1, time: NOW } });
     expect(ingest.latest(subOnline.assetId)?.measurepoints).toEqual({ voltage: { value: 230, time: NOW } });
     expect(ingest.calls).toHaveLength(2);
+    // the sender learns which readings were dropped, per entry, so it can keep them aside
+    const skipped = (reply as { data: { skipped: { index: number; deviceKey: string; time: number; measurepoints: string[]; reasons: string[] }[] } }).data.skipped;
+    expect(skipped.map(({ index, deviceKey, time, measurepoints }) => ({ index, deviceKey, time, measurepoints }))).toEqual([
+      { index: 0, deviceKey: gw.deviceKey, time: NOW, measurepoints: ['unknown', 'Power'] },
+      { index: 1, deviceKey: subOnline.deviceKey, time: NOW, measurepoints: ['current'] },
+      { index: 2, deviceKey: subOnline.deviceKey, time: NOW, measurepoints: ['current'] },
+    ]);
+    expect(skipped[1]!.reasons[0]).toMatch(/current/);
+    // nothing dropped: the reply is EnOS's empty object
+    expect(await send('measurepointPostBatch', gw, [{ measurepoints: { temp: 2 } }], { extra: { skipInvalidMeasurepoints: true } })).toEqual({ data: {} });
   });
 
   it('with skipInvalidMeasurepoints still refuses a sub-device it may not write', async () => {

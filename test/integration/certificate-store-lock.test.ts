@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, spawnHub, type SpawnedHub } from '../src/index.js';
+import { spawnCertificateService, spawnHub, type SpawnedHub } from '../src/index.js';
 
 /**
  * Issue 9 item 8: one embedded certificate store, one process. A second certificate service or
@@ -12,33 +11,6 @@ import { repoRoot, spawnHub, type SpawnedHub } from '../src/index.js';
  * a process killed with SIGKILL is taken over by the next start on the same host.
  */
 const secret = 'lock-test-shared-secret-0123456789abcdef';
-
-interface Exited {
-  code: number | null;
-  output: string;
-}
-
-/** The standalone certificate service as `node --import tsx certificate-service/src/main.ts` runs it. */
-function certificateService(dataDir: string): { child: ChildProcess; started: Promise<void>; exited: Promise<Exited>; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'certificate-service/src/main.ts'], {
-    cwd: repoRoot,
-    env: { ...process.env, CERT_SERVICE_DATA_DIR: dataDir, CERT_SERVICE_PORT: '0', CERT_SERVICE_SECRET: secret, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const started = new Promise<void>((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('certificate service is running')) resolve();
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`certificate service exited with ${code}:\n${out}`)));
-  });
-  started.catch(() => undefined);
-  const exited = once(child, 'exit').then(([code]) => ({ code: code as number | null, output: out }));
-  return { child, started, exited, output: () => out };
-}
 
 describe('one process per embedded certificate store', () => {
   let dir: string;
@@ -56,12 +28,12 @@ describe('one process per embedded certificate store', () => {
 
   it('a second standalone certificate service on the same data dir exits with store.locked naming the first', async () => {
     const data = join(dir, 'service');
-    const first = certificateService(data);
+    const first = spawnCertificateService({ dataDir: data, sharedSecret: secret });
     children.push(first.child);
     await first.started;
     expect((await readFile(join(data, 'certificates.lock'), 'utf8')).trim()).toBe(`${first.child.pid}@${hostname()}`);
 
-    const second = certificateService(data);
+    const second = spawnCertificateService({ dataDir: data, sharedSecret: secret });
     children.push(second.child);
     const { code, output } = await second.exited;
     expect(code).not.toBe(0);

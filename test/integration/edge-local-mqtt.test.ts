@@ -38,10 +38,12 @@ describe('edge local MQTT listener', () => {
     const arrived = new Promise<void>((resolve) => {
       void h.hub.stream.subscribe(`org/${t.orgId}/devices/${site.subProductKey}/meter-mqtt/measurepoints`, () => resolve());
     });
-    const local = await meter.request(topics.measurepointPost(creds.productKey, creds.deviceKey), 'thing.measurepoint.post', { measurepoints: { energy: 12.5 }, time: 1_700_000_000_000 });
+    // The device's own time; within buffer.maxAgeMs, which bounds every reading the edge forwards.
+    const time = Date.now() - 60_000;
+    const local = await meter.request(topics.measurepointPost(creds.productKey, creds.deviceKey), 'thing.measurepoint.post', { measurepoints: { energy: 12.5 }, time });
     expect(local.code).toBe(200);
     await arrived;
-    expect((await h.hub.telemetry.latest(dev.assetId))?.measurepoints['energy']).toMatchObject({ value: 12.5, time: 1_700_000_000_000 });
+    expect((await h.hub.telemetry.latest(dev.assetId))?.measurepoints['energy']).toMatchObject({ value: 12.5, time });
 
     // a command from the hub goes down to the local device, its reply comes back up
     meter.client.on('message', (topic, payload) => {

@@ -8,3 +8,4 @@ export * from './app-clients.js';
 export * from './redis-server.js';
 export * from './edge-fixture.js';
 export * from './spawn-edge.js';
+export * from './spawn-certificate-service.js';

@@ -9,6 +9,8 @@ import type {
   ListFilter,
   RenewRequest,
   RevocationEvent,
+  RevocationFeedPage,
+  RevocationFeedRequest,
   RevokeRequest,
 } from '../api.js';
 import { CertificateError, isCertificateErrorCode } from '../errors.js';
@@ -100,7 +102,14 @@ class CertificateClient implements CertificateOperations {
     return () => this.listeners.delete(listener);
   }
 
-  private call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+  async revocations(request: RevocationFeedRequest, signal?: AbortSignal): Promise<RevocationFeedPage> {
+    const wait = request.waitSeconds ?? 0;
+    const q = query({ after: String(request.after), wait: String(wait), ...(request.epoch ? { epoch: request.epoch } : {}) });
+    // The long poll may take its whole wait: the timeout covers it plus the usual allowance.
+    return (await this.call('GET', `/v1/revocations${q}`, undefined, { timeoutMs: wait * 1000 + (this.o.timeoutMs ?? 10_000), ...(signal ? { signal } : {}) })) as RevocationFeedPage;
+  }
+
+  private call(method: 'GET' | 'POST', path: string, body?: unknown, o: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<unknown> {
     const payload = body === undefined ? '' : JSON.stringify(body);
     const headers: Record<string, string> = { ...signRequest(this.secret, method, path, payload), accept: 'application/json' };
     if (body !== undefined) {
@@ -111,7 +120,7 @@ class CertificateClient implements CertificateOperations {
     const url = new URL(path, this.base);
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = send(url, { method, headers, timeout: this.o.timeoutMs ?? 10_000, ...(this.o.ca ? { ca: this.o.ca } : {}) }, (res) => {
+      const req = send(url, { method, headers, timeout: o.timeoutMs ?? this.o.timeoutMs ?? 10_000, ...(o.signal ? { signal: o.signal } : {}), ...(this.o.ca ? { ca: this.o.ca } : {}) }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);

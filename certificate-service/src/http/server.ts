@@ -54,6 +54,7 @@ const PEM_TYPE = 'application/x-pem-file';
  *   POST /v1/certificates/issue | renew | revoke
  *   GET  /v1/certificates?orgId=&productKey=&deviceKey=&assetId=&status=&issueAuthority=&expiresBefore=
  *   GET  /v1/certificates/{certSN}   GET /v1/revoked   GET /v1/ca
+ *   GET  /v1/revocations?after=<position>&epoch=<epoch>&wait=<seconds>   the revocation feed (long poll)
  */
 export async function startCertificateServer(options: CertificateServerOptions): Promise<RunningCertificateServer> {
   const secrets = checkSecrets(options.sharedSecret);
@@ -165,6 +166,25 @@ export function buildCertificateApp(
         return found;
       });
       hub.get('/revoked', async () => ({ serials: await service.revokedSerials() }));
+      // The revocation feed, long-polled by every hub (docs/SECURITY.md "Certificates"). A waiting
+      // request ends when its client goes away or the server closes.
+      const waiting = new Set<AbortController>();
+      hub.addHook('preClose', async () => {
+        for (const w of waiting) w.abort();
+      });
+      hub.get<{ Querystring: Record<string, string | undefined> }>('/revocations', async (req, reply) => {
+        const q = req.query;
+        const after = q['after'] === undefined ? 0 : Number(q['after']);
+        const waitSeconds = q['wait'] === undefined ? 0 : Number(q['wait']);
+        const gone = new AbortController();
+        waiting.add(gone);
+        reply.raw.once('close', () => gone.abort());
+        try {
+          return await service.revocations({ after, waitSeconds, ...(q['epoch'] ? { epoch: q['epoch'] } : {}) }, gone.signal);
+        } finally {
+          waiting.delete(gone);
+        }
+      });
       hub.get('/ca', async () => service.caCertificates());
     },
     { prefix: '/v1' },

@@ -18,6 +18,11 @@ export async function startConfigCenter(edge: Edge, opts: { host: string; port: 
 
   app.get('/status', async () => edge.status());
   app.get('/subdevices', async () => edge.status().subDevices);
+  // The newest readings the hub refused or skipped (`?limit=`, default 100, at most 1000).
+  app.get('/refused', async (req) => {
+    const limit = Math.min(1000, Math.max(1, Number.parseInt((req.query as { limit?: string }).limit ?? '100', 10) || 100));
+    return { count: edge.refused.count, file: edge.refused.file, newest: await edge.refused.newest(limit) };
+  });
 
   // The body is checked by the edge itself, against the config file's schema, with errors naming the key.
   app.post('/subdevices', async (req, reply) => {

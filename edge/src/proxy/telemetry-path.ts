@@ -1,176 +1,245 @@
-import { topics } from '@edgehub/shared';
+import { codes, topics } from '@edgehub/shared';
 import type { Logger } from 'pino';
-import { RESUME_BATCH_METHOD, replayBuffer, type BufferedReading, type Reading, type ReadingBuffer } from '../buffer/index.js';
+import { RESUME_BATCH_METHOD, type BufferedReading, type Reading, type ReadingBuffer } from '../buffer/index.js';
+import type { RefusedReading, RefusedReadings } from '../buffer/refused-readings.js';
 import type { Uplink } from '../uplink/uplink.js';
 
+const POST_BATCH_METHOD = 'thing.measurepoint.post.batch';
+/** Live readings wait at most this long for company before they are sent. */
 const FLUSH_MS = 200;
-const FLUSH_ITEMS = 200;
+/** Readings per live post/batch (the hub takes ≤ 1000 entries and 512 KB per request). */
+const LIVE_ITEMS = 200;
 const REPLAY_ITEMS = 500;
-const REPLAY_BYTES = 256 * 1024;
-/** Readings waiting in memory for the live path before they spill to the durable buffer. */
-const MAX_PENDING = 5 * FLUSH_ITEMS;
+const BATCH_BYTES = 256 * 1024;
+/** Wait before sending again after a request got no reply or a transient error. */
+const RETRY_MS = 1000;
+
+/** Reply codes that refuse the data itself: sending it again would be refused again. */
+const DATA_REFUSALS: ReadonlySet<number> = new Set([
+  codes.modelValidationFailed,
+  codes.msgTooLarge,
+  codes.noWritePermission,
+  codes.noSubDevicePermission,
+  codes.payloadFormatError,
+  codes.payloadEmpty,
+  codes.methodMismatch,
+  codes.notGatewayMqtt,
+]);
 
 export interface TelemetryStats {
+  /** Readings the hub accepted through post/batch. */
   sent: number;
+  /** Readings made durable in the buffer (every reading is, before it is sent). */
   buffered: number;
+  /** Readings the hub accepted through resume/batch after an outage. */
   replayed: number;
+  /** Readings of batches the hub refused as a whole (kept aside, not retried). */
   refusedByHub: number;
+  /** Measurepoint values the hub skipped as invalid for the thing model (kept aside). */
+  skippedByHub: number;
+}
+
+interface SkippedEntry {
+  index: number;
+  measurepoints: string[];
+  reasons: string[];
 }
 
 /**
- * Readings on their way up: live through the gateway's `post/batch` (allowOfflineSubDevice, so a
- * sub-device past the online cap still reports), or into the durable buffer while the uplink is
- * down. After a reconnect the backlog is replayed in order through `resume/batch` before anything
- * new goes live, and new readings queue behind it, so every device's data arrives in order.
- * A reading is removed from the buffer only after the hub replied (docs/ENOS-PROTOCOL.md §4.1, §5.4).
+ * Readings on their way up (docs/ARCHITECTURE.md, "Edge: delivery"). Every reading is appended to
+ * the durable buffer first (group commit: readings that arrive while an append is running are
+ * written together by the next one), and removed only after the hub replied. One sender reads
+ * the buffer head: after a (re)connect it replays the backlog in order through `resume/batch`,
+ * and once the buffer has been empty it sends live through `post/batch`. Both carry
+ * allowOfflineSubDevice (a sub-device past the online cap still reports) and
+ * skipInvalidMeasurepoints (one point the thing model refuses never drops the others); what the
+ * hub skips or refuses is kept aside in RefusedReadings, never silently dropped.
  */
 export class TelemetryPath {
-  private live = false;
-  private pending: Reading[] = [];
-  /** The live batch awaiting its reply: on an outage it goes to the buffer first, to keep the order. */
-  private inFlight?: Reading[];
-  private flushTimer?: NodeJS.Timeout;
+  private connected = false;
+  /** True from a disconnect until the buffer has been drained once: the head is a backlog. */
+  private backlog = true;
+  private pumping?: Promise<void>;
+  private drained?: { promise: Promise<void>; resolve: () => void };
+  /** Wakes the sender when an append committed or the uplink went down. */
+  private wake?: () => void;
   /** Appends to the buffer, in order, one after another. */
   private appendChain: Promise<unknown> = Promise.resolve();
-  private draining?: Promise<void>;
-  readonly stats: TelemetryStats = { sent: 0, buffered: 0, replayed: 0, refusedByHub: 0 };
-  /** Called once readings are durable in the buffer (diagnostics and the outage test). */
+  /** Readings waiting for the append in progress: written together, in order (group commit). */
+  private spill: Reading[] = [];
+  private appending = false;
+  readonly stats: TelemetryStats = { sent: 0, buffered: 0, replayed: 0, refusedByHub: 0, skippedByHub: 0 };
+  /** Called once readings are durable in the buffer (diagnostics and the kill tests). */
   onDurable?: (readings: readonly Reading[]) => void;
 
   constructor(
     private readonly uplink: Uplink,
     private readonly buffer: ReadingBuffer,
     private readonly gateway: { productKey: string; deviceKey: string },
+    private readonly refused: RefusedReadings,
     private readonly log: Logger,
   ) {}
 
   add(reading: Reading): void {
-    if (!this.live) {
-      this.toBuffer([reading]);
-      return;
-    }
-    this.pending.push(reading);
-    if (this.pending.length > MAX_PENDING) {
-      // The uplink is up but slower than the field: rather than growing in memory (and dying with
-      // the process), the excess goes to the durable buffer and comes back through resume/batch.
-      this.log.warn({ pending: this.pending.length }, 'uplink slower than the field: spilling to the buffer');
-      this.pause();
-      void this.resume();
-      return;
-    }
-    if (this.pending.length >= FLUSH_ITEMS) void this.flush();
-    else this.flushTimer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+    this.toBuffer([reading]);
   }
 
-  /** The uplink is up (and sub-devices logged in): replay the backlog, then go live. */
+  /**
+   * The uplink is up (and sub-devices logged in): replay the backlog, then go live. Resolves once
+   * the buffer has been seen empty, i.e. everything handed over before has been answered by the
+   * hub (or when the uplink went down again).
+   */
   resume(): Promise<void> {
-    this.draining ??= this.drain().finally(() => (this.draining = undefined));
-    return this.draining;
+    this.connected = true;
+    if (!this.drained) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.drained = { promise, resolve };
+    }
+    const drained = this.drained.promise;
+    // An idle sender looks at the buffer again, so a resume with nothing pending resolves at once.
+    this.wake?.();
+    this.pumping ??= this.pump()
+      .catch((err: unknown) => this.log.error({ err }, 'telemetry sender failed; it restarts with the next connection'))
+      .finally(() => {
+      this.pumping = undefined;
+      this.finishDrain();
+    });
+    return drained;
   }
 
-  /** The uplink went down: everything from now on is buffered. */
+  /** The uplink went down: what is in the buffer stays there and is replayed after the next connect. */
   pause(): void {
-    this.live = false;
-    if (this.inFlight) {
-      const older = this.inFlight;
-      this.inFlight = undefined;
-      this.toBuffer(older);
-    }
-    if (this.pending.length > 0) {
-      const batch = this.pending;
-      this.pending = [];
-      this.toBuffer(batch);
-    }
+    this.connected = false;
+    this.backlog = true;
+    this.wake?.();
   }
 
-  /** Resolves when everything handed over so far is either acknowledged by the hub or durable in the buffer. */
+  /** Resolves when everything handed over so far is durable in the buffer. */
   async settle(): Promise<void> {
-    await this.flush();
-    await this.appendChain;
+    while (this.appending || this.spill.length > 0) await this.appendChain;
   }
 
+  /** Stops sending; resolves once everything handed over is durable. Call `stopped()` after the uplink is closed. */
   async stop(): Promise<void> {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
     this.pause();
-    await this.appendChain;
+    await this.settle();
   }
 
-  private async drain(): Promise<void> {
-    for (;;) {
-      const result = await replayBuffer(this.buffer, (batch) => this.sendBacklog(batch), { batchMaxItems: REPLAY_ITEMS, batchMaxBytes: REPLAY_BYTES });
-      this.stats.replayed += result.readings;
-      if (result.outcome !== 'drained' || !this.uplink.connected) return;
-      // Readings taken while replaying were buffered behind the backlog: drain until nothing is left.
-      await this.appendChain;
-      if (this.buffer.size() === 0) {
-        this.live = true;
-        return;
+  /** Resolves when the sender has finished its last request (the uplink's stop rejects one in flight). */
+  async stopped(): Promise<void> {
+    await this.pumping;
+  }
+
+  private finishDrain(): void {
+    const d = this.drained;
+    this.drained = undefined;
+    d?.resolve();
+  }
+
+  private get up(): boolean {
+    return this.connected && this.uplink.connected;
+  }
+
+  private async pump(): Promise<void> {
+    while (this.up) {
+      const replaying = this.backlog;
+      const batch = await this.buffer.peek(replaying ? REPLAY_ITEMS : LIVE_ITEMS, BATCH_BYTES);
+      if (!this.up) return;
+      if (batch.length === 0) {
+        // Empty only counts once every reading handed over is durable (and so would have been seen).
+        if (this.appending || this.spill.length > 0) {
+          await this.settle();
+          continue;
+        }
+        this.backlog = false;
+        this.finishDrain();
+        await this.nextAppend();
+        // Live: let a few polls' readings join the batch, unless a full batch is already there.
+        if (this.up && !this.backlog && this.buffer.size() < LIVE_ITEMS) await this.sleep(FLUSH_MS);
+        continue;
       }
+      if (!(await this.send(batch, replaying))) await this.sleep(RETRY_MS);
     }
   }
 
-  private async sendBacklog(batch: readonly BufferedReading[]): Promise<'acked' | 'retry'> {
+  /** Sends one batch and removes it from the buffer once the hub replied; false when it must be sent again. */
+  private async send(batch: readonly BufferedReading[], replaying: boolean): Promise<boolean> {
+    const readings = batch.map((b) => b.reading);
+    const topic = replaying ? topics.measurepointResumeBatch(this.gateway.productKey, this.gateway.deviceKey) : topics.measurepointPostBatch(this.gateway.productKey, this.gateway.deviceKey);
+    let reply;
     try {
-      const r = await this.uplink.request(topics.measurepointResumeBatch(this.gateway.productKey, this.gateway.deviceKey), RESUME_BATCH_METHOD, batch.map((b) => b.reading), { allowOfflineSubDevice: true });
-      if (r.code !== 200) {
-        // The hub refused the data itself (e.g. 1204): sending it again would be refused again and
-        // block everything behind it. Counted and logged, not retried.
-        this.stats.refusedByHub += batch.length;
-        this.log.error({ code: r.code, message: r.message, readings: batch.length }, 'hub refused buffered readings');
-      }
-      return 'acked';
+      reply = await this.uplink.request(topic, replaying ? RESUME_BATCH_METHOD : POST_BATCH_METHOD, readings, { allowOfflineSubDevice: true, skipInvalidMeasurepoints: true });
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'backlog replay interrupted');
-      return 'retry';
+      // No reply: the hub may or may not have them. They stay at the head and go again; the hub
+      // keeps one sample per (device, point, time), so a repeat is harmless and nothing is lost.
+      this.log.warn({ err: (err as Error).message, readings: batch.length }, 'no reply to a telemetry batch: sending it again');
+      return false;
     }
-  }
-
-  /** One live batch in flight at a time, in order. */
-  private flushing: Promise<void> = Promise.resolve();
-
-  private flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.flushOnce());
-    return this.flushing;
-  }
-
-  private async flushOnce(): Promise<void> {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    if (this.pending.length === 0 || !this.live) return;
-    // At most FLUSH_ITEMS readings per message (the hub takes ≤ 1000 entries and 512 KB per
-    // request): readings that piled up while a batch was in flight go in the next messages.
-    const batch = this.pending.slice(0, FLUSH_ITEMS);
-    this.pending = this.pending.slice(FLUSH_ITEMS);
-    if (this.pending.length > 0) void this.flush();
-    this.inFlight = batch;
-    try {
-      const r = await this.uplink.request(topics.measurepointPostBatch(this.gateway.productKey, this.gateway.deviceKey), 'thing.measurepoint.post.batch', batch, { allowOfflineSubDevice: true });
-      if (this.inFlight === batch) this.inFlight = undefined;
-      if (r.code === 200) {
-        this.stats.sent += batch.length;
-        return;
-      }
+    if (reply.code === 200) {
+      const skipped = ((reply.data as { skipped?: SkippedEntry[] } | undefined)?.skipped ?? []).filter((s) => readings[s.index] !== undefined);
+      if (skipped.length > 0) await this.keepSkipped(readings, skipped);
+      if (replaying) this.stats.replayed += batch.length;
+      else this.stats.sent += batch.length;
+    } else if (DATA_REFUSALS.has(reply.code)) {
       this.stats.refusedByHub += batch.length;
-      this.log.error({ code: r.code, message: r.message, readings: batch.length }, 'hub refused readings');
+      this.log.error({ code: reply.code, message: reply.message, readings: batch.length, keptIn: this.refused.file }, 'hub refused a telemetry batch: kept aside');
+      await this.keep(readings.map((r) => ({ at: Date.now(), productKey: r.productKey, deviceKey: r.deviceKey, time: r.time, measurepoints: r.measurepoints, code: reply.code, reason: reply.message ?? '' })));
+    } else {
+      this.log.warn({ code: reply.code, message: reply.message, readings: batch.length }, 'hub could not take a telemetry batch now: sending it again');
+      return false;
+    }
+    await this.buffer.ack(batch.map((b) => b.id));
+    return true;
+  }
+
+  private async keepSkipped(readings: readonly Reading[], skipped: SkippedEntry[]): Promise<void> {
+    const entries: RefusedReading[] = [];
+    for (const s of skipped) {
+      const r = readings[s.index]!;
+      const values = Object.fromEntries(s.measurepoints.filter((id) => Object.hasOwn(r.measurepoints, id)).map((id) => [id, r.measurepoints[id]!]));
+      this.stats.skippedByHub += s.measurepoints.length;
+      entries.push({ at: Date.now(), productKey: r.productKey, deviceKey: r.deviceKey, time: r.time, measurepoints: values, code: 200, reason: s.reasons.join('; ') });
+    }
+    this.log.error({ points: entries.flatMap((e) => Object.keys(e.measurepoints).map((p) => `${e.deviceKey}.${p}`)), keptIn: this.refused.file }, 'hub skipped measurepoints its thing model refuses: kept aside');
+    await this.keep(entries);
+  }
+
+  private async keep(entries: RefusedReading[]): Promise<void> {
+    try {
+      await this.refused.keep(entries);
     } catch (err) {
-      // No reply: the hub may or may not have them. Buffered and sent again later: the hub keeps one
-      // sample per (device, point, time), so a repeat is harmless and nothing is lost.
-      this.log.warn({ err: (err as Error).message, readings: batch.length }, 'live post failed: buffering');
-      this.live = false;
-      // pause() may already have buffered it (before anything newer); otherwise do it now.
-      if (this.inFlight === batch) {
-        this.inFlight = undefined;
-        this.toBuffer(batch);
-      }
+      this.log.error({ err, readings: entries.length }, 'could not keep refused readings aside');
     }
   }
 
-  /** Readings waiting for the append in progress: written together, in order (group commit). */
-  private spill: Reading[] = [];
-  private appending = false;
+  private nextAppend(): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = () => {
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /** Waits `ms`, or less when the uplink goes down. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.up) return resolve();
+      const onWake = () => {
+        if (!this.up) finish();
+      };
+      const finish = () => {
+        clearTimeout(timer);
+        if (this.wake === onWake) this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      this.wake = onWake;
+    });
+  }
 
   private toBuffer(readings: Reading[]): void {
-    this.stats.buffered += readings.length;
     this.spill.push(...readings);
     if (this.appending) return;
     this.appending = true;
@@ -180,6 +249,7 @@ export class TelemetryPath {
         this.spill = [];
         try {
           const r = await this.buffer.append(batch);
+          this.stats.buffered += batch.length - r.refused;
           this.onDurable?.(batch.slice(0, batch.length - r.refused));
           if (r.refused || r.dropped) this.log.warn({ refused: r.refused, dropped: r.dropped }, 'buffer limits dropped readings');
         } catch (err) {
@@ -187,6 +257,7 @@ export class TelemetryPath {
         }
       }
       this.appending = false;
+      this.wake?.();
     });
   }
 }

@@ -1,16 +1,14 @@
-import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeSecretFile } from '@edgehub/shared/secret-file';
 import type { SubDeviceCredentials } from './sub-devices.js';
 
 /**
  * The last successful registration, kept on disk so that an edge restarted while the hub is
- * unreachable still knows its sub-devices' credentials. It holds device secrets: 0600, written
- * atomically (temp file + rename).
+ * unreachable still knows its sub-devices' credentials. It holds device secrets: written with the
+ * shared secret-file writer (0600, atomic, fsync'd; docs/ARCHITECTURE.md, "Secrets on disk").
  */
 export async function saveRegistration(file: string, subs: Map<string, SubDeviceCredentials>): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify([...subs.values()]), { mode: 0o600 });
-  await chmod(tmp, 0o600);
-  await rename(tmp, file);
+  await writeSecretFile(file, JSON.stringify([...subs.values()]));
 }
 
 export async function loadRegistration(file: string): Promise<Map<string, SubDeviceCredentials> | undefined> {

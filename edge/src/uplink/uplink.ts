@@ -26,9 +26,23 @@ export interface Reply {
   data: unknown;
 }
 
+/** Consecutive CONNACK refusals after which the edge says so as an error and waits the longest backoff. */
+export const REFUSALS_BEFORE_ERROR = 3;
+
+/** Why the hub last turned the uplink away, for the edge's status. */
+export interface UplinkRefusal {
+  /** Consecutive refused CONNECTs; 0 once a connection is accepted. */
+  count: number;
+  /** The CONNACK return code and its meaning, e.g. `CONNACK 4: bad user name or password`. */
+  lastError: string;
+  at: number;
+}
+
 export interface UplinkEvents {
   up: [];
   down: [reason: string];
+  /** The hub refused the CONNECT (CONNACK code ≠ 0). */
+  refused: [UplinkRefusal];
   /** A downstream message the hub pushed (commands, combine.*, activation): topic and parsed JSON. */
   downstream: [topic: string, message: { id?: unknown; method?: string; params?: unknown }];
 }
@@ -45,6 +59,8 @@ export class Uplink extends EventEmitter<UplinkEvents> {
   private stopped = false;
   private timer?: NodeJS.Timeout;
   private readonly pending = new Map<string, { resolve: (r: Reply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  /** Set while the hub keeps refusing the CONNECT; cleared by an accepted one. */
+  refusal: UplinkRefusal | undefined;
 
   constructor(
     private readonly identity: UplinkIdentity,
@@ -135,11 +151,17 @@ export class Uplink extends EventEmitter<UplinkEvents> {
     this.client = client;
     client.on('connect', () => {
       this.attempt = 0;
+      if (this.refusal) this.log.info({ afterRefusals: this.refusal.count }, 'uplink accepted again');
+      this.refusal = undefined;
       this.log.info({ url: this.options.url }, 'uplink connected');
       this.emit('up');
     });
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
-    client.on('error', (err) => this.log.warn({ err: err.message }, 'uplink error'));
+    client.on('error', (err) => {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'number' && code > 0) return this.refused(code, err.message);
+      this.log.warn({ err: err.message }, 'uplink error');
+    });
     client.on('close', () => {
       if (this.client !== client) return;
       this.client = undefined;
@@ -155,7 +177,30 @@ export class Uplink extends EventEmitter<UplinkEvents> {
     });
   }
 
+  /**
+   * The hub answered the CONNECT with a refusal (a wrong gateway secret, a disabled gateway):
+   * retrying at once will not help. After REFUSALS_BEFORE_ERROR in a row the edge logs an error
+   * naming the cause, and waits the longest backoff between attempts (docs/ARCHITECTURE.md,
+   * "Edge: refusals").
+   */
+  private refused(code: number, message: string): void {
+    const count = (this.refusal?.count ?? 0) + 1;
+    const lastError = `CONNACK ${code}: ${message}`;
+    this.refusal = { count, lastError, at: Date.now() };
+    this.emit('refused', this.refusal);
+    if (count < REFUSALS_BEFORE_ERROR) this.log.warn({ code, refusals: count }, 'uplink refused by the hub');
+    else if (count === REFUSALS_BEFORE_ERROR || count % 10 === 0) {
+      this.log.error({ code, refusals: count, retryEveryMs: this.options.reconnectMaxMs }, `the hub keeps refusing the gateway's CONNECT (${message}): check identity.gateway (productKey, deviceKey, deviceSecret) and whether the gateway is enabled`);
+    }
+  }
+
   private scheduleReconnect(): void {
+    if (this.refusal && this.refusal.count >= REFUSALS_BEFORE_ERROR) {
+      // Refused again and again: the longest wait, with jitter, until the cause is fixed.
+      this.timer = setTimeout(() => this.open(), Math.floor(this.options.reconnectMaxMs * (0.8 + 0.2 * Math.random())));
+      this.timer.unref?.();
+      return;
+    }
     // Exponential backoff with full jitter: a fleet of edges does not reconnect in lockstep.
     const ceiling = Math.min(this.options.reconnectMaxMs, this.options.reconnectMinMs * 2 ** this.attempt);
     const delay = this.options.reconnectMinMs + Math.floor(Math.random() * Math.max(0, ceiling - this.options.reconnectMinMs));

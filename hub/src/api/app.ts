@@ -12,11 +12,14 @@ import { adminRoutes } from './admin.routes.js';
 import { commandRoutes } from './commands.routes.js';
 import { streamRoutes } from './stream.routes.js';
 import { measurepointRoutes } from './measurepoints.routes.js';
+import { connectionStateRoutes } from './connection-states.routes.js';
 import { certificatePublicRoutes, certificateRoutes } from './certificates.routes.js';
 import type { CertificateOperations, CertificateService } from '@edgehub/certificate-service';
 import type { TelemetryStore } from '../telemetry/store/port.js';
 import type { StreamHub } from '../stream/stream-hub.js';
 import type { CommandCore } from '../commands/command-core.js';
+import type { DeviceTypes } from '../device-types/plugins.js';
+import type { DeviceTypeContext } from '../device-types/plugin.js';
 import { requireSignedCalls } from './auth.js';
 import { deviceRoutes } from './devices.routes.js';
 import { installEnvelopeErrors } from './errors.js';
@@ -27,13 +30,22 @@ import { codecRoutes } from './codecs.routes.js';
 import type { ProductCodecs } from '../codecs/product-codecs.js';
 import { deviceLogRoutes } from './device-logs.routes.js';
 import type { DeviceLogs } from '../device-logs/device-logs.js';
+import { otaDownloadRoutes, otaRoutes } from './ota.routes.js';
+import type { Firmwares } from '../ota/firmwares.js';
+import type { OtaCampaigns } from '../ota/campaigns.js';
+import type { DownloadUrls } from '../ota/download-urls.js';
 
 export interface ApiOptions {
+  /** What /health says: `ok`, `degraded` (Redis unreachable: cross-node features wait) or `draining`. */
+  health?: () => 'ok' | 'degraded' | 'draining';
   telemetry: TelemetryStore;
   metrics: HubMetrics;
   metricsToken?: string | undefined;
   registry: Registry;
   commands: CommandCore;
+  /** Device types that are on: their device-facing routes are mounted here. */
+  deviceTypes?: DeviceTypes;
+  deviceTypeContext?: DeviceTypeContext;
   stream: StreamHub;
   tokens: TokenService;
   logger: FastifyBaseLogger;
@@ -50,6 +62,8 @@ export interface ApiOptions {
   codecs?: ProductCodecs;
   /** Device logs and network status reports (docs/PROTOCOL.md). */
   deviceLogs?: DeviceLogs;
+  /** OTA firmware, jobs and the signed download URLs (docs/PROTOCOL.md). */
+  ota?: { firmwares: Firmwares; campaigns: OtaCampaigns; urls: DownloadUrls };
 }
 
 /** Builds the management REST API: token service, Connection Service, admin API, OpenAPI at /docs. */
@@ -103,7 +117,11 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  // 503 while the node drains (SIGTERM): load balancers stop sending it new clients.
+  app.get('/health', { schema: { hide: true } }, async (_req, reply) => {
+    const status = opts.health?.() ?? 'ok';
+    return reply.status(status === 'draining' ? 503 : 200).send({ status });
+  });
   // Prometheus scrape endpoint: no secrets in it; optionally behind a bearer token.
   app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
     if (opts.metricsToken && !safeEqual(req.headers.authorization ?? '', `Bearer ${opts.metricsToken}`)) {
@@ -117,6 +135,15 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
 
   // CA certificates and CRLs are public downloads, served by every node (workers too).
   if (opts.certificates) await app.register(certificatePublicRoutes, { certs: opts.certificates, ...(opts.certificateService ? { service: opts.certificateService } : {}) });
+  // Devices download firmware from any node (workers too), with a signed URL instead of a token.
+  if (opts.ota) await app.register(otaDownloadRoutes, { firmwares: opts.ota.firmwares, urls: opts.ota.urls });
+  // Device-facing routes of the device types (check-in, command endpoints): every node serves them.
+  if (opts.deviceTypes && opts.deviceTypeContext) {
+    for (const type of opts.deviceTypes.list()) {
+      const ctx = opts.deviceTypeContext;
+      if (type.routes) await app.register(async (scope) => type.routes!(scope, ctx));
+    }
+  }
   if (opts.management === false) return app;
   await app.register(tokenRoutes, { tokens: opts.tokens, rateLimitPerMinute: opts.tokenRateLimitPerMinute });
   await app.register(async (scope) => {
@@ -127,9 +154,11 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     await scope.register(commandRoutes, { registry: opts.registry, commands: opts.commands });
     await scope.register(streamRoutes, { stream: opts.stream });
     await scope.register(measurepointRoutes, { registry: opts.registry, telemetry: opts.telemetry });
+    await scope.register(connectionStateRoutes, { registry: opts.registry, telemetry: opts.telemetry });
     if (opts.certificates) await scope.register(certificateRoutes, { registry: opts.registry, certs: opts.certificates, publicBaseUrl: opts.publicBaseUrl ?? '' });
     if (opts.codecs) await scope.register(codecRoutes, { registry: opts.registry, codecs: opts.codecs });
     if (opts.deviceLogs) await scope.register(deviceLogRoutes, { registry: opts.registry, logs: opts.deviceLogs });
+    if (opts.ota) await scope.register(otaRoutes, { registry: opts.registry, firmwares: opts.ota.firmwares, campaigns: opts.ota.campaigns });
     await scope.register(adminRoutes, { registry: opts.registry });
   });
   return app;

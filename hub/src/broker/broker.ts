@@ -15,6 +15,8 @@ import { authenticateConnect, connack, type ConnectDecision } from './authentica
 import { Downstream } from './downstream.js';
 import { DeviceLifecycle } from './lifecycle.js';
 import { openListeners, type Listeners } from './listeners.js';
+import { trustedProxies } from './proxy-protocol.js';
+import { drainSessions, PublishesInFlight } from './drain.js';
 import { serverTlsMaterial } from './server-certificate.js';
 import { SessionRegistry, type DeviceSession } from './sessions.js';
 import { ConnectThrottle, type Throttle, type ThrottleConfig } from './throttle.js';
@@ -36,6 +38,8 @@ export interface MqttConfig {
   tlsKeyFile?: string;
   /** Names and addresses the generated server certificate is valid for. */
   tlsHostnames: string[];
+  /** Load balancers (addresses, CIDR ranges) whose connections start with a PROXY v2 header. */
+  proxyProtocolFrom?: string[];
   throttle: ThrottleConfig;
   limits: RouterLimits;
   activation: ActivationConfig;
@@ -75,6 +79,11 @@ export interface Broker {
   downstream: Downstream;
   /** Starts the TCP, TLS and WebSocket listeners. */
   listen(): Promise<Listeners>;
+  /**
+   * Leaving the cluster: stop accepting, then disconnect the devices `perSecond` at a time (0: at
+   * once) once their publishes in flight are acknowledged. Resolves with how many were connected.
+   */
+  drain(perSecond: number): Promise<number>;
   /** PEM of the TLS listener's certificate (a CA file for clients). */
   tlsCertPath: string;
   close(): Promise<void>;
@@ -119,6 +128,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
   let listeners: Listeners | undefined;
 
   const connects = new WeakMap<Client, { clientId: string; clean: boolean }>();
+  const publishesInFlight = new PublishesInFlight();
   const accepted = new WeakMap<Client, Extract<ConnectDecision, { ok: true }>>();
   /** Applications connected to the stream (read-only, org-scoped), by connection. */
   const apps = new WeakMap<Client, ApplicationRecord>();
@@ -168,7 +178,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
       authenticateConnect({ clientId: raw.clientId, clean: raw.clean, username, password, listener, ...(certificate ? { certificate } : {}) }, registry, throttle, clock(), deps.clientCertificates).then(
         (decision) => {
           if (!decision.ok) {
-            log.info({ username, listener, returnCode: decision.returnCode, reason: decision.reason }, 'connection refused');
+            log.info({ username, listener, remote: listeners?.remoteOf(client.conn), returnCode: decision.returnCode, reason: decision.reason }, 'connection refused');
             deps.metrics?.refusedConnects.inc({ return_code: String(decision.returnCode) });
             return done(Object.assign(new Error(decision.reason), { returnCode: decision.returnCode }), false);
           }
@@ -193,11 +203,16 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
       // Devices never publish to each other: nothing a device sends is retained or forwarded.
       packet.retain = false;
       const qos = packet.qos === 0 ? 0 : 1;
+      publishesInFlight.begin(client);
       router.route(session, packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload), qos).then(
-        () => done(null),
+        () => {
+          done(null);
+          publishesInFlight.end(client);
+        },
         (err: unknown) => {
           log.error({ err, topic: packet.topic }, 'routing failed');
           done(null);
+          publishesInFlight.end(client);
         },
       );
     },
@@ -306,6 +321,9 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     downstream: new Downstream(sessions, deps.metrics),
     tlsCertPath: tls.certPath,
     async listen() {
+      const proxyProtocol = config.proxyProtocolFrom?.length
+        ? { trusted: trustedProxies(config.proxyProtocolFrom), timeoutMs: config.connections.connectTimeoutMs, onRefused: (reason: string, from: string | undefined) => log.warn({ from, reason }, 'connection from a load balancer refused') }
+        : undefined;
       listeners = await openListeners(aedes, {
         host: config.host,
         port: config.port,
@@ -315,8 +333,15 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
         limits: config.connections,
         onClosed: connectionClosed,
         ...(deps.clientCertificates ? { clientCertificates: deps.clientCertificates } : {}),
+        ...(proxyProtocol ? { proxyProtocol } : {}),
       });
       return listeners;
+    },
+    async drain(perSecond) {
+      listeners?.stopAccepting();
+      const n = await drainSessions(sessions, publishesInFlight, perSecond);
+      await lifecycle.settled();
+      return n;
     },
     async close() {
       unwatchAdminChanges();

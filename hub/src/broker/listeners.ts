@@ -1,7 +1,9 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
+import type { BlockList } from 'node:net';
+import { acceptProxied, isTrusted, type ProxiedAddress } from './proxy-protocol.js';
 import type { Aedes } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { normalizeSerial } from './client-certificates.js';
@@ -21,6 +23,8 @@ export interface ListenerOptions {
   /** Client-certificate authentication on the TLS listener (mutual TLS). */
   clientCertificates?: { caPems: string[]; isRevoked(serialHex: string): boolean };
   limits: ConnectionLimits;
+  /** Load balancers allowed to send a PROXY protocol v2 header (TCP and TLS listeners). */
+  proxyProtocol?: { trusted: BlockList; timeoutMs: number; onRefused(reason: string, from: string | undefined): void };
   /** A connection the listeners ended, and why (logged and counted by the broker). */
   onClosed(reason: CloseReason, listener: ListenerKind): void;
 }
@@ -33,6 +37,10 @@ export interface Listeners {
   kindOf(conn: Duplex): ListenerKind;
   /** The connection passed CONNECT: its connect deadline and pre-authentication budget end. */
   authenticated(conn: Duplex): void;
+  /** The client's own address (behind a load balancer: from its PROXY header). */
+  remoteOf(conn: Duplex): string | undefined;
+  /** Stops accepting new connections; open ones stay (drain). */
+  stopAccepting(): void;
   close(): Promise<void>;
 }
 
@@ -53,34 +61,59 @@ export async function openListeners(aedes: Aedes, opts: ListenerOptions): Promis
     aedes.handle(conn, req as never);
   };
 
+  const remotes = new WeakMap<Duplex, string>();
+  /**
+   * A connection from a trusted load balancer starts with a PROXY v2 header naming the client's
+   * address (docs/DEPLOYMENT.md); anyone else's connection is taken as it is.
+   */
+  const proxied = (socket: Socket, next: (source: ProxiedAddress | undefined) => void) => {
+    const proxy = opts.proxyProtocol;
+    if (!proxy || !isTrusted(proxy.trusted, socket)) return next(undefined);
+    acceptProxied(socket, proxy.timeoutMs, next, (reason) => proxy.onRefused(reason, socket.remoteAddress));
+  };
+  const remoteText = (socket: Socket, source: ProxiedAddress | undefined) => (source ? `${source.address}:${source.port}` : `${socket.remoteAddress}:${socket.remotePort}`);
+
   const tcp = createNetServer((socket) => {
     const admission = gate.accept(socket, 'tcp');
-    if (admission) handle(socket, 'tcp', admission);
+    if (!admission) return;
+    proxied(socket, (source) => {
+      remotes.set(socket, remoteText(socket, source));
+      handle(socket, 'tcp', admission);
+    });
   });
   // Certificates are requested but not required at the TLS layer: devices of one-way products use
   // TLS with their secret alone; the CONNECT check decides what a certificate must prove (§6).
   const clientCa = opts.clientCertificates;
   const tlsOptions = clientCa ? { requestCert: true, rejectUnauthorized: false, ca: clientCa.caPems } : {};
-  // The TLS socket handed over after the handshake is not the accepted one: matched by peer address.
-  const tlsAdmissions = new Map<string, Admission>();
-  const peerOf = (s: Socket) => `${s.remoteAddress}|${s.remotePort}`;
-  const tls = createTlsServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: opts.limits.connectTimeoutMs, ...tlsOptions }, (socket: TLSSocket) => {
+  // TLS is terminated by `tls`, fed by `tlsFront`, which accepts the TCP connection (the door
+  // policy, then an optional PROXY header). The connect deadline (the gate) ends a slow handshake;
+  // Node's own handshake timeout is only a backstop behind it. The TLS socket handed over after the
+  // handshake is not the accepted one: it is matched through its parent, the stream it ran on.
+  const tlsAdmissions = new WeakMap<Duplex, { admission: Admission; remote: string }>();
+  const tls = createTlsServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: opts.limits.connectTimeoutMs + 1000, ...tlsOptions }, (socket: TLSSocket) => {
     socket.setNoDelay(true);
-    const admission = tlsAdmissions.get(peerOf(socket));
+    const parent = (socket as unknown as { _parent?: Duplex })._parent;
+    const accepted = parent ? tlsAdmissions.get(parent) : undefined;
+    const admission = accepted?.admission;
     // A revoked certificate does not get past the handshake (checked in memory, no round trip).
     const peer = clientCa ? socket.getPeerCertificate() : undefined;
     if (!admission || (clientCa && peer?.serialNumber && clientCa.isRevoked(normalizeSerial(peer.serialNumber)))) {
       socket.destroy();
       return;
     }
+    remotes.set(socket, accepted!.remote);
     handle(socket, 'tls', admission);
   });
-  tls.on('connection', (raw: Socket) => {
+  const tlsFront = createNetServer((raw) => {
     const admission = gate.accept(raw, 'tls');
     if (!admission) return;
-    const peer = peerOf(raw);
-    tlsAdmissions.set(peer, admission);
-    raw.once('close', () => tlsAdmissions.delete(peer));
+    proxied(raw, (source) => {
+      // Bytes already read past the header must reach TLS: then it reads through a stream wrapper
+      // (TLS over the bare socket handle would skip them).
+      const stream = raw.readableLength > 0 ? wrapSocket(raw) : raw;
+      tlsAdmissions.set(stream, { admission, remote: remoteText(raw, source) });
+      tls.emit('connection', stream);
+    });
   });
   // A failed handshake is the client's problem, not the server's.
   tls.on('tlsClientError', (_err, socket) => socket.destroy());
@@ -102,7 +135,7 @@ export async function openListeners(aedes: Aedes, opts: ListenerOptions): Promis
   });
 
   const tcpAddr = await listenOn(tcp, opts.host, opts.port);
-  const tlsAddr = await listenOn(tls, opts.host, opts.tlsPort);
+  const tlsAddr = await listenOn(tlsFront, opts.host, opts.tlsPort);
   const wsAddr = await listenOn(http, opts.host, opts.wsPort);
 
   return {
@@ -114,10 +147,15 @@ export async function openListeners(aedes: Aedes, opts: ListenerOptions): Promis
       const admission = admissions.get(conn);
       if (admission) admission.authenticated = true;
     },
+    remoteOf: (conn) => remotes.get(conn),
+    stopAccepting() {
+      for (const server of [tcp, tlsFront, http]) if (server.listening) server.close();
+    },
     async close() {
       wss.close();
       gate.destroyAll();
-      await Promise.all([closeServer(tcp), closeServer(tls), closeServer(http)]);
+      await Promise.all([closeServer(tcp), closeServer(tlsFront), closeServer(http)]);
+      tls.close();
     },
   };
 }
@@ -133,5 +171,33 @@ function listenOn(server: NetServer | TlsServer | HttpServer, host: string, port
 }
 
 function closeServer(server: NetServer | TlsServer | HttpServer): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+  });
+}
+
+/** A duplex over a socket, so that TLS reads through the stream (bytes put back included). */
+function wrapSocket(socket: Socket): Duplex {
+  const wrapper = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk: Buffer, _enc, cb) {
+      socket.write(chunk, cb);
+    },
+    final(cb) {
+      socket.end(cb);
+    },
+    destroy(err, cb) {
+      socket.destroy(err ?? undefined);
+      cb(err);
+    },
+  });
+  socket.on('data', (d: Buffer) => {
+    if (!wrapper.push(d)) socket.pause();
+  });
+  socket.once('end', () => wrapper.push(null));
+  socket.once('close', () => wrapper.destroy());
+  return wrapper;
 }

@@ -1,10 +1,11 @@
 // @peculiar/x509 resolves its ASN.1 converters through tsyringe, which needs the Reflect polyfill.
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
+import { writeFileAtomically, writeSecretFile } from '@edgehub/shared/secret-file';
 
 // Node's WebCrypto; our lib settings have no DOM types, hence the cast.
 x509.cryptoProvider.set(webcrypto as never);
@@ -59,9 +60,9 @@ export async function serverTlsMaterial(opts: { dataDir: string; certFile?: stri
   const key = x509.PemConverter.encode(pkcs8, 'PRIVATE KEY');
   const certPem = cert.toString('pem');
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFile(keyPath, key + '\n', { mode: 0o600 });
-  await chmod(keyPath, 0o600);
-  await writeFile(certPath, certPem + '\n');
+  // Key first, certificate last, each atomic and fsync'd (docs/ARCHITECTURE.md, "Secrets on disk").
+  await writeSecretFile(keyPath, key + '\n');
+  await writeFileAtomically(certPath, certPem + '\n', { mode: 0o644 });
   return { key, cert: certPem, certPath };
 }
 

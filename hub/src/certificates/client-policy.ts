@@ -15,7 +15,8 @@ export async function clientCertificatePolicy(certs: HubCertificates, log: Logge
   const ca = await certs.ops.caCertificates();
   const caPems = [ca.rootPem, ca.authorities.RSA.certPem, ca.authorities.ECC.certPem];
   // Embedded: the service's own set, updated before revoke() resolves. Standalone: a set that
-  // follows this hub's revocations at once and the service's (other hubs', operators') every minute.
+  // follows this hub's revocations at once and everybody else's through the service's revocation
+  // feed, within about a second (docs/SECURITY.md "Certificates").
   const service = certs.service;
   const followed = service ? undefined : await RevocationSet.follow(certs.ops, { logger: log });
   const isRevoked = service ? (serialHex: string) => service.isRevoked(serialHex) : (serialHex: string) => followed!.has(serialHex);
@@ -28,6 +29,8 @@ export async function clientCertificatePolicy(certs: HubCertificates, log: Logge
       return c && c.status === 0 ? { assetId: c.binding.assetId } : undefined;
     },
     onRevoked(listener) {
+      // Standalone: every serial the set learns, from this hub or from the feed, closes its sessions.
+      if (followed) return followed.onAdded(listener);
       return certs.ops.onRevoked((e) => listener(e.serialHex));
     },
     close() {

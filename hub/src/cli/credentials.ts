@@ -1,6 +1,7 @@
-import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { writeSecretFile } from '@edgehub/shared/secret-file';
 import { UsageError } from './errors.js';
 
 /** A service account the CLI acts as: the hub to call, the org to act in, the account's key and secret. */
@@ -40,8 +41,9 @@ export async function loadProfile(name: string, warn: (msg: string) => void): Pr
 }
 
 /**
- * Adds or replaces a profile. The file holds secrets: it is written 0600 (to a temp file renamed
- * over the old one, so a crash never leaves it half written) and its own directory is 0700.
+ * Adds or replaces a profile. The file holds secrets: it is written with the shared secret-file
+ * writer (0600, atomic and fsync'd: a crash never leaves it half written; docs/ARCHITECTURE.md,
+ * "Secrets on disk") and its own directory is 0700.
  */
 export async function saveProfile(name: string, profile: Profile): Promise<string> {
   const { path, ownDir } = credentialsPath();
@@ -51,15 +53,7 @@ export async function saveProfile(name: string, profile: Profile): Promise<strin
   if (created !== undefined || ownDir) await chmod(dir, 0o700);
   const file = (await readCredentials(path)) ?? { profiles: {} };
   file.profiles[name] = profile;
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    await writeFile(tmp, JSON.stringify(file, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
-    await chmod(tmp, 0o600);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  await writeSecretFile(path, JSON.stringify(file, null, 2) + '\n');
   return path;
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CommandChannel, CommandReply } from '../commands/channel.js';
+import type { MqttWire } from '../device-types/enos-mqtt/render.js';
 import type { ClusterLink } from './link.js';
 
 const REPLIES = 'command-replies';
@@ -53,8 +54,9 @@ export class ClusterCommandChannel implements CommandChannel {
     return holder === this.link.nodeId ? undefined : holder;
   }
 
-  async send(productKey: string, deviceKey: string, topic: string, message: unknown): Promise<boolean> {
-    if (await this.local.isReachable(productKey, deviceKey)) return this.local.send(productKey, deviceKey, topic, message);
+  async send(productKey: string, deviceKey: string, wire: unknown): Promise<boolean> {
+    if (await this.local.isReachable(productKey, deviceKey)) return this.local.send(productKey, deviceKey, wire);
+    const { topic, message } = wire as MqttWire;
     const holder = await this.elsewhere(productKey, deviceKey);
     if (!holder) return false;
     const requestId = randomUUID();

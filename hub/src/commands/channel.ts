@@ -1,3 +1,5 @@
+import type { WirePayload } from '../device-types/plugin.js';
+
 /** A device's answer to a command, matched by the command id. */
 export interface CommandReply {
   productKey: string;
@@ -9,13 +11,15 @@ export interface CommandReply {
 }
 
 /**
- * How commands reach devices: the delivery port of the command core. MQTT today (the device's
- * session, or its gateway's for a sub-device); a push-woken check-in channel for mobile devices later.
+ * How a 'push' device type hands commands to devices (docs/DEVICE-MANAGEMENT.md, "Delivery"):
+ * MQTT for EnOS devices (the device's session, or its gateway's for a sub-device). The wire
+ * payload is whatever the device type's render() produced; the channel does not look into it
+ * beyond what its transport needs.
  */
 export interface CommandChannel {
   isReachable(productKey: string, deviceKey: string): Promise<boolean>;
-  /** Hands the message to the device's connection; false when it is not reachable. */
-  send(productKey: string, deviceKey: string, topic: string, message: unknown): Promise<boolean>;
+  /** Hands the rendered command to the device's connection; false when it is not reachable. */
+  send(productKey: string, deviceKey: string, wire: WirePayload): Promise<boolean>;
   onReply(listener: (reply: CommandReply) => void): () => void;
   /** Called when a device becomes reachable (it, or its gateway for it, logged in). */
   onReachable(listener: (productKey: string, deviceKey: string) => void): () => void;

@@ -1,15 +1,16 @@
 import { EventEmitter } from 'node:events';
-import { EnosError, codes, newCommandId, topics } from '@edgehub/shared';
+import { EnosError, codes, newCommandId } from '@edgehub/shared';
 import type { Logger } from 'pino';
+import type { DeviceTypes } from '../device-types/plugins.js';
+import type { DeviceTypePlugin } from '../device-types/plugin.js';
 import type { Collection, Filter, FindOptions } from '../store/port.js';
 import type { CommandChannel, CommandReply } from './channel.js';
-import type { CommandKind, CommandRecord, CommandStatus } from './records.js';
+import { PullQueue } from './pull-queue.js';
+import { deviceTypeOf, operationStatusOf, type CommandKind, type CommandRecord, type CommandStatus } from './records.js';
 
 export interface CommandLimits {
   /** Cached commands waiting or in flight per device (EnOS: 50, 11902 beyond). */
   maxPendingPerDevice: number;
-  /** Longest pendingTtl (EnOS: 172800 s). */
-  maxPendingTtlSeconds: number;
   /** Finished commands are kept this long (EnOS: 7 days). */
   historyRetentionMs: number;
   /** How often expired pending commands and old history are swept. */
@@ -18,7 +19,6 @@ export interface CommandLimits {
 
 export const defaultCommandLimits: CommandLimits = {
   maxPendingPerDevice: 50,
-  maxPendingTtlSeconds: 172_800,
   historyRetentionMs: 7 * 86_400_000,
   sweepIntervalMs: 60_000,
 };
@@ -32,6 +32,10 @@ export interface CommandTarget {
 
 export interface IssueCommand {
   target: CommandTarget;
+  /** The device type that renders and delivers it (default 'enos-mqtt'). */
+  deviceType?: string;
+  /** The device-management activity it belongs to, if any. */
+  activityId?: string;
   kind: CommandKind;
   name: string;
   params: Record<string, unknown>;
@@ -46,14 +50,26 @@ interface InFlight {
   done: (reply: CommandReply | undefined) => void;
 }
 
+/** Called when a command for a 'wake-and-pull' device is queued: wake the device (push queue). */
+export type Waker = (c: CommandRecord) => Promise<void>;
+
 /**
- * The command core (docs/ENOS-PROTOCOL.md §4.2 notes, §7.3): instant commands are delivered now or fail
- * with 11900 and wait up to their timeout for the reply (11915); cached commands wait in a queue
- * per device (≤ 50, 11902) and are delivered in order when the device is reachable, the next one
- * only after the previous reply or timeout. Platform-neutral: rendering and delivery live behind
- * the CommandChannel.
+ * The command core, one for every device type (docs/ENOS-PROTOCOL.md §4.2 notes, §7.3;
+ * docs/DEVICE-MANAGEMENT.md, "Command core"). Each command is routed by its device's type: the
+ * type renders it and says how it travels.
+ * - 'push' types (EnOS MQTT): instant commands are delivered now or fail with 11900 and wait up to
+ *   their timeout for the reply (11915); cached commands wait in a queue per device (≤ 50, 11902)
+ *   and are delivered in order when the device is reachable, the next one only after the previous
+ *   reply or timeout.
+ * - 'wake-and-pull' types (APNs, FCM, WNS): a command is queued and a wake-up requested; the
+ *   device pulls its commands in order through `pull` (PullQueue) and reports each result.
+ * Deadlines are stored with the command (expireAt, replyDeadlineAt) and swept, so they survive a
+ * restart; their bounds are per device type.
  */
 export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
+  /** The pull side: next command for a device, and its results. */
+  readonly pull: PullQueue;
+  private waker: Waker | undefined;
   /** The cached command in flight per device (`pk/dk`): one at a time. */
   private readonly inFlight = new Map<string, InFlight>();
   /** Instant commands waiting for their reply, by command id. */
@@ -64,20 +80,43 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
 
   constructor(
     private readonly commands: Collection<CommandRecord>,
-    private readonly channel: CommandChannel,
+    private readonly types: DeviceTypes,
     private readonly log: Logger,
     private readonly limits: CommandLimits = defaultCommandLimits,
     private readonly clock: () => number = Date.now,
     private readonly metrics?: { commandOutcomes: { inc(labels: { status: string }): void } },
   ) {
     super();
+    this.pull = new PullQueue(commands, (c) => this.types.require(deviceTypeOf(c)).render(c), clock, (c) => {
+      this.metrics?.commandOutcomes.inc({ status: c.status });
+      this.emit('status', c);
+    });
   }
 
-  /** Subscribes to replies and reachability; commands left "sent" by a previous run timed out. */
+  /** Who wakes 'wake-and-pull' devices when a command is queued for them (the push queue). */
+  setWaker(waker: Waker): void {
+    this.waker = waker;
+  }
+
+  /** The ids of the 'push' types: their records' queue runs here (a filter on deviceType). */
+  private pushTypeFilter(): Filter {
+    const ids = this.types.list().filter((t) => t.delivery === 'push').map((t) => t.id);
+    return { $or: [{ deviceType: { $exists: false } }, { deviceType: { $in: ids } }] };
+  }
+
+  /**
+   * Subscribes to replies and reachability of every 'push' type; their commands left "sent" by a
+   * previous run timed out (the in-flight slot lived in memory). Pulled commands left "sent" stay
+   * queued: the device gets them again at its next check-in.
+   */
   async start(): Promise<void> {
-    this.unsubscribe.push(this.channel.onReply((r) => this.onReply(r)));
-    this.unsubscribe.push(this.channel.onReachable((pk, dk) => void this.kick(pk, dk)));
-    const orphaned = await this.commands.find({ status: 'sent' }, { limit: 10_000 });
+    for (const type of this.types.list()) {
+      if (type.delivery !== 'push' || !type.channel) continue;
+      const channel = type.channel;
+      this.unsubscribe.push(channel.onReply((r) => this.onReply(r)));
+      this.unsubscribe.push(channel.onReachable((pk, dk) => void this.kick(pk, dk, type.id)));
+    }
+    const orphaned = await this.commands.find({ $and: [{ status: 'sent' }, this.pushTypeFilter()] }, { limit: 10_000 });
     for (const c of orphaned.items) await this.finish(c.commandId, 'timeout', undefined, 'the hub restarted while waiting for the reply');
     this.sweepTimer = setInterval(() => void this.sweep().catch((err: unknown) => this.log.error({ err }, 'command sweep failed')), this.limits.sweepIntervalMs);
     this.sweepTimer.unref();
@@ -98,8 +137,12 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
    * Cached: resolves with the pending record at once.
    */
   async issue(cmd: IssueCommand): Promise<CommandRecord> {
-    if (cmd.pendingTtlSeconds < 0 || cmd.pendingTtlSeconds > this.limits.maxPendingTtlSeconds) {
-      throw new EnosError(codes.invalidArgument, `Invalid Argument pendingTtl: from 0 to ${this.limits.maxPendingTtlSeconds} seconds`);
+    const type = this.types.get(cmd.deviceType ?? 'enos-mqtt');
+    if (!type) throw new EnosError(codes.invalidArgument, `Invalid Argument deviceType: ${cmd.deviceType} is not enabled`);
+    const max = type.deadlines.maxPendingSeconds;
+    const min = type.delivery === 'push' ? 0 : 1;
+    if (!Number.isInteger(cmd.pendingTtlSeconds) || cmd.pendingTtlSeconds < min || cmd.pendingTtlSeconds > max) {
+      throw new EnosError(codes.invalidArgument, `Invalid Argument pendingTtl: from ${min} to ${max} seconds`);
     }
     const now = this.clock();
     const record: CommandRecord = {
@@ -108,6 +151,8 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
       assetId: cmd.target.assetId,
       productKey: cmd.target.productKey,
       deviceKey: cmd.target.deviceKey,
+      deviceType: type.id,
+      ...(cmd.activityId ? { activityId: cmd.activityId } : {}),
       kind: cmd.kind,
       name: cmd.name,
       params: cmd.params,
@@ -116,10 +161,14 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
       expireAt: now + cmd.pendingTtlSeconds * 1000,
       timeoutMs: cmd.timeoutMs,
       status: 'pending',
+      operationStatus: 'PENDING',
       history: [{ status: 'pending', at: now }],
       createBy: cmd.by,
     };
-    return cmd.pendingTtlSeconds === 0 ? this.instant(record) : this.cached(record);
+    // A command its type cannot express is refused now, not when the device asks for it.
+    await type.render(record);
+    if (type.delivery === 'wake-and-pull') return this.queueForPull(record);
+    return cmd.pendingTtlSeconds === 0 ? this.instant(record, type) : this.cached(record);
   }
 
   async get(orgId: string, commandId: string): Promise<CommandRecord> {
@@ -130,7 +179,7 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
 
   /** Cached commands waiting or in flight, all devices (a metric). */
   queueDepth(): Promise<number> {
-    return this.commands.count({ status: { $in: ['pending', 'sent'] }, pendingTtlSeconds: { $gt: 0 } });
+    return this.commands.count({ status: { $in: ['pending', 'sent', 'notnow', 'in-progress'] }, pendingTtlSeconds: { $gt: 0 } });
   }
 
   search(orgId: string, filter: Filter, options: FindOptions) {
@@ -141,14 +190,15 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
   async cancel(orgId: string, commandId: string): Promise<CommandRecord> {
     const c = await this.get(orgId, commandId);
     const now = this.clock();
-    const updated = await this.commands.update(commandId, { status: 'cancelled', history: [...c.history, { status: 'cancelled', at: now }] }, { status: 'pending', orgId });
+    const updated = await this.commands.update(commandId, { status: 'cancelled', operationStatus: 'ERROR', history: [...c.history, { status: 'cancelled', at: now }] }, { status: 'pending', orgId });
+    if (updated) this.emit('status', updated);
     if (!updated) throw new EnosError(codes.invalidArgument, `Invalid Argument commandId: command ${commandId} is ${(await this.get(orgId, commandId)).status}, only pending commands can be cancelled`);
     return updated;
   }
 
-  private async instant(record: CommandRecord): Promise<CommandRecord> {
+  private async instant(record: CommandRecord, type: DeviceTypePlugin): Promise<CommandRecord> {
     const { productKey, deviceKey } = record;
-    if (!(await this.channel.isReachable(productKey, deviceKey))) throw new EnosError(codes.deviceOffline, `Device ${record.assetId} is offline`);
+    if (!(await type.channel!.isReachable(productKey, deviceKey))) throw new EnosError(codes.deviceOffline, `Device ${record.assetId} is offline`);
     await this.commands.insert(record);
     const reply = new Promise<CommandReply | undefined>((resolve) => {
       const timer = setTimeout(() => {
@@ -172,36 +222,55 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
     return this.finish(record.commandId, 'replied', r);
   }
 
-  private async cached(record: CommandRecord): Promise<CommandRecord> {
-    const open = await this.commands.count({ assetId: record.assetId, status: { $in: ['pending', 'sent'] }, pendingTtlSeconds: { $gt: 0 } });
+  private async checkRoom(record: CommandRecord): Promise<void> {
+    const open = await this.commands.count({ assetId: record.assetId, status: { $in: ['pending', 'sent', 'notnow', 'in-progress'] }, pendingTtlSeconds: { $gt: 0 } });
     if (open >= this.limits.maxPendingPerDevice) {
       throw new EnosError(codes.commandCacheFull, `Device ${record.assetId} already has ${open} cached commands`);
     }
+  }
+
+  private async cached(record: CommandRecord): Promise<CommandRecord> {
+    await this.checkRoom(record);
     await this.commands.insert(record);
-    void this.kick(record.productKey, record.deviceKey);
+    void this.kick(record.productKey, record.deviceKey, deviceTypeOf(record));
+    return record;
+  }
+
+  /** Queues a command for a device that pulls, then asks for a wake-up (a failed wake-up loses nothing: the command waits). */
+  private async queueForPull(record: CommandRecord): Promise<CommandRecord> {
+    await this.checkRoom(record);
+    await this.commands.insert(record);
+    this.emit('status', record);
+    try {
+      await this.waker?.(record);
+    } catch (err) {
+      this.log.error({ err, commandId: record.commandId }, 'could not queue the wake-up; the command waits for the next check-in');
+    }
     return record;
   }
 
   /** Delivers the device's next cached command if none is in flight; serialized per device. */
-  kick(productKey: string, deviceKey: string): Promise<void> {
+  kick(productKey: string, deviceKey: string, deviceType = 'enos-mqtt'): Promise<void> {
     const key = `${productKey}/${deviceKey}`;
     const running = this.kicking.get(key);
-    if (running) return running.then(() => this.kick(productKey, deviceKey));
-    const p = this.deliverNext(productKey, deviceKey)
+    if (running) return running.then(() => this.kick(productKey, deviceKey, deviceType));
+    const type = this.types.get(deviceType);
+    if (!type?.channel) return Promise.resolve();
+    const p = this.deliverNext(productKey, deviceKey, type.channel)
       .catch((err: unknown) => this.log.error({ err, productKey, deviceKey }, 'cached command delivery failed'))
       .finally(() => this.kicking.delete(key));
     this.kicking.set(key, p);
     return p;
   }
 
-  private async deliverNext(productKey: string, deviceKey: string): Promise<void> {
+  private async deliverNext(productKey: string, deviceKey: string, channel: CommandChannel): Promise<void> {
     const key = `${productKey}/${deviceKey}`;
     for (;;) {
       if (this.inFlight.has(key)) return;
       const next = (
         // Instant commands (ttl 0) are owned by their caller and never wait in this queue.
         await this.commands.find(
-          { productKey, deviceKey, status: 'pending', pendingTtlSeconds: { $gt: 0 } },
+          { $and: [{ productKey, deviceKey, status: 'pending', pendingTtlSeconds: { $gt: 0 } }, this.pushTypeFilter()] },
           { sort: [{ field: 'createdAt', order: 'ASC' }, { field: 'commandId', order: 'ASC' }], limit: 1 },
         )
       ).items[0];
@@ -210,12 +279,12 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
         await this.finish(next.commandId, 'expired');
         continue;
       }
-      if (this.channel.queueHolder) {
+      if (channel.queueHolder) {
         // One command in flight per device, cluster-wide: the node holding the session runs the queue.
-        const holder = await this.channel.queueHolder(productKey, deviceKey);
+        const holder = await channel.queueHolder(productKey, deviceKey);
         if (holder === undefined) return;
-        if (holder !== 'here') return this.channel.forwardKick?.(holder, productKey, deviceKey);
-      } else if (!(await this.channel.isReachable(productKey, deviceKey))) {
+        if (holder !== 'here') return channel.forwardKick?.(holder, productKey, deviceKey);
+      } else if (!(await channel.isReachable(productKey, deviceKey))) {
         return;
       }
       const timer = setTimeout(() => this.settleInFlight(key, next.commandId, undefined), next.timeoutMs);
@@ -239,7 +308,7 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
     const [productKey, deviceKey] = key.split('/') as [string, string];
     void this.finish(commandId, reply ? 'replied' : 'timeout', reply)
       .catch((err: unknown) => this.log.error({ err, commandId }, 'command update failed'))
-      .then(() => this.kick(productKey, deviceKey));
+      .then((c) => this.kick(productKey, deviceKey, c ? deviceTypeOf(c) : undefined));
   }
 
   private onReply(r: CommandReply): void {
@@ -253,13 +322,13 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
     this.settleInFlight(`${r.productKey}/${r.deviceKey}`, r.commandId, r);
   }
 
-  /** Marks the command sent and hands it to the channel. */
+  /** Marks the command sent (with its stored reply deadline) and hands its wire form to the type's channel. */
   private async deliver(c: CommandRecord): Promise<boolean> {
     const now = this.clock();
-    await this.commands.update(c.commandId, { status: 'sent', sentAt: now, history: [...c.history, { status: 'sent', at: now }] });
+    const type = this.types.require(deviceTypeOf(c));
+    await this.commands.update(c.commandId, { status: 'sent', sentAt: now, replyDeadlineAt: now + c.timeoutMs, history: [...c.history, { status: 'sent', at: now }] });
     this.metrics?.commandOutcomes.inc({ status: 'sent' });
-    const { topic, message } = render(c);
-    return this.channel.send(c.productKey, c.deviceKey, topic, message);
+    return type.channel!.send(c.productKey, c.deviceKey, await type.render(c));
   }
 
   private async revertToPending(commandId: string): Promise<void> {
@@ -267,7 +336,7 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
     if (c) await this.commands.update(commandId, { status: 'pending', history: [...c.history, { status: 'pending', at: this.clock(), note: 'not delivered: device unreachable' }] }, { status: 'sent' });
   }
 
-  private async finish(commandId: string, status: CommandStatus, reply?: CommandReply, note?: string): Promise<CommandRecord> {
+  private async finish(commandId: string, status: CommandStatus, reply?: CommandReply, note?: string, from?: CommandStatus): Promise<CommandRecord> {
     const c = await this.commands.get(commandId);
     if (!c) throw new EnosError(codes.notFound, `Command ${commandId} not found`);
     const now = this.clock();
@@ -277,30 +346,31 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
       set.repliedAt = now;
       set.reply = reply.message !== undefined ? { code: reply.code, message: reply.message, data: reply.data } : { code: reply.code, data: reply.data };
     }
-    const updated = (await this.commands.update(commandId, set)) ?? c;
+    set.operationStatus = operationStatusOf({ status, reply: set.reply ?? c.reply });
+    const updated = await this.commands.update(commandId, set, from ? { status: from } : undefined);
+    if (!updated) return c; // changed meanwhile (a reply won the race with the sweep)
     this.emit('status', updated);
     return updated;
   }
 
-  private async sweep(): Promise<void> {
+  /**
+   * Applies the stored deadlines: queued commands past expireAt expire; pulled commands handed out
+   * or deferred and still unanswered at expireAt time out; a pushed command whose reply deadline
+   * passed a sweep interval ago (its node's timer is gone: a crash) times out. Old history goes.
+   */
+  async sweep(): Promise<void> {
     const now = this.clock();
     const expired = await this.commands.find({ status: 'pending', pendingTtlSeconds: { $gt: 0 }, expireAt: { $lte: now } }, { limit: 1000 });
-    for (const c of expired.items) await this.finish(c.commandId, 'expired');
-    const old = await this.commands.find({ status: { $in: ['replied', 'timeout', 'expired', 'cancelled'] }, createdAt: { $lt: now - this.limits.historyRetentionMs } }, { limit: 1000 });
+    for (const c of expired.items) await this.finish(c.commandId, 'expired', undefined, 'not delivered before its deadline', 'pending');
+    const unanswered = await this.commands.find({ status: { $in: ['sent', 'notnow', 'in-progress'] }, pendingTtlSeconds: { $gt: 0 }, expireAt: { $lte: now } }, { limit: 1000 });
+    for (const c of unanswered.items) {
+      if (this.types.get(deviceTypeOf(c))?.delivery === 'wake-and-pull') await this.finish(c.commandId, 'timeout', undefined, 'no answer before its deadline', c.status);
+    }
+    const lost = await this.commands.find({ $and: [{ status: 'sent', replyDeadlineAt: { $lte: now - this.limits.sweepIntervalMs } }, this.pushTypeFilter()] }, { limit: 1000 });
+    for (const c of lost.items) {
+      if (![...this.inFlight.values(), ...this.waiters.values()].some((f) => f.commandId === c.commandId)) await this.finish(c.commandId, 'timeout', undefined, 'no reply before its deadline', 'sent');
+    }
+    const old = await this.commands.find({ status: { $in: ['replied', 'timeout', 'expired', 'cancelled', 'acknowledged', 'error', 'format-error', 'repeated'] }, createdAt: { $lt: now - this.limits.historyRetentionMs } }, { limit: 1000 });
     for (const c of old.items) await this.commands.delete(c.commandId);
   }
-}
-
-/** The EnOS downstream message of a command (docs/ENOS-PROTOCOL.md §4.2, §9.4). */
-export function render(c: CommandRecord): { topic: string; message: unknown } {
-  if (c.kind === 'setMeasurepoint') {
-    return {
-      topic: topics.measurepointSet(c.productKey, c.deviceKey),
-      message: { id: c.commandId, version: '1.0', method: 'thing.service.measurepoint.set', params: c.params },
-    };
-  }
-  return {
-    topic: topics.serviceInvoke(c.productKey, c.deviceKey, c.name),
-    message: { id: c.commandId, version: '1.0', method: `thing.service.${c.name}`, params: c.params },
-  };
 }

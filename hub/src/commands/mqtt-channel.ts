@@ -1,5 +1,6 @@
 import type { Broker } from '../broker/broker.js';
 import type { DeviceReply } from '../router/router.js';
+import type { MqttWire } from '../device-types/enos-mqtt/render.js';
 import type { CommandChannel, CommandReply } from './channel.js';
 
 const commandReplyKinds = new Set(['serviceInvoke', 'measurepointSet', 'measurepointGet']);
@@ -10,7 +11,8 @@ export function mqttCommandChannel(broker: Broker): CommandChannel {
     async isReachable(productKey, deviceKey) {
       return broker.downstream.isReachable(productKey, deviceKey);
     },
-    send(productKey, deviceKey, topic, message) {
+    send(productKey, deviceKey, wire) {
+      const { topic, message } = wire as MqttWire;
       return broker.downstream.send(productKey, deviceKey, topic, message, 1);
     },
     onReply(listener) {

@@ -15,14 +15,20 @@ export class Applications {
     private readonly registrations: Collection<RegistrationRecord>,
   ) {}
 
-  /** Creates an application with a new service account; the secret is returned here only. */
-  async create(input: { name: string; orgId: string; admin?: boolean }, now = Date.now()): Promise<ApplicationRecord> {
+  /**
+   * Creates an application with a new service account; the secret is returned here only.
+   * `credentials` are ids and secret made beforehand (the bootstrap writes them to its file first).
+   */
+  async create(
+    input: { name: string; orgId: string; admin?: boolean; credentials?: { appId: string; accessKey: string; accessSecret: string } },
+    now = Date.now(),
+  ): Promise<ApplicationRecord> {
     const app: ApplicationRecord = {
-      appId: newAppId(),
+      appId: input.credentials?.appId ?? newAppId(),
       name: input.name,
       orgId: input.orgId,
-      accessKey: newAccessKey(),
-      accessSecret: newAccessSecret(),
+      accessKey: input.credentials?.accessKey ?? newAccessKey(),
+      accessSecret: input.credentials?.accessSecret ?? newAccessSecret(),
       admin: input.admin ?? false,
       createTime: now,
     };

@@ -12,6 +12,16 @@ import { ModelCache, checkMeasurepoints, modelError, optionalFlag, optionalTime,
 /** Entries per batch. EnOS documents no cap for data batches; this is its per-request cap for registrations (§8). */
 export const MAX_BATCH_ENTRIES = 1000;
 
+/** One batch entry some of whose readings were dropped under skipInvalidMeasurepoints. */
+interface SkippedEntry {
+  index: number;
+  productKey: string;
+  deviceKey: string;
+  time: number;
+  measurepoints: string[];
+  reasons: string[];
+}
+
 interface Accepted {
   device: DeviceIdentity;
   points: Record<string, MeasurepointSample>;
@@ -44,7 +54,10 @@ const batch =
     const devices = new BatchDevices(req, deps, allowOffline);
 
     // All or nothing (§4.1): every entry is checked before any is ingested; the first error wins.
+    // With skipInvalidMeasurepoints the readings the model refuses are dropped, and the reply
+    // lists them (docs/PROTOCOL.md, "skipInvalidMeasurepoints"), so the sender can keep them aside.
     const accepted: Accepted[] = [];
+    const skippedEntries: SkippedEntry[] = [];
     for (const [i, entry] of entries.entries()) {
       const field = `params[${i}]`;
       const e = requireObject(entry, field);
@@ -52,11 +65,13 @@ const batch =
       const time = optionalTime(e['time'], `${field}.time`, deps.clock);
       const device = await devices.resolve(e, field);
       const model = await models.of(device);
-      const points = checkMeasurepoints(model, raw, `${field}.measurepoints`, { skipInvalid });
+      const skipped: { id: string; reason: string }[] = [];
+      const points = checkMeasurepoints(model, raw, `${field}.measurepoints`, { skipInvalid, skipped });
       accepted.push({ device, points, time, hubTime: e['time'] === undefined });
+      if (skipped.length > 0) skippedEntries.push({ index: i, productKey: device.productKey, deviceKey: device.deviceKey, time, measurepoints: skipped.map((s) => s.id), reasons: skipped.map((s) => s.reason) });
     }
     await ingest(deps, accepted, resume);
-    return { data: {} };
+    return { data: skippedEntries.length > 0 ? { skipped: skippedEntries } : {} };
   };
 
 async function ingest(deps: RouterDeps, accepted: Accepted[], resume: boolean): Promise<void> {

@@ -120,13 +120,15 @@ function checkReading(spec: (TypeSpec & { hasQuality?: boolean }) | undefined, r
 export interface MeasurepointCheck {
   /** Drop the readings the model refuses instead of failing (post/batch `skipInvalidMeasurepoints`). */
   skipInvalid: boolean;
+  /** With skipInvalid: where the dropped readings are listed, each with why (the reply names them). */
+  skipped?: { id: string; reason: string }[];
 }
 
 /**
  * Measurepoints against the product's model. A model that declares no measurepoints is
  * schema-less and accepts any point, with or without quality.
  */
-export function checkMeasurepoints(model: ThingModel, raw: JsonObject, field: string, { skipInvalid }: MeasurepointCheck): Record<string, MeasurepointSample> {
+export function checkMeasurepoints(model: ThingModel, raw: JsonObject, field: string, { skipInvalid, skipped }: MeasurepointCheck): Record<string, MeasurepointSample> {
   const schemaLess = Object.keys(model.measurepoints).length === 0;
   const accepted: [string, MeasurepointSample][] = [];
   for (const [id, value] of Object.entries(raw)) {
@@ -139,6 +141,7 @@ export function checkMeasurepoints(model: ThingModel, raw: JsonObject, field: st
         : `${path} is not a measurepoint of the thing model`;
     if (typeof result !== 'string') accepted.push([id, result]);
     else if (!skipInvalid) throw modelError(result);
+    else skipped?.push({ id, reason: result });
   }
   // fromEntries defines own properties, so a point named `__proto__` cannot reach a prototype.
   return Object.fromEntries(accepted);

@@ -2,6 +2,7 @@ import { topics } from '@edgehub/shared';
 import type { EventEmitter } from 'node:events';
 import type { CommandChannel, CommandReply } from '../../commands/channel.js';
 import type { ProductCodecs } from '../../codecs/product-codecs.js';
+import type { MqttWire } from '../../device-types/enos-mqtt/render.js';
 import type { RawRouteEvents } from './raw-route.js';
 
 interface JsonCommand {
@@ -24,17 +25,20 @@ export function rawCommandChannel(inner: CommandChannel, codecs: ProductCodecs, 
 
   return {
     ...inner,
-    async send(productKey, deviceKey, topic, message) {
-      const codec = await codecs.codecFor(productKey);
+    async send(productKey, deviceKey, wire) {
+      // Only thing-model commands are raw; OTA and other system messages stay JSON.
+      const { topic, message } = wire as MqttWire;
+      const kind = typeof topic === 'string' ? topics.parse(topic)?.kind : undefined;
+      const codec = kind === 'serviceInvoke' || kind === 'measurepointSet' ? await codecs.codecFor(productKey) : undefined;
       const cmd = message as JsonCommand;
-      if (!codec || typeof cmd?.method !== 'string') return inner.send(productKey, deviceKey, topic, message);
+      if (!codec || typeof cmd?.method !== 'string') return inner.send(productKey, deviceKey, wire);
       const frameId = nextFrameId;
       nextFrameId = nextFrameId >= 0xffffffff ? 1 : nextFrameId + 1;
       const bytes = codec.encodeCommand({ id: cmd.id, frameId, method: cmd.method, params: cmd.params });
       outstanding.set(key(productKey, deviceKey, frameId), cmd.id);
       // Bounded: a device that never answers must not grow the table without end.
       if (outstanding.size > 100_000) outstanding.delete(outstanding.keys().next().value!);
-      return inner.send(productKey, deviceKey, topics.downRaw(productKey, deviceKey), bytes);
+      return inner.send(productKey, deviceKey, { topic: topics.downRaw(productKey, deviceKey), message: bytes } satisfies MqttWire);
     },
     onReply(listener) {
       const off = inner.onReply(listener);
