@@ -202,6 +202,7 @@ describe('edgehub CLI', () => {
     const repo = join(dir, 'a-checkout');
     await mkdir(repo);
     execFileSync('git', ['init', '-q', repo]);
+    const productKey = await newProduct('Work tree import');
     const csvPath = join(dir, 'tree.csv');
     await writeFile(csvPath, `productKey,deviceName\n${productKey},Tree 1\n`);
     const [inside, outside] = await Promise.all([
