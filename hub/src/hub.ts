@@ -49,6 +49,10 @@ import { DownloadUrls } from './ota/download-urls.js';
 import { OtaCampaigns } from './ota/campaigns.js';
 import { otaHandlers } from './ota/ota-handlers.js';
 import { otaSpecs } from './ota/records.js';
+import { AlertRules } from './alerts/alert-rules.js';
+import { AlertEngine } from './alerts/alert-engine.js';
+import { WebhookSender } from './alerts/webhook.js';
+import { alertSpecs } from './alerts/records.js';
 
 export interface Hub {
   config: HubConfig;
@@ -68,6 +72,8 @@ export interface Hub {
   /** Ingestion of device data: telemetry store + application stream. */
   telemetry: TelemetryIngest;
   telemetryStore: TelemetryStore;
+  /** Alert evaluation (docs/PROTOCOL.md "Alerts"); `settled()` waits for queued evaluations. */
+  alerts: AlertEngine;
   log: Logger;
   /** Where the bootstrap administrator's credentials are. */
   credentialsPath: string;
@@ -178,7 +184,16 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   const clusterChannel = link ? new ClusterCommandChannel(localChannel, link, log.child({ component: 'cluster' })) : undefined;
   await clusterChannel?.start();
   const stream = new StreamHub(broker.aedes, log.child({ component: 'stream' }));
-  streamSink.target = stream;
+  // Alerts are evaluated beside the stream, after the data is stored (docs/PROTOCOL.md "Alerts").
+  const webhooks = new WebhookSender({ attempts: dp.alertWebhookAttempts, backoffMs: dp.alertWebhookBackoffMs, timeoutMs: 5_000, maxQueue: 10_000 }, log.child({ component: 'alerts' }));
+  const alertRules = new AlertRules(await store.collection(alertSpecs.rules), clock);
+  const alerts = new AlertEngine(alertRules, await store.collection(alertSpecs.alerts), stream, webhooks, log.child({ component: 'alerts' }), clock);
+  streamSink.target = {
+    publish(e) {
+      stream.publish(e);
+      alerts.publish(e);
+    },
+  };
   for (const status of ['online', 'offline', 'activated'] as const) {
     broker.lifecycle.on(status, (d, time) => stream.publish({ type: 'lifecycle', orgId: d.orgId, assetId: d.assetId, productKey: d.productKey, deviceKey: d.deviceKey, time, status }));
   }
@@ -228,6 +243,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     codecs,
     deviceLogs,
     ota: { firmwares, campaigns: ota, urls: downloadUrls },
+    alerts: { rules: alertRules, engine: alerts },
   });
   return {
     config,
@@ -243,6 +259,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     metrics,
     telemetry,
     telemetryStore,
+    alerts,
     log,
     credentialsPath,
     async listen() {
@@ -262,6 +279,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     },
     async close() {
       await ota.stop();
+      await webhooks.stop();
       await rotation?.stop();
       unwatchDeleted();
       clientCertificates?.close();
