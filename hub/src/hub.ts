@@ -15,6 +15,7 @@ import { DeviceDirectory, deviceCollectionSpec } from './device-management/devic
 import type { DeviceRecord } from './device-management/records.js';
 import { deviceTypeFactories, loadDeviceTypes, type DeviceTypes } from './device-types/plugins.js';
 import type { DeviceTypeContext } from './device-types/plugin.js';
+import { openPushCore, type PushCore } from './push/open.js';
 import { collectionSpecs } from './registry/collections.js';
 import { openRegistry, type Registry } from './registry/registry.js';
 import { upstreamHandlers } from './router/handlers.js';
@@ -65,6 +66,8 @@ export interface Hub {
   deviceTypes: DeviceTypes;
   /** Device-management devices of every type. */
   devices: DeviceDirectory;
+  /** The wake-up queue and its worker. */
+  push: PushCore;
   stream: StreamHub;
   /** The certificate service (embedded or remote); absent when off. */
   certificates?: HubCertificates;
@@ -217,6 +220,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   );
   sources = { connections: () => broker.sessions.size, queueDepth: () => commands.queueDepth() };
   await commands.start();
+  const push = openPushCore({ commands, devices, types: deviceTypes, log: log.child({ component: 'push' }), clock, ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}) });
   await ota.start(clusterChannel ?? localChannel);
   if (link && clusterChannel) handleNodeMessages(link, broker, commands, clusterChannel, log.child({ component: 'cluster' }));
   const liveness = link ? await startLiveness(link, broker.lifecycle, log.child({ component: 'cluster' }), Math.max(250, Math.floor(config.clusterNodeTtlMs / 3))) : undefined;
@@ -254,6 +258,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     commands,
     deviceTypes,
     devices,
+    push,
     stream,
     ...(certificates ? { certificates } : {}),
     metrics,
@@ -284,6 +289,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       unwatchDeleted();
       clientCertificates?.close();
       liveness?.stop();
+      await push.close();
       await commands.stop();
       await deviceTypes.close();
       await broker.close();
