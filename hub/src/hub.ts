@@ -15,6 +15,7 @@ import { DeviceDirectory, deviceCollectionSpec } from './device-management/devic
 import type { DeviceRecord } from './device-management/records.js';
 import { deviceTypeFactories, loadDeviceTypes, type DeviceTypes } from './device-types/plugins.js';
 import type { DeviceTypeContext } from './device-types/plugin.js';
+import { openPushCore, type PushCore } from './push/open.js';
 import { collectionSpecs } from './registry/collections.js';
 import { openRegistry, type Registry } from './registry/registry.js';
 import { upstreamHandlers } from './router/handlers.js';
@@ -61,6 +62,8 @@ export interface Hub {
   deviceTypes: DeviceTypes;
   /** Device-management devices of every type. */
   devices: DeviceDirectory;
+  /** The wake-up queue and its worker. */
+  push: PushCore;
   stream: StreamHub;
   /** The certificate service (embedded or remote); absent when off. */
   certificates?: HubCertificates;
@@ -167,6 +170,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     loginLedger: tokens.ledger,
     metrics,
     ...(clientCertificates ? { clientCertificates } : {}),
+    ...(certificates ? { serverCertificateIssuer: certificates.ops } : {}),
     ...(config.redisUrl && throttleRedis ? { redisUrl: config.redisUrl, throttle: new RedisThrottle(throttleRedis, config.mqtt.throttle) } : {}),
   });
   if (link) broker.lifecycle.ownership = clusterOwnership(link, log.child({ component: 'cluster' }));
@@ -202,6 +206,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   );
   sources = { connections: () => broker.sessions.size, queueDepth: () => commands.queueDepth() };
   await commands.start();
+  const push = openPushCore({ commands, devices, types: deviceTypes, log: log.child({ component: 'push' }), clock, ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}) });
   await ota.start(clusterChannel ?? localChannel);
   if (link && clusterChannel) handleNodeMessages(link, broker, commands, clusterChannel, log.child({ component: 'cluster' }));
   const liveness = link ? await startLiveness(link, broker.lifecycle, log.child({ component: 'cluster' }), Math.max(250, Math.floor(config.clusterNodeTtlMs / 3))) : undefined;
@@ -238,6 +243,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     commands,
     deviceTypes,
     devices,
+    push,
     stream,
     ...(certificates ? { certificates } : {}),
     metrics,
@@ -266,6 +272,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       unwatchDeleted();
       clientCertificates?.close();
       liveness?.stop();
+      await push.close();
       await commands.stop();
       await deviceTypes.close();
       await broker.close();

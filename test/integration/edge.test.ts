@@ -117,6 +117,20 @@ describe('edge runtime with the demo topology', () => {
       edge.on('reading', onReading);
     });
     expect(edge.status().subDevices.find((s) => s.deviceKey === 'storage-1')?.southbound).not.toBe('connected');
+
+    // The hub REST shows each node's field link: the full report after login with the partial
+    // report about storage-1 applied on top.
+    const gwRef = { productKey: site.gateway.productKey, deviceKey: site.gateway.devices[0]!.deviceKey };
+    const states = await t.client.ok<{ deviceKey: string; nodes: { nodeId: string; state: number; stateName: string; assetId?: string }[] }>('GET', '/connect-service/v2.1/connection-states', { action: 'get', orgId: t.orgId, ...gwRef });
+    const byNode = new Map(states.data.nodes.map((n) => [n.nodeId, n]));
+    expect([...byNode.keys()].sort()).toEqual(['fan-1', 'inverter-1', 'storage-1']);
+    expect(byNode.get('storage-1')).toMatchObject({ state: 2, stateName: 'disconnected' });
+    expect(byNode.get('fan-1')).toMatchObject({ state: 1, stateName: 'connected' });
+    expect(byNode.get('fan-1')?.assetId).toBeTruthy();
+    // another organization cannot read them
+    const other = await newTenant(h, 'edge-site-other');
+    const foreign = await other.client.call('GET', '/connect-service/v2.1/connection-states', { action: 'get', orgId: other.orgId, ...gwRef });
+    expect(foreign.code).toBe(11404);
   });
 
   it('lists sub-devices and status on the local config center', async () => {

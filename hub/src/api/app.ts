@@ -12,6 +12,7 @@ import { adminRoutes } from './admin.routes.js';
 import { commandRoutes } from './commands.routes.js';
 import { streamRoutes } from './stream.routes.js';
 import { measurepointRoutes } from './measurepoints.routes.js';
+import { connectionStateRoutes } from './connection-states.routes.js';
 import { certificatePublicRoutes, certificateRoutes } from './certificates.routes.js';
 import type { CertificateOperations, CertificateService } from '@edgehub/certificate-service';
 import type { TelemetryStore } from '../telemetry/store/port.js';
@@ -153,6 +154,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     await scope.register(commandRoutes, { registry: opts.registry, commands: opts.commands });
     await scope.register(streamRoutes, { stream: opts.stream });
     await scope.register(measurepointRoutes, { registry: opts.registry, telemetry: opts.telemetry });
+    await scope.register(connectionStateRoutes, { registry: opts.registry, telemetry: opts.telemetry });
     if (opts.certificates) await scope.register(certificateRoutes, { registry: opts.registry, certs: opts.certificates, publicBaseUrl: opts.publicBaseUrl ?? '' });
     if (opts.codecs) await scope.register(codecRoutes, { registry: opts.registry, codecs: opts.codecs });
     if (opts.deviceLogs) await scope.register(deviceLogRoutes, { registry: opts.registry, logs: opts.deviceLogs });
