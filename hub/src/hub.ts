@@ -176,6 +176,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     loginLedger: tokens.ledger,
     metrics,
     ...(clientCertificates ? { clientCertificates } : {}),
+    ...(certificates ? { serverCertificateIssuer: certificates.ops } : {}),
     ...(config.redisUrl && throttleRedis ? { redisUrl: config.redisUrl, throttle: new RedisThrottle(throttleRedis, config.mqtt.throttle) } : {}),
   });
   if (link) broker.lifecycle.ownership = clusterOwnership(link, log.child({ component: 'cluster' }));
