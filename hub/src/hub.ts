@@ -15,6 +15,7 @@ import { DeviceDirectory, deviceCollectionSpec } from './device-management/devic
 import type { DeviceRecord } from './device-management/records.js';
 import { deviceTypeFactories, loadDeviceTypes, type DeviceTypes } from './device-types/plugins.js';
 import type { DeviceTypeContext } from './device-types/plugin.js';
+import { openPushCore, type PushCore } from './push/open.js';
 import { collectionSpecs } from './registry/collections.js';
 import { openRegistry, type Registry } from './registry/registry.js';
 import { upstreamHandlers } from './router/handlers.js';
@@ -43,6 +44,16 @@ import { RawRoute, type RawRouteEvents } from './router/raw/raw-route.js';
 import { rawCommandChannel } from './router/raw/raw-commands.js';
 import { DeviceLogs, deviceLogsSpec, startDeviceLogRetention, type DeviceLogRecord } from './device-logs/device-logs.js';
 import { deviceLogHandlers } from './device-logs/log-handlers.js';
+import { join } from 'node:path';
+import { Firmwares } from './ota/firmwares.js';
+import { DownloadUrls } from './ota/download-urls.js';
+import { OtaCampaigns } from './ota/campaigns.js';
+import { otaHandlers } from './ota/ota-handlers.js';
+import { otaSpecs } from './ota/records.js';
+import { AlertRules } from './alerts/alert-rules.js';
+import { AlertEngine } from './alerts/alert-engine.js';
+import { WebhookSender } from './alerts/webhook.js';
+import { alertSpecs } from './alerts/records.js';
 
 export interface Hub {
   config: HubConfig;
@@ -55,6 +66,8 @@ export interface Hub {
   deviceTypes: DeviceTypes;
   /** Device-management devices of every type. */
   devices: DeviceDirectory;
+  /** The wake-up queue and its worker. */
+  push: PushCore;
   stream: StreamHub;
   /** The certificate service (embedded or remote); absent when off. */
   certificates?: HubCertificates;
@@ -62,6 +75,8 @@ export interface Hub {
   /** Ingestion of device data: telemetry store + application stream. */
   telemetry: TelemetryIngest;
   telemetryStore: TelemetryStore;
+  /** Alert evaluation (docs/PROTOCOL.md "Alerts"); `settled()` waits for queued evaluations. */
+  alerts: AlertEngine;
   log: Logger;
   /** Where the bootstrap administrator's credentials are. */
   credentialsPath: string;
@@ -137,7 +152,18 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   const dp = config.deviceProtocol;
   const deviceLogs = new DeviceLogs(await store.collection<DeviceLogRecord>(deviceLogsSpec), { maxPerDevice: dp.deviceLogMaxPerDevice, retentionMs: dp.deviceLogRetentionDays * 86_400_000 }, clock);
   const deviceLogRetention = config.role !== 'worker' ? startDeviceLogRetention(deviceLogs, 3_600_000, (err) => log.error({ err }, 'device log retention failed')) : undefined;
-  const handlers = { ...upstreamHandlers, ...deviceLogHandlers(deviceLogs) };
+  const firmwares = new Firmwares(await store.collection(otaSpecs.firmwares), join(config.dataDir, 'ota', 'firmware'), dp.otaMaxFirmwareBytes, clock);
+  const downloadUrls = await DownloadUrls.open(await store.collection(otaSpecs.settings), dp.otaDownloadTtlSeconds * 1000, clock);
+  const ota = new OtaCampaigns(
+    { jobs: await store.collection(otaSpecs.jobs), tasks: await store.collection(otaSpecs.tasks), versions: await store.collection(otaSpecs.versions) },
+    registry,
+    firmwares,
+    downloadUrls,
+    publicBaseUrl,
+    log.child({ component: 'ota' }),
+    clock,
+  );
+  const handlers = { ...upstreamHandlers, ...deviceLogHandlers(deviceLogs), ...otaHandlers(ota) };
   const broker = await createBroker({
     registry,
     ingest: telemetry,
@@ -150,6 +176,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     loginLedger: tokens.ledger,
     metrics,
     ...(clientCertificates ? { clientCertificates } : {}),
+    ...(certificates ? { serverCertificateIssuer: certificates.ops } : {}),
     ...(config.redisUrl && throttleRedis ? { redisUrl: config.redisUrl, throttle: new RedisThrottle(throttleRedis, config.mqtt.throttle) } : {}),
   });
   if (link) broker.lifecycle.ownership = clusterOwnership(link, log.child({ component: 'cluster' }));
@@ -161,7 +188,16 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   const clusterChannel = link ? new ClusterCommandChannel(localChannel, link, log.child({ component: 'cluster' })) : undefined;
   await clusterChannel?.start();
   const stream = new StreamHub(broker.aedes, log.child({ component: 'stream' }));
-  streamSink.target = stream;
+  // Alerts are evaluated beside the stream, after the data is stored (docs/PROTOCOL.md "Alerts").
+  const webhooks = new WebhookSender({ attempts: dp.alertWebhookAttempts, backoffMs: dp.alertWebhookBackoffMs, timeoutMs: 5_000, maxQueue: 10_000 }, log.child({ component: 'alerts' }));
+  const alertRules = new AlertRules(await store.collection(alertSpecs.rules), clock);
+  const alerts = new AlertEngine(alertRules, await store.collection(alertSpecs.alerts), stream, webhooks, log.child({ component: 'alerts' }), clock);
+  streamSink.target = {
+    publish(e) {
+      stream.publish(e);
+      alerts.publish(e);
+    },
+  };
   for (const status of ['online', 'offline', 'activated'] as const) {
     broker.lifecycle.on(status, (d, time) => stream.publish({ type: 'lifecycle', orgId: d.orgId, assetId: d.assetId, productKey: d.productKey, deviceKey: d.deviceKey, time, status }));
   }
@@ -186,6 +222,8 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   );
   sources = { connections: () => broker.sessions.size, queueDepth: () => commands.queueDepth() };
   await commands.start();
+  const push = openPushCore({ commands, devices, types: deviceTypes, log: log.child({ component: 'push' }), clock, ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}) });
+  await ota.start(clusterChannel ?? localChannel);
   if (link && clusterChannel) handleNodeMessages(link, broker, commands, clusterChannel, log.child({ component: 'cluster' }));
   const liveness = link ? await startLiveness(link, broker.lifecycle, commands, log.child({ component: 'cluster' }), Math.max(250, Math.floor(config.clusterNodeTtlMs / 3))) : undefined;
   let draining = false;
@@ -210,6 +248,8 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     publicBaseUrl,
     codecs,
     deviceLogs,
+    ota: { firmwares, campaigns: ota, urls: downloadUrls },
+    alerts: { rules: alertRules, engine: alerts },
   });
   return {
     config,
@@ -220,11 +260,13 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     commands,
     deviceTypes,
     devices,
+    push,
     stream,
     ...(certificates ? { certificates } : {}),
     metrics,
     telemetry,
     telemetryStore,
+    alerts,
     log,
     credentialsPath,
     async listen() {
@@ -243,10 +285,13 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       return broker.drain(config.drainPerSecond);
     },
     async close() {
+      await ota.stop();
+      await webhooks.stop();
       await rotation?.stop();
       unwatchDeleted();
       clientCertificates?.close();
       liveness?.stop();
+      await push.close();
       await commands.stop();
       await deviceTypes.close();
       await broker.close();

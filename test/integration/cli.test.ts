@@ -22,11 +22,11 @@ interface CliRun {
 describe('edgehub CLI', () => {
   let h: RunningHub;
   let dir: string;
+  /** The profile every test but the login test uses, made by a real `login` in beforeAll. */
   let configPath: string;
-  let productKey: string;
 
-  async function cli(args: string[], stdin?: string): Promise<CliRun> {
-    const env: NodeJS.ProcessEnv = { ...process.env, EDGEHUB_CONFIG: configPath, NO_COLOR: '1' };
+  async function cli(args: string[], stdin?: string, config = configPath): Promise<CliRun> {
+    const env: NodeJS.ProcessEnv = { ...process.env, EDGEHUB_CONFIG: config, NO_COLOR: '1' };
     delete env['EDGEHUB_PROFILE'];
     const child = spawn(process.execPath, ['--import', 'tsx', 'hub/src/cli/main.ts', ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -43,10 +43,16 @@ describe('edgehub CLI', () => {
   const connect = <T>(method: 'GET' | 'POST', resource: string, action: string, query: Record<string, string> = {}, body?: unknown) =>
     h.admin.connect<T>(h.adminCreds.orgId, method, resource, action, query, body);
 
+  /** A product of the admin's org, made over REST: tests that are not about creating one start from it. */
+  const newProduct = async (name: string) =>
+    (await connect<string>('POST', 'products', 'create', {}, { productName: i18n(name), productType: 'Device', dataFormat: 'Json', biDirectionalAuth: false })).data;
+
   beforeAll(async () => {
     h = await startHub();
     dir = await mkdtemp(join(tmpdir(), 'edgehub-cli-'));
-    configPath = join(dir, 'config', 'credentials.json'); // the config dir does not exist yet
+    configPath = join(dir, 'shared-profile', 'credentials.json');
+    const login = await cli(['login', '--url', h.baseUrl, '--from-credentials', h.hub.credentialsPath]);
+    expect(login.code, login.stderr).toBe(0);
   });
   afterAll(async () => {
     await h?.close();
@@ -56,10 +62,11 @@ describe('edgehub CLI', () => {
   it('logs in from the bootstrap admin credentials and stores the profile 0600, refusing secrets on the command line', async () => {
     const wrongSecret = join(dir, 'wrong-secret');
     await writeFile(wrongSecret, 'not-the-secret\n', { mode: 0o600 });
+    const configPath = join(dir, 'config', 'credentials.json'); // the config dir does not exist yet
     const [login, wrong, inArgv] = await Promise.all([
-      cli(['login', '--url', h.baseUrl, '--from-credentials', h.hub.credentialsPath]),
-      cli(['login', '--profile', 'other', '--url', h.baseUrl, '--org', h.adminCreds.orgId, '--access-key', h.adminCreds.accessKey, '--secret-file', wrongSecret]),
-      cli(['login', '--url', h.baseUrl, '--org', h.adminCreds.orgId, '--access-key', h.adminCreds.accessKey, '--secret', 'anything']),
+      cli(['login', '--url', h.baseUrl, '--from-credentials', h.hub.credentialsPath], undefined, configPath),
+      cli(['login', '--profile', 'other', '--url', h.baseUrl, '--org', h.adminCreds.orgId, '--access-key', h.adminCreds.accessKey, '--secret-file', wrongSecret], undefined, configPath),
+      cli(['login', '--url', h.baseUrl, '--org', h.adminCreds.orgId, '--access-key', h.adminCreds.accessKey, '--secret', 'anything'], undefined, configPath),
     ]);
 
     expect(login).toMatchObject({ code: 0, stderr: '' });
@@ -80,7 +87,7 @@ describe('edgehub CLI', () => {
   it('creates a product and a device and reads the device back without its secret', async () => {
     const product = await cli(['product', 'create', '--name', 'Solar inverter', '--type', 'Device', '--tag', 'vendor=acme']);
     expect(product.code).toBe(0);
-    productKey = product.stdout.trim();
+    const productKey = product.stdout.trim();
     expect(productKey).toMatch(/^[A-Za-z0-9]+$/);
 
     const created = await cli(['--json', 'device', 'create', '--product', productKey, '--key', 'inv-001', '--name', 'Inverter 1', '--tag', 'site=sh', '--tag', 'line=2']);
@@ -107,7 +114,10 @@ describe('edgehub CLI', () => {
   });
 
   it('searches devices by status', async () => {
-    expect((await connect('POST', 'devices', 'create', {}, { productKey, deviceKey: 'inv-002', deviceName: i18n('Inverter 2'), timezone: '+08:00' })).code).toBe(0);
+    const productKey = await newProduct('Searched');
+    for (const deviceKey of ['inv-001', 'inv-002']) {
+      expect((await connect('POST', 'devices', 'create', {}, { productKey, deviceKey, deviceName: i18n(deviceKey), timezone: '+08:00' })).code).toBe(0);
+    }
     const disable = await cli(['device', 'disable', '--product', productKey, '--key', 'inv-001']);
     expect(disable).toMatchObject({ code: 0, stdout: `disabled ${productKey}/inv-001\n` });
 
@@ -127,7 +137,7 @@ describe('edgehub CLI', () => {
   });
 
   it('imports 250 devices from a CSV in batches, reports the bad rows by line and saves the triples 0600', async () => {
-    const pk = (await connect<string>('POST', 'products', 'create', {}, { productName: i18n('Import target'), productType: 'Device', dataFormat: 'Json', biDirectionalAuth: false })).data;
+    const pk = await newProduct('Import target');
     expect((await connect('POST', 'devices', 'create', {}, { productKey: pk, deviceKey: 'imp-dup', deviceName: i18n('already here'), timezone: '+08:00' })).code).toBe(0);
 
     // A spreadsheet export: BOM, CRLF, quoted names with commas and quotes, one with a line break.
@@ -177,6 +187,7 @@ describe('edgehub CLI', () => {
   });
 
   it('imports without --out: prints the summary only and says the secrets were not saved', async () => {
+    const productKey = await newProduct('Small import');
     const csvPath = join(dir, 'small.csv');
     await writeFile(csvPath, `productKey,deviceName\n${productKey},Small 1\n${productKey},Small 2\n`);
     const run = await cli(['--json', 'device', 'import', '--csv', csvPath]);

@@ -12,28 +12,54 @@ describe('gateway with three sub-devices over one MQTT connection', () => {
   let orgId: string;
   let gwProduct: ProvisionedProduct;
   let subProduct: ProvisionedProduct;
-  let gw: TestDevice;
+  const opened: TestDevice[] = [];
 
   const status = async (productKey: string, deviceKey: string) => (await c.ok<DeviceView>('GET', '/connect-service/v2.1/devices', { action: 'get', orgId, productKey, deviceKey })).data;
 
   beforeAll(async () => {
     h = await startHub();
     ({ client: c, orgId } = await newTenant(h, 'solar'));
-    gwProduct = await provision(c, orgId, { productType: 'Gateway', deviceKeys: ['edge-1'] });
+    // One gateway per test (edge-1 … edge-4) with sub-devices of its own: every test runs alone.
+    gwProduct = await provision(c, orgId, { productType: 'Gateway', deviceKeys: ['edge-1', 'edge-2', 'edge-3', 'edge-4'] });
     subProduct = await provision(c, orgId, {
       productType: 'Device',
-      deviceKeys: ['inverter', 'fan', 'storage'],
+      deviceKeys: ['inverter', 'fan', 'storage', 'inverter-2', 'fan-3', 'storage-3', 'storage-4'],
       product: { thingModel: { measurepoints: { power: { dataType: 'DOUBLE', hasQuality: true }, speed: { dataType: 'INT' }, soc: { dataType: 'FLOAT' } } } },
     });
   });
   afterAll(async () => {
+    await Promise.all(opened.map((d) => d.end()));
     await h?.close();
   });
 
+  const gatewayKeys = (deviceKey: string) => gwProduct.devices.find((d) => d.deviceKey === deviceKey)!;
+  const subDevices = (...deviceKeys: string[]) => deviceKeys.map((k) => subProduct.devices.find((d) => d.deviceKey === k)!);
+
+  /** A gateway whose topology (added over REST) holds the sub-devices, connected, optionally with them logged in. */
+  async function gatewayWith(gatewayKey: string, subs: ProvisionedProduct['devices'], login: boolean): Promise<TestDevice> {
+    const gwKeys = gatewayKeys(gatewayKey);
+    await c.ok('POST', '/connect-service/v2.1/device-topos', { action: 'addSubDevice', orgId }, { gateway: { assetId: gwKeys.assetId }, subDevices: subs.map((d) => ({ assetId: d.assetId })) });
+    const g = await connectDevice(h.mqttUrl, gwKeys);
+    opened.push(g);
+    if (!login) return g;
+    const bts = String(Date.now());
+    const r = await g.request(topics.combineLoginBatch(gwKeys.productKey, gwKeys.deviceKey), 'combine.login.batch', {
+      clientId: gwKeys.productKey,
+      timestamp: bts,
+      signMethod: 'sha256',
+      subDevices: subs.map((s) => ({ productKey: s.productKey, deviceKey: s.deviceKey, sign: subDeviceSign(gwKeys.productKey, s, bts) })),
+    });
+    expect(r.code).toBe(200);
+    await h.hub.broker.lifecycle.settled();
+    for (const s of subs) expect((await status(s.productKey, s.deviceKey)).status).toBe('online');
+    return g;
+  }
+
   it('adds its sub-devices, logs them in with one batch login, posts their data and gets every reply by id', async () => {
-    const subs = subProduct.devices;
-    gw = await connectDevice(h.mqttUrl, gwProduct.devices[0]!);
-    const gwKeys = gwProduct.devices[0]!;
+    const subs = subDevices('inverter', 'fan', 'storage');
+    const gwKeys = gatewayKeys('edge-1');
+    const gw = await connectDevice(h.mqttUrl, gwKeys);
+    opened.push(gw);
 
     // 1. topology, signed per sub-device (§5.1); numeric timestamp like the Node SDK (§12)
     const ts = Date.now();
@@ -86,8 +112,10 @@ describe('gateway with three sub-devices over one MQTT connection', () => {
   });
 
   it('refuses data for a sub-device that is not logged in (1212) and accepts it again after login', async () => {
-    const [inverter] = subProduct.devices as [ProvisionedProduct['devices'][0]];
-    const gwKeys = gwProduct.devices[0]!;
+    const [inverter] = subDevices('inverter-2') as [ProvisionedProduct['devices'][0]];
+    const gwKeys = gatewayKeys('edge-2');
+    const gw = await gatewayWith('edge-2', [inverter], true);
+    expect((await gw.request(topics.measurepointPost(inverter.productKey, inverter.deviceKey), 'thing.measurepoint.post', { measurepoints: { power: 0 } })).code).toBe(200);
     const out = await gw.request(topics.combineLogout(gwKeys.productKey, gwKeys.deviceKey), 'combine.logout', { productKey: inverter.productKey, deviceKey: inverter.deviceKey });
     expect(out).toMatchObject({ code: 200, data: { productKey: inverter.productKey, deviceKey: inverter.deviceKey } });
     await h.hub.broker.lifecycle.settled();
@@ -108,20 +136,23 @@ describe('gateway with three sub-devices over one MQTT connection', () => {
   });
 
   it('turns every sub-device offline when the gateway disconnects', async () => {
-    const offline = subProduct.devices.map((s) => wentOffline(h, s.assetId));
-    const gwOffline = wentOffline(h, gwProduct.devices[0]!.assetId);
+    const subs = subDevices('fan-3', 'storage-3');
+    const gw = await gatewayWith('edge-3', subs, true);
+    expect(h.hub.broker.sessions.gatewayOf(subProduct.productKey, 'fan-3')).toBeDefined();
+    const offline = subs.map((s) => wentOffline(h, s.assetId));
+    const gwOffline = wentOffline(h, gatewayKeys('edge-3').assetId);
     await gw.end();
     await Promise.all([...offline, gwOffline]);
-    for (const s of subProduct.devices) expect((await status(s.productKey, s.deviceKey)).status).toBe('offline');
-    expect(h.hub.broker.sessions.gatewayOf(subProduct.productKey, 'fan')).toBeUndefined();
-    expect(await h.hub.broker.downstream.send(subProduct.productKey, 'fan', topics.measurepointSet(subProduct.productKey, 'fan'), {})).toBe(false);
+    for (const s of subs) expect((await status(s.productKey, s.deviceKey)).status).toBe('offline');
+    expect(h.hub.broker.sessions.gatewayOf(subProduct.productKey, 'fan-3')).toBeUndefined();
+    expect(await h.hub.broker.downstream.send(subProduct.productKey, 'fan-3', topics.measurepointSet(subProduct.productKey, 'fan-3'), {})).toBe(false);
   });
 
   it('pushes combine.disable to the gateway when an administrator disables a logged-in sub-device', async () => {
-    const gwKeys = gwProduct.devices[0]!;
-    const g = await connectDevice(h.mqttUrl, gwKeys);
+    const gwKeys = gatewayKeys('edge-4');
+    const [storage] = subDevices('storage-4') as [ProvisionedProduct['devices'][0]];
+    const g = await gatewayWith('edge-4', [storage], false);
     try {
-      const storage = subProduct.devices[2]!;
       const ts = Date.now();
       const login = await g.request(topics.combineLogin(gwKeys.productKey, gwKeys.deviceKey), 'combine.login', { productKey: storage.productKey, deviceKey: storage.deviceKey, clientId: 'x', timestamp: ts, signMethod: 'sha256', sign: subDeviceSign('x', storage, ts) });
       expect(login.code).toBe(200);

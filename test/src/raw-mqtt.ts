@@ -17,7 +17,7 @@ export function encode(packet: Record<string, unknown>): Buffer {
  * A CONNECT frame written byte by byte (MQTT 3.1.1 §3.1): mqtt.js and mqtt-packet both refuse
  * to produce some of the frames a broker must refuse, such as an empty ClientId without clean session.
  */
-export function connectFrame(p: { clientId: string; clean: boolean; username?: string; password?: Buffer; keepalive?: number }): Buffer {
+export function connectFrame(p: { clientId: string | Buffer; clean: boolean; username?: string; password?: Buffer; keepalive?: number }): Buffer {
   const str = (s: string | Buffer) => {
     const b = Buffer.isBuffer(s) ? s : Buffer.from(s, 'utf8');
     const len = Buffer.alloc(2);
@@ -49,7 +49,7 @@ export function connectFrame(p: { clientId: string; clean: boolean; username?: s
 }
 
 /** Sends a CONNECT and resolves with the CONNACK return code (or undefined if the broker closed). */
-export async function rawConnect(port: number, connectPacket: { clientId: string; clean: boolean; username?: string; password?: Buffer }): Promise<number | undefined> {
+export async function rawConnect(port: number, connectPacket: { clientId: string | Buffer; clean: boolean; username?: string; password?: Buffer }): Promise<number | undefined> {
   const s = await rawSocket(port);
   const parser = mqttPacket.parser({ protocolVersion: 4 });
   return new Promise((resolve) => {
@@ -63,6 +63,27 @@ export async function rawConnect(port: number, connectPacket: { clientId: string
     s.on('close', () => resolve(undefined));
     s.write(connectFrame(connectPacket));
   });
+}
+
+/** A PUBLISH frame whose topic is given as bytes: invalid UTF-8 cannot be written from a JS string. */
+export function publishFrame(topic: Buffer, payload: Buffer | string, qos: 0 | 1 = 0, messageId = 1): Buffer {
+  const topicLength = Buffer.alloc(2);
+  topicLength.writeUInt16BE(topic.length);
+  const id = Buffer.alloc(qos > 0 ? 2 : 0);
+  if (qos > 0) id.writeUInt16BE(messageId);
+  const body = Buffer.concat([topicLength, topic, id, Buffer.from(payload)]);
+  return Buffer.concat([Buffer.from([0x30 | (qos << 1)]), remainingLength(body.length), body]);
+}
+
+function remainingLength(n: number): Buffer {
+  const bytes: number[] = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    bytes.push(b);
+  } while (n > 0);
+  return Buffer.from(bytes);
 }
 
 export interface RawPacket {

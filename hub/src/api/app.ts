@@ -12,6 +12,7 @@ import { adminRoutes } from './admin.routes.js';
 import { commandRoutes } from './commands.routes.js';
 import { streamRoutes } from './stream.routes.js';
 import { measurepointRoutes } from './measurepoints.routes.js';
+import { connectionStateRoutes } from './connection-states.routes.js';
 import { certificatePublicRoutes, certificateRoutes } from './certificates.routes.js';
 import type { CertificateOperations, CertificateService } from '@edgehub/certificate-service';
 import type { TelemetryStore } from '../telemetry/store/port.js';
@@ -29,6 +30,13 @@ import { codecRoutes } from './codecs.routes.js';
 import type { ProductCodecs } from '../codecs/product-codecs.js';
 import { deviceLogRoutes } from './device-logs.routes.js';
 import type { DeviceLogs } from '../device-logs/device-logs.js';
+import { otaDownloadRoutes, otaRoutes } from './ota.routes.js';
+import type { Firmwares } from '../ota/firmwares.js';
+import type { OtaCampaigns } from '../ota/campaigns.js';
+import type { DownloadUrls } from '../ota/download-urls.js';
+import { alertRoutes } from './alerts.routes.js';
+import type { AlertRules } from '../alerts/alert-rules.js';
+import type { AlertEngine } from '../alerts/alert-engine.js';
 
 export interface ApiOptions {
   /** What /health says: `ok`, `degraded` (Redis unreachable: cross-node features wait) or `draining`. */
@@ -57,6 +65,10 @@ export interface ApiOptions {
   codecs?: ProductCodecs;
   /** Device logs and network status reports (docs/PROTOCOL.md). */
   deviceLogs?: DeviceLogs;
+  /** OTA firmware, jobs and the signed download URLs (docs/PROTOCOL.md). */
+  ota?: { firmwares: Firmwares; campaigns: OtaCampaigns; urls: DownloadUrls };
+  /** Alert rules and alerts (docs/PROTOCOL.md). */
+  alerts?: { rules: AlertRules; engine: AlertEngine };
 }
 
 /** Builds the management REST API: token service, Connection Service, admin API, OpenAPI at /docs. */
@@ -128,6 +140,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
 
   // CA certificates and CRLs are public downloads, served by every node (workers too).
   if (opts.certificates) await app.register(certificatePublicRoutes, { certs: opts.certificates, ...(opts.certificateService ? { service: opts.certificateService } : {}) });
+  // Devices download firmware from any node (workers too), with a signed URL instead of a token.
+  if (opts.ota) await app.register(otaDownloadRoutes, { firmwares: opts.ota.firmwares, urls: opts.ota.urls });
   // Device-facing routes of the device types (check-in, command endpoints): every node serves them.
   if (opts.deviceTypes && opts.deviceTypeContext) {
     for (const type of opts.deviceTypes.list()) {
@@ -145,9 +159,12 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     await scope.register(commandRoutes, { registry: opts.registry, commands: opts.commands });
     await scope.register(streamRoutes, { stream: opts.stream });
     await scope.register(measurepointRoutes, { registry: opts.registry, telemetry: opts.telemetry });
+    await scope.register(connectionStateRoutes, { registry: opts.registry, telemetry: opts.telemetry });
     if (opts.certificates) await scope.register(certificateRoutes, { registry: opts.registry, certs: opts.certificates, publicBaseUrl: opts.publicBaseUrl ?? '' });
     if (opts.codecs) await scope.register(codecRoutes, { registry: opts.registry, codecs: opts.codecs });
     if (opts.deviceLogs) await scope.register(deviceLogRoutes, { registry: opts.registry, logs: opts.deviceLogs });
+    if (opts.ota) await scope.register(otaRoutes, { registry: opts.registry, firmwares: opts.ota.firmwares, campaigns: opts.ota.campaigns });
+    if (opts.alerts) await scope.register(alertRoutes, { registry: opts.registry, rules: opts.alerts.rules, engine: opts.alerts.engine });
     await scope.register(adminRoutes, { registry: opts.registry });
   });
   return app;

@@ -26,8 +26,11 @@ export function rawCommandChannel(inner: CommandChannel, codecs: ProductCodecs, 
   return {
     ...inner,
     async send(productKey, deviceKey, wire) {
-      const codec = await codecs.codecFor(productKey);
-      const cmd = (wire as MqttWire).message as JsonCommand;
+      // Only thing-model commands are raw; OTA and other system messages stay JSON.
+      const { topic, message } = wire as MqttWire;
+      const kind = typeof topic === 'string' ? topics.parse(topic)?.kind : undefined;
+      const codec = kind === 'serviceInvoke' || kind === 'measurepointSet' ? await codecs.codecFor(productKey) : undefined;
+      const cmd = message as JsonCommand;
       if (!codec || typeof cmd?.method !== 'string') return inner.send(productKey, deviceKey, wire);
       const frameId = nextFrameId;
       nextFrameId = nextFrameId >= 0xffffffff ? 1 : nextFrameId + 1;
