@@ -218,13 +218,14 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     defaultCommandLimits,
     clock,
     metrics,
+    link?.nodeId,
   );
   sources = { connections: () => broker.sessions.size, queueDepth: () => commands.queueDepth() };
   await commands.start();
   const push = openPushCore({ commands, devices, types: deviceTypes, log: log.child({ component: 'push' }), clock, ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}) });
   await ota.start(clusterChannel ?? localChannel);
   if (link && clusterChannel) handleNodeMessages(link, broker, commands, clusterChannel, log.child({ component: 'cluster' }));
-  const liveness = link ? await startLiveness(link, broker.lifecycle, log.child({ component: 'cluster' }), Math.max(250, Math.floor(config.clusterNodeTtlMs / 3))) : undefined;
+  const liveness = link ? await startLiveness(link, broker.lifecycle, commands, log.child({ component: 'cluster' }), Math.max(250, Math.floor(config.clusterNodeTtlMs / 3))) : undefined;
   let draining = false;
   const deviceTypeContext: DeviceTypeContext = { log: log.child({ component: 'device-types' }), pull: commands.pull, devices, publicBaseUrl, clock };
   const api = await buildApi({
