@@ -75,7 +75,7 @@ export interface Hub {
   /** Ingestion of device data: telemetry store + application stream. */
   telemetry: TelemetryIngest;
   telemetryStore: TelemetryStore;
-  /** Alert evaluation (docs/PROTOCOL.md "Alerts"); `settled()` waits for queued evaluations. */
+  /** Alert evaluation (docs/PROTOCOL.md §7.4); `settled()` waits for queued evaluations. */
   alerts: AlertEngine;
   log: Logger;
   /** Where the bootstrap administrator's credentials are. */
@@ -180,7 +180,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     ...(config.redisUrl && throttleRedis ? { redisUrl: config.redisUrl, throttle: new RedisThrottle(throttleRedis, config.mqtt.throttle) } : {}),
   });
   if (link) broker.lifecycle.ownership = clusterOwnership(link, log.child({ component: 'cluster' }));
-  // Custom products: raw uplinks decoded by the product's codec, commands encoded by it (docs/PROTOCOL.md "Raw payloads").
+  // Custom products: raw uplinks decoded by the product's codec, commands encoded by it (docs/PROTOCOL.md §7.1).
   const codecs = new ProductCodecs(await store.collection<ProductCodecRecord>(productCodecsSpec), clock);
   const rawReplies = new EventEmitter<RawRouteEvents>();
   broker.router.raw = new RawRoute(codecs, handlers, rawReplies);
@@ -188,7 +188,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   const clusterChannel = link ? new ClusterCommandChannel(localChannel, link, log.child({ component: 'cluster' })) : undefined;
   await clusterChannel?.start();
   const stream = new StreamHub(broker.aedes, log.child({ component: 'stream' }));
-  // Alerts are evaluated beside the stream, after the data is stored (docs/PROTOCOL.md "Alerts").
+  // Alerts are evaluated beside the stream, after the data is stored (docs/PROTOCOL.md §7.4).
   const webhooks = new WebhookSender({ attempts: dp.alertWebhookAttempts, backoffMs: dp.alertWebhookBackoffMs, timeoutMs: 5_000, maxQueue: 10_000 }, log.child({ component: 'alerts' }));
   const alertRules = new AlertRules(await store.collection(alertSpecs.rules), clock);
   const alerts = new AlertEngine(alertRules, await store.collection(alertSpecs.alerts), stream, webhooks, log.child({ component: 'alerts' }), clock);

@@ -24,7 +24,9 @@ import { fleet, openAppleWorld, pool, type AppleWorld } from './ios-fleet.js';
 import { renderIosSection, writeIosSection, type IosRound } from './ios-report.js';
 import { summarize } from './stats.js';
 
-const DEVICES = Number(process.env.BENCH_IOS_DEVICES ?? 10_000);
+// The issue asks for 10,000 phones; on this shared 2-core machine that exceeds the watchdog (identities and
+// enrollment alone take minutes), so the default is 500 and BENCH_IOS_DEVICES=10000 runs the full size.
+const DEVICES = Number(process.env.BENCH_IOS_DEVICES ?? 500);
 const ROUNDS = Number(process.env.BENCH_IOS_ROUNDS ?? 2);
 /** Pushes in flight (the plugin's push worker and the peer's loop alike). */
 const PUSH_CONCURRENCY = 256;

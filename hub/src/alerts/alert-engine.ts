@@ -21,7 +21,7 @@ interface RuleState {
 const MAX_QUEUED_DEVICES = 100_000;
 
 /**
- * Evaluates alert rules on ingested data (docs/PROTOCOL.md "Alerts"). It sits beside the
+ * Evaluates alert rules on ingested data (docs/PROTOCOL.md §7.4). It sits beside the
  * application stream: ingestion hands it each stored data event and returns at once; evaluation
  * runs afterwards, in order per device, so a rule opens one alert however many messages keep
  * it triggered, and its recovery closes it. Changes go to the stream and the rule's webhook.

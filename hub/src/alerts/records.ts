@@ -1,6 +1,6 @@
 import type { CollectionSpec } from '../store/port.js';
 
-/** Alert rules and alerts (docs/PROTOCOL.md "Alerts"), in the shape of the EnOS alert service where practical. */
+/** Alert rules and alerts (docs/PROTOCOL.md §7.4), in the shape of the EnOS alert service where practical. */
 
 export const severities = ['info', 'warning', 'major', 'critical'] as const;
 export type Severity = (typeof severities)[number];

@@ -19,7 +19,7 @@ const condition = {
 
 /**
  * Ours, after the EnOS alert service: alert rules per product or device, and the alerts they
- * open, with their open → acknowledged → closed life cycle (docs/PROTOCOL.md "Alerts").
+ * open, with their open → acknowledged → closed life cycle (docs/PROTOCOL.md §7.4).
  */
 export async function alertRoutes(app: FastifyInstance, { registry, rules, engine }: { registry: Registry; rules: AlertRules; engine: AlertEngine }): Promise<void> {
   const tags = ['alerts'];

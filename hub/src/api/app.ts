@@ -61,7 +61,7 @@ export interface ApiOptions {
   certificates?: CertificateOperations;
   certificateService?: CertificateService;
   publicBaseUrl?: string | (() => string);
-  /** Raw-payload codecs of Custom products (docs/PROTOCOL.md "Raw payloads"). */
+  /** Raw-payload codecs of Custom products (docs/PROTOCOL.md §7.1). */
   codecs?: ProductCodecs;
   /** Device logs and network status reports (docs/PROTOCOL.md). */
   deviceLogs?: DeviceLogs;
