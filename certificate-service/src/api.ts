@@ -29,6 +29,33 @@ export interface CertificateOperations {
    * service restarted) or a position beyond the end answers the full list (`full: true`).
    */
   revocations(request: RevocationFeedRequest, signal?: AbortSignal): Promise<RevocationFeedPage>;
+  /**
+   * A TLS *server* certificate for the hub's MQTT listener, from the same CA devices trust
+   * (docs/SECURITY.md "Certificates"): serverAuth, the given host names and addresses as SANs. Not
+   * bound to a device, not listed, never renewed by the service: the hub re-issues it itself.
+   */
+  issueServerCertificate(request: ServerCertificateRequest): Promise<ServerCertificate>;
+}
+
+export interface ServerCertificateRequest {
+  /** PKCS#10 from the server's own key: proves possession; only its public key is used. */
+  csrPem: string;
+  /** DNS names and IP addresses the server answers to (1 to 20). */
+  hostnames: string[];
+  /** RSA: an RSA key signed by the RSA CA; ECC: a P-256 key signed by the ECC CA. */
+  issueAuthority: IssueAuthority;
+  /** Default 90. */
+  validDay?: number;
+}
+
+export interface ServerCertificate {
+  certPem: string;
+  /** The certificate then its issuing CA: what the TLS server sends. */
+  chainPem: string;
+  rootCertPem: string;
+  serialHex: string;
+  notBefore: Date;
+  notAfter: Date;
 }
 
 export interface RevocationFeedRequest {

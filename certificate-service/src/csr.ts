@@ -76,6 +76,13 @@ const MIN_RSA_BITS = 2048;
  * its key); RSA key size; then the subject rules.
  */
 export async function validateCsr(der: Uint8Array, rules: SubjectRules): Promise<ValidCsr> {
+  const { request, structure, keyType } = await validateCsrKey(der);
+  const commonName = checkSubject(structure, rules);
+  return { der, request, keyType, subject: request.subject, commonName };
+}
+
+/** Everything but the subject rules: structure, algorithms, self-signature, key size (a server certificate's CSR). */
+export async function validateCsrKey(der: Uint8Array): Promise<{ request: x509.Pkcs10CertificateRequest; structure: pkijs.CertificationRequest; keyType: 'rsa' | 'ec' }> {
   const { request, structure } = parse(der);
   const { keyType, key } = checkAlgorithms(request, structure);
   let verified = false;
@@ -90,8 +97,7 @@ export async function validateCsr(der: Uint8Array, rules: SubjectRules): Promise
     if (bits < MIN_RSA_BITS) throw new CertificateError('csr.weak_key', `RSA keys must have at least ${MIN_RSA_BITS} bits; this one has ${bits}`);
   }
   if (structure.version !== 0) throw new CertificateError('csr.malformed', 'the CSR version must be 1 (0)');
-  const commonName = checkSubject(structure, rules);
-  return { der, request, keyType, subject: request.subject, commonName };
+  return { request, structure, keyType };
 }
 
 /**

@@ -52,6 +52,8 @@ export type {
   RevocationFeedPage,
   RevocationFeedRequest,
   RevokeRequest,
+  ServerCertificate,
+  ServerCertificateRequest,
 } from './api.js';
 export { certificateStatus } from './api.js';
 export { openCertificateService, CertificateService, DEFAULT_SUPERSEDED_GRACE_HOURS, DEFAULT_VALID_DAY, type CertificateServiceOptions } from './service.js';

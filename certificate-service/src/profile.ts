@@ -41,3 +41,40 @@ export async function buildLeaf(o: {
     ],
   });
 }
+
+/**
+ * The hub's TLS server certificate profile: serverAuth only, the host names and addresses as SANs
+ * (CN = the first one, for old clients that still read it), nothing taken from the CSR but its key.
+ */
+export async function buildServerLeaf(o: {
+  request: x509.Pkcs10CertificateRequest;
+  keyType: 'rsa' | 'ec';
+  hostnames: { type: 'dns' | 'ip'; value: string }[];
+  issuer: IssuingCa;
+  serialHex: string;
+  notBefore: Date;
+  notAfter: Date;
+  crlUrl: string;
+}): Promise<x509.X509Certificate> {
+  const { issuer } = o;
+  const usages = x509.KeyUsageFlags.digitalSignature | (o.keyType === 'rsa' ? x509.KeyUsageFlags.keyEncipherment : 0);
+  return x509.X509CertificateGenerator.create({
+    serialNumber: o.serialHex,
+    subject: new x509.Name([{ CN: [o.hostnames[0]!.value] }]),
+    issuer: issuer.cert.subjectName,
+    notBefore: o.notBefore,
+    notAfter: o.notAfter,
+    publicKey: o.request.publicKey,
+    signingKey: issuer.signingKey as never,
+    signingAlgorithm: signingAlgorithms[issuer.keyType],
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(usages, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension(o.hostnames),
+      await x509.SubjectKeyIdentifierExtension.create(o.request.publicKey),
+      new x509.AuthorityKeyIdentifierExtension(issuer.keyId),
+      new x509.CRLDistributionPointsExtension([o.crlUrl]),
+    ],
+  });
+}

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type {
   CaCertificates,
@@ -13,13 +14,15 @@ import type {
   RevocationFeedPage,
   RevocationFeedRequest,
   RevokeRequest,
+  ServerCertificate,
+  ServerCertificateRequest,
 } from './api.js';
 import { openCertificateAuthority, type CertificateAuthority, type CertificateAuthorityOptions } from './authority/authority.js';
 import { CrlPublisher, type CrlName, type PublishedCrl } from './crl.js';
-import { decodeCsrPem, validateCsr, type ValidCsr } from './csr.js';
+import { decodeCsrPem, validateCsr, validateCsrKey, type ValidCsr } from './csr.js';
 import { CertificateError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
-import { buildLeaf } from './profile.js';
+import { buildLeaf, buildServerLeaf } from './profile.js';
 import { DEFAULT_SERIAL_BITS, normalizeSerialHex, randomSerial, resolveSerial, type SerialRef } from './serial.js';
 import { openJsonlCertificateStore } from './store/jsonl.js';
 import {
@@ -300,6 +303,27 @@ export class CertificateService implements CertificateOperations {
     return page() ?? { epoch: this.epoch, position: this.revocationLog.length, full: false, serials: [] };
   }
 
+  async issueServerCertificate(request: ServerCertificateRequest): Promise<ServerCertificate> {
+    const o = requireObject(request, 'server certificate request');
+    const issueAuthority = authorityOf(o.issueAuthority);
+    const hostnames = serverNames(o.hostnames);
+    const validDay = validDayOf(o.validDay ?? DEFAULT_SERVER_VALID_DAY, MAX_SERVER_VALID_DAY);
+    const { request: csr, keyType } = await validateCsrKey(decodeCsrPem(o.csrPem));
+    const issuer = this.authority.issuers[issueAuthority];
+    if (keyType !== issuer.keyType) throw new CertificateError('request.invalid', `the ${issueAuthority} CA signs ${issuer.keyType === 'rsa' ? 'RSA' : 'EC'} server keys; this CSR has an ${keyType === 'rsa' ? 'RSA' : 'EC'} key`);
+    const now = this.now();
+    const caEnd = issuer.cert.notAfter;
+    if (caEnd.getTime() <= now.getTime() + DAY_MS) throw new CertificateError('ca.expired', `the ${issueAuthority} issuing CA expires ${caEnd.toISOString()}; it cannot issue`);
+    const notBefore = new Date(Math.max(now.getTime() - BACKDATE_MS, issuer.cert.notBefore.getTime()));
+    const notAfter = new Date(Math.min(now.getTime() + validDay * DAY_MS, caEnd.getTime()));
+    // Not in the device store: a long random serial keeps it apart from every device serial.
+    const serialHex = randomSerial(127).serialHex;
+    const cert = await buildServerLeaf({ request: csr, keyType, hostnames, issuer, serialHex, notBefore, notAfter, crlUrl: this.crlUrl(issueAuthority) });
+    const certPem = cert.toString('pem');
+    this.logger.info(`certificate service: issued a ${issueAuthority} TLS server certificate for ${hostnames.map((h) => h.value).join(', ')} (serial ${serialHex}, until ${cert.notAfter.toISOString()})`);
+    return { certPem, chainPem: `${certPem}\n${issuer.certPem}\n`, rootCertPem: this.authority.root.certPem, serialHex, notBefore: cert.notBefore, notAfter: cert.notAfter };
+  }
+
   private noteRevoked(serialHex: string): void {
     if (this.revoked.has(serialHex)) return;
     this.revoked.add(serialHex);
@@ -461,6 +485,20 @@ function validDayOf(validDay: unknown, maxValidDay: unknown): number {
     if (days > maxValidDay) throw new CertificateError('csr.valid_day_too_large', `validDay ${days} exceeds the maximum of ${maxValidDay} days`);
   }
   return days;
+}
+
+const DEFAULT_SERVER_VALID_DAY = 90;
+const MAX_SERVER_VALID_DAY = 398;
+const DNS_NAME = /^(?=.{1,253}$)(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+function serverNames(value: unknown): { type: 'dns' | 'ip'; value: string }[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > 20) throw new CertificateError('request.invalid', 'hostnames must list 1 to 20 names or addresses');
+  return value.map((h: unknown) => {
+    if (typeof h !== 'string') throw new CertificateError('request.invalid', 'each hostname must be a string');
+    if (isIP(h)) return { type: 'ip' as const, value: h };
+    if (!DNS_NAME.test(h)) throw new CertificateError('request.invalid', `not a DNS name or IP address: ${JSON.stringify(h).slice(0, 80)}`);
+    return { type: 'dns' as const, value: h };
+  });
 }
 
 function sameBinding(a: DeviceBinding, b: DeviceBinding): boolean {

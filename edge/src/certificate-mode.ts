@@ -19,7 +19,9 @@ export async function ensureCertificate(cfg: EdgeConfig, api: ApiClient, log: Lo
   if (current && !opts.renew && !shouldRenew(current.certPem, now)) return current;
   const { productKey, deviceKey } = cfg.identity.gateway;
   const keys = await generateDeviceKey('P-256');
-  const csrPem = await buildCsr({ keys, subject: { C: 'CN', ST: 'Shanghai', L: 'Shanghai', O: 'EnOS', OU: 'Edge', CN: `${productKey}.${deviceKey}.${now.getTime()}` } });
+  // A renewal keeps the CN (docs/SECURITY.md "Certificates"); a first application takes a fresh one.
+  const commonName = (current && (await currentCommonName(current.certPem))) ?? `${productKey}.${deviceKey}.${now.getTime()}`;
+  const csrPem = await buildCsr({ keys, subject: { C: 'CN', ST: 'Shanghai', L: 'Shanghai', O: 'EnOS', OU: 'Edge', CN: commonName } });
   const query = { orgId: cfg.identity.orgId, productKey, deviceKey };
   const certSN = current ? await currentSerial(current.certPem) : undefined;
   const r = current && certSN
@@ -29,6 +31,16 @@ export async function ensureCertificate(cfg: EdgeConfig, api: ApiClient, log: Lo
   await storeDeviceCredentials(dir, creds);
   log.info({ certSN: String(r.data.certSN), renewed: Boolean(current) }, 'device certificate stored');
   return { ...creds, certSN: String(r.data.certSN) };
+}
+
+/** The CN of a PEM certificate's subject. */
+async function currentCommonName(certPem: string): Promise<string | undefined> {
+  const { X509Certificate } = await import('node:crypto');
+  try {
+    return /^CN=(.*)$/m.exec(new X509Certificate(certPem).subject)?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 /** The decimal serial (EnOS certSN) of a PEM certificate. */

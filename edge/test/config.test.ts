@@ -110,6 +110,13 @@ describe('edge config', () => {
     expect((await load({ ...valid(), configCenter: { token: 't0ken' } })).configCenter.token).toBe('t0ken');
   });
 
+  it('makes the southbound reconnect delay configurable', async () => {
+    const d = await load(valid());
+    expect([d.southbound.reconnectMinMs, d.southbound.reconnectMaxMs]).toEqual([1000, 30_000]);
+    const c = await load({ ...valid(), southbound: { ...valid().southbound, reconnectMinMs: 200, reconnectMaxMs: 2000 } });
+    expect([c.southbound.reconnectMinMs, c.southbound.reconnectMaxMs]).toEqual([200, 2000]);
+  });
+
   it('warns about a secret file other users can read', async () => {
     await chmod(join(dir, 'secrets', 'sa'), 0o644);
     const warnings: string[] = [];

@@ -63,6 +63,8 @@ export interface DeviceProtocolConfig {
   otaDownloadTtlSeconds: number;
   /** Attempts per alert webhook delivery (the first one included). */
   alertWebhookAttempts: number;
+  /** Wait before the first webhook retry; doubled per retry. */
+  alertWebhookBackoffMs: number;
 }
 
 export const defaults: HubConfig = {
@@ -85,7 +87,7 @@ export const defaults: HubConfig = {
   dmRateLimitPerMinute: 600,
   oauthTokenTtlSeconds: 3600,
   certificateSupersededGraceHours: 168,
-  deviceProtocol: { deviceLogMaxPerDevice: 1000, deviceLogRetentionDays: 30, otaMaxFirmwareBytes: 16 * 1024 * 1024, otaDownloadTtlSeconds: 86_400, alertWebhookAttempts: 6 },
+  deviceProtocol: { deviceLogMaxPerDevice: 1000, deviceLogRetentionDays: 30, otaMaxFirmwareBytes: 16 * 1024 * 1024, otaDownloadTtlSeconds: 86_400, alertWebhookAttempts: 6, alertWebhookBackoffMs: 1000 },
   mqtt: {
     host: '127.0.0.1',
     port: 11883,
@@ -153,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       otaMaxFirmwareBytes: int('HUB_OTA_MAX_FIRMWARE_BYTES', defaults.deviceProtocol.otaMaxFirmwareBytes, 1024, 256 * 1024 * 1024),
       otaDownloadTtlSeconds: int('HUB_OTA_DOWNLOAD_TTL_SECONDS', defaults.deviceProtocol.otaDownloadTtlSeconds, 60, 30 * 86400),
       alertWebhookAttempts: int('HUB_ALERT_WEBHOOK_ATTEMPTS', defaults.deviceProtocol.alertWebhookAttempts, 1, 20),
+      alertWebhookBackoffMs: int('HUB_ALERT_WEBHOOK_BACKOFF_MS', defaults.deviceProtocol.alertWebhookBackoffMs, 10, 600_000),
     },
   };
   if (env['HUB_DEVICE_TYPES']) {

@@ -54,6 +54,10 @@ import { DownloadUrls } from './ota/download-urls.js';
 import { OtaCampaigns } from './ota/campaigns.js';
 import { otaHandlers } from './ota/ota-handlers.js';
 import { otaSpecs } from './ota/records.js';
+import { AlertRules } from './alerts/alert-rules.js';
+import { AlertEngine } from './alerts/alert-engine.js';
+import { WebhookSender } from './alerts/webhook.js';
+import { alertSpecs } from './alerts/records.js';
 
 export interface Hub {
   config: HubConfig;
@@ -77,6 +81,8 @@ export interface Hub {
   /** Ingestion of device data: telemetry store + application stream. */
   telemetry: TelemetryIngest;
   telemetryStore: TelemetryStore;
+  /** Alert evaluation (docs/PROTOCOL.md §7.4); `settled()` waits for queued evaluations. */
+  alerts: AlertEngine;
   log: Logger;
   /** Where the bootstrap administrator's credentials are. */
   credentialsPath: string;
@@ -176,10 +182,11 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     loginLedger: tokens.ledger,
     metrics,
     ...(clientCertificates ? { clientCertificates } : {}),
+    ...(certificates ? { serverCertificateIssuer: certificates.ops } : {}),
     ...(config.redisUrl && throttleRedis ? { redisUrl: config.redisUrl, throttle: new RedisThrottle(throttleRedis, config.mqtt.throttle) } : {}),
   });
   if (link) broker.lifecycle.ownership = clusterOwnership(link, log.child({ component: 'cluster' }));
-  // Custom products: raw uplinks decoded by the product's codec, commands encoded by it (docs/PROTOCOL.md "Raw payloads").
+  // Custom products: raw uplinks decoded by the product's codec, commands encoded by it (docs/PROTOCOL.md §7.1).
   const codecs = new ProductCodecs(await store.collection<ProductCodecRecord>(productCodecsSpec), clock);
   const rawReplies = new EventEmitter<RawRouteEvents>();
   broker.router.raw = new RawRoute(codecs, handlers, rawReplies);
@@ -187,7 +194,16 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   const clusterChannel = link ? new ClusterCommandChannel(localChannel, link, log.child({ component: 'cluster' })) : undefined;
   await clusterChannel?.start();
   const stream = new StreamHub(broker.aedes, log.child({ component: 'stream' }));
-  streamSink.target = stream;
+  // Alerts are evaluated beside the stream, after the data is stored (docs/PROTOCOL.md §7.4).
+  const webhooks = new WebhookSender({ attempts: dp.alertWebhookAttempts, backoffMs: dp.alertWebhookBackoffMs, timeoutMs: 5_000, maxQueue: 10_000 }, log.child({ component: 'alerts' }));
+  const alertRules = new AlertRules(await store.collection(alertSpecs.rules), clock);
+  const alerts = new AlertEngine(alertRules, await store.collection(alertSpecs.alerts), stream, webhooks, log.child({ component: 'alerts' }), clock);
+  streamSink.target = {
+    publish(e) {
+      stream.publish(e);
+      alerts.publish(e);
+    },
+  };
   for (const status of ['online', 'offline', 'activated'] as const) {
     broker.lifecycle.on(status, (d, time) => stream.publish({ type: 'lifecycle', orgId: d.orgId, assetId: d.assetId, productKey: d.productKey, deviceKey: d.deviceKey, time, status }));
   }
@@ -208,13 +224,14 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     defaultCommandLimits,
     clock,
     metrics,
+    link?.nodeId,
   );
   sources = { connections: () => broker.sessions.size, queueDepth: () => commands.queueDepth() };
   await commands.start();
   const push = openPushCore({ commands, devices, types: deviceTypes, log: log.child({ component: 'push' }), clock, ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}) });
   await ota.start(clusterChannel ?? localChannel);
   if (link && clusterChannel) handleNodeMessages(link, broker, commands, clusterChannel, log.child({ component: 'cluster' }));
-  const liveness = link ? await startLiveness(link, broker.lifecycle, log.child({ component: 'cluster' }), Math.max(250, Math.floor(config.clusterNodeTtlMs / 3))) : undefined;
+  const liveness = link ? await startLiveness(link, broker.lifecycle, commands, log.child({ component: 'cluster' }), Math.max(250, Math.floor(config.clusterNodeTtlMs / 3))) : undefined;
   let draining = false;
   const deviceTypeContext: DeviceTypeContext = { log: log.child({ component: 'device-types' }), pull: commands.pull, devices, publicBaseUrl, clock };
   const deviceManagement = new DeviceManagement(
@@ -248,6 +265,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     codecs,
     deviceLogs,
     ota: { firmwares, campaigns: ota, urls: downloadUrls },
+    alerts: { rules: alertRules, engine: alerts },
   });
   return {
     config,
@@ -265,6 +283,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     metrics,
     telemetry,
     telemetryStore,
+    alerts,
     log,
     credentialsPath,
     async listen() {
@@ -284,6 +303,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     },
     async close() {
       await ota.stop();
+      await webhooks.stop();
       await rotation?.stop();
       unwatchDeleted();
       clientCertificates?.close();

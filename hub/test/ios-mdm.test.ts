@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import plist from 'plist';
 import { issue } from '@edgehub/simulators/apple';
@@ -107,8 +108,10 @@ describe('Apple MDM: lock a phone through APNs (docs/DEVICE-MANAGEMENT.md, "Appl
   it('a restart while commands are outstanding loses nothing and sends nothing twice', async () => {
     const phone = await h.agent();
     phone.busy = true;
+    const sessionEnd = once(phone, 'sessionEnd');
     const a = await h.plugin.enqueue(phone.udid, 'DEVICE_LOCK');
     await completion(h, a.commandUuid, 'NOTNOW');
+    await sessionEnd;
     const b = await h.plugin.queue.enqueue(phone.udid, 'ProfileList', {});
     await h.restart();
     phone.busy = false;

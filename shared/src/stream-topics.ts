@@ -7,6 +7,7 @@ import { topics } from './topics.js';
  *   org/{orgId}/devices/{productKey}/{deviceKey}/measurepoints
  *   org/{orgId}/devices/{productKey}/{deviceKey}/events/{eventId}
  *   org/{orgId}/devices/{productKey}/{deviceKey}/lifecycle
+ *   org/{orgId}/devices/{productKey}/{deviceKey}/alerts
  *
  * Applications subscribe with wildcards below `org/{orgId}/`; nobody publishes there but the hub.
  */
@@ -14,6 +15,7 @@ export const streamTopics = {
   measurepoints: (orgId: string, pk: string, dk: string): string => `${deviceBase(orgId, pk, dk)}/measurepoints`,
   event: (orgId: string, pk: string, dk: string, eventId: string): string => `${deviceBase(orgId, pk, dk)}/events/${segment(eventId)}`,
   lifecycle: (orgId: string, pk: string, dk: string): string => `${deviceBase(orgId, pk, dk)}/lifecycle`,
+  alerts: (orgId: string, pk: string, dk: string): string => `${deviceBase(orgId, pk, dk)}/alerts`,
   /** Everything of one organization. */
   orgFilter: (orgId: string): string => `org/${segment(orgId)}/#`,
   /** The org a topic or filter belongs to, if it is in the stream namespace. */

@@ -151,4 +151,24 @@ describe.runIf(run)('cluster resilience (real hub processes, real redis-server)'
     expect(acked).toHaveLength(50);
     expect(acked.filter((t) => !stored.has(t))).toEqual([]);
   });
+
+  it("a node that restarts leaves other nodes' commands alone; a reply settles its command on any node", async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const c = await cluster(redis);
+    let second = await c.spawn('node-2');
+    const d = c.product.devices[0]!;
+    const dev = await connectDevice(c.first.mqttUrl!, d);
+    cleanups.push(() => dev.end());
+    const delivered = dev.next((t) => t.includes('/thing/service/echo'), 20_000);
+    const queued = await c.admin(second).call<{ commandId: string }>('POST', '/connect-service/v2.1/commands', { action: 'invokeService', orgId: c.creds.orgId, assetId: d.assetId, serviceId: 'echo', pendingTtl: '600', timeout: '60' }, { inputData: { n: 1 } });
+    const command = await delivered;
+    // node-2 restarts while node-1 waits for the device's answer
+    await second.stop('SIGKILL');
+    second = await c.spawn('node-2');
+    const status = async () => (await c.admin(second).call<{ status: string }>('GET', '/connect-service/v2.1/commands', { action: 'get', orgId: c.creds.orgId, commandId: queued.data.commandId })).data.status;
+    expect(await status()).toBe('sent');
+    await dev.client.publishAsync(topics.reply(command.topic), JSON.stringify({ id: command.json.id, code: 200, data: { n: 1 } }));
+    await eventually(async () => (await status()) === 'replied', 10_000, 'command replied');
+  });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '@edgehub/shared';
-import type { ApiClient } from '@edgehub/hub';
+import { loadConfig, type ApiClient } from '@edgehub/hub';
 import { connectDevice, newTenant, provision, startHub, type ProvisionedDevice, type RunningHub, type TestDevice } from '../src/index.js';
 
 type Entry = { kind: string; time: number; level?: string; module?: string; content?: string; status?: Record<string, unknown>; assetId: string };
@@ -19,7 +19,7 @@ describe('device logs and network status', () => {
   const logPost = (params: unknown) => dev.request(topics.logPost(d.productKey, d.deviceKey), 'thing.log.post', params);
 
   beforeAll(async () => {
-    h = await startHub({ deviceProtocol: { deviceLogMaxPerDevice: 5, deviceLogRetentionDays: 30, otaMaxFirmwareBytes: 1 << 20, otaDownloadTtlSeconds: 3600, alertWebhookAttempts: 3 } });
+    h = await startHub({ deviceProtocol: { ...loadConfig({}).deviceProtocol, deviceLogMaxPerDevice: 5 } });
     ({ client: c, orgId } = await newTenant(h, 'logs'));
     d = (await provision(c, orgId, { productType: 'Device', deviceKeys: ['pump'] })).devices[0]!;
     dev = await connectDevice(h.mqttUrl, d);

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -20,6 +21,26 @@ describe('edge runtime with the demo topology', () => {
     t = await newTenant(h, 'edge-site');
     site = await edgeSite(t.client, t, { baseUrl: h.baseUrl, mqttUrl: h.mqttUrl }, { pollIntervalMs: POLL });
   });
+  let starting: Promise<Edge> | undefined;
+  /** The edge, started by whichever test needs it first: every test also runs alone. */
+  const runningEdge = (): Promise<Edge> =>
+    (starting ??= loadEdgeConfig(site.configFile).then(async (config) => (edge = await Edge.start(config, modbusSouthbound, pino({ level: 'silent' })))));
+  /** The edge once every sub-device has delivered a reading: logged in at the hub, its field link up. */
+  async function readyEdge(): Promise<Edge> {
+    const e = await runningEdge();
+    const waiting = new Set(['fan-1', 'inverter-1', 'storage-1']);
+    await new Promise<void>((resolve) => {
+      const onReading = (r: { deviceId: string }) => {
+        waiting.delete(r.deviceId);
+        if (waiting.size > 0 || !e.status().subDevices.every((s) => s.loggedIn)) return;
+        e.off('reading', onReading);
+        resolve();
+      };
+      e.on('reading', onReading);
+    });
+    return e;
+  }
+
   afterAll(async () => {
     await center?.app.close();
     await edge?.stop();
@@ -38,9 +59,8 @@ describe('edge runtime with the demo topology', () => {
         if (seen.size === 3) resolve();
       });
     });
-    const config = await loadEdgeConfig(site.configFile);
     const started = Date.now();
-    edge = await Edge.start(config, modbusSouthbound, pino({ level: 'silent' }));
+    await runningEdge();
     const subs = await t.client.ok<{ deviceKey: string; gatewayAssetId: string }[]>('POST', '/connect-service/v2.1/devices', { action: 'search', orgId: t.orgId }, { expression: `productKey = '${site.subProductKey}'` });
     expect(subs.data.map((d) => d.deviceKey).sort()).toEqual(['fan-1', 'inverter-1', 'storage-1']);
     expect(new Set(subs.data.map((d) => d.gatewayAssetId))).toEqual(new Set([site.gateway.devices[0]!.assetId]));
@@ -61,6 +81,7 @@ describe('edge runtime with the demo topology', () => {
   });
 
   it('turns a setMeasurepoint from the hub REST into a Modbus write and answers with the result', async () => {
+    await readyEdge();
     const r = await t.client.call('POST', '/connect-service/v2.1/commands', { action: 'setMeasurepoint', orgId: t.orgId, productKey: site.subProductKey, deviceKey: 'fan-1', measurepointId: 'speedSetpoint', timeout: '10' }, { value: 900 });
     expect(r.code).toBe(0);
     expect(site.simulators.fan.state.value('speedSetpoint')).toBe(900);
@@ -71,6 +92,7 @@ describe('edge runtime with the demo topology', () => {
   });
 
   it('reports a southbound device that goes away through connection state, while the others keep flowing', async () => {
+    await readyEdge();
     const down = new Promise<void>((resolve) => edge.on('state', (st) => st.deviceId === 'storage-1' && st.state !== 'connected' && resolve()));
     await site.simulators.storage.stop();
     await down;
@@ -112,6 +134,9 @@ describe('edge runtime with the demo topology', () => {
   });
 
   it('lists sub-devices and status on the local config center', async () => {
+    // Connected to the hub with its sub-devices registered; whether their field links are up does not matter here.
+    const e = await runningEdge();
+    if (!e.status().uplink.connected) await once(e, 'up');
     center = await startConfigCenter(edge, { host: '127.0.0.1', port: 0 });
     // the token defaults to the gateway's own device secret
     const auth = { authorization: `Bearer ${site.gateway.devices[0]!.secret}` };

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '@edgehub/shared';
-import type { ApiClient } from '@edgehub/hub';
+import { loadConfig, type ApiClient } from '@edgehub/hub';
 import { connectDevice, newTenant, provision, startHub, type ProvisionedDevice, type ProvisionedProduct, type RunningHub, type TestDevice } from '../src/index.js';
 
 type Offer = { version: string; sign: string; signMethod: string; fileUrl: string; fileSize: number };
@@ -39,7 +39,7 @@ describe('OTA firmware upgrades', () => {
   const tasks = async (jobId: string) => (await c.ok<Task[]>('GET', '/connect-service/v2.1/ota-jobs', { action: 'listTasks', orgId, jobId })).data;
 
   beforeAll(async () => {
-    h = await startHub({ deviceProtocol: { deviceLogMaxPerDevice: 100, deviceLogRetentionDays: 30, otaMaxFirmwareBytes: MAX_FIRMWARE, otaDownloadTtlSeconds: 3600, alertWebhookAttempts: 3 } });
+    h = await startHub({ deviceProtocol: { ...loadConfig({}).deviceProtocol, otaMaxFirmwareBytes: MAX_FIRMWARE } });
     ({ client: c, orgId } = await newTenant(h, 'ota'));
     product = await provision(c, orgId, { productType: 'Device', deviceKeys: ['ok', 'f1', 'f2', 'f3', 'f4', 'late', 'old'] });
     // Every device but "old" runs 1.0.0; "late" reports it, then goes offline before the job.

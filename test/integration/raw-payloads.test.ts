@@ -41,7 +41,7 @@ function measurepointFrame(id: number, temp: number, speed: number, seconds: num
 /**
  * Raw (`dataFormat: Custom`) payloads through a real hub: real mqtt.js devices publish CBOR and
  * fixed-layout binary frames on `thing/model/up_raw`; the hub decodes them with the product's codec
- * and stores them exactly like JSON posts (docs/PROTOCOL.md "Raw payloads").
+ * and stores them exactly like JSON posts (docs/PROTOCOL.md §7.1).
  */
 describe('raw payloads: CBOR and binary-layout devices', () => {
   let h: RunningHub;

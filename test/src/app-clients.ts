@@ -4,8 +4,7 @@ import { signedHeaders } from '@edgehub/shared';
 import type { ApiClient } from '@edgehub/hub';
 
 /** An application on the MQTT stream: ClientId `{cid}|authtype=app,timestamp=…|`, username accessKey. */
-export async function connectApp(url: string, accessKey: string, accessSecret: string, cid = 'app'): Promise<MqttClient> {
-  const ts = String(Date.now());
+export async function connectApp(url: string, accessKey: string, accessSecret: string, cid = 'app', ts = String(Date.now())): Promise<MqttClient> {
   const client = mqtt.connect(url, {
     clientId: `${cid}|authtype=app,timestamp=${ts}|`,
     username: accessKey,

@@ -12,6 +12,8 @@ import type {
   RevocationFeedPage,
   RevocationFeedRequest,
   RevokeRequest,
+  ServerCertificate,
+  ServerCertificateRequest,
 } from '../api.js';
 import { CertificateError, isCertificateErrorCode } from '../errors.js';
 import { resolveSerial, type SerialRef } from '../serial.js';
@@ -100,6 +102,11 @@ class CertificateClient implements CertificateOperations {
   onRevoked(listener: (event: RevocationEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  async issueServerCertificate(request: ServerCertificateRequest): Promise<ServerCertificate> {
+    const c = (await this.call('POST', '/v1/server-certificates/issue', request)) as ServerCertificate;
+    return { ...c, notBefore: new Date(c.notBefore), notAfter: new Date(c.notAfter) };
   }
 
   async revocations(request: RevocationFeedRequest, signal?: AbortSignal): Promise<RevocationFeedPage> {

@@ -51,7 +51,7 @@ const PEM_TYPE = 'application/x-pem-file';
  *   GET /ca/root.pem, /ca/{RSA|ECC}.pem, /ca/chain/{RSA|ECC}.pem, /enos/CA/cacert (the root, §6 certChainURL path)
  *   GET /healthz
  * Hub API, every call signed (signing.ts), JSON in and out, errors as `{code, message}`:
- *   POST /v1/certificates/issue | renew | revoke
+ *   POST /v1/certificates/issue | renew | revoke   POST /v1/server-certificates/issue (the hub's TLS listener)
  *   GET  /v1/certificates?orgId=&productKey=&deviceKey=&assetId=&status=&issueAuthority=&expiresBefore=
  *   GET  /v1/certificates/{certSN}   GET /v1/revoked   GET /v1/ca
  *   GET  /v1/revocations?after=<position>&epoch=<epoch>&wait=<seconds>   the revocation feed (long poll)
@@ -158,6 +158,7 @@ export function buildCertificateApp(
       hub.post('/certificates/issue', async (req) => service.issue(req.body as never));
       hub.post('/certificates/renew', async (req) => service.renew(req.body as never));
       hub.post('/certificates/revoke', async (req) => service.revoke(req.body as never));
+      hub.post('/server-certificates/issue', async (req) => service.issueServerCertificate(req.body as never));
       hub.get<{ Querystring: Record<string, string | undefined> }>('/certificates', async (req) => service.list(listFilter(req.query)));
       hub.get<{ Params: { certSN: string }; Querystring: Record<string, string | undefined> }>('/certificates/:certSN', async (req) => {
         const scope = bindingQuery(req.query);

@@ -28,6 +28,8 @@ export class DevicePoller {
     private readonly link: ModbusLink,
     private readonly hooks: DevicePollerHooks,
     private readonly maxConsecutiveTimeouts: number,
+    /** Longest a silent device on a serial line waits between polls (its backoff's cap). */
+    private readonly maxSilentBackoffMs = 30_000,
   ) {
     this.plan = planReads(device.map);
     this.current = { deviceId: device.id, state: 'unknown' };
@@ -70,8 +72,9 @@ export class DevicePoller {
       if (this.stopped) return;
       const interval = this.device.pollIntervalMs;
       const now = Date.now();
-      // Fixed rate: the next slot on the original grid that is still ahead of us.
-      const next = scheduledAt + interval * Math.max(1, Math.ceil((now - scheduledAt) / interval));
+      // Fixed rate: the next slot on the original grid that is at least the backoff ahead of us.
+      const ahead = Math.max(1, Math.ceil((now + this.silentBackoffMs() - scheduledAt) / interval));
+      const next = scheduledAt + interval * ahead;
       this.timer = setTimeout(() => this.tick(next), next - now);
     });
   }
@@ -103,6 +106,19 @@ export class DevicePoller {
     this.setState('connected');
     this.current.lastReadingAt = time;
     if (this.plan.length > 0) this.hooks.reading({ deviceId: this.device.id, time, values });
+  }
+
+  /**
+   * A device that stopped answering on a serial line holds the shared bus for a whole timeout at
+   * every poll, which slows every device wired to it. So it is asked less and less often: after k
+   * timeouts in a row it waits 2^k poll intervals (at most maxSilentBackoffMs, never less than one
+   * interval), and is back on its own schedule with its first answer (docs/ARCHITECTURE.md, "Edge:
+   * RTU lines"). A TCP device has its own connection and is reset instead (maxConsecutiveTimeouts).
+   */
+  private silentBackoffMs(): number {
+    if (this.device.transport.kind !== 'rtu' || this.consecutiveTimeouts === 0) return 0;
+    const interval = this.device.pollIntervalMs;
+    return Math.min(interval * 2 ** Math.min(this.consecutiveTimeouts, 16), Math.max(interval, this.maxSilentBackoffMs));
   }
 
   /** Reports a failed poll; `connecting` when there was no connection to poll over. */

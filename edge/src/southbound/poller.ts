@@ -56,7 +56,7 @@ class Poller extends EventEmitter<ModbusPollerEvents> implements ModbusPoller {
         if (device.transport.kind === 'rtu') serialLines.set(device.transport.path, link);
       }
       const hooks = { reading: (r: SouthReading) => this.emit('reading', r), state: (s: SouthStateEvent) => this.emit('state', s) };
-      this.pollers.set(device.id, new DevicePoller(device, link, hooks, maxTimeouts));
+      this.pollers.set(device.id, new DevicePoller(device, link, hooks, maxTimeouts, backoff.maxMs));
     }
     for (const p of this.pollers.values()) p.start();
   }

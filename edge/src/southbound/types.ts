@@ -47,7 +47,10 @@ export interface SouthDeviceStatus {
 }
 
 export interface PollerOptions {
-  /** Wait before reconnecting after a failed connect; doubles per failure up to maxMs (defaults 1 s → 30 s). */
+  /**
+   * Wait before reconnecting after a failed connect; doubles per failure up to maxMs (defaults 1 s → 30 s).
+   * maxMs also caps how long a silent device on a serial line waits between polls.
+   */
   reconnect?: { initialMs?: number; maxMs?: number };
   /**
    * A TCP connection is dropped and reopened after this many timeouts in a row (default 3): a

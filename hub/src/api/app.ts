@@ -35,6 +35,9 @@ import { otaDownloadRoutes, otaRoutes } from './ota.routes.js';
 import type { Firmwares } from '../ota/firmwares.js';
 import type { OtaCampaigns } from '../ota/campaigns.js';
 import type { DownloadUrls } from '../ota/download-urls.js';
+import { alertRoutes } from './alerts.routes.js';
+import type { AlertRules } from '../alerts/alert-rules.js';
+import type { AlertEngine } from '../alerts/alert-engine.js';
 
 export interface ApiOptions {
   /** What /health says: `ok`, `degraded` (Redis unreachable: cross-node features wait) or `draining`. */
@@ -61,12 +64,14 @@ export interface ApiOptions {
   certificates?: CertificateOperations;
   certificateService?: CertificateService;
   publicBaseUrl?: string | (() => string);
-  /** Raw-payload codecs of Custom products (docs/PROTOCOL.md "Raw payloads"). */
+  /** Raw-payload codecs of Custom products (docs/PROTOCOL.md §7.1). */
   codecs?: ProductCodecs;
   /** Device logs and network status reports (docs/PROTOCOL.md). */
   deviceLogs?: DeviceLogs;
   /** OTA firmware, jobs and the signed download URLs (docs/PROTOCOL.md). */
   ota?: { firmwares: Firmwares; campaigns: OtaCampaigns; urls: DownloadUrls };
+  /** Alert rules and alerts (docs/PROTOCOL.md). */
+  alerts?: { rules: AlertRules; engine: AlertEngine };
 }
 
 /** Builds the management REST API: token service, Connection Service, admin API, OpenAPI at /docs. */
@@ -163,6 +168,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     if (opts.codecs) await scope.register(codecRoutes, { registry: opts.registry, codecs: opts.codecs });
     if (opts.deviceLogs) await scope.register(deviceLogRoutes, { registry: opts.registry, logs: opts.deviceLogs });
     if (opts.ota) await scope.register(otaRoutes, { registry: opts.registry, firmwares: opts.ota.firmwares, campaigns: opts.ota.campaigns });
+    if (opts.alerts) await scope.register(alertRoutes, { registry: opts.registry, rules: opts.alerts.rules, engine: opts.alerts.engine });
     await scope.register(adminRoutes, { registry: opts.registry });
   });
   return app;

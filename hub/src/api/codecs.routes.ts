@@ -24,7 +24,7 @@ const frameBase = {
   fields: { type: 'array', maxItems: MAX_FIELDS, items: field },
 } as const;
 
-/** The codec body: `{type:"cbor"}` or `{type:"binary", layout:{…}}` (docs/PROTOCOL.md "Raw payloads"). */
+/** The codec body: `{type:"cbor"}` or `{type:"binary", layout:{…}}` (docs/PROTOCOL.md §7.1). */
 const codecSchema = {
   type: 'object',
   additionalProperties: false,

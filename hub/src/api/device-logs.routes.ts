@@ -10,7 +10,7 @@ export const MAX_LOG_PAGE = 1000;
 
 /**
  * Ours: what a device reported about itself over `thing.log.post` and `network.status.report`
- * (docs/PROTOCOL.md "Device logs and network status"), newest first, org-scoped like every call.
+ * (docs/PROTOCOL.md §7.2), newest first, org-scoped like every call.
  */
 export async function deviceLogRoutes(app: FastifyInstance, { registry, logs }: { registry: Registry; logs: DeviceLogs }): Promise<void> {
   connectRoute(app, {

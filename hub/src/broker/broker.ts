@@ -17,7 +17,7 @@ import { DeviceLifecycle } from './lifecycle.js';
 import { openListeners, type Listeners } from './listeners.js';
 import { trustedProxies } from './proxy-protocol.js';
 import { drainSessions, PublishesInFlight } from './drain.js';
-import { serverTlsMaterial } from './server-certificate.js';
+import { ServerCertificates, type ServerCertificateIssuer } from './server-certificate.js';
 import { SessionRegistry, type DeviceSession } from './sessions.js';
 import { ConnectThrottle, type Throttle, type ThrottleConfig } from './throttle.js';
 import type { CloseReason, ConnectionLimits } from './connection-limits.js';
@@ -69,6 +69,8 @@ export interface BrokerDeps {
   throttle?: Throttle;
   /** Mutual TLS on the TLS listener, when the certificate service is there. */
   clientCertificates?: ClientCertificatePolicy;
+  /** Issues the TLS listener's certificates from the hub's CA (server-certificate.ts); absent: self-signed. */
+  serverCertificateIssuer?: ServerCertificateIssuer;
 }
 
 export interface Broker {
@@ -84,8 +86,10 @@ export interface Broker {
    * once) once their publishes in flight are acknowledged. Resolves with how many were connected.
    */
   drain(perSecond: number): Promise<number>;
-  /** PEM of the TLS listener's certificate (a CA file for clients). */
+  /** The CA file for clients of the TLS listener (`--cafile`): `tls/ca.crt`, the hub's root, when its CA issued the certificates. */
   tlsCertPath: string;
+  /** The TLS listener's certificates and their re-issue. */
+  serverCertificates: ServerCertificates;
   close(): Promise<void>;
 }
 
@@ -124,7 +128,13 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
   const throttle = deps.throttle ?? new ConnectThrottle(config.throttle);
   const clusterOptions = deps.redisUrl ? redisBrokerBackends(deps.redisUrl, log) : {};
   const unwatchAdminChanges = watchAdminChanges({ registry, sessions, lifecycle, log });
-  const tls = await serverTlsMaterial({ dataDir: deps.dataDir, certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, hostnames: config.tlsHostnames });
+  const serverCertificates = await ServerCertificates.open({
+    dataDir: deps.dataDir,
+    hostnames: config.tlsHostnames,
+    ...(config.tlsCertFile && config.tlsKeyFile ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } : {}),
+    ...(deps.serverCertificateIssuer ? { issuer: deps.serverCertificateIssuer } : {}),
+    log: (m) => log.error(m),
+  });
   let listeners: Listeners | undefined;
 
   const connects = new WeakMap<Client, { clientId: string; clean: boolean }>();
@@ -319,7 +329,8 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     lifecycle,
     router,
     downstream: new Downstream(sessions, deps.metrics),
-    tlsCertPath: tls.certPath,
+    tlsCertPath: serverCertificates.material.caPath,
+    serverCertificates,
     async listen() {
       const proxyProtocol = config.proxyProtocolFrom?.length
         ? { trusted: trustedProxies(config.proxyProtocolFrom), timeoutMs: config.connections.connectTimeoutMs, onRefused: (reason: string, from: string | undefined) => log.warn({ from, reason }, 'connection from a load balancer refused') }
@@ -329,11 +340,15 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
         port: config.port,
         tlsPort: config.tlsPort,
         wsPort: config.wsPort,
-        tls,
+        tls: serverCertificates.material,
         limits: config.connections,
         onClosed: connectionClosed,
         ...(deps.clientCertificates ? { clientCertificates: deps.clientCertificates } : {}),
         ...(proxyProtocol ? { proxyProtocol } : {}),
+      });
+      serverCertificates.start((material) => {
+        listeners?.setServerCertificates(material);
+        log.info({ notAfter: material.notAfter.toISOString() }, 'TLS server certificates re-issued');
       });
       return listeners;
     },
@@ -344,6 +359,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
       return n;
     },
     async close() {
+      serverCertificates.stop();
       unwatchAdminChanges();
       unwatchRevocations?.();
       await listeners?.close();

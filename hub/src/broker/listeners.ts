@@ -19,7 +19,8 @@ export interface ListenerOptions {
   tlsPort: number;
   /** MQTT over WebSocket, path /mqtt. */
   wsPort: number;
-  tls: { key: string; cert: string };
+  /** The server's key/chain pairs (server-certificate.ts): ECDSA and RSA when issued by the hub's CA. */
+  tls: { pairs: { key: string; cert: string }[] };
   /** Client-certificate authentication on the TLS listener (mutual TLS). */
   clientCertificates?: { caPems: string[]; isRevoked(serialHex: string): boolean };
   limits: ConnectionLimits;
@@ -37,6 +38,8 @@ export interface Listeners {
   kindOf(conn: Duplex): ListenerKind;
   /** The connection passed CONNECT: its connect deadline and pre-authentication budget end. */
   authenticated(conn: Duplex): void;
+  /** Swaps the TLS listener's certificates (a re-issue) for new handshakes; open connections keep theirs. */
+  setServerCertificates(tls: ListenerOptions['tls']): void;
   /** The client's own address (behind a load balancer: from its PROXY header). */
   remoteOf(conn: Duplex): string | undefined;
   /** Stops accepting new connections; open ones stay (drain). */
@@ -84,13 +87,19 @@ export async function openListeners(aedes: Aedes, opts: ListenerOptions): Promis
   // Certificates are requested but not required at the TLS layer: devices of one-way products use
   // TLS with their secret alone; the CONNECT check decides what a certificate must prove (§6).
   const clientCa = opts.clientCertificates;
-  const tlsOptions = clientCa ? { requestCert: true, rejectUnauthorized: false, ca: clientCa.caPems } : {};
+  const tlsOptions = clientCa ? { requestCert: true, rejectUnauthorized: false } : {};
+  const secureContext = (material: ListenerOptions['tls']) => ({
+    key: material.pairs.map((p) => p.key),
+    cert: material.pairs.map((p) => p.cert),
+    minVersion: 'TLSv1.2' as const,
+    ...(clientCa ? { ca: clientCa.caPems } : {}),
+  });
   // TLS is terminated by `tls`, fed by `tlsFront`, which accepts the TCP connection (the door
   // policy, then an optional PROXY header). The connect deadline (the gate) ends a slow handshake;
   // Node's own handshake timeout is only a backstop behind it. The TLS socket handed over after the
   // handshake is not the accepted one: it is matched through its parent, the stream it ran on.
   const tlsAdmissions = new WeakMap<Duplex, { admission: Admission; remote: string }>();
-  const tls = createTlsServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: opts.limits.connectTimeoutMs + 1000, ...tlsOptions }, (socket: TLSSocket) => {
+  const tls = createTlsServer({ ...secureContext(opts.tls), handshakeTimeout: opts.limits.connectTimeoutMs + 1000, ...tlsOptions }, (socket: TLSSocket) => {
     socket.setNoDelay(true);
     const parent = (socket as unknown as { _parent?: Duplex })._parent;
     const accepted = parent ? tlsAdmissions.get(parent) : undefined;
@@ -143,6 +152,7 @@ export async function openListeners(aedes: Aedes, opts: ListenerOptions): Promis
     tls: tlsAddr,
     ws: wsAddr,
     kindOf: (conn) => kinds.get(conn) ?? 'tcp',
+    setServerCertificates: (material) => tls.setSecureContext(secureContext(material)),
     authenticated(conn) {
       const admission = admissions.get(conn);
       if (admission) admission.authenticated = true;

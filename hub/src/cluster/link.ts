@@ -32,8 +32,8 @@ export interface ClusterLink {
    * under the same node id died) is stale. Removes it; resolves with those devices' identities.
    */
   takeOwnRoster(): Promise<unknown[]>;
-  /** Removes the rosters of nodes whose liveness expired; resolves with their devices' identities. */
-  sweepDeadNodes(): Promise<unknown[]>;
+  /** Removes the rosters of nodes whose liveness expired; resolves with them and their devices' identities. */
+  sweepDeadNodes(): Promise<{ node: string; devices: unknown[] }[]>;
   /** Called each time Redis answers again after an outage. */
   onReconnect(handler: () => void): void;
   send(nodeId: string, message: NodeMessage): Promise<void>;

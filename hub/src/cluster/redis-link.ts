@@ -110,7 +110,7 @@ export async function openRedisLink(url: string, log: Logger, nodeId = `node-${r
       return takeRoster(nodeId);
     },
     async sweepDeadNodes() {
-      const orphans: unknown[] = [];
+      const gone: { node: string; devices: unknown[] }[] = [];
       const now = Date.now();
       for (const node of await cmd.smembers(nodesKey)) {
         if (node === nodeId) continue;
@@ -126,11 +126,12 @@ export async function openRedisLink(url: string, log: Logger, nodeId = `node-${r
         suspects.delete(node);
         // One survivor sweeps a dead node; the others skip it while the sweep lock lives.
         if ((await cmd.set(`${PREFIX}sweep:${node}`, nodeId, 'PX', nodeTtlMs, 'NX')) !== 'OK') continue;
-        orphans.push(...(await takeRoster(node)));
+        const devices = await takeRoster(node);
         await cmd.srem(nodesKey, node);
-        log.warn({ node, devices: orphans.length }, 'cluster: node is gone; its devices are offline');
+        log.warn({ node, devices: devices.length }, 'cluster: node is gone; its devices are offline');
+        gone.push({ node, devices });
       }
-      return orphans;
+      return gone;
     },
     onReconnect(handler) {
       reconnectHandlers.push(handler);

@@ -2,7 +2,7 @@ import { EnosError, codes } from '@edgehub/shared';
 import type { RawCodec, RawCommand, RawReply, RawRequest } from './raw-codec.js';
 
 /**
- * The declarative binary-layout codec (docs/PROTOCOL.md "Binary layouts"): fixed-layout frames
+ * The declarative binary-layout codec (docs/PROTOCOL.md §7.1): fixed-layout frames
  * described as data — fields at byte offsets with a numeric type, a byte order and a scale. Frames
  * are told apart by a type byte. Nothing of the layout is executed; it is only read.
  */

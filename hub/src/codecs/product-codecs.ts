@@ -4,7 +4,7 @@ import { binaryLayoutCodec, layoutProblem, type BinaryLayout } from './binary-la
 import { cborRawCodec } from './cbor-codec.js';
 import type { RawCodec } from './raw-codec.js';
 
-/** What a Custom product's raw payloads are (docs/PROTOCOL.md "Raw payloads"). */
+/** What a Custom product's raw payloads are (docs/PROTOCOL.md §7.1). */
 export type CodecConfig = { type: 'cbor' } | { type: 'binary'; layout: BinaryLayout };
 
 export interface ProductCodecRecord {

@@ -1,6 +1,6 @@
 /**
  * Codecs of raw (`dataFormat: Custom`) payloads: `thing/model/up_raw`, `down_raw` and their
- * replies carry bytes instead of the JSON envelope (docs/PROTOCOL.md "Raw payloads"). A codec turns
+ * replies carry bytes instead of the JSON envelope (docs/PROTOCOL.md §7.1). A codec turns
  * those bytes into the same request the JSON topics carry, so decoded data goes through the
  * same handlers, checks and storage. A codec is data (a kind and a layout), never user code.
  */

@@ -85,6 +85,8 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
     private readonly limits: CommandLimits = defaultCommandLimits,
     private readonly clock: () => number = Date.now,
     private readonly metrics?: { commandOutcomes: { inc(labels: { status: string }): void } },
+    /** Cluster: this node's id. Without it (one node) every "sent" record is this node's. */
+    private readonly nodeId?: string,
   ) {
     super();
     this.pull = new PullQueue(commands, (c) => this.types.require(deviceTypeOf(c)).render(c), clock, (c) => {
@@ -116,8 +118,10 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
       this.unsubscribe.push(channel.onReply((r) => this.onReply(r)));
       this.unsubscribe.push(channel.onReachable((pk, dk) => void this.kick(pk, dk, type.id)));
     }
-    const orphaned = await this.commands.find({ $and: [{ status: 'sent' }, this.pushTypeFilter()] }, { limit: 10_000 });
-    for (const c of orphaned.items) await this.finish(c.commandId, 'timeout', undefined, 'the hub restarted while waiting for the reply');
+    // Only this node's own: other nodes of a cluster are still waiting for theirs.
+    const mine = this.nodeId ? [{ sentBy: this.nodeId }] : [];
+    const orphaned = await this.commands.find({ $and: [{ status: 'sent' }, this.pushTypeFilter(), ...mine] }, { limit: 10_000 });
+    for (const c of orphaned.items) await this.finish(c.commandId, 'timeout', undefined, 'the hub restarted while waiting for the reply', 'sent');
     this.sweepTimer = setInterval(() => void this.sweep().catch((err: unknown) => this.log.error({ err }, 'command sweep failed')), this.limits.sweepIntervalMs);
     this.sweepTimer.unref();
   }
@@ -319,14 +323,50 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
       waiter.done(r);
       return;
     }
-    this.settleInFlight(`${r.productKey}/${r.deviceKey}`, r.commandId, r);
+    const key = `${r.productKey}/${r.deviceKey}`;
+    if (this.inFlight.get(key)?.commandId === r.commandId) return this.settleInFlight(key, r.commandId, r);
+    // Every node hears every reply: the sender, if alive, settles it first; the others look later.
+    if (this.nodeId) setTimeout(() => void this.settleElsewhere(r), 1_000).unref();
+  }
+
+  /**
+   * Cluster: a reply to a cached command this node did not send (its sender died, or the device
+   * moved and answered here). Settled by id, once (the stored status is the condition); then the
+   * device's queue goes on wherever its session is.
+   */
+  private async settleElsewhere(r: CommandReply): Promise<void> {
+    try {
+      const c = await this.commands.get(r.commandId);
+      if (!c || c.status !== 'sent' || c.pendingTtlSeconds <= 0 || c.productKey !== r.productKey || c.deviceKey !== r.deviceKey) return;
+      const done = await this.finish(r.commandId, 'replied', r, undefined, 'sent');
+      if (done.status === 'replied') await this.kick(r.productKey, r.deviceKey, deviceTypeOf(done));
+    } catch (err) {
+      this.log.error({ err, commandId: r.commandId }, 'settling a reply failed');
+    }
+  }
+
+  /**
+   * Cluster: a node left without settling what it had sent. Its unanswered cached commands go back
+   * to the queue (same command ids: a device that got one already may see it again) and each
+   * device's queue runs again where its session now is.
+   */
+  async requeueSentBy(nodeId: string): Promise<number> {
+    const left = await this.commands.find({ $and: [{ status: 'sent', sentBy: nodeId, pendingTtlSeconds: { $gt: 0 } }, this.pushTypeFilter()] }, { limit: 10_000 });
+    const devices = new Map<string, CommandRecord>();
+    for (const c of left.items) {
+      const now = this.clock();
+      const back = await this.commands.update(c.commandId, { status: 'pending', history: [...c.history, { status: 'pending', at: now, note: `its node ${nodeId} left the cluster: delivered again` }] }, { status: 'sent' });
+      if (back) devices.set(`${c.productKey}/${c.deviceKey}`, c);
+    }
+    for (const c of devices.values()) await this.kick(c.productKey, c.deviceKey, deviceTypeOf(c));
+    return left.items.length;
   }
 
   /** Marks the command sent (with its stored reply deadline) and hands its wire form to the type's channel. */
   private async deliver(c: CommandRecord): Promise<boolean> {
     const now = this.clock();
     const type = this.types.require(deviceTypeOf(c));
-    await this.commands.update(c.commandId, { status: 'sent', sentAt: now, replyDeadlineAt: now + c.timeoutMs, history: [...c.history, { status: 'sent', at: now }] });
+    await this.commands.update(c.commandId, { status: 'sent', sentAt: now, replyDeadlineAt: now + c.timeoutMs, ...(this.nodeId ? { sentBy: this.nodeId } : {}), history: [...c.history, { status: 'sent', at: now }] });
     this.metrics?.commandOutcomes.inc({ status: 'sent' });
     return type.channel!.send(c.productKey, c.deviceKey, await type.render(c));
   }

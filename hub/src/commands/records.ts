@@ -63,6 +63,8 @@ export interface CommandRecord {
   /** The device-management status (Entgra vocabulary), kept in step with `status`. */
   operationStatus?: OperationStatus;
   sentAt?: number;
+  /** Cluster: the node that delivered it (its reply timer lives there); requeued if that node dies. */
+  sentBy?: string;
   repliedAt?: number;
   /** The device's reply: its code, message and data (the outputData of a service). */
   reply?: { code: number; message?: string; data: unknown };

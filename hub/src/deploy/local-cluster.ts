@@ -185,3 +185,5 @@ async function waitForListening(host: string, port: number, timeoutMs = 10_000):
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+export { composeTopology, renderHaproxyConfig, type HaproxyTopology } from './haproxy-config.js';

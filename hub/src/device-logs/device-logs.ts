@@ -3,7 +3,7 @@ import type { Collection, CollectionSpec, Filter } from '../store/port.js';
 import type { DeviceIdentity } from '../broker/sessions.js';
 
 /**
- * What devices report about themselves (docs/PROTOCOL.md "Device logs and network status"):
+ * What devices report about themselves (docs/PROTOCOL.md §7.2):
  * `thing.log.post` lines and `network.status.report` snapshots, kept per device, bounded in count
  * and in age, read back over REST.
  */

@@ -1,5 +1,5 @@
 /**
- * `thing.log.post` and `network.status.report` (docs/PROTOCOL.md "Device logs and network status").
+ * `thing.log.post` and `network.status.report` (docs/PROTOCOL.md §7.2).
  * EnOS publishes only the topic constants; the payloads here are ours and documented there.
  */
 import { EnosError, codes, type TopicKind } from '@edgehub/shared';

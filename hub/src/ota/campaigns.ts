@@ -37,7 +37,7 @@ export const MAX_JOB_DEVICES = 10_000;
 const WINDOW_MS = 60_000;
 
 /**
- * Upgrade campaigns (docs/PROTOCOL.md "OTA firmware upgrades"): a job targets a product's devices
+ * Upgrade campaigns (docs/PROTOCOL.md §7.3): a job targets a product's devices
  * (version filter, tags, device keys) with a firmware; each device gets a task. Reachable devices
  * are told on `ota/device/upgrade` at the job's rollout rate; the others when they next come online.
  * Progress and the reported version move the task to its final state; the job is done when no

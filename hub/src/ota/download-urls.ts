@@ -4,7 +4,7 @@ import { DuplicateKeyError, type Collection } from '../store/port.js';
 import type { OtaSetting } from './records.js';
 
 /**
- * Signed firmware download URLs (docs/PROTOCOL.md "OTA firmware upgrades"): each URL names one
+ * Signed firmware download URLs (docs/PROTOCOL.md §7.3): each URL names one
  * firmware, one device and an expiry, signed with an HMAC-SHA256 key the hub keeps in its store
  * (shared by every node of a cluster). Devices need no other credential to download.
  */

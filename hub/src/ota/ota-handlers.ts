@@ -1,4 +1,4 @@
-/** The device's OTA topics (docs/ENOS-PROTOCOL.md §4.1, docs/PROTOCOL.md "OTA firmware upgrades"). */
+/** The device's OTA topics (docs/ENOS-PROTOCOL.md §4.1, docs/PROTOCOL.md §7.3). */
 import type { TopicKind } from '@edgehub/shared';
 import type { UpstreamHandler } from '../router/context.js';
 import { isObject, requireObject, shapeError } from '../router/model-check.js';

@@ -1,6 +1,6 @@
 import type { CollectionSpec } from '../store/port.js';
 
-/** OTA records (docs/PROTOCOL.md "OTA firmware upgrades"). */
+/** OTA records (docs/PROTOCOL.md §7.3). */
 
 export type SignMethod = 'md5' | 'sha256';
 

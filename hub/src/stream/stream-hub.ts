@@ -47,5 +47,7 @@ export function topicOf(e: StreamEvent): string {
       return streamTopics.event(e.orgId, e.productKey, e.deviceKey, e.eventId);
     case 'lifecycle':
       return streamTopics.lifecycle(e.orgId, e.productKey, e.deviceKey);
+    case 'alert':
+      return streamTopics.alerts(e.orgId, e.productKey, e.deviceKey);
   }
 }

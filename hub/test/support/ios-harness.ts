@@ -69,16 +69,16 @@ export async function openIosHarness(extra: Partial<IosPluginOptions> = {}): Pro
       return agent;
     },
     async restart() {
-      await h.plugin.close();
       await h.app.close();
+      await h.plugin.close();
       await store.close();
       store = await openEmbeddedStore({ path: join(dir, 'registry') });
       h.store = store;
       await openPlugin();
     },
     async close() {
-      await h.plugin.close();
       await h.app.close();
+      await h.plugin.close();
       await apns.stop();
       await store.close();
       await rm(dir, { recursive: true, force: true });

@@ -50,6 +50,13 @@ export class ApnsSimulator {
   /** Keep only counts beyond this many received pushes (the benchmark sends tens of thousands). */
   recordLimit = 10_000;
   count = 0;
+  /** TLS sessions providers opened (a provider should reuse one). */
+  sessions = 0;
+  /** Most requests in flight at once, across sessions. */
+  maxActiveStreams = 0;
+  private activeStreams = 0;
+  private readonly open = new Set<http2.ServerHttp2Session>();
+  private readonly topicBySession = new WeakMap<http2.Http2Session, string | undefined>();
 
   constructor(private readonly opts: ApnsSimulatorOptions) {}
 
@@ -64,6 +71,11 @@ export class ApnsSimulator {
     });
     server.on('stream', (stream, headers) => this.onStream(stream, headers));
     server.on('sessionError', () => undefined);
+    server.on('session', (session) => {
+      this.sessions++;
+      this.open.add(session);
+      session.on('close', () => this.open.delete(session));
+    });
     this.server = server;
     await new Promise<void>((resolve) => server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', resolve));
     return this.url;
@@ -78,6 +90,11 @@ export class ApnsSimulator {
     const s = this.server;
     if (!s) return;
     await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  /** Sends GOAWAY on every open session, as APNs does when it rotates connections. */
+  goAwayAll(): void {
+    for (const s of this.open) s.close();
   }
 
   /** A device's token: pushes to it are delivered to `deliver` with their PushMagic. */
@@ -109,6 +126,9 @@ export class ApnsSimulator {
   }
 
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    this.activeStreams++;
+    this.maxActiveStreams = Math.max(this.maxActiveStreams, this.activeStreams);
+    stream.on('close', () => this.activeStreams--);
     const chunks: Buffer[] = [];
     let size = 0;
     stream.on('data', (c: Buffer) => {
@@ -173,7 +193,14 @@ export class ApnsSimulator {
   }
 
   private clientTopic(stream: http2.ServerHttp2Stream): string | undefined {
-    const socket = stream.session?.socket as TLSSocket | undefined;
+    const session = stream.session;
+    if (!session) return undefined;
+    if (!this.topicBySession.has(session)) this.topicBySession.set(session, this.topicOfPeer(session));
+    return this.topicBySession.get(session);
+  }
+
+  private topicOfPeer(session: http2.Http2Session): string | undefined {
+    const socket = session.socket as TLSSocket | undefined;
     const raw = socket?.getPeerCertificate?.(false)?.raw;
     if (!raw) return undefined;
     const subject = new X509Certificate(raw).subject;

@@ -67,8 +67,13 @@ export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; ses
 
   async enroll(): Promise<void> {
     await this.checkin({ MessageType: 'Authenticate', Topic: this.opts.topic, UDID: this.udid, SerialNumber: this.serialNumber, ProductName: 'iPhone15,2', OSVersion: '17.5', BuildVersion: '21F79', DeviceName: `iPhone ${this.serialNumber}`, Model: 'iPhone15,2' });
-    this.opts.apns.register(this.tokenHex, (magic) => this.onPush(magic));
+    this.attachPush();
     await this.checkin({ MessageType: 'TokenUpdate', Topic: this.opts.topic, UDID: this.udid, Token: this.token, PushMagic: this.pushMagic, AwaitingConfiguration: false, UnlockToken: randomBytes(24) });
+  }
+
+  /** Registers the push token with the APNs simulator (enroll does this; a benchmark peer may alone). */
+  attachPush(): void {
+    this.opts.apns.register(this.tokenHex, (magic) => this.onPush(magic));
   }
 
   /** The MDM profile was removed: CheckOut, and APNs forgets the token. */

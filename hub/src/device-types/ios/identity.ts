@@ -1,8 +1,16 @@
-import { X509Certificate, createHash, webcrypto } from 'node:crypto';
-import * as pkijs from 'pkijs';
+import { X509Certificate, createHash, verify as cryptoVerify } from 'node:crypto';
+import { ContentInfo, SignedData, id_signedData } from '@peculiar/asn1-cms';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { mdmErrors } from './errors.js';
 
-pkijs.setEngine('node-webcrypto', new pkijs.CryptoEngine({ name: 'node-webcrypto', crypto: webcrypto as never }));
+
+const id_messageDigest = '1.2.840.113549.1.9.4';
+const digestNames: Record<string, string> = {
+  '2.16.840.1.101.3.4.2.1': 'sha256',
+  '2.16.840.1.101.3.4.2.2': 'sha384',
+  '2.16.840.1.101.3.4.2.3': 'sha512',
+  '1.3.14.3.2.26': 'sha1',
+};
 
 /** The device identity of one request: its certificate and the pin kept per enrollment. */
 export interface DeviceIdentity {
@@ -19,36 +27,63 @@ export interface DeviceIdentity {
  */
 export class IdentityVerifier {
   private readonly anchors: X509Certificate[];
+  /** Certificates already parsed and chained, by the sha256 of their DER (a device signs every request with the same one). */
+  private readonly verified = new Map<string, { cert: X509Certificate; notAfter: number }>();
+  private static readonly cacheLimit = 100_000;
 
   constructor(trustedCaPems: string[], private readonly clock: () => number = Date.now) {
     this.anchors = trustedCaPems.flatMap(splitPem).map((pem) => new X509Certificate(pem));
     if (this.anchors.length === 0) throw new Error('IdentityVerifier needs at least one trusted CA');
   }
 
-  /** From the Mdm-Signature header; throws a 401 MdmProtocolError when anything is off. */
+  /**
+   * From the Mdm-Signature header; throws a 401 MdmProtocolError when anything is off. @peculiar/asn1-cms only
+   * parses the CMS structure; the signature itself is checked with node:crypto (over the signed
+   * attributes, whose messageDigest must be the body's digest, or over the body when there are
+   * none), several times cheaper than pkijs' parse and verify.
+   */
   async fromMdmSignature(headerValue: string, body: Buffer): Promise<DeviceIdentity> {
     if (!/^[A-Za-z0-9+/=\s]+$/.test(headerValue) || headerValue.length > 64 * 1024) throw mdmErrors.identityInvalid('Mdm-Signature is not base64');
     const der = Buffer.from(headerValue, 'base64');
-    let signed: pkijs.SignedData;
+    let signed: SignedData;
     try {
-      const info = pkijs.ContentInfo.fromBER(toArrayBuffer(der));
-      if (info.contentType !== pkijs.ContentInfo.SIGNED_DATA) throw new Error('not signed data');
-      signed = new pkijs.SignedData({ schema: info.content });
+      const info = AsnConvert.parse(der, ContentInfo);
+      if (info.contentType !== id_signedData) throw new Error('not signed data');
+      signed = AsnConvert.parse(info.content, SignedData);
     } catch {
       throw mdmErrors.identityInvalid('Mdm-Signature is not a CMS signed-data structure');
     }
     if (signed.signerInfos.length !== 1) throw mdmErrors.identityInvalid('Mdm-Signature must have exactly one signer');
-    let result: pkijs.SignedDataVerifyResult;
-    try {
-      result = await signed.verify({ signer: 0, data: toArrayBuffer(body), extendedMode: true, checkChain: false });
-    } catch {
-      throw mdmErrors.identityInvalid('Mdm-Signature does not verify over the body');
+    const signerInfo = signed.signerInfos[0]!;
+    const certs = (signed.certificates ?? []).flatMap((c) => (c.certificate ? [c.certificate] : []));
+    const sid = signerInfo.sid.issuerAndSerialNumber;
+    const signerCert = sid
+      ? certs.find((c) => sameBytes(c.tbsCertificate.serialNumber, sid.serialNumber) && sameBytes(AsnConvert.serialize(c.tbsCertificate.issuer), AsnConvert.serialize(sid.issuer)))
+      : undefined;
+    if (!signerCert) throw mdmErrors.identityInvalid('Mdm-Signature carries no signer certificate');
+    const hash = digestNames[signerInfo.digestAlgorithm.algorithm];
+    if (!hash) throw mdmErrors.identityInvalid('Mdm-Signature uses an unsupported digest');
+    let signedBytes: Buffer = body;
+    if (signerInfo.signedAttrs) {
+      const digestAttr = signerInfo.signedAttrs.find((a) => a.attrType === id_messageDigest);
+      const value = digestAttr?.attrValues[0];
+      const expected = value ? Buffer.from(AsnConvert.parse(value, OctetString).buffer) : undefined;
+      if (!expected || !expected.equals(createHash(hash).update(body).digest())) throw mdmErrors.identityInvalid('Mdm-Signature does not verify over the body');
+      // The signature covers the attributes DER-encoded as a SET (not with their [0] tag), in the
+      // order received: a signer that did not sort them fails here, as it would anywhere.
+      const inner = Buffer.concat(signerInfo.signedAttrs.map((a) => Buffer.from(AsnConvert.serialize(a))));
+      signedBytes = Buffer.concat([Buffer.from([0x31]), derLength(inner.length), inner]);
     }
-    if (!result.signatureVerified || !result.signerCertificate) throw mdmErrors.identityInvalid('Mdm-Signature does not verify over the body');
-    const signer = new X509Certificate(Buffer.from(result.signerCertificate.toSchema().toBER(false)));
-    const intermediates = (signed.certificates ?? [])
-      .filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate)
-      .map((c) => new X509Certificate(Buffer.from(c.toSchema().toBER(false))));
+    const signer = this.certificate(Buffer.from(AsnConvert.serialize(signerCert)));
+    const ok = (() => {
+      try {
+        return cryptoVerify(hash, signedBytes, signer.publicKey, Buffer.from(signerInfo.signature.buffer));
+      } catch {
+        return false;
+      }
+    })();
+    if (!ok) throw mdmErrors.identityInvalid('Mdm-Signature does not verify over the body');
+    const intermediates = certs.filter((c) => c !== signerCert).map((c) => new X509Certificate(Buffer.from(AsnConvert.serialize(c))));
     return this.checkChain(signer, intermediates);
   }
 
@@ -63,15 +98,30 @@ export class IdentityVerifier {
     return this.checkChain(cert, []);
   }
 
+  private certificate(der: Buffer): X509Certificate {
+    const hit = this.verified.get(createHash('sha256').update(der).digest('hex'));
+    return hit ? hit.cert : new X509Certificate(der);
+  }
+
   private checkChain(leaf: X509Certificate, pool: X509Certificate[]): DeviceIdentity {
     const now = this.clock();
+    const sha256 = createHash('sha256').update(leaf.raw).digest('hex');
+    const hit = this.verified.get(sha256);
+    if (hit && hit.cert === leaf && now <= hit.notAfter && Date.parse(leaf.validFrom) <= now) return { certificate: leaf, sha256 };
+    const identity = this.walkChain(leaf, pool, now, sha256);
+    if (this.verified.size >= IdentityVerifier.cacheLimit) this.verified.clear();
+    this.verified.set(sha256, { cert: leaf, notAfter: Date.parse(leaf.validTo) });
+    return identity;
+  }
+
+  private walkChain(leaf: X509Certificate, pool: X509Certificate[], now: number, sha256: string): DeviceIdentity {
     let current = leaf;
     for (let depth = 0; depth < 5; depth++) {
       if (!withinValidity(current, now)) throw mdmErrors.identityInvalid('certificate outside its validity period');
       const anchor = this.anchors.find((a) => current.checkIssued(a) && current.verify(a.publicKey));
       if (anchor) {
         if (!withinValidity(anchor, now)) throw mdmErrors.identityInvalid('issuing CA outside its validity period');
-        return { certificate: leaf, sha256: createHash('sha256').update(leaf.raw).digest('hex') };
+        return { certificate: leaf, sha256 };
       }
       const next = pool.find((c) => c !== current && c.ca && current.checkIssued(c) && current.verify(c.publicKey));
       if (!next) break;
@@ -85,8 +135,16 @@ function withinValidity(cert: X509Certificate, now: number): boolean {
   return Date.parse(cert.validFrom) <= now && now <= Date.parse(cert.validTo);
 }
 
-function toArrayBuffer(buf: Buffer): ArrayBuffer {
-  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+function derLength(n: number): Buffer {
+  if (n < 0x80) return Buffer.from([n]);
+  const bytes: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+
+function sameBytes(a: ArrayBuffer | ArrayBufferView, b: ArrayBuffer | ArrayBufferView): boolean {
+  const view = (x: ArrayBuffer | ArrayBufferView) => (ArrayBuffer.isView(x) ? Buffer.from(x.buffer, x.byteOffset, x.byteLength) : Buffer.from(x));
+  return view(a).equals(view(b));
 }
 
 export function splitPem(text: string): string[] {

@@ -12,7 +12,7 @@ interface JsonCommand {
 }
 
 /**
- * Commands to Custom products (docs/PROTOCOL.md "Raw payloads"): wraps a command channel so that a
+ * Commands to Custom products (docs/PROTOCOL.md §7.1): wraps a command channel so that a
  * command for a product with a codec is encoded by that codec and sent on `down_raw` instead of
  * its JSON topic; the device's `down_raw_reply` is decoded and matched back to the command. The
  * command core itself stays format-neutral.

@@ -1,5 +1,5 @@
 /**
- * The raw passthrough topics (docs/PROTOCOL.md "Raw payloads"): `thing/model/up_raw` is decoded by
+ * The raw passthrough topics (docs/PROTOCOL.md §7.1): `thing/model/up_raw` is decoded by
  * the product's codec into an ordinary request and handed to the same handler as its JSON topic
  * (same model checks, same storage); the outcome goes back on `up_raw_reply`, encoded by the codec.
  * `down_raw_reply` (a device answering a raw command) is decoded and emitted as a device reply.
