@@ -1,7 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '@edgehub/shared';
 import type { ApiClient } from '@edgehub/hub';
-import { connectDevice, ConnectRefused, rawConnect, wentOffline, wentOnline, newTenant, provision, startHub, type Digest, type ProvisionedProduct, type RunningHub } from '../src/index.js';
+import {
+  connectDevice,
+  ConnectRefused,
+  rawConnect,
+  wentOffline,
+  wentOnline,
+  newTenant,
+  provision,
+  startHub,
+  type ConnectOptions,
+  type Digest,
+  type ProvisionedDevice,
+  type ProvisionedProduct,
+  type RunningHub,
+  type TestDevice,
+} from '../src/index.js';
 
 type DeviceView = { status: string; activeTime: number | null; lastOnlineTime: number | null; lastOfflineTime: number | null };
 
@@ -24,6 +39,31 @@ describe('MQTT CONNECT', () => {
     throw new Error('connection was accepted');
   };
 
+  /**
+   * Connects and checks the hub's side of the accepted CONNECT, not only the client's CONNACK:
+   * the device turned online in the registry, the hub holds one session for it on the expected
+   * listener, and the connection is served as that device (a request answered 200).
+   */
+  async function connectServed(d: ProvisionedDevice, o: ConnectOptions = {}, url = h.mqttUrl, listener: 'tcp' | 'tls' | 'ws' = 'tcp'): Promise<TestDevice> {
+    const online = wentOnline(h, d.assetId);
+    const conn = await connectDevice(url, d, o);
+    await online;
+    const session = h.hub.broker.sessions.ofDevice(d.productKey, d.deviceKey);
+    expect(session?.device.assetId).toBe(d.assetId);
+    expect(session?.listener).toBe(listener);
+    expect((await getDevice(d.deviceKey)).status).toBe('online');
+    const reply = await conn.request(topics.tslTemplateGet(d.productKey, d.deviceKey), 'thing.tsltemplate.get', {});
+    expect(reply.code).toBe(200);
+    return conn;
+  }
+  /** Disconnects and waits until the hub has turned the device offline and dropped its session. */
+  async function endServed(conn: TestDevice, d: ProvisionedDevice): Promise<void> {
+    const offline = wentOffline(h, d.assetId);
+    await conn.end();
+    await offline;
+    expect(h.hub.broker.sessions.ofDevice(d.productKey, d.deviceKey)).toBeUndefined();
+  }
+
   beforeAll(async () => {
     h = await startHub();
     const t = await newTenant(h, 'mqtt');
@@ -45,19 +85,19 @@ describe('MQTT CONNECT', () => {
   for (const [label, digest] of methods) {
     for (const upperCase of [false, true]) {
       it(`accepts signmethod=${label} with ${upperCase ? 'upper' : 'lower'}-case hex`, async () => {
-        const d = await connectDevice(h.mqttUrl, device(0), { signMethod: label, digest, upperCase });
-        await d.end();
+        const d = await connectServed(device(0), { signMethod: label, digest, upperCase });
+        await endServed(d, device(0));
       });
     }
   }
 
   it('accepts the Java SDK ClientId with extra info, the C SDK fixed timestamp and a Python float timestamp', async () => {
-    const java = await connectDevice(h.mqttUrl, device(1), { extraInfo: '{ip=10.0.0.5,version=enos-mqtt-2.3.0,compress=DEFAULT}' });
-    await java.end();
-    const c = await connectDevice(h.mqttUrl, device(1), { clientId: `${p.productKey}.${device(1).deviceKey}`, timestamp: '2524608000000', upperCase: true });
-    await c.end();
-    const py = await connectDevice(h.mqttUrl, device(1), { timestamp: '1600000000000.123' });
-    await py.end();
+    const java = await connectServed(device(1), { extraInfo: '{ip=10.0.0.5,version=enos-mqtt-2.3.0,compress=DEFAULT}' });
+    await endServed(java, device(1));
+    const c = await connectServed(device(1), { clientId: `${p.productKey}.${device(1).deviceKey}`, timestamp: '2524608000000', upperCase: true });
+    await endServed(c, device(1));
+    const py = await connectServed(device(1), { timestamp: '1600000000000.123' });
+    await endServed(py, device(1));
   });
 
   it('refuses a bad signature, an unknown device and a malformed username with CONNACK 4', async () => {
@@ -77,9 +117,11 @@ describe('MQTT CONNECT', () => {
     const d = device(3);
     await c.ok('POST', '/connect-service/v2.1/devices', { action: 'disable', orgId, productKey: p.productKey, deviceKey: d.deviceKey });
     expect(await refusal(connectDevice(h.mqttUrl, d))).toBe(5);
+    expect(h.hub.broker.sessions.ofDevice(d.productKey, d.deviceKey)).toBeUndefined();
+    expect((await getDevice(d.deviceKey)).status).toBe('disabled');
     await c.ok('POST', '/connect-service/v2.1/devices', { action: 'enable', orgId, productKey: p.productKey, deviceKey: d.deviceKey });
-    const ok = await connectDevice(h.mqttUrl, d);
-    await ok.end();
+    const ok = await connectServed(d);
+    await endServed(ok, d);
   });
 
   it('refuses a zero-length ClientId without a clean session (CONNACK 2)', async () => {
@@ -136,10 +178,10 @@ describe('MQTT CONNECT', () => {
   it('speaks MQTT over TLS (server certificate checked against its CA) and over WebSocket', async () => {
     const { readFile } = await import('node:fs/promises');
     const ca = await readFile(h.tlsCaPath);
-    const tls = await connectDevice(h.mqttsUrl, device(7), { mqtt: { ca, rejectUnauthorized: true, servername: 'localhost' } });
-    await tls.end();
-    const ws = await connectDevice(h.wsUrl, device(7));
-    await ws.end();
+    const tls = await connectServed(device(7), { mqtt: { ca, rejectUnauthorized: true, servername: 'localhost' } }, h.mqttsUrl, 'tls');
+    await endServed(tls, device(7));
+    const ws = await connectServed(device(7), {}, h.wsUrl, 'ws');
+    await endServed(ws, device(7));
   });
 
   it('throttles reconnect storms per device when enabled (CONNACK 3)', async () => {
