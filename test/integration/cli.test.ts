@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -196,5 +196,22 @@ describe('edgehub CLI', () => {
     expect(run.stderr).toMatch(/secrets were not saved/);
     const search = await connect<unknown[]>('POST', 'devices', 'search', {}, { expression: `productKey = '${productKey}' and deviceName like 'Small%'` });
     expect(search.pagination?.totalSize).toBe(2);
+  });
+
+  it('warns when the triples file, with its secrets, would land inside a git work tree', async () => {
+    const repo = join(dir, 'a-checkout');
+    await mkdir(repo);
+    execFileSync('git', ['init', '-q', repo]);
+    const productKey = await newProduct('Work tree import');
+    const csvPath = join(dir, 'tree.csv');
+    await writeFile(csvPath, `productKey,deviceName\n${productKey},Tree 1\n`);
+    const [inside, outside] = await Promise.all([
+      cli(['device', 'import', '--csv', csvPath, '--out', join(repo, 'triples.csv')]),
+      cli(['device', 'import', '--csv', csvPath, '--out', join(dir, 'outside-triples.csv')]),
+    ]);
+    expect(inside.code).toBe(0);
+    expect(inside.stderr).toContain(`inside the git work tree ${repo}`);
+    expect(outside.code).toBe(0);
+    expect(outside.stderr).not.toContain('git work tree');
   });
 });

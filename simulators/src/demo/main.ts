@@ -77,8 +77,9 @@ async function main(): Promise<void> {
       `  edge config ${configFile}, config center ${center.url}/status (Authorization: Bearer <the gateway secret in ${join(edgeDir, 'gateway.secret')}>)`,
       `  simulators: inverter :${sims.inverter.port}, fan :${sims.fan.port}, energy storage :${sims.storage.port}`,
       `  admin credentials ${hub.credentialsPath} (org ${orgId})`,
-      `  try: npm run cli -- login --url ${baseUrl} --from-credentials ${hub.credentialsPath}`,
-      `       npm run cli -- device search --product ${products.subPk}`,
+      // Its own profile: logging the demo in must not replace the user's default one (docs/CONFIGURATION.md).
+      `  try: npm run -s cli -- --profile demo login --url ${baseUrl} --from-credentials ${hub.credentialsPath}`,
+      `       npm run -s cli -- --profile demo device search --product ${products.subPk}`,
       '',
     ].join('\n') + '\n',
   );

@@ -8,6 +8,7 @@ import { createInBatches, type BatchItem } from '../import/batches.js';
 import { startProgress } from '../import/progress.js';
 import { DEFAULT_TIMEZONE, prepareImport, type ImportRow, type RowFailure } from '../import/rows.js';
 import { TriplesFile } from '../import/triples-file.js';
+import { gitWorkTreeOf } from '../import/work-tree.js';
 import { intIn } from '../options.js';
 import { openSession, outputFor, type GlobalOptions } from '../session.js';
 import type { Output } from '../output.js';
@@ -40,6 +41,8 @@ async function importDevices(o: ImportOptions & GlobalOptions, out: Output): Pro
   if (total === 0) throw new UsageError(`${o.csv} has a header but no devices`);
   const session = await openSession(o, out);
   const triples = o.out === undefined ? undefined : await TriplesFile.create(o.out);
+  const workTree = o.out === undefined ? undefined : gitWorkTreeOf(o.out);
+  if (workTree !== undefined) out.notice(`warning: ${o.out} holds device secrets and is inside the git work tree ${workTree}; keep it out of commits (.gitignore) or write it elsewhere`);
 
   let created = 0;
   let done = 0; // rows sent with an outcome
