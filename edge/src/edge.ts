@@ -166,6 +166,11 @@ export class Edge extends EventEmitter<EdgeEvents> {
 
   private async run(): Promise<void> {
     if (this.config.registration !== 'mqtt') await this.registerOrRecall();
+    else await this.checkRegisterMaps().catch((err: unknown) => {
+      // Registration over MQTT happens after the connect; an unreachable REST is retried then.
+      if (err instanceof EdgeConfigError) throw err;
+      this.log.warn({ err: (err as Error).message }, 'could not check the register maps against the thing model now');
+    });
     this.uplink.on('up', () => void this.onUp().catch((err: unknown) => this.log.error({ err }, 'after-connect steps failed')));
     this.uplink.on('refused', (r) => this.emit('refused', r));
     this.uplink.on('down', () => {

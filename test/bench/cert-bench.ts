@@ -228,8 +228,9 @@ async function handshakes(work: string, clkTck: number) {
     // The same trust for every server: root + both issuing CAs, as the hub's listener has them.
     const bundle = join(dir, 'ca-bundle.pem');
     await writeFile(bundle, (await Promise.all(['root.crt', 'ECC.crt', 'RSA.crt'].map((f) => readFile(join(caDir, f), 'utf8')))).join('\n'));
-    const serverCert = hub.tlsCertPath;
-    const serverKey = join(dataDir, 'tls', 'server.key');
+    // The hub's own ECDSA server certificate (issued by its CA, chain included) and key.
+    const serverCert = join(dataDir, 'tls', 'server-ecdsa.crt');
+    const serverKey = join(dataDir, 'tls', 'server-ecdsa.key');
     nodePeer = await startNodeTlsPeer(serverKey, serverCert, bundle, pinned(c.serverCpu));
     sServer = await startSServer(await freePort(), serverCert, serverKey, bundle, pinned(c.serverCpu));
     const sPort = Number(/127\.0\.0\.1:(\d+)/.exec(sServer.command)?.[1]);

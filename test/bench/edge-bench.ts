@@ -333,7 +333,7 @@ async function edgeRun(ctx: RunContext, intervalMs: number, kind: UplinkKind, st
     if (start === 'live') await ctx.farm.hold();
     else await ctx.farm.release();
     const spawnedAt = Date.now();
-    edge = await startEdge(file);
+    edge = await startEdge(file, ctx.gateway.secret);
     const e = edge;
     let status = await e.status();
     const loggedIn = await until(async () => {
@@ -345,7 +345,7 @@ async function edgeRun(ctx: RunContext, intervalMs: number, kind: UplinkKind, st
     let releasedAfterMs: number | undefined;
     if (start === 'live') {
       // Logged in with an empty buffer: the edge's replay finds nothing and it goes live at once
-      // (edge/src/proxy/telemetry-path.ts, drain()); give that a moment, then let the field answer.
+      // (edge/src/proxy/telemetry-path.ts, pump()); give that a moment, then let the field answer.
       if (status.buffer.readings !== 0) throw new Error(`${name}: ${status.buffer.readings} readings buffered while the field was held`);
       await sleep(300);
       await ctx.farm.release();

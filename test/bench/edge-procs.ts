@@ -212,9 +212,10 @@ function countProblem(line: string, into: LoggedProblems): void {
 
 /**
  * The edge binary as shipped (`edge start --config`), pinned to its own CPU, logging at `warn` and
- * without EDGE_TRACE (which would print a line per reading).
+ * without EDGE_TRACE (which would print a line per reading). `centerToken` is the config center's
+ * Bearer token (the gateway secret unless the config names one).
  */
-export async function startEdge(configFile: string, timeoutMs = 60_000): Promise<BenchEdge> {
+export async function startEdge(configFile: string, centerToken: string, timeoutMs = 60_000): Promise<BenchEdge> {
   const spawnedAt = Date.now();
   const [cmd, argv] = pinnedCommand(EDGE_CPU, process.execPath, ['--import', 'tsx', 'edge/src/main.ts', 'start', '--config', configFile, '--log-level', 'warn']);
   const env = { ...process.env };
@@ -250,7 +251,8 @@ export async function startEdge(configFile: string, timeoutMs = 60_000): Promise
     pid: child.pid!,
     startedAfterMs,
     async status() {
-      const r = await fetch(`${center}/status`);
+      // The config center needs its Bearer token: by default the gateway's device secret.
+      const r = await fetch(`${center}/status`, { headers: { authorization: `Bearer ${centerToken}` } });
       if (!r.ok) throw new Error(`edge config center answered ${r.status}`);
       return (await r.json()) as EdgeStatusView;
     },

@@ -128,6 +128,10 @@ describe.runIf(run)('cluster resilience (real hub processes, real redis-server)'
       expect(node.child.exitCode).toBeNull();
       expect((await fetch(`${node.baseUrl}/health`)).status).toBe(200);
     }
+    expect(await (await fetch(`${second.baseUrl}/health`)).json()).toEqual({ status: 'degraded' });
+    // A command across nodes needs Redis: it fails at once with the device-offline code, nothing hangs.
+    const during = await c.admin(second).call('POST', '/connect-service/v2.1/commands', { action: 'invokeService', orgId: c.creds.orgId, assetId: d.assetId, serviceId: 'echo', timeout: '5' }, { inputData: { n: 1 } });
+    expect(during.code).toBe(11900);
 
     current = await startRedis({ port: redis.port });
     for (let i = 40; i < 50; i++) await post(i);
@@ -170,5 +174,25 @@ describe.runIf(run)('cluster resilience (real hub processes, real redis-server)'
     expect(await status()).toBe('sent');
     await dev.client.publishAsync(topics.reply(command.topic), JSON.stringify({ id: command.json.id, code: 200, data: { n: 1 } }));
     await eventually(async () => (await status()) === 'replied', 10_000, 'command replied');
+  });
+
+  it('acknowledges a persistent-session device while Redis is frozen (the PUBACK never waits on Redis)', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const c = await cluster(redis);
+    const d = c.product.devices[1]!;
+    const dev = await connectDevice(c.first.mqttUrl!, d, { clean: false, clientId: 'persistent' });
+    cleanups.push(() => dev.end());
+    const topic = topics.measurepointPost(d.productKey, d.deviceKey);
+    const post = (i: number) => dev.client.publishAsync(topic, JSON.stringify({ id: String(i), version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { seq: i }, time: Date.now() } }), { qos: 1 });
+    await post(0);
+    redis.pause();
+    try {
+      // The PUBACK must come while Redis is still frozen; resumed after 8 s at the latest.
+      const acked = await Promise.race([post(1).then(() => 'acknowledged while Redis was frozen'), new Promise((r) => setTimeout(() => r('waited for Redis'), 8_000))]);
+      expect(acked).toBe('acknowledged while Redis was frozen');
+    } finally {
+      redis.resume();
+    }
   });
 });

@@ -5,6 +5,9 @@ import { createServer } from 'node:net';
 export interface RunningRedis {
   url: string;
   port: number;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered. */
+  pause(): void;
+  resume(): void;
   /** How many times the server has run a command since it started (`INFO commandstats`). */
   commandCount(command: string): Promise<number>;
   stop(): Promise<void>;
@@ -43,6 +46,8 @@ export async function startRedis(options: { port?: number } = {}): Promise<Runni
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    pause: () => void child.kill('SIGSTOP'),
+    resume: () => void child.kill('SIGCONT'),
     async commandCount(command: string) {
       const r = spawnSync('redis-cli', ['-p', String(port), 'info', 'commandstats'], { encoding: 'utf8' });
       const m = new RegExp(`cmdstat_${command.toLowerCase()}:calls=(\\d+)`).exec(r.stdout);
@@ -50,6 +55,7 @@ export async function startRedis(options: { port?: number } = {}): Promise<Runni
     },
     async stop() {
       if (child.exitCode !== null) return;
+      child.kill('SIGCONT');
       child.kill('SIGTERM');
       await once(child, 'exit');
     },

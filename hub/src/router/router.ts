@@ -118,11 +118,10 @@ export class UpstreamRouter extends EventEmitter<RouterEvents> {
     this.deps.metrics?.replies.inc({ code: String(code) });
     const body: Record<string, unknown> = { id, code, data };
     if (message !== undefined) body['message'] = message;
-    try {
-      await pushTo(session, topic, body, qos);
-    } catch (err) {
-      this.deps.log.debug({ err, topic }, 'reply not delivered: session closed');
-    }
+    // Not awaited: the request's PUBACK must not wait for the reply's delivery. For a persistent
+    // session in a cluster aedes first queues a QoS 1 reply in Redis, and a slow or absent Redis
+    // would hold every acknowledgement (docs/DEPLOYMENT.md).
+    pushTo(session, topic, body, qos).catch((err: unknown) => this.deps.log.debug({ err, topic }, 'reply not delivered: session closed'));
   }
 }
 
