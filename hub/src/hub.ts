@@ -16,6 +16,10 @@ import type { DeviceRecord } from './device-management/records.js';
 import { deviceTypeFactories, loadDeviceTypes, type DeviceTypes } from './device-types/plugins.js';
 import type { DeviceTypeContext } from './device-types/plugin.js';
 import { openPushCore, type PushCore } from './push/open.js';
+import { DeviceManagement, activityCollectionSpec } from './device-management/device-management.js';
+import { DeviceGroups, groupCollectionSpec } from './device-management/groups.js';
+import { OAuthTokens, oauthTokenSpec, type OAuthTokenRecord } from './device-management/oauth.js';
+import type { ActivityRecord, GroupRecord } from './device-management/records.js';
 import { collectionSpecs } from './registry/collections.js';
 import { openRegistry, type Registry } from './registry/registry.js';
 import { upstreamHandlers } from './router/handlers.js';
@@ -68,6 +72,8 @@ export interface Hub {
   devices: DeviceDirectory;
   /** The wake-up queue and its worker. */
   push: PushCore;
+  /** Device management: devices of every type, operations, activities, groups. */
+  deviceManagement: DeviceManagement;
   stream: StreamHub;
   /** The certificate service (embedded or remote); absent when off. */
   certificates?: HubCertificates;
@@ -228,12 +234,22 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   const liveness = link ? await startLiveness(link, broker.lifecycle, commands, log.child({ component: 'cluster' }), Math.max(250, Math.floor(config.clusterNodeTtlMs / 3))) : undefined;
   let draining = false;
   const deviceTypeContext: DeviceTypeContext = { log: log.child({ component: 'device-types' }), pull: commands.pull, devices, publicBaseUrl, clock };
+  const deviceManagement = new DeviceManagement(
+    devices,
+    registry,
+    commands,
+    deviceTypes,
+    await store.collection<ActivityRecord>(activityCollectionSpec),
+    new DeviceGroups(await store.collection<GroupRecord>(groupCollectionSpec), devices, clock),
+  );
+  const oauthTokens = new OAuthTokens(await store.collection<OAuthTokenRecord>(oauthTokenSpec), registry.applications, config.oauthTokenTtlSeconds, clock);
   const api = await buildApi({
     health: () => (draining ? 'draining' : link && !link.connected ? 'degraded' : 'ok'),
     registry,
     commands,
     deviceTypes,
     deviceTypeContext,
+    deviceMgt: { dm: deviceManagement, tokens: oauthTokens, types: deviceTypes, ctx: deviceTypeContext, rateLimitPerMinute: config.dmRateLimitPerMinute, tokenRateLimitPerMinute: config.tokenRateLimitPerMinute },
     stream,
     telemetry: telemetryStore,
     metrics,
@@ -261,6 +277,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     deviceTypes,
     devices,
     push,
+    deviceManagement,
     stream,
     ...(certificates ? { certificates } : {}),
     metrics,

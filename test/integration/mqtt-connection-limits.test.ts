@@ -31,7 +31,7 @@ describe('MQTT connect deadline and TCP keepalive', () => {
   const timeoutMs = 400;
 
   beforeAll(async () => {
-    h = await startHub({ mqtt: loadConfig({ HUB_MQTT_CONNECT_TIMEOUT_MS: String(timeoutMs), HUB_MQTT_TCP_KEEPALIVE_SECONDS: '30' }).mqtt });
+    h = await startHub({ mqtt: { ...loadConfig({ HUB_MQTT_CONNECT_TIMEOUT_MS: String(timeoutMs), HUB_MQTT_TCP_KEEPALIVE_SECONDS: '30' }).mqtt, port: 0, tlsPort: 0, wsPort: 0 } });
     const t = await newTenant(h, 'deadline');
     device = (await provision(t.client, t.orgId, { productType: 'Device', deviceKeys: ['meter'] })).devices[0]!;
   });
@@ -73,9 +73,8 @@ describe('MQTT connect deadline and TCP keepalive', () => {
     const d = await connectDevice(h.mqttUrl, device, { mqtt: { keepalive: 0 } });
     // A socket opened after the device's CONNACK: once the deadline closed it, the device's has passed too.
     await lifetime(await rawSocket(h.mqttPort));
-    const reply = await d.request(topics.tslTemplateGet(device.productKey, device.deviceKey), 'thing.tsltemplate.get', {});
-    expect(reply.code).toBe(200);
     // A device with MQTT keepalive 0 on a half-open link is ended by the kernel's keepalive probes.
+    // Read while the link is idle: ss shows the retransmit timer instead while data is unacknowledged.
     const { stdout } = await run('ss', ['-tnoH', 'state', 'established', 'sport', '=', `:${h.mqttPort}`]);
     const clientPort = (d.client.stream as unknown as { localPort: number }).localPort;
     // Columns: Recv-Q Send-Q Local Peer [timer]; the hub's end of this device's connection.
@@ -85,6 +84,8 @@ describe('MQTT connect deadline and TCP keepalive', () => {
     });
     expect(line).toBeDefined();
     expect(line).toMatch(/timer:\(keepalive,/);
+    const reply = await d.request(topics.tslTemplateGet(device.productKey, device.deviceKey), 'thing.tsltemplate.get', {});
+    expect(reply.code).toBe(200);
     await d.end();
   });
 });
@@ -94,7 +95,7 @@ describe('MQTT connection cap', () => {
   let device: ProvisionedDevice;
 
   beforeAll(async () => {
-    h = await startHub({ mqtt: loadConfig({ HUB_MQTT_MAX_CONNECTIONS: '3' }).mqtt });
+    h = await startHub({ mqtt: { ...loadConfig({ HUB_MQTT_MAX_CONNECTIONS: '3' }).mqtt, port: 0, tlsPort: 0, wsPort: 0 } });
     const t = await newTenant(h, 'cap');
     device = (await provision(t.client, t.orgId, { productType: 'Device', deviceKeys: ['meter'] })).devices[0]!;
   });

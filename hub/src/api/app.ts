@@ -20,6 +20,7 @@ import type { StreamHub } from '../stream/stream-hub.js';
 import type { CommandCore } from '../commands/command-core.js';
 import type { DeviceTypes } from '../device-types/plugins.js';
 import type { DeviceTypeContext } from '../device-types/plugin.js';
+import { deviceMgtApi, type DeviceMgtApiOptions } from './device-mgt/index.js';
 import { requireSignedCalls } from './auth.js';
 import { deviceRoutes } from './devices.routes.js';
 import { installEnvelopeErrors } from './errors.js';
@@ -49,6 +50,8 @@ export interface ApiOptions {
   /** Device types that are on: their device-facing routes are mounted here. */
   deviceTypes?: DeviceTypes;
   deviceTypeContext?: DeviceTypeContext;
+  /** The device-management REST (POST /token, /api/device-mgt/v1.0); absent = not served. */
+  deviceMgt?: DeviceMgtApiOptions;
   stream: StreamHub;
   tokens: TokenService;
   logger: FastifyBaseLogger;
@@ -150,6 +153,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     }
   }
   if (opts.management === false) return app;
+  if (opts.deviceMgt) await deviceMgtApi(app, opts.deviceMgt);
   await app.register(tokenRoutes, { tokens: opts.tokens, rateLimitPerMinute: opts.tokenRateLimitPerMinute });
   await app.register(async (scope) => {
     requireSignedCalls(scope, opts.tokens, opts.registry);

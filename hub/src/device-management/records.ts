@@ -59,6 +59,8 @@ export interface ActivityRecord {
   createdAt: number;
   /** The command ids it created, one per device. */
   commandIds: string[];
+  /** Identifiers that named no device of the organization (shown as INVALID). */
+  invalid?: { id: string; reason: string }[];
 }
 
 /** A device as seen by a device-type plugin at its device-facing routes. */
