@@ -6,3 +6,5 @@ export { inverterMap } from './models/inverter.js';
 export { fanMap } from './models/fan.js';
 export { energyStorageMap, storageMode } from './models/energy-storage.js';
 export type { PointSpec, PointType, PointValue, RegisterMap } from './register-map.js';
+export { CborDevice } from './cbor-device.js';
+export type { CborDeviceOptions, RawReplyMessage } from './cbor-device.js';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cborCodec, topics } from '@edgehub/shared';
 import type { ApiClient } from '@edgehub/hub';
+import { CborDevice } from '@edgehub/simulators';
 import { connectDevice, newTenant, provision, startHub, type ProvisionedDevice, type RunningHub, type TestDevice } from '../src/index.js';
 
 type Latest = { assetId: string; measurepoints: Record<string, { value: unknown; time: number }> }[];
@@ -156,5 +157,20 @@ describe('raw payloads: CBOR and binary-layout devices', () => {
     ack.writeUInt16BE(200, 4);
     await bin.client.publishAsync(topics.reply(downBin), ack);
     expect((await binResult).code).toBe(0);
+  });
+
+  it('the CBOR simulator device posts and answers commands', async () => {
+    const [sim] = await Promise.all([
+      CborDevice.connect({ url: h.mqttUrl, productKey: cborDev.productKey, deviceKey: cborDev.deviceKey, deviceSecret: cborDev.secret, onCommand: (service, params) => ({ service, echoed: params }) }),
+      cbor.end(), // the simulator takes over the device's session
+    ]);
+    try {
+      expect((await sim.post({ temp: 30.25, speed: 7 }, T + 50)).code).toBe(200);
+      expect(await latest(cborDev)).toEqual({ temp: { value: 30.25, time: T + 50 }, speed: { value: 7, time: T + 50 } });
+      const r = await c.call<{ outputData?: unknown }>('POST', '/connect-service/v2.1/commands', { action: 'invokeService', orgId, productKey: cborDev.productKey, deviceKey: cborDev.deviceKey, serviceId: 'ping', timeout: '5' }, { inputData: { n: 1 } });
+      expect(r.data.outputData).toEqual({ service: 'ping', echoed: { n: 1 } });
+    } finally {
+      await sim.end();
+    }
   });
 });
