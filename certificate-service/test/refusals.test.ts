@@ -14,6 +14,7 @@ import {
   opensslKey,
   pemOf,
   run,
+  runOk,
   subject,
   tempDir,
 } from './helpers.js';
@@ -121,6 +122,14 @@ describe.skipIf(allMissing.length > 0 && !inCi)(`refused CSRs${allMissing.length
   it('refuses Ed25519 and DSA keys', async () => {
     const ed = await opensslKey(dir.path, 'ed25519', { algorithm: 'ED25519' });
     await refused({ csrPem: await opensslCsr(ed, subject('ed25519')) }, 'csr.unsupported_algorithm');
+    // DSA needs its domain parameters first; 1024 bits keeps the generation quick, the size is not what is refused.
+    const params = join(dir.path, 'dsa.params');
+    const dsa = join(dir.path, 'dsa.key');
+    await runOk('openssl', ['genpkey', '-genparam', '-algorithm', 'DSA', '-pkeyopt', 'dsa_paramgen_bits:1024', '-out', params]);
+    await runOk('openssl', ['genpkey', '-paramfile', params, '-out', dsa]);
+    const dsaCsr = await opensslCsr(dsa, subject('dsa'));
+    expect((await runOk('openssl', ['req', '-noout', '-text'], { input: dsaCsr })).toLowerCase()).toContain('dsa');
+    for (const issueAuthority of ['RSA', 'ECC'] as const) await refused({ csrPem: dsaCsr, issueAuthority }, 'csr.unsupported_algorithm');
   });
 
   it.each([

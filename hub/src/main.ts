@@ -1,9 +1,13 @@
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type HubConfig } from './config.js';
 import { openHub } from './hub.js';
+import { portInUseMessage } from './port-in-use.js';
+
+/** The config once read: a failure to listen is then explained with the variable to change. */
+let config: HubConfig | undefined;
 
 /** `npm start`: reads the config, opens the hub on the embedded store by default, listens. */
 async function main(): Promise<void> {
-  const config = loadConfig();
+  config = loadConfig();
   const hub = await openHub(config);
   const at = await hub.listen();
   const host = (h: string) => (h.includes(':') ? `[${h}]` : h);
@@ -57,6 +61,11 @@ main().catch((err: unknown) => {
   if (err instanceof ConfigError) {
     process.stderr.write(`configuration error: ${err.message}\n`);
     process.exit(2);
+  }
+  const inUse = config && portInUseMessage(err, config);
+  if (inUse) {
+    process.stderr.write(`cannot listen: ${inUse}\n`);
+    process.exit(1);
   }
   process.stderr.write(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);

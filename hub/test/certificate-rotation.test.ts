@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openCertificateService, type CertificateService, type DeviceBinding } from '@edgehub/certificate-service';
 import { buildCsr, generateDeviceKey, type DeviceKeyPair } from '@edgehub/shared/device-certificate';
 import { dueForRenewal, renewExpiring, startRotationJob } from '../src/certificates/rotation.js';
@@ -107,18 +107,45 @@ describe('certificate rotation', () => {
     clock = at(304);
     const logs: string[] = [];
     const log = { info: (m: string) => logs.push(m), warn: (m: string) => logs.push(`warn ${m}`), error: (m: string) => logs.push(`error ${m}`) };
-    const job = startRotationJob(service, { withinDays: 7, intervalMs: 60_000, log, now: () => clock });
-    // runNow joins the run the start triggered instead of starting a second one
-    const [first, second] = await Promise.all([job.runNow(), job.runNow()]);
-    expect(first).toBe(second);
-    expect(first.renewed.map((r) => r.from).sort()).toEqual([c.certSN, tooShort.certSN].sort());
-    expect(logs).toContain('certificate rotation: 2 renewed, 0 failed, 0 skipped of 2 expiring within 7 days');
-    // the 5-day renewal ends inside the 7-day window: the next run renews it again, the operator is told
-    const warnings = logs.filter((m) => m.startsWith('warn'));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain(`renewing ${tooShort.certSN}) expires within the 7-day window`);
-    expect((await job.runNow()).renewed.map((r) => r.from)).toEqual([first.renewed.find((r) => r.from === tooShort.certSN)!.to]);
-    await job.stop();
+    // Only the job's timers are faked (the certificate service's I/O runs for real). Every run
+    // reads the clock once, synchronously as it starts: counting reads counts runs.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval'] });
+    let runs = 0;
+    const now = () => {
+      runs++;
+      return clock;
+    };
+    try {
+      const job = startRotationJob(service, { withinDays: 7, intervalMs: 60_000, log, now });
+      expect(runs).toBe(0);
+      vi.advanceTimersByTime(0);
+      expect(runs).toBe(1); // at start
+      // runNow joins the run the start triggered instead of starting a second one
+      const [first, second] = await Promise.all([job.runNow(), job.runNow()]);
+      expect(runs).toBe(1);
+      expect(first).toBe(second);
+      expect(first.renewed.map((r) => r.from).sort()).toEqual([c.certSN, tooShort.certSN].sort());
+      expect(logs).toContain('certificate rotation: 2 renewed, 0 failed, 0 skipped of 2 expiring within 7 days');
+      // the 5-day renewal ends inside the 7-day window: the next run renews it again, the operator is told
+      const warnings = logs.filter((m) => m.startsWith('warn'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain(`renewing ${tooShort.certSN}) expires within the 7-day window`);
+
+      // on its interval: nothing before it elapses, one run when it does
+      vi.advanceTimersByTime(59_999);
+      expect(runs).toBe(1);
+      vi.advanceTimersByTime(1);
+      expect(runs).toBe(2);
+      const periodic = await job.runNow(); // joins the interval's run
+      expect(runs).toBe(2);
+      expect(periodic.renewed.map((r) => r.from)).toEqual([first.renewed.find((r) => r.from === tooShort.certSN)!.to]);
+
+      await job.stop();
+      vi.advanceTimersByTime(10 * 60_000);
+      expect(runs).toBe(2); // stopped: no run after stop
+    } finally {
+      vi.useRealTimers();
+    }
     expect(() => startRotationJob(service, { withinDays: 7, intervalMs: 10, log })).toThrow(RangeError);
   });
 });

@@ -128,6 +128,10 @@ describe.runIf(run)('cluster resilience (real hub processes, real redis-server)'
       expect(node.child.exitCode).toBeNull();
       expect((await fetch(`${node.baseUrl}/health`)).status).toBe(200);
     }
+    expect(await (await fetch(`${second.baseUrl}/health`)).json()).toEqual({ status: 'degraded' });
+    // A command across nodes needs Redis: it fails at once with the device-offline code, nothing hangs.
+    const during = await c.admin(second).call('POST', '/connect-service/v2.1/commands', { action: 'invokeService', orgId: c.creds.orgId, assetId: d.assetId, serviceId: 'echo', timeout: '5' }, { inputData: { n: 1 } });
+    expect(during.code).toBe(11900);
 
     current = await startRedis({ port: redis.port });
     for (let i = 40; i < 50; i++) await post(i);

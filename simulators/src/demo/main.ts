@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Edge, loadEdgeConfig, modbusSouthbound, startConfigCenter } from '@edgehub/edge';
-import { ApiClient, loadConfig, openHub } from '@edgehub/hub';
+import { ApiClient, loadConfig, openHub, portInUseMessage } from '@edgehub/hub';
 import { pino } from 'pino';
 import { energyStorageMap, fanMap, inverterMap, startSimulator } from '../index.js';
 
@@ -107,6 +107,12 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  // The demo's hub reads the same HUB_* ports as `npm start` (docs/CONFIGURATION.md).
+  const inUse = portInUseMessage(err, loadConfig({ ...process.env, HUB_DATA_DIR: 'unused' }));
+  if (inUse) {
+    process.stderr.write(`demo cannot listen: ${inUse}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`demo failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });
