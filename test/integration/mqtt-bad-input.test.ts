@@ -100,10 +100,19 @@ describe('MQTT bad input', () => {
     it('survives an empty payload (no id, so no 1251 reply) and serves the next request', async () => {
       const d = await connect(device(1));
       const { productKey: pk, deviceKey: dk } = d.creds;
+      const replyTopic = topics.reply(topics.measurepointPost(pk, dk));
+      const replies: { id?: unknown; code?: number }[] = [];
+      d.client.on('message', (topic, payload) => {
+        if (topic === replyTopic) replies.push(JSON.parse(payload.toString()) as { id?: unknown; code?: number });
+      });
       // QoS 1: the PUBACK proves the hub has handled it before the next request goes out.
       await d.client.publishAsync(topics.measurepointPost(pk, dk), Buffer.alloc(0), { qos: 1 });
       await d.client.publishAsync(topics.measurepointPost(pk, dk), '   ', { qos: 1 });
       await stillServes(d);
+      // The hub answers one connection in order: a reply to the empty payloads would have come
+      // before the reply to the request that followed them. Only that one came.
+      expect(replies).toHaveLength(1);
+      expect(replies[0]?.code).toBe(200);
     });
 
     it('answers invalid JSON with an id-looking prefix with 1220', async () => {

@@ -3,6 +3,7 @@ import type { CertificateOperations } from '@edgehub/certificate-service';
 import type { CommandChannel } from '../commands/channel.js';
 import type { Store } from '../store/port.js';
 import { enosMqttDeviceType, ENOS_MQTT } from './enos-mqtt/plugin.js';
+import { createIosDeviceType } from './ios/device-type.js';
 import type { DeviceTypePlugin } from './plugin.js';
 
 /** What a device type's factory may use when the hub builds it at start-up. */
@@ -28,6 +29,7 @@ export type DeviceTypeFactory = (deps: DeviceTypeDeps) => DeviceTypePlugin | Pro
  */
 export const deviceTypeFactories: Record<string, DeviceTypeFactory> = {
   [ENOS_MQTT]: (deps) => enosMqttDeviceType(deps.mqttChannel),
+  ios: (deps) => createIosDeviceType(deps),
 };
 
 /** The device types that are on, by id. */

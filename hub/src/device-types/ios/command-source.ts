@@ -17,7 +17,11 @@ export interface PulledCommand {
  * session; a NotNow reply ends the command's turn until the next Idle).
  */
 export interface MdmCommandSource {
-  next(udid: string, skipNotNow: boolean): Promise<PulledCommand | undefined>;
+  /**
+   * `idle`: the device sent Idle, a new check-in session starts. `skipNotNow`: the device just
+   * answered NotNow (the local queue's stateless rule; the core tracks sessions itself).
+   */
+  next(udid: string, turn: { idle: boolean; skipNotNow: boolean }): Promise<PulledCommand | undefined>;
   /** false when the device has no such outstanding command: nothing changes. */
   report(udid: string, commandUuid: string, status: MdmResultStatus, response: PlistDict): Promise<boolean>;
   /** A new Authenticate: what was queued for the old enrollment is not sent to the new one. */

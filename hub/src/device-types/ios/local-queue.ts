@@ -84,8 +84,8 @@ export class LocalMdmQueue extends EventEmitter<{ status: [MdmOperationRecord] }
     return (await this.ops.find({ udid }, { sort: [{ field: 'seq', order: 'ASC' }], limit: 1000 })).items;
   }
 
-  async next(udid: string, skipNotNow: boolean): Promise<PulledCommand | undefined> {
-    const statuses = skipNotNow ? ['PENDING', 'IN_PROGRESS'] : openStatuses;
+  async next(udid: string, turn: { idle: boolean; skipNotNow: boolean }): Promise<PulledCommand | undefined> {
+    const statuses = turn.skipNotNow ? ['PENDING', 'IN_PROGRESS'] : openStatuses;
     const { items } = await this.ops.find({ udid, status: { $in: statuses } }, { sort: [{ field: 'seq', order: 'ASC' }], limit: 1 });
     const rec = items[0];
     if (!rec) return undefined;

@@ -8,10 +8,12 @@ import { mdmErrors } from './errors.js';
 import type { DeviceIdentity } from './identity.js';
 import { dataField, stringField, type PlistDict } from './plist-codec.js';
 
+/** Hooks into the device-management directory, awaited before the device gets its 200. */
 export interface MdmServiceEvents {
-  /** First TokenUpdate of an enrollment (or a later one that changed the push token). */
-  enrolled?(enrollment: IosEnrollment): void;
-  checkedOut?(udid: string): void;
+  authenticated?(enrollment: IosEnrollment): Promise<void>;
+  /** Every TokenUpdate: the push token, PushMagic and topic to wake the device with. */
+  tokenUpdated?(enrollment: IosEnrollment): Promise<void>;
+  checkedOut?(udid: string): Promise<void>;
 }
 
 /**
@@ -62,7 +64,7 @@ export class MdmService {
       skipNotNow = status === 'NotNow';
     }
     await this.enrollments.update(udid, { lastSeenAt: this.clock() });
-    const next = await this.commands.next(udid, skipNotNow);
+    const next = await this.commands.next(udid, { idle: status === 'Idle', skipNotNow });
     return next?.plist;
   }
 
@@ -93,6 +95,7 @@ export class MdmService {
     } else {
       await this.enrollments.insert(fields);
     }
+    await this.events.authenticated?.({ ...(existing ?? {}), ...fields });
     // A new Authenticate starts a new enrollment: what was queued for the old one is not sent.
     await this.commands.clear(udid);
     this.log.info({ udid, serialNumber: fields.serialNumber }, 'ios authenticate');
@@ -118,7 +121,7 @@ export class MdmService {
     });
     if (updated) {
       this.log.info({ udid, tally: updated.tokenUpdateTally }, 'ios token update');
-      this.events.enrolled?.(updated);
+      await this.events.tokenUpdated?.(updated);
     }
   }
 
@@ -127,7 +130,7 @@ export class MdmService {
     await this.pinned(udid, identity);
     await this.enrollments.update(udid, { enabled: false, lastSeenAt: this.clock() });
     this.log.info({ udid }, 'ios check out');
-    this.events.checkedOut?.(udid);
+    await this.events.checkedOut?.(udid);
   }
 
   /** The enrollment of this UDID, if the request's certificate is the one pinned at Authenticate. */

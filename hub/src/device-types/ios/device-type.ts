@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { ApnsClient, apnsProductionUrl } from '../../push/apns/apns-client.js';
+import { PushCertificates, type PushCertificateRecord } from '../../push/apns/push-certificates.js';
+import type { PushProvider, PushTarget, WakeOutcome } from '../../push/port.js';
+import type { DeviceTypeDeps } from '../plugins.js';
+import type { DeviceCommand, DeviceTypeContext, DeviceTypePlugin } from '../plugin.js';
+import { operationToRequestType, renderCommand } from './commands.js';
+import { CorePullSource, IOS } from './core-source.js';
+import { openIosEnrollments } from './enrollments.js';
+import { MdmProtocolError } from './errors.js';
+import { IdentityVerifier } from './identity.js';
+import { MdmService } from './mdm-service.js';
+import { mdmRoutes } from './mdm.routes.js';
+import { pushCertificateRoutes } from './push-certificate.routes.js';
+
+const day = 86_400;
+
+/** The plugin's settings (docs/CONFIGURATION.md, "iOS device type"). */
+export interface IosSettings {
+  apnsUrl: string;
+  apnsCaPem?: string;
+  identityCaPems: string[];
+  /** The organization enrolled iPhones belong to in the device directory (read at each Authenticate). */
+  orgId: () => string | undefined;
+  pushCertPem?: string;
+  pushKeyPem?: string;
+}
+
+export function iosSettingsFromEnv(env: Record<string, string | undefined>): IosSettings {
+  const file = (name: string) => (env[name] ? readFileSync(env[name], 'utf8') : undefined);
+  const apnsCaPem = file('HUB_IOS_APNS_CA_FILE');
+  const identity = file('HUB_IOS_IDENTITY_CA_FILE');
+  const pushCertPem = file('HUB_IOS_PUSH_CERT_FILE');
+  const pushKeyPem = file('HUB_IOS_PUSH_KEY_FILE');
+  return {
+    apnsUrl: env['HUB_IOS_APNS_URL'] ?? apnsProductionUrl,
+    ...(apnsCaPem ? { apnsCaPem } : {}),
+    identityCaPems: identity ? [identity] : [],
+    orgId: () => env['HUB_IOS_ORG_ID'] || undefined,
+    ...(pushCertPem ? { pushCertPem } : {}),
+    ...(pushKeyPem ? { pushKeyPem } : {}),
+  };
+}
+
+/** The APNs client behind the core's push port: Apple's statuses mapped to wake outcomes. */
+class ApnsPushProvider implements PushProvider {
+  readonly id = 'apns';
+  private client?: ApnsClient;
+
+  constructor(private readonly settings: IosSettings, private readonly clock: () => number) {}
+
+  use(rec: PushCertificateRecord): void {
+    const old = this.client;
+    this.client = new ApnsClient({ url: this.settings.apnsUrl, certPem: rec.certPem, keyPem: rec.keyPem, ...(this.settings.apnsCaPem ? { caPem: this.settings.apnsCaPem } : {}), clock: this.clock });
+    void old?.close();
+  }
+
+  async wake(target: PushTarget): Promise<WakeOutcome> {
+    const pushMagic = target.extra['pushMagic'];
+    const topic = target.extra['topic'];
+    if (!this.client) return { kind: 'retry-after', afterMs: 60_000, reason: 'no APNs push certificate uploaded' };
+    if (!pushMagic || !topic) return { kind: 'token-invalid', reason: 'no PushMagic for this device' };
+    const outcome = await this.client.push({ tokenHex: target.token, pushMagic, topic });
+    switch (outcome.kind) {
+      case 'sent':
+        return { kind: 'sent', id: outcome.apnsId };
+      case 'token-invalid':
+        return { kind: 'token-invalid', reason: outcome.reason || String(outcome.status) };
+      case 'retry':
+        return { kind: 'retry-after', reason: outcome.reason || String(outcome.status) };
+      case 'certificate':
+      case 'rejected':
+        return { kind: 'rejected', reason: outcome.reason, status: outcome.status };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client?.close();
+  }
+}
+
+/**
+ * The `ios` device type on the shared command core (docs/DEVICE-MANAGEMENT.md, "Apple MDM"):
+ * commands are queued by the core and pulled at check-in; wake-ups go through the core's push
+ * queue to the APNs provider; enrollments are mirrored into the device directory.
+ */
+export async function createIosDeviceType(deps: DeviceTypeDeps, settings: IosSettings = iosSettingsFromEnv(deps.env)): Promise<DeviceTypePlugin> {
+  const log: Logger = deps.log.child({ deviceType: IOS });
+  const enrollments = await openIosEnrollments(deps.store);
+  const certificates = await PushCertificates.open(deps.store, log, deps.clock);
+  const provider = new ApnsPushProvider(settings, deps.clock);
+  if (settings.pushCertPem) await certificates.upload(settings.pushCertPem, settings.pushKeyPem);
+  let topic = (await certificates.current())?.topic;
+  const current = await certificates.current();
+  if (current) provider.use(current);
+  certificates.onChange((rec) => {
+    topic = rec.topic;
+    provider.use(rec);
+  });
+  const identity = settings.identityCaPems.length > 0 ? new IdentityVerifier(settings.identityCaPems, deps.clock) : undefined;
+  if (!identity) log.warn('HUB_IOS_IDENTITY_CA_FILE is not set: every Apple MDM request is refused (401)');
+  const expiryTimer = setInterval(() => void certificates.checkExpiry().catch((err: unknown) => log.error({ err }, 'push certificate expiry check failed')), day * 1000);
+  expiryTimer.unref();
+  void certificates.checkExpiry().catch(() => undefined);
+
+  return {
+    id: IOS,
+    delivery: 'wake-and-pull',
+    features: Object.entries(operationToRequestType).map(([code, requestType]) => ({ code, name: requestType })),
+    deadlines: { defaultPendingSeconds: 7 * day, maxPendingSeconds: 30 * day, replyTimeoutSeconds: { default: 7 * day, min: 60, max: 30 * day } },
+    pushProvider: provider,
+    async render(command: DeviceCommand) {
+      const e = await enrollments.get(command.deviceKey);
+      return renderCommand(command.commandId, command.name, command.params, e?.unlockToken ? { unlockToken: Buffer.from(e.unlockToken, 'base64') } : {}).plist;
+    },
+    async routes(app: FastifyInstance, ctx: DeviceTypeContext) {
+      const service = new MdmService(enrollments, new CorePullSource(ctx), log, () => topic, {
+        async authenticated(e) {
+          const orgId = settings.orgId();
+          if (!orgId) throw new MdmProtocolError(403, 'EnrollmentClosed', 'this hub enrolls no Apple devices (HUB_IOS_ORG_ID is not set)');
+          await ctx.devices.enroll({ orgId, type: IOS, deviceIdentifier: e.udid, owner: 'apple-mdm', ...(e.deviceName ? { name: e.deviceName } : {}), properties: { ...(e.serialNumber ? { serialNumber: e.serialNumber } : {}), ...(e.model ? { model: e.model } : {}), ...(e.osVersion ? { osVersion: e.osVersion } : {}) } });
+        },
+        async tokenUpdated(e) {
+          const d = await ctx.devices.byIdentifier(IOS, e.udid);
+          if (d && e.tokenHex && e.pushMagic) await ctx.devices.setPushToken(d.id, e.tokenHex, { pushMagic: e.pushMagic, topic: e.topic });
+        },
+        async checkedOut(udid) {
+          const d = await ctx.devices.byIdentifier(IOS, udid);
+          if (d) await ctx.devices.disenroll(d.id);
+        },
+      }, deps.clock);
+      const verifier = identity ?? new IdentityVerifier([], deps.clock);
+      await app.register(mdmRoutes, { service, identity: verifier });
+    },
+    /** Push certificate upload and status (docs/DEVICE-MANAGEMENT.md, "Apple: push certificate"). */
+    async managementRoutes(app: FastifyInstance) {
+      await app.register(pushCertificateRoutes, { certificates });
+    },
+    async close() {
+      clearInterval(expiryTimer);
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApnsSimulator, IphoneAgent, createCa, issue, issuePushCertificate, type SimCa } from '@edgehub/simulators/apple';
+import type { CommandRecord } from '../../hub/src/commands/records.js';
+import { startHub, type RunningHub } from '../src/index.js';
+
+const topic = 'com.apple.mgmt.External.3c9d2e1f-8a7b-4c6d-9e5f-0a1b2c3d4e5f';
+
+/** The issue's acceptance on the real hub: the ios device type on the shared command and push core. */
+describe('iOS on the command core: lock a phone end to end (docs/DEVICE-MANAGEMENT.md, "Apple MDM")', () => {
+  let h: RunningHub;
+  let apns: ApnsSimulator;
+  let deviceCa: SimCa;
+  let dir: string;
+  let phone: IphoneAgent;
+  let deviceId: string;
+  let bearer: string;
+  let otherPush: { certPem: string; keyPem: string };
+
+  type Json = Record<string, unknown>;
+  const dm = async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(`${h.baseUrl}/api/device-mgt/v1.0${path}`, {
+      method,
+      headers: { authorization: `Bearer ${bearer}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: r.status, body: (await r.json()) as Json };
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ios-e2e-'));
+    const [apple, serverCa] = await Promise.all([createCa('Apple (sim)'), createCa('APNs server CA')]);
+    deviceCa = await createCa('Device identity CA');
+    const server = await issue(serverCa, { subject: { CN: 'localhost' }, ips: ['127.0.0.1'], server: true });
+    const push = await issuePushCertificate(apple, topic);
+    otherPush = await issuePushCertificate(apple, 'com.apple.mgmt.External.another-topic');
+    apns = new ApnsSimulator({ certPem: server.certPem, keyPem: server.keyPem, clientCaPem: apple.certPem });
+    await apns.start();
+    const files = { ca: join(dir, 'apns-ca.pem'), identity: join(dir, 'identity-ca.pem'), cert: join(dir, 'push.pem'), key: join(dir, 'push.key') };
+    await writeFile(files.ca, serverCa.certPem);
+    await writeFile(files.identity, deviceCa.certPem);
+    await writeFile(files.cert, push.certPem);
+    await writeFile(files.key, push.keyPem, { mode: 0o600 });
+    Object.assign(process.env, { HUB_IOS_APNS_URL: apns.url, HUB_IOS_APNS_CA_FILE: files.ca, HUB_IOS_IDENTITY_CA_FILE: files.identity, HUB_IOS_PUSH_CERT_FILE: files.cert, HUB_IOS_PUSH_KEY_FILE: files.key });
+    h = await startHub();
+    process.env['HUB_IOS_ORG_ID'] = h.adminCreds.orgId;
+    phone = new IphoneAgent({ serverUrl: `${h.baseUrl}/mdm`, topic, identity: await issue(deviceCa, { subject: { CN: 'iPhone' } }), apns });
+    await phone.enroll();
+    const d = await h.hub.devices.byIdentifier('ios', phone.udid);
+    deviceId = d!.id;
+    const t = await fetch(`${h.baseUrl}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${h.adminCreds.accessKey}:${h.adminCreds.accessSecret}`).toString('base64')}` },
+      body: 'grant_type=client_credentials',
+    });
+    bearer = ((await t.json()) as Json)['access_token'] as string;
+  });
+  afterAll(async () => {
+    await h?.close();
+    await apns?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function statusOf(commandId: string, status: string): Promise<CommandRecord> {
+    return new Promise((resolve) => {
+      const on = (c: CommandRecord) => {
+        if (c.commandId === commandId && c.operationStatus === status) {
+          h.hub.commands.off('status', on);
+          resolve(c);
+        }
+      };
+      h.hub.commands.on('status', on);
+    });
+  }
+
+  const lock = (name = 'DEVICE_LOCK', params: Record<string, unknown> = { Message: 'Lost' }) =>
+    h.hub.commands.issue({ target: { orgId: h.adminCreds.orgId, assetId: deviceId, productKey: 'ios', deviceKey: phone.udid }, deviceType: 'ios', kind: 'operation', name, params, pendingTtlSeconds: 86_400, timeoutMs: 86_400_000, by: 'admin' });
+
+  it('enrollment lands in the device directory with the push token', async () => {
+    const d = await h.hub.devices.byIdentifier('ios', phone.udid);
+    expect(d).toMatchObject({ type: 'ios', orgId: h.adminCreds.orgId, status: 'ACTIVE' });
+  });
+
+  it('administrator → DeviceLock through the management REST → PENDING → push → Idle → DeviceLock plist → Acknowledged → COMPLETED, with its history', async () => {
+    const before = apns.count;
+    const added = await dm('POST', '/devices/ios/operations', { deviceIdentifiers: [phone.udid], operation: { code: 'DEVICE_LOCK', payload: { Message: 'Lost' } } });
+    expect(added.status).toBe(201);
+    const pending = await dm('GET', `/devices/ios/${phone.udid}/operations`);
+    const op = (pending.body['operations'] as Json[])[0]!;
+    const completed = op['status'] === 'COMPLETED' ? Promise.resolve() : statusOf(String(op['id'] ?? op['operationId']), 'COMPLETED').then(() => undefined);
+    await completed;
+    expect(phone.locked).toBe(true);
+    expect(apns.count).toBeGreaterThan(before);
+    expect(apns.received.at(-1)).toMatchObject({ tokenHex: phone.tokenHex, payload: { mdm: phone.pushMagic }, topic, pushType: 'mdm' });
+    const after = await dm('GET', `/devices/ios/${phone.udid}/operations`);
+    expect(after.body['operations']).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'DEVICE_LOCK', status: 'COMPLETED' })]));
+    // One listing holds every kind of device.
+    const all = await dm('GET', '/devices');
+    expect((all.body['devices'] as Json[]).map((d) => d['type'])).toContain('ios');
+  });
+
+  it('the push certificate through the management REST: status, another topic refused (409) unless forced', async () => {
+    expect(await dm('GET', '/ios/push-certificate')).toMatchObject({ status: 200, body: { topic } });
+    expect((await dm('PUT', '/ios/push-certificate', { certificate: otherPush.certPem, privateKey: otherPush.keyPem })).status).toBe(409);
+    expect(await dm('GET', '/ios/push-certificate')).toMatchObject({ body: { topic } });
+  });
+
+  it('NotNow keeps it queued; the next check-in completes it', async () => {
+    phone.busy = true;
+    const issued = await lock('DEVICE_INFO', { Queries: ['SerialNumber'] });
+    await statusOf(issued.commandId, 'NOTNOW');
+    phone.busy = false;
+    const done = statusOf(issued.commandId, 'COMPLETED');
+    await phone.poll();
+    expect((await done).result).toMatchObject({ data: { QueryResponses: { SerialNumber: phone.serialNumber } } });
+  });
+
+  it('a result for an unknown CommandUUID is refused (400) and changes nothing', async () => {
+    const issued = await lock('PROFILE_LIST', {});
+    const res = await phone.put(`${h.baseUrl}/mdm`, `<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict><key>CommandUUID</key><string>999999999</string><key>Status</key><string>Acknowledged</string><key>UDID</key><string>${phone.udid}</string></dict></plist>`);
+    expect(res.status).toBe(400);
+    await statusOf(issued.commandId, 'COMPLETED');
+  });
+});
