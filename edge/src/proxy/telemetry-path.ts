@@ -68,6 +68,10 @@ export class TelemetryPath {
   /** Readings waiting for the append in progress: written together, in order (group commit). */
   private spill: Reading[] = [];
   private appending = false;
+  /** Readings answered by the hub whose removal from the buffer is being committed. */
+  private readonly acking = new Set<string>();
+  private ackingBytes = 0;
+  private ackChain: Promise<unknown> = Promise.resolve();
   readonly stats: TelemetryStats = { sent: 0, buffered: 0, replayed: 0, refusedByHub: 0, skippedByHub: 0 };
   /** Called once readings are durable in the buffer (diagnostics and the kill tests). */
   onDurable?: (readings: readonly Reading[]) => void;
@@ -129,6 +133,7 @@ export class TelemetryPath {
   /** Resolves when the sender has finished its last request (the uplink's stop rejects one in flight). */
   async stopped(): Promise<void> {
     await this.pumping;
+    await this.ackChain;
   }
 
   private finishDrain(): void {
@@ -144,8 +149,15 @@ export class TelemetryPath {
   private async pump(): Promise<void> {
     while (this.up) {
       const replaying = this.backlog;
-      const batch = await this.buffer.peek(replaying ? REPLAY_ITEMS : LIVE_ITEMS, BATCH_BYTES);
+      const limit = replaying ? REPLAY_ITEMS : LIVE_ITEMS;
+      // Readings whose removal is still being committed are at the head too: look past them.
+      const head = await this.buffer.peek(limit + this.acking.size, BATCH_BYTES + this.ackingBytes);
       if (!this.up) return;
+      const batch = this.unacked(head, limit);
+      if (batch.length === 0 && head.length > 0) {
+        await this.ackChain;
+        continue;
+      }
       if (batch.length === 0) {
         // Empty only counts once every reading handed over is durable (and so would have been seen).
         if (this.appending || this.spill.length > 0) {
@@ -156,7 +168,7 @@ export class TelemetryPath {
         this.finishDrain();
         await this.nextAppend();
         // Live: let a few polls' readings join the batch, unless a full batch is already there.
-        if (this.up && !this.backlog && this.buffer.size() < LIVE_ITEMS) await this.sleep(FLUSH_MS);
+        if (this.up && !this.backlog && this.buffer.size() < LIVE_ITEMS) await this.sleep(FLUSH_MS, () => this.buffer.size() >= LIVE_ITEMS);
         continue;
       }
       if (!(await this.send(batch, replaying))) await this.sleep(RETRY_MS);
@@ -189,8 +201,33 @@ export class TelemetryPath {
       this.log.warn({ code: reply.code, message: reply.message, readings: batch.length }, 'hub could not take a telemetry batch now: sending it again');
       return false;
     }
-    await this.buffer.ack(batch.map((b) => b.id));
+    // The removal is committed while the next batch goes out: a reading whose removal a crash
+    // undoes is sent again, which the hub takes as a repeat (one sample per device, point, time).
+    const ids = batch.map((b) => b.id);
+    const bytes = batch.reduce((n, b) => n + b.bytes + 1, 0);
+    for (const id of ids) this.acking.add(id);
+    this.ackingBytes += bytes;
+    this.ackChain = this.ackChain
+      .then(() => this.buffer.ack(ids))
+      .catch((err: unknown) => this.log.error({ err }, 'could not remove sent readings from the buffer; they will be sent again'))
+      .finally(() => {
+        for (const id of ids) this.acking.delete(id);
+        this.ackingBytes -= bytes;
+      });
     return true;
+  }
+
+  /** The head's readings not being removed, at most `limit` and BATCH_BYTES of JSON array. */
+  private unacked(head: readonly BufferedReading[], limit: number): BufferedReading[] {
+    const out: BufferedReading[] = [];
+    let used = 2;
+    for (const b of head) {
+      if (this.acking.has(b.id)) continue;
+      if (out.length >= limit || used + b.bytes + 1 > BATCH_BYTES) break;
+      out.push(b);
+      used += b.bytes + 1;
+    }
+    return out;
   }
 
   private async keepSkipped(readings: readonly Reading[], skipped: SkippedEntry[]): Promise<void> {
@@ -222,12 +259,12 @@ export class TelemetryPath {
     });
   }
 
-  /** Waits `ms`, or less when the uplink goes down. */
-  private sleep(ms: number): Promise<void> {
+  /** Waits `ms`, or less when the uplink goes down or `enough()` holds after an append. */
+  private sleep(ms: number, enough: () => boolean = () => false): Promise<void> {
     return new Promise((resolve) => {
       if (!this.up) return resolve();
       const onWake = () => {
-        if (!this.up) finish();
+        if (!this.up || enough()) finish();
       };
       const finish = () => {
         clearTimeout(timer);

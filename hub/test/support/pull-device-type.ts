@@ -1,12 +1,14 @@
 import type { DeviceTypePlugin } from '../../src/device-types/plugin.js';
+import type { PushProvider } from '../../src/push/port.js';
 
 /**
  * A minimal 'wake-and-pull' device type for core tests: renders a command as JSON, knows
  * DEVICE_LOCK and DEVICE_INFO, and refuses anything else (as a real plugin refuses an unknown code).
  */
-export function jsonPullDeviceType(id = 'json-pull'): DeviceTypePlugin {
+export function jsonPullDeviceType(id = 'json-pull', pushProvider?: PushProvider): DeviceTypePlugin {
   return {
     id,
+    ...(pushProvider ? { pushProvider } : {}),
     delivery: 'wake-and-pull',
     features: [
       { code: 'DEVICE_LOCK', name: 'Lock' },
