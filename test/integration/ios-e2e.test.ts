@@ -16,6 +16,18 @@ describe('iOS on the command core: lock a phone end to end (docs/DEVICE-MANAGEME
   let dir: string;
   let phone: IphoneAgent;
   let deviceId: string;
+  let bearer: string;
+  let otherPush: { certPem: string; keyPem: string };
+
+  type Json = Record<string, unknown>;
+  const dm = async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(`${h.baseUrl}/api/device-mgt/v1.0${path}`, {
+      method,
+      headers: { authorization: `Bearer ${bearer}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: r.status, body: (await r.json()) as Json };
+  };
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ios-e2e-'));
@@ -23,6 +35,7 @@ describe('iOS on the command core: lock a phone end to end (docs/DEVICE-MANAGEME
     deviceCa = await createCa('Device identity CA');
     const server = await issue(serverCa, { subject: { CN: 'localhost' }, ips: ['127.0.0.1'], server: true });
     const push = await issuePushCertificate(apple, topic);
+    otherPush = await issuePushCertificate(apple, 'com.apple.mgmt.External.another-topic');
     apns = new ApnsSimulator({ certPem: server.certPem, keyPem: server.keyPem, clientCaPem: apple.certPem });
     await apns.start();
     const files = { ca: join(dir, 'apns-ca.pem'), identity: join(dir, 'identity-ca.pem'), cert: join(dir, 'push.pem'), key: join(dir, 'push.key') };
@@ -37,6 +50,12 @@ describe('iOS on the command core: lock a phone end to end (docs/DEVICE-MANAGEME
     await phone.enroll();
     const d = await h.hub.devices.byIdentifier('ios', phone.udid);
     deviceId = d!.id;
+    const t = await fetch(`${h.baseUrl}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${h.adminCreds.accessKey}:${h.adminCreds.accessSecret}`).toString('base64')}` },
+      body: 'grant_type=client_credentials',
+    });
+    bearer = ((await t.json()) as Json)['access_token'] as string;
   });
   afterAll(async () => {
     await h?.close();
@@ -64,15 +83,28 @@ describe('iOS on the command core: lock a phone end to end (docs/DEVICE-MANAGEME
     expect(d).toMatchObject({ type: 'ios', orgId: h.adminCreds.orgId, status: 'ACTIVE' });
   });
 
-  it('DeviceLock: PENDING → push through the APNs simulator → Idle → DeviceLock plist → Acknowledged → COMPLETED', async () => {
+  it('administrator → DeviceLock through the management REST → PENDING → push → Idle → DeviceLock plist → Acknowledged → COMPLETED, with its history', async () => {
     const before = apns.count;
-    const issued = await lock();
-    expect(issued.operationStatus).toBe('PENDING');
-    const done = await statusOf(issued.commandId, 'COMPLETED');
+    const added = await dm('POST', '/devices/ios/operations', { deviceIdentifiers: [phone.udid], operation: { code: 'DEVICE_LOCK', payload: { Message: 'Lost' } } });
+    expect(added.status).toBe(201);
+    const pending = await dm('GET', `/devices/ios/${phone.udid}/operations`);
+    const op = (pending.body['operations'] as Json[])[0]!;
+    const completed = op['status'] === 'COMPLETED' ? Promise.resolve() : statusOf(String(op['id'] ?? op['operationId']), 'COMPLETED').then(() => undefined);
+    await completed;
     expect(phone.locked).toBe(true);
     expect(apns.count).toBeGreaterThan(before);
     expect(apns.received.at(-1)).toMatchObject({ tokenHex: phone.tokenHex, payload: { mdm: phone.pushMagic }, topic, pushType: 'mdm' });
-    expect(done.result).toMatchObject({ outcome: 'acknowledged', data: { MessageResult: 'Success' } });
+    const after = await dm('GET', `/devices/ios/${phone.udid}/operations`);
+    expect(after.body['operations']).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'DEVICE_LOCK', status: 'COMPLETED' })]));
+    // One listing holds every kind of device.
+    const all = await dm('GET', '/devices');
+    expect((all.body['devices'] as Json[]).map((d) => d['type'])).toContain('ios');
+  });
+
+  it('the push certificate through the management REST: status, another topic refused (409) unless forced', async () => {
+    expect(await dm('GET', '/ios/push-certificate')).toMatchObject({ status: 200, body: { topic } });
+    expect((await dm('PUT', '/ios/push-certificate', { certificate: otherPush.certPem, privateKey: otherPush.keyPem })).status).toBe(409);
+    expect(await dm('GET', '/ios/push-certificate')).toMatchObject({ body: { topic } });
   });
 
   it('NotNow keeps it queued; the next check-in completes it', async () => {

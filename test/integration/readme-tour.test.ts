@@ -64,6 +64,8 @@ describe('README tour', () => {
     // The device's two posts: accepted, then refused by the thing model.
     expect(r.stdout).toMatch(/"id":\s*"1",\s*"code":\s*200/);
     expect(r.stdout).toMatch(/"id":\s*"2",\s*"code":\s*1204/);
+    expect(r.stdout).toMatch(/^power\s+4\.2\s/m);
+    expect(r.stdout).not.toMatch(/^speed\s/m);
     expect(r.stdout).toContain('inv-001 is online');
     // The curl block found the gateway product the tour created.
     expect(r.stdout).toMatch(/^"\w{8}"$/m);

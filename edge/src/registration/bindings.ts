@@ -1,11 +1,12 @@
-import { open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeSecretFile } from '@edgehub/shared/secret-file';
 import type { SouthboundDeviceConfig } from '../config/types.js';
 
 /**
  * Binds and unbinds made through the config center, kept beside the config file
  * (`edge-bindings.json`) so that they survive a restart (docs/ARCHITECTURE.md, "Edge config
  * center"): `bound` devices are added to (or replace) the config file's, `unbound` deviceKeys are
- * left out of it. Written atomically: temp file, fsync, rename.
+ * left out of it. Written by the shared secret-file writer (0600, atomic, fsync'd; docs/ARCHITECTURE.md, "Secrets on disk").
  */
 export interface Bindings {
   bound: SouthboundDeviceConfig[];
@@ -25,15 +26,7 @@ export async function loadBindings(file: string): Promise<Bindings> {
 }
 
 export async function saveBindings(file: string, b: Bindings): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(JSON.stringify(b, null, 2));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
+  await writeSecretFile(file, JSON.stringify(b, null, 2));
 }
 
 /** The config file's devices with the saved binds applied. */

@@ -1,10 +1,11 @@
 // @peculiar/x509 resolves its ASN.1 converters through tsyringe, which needs the Reflect polyfill.
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
+import { writeFileAtomically } from '@edgehub/shared/secret-file';
 import type { CertificateOperations, IssueAuthority } from '@edgehub/certificate-service';
 
 // Node's WebCrypto; our lib settings have no DOM types, hence the cast.
@@ -156,12 +157,13 @@ async function issue(issuer: ServerCertificateIssuer, dataDir: string, hostnames
   return { pairs, caPath: join(dir, 'ca.crt'), notAfter: new Date(notAfter) };
 }
 
-/** Written beside and renamed into place: a reader never sees half a key or a key without its certificate's match for long. */
+/**
+ * Written beside, fsync'd and renamed into place by the shared secret-file writer
+ * (docs/ARCHITECTURE.md, "Secrets on disk"): a reader never sees half a key, and a crash leaves
+ * the old file or the new one.
+ */
 async function replaceFile(path: string, data: string, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data, { mode });
-  await chmod(tmp, mode);
-  await rename(tmp, path);
+  await writeFileAtomically(path, data, { mode });
 }
 
 async function selfSigned(dataDir: string, hostnames: string[]): Promise<ServerTlsMaterial> {

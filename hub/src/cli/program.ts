@@ -2,6 +2,7 @@ import { registerCertificate } from './commands/certificate.js';
 import { Command, CommanderError } from 'commander';
 import { registerDevice } from './commands/device.js';
 import { registerLogin } from './commands/login.js';
+import { registerMeasurepoint } from './commands/measurepoint.js';
 import { registerProduct } from './commands/product.js';
 import { exitCodes, reportError } from './errors.js';
 
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerProduct(program);
   registerDevice(program);
   registerCertificate(program);
+  registerMeasurepoint(program);
   return program;
 }
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { writeSecretFile } from '@edgehub/shared/secret-file';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderHaproxyConfig, type WorkerEndpoint } from './haproxy-config.js';
@@ -164,7 +165,7 @@ async function sharedSecret(path: string): Promise<string> {
     return (await readFile(path, 'utf8')).trim();
   } catch {
     const secret = randomBytes(32).toString('hex');
-    await writeFile(path, secret + '\n', { mode: 0o600 });
+    await writeSecretFile(path, secret + '\n');
     return secret;
   }
 }

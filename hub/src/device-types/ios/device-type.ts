@@ -13,6 +13,7 @@ import { MdmProtocolError } from './errors.js';
 import { IdentityVerifier } from './identity.js';
 import { MdmService } from './mdm-service.js';
 import { mdmRoutes } from './mdm.routes.js';
+import { pushCertificateRoutes } from './push-certificate.routes.js';
 
 const day = 86_400;
 
@@ -132,6 +133,10 @@ export async function createIosDeviceType(deps: DeviceTypeDeps, settings: IosSet
       }, deps.clock);
       const verifier = identity ?? new IdentityVerifier([], deps.clock);
       await app.register(mdmRoutes, { service, identity: verifier });
+    },
+    /** Push certificate upload and status (docs/DEVICE-MANAGEMENT.md, "Apple: push certificate"). */
+    async managementRoutes(app: FastifyInstance) {
+      await app.register(pushCertificateRoutes, { certificates });
     },
     async close() {
       clearInterval(expiryTimer);
