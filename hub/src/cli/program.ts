@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDevice } from './commands/device.js';
 import { registerLogin } from './commands/login.js';
 import { registerMeasurepoint } from './commands/measurepoint.js';
+import { registerTopology } from './commands/topology.js';
 import { registerProduct } from './commands/product.js';
 import { exitCodes, reportError } from './errors.js';
 
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerDevice(program);
   registerCertificate(program);
   registerMeasurepoint(program);
+  registerTopology(program);
   return program;
 }
 

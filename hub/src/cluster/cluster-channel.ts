@@ -68,7 +68,9 @@ export class ClusterCommandChannel implements CommandChannel {
       this.pending.set(requestId, { resolve, timer });
     });
     try {
-      await this.link.send(holder, { type: 'deliver', requestId, replyTo: this.link.nodeId, productKey, deviceKey, topic, message });
+      // Node messages are JSON: a raw (Custom) payload crosses as base64 and leaves as the same bytes.
+      const body = Buffer.isBuffer(message) ? { rawBase64: message.toString('base64') } : { message };
+      await this.link.send(holder, { type: 'deliver', requestId, replyTo: this.link.nodeId, productKey, deviceKey, topic, ...body });
     } catch {
       this.settle(requestId, false);
     }

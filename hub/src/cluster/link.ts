@@ -7,7 +7,8 @@
  * channel, never a pattern. Device data stays on the node that received it.
  */
 export type NodeMessage =
-  | { type: 'deliver'; requestId: string; replyTo: string; productKey: string; deviceKey: string; topic: string; message: unknown }
+  /** `message` is a JSON payload; a raw (Custom) one travels as `rawBase64` instead. */
+  | { type: 'deliver'; requestId: string; replyTo: string; productKey: string; deviceKey: string; topic: string; message?: unknown; rawBase64?: string }
   | { type: 'delivered'; requestId: string; ok: boolean }
   /** A newer login of the device happened on another node: drop the local session. */
   | { type: 'takeover'; productKey: string; deviceKey: string }

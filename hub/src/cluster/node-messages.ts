@@ -11,7 +11,7 @@ export function handleNodeMessages(link: ClusterLink, broker: Broker, commands: 
     switch (m.type) {
       case 'deliver':
         broker.downstream
-          .send(m.productKey, m.deviceKey, m.topic, m.message, 1)
+          .send(m.productKey, m.deviceKey, m.topic, m.rawBase64 !== undefined ? Buffer.from(m.rawBase64, 'base64') : m.message, 1)
           .catch(() => false)
           .then((ok) => link.send(m.replyTo, { type: 'delivered', requestId: m.requestId, ok }))
           .catch((err: unknown) => log.error({ err }, 'delivery answer failed'));
