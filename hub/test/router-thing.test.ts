@@ -186,7 +186,7 @@ describe('thing.measurepoint.post', () => {
       mode: { value: 2, time: 1524448722000 },
       branchCurr: { value: ['1.02', '2.02'], time: 1524448722000 },
     });
-    expect(ingest.calls[0]?.options).toEqual({ resume: false });
+    expect(ingest.calls[0]?.options).toEqual({ resume: false, hubTime: false });
   });
 
   it('stamps a reading without time with the server clock', async () => {
@@ -258,6 +258,11 @@ describe('thing.measurepoint.post', () => {
     expect(e.message).toMatch(/params/);
   });
 
+  it('marks a post without its own time as stamped by the hub (kept beside same-millisecond posts)', async () => {
+    await send('measurepointPost', gw, { measurepoints: { temp: 1 } });
+    expect(ingest.calls[0]?.options).toEqual({ resume: false, hubTime: true });
+  });
+
   it('accepts an empty measurepoints object without ingesting anything (the Java SDK starts from one)', async () => {
     expect(await send('measurepointPost', gw, { measurepoints: {} })).toEqual({ data: {} });
     expect(ingest.calls).toEqual([]);
@@ -268,7 +273,7 @@ describe('thing.measurepoint.resume', () => {
   it('ingests as resumed data and never replaces a newer latest value', async () => {
     await send('measurepointPost', gw, { measurepoints: { temp: 20 }, time: 2000 });
     await send('measurepointResume', gw, { measurepoints: { temp: 10, mode: 1 }, time: 1000 });
-    expect(ingest.calls[1]?.options).toEqual({ resume: true });
+    expect(ingest.calls[1]?.options).toEqual({ resume: true, hubTime: false });
     expect(ingest.latest(gw.assetId)?.measurepoints['temp']).toEqual({ value: 20, time: 2000 });
     expect(ingest.latest(gw.assetId)?.measurepoints['mode']).toEqual({ value: 1, time: 1000 });
   });
@@ -415,7 +420,7 @@ describe('thing.measurepoint.resume.batch', () => {
   it('ingests as resumed data with the same checks as post/batch', async () => {
     await send('measurepointPost', subOnline, { measurepoints: { current: 9 }, time: 5000 });
     await send('measurepointResumeBatch', gw, [{ productKey: subOnline.productKey, deviceKey: subOnline.deviceKey, measurepoints: { current: 1 }, time: 10 }]);
-    expect(ingest.calls[1]?.options).toEqual({ resume: true });
+    expect(ingest.calls[1]?.options).toEqual({ resume: true, hubTime: false });
     expect(ingest.latest(subOnline.assetId)?.measurepoints['current']).toEqual({ value: 9, time: 5000 });
     const e = await refused(send('measurepointResumeBatch', gw, [{ productKey: subOffline.productKey, deviceKey: subOffline.deviceKey, measurepoints: { current: 1 } }]));
     expect(e.code).toBe(1212);
