@@ -46,12 +46,12 @@ async function main(): Promise<void> {
         return hub.close();
       })
       .then(
-      () => process.exit(0),
-      (err: unknown) => {
-        hub.log.error({ err }, 'error while shutting down');
-        process.exit(1);
-      },
-    );
+        () => process.exit(0),
+        (err: unknown) => {
+          hub.log.error({ err }, 'error while shutting down');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
