@@ -62,14 +62,23 @@ export async function startProcess(name: string, command: string, args: string[]
   };
 }
 
-/** A free TCP port on `host` (the cluster's internal ports must be known before HAProxy starts). */
+/**
+ * A free TCP port on `host` for a process that binds it later (the cluster's ports must be known
+ * before HAProxy starts). Taken below Linux's ephemeral range (32768–60999 by default), so that
+ * neither an outgoing connection nor another listener on port 0 can grab it in between.
+ */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(0, host, resolve);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canBind(host, port)) return port;
+  }
+  throw new Error(`no free port found on ${host} between 20000 and 32000`);
+}
+
+function canBind(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
   });
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
 }
