@@ -97,9 +97,20 @@ describe('entry points', () => {
     started.push(run);
     await printed(run, 'demo running');
     expect(process.kill(run.child.pid!, 'SIGINT')).toBe(true);
-    const [code] = await run.exit;
-    expect(code).toBe(0);
-    // npm waits for its child, so the demo itself has exited too: nothing is left in the group.
+    const [code, signal] = await run.exit;
+    // npm exits 0 once the demo has; under load it was also seen to end by the SIGINT it passed on.
+    expect(code === 0 || signal === 'SIGINT', `npm ended with code ${code}, signal ${signal}`).toBe(true);
+    // Either way the demo stops by itself: nothing is left in the process group.
+    const deadline = Date.now() + 20_000;
+    const groupAlive = () => {
+      try {
+        process.kill(-run.child.pid!, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    while (groupAlive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(() => process.kill(-run.child.pid!, 0)).toThrow(/ESRCH/);
   }, 120_000);
 });
