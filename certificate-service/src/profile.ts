@@ -20,26 +20,7 @@ export async function buildLeaf(o: {
   notAfter: Date;
   crlUrl: string;
 }): Promise<x509.X509Certificate> {
-  const { csr, issuer } = o;
-  const usages = x509.KeyUsageFlags.digitalSignature | (csr.keyType === 'rsa' ? x509.KeyUsageFlags.keyEncipherment : 0);
-  return x509.X509CertificateGenerator.create({
-    serialNumber: o.serialHex,
-    subject: csr.request.subjectName,
-    issuer: issuer.cert.subjectName,
-    notBefore: o.notBefore,
-    notAfter: o.notAfter,
-    publicKey: csr.request.publicKey,
-    signingKey: issuer.signingKey as never,
-    signingAlgorithm: signingAlgorithms[issuer.keyType],
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(usages, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
-      await x509.SubjectKeyIdentifierExtension.create(csr.request.publicKey),
-      new x509.AuthorityKeyIdentifierExtension(issuer.keyId),
-      new x509.CRLDistributionPointsExtension([o.crlUrl]),
-    ],
-  });
+  return signLeaf({ ...o, subject: o.csr.request.subjectName, publicKey: o.csr.request.publicKey, keyType: o.csr.keyType, purpose: x509.ExtendedKeyUsage.clientAuth, extra: [] });
 }
 
 /**
@@ -56,23 +37,45 @@ export async function buildServerLeaf(o: {
   notAfter: Date;
   crlUrl: string;
 }): Promise<x509.X509Certificate> {
+  return signLeaf({
+    ...o,
+    subject: new x509.Name([{ CN: [o.hostnames[0]!.value] }]),
+    publicKey: o.request.publicKey,
+    purpose: x509.ExtendedKeyUsage.serverAuth,
+    extra: [new x509.SubjectAlternativeNameExtension(o.hostnames)],
+  });
+}
+
+/** What every leaf of ours carries; the two profiles differ in subject, purpose and SANs only. */
+async function signLeaf(o: {
+  subject: x509.Name;
+  publicKey: x509.PublicKey;
+  keyType: 'rsa' | 'ec';
+  purpose: string;
+  extra: x509.Extension[];
+  issuer: IssuingCa;
+  serialHex: string;
+  notBefore: Date;
+  notAfter: Date;
+  crlUrl: string;
+}): Promise<x509.X509Certificate> {
   const { issuer } = o;
   const usages = x509.KeyUsageFlags.digitalSignature | (o.keyType === 'rsa' ? x509.KeyUsageFlags.keyEncipherment : 0);
   return x509.X509CertificateGenerator.create({
     serialNumber: o.serialHex,
-    subject: new x509.Name([{ CN: [o.hostnames[0]!.value] }]),
+    subject: o.subject,
     issuer: issuer.cert.subjectName,
     notBefore: o.notBefore,
     notAfter: o.notAfter,
-    publicKey: o.request.publicKey,
+    publicKey: o.publicKey,
     signingKey: issuer.signingKey as never,
     signingAlgorithm: signingAlgorithms[issuer.keyType],
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(usages, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(o.hostnames),
-      await x509.SubjectKeyIdentifierExtension.create(o.request.publicKey),
+      new x509.ExtendedKeyUsageExtension([o.purpose]),
+      ...o.extra,
+      await x509.SubjectKeyIdentifierExtension.create(o.publicKey),
       new x509.AuthorityKeyIdentifierExtension(issuer.keyId),
       new x509.CRLDistributionPointsExtension([o.crlUrl]),
     ],
