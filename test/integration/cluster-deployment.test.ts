@@ -6,21 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '@edgehub/shared';
 import { ApiClient } from '@edgehub/hub';
 import { composeTopology, renderHaproxyConfig, startLocalCluster, type LocalCluster } from '@edgehub/hub/deploy';
-import { connectDevice, hasRedisServer, provision, repoRoot, requireService, type AdminCredentials, type ProvisionedProduct, type TestDevice } from '../src/index.js';
+import { connectDevice, eventually, hasRedisServer, provision, repoRoot, requireService, type AdminCredentials, type ProvisionedProduct, type TestDevice } from '../src/index.js';
 
 const hasHaproxy = spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).status === 0;
 const hasCompose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
 const run = requireService(hasRedisServer(), 'redis-server (Debian package redis-server)') && requireService(hasHaproxy, 'haproxy (Debian package haproxy)');
 const runCompose = requireService(hasCompose, 'docker-compose (Debian package docker-compose, for `config -q`)');
 
-async function eventually(probe: () => Promise<boolean> | boolean, ms: number, what: string): Promise<number> {
-  const start = Date.now();
-  for (;;) {
-    if (await Promise.resolve(probe()).catch(() => false)) return Date.now() - start;
-    if (Date.now() - start > ms) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.runIf(runCompose)('the deployment files', () => {
   it('docker-compose.yml is valid, and refuses to start without the certificate-service secret', () => {

@@ -6,6 +6,7 @@ import { topics } from '@edgehub/shared';
 import { ApiClient } from '@edgehub/hub';
 import {
   connectDevice,
+  eventually,
   hasRedisServer,
   provision,
   requireService,
@@ -19,15 +20,6 @@ import {
 
 const run = requireService(hasRedisServer(), 'redis-server (Debian package redis-server)');
 
-/** Polls `probe` until it returns true or `ms` passes (the state is in another process). */
-async function eventually(probe: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /**
  * The cluster's failure cases with real processes: a node that dies and never comes back, a node

@@ -9,3 +9,4 @@ export * from './redis-server.js';
 export * from './edge-fixture.js';
 export * from './spawn-edge.js';
 export * from './spawn-certificate-service.js';
+export * from './eventually.js';
