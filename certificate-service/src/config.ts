@@ -51,15 +51,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CertificateSer
     const raw = get(name);
     if (raw === undefined) return fallback;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`CERT_SERVICE_${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new ConfigError(`CERT_SERVICE_${name} must be an integer from ${min} to ${max}, got "${raw}"`);
     return n;
   };
 
   const secretFile = get('SECRET_FILE');
   const secretText = secretFile ? readFileSync(secretFile, 'utf8') : get('SECRET');
-  const sharedSecrets = (secretText ?? '').split(/[\n,]/).map((s) => s.trim()).filter((s) => s.length > 0);
-  if (sharedSecrets.length === 0) throw new ConfigError('set CERT_SERVICE_SECRET or CERT_SERVICE_SECRET_FILE: the hub API of the certificate service is never open');
-  if (sharedSecrets.some((s) => s.length < 32)) throw new ConfigError('each CERT_SERVICE_SECRET must be at least 32 characters (e.g. `openssl rand -hex 32`)');
+  const sharedSecrets = (secretText ?? '')
+    .split(/[\n,]/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (sharedSecrets.length === 0)
+    throw new ConfigError('set CERT_SERVICE_SECRET or CERT_SERVICE_SECRET_FILE: the hub API of the certificate service is never open');
+  if (sharedSecrets.some((s) => s.length < 32))
+    throw new ConfigError('each CERT_SERVICE_SECRET must be at least 32 characters (e.g. `openssl rand -hex 32`)');
 
   const subject: Partial<CaSubject> = {};
   for (const field of ['C', 'ST', 'L', 'O', 'OU'] as const) {
@@ -74,15 +80,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CertificateSer
   }
   const caFiles =
     given.length === caVars.length
-      ? { rootCert: get('CA_ROOT_CERT')!, ...(get('CA_ROOT_KEY') ? { rootKey: get('CA_ROOT_KEY')! } : {}), RSA: { cert: get('CA_RSA_CERT')!, key: get('CA_RSA_KEY')! }, ECC: { cert: get('CA_ECC_CERT')!, key: get('CA_ECC_KEY')! } }
+      ? {
+          rootCert: get('CA_ROOT_CERT')!,
+          ...(get('CA_ROOT_KEY') ? { rootKey: get('CA_ROOT_KEY')! } : {}),
+          RSA: { cert: get('CA_RSA_CERT')!, key: get('CA_RSA_KEY')! },
+          ECC: { cert: get('CA_ECC_CERT')!, key: get('CA_ECC_KEY')! },
+        }
       : undefined;
 
   const tlsCert = get('TLS_CERT');
   const tlsKey = get('TLS_KEY');
-  if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new ConfigError('set both CERT_SERVICE_TLS_CERT and CERT_SERVICE_TLS_KEY, or neither');
+  if ((tlsCert === undefined) !== (tlsKey === undefined))
+    throw new ConfigError('set both CERT_SERVICE_TLS_CERT and CERT_SERVICE_TLS_KEY, or neither');
 
   const logLevel = env['LOG_LEVEL'] ?? defaults.logLevel;
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "${logLevel}"`);
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel))
+    throw new ConfigError(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "${logLevel}"`);
 
   const publicBaseUrl = get('PUBLIC_URL');
   return {

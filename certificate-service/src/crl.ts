@@ -47,11 +47,16 @@ export class CrlPublisher {
   /** Builds every CRL now and keeps them fresh until stop(). */
   async start(): Promise<void> {
     await Promise.all(this.names.map((a) => this.regenerate(a)));
-    this.timer = setInterval(() => {
-      for (const a of this.names) {
-        this.regenerate(a).catch((err: unknown) => this.o.logger.error(`certificate service: scheduled ${a} CRL rebuild failed: ${String(err)}`));
-      }
-    }, Math.max(1000, this.o.lifetimeMs / 2));
+    this.timer = setInterval(
+      () => {
+        for (const a of this.names) {
+          this.regenerate(a).catch((err: unknown) =>
+            this.o.logger.error(`certificate service: scheduled ${a} CRL rebuild failed: ${String(err)}`),
+          );
+        }
+      },
+      Math.max(1000, this.o.lifetimeMs / 2),
+    );
     this.timer.unref();
   }
 
@@ -100,7 +105,13 @@ export class CrlPublisher {
             ...(r.revocation!.reason !== 0
               ? {
                   crlEntryExtensions: new pkijs.Extensions({
-                    extensions: [new pkijs.Extension({ extnID: OID_CRL_REASON, critical: false, extnValue: new asn1js.Enumerated({ value: r.revocation!.reason }).toBER(false) })],
+                    extensions: [
+                      new pkijs.Extension({
+                        extnID: OID_CRL_REASON,
+                        critical: false,
+                        extnValue: new asn1js.Enumerated({ value: r.revocation!.reason }).toBER(false),
+                      }),
+                    ],
                   }),
                 }
               : {}),
@@ -112,18 +123,31 @@ export class CrlPublisher {
         new pkijs.Extension({
           extnID: OID_AKI,
           critical: false,
-          extnValue: new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: Buffer.from(issuer.keyId, 'hex') }) }).toSchema().toBER(false),
+          extnValue: new pkijs.AuthorityKeyIdentifier({
+            keyIdentifier: new asn1js.OctetString({ valueHex: Buffer.from(issuer.keyId, 'hex') }),
+          })
+            .toSchema()
+            .toBER(false),
         }),
         new pkijs.Extension({ extnID: OID_CRL_NUMBER, critical: false, extnValue: asn1js.Integer.fromBigInt(number).toBER(false) }),
       ],
     });
     await crl.sign(issuer.signingKey as never, 'SHA-256');
-    const published: PublishedCrl = { der: new Uint8Array(crl.toSchema(true).toBER(false)), thisUpdate, nextUpdate, number: number.toString() };
+    const published: PublishedCrl = {
+      der: new Uint8Array(crl.toSchema(true).toBER(false)),
+      thisUpdate,
+      nextUpdate,
+      number: number.toString(),
+    };
     this.current.set(authority, published);
     return published;
   }
 
-  private rootIssuer(): { cert: CertificateAuthority['root']['cert']; signingKey: NonNullable<CertificateAuthority['root']['signingKey']>; keyId: string } {
+  private rootIssuer(): {
+    cert: CertificateAuthority['root']['cert'];
+    signingKey: NonNullable<CertificateAuthority['root']['signingKey']>;
+    keyId: string;
+  } {
     const root = this.authority.root;
     if (!root.signingKey) return noRootKey();
     return { cert: root.cert, signingKey: root.signingKey, keyId: root.keyId };
@@ -131,7 +155,10 @@ export class CrlPublisher {
 }
 
 function noRootKey(): never {
-  throw new CertificateError('cert.not_found', 'no root CRL: the root CA key is not available to this service (operator-supplied CA without its root key)');
+  throw new CertificateError(
+    'cert.not_found',
+    'no root CRL: the root CA key is not available to this service (operator-supplied CA without its root key)',
+  );
 }
 
 /** RFC 5280 §5.1.2.4: UTCTime through 2049, GeneralizedTime from 2050. */

@@ -50,12 +50,22 @@ export async function importPrivateKeyPem(pem: string): Promise<{ key: CryptoKey
   const pkcs8 = keyObject.export({ type: 'pkcs8', format: 'der' });
   const kind = keyObject.asymmetricKeyType;
   if (kind === 'rsa') {
-    return { key: await webcrypto.subtle.importKey('pkcs8', pkcs8, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']), type: 'rsa', spki };
+    return {
+      key: await webcrypto.subtle.importKey('pkcs8', pkcs8, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']),
+      type: 'rsa',
+      spki,
+    };
   }
   if (kind === 'ec' && keyObject.asymmetricKeyDetails?.namedCurve === 'prime256v1') {
-    return { key: await webcrypto.subtle.importKey('pkcs8', pkcs8, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']), type: 'ec', spki };
+    return {
+      key: await webcrypto.subtle.importKey('pkcs8', pkcs8, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']),
+      type: 'ec',
+      spki,
+    };
   }
-  throw new Error(`unsupported CA key type ${kind}${keyObject.asymmetricKeyDetails?.namedCurve ? ` (${keyObject.asymmetricKeyDetails.namedCurve})` : ''}: RSA or EC P-256 only`);
+  throw new Error(
+    `unsupported CA key type ${kind}${keyObject.asymmetricKeyDetails?.namedCurve ? ` (${keyObject.asymmetricKeyDetails.namedCurve})` : ''}: RSA or EC P-256 only`,
+  );
 }
 
 export function toBuffer(data: ArrayBuffer | ArrayBufferView): Buffer {

@@ -30,7 +30,10 @@ export function decodeCsrPem(pem: unknown): Uint8Array {
   const blocks = [...pem.matchAll(PEM_BLOCK)];
   const body = blocks[0]?.[2];
   if (blocks.length !== 1 || body === undefined) {
-    throw new CertificateError('csr.not_pem', blocks.length > 1 ? 'the input holds more than one CSR' : 'the input is not a PEM "CERTIFICATE REQUEST"');
+    throw new CertificateError(
+      'csr.not_pem',
+      blocks.length > 1 ? 'the input holds more than one CSR' : 'the input is not a PEM "CERTIFICATE REQUEST"',
+    );
   }
   const b64 = body.replace(/\s+/g, '');
   if (b64.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || b64.length % 4 !== 0) {
@@ -82,7 +85,9 @@ export async function validateCsr(der: Uint8Array, rules: SubjectRules): Promise
 }
 
 /** Everything but the subject rules: structure, algorithms, self-signature, key size (a server certificate's CSR). */
-export async function validateCsrKey(der: Uint8Array): Promise<{ request: x509.Pkcs10CertificateRequest; structure: pkijs.CertificationRequest; keyType: 'rsa' | 'ec' }> {
+export async function validateCsrKey(
+  der: Uint8Array,
+): Promise<{ request: x509.Pkcs10CertificateRequest; structure: pkijs.CertificationRequest; keyType: 'rsa' | 'ec' }> {
   const { request, structure } = parse(der);
   const { keyType, key } = checkAlgorithms(request, structure);
   let verified = false;
@@ -94,7 +99,8 @@ export async function validateCsrKey(der: Uint8Array): Promise<{ request: x509.P
   if (!verified) throw new CertificateError('csr.invalid_signature', "the CSR's self-signature does not verify with its public key");
   if (keyType === 'rsa') {
     const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-    if (bits < MIN_RSA_BITS) throw new CertificateError('csr.weak_key', `RSA keys must have at least ${MIN_RSA_BITS} bits; this one has ${bits}`);
+    if (bits < MIN_RSA_BITS)
+      throw new CertificateError('csr.weak_key', `RSA keys must have at least ${MIN_RSA_BITS} bits; this one has ${bits}`);
   }
   if (structure.version !== 0) throw new CertificateError('csr.malformed', 'the CSR version must be 1 (0)');
   return { request, structure, keyType };
@@ -117,19 +123,26 @@ function parse(der: Uint8Array): { request: x509.Pkcs10CertificateRequest; struc
   }
 }
 
-function checkAlgorithms(request: x509.Pkcs10CertificateRequest, structure: pkijs.CertificationRequest): { keyType: 'rsa' | 'ec'; key: KeyObject } {
+function checkAlgorithms(
+  request: x509.Pkcs10CertificateRequest,
+  structure: pkijs.CertificationRequest,
+): { keyType: 'rsa' | 'ec'; key: KeyObject } {
   const sigOid = structure.signatureAlgorithm.algorithmId;
   let key: KeyObject;
   try {
     key = createPublicKey({ key: Buffer.from(request.publicKey.rawData), format: 'der', type: 'spki' });
   } catch {
-    throw new CertificateError('csr.unsupported_algorithm', `the CSR's public key type (${structure.subjectPublicKeyInfo.algorithm.algorithmId}) is not supported: RSA or EC P-256/P-384 only`);
+    throw new CertificateError(
+      'csr.unsupported_algorithm',
+      `the CSR's public key type (${structure.subjectPublicKeyInfo.algorithm.algorithmId}) is not supported: RSA or EC P-256/P-384 only`,
+    );
   }
   const type = key.asymmetricKeyType;
   if (type === 'rsa' && rsaSignatures[sigOid]) return { keyType: 'rsa', key };
   if (type === 'ec' && ecdsaSignatures[sigOid]) {
     const curve = key.asymmetricKeyDetails?.namedCurve ?? 'unnamed';
-    if (!acceptedCurves.has(curve)) throw new CertificateError('csr.unsupported_algorithm', `EC curve ${curve} is not supported: P-256 (prime256v1) or P-384 only`);
+    if (!acceptedCurves.has(curve))
+      throw new CertificateError('csr.unsupported_algorithm', `EC curve ${curve} is not supported: P-256 (prime256v1) or P-384 only`);
     return { keyType: 'ec', key };
   }
   const sigName = rsaSignatures[sigOid] ?? ecdsaSignatures[sigOid] ?? refusedSignatures[sigOid] ?? sigOid;
@@ -140,7 +153,9 @@ function checkAlgorithms(request: x509.Pkcs10CertificateRequest, structure: pkij
 }
 
 const required: SubjectAttribute[] = ['C', 'ST', 'L', 'O', 'OU', 'CN'];
-const attributeByOid = new Map<string, SubjectAttribute>(Object.entries(subjectAttributes).map(([name, oid]) => [oid, name as SubjectAttribute]));
+const attributeByOid = new Map<string, SubjectAttribute>(
+  Object.entries(subjectAttributes).map(([name, oid]) => [oid, name as SubjectAttribute]),
+);
 const MAX_FIELD = 64;
 // C0 controls (NUL included), DEL and C1 controls.
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
@@ -151,7 +166,11 @@ function checkSubject(structure: pkijs.CertificationRequest, rules: SubjectRules
   const values = new Map<SubjectAttribute, string>();
   for (const { oid, value } of nameAttributes(structure.subject)) {
     const name = attributeByOid.get(oid);
-    if (!name) throw new CertificateError('csr.subject_invalid', `subject attribute ${oid} is not allowed: C, ST, L, O, OU, CN and emailAddress only`);
+    if (!name)
+      throw new CertificateError(
+        'csr.subject_invalid',
+        `subject attribute ${oid} is not allowed: C, ST, L, O, OU, CN and emailAddress only`,
+      );
     if (value === undefined) throw new CertificateError('csr.subject_invalid', `subject ${name} is not a string`);
     if (values.has(name)) throw new CertificateError('csr.subject_invalid', `subject ${name} appears more than once`);
     const length = [...value].length;
@@ -159,13 +178,18 @@ function checkSubject(structure: pkijs.CertificationRequest, rules: SubjectRules
     // NUL and other control characters cut names short in C code and forge lines in logs.
     if (CONTROL_CHARACTERS.test(value)) throw new CertificateError('csr.subject_invalid', `subject ${name} contains a control character`);
     if (length > (name === 'emailAddress' ? MAX_EMAIL : MAX_FIELD)) {
-      throw new CertificateError('csr.subject_invalid', `subject ${name} is longer than ${name === 'emailAddress' ? MAX_EMAIL : MAX_FIELD} characters`);
+      throw new CertificateError(
+        'csr.subject_invalid',
+        `subject ${name} is longer than ${name === 'emailAddress' ? MAX_EMAIL : MAX_FIELD} characters`,
+      );
     }
     values.set(name, value);
   }
   const missing = required.filter((a) => !values.has(a));
-  if (missing.length > 0) throw new CertificateError('csr.subject_missing', `the CSR subject lacks ${missing.join(', ')} (C, ST, L, O, OU and CN are mandatory)`);
-  if (!/^[A-Za-z]{2}$/.test(values.get('C')!)) throw new CertificateError('csr.subject_invalid', 'subject C must be a two-letter country code');
+  if (missing.length > 0)
+    throw new CertificateError('csr.subject_missing', `the CSR subject lacks ${missing.join(', ')} (C, ST, L, O, OU and CN are mandatory)`);
+  if (!/^[A-Za-z]{2}$/.test(values.get('C')!))
+    throw new CertificateError('csr.subject_invalid', 'subject C must be a two-letter country code');
   const mismatched = (['C', 'ST', 'O'] as const).filter((a) => values.get(a) !== rules[a]);
   if (mismatched.length > 0) {
     throw new CertificateError(

@@ -56,8 +56,21 @@ export type {
   ServerCertificateRequest,
 } from './api.js';
 export { certificateStatus } from './api.js';
-export { openCertificateService, CertificateService, DEFAULT_SUPERSEDED_GRACE_HOURS, DEFAULT_VALID_DAY, type CertificateServiceOptions } from './service.js';
-export { openCertificateAuthority, type CertificateAuthority, type CertificateAuthorityOptions, type IssuingCa, type OperatorCaFiles, type SubjectRules } from './authority/authority.js';
+export {
+  openCertificateService,
+  CertificateService,
+  DEFAULT_SUPERSEDED_GRACE_HOURS,
+  DEFAULT_VALID_DAY,
+  type CertificateServiceOptions,
+} from './service.js';
+export {
+  openCertificateAuthority,
+  type CertificateAuthority,
+  type CertificateAuthorityOptions,
+  type IssuingCa,
+  type OperatorCaFiles,
+  type SubjectRules,
+} from './authority/authority.js';
 export { defaultCaSubject, type CaSubject } from './authority/names.js';
 export { CertificateError, certificateErrorCodes, isCertificateErrorCode, type CertificateErrorCode } from './errors.js';
 export { MAX_CSR_PEM_BYTES } from './csr.js';
@@ -80,6 +93,11 @@ export {
   type RevokeOutcome,
 } from './store/port.js';
 export { openJsonlCertificateStore } from './store/jsonl.js';
-export { startCertificateServer, buildCertificateApp, type CertificateServerOptions, type RunningCertificateServer } from './http/server.js';
+export {
+  startCertificateServer,
+  buildCertificateApp,
+  type CertificateServerOptions,
+  type RunningCertificateServer,
+} from './http/server.js';
 export { connectCertificateService, type CertificateClientOptions } from './http/client.js';
 export { signatureHeaders, signRequest, requestSignature, responseSignature } from './http/signing.js';

@@ -20,7 +20,14 @@ export async function buildLeaf(o: {
   notAfter: Date;
   crlUrl: string;
 }): Promise<x509.X509Certificate> {
-  return signLeaf({ ...o, subject: o.csr.request.subjectName, publicKey: o.csr.request.publicKey, keyType: o.csr.keyType, purpose: x509.ExtendedKeyUsage.clientAuth, extra: [] });
+  return signLeaf({
+    ...o,
+    subject: o.csr.request.subjectName,
+    publicKey: o.csr.request.publicKey,
+    keyType: o.csr.keyType,
+    purpose: x509.ExtendedKeyUsage.clientAuth,
+    extra: [],
+  });
 }
 
 /**

@@ -34,7 +34,11 @@ export class RevocationSet {
     const refreshMs = o.refreshMs ?? 60_000;
     if (refreshMs > 0) {
       set.timer = setInterval(() => {
-        set.refresh().catch((err: unknown) => set.logger.warn(`certificate service: refreshing the revoked set failed (keeping the last one): ${String(err)}`));
+        set
+          .refresh()
+          .catch((err: unknown) =>
+            set.logger.warn(`certificate service: refreshing the revoked set failed (keeping the last one): ${String(err)}`),
+          );
       }, refreshMs);
       set.timer.unref();
     }
@@ -96,7 +100,8 @@ export class RevocationSet {
     while (!signal.aborted) {
       try {
         const page = await revocations({ after: position, waitSeconds, ...(epoch ? { epoch } : {}) }, signal);
-        if (epoch !== undefined && page.epoch !== epoch) this.logger.info('certificate service: the revocation feed restarted; reloaded the revoked set');
+        if (epoch !== undefined && page.epoch !== epoch)
+          this.logger.info('certificate service: the revocation feed restarted; reloaded the revoked set');
         epoch = page.epoch;
         position = page.position;
         this.add(page.serials);

@@ -39,17 +39,20 @@ function fromBigInt(value: bigint): Serial {
 /** Canonical hex of a hex serial as any tool prints it: `7FD0`, `00:7f:d0`, `0x7fd0`. */
 export function normalizeSerialHex(hex: string): string {
   const cleaned = hex.trim().replace(/^0x/i, '').replace(/[:\s]/g, '').toLowerCase();
-  if (!/^[0-9a-f]{1,42}$/.test(cleaned)) throw new CertificateError('request.invalid', `not a hexadecimal serial: ${JSON.stringify(hex).slice(0, 64)}`);
+  if (!/^[0-9a-f]{1,42}$/.test(cleaned))
+    throw new CertificateError('request.invalid', `not a hexadecimal serial: ${JSON.stringify(hex).slice(0, 64)}`);
   return BigInt('0x' + cleaned).toString(16);
 }
 
 /** A serial given as the EnOS decimal certSN (string or safe integer). */
 export function serialFromCertSN(certSN: string | number): Serial {
   if (typeof certSN === 'number') {
-    if (!Number.isSafeInteger(certSN) || certSN <= 0) throw new CertificateError('request.invalid', `certSN must be a positive integer, got ${certSN}`);
+    if (!Number.isSafeInteger(certSN) || certSN <= 0)
+      throw new CertificateError('request.invalid', `certSN must be a positive integer, got ${certSN}`);
     return fromBigInt(BigInt(certSN));
   }
-  if (!/^[1-9][0-9]{0,48}$/.test(certSN.trim())) throw new CertificateError('request.invalid', `certSN must be a positive decimal integer, got ${JSON.stringify(certSN).slice(0, 64)}`);
+  if (!/^[1-9][0-9]{0,48}$/.test(certSN.trim()))
+    throw new CertificateError('request.invalid', `certSN must be a positive decimal integer, got ${JSON.stringify(certSN).slice(0, 64)}`);
   return fromBigInt(BigInt(certSN.trim()));
 }
 

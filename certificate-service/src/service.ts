@@ -120,9 +120,14 @@ export class CertificateService implements CertificateOperations {
     randomSerial(this.serialBits); // validates the setting at start, not at the first issuance
     const base = options.publicBaseUrl ?? 'http://localhost:8081';
     this.baseUrl = typeof base === 'function' ? base : () => base;
-    this.crls = new CrlPublisher(authority, store, { lifetimeMs: (options.crlLifetimeHours ?? 48) * 3_600_000, now: this.now, logger: this.logger });
+    this.crls = new CrlPublisher(authority, store, {
+      lifetimeMs: (options.crlLifetimeHours ?? 48) * 3_600_000,
+      now: this.now,
+      logger: this.logger,
+    });
     const graceHours = options.supersededGraceHours ?? DEFAULT_SUPERSEDED_GRACE_HOURS;
-    if (!Number.isFinite(graceHours) || graceHours < 0) throw new RangeError(`supersededGraceHours must be a non-negative number, got ${graceHours}`);
+    if (!Number.isFinite(graceHours) || graceHours < 0)
+      throw new RangeError(`supersededGraceHours must be a non-negative number, got ${graceHours}`);
     this.supersededGraceMs = graceHours * 3_600_000;
     this.supersededSweepMs = options.supersededSweepMs ?? 10 * 60_000;
   }
@@ -176,7 +181,9 @@ export class CertificateService implements CertificateOperations {
       try {
         await this.revoke({ serialHex: previous.serialHex, reason: revocationReasons.superseded });
         retired++;
-        this.logger.info(`certificate service: revoked ${previous.certSN} of ${previous.binding.productKey}/${previous.binding.deviceKey} as superseded by ${successor.certSN}`);
+        this.logger.info(
+          `certificate service: revoked ${previous.certSN} of ${previous.binding.productKey}/${previous.binding.deviceKey} as superseded by ${successor.certSN}`,
+        );
       } catch (err) {
         if (err instanceof CertificateError && err.code === 'cert.already_revoked') continue;
         throw err;
@@ -197,7 +204,8 @@ export class CertificateService implements CertificateOperations {
   async renew(request: RenewRequest): Promise<IssueResult> {
     const o = requireObject(request, 'renew request');
     const previous = await this.record(o, o.scope);
-    if (previous.revocation) throw new CertificateError('cert.revoked', `certificate ${previous.certSN} is revoked; apply for a new certificate instead`);
+    if (previous.revocation)
+      throw new CertificateError('cert.revoked', `certificate ${previous.certSN} is revoked; apply for a new certificate instead`);
     const issueAuthority = authorityOf(o.issueAuthority ?? previous.issueAuthority);
     const validDay = validDayOf(o.validDay, o.maxValidDay);
     // The stored CSR is checked again: the rules (or the CA's C/ST/O) may have changed since.
@@ -205,7 +213,10 @@ export class CertificateService implements CertificateOperations {
     const csr = await validateCsr(der, this.authority.subjectRules);
     // §6: a renewal keeps the device's CN (a new key is fine, a new name is a new certificate: apply).
     if (csr.commonName !== previous.commonName) {
-      throw new CertificateError('csr.cn_changed', `a renewal keeps the CN: the CSR names "${csr.commonName}", certificate ${previous.certSN} is "${previous.commonName}"; apply for a new certificate instead`);
+      throw new CertificateError(
+        'csr.cn_changed',
+        `a renewal keeps the CN: the CSR names "${csr.commonName}", certificate ${previous.certSN} is "${previous.commonName}"; apply for a new certificate instead`,
+      );
     }
     const result = await this.sign(csr, { issueAuthority, validDay, binding: previous.binding, renewedFrom: previous });
     if (this.supersededGraceMs === 0) await this.sweepSuperseded();
@@ -215,7 +226,8 @@ export class CertificateService implements CertificateOperations {
   async revoke(request: RevokeRequest): Promise<IssuedCertificate> {
     const o = requireObject(request, 'revoke request');
     const reason = o.reason ?? 0;
-    if (!reasonValues.has(reason)) throw new CertificateError('revoke.invalid_reason', `revocation reason must be one of ${[...reasonValues].join(', ')} (§6)`);
+    if (!reasonValues.has(reason))
+      throw new CertificateError('revoke.invalid_reason', `revocation reason must be one of ${[...reasonValues].join(', ')} (§6)`);
     const target = await this.record(o, o.scope);
     const outcome = await this.store.revoke(target.serialHex, { reason, at: this.now() });
     if ('missing' in outcome) throw new CertificateError('cert.not_found', `no certificate ${target.certSN}`);
@@ -223,7 +235,14 @@ export class CertificateService implements CertificateOperations {
     const r = outcome.revoked;
     // Durable first, then the in-memory set and the feed, then listeners (the hub's TLS listener), then the CRL.
     this.noteRevoked(r.serialHex);
-    const event: RevocationEvent = { certSN: r.certSN, serialHex: r.serialHex, issueAuthority: r.issueAuthority, binding: { ...r.binding }, reason, revokedAt: r.revocation!.at };
+    const event: RevocationEvent = {
+      certSN: r.certSN,
+      serialHex: r.serialHex,
+      issueAuthority: r.issueAuthority,
+      binding: { ...r.binding },
+      reason,
+      revokedAt: r.revocation!.at,
+    };
     for (const listener of this.listeners) {
       try {
         listener(event);
@@ -254,13 +273,21 @@ export class CertificateService implements CertificateOperations {
     });
     return records
       .map((r) => this.view(r))
-      .filter((c) => (filter.status === undefined || c.status === filter.status) && (filter.expiresBefore === undefined || c.notAfter < filter.expiresBefore))
+      .filter(
+        (c) =>
+          (filter.status === undefined || c.status === filter.status) &&
+          (filter.expiresBefore === undefined || c.notAfter < filter.expiresBefore),
+      )
       .sort((a, b) => b.issuedAt.getTime() - a.issuedAt.getTime() || (a.serialHex < b.serialHex ? -1 : 1));
   }
 
   async caCertificates(): Promise<CaCertificates> {
     const a = this.authority;
-    const authority = (name: IssueAuthority) => ({ certPem: a.issuers[name].certPem, chainPem: a.issuers[name].chainPem, crlUrl: this.crlUrl(name) });
+    const authority = (name: IssueAuthority) => ({
+      certPem: a.issuers[name].certPem,
+      chainPem: a.issuers[name].chainPem,
+      crlUrl: this.crlUrl(name),
+    });
     return { rootPem: a.root.certPem, authorities: { RSA: authority('RSA'), ECC: authority('ECC') }, subjectRules: { ...a.subjectRules } };
   }
 
@@ -276,7 +303,8 @@ export class CertificateService implements CertificateOperations {
   async revocations(request: RevocationFeedRequest, signal?: AbortSignal): Promise<RevocationFeedPage> {
     const o = requireObject(request, 'revocation feed request');
     const after = o.after;
-    if (typeof after !== 'number' || !Number.isSafeInteger(after) || after < 0) throw new CertificateError('request.invalid', 'after must be a non-negative integer');
+    if (typeof after !== 'number' || !Number.isSafeInteger(after) || after < 0)
+      throw new CertificateError('request.invalid', 'after must be a non-negative integer');
     const waitSeconds = o.waitSeconds ?? 0;
     if (typeof waitSeconds !== 'number' || !Number.isFinite(waitSeconds) || waitSeconds < 0 || waitSeconds > MAX_FEED_WAIT_SECONDS) {
       throw new CertificateError('request.invalid', `waitSeconds must be a number from 0 to ${MAX_FEED_WAIT_SECONDS}`);
@@ -288,7 +316,8 @@ export class CertificateService implements CertificateOperations {
       return undefined;
     };
     const ready = page();
-    if (ready || waitSeconds === 0 || signal?.aborted) return ready ?? { epoch: this.epoch, position: this.revocationLog.length, full: false, serials: [] };
+    if (ready || waitSeconds === 0 || signal?.aborted)
+      return ready ?? { epoch: this.epoch, position: this.revocationLog.length, full: false, serials: [] };
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -310,18 +339,41 @@ export class CertificateService implements CertificateOperations {
     const validDay = validDayOf(o.validDay ?? DEFAULT_SERVER_VALID_DAY, MAX_SERVER_VALID_DAY);
     const { request: csr, keyType } = await validateCsrKey(decodeCsrPem(o.csrPem));
     const issuer = this.authority.issuers[issueAuthority];
-    if (keyType !== issuer.keyType) throw new CertificateError('request.invalid', `the ${issueAuthority} CA signs ${issuer.keyType === 'rsa' ? 'RSA' : 'EC'} server keys; this CSR has an ${keyType === 'rsa' ? 'RSA' : 'EC'} key`);
+    if (keyType !== issuer.keyType)
+      throw new CertificateError(
+        'request.invalid',
+        `the ${issueAuthority} CA signs ${issuer.keyType === 'rsa' ? 'RSA' : 'EC'} server keys; this CSR has an ${keyType === 'rsa' ? 'RSA' : 'EC'} key`,
+      );
     const now = this.now();
     const caEnd = issuer.cert.notAfter;
-    if (caEnd.getTime() <= now.getTime() + DAY_MS) throw new CertificateError('ca.expired', `the ${issueAuthority} issuing CA expires ${caEnd.toISOString()}; it cannot issue`);
+    if (caEnd.getTime() <= now.getTime() + DAY_MS)
+      throw new CertificateError('ca.expired', `the ${issueAuthority} issuing CA expires ${caEnd.toISOString()}; it cannot issue`);
     const notBefore = new Date(Math.max(now.getTime() - BACKDATE_MS, issuer.cert.notBefore.getTime()));
     const notAfter = new Date(Math.min(now.getTime() + validDay * DAY_MS, caEnd.getTime()));
     // Not in the device store: a long random serial keeps it apart from every device serial.
     const serialHex = randomSerial(127).serialHex;
-    const cert = await buildServerLeaf({ request: csr, keyType, hostnames, issuer, serialHex, notBefore, notAfter, crlUrl: this.crlUrl(issueAuthority) });
+    const cert = await buildServerLeaf({
+      request: csr,
+      keyType,
+      hostnames,
+      issuer,
+      serialHex,
+      notBefore,
+      notAfter,
+      crlUrl: this.crlUrl(issueAuthority),
+    });
     const certPem = cert.toString('pem');
-    this.logger.info(`certificate service: issued a ${issueAuthority} TLS server certificate for ${hostnames.map((h) => h.value).join(', ')} (serial ${serialHex}, until ${cert.notAfter.toISOString()})`);
-    return { certPem, chainPem: `${certPem}\n${issuer.certPem}\n`, rootCertPem: this.authority.root.certPem, serialHex, notBefore: cert.notBefore, notAfter: cert.notAfter };
+    this.logger.info(
+      `certificate service: issued a ${issueAuthority} TLS server certificate for ${hostnames.map((h) => h.value).join(', ')} (serial ${serialHex}, until ${cert.notAfter.toISOString()})`,
+    );
+    return {
+      certPem,
+      chainPem: `${certPem}\n${issuer.certPem}\n`,
+      rootCertPem: this.authority.root.certPem,
+      serialHex,
+      notBefore: cert.notBefore,
+      notAfter: cert.notAfter,
+    };
   }
 
   private noteRevoked(serialHex: string): void {
@@ -367,7 +419,8 @@ export class CertificateService implements CertificateOperations {
     return this.withCnLock(`${o.binding.orgId}\u0000${csr.commonName}`, async () => {
       const now = this.now();
       const caEnd = issuer.cert.notAfter;
-      if (caEnd.getTime() <= now.getTime() + DAY_MS) throw new CertificateError('ca.expired', `the ${o.issueAuthority} issuing CA expires ${caEnd.toISOString()}; it cannot issue`);
+      if (caEnd.getTime() <= now.getTime() + DAY_MS)
+        throw new CertificateError('ca.expired', `the ${o.issueAuthority} issuing CA expires ${caEnd.toISOString()}; it cannot issue`);
       await this.requireCnFree(csr.commonName, o.binding.orgId, now, o.renewedFrom);
       const notBefore = new Date(Math.max(now.getTime() - BACKDATE_MS, issuer.cert.notBefore.getTime()));
       // §6: validity is validDay days, capped at the issuing CA's remaining lifetime.
@@ -375,7 +428,14 @@ export class CertificateService implements CertificateOperations {
       for (let attempt = 0; attempt < 5; attempt++) {
         const serial = randomSerial(this.serialBits);
         if (await this.store.get(serial.serialHex)) continue;
-        const cert = await buildLeaf({ csr, issuer, serialHex: serial.serialHex, notBefore, notAfter, crlUrl: this.crlUrl(o.issueAuthority) });
+        const cert = await buildLeaf({
+          csr,
+          issuer,
+          serialHex: serial.serialHex,
+          notBefore,
+          notAfter,
+          crlUrl: this.crlUrl(o.issueAuthority),
+        });
         const record: CertificateRecord = {
           serialHex: serial.serialHex,
           certSN: serial.certSN,
@@ -398,7 +458,12 @@ export class CertificateService implements CertificateOperations {
           if (err instanceof DuplicateSerialError) continue;
           throw err;
         }
-        return { certificate: this.view(record), caCertPem: issuer.certPem, chainPem: issuer.chainPem, rootCertPem: this.authority.root.certPem };
+        return {
+          certificate: this.view(record),
+          caCertPem: issuer.certPem,
+          chainPem: issuer.chainPem,
+          rootCertPem: this.authority.root.certPem,
+        };
       }
       throw new CertificateError('store.failed', 'could not allocate a unique serial');
     });
@@ -411,10 +476,15 @@ export class CertificateService implements CertificateOperations {
    * still valid, as long as every valid holder of the CN is bound to the same device.
    */
   private async requireCnFree(commonName: string, orgId: string, now: Date, renewedFrom: CertificateRecord | undefined): Promise<void> {
-    const holders = (await this.store.find({ commonName, revoked: false, binding: { orgId } })).filter((r) => r.notAfter.getTime() > now.getTime());
+    const holders = (await this.store.find({ commonName, revoked: false, binding: { orgId } })).filter(
+      (r) => r.notAfter.getTime() > now.getTime(),
+    );
     const blocking = renewedFrom ? holders.filter((r) => !sameBinding(r.binding, renewedFrom.binding)) : holders;
     if (blocking.length > 0) {
-      throw new CertificateError('csr.duplicate_cn', `Duplicate subject by certificate request: CN "${commonName}" is used by another valid certificate of the organization`);
+      throw new CertificateError(
+        'csr.duplicate_cn',
+        `Duplicate subject by certificate request: CN "${commonName}" is used by another valid certificate of the organization`,
+      );
     }
   }
 
@@ -459,19 +529,22 @@ function requireObject<T>(value: T, what: string): T {
 }
 
 function authorityOf(value: unknown): IssueAuthority {
-  if (!issueAuthorities.includes(value as IssueAuthority)) throw new CertificateError('request.invalid', `issueAuthority must be "RSA" or "ECC"`);
+  if (!issueAuthorities.includes(value as IssueAuthority))
+    throw new CertificateError('request.invalid', `issueAuthority must be "RSA" or "ECC"`);
   return value as IssueAuthority;
 }
 
 const BINDING_FIELDS = ['orgId', 'productKey', 'deviceKey', 'assetId'] as const;
 
 function bindingOf(value: unknown): DeviceBinding {
-  if (value === null || typeof value !== 'object') throw new CertificateError('request.invalid', 'binding {orgId, productKey, deviceKey, assetId} is required');
+  if (value === null || typeof value !== 'object')
+    throw new CertificateError('request.invalid', 'binding {orgId, productKey, deviceKey, assetId} is required');
   const b = value as Record<string, unknown>;
   const out = {} as DeviceBinding;
   for (const f of BINDING_FIELDS) {
     const v = b[f];
-    if (typeof v !== 'string' || v === '' || v.length > 256) throw new CertificateError('request.invalid', `binding.${f} must be a non-empty string`);
+    if (typeof v !== 'string' || v === '' || v.length > 256)
+      throw new CertificateError('request.invalid', `binding.${f} must be a non-empty string`);
     out[f] = v;
   }
   return out;
@@ -479,10 +552,13 @@ function bindingOf(value: unknown): DeviceBinding {
 
 function validDayOf(validDay: unknown, maxValidDay: unknown): number {
   const days = validDay ?? DEFAULT_VALID_DAY;
-  if (typeof days !== 'number' || !Number.isSafeInteger(days) || days < 1) throw new CertificateError('csr.valid_day_invalid', 'validDay must be a positive integer');
+  if (typeof days !== 'number' || !Number.isSafeInteger(days) || days < 1)
+    throw new CertificateError('csr.valid_day_invalid', 'validDay must be a positive integer');
   if (maxValidDay !== undefined && maxValidDay !== null) {
-    if (typeof maxValidDay !== 'number' || !Number.isSafeInteger(maxValidDay) || maxValidDay < 1) throw new CertificateError('request.invalid', 'maxValidDay must be a positive integer');
-    if (days > maxValidDay) throw new CertificateError('csr.valid_day_too_large', `validDay ${days} exceeds the maximum of ${maxValidDay} days`);
+    if (typeof maxValidDay !== 'number' || !Number.isSafeInteger(maxValidDay) || maxValidDay < 1)
+      throw new CertificateError('request.invalid', 'maxValidDay must be a positive integer');
+    if (days > maxValidDay)
+      throw new CertificateError('csr.valid_day_too_large', `validDay ${days} exceeds the maximum of ${maxValidDay} days`);
   }
   return days;
 }
@@ -492,7 +568,8 @@ const MAX_SERVER_VALID_DAY = 398;
 const DNS_NAME = /^(?=.{1,253}$)(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 function serverNames(value: unknown): { type: 'dns' | 'ip'; value: string }[] {
-  if (!Array.isArray(value) || value.length === 0 || value.length > 20) throw new CertificateError('request.invalid', 'hostnames must list 1 to 20 names or addresses');
+  if (!Array.isArray(value) || value.length === 0 || value.length > 20)
+    throw new CertificateError('request.invalid', 'hostnames must list 1 to 20 names or addresses');
   return value.map((h: unknown) => {
     if (typeof h !== 'string') throw new CertificateError('request.invalid', 'each hostname must be a string');
     if (isIP(h)) return { type: 'ip' as const, value: h };

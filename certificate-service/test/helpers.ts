@@ -35,10 +35,15 @@ export interface Run {
 
 export function run(cmd: string, args: string[], o: { cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { cwd: o.cwd, timeout: o.timeoutMs ?? 20_000, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err && typeof (err as { code?: unknown }).code !== 'number') return reject(err);
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    const child = execFile(
+      cmd,
+      args,
+      { cwd: o.cwd, timeout: o.timeoutMs ?? 20_000, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        if (err && typeof (err as { code?: unknown }).code !== 'number') return reject(err);
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
     if (o.input !== undefined) child.stdin?.end(o.input);
   });
 }
@@ -57,7 +62,15 @@ export async function tempDir(prefix = 'certsvc-'): Promise<{ path: string; remo
 
 /** The EnOS quickstart subject (§6) with a given CN; fields can be overridden or dropped (undefined). */
 export function subject(cn: string, overrides: Partial<Record<'C' | 'ST' | 'L' | 'O' | 'OU' | 'CN', string | undefined>> = {}): string {
-  const fields: Record<string, string | undefined> = { C: 'CN', ST: 'Shanghai', L: 'Shanghai', O: 'EnOS', OU: 'Edge Service', CN: cn, ...overrides };
+  const fields: Record<string, string | undefined> = {
+    C: 'CN',
+    ST: 'Shanghai',
+    L: 'Shanghai',
+    O: 'EnOS',
+    OU: 'Edge Service',
+    CN: cn,
+    ...overrides,
+  };
   return Object.entries(fields)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `/${k}=${v!.replace(/\//g, '\\/')}`)
@@ -65,7 +78,11 @@ export function subject(cn: string, overrides: Partial<Record<'C' | 'ST' | 'L' |
 }
 
 /** Generates a key with openssl: `rsa:<bits>`, or an EC curve name such as prime256v1. */
-export async function opensslKey(dir: string, name: string, kind: { rsa: number } | { curve: string } | { algorithm: string }): Promise<string> {
+export async function opensslKey(
+  dir: string,
+  name: string,
+  kind: { rsa: number } | { curve: string } | { algorithm: string },
+): Promise<string> {
   const path = join(dir, `${name}.key`);
   const args =
     'rsa' in kind
@@ -83,11 +100,27 @@ export async function opensslCsr(keyPath: string, subj: string, extra: string[] 
 }
 
 /** A CSR from GnuTLS certtool with a template file (certtool writes the subject in its own order). */
-export async function certtoolCsr(dir: string, name: string, kind: 'rsa' | 'ecdsa', fields: Record<string, string>): Promise<{ csrPem: string; keyPath: string }> {
+export async function certtoolCsr(
+  dir: string,
+  name: string,
+  kind: 'rsa' | 'ecdsa',
+  fields: Record<string, string>,
+): Promise<{ csrPem: string; keyPath: string }> {
   const keyPath = join(dir, `${name}.key`);
   const template = join(dir, `${name}.tmpl`);
-  await runOk('certtool', ['--generate-privkey', kind === 'rsa' ? '--key-type=rsa' : '--key-type=ecdsa', kind === 'rsa' ? '--bits=2048' : '--curve=secp256r1', '--outfile', keyPath]);
-  await writeFile(template, Object.entries(fields).map(([k, v]) => `${k} = "${v}"`).join('\n') + '\n');
+  await runOk('certtool', [
+    '--generate-privkey',
+    kind === 'rsa' ? '--key-type=rsa' : '--key-type=ecdsa',
+    kind === 'rsa' ? '--bits=2048' : '--curve=secp256r1',
+    '--outfile',
+    keyPath,
+  ]);
+  await writeFile(
+    template,
+    Object.entries(fields)
+      .map(([k, v]) => `${k} = "${v}"`)
+      .join('\n') + '\n',
+  );
   const out = await runOk('certtool', ['--generate-request', '--load-privkey', keyPath, '--template', template]);
   return { csrPem: out.slice(out.indexOf('-----BEGIN')), keyPath };
 }
@@ -100,7 +133,15 @@ export async function opensslVerify(dir: string, pems: { root: string; issuing: 
     return p;
   };
   const tag = Math.random().toString(36).slice(2);
-  const args = ['verify', '-CAfile', await write(`root-${tag}.pem`, pems.root), '-untrusted', await write(`issuing-${tag}.pem`, pems.issuing), '-purpose', 'sslclient'];
+  const args = [
+    'verify',
+    '-CAfile',
+    await write(`root-${tag}.pem`, pems.root),
+    '-untrusted',
+    await write(`issuing-${tag}.pem`, pems.issuing),
+    '-purpose',
+    'sslclient',
+  ];
   if (pems.crl) args.push('-crl_check', '-CRLfile', await write(`crl-${tag}.pem`, pems.crl));
   args.push(await write(`cert-${tag}.pem`, pems.cert));
   return run('openssl', args);
@@ -117,10 +158,12 @@ export async function certSubject(pem: string, type: 'x509' | 'req'): Promise<st
 
 /** Attribute → value, from openssl's RFC 2253 rendering (order-insensitive comparison). */
 export function subjectMap(rfc2253: string): Record<string, string> {
-  return Object.fromEntries(rfc2253.split(/(?<!\\),/).map((part) => {
-    const i = part.indexOf('=');
-    return [part.slice(0, i).trim(), part.slice(i + 1).trim()];
-  }));
+  return Object.fromEntries(
+    rfc2253.split(/(?<!\\),/).map((part) => {
+      const i = part.indexOf('=');
+      return [part.slice(0, i).trim(), part.slice(i + 1).trim()];
+    }),
+  );
 }
 
 /** The directory of CSRs in Debian's python3-cryptography-vectors, or undefined if not installed. */
@@ -139,7 +182,10 @@ export function binding(tag = 'dev'): DeviceBinding {
 }
 
 export function pemOf(der: Uint8Array | Buffer, label: string): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 

@@ -38,10 +38,15 @@ export function certificateStoreContract(name: string, open: () => Promise<Certi
       const at = new Date('2030-01-02T03:04:05.678Z');
       expect(await store.revoke('dead' + r.serialHex, { reason: 1, at })).toEqual({ missing: true });
       expect(await store.revoke(r.serialHex, { reason: 4, at })).toEqual({ revoked: { ...r, revocation: { reason: 4, at } } });
-      expect(await store.revoke(r.serialHex, { reason: 1, at: new Date() })).toEqual({ alreadyRevoked: { ...r, revocation: { reason: 4, at } } });
+      expect(await store.revoke(r.serialHex, { reason: 1, at: new Date() })).toEqual({
+        alreadyRevoked: { ...r, revocation: { reason: 4, at } },
+      });
       const racing = record();
       await store.insert(racing);
-      const outcomes = await Promise.all([store.revoke(racing.serialHex, { reason: 1, at }), store.revoke(racing.serialHex, { reason: 9, at })]);
+      const outcomes = await Promise.all([
+        store.revoke(racing.serialHex, { reason: 1, at }),
+        store.revoke(racing.serialHex, { reason: 9, at }),
+      ]);
       expect(outcomes.filter((o) => 'revoked' in o)).toHaveLength(1);
       expect(outcomes.filter((o) => 'alreadyRevoked' in o)).toHaveLength(1);
       await store.close();
@@ -50,9 +55,21 @@ export function certificateStoreContract(name: string, open: () => Promise<Certi
     it('finds by partial binding, CN, authority and revocation', async () => {
       const store = await open();
       const org = `org-${randomBytes(4).toString('hex')}`;
-      const a = record({ binding: { orgId: org, productKey: 'p1', deviceKey: 'd1', assetId: 'a1' }, commonName: `${org}-cn`, issueAuthority: 'RSA' });
-      const b = record({ binding: { orgId: org, productKey: 'p1', deviceKey: 'd2', assetId: 'a2' }, commonName: `${org}-cn`, issueAuthority: 'ECC' });
-      const c = record({ binding: { orgId: org, productKey: 'p2', deviceKey: 'd1', assetId: 'a3' }, commonName: `${org}-other`, issueAuthority: 'ECC' });
+      const a = record({
+        binding: { orgId: org, productKey: 'p1', deviceKey: 'd1', assetId: 'a1' },
+        commonName: `${org}-cn`,
+        issueAuthority: 'RSA',
+      });
+      const b = record({
+        binding: { orgId: org, productKey: 'p1', deviceKey: 'd2', assetId: 'a2' },
+        commonName: `${org}-cn`,
+        issueAuthority: 'ECC',
+      });
+      const c = record({
+        binding: { orgId: org, productKey: 'p2', deviceKey: 'd1', assetId: 'a3' },
+        commonName: `${org}-other`,
+        issueAuthority: 'ECC',
+      });
       for (const x of [a, b, c]) await store.insert(x);
       await store.revoke(b.serialHex, { reason: 0, at: new Date() });
       const serials = async (q: Parameters<CertificateStore['find']>[0]) => (await store.find(q)).map((r) => r.serialHex).sort();

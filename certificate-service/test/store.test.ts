@@ -33,7 +33,10 @@ describe('the JSON-lines log after a crash', () => {
     await reopened.insert(next);
     await reopened.close();
     const lines = (await readFile(path, 'utf8')).trimEnd().split('\n');
-    expect(lines.map((l) => (JSON.parse(l) as { record: { serialHex: string } }).record.serialHex)).toEqual([kept.serialHex, next.serialHex]);
+    expect(lines.map((l) => (JSON.parse(l) as { record: { serialHex: string } }).record.serialHex)).toEqual([
+      kept.serialHex,
+      next.serialHex,
+    ]);
   });
 
   it('refuses to open a log corrupted before its last line', async () => {

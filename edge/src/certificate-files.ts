@@ -44,7 +44,9 @@ export async function storeDeviceCredentials(dir: string, c: DeviceCredentials):
  * some of the files exist or the key does not belong to the certificate.
  */
 export async function loadDeviceCredentials(dir: string): Promise<DeviceCredentials | undefined> {
-  const [certPem, keyPem, caPem] = await Promise.all([credentialFiles.cert, credentialFiles.key, credentialFiles.ca].map((f) => readIfExists(join(dir, f))));
+  const [certPem, keyPem, caPem] = await Promise.all(
+    [credentialFiles.cert, credentialFiles.key, credentialFiles.ca].map((f) => readIfExists(join(dir, f))),
+  );
   if (certPem === undefined && keyPem === undefined && caPem === undefined) return undefined;
   if (certPem === undefined || keyPem === undefined || caPem === undefined) {
     const missing = Object.entries({ [credentialFiles.cert]: certPem, [credentialFiles.key]: keyPem, [credentialFiles.ca]: caPem })

@@ -1,6 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import type { ApiClient } from '@edgehub/hub/client';
-import { applyRequestBody, buildCsr, exportPrivateKeyPem, generateDeviceKey, renewRequestBody, shouldRenew } from '@edgehub/shared/device-certificate';
+import {
+  applyRequestBody,
+  buildCsr,
+  exportPrivateKeyPem,
+  generateDeviceKey,
+  renewRequestBody,
+  shouldRenew,
+} from '@edgehub/shared/device-certificate';
 import type { Logger } from 'pino';
 import { loadDeviceCredentials, storeDeviceCredentials, type DeviceCredentials } from './certificate-files.js';
 import type { EdgeConfig } from './config/types.js';
@@ -12,7 +19,12 @@ type Applied = { cert: string; caCert: string; certSN: string | number };
  * REST with its service account, keeps the certificate and key (key 0600) and connects with mutual
  * TLS. Renewal at two thirds of the lifetime, with a fresh key.
  */
-export async function ensureCertificate(cfg: EdgeConfig, api: ApiClient, log: Logger, opts: { renew?: boolean; now?: Date } = {}): Promise<DeviceCredentials & { certSN?: string }> {
+export async function ensureCertificate(
+  cfg: EdgeConfig,
+  api: ApiClient,
+  log: Logger,
+  opts: { renew?: boolean; now?: Date } = {},
+): Promise<DeviceCredentials & { certSN?: string }> {
   const now = opts.now ?? new Date();
   const dir = cfg.certificate.dir;
   const current = await loadDeviceCredentials(dir).catch(() => undefined);
@@ -24,9 +36,24 @@ export async function ensureCertificate(cfg: EdgeConfig, api: ApiClient, log: Lo
   const csrPem = await buildCsr({ keys, subject: { C: 'CN', ST: 'Shanghai', L: 'Shanghai', O: 'EnOS', OU: 'Edge', CN: commonName } });
   const query = { orgId: cfg.identity.orgId, productKey, deviceKey };
   const certSN = current ? await currentSerial(current.certPem) : undefined;
-  const r = current && certSN
-    ? await api.ok<Applied>('POST', '/connect-service/v2.0/certificates', { action: 'renew', ...query }, renewRequestBody(certSN, { csrPem, ...(cfg.certificate.validDay ? { validDay: cfg.certificate.validDay } : {}), issueAuthority: 'ECC' }))
-    : await api.ok<Applied>('POST', '/connect-service/v2.0/certificates', { action: 'apply', ...query }, applyRequestBody(csrPem, cfg.certificate.validDay, 'ECC'));
+  const r =
+    current && certSN
+      ? await api.ok<Applied>(
+          'POST',
+          '/connect-service/v2.0/certificates',
+          { action: 'renew', ...query },
+          renewRequestBody(certSN, {
+            csrPem,
+            ...(cfg.certificate.validDay ? { validDay: cfg.certificate.validDay } : {}),
+            issueAuthority: 'ECC',
+          }),
+        )
+      : await api.ok<Applied>(
+          'POST',
+          '/connect-service/v2.0/certificates',
+          { action: 'apply', ...query },
+          applyRequestBody(csrPem, cfg.certificate.validDay, 'ECC'),
+        );
   const creds: DeviceCredentials = { certPem: r.data.cert, keyPem: await exportPrivateKeyPem(keys), caPem: r.data.caCert };
   await storeDeviceCredentials(dir, creds);
   log.info({ certSN: String(r.data.certSN), renewed: Boolean(current) }, 'device certificate stored');

@@ -34,7 +34,14 @@ export interface EdgeStatus {
   telemetry: TelemetryPath['stats'];
   /** Readings kept aside since the start because the hub refused or skipped them, and where. */
   refused: { count: number; file: string };
-  subDevices: { deviceKey: string; assetId: string; loggedIn: boolean; disabled: boolean; southbound: SouthState['state'] | 'unknown'; lastReading: number | null }[];
+  subDevices: {
+    deviceKey: string;
+    assetId: string;
+    loggedIn: boolean;
+    disabled: boolean;
+    southbound: SouthState['state'] | 'unknown';
+    lastReading: number | null;
+  }[];
 }
 
 /** A config center bind that was refused: nothing changed. `status` is the HTTP status to answer. */
@@ -96,8 +103,17 @@ export class Edge extends EventEmitter<EdgeEvents> {
   }
 
   static async start(config: EdgeConfig, makeSouthbound: SouthboundFactory, log: Logger): Promise<Edge> {
-    const api = new ApiClient({ baseUrl: config.hub.url, accessKey: config.identity.serviceAccount.accessKey, accessSecret: config.identity.serviceAccount.accessSecret });
-    const buffer = await openReadingBuffer({ dir: config.buffer.dir, maxBytes: config.buffer.maxBytes, maxAgeMs: config.buffer.maxAgeMs, dropPolicy: config.buffer.dropPolicy });
+    const api = new ApiClient({
+      baseUrl: config.hub.url,
+      accessKey: config.identity.serviceAccount.accessKey,
+      accessSecret: config.identity.serviceAccount.accessSecret,
+    });
+    const buffer = await openReadingBuffer({
+      dir: config.buffer.dir,
+      maxBytes: config.buffer.maxBytes,
+      maxAgeMs: config.buffer.maxAgeMs,
+      dropPolicy: config.buffer.dropPolicy,
+    });
     const uplinkOptions: UplinkOptions = { url: config.hub.mqttUrl, ...config.uplink };
     const ca = config.hub.caFile ? await readFile(config.hub.caFile) : undefined;
     const certs = config.certificate.mode === 'off' ? undefined : await ensureCertificate(config, api, log);
@@ -157,20 +173,29 @@ export class Edge extends EventEmitter<EdgeEvents> {
       this.registered = true;
       await saveRegistration(this.registrationFile, this.subs);
     } catch (err) {
-      if (err instanceof RegistrationError || err instanceof EdgeConfigError || (err instanceof ApiError && err.status > 0 && err.status < 500)) throw err;
+      if (
+        err instanceof RegistrationError ||
+        err instanceof EdgeConfigError ||
+        (err instanceof ApiError && err.status > 0 && err.status < 500)
+      )
+        throw err;
       const cached = await loadRegistration(this.registrationFile);
-      this.log.warn({ err: (err as Error).message, cached: cached?.size ?? 0 }, 'hub REST unreachable: using the saved registration, retrying after connect');
+      this.log.warn(
+        { err: (err as Error).message, cached: cached?.size ?? 0 },
+        'hub REST unreachable: using the saved registration, retrying after connect',
+      );
       if (cached) this.subs = cached;
     }
   }
 
   private async run(): Promise<void> {
     if (this.config.registration !== 'mqtt') await this.registerOrRecall();
-    else await this.checkRegisterMaps().catch((err: unknown) => {
-      // Registration over MQTT happens after the connect; an unreachable REST is retried then.
-      if (err instanceof EdgeConfigError) throw err;
-      this.log.warn({ err: (err as Error).message }, 'could not check the register maps against the thing model now');
-    });
+    else
+      await this.checkRegisterMaps().catch((err: unknown) => {
+        // Registration over MQTT happens after the connect; an unreachable REST is retried then.
+        if (err instanceof EdgeConfigError) throw err;
+        this.log.warn({ err: (err as Error).message }, 'could not check the register maps against the thing model now');
+      });
     this.uplink.on('up', () => void this.onUp().catch((err: unknown) => this.log.error({ err }, 'after-connect steps failed')));
     this.uplink.on('refused', (r) => this.emit('refused', r));
     this.uplink.on('down', () => {
@@ -179,7 +204,11 @@ export class Edge extends EventEmitter<EdgeEvents> {
       this.telemetry.pause();
       this.emit('down');
     });
-    this.uplink.on('downstream', (topic, msg) => void handleDownstream(this.commandContext(), topic, msg).catch((err: unknown) => this.log.error({ err, topic }, 'command failed')));
+    this.uplink.on(
+      'downstream',
+      (topic, msg) =>
+        void handleDownstream(this.commandContext(), topic, msg).catch((err: unknown) => this.log.error({ err, topic }, 'command failed')),
+    );
     this.startSouthbound();
     await this.startLocalMqtt();
     this.uplink.start();
@@ -191,20 +220,30 @@ export class Edge extends EventEmitter<EdgeEvents> {
    */
   private async checkRegisterMaps(): Promise<void> {
     const { orgId, subDeviceProductKey } = this.config.identity;
-    const problems = registerMapProblems(this.devices, this.config.southbound.models, await fetchMeasurepointTypes(this.api, orgId, subDeviceProductKey), subDeviceProductKey);
+    const problems = registerMapProblems(
+      this.devices,
+      this.config.southbound.models,
+      await fetchMeasurepointTypes(this.api, orgId, subDeviceProductKey),
+      subDeviceProductKey,
+    );
     if (problems.length > 0) throw new EdgeConfigError(problems.join('\n'));
   }
 
   private async register(devices: SouthboundDeviceConfig[]): Promise<Map<string, SubDeviceCredentials>> {
     const { orgId, subDeviceProductKey, gateway } = this.config.identity;
     const mode = this.config.registration === 'static' ? 'static' : 'dynamic';
-    const wanted = [...devices, ...(this.config.localMqtt?.devices ?? [])].map((d) => ({ deviceKey: d.deviceKey, ...(d.name ? { name: d.name } : {}) }));
+    const wanted = [...devices, ...(this.config.localMqtt?.devices ?? [])].map((d) => ({
+      deviceKey: d.deviceKey,
+      ...(d.name ? { name: d.name } : {}),
+    }));
     return ensureSubDevices(this.api, { orgId, subDeviceProductKey, gateway }, wanted, mode, this.log.child({ part: 'registration' }));
   }
 
   /** A configured sub-device: polled over Modbus or connected to the local MQTT listener. */
   private isConfigured(deviceKey: string): boolean {
-    return this.devices.some((d) => d.deviceKey === deviceKey) || (this.config.localMqtt?.devices ?? []).some((d) => d.deviceKey === deviceKey);
+    return (
+      this.devices.some((d) => d.deviceKey === deviceKey) || (this.config.localMqtt?.devices ?? []).some((d) => d.deviceKey === deviceKey)
+    );
   }
 
   /** Starts the local MQTT listener for sub-devices that speak MQTT themselves. */
@@ -212,11 +251,15 @@ export class Edge extends EventEmitter<EdgeEvents> {
     const cfg = this.config.localMqtt;
     if (!cfg) return;
     const listener = new LocalMqttListener({
-      credentials: (dk) => ((cfg.devices.some((d) => d.deviceKey === dk) && !this.disabled.has(dk)) ? this.subs.get(dk) : undefined),
+      credentials: (dk) => (cfg.devices.some((d) => d.deviceKey === dk) && !this.disabled.has(dk) ? this.subs.get(dk) : undefined),
       forward: (reading) => {
         this.latest.set(reading.deviceKey, { time: reading.time, values: reading.measurepoints as Record<string, unknown> });
         this.telemetry.add(reading);
-        this.emit('reading', { deviceId: reading.deviceKey, time: reading.time, values: reading.measurepoints as Record<string, number | boolean> });
+        this.emit('reading', {
+          deviceId: reading.deviceKey,
+          time: reading.time,
+          values: reading.measurepoints as Record<string, number | boolean>,
+        });
       },
       log: this.log.child({ part: 'local-mqtt' }),
     });
@@ -232,7 +275,13 @@ export class Edge extends EventEmitter<EdgeEvents> {
     }
     const subs = [...this.subs.values()].filter((s) => !this.disabled.has(s.deviceKey));
     try {
-      this.loggedIn = await loginSubDevices(this.uplink, gw, subs, this.config.uplink.maxOnlineSubDevices, this.log.child({ part: 'login' }));
+      this.loggedIn = await loginSubDevices(
+        this.uplink,
+        gw,
+        subs,
+        this.config.uplink.maxOnlineSubDevices,
+        this.log.child({ part: 'login' }),
+      );
     } catch (err) {
       // Data still flows (post/batch with allowOfflineSubDevice); commands wait for the next login.
       this.log.warn({ err: (err as Error).message }, 'sub-device login failed; forwarding data anyway');
@@ -261,7 +310,12 @@ export class Edge extends EventEmitter<EdgeEvents> {
     // only the device's keys, which the config has (the secret is for logging in).
     if (this.disabled.has(r.deviceId) || !this.isConfigured(r.deviceId)) return;
     this.latest.set(r.deviceId, { time: r.time, values: r.values });
-    this.telemetry.add({ productKey: this.config.identity.subDeviceProductKey, deviceKey: r.deviceId, time: r.time, measurepoints: r.values });
+    this.telemetry.add({
+      productKey: this.config.identity.subDeviceProductKey,
+      deviceKey: r.deviceId,
+      time: r.time,
+      measurepoints: r.values,
+    });
     this.emit('reading', r);
   }
 
@@ -277,7 +331,12 @@ export class Edge extends EventEmitter<EdgeEvents> {
   private nodeOf(deviceKey: string) {
     const assetId = this.subs.get(deviceKey)?.assetId;
     const name = this.devices.find((d) => d.deviceKey === deviceKey)?.name;
-    return { nodeId: deviceKey, state: nodeStateOf(this.states.get(deviceKey)), ...(assetId ? { assetId } : {}), ...(name ? { name } : {}) };
+    return {
+      nodeId: deviceKey,
+      state: nodeStateOf(this.states.get(deviceKey)),
+      ...(assetId ? { assetId } : {}),
+      ...(name ? { name } : {}),
+    };
   }
 
   private commandContext() {
@@ -293,11 +352,14 @@ export class Edge extends EventEmitter<EdgeEvents> {
       enable: async (dk: string) => {
         this.disabled.delete(dk);
         const s = this.subs.get(dk);
-        if (s && this.uplink.connected) for (const k of await loginSubDevices(this.uplink, this.config.identity.gateway, [s], 1, this.log)) this.loggedIn.add(k);
+        if (s && this.uplink.connected)
+          for (const k of await loginSubDevices(this.uplink, this.config.identity.gateway, [s], 1, this.log)) this.loggedIn.add(k);
       },
       log: this.log.child({ part: 'commands' }),
       relayToLocal: (dk: string, topic: string, msg: { id?: unknown }) =>
-        this.local && (this.config.localMqtt?.devices ?? []).some((d) => d.deviceKey === dk) ? this.local.relay(dk, topic, msg, this.config.uplink.replyTimeoutMs) : undefined,
+        this.local && (this.config.localMqtt?.devices ?? []).some((d) => d.deviceKey === dk)
+          ? this.local.relay(dk, topic, msg, this.config.uplink.replyTimeoutMs)
+          : undefined,
     };
   }
 
@@ -313,7 +375,8 @@ export class Edge extends EventEmitter<EdgeEvents> {
     let devices: SouthboundDeviceConfig[];
     try {
       device = parseDeviceConfig(raw);
-      if ((this.config.localMqtt?.devices ?? []).some((d) => d.deviceKey === device.deviceKey)) throw new TypeError(`deviceKey: ${device.deviceKey} is a local MQTT sub-device`);
+      if ((this.config.localMqtt?.devices ?? []).some((d) => d.deviceKey === device.deviceKey))
+        throw new TypeError(`deviceKey: ${device.deviceKey} is a local MQTT sub-device`);
       devices = [...this.devices.filter((d) => d.deviceKey !== device.deviceKey), device];
       checkSouthboundDevices(devices, this.config.southbound.models, 'devices');
     } catch (err) {
@@ -322,17 +385,36 @@ export class Edge extends EventEmitter<EdgeEvents> {
     const { orgId, subDeviceProductKey, gateway } = this.config.identity;
     let creds: SubDeviceCredentials;
     try {
-      const problems = registerMapProblems([device], this.config.southbound.models, await fetchMeasurepointTypes(this.api, orgId, subDeviceProductKey), subDeviceProductKey);
+      const problems = registerMapProblems(
+        [device],
+        this.config.southbound.models,
+        await fetchMeasurepointTypes(this.api, orgId, subDeviceProductKey),
+        subDeviceProductKey,
+      );
       if (problems.length > 0) throw new BindError(400, problems.join('; '));
       // Only now does the hub change: the device joins this gateway's topology.
-      const found = await ensureSubDevices(this.api, { orgId, subDeviceProductKey, gateway }, [{ deviceKey: device.deviceKey, ...(device.name ? { name: device.name } : {}) }], 'static', this.log);
+      const found = await ensureSubDevices(
+        this.api,
+        { orgId, subDeviceProductKey, gateway },
+        [{ deviceKey: device.deviceKey, ...(device.name ? { name: device.name } : {}) }],
+        'static',
+        this.log,
+      );
       creds = found.get(device.deviceKey)!;
     } catch (err) {
       if (err instanceof BindError) throw err;
-      if (err instanceof RegistrationError || err instanceof EdgeConfigError || (err instanceof ApiError && err.status > 0 && err.status < 500)) throw new BindError(400, (err as Error).message);
+      if (
+        err instanceof RegistrationError ||
+        err instanceof EdgeConfigError ||
+        (err instanceof ApiError && err.status > 0 && err.status < 500)
+      )
+        throw new BindError(400, (err as Error).message);
       throw new BindError(503, `the hub could not be reached: ${(err as Error).message}`);
     }
-    this.bindings = { bound: [...this.bindings.bound.filter((d) => d.deviceKey !== device.deviceKey), device], unbound: this.bindings.unbound.filter((k) => k !== device.deviceKey) };
+    this.bindings = {
+      bound: [...this.bindings.bound.filter((d) => d.deviceKey !== device.deviceKey), device],
+      unbound: this.bindings.unbound.filter((k) => k !== device.deviceKey),
+    };
     await saveBindings(this.bindingsFile, this.bindings);
     this.subs.set(device.deviceKey, creds);
     await saveRegistration(this.registrationFile, this.subs);
@@ -346,7 +428,10 @@ export class Edge extends EventEmitter<EdgeEvents> {
   async unbind(deviceKey: string): Promise<boolean> {
     if (!this.subs.has(deviceKey) || !this.devices.some((d) => d.deviceKey === deviceKey)) return false;
     const s = this.subs.get(deviceKey)!;
-    this.bindings = { bound: this.bindings.bound.filter((d) => d.deviceKey !== deviceKey), unbound: [...new Set([...this.bindings.unbound, deviceKey])] };
+    this.bindings = {
+      bound: this.bindings.bound.filter((d) => d.deviceKey !== deviceKey),
+      unbound: [...new Set([...this.bindings.unbound, deviceKey])],
+    };
     await saveBindings(this.bindingsFile, this.bindings);
     this.subs.delete(deviceKey);
     await saveRegistration(this.registrationFile, this.subs);
@@ -355,7 +440,9 @@ export class Edge extends EventEmitter<EdgeEvents> {
     await this.restartSouthbound();
     if (this.uplink.connected) {
       const gw = this.config.identity.gateway;
-      await this.uplink.request(topics.combineLogout(gw.productKey, gw.deviceKey), 'combine.logout', { productKey: s.productKey, deviceKey: s.deviceKey }).catch(() => undefined);
+      await this.uplink
+        .request(topics.combineLogout(gw.productKey, gw.deviceKey), 'combine.logout', { productKey: s.productKey, deviceKey: s.deviceKey })
+        .catch(() => undefined);
     }
     return true;
   }
@@ -387,7 +474,13 @@ export class Edge extends EventEmitter<EdgeEvents> {
 
   status(): EdgeStatus {
     return {
-      uplink: { connected: this.uplink.connected, since: this.upSince, url: this.config.certificate.mode === 'off' ? this.config.hub.mqttUrl : (this.config.hub.mqttsUrl ?? ''), mutualTls: this.mutualTls, refusal: this.uplink.refusal ?? null },
+      uplink: {
+        connected: this.uplink.connected,
+        since: this.upSince,
+        url: this.config.certificate.mode === 'off' ? this.config.hub.mqttUrl : (this.config.hub.mqttsUrl ?? ''),
+        mutualTls: this.mutualTls,
+        refusal: this.uplink.refusal ?? null,
+      },
       buffer: { readings: this.buffer.size(), bytes: this.buffer.bytes(), stats: this.buffer.stats() },
       telemetry: { ...this.telemetry.stats },
       refused: { count: this.refused.count, file: this.refused.file },

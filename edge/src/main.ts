@@ -23,7 +23,9 @@ program
         edge.telemetry.onDurable = (rs) => process.stdout.write(rs.map((r) => `TRACE durable ${r.deviceKey} ${r.time}\n`).join(''));
       }
       const center = await startConfigCenter(edge, config.configCenter);
-      process.stdout.write(`edge ${config.identity.gateway.deviceKey} started: ${config.southbound.devices.length} southbound devices, config center ${center.url}\n`);
+      process.stdout.write(
+        `edge ${config.identity.gateway.deviceKey} started: ${config.southbound.devices.length} southbound devices, config center ${center.url}\n`,
+      );
       let stopping = false;
       const stop = () => {
         if (stopping) return;

@@ -1,6 +1,13 @@
 import type { EdgeConfig, SouthboundDeviceConfig } from './config/types.js';
 import type { Southbound } from './proxy/southbound-port.js';
-import { checkSouthDevices, createModbusPoller, parseRegisterMap, type PollerOptions, type SouthDevice, type SouthTransport } from './southbound/index.js';
+import {
+  checkSouthDevices,
+  createModbusPoller,
+  parseRegisterMap,
+  type PollerOptions,
+  type SouthDevice,
+  type SouthTransport,
+} from './southbound/index.js';
 
 /** A configured device as the poller runs it (defaults filled in, register map parsed). */
 export function toSouthDevice(d: SouthboundDeviceConfig, models: EdgeConfig['southbound']['models']): SouthDevice {
@@ -18,7 +25,11 @@ export function toSouthDevice(d: SouthboundDeviceConfig, models: EdgeConfig['sou
  * Runs the poller's own checks on a device list (config load, config center bind) so that what
  * passes here also starts: throws a TypeError naming the key, e.g. `southbound.devices[2].unitId`.
  */
-export function checkSouthboundDevices(devices: SouthboundDeviceConfig[], models: EdgeConfig['southbound']['models'], prefix = 'southbound.devices'): void {
+export function checkSouthboundDevices(
+  devices: SouthboundDeviceConfig[],
+  models: EdgeConfig['southbound']['models'],
+  prefix = 'southbound.devices',
+): void {
   const list = devices.map((d, i) => {
     if (!Object.hasOwn(models, d.model)) throw new TypeError(`${prefix}[${i}].model: no model named "${d.model}" in southbound.models`);
     return toSouthDevice(d, models);
@@ -27,7 +38,10 @@ export function checkSouthboundDevices(devices: SouthboundDeviceConfig[], models
 }
 
 /** The Modbus southbound for the configured devices (the edge's default SouthboundFactory). */
-export function modbusSouthbound(devices: SouthboundDeviceConfig[], southbound: Pick<EdgeConfig['southbound'], 'models' | 'reconnectMinMs' | 'reconnectMaxMs'>): Southbound {
+export function modbusSouthbound(
+  devices: SouthboundDeviceConfig[],
+  southbound: Pick<EdgeConfig['southbound'], 'models' | 'reconnectMinMs' | 'reconnectMaxMs'>,
+): Southbound {
   const options: PollerOptions = { reconnect: { initialMs: southbound.reconnectMinMs, maxMs: southbound.reconnectMaxMs } };
   const poller = createModbusPoller(
     devices.map((d) => toSouthDevice(d, southbound.models)),
@@ -36,7 +50,8 @@ export function modbusSouthbound(devices: SouthboundDeviceConfig[], southbound: 
   return {
     on: ((event: 'reading' | 'state', listener: (x: never) => void) => poller.on(event as never, listener as never)) as Southbound['on'],
     async write(deviceId, pointId, value) {
-      if (typeof value !== 'number' && typeof value !== 'boolean') throw new Error(`${pointId}: a Modbus point takes a number or a boolean`);
+      if (typeof value !== 'number' && typeof value !== 'boolean')
+        throw new Error(`${pointId}: a Modbus point takes a number or a boolean`);
       await poller.write(deviceId, pointId, value);
     },
     stop: () => poller.stop(),

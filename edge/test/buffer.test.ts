@@ -48,7 +48,8 @@ function reading(g: number, time = T0 + g * 1000, pad = 0): Reading {
 }
 
 const seqOf = (b: BufferedReading) => b.reading.measurepoints['seq'];
-const wireBytes = (r: Reading) => Buffer.byteLength(JSON.stringify(toResumeBatchPayload([{ id: '1', reading: r, bytes: 0 }], '1').params[0]));
+const wireBytes = (r: Reading) =>
+  Buffer.byteLength(JSON.stringify(toResumeBatchPayload([{ id: '1', reading: r, bytes: 0 }], '1').params[0]));
 
 /** Everything in the buffer, oldest first. */
 const all = (b: ReadingBuffer) => b.peek(Number.MAX_SAFE_INTEGER, BIG);
@@ -138,49 +139,55 @@ describe('reading buffer', () => {
     await buffer.close();
   });
 
-  it.each<DropPolicy>(['drop-oldest', 'refuse-newest'])('drops readings older than maxAgeMs under %s, and counts them', async (dropPolicy) => {
-    let now = T0;
-    const buffer = await open(freshDir(), { maxAgeMs: HOUR, dropPolicy, clock: () => now });
-    await buffer.append([reading(1, T0 - 10 * 60_000), reading(2, T0 - 5 * 60_000), reading(3, T0)]);
+  it.each<DropPolicy>(['drop-oldest', 'refuse-newest'])(
+    'drops readings older than maxAgeMs under %s, and counts them',
+    async (dropPolicy) => {
+      let now = T0;
+      const buffer = await open(freshDir(), { maxAgeMs: HOUR, dropPolicy, clock: () => now });
+      await buffer.append([reading(1, T0 - 10 * 60_000), reading(2, T0 - 5 * 60_000), reading(3, T0)]);
 
-    // 55 minutes on, the first reading is 65 minutes old: the next append drops it from the head.
-    now = T0 + 55 * 60_000;
-    const r = await buffer.append([reading(4, now)]);
-    expect(r.dropped).toBe(1);
-    expect((await all(buffer)).map(seqOf)).toEqual([2, 3, 4]);
+      // 55 minutes on, the first reading is 65 minutes old: the next append drops it from the head.
+      now = T0 + 55 * 60_000;
+      const r = await buffer.append([reading(4, now)]);
+      expect(r.dropped).toBe(1);
+      expect((await all(buffer)).map(seqOf)).toEqual([2, 3, 4]);
 
-    // A reading already too old when it arrives is counted and dropped, never stored.
-    const late = await buffer.append([reading(5, now - 2 * HOUR)]);
-    expect(late).toEqual({ ids: [], refused: 0, dropped: 1 });
+      // A reading already too old when it arrives is counted and dropped, never stored.
+      const late = await buffer.append([reading(5, now - 2 * HOUR)]);
+      expect(late).toEqual({ ids: [], refused: 0, dropped: 1 });
 
-    // Out of order: a reading behind the head expires first. peek never hands it out.
-    await buffer.append([reading(6, now - HOUR + 60_000), reading(7, now)]);
-    now += 2 * 60_000;
-    expect((await all(buffer)).map(seqOf)).toEqual([3, 4, 7]);
-    expect(buffer.stats()).toEqual({ appended: 7, acked: 0, droppedForSize: 0, droppedForAge: 4, refused: 0 });
-    expect(buffer.size()).toBe(3);
+      // Out of order: a reading behind the head expires first. peek never hands it out.
+      await buffer.append([reading(6, now - HOUR + 60_000), reading(7, now)]);
+      now += 2 * 60_000;
+      expect((await all(buffer)).map(seqOf)).toEqual([3, 4, 7]);
+      expect(buffer.stats()).toEqual({ appended: 7, acked: 0, droppedForSize: 0, droppedForAge: 4, refused: 0 });
+      expect(buffer.size()).toBe(3);
 
-    // After a long outage everything may be stale: peek drops it all and reports empty.
-    now += 2 * HOUR;
-    expect(await all(buffer)).toEqual([]);
-    expect(buffer.size()).toBe(0);
-    expect(buffer.bytes()).toBe(0);
-    expect(buffer.stats().droppedForAge).toBe(7);
-    await buffer.close();
-  });
+      // After a long outage everything may be stale: peek drops it all and reports empty.
+      now += 2 * HOUR;
+      expect(await all(buffer)).toEqual([]);
+      expect(buffer.size()).toBe(0);
+      expect(buffer.bytes()).toBe(0);
+      expect(buffer.stats().droppedForAge).toBe(7);
+      await buffer.close();
+    },
+  );
 
-  it.each<DropPolicy>(['drop-oldest', 'refuse-newest'])('refuses a reading larger than maxReadingBytes under %s, leaving the queue alone', async (dropPolicy) => {
-    const buffer = await open(freshDir(), { maxBytes: 4096, maxReadingBytes: 1024, dropPolicy });
-    await buffer.append([reading(1), reading(2)]);
-    const r = await buffer.append([reading(3, undefined, 2000), reading(4)]);
-    // Only the oversized reading: the buffer is not full, so the next one gets in.
-    expect(r.refused).toBe(1);
-    expect(r.ids).toHaveLength(1);
-    expect((await all(buffer)).map(seqOf)).toEqual([1, 2, 4]);
-    expect(buffer.stats()).toMatchObject({ appended: 3, refused: 1 });
-    expect(buffer.stats().droppedForSize).toBe(0);
-    await buffer.close();
-  });
+  it.each<DropPolicy>(['drop-oldest', 'refuse-newest'])(
+    'refuses a reading larger than maxReadingBytes under %s, leaving the queue alone',
+    async (dropPolicy) => {
+      const buffer = await open(freshDir(), { maxBytes: 4096, maxReadingBytes: 1024, dropPolicy });
+      await buffer.append([reading(1), reading(2)]);
+      const r = await buffer.append([reading(3, undefined, 2000), reading(4)]);
+      // Only the oversized reading: the buffer is not full, so the next one gets in.
+      expect(r.refused).toBe(1);
+      expect(r.ids).toHaveLength(1);
+      expect((await all(buffer)).map(seqOf)).toEqual([1, 2, 4]);
+      expect(buffer.stats()).toMatchObject({ appended: 3, refused: 1 });
+      expect(buffer.stats().droppedForSize).toBe(0);
+      await buffer.close();
+    },
+  );
 
   it('peek does not remove; ack removes exactly the given ids, once, and ignores unknown ones', async () => {
     const buffer = await open(freshDir());

@@ -69,6 +69,8 @@ describe('device credential files', () => {
     await writeFile(join(mismatched, credentialFiles.key), otherKey, { mode: 0o600 });
     await expect(loadDeviceCredentials(mismatched)).rejects.toThrow(/does not belong to its certificate/);
 
-    await expect(storeDeviceCredentials(join(dir, 'bad'), { ...creds, keyPem: 'not a key' })).rejects.toThrow(/keyPem must be a PEM string/);
+    await expect(storeDeviceCredentials(join(dir, 'bad'), { ...creds, keyPem: 'not a key' })).rejects.toThrow(
+      /keyPem must be a PEM string/,
+    );
   });
 });

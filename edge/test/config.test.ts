@@ -81,7 +81,11 @@ describe('edge config', () => {
   it('names the key and what is expected, and refuses at load what the runtime would refuse later', async () => {
     const rtu = (extra: Record<string, unknown>, transport: Record<string, unknown> = {}) => {
       const v = valid();
-      v.southbound.devices[0] = { ...v.southbound.devices[0]!, ...extra, transport: { kind: 'rtu', path: '/dev/ttyUSB0', baudRate: 19200, ...transport } as never };
+      v.southbound.devices[0] = {
+        ...v.southbound.devices[0]!,
+        ...extra,
+        transport: { kind: 'rtu', path: '/dev/ttyUSB0', baudRate: 19200, ...transport } as never,
+      };
       return v;
     };
     // a baud rate as a string: the baud rate is named, not a key of the other transport kind

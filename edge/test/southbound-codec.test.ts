@@ -53,7 +53,9 @@ describe('register codec', () => {
   });
 
   it('names the engineering range a scaled point can hold', () => {
-    expect(() => encodeValue('limit', { fc: 3, address: 0, type: 'uint16', scale: 0.1 }, 7000)).toThrow(/limit: 7000 is out of range .*0 to 6553\.5/);
+    expect(() => encodeValue('limit', { fc: 3, address: 0, type: 'uint16', scale: 0.1 }, 7000)).toThrow(
+      /limit: 7000 is out of range .*0 to 6553\.5/,
+    );
   });
 });
 
@@ -78,7 +80,9 @@ describe('read plan', () => {
   });
 
   it('splits at the 125-register limit of one request', () => {
-    const points = Object.fromEntries(Array.from({ length: 130 }, (_, i) => [`r${i}`, { fc: 3 as const, address: i, type: 'uint16' as const }]));
+    const points = Object.fromEntries(
+      Array.from({ length: 130 }, (_, i) => [`r${i}`, { fc: 3 as const, address: i, type: 'uint16' as const }]),
+    );
     expect(planReads({ points }).map((b) => [b.start, b.count])).toEqual([
       [0, 125],
       [125, 5],

@@ -114,7 +114,26 @@ async function waitForPort(port: number, server: ChildProcess, stderr: () => str
 
 /** One mbpoll read (PDU addressing, one shot); returns the value it prints for `address`. */
 async function mbpoll(port: number, address: number, type: string, ...extra: string[]): Promise<string> {
-  const args = ['-m', 'tcp', '-p', String(port), '-a', '1', '-0', '-1', '-o', '2', '-r', String(address), '-c', '1', '-t', type, ...extra, '127.0.0.1'];
+  const args = [
+    '-m',
+    'tcp',
+    '-p',
+    String(port),
+    '-a',
+    '1',
+    '-0',
+    '-1',
+    '-o',
+    '2',
+    '-r',
+    String(address),
+    '-c',
+    '1',
+    '-t',
+    type,
+    ...extra,
+    '127.0.0.1',
+  ];
   const { stdout } = await promisify(execFile)(MBPOLL, args, { timeout: 10_000 });
   const line = new RegExp(`^\\[${address}\\]:\\s+(\\S+)`, 'm').exec(stdout);
   if (!line?.[1]) throw new Error(`mbpoll printed no value for ${address}:\n${stdout}`);

@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, type TestContext } from 'vitest';
-import { createModbusPoller, type ModbusPoller, type SouthDevice, type SouthReading, type SouthStateEvent } from '../src/southbound/index.js';
+import {
+  createModbusPoller,
+  type ModbusPoller,
+  type SouthDevice,
+  type SouthReading,
+  type SouthStateEvent,
+} from '../src/southbound/index.js';
 
 const PYTHON = '/usr/bin/python3';
 const SOCAT = '/usr/bin/socat';
@@ -66,11 +72,15 @@ describe('Modbus RTU over a pseudo-terminal pair', () => {
     if (missing.length > 0) return;
     dir = await mkdtemp(join(tmpdir(), 'edge-rtu-'));
     linePath = join(dir, 'edge-end');
-    const socat = spawn(SOCAT, ['-d', '-d', `pty,raw,echo=0,link=${linePath}`, `pty,raw,echo=0,link=${join(dir, 'device-end')}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const socat = spawn(SOCAT, ['-d', '-d', `pty,raw,echo=0,link=${linePath}`, `pty,raw,echo=0,link=${join(dir, 'device-end')}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.push(socat);
     await printed(socat, 'starting data transfer loop');
     // units 1 and 2 answer; unit 3 is wired but silent
-    const server = spawn(PYTHON, [SERVER_SCRIPT, join(dir, 'device-end'), String(BAUD), JSON.stringify({ 1: 101, 2: 202 })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const server = spawn(PYTHON, [SERVER_SCRIPT, join(dir, 'device-end'), String(BAUD), JSON.stringify({ 1: 101, 2: 202 })], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.push(server);
     await printed(server, 'ready');
   });
@@ -101,7 +111,9 @@ describe('Modbus RTU over a pseudo-terminal pair', () => {
     requirePackages(ctx);
     poller = createModbusPoller([unit(1, 300), unit(2, 300), unit(3, 300)]);
     const values = new Map<string, unknown>();
-    const silent = new Promise<SouthStateEvent>((resolve) => poller!.on('state', (s) => s.deviceId === 'unit-3' && s.state === 'error' && resolve(s)));
+    const silent = new Promise<SouthStateEvent>((resolve) =>
+      poller!.on('state', (s) => s.deviceId === 'unit-3' && s.state === 'error' && resolve(s)),
+    );
     await new Promise<void>((resolve) =>
       poller!.on('reading', (r: SouthReading) => {
         values.set(r.deviceId, r.values['value']);

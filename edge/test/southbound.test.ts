@@ -9,7 +9,11 @@ import { createModbusPoller, SouthboundError, type ModbusPoller, type RegisterMa
 import { close, fakeClock, Recorder, silentServer, unusedPort, until } from './fixtures/southbound.js';
 
 // The simulators' maps are the edge's format: this is where the compiler holds them to it.
-const maps: Record<'inverter' | 'fan' | 'energy-storage', RegisterMap> = { inverter: inverterMap, fan: fanMap, 'energy-storage': energyStorageMap };
+const maps: Record<'inverter' | 'fan' | 'energy-storage', RegisterMap> = {
+  inverter: inverterMap,
+  fan: fanMap,
+  'energy-storage': energyStorageMap,
+};
 
 function tcp(id: string, port: number, map: RegisterMap, extra: Partial<SouthDevice> = {}): SouthDevice {
   return { id, transport: { kind: 'tcp', host: '127.0.0.1', port }, unitId: 1, pollIntervalMs: 100, timeoutMs: 1_000, map, ...extra };
@@ -101,7 +105,11 @@ describe('Modbus southbound against the simulated devices', () => {
       alarm: storage.state.bits(2, 0, 1)[0],
     });
     // And the simulator's own view of itself agrees.
-    for (const [sim, reading] of [[inverter, inv], [fan, fn], [storage, st]] as const) {
+    for (const [sim, reading] of [
+      [inverter, inv],
+      [fan, fn],
+      [storage, st],
+    ] as const) {
       for (const [id, v] of Object.entries(sim.state.values())) {
         expect(typeof v === 'boolean' ? reading.values[id] === v : close(reading.values[id], v), `${sim.state.kind}.${id}`).toBe(true);
       }
@@ -274,14 +282,20 @@ describe('Modbus RTU', () => {
       timeoutMs: 500,
       map: maps.fan,
     });
-    expect(() => createModbusPoller([device('a', 9600), device('b', 19200)])).toThrow(/devices\[1\]\.transport: \/dev\/ttyS9 is already configured/);
+    expect(() => createModbusPoller([device('a', 9600), device('b', 19200)])).toThrow(
+      /devices\[1\]\.transport: \/dev\/ttyS9 is already configured/,
+    );
   });
 });
 
 describe('southbound configuration', () => {
   it.each<[string, (d: SouthDevice) => unknown, RegExp]>([
     ['a duplicate id', (d) => ({ ...d, id: 'a' }), /devices\[1\]\.id: duplicate device id a/],
-    ['a broken register map', (d) => ({ ...d, map: { points: { x: { fc: 3, address: 0, type: 'bool' } } } }), /devices\[1\]\.map\.points\.x\.type/],
+    [
+      'a broken register map',
+      (d) => ({ ...d, map: { points: { x: { fc: 3, address: 0, type: 'bool' } } } }),
+      /devices\[1\]\.map\.points\.x\.type/,
+    ],
     ['a unit id out of range', (d) => ({ ...d, unitId: 300 }), /devices\[1\]\.unitId/],
     ['a zero poll interval', (d) => ({ ...d, pollIntervalMs: 0 }), /devices\[1\]\.pollIntervalMs/],
     ['an unknown transport', (d) => ({ ...d, transport: { kind: 'udp' } }), /devices\[1\]\.transport\.kind: must be tcp or rtu/],

@@ -32,14 +32,24 @@ export type BootstrapStep = (typeof BOOTSTRAP_STEPS)[number];
  * finds the file but no administrator (the previous start died in between) finishes the job
  * with the file's identity instead of making a second organization.
  */
-export async function bootstrap(registry: Registry, dataDir: string, log: Logger, crashAt: string | undefined = process.env['HUB_TEST_CRASH_AT']): Promise<{ created: boolean; credentialsPath: string }> {
+export async function bootstrap(
+  registry: Registry,
+  dataDir: string,
+  log: Logger,
+  crashAt: string | undefined = process.env['HUB_TEST_CRASH_AT'],
+): Promise<{ created: boolean; credentialsPath: string }> {
   const credentialsPath = join(dataDir, CREDENTIALS_FILE);
   if (await registry.applications.anyAdmin()) return { created: false, credentialsPath };
   const step = (name: BootstrapStep) => {
     if (crashAt === name) process.kill(process.pid, 'SIGKILL');
   };
 
-  const creds = (await readUnfinished(credentialsPath)) ?? { orgId: newOrgId(), appId: newAppId(), accessKey: newAccessKey(), accessSecret: newAccessSecret() };
+  const creds = (await readUnfinished(credentialsPath)) ?? {
+    orgId: newOrgId(),
+    appId: newAppId(),
+    accessKey: newAccessKey(),
+    accessSecret: newAccessSecret(),
+  };
   // Written again when it was there: its mode is 0600 again whatever someone did to it.
   await writeSecretFile(credentialsPath, JSON.stringify(creds, null, 2) + '\n');
   step('after-credentials');
@@ -48,7 +58,10 @@ export async function bootstrap(registry: Registry, dataDir: string, log: Logger
   }
   step('after-organization');
   await registry.applications.create({ name: 'administrator', orgId: creds.orgId, admin: true, credentials: creds });
-  log.info({ orgId: creds.orgId, accessKey: creds.accessKey, credentialsPath }, 'bootstrap organization and administrator created; the secret is in the credentials file');
+  log.info(
+    { orgId: creds.orgId, accessKey: creds.accessKey, credentialsPath },
+    'bootstrap organization and administrator created; the secret is in the credentials file',
+  );
   return { created: true, credentialsPath };
 }
 
@@ -61,7 +74,8 @@ async function readUnfinished(path: string): Promise<AdminCredentials | undefine
     return undefined;
   }
   const { orgId, appId, accessKey, accessSecret } = parsed;
-  if (typeof orgId !== 'string' || typeof appId !== 'string' || typeof accessKey !== 'string' || typeof accessSecret !== 'string') return undefined;
+  if (typeof orgId !== 'string' || typeof appId !== 'string' || typeof accessKey !== 'string' || typeof accessSecret !== 'string')
+    return undefined;
   if (!orgId || !appId || !accessKey || !accessSecret) return undefined;
   return { orgId, appId, accessKey, accessSecret };
 }

@@ -87,7 +87,14 @@ export const defaults: HubConfig = {
   dmRateLimitPerMinute: 600,
   oauthTokenTtlSeconds: 3600,
   certificateSupersededGraceHours: 168,
-  deviceProtocol: { deviceLogMaxPerDevice: 1000, deviceLogRetentionDays: 30, otaMaxFirmwareBytes: 16 * 1024 * 1024, otaDownloadTtlSeconds: 86_400, alertWebhookAttempts: 6, alertWebhookBackoffMs: 1000 },
+  deviceProtocol: {
+    deviceLogMaxPerDevice: 1000,
+    deviceLogRetentionDays: 30,
+    otaMaxFirmwareBytes: 16 * 1024 * 1024,
+    otaDownloadTtlSeconds: 86_400,
+    alertWebhookAttempts: 6,
+    alertWebhookBackoffMs: 1000,
+  },
   mqtt: {
     host: '127.0.0.1',
     port: 11883,
@@ -107,12 +114,18 @@ export class ConfigError extends Error {
 
 /** HUB_MQTT_PROXY_PROTOCOL_FROM: comma-separated IPv4/IPv6 addresses or CIDR ranges. */
 function proxyList(raw: string): string[] {
-  const list = raw.split(',').map((x) => x.trim()).filter(Boolean);
+  const list = raw
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   for (const entry of list) {
     const [address, prefix, extra] = entry.split('/');
     const bits = isIP(address ?? '');
     const okPrefix = prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (bits === 6 ? 128 : 32));
-    if (!bits || !okPrefix || extra !== undefined) throw new ConfigError(`HUB_MQTT_PROXY_PROTOCOL_FROM must list IP addresses or CIDR ranges (e.g. 10.0.0.0/8,127.0.0.1), got "${entry}"`);
+    if (!bits || !okPrefix || extra !== undefined)
+      throw new ConfigError(
+        `HUB_MQTT_PROXY_PROTOCOL_FROM must list IP addresses or CIDR ranges (e.g. 10.0.0.0/8,127.0.0.1), got "${entry}"`,
+      );
   }
   return list;
 }
@@ -127,7 +140,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     return n;
   };
   const level = env['LOG_LEVEL'] ?? defaults.logLevel;
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) throw new ConfigError(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "${level}"`);
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level))
+    throw new ConfigError(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "${level}"`);
   const config: HubConfig = {
     mqtt: defaults.mqtt,
     role: 'all',
@@ -159,8 +173,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
   };
   if (env['HUB_DEVICE_TYPES']) {
-    const ids = env['HUB_DEVICE_TYPES'].split(',').map((t) => t.trim()).filter(Boolean);
-    if (!ids.includes('enos-mqtt')) throw new ConfigError('HUB_DEVICE_TYPES must include enos-mqtt (the IoT hub\'s own devices)');
+    const ids = env['HUB_DEVICE_TYPES']
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
+    if (!ids.includes('enos-mqtt')) throw new ConfigError("HUB_DEVICE_TYPES must include enos-mqtt (the IoT hub's own devices)");
     config.deviceTypes = ids;
   }
   const bool = (name: string, fallback: boolean): boolean => {
@@ -177,7 +194,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     port: int('HUB_MQTT_PORT', d.port, 0, 65535),
     tlsPort: int('HUB_MQTTS_PORT', d.tlsPort, 0, 65535),
     wsPort: int('HUB_MQTT_WS_PORT', d.wsPort, 0, 65535),
-    tlsHostnames: env['HUB_MQTT_TLS_HOSTNAMES'] ? env['HUB_MQTT_TLS_HOSTNAMES'].split(',').map((h) => h.trim()).filter(Boolean) : d.tlsHostnames,
+    tlsHostnames: env['HUB_MQTT_TLS_HOSTNAMES']
+      ? env['HUB_MQTT_TLS_HOSTNAMES']
+          .split(',')
+          .map((h) => h.trim())
+          .filter(Boolean)
+      : d.tlsHostnames,
     ...(env['HUB_MQTT_PROXY_PROTOCOL_FROM'] ? { proxyProtocolFrom: proxyList(env['HUB_MQTT_PROXY_PROTOCOL_FROM']) } : {}),
     throttle: { ...d.throttle, enabled: bool('HUB_MQTT_CONNECT_THROTTLE', d.throttle.enabled) },
     limits: { ...d.limits, maxOnlineSubDevices: int('HUB_MAX_ONLINE_SUBDEVICES', d.limits.maxOnlineSubDevices, 1, 1_000_000) },
@@ -196,7 +218,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (certFile && keyFile) Object.assign(config.mqtt, { tlsCertFile: certFile, tlsKeyFile: keyFile });
   if (env['HUB_METRICS_TOKEN']) config.metricsToken = env['HUB_METRICS_TOKEN'];
   const role = env['HUB_ROLE'] || 'all';
-  if (role !== 'all' && role !== 'worker' && role !== 'manager') throw new ConfigError(`HUB_ROLE must be all, worker or manager, got "${role}"`);
+  if (role !== 'all' && role !== 'worker' && role !== 'manager')
+    throw new ConfigError(`HUB_ROLE must be all, worker or manager, got "${role}"`);
   config.role = role;
   if (env['REDIS_URL']) {
     if (!/^rediss?:\/\//.test(env['REDIS_URL'])) throw new ConfigError('REDIS_URL must start with redis:// or rediss://');
@@ -210,7 +233,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     config.publicBaseUrl = env['HUB_PUBLIC_URL'].replace(/\/$/, '');
   }
   const certUrl = env['HUB_CERT_SERVICE_URL'];
-  const certSecret = env['HUB_CERT_SERVICE_SECRET'] ?? (env['HUB_CERT_SERVICE_SECRET_FILE'] ? readFileSync(env['HUB_CERT_SERVICE_SECRET_FILE'], 'utf8').trim() : undefined);
+  const certSecret =
+    env['HUB_CERT_SERVICE_SECRET'] ??
+    (env['HUB_CERT_SERVICE_SECRET_FILE'] ? readFileSync(env['HUB_CERT_SERVICE_SECRET_FILE'], 'utf8').trim() : undefined);
   if (certUrl) {
     if (!certSecret) throw new ConfigError('HUB_CERT_SERVICE_URL needs HUB_CERT_SERVICE_SECRET or HUB_CERT_SERVICE_SECRET_FILE');
     config.certificateService = { url: certUrl, sharedSecret: certSecret };

@@ -108,7 +108,20 @@ export interface HubAddresses {
 export const VERSION = '0.1.0';
 
 /** Secrets never reach the log, whatever a caller logs by mistake. */
-export const redactPaths = ['accessSecret', 'deviceSecret', 'productSecret', 'encryption', 'accessToken', '*.accessSecret', '*.deviceSecret', '*.productSecret', '*.encryption', '*.accessToken', 'req.headers["apim-accesstoken"]', 'req.headers["apim-signature"]'];
+export const redactPaths = [
+  'accessSecret',
+  'deviceSecret',
+  'productSecret',
+  'encryption',
+  'accessToken',
+  '*.accessSecret',
+  '*.deviceSecret',
+  '*.productSecret',
+  '*.encryption',
+  '*.accessToken',
+  'req.headers["apim-accesstoken"]',
+  'req.headers["apim-signature"]',
+];
 
 /** Wires the hub from its config: store, registry, token service, REST API. Does not listen. */
 export async function openHub(config: HubConfig, clock: () => number = Date.now): Promise<Hub> {
@@ -117,7 +130,10 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   const storeConfig: Parameters<typeof openStore>[0] = { dataDir: config.dataDir, mongodbDbName: config.mongodbDbName };
   if (config.mongodbUrl) storeConfig.mongodbUrl = config.mongodbUrl;
   const store = await openStore(storeConfig);
-  const registry = await openRegistry(store, { maxDevicesPerProduct: config.maxDevicesPerProduct, maxSubDevicesPerGateway: config.maxSubDevicesPerGateway });
+  const registry = await openRegistry(store, {
+    maxDevicesPerProduct: config.maxDevicesPerProduct,
+    maxSubDevicesPerGateway: config.maxSubDevicesPerGateway,
+  });
   const tokens = new TokenService(
     await store.collection<AccessTokenRecord>(collectionSpecs.accessTokens),
     await store.collection<TokenRequestRecord>(collectionSpecs.tokenRequests),
@@ -129,13 +145,27 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   let boundHttp = `http://${config.http.host}:${config.http.port}`;
   const publicBaseUrl = () => config.publicBaseUrl ?? boundHttp;
   const certLog = log.child({ component: 'certificates' });
-  const certificates = config.certificateService === 'off' ? undefined : await openHubCertificates({ dataDir: config.dataDir, mode: config.certificateService, publicBaseUrl, log: certLog, supersededGraceHours: config.certificateSupersededGraceHours });
+  const certificates =
+    config.certificateService === 'off'
+      ? undefined
+      : await openHubCertificates({
+          dataDir: config.dataDir,
+          mode: config.certificateService,
+          publicBaseUrl,
+          log: certLog,
+          supersededGraceHours: config.certificateSupersededGraceHours,
+        });
   if (!certificates) certLog.warn('certificate service off: no certificate API and no mutual TLS (a cluster needs HUB_CERT_SERVICE_URL)');
   const clientCertificates = certificates ? await clientCertificatePolicy(certificates, certLog) : undefined;
   const unwatchDeleted = certificates ? revokeCertificatesOfDeletedDevices(registry.events, certificates.ops, certLog) : () => undefined;
   const rotation =
     certificates && config.role !== 'worker' && config.certificateRotationDays > 0
-      ? startRotationJob(certificates.ops, { withinDays: config.certificateRotationDays, intervalMs: 6 * 3_600_000, log: certLog, policy: registryRenewalPolicy(registry) })
+      ? startRotationJob(certificates.ops, {
+          withinDays: config.certificateRotationDays,
+          intervalMs: 6 * 3_600_000,
+          log: certLog,
+          policy: registryRenewalPolicy(registry),
+        })
       : undefined;
   // Sources are bound late: the metrics exist before the broker and the command core they read.
   let sources: { connections: () => number; queueDepth: () => Promise<number> } = { connections: () => 0, queueDepth: async () => 0 };
@@ -148,20 +178,40 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     ...(retentionMs ? { retentionMs } : {}),
     log: (m) => log.warn(m),
   });
-  const retention = retentionMs ? startRetention(telemetryStore, { retentionMs, intervalMs: 3_600_000, log: log.child({ component: 'telemetry' }) }) : undefined;
-  const link = config.redisUrl ? await openRedisLink(config.redisUrl, log.child({ component: 'cluster' }), config.nodeId, config.clusterNodeTtlMs) : undefined;
+  const retention = retentionMs
+    ? startRetention(telemetryStore, { retentionMs, intervalMs: 3_600_000, log: log.child({ component: 'telemetry' }) })
+    : undefined;
+  const link = config.redisUrl
+    ? await openRedisLink(config.redisUrl, log.child({ component: 'cluster' }), config.nodeId, config.clusterNodeTtlMs)
+    : undefined;
   const throttleRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
   throttleRedis?.on('error', () => undefined); // the link logs Redis outages once
   // Ingestion feeds the application stream, which needs the broker: bound once both exist.
   const streamSink = new DeferredSink();
   const telemetry = new TelemetryIngest(telemetryStore, streamSink, log.child({ component: 'telemetry' }));
   const dp = config.deviceProtocol;
-  const deviceLogs = new DeviceLogs(await store.collection<DeviceLogRecord>(deviceLogsSpec), { maxPerDevice: dp.deviceLogMaxPerDevice, retentionMs: dp.deviceLogRetentionDays * 86_400_000 }, clock);
-  const deviceLogRetention = config.role !== 'worker' ? startDeviceLogRetention(deviceLogs, 3_600_000, (err) => log.error({ err }, 'device log retention failed')) : undefined;
-  const firmwares = new Firmwares(await store.collection(otaSpecs.firmwares), join(config.dataDir, 'ota', 'firmware'), dp.otaMaxFirmwareBytes, clock);
+  const deviceLogs = new DeviceLogs(
+    await store.collection<DeviceLogRecord>(deviceLogsSpec),
+    { maxPerDevice: dp.deviceLogMaxPerDevice, retentionMs: dp.deviceLogRetentionDays * 86_400_000 },
+    clock,
+  );
+  const deviceLogRetention =
+    config.role !== 'worker'
+      ? startDeviceLogRetention(deviceLogs, 3_600_000, (err) => log.error({ err }, 'device log retention failed'))
+      : undefined;
+  const firmwares = new Firmwares(
+    await store.collection(otaSpecs.firmwares),
+    join(config.dataDir, 'ota', 'firmware'),
+    dp.otaMaxFirmwareBytes,
+    clock,
+  );
   const downloadUrls = await DownloadUrls.open(await store.collection(otaSpecs.settings), dp.otaDownloadTtlSeconds * 1000, clock);
   const ota = new OtaCampaigns(
-    { jobs: await store.collection(otaSpecs.jobs), tasks: await store.collection(otaSpecs.tasks), versions: await store.collection(otaSpecs.versions) },
+    {
+      jobs: await store.collection(otaSpecs.jobs),
+      tasks: await store.collection(otaSpecs.tasks),
+      versions: await store.collection(otaSpecs.versions),
+    },
     registry,
     firmwares,
     downloadUrls,
@@ -183,7 +233,9 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     metrics,
     ...(clientCertificates ? { clientCertificates } : {}),
     ...(certificates ? { serverCertificateIssuer: certificates.ops } : {}),
-    ...(config.redisUrl && throttleRedis ? { redisUrl: config.redisUrl, throttle: new RedisThrottle(throttleRedis, config.mqtt.throttle) } : {}),
+    ...(config.redisUrl && throttleRedis
+      ? { redisUrl: config.redisUrl, throttle: new RedisThrottle(throttleRedis, config.mqtt.throttle) }
+      : {}),
   });
   if (link) broker.lifecycle.ownership = clusterOwnership(link, log.child({ component: 'cluster' }));
   // Custom products: raw uplinks decoded by the product's codec, commands encoded by it (docs/PROTOCOL.md §7.1).
@@ -195,9 +247,19 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   await clusterChannel?.start();
   const stream = new StreamHub(broker.aedes, log.child({ component: 'stream' }));
   // Alerts are evaluated beside the stream, after the data is stored (docs/PROTOCOL.md §7.4).
-  const webhooks = new WebhookSender({ attempts: dp.alertWebhookAttempts, backoffMs: dp.alertWebhookBackoffMs, timeoutMs: 5_000, maxQueue: 10_000 }, log.child({ component: 'alerts' }));
+  const webhooks = new WebhookSender(
+    { attempts: dp.alertWebhookAttempts, backoffMs: dp.alertWebhookBackoffMs, timeoutMs: 5_000, maxQueue: 10_000 },
+    log.child({ component: 'alerts' }),
+  );
   const alertRules = new AlertRules(await store.collection(alertSpecs.rules), clock);
-  const alerts = new AlertEngine(alertRules, await store.collection(alertSpecs.alerts), stream, webhooks, log.child({ component: 'alerts' }), clock);
+  const alerts = new AlertEngine(
+    alertRules,
+    await store.collection(alertSpecs.alerts),
+    stream,
+    webhooks,
+    log.child({ component: 'alerts' }),
+    clock,
+  );
   streamSink.target = {
     publish(e) {
       stream.publish(e);
@@ -205,7 +267,17 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     },
   };
   for (const status of ['online', 'offline', 'activated'] as const) {
-    broker.lifecycle.on(status, (d, time) => stream.publish({ type: 'lifecycle', orgId: d.orgId, assetId: d.assetId, productKey: d.productKey, deviceKey: d.deviceKey, time, status }));
+    broker.lifecycle.on(status, (d, time) =>
+      stream.publish({
+        type: 'lifecycle',
+        orgId: d.orgId,
+        assetId: d.assetId,
+        productKey: d.productKey,
+        deviceKey: d.deviceKey,
+        time,
+        status,
+      }),
+    );
   }
   const deviceTypes = await loadDeviceTypes(config.deviceTypes ?? Object.keys(deviceTypeFactories), {
     log: log.child({ component: 'device-types' }),
@@ -228,12 +300,33 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   );
   sources = { connections: () => broker.sessions.size, queueDepth: () => commands.queueDepth() };
   await commands.start();
-  const push = openPushCore({ commands, devices, types: deviceTypes, log: log.child({ component: 'push' }), clock, ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}) });
+  const push = openPushCore({
+    commands,
+    devices,
+    types: deviceTypes,
+    log: log.child({ component: 'push' }),
+    clock,
+    ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+  });
   await ota.start(clusterChannel ?? localChannel);
   if (link && clusterChannel) handleNodeMessages(link, broker, commands, clusterChannel, log.child({ component: 'cluster' }));
-  const liveness = link ? await startLiveness(link, broker.lifecycle, commands, log.child({ component: 'cluster' }), Math.max(250, Math.floor(config.clusterNodeTtlMs / 3))) : undefined;
+  const liveness = link
+    ? await startLiveness(
+        link,
+        broker.lifecycle,
+        commands,
+        log.child({ component: 'cluster' }),
+        Math.max(250, Math.floor(config.clusterNodeTtlMs / 3)),
+      )
+    : undefined;
   let draining = false;
-  const deviceTypeContext: DeviceTypeContext = { log: log.child({ component: 'device-types' }), pull: commands.pull, devices, publicBaseUrl, clock };
+  const deviceTypeContext: DeviceTypeContext = {
+    log: log.child({ component: 'device-types' }),
+    pull: commands.pull,
+    devices,
+    publicBaseUrl,
+    clock,
+  };
   const deviceManagement = new DeviceManagement(
     devices,
     registry,
@@ -242,14 +335,26 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     await store.collection<ActivityRecord>(activityCollectionSpec),
     new DeviceGroups(await store.collection<GroupRecord>(groupCollectionSpec), devices, clock),
   );
-  const oauthTokens = new OAuthTokens(await store.collection<OAuthTokenRecord>(oauthTokenSpec), registry.applications, config.oauthTokenTtlSeconds, clock);
+  const oauthTokens = new OAuthTokens(
+    await store.collection<OAuthTokenRecord>(oauthTokenSpec),
+    registry.applications,
+    config.oauthTokenTtlSeconds,
+    clock,
+  );
   const api = await buildApi({
     health: () => (draining ? 'draining' : link && !link.connected ? 'degraded' : 'ok'),
     registry,
     commands,
     deviceTypes,
     deviceTypeContext,
-    deviceMgt: { dm: deviceManagement, tokens: oauthTokens, types: deviceTypes, ctx: deviceTypeContext, rateLimitPerMinute: config.dmRateLimitPerMinute, tokenRateLimitPerMinute: config.tokenRateLimitPerMinute },
+    deviceMgt: {
+      dm: deviceManagement,
+      tokens: oauthTokens,
+      types: deviceTypes,
+      ctx: deviceTypeContext,
+      rateLimitPerMinute: config.dmRateLimitPerMinute,
+      tokenRateLimitPerMinute: config.tokenRateLimitPerMinute,
+    },
     stream,
     telemetry: telemetryStore,
     metrics,
@@ -260,7 +365,9 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     tokenRateLimitPerMinute: config.tokenRateLimitPerMinute,
     version: VERSION,
     management: config.role !== 'worker',
-    ...(certificates ? { certificates: certificates.ops, ...(certificates.service ? { certificateService: certificates.service } : {}) } : {}),
+    ...(certificates
+      ? { certificates: certificates.ops, ...(certificates.service ? { certificateService: certificates.service } : {}) }
+      : {}),
     publicBaseUrl,
     codecs,
     deviceLogs,
@@ -323,5 +430,3 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     },
   };
 }
-
-

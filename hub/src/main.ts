@@ -13,14 +13,18 @@ async function main(): Promise<void> {
   const host = (h: string) => (h.includes(':') ? `[${h}]` : h);
   const base = `http://${host(config.http.host)}:${at.http.port}`;
   const mqttHost = host(config.mqtt.host);
-  const mqttLines = at.mqtt && at.mqtts && at.ws
-    ? [
-        `  MQTT          mqtt://${mqttHost}:${at.mqtt.port}`,
-        `  MQTT over TLS mqtts://${mqttHost}:${at.mqtts.port} (CA: ${hub.broker.tlsCertPath})`,
-        `  MQTT over WS  ws://${mqttHost}:${at.ws.port}/mqtt`,
-      ]
-    : ['  MQTT          (manager node: no device listeners)'];
-  hub.log.info({ store: hub.store.kind, dataDir: config.dataDir, role: config.role, cluster: config.redisUrl !== undefined }, 'hub started');
+  const mqttLines =
+    at.mqtt && at.mqtts && at.ws
+      ? [
+          `  MQTT          mqtt://${mqttHost}:${at.mqtt.port}`,
+          `  MQTT over TLS mqtts://${mqttHost}:${at.mqtts.port} (CA: ${hub.broker.tlsCertPath})`,
+          `  MQTT over WS  ws://${mqttHost}:${at.ws.port}/mqtt`,
+        ]
+      : ['  MQTT          (manager node: no device listeners)'];
+  hub.log.info(
+    { store: hub.store.kind, dataDir: config.dataDir, role: config.role, cluster: config.redisUrl !== undefined },
+    'hub started',
+  );
   process.stdout.write(
     [
       '',

@@ -20,13 +20,50 @@ export class HubMetrics {
   constructor(sources: { connections: () => number; queueDepth: () => Promise<number> }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'edgehub_' });
-    this.connections = new Gauge({ name: 'edgehub_mqtt_connections', help: 'Authenticated device connections on this node', registers, collect() { this.set(sources.connections()); } });
-    this.messagesIn = new Counter({ name: 'edgehub_mqtt_messages_in_total', help: 'PUBLISH packets received from devices, by topic kind', labelNames: ['kind'], registers });
-    this.messagesOut = new Counter({ name: 'edgehub_mqtt_messages_out_total', help: 'Messages pushed to devices, by topic kind', labelNames: ['kind'], registers });
-    this.replies = new Counter({ name: 'edgehub_mqtt_replies_total', help: 'Replies to device requests, by code', labelNames: ['code'], registers });
-    this.refusedConnects = new Counter({ name: 'edgehub_mqtt_refused_connects_total', help: 'CONNECTs refused, by CONNACK return code', labelNames: ['return_code'], registers });
-    this.aclRefusals = new Counter({ name: 'edgehub_mqtt_acl_refusals_total', help: 'PUBLISH or SUBSCRIBE refused by the topic ACL', labelNames: ['decision'], registers });
-    this.commandOutcomes = new Counter({ name: 'edgehub_commands_total', help: 'Commands that reached a final or intermediate status', labelNames: ['status'], registers });
+    this.connections = new Gauge({
+      name: 'edgehub_mqtt_connections',
+      help: 'Authenticated device connections on this node',
+      registers,
+      collect() {
+        this.set(sources.connections());
+      },
+    });
+    this.messagesIn = new Counter({
+      name: 'edgehub_mqtt_messages_in_total',
+      help: 'PUBLISH packets received from devices, by topic kind',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.messagesOut = new Counter({
+      name: 'edgehub_mqtt_messages_out_total',
+      help: 'Messages pushed to devices, by topic kind',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.replies = new Counter({
+      name: 'edgehub_mqtt_replies_total',
+      help: 'Replies to device requests, by code',
+      labelNames: ['code'],
+      registers,
+    });
+    this.refusedConnects = new Counter({
+      name: 'edgehub_mqtt_refused_connects_total',
+      help: 'CONNECTs refused, by CONNACK return code',
+      labelNames: ['return_code'],
+      registers,
+    });
+    this.aclRefusals = new Counter({
+      name: 'edgehub_mqtt_acl_refusals_total',
+      help: 'PUBLISH or SUBSCRIBE refused by the topic ACL',
+      labelNames: ['decision'],
+      registers,
+    });
+    this.commandOutcomes = new Counter({
+      name: 'edgehub_commands_total',
+      help: 'Commands that reached a final or intermediate status',
+      labelNames: ['status'],
+      registers,
+    });
     this.commandQueueDepth = new Gauge({
       name: 'edgehub_command_queue_depth',
       help: 'Cached commands waiting or in flight (all devices)',
@@ -35,7 +72,17 @@ export class HubMetrics {
         this.set(await sources.queueDepth());
       },
     });
-    this.connectionsClosed = new Counter({ name: 'edgehub_mqtt_connections_closed_total', help: 'MQTT connections the broker ended before or outside the protocol (cap, connect deadline, frame guard), by reason and listener', labelNames: ['reason', 'listener'], registers });
-    this.httpResponses = new Counter({ name: 'edgehub_http_responses_total', help: 'REST responses by status class', labelNames: ['status_class'], registers });
+    this.connectionsClosed = new Counter({
+      name: 'edgehub_mqtt_connections_closed_total',
+      help: 'MQTT connections the broker ended before or outside the protocol (cap, connect deadline, frame guard), by reason and listener',
+      labelNames: ['reason', 'listener'],
+      registers,
+    });
+    this.httpResponses = new Counter({
+      name: 'edgehub_http_responses_total',
+      help: 'REST responses by status class',
+      labelNames: ['status_class'],
+      registers,
+    });
   }
 }

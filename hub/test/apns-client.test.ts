@@ -18,7 +18,14 @@ describe('APNs HTTP/2 client against the APNs simulator (docs/DEVICE-MANAGEMENT.
     push = await issuePushCertificate(apple, topic);
     sim = new ApnsSimulator({ certPem: server.certPem, keyPem: server.keyPem, clientCaPem: apple.certPem });
     await sim.start();
-    client = new ApnsClient({ url: sim.url, certPem: push.certPem, keyPem: push.keyPem, caPem: serverCa.certPem, maxConcurrentStreams: 8, expirationSeconds: 3600 });
+    client = new ApnsClient({
+      url: sim.url,
+      certPem: push.certPem,
+      keyPem: push.keyPem,
+      caPem: serverCa.certPem,
+      maxConcurrentStreams: 8,
+      expirationSeconds: 3600,
+    });
   });
   afterAll(async () => {
     await client.close();
@@ -29,7 +36,9 @@ describe('APNs HTTP/2 client against the APNs simulator (docs/DEVICE-MANAGEMENT.
     const delivered: string[] = [];
     for (let i = 1; i <= 200; i++) sim.register(token(i), (magic) => delivered.push(magic));
     const sessionsBefore = sim.sessions;
-    const outcomes = await Promise.all(Array.from({ length: 200 }, (_, i) => client.push({ tokenHex: token(i + 1), pushMagic: `magic-${i + 1}`, topic })));
+    const outcomes = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => client.push({ tokenHex: token(i + 1), pushMagic: `magic-${i + 1}`, topic })),
+    );
     expect(outcomes.every((o) => o.kind === 'sent' && /^[0-9a-f-]{36}$/.test(o.apnsId))).toBe(true);
     expect(sim.sessions - sessionsBefore).toBe(1);
     expect(sim.maxActiveStreams).toBe(8);
@@ -51,10 +60,18 @@ describe('APNs HTTP/2 client against the APNs simulator (docs/DEVICE-MANAGEMENT.
     expect(await send()).toEqual({ kind: 'retry', status: 500, reason: 'InternalServerError' });
     sim.inject(token(500), 400, 'BadCollapseId');
     expect(await send()).toEqual({ kind: 'rejected', status: 400, reason: 'BadCollapseId' });
-    expect(await client.push({ tokenHex: token(501), pushMagic: 'm', topic })).toEqual({ kind: 'token-invalid', status: 400, reason: 'BadDeviceToken' });
+    expect(await client.push({ tokenHex: token(501), pushMagic: 'm', topic })).toEqual({
+      kind: 'token-invalid',
+      status: 400,
+      reason: 'BadDeviceToken',
+    });
     sim.unregister(token(500));
     expect(await send()).toEqual({ kind: 'token-invalid', status: 410, reason: 'Unregistered' });
-    expect(await client.push({ tokenHex: token(1), pushMagic: 'm', topic: 'com.apple.mgmt.External.other' })).toEqual({ kind: 'rejected', status: 400, reason: 'TopicDisallowed' });
+    expect(await client.push({ tokenHex: token(1), pushMagic: 'm', topic: 'com.apple.mgmt.External.other' })).toEqual({
+      kind: 'rejected',
+      status: 400,
+      reason: 'TopicDisallowed',
+    });
   });
 
   it('reopens the session after GOAWAY', async () => {

@@ -26,7 +26,12 @@ describe('APNs push certificate: topic, renewal, expiry reminders (docs/DEVICE-M
     ca = await createCa('Apple (sim)');
     now = Date.now();
     lines = [];
-    const sink = new Writable({ write(chunk, _enc, cb) { lines.push(JSON.parse(String(chunk)) as Record<string, unknown>); cb(); } });
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+        cb();
+      },
+    });
     certs = await PushCertificates.open(store, pino({ level: 'info' }, sink), () => now);
   });
   afterEach(async () => {

@@ -38,7 +38,11 @@ describe('binary layout codec', () => {
     b.writeUInt32BE(0xdeadbeef, 3);
     b.writeFloatLE(1.5, 7);
     b.writeInt32LE(-7, 11);
-    expect(binaryLayoutCodec(layout).decodeRequest(b)).toEqual({ id: undefined, method: 'thing.measurepoint.post', params: { measurepoints: { u8: 200, i16: -12.34, u32be: 0xdeadbeef, f32: 1.5, i32: -70 } } });
+    expect(binaryLayoutCodec(layout).decodeRequest(b)).toEqual({
+      id: undefined,
+      method: 'thing.measurepoint.post',
+      params: { measurepoints: { u8: 200, i16: -12.34, u32be: 0xdeadbeef, f32: 1.5, i32: -70 } },
+    });
   });
 
   it('refuses frames that are short, long or empty with 1220 / 1251', () => {
@@ -52,18 +56,51 @@ describe('binary layout codec', () => {
     const frame = layout.frames[0]!;
     expect(layoutProblem(layout)).toBeUndefined();
     expect(layoutProblem({ frames: [{ ...frame, length: 14 }] })).toMatch(/does not fit/);
-    expect(layoutProblem({ frames: [{ ...frame, fields: [...frame.fields, { name: 'x', offset: 2, type: 'uint8' }] }] })).toMatch(/overlaps/);
+    expect(layoutProblem({ frames: [{ ...frame, fields: [...frame.fields, { name: 'x', offset: 2, type: 'uint8' }] }] })).toMatch(
+      /overlaps/,
+    );
     const small = { method: 'thing.measurepoint.post', length: 2, fields: [{ name: 'a', offset: 1, type: 'uint8' as const }] };
-    expect(layoutProblem({ frames: [{ ...small, type: 1 }, { ...small, type: 2 }] })).toBeUndefined();
-    expect(layoutProblem({ frames: [{ ...small, type: 1 }, { ...small, type: 1 }] })).toMatch(/used twice/);
-    expect(layoutProblem({ frames: [{ ...small, type: 1 }, { ...small, type: 2, fields: [{ name: 'a', offset: 0, type: 'uint8' as const }] }] })).toMatch(/overlaps type byte/);
+    expect(
+      layoutProblem({
+        frames: [
+          { ...small, type: 1 },
+          { ...small, type: 2 },
+        ],
+      }),
+    ).toBeUndefined();
+    expect(
+      layoutProblem({
+        frames: [
+          { ...small, type: 1 },
+          { ...small, type: 1 },
+        ],
+      }),
+    ).toMatch(/used twice/);
+    expect(
+      layoutProblem({
+        frames: [
+          { ...small, type: 1 },
+          { ...small, type: 2, fields: [{ name: 'a', offset: 0, type: 'uint8' as const }] },
+        ],
+      }),
+    ).toMatch(/overlaps type byte/);
     expect(layoutProblem({ frames: [small, small] })).toMatch(/needs a type/);
     expect(layoutProblem({ frames: [{ ...frame, method: 'thing.topo.add' }] })).toMatch(/method/);
     expect(layoutProblem({ frames: [{ ...frame, fields: [{ name: 'a', offset: 0, type: 'uint8', scale: 0 }] }] })).toMatch(/scale/);
   });
 
   it('encodes a command frame and refuses values that do not fit', () => {
-    const codec = binaryLayoutCodec({ frames: [layout.frames[0]!], commands: { 'thing.service.set': { type: 7, length: 7, id: { offset: 1, type: 'uint32' }, fields: [{ name: 'level', offset: 5, type: 'int16', scale: 0.5 }] } } });
+    const codec = binaryLayoutCodec({
+      frames: [layout.frames[0]!],
+      commands: {
+        'thing.service.set': {
+          type: 7,
+          length: 7,
+          id: { offset: 1, type: 'uint32' },
+          fields: [{ name: 'level', offset: 5, type: 'int16', scale: 0.5 }],
+        },
+      },
+    });
     const frame = codec.encodeCommand({ id: 'c1', frameId: 9, method: 'thing.service.set', params: { level: -3 } });
     expect([...frame]).toEqual([7, 0, 0, 0, 9, 0xff, 0xfa]);
     expect(codeOf(() => codec.encodeCommand({ id: 'c2', frameId: 1, method: 'thing.service.set', params: { level: 1e9 } }))).toBe(99400);

@@ -22,7 +22,14 @@ describe('certificate rotation', () => {
     return { orgId, productKey: 'pk', deviceKey: `dev-${n}`, assetId: `asset-${n}` };
   };
   const issue = async (validDay: number, b: DeviceBinding = binding()) =>
-    (await service.issue({ csrPem: await buildCsr({ keys, subject: { C: 'CN', ST: 'Shanghai', L: 'Shanghai', O: 'EnOS', OU: 'Rotation', CN: b.assetId } }), issueAuthority: 'ECC', validDay, binding: b })).certificate;
+    (
+      await service.issue({
+        csrPem: await buildCsr({ keys, subject: { C: 'CN', ST: 'Shanghai', L: 'Shanghai', O: 'EnOS', OU: 'Rotation', CN: b.assetId } }),
+        issueAuthority: 'ECC',
+        validDay,
+        binding: b,
+      })
+    ).certificate;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'rotation-'));
@@ -51,7 +58,13 @@ describe('certificate rotation', () => {
     expect(r).toMatchObject({ from: short.certSN, binding: short.binding });
     const renewed = (await service.get({ certSN: r.to }))!;
     // same CSR: same subject and key, a new serial, the previous validDay, bound to the same device
-    expect(renewed).toMatchObject({ subject: short.subject, binding: short.binding, validDay: 30, status: 0, renewedFrom: short.serialHex });
+    expect(renewed).toMatchObject({
+      subject: short.subject,
+      binding: short.binding,
+      validDay: 30,
+      status: 0,
+      renewedFrom: short.serialHex,
+    });
     expect(renewed.notAfter.getTime()).toBe(at(25 + 30).getTime());
     // the old certificate stays valid: the device has not installed the new one yet
     expect((await service.get({ certSN: short.certSN }))!.status).toBe(0);
@@ -97,7 +110,9 @@ describe('certificate rotation', () => {
     clock = at(205);
     const report = await renewExpiring(service, { withinDays: 7, now: clock, scope: { orgId: 'org-a' } });
     expect(report.renewed.map((r) => r.from)).toEqual([mine.certSN]);
-    expect((await dueForRenewal(service, { withinDays: 7, now: clock, scope: { orgId: 'org-b' } })).map((c) => c.certSN)).toEqual([theirs.certSN]);
+    expect((await dueForRenewal(service, { withinDays: 7, now: clock, scope: { orgId: 'org-b' } })).map((c) => c.certSN)).toEqual([
+      theirs.certSN,
+    ]);
   });
 
   it('the job rotates at start and on its interval, never two runs at once, warns about validities shorter than the window, and stops cleanly', async () => {
@@ -106,7 +121,11 @@ describe('certificate rotation', () => {
     const tooShort = await issue(5, binding('org-job'));
     clock = at(304);
     const logs: string[] = [];
-    const log = { info: (m: string) => logs.push(m), warn: (m: string) => logs.push(`warn ${m}`), error: (m: string) => logs.push(`error ${m}`) };
+    const log = {
+      info: (m: string) => logs.push(m),
+      warn: (m: string) => logs.push(`warn ${m}`),
+      error: (m: string) => logs.push(`error ${m}`),
+    };
     // Only the job's timers are faked (the certificate service's I/O runs for real). Every run
     // reads the clock once, synchronously as it starts: counting reads counts runs.
     vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval'] });

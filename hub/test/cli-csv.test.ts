@@ -109,11 +109,24 @@ describe('device import rows', () => {
   });
 
   it('fills the product and timezone defaults, drops empty tags, trims values', () => {
-    const { rows, failures, total } = csv('deviceKey,deviceName,timezone,tag:site,tag:line,deviceDesc\nk1, Inverter 1 ,,sh,, desc \nk2,Inverter 2,Asia/Shanghai,,,\n', { productKey: 'pk1' });
+    const { rows, failures, total } = csv(
+      'deviceKey,deviceName,timezone,tag:site,tag:line,deviceDesc\nk1, Inverter 1 ,,sh,, desc \nk2,Inverter 2,Asia/Shanghai,,,\n',
+      { productKey: 'pk1' },
+    );
     expect(failures).toEqual([]);
     expect(total).toBe(2);
     expect(rows).toEqual([
-      { line: 2, device: { productKey: 'pk1', deviceKey: 'k1', deviceName: { defaultValue: 'Inverter 1' }, timezone: '+08:00', deviceTags: { site: 'sh' }, deviceDesc: 'desc' } },
+      {
+        line: 2,
+        device: {
+          productKey: 'pk1',
+          deviceKey: 'k1',
+          deviceName: { defaultValue: 'Inverter 1' },
+          timezone: '+08:00',
+          deviceTags: { site: 'sh' },
+          deviceDesc: 'desc',
+        },
+      },
       { line: 3, device: { productKey: 'pk1', deviceKey: 'k2', deviceName: { defaultValue: 'Inverter 2' }, timezone: 'Asia/Shanghai' } },
     ]);
   });
@@ -166,9 +179,21 @@ describe('device import rows', () => {
 });
 
 describe('createInBatches', () => {
-  const row = (i: number) => ({ line: i + 2, device: { productKey: 'pk', deviceKey: `k${i}`, deviceName: { defaultValue: `d${i}` }, timezone: '+08:00' } as NewDevice });
-  const envelope = (code: number, data: BatchItem[] | null, msg = code === 0 ? 'OK' : 'refused'): ApiResponse<BatchItem[] | null> => ({ status: code === 0 ? 200 : 400, code, msg, data });
-  const created = (d: NewDevice): BatchItem => ({ code: 0, msg: 'OK', data: { assetId: `a-${d.deviceKey}`, productKey: d.productKey, deviceKey: d.deviceKey!, deviceSecret: 's' } });
+  const row = (i: number) => ({
+    line: i + 2,
+    device: { productKey: 'pk', deviceKey: `k${i}`, deviceName: { defaultValue: `d${i}` }, timezone: '+08:00' } as NewDevice,
+  });
+  const envelope = (code: number, data: BatchItem[] | null, msg = code === 0 ? 'OK' : 'refused'): ApiResponse<BatchItem[] | null> => ({
+    status: code === 0 ? 200 : 400,
+    code,
+    msg,
+    data,
+  });
+  const created = (d: NewDevice): BatchItem => ({
+    code: 0,
+    msg: 'OK',
+    data: { assetId: `a-${d.deviceKey}`, productKey: d.productKey, deviceKey: d.deviceKey!, deviceSecret: 's' },
+  });
 
   it('sends batches of the given size in order and reports each entry', async () => {
     const sizes: number[] = [];
@@ -179,7 +204,10 @@ describe('createInBatches', () => {
       3,
       async (list) => {
         sizes.push(list.length);
-        return envelope(0, list.map((d) => (d.deviceKey === 'k4' ? { code: 11702, msg: 'exists', data: null } : created(d))));
+        return envelope(
+          0,
+          list.map((d) => (d.deviceKey === 'k4' ? { code: 11702, msg: 'exists', data: null } : created(d))),
+        );
       },
       (o) => void outcomes.push(...o),
     );
@@ -196,7 +224,9 @@ describe('createInBatches', () => {
       8,
       async (list) => {
         calls++;
-        return list.some((d) => d.deviceKey === 'k5') ? envelope(99400, null, 'Invalid Argument body/deviceList/0') : envelope(0, list.map(created));
+        return list.some((d) => d.deviceKey === 'k5')
+          ? envelope(99400, null, 'Invalid Argument body/deviceList/0')
+          : envelope(0, list.map(created));
       },
       (o) => void outcomes.push(...o),
     );
@@ -209,7 +239,14 @@ describe('createInBatches', () => {
     const outcomes: Outcome[] = [];
     let calls = 0;
     const send = async (list: NewDevice[]) => (++calls === 1 ? envelope(0, list.map(created)) : envelope(99403, null, 'Denied resource'));
-    await expect(createInBatches(Array.from({ length: 4 }, (_, i) => row(i)), 2, send, (o) => void outcomes.push(...o))).rejects.toMatchObject({ code: 99403 });
+    await expect(
+      createInBatches(
+        Array.from({ length: 4 }, (_, i) => row(i)),
+        2,
+        send,
+        (o) => void outcomes.push(...o),
+      ),
+    ).rejects.toMatchObject({ code: 99403 });
     expect(outcomes).toHaveLength(2);
     expect(calls).toBe(2);
   });

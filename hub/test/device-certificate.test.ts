@@ -91,7 +91,12 @@ describe.skipIf(opensslMissing && !inCi)(`device certificate helper${opensslMiss
     it('is signed by the certificate service from the matching authority, and shouldRenew turns true at two thirds of the lifetime', async () => {
       const issuedAt = new Date('2031-03-01T00:00:00Z');
       clock = issuedAt;
-      const r = await service.issue({ csrPem: csr, issueAuthority: authority, validDay: 30, binding: { orgId: 'o1', productKey: 'pk', deviceKey: cn, assetId: cn } });
+      const r = await service.issue({
+        csrPem: csr,
+        issueAuthority: authority,
+        validDay: 30,
+        binding: { orgId: 'o1', productKey: 'pk', deviceKey: cn, assetId: cn },
+      });
       expect(r.certificate.commonName).toBe(cn);
       const cert = r.certificate.certPem;
       const from = r.certificate.notBefore.getTime();
@@ -119,6 +124,10 @@ describe.skipIf(opensslMissing && !inCi)(`device certificate helper${opensslMiss
     expect(() => applyRequestBody('PEM', 0)).toThrow(RangeError);
     // certSn is an int on the wire (§7.3), unless it would not survive JSON as one
     expect(renewRequestBody('52739')).toEqual({ certSn: 52739 });
-    expect(renewRequestBody('123456789012345678901234', { csrPem: 'PEM', validDay: 30 })).toEqual({ certSn: '123456789012345678901234', csr: 'PEM', validDay: 30 });
+    expect(renewRequestBody('123456789012345678901234', { csrPem: 'PEM', validDay: 30 })).toEqual({
+      certSn: '123456789012345678901234',
+      csr: 'PEM',
+      validDay: 30,
+    });
   });
 });

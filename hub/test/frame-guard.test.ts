@@ -4,7 +4,16 @@ import { FrameInspector } from '../src/broker/frame-guard.js';
 
 const limits = { maxConnectBytes: 8 * 1024, maxFrameBytes: 1024 * 1024 };
 const frame = (p: Record<string, unknown>) => mqttPacket.generate(p as never);
-const connect = frame({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'meter|securemode=2,signmethod=sha256,timestamp=1|', keepalive: 60, username: 'meter&pk', password: Buffer.from('00ff', 'hex') });
+const connect = frame({
+  cmd: 'connect',
+  protocolId: 'MQTT',
+  protocolVersion: 4,
+  clean: true,
+  clientId: 'meter|securemode=2,signmethod=sha256,timestamp=1|',
+  keepalive: 60,
+  username: 'meter&pk',
+  password: Buffer.from('00ff', 'hex'),
+});
 
 /** Feeds the bytes one at a time, as the worst TCP segmentation would; the first violation and where. */
 function byteByByte(inspector: FrameInspector, bytes: Buffer): { violation: string | undefined; at: number; seen: Buffer } {
@@ -27,9 +36,22 @@ describe('FrameInspector', () => {
     const inspector = new FrameInspector(limits, () => authenticated);
     expect(byteByByte(inspector, connect).violation).toBeUndefined();
     authenticated = true;
-    const publish = frame({ cmd: 'publish', topic: '/sys/pk/meter/thing/measurepoint/post', qos: 1, messageId: 2, payload: 'x'.repeat(300) });
+    const publish = frame({
+      cmd: 'publish',
+      topic: '/sys/pk/meter/thing/measurepoint/post',
+      qos: 1,
+      messageId: 2,
+      payload: 'x'.repeat(300),
+    });
     expect(byteByByte(inspector, publish).violation).toBeUndefined();
-    const subscribe = frame({ cmd: 'subscribe', messageId: 3, subscriptions: [{ topic: '/sys/pk/meter/#', qos: 2 }, { topic: '/ext/session/pk/meter/#', qos: 0 }] });
+    const subscribe = frame({
+      cmd: 'subscribe',
+      messageId: 3,
+      subscriptions: [
+        { topic: '/sys/pk/meter/#', qos: 2 },
+        { topic: '/ext/session/pk/meter/#', qos: 0 },
+      ],
+    });
     const { violation, seen } = byteByByte(inspector, subscribe);
     expect(violation).toBeUndefined();
     const parser = mqttPacket.parser();
@@ -61,7 +83,9 @@ describe('FrameInspector', () => {
   });
 
   it('ends a connection on a PUBLISH at QoS 2 and on a ClientId that is not UTF-8', () => {
-    expect(new FrameInspector(limits, () => true).inspect(frame({ cmd: 'publish', topic: 't', qos: 2, messageId: 1, payload: '' }))).toBe('qos2_publish');
+    expect(new FrameInspector(limits, () => true).inspect(frame({ cmd: 'publish', topic: 't', qos: 2, messageId: 1, payload: '' }))).toBe(
+      'qos2_publish',
+    );
     const bad = Buffer.from(connect);
     bad[bad.indexOf('meter|')] = 0xf5;
     expect(new FrameInspector(limits, () => false).inspect(bad)).toBe('invalid_string');

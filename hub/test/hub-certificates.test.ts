@@ -50,7 +50,12 @@ describe('hub certificates', () => {
 
   it('standalone: refuses to start with the wrong secret, saying where', async () => {
     await expect(
-      openHubCertificates({ dataDir: dir, mode: { url: standalone.url, sharedSecret: 'x'.repeat(40) }, publicBaseUrl: 'http://hub', log: silent }),
+      openHubCertificates({
+        dataDir: dir,
+        mode: { url: standalone.url, sharedSecret: 'x'.repeat(40) },
+        publicBaseUrl: 'http://hub',
+        log: silent,
+      }),
     ).rejects.toThrow(new RegExp(`certificate service at ${standalone.url.replace(/[.]/g, '\\.')} is not usable`));
   });
 
@@ -66,7 +71,11 @@ describe('hub certificates', () => {
         const keys = await generateDeviceKey('P-256');
         const cn = `policy-${mode}`;
         const csrPem = await buildCsr({ keys, subject: { C: 'CN', ST: 'Shanghai', L: 'Shanghai', O: 'EnOS', OU: 'Edge', CN: cn } });
-        const { certificate } = await c.ops.issue({ csrPem, issueAuthority: 'ECC', binding: { orgId: 'o1', productKey: 'pk', deviceKey: cn, assetId: `asset-${mode}` } });
+        const { certificate } = await c.ops.issue({
+          csrPem,
+          issueAuthority: 'ECC',
+          binding: { orgId: 'o1', productKey: 'pk', deviceKey: cn, assetId: `asset-${mode}` },
+        });
         expect(await policy.boundDevice(certificate.serialHex)).toEqual({ assetId: `asset-${mode}` });
         expect(policy.isRevoked(certificate.serialHex)).toBe(false);
         expect(await policy.boundDevice('7fd0')).toBeUndefined();

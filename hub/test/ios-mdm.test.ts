@@ -53,7 +53,10 @@ describe('Apple MDM: lock a phone through APNs (docs/DEVICE-MANAGEMENT.md, "Appl
     await completion(h, second.commandUuid, 'NOTNOW');
     await completion(h, first.commandUuid, 'NOTNOW');
     // One session: each command offered once, both answered NotNow, then the server had nothing more.
-    expect(phone.executed.map((e) => [e.requestType, e.status])).toEqual([['DeviceInformation', 'NotNow'], ['RestartDevice', 'NotNow']]);
+    expect(phone.executed.map((e) => [e.requestType, e.status])).toEqual([
+      ['DeviceInformation', 'NotNow'],
+      ['RestartDevice', 'NotNow'],
+    ]);
 
     phone.busy = false;
     await phone.poll();
@@ -68,9 +71,11 @@ describe('Apple MDM: lock a phone through APNs (docs/DEVICE-MANAGEMENT.md, "Appl
     const phone = await h.agent();
     const op = await h.plugin.queue.enqueue(phone.udid, 'DeviceLock', {});
     // A command the phone does not know, written as a stored record would be by a newer plugin.
-    await h.store.collection<MdmOperationRecord>({ name: 'iosOperations', key: 'commandUuid', indexes: ['udid'] }).then((c) =>
-      c.update(op.commandUuid, { plist: plist.build({ CommandUUID: op.commandUuid, Command: { RequestType: 'PlayLostModeSound' } }) }),
-    );
+    await h.store
+      .collection<MdmOperationRecord>({ name: 'iosOperations', key: 'commandUuid', indexes: ['udid'] })
+      .then((c) =>
+        c.update(op.commandUuid, { plist: plist.build({ CommandUUID: op.commandUuid, Command: { RequestType: 'PlayLostModeSound' } }) }),
+      );
     h.plugin.pusher.wake(phone.udid);
     const rec = await completion(h, op.commandUuid, 'ERROR');
     expect(plist.parse(rec.response!)).toMatchObject({ Status: 'Error', ErrorChain: [{ ErrorDomain: 'MCMDMErrorDomain' }] });
@@ -81,7 +86,9 @@ describe('Apple MDM: lock a phone through APNs (docs/DEVICE-MANAGEMENT.md, "Appl
     h.apns.unregister(phone.tokenHex);
     const op = await h.plugin.enqueue(phone.udid, 'DEVICE_LOCK');
     await h.plugin.pusher.idle();
-    expect(h.outcomes.filter((o) => o.udid === phone.udid).map((o) => o.outcome)).toEqual([{ kind: 'token-invalid', status: 410, reason: 'Unregistered' }]);
+    expect(h.outcomes.filter((o) => o.udid === phone.udid).map((o) => o.outcome)).toEqual([
+      { kind: 'token-invalid', status: 410, reason: 'Unregistered' },
+    ]);
     expect((await h.plugin.enrollments.get(phone.udid))?.pushInvalid).toBe(true);
 
     const before = h.apns.count;
@@ -136,7 +143,12 @@ describe('Apple MDM: lock a phone through APNs (docs/DEVICE-MANAGEMENT.md, "Appl
   it('refuses a check-in for another push topic (403) and a certificate already pinned to another enrollment (403)', async () => {
     const identity = await issue(h.deviceCa, { subject: { CN: 'shared' } });
     const phone = await h.agent({ identity });
-    const other = new (phone.constructor as typeof import('@edgehub/simulators/apple').IphoneAgent)({ serverUrl: h.serverUrl, topic: testTopic, identity, apns: h.apns });
+    const other = new (phone.constructor as typeof import('@edgehub/simulators/apple').IphoneAgent)({
+      serverUrl: h.serverUrl,
+      topic: testTopic,
+      identity,
+      apns: h.apns,
+    });
     await expect(other.enroll()).rejects.toThrow(/answered 403/);
     const wrongTopic = new (phone.constructor as typeof import('@edgehub/simulators/apple').IphoneAgent)({
       serverUrl: h.serverUrl,

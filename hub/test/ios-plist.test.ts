@@ -48,17 +48,21 @@ describe('plists the server emits parse with Python plistlib (docs/DEVICE-MANAGE
   });
 
   async function pythonLoads(texts: (string | Buffer)[]): Promise<Record<string, unknown>[]> {
-    const files = await Promise.all(texts.map(async (t, i) => {
-      const f = join(dir, `p${i}.plist`);
-      await writeFile(f, t);
-      return f;
-    }));
+    const files = await Promise.all(
+      texts.map(async (t, i) => {
+        const f = join(dir, `p${i}.plist`);
+        await writeFile(f, t);
+        return f;
+      }),
+    );
     const { stdout } = await run('python3', ['-c', pythonCheck, ...files]);
     return JSON.parse(stdout) as Record<string, unknown>[];
   }
 
   it('every command type', async () => {
-    const rendered = appleRequestTypes.map((type) => renderCommand(`UUID-${type}`, type, sampleParams[type] ?? {}, { unlockToken: Buffer.from('unlock') }));
+    const rendered = appleRequestTypes.map((type) =>
+      renderCommand(`UUID-${type}`, type, sampleParams[type] ?? {}, { unlockToken: Buffer.from('unlock') }),
+    );
     const parsed = await pythonLoads(rendered.map((r) => r.plist));
     parsed.forEach((d, i) => {
       const type = appleRequestTypes[i]!;
@@ -95,13 +99,24 @@ describe('plists the server emits parse with Python plistlib (docs/DEVICE-MANAGE
     const [profile] = await pythonLoads([xml]);
     const content = (profile as { PayloadContent: Record<string, unknown>[] }).PayloadContent;
     expect(content.map((p) => p.PayloadType)).toEqual(['com.apple.security.root', 'com.apple.security.scep', 'com.apple.mdm']);
-    expect(content[2]).toMatchObject({ IdentityCertificateUUID: content[1]!.PayloadUUID, Topic: 'com.apple.mgmt.External.abc', ServerURL: 'https://hub.example.com/mdm', CheckInURL: 'https://hub.example.com/mdm/checkin', SignMessage: true, AccessRights: 8191 });
+    expect(content[2]).toMatchObject({
+      IdentityCertificateUUID: content[1]!.PayloadUUID,
+      Topic: 'com.apple.mgmt.External.abc',
+      ServerURL: 'https://hub.example.com/mdm',
+      CheckInURL: 'https://hub.example.com/mdm/checkin',
+      SignMessage: true,
+      AccessRights: 8191,
+    });
 
     const signer = await issue(ca, { subject: { CN: 'hub.example.com' }, server: true });
     const der = await signEnrollmentProfile(xml, signer.certDer, signer.privateKey);
     await writeFile(join(dir, 'profile.mobileconfig'), der);
     await writeFile(join(dir, 'ca.pem'), ca.certPem);
-    const { stdout } = await run('openssl', ['cms', '-verify', '-inform', 'DER', '-in', join(dir, 'profile.mobileconfig'), '-CAfile', join(dir, 'ca.pem'), '-purpose', 'any'], { encoding: 'utf8' });
+    const { stdout } = await run(
+      'openssl',
+      ['cms', '-verify', '-inform', 'DER', '-in', join(dir, 'profile.mobileconfig'), '-CAfile', join(dir, 'ca.pem'), '-purpose', 'any'],
+      { encoding: 'utf8' },
+    );
     expect(plist.parse(stdout)).toMatchObject({ PayloadType: 'Configuration', PayloadOrganization: 'ACME & Co' });
   });
 });

@@ -29,12 +29,27 @@ describe('pull queue', () => {
 
   const open = async () => {
     store = await openEmbeddedStore({ path: join(dir, 'db') });
-    core = new CommandCore(await store.collection<CommandRecord>(collectionSpecs.commands), new DeviceTypes([jsonPullDeviceType()]), log, defaultCommandLimits, () => now);
+    core = new CommandCore(
+      await store.collection<CommandRecord>(collectionSpecs.commands),
+      new DeviceTypes([jsonPullDeviceType()]),
+      log,
+      defaultCommandLimits,
+      () => now,
+    );
     core.setWaker(async (c) => void woken.push(c.commandId));
     await core.start();
   };
   const issue = (code: string, deviceId = 'dev-1', ttl = 86_400) =>
-    core.issue({ target: target(deviceId), deviceType: 'json-pull', kind: 'operation', name: code, params: {}, pendingTtlSeconds: ttl, timeoutMs: 3_600_000, by: 'admin' });
+    core.issue({
+      target: target(deviceId),
+      deviceType: 'json-pull',
+      kind: 'operation',
+      name: code,
+      params: {},
+      pendingTtlSeconds: ttl,
+      timeoutMs: 3_600_000,
+      by: 'admin',
+    });
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pull-queue-'));
@@ -103,11 +118,15 @@ describe('pull queue', () => {
     expect([swept.status, swept.operationStatus]).toEqual(['timeout', 'TIMEOUT']);
   });
 
-  it('refuses results for unknown commands, for another device\'s command and for answered ones, changing nothing', async () => {
+  it("refuses results for unknown commands, for another device's command and for answered ones, changing nothing", async () => {
     const a = await issue('DEVICE_LOCK');
     const other = await issue('DEVICE_LOCK', 'dev-2');
     await core.pull.nextCommand(phone, 's1');
-    const status = (p: Promise<unknown>) => p.then(() => 0, (e: unknown) => (e instanceof DeviceMgtError ? e.status : -1));
+    const status = (p: Promise<unknown>) =>
+      p.then(
+        () => 0,
+        (e: unknown) => (e instanceof DeviceMgtError ? e.status : -1),
+      );
     expect(await status(core.pull.report(phone, 's1', { commandId: '123', outcome: 'acknowledged' }))).toBe(404);
     expect(await status(core.pull.report(phone, 's1', { commandId: other.commandId, outcome: 'acknowledged' }))).toBe(404);
     expect((await core.get('o1', other.commandId)).status).toBe('pending');
@@ -123,7 +142,7 @@ describe('pull queue', () => {
     expect(await core.pull.nextCommand(phone, 's1')).toBeUndefined();
   });
 
-  it('clears a device\'s outstanding commands as ERROR (a new enrollment) and leaves other devices alone', async () => {
+  it("clears a device's outstanding commands as ERROR (a new enrollment) and leaves other devices alone", async () => {
     const a = await issue('DEVICE_LOCK');
     const other = await issue('DEVICE_LOCK', 'dev-2');
     await core.pull.nextCommand(phone, 's1');

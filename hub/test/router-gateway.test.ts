@@ -86,7 +86,11 @@ beforeAll(async () => {
   orgId = (await registry.organizations.create({ name: 'acme' })).orgId;
   otherOrgId = (await registry.organizations.create({ name: 'other' })).orgId;
   const product = (org: string, name: string, extra: Partial<Parameters<Registry['products']['create']>[1]> = {}) =>
-    registry.products.create(org, { productName: { defaultValue: name }, productType: 'Device', dataFormat: 'Json', biDirectionalAuth: false, ...extra }, 'test');
+    registry.products.create(
+      org,
+      { productName: { defaultValue: name }, productType: 'Device', dataFormat: 'Json', biDirectionalAuth: false, ...extra },
+      'test',
+    );
   gwProduct = await product(orgId, 'gateway', { productType: 'Gateway' });
   subProduct = await product(orgId, 'meter');
   certProduct = await product(orgId, 'cert-only meter', { biDirectionalAuth: true });
@@ -120,7 +124,11 @@ let serial = 0;
 
 async function newDevice(product: ProductRecord, org = orgId): Promise<DeviceRecord> {
   serial += 1;
-  return registry.devices.create(org, { productKey: product.productKey, deviceKey: `dev${serial}`, deviceName: { defaultValue: `device ${serial}` }, timezone: '+08:00' }, 'test');
+  return registry.devices.create(
+    org,
+    { productKey: product.productKey, deviceKey: `dev${serial}`, deviceName: { defaultValue: `device ${serial}` }, timezone: '+08:00' },
+    'test',
+  );
 }
 
 function fakeClient(): FakeClient {
@@ -170,12 +178,20 @@ function identity(d: DeviceRecord): DeviceIdentity {
 async function subsOf(gw: Connected, n: number, product: ProductRecord = subProduct): Promise<DeviceRecord[]> {
   const subs: DeviceRecord[] = [];
   for (let i = 0; i < n; i++) subs.push(await newDevice(product));
-  await registry.topology.addSubDevices(orgId, { assetId: gw.record.assetId }, subs.map((s) => ({ assetId: s.assetId })));
+  await registry.topology.addSubDevices(
+    orgId,
+    { assetId: gw.record.assetId },
+    subs.map((s) => ({ assetId: s.assetId })),
+  );
   return subs;
 }
 
 /** Written out from §5.1 rather than imported, so a wrong sign in the hub cannot agree with itself. */
-function signOf(f: { clientId: string; productKey: string; deviceKey: string; timestamp: string | number }, secret: string, algo: Algo = 'sha256'): string {
+function signOf(
+  f: { clientId: string; productKey: string; deviceKey: string; timestamp: string | number },
+  secret: string,
+  algo: Algo = 'sha256',
+): string {
   const content = `clientId${f.clientId}deviceKey${f.deviceKey}productKey${f.productKey}timestamp${String(f.timestamp)}${secret}`;
   return createHash(algo).update(content, 'utf8').digest('hex');
 }
@@ -193,7 +209,14 @@ function signed(sub: DeviceRecord, o: SignOptions = {}): Record<string, unknown>
   const timestamp = o.timestamp ?? '1600000000000';
   const clientId = o.clientId ?? `${sub.productKey}.${sub.deviceKey}.${String(timestamp)}`;
   const sign = signOf({ clientId, productKey: sub.productKey, deviceKey: sub.deviceKey, timestamp }, o.secret ?? sub.deviceSecret, o.algo);
-  return { productKey: sub.productKey, deviceKey: sub.deviceKey, clientId, timestamp, signMethod: o.algo ?? 'sha256', sign: o.upper ? sign.toUpperCase() : sign };
+  return {
+    productKey: sub.productKey,
+    deviceKey: sub.deviceKey,
+    clientId,
+    timestamp,
+    signMethod: o.algo ?? 'sha256',
+    sign: o.upper ? sign.toUpperCase() : sign,
+  };
 }
 
 /** Calls the handler for a topic of the session's own device and answers like the router would. */
@@ -202,7 +225,10 @@ async function call(kind: StaticTopicKind, from: Connected, params: unknown): Pr
   const topic = topics.parse(topics.build({ kind, pk, dk }))!;
   const handler = gatewayHandlers[kind]!;
   try {
-    const r = await handler({ session: from.session, topic, target: from.session.device, request: { id: '7', version: '1.0', method: topic.method, params } }, deps);
+    const r = await handler(
+      { session: from.session, topic, target: from.session.device, request: { id: '7', version: '1.0', method: topic.method, params } },
+      deps,
+    );
     const reply: Reply = { code: r.code ?? 200, data: r.data ?? {} };
     if (r.message !== undefined) reply.message = r.message;
     return reply;
@@ -217,7 +243,10 @@ async function reload(d: DeviceRecord): Promise<DeviceRecord> {
 }
 
 function isLoggedIn(gw: Connected, sub: DeviceRecord): boolean {
-  return gw.session.subDevices.has(deviceKeyOf(sub.productKey, sub.deviceKey)) && sessions.gatewayOf(sub.productKey, sub.deviceKey) === gw.session;
+  return (
+    gw.session.subDevices.has(deviceKeyOf(sub.productKey, sub.deviceKey)) &&
+    sessions.gatewayOf(sub.productKey, sub.deviceKey) === gw.session
+  );
 }
 
 function decoded(p: Published): Record<string, unknown> {
@@ -270,7 +299,10 @@ describe('thing.topo.add', () => {
     const gw = await connect();
     const sub = await newDevice(subProduct);
     const f = { clientId: 'c1', productKey: sub.productKey, deviceKey: sub.deviceKey, timestamp: '42' };
-    const sign = createHash('sha1').update(`cleanSessiontrueclientIdc1deviceKey${sub.deviceKey}productKey${sub.productKey}timestamp42${sub.deviceSecret}`).digest('hex').toUpperCase();
+    const sign = createHash('sha1')
+      .update(`cleanSessiontrueclientIdc1deviceKey${sub.deviceKey}productKey${sub.productKey}timestamp42${sub.deviceSecret}`)
+      .digest('hex')
+      .toUpperCase();
     expect(await call('topoAdd', gw, [{ ...f, cleanSession: 'true', signMethod: 'hmacsha1', sign }])).toMatchObject({ code: 200 });
   });
 
@@ -290,7 +322,10 @@ describe('thing.topo.add', () => {
     const otherGw = await newDevice(gwProduct);
     const foreign = await newDevice(otherOrgSubProduct, otherOrgId);
 
-    expect(await call('topoAdd', gw, [signed(taken!)])).toMatchObject({ code: 1255, message: `add topo failure, ${taken!.productKey}&${taken!.deviceKey}: sub-device belongs to another gateway` });
+    expect(await call('topoAdd', gw, [signed(taken!)])).toMatchObject({
+      code: 1255,
+      message: `add topo failure, ${taken!.productKey}&${taken!.deviceKey}: sub-device belongs to another gateway`,
+    });
     expect(await call('topoAdd', gw, [signed(otherGw)])).toMatchObject({ code: 1255, message: expect.stringContaining('is a gateway') });
     expect(await call('topoAdd', gw, [signed(foreign)])).toMatchObject({ code: 1255, message: expect.stringContaining('does not exist') });
 
@@ -304,10 +339,19 @@ describe('thing.topo.add', () => {
     const sub = await newDevice(subProduct);
     const { timestamp: _, ...noTimestamp } = signed(sub);
     expect(await call('topoAdd', gw, [noTimestamp])).toMatchObject({ code: 1255, message: expect.stringContaining('params[0].timestamp') });
-    expect(await call('topoAdd', gw, { productKey: sub.productKey })).toMatchObject({ code: 1255, message: expect.stringContaining('non-empty array') });
+    expect(await call('topoAdd', gw, { productKey: sub.productKey })).toMatchObject({
+      code: 1255,
+      message: expect.stringContaining('non-empty array'),
+    });
     expect(await call('topoAdd', gw, [])).toMatchObject({ code: 1255 });
-    expect(await call('topoAdd', gw, [{ ...signed(sub), signMethod: 'sha512' }])).toMatchObject({ code: 1255, message: expect.stringContaining('unsupported signMethod sha512') });
-    expect(await call('topoAdd', gw, [{ ...signed(sub), sign: 123 }])).toMatchObject({ code: 1255, message: expect.stringContaining('params[0].sign') });
+    expect(await call('topoAdd', gw, [{ ...signed(sub), signMethod: 'sha512' }])).toMatchObject({
+      code: 1255,
+      message: expect.stringContaining('unsupported signMethod sha512'),
+    });
+    expect(await call('topoAdd', gw, [{ ...signed(sub), sign: 123 }])).toMatchObject({
+      code: 1255,
+      message: expect.stringContaining('params[0].sign'),
+    });
   });
 });
 
@@ -335,30 +379,57 @@ describe('thing.topo.delete', () => {
       { productKey: mine!.productKey, deviceKey: mine!.deviceKey },
       { productKey: stranger.productKey, deviceKey: stranger.deviceKey },
     ]);
-    expect(reply).toMatchObject({ code: 1256, message: `delete topo failure, ${stranger.productKey}&${stranger.deviceKey}: not a sub-device of this gateway` });
+    expect(reply).toMatchObject({
+      code: 1256,
+      message: `delete topo failure, ${stranger.productKey}&${stranger.deviceKey}: not a sub-device of this gateway`,
+    });
     expect((await reload(mine!)).gatewayAssetId).toBe(gw.record.assetId);
-    expect(await call('topoDelete', gw, [{ productKey: 'nope', deviceKey: 'nope' }])).toMatchObject({ code: 1256, message: expect.stringContaining('does not exist') });
-    expect(await call('topoDelete', gw, [{ productKey: 1 }])).toMatchObject({ code: 1256, message: expect.stringContaining('params[0].productKey') });
+    expect(await call('topoDelete', gw, [{ productKey: 'nope', deviceKey: 'nope' }])).toMatchObject({
+      code: 1256,
+      message: expect.stringContaining('does not exist'),
+    });
+    expect(await call('topoDelete', gw, [{ productKey: 1 }])).toMatchObject({
+      code: 1256,
+      message: expect.stringContaining('params[0].productKey'),
+    });
   });
 });
 
 describe('thing.topo.get', () => {
   it('lists every sub-device across pages of 200, without secrets', async () => {
     const gw = await connect();
-    const bulk = await registry.products.create(orgId, { productName: { defaultValue: 'bulk' }, productType: 'Device', dataFormat: 'Json', biDirectionalAuth: false }, 'test');
-    const made = await registry.devices.batchCreate(
+    const bulk = await registry.products.create(
       orgId,
-      Array.from({ length: 205 }, (_, i) => ({ productKey: bulk.productKey, deviceKey: `bulk${i}`, deviceName: { defaultValue: `bulk ${i}` }, timezone: '+08:00' })),
+      { productName: { defaultValue: 'bulk' }, productType: 'Device', dataFormat: 'Json', biDirectionalAuth: false },
       'test',
     );
-    await registry.topology.addSubDevices(orgId, { assetId: gw.record.assetId }, made.map((r) => ({ assetId: r.data!.assetId })));
+    const made = await registry.devices.batchCreate(
+      orgId,
+      Array.from({ length: 205 }, (_, i) => ({
+        productKey: bulk.productKey,
+        deviceKey: `bulk${i}`,
+        deviceName: { defaultValue: `bulk ${i}` },
+        timezone: '+08:00',
+      })),
+      'test',
+    );
+    await registry.topology.addSubDevices(
+      orgId,
+      { assetId: gw.record.assetId },
+      made.map((r) => ({ assetId: r.data!.assetId })),
+    );
 
     const reply = await call('topoGet', gw, {});
     expect(reply.code).toBe(200);
     const list = reply.data as Record<string, unknown>[];
     expect(list).toHaveLength(205);
     expect(new Set(list.map((e) => e['deviceKey'])).size).toBe(205);
-    expect(list[0]).toMatchObject({ productKey: bulk.productKey, assetId: expect.any(String), deviceName: expect.any(Object), status: 'inactive' });
+    expect(list[0]).toMatchObject({
+      productKey: bulk.productKey,
+      assetId: expect.any(String),
+      deviceName: expect.any(Object),
+      status: 'inactive',
+    });
     expect(list.some((e) => 'deviceSecret' in e)).toBe(false);
   });
 
@@ -373,7 +444,12 @@ describe('thing.device.register', () => {
     const gw = await connect();
     const reply = await call('deviceRegister', gw, [
       { productKey: subProduct.productKey, deviceKey: 'reg-a', deviceName: 'plain name' },
-      { productKey: subProduct.productKey, deviceName: { defaultValue: 'i18n', i18nValue: { en_US: 'i18n' } }, timezone: 'Asia/Shanghai', deviceDesc: 'd' },
+      {
+        productKey: subProduct.productKey,
+        deviceName: { defaultValue: 'i18n', i18nValue: { en_US: 'i18n' } },
+        timezone: 'Asia/Shanghai',
+        deviceDesc: 'd',
+      },
     ]);
     expect(reply.code).toBe(200);
     const data = reply.data as { assetId: string; productKey: string; deviceKey: string; deviceSecret: string }[];
@@ -383,7 +459,11 @@ describe('thing.device.register', () => {
     expect(a).toMatchObject({ orgId, deviceName: { defaultValue: 'plain name' }, timezone: '+08:00', deviceSecret: data[0]!.deviceSecret });
     expect(a.gatewayAssetId).toBeUndefined();
     const b = (await registry.devices.find({ assetId: data[1]!.assetId }))!;
-    expect(b).toMatchObject({ deviceName: { defaultValue: 'i18n', i18nValue: { en_US: 'i18n' } }, timezone: 'Asia/Shanghai', deviceDesc: 'd' });
+    expect(b).toMatchObject({
+      deviceName: { defaultValue: 'i18n', i18nValue: { en_US: 'i18n' } },
+      timezone: 'Asia/Shanghai',
+      deviceDesc: 'd',
+    });
   });
 
   it('answers 702 for an existing deviceKey, naming the entry, and still lists what it created', async () => {
@@ -400,7 +480,11 @@ describe('thing.device.register', () => {
 
   it('answers 739 when the product is full', async () => {
     const tight = await openRegistry(store, { maxDevicesPerProduct: 1, maxSubDevicesPerGateway: 10 });
-    const small = await tight.products.create(orgId, { productName: { defaultValue: 'small' }, productType: 'Device', dataFormat: 'Json', biDirectionalAuth: false }, 'test');
+    const small = await tight.products.create(
+      orgId,
+      { productName: { defaultValue: 'small' }, productType: 'Device', dataFormat: 'Json', biDirectionalAuth: false },
+      'test',
+    );
     const gw = await connect();
     deps = { ...deps, registry: tight };
     const reply = await call('deviceRegister', gw, [
@@ -413,8 +497,13 @@ describe('thing.device.register', () => {
 
   it('answers 1204 for attributes outside the thing model and 11611 for a product outside the org', async () => {
     const gw = await connect();
-    expect(await call('deviceRegister', gw, [{ productKey: subProduct.productKey, deviceName: 'x', deviceAttributes: { color: 'red' } }])).toMatchObject({ code: 1204, data: [] });
-    expect(await call('deviceRegister', gw, [{ productKey: otherOrgSubProduct.productKey, deviceName: 'x' }])).toMatchObject({ code: 11611, data: [] });
+    expect(
+      await call('deviceRegister', gw, [{ productKey: subProduct.productKey, deviceName: 'x', deviceAttributes: { color: 'red' } }]),
+    ).toMatchObject({ code: 1204, data: [] });
+    expect(await call('deviceRegister', gw, [{ productKey: otherOrgSubProduct.productKey, deviceName: 'x' }])).toMatchObject({
+      code: 11611,
+      data: [],
+    });
   });
 
   it('maps the registry codes to the documented ones', () => {
@@ -426,13 +515,22 @@ describe('thing.device.register', () => {
     deps.limits.maxRegisterBatch = 2;
     const three = [1, 2, 3].map((i) => ({ productKey: subProduct.productKey, deviceName: `n${i}` }));
     expect(await call('deviceRegister', gw, three)).toMatchObject({ code: 1220, message: expect.stringContaining('at most 2') });
-    expect(await call('deviceRegister', gw, [{ productKey: subProduct.productKey, deviceKey: 'fine', deviceName: 'a' }, { productKey: subProduct.productKey }])).toMatchObject({
+    expect(
+      await call('deviceRegister', gw, [
+        { productKey: subProduct.productKey, deviceKey: 'fine', deviceName: 'a' },
+        { productKey: subProduct.productKey },
+      ]),
+    ).toMatchObject({
       code: 1220,
       message: expect.stringContaining('params[1].deviceName'),
     });
     expect(await registry.devices.byTriple(subProduct.productKey, 'fine')).toBeUndefined();
-    expect(await call('deviceRegister', gw, [{ productKey: subProduct.productKey, deviceKey: 'a/b', deviceName: 'a' }])).toMatchObject({ code: 1220 });
-    expect(await call('deviceRegister', gw, [{ productKey: subProduct.productKey, deviceName: 'a', timezone: 'not a zone' }])).toMatchObject({ code: 1220 });
+    expect(await call('deviceRegister', gw, [{ productKey: subProduct.productKey, deviceKey: 'a/b', deviceName: 'a' }])).toMatchObject({
+      code: 1220,
+    });
+    expect(
+      await call('deviceRegister', gw, [{ productKey: subProduct.productKey, deviceName: 'a', timezone: 'not a zone' }]),
+    ).toMatchObject({ code: 1220 });
 
     const plain = await connect(subProduct);
     expect(await call('deviceRegister', plain, [{ productKey: subProduct.productKey, deviceName: 'a' }])).toMatchObject({ code: 1200 });
@@ -452,7 +550,9 @@ describe('combine.login', () => {
   it.each(['sha1', 'md5'] as const)('accepts %s with secureMode "2" and cleanSession "true" (Java)', async (algo) => {
     const gw = await connect();
     const [sub] = await subsOf(gw, 1);
-    expect(await call('combineLogin', gw, { ...signed(sub!, { algo }), secureMode: '2', cleanSession: 'true' })).toMatchObject({ code: 200 });
+    expect(await call('combineLogin', gw, { ...signed(sub!, { algo }), secureMode: '2', cleanSession: 'true' })).toMatchObject({
+      code: 200,
+    });
   });
 
   it('705: the sub-device does not exist, or belongs to another org', async () => {
@@ -483,7 +583,9 @@ describe('combine.login', () => {
   it('770: secureMode 3 for a product without dynamic activation', async () => {
     const gw = await connect();
     const [sub] = await subsOf(gw, 1);
-    expect(await call('combineLogin', gw, { ...signed(sub!, { secret: subProduct.productSecret }), secureMode: 3 })).toMatchObject({ code: 770 });
+    expect(await call('combineLogin', gw, { ...signed(sub!, { secret: subProduct.productSecret }), secureMode: 3 })).toMatchObject({
+      code: 770,
+    });
   });
 
   it('secureMode 3 activates with the productSecret and returns the deviceSecret; a second time is 770', async () => {
@@ -491,7 +593,10 @@ describe('combine.login', () => {
     const [sub] = await subsOf(gw, 1, dynProduct);
     const byProduct = { ...signed(sub!, { secret: dynProduct.productSecret }), secureMode: '3' };
     const reply = await call('combineLogin', gw, byProduct);
-    expect(reply).toEqual({ code: 200, data: { productKey: sub!.productKey, deviceKey: sub!.deviceKey, assetId: sub!.assetId, deviceSecret: sub!.deviceSecret } });
+    expect(reply).toEqual({
+      code: 200,
+      data: { productKey: sub!.productKey, deviceKey: sub!.deviceKey, assetId: sub!.assetId, deviceSecret: sub!.deviceSecret },
+    });
     expect((await reload(sub!)).activeTime).toEqual(expect.any(Number));
 
     expect(await call('combineLogin', gw, byProduct)).toMatchObject({ code: 770 });
@@ -504,7 +609,9 @@ describe('combine.login', () => {
     const loose = await newDevice(subProduct);
     expect(await call('combineLogin', gw, signed(loose))).toMatchObject({ code: 740 });
     const looseDyn = await newDevice(dynProduct);
-    expect(await call('combineLogin', gw, { ...signed(looseDyn, { secret: dynProduct.productSecret }), secureMode: 3 })).toMatchObject({ code: 740 });
+    expect(await call('combineLogin', gw, { ...signed(looseDyn, { secret: dynProduct.productSecret }), secureMode: 3 })).toMatchObject({
+      code: 740,
+    });
     expect(await call('combineLogin', gw, signed(gw.record))).toMatchObject({ code: 740 });
   });
 
@@ -525,7 +632,10 @@ describe('combine.login', () => {
     const subs = await subsOf(gw, 3);
     expect(await call('combineLogin', gw, signed(subs[0]!))).toMatchObject({ code: 200 });
     expect(await call('combineLogin', gw, signed(subs[1]!))).toMatchObject({ code: 200 });
-    expect(await call('combineLogin', gw, signed(subs[2]!))).toMatchObject({ code: 428, message: expect.stringContaining('too many online sub-devices') });
+    expect(await call('combineLogin', gw, signed(subs[2]!))).toMatchObject({
+      code: 428,
+      message: expect.stringContaining('too many online sub-devices'),
+    });
     expect(await call('combineLogin', gw, signed(subs[0]!))).toMatchObject({ code: 200 });
     expect(gw.session.subDevices.size).toBe(2);
   });
@@ -542,7 +652,10 @@ describe('combine.login', () => {
   it('refuses malformed params with 1220, and non-gateways with 1200', async () => {
     const gw = await connect();
     const [sub] = await subsOf(gw, 1);
-    expect(await call('combineLogin', gw, { ...signed(sub!), secureMode: 5 })).toMatchObject({ code: 1220, message: expect.stringContaining('secureMode') });
+    expect(await call('combineLogin', gw, { ...signed(sub!), secureMode: 5 })).toMatchObject({
+      code: 1220,
+      message: expect.stringContaining('secureMode'),
+    });
     const { sign: _, ...unsigned } = signed(sub!);
     expect(await call('combineLogin', gw, unsigned)).toMatchObject({ code: 1220, message: expect.stringContaining('params.sign') });
     expect(await call('combineLogin', gw, [signed(sub!)])).toMatchObject({ code: 1220 });
@@ -572,7 +685,14 @@ describe('combine.login.batch', () => {
   it('logs in the Node SDK’s reconnect batch (clientId = gateway productKey, secureMode the number 2)', async () => {
     const gw = await connect();
     const subs = await subsOf(gw, 3);
-    const reply = await call('combineLoginBatch', gw, batch(gw, subs.map((sub) => ({ sub, secureMode: 2 }))));
+    const reply = await call(
+      'combineLoginBatch',
+      gw,
+      batch(
+        gw,
+        subs.map((sub) => ({ sub, secureMode: 2 })),
+      ),
+    );
     expect(reply.code).toBe(200);
     expect(reply.data).toEqual({
       loginedSubDevices: subs.map((s) => ({ assetId: s.assetId, productKey: s.productKey, deviceKey: s.deviceKey })),
@@ -585,9 +705,15 @@ describe('combine.login.batch', () => {
     const gw = await connect();
     const [ok, disabled, badSign] = await subsOf(gw, 3);
     await registry.devices.disable(orgId, { assetId: disabled!.assetId });
-    const reply = await call('combineLoginBatch', gw, batch(gw, [{ sub: ok! }, { sub: disabled!, secureMode: '2' }, { sub: badSign!, secret: 'wrong' }]));
+    const reply = await call(
+      'combineLoginBatch',
+      gw,
+      batch(gw, [{ sub: ok! }, { sub: disabled!, secureMode: '2' }, { sub: badSign!, secret: 'wrong' }]),
+    );
     expect(reply.code).toBe(723);
-    expect(reply.message).toBe(`${disabled!.productKey}&${disabled!.deviceKey} has error: Device is disable;${badSign!.productKey}&${badSign!.deviceKey} has error: Sign check failed;`);
+    expect(reply.message).toBe(
+      `${disabled!.productKey}&${disabled!.deviceKey} has error: Device is disable;${badSign!.productKey}&${badSign!.deviceKey} has error: Sign check failed;`,
+    );
     expect(reply.data).toEqual({
       loginedSubDevices: [{ assetId: ok!.assetId, productKey: ok!.productKey, deviceKey: ok!.deviceKey }],
       failedSubDevices: [
@@ -603,14 +729,24 @@ describe('combine.login.batch', () => {
     const gw = await connect();
     const [dyn] = await subsOf(gw, 1, dynProduct);
     const reply = await call('combineLoginBatch', gw, batch(gw, [{ sub: dyn!, secret: dynProduct.productSecret, secureMode: '3' }]));
-    expect(reply.data).toEqual({ loginedSubDevices: [{ assetId: dyn!.assetId, productKey: dyn!.productKey, deviceKey: dyn!.deviceKey, deviceSecret: dyn!.deviceSecret }], failedSubDevices: [] });
+    expect(reply.data).toEqual({
+      loginedSubDevices: [
+        { assetId: dyn!.assetId, productKey: dyn!.productKey, deviceKey: dyn!.deviceKey, deviceSecret: dyn!.deviceSecret },
+      ],
+      failedSubDevices: [],
+    });
   });
 
   it('answers a format error with 1220 and both lists empty, logging nobody in', async () => {
     const gw = await connect();
     const [sub] = await subsOf(gw, 1);
     const good = batch(gw, [{ sub: sub! }]);
-    for (const params of [{ ...good, subDevices: 'x' }, { ...good, clientId: 3 }, { ...good, subDevices: [...good.subDevices, { productKey: 'p' }] }, null]) {
+    for (const params of [
+      { ...good, subDevices: 'x' },
+      { ...good, clientId: 3 },
+      { ...good, subDevices: [...good.subDevices, { productKey: 'p' }] },
+      null,
+    ]) {
       const reply = await call('combineLoginBatch', gw, params);
       expect(reply).toMatchObject({ code: 1220, data: { loginedSubDevices: [], failedSubDevices: [] } });
     }
@@ -660,7 +796,11 @@ describe('administrator changes', () => {
     expect(p.topic).toBe(`/ext/session/${gw.record.productKey}/${gw.record.deviceKey}/combine/disable`);
     expect(p.qos).toBe(1);
     const body = decoded(p);
-    expect(body).toMatchObject({ version: '1.0', method: 'combine.disable', params: [{ productKey: sub.productKey, deviceKey: sub.deviceKey }] });
+    expect(body).toMatchObject({
+      version: '1.0',
+      method: 'combine.disable',
+      params: [{ productKey: sub.productKey, deviceKey: sub.deviceKey }],
+    });
     // Never a small counter the SDK may have used for its own requests (§12).
     expect(body['id']).toMatch(/^\d{19}$/);
     expect(sessions.gatewayOf(sub.productKey, sub.deviceKey)).toBeUndefined();
@@ -673,7 +813,10 @@ describe('administrator changes', () => {
     await registry.devices.delete(orgId, { assetId: sub.assetId });
     await vi.waitFor(() => expect(isLoggedIn(gw, sub)).toBe(false));
     expect(gw.client.sent.map((p) => p.topic)).toEqual([topics.combineDelete(gw.record.productKey, gw.record.deviceKey)]);
-    expect(decoded(gw.client.sent[0]!)).toMatchObject({ method: 'combine.delete', params: [{ productKey: sub.productKey, deviceKey: sub.deviceKey }] });
+    expect(decoded(gw.client.sent[0]!)).toMatchObject({
+      method: 'combine.delete',
+      params: [{ productKey: sub.productKey, deviceKey: sub.deviceKey }],
+    });
   });
 
   it('disable or delete of a directly connected device closes its connection', async () => {
@@ -694,7 +837,10 @@ describe('administrator changes', () => {
     await registry.devices.enable(orgId, { assetId: sub!.assetId });
     await vi.waitFor(() => expect(gw.client.sent).toHaveLength(1));
     expect(gw.client.sent[0]!.topic).toBe(topics.combineEnable(gw.record.productKey, gw.record.deviceKey));
-    expect(decoded(gw.client.sent[0]!)).toMatchObject({ method: 'combine.enable', params: [{ productKey: sub!.productKey, deviceKey: sub!.deviceKey }] });
+    expect(decoded(gw.client.sent[0]!)).toMatchObject({
+      method: 'combine.enable',
+      params: [{ productKey: sub!.productKey, deviceKey: sub!.deviceKey }],
+    });
   });
 
   it('a sub-device removed from the topology is logged out of that gateway', async () => {

@@ -25,7 +25,12 @@ const NOW = 1_700_000_000_000;
 /** LatestValues that also remembers every measurepoint call, to prove what was (not) ingested. */
 class RecordingIngest extends LatestValues {
   readonly calls: { assetId: string; points: Record<string, MeasurepointSample>; time: number; options: IngestOptions | undefined }[] = [];
-  override async measurepoints(device: DeviceIdentity, points: Record<string, MeasurepointSample>, time: number, options?: IngestOptions): Promise<void> {
+  override async measurepoints(
+    device: DeviceIdentity,
+    points: Record<string, MeasurepointSample>,
+    time: number,
+    options?: IngestOptions,
+  ): Promise<void> {
     this.calls.push({ assetId: device.assetId, points, time, options });
     return super.measurepoints(device, points, time);
   }
@@ -64,7 +69,11 @@ let ingest: RecordingIngest;
 let deps: RouterDeps;
 
 async function newDevice(product: ProductRecord, deviceAttributes?: Record<string, unknown>): Promise<DeviceIdentity> {
-  const d = await registry.devices.create(ORG, { productKey: product.productKey, deviceName: { defaultValue: 'd' }, timezone: '+08:00', deviceAttributes }, 'test');
+  const d = await registry.devices.create(
+    ORG,
+    { productKey: product.productKey, deviceName: { defaultValue: 'd' }, timezone: '+08:00', deviceAttributes },
+    'test',
+  );
   return { assetId: d.assetId, orgId: d.orgId, productKey: d.productKey, deviceKey: d.deviceKey, productType: d.productType };
 }
 
@@ -86,7 +95,11 @@ beforeAll(async () => {
   store = await openStore({ dataDir: dir });
   registry = await openRegistry(store);
   const product = (productType: 'Device' | 'Gateway', thingModel?: Partial<ThingModel>) =>
-    registry.products.create(ORG, { productName: { defaultValue: 'p' }, productType, dataFormat: 'Json', biDirectionalAuth: false, thingModel }, 'test');
+    registry.products.create(
+      ORG,
+      { productName: { defaultValue: 'p' }, productType, dataFormat: 'Json', biDirectionalAuth: false, thingModel },
+      'test',
+    );
   gwProduct = await product('Gateway', gatewayModel);
   subProduct = await product('Device', subModel);
   freeProduct = await product('Device');
@@ -130,7 +143,9 @@ interface SendOptions {
 /** Calls the handler for a request on `target`'s topic of this kind, as the router would. */
 async function send(kind: StaticTopicKind | 'eventPost', target: DeviceIdentity, params: unknown, opts: SendOptions = {}) {
   const name =
-    kind === 'eventPost' ? topics.eventPost(target.productKey, target.deviceKey, opts.eventId ?? 'alarm') : topics.build({ kind, pk: target.productKey, dk: target.deviceKey });
+    kind === 'eventPost'
+      ? topics.eventPost(target.productKey, target.deviceKey, opts.eventId ?? 'alarm')
+      : topics.build({ kind, pk: target.productKey, dk: target.deviceKey });
   const topic = topics.parse(name);
   if (!topic) throw new Error(`test bug: ${name} does not parse`);
   const handler = thingHandlers[topic.kind];
@@ -236,14 +251,21 @@ describe('thing.measurepoint.post', () => {
 
   it('accepts any point, with or without quality, when the model declares no measurepoints', async () => {
     const own = sessionOf(free);
-    await send('measurepointPost', free, { measurepoints: { anything: 'x', other: { value: 2, quality: 0 }, nested: { a: 1 } } }, { session: own });
+    await send(
+      'measurepointPost',
+      free,
+      { measurepoints: { anything: 'x', other: { value: 2, quality: 0 }, nested: { a: 1 } } },
+      { session: own },
+    );
     expect(ingest.latest(free.assetId)?.measurepoints).toEqual({
       anything: { value: 'x', time: NOW },
       other: { value: 2, quality: 0, time: NOW },
       nested: { value: { a: 1 }, time: NOW },
     });
     // Schema-less is not lawless: the quality range still holds.
-    expect((await refused(send('measurepointPost', free, { measurepoints: { q: { value: 1, quality: 11 } } }, { session: own }))).code).toBe(1204);
+    expect(
+      (await refused(send('measurepointPost', free, { measurepoints: { q: { value: 1, quality: 11 } } }, { session: own }))).code,
+    ).toBe(1204);
   });
 
   it.each([
@@ -302,10 +324,7 @@ describe('thing.measurepoint.post.batch', () => {
 
   it('is all or nothing: a bad second entry refuses the whole request', async () => {
     const e = await refused(
-      send('measurepointPostBatch', gw, [
-        { measurepoints: { temp: 1 } },
-        { ...keysOf(subOnline), measurepoints: { current: 'high' } },
-      ]),
+      send('measurepointPostBatch', gw, [{ measurepoints: { temp: 1 } }, { ...keysOf(subOnline), measurepoints: { current: 'high' } }]),
     );
     expect(e.code).toBe(1204);
     expect(e.message).toContain('params[1].measurepoints.current');
@@ -316,10 +335,7 @@ describe('thing.measurepoint.post.batch', () => {
   it('refuses the whole request with 1212 for a sub-device that is not logged in', async () => {
     for (const sub of [subOffline, stranger]) {
       const e = await refused(
-        send('measurepointPostBatch', gw, [
-          { measurepoints: { temp: 1 } },
-          { ...keysOf(sub), measurepoints: { current: 1 } },
-        ]),
+        send('measurepointPostBatch', gw, [{ measurepoints: { temp: 1 } }, { ...keysOf(sub), measurepoints: { current: 1 } }]),
       );
       expect(e.code).toBe(1212);
       expect(e.message).toContain(sub.deviceKey);
@@ -335,16 +351,26 @@ describe('thing.measurepoint.post.batch', () => {
   });
 
   it('with allowOfflineSubDevice accepts a topology sub-device that is not logged in, and nobody else', async () => {
-    await send('measurepointPostBatch', gw, [{ ...keysOf(subOffline), measurepoints: { current: 4 } }], { extra: { allowOfflineSubDevice: true } });
+    await send('measurepointPostBatch', gw, [{ ...keysOf(subOffline), measurepoints: { current: 4 } }], {
+      extra: { allowOfflineSubDevice: true },
+    });
     expect(ingest.latest(subOffline.assetId)?.measurepoints['current']?.value).toBe(4);
 
-    const e = await refused(send('measurepointPostBatch', gw, [{ ...keysOf(stranger), measurepoints: { current: 4 } }], { extra: { allowOfflineSubDevice: true } }));
+    const e = await refused(
+      send('measurepointPostBatch', gw, [{ ...keysOf(stranger), measurepoints: { current: 4 } }], {
+        extra: { allowOfflineSubDevice: true },
+      }),
+    );
     expect(e.code).toBe(1212);
     expect(ingest.latest(stranger.assetId)).toBeUndefined();
   });
 
   it('with allowOfflineSubDevice still validates the sub-device against its product', async () => {
-    const e = await refused(send('measurepointPostBatch', gw, [{ ...keysOf(subOffline), measurepoints: { temp: 4 } }], { extra: { allowOfflineSubDevice: true } }));
+    const e = await refused(
+      send('measurepointPostBatch', gw, [{ ...keysOf(subOffline), measurepoints: { temp: 4 } }], {
+        extra: { allowOfflineSubDevice: true },
+      }),
+    );
     expect(e.code).toBe(1204);
   });
 
@@ -363,7 +389,9 @@ describe('thing.measurepoint.post.batch', () => {
     expect(ingest.latest(subOnline.assetId)?.measurepoints).toEqual({ voltage: { value: 230, time: NOW } });
     expect(ingest.calls).toHaveLength(2);
     // the sender learns which readings were dropped, per entry, so it can keep them aside
-    const skipped = (reply as { data: { skipped: { index: number; deviceKey: string; time: number; measurepoints: string[]; reasons: string[] }[] } }).data.skipped;
+    const skipped = (
+      reply as { data: { skipped: { index: number; deviceKey: string; time: number; measurepoints: string[]; reasons: string[] }[] } }
+    ).data.skipped;
     expect(skipped.map(({ index, deviceKey, time, measurepoints }) => ({ index, deviceKey, time, measurepoints }))).toEqual([
       { index: 0, deviceKey: gw.deviceKey, time: NOW, measurepoints: ['unknown', 'Power'] },
       { index: 1, deviceKey: subOnline.deviceKey, time: NOW, measurepoints: ['current'] },
@@ -371,7 +399,9 @@ describe('thing.measurepoint.post.batch', () => {
     ]);
     expect(skipped[1]!.reasons[0]).toMatch(/current/);
     // nothing dropped: the reply is EnOS's empty object
-    expect(await send('measurepointPostBatch', gw, [{ measurepoints: { temp: 2 } }], { extra: { skipInvalidMeasurepoints: true } })).toEqual({ data: {} });
+    expect(
+      await send('measurepointPostBatch', gw, [{ measurepoints: { temp: 2 } }], { extra: { skipInvalidMeasurepoints: true } }),
+    ).toEqual({ data: {} });
   });
 
   it('with skipInvalidMeasurepoints still refuses a sub-device it may not write', async () => {
@@ -410,26 +440,41 @@ describe('thing.measurepoint.post.batch', () => {
 
   it('lets a plain device batch for itself only', async () => {
     const own = sessionOf(free);
-    await send('measurepointPostBatch', free, [{ measurepoints: { x: 1 } }, { ...keysOf(free), measurepoints: { y: 2 } }], { session: own });
+    await send('measurepointPostBatch', free, [{ measurepoints: { x: 1 } }, { ...keysOf(free), measurepoints: { y: 2 } }], {
+      session: own,
+    });
     expect(Object.keys(ingest.latest(free.assetId)?.measurepoints ?? {}).sort()).toEqual(['x', 'y']);
-    expect((await refused(send('measurepointPostBatch', free, [{ ...keysOf(gw), measurepoints: { temp: 1 } }], { session: own }))).code).toBe(1212);
+    expect(
+      (await refused(send('measurepointPostBatch', free, [{ ...keysOf(gw), measurepoints: { temp: 1 } }], { session: own }))).code,
+    ).toBe(1212);
   });
 });
 
 describe('thing.measurepoint.resume.batch', () => {
   it('ingests as resumed data with the same checks as post/batch', async () => {
     await send('measurepointPost', subOnline, { measurepoints: { current: 9 }, time: 5000 });
-    await send('measurepointResumeBatch', gw, [{ productKey: subOnline.productKey, deviceKey: subOnline.deviceKey, measurepoints: { current: 1 }, time: 10 }]);
+    await send('measurepointResumeBatch', gw, [
+      { productKey: subOnline.productKey, deviceKey: subOnline.deviceKey, measurepoints: { current: 1 }, time: 10 },
+    ]);
     expect(ingest.calls[1]?.options).toEqual({ resume: true, hubTime: false });
     expect(ingest.latest(subOnline.assetId)?.measurepoints['current']).toEqual({ value: 9, time: 5000 });
-    const e = await refused(send('measurepointResumeBatch', gw, [{ productKey: subOffline.productKey, deviceKey: subOffline.deviceKey, measurepoints: { current: 1 } }]));
+    const e = await refused(
+      send('measurepointResumeBatch', gw, [
+        { productKey: subOffline.productKey, deviceKey: subOffline.deviceKey, measurepoints: { current: 1 } },
+      ]),
+    );
     expect(e.code).toBe(1212);
   });
 });
 
 describe('thing.event.{eventId}.post', () => {
   it('accepts a declared event with its output parameters, quality included', async () => {
-    const reply = await send('eventPost', gw, { events: { level: 3, msg: { value: 'overheat', quality: 9 } }, time: 42 }, { eventId: 'alarm' });
+    const reply = await send(
+      'eventPost',
+      gw,
+      { events: { level: 3, msg: { value: 'overheat', quality: 9 } }, time: 42 },
+      { eventId: 'alarm' },
+    );
     expect(reply).toEqual({ data: {} });
     expect(ingest.latest(gw.assetId)?.events['alarm']).toEqual({ values: { level: 3, msg: { value: 'overheat', quality: 9 } }, time: 42 });
   });
@@ -542,7 +587,13 @@ describe('thing.tag.*', () => {
     ['a key of 101 characters', [{ tagKey: 'k'.repeat(101), tagValue: 'v' }]],
     ['an empty key', [{ tagKey: '', tagValue: 'v' }]],
     ['a value of 201 characters', [{ tagKey: 'k', tagValue: 'v'.repeat(201) }]],
-    ['the same key twice', [{ tagKey: 'k', tagValue: 'a' }, { tagKey: 'k', tagValue: 'b' }]],
+    [
+      'the same key twice',
+      [
+        { tagKey: 'k', tagValue: 'a' },
+        { tagKey: 'k', tagValue: 'b' },
+      ],
+    ],
   ])('refuses %s with 1204', async (_why, params) => {
     const dev = await newDevice(subProduct);
     expect((await refused(send('tagUpdate', dev, params))).code).toBe(1204);
@@ -565,11 +616,19 @@ describe('thing.tag.*', () => {
     const dev = await newDevice(subProduct);
     const first = Array.from({ length: 99 }, (_, i) => ({ tagKey: `t${i}`, tagValue: 'v' }));
     await send('tagUpdate', dev, first);
-    const e = await refused(send('tagUpdate', dev, [{ tagKey: 'x', tagValue: '1' }, { tagKey: 'y', tagValue: '2' }]));
+    const e = await refused(
+      send('tagUpdate', dev, [
+        { tagKey: 'x', tagValue: '1' },
+        { tagKey: 'y', tagValue: '2' },
+      ]),
+    );
     expect(e.code).toBe(1204);
     expect(Object.keys((await record(dev)).deviceTags)).toHaveLength(99);
     // Overwriting existing keys does not count twice.
-    await send('tagUpdate', dev, [{ tagKey: 't0', tagValue: 'w' }, { tagKey: 'x', tagValue: '1' }]);
+    await send('tagUpdate', dev, [
+      { tagKey: 't0', tagValue: 'w' },
+      { tagKey: 'x', tagValue: '1' },
+    ]);
     expect(Object.keys((await record(dev)).deviceTags)).toHaveLength(100);
   });
 
@@ -596,7 +655,9 @@ describe('thing.tsltemplate.get', () => {
         mode: { identifier: 'mode', dataType: 'ENUM', enumValues: [0, 1, 2] },
         branchCurr: { identifier: 'branchCurr', dataType: 'ARRAY', itemType: { dataType: 'FLOAT' } },
       },
-      tslEventMap: { alarm: { identifier: 'alarm', eventType: 'WARN', outputData: { level: { dataType: 'INT' }, msg: { dataType: 'STRING' } } } },
+      tslEventMap: {
+        alarm: { identifier: 'alarm', eventType: 'WARN', outputData: { level: { dataType: 'INT' }, msg: { dataType: 'STRING' } } },
+      },
       tslServiceMap: { reboot: { identifier: 'reboot', inputData: { delay: { dataType: 'INT' } }, outputData: {} } },
     });
   });
@@ -633,7 +694,16 @@ describe('connection.state.post', () => {
 
   it.each([
     ['a state outside 1–3', { ...report, nodes: [{ nodeId: 'n', state: 4 }] }],
-    ['a duplicate node', { ...report, nodes: [{ nodeId: 'n', state: 1 }, { nodeId: 'n', state: 2 }] }],
+    [
+      'a duplicate node',
+      {
+        ...report,
+        nodes: [
+          { nodeId: 'n', state: 1 },
+          { nodeId: 'n', state: 2 },
+        ],
+      },
+    ],
     ['relations in a partial report', { ...report, isFull: false }],
     ['more than 2000 nodes', { ...report, nodes: Array.from({ length: 2001 }, (_, i) => ({ nodeId: `n${i}`, state: 1 })) }],
   ])('refuses %s with 1204', async (_why, params) => {

@@ -64,7 +64,16 @@ const devices: Omit<CollectionSpec, 'name'> = {
 
 /** A small fleet with missing fields, nulls, arrays, nested objects and awkward strings. */
 const fleet: Device[] = [
-  { id: 'a1', productKey: 'pA', deviceKey: 'k1', name: 'alpha', status: 'online', n: 1, tags: ['x', 'y'], meta: { site: 'north', floor: 1 } },
+  {
+    id: 'a1',
+    productKey: 'pA',
+    deviceKey: 'k1',
+    name: 'alpha',
+    status: 'online',
+    n: 1,
+    tags: ['x', 'y'],
+    meta: { site: 'north', floor: 1 },
+  },
   { id: 'a2', productKey: 'pA', deviceKey: 'k2', name: 'alpine', status: 'offline', n: 2, tags: ['y'], meta: { site: 'south', floor: 2 } },
   { id: 'a3', productKey: 'pA', deviceKey: 'k3', name: 'beta', status: 'online', n: 3, tags: [], meta: { site: 'north' } },
   { id: 'b1', productKey: 'pB', deviceKey: 'k1', name: 'Beta', status: 'inactive', n: 10, meta: { floor: 3 } },
@@ -161,7 +170,15 @@ function contract(adapter: Adapter): void {
   describe('insert and get', () => {
     it('returns the document as inserted, and undefined for an unknown id', async () => {
       const c = await fresh();
-      const doc = { id: 'd1', productKey: 'p', deviceKey: 'k', meta: { site: 's', list: [1, 'two', null] }, n: 1.5, flag: false, none: null };
+      const doc = {
+        id: 'd1',
+        productKey: 'p',
+        deviceKey: 'k',
+        meta: { site: 's', list: [1, 'two', null] },
+        n: 1.5,
+        flag: false,
+        none: null,
+      };
       await c.insert(doc);
       expect(await c.get('d1')).toEqual(doc);
       expect(await c.get('nope')).toBeUndefined();
@@ -208,7 +225,9 @@ function contract(adapter: Adapter): void {
     it('lets exactly one of many concurrent inserts of the same key win', async () => {
       const c = await fresh();
       const attempts = await Promise.allSettled(
-        Array.from({ length: 20 }, (_, i) => c.insert({ id: i % 2 ? 'same' : `other${i}`, productKey: 'p', deviceKey: i % 2 ? `k${i}` : 'k' })),
+        Array.from({ length: 20 }, (_, i) =>
+          c.insert({ id: i % 2 ? 'same' : `other${i}`, productKey: 'p', deviceKey: i % 2 ? `k${i}` : 'k' }),
+        ),
       );
       const won = attempts.filter((a) => a.status === 'fulfilled');
       expect(won).toHaveLength(2); // one 'same' id and one owner of (p, k)
@@ -253,7 +272,9 @@ function contract(adapter: Adapter): void {
       const results = await c.insertMany(batch);
       expect(results.every((r) => r === undefined)).toBe(true);
       expect(await c.count({})).toBe(10_000);
-      expect(await c.count({ status: 'offline', 'meta.site': 's2' })).toBe(batch.filter((d) => d.status === 'offline' && d.meta.site === 's2').length);
+      expect(await c.count({ status: 'offline', 'meta.site': 's2' })).toBe(
+        batch.filter((d) => d.status === 'offline' && d.meta.site === 's2').length,
+      );
       expect(await c.count({ productKey: 'p3' })).toBe(1_000);
       expect((await c.find({ productKey: 'p3', deviceKey: 'k13' })).items).toEqual([batch[13]]);
     });
@@ -287,7 +308,9 @@ function contract(adapter: Adapter): void {
     it('lets exactly one of many concurrent compare-and-sets win', async () => {
       const c = await fresh();
       await c.insert({ id: 'lock' });
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => c.update('lock', { owner: i }, { owner: { $exists: false } })));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => c.update('lock', { owner: i }, { owner: { $exists: false } })),
+      );
       const winners = results.filter((r) => r !== undefined);
       expect(winners).toHaveLength(1);
       expect(await c.get('lock')).toEqual(winners[0]);
@@ -396,8 +419,22 @@ function contract(adapter: Adapter): void {
 
     const sorts: [string, SortSpec[], string[]][] = [
       ['no sort: by key', [], all],
-      ['DESC then ASC', [{ field: 'productKey', order: 'DESC' }, { field: 'n', order: 'ASC' }], ['c1', 'b2', 'b3', 'b1', 'a1', 'a2', 'a3']],
-      ['missing and null first in ASC', [{ field: 'status', order: 'ASC' }, { field: 'id', order: 'DESC' }], ['b3', 'b2', 'b1', 'a2', 'c1', 'a3', 'a1']],
+      [
+        'DESC then ASC',
+        [
+          { field: 'productKey', order: 'DESC' },
+          { field: 'n', order: 'ASC' },
+        ],
+        ['c1', 'b2', 'b3', 'b1', 'a1', 'a2', 'a3'],
+      ],
+      [
+        'missing and null first in ASC',
+        [
+          { field: 'status', order: 'ASC' },
+          { field: 'id', order: 'DESC' },
+        ],
+        ['b3', 'b2', 'b1', 'a2', 'c1', 'a3', 'a1'],
+      ],
       ['missing and null last in DESC', [{ field: 'status', order: 'DESC' }], ['a1', 'a3', 'c1', 'a2', 'b1', 'b2', 'b3']],
       ['dotted path', [{ field: 'meta.floor', order: 'ASC' }], ['a3', 'b2', 'b3', 'a1', 'c1', 'a2', 'b1']],
       ['strings by code point', [{ field: 'name', order: 'ASC' }], ['b1', 'b2', 'a1', 'a2', 'a3', 'b3', 'c1']],
@@ -437,7 +474,12 @@ function contract(adapter: Adapter): void {
     it('refuses bad sorts and pages', async () => {
       const bad = [
         { sort: [{ field: 'n', order: 'asc' }] },
-        { sort: [{ field: 'n', order: 'ASC' }, { field: 'n', order: 'DESC' }] },
+        {
+          sort: [
+            { field: 'n', order: 'ASC' },
+            { field: 'n', order: 'DESC' },
+          ],
+        },
         { offset: -1 },
         { limit: 1.5 },
       ];
@@ -474,7 +516,12 @@ function contract(adapter: Adapter): void {
       await v1.close();
 
       const v2 = await adapter.open('evolve');
-      const withIndexes = await v2.collection<Device>({ name: 'things', key: 'id', unique: [{ name: 'code', fields: ['code'] }], indexes: ['kind'] });
+      const withIndexes = await v2.collection<Device>({
+        name: 'things',
+        key: 'id',
+        unique: [{ name: 'code', fields: ['code'] }],
+        indexes: ['kind'],
+      });
       expect(ids((await withIndexes.find({ kind: 'x' })).items)).toEqual(['t1', 't3']);
       expect(ids((await withIndexes.find({ code: 'B' })).items)).toEqual(['t2']);
       expect(await duplicateIndex(withIndexes.insert({ id: 't4', code: 'A' }))).toBe('code');

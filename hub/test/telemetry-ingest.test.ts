@@ -33,11 +33,32 @@ describe('TelemetryIngest', () => {
     heard.length = 0;
     await ingest.measurepoints(device, { temp: { value: 21.5 }, power: { value: 3, quality: 9 } }, T + 10, { resume: false });
     // resolved: the data is readable (the router's reply and PUBACK come after this point)
-    expect((await store.latest([device.assetId])).get(device.assetId)).toEqual({ temp: { value: 21.5, time: T + 10 }, power: { value: 3, quality: 9, time: T + 10 } });
+    expect((await store.latest([device.assetId])).get(device.assetId)).toEqual({
+      temp: { value: 21.5, time: T + 10 },
+      power: { value: 3, quality: 9, time: T + 10 },
+    });
     await ingest.measurepoints(device, { temp: { value: 19 } }, T, { resume: true });
     expect(heard).toEqual([
-      { type: 'measurepoints', orgId: 'org-1', assetId: 'asset-1', productKey: 'pk', deviceKey: 'dk', time: T + 10, resume: false, measurepoints: { temp: { value: 21.5 }, power: { value: 3, quality: 9 } } },
-      { type: 'measurepoints', orgId: 'org-1', assetId: 'asset-1', productKey: 'pk', deviceKey: 'dk', time: T, resume: true, measurepoints: { temp: { value: 19 } } },
+      {
+        type: 'measurepoints',
+        orgId: 'org-1',
+        assetId: 'asset-1',
+        productKey: 'pk',
+        deviceKey: 'dk',
+        time: T + 10,
+        resume: false,
+        measurepoints: { temp: { value: 21.5 }, power: { value: 3, quality: 9 } },
+      },
+      {
+        type: 'measurepoints',
+        orgId: 'org-1',
+        assetId: 'asset-1',
+        productKey: 'pk',
+        deviceKey: 'dk',
+        time: T,
+        resume: true,
+        measurepoints: { temp: { value: 19 } },
+      },
     ]);
     const latest = await ingest.latest(device.assetId);
     expect(latest?.measurepoints['temp']).toEqual({ value: 21.5, time: T + 10 });
@@ -52,7 +73,18 @@ describe('TelemetryIngest', () => {
     heard.length = 0;
     await ingest.event(device, 'alarm', { level: 2 }, T + 20);
     await ingest.connectionState(device, { isFull: true, nodes: [{ nodeId: 'n1', state: 1 }] }, T + 30);
-    expect(heard).toEqual([{ type: 'event', orgId: 'org-1', assetId: 'asset-1', productKey: 'pk', deviceKey: 'dk', time: T + 20, eventId: 'alarm', values: { level: 2 } }]);
+    expect(heard).toEqual([
+      {
+        type: 'event',
+        orgId: 'org-1',
+        assetId: 'asset-1',
+        productKey: 'pk',
+        deviceKey: 'dk',
+        time: T + 20,
+        eventId: 'alarm',
+        values: { level: 2 },
+      },
+    ]);
     const latest = await ingest.latest(device.assetId);
     expect(latest?.events).toEqual({ alarm: { values: { level: 2 }, time: T + 20 } });
     expect(latest?.connectionState).toEqual({ state: { isFull: true, nodes: [{ nodeId: 'n1', state: 1 }] }, time: T + 30 });
@@ -77,7 +109,15 @@ describe('TelemetryIngest', () => {
 
   it('keeps the data when the stream throws: the device must not resend', async () => {
     const errors: unknown[] = [];
-    const failing = new TelemetryIngest(store, { publish: () => { throw new Error('stream down'); } }, { error: (o: unknown) => errors.push(o), warn: () => undefined, info: () => undefined } as never);
+    const failing = new TelemetryIngest(
+      store,
+      {
+        publish: () => {
+          throw new Error('stream down');
+        },
+      },
+      { error: (o: unknown) => errors.push(o), warn: () => undefined, info: () => undefined } as never,
+    );
     await failing.measurepoints(device, { speed: { value: 7 } }, T + 40, { resume: false });
     expect((await store.latest([device.assetId], ['speed'])).get(device.assetId)).toEqual({ speed: { value: 7, time: T + 40 } });
     expect(errors).toHaveLength(1);

@@ -10,7 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mongoTarget, type MongoTarget } from './support/mongodb.js';
 import { openEmbeddedTelemetryStore } from '../src/telemetry/store/embedded/store.js';
 import { openMongoTelemetryStore } from '../src/telemetry/store/mongodb/store.js';
-import { InvalidTelemetryInput, type HistoryQuery, type SampleInput, type StoredSample, type TelemetryStore } from '../src/telemetry/store/port.js';
+import {
+  InvalidTelemetryInput,
+  type HistoryQuery,
+  type SampleInput,
+  type StoredSample,
+  type TelemetryStore,
+} from '../src/telemetry/store/port.js';
 
 interface Adapter {
   name: string;
@@ -54,7 +60,14 @@ const adapters = [embeddedAdapter(), mongoAdapter(await mongoTarget('telemetry')
 const T = 1_700_000_000_000;
 const ORG = 'o1';
 
-const sample = (assetId: string, pointId: string, time: number, value: unknown, extra: Partial<SampleInput> = {}): SampleInput => ({ assetId, orgId: ORG, pointId, value, time, ...extra });
+const sample = (assetId: string, pointId: string, time: number, value: unknown, extra: Partial<SampleInput> = {}): SampleInput => ({
+  assetId,
+  orgId: ORG,
+  pointId,
+  value,
+  time,
+  ...extra,
+});
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -168,8 +181,25 @@ function contract(adapter: Adapter): void {
       // a device-dated sample of the same millisecond is its own row, first in the millisecond
       await store.appendMeasurepoints([sample(a, 'p', T, 'device')]);
       const h = await store.history({ assetId: a, pointIds: ['p'], startTime: T, endTime: T + 1 });
-      expect(h.items.map((s) => s.value)).toEqual(['device', 0, 1, 2, 3, 4, 5, 6, expect.any(Number), expect.any(Number), expect.any(Number)]);
-      expect(h.items.slice(8).map((s) => s.value).sort()).toEqual([7, 8, 9]);
+      expect(h.items.map((s) => s.value)).toEqual([
+        'device',
+        0,
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+        expect.any(Number),
+        expect.any(Number),
+        expect.any(Number),
+      ]);
+      expect(
+        h.items
+          .slice(8)
+          .map((s) => s.value)
+          .sort(),
+      ).toEqual([7, 8, 9]);
       expect(h.items.every((s) => s.time === T)).toBe(true);
       // latest is the last one written of the newest millisecond
       expect((await store.latest([a])).get(a)?.['p']).toEqual({ value: 'device', time: T });
@@ -183,14 +213,23 @@ function contract(adapter: Adapter): void {
 
     it('keeps every hub-dated event of one millisecond', async () => {
       const a = asset();
-      for (let i = 0; i < 4; i++) await store.appendEvents([{ assetId: a, orgId: ORG, eventId: 'alarm', values: { i }, time: T, hubTime: true }]);
+      for (let i = 0; i < 4; i++)
+        await store.appendEvents([{ assetId: a, orgId: ORG, eventId: 'alarm', values: { i }, time: T, hubTime: true }]);
       await store.appendEvents([{ assetId: a, orgId: ORG, eventId: 'alarm', values: { i: 'device' }, time: T }]);
       await store.appendEvents([{ assetId: a, orgId: ORG, eventId: 'alarm', values: { i: 'device2' }, time: T }]);
       const h = await store.eventHistory({ assetId: a, eventIds: ['alarm'], startTime: T, endTime: T + 1 });
       expect(h.items.map((e) => e.values['i'])).toEqual(['device2', 0, 1, 2, 3]);
       const desc = await store.eventHistory({ assetId: a, eventIds: ['alarm'], startTime: T, endTime: T + 1, order: 'DESC', limit: 2 });
       expect(desc.items.map((e) => e.values['i'])).toEqual([3, 2]);
-      const rest = await store.eventHistory({ assetId: a, eventIds: ['alarm'], startTime: T, endTime: T + 1, order: 'DESC', limit: 10, cursor: desc.nextCursor! });
+      const rest = await store.eventHistory({
+        assetId: a,
+        eventIds: ['alarm'],
+        startTime: T,
+        endTime: T + 1,
+        order: 'DESC',
+        limit: 10,
+        cursor: desc.nextCursor!,
+      });
       expect(rest.items.map((e) => e.values['i'])).toEqual([1, 0, 'device2']);
     });
 
@@ -267,15 +306,31 @@ function contract(adapter: Adapter): void {
 
     it('merges several points in (time, point) order, reversed for DESC', async () => {
       const asc = await store.history({ assetId: a, pointIds: ['p2', 'p1'], startTime: T, endTime: T + 60 });
-      expect(brief(asc.items)).toEqual(['p1@0=0', 'p2@0="x"', 'p2@5="y"', 'p1@10=1', 'p1@20=2', 'p1@30=3', 'p1@40=4', 'p1@50=5', 'p2@50="z"']);
+      expect(brief(asc.items)).toEqual([
+        'p1@0=0',
+        'p2@0="x"',
+        'p2@5="y"',
+        'p1@10=1',
+        'p1@20=2',
+        'p1@30=3',
+        'p1@40=4',
+        'p1@50=5',
+        'p2@50="z"',
+      ]);
       expect(asc.items.at(-1)).toEqual({ pointId: 'p2', time: T + 50, value: 'z', quality: 3 });
       const desc = await store.history({ assetId: a, pointIds: ['p1', 'p2'], startTime: T, endTime: T + 60, order: 'DESC' });
       expect(brief(desc.items)).toEqual(brief(asc.items).reverse());
     });
 
     it('answers an empty page for points without data', async () => {
-      expect(await store.history({ assetId: a, pointIds: ['nothing'], startTime: T, endTime: T + 100 })).toEqual({ items: [], nextCursor: null });
-      expect(await store.history({ assetId: 'nobody', pointIds: ['p1'], startTime: T, endTime: T + 100 })).toEqual({ items: [], nextCursor: null });
+      expect(await store.history({ assetId: a, pointIds: ['nothing'], startTime: T, endTime: T + 100 })).toEqual({
+        items: [],
+        nextCursor: null,
+      });
+      expect(await store.history({ assetId: 'nobody', pointIds: ['p1'], startTime: T, endTime: T + 100 })).toEqual({
+        items: [],
+        nextCursor: null,
+      });
     });
 
     for (const order of ['ASC', 'DESC'] as const) {
@@ -299,7 +354,11 @@ function contract(adapter: Adapter): void {
         // three points, each with a device-dated sample and several hub-dated ones at T+1, around rows at T and T+2
         await store.appendMeasurepoints([sample(b, 'x', T, 'x0'), sample(b, 'y', T + 2, 'y2')]);
         for (let i = 0; i < 4; i++) {
-          await store.appendMeasurepoints([sample(b, 'x', T + 1, `x${i}`, { hubTime: true }), sample(b, 'y', T + 1, `y${i}`, { hubTime: true }), sample(b, 'z', T + 1, `z${i}`, { hubTime: true })]);
+          await store.appendMeasurepoints([
+            sample(b, 'x', T + 1, `x${i}`, { hubTime: true }),
+            sample(b, 'y', T + 1, `y${i}`, { hubTime: true }),
+            sample(b, 'z', T + 1, `z${i}`, { hubTime: true }),
+          ]);
         }
         await store.appendMeasurepoints([sample(b, 'y', T + 1, 'yd'), sample(b, 'z', T + 1, 'zd')]);
         const q: HistoryQuery = { assetId: b, pointIds: ['z', 'x', 'y'], startTime: T, endTime: T + 10, order };
@@ -318,7 +377,13 @@ function contract(adapter: Adapter): void {
       const b = asset();
       const many = Array.from({ length: 2500 }, (_, i) => sample(b, i % 2 ? 'odd' : 'even', T + Math.floor(i / 2), i));
       await store.appendMeasurepoints(many);
-      const { items, pages } = await allPages(store, { assetId: b, pointIds: ['odd', 'even'], startTime: T, endTime: T + 2000, limit: 1000 });
+      const { items, pages } = await allPages(store, {
+        assetId: b,
+        pointIds: ['odd', 'even'],
+        startTime: T,
+        endTime: T + 2000,
+        limit: 1000,
+      });
       expect(pages).toEqual([1000, 1000, 500]);
       expect(items.map((s) => s.value)).toEqual(Array.from({ length: 2500 }, (_, i) => i));
     });
@@ -328,7 +393,14 @@ function contract(adapter: Adapter): void {
       await store.appendMeasurepoints([sample(b, 'p', T, 0), sample(b, 'p', T + 1, 1)]);
       const first = await store.history({ assetId: b, pointIds: ['p'], startTime: T, endTime: T + 10, limit: 1 });
       await store.appendMeasurepoints([sample(b, 'p', T + 2, 2)]);
-      const rest = await store.history({ assetId: b, pointIds: ['p'], startTime: T, endTime: T + 10, limit: 10, cursor: first.nextCursor! });
+      const rest = await store.history({
+        assetId: b,
+        pointIds: ['p'],
+        startTime: T,
+        endTime: T + 10,
+        limit: 10,
+        cursor: first.nextCursor!,
+      });
       expect(rest.items.map((s) => s.value)).toEqual([1, 2]);
     });
 
@@ -360,7 +432,9 @@ function contract(adapter: Adapter): void {
       ];
       for (const [patch, field] of cases) expect(await refusedField(store.history({ ...q, ...patch } as HistoryQuery))).toBe(field);
       // an event cursor does not continue a measurepoint query, nor the other way round
-      expect(await refusedField(store.eventHistory({ assetId: a, eventIds: ['p1'], startTime: T, endTime: T + 100, cursor: page.nextCursor! }))).toBe('cursor');
+      expect(
+        await refusedField(store.eventHistory({ assetId: a, eventIds: ['p1'], startTime: T, endTime: T + 100, cursor: page.nextCursor! })),
+      ).toBe('cursor');
       // the same cursor with the point ids in another order is the same query, and a new page size is fine
       const next = await store.history({ ...q, limit: 5, cursor: page.nextCursor! });
       expect(brief(next.items)).toEqual(['p1@20=2', 'p1@30=3', 'p1@40=4', 'p1@50=5', 'p1@60=6']);
@@ -376,22 +450,42 @@ function contract(adapter: Adapter): void {
         { assetId: a, orgId: ORG, eventId: 'boot', values: {}, time: T + 5 },
       ]);
       await store.appendEvents([{ assetId: a, orgId: ORG, eventId: 'alarm', values: { level: 0 }, time: T + 1 }]);
-      expect(await store.latestEvents(a)).toEqual({ alarm: { values: { level: 2, nested: { $x: ['y'] } }, time: T + 10 }, boot: { values: {}, time: T + 5 } });
+      expect(await store.latestEvents(a)).toEqual({
+        alarm: { values: { level: 2, nested: { $x: ['y'] } }, time: T + 10 },
+        boot: { values: {}, time: T + 5 },
+      });
       const h = await store.eventHistory({ assetId: a, eventIds: ['alarm', 'boot'], startTime: T, endTime: T + 100, limit: 2 });
       expect(h.items).toEqual([
         { eventId: 'alarm', time: T, values: { level: 1, text: 'hot' } },
         { eventId: 'alarm', time: T + 1, values: { level: 0 } },
       ]);
-      const rest = await store.eventHistory({ assetId: a, eventIds: ['boot', 'alarm'], startTime: T, endTime: T + 100, limit: 2, cursor: h.nextCursor! });
-      expect(rest).toEqual({ items: [{ eventId: 'boot', time: T + 5, values: {} }, { eventId: 'alarm', time: T + 10, values: { level: 2, nested: { $x: ['y'] } } }], nextCursor: null });
+      const rest = await store.eventHistory({
+        assetId: a,
+        eventIds: ['boot', 'alarm'],
+        startTime: T,
+        endTime: T + 100,
+        limit: 2,
+        cursor: h.nextCursor!,
+      });
+      expect(rest).toEqual({
+        items: [
+          { eventId: 'boot', time: T + 5, values: {} },
+          { eventId: 'alarm', time: T + 10, values: { level: 2, nested: { $x: ['y'] } } },
+        ],
+        nextCursor: null,
+      });
       // events are not measurepoints
       expect((await store.latest([a])).get(a)).toEqual({});
       expect(await store.latestEvents('nobody')).toEqual({});
     });
 
     it('refuses malformed events', async () => {
-      expect(await refusedField(store.appendEvents([{ assetId: 'a', orgId: ORG, eventId: '', values: {}, time: T }]))).toBe('events[0].eventId');
-      expect(await refusedField(store.appendEvents([{ assetId: 'a', orgId: ORG, eventId: 'e', values: [] as never, time: T }]))).toBe('events[0].values');
+      expect(await refusedField(store.appendEvents([{ assetId: 'a', orgId: ORG, eventId: '', values: {}, time: T }]))).toBe(
+        'events[0].eventId',
+      );
+      expect(await refusedField(store.appendEvents([{ assetId: 'a', orgId: ORG, eventId: 'e', values: [] as never, time: T }]))).toBe(
+        'events[0].values',
+      );
     });
   });
 
@@ -400,15 +494,32 @@ function contract(adapter: Adapter): void {
       const s = await adapter.open('retention');
       try {
         const [a, b] = ['ra', 'rb'];
-        await s.appendMeasurepoints([sample(a, 'p', T, 0), sample(a, 'p', T + 10, 1), sample(a, 'p', T + 20, 2), sample(b, 'q', T + 5, 'old')]);
-        await s.appendEvents([{ assetId: a, orgId: ORG, eventId: 'e', values: { n: 1 }, time: T }, { assetId: a, orgId: ORG, eventId: 'e', values: { n: 2 }, time: T + 30 }]);
+        await s.appendMeasurepoints([
+          sample(a, 'p', T, 0),
+          sample(a, 'p', T + 10, 1),
+          sample(a, 'p', T + 20, 2),
+          sample(b, 'q', T + 5, 'old'),
+        ]);
+        await s.appendEvents([
+          { assetId: a, orgId: ORG, eventId: 'e', values: { n: 1 }, time: T },
+          { assetId: a, orgId: ORG, eventId: 'e', values: { n: 2 }, time: T + 30 },
+        ]);
         await s.appendMeasurepoints([sample(a, 'p', T + 9, 'hub', { hubTime: true }), sample(a, 'p', T + 10, 'hub', { hubTime: true })]);
         expect(await s.prune(T + 10)).toBe(4);
-        expect(brief((await s.history({ assetId: a, pointIds: ['p'], startTime: 0, endTime: T + 100 })).items)).toEqual(['p@10=1', 'p@10="hub"', 'p@20=2']);
+        expect(brief((await s.history({ assetId: a, pointIds: ['p'], startTime: 0, endTime: T + 100 })).items)).toEqual([
+          'p@10=1',
+          'p@10="hub"',
+          'p@20=2',
+        ]);
         expect((await s.history({ assetId: b, pointIds: ['q'], startTime: 0, endTime: T + 100 })).items).toEqual([]);
-        expect((await s.eventHistory({ assetId: a, eventIds: ['e'], startTime: 0, endTime: T + 100 })).items.map((e) => e.time)).toEqual([T + 30]);
+        expect((await s.eventHistory({ assetId: a, eventIds: ['e'], startTime: 0, endTime: T + 100 })).items.map((e) => e.time)).toEqual([
+          T + 30,
+        ]);
         // the latest value is the device's last known state, whatever its age
-        expect(Object.fromEntries(await s.latest([a, b]))).toEqual({ [a]: { p: { value: 2, time: T + 20 } }, [b]: { q: { value: 'old', time: T + 5 } } });
+        expect(Object.fromEntries(await s.latest([a, b]))).toEqual({
+          [a]: { p: { value: 2, time: T + 20 } },
+          [b]: { q: { value: 'old', time: T + 5 } },
+        });
         expect(await s.prune(T + 10)).toBe(0);
         expect(await refusedField(s.prune(-1))).toBe('before');
       } finally {
@@ -443,7 +554,9 @@ function contract(adapter: Adapter): void {
   });
 }
 
-describe.each(adapters.filter((a) => !a.skip).map((a) => [a.name, a] as const))('telemetry store contract: %s', (_, adapter) => contract(adapter));
+describe.each(adapters.filter((a) => !a.skip).map((a) => [a.name, a] as const))('telemetry store contract: %s', (_, adapter) =>
+  contract(adapter),
+);
 for (const adapter of adapters.filter((a) => a.skip)) {
   // Said out loud, not only counted: the run's output must name the adapter that did not run.
   console.warn(`SKIPPED telemetry store contract: ${adapter.name} (${adapter.skip}); set MONGODB_URL or provide a Docker engine to run it`);

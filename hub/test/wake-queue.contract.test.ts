@@ -91,7 +91,7 @@ for (const adapter of adapters) {
       expect((await q.lease(3, 30_000)).length).toBe(2);
     });
 
-    it('keeps a wake-up queued while the device\'s push was in flight: due again after the ack', async () => {
+    it("keeps a wake-up queued while the device's push was in flight: due again after the ack", async () => {
       await q.enqueue(phone(1));
       const [w] = await q.lease(10, 30_000);
       await q.enqueue(phone(1));

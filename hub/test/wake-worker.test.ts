@@ -24,7 +24,13 @@ function scriptedProvider(outcomes: WakeOutcome[]): PushProvider & { calls: { ta
   };
 }
 
-const target = (deviceId: string): PushTarget => ({ orgId: 'o1', deviceType: 'ios', deviceId, token: `tok-${deviceId}`, extra: { pushMagic: 'm' } });
+const target = (deviceId: string): PushTarget => ({
+  orgId: 'o1',
+  deviceType: 'ios',
+  deviceId,
+  token: `tok-${deviceId}`,
+  extra: { pushMagic: 'm' },
+});
 
 describe('wake worker', () => {
   let worker: WakeWorker | undefined;
@@ -32,7 +38,11 @@ describe('wake worker', () => {
     await worker?.stop();
   });
 
-  const setup = (provider: PushProvider, opts: Partial<ConstructorParameters<typeof WakeWorker>[4]> = {}, resolve?: (t: string, id: string) => Promise<WakeResolution>) => {
+  const setup = (
+    provider: PushProvider,
+    opts: Partial<ConstructorParameters<typeof WakeWorker>[4]> = {},
+    resolve?: (t: string, id: string) => Promise<WakeResolution>,
+  ) => {
     const queue = new MemoryWakeQueue();
     const invalid: PushTarget[] = [];
     const events: WakeEvent[] = [];
@@ -69,7 +79,7 @@ describe('wake worker', () => {
     expect(await queue.size()).toBe(0);
   });
 
-  it('retries transient failures, not before the service\'s Retry-After, then succeeds', async () => {
+  it("retries transient failures, not before the service's Retry-After, then succeeds", async () => {
     const provider = scriptedProvider([{ kind: 'retry-after', afterMs: 60, reason: 'TooManyRequests' }]);
     const { queue, next } = setup(provider);
     await queue.enqueue({ deviceType: 'ios', deviceId: 'd1' });

@@ -101,11 +101,7 @@ export function encodeWire(bytes: Uint8Array, compression: SupportedCompression)
 }
 
 /** Inbound bytes from a connection, inflated when it uses GZIP (capped, see `gunzip`). */
-export function decodeWire(
-  bytes: Uint8Array,
-  compression: SupportedCompression,
-  options: InflateOptions = {},
-): Buffer {
+export function decodeWire(bytes: Uint8Array, compression: SupportedCompression, options: InflateOptions = {}): Buffer {
   if (compression === 'gzip') return gunzip(bytes, options);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -77,7 +77,8 @@ export async function buildCsr(o: { keys: DeviceKeyPair; subject: CsrSubject }):
     if ([...v].length > 64) throw new RangeError(`CSR subject ${field} is longer than 64 characters`);
   }
   if (s.C.length !== 2) throw new RangeError(`CSR subject C must be a two-letter country code, got "${s.C}"`);
-  if (s.emailAddress !== undefined && [...s.emailAddress].length > 64) throw new RangeError('CSR subject emailAddress is longer than 64 characters');
+  if (s.emailAddress !== undefined && [...s.emailAddress].length > 64)
+    throw new RangeError('CSR subject emailAddress is longer than 64 characters');
   const name: x509.JsonName = SUBJECT_ORDER.map((field) => ({ [field]: [s[field]] }));
   if (s.emailAddress !== undefined) name.push({ E: [s.emailAddress] });
   const csr = await x509.Pkcs10CertificateRequestGenerator.create(
@@ -89,8 +90,13 @@ export async function buildCsr(o: { keys: DeviceKeyPair; subject: CsrSubject }):
 }
 
 /** The body of `POST /connect-service/v2.0/certificates?action=apply` (§7.3). */
-export function applyRequestBody(csrPem: string, validDay?: number, issueAuthority?: IssueAuthority): { csr: string; validDay?: number; issueAuthority?: IssueAuthority } {
-  if (validDay !== undefined && (!Number.isSafeInteger(validDay) || validDay < 1)) throw new RangeError(`validDay must be a positive integer, got ${validDay}`);
+export function applyRequestBody(
+  csrPem: string,
+  validDay?: number,
+  issueAuthority?: IssueAuthority,
+): { csr: string; validDay?: number; issueAuthority?: IssueAuthority } {
+  if (validDay !== undefined && (!Number.isSafeInteger(validDay) || validDay < 1))
+    throw new RangeError(`validDay must be a positive integer, got ${validDay}`);
   return { csr: csrPem, ...(validDay !== undefined ? { validDay } : {}), ...(issueAuthority !== undefined ? { issueAuthority } : {}) };
 }
 
@@ -98,7 +104,10 @@ export function applyRequestBody(csrPem: string, validDay?: number, issueAuthori
  * The body of `certificates?action=renew` (§7.3): certSn as the JSON int EnOS expects when it is a
  * safe integer (the hub's default serials are), else as the decimal string.
  */
-export function renewRequestBody(certSN: string, o: { csrPem?: string; validDay?: number; issueAuthority?: IssueAuthority } = {}): Record<string, unknown> {
+export function renewRequestBody(
+  certSN: string,
+  o: { csrPem?: string; validDay?: number; issueAuthority?: IssueAuthority } = {},
+): Record<string, unknown> {
   const n = Number(certSN);
   return {
     certSn: Number.isSafeInteger(n) && String(n) === certSN ? n : certSN,

@@ -309,8 +309,7 @@ export const topics = {
   combineLoginBatch: fixed('combineLoginBatch'),
   combineLogout: fixed('combineLogout'),
   // §4.2 downstream
-  serviceInvoke: (pk: string, dk: string, serviceId: string): string =>
-    build({ kind: 'serviceInvoke', pk, dk, serviceId }),
+  serviceInvoke: (pk: string, dk: string, serviceId: string): string => build({ kind: 'serviceInvoke', pk, dk, serviceId }),
   measurepointSet: fixed('measurepointSet'),
   measurepointGet: fixed('measurepointGet'),
   downRaw: fixed('downRaw'),

@@ -43,8 +43,11 @@ describe('paramsData (§7.2)', () => {
     const org = 'o15724268424841';
     const pk = 'Wgey2WXk';
     const dk = 'edge01';
-    const body = '{"csr":"-----BEGIN CERTIFICATE REQUEST-----\\nMIIB...\\n-----END CERTIFICATE REQUEST-----\\n","validDay":250,"issueAuthority":"RSA"}';
-    const url = new URL(`https://apim.example/connect-service/v2.0/certificates?orgId=${org}&productKey=${pk}&deviceKey=${dk}&action=apply`);
+    const body =
+      '{"csr":"-----BEGIN CERTIFICATE REQUEST-----\\nMIIB...\\n-----END CERTIFICATE REQUEST-----\\n","validDay":250,"issueAuthority":"RSA"}';
+    const url = new URL(
+      `https://apim.example/connect-service/v2.0/certificates?orgId=${org}&productKey=${pk}&deviceKey=${dk}&action=apply`,
+    );
     const expected = 'actionapply' + 'deviceKey' + dk + 'orgId' + org + 'productKey' + pk + body;
     expect(paramsData(url.searchParams, body)).toBe(expected);
 

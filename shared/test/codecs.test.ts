@@ -18,7 +18,10 @@ const sample = {
   id: '1',
   version: '1.0',
   method: 'thing.measurepoint.post',
-  params: { measurepoints: { temp: 1.02, Power: { value: 1, quality: 9 }, branchCurr: ['1.02', '2.02'], name: 'Grüße 温度' }, time: 1524448722000 },
+  params: {
+    measurepoints: { temp: 1.02, Power: { value: 1, quality: 9 }, branchCurr: ['1.02', '2.02'], name: 'Grüße 温度' },
+    time: 1524448722000,
+  },
 };
 
 const codeOfThrow = (f: () => unknown): number | undefined => {

@@ -195,8 +195,7 @@ describe('parseConnect: what real SDKs send', () => {
   });
 
   it('new Java SDK: the {ip=…} extra info is part of the signed clientId', () => {
-    const raw =
-      'dk01{ip=10.0.0.5,version=enos-mqtt-2.3.0,compress=DEFAULT}|securemode=2,signmethod=hmacsha256,timestamp=1600000000000|';
+    const raw = 'dk01{ip=10.0.0.5,version=enos-mqtt-2.3.0,compress=DEFAULT}|securemode=2,signmethod=hmacsha256,timestamp=1600000000000|';
     const c = parseConnect(raw, 'dk01&pk01');
     if (!c || !c.algo) throw new Error('unparsed');
     expect(c.algo).toBe('sha256');
@@ -248,9 +247,7 @@ describe('sub-device sign (§5.1–§5.3)', () => {
     expect(verifySubDeviceSign({ ...fields, timestamp: 1600000000000 }, VECTOR, 'subSecret', 'sha256')).toBe(true);
     const float = { clientId: 'd', deviceKey: 'd', productKey: 'p', timestamp: 1600000000000.5 };
     expect(timestampText(float.timestamp)).toBe('1600000000000.5');
-    expect(subDeviceSignature(float, 's', 'sha256')).toBe(
-      digest('sha256', 'clientIdddeviceKeydproductKeyptimestamp1600000000000.5s'),
-    );
+    expect(subDeviceSignature(float, 's', 'sha256')).toBe(digest('sha256', 'clientIdddeviceKeydproductKeyptimestamp1600000000000.5s'));
   });
 
   it('ignores cleanSession, secureMode and signMethod (only 4 fields, §0.7)', () => {

@@ -41,12 +41,9 @@ describe('parseRequest (§3)', () => {
     expect(codeOf(parseRequest(' \n\t '))).toBe(1251);
   });
 
-  it.each(['{', '{"id":', 'not json', "{'id':'1'}", '[]', '[{"id":"1"}]', '"text"', '42', 'null', 'true'])(
-    'refuses %j with 1220',
-    (p) => {
-      expect(codeOf(parseRequest(Buffer.from(p)))).toBe(1220);
-    },
-  );
+  it.each(['{', '{"id":', 'not json', "{'id':'1'}", '[]', '[{"id":"1"}]', '"text"', '42', 'null', 'true'])('refuses %j with 1220', (p) => {
+    expect(codeOf(parseRequest(Buffer.from(p)))).toBe(1220);
+  });
 
   it('refuses invalid UTF-8 with 1220', () => {
     expect(codeOf(parseRequest(Buffer.from([0x7b, 0xff, 0xfe, 0x7d])))).toBe(1220);
@@ -132,7 +129,12 @@ describe('replies echo the id with its JSON type (§0.6, §12)', () => {
   it('defaults data to {} and includes message only when given', () => {
     expect(buildReply('1', 200)).toEqual({ id: '1', code: 200, data: {} });
     expect('message' in buildReply('1', 200)).toBe(false);
-    expect(buildReply('1', 723, { a: 1 }, 'Device is disable')).toEqual({ id: '1', code: 723, message: 'Device is disable', data: { a: 1 } });
+    expect(buildReply('1', 723, { a: 1 }, 'Device is disable')).toEqual({
+      id: '1',
+      code: 723,
+      message: 'Device is disable',
+      data: { a: 1 },
+    });
   });
 
   it('builds the reply of a refused request from its EnosError', () => {

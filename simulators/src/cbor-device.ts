@@ -58,7 +58,11 @@ export class CborDevice {
     const client = mqtt.connect(o.url, {
       clientId: `${o.deviceKey}|securemode=2,signmethod=sha256,timestamp=${timestamp}|`,
       username: `${o.deviceKey}&${o.productKey}`,
-      password: connectSignature({ clientId: o.deviceKey, deviceKey: o.deviceKey, productKey: o.productKey, timestamp }, o.deviceSecret, 'sha256'),
+      password: connectSignature(
+        { clientId: o.deviceKey, deviceKey: o.deviceKey, productKey: o.productKey, timestamp },
+        o.deviceSecret,
+        'sha256',
+      ),
       protocolVersion: 4,
       reconnectPeriod: 0,
     });
@@ -76,7 +80,11 @@ export class CborDevice {
 
   /** Posts without waiting for the reply (QoS 0), for load generation. */
   postNoWait(measurepoints: Record<string, unknown>, time = Date.now()): void {
-    this.client.publish(topics.upRaw(this.o.productKey, this.o.deviceKey), cborCodec.encode({ id: String(++this.seq), method: 'thing.measurepoint.post', params: { measurepoints, time } }), { qos: 0 });
+    this.client.publish(
+      topics.upRaw(this.o.productKey, this.o.deviceKey),
+      cborCodec.encode({ id: String(++this.seq), method: 'thing.measurepoint.post', params: { measurepoints, time } }),
+      { qos: 0 },
+    );
   }
 
   send(method: string, params: unknown): Promise<RawReplyMessage> {

@@ -24,7 +24,8 @@ export class SimulatedDevice implements DataModel {
   ) {
     this.behaviour = model.create(seed, clock());
     this.points = Object.entries(model.map.points);
-    const size = (fc: Table) => Math.max(0, ...this.points.filter(([, p]) => p.fc === fc).map(([, p]) => p.address + (p.fc <= 2 ? 1 : widthOf(p))));
+    const size = (fc: Table) =>
+      Math.max(0, ...this.points.filter(([, p]) => p.fc === fc).map(([, p]) => p.address + (p.fc <= 2 ? 1 : widthOf(p))));
     this.bits = { 1: new Array<boolean>(size(1)).fill(false), 2: new Array<boolean>(size(2)).fill(false) };
     this.words = { 3: new Uint16Array(size(3)), 4: new Uint16Array(size(4)) };
     this.refresh();
@@ -39,7 +40,10 @@ export class SimulatedDevice implements DataModel {
     this.refresh();
     const out: Record<string, PointValue> = {};
     for (const [id, p] of this.points) {
-      out[id] = p.fc === 1 || p.fc === 2 ? this.bits[p.fc][p.address] === true : fromWords(p, Array.from(this.words[p.fc].subarray(p.address, p.address + widthOf(p))));
+      out[id] =
+        p.fc === 1 || p.fc === 2
+          ? this.bits[p.fc][p.address] === true
+          : fromWords(p, Array.from(this.words[p.fc].subarray(p.address, p.address + widthOf(p))));
     }
     return out;
   }
@@ -89,7 +93,9 @@ export class SimulatedDevice implements DataModel {
   /** The writable points a write covers; every addressed register must belong to one, entirely. */
   private writableIn(fc: 1 | 3, start: number, count: number): Array<[string, PointSpec]> {
     const end = start + count;
-    const touched = this.points.filter(([, p]) => p.fc === fc && p.writable && p.address < end && p.address + (fc === 1 ? 1 : widthOf(p)) > start);
+    const touched = this.points.filter(
+      ([, p]) => p.fc === fc && p.writable && p.address < end && p.address + (fc === 1 ? 1 : widthOf(p)) > start,
+    );
     const covered = touched.reduce((n, [, p]) => n + (fc === 1 ? 1 : widthOf(p)), 0);
     const whole = touched.every(([, p]) => p.address >= start && p.address + (fc === 1 ? 1 : widthOf(p)) <= end);
     if (covered !== count || !whole) {

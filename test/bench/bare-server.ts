@@ -17,7 +17,11 @@ export interface BareServer {
  */
 export async function startBareServer(deviceEnvelope: object): Promise<BareServer> {
   const app = Fastify({ logger: false });
-  app.post('/apim-token-service/v2.0/token/get', async () => ({ status: 0, msg: 'Success', data: { accessToken: 'bare-server-token', expire: 7200 } }));
+  app.post('/apim-token-service/v2.0/token/get', async () => ({
+    status: 0,
+    msg: 'Success',
+    data: { accessToken: 'bare-server-token', expire: 7200 },
+  }));
   app.get('/connect-service/v2.1/devices', async () => deviceEnvelope);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();

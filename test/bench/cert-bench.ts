@@ -78,7 +78,9 @@ function freePort(): Promise<number> {
 async function verifies(certPem: string, root: string, issuing: string, dir: string, name: string): Promise<boolean> {
   const file = join(dir, `${name}.crt`);
   await writeFile(file, certPem);
-  const r = await runTool(`openssl verify -purpose sslclient -CAfile ${sq(root)} -untrusted ${sq(issuing)} ${sq(file)}`, { timeoutMs: 10_000 });
+  const r = await runTool(`openssl verify -purpose sslclient -CAfile ${sq(root)} -untrusted ${sq(issuing)} ${sq(file)}`, {
+    timeoutMs: 10_000,
+  });
   return r.code === 0 && r.stdout.includes(': OK');
 }
 
@@ -91,7 +93,11 @@ async function issuance(work: string, clkTck: number) {
   const crlUrl = generated.crlUrl('ECC');
   await generated.close();
   const ca = join(caDir, 'ca');
-  const caFiles: OperatorCaFiles = { rootCert: join(ca, 'root.crt'), RSA: { cert: join(ca, 'RSA.crt'), key: join(ca, 'RSA.key') }, ECC: { cert: join(ca, 'ECC.crt'), key: join(ca, 'ECC.key') } };
+  const caFiles: OperatorCaFiles = {
+    rootCert: join(ca, 'root.crt'),
+    RSA: { cert: join(ca, 'RSA.crt'), key: join(ca, 'RSA.key') },
+    ECC: { cert: join(ca, 'ECC.crt'), key: join(ca, 'ECC.key') },
+  };
 
   const csrDir = join(work, 'csr');
   await mkdir(csrDir);
@@ -118,7 +124,10 @@ async function issuance(work: string, clkTck: number) {
     const job: IssueJob = { caFiles, workDir: work, warmupCsrs: warmup, csrs, runs: specs, deadlineMs: 120_000 };
     const result = await runChildJob<IssueResult>('cert-issue.ts', job, { ...cpuOpt(c.signerCpu), killAfterMs: 140_000 });
     service.push(result);
-    for (const r of result.runs) log(`round ${round + 1}: issue() ${r.authority} CA, ${r.concurrency} in flight: ${Math.round(r.certsPerSec)} certs/s, CPU ${Math.round(((r.cpuUser + r.cpuSystem) / r.seconds) * 100)}%`);
+    for (const r of result.runs)
+      log(
+        `round ${round + 1}: issue() ${r.authority} CA, ${r.concurrency} in flight: ${Math.round(r.certsPerSec)} certs/s, CPU ${Math.round(((r.cpuUser + r.cpuSystem) / r.seconds) * 100)}%`,
+      );
     for (const authority of authorities) {
       const signer = { cert: caFiles[authority].cert, key: caFiles[authority].key };
       const outDir = await mkdtemp(join(work, `x509-${authority}-`));
@@ -128,13 +137,33 @@ async function issuance(work: string, clkTck: number) {
       const batchDir = await mkdtemp(join(work, `ca-${authority}-`));
       const whole = await caBatch(batchDir, signer, csrs, crlUrl, c.validDays, pinned(c.signerCpu));
       batch.push({ authority, round, certificates: csrs.length, run: whole });
-      log(`round ${round + 1}: openssl ${authority} CA: x509 -req per certificate ${rate(some.length, perCert)} certs/s, ca batch ${rate(csrs.length, whole)} certs/s`);
+      log(
+        `round ${round + 1}: openssl ${authority} CA: x509 -req per certificate ${rate(some.length, perCert)} certs/s, ca batch ${rate(csrs.length, whole)} certs/s`,
+      );
       if (round === 0) {
         const root = caFiles.rootCert;
         const issuing = caFiles[authority].cert;
-        checks[`issue() ${authority}`] = await verifies(result.runs.find((r) => r.authority === authority)!.samplePem, root, issuing, verifyDir, `service-${authority}`);
-        checks[`x509 -req ${authority}`] = await verifies(await readFile(join(outDir, '0.crt'), 'utf8'), root, issuing, verifyDir, `x509-${authority}`);
-        checks[`ca ${authority}`] = await verifies((await readFile(join(batchDir, 'batch.pem'), 'utf8')).split(/(?<=-----END CERTIFICATE-----\n)/)[0] ?? '', root, issuing, verifyDir, `ca-${authority}`);
+        checks[`issue() ${authority}`] = await verifies(
+          result.runs.find((r) => r.authority === authority)!.samplePem,
+          root,
+          issuing,
+          verifyDir,
+          `service-${authority}`,
+        );
+        checks[`x509 -req ${authority}`] = await verifies(
+          await readFile(join(outDir, '0.crt'), 'utf8'),
+          root,
+          issuing,
+          verifyDir,
+          `x509-${authority}`,
+        );
+        checks[`ca ${authority}`] = await verifies(
+          (await readFile(join(batchDir, 'batch.pem'), 'utf8')).split(/(?<=-----END CERTIFICATE-----\n)/)[0] ?? '',
+          root,
+          issuing,
+          verifyDir,
+          `ca-${authority}`,
+        );
       }
       await rm(outDir, { recursive: true, force: true });
       await rm(batchDir, { recursive: true, force: true });
@@ -149,7 +178,12 @@ const rate = (n: number, r: ToolRun) => Math.round(n / (r.wallMs / 1000));
 
 /** Applies for a certificate for `d` through the hub's REST API (§7.3 apply) from the CSR at `csrPath`. */
 async function apply(hub: HubNode, d: ProvisionedDevice, csrPath: string, issueAuthority: IssueAuthority): Promise<string> {
-  const r = await hub.admin.call<{ cert: string }>('POST', '/connect-service/v2.0/certificates', { action: 'apply', orgId: hub.creds.orgId, assetId: d.assetId }, { csr: await readFile(csrPath, 'utf8'), validDay: certConfig.validDays, issueAuthority });
+  const r = await hub.admin.call<{ cert: string }>(
+    'POST',
+    '/connect-service/v2.0/certificates',
+    { action: 'apply', orgId: hub.creds.orgId, assetId: d.assetId },
+    { csr: await readFile(csrPath, 'utf8'), validDay: certConfig.validDays, issueAuthority },
+  );
   if (r.code !== 0) throw new Error(`certificate apply for ${d.deviceKey}: ${r.code} ${r.msg}`);
   return r.data.cert;
 }
@@ -206,7 +240,11 @@ async function handshakes(work: string, clkTck: number) {
     hub = await startHubNode('hub', dataDir, pinned(c.serverCpu));
     if (!hub.mqttsPort) throw new Error('the hub printed no TLS listener');
     const keys = (prefix: string) => Array.from({ length: c.identities }, (_, i) => `${prefix}-${String(i).padStart(2, '0')}`);
-    const product = await provision(hub.admin, hub.creds.orgId, { productType: 'Device', deviceKeys: [...keys('mtls-ec'), ...keys('mtls-rsa')], product: { biDirectionalAuth: true } });
+    const product = await provision(hub.admin, hub.creds.orgId, {
+      productType: 'Device',
+      deviceKeys: [...keys('mtls-ec'), ...keys('mtls-rsa')],
+      product: { biDirectionalAuth: true },
+    });
     const dir = join(work, 'mtls');
     await mkdir(dir);
     const caDir = join(dataDir, 'certificates', 'ca');
@@ -227,7 +265,10 @@ async function handshakes(work: string, clkTck: number) {
     }
     // The same trust for every server: root + both issuing CAs, as the hub's listener has them.
     const bundle = join(dir, 'ca-bundle.pem');
-    await writeFile(bundle, (await Promise.all(['root.crt', 'ECC.crt', 'RSA.crt'].map((f) => readFile(join(caDir, f), 'utf8')))).join('\n'));
+    await writeFile(
+      bundle,
+      (await Promise.all(['root.crt', 'ECC.crt', 'RSA.crt'].map((f) => readFile(join(caDir, f), 'utf8')))).join('\n'),
+    );
     // The hub's own ECDSA server certificate (issued by its CA, chain included) and key.
     const serverCert = join(dataDir, 'tls', 'server-ecdsa.crt');
     const serverKey = join(dataDir, 'tls', 'server-ecdsa.key');
@@ -251,7 +292,9 @@ async function handshakes(work: string, clkTck: number) {
       for (const s of servers.slice(0, 2)) one.push({ ...s, mode: 'handshake', keyType: 'none' });
       targets.push(...(round % 2 === 0 ? one : one.reverse()));
     }
-    log(`${targets.length} handshake runs (${c.handshakeRounds} rounds), ${c.handshakeConcurrency} in flight, ${c.handshakeWarmupMs / 1000} s warm-up + ${c.handshakeMeasureMs / 1000} s each; servers on CPU ${c.serverCpu}, client on CPU ${c.clientCpu}`);
+    log(
+      `${targets.length} handshake runs (${c.handshakeRounds} rounds), ${c.handshakeConcurrency} in flight, ${c.handshakeWarmupMs / 1000} s warm-up + ${c.handshakeMeasureMs / 1000} s each; servers on CPU ${c.serverCpu}, client on CPU ${c.clientCpu}`,
+    );
     const job: HandshakeJob = {
       targets,
       identities,
@@ -262,16 +305,25 @@ async function handshakes(work: string, clkTck: number) {
       clkTck,
       deadlineMs: targets.length * (c.handshakeWarmupMs + c.handshakeMeasureMs + c.handshakePauseMs + 3_000) + 30_000,
     };
-    const result = await runChildJob<HandshakeResult>('cert-handshake.ts', job, { ...cpuOpt(c.clientCpu), killAfterMs: job.deadlineMs + 15_000 });
+    const result = await runChildJob<HandshakeResult>('cert-handshake.ts', job, {
+      ...cpuOpt(c.clientCpu),
+      killAfterMs: job.deadlineMs + 15_000,
+    });
     for (const r of result.runs) {
       const server = r.cpu.procs['server'];
-      log(`${r.server} ${r.mode} ${r.keyType}: ${Math.round(r.perSec)}/s, server CPU ${Math.round((server?.cores ?? NaN) * 100)}%, client ${Math.round((r.cpu.procs['client']?.cores ?? NaN) * 100)}%, errors ${r.errors}${r.firstError ? ` (${r.firstError})` : ''}, ${r.protocol}`);
+      log(
+        `${r.server} ${r.mode} ${r.keyType}: ${Math.round(r.perSec)}/s, server CPU ${Math.round((server?.cores ?? NaN) * 100)}%, client ${Math.round((r.cpu.procs['client']?.cores ?? NaN) * 100)}%, errors ${r.errors}${r.firstError ? ` (${r.firstError})` : ''}, ${r.protocol}`,
+      );
     }
     const bad = result.runs.filter((r) => r.errors > 0 || r.completed === 0);
-    if (bad.length > 0) throw new Error(`handshake runs with errors: ${bad.map((r) => `${r.server} ${r.mode} ${r.keyType}: ${r.errors} (${r.firstError ?? 'none completed'})`).join('; ')}`);
+    if (bad.length > 0)
+      throw new Error(
+        `handshake runs with errors: ${bad.map((r) => `${r.server} ${r.mode} ${r.keyType}: ${r.errors} (${r.firstError ?? 'none completed'})`).join('; ')}`,
+      );
     const nodeCounts = await nodePeer.stop();
     nodePeer = undefined;
-    if (nodeCounts.failed !== 0 || !Number.isFinite(nodeCounts.verified)) throw new Error(`the node TLS server saw ${nodeCounts.failed} client chains that did not verify`);
+    if (nodeCounts.failed !== 0 || !Number.isFinite(nodeCounts.verified))
+      throw new Error(`the node TLS server saw ${nodeCounts.failed} client chains that did not verify`);
     return { runs: result.runs, sServerCommand: sServer.command, nodeVerified: nodeCounts.verified };
   } finally {
     await nodePeer?.stop().catch(() => undefined);

@@ -79,13 +79,24 @@ export interface HandshakeResult {
 const DISCONNECT = Buffer.from([0xe0, 0x00]);
 const now = () => performance.now();
 
-function once(target: HandshakeTarget, ctx: SecureContext, identity: Identity, timeoutMs: number): Promise<{ ms: number; protocol: string }> {
+function once(
+  target: HandshakeTarget,
+  ctx: SecureContext,
+  identity: Identity,
+  timeoutMs: number,
+): Promise<{ ms: number; protocol: string }> {
   return new Promise((resolve, reject) => {
     const t0 = now();
     let done = false;
     // The client does not verify the server here (what is measured is the server's work); the
     // server verifies the client's chain as it would for a device.
-    const sock: TLSSocket = tlsConnect({ host: '127.0.0.1', port: target.port, secureContext: ctx, servername: 'localhost', rejectUnauthorized: false });
+    const sock: TLSSocket = tlsConnect({
+      host: '127.0.0.1',
+      port: target.port,
+      secureContext: ctx,
+      servername: 'localhost',
+      rejectUnauthorized: false,
+    });
     const finish = (err?: Error) => {
       if (done) return;
       done = true;
@@ -99,7 +110,10 @@ function once(target: HandshakeTarget, ctx: SecureContext, identity: Identity, t
       else sock.end();
       resolve({ ms: now() - t0, protocol });
     };
-    const timer = setTimeout(() => finish(new Error(`no ${target.mode === 'connect' ? 'CONNACK' : 'session ticket'} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`no ${target.mode === 'connect' ? 'CONNACK' : 'session ticket'} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     sock.setNoDelay(true);
     sock.on('error', (err) => finish(err));
     sock.on('close', () => finish(new Error('closed by the server')));

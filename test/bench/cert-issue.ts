@@ -57,7 +57,8 @@ async function issueRun(job: IssueJob, spec: IssueRunSpec, warmup: string[], csr
   const dataDir = await mkdtemp(join(job.workDir, `store-${spec.authority}-${spec.concurrency}-`));
   const service = await openCertificateService({ dataDir, files: job.caFiles });
   try {
-    const issue = (csrPem: string, i: number) => service.issue({ csrPem, issueAuthority: spec.authority, validDay: 30, binding: { ...BINDING, deviceKey: `dev-${i}` } });
+    const issue = (csrPem: string, i: number) =>
+      service.issue({ csrPem, issueAuthority: spec.authority, validDay: 30, binding: { ...BINDING, deviceKey: `dev-${i}` } });
     // Warm-up on CSRs of their own (every CN may be issued once): JIT, key import, store file.
     for (const [i, csr] of warmup.entries()) await issue(csr, -1 - i);
     const latencies: number[] = [];

@@ -28,9 +28,20 @@ export type CsrKey = 'ec' | 'rsa';
  * its own CN `{prefix}-{i}`, in the subject form the CA requires (C, ST, O as the CA's; L, OU, CN).
  * One `openssl req` per CSR, in `parallel` shells.
  */
-export async function makeCsrs(dir: string, prefix: string, count: number, key: CsrKey, subject: Subject, parallel = 2): Promise<{ csr: string; key: string }[]> {
+export async function makeCsrs(
+  dir: string,
+  prefix: string,
+  count: number,
+  key: CsrKey,
+  subject: Subject,
+  parallel = 2,
+): Promise<{ csr: string; key: string }[]> {
   const newkey = key === 'ec' ? '-newkey ec -pkeyopt ec_paramgen_curve:P-256' : '-newkey rsa:2048';
-  const items = Array.from({ length: count }, (_, i) => ({ csr: join(dir, `${prefix}-${i}.csr`), key: join(dir, `${prefix}-${i}.key`), cn: `${prefix}-${i}` }));
+  const items = Array.from({ length: count }, (_, i) => ({
+    csr: join(dir, `${prefix}-${i}.csr`),
+    key: join(dir, `${prefix}-${i}.key`),
+    cn: `${prefix}-${i}`,
+  }));
   const shells = Array.from({ length: parallel }, (_, p) => items.filter((_, i) => i % parallel === p));
   await Promise.all(
     shells.map(async (batch) => {
@@ -73,9 +84,17 @@ export interface SigningCa {
  * `openssl x509 -req` once per CSR, from one shell loop (fork + exec per certificate, no Node in
  * between). OpenSSL 3 draws a random serial when no serial file is given.
  */
-export async function x509PerCertificate(ca: SigningCa, csrs: string[], outDir: string, extFile: string, validDays: number, cpu: number | undefined): Promise<ToolRun> {
+export async function x509PerCertificate(
+  ca: SigningCa,
+  csrs: string[],
+  outDir: string,
+  extFile: string,
+  validDays: number,
+  cpu: number | undefined,
+): Promise<ToolRun> {
   const lines = csrs.map(
-    (csr, i) => `openssl x509 -req -in ${sq(csr)} -CA ${sq(ca.cert)} -CAkey ${sq(ca.key)} -days ${validDays} -sha256 -extfile ${sq(extFile)} -extensions leaf -out ${sq(join(outDir, `${i}.crt`))} 2>/dev/null || exit 1`,
+    (csr, i) =>
+      `openssl x509 -req -in ${sq(csr)} -CA ${sq(ca.cert)} -CAkey ${sq(ca.key)} -days ${validDays} -sha256 -extfile ${sq(extFile)} -extensions leaf -out ${sq(join(outDir, `${i}.crt`))} 2>/dev/null || exit 1`,
   );
   const r = await runTool(lines.join('\n'), { ...(cpu === undefined ? {} : { cpu }), timeoutMs: 120_000 });
   if (r.code !== 0) throw new Error(`openssl x509 -req failed: ${r.stderr}`);
@@ -88,7 +107,14 @@ export async function x509PerCertificate(ca: SigningCa, csrs: string[], outDir: 
  * counterpart of the service's CN uniqueness check). It writes each certificate to `new_certs_dir`
  * and the batch to one file; nothing is fsync'd.
  */
-export async function caBatch(dir: string, ca: SigningCa, csrs: string[], crlUrl: string, validDays: number, cpu: number | undefined): Promise<ToolRun> {
+export async function caBatch(
+  dir: string,
+  ca: SigningCa,
+  csrs: string[],
+  crlUrl: string,
+  validDays: number,
+  cpu: number | undefined,
+): Promise<ToolRun> {
   const config = join(dir, 'ca.cnf');
   await writeFile(join(dir, 'index.txt'), '');
   await writeFile(
@@ -119,10 +145,13 @@ export async function caBatch(dir: string, ca: SigningCa, csrs: string[], crlUrl
       leafExtensions(crlUrl),
     ].join('\n'),
   );
-  const r = await runTool(`openssl ca -batch -config ${sq(config)} -notext -preserveDN -out ${sq(join(dir, 'batch.pem'))} -infiles ${csrs.map(sq).join(' ')} 2>/dev/null`, {
-    ...(cpu === undefined ? {} : { cpu }),
-    timeoutMs: 120_000,
-  });
+  const r = await runTool(
+    `openssl ca -batch -config ${sq(config)} -notext -preserveDN -out ${sq(join(dir, 'batch.pem'))} -infiles ${csrs.map(sq).join(' ')} 2>/dev/null`,
+    {
+      ...(cpu === undefined ? {} : { cpu }),
+      timeoutMs: 120_000,
+    },
+  );
   if (r.code !== 0) throw new Error(`openssl ca failed (${r.code}): ${r.stderr}`);
   return r;
 }
@@ -169,7 +198,22 @@ export interface SServer {
  * client does. It serves one connection at a time (it is an iterative test server).
  */
 export async function startSServer(port: number, cert: string, key: string, caFile: string, cpu: number | undefined): Promise<SServer> {
-  const args = ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', cert, '-key', key, '-CAfile', caFile, '-Verify', '5', '-verify_quiet', '-www', '-quiet'];
+  const args = [
+    's_server',
+    '-accept',
+    `127.0.0.1:${port}`,
+    '-cert',
+    cert,
+    '-key',
+    key,
+    '-CAfile',
+    caFile,
+    '-Verify',
+    '5',
+    '-verify_quiet',
+    '-www',
+    '-quiet',
+  ];
   const [cmd, argv] = cpu === undefined ? ['openssl', args] : pinnedCommand(cpu, 'openssl', args);
   // Nothing read from it: without -verify_quiet it prints the chain of every client, and writing that to a pipe costs it CPU.
   const child = track(spawn(cmd, argv, { stdio: 'ignore' }), 'openssl s_server');

@@ -95,7 +95,12 @@ interface HandshakeSummary {
   others: number;
 }
 
-function handshakeSummary(all: HandshakeRun[], server: string, mode: HandshakeRun['mode'], keyType: ClientKeyType): HandshakeSummary | undefined {
+function handshakeSummary(
+  all: HandshakeRun[],
+  server: string,
+  mode: HandshakeRun['mode'],
+  keyType: ClientKeyType,
+): HandshakeSummary | undefined {
   const runs = all.filter((x) => x.server === server && x.mode === mode && x.keyType === keyType);
   if (runs.length === 0) return undefined;
   const m = (f: (x: HandshakeRun) => number) => median(runs.map(f));
@@ -119,7 +124,11 @@ const SERVER_LABEL: Record<string, string> = {
   'node-tls': 'bare Node TLS server, same options',
   s_server: '`openssl s_server -Verify`',
 };
-const KEY_LABEL: Record<ClientKeyType, string> = { ecdsa: 'ECDSA P-256 (ECC CA)', rsa: 'RSA-2048 (RSA CA)', none: 'none (server authentication only)' };
+const KEY_LABEL: Record<ClientKeyType, string> = {
+  ecdsa: 'ECDSA P-256 (ECC CA)',
+  rsa: 'RSA-2048 (RSA CA)',
+  none: 'none (server authentication only)',
+};
 
 export function renderCertSection(r: CertBenchResults): string {
   const { config: c, machine: m } = r;

@@ -21,7 +21,14 @@ let failed = 0;
 let none = 0;
 
 const server = createServer(
-  { key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8'), ca: readFileSync(caPath, 'utf8'), minVersion: 'TLSv1.2', requestCert: true, rejectUnauthorized: false },
+  {
+    key: readFileSync(keyPath, 'utf8'),
+    cert: readFileSync(certPath, 'utf8'),
+    ca: readFileSync(caPath, 'utf8'),
+    minVersion: 'TLSv1.2',
+    requestCert: true,
+    rejectUnauthorized: false,
+  },
   (socket: TLSSocket) => {
     socket.setNoDelay(true);
     const peer = socket.getPeerCertificate();

@@ -22,7 +22,17 @@ import { streamTopics, topics } from '@edgehub/shared';
 import { connectPassword, provision, type ProvisionedDevice } from '../src/index.js';
 import type { LatencyJob, LatencyResult } from './cluster-latency.js';
 import { snapshotCpu, usageBetween } from './cluster-cpu.js';
-import { commandDelta, establishedOn, pinTo, redisCommandCalls, runChildJob, startBenchRedis, startHubNode, type BenchRedis, type HubNode } from './cluster-procs.js';
+import {
+  commandDelta,
+  establishedOn,
+  pinTo,
+  redisCommandCalls,
+  runChildJob,
+  startBenchRedis,
+  startHubNode,
+  type BenchRedis,
+  type HubNode,
+} from './cluster-procs.js';
 import {
   packageVersion,
   renderClusterSection,
@@ -84,8 +94,16 @@ interface Fleet {
 async function provisionFleet(node: HubNode): Promise<Fleet> {
   const orgId = node.creds.orgId;
   const keys = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(4, '0')}`);
-  const latency = await provision(node.admin, orgId, { productType: 'Device', deviceKeys: keys('lat', clusterConfig.latencyDevices), product: THING_MODEL });
-  const fanIn = await provision(node.admin, orgId, { productType: 'Device', deviceKeys: keys('fan', clusterConfig.fanInPublishers), product: THING_MODEL });
+  const latency = await provision(node.admin, orgId, {
+    productType: 'Device',
+    deviceKeys: keys('lat', clusterConfig.latencyDevices),
+    product: THING_MODEL,
+  });
+  const fanIn = await provision(node.admin, orgId, {
+    productType: 'Device',
+    deviceKeys: keys('fan', clusterConfig.fanInPublishers),
+    product: THING_MODEL,
+  });
   return { node, latency: latency.devices, fanIn: fanIn.devices };
 }
 
@@ -102,7 +120,13 @@ function signedConnect(d: ProvisionedDevice, timestamp: string): ConnectSpec {
 function appConnect(node: HubNode, cid: string): ConnectSpec {
   const ts = String(Date.now());
   const { accessKey, accessSecret } = node.creds;
-  return { clientId: `${cid}|authtype=app,timestamp=${ts}|`, username: accessKey, password: createHash('sha256').update(accessKey + ts + accessSecret, 'utf8').digest('hex') };
+  return {
+    clientId: `${cid}|authtype=app,timestamp=${ts}|`,
+    username: accessKey,
+    password: createHash('sha256')
+      .update(accessKey + ts + accessSecret, 'utf8')
+      .digest('hex'),
+  };
 }
 
 async function waitUntil(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
@@ -113,7 +137,15 @@ async function waitUntil(what: string, ok: () => boolean, timeoutMs: number): Pr
   }
 }
 
-async function latencyRun(topology: LatencyTopology, rate: number, fleet: Fleet, app: HubNode, pids: Record<string, number>, redis: BenchRedis | undefined, clkTck: number): Promise<Omit<LatencyRun, 'round'>> {
+async function latencyRun(
+  topology: LatencyTopology,
+  rate: number,
+  fleet: Fleet,
+  app: HubNode,
+  pids: Record<string, number>,
+  redis: BenchRedis | undefined,
+  clkTck: number,
+): Promise<Omit<LatencyRun, 'round'>> {
   const c = clusterConfig;
   const ts = String(Date.now());
   const orgId = fleet.node.creds.orgId;
@@ -121,7 +153,14 @@ async function latencyRun(topology: LatencyTopology, rate: number, fleet: Fleet,
     kind: 'latency',
     devicePort: fleet.node.mqttPort,
     devices: fleet.latency.map((d) => ({ ...signedConnect(d, ts), topic: topics.measurepointPost(d.productKey, d.deviceKey) })),
-    apps: [{ name: app.name, port: app.mqttPort, connect: appConnect(app, 'bench-app'), filters: fleet.latency.map((d) => streamTopics.measurepoints(orgId, d.productKey, d.deviceKey)) }],
+    apps: [
+      {
+        name: app.name,
+        port: app.mqttPort,
+        connect: appConnect(app, 'bench-app'),
+        filters: fleet.latency.map((d) => streamTopics.measurepoints(orgId, d.productKey, d.deviceKey)),
+      },
+    ],
     rate,
     qos: c.latencyQos,
     warmupMs: c.latencyWarmupMs,
@@ -138,7 +177,9 @@ async function latencyRun(topology: LatencyTopology, rate: number, fleet: Fleet,
   const a = result.apps[0]!;
   log(
     `latency ${topology} ${rate}/s (app on ${a.name}): p50 ${a.latency.p50.toFixed(2)} ms, p99 ${a.latency.p99.toFixed(2)} ms, max ${a.latency.max.toFixed(1)} ms; ${a.received}/${a.expected} received; ` +
-      `CPU ${Object.entries(result.cpu.procs).map(([k, v]) => `${k} ${pct(v.cores)} (sys ${pct(v.system)})`).join(', ')}, others ${pct(result.cpu.others)}`,
+      `CPU ${Object.entries(result.cpu.procs)
+        .map(([k, v]) => `${k} ${pct(v.cores)} (sys ${pct(v.system)})`)
+        .join(', ')}, others ${pct(result.cpu.others)}`,
   );
   return { topology, rate, result, ...(redisCommands ? { redisCommands } : {}) };
 }
@@ -160,9 +201,17 @@ async function successReplies(node: HubNode): Promise<number> {
  * every generator keeps loading `skewSlackMs` longer than its own window so that ours ends before
  * any of them stops. Replies are counted by the nodes' own metrics over that window.
  */
-async function fanInRun(config: FanInConfigName, round: number, nodes: HubNode[], specs: (ConnectSpec & { topic: string })[], redis: BenchRedis, clkTck: number): Promise<FanInRun> {
+async function fanInRun(
+  config: FanInConfigName,
+  round: number,
+  nodes: HubNode[],
+  specs: (ConnectSpec & { topic: string })[],
+  redis: BenchRedis,
+  clkTck: number,
+): Promise<FanInRun> {
   const c = clusterConfig;
-  for (const n of nodes) await waitUntil(`${n.name}: connections of the previous run closed`, () => establishedOn(n.mqttPort) === 0, 10_000);
+  for (const n of nodes)
+    await waitUntil(`${n.name}: connections of the previous run closed`, () => establishedOn(n.mqttPort) === 0, 10_000);
   const share = Math.ceil(specs.length / nodes.length);
   const split = config === 'cluster-split';
   const slack = nodes.length > 1 ? c.skewSlackMs : c.singleSlackMs;
@@ -196,7 +245,8 @@ async function fanInRun(config: FanInConfigName, round: number, nodes: HubNode[]
       `${config}: publishers connected`,
       () => {
         nodes.forEach((n, i) => {
-          if (Number.isNaN(connectedAt[i]!) && establishedOn(n.mqttPort) >= (jobs[i]?.publishers.length ?? 0)) connectedAt[i] = performance.now() - t0;
+          if (Number.isNaN(connectedAt[i]!) && establishedOn(n.mqttPort) >= (jobs[i]?.publishers.length ?? 0))
+            connectedAt[i] = performance.now() - t0;
         });
         return connectedAt.every((t) => !Number.isNaN(t));
       },
@@ -211,18 +261,29 @@ async function fanInRun(config: FanInConfigName, round: number, nodes: HubNode[]
     const replies1 = await Promise.all(nodes.map(successReplies));
     const calls1 = redisCommandCalls(redis);
     const replies = replies1.map((r, i) => r - (replies0[i] ?? r));
-    return { cpu, redisCommands: commandDelta(calls0, calls1), replies, connectedAtMs: connectedAt, skewMs: Math.max(...connectedAt) - Math.min(...connectedAt) };
+    return {
+      cpu,
+      redisCommands: commandDelta(calls0, calls1),
+      replies,
+      connectedAtMs: connectedAt,
+      skewMs: Math.max(...connectedAt) - Math.min(...connectedAt),
+    };
   })();
   const [results, window] = await Promise.all([Promise.all(runs), sampled]);
   for (const [i, r] of results.entries()) {
     if (r.wrong > 0) throw new Error(`${config} on ${nodes[i]?.name}: ${r.wrong} replies without "code":200`);
     if (r.delivered === 0) throw new Error(`${config} on ${nodes[i]?.name}: nothing delivered`);
   }
-  if (window.skewMs > slack) throw new Error(`${config}: the generators connected ${Math.round(window.skewMs)} ms apart, more than the ${slack} ms the window allows`);
+  if (window.skewMs > slack)
+    throw new Error(
+      `${config}: the generators connected ${Math.round(window.skewMs)} ms apart, more than the ${slack} ms the window allows`,
+    );
   const rate = window.replies.reduce((a, b) => a + b, 0) / window.cpu.seconds;
   log(
     `round ${round + 1}/${c.rounds} ${config}: ${Math.round(rate)} replies/s (generators' own windows: ${results.map((r) => Math.round(r.delivered / r.seconds)).join(' + ')}); ` +
-      `CPU ${Object.entries(window.cpu.procs).map(([k, v]) => `${k} ${pct(v.cores)} (sys ${pct(v.system)})`).join(', ')}, others ${pct(window.cpu.others)}` +
+      `CPU ${Object.entries(window.cpu.procs)
+        .map(([k, v]) => `${k} ${pct(v.cores)} (sys ${pct(v.system)})`)
+        .join(', ')}, others ${pct(window.cpu.others)}` +
       (nodes.length > 1 ? `; generators connected ${Math.round(window.skewMs)} ms apart` : ''),
   );
   return { config, round, nodes: nodes.map((n) => n.name), results, window };
@@ -254,7 +315,9 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults> {
     const clusterFleet = await provisionFleet(node1);
     const idle = { channels: redis.info('stats')['pubsub_channels'] ?? '?', patterns: redis.info('stats')['pubsub_patterns'] ?? '?' };
 
-    log(`latency: ${c.latencyDevices} devices at ${c.rates.join(' and ')} posts/s, QoS ${c.latencyQos}, ${c.latencyRounds} rounds × ${LATENCY_TOPOLOGIES.length} topologies, ${c.latencyWarmupMs / 1000} s warm-up + ${c.latencyMeasureMs / 1000} s`);
+    log(
+      `latency: ${c.latencyDevices} devices at ${c.rates.join(' and ')} posts/s, QoS ${c.latencyQos}, ${c.latencyRounds} rounds × ${LATENCY_TOPOLOGIES.length} topologies, ${c.latencyWarmupMs / 1000} s warm-up + ${c.latencyMeasureMs / 1000} s`,
+    );
     const latency: LatencyRun[] = [];
     const clusterPids = { node1: node1.pid, node2: node2.pid, redis: redis.pid };
     let turn = 0;
@@ -271,9 +334,12 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults> {
       }
     }
 
-    log(`fan-in: ${c.fanInPublishers} publishers, QoS 1, ${c.window} in flight each, ${c.rounds} rounds × ${FAN_IN_CONFIGS.length} configurations × ${(c.fanInWarmupMs + c.fanInMeasureMs) / 1000} s`);
+    log(
+      `fan-in: ${c.fanInPublishers} publishers, QoS 1, ${c.window} in flight each, ${c.rounds} rounds × ${FAN_IN_CONFIGS.length} configurations × ${(c.fanInWarmupMs + c.fanInMeasureMs) / 1000} s`,
+    );
     const ts = String(Date.now());
-    const specsOf = (fleet: Fleet) => fleet.fanIn.map((d) => ({ ...signedConnect(d, ts), topic: topics.measurepointPost(d.productKey, d.deviceKey) }));
+    const specsOf = (fleet: Fleet) =>
+      fleet.fanIn.map((d) => ({ ...signedConnect(d, ts), topic: topics.measurepointPost(d.productKey, d.deviceKey) }));
     const singleSpecs = specsOf(singleFleet);
     const clusterSpecs = specsOf(clusterFleet);
     const fanIn: FanInRun[] = [];

@@ -183,7 +183,8 @@ async function run(job: LatencyJob): Promise<LatencyResult> {
       if (rc !== 0) throw new Error(`application ${a.name}: CONNACK ${rc}`);
       sock.write(encode({ cmd: 'subscribe', messageId: 1, subscriptions: a.filters.map((topic) => ({ topic, qos: 0 })) }));
       const granted = await within(subacked, 10_000, `SUBACK for application ${a.name}`);
-      if (granted.length !== a.filters.length || granted.some((g) => g !== 0)) throw new Error(`application ${a.name}: SUBACK granted ${JSON.stringify(granted.slice(0, 5))}…`);
+      if (granted.length !== a.filters.length || granted.some((g) => g !== 0))
+        throw new Error(`application ${a.name}: SUBACK granted ${JSON.stringify(granted.slice(0, 5))}…`);
       return { app: a, ...state };
     }),
   );
@@ -309,7 +310,9 @@ async function run(job: LatencyJob): Promise<LatencyResult> {
 
   const socks = [...devices.map((d) => d.sock), ...apps.map((a) => a.sock)];
   await Promise.race([
-    Promise.all(socks.map((s) => new Promise<void>((resolve) => (s.destroyed ? resolve() : (s.once('close', () => resolve()), s.end(DISCONNECT)))))),
+    Promise.all(
+      socks.map((s) => new Promise<void>((resolve) => (s.destroyed ? resolve() : (s.once('close', () => resolve()), s.end(DISCONNECT))))),
+    ),
     sleep(5_000),
   ]);
   for (const s of socks) s.destroy();

@@ -51,7 +51,8 @@ export function track(child: ChildProcess, name?: string): ChildProcess {
   child.stderr?.on('data', keep);
   child.once('exit', (code, signal) => {
     children.delete(child);
-    if (name && !stopping.has(child)) console.error(`[bench] ${name} (pid ${child.pid}) exited on its own: code ${code}, signal ${signal}\n${tail}`);
+    if (name && !stopping.has(child))
+      console.error(`[bench] ${name} (pid ${child.pid}) exited on its own: code ${code}, signal ${signal}\n${tail}`);
   });
   return child;
 }
@@ -102,7 +103,12 @@ export interface HubNode {
  * right after it printed its URLs (all threads). Throttle off: the same devices reconnect for every
  * run, and the throttle acts at CONNECT only. Extra env: REDIS_URL, HUB_NODE_ID, …
  */
-export async function startHubNode(name: string, dataDir: string, cpu: number | undefined, env: Record<string, string> = {}): Promise<HubNode> {
+export async function startHubNode(
+  name: string,
+  dataDir: string,
+  cpu: number | undefined,
+  env: Record<string, string> = {},
+): Promise<HubNode> {
   const hub = await spawnHub({ HUB_DATA_DIR: dataDir, HUB_MQTT_CONNECT_THROTTLE: 'false', ...env }, 60_000);
   track(hub.child, name);
   const pid = hub.child.pid!;
@@ -139,7 +145,10 @@ export interface BenchRedis extends RunningRedis {
 export async function startBenchRedis(): Promise<BenchRedis> {
   const redis = await startRedis();
   const info = (section: string): Record<string, string> => {
-    const text = execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(redis.port), 'INFO', section], { encoding: 'utf8', timeout: 5_000 });
+    const text = execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(redis.port), 'INFO', section], {
+      encoding: 'utf8',
+      timeout: 5_000,
+    });
     const out: Record<string, string> = {};
     for (const line of text.split(/\r?\n/)) {
       const at = line.indexOf(':');
@@ -219,7 +228,11 @@ export function establishedOn(port: number): number {
  * last JSON line it prints. The child is expected to exit on its own deadline and when its stdin
  * closes (our end of the pipe goes when we do); `killAfterMs` covers a child that cannot even start.
  */
-export async function runChildJob<R>(script: string, job: unknown, o: { cpu?: number; killAfterMs: number; onSpawn?: (pid: number) => void }): Promise<R> {
+export async function runChildJob<R>(
+  script: string,
+  job: unknown,
+  o: { cpu?: number; killAfterMs: number; onSpawn?: (pid: number) => void },
+): Promise<R> {
   const dir = await mkdtemp(join(tmpdir(), 'edgehub-bench-job-'));
   try {
     const file = join(dir, 'job.json');

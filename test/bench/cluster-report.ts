@@ -126,7 +126,8 @@ interface FanInSummary {
 
 const windowRate = (r: FanInRun) => r.window.replies.reduce((a, b) => a + b, 0) / r.window.cpu.seconds;
 const hubCores = (r: FanInRun) => r.nodes.reduce((a, n) => a + (r.window.cpu.procs[n]?.cores ?? 0), 0);
-const generatorCores = (r: FanInRun) => Object.entries(r.window.cpu.procs).reduce((a, [k, v]) => a + (k.startsWith('generator') ? v.cores : 0), 0);
+const generatorCores = (r: FanInRun) =>
+  Object.entries(r.window.cpu.procs).reduce((a, [k, v]) => a + (k.startsWith('generator') ? v.cores : 0), 0);
 
 function summarizeFanIn(all: FanInRun[], config: FanInConfigName): FanInSummary {
   const runs = all.filter((r) => r.config === config);
@@ -183,7 +184,9 @@ function summarizeLatency(all: LatencyRun[], topology: LatencyTopology, rate: nu
   const m = (f: (x: LatencyRun) => number) => median(runs.map(f));
   const app = (x: LatencyRun) => x.result.apps[0]!;
   const names = [...new Set(runs.flatMap((x) => Object.keys(x.result.cpu.procs)))];
-  const cpu = Object.fromEntries(names.map((n) => [n, { cores: m((x) => x.result.cpu.procs[n]?.cores ?? NaN), system: m((x) => x.result.cpu.procs[n]?.system ?? NaN) }]));
+  const cpu = Object.fromEntries(
+    names.map((n) => [n, { cores: m((x) => x.result.cpu.procs[n]?.cores ?? NaN), system: m((x) => x.result.cpu.procs[n]?.system ?? NaN) }]),
+  );
   const hub = (x: LatencyRun) => ['single', 'node1', 'node2'].reduce((a, n) => a + (x.result.cpu.procs[n]?.cores ?? 0), 0);
   return {
     runs,
@@ -228,11 +231,14 @@ export function renderClusterSection(r: ClusterBenchResults): string {
   const fan = Object.fromEntries(FAN_IN_ORDER.map((k) => [k, summarizeFanIn(r.fanIn, k)])) as Record<FanInConfigName, FanInSummary>;
   const fanRow = (k: FanInConfigName) => {
     const x = fan[k];
-    const nodes = Object.entries(x.nodeCpu).map(([n, v]) => `${n} ${pct(v)}`).join(' + ');
-    const perPost = Object.entries(x.redisPerPost).map(([cmd, v]) => `${cmd.toUpperCase()} ${v.toFixed(2)}`).join(', ') || '—';
-    return (
-      `| ${CONFIG_LABEL[k]} | **${int(x.rate)}** | ${x.rates.map(int).join(', ')} | ${nodes} | **${int(x.perHubCore)}** | ${k === 'single' ? '—' : pct(x.redisCpu)} | ${k === 'single' ? '—' : perPost} | ${k === 'single' ? '—' : ms(x.redisUsPerPost)} | ${pct(x.generatorCpu)} | ${pct(x.others)} | ${ms(x.ackP50)} |`
-    );
+    const nodes = Object.entries(x.nodeCpu)
+      .map(([n, v]) => `${n} ${pct(v)}`)
+      .join(' + ');
+    const perPost =
+      Object.entries(x.redisPerPost)
+        .map(([cmd, v]) => `${cmd.toUpperCase()} ${v.toFixed(2)}`)
+        .join(', ') || '—';
+    return `| ${CONFIG_LABEL[k]} | **${int(x.rate)}** | ${x.rates.map(int).join(', ')} | ${nodes} | **${int(x.perHubCore)}** | ${k === 'single' ? '—' : pct(x.redisCpu)} | ${k === 'single' ? '—' : perPost} | ${k === 'single' ? '—' : ms(x.redisUsPerPost)} | ${pct(x.generatorCpu)} | ${pct(x.others)} | ${ms(x.ackP50)} |`;
   };
   const fanRatio = (label: string, a: FanInConfigName, b: FanInConfigName) => {
     const x = fan[a];
@@ -290,7 +296,11 @@ export function renderClusterSection(r: ClusterBenchResults): string {
 const LATENCY_ORDER: LatencyTopology[] = ['single', 'cluster-local', 'cluster-cross'];
 const FAN_IN_ORDER: FanInConfigName[] = ['single', 'cluster-one', 'cluster-split'];
 
-function interpretation(r: ClusterBenchResults, fan: Record<FanInConfigName, FanInSummary>, lat: (t: LatencyTopology, rate: number) => LatencySummaryRow | undefined): string[] {
+function interpretation(
+  r: ClusterBenchResults,
+  fan: Record<FanInConfigName, FanInSummary>,
+  lat: (t: LatencyTopology, rate: number) => LatencySummaryRow | undefined,
+): string[] {
   const c = r.config;
   const [low, high] = [c.rates[0]!, c.rates[c.rates.length - 1]!];
   const a = (t: LatencyTopology, rate: number) => lat(t, rate);
@@ -361,7 +371,10 @@ export async function writeClusterSection(section: string): Promise<string> {
     doc = doc.slice(0, start) + block + doc.slice(end + END.length);
   } else {
     const next = doc.indexOf('\n## Certificates and mutual TLS');
-    doc = next >= 0 ? `${doc.slice(0, next).trimEnd()}\n\n${HEADING}\n\n${block}\n${doc.slice(next)}` : `${doc.trimEnd()}\n\n${HEADING}\n\n${block}\n`;
+    doc =
+      next >= 0
+        ? `${doc.slice(0, next).trimEnd()}\n\n${HEADING}\n\n${block}\n${doc.slice(next)}`
+        : `${doc.trimEnd()}\n\n${HEADING}\n\n${block}\n`;
   }
   await writeFile(DOC_PATH, doc);
   return DOC_PATH;

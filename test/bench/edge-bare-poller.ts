@@ -44,19 +44,21 @@ clients.forEach((c, i) => {
   const first = Date.now();
   const tick = (scheduledAt: number) => {
     if (stopped) return;
-    c.readHoldingRegisters(0, REGISTERS).then(
-      (r) => {
-        latest[i] = decodeRegisters(r.data);
-        readings++;
-      },
-      () => errors++,
-    ).finally(() => {
-      if (stopped) return;
-      // Fixed rate on the original grid, skipping overrun slots, like the edge's device poller.
-      const now = Date.now();
-      const next = scheduledAt + intervalMs * Math.max(1, Math.ceil((now - scheduledAt) / intervalMs));
-      setTimeout(() => tick(next), next - now);
-    });
+    c.readHoldingRegisters(0, REGISTERS)
+      .then(
+        (r) => {
+          latest[i] = decodeRegisters(r.data);
+          readings++;
+        },
+        () => errors++,
+      )
+      .finally(() => {
+        if (stopped) return;
+        // Fixed rate on the original grid, skipping overrun slots, like the edge's device poller.
+        const now = Date.now();
+        const next = scheduledAt + intervalMs * Math.max(1, Math.ceil((now - scheduledAt) / intervalMs));
+        setTimeout(() => tick(next), next - now);
+      });
   };
   setTimeout(() => tick(first), 0);
 });

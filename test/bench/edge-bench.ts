@@ -26,7 +26,20 @@ import type { MqttClient } from 'mqtt';
 import { ApiClient } from '@edgehub/hub';
 import { connectApp, provision, repoRoot, spawnHub, type AdminCredentials } from '../src/index.js';
 import { benchRegisterMap, benchThingModel, decodeRegisters, POINTS, registersAt } from './edge-points.js';
-import { EDGE_CPU, REST_CPU, affinityOf, setAffinity, startBarePoller, startEdge, startFarm, startResponder, stopChild, track, type BenchEdge, type Farm } from './edge-procs.js';
+import {
+  EDGE_CPU,
+  REST_CPU,
+  affinityOf,
+  setAffinity,
+  startBarePoller,
+  startEdge,
+  startFarm,
+  startResponder,
+  stopChild,
+  track,
+  type BenchEdge,
+  type Farm,
+} from './edge-procs.js';
 import { renderEdgeSection, writeEdgeSection, type EdgeBenchResults, type EdgeRun, type Window } from './edge-report.js';
 import { describeMachine } from './machine.js';
 import { canPin, clockTicks, cpuBusySeconds, cpuSeconds, pinProcess, residentBytes } from './mqtt-proc.js';
@@ -58,7 +71,7 @@ export const edgeConfig = {
     { peer: 'edge', intervalMs: 100, uplink: 'hub', start: 'live' },
     { peer: 'edge', intervalMs: 100, uplink: 'responder', start: 'cold' },
   ] as RunSpec[],
-/** Modbus request timeout per device (the edge's default). */
+  /** Modbus request timeout per device (the edge's default). */
   modbusTimeoutMs: 1000,
   /** After every sub-device is logged in and has delivered (or the wait below ran out), before the window. */
   warmupMs: 2_000,
@@ -107,7 +120,14 @@ class StreamWatch {
 
   private onEvent(payload: Buffer): void {
     const arrival = Date.now();
-    const e = JSON.parse(payload.toString('utf8')) as { type: string; productKey: string; deviceKey: string; time: number; resume: boolean; measurepoints: Record<string, { value: unknown }> };
+    const e = JSON.parse(payload.toString('utf8')) as {
+      type: string;
+      productKey: string;
+      deviceKey: string;
+      time: number;
+      resume: boolean;
+      measurepoints: Record<string, { value: unknown }>;
+    };
     if (e.type !== 'measurepoints' || e.productKey !== this.subProductKey) return;
     this.seen.add(e.deviceKey);
     if (!this.samples) return;
@@ -232,13 +252,24 @@ function snapshot(pids: Pids, clkTck: number): Omit<Snapshot, 'served'> {
   const own = process.cpuUsage();
   return {
     at: performance.now(),
-    cpu: { measured: cpuSeconds(pids.measured, clkTck), hub: cpuSeconds(pids.hub, clkTck), farm: cpuSeconds(pids.farm, clkTck), bench: (own.user + own.system) / 1e6 },
+    cpu: {
+      measured: cpuSeconds(pids.measured, clkTck),
+      hub: cpuSeconds(pids.hub, clkTck),
+      farm: cpuSeconds(pids.farm, clkTck),
+      bench: (own.user + own.system) / 1e6,
+    },
     busy: cpuBusySeconds(clkTck),
   };
 }
 
 /** Opens a window: CPU and counters before, RSS sampled throughout, the same after. */
-async function measureWindow<T>(pids: Pids, farm: Farm, clkTck: number, measureMs: number, counters: () => Promise<T>): Promise<{ window: Window; before: T; after: T }> {
+async function measureWindow<T>(
+  pids: Pids,
+  farm: Farm,
+  clkTck: number,
+  measureMs: number,
+  counters: () => Promise<T>,
+): Promise<{ window: Window; before: T; after: T }> {
   const c = edgeConfig;
   const before = { ...snapshot(pids, clkTck), served: await farm.served() };
   const beforeCounters = await counters();
@@ -260,7 +291,9 @@ async function measureWindow<T>(pids: Pids, farm: Farm, clkTck: number, measureM
     polls: after.served - before.served,
     neighbours: { hub: share('hub'), farm: share('farm'), bench: share('bench') },
     // Everything else on each CPU, hypervisor steal included (as in the MQTT group).
-    others: canPin() ? { [EDGE_CPU]: busy(EDGE_CPU) - share('measured'), [REST_CPU]: busy(REST_CPU) - share('hub') - share('farm') - share('bench') } : undefined,
+    others: canPin()
+      ? { [EDGE_CPU]: busy(EDGE_CPU) - share('measured'), [REST_CPU]: busy(REST_CPU) - share('hub') - share('farm') - share('bench') }
+      : undefined,
   };
   return { window, before: beforeCounters, after: afterCounters };
 }
@@ -288,7 +321,15 @@ async function writeEdgeConfig(
     registration: 'dynamic',
     southbound: {
       models: { [MODEL]: benchRegisterMap() },
-      devices: ports.map((port, i) => ({ deviceKey: subKey(i), name: subKey(i), model: MODEL, transport: { kind: 'tcp', host: '127.0.0.1', port }, unitId: 1, pollIntervalMs: intervalMs, timeoutMs: edgeConfig.modbusTimeoutMs })),
+      devices: ports.map((port, i) => ({
+        deviceKey: subKey(i),
+        name: subKey(i),
+        model: MODEL,
+        transport: { kind: 'tcp', host: '127.0.0.1', port },
+        unitId: 1,
+        pollIntervalMs: intervalMs,
+        timeoutMs: edgeConfig.modbusTimeoutMs,
+      })),
     },
     buffer: { dir: 'buffer' },
     configCenter: { host: '127.0.0.1', port: 0 },
@@ -329,7 +370,15 @@ async function edgeRun(ctx: RunContext, intervalMs: number, kind: UplinkKind, st
   const target = kind === 'hub' ? hubTarget(ctx.hub, ctx.watch) : await responderTarget();
   try {
     // Registration always goes through the hub's REST; only the MQTT uplink differs.
-    const file = await writeEdgeConfig(dir, { baseUrl: ctx.hub.baseUrl, mqttUrl: target.mqttUrl }, ctx.tenant, ctx.gateway, ctx.subProductKey, ctx.farm.ports, intervalMs);
+    const file = await writeEdgeConfig(
+      dir,
+      { baseUrl: ctx.hub.baseUrl, mqttUrl: target.mqttUrl },
+      ctx.tenant,
+      ctx.gateway,
+      ctx.subProductKey,
+      ctx.farm.ports,
+      intervalMs,
+    );
     if (start === 'live') await ctx.farm.hold();
     else await ctx.farm.release();
     const spawnedAt = Date.now();
@@ -340,7 +389,10 @@ async function edgeRun(ctx: RunContext, intervalMs: number, kind: UplinkKind, st
       status = await e.status();
       return status.uplink.connected && status.subDevices.length === c.devices && status.subDevices.every((s) => s.loggedIn);
     }, c.readyTimeoutMs);
-    if (!loggedIn) throw new Error(`${name}: ${status.subDevices.filter((s) => s.loggedIn).length}/${status.subDevices.length} sub-devices logged in after ${c.readyTimeoutMs} ms\n${e.output().slice(-2000)}`);
+    if (!loggedIn)
+      throw new Error(
+        `${name}: ${status.subDevices.filter((s) => s.loggedIn).length}/${status.subDevices.length} sub-devices logged in after ${c.readyTimeoutMs} ms\n${e.output().slice(-2000)}`,
+      );
     const loggedInAfterMs = Date.now() - spawnedAt;
     let releasedAfterMs: number | undefined;
     if (start === 'live') {
@@ -363,7 +415,13 @@ async function edgeRun(ctx: RunContext, intervalMs: number, kind: UplinkKind, st
     const statusBefore = await e.status();
     const problemsBefore = e.problems();
     target.open();
-    const { window, before, after } = await measureWindow({ hub: target.pid, farm: ctx.farm.pid, measured: e.pid }, ctx.farm, ctx.clkTck, windowMs(intervalMs), () => target.counters());
+    const { window, before, after } = await measureWindow(
+      { hub: target.pid, farm: ctx.farm.pid, measured: e.pid },
+      ctx.farm,
+      ctx.clkTck,
+      windowMs(intervalMs),
+      () => target.counters(),
+    );
     const got = await target.close();
     const statusAfter = await e.status();
     const problems = Object.entries(e.problems()).flatMap(([key, v]) => {
@@ -422,9 +480,22 @@ async function bareRun(ctx: RunContext, intervalMs: number): Promise<EdgeRun> {
   const bare = await startBarePoller(ctx.farm.ports, intervalMs, c.modbusTimeoutMs);
   try {
     await sleep(c.warmupMs);
-    const { window, before, after } = await measureWindow({ hub: ctx.hub.pid, farm: ctx.farm.pid, measured: bare.pid }, ctx.farm, ctx.clkTck, windowMs(intervalMs), () => bare.counts());
-    const run: EdgeRun = { peer: 'bare', intervalMs, window, bare: { readings: after.readings - before.readings, errors: after.errors - before.errors } };
-    log(`bare poller ${intervalMs} ms: ${(window.polls / window.seconds).toFixed(0)} polls/s, CPU ${(window.cpu * 100).toFixed(1)}%, RSS ${(window.rss.end / 2 ** 20).toFixed(1)} MiB`);
+    const { window, before, after } = await measureWindow(
+      { hub: ctx.hub.pid, farm: ctx.farm.pid, measured: bare.pid },
+      ctx.farm,
+      ctx.clkTck,
+      windowMs(intervalMs),
+      () => bare.counts(),
+    );
+    const run: EdgeRun = {
+      peer: 'bare',
+      intervalMs,
+      window,
+      bare: { readings: after.readings - before.readings, errors: after.errors - before.errors },
+    };
+    log(
+      `bare poller ${intervalMs} ms: ${(window.polls / window.seconds).toFixed(0)} polls/s, CPU ${(window.cpu * 100).toFixed(1)}%, RSS ${(window.rss.end / 2 ** 20).toFixed(1)} MiB`,
+    );
     return run;
   } finally {
     await bare.stop();
@@ -480,11 +551,25 @@ export async function runEdgeBenchmarks(): Promise<void> {
     const watch = new StreamWatch(app, sub.productKey);
     await app.subscribeAsync(`org/${tenant.orgId}/#`, { qos: 0 });
 
-    const ctx: RunContext = { hub: { baseUrl: hub.baseUrl, mqttUrl: hub.mqttUrl, pid: hubPid }, tenant, gateway, subProductKey: sub.productKey, farm, watch, clkTck };
+    const ctx: RunContext = {
+      hub: { baseUrl: hub.baseUrl, mqttUrl: hub.mqttUrl, pid: hubPid },
+      tenant,
+      gateway,
+      subProductKey: sub.productKey,
+      farm,
+      watch,
+      clkTck,
+    };
     const runs: EdgeRun[] = [];
-    for (const spec of c.runs) runs.push(spec.peer === 'edge' ? await edgeRun(ctx, spec.intervalMs, spec.uplink, spec.start) : await bareRun(ctx, spec.intervalMs));
+    for (const spec of c.runs)
+      runs.push(spec.peer === 'edge' ? await edgeRun(ctx, spec.intervalMs, spec.uplink, spec.start) : await bareRun(ctx, spec.intervalMs));
     // What the edge's dynamic registration left in the hub: the product's devices, all of them.
-    const created = await admin.ok<unknown[]>('POST', '/connect-service/v2.1/devices', { action: 'search', orgId: tenant.orgId }, { expression: `productKey = '${sub.productKey}'`, pagination: { pageNo: 1, pageSize: 1 } });
+    const created = await admin.ok<unknown[]>(
+      'POST',
+      '/connect-service/v2.1/devices',
+      { action: 'search', orgId: tenant.orgId },
+      { expression: `productKey = '${sub.productKey}'`, pagination: { pageNo: 1, pageSize: 1 } },
+    );
 
     const results: EdgeBenchResults = {
       date: startedAt,

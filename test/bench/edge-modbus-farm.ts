@@ -34,7 +34,8 @@ function device(index: number): DataModel {
   return {
     readBits: refuse,
     readRegisters(fc, start, n) {
-      if (fc !== 3 || start + n > REGISTERS) throw new ModbusException(exceptionCode.illegalDataAddress, `no registers ${start}..${start + n - 1}`);
+      if (fc !== 3 || start + n > REGISTERS)
+        throw new ModbusException(exceptionCode.illegalDataAddress, `no registers ${start}..${start + n - 1}`);
       if (held) throw new ModbusException(SERVER_DEVICE_BUSY, 'held by the benchmark');
       served++;
       return registersAt(index, Date.now()).slice(start, start + n);

@@ -17,7 +17,9 @@ const intId = (i: number) => `i${i}`;
 const floatId = (i: number) => `f${i}`;
 
 /** The register map in the edge's config format (edge/src/config/schema.ts, `registerPoint`). */
-export function benchRegisterMap(): { points: Record<string, { fc: 3; address: number; type: 'int16' | 'float32'; scale?: number; wordOrder?: 'BE' }> } {
+export function benchRegisterMap(): {
+  points: Record<string, { fc: 3; address: number; type: 'int16' | 'float32'; scale?: number; wordOrder?: 'BE' }>;
+} {
   const points: Record<string, { fc: 3; address: number; type: 'int16' | 'float32'; scale?: number; wordOrder?: 'BE' }> = {};
   for (let i = 0; i < INT_POINTS; i++) points[intId(i)] = { fc: 3, address: i, type: 'int16', scale: INT_SCALE };
   for (let i = 0; i < FLOAT_POINTS; i++) points[floatId(i)] = { fc: 3, address: INT_POINTS + 2 * i, type: 'float32', wordOrder: 'BE' };

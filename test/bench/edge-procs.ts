@@ -135,7 +135,12 @@ export async function startBarePoller(ports: number[], intervalMs: number, timeo
   return {
     pid: child.pid!,
     counts: () => {
-      const answer = nextMessage(child, (m) => (typeof (m as { readings?: unknown }).readings === 'number' ? (m as { readings: number; errors: number }) : undefined), 5_000, 'bare poller count');
+      const answer = nextMessage(
+        child,
+        (m) => (typeof (m as { readings?: unknown }).readings === 'number' ? (m as { readings: number; errors: number }) : undefined),
+        5_000,
+        'bare poller count',
+      );
       child.send('count');
       return answer;
     },
@@ -167,7 +172,12 @@ export async function startResponder(): Promise<Responder> {
     mqttUrl: `mqtt://127.0.0.1:${port}`,
     counts: () => ask('count', (m) => (m as { counts?: ResponderCounts }).counts, 'responder count'),
     open: () => child.send('open'),
-    close: () => ask('close', (m) => ((m as { samples?: unknown }).samples ? (m as Extract<ResponderMessage, { samples: unknown }>) : undefined), 'responder close'),
+    close: () =>
+      ask(
+        'close',
+        (m) => ((m as { samples?: unknown }).samples ? (m as Extract<ResponderMessage, { samples: unknown }>) : undefined),
+        'responder close',
+      ),
     stop: () => stopChild(child),
   };
 }
@@ -205,7 +215,8 @@ function countProblem(line: string, into: LoggedProblems): void {
   }
   if ((e.level ?? 0) < 40) return;
   const key = `${e.msg ?? '?'}${e.code !== undefined ? ` (reply code ${String(e.code)})` : ''}`;
-  const detail = typeof e.message === 'string' ? e.message : typeof e.err === 'string' ? e.err : (e.err as { message?: string } | undefined)?.message;
+  const detail =
+    typeof e.message === 'string' ? e.message : typeof e.err === 'string' ? e.err : (e.err as { message?: string } | undefined)?.message;
   const entry = (into[key] ??= { count: 0, example: detail ?? '' });
   entry.count++;
 }
@@ -217,7 +228,16 @@ function countProblem(line: string, into: LoggedProblems): void {
  */
 export async function startEdge(configFile: string, centerToken: string, timeoutMs = 60_000): Promise<BenchEdge> {
   const spawnedAt = Date.now();
-  const [cmd, argv] = pinnedCommand(EDGE_CPU, process.execPath, ['--import', 'tsx', 'edge/src/main.ts', 'start', '--config', configFile, '--log-level', 'warn']);
+  const [cmd, argv] = pinnedCommand(EDGE_CPU, process.execPath, [
+    '--import',
+    'tsx',
+    'edge/src/main.ts',
+    'start',
+    '--config',
+    configFile,
+    '--log-level',
+    'warn',
+  ]);
   const env = { ...process.env };
   delete env['EDGE_TRACE'];
   const child = track(spawn(cmd, argv, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] }), 'edge');

@@ -91,7 +91,13 @@ const runName = (x: EdgeRun) => `${x.peer === 'bare' ? 'bare poller' : edgeName(
 const othersPct = (n: number | undefined) => pct(Math.max(0, n ?? NaN));
 
 function find(r: EdgeBenchResults, peer: 'edge' | 'bare', intervalMs: number, target?: UplinkKind, start?: EdgeStart): EdgeRun | undefined {
-  return r.runs.find((y) => y.peer === peer && y.intervalMs === intervalMs && (target === undefined || y.uplink?.target === target) && (start === undefined || y.uplink?.start === start));
+  return r.runs.find(
+    (y) =>
+      y.peer === peer &&
+      y.intervalMs === intervalMs &&
+      (target === undefined || y.uplink?.target === target) &&
+      (start === undefined || y.uplink?.start === start),
+  );
 }
 
 export function renderEdgeSection(r: EdgeBenchResults): string {
@@ -121,7 +127,9 @@ export function renderEdgeSection(r: EdgeBenchResults): string {
   });
   const problemLines = edges.flatMap((x) => {
     const ps = x.uplink!.problems;
-    return ps.length === 0 ? [] : [`- ${runName(x)}: ${ps.map((p) => `${int(p.count)} × “${p.key}”${p.example ? ` (e.g. “${p.example}”)` : ''}`).join('; ')}`];
+    return ps.length === 0
+      ? []
+      : [`- ${runName(x)}: ${ps.map((p) => `${int(p.count)} × “${p.key}”${p.example ? ` (e.g. “${p.example}”)` : ''}`).join('; ')}`];
   });
 
   const neighbourRows = r.runs.map((x) => {
@@ -189,7 +197,9 @@ export function renderEdgeSection(r: EdgeBenchResults): string {
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...uplinkRows,
     '',
-    problemLines.length > 0 ? 'What the edge logged at warn or above during the windows:' : 'The edge logged nothing at warn or above during the windows.',
+    problemLines.length > 0
+      ? 'What the edge logged at warn or above during the windows:'
+      : 'The edge logged nothing at warn or above during the windows.',
     '',
     ...(problemLines.length > 0 ? [...problemLines, ''] : []),
     `### The other processes during each window`,
@@ -230,10 +240,12 @@ function interpretation(r: EdgeBenchResults): string[] {
   if (!a1 || !b1 || !rl || !b10 || !hl || !rc) return ['_(the configured runs differ from the ones this text discusses)_'];
   const d = (x: EdgeRun) => x.uplink!.delay;
   const delivered = (x: EdgeRun) => rate(x.uplink!.live + x.uplink!.resumed, x.window);
-  const perMsg = (x: EdgeRun) => (x.uplink!.live + x.uplink!.resumed + x.uplink!.refusedByHub) / Math.max(1, x.uplink!.postBatch + x.uplink!.resumeBatch);
+  const perMsg = (x: EdgeRun) =>
+    (x.uplink!.live + x.uplink!.resumed + x.uplink!.refusedByHub) / Math.max(1, x.uplink!.postBatch + x.uplink!.resumeBatch);
   const own = (e: EdgeRun, b: EdgeRun) => perPoll(e.window) - perPoll(b.window);
   const hubMsPerReading = 1000 / delivered(hl);
-  const cpu0 = (x: EdgeRun) => x.window.neighbours.hub + x.window.neighbours.farm + x.window.neighbours.bench + Math.max(0, x.window.others?.[0] ?? 0);
+  const cpu0 = (x: EdgeRun) =>
+    x.window.neighbours.hub + x.window.neighbours.farm + x.window.neighbours.bench + Math.max(0, x.window.others?.[0] ?? 0);
   const readings = (n: number) => `${int(n)} reading${n === 1 ? '' : 's'}`;
   const target = (ms: number) => (c.devices * 1000) / ms;
   const halves = (x: EdgeRun) => (x.uplink!.delayHalves ? `${int(x.uplink!.delayHalves[0])} → ${int(x.uplink!.delayHalves[1])} ms` : '—');
@@ -250,7 +262,7 @@ function interpretation(r: EdgeBenchResults): string[] {
         ? `It keeps up (delay p50 ${halves(rl)} across the window): its live path is far from saturated at ${one(rate(rl.uplink!.postBatch, rl.window))} messages/s, and since the config allows no faster poll, ${c.devices} devices at 100 ms is as far as this benchmark pushes it; its ceiling lies beyond. `
         : `It does not keep up (delay p50 ${halves(rl)} across the window). `) +
       `Its own work per reading beyond the bare loop's is ${int(own(rl, b10))} µs here and ${int(own(a1, b1))} µs at the issue's load; with one short window per configuration, differences of that size move from run to run (the bare loop's own cost per poll moves as much).`,
-    `- **The same load into the hub: the hub sets the pace${hl.uplink!.refusedByHub > 0 ? ', and the edge keeps refused data aside' : sustained(hl) ? '' : ', and the rest piles up in the edge\'s disk buffer'}.** The edge polls ${int(rate(hl.window.polls, hl.window))} readings/s; the hub stores and publishes **${int(delivered(hl))}/s** (${int(rate(hl.uplink!.points, hl.window))} points/s) in ${one(rate(hl.uplink!.postBatch, hl.window))} \`post/batch\` messages/s of ${int(perMsg(hl))} readings, at ${pct(hl.window.neighbours.hub)} of its core${cpu0(hl) < 0.9 ? `, with CPU 0 ${pct(cpu0(hl))} busy in all, so CPU is not what limits it` : `, with CPU 0 ${pct(cpu0(hl))} busy in all (so CPU may be part of the limit)`}: it ingests a batch one reading at a time, each awaited until its LMDB commit is done, and the telemetry store opens LMDB without overlapping sync, so a commit is done after its fsync. ` +
+    `- **The same load into the hub: the hub sets the pace${hl.uplink!.refusedByHub > 0 ? ', and the edge keeps refused data aside' : sustained(hl) ? '' : ", and the rest piles up in the edge's disk buffer"}.** The edge polls ${int(rate(hl.window.polls, hl.window))} readings/s; the hub stores and publishes **${int(delivered(hl))}/s** (${int(rate(hl.uplink!.points, hl.window))} points/s) in ${one(rate(hl.uplink!.postBatch, hl.window))} \`post/batch\` messages/s of ${int(perMsg(hl))} readings, at ${pct(hl.window.neighbours.hub)} of its core${cpu0(hl) < 0.9 ? `, with CPU 0 ${pct(cpu0(hl))} busy in all, so CPU is not what limits it` : `, with CPU 0 ${pct(cpu0(hl))} busy in all (so CPU may be part of the limit)`}: it ingests a batch one reading at a time, each awaited until its LMDB commit is done, and the telemetry store opens LMDB without overlapping sync, so a commit is done after its fsync. ` +
       `The edge has one batch awaiting its reply at a time, so what it can send into the hub is a batch per ingest of a batch. ` +
       (hl.uplink!.refusedByHub > 0
         ? `The hub refused ${int(hl.uplink!.refusedByHub)} readings in the window${refusal(hl)}; the edge keeps refused readings aside in refused.jsonl rather than sending them again (edge/src/proxy/telemetry-path.ts); they never arrive, so they are not in the delay percentiles (p50 ${halves(hl)} across the window).`
@@ -267,7 +279,9 @@ function interpretation(r: EdgeBenchResults): string[] {
       `At ten times the load the edge holds ${mib(rl.window.rss.end)} MiB and the bare loop ${mib(b10.window.rss.end)} MiB; the bare loop holds no readings at all, so that growth with the rate is mostly heap headroom for a higher allocation rate. Where readings do pile up, in the cold start, the edge reaches ${mib(rc.window.rss.max)} MiB within the window.`,
     `- **What these numbers do not say.** One run on one 2-CPU virtual machine shared with other sessions: the other processes on CPU 0 and CPU 1 peaked at ${pct(otherCpu0)} and ${pct(otherCpu1)} (last table), which can slow any process measured (the last table shows which windows it touched), and fsync latency, which sets the hub's ingest rate and the edge's buffer rate, depends on what else writes to the disk. ` +
       `The hub runs on the same machine; a real edge reaches it over a WAN with tens to hundreds of ms of round trip, and with one batch of at most 200 readings awaiting its reply, the live rate is at most 200 readings per round trip (2,000/s at 100 ms). Real Modbus devices answer in milliseconds, not the farm's sub-millisecond, and a register map spread over several blocks costs a request per block. ` +
-      `Windows are ${Object.values(c.measureMs).map((w) => `${secs(w)} s`).join(' and ')}, each configuration runs once: compare the ratios and the failure modes between commits, not the absolutes.`,
+      `Windows are ${Object.values(c.measureMs)
+        .map((w) => `${secs(w)} s`)
+        .join(' and ')}, each configuration runs once: compare the ratios and the failure modes between commits, not the absolutes.`,
   ];
 }
 

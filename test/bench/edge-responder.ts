@@ -26,7 +26,8 @@ export interface ResponderCounts {
   seen: number;
 }
 
-export type ResponderMessage = { port: number } | { counts: ResponderCounts } | { samples: { arrival: number; time: number; resumed: boolean }[]; points: number };
+export type ResponderMessage =
+  { port: number } | { counts: ResponderCounts } | { samples: { arrival: number; time: number; resumed: boolean }[]; points: number };
 
 if (!process.send) throw new Error('edge-responder.ts needs an IPC channel');
 const send = process.send.bind(process);
@@ -51,7 +52,8 @@ broker.on('publish', (packet, client) => {
   }
   counts.messages++;
   let data: unknown = {};
-  const batch = req.method === 'thing.measurepoint.post.batch' ? 'live' : req.method === 'thing.measurepoint.resume.batch' ? 'resumed' : undefined;
+  const batch =
+    req.method === 'thing.measurepoint.post.batch' ? 'live' : req.method === 'thing.measurepoint.resume.batch' ? 'resumed' : undefined;
   if (batch && Array.isArray(req.params)) {
     if (batch === 'live') counts.postBatch++;
     else counts.resumeBatch++;
@@ -64,7 +66,10 @@ broker.on('publish', (packet, client) => {
       }
     }
   } else if (req.method === 'combine.login.batch') {
-    const subs = ((req.params as { subDevices?: { productKey: string; deviceKey: string }[] } | undefined)?.subDevices ?? []).map((s) => ({ productKey: s.productKey, deviceKey: s.deviceKey }));
+    const subs = ((req.params as { subDevices?: { productKey: string; deviceKey: string }[] } | undefined)?.subDevices ?? []).map((s) => ({
+      productKey: s.productKey,
+      deviceKey: s.deviceKey,
+    }));
     data = { loginedSubDevices: subs, failedSubDevices: [] };
   }
   const payload = Buffer.from(JSON.stringify({ id: req.id, code: 200, data }), 'utf8');

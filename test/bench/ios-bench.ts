@@ -32,7 +32,10 @@ const ROUNDS = Number(process.env.BENCH_IOS_ROUNDS ?? 2);
 const PUSH_CONCURRENCY = 256;
 const log = (msg: string) => console.error(`[bench:ios] ${msg}`);
 
-async function fullLoop(world: AppleWorld, dir: string): Promise<{ run: (round: number) => Promise<IosRound>; enrollSeconds: number; close: () => Promise<void> }> {
+async function fullLoop(
+  world: AppleWorld,
+  dir: string,
+): Promise<{ run: (round: number) => Promise<IosRound>; enrollSeconds: number; close: () => Promise<void> }> {
   const store = await openEmbeddedStore({ path: join(dir, 'registry') });
   const plugin = await IosPlugin.open(store, pino({ level: 'silent' }), {
     apnsUrl: world.apns.url,
@@ -75,7 +78,15 @@ async function fullLoop(world: AppleWorld, dir: string): Promise<{ run: (round: 
     await finished;
     const wallMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
-    return { peer: 'plugin', round, commands: agents.length, wallMs, enqueuedMs, latency: summarize(latencies), cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+    return {
+      peer: 'plugin',
+      round,
+      commands: agents.length,
+      wallMs,
+      enqueuedMs,
+      latency: summarize(latencies),
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    };
   }
   return {
     run,
@@ -100,7 +111,9 @@ async function bareLoop(world: AppleWorld): Promise<{ run: (round: number) => Pr
       const udid = /<key>UDID<\/key>\s*<string>([^<]+)<\/string>/.exec(body)?.[1] ?? '';
       if (status === 'Idle') {
         res.writeHead(200, { 'content-type': 'application/xml' });
-        res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n<plist version="1.0"><dict><key>CommandUUID</key><string>bare-${udid}</string><key>Command</key><dict><key>RequestType</key><string>DeviceLock</string><key>Message</key><string>Bench lock</string></dict></dict></plist>`);
+        res.end(
+          `<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n<plist version="1.0"><dict><key>CommandUUID</key><string>bare-${udid}</string><key>Command</key><dict><key>RequestType</key><string>DeviceLock</string><key>Message</key><string>Bench lock</string></dict></dict></plist>`,
+        );
         return;
       }
       if (status === 'Acknowledged') onDone(udid);
@@ -112,7 +125,12 @@ async function bareLoop(world: AppleWorld): Promise<{ run: (round: number) => Pr
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mdm`;
   const agents: IphoneAgent[] = fleet(world, url);
   for (const a of agents) a.attachPush();
-  const client = new ApnsClient({ url: world.apns.url, certPem: world.push.certPem, keyPem: world.push.keyPem, caPem: world.serverCa.certPem });
+  const client = new ApnsClient({
+    url: world.apns.url,
+    certPem: world.push.certPem,
+    keyPem: world.push.keyPem,
+    caPem: world.serverCa.certPem,
+  });
 
   async function run(round: number): Promise<IosRound> {
     const latencies: number[] = [];
@@ -132,7 +150,15 @@ async function bareLoop(world: AppleWorld): Promise<{ run: (round: number) => Pr
     await finished;
     const wallMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
-    return { peer: 'bare', round, commands: agents.length, wallMs, enqueuedMs, latency: summarize(latencies), cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+    return {
+      peer: 'bare',
+      round,
+      commands: agents.length,
+      wallMs,
+      enqueuedMs,
+      latency: summarize(latencies),
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    };
   }
   return {
     run,

@@ -46,12 +46,18 @@ interface LbRun {
 }
 
 function signedConnect(d: ProvisionedDevice, timestamp: string): ConnectSpec {
-  return { clientId: `${d.deviceKey}|securemode=2,signmethod=sha256,timestamp=${timestamp}|`, username: `${d.deviceKey}&${d.productKey}`, password: connectPassword(d.deviceKey, d, timestamp, 'sha256') };
+  return {
+    clientId: `${d.deviceKey}|securemode=2,signmethod=sha256,timestamp=${timestamp}|`,
+    username: `${d.deviceKey}&${d.productKey}`,
+    password: connectPassword(d.deviceKey, d, timestamp, 'sha256'),
+  };
 }
 
 /** HAProxy runs master-worker (-W): the process doing the work is the master's child. */
 function haproxyWorkerPid(masterPid: number): number {
-  const out = spawnSync('pgrep', ['-P', String(masterPid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
+  const out = spawnSync('pgrep', ['-P', String(masterPid)], { encoding: 'utf8' })
+    .stdout.trim()
+    .split('\n')[0];
   return Number(out) || masterPid;
 }
 
@@ -67,14 +73,27 @@ async function successReplies(c: LocalCluster): Promise<number> {
 async function oneRun(workers: number, round: number, clkTck: number): Promise<LbRun> {
   const c = lbConfig;
   const dataDir = await mkdtemp(join(tmpdir(), 'edgehub-bench-lb-'));
-  const cluster = await startLocalCluster({ dataDir, workers, ports: { mqtt: 0, mqtts: 0, ws: 0, http: 0 }, hubEnv: { HUB_MQTT_CONNECT_THROTTLE: 'false' } });
+  const cluster = await startLocalCluster({
+    dataDir,
+    workers,
+    ports: { mqtt: 0, mqtts: 0, ws: 0, http: 0 },
+    hubEnv: { HUB_MQTT_CONNECT_THROTTLE: 'false' },
+  });
   try {
     const creds = JSON.parse(await readFile(cluster.credentialsPath, 'utf8')) as AdminCredentials;
     const admin = new ApiClient({ baseUrl: cluster.urls.http, accessKey: creds.accessKey, accessSecret: creds.accessSecret });
-    const fleet = await provision(admin, creds.orgId, { productType: 'Device', deviceKeys: Array.from({ length: c.publishers }, (_, i) => `lb-${i}`), product: THING_MODEL });
+    const fleet = await provision(admin, creds.orgId, {
+      productType: 'Device',
+      deviceKeys: Array.from({ length: c.publishers }, (_, i) => `lb-${i}`),
+      product: THING_MODEL,
+    });
     const ts = String(Date.now());
     const port = Number(new URL(cluster.urls.mqtt).port);
-    const pids: Record<string, number> = { haproxy: haproxyWorkerPid(cluster.haproxy.child.pid!), redis: cluster.redis.child.pid!, manager: cluster.manager.process.child.pid! };
+    const pids: Record<string, number> = {
+      haproxy: haproxyWorkerPid(cluster.haproxy.child.pid!),
+      redis: cluster.redis.child.pid!,
+      manager: cluster.manager.process.child.pid!,
+    };
     for (const w of cluster.workers) pids[w.name] = w.process.child.pid!;
     const job: FanInJob = {
       kind: 'fanin',
@@ -90,7 +109,10 @@ async function oneRun(workers: number, round: number, clkTck: number): Promise<L
       warmupMs: c.warmupMs,
       measureMs: c.measureMs + 1_000,
     };
-    const generator = runChildJob<FanInResult>('mqtt-loadgen.ts', job, { killAfterMs: job.deadlineMs + 15_000, onSpawn: (pid) => (pids['generator'] = pid) });
+    const generator = runChildJob<FanInResult>('mqtt-loadgen.ts', job, {
+      killAfterMs: job.deadlineMs + 15_000,
+      onSpawn: (pid) => (pids['generator'] = pid),
+    });
     const deadline = Date.now() + 30_000;
     while (establishedOn(port) < c.publishers) {
       if (Date.now() > deadline) throw new Error(`only ${establishedOn(port)} of ${c.publishers} publishers connected through HAProxy`);
@@ -116,7 +138,9 @@ async function oneRun(workers: number, round: number, clkTck: number): Promise<L
       generatorCores: cpu.procs['generator']?.cores ?? 0,
       others: cpu.others,
     };
-    log(`${workers} worker(s), round ${round + 1}: ${Math.round(run.postsPerSecond)} posts/s, workers ${run.workerCores.toFixed(2)} cores → ${Math.round(run.perWorkerCore)} posts per worker core-second; haproxy ${run.haproxyCores.toFixed(2)}, redis ${run.redisCores.toFixed(2)}, generator ${run.generatorCores.toFixed(2)}, others ${run.others.toFixed(2)}`);
+    log(
+      `${workers} worker(s), round ${round + 1}: ${Math.round(run.postsPerSecond)} posts/s, workers ${run.workerCores.toFixed(2)} cores → ${Math.round(run.perWorkerCore)} posts per worker core-second; haproxy ${run.haproxyCores.toFixed(2)}, redis ${run.redisCores.toFixed(2)}, generator ${run.generatorCores.toFixed(2)}, others ${run.others.toFixed(2)}`,
+    );
     return run;
   } finally {
     await cluster.stop();
@@ -145,7 +169,7 @@ function render(runs: LbRun[], started: Date, load: { start: number; end: number
     `Run ${started.toISOString()} on ${m.cpuModel} (${m.nproc} CPUs, Node ${m.node}), load average ${load.start.toFixed(2)} at the start, ${load.end.toFixed(2)} at the end; source ${sourceRevision()}.`,
     `Fan-in through HAProxy (\`npm run cluster\` topology, TLS off, PROXY v2 on): ${c.publishers} signed devices, QoS 1, ${c.window} posts in flight each, ${c.warmupMs / 1000} s warm-up + ${c.measureMs / 1000} s measured, ${c.rounds} rounds per configuration. CPU in cores (1 = one core busy) over the measured window; nothing pinned.`,
     '',
-    '| workers | round | posts/s | workers\' CPU | posts per worker core-second | HAProxy | Redis | generator | other processes |',
+    "| workers | round | posts/s | workers' CPU | posts per worker core-second | HAProxy | Redis | generator | other processes |",
     '|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
@@ -158,7 +182,10 @@ async function writeSection(section: string): Promise<void> {
   const block = `${START}\n${section}\n${END}`;
   const s = doc.indexOf(START);
   const e = doc.indexOf(END);
-  doc = s >= 0 && e > s ? doc.slice(0, s) + block + doc.slice(e + END.length) : `${doc.trimEnd()}\n\n## Cluster behind HAProxy: cost per core\n\n${block}\n`;
+  doc =
+    s >= 0 && e > s
+      ? doc.slice(0, s) + block + doc.slice(e + END.length)
+      : `${doc.trimEnd()}\n\n## Cluster behind HAProxy: cost per core\n\n${block}\n`;
   await writeFile(DOC_PATH, doc);
 }
 

@@ -31,7 +31,14 @@ export async function runLoad(call: (i: number) => Promise<void>, opts: { reques
   const t0 = performance.now();
   await Promise.all(Array.from({ length: opts.concurrency }, worker));
   const elapsedMs = performance.now() - t0;
-  return { requests: opts.requests, concurrency: opts.concurrency, elapsedMs, reqPerSec: (opts.requests / elapsedMs) * 1000, latency: summarize(samples), samples };
+  return {
+    requests: opts.requests,
+    concurrency: opts.concurrency,
+    elapsedMs,
+    reqPerSec: (opts.requests / elapsedMs) * 1000,
+    latency: summarize(samples),
+    samples,
+  };
 }
 
 /** Treats several runs of the same kind as one: all their samples, their requests over their summed time. */
@@ -40,5 +47,12 @@ export function mergeLoads(runs: readonly LoadResult[]): LoadResult {
   if (!first) throw new Error('nothing to merge');
   const samples = runs.flatMap((r) => r.samples);
   const elapsedMs = runs.reduce((t, r) => t + r.elapsedMs, 0);
-  return { requests: samples.length, concurrency: first.concurrency, elapsedMs, reqPerSec: (samples.length / elapsedMs) * 1000, latency: summarize(samples), samples };
+  return {
+    requests: samples.length,
+    concurrency: first.concurrency,
+    elapsedMs,
+    reqPerSec: (samples.length / elapsedMs) * 1000,
+    latency: summarize(samples),
+    samples,
+  };
 }

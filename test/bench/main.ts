@@ -132,7 +132,8 @@ if (sample.data.assetId !== assetIds[0]) throw new Error('device get answered an
 const { status: _status, ...envelope } = sample;
 const bare = await startBareServer(envelope);
 try {
-  if (bare.fastifyVersion !== h.hub.api.version) throw new Error(`fastify ${bare.fastifyVersion} for the peer but ${h.hub.api.version} in the hub`);
+  if (bare.fastifyVersion !== h.hub.api.version)
+    throw new Error(`fastify ${bare.fastifyVersion} for the peer but ${h.hub.api.version} in the hub`);
   const bareTarget: GetTarget = { client: bare.client, orgId: tenant.orgId };
   const measure = async (target: GetTarget, picks: string[], concurrency: number): Promise<LoadResult> => {
     collectGarbage();
@@ -151,7 +152,9 @@ try {
   const warm = randomPicks(assetIds, GET_WARMUP, SEED + 1);
   await measure(hubTarget, warm, 1);
   await measure(bareTarget, warm, 1);
-  log(`device GET: ${GET_REQUESTS} calls one at a time, then ${GET_REQUESTS} with ${CONCURRENCY} in flight, for the hub and the bare server each`);
+  log(
+    `device GET: ${GET_REQUESTS} calls one at a time, then ${GET_REQUESTS} with ${CONCURRENCY} in flight, for the hub and the bare server each`,
+  );
   const get = {
     sequential: await abba(randomPicks(assetIds, GET_REQUESTS, SEED), 1),
     concurrent: await abba(randomPicks(assetIds, GET_REQUESTS, SEED + 2), CONCURRENCY),

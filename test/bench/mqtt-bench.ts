@@ -20,7 +20,17 @@ import type { ConnectSpec } from './mqtt-frames.js';
 import { MEASUREPOINT_BODY } from './mqtt-frames.js';
 import type { FanInJob, FanInResult, StormJob, StormResult } from './mqtt-loadgen.js';
 import { canPin, clockTicks } from './mqtt-proc.js';
-import { BROKER_CPU, GENERATOR_CPU, startAedesPeer, startHubPeer, startMosquittoPeer, runLoadgen, type HubPeer, type Peer, type PeerName } from './mqtt-peers.js';
+import {
+  BROKER_CPU,
+  GENERATOR_CPU,
+  startAedesPeer,
+  startHubPeer,
+  startMosquittoPeer,
+  runLoadgen,
+  type HubPeer,
+  type Peer,
+  type PeerName,
+} from './mqtt-peers.js';
 import { renderMqttSection, writeMqttSection, type FanInRun, type MqttBenchResults, type StormRun } from './mqtt-report.js';
 
 export const mqttConfig = {
@@ -44,7 +54,11 @@ export type MqttConfig = typeof mqttConfig;
 
 const PEERS: PeerName[] = ['hub', 'aedes', 'mosquitto'];
 /** What a counted delivery must contain: the hub's success reply, or the bare brokers' copy of the request. */
-const EXPECT: Record<PeerName, string> = { hub: '"code":200,', aedes: '"method":"thing.measurepoint.post"', mosquitto: '"method":"thing.measurepoint.post"' };
+const EXPECT: Record<PeerName, string> = {
+  hub: '"code":200,',
+  aedes: '"method":"thing.measurepoint.post"',
+  mosquitto: '"method":"thing.measurepoint.post"',
+};
 const THING_MODEL = { thingModel: { measurepoints: { temp: { dataType: 'DOUBLE' } } } };
 
 const log = (msg: string) => console.error(`[bench:mqtt] ${msg}`);
@@ -53,7 +67,10 @@ const log = (msg: string) => console.error(`[bench:mqtt] ${msg}`);
 async function provisionDevices(hub: HubPeer, prefix: string, count: number): Promise<ProvisionedDevice[]> {
   const devices: ProvisionedDevice[] = [];
   for (let from = 0; from < count; from += mqttConfig.provisionChunk) {
-    const keys = Array.from({ length: Math.min(mqttConfig.provisionChunk, count - from) }, (_, i) => `${prefix}-${String(from + i).padStart(5, '0')}`);
+    const keys = Array.from(
+      { length: Math.min(mqttConfig.provisionChunk, count - from) },
+      (_, i) => `${prefix}-${String(from + i).padStart(5, '0')}`,
+    );
     const product = await provision(hub.admin, hub.orgId, { productType: 'Device', deviceKeys: keys, product: THING_MODEL });
     devices.push(...product.devices);
   }
@@ -112,7 +129,9 @@ async function fanIn(clkTck: number): Promise<{ runs: FanInRun[]; versions: Reco
           if (result.wrong > 0) throw new Error(`${name} QoS ${qos}: ${result.wrong} deliveries without ${EXPECT[name]}`);
           if (result.delivered === 0) throw new Error(`${name} QoS ${qos}: nothing delivered`);
           runs.push({ peer: name, qos, round, result });
-          log(`round ${round + 1}/${c.rounds} QoS ${qos} ${name}: ${Math.round(result.delivered / result.seconds)} delivered/s, broker CPU ${(result.brokerCpu * 100).toFixed(0)}%, generator CPU ${(result.generatorCpu * 100).toFixed(0)}%${result.others ? `, others on CPU 0/1 ${(result.others.brokerCpu * 100).toFixed(0)}%/${(result.others.generatorCpu * 100).toFixed(0)}%` : ''}`);
+          log(
+            `round ${round + 1}/${c.rounds} QoS ${qos} ${name}: ${Math.round(result.delivered / result.seconds)} delivered/s, broker CPU ${(result.brokerCpu * 100).toFixed(0)}%, generator CPU ${(result.generatorCpu * 100).toFixed(0)}%${result.others ? `, others on CPU 0/1 ${(result.others.brokerCpu * 100).toFixed(0)}%/${(result.others.generatorCpu * 100).toFixed(0)}%` : ''}`,
+          );
           // Let the broker close the previous run's connections before the next run starts.
           await sleep(500);
         }
@@ -158,10 +177,25 @@ async function connectStorms(clkTck: number): Promise<StormRun[]> {
 
 async function storm(peer: Peer, devices: ConnectSpec[], clkTck: number): Promise<StormRun> {
   const c = mqttConfig;
-  const job: StormJob = { kind: 'storm', port: peer.port, brokerPid: peer.pid, clkTck, ...pinning(), deadlineMs: 120_000, devices, concurrency: c.stormConcurrency, settleMs: c.settleMs };
+  const job: StormJob = {
+    kind: 'storm',
+    port: peer.port,
+    brokerPid: peer.pid,
+    clkTck,
+    ...pinning(),
+    deadlineMs: 120_000,
+    devices,
+    concurrency: c.stormConcurrency,
+    settleMs: c.settleMs,
+  };
   const result = await runLoadgen<StormResult>(job);
-  if (result.accepted !== devices.length) throw new Error(`${peer.name}: ${result.accepted} of ${devices.length} connections accepted (${result.refused} refused, ${result.failed} failed)`);
-  log(`storm ${peer.name}: ${Math.round(result.connectsPerSec)} connects/s, ${Math.round((result.brokerCpuSeconds / result.accepted) * 1e6)} µs broker CPU per connect, RSS ${(result.rssBefore / 2 ** 20).toFixed(1)} → ${(result.rssAfter / 2 ** 20).toFixed(1)} MiB, ${result.listenOverflows} listen-queue overflows`);
+  if (result.accepted !== devices.length)
+    throw new Error(
+      `${peer.name}: ${result.accepted} of ${devices.length} connections accepted (${result.refused} refused, ${result.failed} failed)`,
+    );
+  log(
+    `storm ${peer.name}: ${Math.round(result.connectsPerSec)} connects/s, ${Math.round((result.brokerCpuSeconds / result.accepted) * 1e6)} µs broker CPU per connect, RSS ${(result.rssBefore / 2 ** 20).toFixed(1)} → ${(result.rssAfter / 2 ** 20).toFixed(1)} MiB, ${result.listenOverflows} listen-queue overflows`,
+  );
   return { peer: peer.name, version: peer.version, result };
 }
 
@@ -182,7 +216,9 @@ export async function runMqttBenchmarks(): Promise<void> {
   const loadAtStart = loadavg()[0] ?? NaN;
   const revision = sourceRevision();
   const clkTck = clockTicks();
-  log(`fan-in: ${mqttConfig.publishers} publishers, QoS 0 and 1, ${mqttConfig.rounds} rounds × 3 brokers × ${(mqttConfig.warmupMs + mqttConfig.measureMs) / 1000} s`);
+  log(
+    `fan-in: ${mqttConfig.publishers} publishers, QoS 0 and 1, ${mqttConfig.rounds} rounds × 3 brokers × ${(mqttConfig.warmupMs + mqttConfig.measureMs) / 1000} s`,
+  );
   const fan = await fanIn(clkTck);
   log(`connect storm: ${mqttConfig.stormDevices} connections, ${mqttConfig.stormConcurrency} in flight, against each broker`);
   const storms = await connectStorms(clkTck);

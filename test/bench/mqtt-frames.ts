@@ -17,7 +17,13 @@ export interface ConnectSpec {
 const KEEPALIVE_S = 600;
 
 export function connectBytes(c: ConnectSpec): Buffer {
-  return connectFrame({ clientId: c.clientId, clean: true, username: c.username, password: Buffer.from(c.password, 'utf8'), keepalive: KEEPALIVE_S });
+  return connectFrame({
+    clientId: c.clientId,
+    clean: true,
+    username: c.username,
+    password: Buffer.from(c.password, 'utf8'),
+    keepalive: KEEPALIVE_S,
+  });
 }
 
 export function subscribeBytes(filter: string, qos: 0 | 1): Buffer {
@@ -47,7 +53,15 @@ export interface PublishTemplate {
 
 /** The PUBLISH frame of publisher number `source` (< 10,000), its index already in the request id. */
 export function publishTemplate(topic: string, body: string, qos: 0 | 1, source: number): PublishTemplate {
-  const frame = encode({ cmd: 'publish', topic, payload: Buffer.from(body, 'utf8'), qos, messageId: qos > 0 ? 1 : undefined, retain: false, dup: false });
+  const frame = encode({
+    cmd: 'publish',
+    topic,
+    payload: Buffer.from(body, 'utf8'),
+    qos,
+    messageId: qos > 0 ? 1 : undefined,
+    retain: false,
+    dup: false,
+  });
   const markAt = frame.indexOf(ID_MARK);
   if (markAt < 0 || frame.lastIndexOf('{"id":"', markAt) !== markAt - ID_AT) throw new Error('the body must start with {"id":"<id mark>"');
   frame.write(String(source).padStart(SOURCE_DIGITS, '0'), markAt, 'latin1');

@@ -12,7 +12,16 @@ import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connectBytes, FrameReader, publishBatch, publishTemplate, pubackBytes, subscribeBytes, type ConnectSpec, type FrameHandlers } from './mqtt-frames.js';
+import {
+  connectBytes,
+  FrameReader,
+  publishBatch,
+  publishTemplate,
+  pubackBytes,
+  subscribeBytes,
+  type ConnectSpec,
+  type FrameHandlers,
+} from './mqtt-frames.js';
 import { cpuBusySeconds, cpuSeconds, listenDrops, residentBytes } from './mqtt-proc.js';
 import { summarize, type LatencySummary } from './stats.js';
 
@@ -117,7 +126,14 @@ export interface StormResult {
 const now = () => performance.now();
 
 /** What else ran on the pinned CPUs between two /proc/stat samples, given our own processes' CPU seconds. */
-function othersBetween(job: JobBase, before: number[], after: number[], brokerS: number, generatorS: number, seconds: number): Others | undefined {
+function othersBetween(
+  job: JobBase,
+  before: number[],
+  after: number[],
+  brokerS: number,
+  generatorS: number,
+  seconds: number,
+): Others | undefined {
   if (!job.cpus) return undefined;
   const used = (cpu: number) => (after[cpu] ?? NaN) - (before[cpu] ?? NaN);
   return {
@@ -242,7 +258,13 @@ async function fanIn(job: FanInJob): Promise<FanInResult> {
     const acks: number[] = [];
     let granted: (g: number) => void = () => undefined;
     const subscribed = new Promise<number>((resolve) => (granted = resolve));
-    subscriber = await openLink(job.port, { clientId: `bench-subscriber-${process.pid}`, username: 'bench', password: 'bench' }, { publish: delivered(acks), suback: (g) => granted(g) }, needle, 10_000);
+    subscriber = await openLink(
+      job.port,
+      { clientId: `bench-subscriber-${process.pid}`, username: 'bench', password: 'bench' },
+      { publish: delivered(acks), suback: (g) => granted(g) },
+      needle,
+      10_000,
+    );
     const sock = subscriber.sock;
     sock.on('data', () => afterRead(sock, acks));
     sock.write(subscribeBytes(job.subscribe, job.qos));
@@ -295,11 +317,23 @@ async function fanIn(job: FanInJob): Promise<FanInResult> {
   for (const p of publishers) p.write(job.window);
 
   await sleep(job.warmupMs);
-  const start = { ...counts, t: now(), broker: cpuSeconds(job.brokerPid, job.clkTck), gen: process.cpuUsage(), cpus: cpuBusySeconds(job.clkTck) };
+  const start = {
+    ...counts,
+    t: now(),
+    broker: cpuSeconds(job.brokerPid, job.clkTck),
+    gen: process.cpuUsage(),
+    cpus: cpuBusySeconds(job.clkTck),
+  };
   measuring = true;
   await sleep(job.measureMs);
   measuring = false;
-  const end = { ...counts, t: now(), broker: cpuSeconds(job.brokerPid, job.clkTck), gen: process.cpuUsage(start.gen), cpus: cpuBusySeconds(job.clkTck) };
+  const end = {
+    ...counts,
+    t: now(),
+    broker: cpuSeconds(job.brokerPid, job.clkTck),
+    gen: process.cpuUsage(start.gen),
+    cpus: cpuBusySeconds(job.clkTck),
+  };
   stopped = true;
   const seconds = (end.t - start.t) / 1000;
   const brokerS = end.broker - start.broker;

@@ -60,7 +60,8 @@ function track(child: ChildProcess, name?: string): ChildProcess {
   child.stderr?.on('data', keep);
   child.once('exit', (code, signal) => {
     children.delete(child);
-    if (name && !stopping.has(child)) console.error(`[bench:mqtt] ${name} (pid ${child.pid}) exited on its own: code ${code}, signal ${signal}\n${tail}`);
+    if (name && !stopping.has(child))
+      console.error(`[bench:mqtt] ${name} (pid ${child.pid}) exited on its own: code ${code}, signal ${signal}\n${tail}`);
   });
   return child;
 }

@@ -52,7 +52,8 @@ const load = (n: number) => n.toFixed(2);
 
 const PEERS: PeerName[] = ['hub', 'aedes', 'mosquitto'];
 
-const othersCell = (o: { brokerCpu: number; generatorCpu: number } | undefined) => (o ? `${pct(o.brokerCpu)} / ${pct(o.generatorCpu)}` : 'not pinned');
+const othersCell = (o: { brokerCpu: number; generatorCpu: number } | undefined) =>
+  o ? `${pct(o.brokerCpu)} / ${pct(o.generatorCpu)}` : 'not pinned';
 
 /** Medians over the rounds of one broker at one QoS. */
 interface FanInSummary {
@@ -81,7 +82,9 @@ function summarizeFanIn(runs: FanInRun[], peer: PeerName, qos: 0 | 1): FanInSumm
     brokerCpu: m((r) => r.brokerCpu),
     generatorCpu: m((r) => r.generatorCpu),
     perCore: m((r) => r.delivered / r.seconds / r.brokerCpu),
-    ...(others.length > 0 ? { others: { brokerCpu: median(others.map((o) => o.brokerCpu)), generatorCpu: median(others.map((o) => o.generatorCpu)) } } : {}),
+    ...(others.length > 0
+      ? { others: { brokerCpu: median(others.map((o) => o.brokerCpu)), generatorCpu: median(others.map((o) => o.generatorCpu)) } }
+      : {}),
     ...(lat.length > 0 ? { p50: median(lat.map((l) => l.p50)), p99: median(lat.map((l) => l.p99)) } : {}),
   };
 }
@@ -105,7 +108,12 @@ export function renderMqttSection(r: MqttBenchResults): string {
       return `| QoS ${qos} | ${label[p]} | **${int(x.delivered)}** | ${x.runs.map((y) => int(y.delivered / y.seconds)).join(', ')} | ${qos === 1 ? int(x.acked) : '—'} | ${pct(x.brokerCpu)} | ${int(x.perCore)} | ${pct(x.generatorCpu)} | ${othersCell(x.others)} | ${lat} |`;
     });
     const vs = (peer: PeerName) =>
-      `| QoS ${qos} | **hub ÷ ${peer}** | **${ratio(s.hub.delivered / s[peer].delivered)}** | ${s.hub.runs.map((h, i) => { const o = s[peer].runs[i]; return o ? ratio(h.delivered / h.seconds / (o.delivered / o.seconds)) : '—'; }).join(', ')} | ${qos === 1 ? ratio(s.hub.acked / s[peer].acked) : '—'} | | **${ratio(s.hub.perCore / s[peer].perCore)}** | | | |`;
+      `| QoS ${qos} | **hub ÷ ${peer}** | **${ratio(s.hub.delivered / s[peer].delivered)}** | ${s.hub.runs
+        .map((h, i) => {
+          const o = s[peer].runs[i];
+          return o ? ratio(h.delivered / h.seconds / (o.delivered / o.seconds)) : '—';
+        })
+        .join(', ')} | ${qos === 1 ? ratio(s.hub.acked / s[peer].acked) : '—'} | | **${ratio(s.hub.perCore / s[peer].perCore)}** | | | |`;
     return [...rows, vs('aedes'), vs('mosquitto')];
   };
 
@@ -186,7 +194,11 @@ function limit(x: FanInSummary): string {
   return 'neither core full (latency-bound loop)';
 }
 
-function interpretation(r: MqttBenchResults, fan: Record<0 | 1, Record<PeerName, FanInSummary>>, storm: Record<PeerName, StormRun>): string[] {
+function interpretation(
+  r: MqttBenchResults,
+  fan: Record<0 | 1, Record<PeerName, FanInSummary>>,
+  storm: Record<PeerName, StormRun>,
+): string[] {
   const c = r.config;
   const f0 = fan[0];
   const f1 = fan[1];

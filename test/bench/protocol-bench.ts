@@ -37,7 +37,9 @@ interface Round {
   cpuSeconds: number;
 }
 
-const model = { measurepoints: { temp: { dataType: 'DOUBLE' }, power: { dataType: 'DOUBLE' }, speed: { dataType: 'INT' }, state: { dataType: 'STRING' } } };
+const model = {
+  measurepoints: { temp: { dataType: 'DOUBLE' }, power: { dataType: 'DOUBLE' }, speed: { dataType: 'INT' }, state: { dataType: 'STRING' } },
+};
 
 interface Fleet {
   devices: TestDevice[];
@@ -49,7 +51,8 @@ interface Fleet {
 async function fleet(h: RunningHub, product: ProvisionedProduct, encode: (i: number, d: number) => Buffer, raw: boolean): Promise<Fleet> {
   const devices = await Promise.all(product.devices.map((p) => connectDevice(h.mqttUrl, p)));
   const payloads = devices.map((_, d) => Array.from({ length: MESSAGES }, (_, i) => encode(i, d)));
-  const topic = (d: TestDevice) => (raw ? topics.upRaw(d.creds.productKey, d.creds.deviceKey) : topics.measurepointPost(d.creds.productKey, d.creds.deviceKey));
+  const topic = (d: TestDevice) =>
+    raw ? topics.upRaw(d.creds.productKey, d.creds.deviceKey) : topics.measurepointPost(d.creds.productKey, d.creds.deviceKey);
   return { devices, payloads, topic };
 }
 
@@ -92,16 +95,30 @@ export async function runProtocolBenchmarks(): Promise<void> {
       provision(c, orgId, { productType: 'Device', deviceKeys: keys('cbor'), product: { thingModel: model, dataFormat: 'Custom' } }),
       provision(c, orgId, { productType: 'Device', deviceKeys: keys('ruled'), product: { thingModel: model } }),
     ]);
-    await c.ok('POST', '/connect-service/v2.1/products', { action: 'setCodec', orgId, productKey: cborP.productKey }, { codec: { type: 'cbor' } });
+    await c.ok(
+      'POST',
+      '/connect-service/v2.1/products',
+      { action: 'setCodec', orgId, productKey: cborP.productKey },
+      { codec: { type: 'cbor' } },
+    );
     // 100 rules over the four measurepoints, thresholds the data never reaches (evaluated, never opened).
     const points = ['temp', 'power', 'speed', 'state'];
     for (let i = 0; i < RULES; i++) {
       const point = points[i % points.length]!;
       const trigger = point === 'state' ? { op: 'eq', value: `fault-${i}` } : { op: 'gt', value: 1_000_000 + i };
-      await c.ok('POST', '/connect-service/v2.1/alert-rules', { action: 'create', orgId }, { productKey: ruledP.productKey, name: `rule ${i}`, severity: 'warning', source: { measurepoint: point }, trigger });
+      await c.ok(
+        'POST',
+        '/connect-service/v2.1/alert-rules',
+        { action: 'create', orgId },
+        { productKey: ruledP.productKey, name: `rule ${i}`, severity: 'warning', source: { measurepoint: point }, trigger },
+      );
     }
-    const params = (i: number, d: number) => ({ measurepoints: { temp: 20 + ((i + d) % 50) / 10, power: 1000 + i, speed: i % 3000, state: 'running' }, time: T0 + i });
-    const json = (i: number, d: number) => Buffer.from(JSON.stringify({ id: String(i + 1), version: '1.0', method: 'thing.measurepoint.post', params: params(i, d) }));
+    const params = (i: number, d: number) => ({
+      measurepoints: { temp: 20 + ((i + d) % 50) / 10, power: 1000 + i, speed: i % 3000, state: 'running' },
+      time: T0 + i,
+    });
+    const json = (i: number, d: number) =>
+      Buffer.from(JSON.stringify({ id: String(i + 1), version: '1.0', method: 'thing.measurepoint.post', params: params(i, d) }));
     const cbor = (i: number, d: number) => cborCodec.encode({ id: String(i + 1), method: 'thing.measurepoint.post', params: params(i, d) });
     const fleets = {
       json: await fleet(h, jsonP, json, false),
@@ -109,7 +126,9 @@ export async function runProtocolBenchmarks(): Promise<void> {
       rules100: await fleet(h, ruledP, json, false),
     };
     const bytes = { json: fleets.json.payloads[0]![0]!.length, cbor: fleets.cbor.payloads[0]![0]!.length };
-    log(`${DEVICES} devices × ${MESSAGES} messages per round, ${ROUNDS} rounds per peer; payload ${bytes.json} B JSON vs ${bytes.cbor} B CBOR`);
+    log(
+      `${DEVICES} devices × ${MESSAGES} messages per round, ${ROUNDS} rounds per peer; payload ${bytes.json} B JSON vs ${bytes.cbor} B CBOR`,
+    );
 
     // Warm-up (JIT, caches), not reported.
     await round(h, fleets.json, 'json', 0, false);
@@ -124,12 +143,21 @@ export async function runProtocolBenchmarks(): Promise<void> {
         ['rules100', fleets.rules100, true],
       ] as const) {
         const res = await round(h, f, peer, r, settle);
-        log(`${peer} round ${r}: ${Math.round(res.messages / res.cpuSeconds)} msg per CPU-second, ${Math.round(res.messages / (res.wallMs / 1000))} msg/s wall`);
+        log(
+          `${peer} round ${r}: ${Math.round(res.messages / res.cpuSeconds)} msg per CPU-second, ${Math.round(res.messages / (res.wallMs / 1000))} msg/s wall`,
+        );
         rounds.push(res);
       }
     }
     for (const f of Object.values(fleets)) await Promise.all(f.devices.map((d) => d.end()));
-    const section = render({ date: startedAt, durationS: (Date.now() - startedAt.getTime()) / 1000, machine: describeMachine(), load: { start: loadStart, end: loadavg()[0] ?? NaN }, rounds, bytes });
+    const section = render({
+      date: startedAt,
+      durationS: (Date.now() - startedAt.getTime()) / 1000,
+      machine: describeMachine(),
+      load: { start: loadStart, end: loadavg()[0] ?? NaN },
+      rounds,
+      bytes,
+    });
     await writeSection(section);
     console.log(section);
   } finally {

@@ -60,7 +60,8 @@ export function renderRestSection(r: RestBenchResults): string {
     `| ${label}: bare fastify, same body | ${int(g.bare.reqPerSec)} | ${ms(g.bare.latency.p50)} | ${ms(g.bare.latency.p99)} | ${ms(g.bare.latency.max)} |`,
     `| ${label}: **hub ÷ bare** | **${ratio(g.hub.reqPerSec / g.bare.reqPerSec)}** | **${ratio(g.hub.latency.p50 / g.bare.latency.p50)}** | **${ratio(g.hub.latency.p99 / g.bare.latency.p99)}** | ${ratio(g.hub.latency.max / g.bare.latency.max)} |`,
   ];
-  const memRow = (label: string, s: MemorySnapshot) => `| ${label} | ${mib(s.rss)} | ${mib(s.heapUsed)} | ${mib(s.heapTotal)} | ${mib(s.external)} |`;
+  const memRow = (label: string, s: MemorySnapshot) =>
+    `| ${label} | ${mib(s.rss)} | ${mib(s.heapUsed)} | ${mib(s.heapTotal)} | ${mib(s.external)} |`;
 
   return [
     `_Written by \`npm run bench\` (test/bench/main.ts); everything between the \`bench:rest\` markers is replaced on the next run._`,
@@ -107,7 +108,18 @@ export function renderRestSection(r: RestBenchResults): string {
   ].join('\n');
 }
 
-function interpretation(r: RestBenchResults, x: { rest: number; store: number; paired: number[]; countMs: number; nCalls: number; restCalls: { calls: number[] }[]; storeCalls: { calls: number[] }[] }): string[] {
+function interpretation(
+  r: RestBenchResults,
+  x: {
+    rest: number;
+    store: number;
+    paired: number[];
+    countMs: number;
+    nCalls: number;
+    restCalls: { calls: number[] }[];
+    storeCalls: { calls: number[] }[];
+  },
+): string[] {
   const { config: c } = r;
   const restMs = (c.devices / x.rest) * 1000;
   const storeMs = (c.devices / x.store) * 1000;

@@ -12,12 +12,19 @@ export interface BenchTenant {
 /** An organization, an application with a live token, and an empty product: everything outside the timed part. */
 export async function prepareTenant(h: RunningHub): Promise<BenchTenant> {
   const t = await newTenant(h, 'bench');
-  const p = await t.client.connect<string>(t.orgId, 'POST', 'products', 'create', {}, {
-    productName: i18n('Bench meter'),
-    productType: 'Device',
-    dataFormat: 'Json',
-    biDirectionalAuth: false,
-  });
+  const p = await t.client.connect<string>(
+    t.orgId,
+    'POST',
+    'products',
+    'create',
+    {},
+    {
+      productName: i18n('Bench meter'),
+      productType: 'Device',
+      dataFormat: 'Json',
+      biDirectionalAuth: false,
+    },
+  );
   if (p.code !== 0) throw new Error(`product create failed: ${p.code} ${p.msg}`);
   await t.client.accessToken();
   return { client: t.client, orgId: t.orgId, productKey: p.data };
@@ -50,7 +57,14 @@ export async function restBatchCreate(t: BenchTenant, devices: NewDevice[], batc
   const t0 = performance.now();
   for (let i = 0; i < devices.length; i += batch) {
     const c0 = performance.now();
-    const r = await t.client.connect<{ code: number; msg: string; data: { assetId: string } | null }[]>(t.orgId, 'POST', 'devices', 'batchCreate', {}, { deviceList: devices.slice(i, i + batch) });
+    const r = await t.client.connect<{ code: number; msg: string; data: { assetId: string } | null }[]>(
+      t.orgId,
+      'POST',
+      'devices',
+      'batchCreate',
+      {},
+      { deviceList: devices.slice(i, i + batch) },
+    );
     callMs.push(performance.now() - c0);
     if (r.code !== 0) throw new Error(`batchCreate failed: ${r.code} ${r.msg}`);
     for (const item of r.data) {

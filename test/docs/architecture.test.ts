@@ -52,7 +52,9 @@ describe('docs/ARCHITECTURE.md tree', () => {
   const tree = treeEntries(readRepoFile('docs/ARCHITECTURE.md'));
 
   it('reads nesting by indentation', () => {
-    const sample = treeEntries('```\nhub/  x\n  src/store/  y\n    embedded/  z\n    port.ts  w\n            a wrapped description/\n  src/cli/\n```\n');
+    const sample = treeEntries(
+      '```\nhub/  x\n  src/store/  y\n    embedded/  z\n    port.ts  w\n            a wrapped description/\n  src/cli/\n```\n',
+    );
     expect([...sample.folders].sort()).toEqual(['hub', 'hub/src', 'hub/src/cli', 'hub/src/store', 'hub/src/store/embedded']);
     expect([...sample.files]).toEqual(['hub/src/store/port.ts']);
   });

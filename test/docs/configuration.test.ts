@@ -20,13 +20,21 @@ describe('docs/CONFIGURATION.md', () => {
   it('finds variables the ways the config readers read them', () => {
     const hubStyle = "const a = env['HUB_HTTP_PORT']; int('HUB_MQTT_PORT', 1, 0, 2); process.env.REDIS_URL;";
     expect([...variablesReadIn(hubStyle)].sort()).toEqual(['HUB_HTTP_PORT', 'HUB_MQTT_PORT', 'REDIS_URL']);
-    const certStyle = "const get = (n) => env[`CERT_SERVICE_${n}`]; get('PORT'); int('SERIAL_BITS', 1); for (const field of ['C', 'ST'] as const) get(`CA_${field}`);";
-    expect([...variablesReadIn(certStyle)].sort()).toEqual(['CERT_SERVICE_CA_C', 'CERT_SERVICE_CA_ST', 'CERT_SERVICE_PORT', 'CERT_SERVICE_SERIAL_BITS']);
+    const certStyle =
+      "const get = (n) => env[`CERT_SERVICE_${n}`]; get('PORT'); int('SERIAL_BITS', 1); for (const field of ['C', 'ST'] as const) get(`CA_${field}`);";
+    expect([...variablesReadIn(certStyle)].sort()).toEqual([
+      'CERT_SERVICE_CA_C',
+      'CERT_SERVICE_CA_ST',
+      'CERT_SERVICE_PORT',
+      'CERT_SERVICE_SERIAL_BITS',
+    ]);
   });
 
   it('has a row for every variable the code reads', () => {
     const documented = variablesDocumented(readRepoFile('docs/CONFIGURATION.md'));
-    const missing = [...readByCode()].filter(([name]) => !documented.has(name)).map(([name, files]) => `${name} (read in ${files.join(', ')})`);
+    const missing = [...readByCode()]
+      .filter(([name]) => !documented.has(name))
+      .map(([name, files]) => `${name} (read in ${files.join(', ')})`);
     expect(missing, 'add a row to docs/CONFIGURATION.md for each').toEqual([]);
   });
 
@@ -38,7 +46,15 @@ describe('docs/CONFIGURATION.md', () => {
 
   it('covers the config readers of the hub, the certificate service and the edge', () => {
     const read = readByCode();
-    for (const name of ['HUB_HTTP_PORT', 'HUB_MQTT_PORT', 'HUB_PUBLIC_URL', 'CERT_SERVICE_PORT', 'CERT_SERVICE_CA_O', 'EDGE_TRACE', 'EDGEHUB_CONFIG']) {
+    for (const name of [
+      'HUB_HTTP_PORT',
+      'HUB_MQTT_PORT',
+      'HUB_PUBLIC_URL',
+      'CERT_SERVICE_PORT',
+      'CERT_SERVICE_CA_O',
+      'EDGE_TRACE',
+      'EDGEHUB_CONFIG',
+    ]) {
       expect(read.has(name), name).toBe(true);
     }
   });

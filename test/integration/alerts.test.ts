@@ -6,7 +6,15 @@ import { topics } from '@edgehub/shared';
 import { loadConfig, type ApiClient } from '@edgehub/hub';
 import { connectDevice, newTenant, provision, startHub, type ProvisionedDevice, type RunningHub, type TestDevice } from '../src/index.js';
 
-type Alert = { alertId: string; ruleId: string; status: string; triggerValue: unknown; recoverValue?: unknown; severity: string; closedBy?: string };
+type Alert = {
+  alertId: string;
+  ruleId: string;
+  status: string;
+  triggerValue: unknown;
+  recoverValue?: unknown;
+  severity: string;
+  closedBy?: string;
+};
 type Hook = { body: string; json: { change: string; alert: Alert }; signature: string };
 
 const T = 1_700_000_000_000;
@@ -66,15 +74,31 @@ describe('alerts', () => {
   const receiver = new Receiver();
   const flaky = new Receiver();
 
-  const post = (measurepoints: Record<string, unknown>, time: number) => dev.request(topics.measurepointPost(d.productKey, d.deviceKey), 'thing.measurepoint.post', { measurepoints, time });
-  const createRule = (body: Record<string, unknown>) => c.ok<{ ruleId: string; webhookSecret?: string }>('POST', '/connect-service/v2.1/alert-rules', { action: 'create', orgId }, { productKey: d.productKey, ...body });
-  const search = async (body: Record<string, unknown>) => (await c.ok<Alert[]>('POST', '/connect-service/v2.1/alerts', { action: 'search', orgId }, body)).data;
+  const post = (measurepoints: Record<string, unknown>, time: number) =>
+    dev.request(topics.measurepointPost(d.productKey, d.deviceKey), 'thing.measurepoint.post', { measurepoints, time });
+  const createRule = (body: Record<string, unknown>) =>
+    c.ok<{ ruleId: string; webhookSecret?: string }>(
+      'POST',
+      '/connect-service/v2.1/alert-rules',
+      { action: 'create', orgId },
+      { productKey: d.productKey, ...body },
+    );
+  const search = async (body: Record<string, unknown>) =>
+    (await c.ok<Alert[]>('POST', '/connect-service/v2.1/alerts', { action: 'search', orgId }, body)).data;
 
   beforeAll(async () => {
     await Promise.all([receiver.start(), flaky.start()]);
     h = await startHub({ deviceProtocol: { ...loadConfig({}).deviceProtocol, alertWebhookAttempts: 4, alertWebhookBackoffMs: 20 } });
     ({ client: c, orgId } = await newTenant(h, 'alerts'));
-    d = (await provision(c, orgId, { productType: 'Device', deviceKeys: ['boiler'], product: { thingModel: { measurepoints: { temp: { dataType: 'DOUBLE' }, pressure: { dataType: 'DOUBLE' }, mode: { dataType: 'STRING' } } } } })).devices[0]!;
+    d = (
+      await provision(c, orgId, {
+        productType: 'Device',
+        deviceKeys: ['boiler'],
+        product: {
+          thingModel: { measurepoints: { temp: { dataType: 'DOUBLE' }, pressure: { dataType: 'DOUBLE' }, mode: { dataType: 'STRING' } } },
+        },
+      })
+    ).devices[0]!;
     dev = await connectDevice(h.mqttUrl, d);
   });
   afterAll(async () => {
@@ -84,11 +108,20 @@ describe('alerts', () => {
   });
 
   it('opens one alert while the value stays above the threshold, closes it on recovery, and signs both webhooks', async () => {
-    const rule = await createRule({ name: 'overheat', severity: 'major', source: { measurepoint: 'temp' }, trigger: { op: 'gt', value: 80 }, recovery: { op: 'lt', value: 70 }, webhookUrl: receiver.url });
+    const rule = await createRule({
+      name: 'overheat',
+      severity: 'major',
+      source: { measurepoint: 'temp' },
+      trigger: { op: 'gt', value: 80 },
+      recovery: { op: 'lt', value: 70 },
+      webhookUrl: receiver.url,
+    });
     const secret = rule.data.webhookSecret!;
     expect(secret).toBeTruthy();
     const streamed: { change: string }[] = [];
-    const unsubscribe = await h.hub.stream.subscribe(`org/${orgId}/devices/${d.productKey}/${d.deviceKey}/alerts`, (e) => streamed.push(e as unknown as { change: string }));
+    const unsubscribe = await h.hub.stream.subscribe(`org/${orgId}/devices/${d.productKey}/${d.deviceKey}/alerts`, (e) =>
+      streamed.push(e as unknown as { change: string }),
+    );
 
     let t = T;
     for (const temp of [50, 85, 90, 95, 75]) expect((await post({ temp }, (t += 1000))).code).toBe(200);
@@ -109,12 +142,22 @@ describe('alerts', () => {
     await unsubscribe();
 
     // The secret is shown once: listing rules never returns it.
-    const listed = await c.ok<Record<string, unknown>[]>('GET', '/connect-service/v2.1/alert-rules', { action: 'list', orgId, productKey: d.productKey });
+    const listed = await c.ok<Record<string, unknown>[]>('GET', '/connect-service/v2.1/alert-rules', {
+      action: 'list',
+      orgId,
+      productKey: d.productKey,
+    });
     expect(listed.data.every((r) => !('webhookSecret' in r))).toBe(true);
   });
 
   it('opens a duration rule only after the value held for the duration (by the data timestamps)', async () => {
-    const rule = await createRule({ name: 'pressure held', severity: 'warning', source: { measurepoint: 'pressure' }, trigger: { op: 'gte', value: 10 }, durationSeconds: 60 });
+    const rule = await createRule({
+      name: 'pressure held',
+      severity: 'warning',
+      source: { measurepoint: 'pressure' },
+      trigger: { op: 'gte', value: 10 },
+      durationSeconds: 60,
+    });
     expect((await post({ pressure: 12 }, T + 100_000)).code).toBe(200);
     expect((await post({ pressure: 12 }, T + 130_000)).code).toBe(200);
     await h.hub.alerts.settled();
@@ -125,14 +168,25 @@ describe('alerts', () => {
   });
 
   it('acknowledges and closes by hand; a state rule on a string value', async () => {
-    const rule = await createRule({ name: 'manual mode', severity: 'info', source: { measurepoint: 'mode' }, trigger: { op: 'eq', value: 'manual' } });
+    const rule = await createRule({
+      name: 'manual mode',
+      severity: 'info',
+      source: { measurepoint: 'mode' },
+      trigger: { op: 'eq', value: 'manual' },
+    });
     expect((await post({ mode: 'manual' }, T + 200_000)).code).toBe(200);
     await h.hub.alerts.settled();
     const [a] = await search({ ruleId: rule.data.ruleId });
-    expect((await c.ok<Alert>('POST', '/connect-service/v2.1/alerts', { action: 'acknowledge', orgId, alertId: a!.alertId })).data.status).toBe('acknowledged');
-    expect((await c.ok<Alert>('POST', '/connect-service/v2.1/alerts', { action: 'close', orgId, alertId: a!.alertId })).data).toMatchObject({ status: 'closed', closedBy: 'manual' });
+    expect(
+      (await c.ok<Alert>('POST', '/connect-service/v2.1/alerts', { action: 'acknowledge', orgId, alertId: a!.alertId })).data.status,
+    ).toBe('acknowledged');
+    expect((await c.ok<Alert>('POST', '/connect-service/v2.1/alerts', { action: 'close', orgId, alertId: a!.alertId })).data).toMatchObject(
+      { status: 'closed', closedBy: 'manual' },
+    );
     const other = await newTenant(h, 'intruder');
-    expect((await other.client.call('POST', '/connect-service/v2.1/alerts', { action: 'close', orgId: other.orgId, alertId: a!.alertId })).code).toBe(99404);
+    expect(
+      (await other.client.call('POST', '/connect-service/v2.1/alerts', { action: 'close', orgId: other.orgId, alertId: a!.alertId })).code,
+    ).toBe(99404);
   });
 
   it('retries a webhook that is down without holding up ingestion', async () => {
@@ -148,7 +202,13 @@ describe('alerts', () => {
       } else if (calls === 2) res.writeHead(500).end();
       else res.writeHead(200).end();
     };
-    await createRule({ name: 'hot again', severity: 'critical', source: { measurepoint: 'temp' }, trigger: { op: 'gt', value: 120 }, webhookUrl: flaky.url });
+    await createRule({
+      name: 'hot again',
+      severity: 'critical',
+      source: { measurepoint: 'temp' },
+      trigger: { op: 'gt', value: 120 },
+      webhookUrl: flaky.url,
+    });
     expect((await post({ temp: 130 }, T + 300_000)).code).toBe(200);
     // Ingestion goes on while the receiver holds the first delivery.
     for (let i = 1; i <= 20; i++) expect((await post({ temp: 130 + i }, T + 300_000 + i)).code).toBe(200);
@@ -160,7 +220,20 @@ describe('alerts', () => {
   });
 
   it('refuses malformed rules with 99400', async () => {
-    const bad = (body: Record<string, unknown>) => c.call('POST', '/connect-service/v2.1/alert-rules', { action: 'create', orgId }, { productKey: d.productKey, name: 'x', severity: 'major', source: { measurepoint: 'temp' }, trigger: { op: 'gt', value: 1 }, ...body });
+    const bad = (body: Record<string, unknown>) =>
+      c.call(
+        'POST',
+        '/connect-service/v2.1/alert-rules',
+        { action: 'create', orgId },
+        {
+          productKey: d.productKey,
+          name: 'x',
+          severity: 'major',
+          source: { measurepoint: 'temp' },
+          trigger: { op: 'gt', value: 1 },
+          ...body,
+        },
+      );
     expect((await bad({ trigger: { op: 'between', value: 1 } })).code).toBe(99400);
     expect((await bad({ severity: 'apocalyptic' })).code).toBe(99400);
     expect((await bad({ webhookUrl: 'ftp://example.com/x' })).code).toBe(99400);

@@ -1,7 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { streamTopics, topics } from '@edgehub/shared';
 import type { MqttClient } from 'mqtt';
-import { connectApp, connectDevice, newTenant, openSse, provision, startHub, subDeviceSign, type ProvisionedProduct, type RunningHub, type TestDevice } from '../src/index.js';
+import {
+  connectApp,
+  connectDevice,
+  newTenant,
+  openSse,
+  provision,
+  startHub,
+  subDeviceSign,
+  type ProvisionedProduct,
+  type RunningHub,
+  type TestDevice,
+} from '../src/index.js';
 
 type Tenant = Awaited<ReturnType<typeof newTenant>>;
 
@@ -24,7 +35,12 @@ describe('application stream', () => {
     gwp = await provision(x.client, x.orgId, { productType: 'Gateway', deviceKeys: ['gw'] });
     subs = await provision(x.client, x.orgId, { productType: 'Device', deviceKeys: ['meter'] });
     yDevices = await provision(y.client, y.orgId, { productType: 'Device', deviceKeys: ['y-meter'] });
-    await x.client.ok('POST', '/connect-service/v2.1/device-topos', { action: 'addSubDevice', orgId: x.orgId }, { gateway: { assetId: gwp.devices[0]!.assetId }, subDevices: [{ assetId: subs.devices[0]!.assetId }] });
+    await x.client.ok(
+      'POST',
+      '/connect-service/v2.1/device-topos',
+      { action: 'addSubDevice', orgId: x.orgId },
+      { gateway: { assetId: gwp.devices[0]!.assetId }, subDevices: [{ assetId: subs.devices[0]!.assetId }] },
+    );
     appX = await connectApp(h.mqttUrl, x.accessKey, x.accessSecret, 'x-app');
     appY = await connectApp(h.mqttUrl, y.accessKey, y.accessSecret, 'y-app');
   });
@@ -53,16 +69,39 @@ describe('application stream', () => {
     gw = await connectDevice(h.mqttUrl, gwp.devices[0]!);
     const g = gwp.devices[0]!;
     const ts = Date.now();
-    expect((await gw.request(topics.combineLogin(g.productKey, g.deviceKey), 'combine.login', { productKey: meter.productKey, deviceKey: meter.deviceKey, clientId: 'm', timestamp: ts, signMethod: 'sha256', sign: subDeviceSign('m', meter, ts) })).code).toBe(200);
+    expect(
+      (
+        await gw.request(topics.combineLogin(g.productKey, g.deviceKey), 'combine.login', {
+          productKey: meter.productKey,
+          deviceKey: meter.deviceKey,
+          clientId: 'm',
+          timestamp: ts,
+          signMethod: 'sha256',
+          sign: subDeviceSign('m', meter, ts),
+        })
+      ).code,
+    ).toBe(200);
     const online = await sseX.next((e) => e.event === 'lifecycle' && e.data.assetId === meter.assetId && e.data.status === 'online');
     expect(online.data.orgId).toBe(x.orgId);
 
     const sent = Date.now();
-    const post = gw.request(topics.measurepointPost(meter.productKey, meter.deviceKey), 'thing.measurepoint.post', { measurepoints: { power: 12.5 }, time: sent });
-    const [viaMqtt, viaSse] = await Promise.all([withinOneSecond(mqttGot), withinOneSecond(sseX.next((e) => e.event === 'measurepoints' && e.data.assetId === meter.assetId, 1000))]);
+    const post = gw.request(topics.measurepointPost(meter.productKey, meter.deviceKey), 'thing.measurepoint.post', {
+      measurepoints: { power: 12.5 },
+      time: sent,
+    });
+    const [viaMqtt, viaSse] = await Promise.all([
+      withinOneSecond(mqttGot),
+      withinOneSecond(sseX.next((e) => e.event === 'measurepoints' && e.data.assetId === meter.assetId, 1000)),
+    ]);
     expect((await post).code).toBe(200);
     expect(viaMqtt.topic).toBe(streamTopics.measurepoints(x.orgId, meter.productKey, meter.deviceKey));
-    expect(viaMqtt.json).toMatchObject({ orgId: x.orgId, productKey: meter.productKey, deviceKey: meter.deviceKey, time: sent, measurepoints: { power: { value: 12.5 } } });
+    expect(viaMqtt.json).toMatchObject({
+      orgId: x.orgId,
+      productKey: meter.productKey,
+      deviceKey: meter.deviceKey,
+      time: sent,
+      measurepoints: { power: { value: 12.5 } },
+    });
     expect(viaSse.data).toMatchObject({ assetId: meter.assetId, measurepoints: { power: { value: 12.5 } } });
 
     // org Y's device talks too: a round trip on Y's own stream proves Y's stream is live and saw only Y
@@ -99,12 +138,18 @@ describe('application stream', () => {
         resolve();
       }),
     );
-    await appY.publishAsync(streamTopics.measurepoints(x.orgId, subs.productKey, 'meter'), JSON.stringify({ type: 'measurepoints', fake: true }), { qos: 1 });
+    await appY.publishAsync(
+      streamTopics.measurepoints(x.orgId, subs.productKey, 'meter'),
+      JSON.stringify({ type: 'measurepoints', fake: true }),
+      { qos: 1 },
+    );
     const sse = await openSse(x.client, h.baseUrl, x.accessSecret, { orgId: x.orgId });
     // a real event after the fake one: if the fake had been delivered, it would have come first
     const meter = subs.devices[0]!;
     const real = sse.next((e) => e.event === 'measurepoints');
-    await gw.request(topics.measurepointPost(meter.productKey, meter.deviceKey), 'thing.measurepoint.post', { measurepoints: { power: 2 } });
+    await gw.request(topics.measurepointPost(meter.productKey, meter.deviceKey), 'thing.measurepoint.post', {
+      measurepoints: { power: 2 },
+    });
     expect((await real).data.fake).toBeUndefined();
     // The MQTT stream may trail SSE by a moment: wait for the real event there too, then check
     // that the fake never arrived before or with it.

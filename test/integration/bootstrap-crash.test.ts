@@ -22,7 +22,16 @@ afterAll(async () => {
 async function crashAt(dataDir: string, step: string): Promise<{ signal: NodeJS.Signals | null; output: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'hub/src/main.ts'], {
     cwd: repoRoot,
-    env: { ...process.env, HUB_DATA_DIR: dataDir, HUB_TEST_CRASH_AT: step, HUB_HTTP_PORT: '0', HUB_MQTT_PORT: '0', HUB_MQTTS_PORT: '0', HUB_MQTT_WS_PORT: '0', LOG_LEVEL: 'info' },
+    env: {
+      ...process.env,
+      HUB_DATA_DIR: dataDir,
+      HUB_TEST_CRASH_AT: step,
+      HUB_HTTP_PORT: '0',
+      HUB_MQTT_PORT: '0',
+      HUB_MQTTS_PORT: '0',
+      HUB_MQTT_WS_PORT: '0',
+      LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

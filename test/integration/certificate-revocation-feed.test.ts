@@ -4,7 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectCertificateService } from '@edgehub/certificate-service';
-import { connectPassword, newTenant, provision, requireService, spawnCertificateService, startHub, type RunningHub, type SpawnedCertificateService } from '../src/index.js';
+import {
+  connectPassword,
+  newTenant,
+  provision,
+  requireService,
+  spawnCertificateService,
+  startHub,
+  type RunningHub,
+  type SpawnedCertificateService,
+} from '../src/index.js';
 
 /**
  * Issue 9 item 7: with a standalone certificate service, a revocation made at the service (not
@@ -51,8 +60,26 @@ describe.runIf(run)('revocations made at a standalone certificate service reach 
     const key = join(dir, 'held.key');
     const csr = join(dir, 'held.csr');
     expect((await exec('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key])).code).toBe(0);
-    expect((await exec('openssl', ['req', '-new', '-key', key, '-out', csr, '-subj', `/C=CN/ST=Shanghai/L=Shanghai/O=EnOS/OU=Edge/CN=held-${Date.now()}`])).code).toBe(0);
-    const applied = await client.call<{ cert: string; certSN: string }>('POST', '/connect-service/v2.0/certificates', { action: 'apply', orgId, assetId: d.assetId }, { csr: await readFile(csr, 'utf8'), issueAuthority: 'ECC' });
+    expect(
+      (
+        await exec('openssl', [
+          'req',
+          '-new',
+          '-key',
+          key,
+          '-out',
+          csr,
+          '-subj',
+          `/C=CN/ST=Shanghai/L=Shanghai/O=EnOS/OU=Edge/CN=held-${Date.now()}`,
+        ])
+      ).code,
+    ).toBe(0);
+    const applied = await client.call<{ cert: string; certSN: string }>(
+      'POST',
+      '/connect-service/v2.0/certificates',
+      { action: 'apply', orgId, assetId: d.assetId },
+      { csr: await readFile(csr, 'utf8'), issueAuthority: 'ECC' },
+    );
     expect(applied.code, applied.msg).toBe(0);
     const cert = join(dir, 'held.crt');
     await writeFile(cert, applied.data.cert);
@@ -73,8 +100,29 @@ describe.runIf(run)('revocations made at a standalone certificate service reach 
 
     const connect = () => {
       const ts = String(Date.now());
-      const args = ['-V', 'mqttv311', '-h', 'localhost', '-p', String(h.mqttsPort), '--cafile', h.tlsCaPath, '--cert', cert, '--key', key, '-d'];
-      args.push('-i', `${d.deviceKey}|securemode=2,signmethod=sha256,timestamp=${ts}|`, '-u', `${d.deviceKey}&${d.productKey}`, '-P', connectPassword(d.deviceKey, d, ts, 'sha256'));
+      const args = [
+        '-V',
+        'mqttv311',
+        '-h',
+        'localhost',
+        '-p',
+        String(h.mqttsPort),
+        '--cafile',
+        h.tlsCaPath,
+        '--cert',
+        cert,
+        '--key',
+        key,
+        '-d',
+      ];
+      args.push(
+        '-i',
+        `${d.deviceKey}|securemode=2,signmethod=sha256,timestamp=${ts}|`,
+        '-u',
+        `${d.deviceKey}&${d.productKey}`,
+        '-P',
+        connectPassword(d.deviceKey, d, ts, 'sha256'),
+      );
       args.push('-t', `/sys/${d.productKey}/${d.deviceKey}/thing/model/up_raw_reply`, '-k', '60');
       const child = spawn('mosquitto_sub', args, { stdio: ['ignore', 'pipe', 'pipe'] });
       subs.push(child);

@@ -14,7 +14,9 @@ const tools = ['openssl', 'mosquitto_sub'].every((t) => spawnSync(t, ['--help'],
 const run = requireService(tools, 'openssl and mosquitto_sub (Debian packages openssl, mosquitto-clients)');
 
 function exec(cmd: string, args: string[]): Promise<number> {
-  return new Promise((resolve) => execFile(cmd, args, { timeout: 20_000 }, (err) => resolve(err ? Number((err as { code?: number }).code ?? 1) : 0)));
+  return new Promise((resolve) =>
+    execFile(cmd, args, { timeout: 20_000 }, (err) => resolve(err ? Number((err as { code?: number }).code ?? 1) : 0)),
+  );
 }
 
 describe.runIf(run)('a renewal supersedes the certificate it renews', () => {
@@ -34,12 +36,30 @@ describe.runIf(run)('a renewal supersedes the certificate it renews', () => {
 
   it('revokes the renewed certificate with reason 4 and closes the session opened with it', async () => {
     const { client, orgId } = await newTenant(h, 'supersede');
-    const d = (await provision(client, orgId, { productType: 'Device', deviceKeys: ['renewing'], product: { biDirectionalAuth: true } })).devices[0]!;
+    const d = (await provision(client, orgId, { productType: 'Device', deviceKeys: ['renewing'], product: { biDirectionalAuth: true } }))
+      .devices[0]!;
     const key = join(dir, 'd.key');
     const csr = join(dir, 'd.csr');
     expect(await exec('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key])).toBe(0);
-    expect(await exec('openssl', ['req', '-new', '-key', key, '-out', csr, '-subj', `/C=CN/ST=Shanghai/L=Shanghai/O=EnOS/OU=Edge/CN=renewing-${Date.now()}`])).toBe(0);
-    const certs = (action: string, body?: unknown) => client.call<{ cert: string; certSN: string }>('POST', '/connect-service/v2.0/certificates', { action, orgId, assetId: d.assetId }, body);
+    expect(
+      await exec('openssl', [
+        'req',
+        '-new',
+        '-key',
+        key,
+        '-out',
+        csr,
+        '-subj',
+        `/C=CN/ST=Shanghai/L=Shanghai/O=EnOS/OU=Edge/CN=renewing-${Date.now()}`,
+      ]),
+    ).toBe(0);
+    const certs = (action: string, body?: unknown) =>
+      client.call<{ cert: string; certSN: string }>(
+        'POST',
+        '/connect-service/v2.0/certificates',
+        { action, orgId, assetId: d.assetId },
+        body,
+      );
     const first = await certs('apply', { csr: await readFile(csr, 'utf8'), issueAuthority: 'ECC' });
     expect(first.code, first.msg).toBe(0);
     const certFile = join(dir, 'd.crt');
@@ -59,11 +79,32 @@ describe.runIf(run)('a renewal supersedes the certificate it renews', () => {
       });
     const online = next('online');
     const ts = String(Date.now());
-    const sub = spawn('mosquitto_sub', [
-      '-V', 'mqttv311', '-h', 'localhost', '-p', String(h.mqttsPort), '--cafile', h.tlsCaPath, '--cert', certFile, '--key', key,
-      '-i', `${d.deviceKey}|securemode=2,signmethod=sha256,timestamp=${ts}|`, '-u', `${d.deviceKey}&${d.productKey}`, '-P', connectPassword(d.deviceKey, d, ts, 'sha256'),
-      '-t', `/sys/${d.productKey}/${d.deviceKey}/thing/model/up_raw_reply`,
-    ], { stdio: 'ignore' });
+    const sub = spawn(
+      'mosquitto_sub',
+      [
+        '-V',
+        'mqttv311',
+        '-h',
+        'localhost',
+        '-p',
+        String(h.mqttsPort),
+        '--cafile',
+        h.tlsCaPath,
+        '--cert',
+        certFile,
+        '--key',
+        key,
+        '-i',
+        `${d.deviceKey}|securemode=2,signmethod=sha256,timestamp=${ts}|`,
+        '-u',
+        `${d.deviceKey}&${d.productKey}`,
+        '-P',
+        connectPassword(d.deviceKey, d, ts, 'sha256'),
+        '-t',
+        `/sys/${d.productKey}/${d.deviceKey}/thing/model/up_raw_reply`,
+      ],
+      { stdio: 'ignore' },
+    );
     subs.push(sub);
     await online;
 
@@ -71,7 +112,11 @@ describe.runIf(run)('a renewal supersedes the certificate it renews', () => {
     const renewed = await certs('renew', { certSn: Number(first.data.certSN) });
     expect(renewed.code, renewed.msg).toBe(0);
     await offline;
-    const listed = await client.call<{ certSN: string; certStatus: number; revokerReason?: string }[]>('GET', '/connect-service/v2.0/certificates', { action: 'list', orgId, assetId: d.assetId });
+    const listed = await client.call<{ certSN: string; certStatus: number; revokerReason?: string }[]>(
+      'GET',
+      '/connect-service/v2.0/certificates',
+      { action: 'list', orgId, assetId: d.assetId },
+    );
     expect(listed.data.map((c) => [c.certSN, c.certStatus, c.revokerReason])).toEqual([
       [renewed.data.certSN, 0, undefined],
       [first.data.certSN, 1, '4'],

@@ -17,7 +17,11 @@ describe('edgehub CLI: measurepoints', () => {
   async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
     const env: NodeJS.ProcessEnv = { ...process.env, EDGEHUB_CONFIG: join(dir, 'credentials.json'), NO_COLOR: '1' };
     delete env['EDGEHUB_PROFILE'];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'hub/src/cli/main.ts', ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'hub/src/cli/main.ts', ...args], {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
@@ -38,7 +42,8 @@ describe('edgehub CLI: measurepoints', () => {
     });
     device = product.devices[0]!;
     const d = await connectDevice(h.mqttUrl, device);
-    const post = (measurepoints: Record<string, unknown>, time: number) => d.request(topics.measurepointPost(device.productKey, device.deviceKey), 'thing.measurepoint.post', { measurepoints, time });
+    const post = (measurepoints: Record<string, unknown>, time: number) =>
+      d.request(topics.measurepointPost(device.productKey, device.deviceKey), 'thing.measurepoint.post', { measurepoints, time });
     expect((await post({ power: { value: 4.2, quality: 9 }, state: 'run, "mppt"' }, T)).code).toBe(200);
     expect((await post({ power: { value: 5.5, quality: 8 } }, T + 60_000)).code).toBe(200);
     expect((await post({ power: { value: 6.1, quality: 9 } }, T + 120_000)).code).toBe(200);
@@ -53,7 +58,10 @@ describe('edgehub CLI: measurepoints', () => {
   it('shows the latest value of each measurepoint, as JSON for jq', async () => {
     const r = await cli(['--json', 'measurepoint', 'latest', '--product', device.productKey, '--key', device.deviceKey]);
     expect(r.code, r.stderr).toBe(0);
-    const latest = JSON.parse(r.stdout) as { assetId: string; measurepoints: Record<string, { value: unknown; quality?: number; time: number }> };
+    const latest = JSON.parse(r.stdout) as {
+      assetId: string;
+      measurepoints: Record<string, { value: unknown; quality?: number; time: number }>;
+    };
     expect(latest.assetId).toBe(device.assetId);
     expect(latest.measurepoints['power']).toEqual({ value: 6.1, quality: 9, time: T + 120_000 });
     expect(latest.measurepoints['state']).toMatchObject({ value: 'run, "mppt"', time: T });
@@ -63,7 +71,20 @@ describe('edgehub CLI: measurepoints', () => {
     const range = ['--from', new Date(T).toISOString(), '--to', String(T + 120_000)];
     const [asc, desc] = await Promise.all([
       cli(['measurepoint', 'history', '--asset-id', device.assetId, '--point', 'power', '--point', 'state', ...range, '--csv']),
-      cli(['measurepoint', 'history', '--product', device.productKey, '--key', device.deviceKey, '--point', 'power', ...range, '--order', 'desc', '--csv']),
+      cli([
+        'measurepoint',
+        'history',
+        '--product',
+        device.productKey,
+        '--key',
+        device.deviceKey,
+        '--point',
+        'power',
+        ...range,
+        '--order',
+        'desc',
+        '--csv',
+      ]),
     ]);
     expect(asc.code, asc.stderr).toBe(0);
     // The end is exclusive: the value at T + 120 s is not in [T, T + 120 s).

@@ -15,7 +15,11 @@ describe('edgehub CLI: topology', () => {
   async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
     const env: NodeJS.ProcessEnv = { ...process.env, EDGEHUB_CONFIG: join(dir, 'credentials.json'), NO_COLOR: '1' };
     delete env['EDGEHUB_PROFILE'];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'hub/src/cli/main.ts', ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'hub/src/cli/main.ts', ...args], {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
@@ -44,7 +48,10 @@ describe('edgehub CLI: topology', () => {
     expect(add.code, add.stderr).toBe(0);
     expect(add.stdout).toContain(`added ${key(subs[0]!)}, ${subs[1]!.assetId} to ${key(gw)}`);
 
-    const [list, gatewayOf] = await Promise.all([cli(['--json', 'topology', 'list', '--gateway', gw.assetId]), cli(['--json', 'topology', 'gateway', key(subs[1]!)])]);
+    const [list, gatewayOf] = await Promise.all([
+      cli(['--json', 'topology', 'list', '--gateway', gw.assetId]),
+      cli(['--json', 'topology', 'gateway', key(subs[1]!)]),
+    ]);
     expect(list.code, list.stderr).toBe(0);
     const listed = JSON.parse(list.stdout) as { items: { deviceKey: string; deviceSecret?: string }[] };
     expect(listed.items.map((d) => d.deviceKey).sort()).toEqual(['inv-1', 'inv-2']);
@@ -54,13 +61,19 @@ describe('edgehub CLI: topology', () => {
 
     const remove = await cli(['topology', 'remove', '--gateway', key(gw), key(subs[0]!)]);
     expect(remove.code, remove.stderr).toBe(0);
-    const [after, none] = await Promise.all([cli(['--json', 'topology', 'list', '--gateway', key(gw)]), cli(['topology', 'gateway', key(subs[0]!)])]);
+    const [after, none] = await Promise.all([
+      cli(['--json', 'topology', 'list', '--gateway', key(gw)]),
+      cli(['topology', 'gateway', key(subs[0]!)]),
+    ]);
     expect((JSON.parse(after.stdout) as { items: { deviceKey: string }[] }).items.map((d) => d.deviceKey)).toEqual(['inv-2']);
     expect(none.stdout).toContain('has no gateway');
   });
 
   it('refuses a gateway that is not one with the hub error, and a malformed device before calling', async () => {
-    const [notGateway, malformed] = await Promise.all([cli(['topology', 'add', '--gateway', key(subs[0]!), key(subs[1]!)]), cli(['topology', 'list', '--gateway', 'pk/dk/extra'])]);
+    const [notGateway, malformed] = await Promise.all([
+      cli(['topology', 'add', '--gateway', key(subs[0]!), key(subs[1]!)]),
+      cli(['topology', 'list', '--gateway', 'pk/dk/extra']),
+    ]);
     expect(notGateway.code).toBe(1);
     expect(notGateway.stderr).toMatch(/^error 11738: /m);
     expect(malformed.code).toBe(2);

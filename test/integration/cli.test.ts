@@ -28,7 +28,11 @@ describe('edgehub CLI', () => {
   async function cli(args: string[], stdin?: string, config = configPath): Promise<CliRun> {
     const env: NodeJS.ProcessEnv = { ...process.env, EDGEHUB_CONFIG: config, NO_COLOR: '1' };
     delete env['EDGEHUB_PROFILE'];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'hub/src/cli/main.ts', ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'hub/src/cli/main.ts', ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
@@ -45,7 +49,15 @@ describe('edgehub CLI', () => {
 
   /** A product of the admin's org, made over REST: tests that are not about creating one start from it. */
   const newProduct = async (name: string) =>
-    (await connect<string>('POST', 'products', 'create', {}, { productName: i18n(name), productType: 'Device', dataFormat: 'Json', biDirectionalAuth: false })).data;
+    (
+      await connect<string>(
+        'POST',
+        'products',
+        'create',
+        {},
+        { productName: i18n(name), productType: 'Device', dataFormat: 'Json', biDirectionalAuth: false },
+      )
+    ).data;
 
   beforeAll(async () => {
     h = await startHub();
@@ -65,8 +77,28 @@ describe('edgehub CLI', () => {
     const configPath = join(dir, 'config', 'credentials.json'); // the config dir does not exist yet
     const [login, wrong, inArgv] = await Promise.all([
       cli(['login', '--url', h.baseUrl, '--from-credentials', h.hub.credentialsPath], undefined, configPath),
-      cli(['login', '--profile', 'other', '--url', h.baseUrl, '--org', h.adminCreds.orgId, '--access-key', h.adminCreds.accessKey, '--secret-file', wrongSecret], undefined, configPath),
-      cli(['login', '--url', h.baseUrl, '--org', h.adminCreds.orgId, '--access-key', h.adminCreds.accessKey, '--secret', 'anything'], undefined, configPath),
+      cli(
+        [
+          'login',
+          '--profile',
+          'other',
+          '--url',
+          h.baseUrl,
+          '--org',
+          h.adminCreds.orgId,
+          '--access-key',
+          h.adminCreds.accessKey,
+          '--secret-file',
+          wrongSecret,
+        ],
+        undefined,
+        configPath,
+      ),
+      cli(
+        ['login', '--url', h.baseUrl, '--org', h.adminCreds.orgId, '--access-key', h.adminCreds.accessKey, '--secret', 'anything'],
+        undefined,
+        configPath,
+      ),
     ]);
 
     expect(login).toMatchObject({ code: 0, stderr: '' });
@@ -76,7 +108,12 @@ describe('edgehub CLI', () => {
     expect((await stat(join(dir, 'config'))).mode & 0o777).toBe(0o700);
     const saved = JSON.parse(await readFile(configPath, 'utf8')) as { profiles: Record<string, unknown> };
     expect(Object.keys(saved.profiles)).toEqual(['default']);
-    expect(saved.profiles['default']).toEqual({ url: h.baseUrl, orgId: h.adminCreds.orgId, accessKey: h.adminCreds.accessKey, accessSecret: h.adminCreds.accessSecret });
+    expect(saved.profiles['default']).toEqual({
+      url: h.baseUrl,
+      orgId: h.adminCreds.orgId,
+      accessKey: h.adminCreds.accessKey,
+      accessSecret: h.adminCreds.accessSecret,
+    });
 
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/^error 1003: /m);
@@ -90,7 +127,21 @@ describe('edgehub CLI', () => {
     const productKey = product.stdout.trim();
     expect(productKey).toMatch(/^[A-Za-z0-9]+$/);
 
-    const created = await cli(['--json', 'device', 'create', '--product', productKey, '--key', 'inv-001', '--name', 'Inverter 1', '--tag', 'site=sh', '--tag', 'line=2']);
+    const created = await cli([
+      '--json',
+      'device',
+      'create',
+      '--product',
+      productKey,
+      '--key',
+      'inv-001',
+      '--name',
+      'Inverter 1',
+      '--tag',
+      'site=sh',
+      '--tag',
+      'line=2',
+    ]);
     expect(created.code).toBe(0);
     const triple = JSON.parse(created.stdout) as { assetId: string; productKey: string; deviceKey: string; deviceSecret: string };
     expect(triple).toMatchObject({ productKey, deviceKey: 'inv-001' });
@@ -104,7 +155,12 @@ describe('edgehub CLI', () => {
     ]);
     expect(asJson.code).toBe(0);
     const device = JSON.parse(asJson.stdout) as Record<string, unknown>;
-    expect(device).toMatchObject({ assetId: triple.assetId, deviceKey: 'inv-001', status: 'inactive', deviceName: { defaultValue: 'Inverter 1' } });
+    expect(device).toMatchObject({
+      assetId: triple.assetId,
+      deviceKey: 'inv-001',
+      status: 'inactive',
+      deviceName: { defaultValue: 'Inverter 1' },
+    });
     expect(device).not.toHaveProperty('deviceSecret');
     expect(asText.stdout).toMatch(/^deviceKey:\s+inv-001$/m);
     expect(asText.stdout).toMatch(/^deviceSecret:\s+\(hidden/m);
@@ -116,7 +172,9 @@ describe('edgehub CLI', () => {
   it('searches devices by status', async () => {
     const productKey = await newProduct('Searched');
     for (const deviceKey of ['inv-001', 'inv-002']) {
-      expect((await connect('POST', 'devices', 'create', {}, { productKey, deviceKey, deviceName: i18n(deviceKey), timezone: '+08:00' })).code).toBe(0);
+      expect(
+        (await connect('POST', 'devices', 'create', {}, { productKey, deviceKey, deviceName: i18n(deviceKey), timezone: '+08:00' })).code,
+      ).toBe(0);
     }
     const disable = await cli(['device', 'disable', '--product', productKey, '--key', 'inv-001']);
     expect(disable).toMatchObject({ code: 0, stdout: `disabled ${productKey}/inv-001\n` });
@@ -138,7 +196,17 @@ describe('edgehub CLI', () => {
 
   it('imports 250 devices from a CSV in batches, reports the bad rows by line and saves the triples 0600', async () => {
     const pk = await newProduct('Import target');
-    expect((await connect('POST', 'devices', 'create', {}, { productKey: pk, deviceKey: 'imp-dup', deviceName: i18n('already here'), timezone: '+08:00' })).code).toBe(0);
+    expect(
+      (
+        await connect(
+          'POST',
+          'devices',
+          'create',
+          {},
+          { productKey: pk, deviceKey: 'imp-dup', deviceName: i18n('already here'), timezone: '+08:00' },
+        )
+      ).code,
+    ).toBe(0);
 
     // A spreadsheet export: BOM, CRLF, quoted names with commas and quotes, one with a line break.
     const lineOf = new Map<number, number>();
@@ -169,13 +237,37 @@ describe('edgehub CLI', () => {
     expect(run.stderr).toMatch(/^processed 250\/250 rows \(created 247, failed 3\)$/m);
     expect(run.stderr).toContain(`${outPath} (mode 0600)`);
 
-    const all = await connect<unknown[]>('POST', 'devices', 'search', {}, { expression: `productKey = '${pk}'`, pagination: { pageNo: 1, pageSize: 1 } });
+    const all = await connect<unknown[]>(
+      'POST',
+      'devices',
+      'search',
+      {},
+      { expression: `productKey = '${pk}'`, pagination: { pageNo: 1, pageSize: 1 } },
+    );
     expect(all.pagination?.totalSize).toBe(248); // 247 imported + imp-dup
-    const tagged = await connect<unknown[]>('POST', 'devices', 'search', {}, { expression: `productKey = '${pk}' and deviceTags.site = 'sh'`, pagination: { pageNo: 1, pageSize: 1 } });
+    const tagged = await connect<unknown[]>(
+      'POST',
+      'devices',
+      'search',
+      {},
+      { expression: `productKey = '${pk}' and deviceTags.site = 'sh'`, pagination: { pageNo: 1, pageSize: 1 } },
+    );
     expect(tagged.pagination?.totalSize).toBe([...names.keys()].filter((i) => i % 3 !== 0 && ![100, 180, 200].includes(i)).length);
-    const ten = await connect<{ deviceName: { defaultValue: string }; timezone: string; deviceDesc: string; deviceSecret: string }>('GET', 'devices', 'get', { productKey: pk, deviceKey: 'imp-010' });
-    expect(ten.data).toMatchObject({ deviceName: { defaultValue: 'Inverter, "north" 10' }, timezone: 'Asia/Shanghai', deviceDesc: 'row 10' });
-    const five = await connect<{ deviceName: { defaultValue: string }; timezone: string }>('GET', 'devices', 'get', { productKey: pk, deviceKey: 'imp-005' });
+    const ten = await connect<{ deviceName: { defaultValue: string }; timezone: string; deviceDesc: string; deviceSecret: string }>(
+      'GET',
+      'devices',
+      'get',
+      { productKey: pk, deviceKey: 'imp-010' },
+    );
+    expect(ten.data).toMatchObject({
+      deviceName: { defaultValue: 'Inverter, "north" 10' },
+      timezone: 'Asia/Shanghai',
+      deviceDesc: 'row 10',
+    });
+    const five = await connect<{ deviceName: { defaultValue: string }; timezone: string }>('GET', 'devices', 'get', {
+      productKey: pk,
+      deviceKey: 'imp-005',
+    });
     expect(five.data).toMatchObject({ deviceName: { defaultValue: 'Inverter\r\nfive' }, timezone: '+08:00' });
 
     expect((await stat(outPath)).mode & 0o777).toBe(0o600);
@@ -183,7 +275,14 @@ describe('edgehub CLI', () => {
     expect(header?.fields).toEqual(['line', 'productKey', 'deviceKey', 'deviceSecret', 'assetId', 'deviceName']);
     expect(rows).toHaveLength(247);
     const tenRow = rows.find((r) => r.fields[2] === 'imp-010');
-    expect(tenRow?.fields).toEqual([String(lineOf.get(10)), pk, 'imp-010', ten.data.deviceSecret, expect.any(String), 'Inverter, "north" 10']);
+    expect(tenRow?.fields).toEqual([
+      String(lineOf.get(10)),
+      pk,
+      'imp-010',
+      ten.data.deviceSecret,
+      expect.any(String),
+      'Inverter, "north" 10',
+    ]);
   });
 
   it('imports without --out: prints the summary only and says the secrets were not saved', async () => {
@@ -194,7 +293,13 @@ describe('edgehub CLI', () => {
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({ total: 2, created: 2, failed: 0, notImported: 0, out: null, failures: [] });
     expect(run.stderr).toMatch(/secrets were not saved/);
-    const search = await connect<unknown[]>('POST', 'devices', 'search', {}, { expression: `productKey = '${productKey}' and deviceName like 'Small%'` });
+    const search = await connect<unknown[]>(
+      'POST',
+      'devices',
+      'search',
+      {},
+      { expression: `productKey = '${productKey}' and deviceName like 'Small%'` },
+    );
     expect(search.pagination?.totalSize).toBe(2);
   });
 

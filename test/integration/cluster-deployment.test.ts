@@ -6,17 +6,32 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '@edgehub/shared';
 import { ApiClient } from '@edgehub/hub';
 import { composeTopology, renderHaproxyConfig, startLocalCluster, type LocalCluster } from '@edgehub/hub/deploy';
-import { connectDevice, eventually, hasRedisServer, provision, repoRoot, requireService, type AdminCredentials, type ProvisionedProduct, type TestDevice } from '../src/index.js';
+import {
+  connectDevice,
+  eventually,
+  hasRedisServer,
+  provision,
+  repoRoot,
+  requireService,
+  type AdminCredentials,
+  type ProvisionedProduct,
+  type TestDevice,
+} from '../src/index.js';
 
 const hasHaproxy = spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).status === 0;
 const hasCompose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
-const run = requireService(hasRedisServer(), 'redis-server (Debian package redis-server)') && requireService(hasHaproxy, 'haproxy (Debian package haproxy)');
+const run =
+  requireService(hasRedisServer(), 'redis-server (Debian package redis-server)') &&
+  requireService(hasHaproxy, 'haproxy (Debian package haproxy)');
 const runCompose = requireService(hasCompose, 'docker-compose (Debian package docker-compose, for `config -q`)');
-
 
 describe.runIf(runCompose)('the deployment files', () => {
   it('docker-compose.yml is valid, and refuses to start without the certificate-service secret', () => {
-    const ok = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: repoRoot, env: { ...process.env, EDGEHUB_CERT_SERVICE_SECRET: 'a'.repeat(64) }, encoding: 'utf8' });
+    const ok = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], {
+      cwd: repoRoot,
+      env: { ...process.env, EDGEHUB_CERT_SERVICE_SECRET: 'a'.repeat(64) },
+      encoding: 'utf8',
+    });
     expect(ok.stderr).toBe('');
     expect(ok.status).toBe(0);
     const env = { ...process.env };
@@ -76,7 +91,10 @@ describe.runIf(run)('a cluster behind HAProxy: node loss and rolling restart', {
       product: { thingModel: { services: { echo: { inputData: { n: { dataType: 'INT' } }, outputData: { n: { dataType: 'INT' } } } } } },
     });
     for (const d of product.devices) {
-      const dev = await connectDevice(cluster.urls.mqtt, d, { clientId: d.deviceKey, mqtt: { reconnectPeriod: 200, connectTimeout: 5_000 } });
+      const dev = await connectDevice(cluster.urls.mqtt, d, {
+        clientId: d.deviceKey,
+        mqtt: { reconnectPeriod: 200, connectTimeout: 5_000 },
+      });
       devices.push(dev);
       acked.set(d.deviceKey, []);
       received.set(d.deviceKey, []);
@@ -99,7 +117,16 @@ describe.runIf(run)('a cluster behind HAProxy: node loss and rolling restart', {
           continue;
         }
         try {
-          await dev.client.publishAsync(topic, JSON.stringify({ id: String(i), version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { seq: i }, time } }), { qos: 1 });
+          await dev.client.publishAsync(
+            topic,
+            JSON.stringify({
+              id: String(i),
+              version: '1.0',
+              method: 'thing.measurepoint.post',
+              params: { measurepoints: { seq: i }, time },
+            }),
+            { qos: 1 },
+          );
           acked.get(d.deviceKey)!.push(time);
         } catch {
           // not acknowledged (connection lost): mqtt.js resends it after reconnecting; counted then
@@ -120,7 +147,12 @@ describe.runIf(run)('a cluster behind HAProxy: node loss and rolling restart', {
     const ids: string[] = [];
     for (const d of product.devices) {
       for (let n = 0; n < 2; n++) {
-        const r = await admin.call<{ commandId: string }>('POST', '/connect-service/v2.1/commands', { action: 'invokeService', orgId: creds.orgId, assetId: d.assetId, serviceId: 'echo', pendingTtl: '600', timeout: '10' }, { inputData: { n } });
+        const r = await admin.call<{ commandId: string }>(
+          'POST',
+          '/connect-service/v2.1/commands',
+          { action: 'invokeService', orgId: creds.orgId, assetId: d.assetId, serviceId: 'echo', pendingTtl: '600', timeout: '10' },
+          { inputData: { n } },
+        );
         expect(r.code).toBe(0);
         ids.push(r.data.commandId);
       }
@@ -129,7 +161,11 @@ describe.runIf(run)('a cluster behind HAProxy: node loss and rolling restart', {
   };
   const allReplied = async (ids: string[]) => {
     for (const id of ids) {
-      const r = await admin.call<{ status: string }>('GET', '/connect-service/v2.1/commands', { action: 'get', orgId: creds.orgId, commandId: id });
+      const r = await admin.call<{ status: string }>('GET', '/connect-service/v2.1/commands', {
+        action: 'get',
+        orgId: creds.orgId,
+        commandId: id,
+      });
       if (r.data.status !== 'replied') return false;
     }
     return true;
@@ -189,7 +225,10 @@ describe.runIf(run)('a cluster behind HAProxy: node loss and rolling restart', {
         cursor = page.data.nextCursor ?? undefined;
       } while (cursor);
       const stored = new Set(got);
-      expect(want.filter((t) => !stored.has(t)), `${d.deviceKey}: acknowledged but not stored`).toEqual([]);
+      expect(
+        want.filter((t) => !stored.has(t)),
+        `${d.deviceKey}: acknowledged but not stored`,
+      ).toEqual([]);
       expect(got.length, `${d.deviceKey}: a post stored twice`).toBe(stored.size);
     }
   });

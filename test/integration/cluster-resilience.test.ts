@@ -20,7 +20,6 @@ import {
 
 const run = requireService(hasRedisServer(), 'redis-server (Debian package redis-server)');
 
-
 /**
  * The cluster's failure cases with real processes: a node that dies and never comes back, a node
  * restarted under the same HUB_NODE_ID, and Redis going away under two running nodes.
@@ -42,14 +41,16 @@ describe.runIf(run)('cluster resilience (real hub processes, real redis-server)'
     };
     const first = await spawn('node-1');
     const creds = JSON.parse(await readFile(join(dataDir, 'admin-credentials.json'), 'utf8')) as AdminCredentials;
-    const admin = (node: SpawnedHub) => new ApiClient({ baseUrl: node.baseUrl, accessKey: creds.accessKey, accessSecret: creds.accessSecret });
+    const admin = (node: SpawnedHub) =>
+      new ApiClient({ baseUrl: node.baseUrl, accessKey: creds.accessKey, accessSecret: creds.accessSecret });
     const product: ProvisionedProduct = await provision(admin(first), creds.orgId, {
       productType: 'Device',
       deviceKeys: ['d1', 'd2'],
       product: { thingModel: { services: { echo: { inputData: { n: { dataType: 'INT' } }, outputData: { n: { dataType: 'INT' } } } } } },
     });
     const status = async (node: SpawnedHub, assetId: string) =>
-      (await admin(node).call<{ status: string }>('GET', '/connect-service/v2.1/devices', { action: 'get', orgId: creds.orgId, assetId })).data.status;
+      (await admin(node).call<{ status: string }>('GET', '/connect-service/v2.1/devices', { action: 'get', orgId: creds.orgId, assetId }))
+        .data.status;
     return { dataDir, creds, product, admin, spawn, first, status };
   }
 
@@ -79,7 +80,14 @@ describe.runIf(run)('cluster resilience (real hub processes, real redis-server)'
     const again = await c.spawn('node-1');
     // The record naming node-1 is stale: the restarted node-1 holds no session of the device.
     await eventually(async () => (await c.status(again, d.assetId)) === 'offline', 10_000, 'stale session of the restarted node cleared');
-    const queued = await c.admin(again).call('POST', '/connect-service/v2.1/commands', { action: 'invokeService', orgId: c.creds.orgId, assetId: d.assetId, serviceId: 'echo', pendingTtl: '600' }, { inputData: { n: 1 } });
+    const queued = await c
+      .admin(again)
+      .call(
+        'POST',
+        '/connect-service/v2.1/commands',
+        { action: 'invokeService', orgId: c.creds.orgId, assetId: d.assetId, serviceId: 'echo', pendingTtl: '600' },
+        { inputData: { n: 1 } },
+      );
     expect(queued.code).toBe(0);
     // A loop shows as thousands of PUBLISHes a second (one per kick); an idle node sends a handful.
     const before = await redis.commandCount('publish');
@@ -107,7 +115,11 @@ describe.runIf(run)('cluster resilience (real hub processes, real redis-server)'
     const acked: number[] = [];
     const post = async (i: number) => {
       const time = base + i;
-      await dev.client.publishAsync(topic, JSON.stringify({ id: String(i), version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { seq: i }, time } }), { qos: 1 });
+      await dev.client.publishAsync(
+        topic,
+        JSON.stringify({ id: String(i), version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { seq: i }, time } }),
+        { qos: 1 },
+      );
       acked.push(time);
     };
     for (let i = 0; i < 10; i++) await post(i);
@@ -122,7 +134,14 @@ describe.runIf(run)('cluster resilience (real hub processes, real redis-server)'
     }
     expect(await (await fetch(`${second.baseUrl}/health`)).json()).toEqual({ status: 'degraded' });
     // A command across nodes needs Redis: it fails at once with the device-offline code, nothing hangs.
-    const during = await c.admin(second).call('POST', '/connect-service/v2.1/commands', { action: 'invokeService', orgId: c.creds.orgId, assetId: d.assetId, serviceId: 'echo', timeout: '5' }, { inputData: { n: 1 } });
+    const during = await c
+      .admin(second)
+      .call(
+        'POST',
+        '/connect-service/v2.1/commands',
+        { action: 'invokeService', orgId: c.creds.orgId, assetId: d.assetId, serviceId: 'echo', timeout: '5' },
+        { inputData: { n: 1 } },
+      );
     expect(during.code).toBe(11900);
 
     current = await startRedis({ port: redis.port });
@@ -130,19 +149,28 @@ describe.runIf(run)('cluster resilience (real hub processes, real redis-server)'
     // Cross-node commands need Redis: once it is back, one issued on node 2 reaches the device on node 1.
     await eventually(
       async () => {
-        const r = await c.admin(second).call<{ outputData: { n: number } }>('POST', '/connect-service/v2.1/commands', { action: 'invokeService', orgId: c.creds.orgId, assetId: d.assetId, serviceId: 'echo', timeout: '3' }, { inputData: { n: 41 } });
+        const r = await c
+          .admin(second)
+          .call<{ outputData: { n: number } }>(
+            'POST',
+            '/connect-service/v2.1/commands',
+            { action: 'invokeService', orgId: c.creds.orgId, assetId: d.assetId, serviceId: 'echo', timeout: '3' },
+            { inputData: { n: 41 } },
+          );
         return r.code === 0 && r.data.outputData.n === 42;
       },
       20_000,
       'cross-node command after Redis came back',
     );
 
-    const page = await c.admin(second).call<{ items: { time: number }[] }>(
-      'POST',
-      '/connect-service/v2.1/measurepoints',
-      { action: 'queryHistory', orgId: c.creds.orgId, assetId: d.assetId },
-      { measurepoints: ['seq'], startTime: base, endTime: base + 100, pageSize: 1000 },
-    );
+    const page = await c
+      .admin(second)
+      .call<{ items: { time: number }[] }>(
+        'POST',
+        '/connect-service/v2.1/measurepoints',
+        { action: 'queryHistory', orgId: c.creds.orgId, assetId: d.assetId },
+        { measurepoints: ['seq'], startTime: base, endTime: base + 100, pageSize: 1000 },
+      );
     const stored = new Set(page.data.items.map((x) => x.time));
     expect(acked).toHaveLength(50);
     expect(acked.filter((t) => !stored.has(t))).toEqual([]);
@@ -157,12 +185,28 @@ describe.runIf(run)('cluster resilience (real hub processes, real redis-server)'
     const dev = await connectDevice(c.first.mqttUrl!, d);
     cleanups.push(() => dev.end());
     const delivered = dev.next((t) => t.includes('/thing/service/echo'), 20_000);
-    const queued = await c.admin(second).call<{ commandId: string }>('POST', '/connect-service/v2.1/commands', { action: 'invokeService', orgId: c.creds.orgId, assetId: d.assetId, serviceId: 'echo', pendingTtl: '600', timeout: '60' }, { inputData: { n: 1 } });
+    const queued = await c
+      .admin(second)
+      .call<{ commandId: string }>(
+        'POST',
+        '/connect-service/v2.1/commands',
+        { action: 'invokeService', orgId: c.creds.orgId, assetId: d.assetId, serviceId: 'echo', pendingTtl: '600', timeout: '60' },
+        { inputData: { n: 1 } },
+      );
     const command = await delivered;
     // node-2 restarts while node-1 waits for the device's answer
     await second.stop('SIGKILL');
     second = await c.spawn('node-2');
-    const status = async () => (await c.admin(second).call<{ status: string }>('GET', '/connect-service/v2.1/commands', { action: 'get', orgId: c.creds.orgId, commandId: queued.data.commandId })).data.status;
+    const status = async () =>
+      (
+        await c
+          .admin(second)
+          .call<{ status: string }>('GET', '/connect-service/v2.1/commands', {
+            action: 'get',
+            orgId: c.creds.orgId,
+            commandId: queued.data.commandId,
+          })
+      ).data.status;
     expect(await status()).toBe('sent');
     await dev.client.publishAsync(topics.reply(command.topic), JSON.stringify({ id: command.json.id, code: 200, data: { n: 1 } }));
     await eventually(async () => (await status()) === 'replied', 10_000, 'command replied');
@@ -176,12 +220,25 @@ describe.runIf(run)('cluster resilience (real hub processes, real redis-server)'
     const dev = await connectDevice(c.first.mqttUrl!, d, { clean: false, clientId: 'persistent' });
     cleanups.push(() => dev.end());
     const topic = topics.measurepointPost(d.productKey, d.deviceKey);
-    const post = (i: number) => dev.client.publishAsync(topic, JSON.stringify({ id: String(i), version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { seq: i }, time: Date.now() } }), { qos: 1 });
+    const post = (i: number) =>
+      dev.client.publishAsync(
+        topic,
+        JSON.stringify({
+          id: String(i),
+          version: '1.0',
+          method: 'thing.measurepoint.post',
+          params: { measurepoints: { seq: i }, time: Date.now() },
+        }),
+        { qos: 1 },
+      );
     await post(0);
     redis.pause();
     try {
       // The PUBACK must come while Redis is still frozen; resumed after 8 s at the latest.
-      const acked = await Promise.race([post(1).then(() => 'acknowledged while Redis was frozen'), new Promise((r) => setTimeout(() => r('waited for Redis'), 8_000))]);
+      const acked = await Promise.race([
+        post(1).then(() => 'acknowledged while Redis was frozen'),
+        new Promise((r) => setTimeout(() => r('waited for Redis'), 8_000)),
+      ]);
       expect(acked).toBe('acknowledged while Redis was frozen');
     } finally {
       redis.resume();

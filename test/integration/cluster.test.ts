@@ -69,7 +69,12 @@ describe.runIf(run)('cluster of two hub nodes over Redis', () => {
         void dev.client.publishAsync(topics.reply(topic), JSON.stringify({ id: msg.id, code: 200, data: { n: msg.params.n * 2 } }));
       });
       // the device is online for node 2 as soon as node 1 has written it (shared registry)
-      const r = await admin2.call<{ outputData: { n: number } }>('POST', '/connect-service/v2.1/commands', { action: 'invokeService', orgId: creds.orgId, assetId: d.assetId, serviceId: 'echo', timeout: '10' }, { inputData: { n: 21 } });
+      const r = await admin2.call<{ outputData: { n: number } }>(
+        'POST',
+        '/connect-service/v2.1/commands',
+        { action: 'invokeService', orgId: creds.orgId, assetId: d.assetId, serviceId: 'echo', timeout: '10' },
+        { inputData: { n: 21 } },
+      );
       expect(r).toMatchObject({ code: 0, data: { outputData: { n: 42 } } });
     } finally {
       await dev.end();
@@ -83,7 +88,10 @@ describe.runIf(run)('cluster of two hub nodes over Redis', () => {
     try {
       await app.subscribeAsync(`org/${creds.orgId}/devices/${d.productKey}/${d.deviceKey}/measurepoints`, { qos: 0 });
       const got = new Promise<any>((resolve) => app.on('message', (_t, p) => resolve(JSON.parse(p.toString()))));
-      expect((await dev.request(topics.measurepointPost(d.productKey, d.deviceKey), 'thing.measurepoint.post', { measurepoints: { v: 7 } })).code).toBe(200);
+      expect(
+        (await dev.request(topics.measurepointPost(d.productKey, d.deviceKey), 'thing.measurepoint.post', { measurepoints: { v: 7 } }))
+          .code,
+      ).toBe(200);
       expect(await got).toMatchObject({ type: 'measurepoints', assetId: d.assetId, measurepoints: { v: { value: 7 } } });
     } finally {
       await dev.end();
@@ -105,7 +113,12 @@ describe.runIf(run)('cluster of two hub nodes over Redis', () => {
         }
       });
     });
-    const command = admin2.call<{ outputData: { n: number } }>('POST', '/connect-service/v2.1/commands', { action: 'invokeService', orgId: creds.orgId, assetId: d.assetId, serviceId: 'echo', timeout: '20' }, { inputData: { n: 5 } });
+    const command = admin2.call<{ outputData: { n: number } }>(
+      'POST',
+      '/connect-service/v2.1/commands',
+      { action: 'invokeService', orgId: creds.orgId, assetId: d.assetId, serviceId: 'echo', timeout: '20' },
+      { inputData: { n: 5 } },
+    );
     const lostId = await dropped;
     await first.client.endAsync(true).catch(() => undefined);
 
@@ -136,7 +149,16 @@ describe.runIf(run)('cluster of two hub nodes over Redis', () => {
       for (let i = 0; i < 2000 && !killed; i++) {
         const time = base + i;
         try {
-          await dev.client.publishAsync(topic, JSON.stringify({ id: String(i), version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { seq: i }, time } }), { qos: 1 });
+          await dev.client.publishAsync(
+            topic,
+            JSON.stringify({
+              id: String(i),
+              version: '1.0',
+              method: 'thing.measurepoint.post',
+              params: { measurepoints: { seq: i }, time },
+            }),
+            { qos: 1 },
+          );
           acked.push(time);
           if (acked.length === 300) reached300();
         } catch {
@@ -192,7 +214,12 @@ describe.runIf(run)('cluster of two hub nodes over Redis', () => {
         void dev.client.publishAsync(topics.reply(topic), JSON.stringify({ id: msg.id, code: 200, data: { n: 1 } }));
       });
       const viaManager = new ApiClient({ baseUrl: manager.baseUrl, accessKey: creds.accessKey, accessSecret: creds.accessSecret });
-      const r = await viaManager.call('POST', '/connect-service/v2.1/commands', { action: 'invokeService', orgId: creds.orgId, assetId: d.assetId, serviceId: 'echo', timeout: '10' }, { inputData: { n: 1 } });
+      const r = await viaManager.call(
+        'POST',
+        '/connect-service/v2.1/commands',
+        { action: 'invokeService', orgId: creds.orgId, assetId: d.assetId, serviceId: 'echo', timeout: '10' },
+        { inputData: { n: 1 } },
+      );
       expect(r).toMatchObject({ code: 0, data: { outputData: { n: 1 } } });
       await dev.end();
     } finally {

@@ -66,7 +66,12 @@ const enosMqtt: Driver = {
         for (const answer of answers) {
           const m = await dev.next((t) => topics.parse(t)?.kind === 'serviceInvoke');
           ids.push(String(m.json.id));
-          if (answer !== 'silent') await dev.client.publishAsync(topics.reply(m.topic), JSON.stringify({ id: m.json.id, code: answer === 'ok' ? 200 : 500, data: {} }), { qos: 0 });
+          if (answer !== 'silent')
+            await dev.client.publishAsync(
+              topics.reply(m.topic),
+              JSON.stringify({ id: m.json.id, code: answer === 'ok' ? 200 : 500, data: {} }),
+              { qos: 0 },
+            );
         }
         return ids;
       },
@@ -111,7 +116,11 @@ const jsonPull: Driver = {
           const next = await h.hub.commands.pull.nextCommand({ deviceType: 'json-pull', deviceId: d.id }, session);
           if (!next) break;
           ids.push(next.command.commandId);
-          if (answer !== 'silent') await h.hub.commands.pull.report({ deviceType: 'json-pull', deviceId: d.id }, session, { commandId: next.command.commandId, outcome: answer === 'ok' ? 'acknowledged' : 'error' });
+          if (answer !== 'silent')
+            await h.hub.commands.pull.report({ deviceType: 'json-pull', deviceId: d.id }, session, {
+              commandId: next.command.commandId,
+              outcome: answer === 'ok' ? 'acknowledged' : 'error',
+            });
         }
         return ids;
       },
@@ -143,7 +152,16 @@ describe('command channel contract', () => {
   for (const driver of [enosMqtt, jsonPull]) {
     describe(driver.type, () => {
       const issue = (d: ContractDevice) =>
-        h.hub.commands.issue({ target: d.target, deviceType: d.deviceType, kind: d.deviceType === 'enos-mqtt' ? 'invokeService' : 'operation', name: d.code, params: {}, pendingTtlSeconds: driver.pendingTtlSeconds, timeoutMs: driver.timeoutMs, by: 'contract' });
+        h.hub.commands.issue({
+          target: d.target,
+          deviceType: d.deviceType,
+          kind: d.deviceType === 'enos-mqtt' ? 'invokeService' : 'operation',
+          name: d.code,
+          params: {},
+          pendingTtlSeconds: driver.pendingTtlSeconds,
+          timeoutMs: driver.timeoutMs,
+          by: 'contract',
+        });
 
       it('delivers queued commands in order and stores each answer with its operation status', async () => {
         const d = await driver.device(h, ++n);

@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '@edgehub/shared';
 import type { ApiClient } from '@edgehub/hub';
-import { connectDevice, newTenant, provision, startHub, subDeviceSign, wentOnline, type ProvisionedProduct, type RunningHub, type TestDevice } from '../src/index.js';
+import {
+  connectDevice,
+  newTenant,
+  provision,
+  startHub,
+  subDeviceSign,
+  wentOnline,
+  type ProvisionedProduct,
+  type RunningHub,
+  type TestDevice,
+} from '../src/index.js';
 
 type Cmd = { commandId: string; status: string; reply: { code: number; outputData: unknown } | null; history: { status: string }[] };
 
@@ -15,8 +25,14 @@ describe('commands', () => {
   let gw: TestDevice;
 
   const invoke = (deviceKey: string, serviceId: string, inputData: unknown, q: Record<string, string> = {}) =>
-    c.call<{ commandId: string; outputData?: unknown }>('POST', '/connect-service/v2.1/commands', { action: 'invokeService', orgId, productKey: subs.productKey, deviceKey, serviceId, ...q }, { inputData });
-  const getCmd = async (commandId: string) => (await c.ok<Cmd>('GET', '/connect-service/v2.1/commands', { action: 'get', orgId, commandId })).data;
+    c.call<{ commandId: string; outputData?: unknown }>(
+      'POST',
+      '/connect-service/v2.1/commands',
+      { action: 'invokeService', orgId, productKey: subs.productKey, deviceKey, serviceId, ...q },
+      { inputData },
+    );
+  const getCmd = async (commandId: string) =>
+    (await c.ok<Cmd>('GET', '/connect-service/v2.1/commands', { action: 'get', orgId, commandId })).data;
 
   /** What the gateway does with a command to one sub-device: the data to reply with, or undefined to stay silent. */
   type Behaviour = (topic: string, msg: { id: string; method: string; params: Record<string, number> }) => unknown | undefined;
@@ -61,11 +77,19 @@ describe('commands', () => {
       product: {
         thingModel: {
           measurepoints: { speed: { dataType: 'INT' } },
-          services: { 'fan.setSpeed': { inputData: { speed: { dataType: 'INT' } }, outputData: { applied: { dataType: 'INT' } } }, reboot: { inputData: {}, outputData: {} } },
+          services: {
+            'fan.setSpeed': { inputData: { speed: { dataType: 'INT' } }, outputData: { applied: { dataType: 'INT' } } },
+            reboot: { inputData: {}, outputData: {} },
+          },
         },
       },
     });
-    await c.ok('POST', '/connect-service/v2.1/device-topos', { action: 'addSubDevice', orgId }, { gateway: { assetId: gwp.devices[0]!.assetId }, subDevices: subs.devices.map((d) => ({ assetId: d.assetId })) });
+    await c.ok(
+      'POST',
+      '/connect-service/v2.1/device-topos',
+      { action: 'addSubDevice', orgId },
+      { gateway: { assetId: gwp.devices[0]!.assetId }, subDevices: subs.devices.map((d) => ({ assetId: d.assetId })) },
+    );
     // The gateway is online from the start; each test logs in the sub-devices it needs, so every
     // test runs alone as well as in the file.
     gw = await connectDevice(h.mqttUrl, gwp.devices[0]!);
@@ -80,7 +104,11 @@ describe('commands', () => {
     const seen: string[] = [];
     behaviours.set('fan', (_t, msg) => {
       seen.push(`fan:${msg.method}:${JSON.stringify(msg.params)}`);
-      return msg.method === 'thing.service.fan.setSpeed' ? { applied: msg.params['speed'] } : msg.method === 'thing.service.measurepoint.set' ? {} : undefined;
+      return msg.method === 'thing.service.fan.setSpeed'
+        ? { applied: msg.params['speed'] }
+        : msg.method === 'thing.service.measurepoint.set'
+          ? {}
+          : undefined;
     });
     await loginAll(gw, ['fan']);
     const r = await invoke('fan', 'fan.setSpeed', { speed: 900 });
@@ -92,7 +120,12 @@ describe('commands', () => {
     // command ids never look like an SDK's own small request ids (§12)
     expect(r.data.commandId.length).toBeGreaterThan(12);
 
-    const set = await c.call('POST', '/connect-service/v2.1/commands', { action: 'setMeasurepoint', orgId, productKey: subs.productKey, deviceKey: 'fan', measurepointId: 'speed' }, { value: 1200 });
+    const set = await c.call(
+      'POST',
+      '/connect-service/v2.1/commands',
+      { action: 'setMeasurepoint', orgId, productKey: subs.productKey, deviceKey: 'fan', measurepointId: 'speed' },
+      { value: 1200 },
+    );
     expect(set.code).toBe(0);
     expect(seen[1]).toBe('fan:thing.service.measurepoint.set:{"speed":1200}');
   });
@@ -106,7 +139,12 @@ describe('commands', () => {
     await loginAll(gw, ['silent']);
     const r = await invoke('silent', 'reboot', {}, { timeout: '1' });
     expect(r.code).toBe(11915);
-    const found = await c.ok<Cmd[]>('POST', '/connect-service/v2.1/commands', { action: 'search', orgId }, { expression: `deviceKey = 'silent' and status = 'timeout'` });
+    const found = await c.ok<Cmd[]>(
+      'POST',
+      '/connect-service/v2.1/commands',
+      { action: 'search', orgId },
+      { expression: `deviceKey = 'silent' and status = 'timeout'` },
+    );
     expect(found.data).toHaveLength(1);
   });
 
@@ -115,13 +153,19 @@ describe('commands', () => {
     // gave up on it. A core that sent the device's whole queue at once would deliver the second
     // while the first is still unanswered.
     const ids: string[] = [];
-    for (const [speed, timeout] of [[1, '1'], [2, '10'], [3, '10']] as const) {
+    for (const [speed, timeout] of [
+      [1, '1'],
+      [2, '10'],
+      [3, '10'],
+    ] as const) {
       const r = await invoke('pump', 'fan.setSpeed', { speed }, { pendingTtl: '600', timeout });
       expect(r.code).toBe(0);
       ids.push(r.data.commandId);
     }
     const cancelled = await invoke('pump', 'fan.setSpeed', { speed: 4 }, { pendingTtl: '600' });
-    expect((await c.call('POST', '/connect-service/v2.1/commands', { action: 'cancel', orgId, commandId: cancelled.data.commandId })).code).toBe(0);
+    expect(
+      (await c.call('POST', '/connect-service/v2.1/commands', { action: 'cancel', orgId, commandId: cancelled.data.commandId })).code,
+    ).toBe(0);
     expect((await getCmd(ids[0]!)).status).toBe('pending');
 
     // One timeline of what the device received and what the hub settled, in the order it happened.
@@ -159,17 +203,34 @@ describe('commands', () => {
   });
 
   it('refuses bad commands with documented codes', async () => {
-    expect((await c.call('POST', '/connect-service/v2.1/commands', { action: 'invokeService', orgId, productKey: subs.productKey, deviceKey: 'nobody', serviceId: 'reboot' }, { inputData: {} })).code).toBe(11404);
+    expect(
+      (
+        await c.call(
+          'POST',
+          '/connect-service/v2.1/commands',
+          { action: 'invokeService', orgId, productKey: subs.productKey, deviceKey: 'nobody', serviceId: 'reboot' },
+          { inputData: {} },
+        )
+      ).code,
+    ).toBe(11404);
     expect((await invoke('fan', 'no.such.service', {})).code).toBe(99400);
     expect((await invoke('fan', 'fan.setSpeed', { speed: 'fast' })).code).toBe(99400);
     expect((await invoke('fan', 'reboot', {}, { pendingTtl: '172801' })).code).toBe(99400);
     expect((await invoke('fan', 'reboot', {}, { timeout: '61' })).code).toBe(99400);
     expect((await invoke('fan', 'reboot', {}, { timeout: 'soon' })).code).toBe(99400);
-    const huge = await c.call('POST', '/connect-service/v2.1/commands', { action: 'invokeService', orgId, productKey: subs.productKey, deviceKey: 'fan', serviceId: 'reboot' }, { inputData: { blob: 'x'.repeat(600_000) } });
+    const huge = await c.call(
+      'POST',
+      '/connect-service/v2.1/commands',
+      { action: 'invokeService', orgId, productKey: subs.productKey, deviceKey: 'fan', serviceId: 'reboot' },
+      { inputData: { blob: 'x'.repeat(600_000) } },
+    );
     expect([99400, 99413]).toContain(huge.code);
     expect((await c.call('GET', '/connect-service/v2.1/commands', { action: 'get', orgId, commandId: '123' })).code).toBe(99404);
     const other = await newTenant(h, 'other');
     const r = await invoke('fan', 'reboot', {}, { pendingTtl: '60' });
-    expect((await other.client.call('GET', '/connect-service/v2.1/commands', { action: 'get', orgId: other.orgId, commandId: r.data.commandId })).code).toBe(99404);
+    expect(
+      (await other.client.call('GET', '/connect-service/v2.1/commands', { action: 'get', orgId: other.orgId, commandId: r.data.commandId }))
+        .code,
+    ).toBe(99404);
   });
 });

@@ -3,7 +3,15 @@ import { topics } from '@edgehub/shared';
 import { loadConfig, type ApiClient } from '@edgehub/hub';
 import { connectDevice, newTenant, provision, startHub, type ProvisionedDevice, type RunningHub, type TestDevice } from '../src/index.js';
 
-type Entry = { kind: string; time: number; level?: string; module?: string; content?: string; status?: Record<string, unknown>; assetId: string };
+type Entry = {
+  kind: string;
+  time: number;
+  level?: string;
+  module?: string;
+  content?: string;
+  status?: Record<string, unknown>;
+  assetId: string;
+};
 
 const T = 1_700_000_000_000;
 
@@ -15,7 +23,8 @@ describe('device logs and network status', () => {
   let d: ProvisionedDevice;
   let dev: TestDevice;
 
-  const query = (body: unknown, client = c, org = orgId) => client.call<Entry[]>('POST', '/connect-service/v2.1/device-logs', { action: 'query', orgId: org, assetId: d.assetId }, body);
+  const query = (body: unknown, client = c, org = orgId) =>
+    client.call<Entry[]>('POST', '/connect-service/v2.1/device-logs', { action: 'query', orgId: org, assetId: d.assetId }, body);
   const logPost = (params: unknown) => dev.request(topics.logPost(d.productKey, d.deviceKey), 'thing.log.post', params);
 
   beforeAll(async () => {
@@ -30,7 +39,16 @@ describe('device logs and network status', () => {
   });
 
   it('stores log lines and answers them newest first, filtered by level', async () => {
-    expect((await logPost({ logs: [{ time: T, level: 'info', module: 'boot', content: 'started' }, { time: T + 1, level: 'ERROR', content: 'sensor 3 timeout' }] })).code).toBe(200);
+    expect(
+      (
+        await logPost({
+          logs: [
+            { time: T, level: 'info', module: 'boot', content: 'started' },
+            { time: T + 1, level: 'ERROR', content: 'sensor 3 timeout' },
+          ],
+        })
+      ).code,
+    ).toBe(200);
     const all = (await query({ kind: 'log' })).data;
     expect(all.map((e) => [e.time, e.level, e.content])).toEqual([
       [T + 1, 'ERROR', 'sensor 3 timeout'],
@@ -41,9 +59,15 @@ describe('device logs and network status', () => {
   });
 
   it('stores network status reports', async () => {
-    const r = await dev.request(topics.networkStatusReport(d.productKey, d.deviceKey), 'network.status.report', { networkType: '4G', rssi: -71, time: T + 5 });
+    const r = await dev.request(topics.networkStatusReport(d.productKey, d.deviceKey), 'network.status.report', {
+      networkType: '4G',
+      rssi: -71,
+      time: T + 5,
+    });
     expect(r.code).toBe(200);
-    expect((await query({ kind: 'network' })).data).toMatchObject([{ kind: 'network', time: T + 5, status: { networkType: '4G', rssi: -71 } }]);
+    expect((await query({ kind: 'network' })).data).toMatchObject([
+      { kind: 'network', time: T + 5, status: { networkType: '4G', rssi: -71 } },
+    ]);
   });
 
   it('refuses malformed entries with the documented codes and stores none of the request', async () => {
@@ -52,7 +76,9 @@ describe('device logs and network status', () => {
     expect((await logPost({ logs: [{ content: 'x', level: 'LOUD' }] })).code).toBe(1220);
     expect((await logPost({ logs: Array.from({ length: 101 }, () => ({ content: 'x' })) })).code).toBe(1204);
     expect((await logPost({ logs: [{ content: 'x'.repeat(5000) }] })).code).toBe(1220);
-    expect((await dev.request(topics.networkStatusReport(d.productKey, d.deviceKey), 'network.status.report', { nested: { a: 1 } })).code).toBe(1220);
+    expect(
+      (await dev.request(topics.networkStatusReport(d.productKey, d.deviceKey), 'network.status.report', { nested: { a: 1 } })).code,
+    ).toBe(1220);
     expect((await query({ kind: 'log' })).data.length).toBe(before);
   });
 

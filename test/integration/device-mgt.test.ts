@@ -22,7 +22,10 @@ describe('device-management REST', () => {
   const token = async (id: string, secret: string, scope?: string) => {
     const r = await fetch(`${h.baseUrl}/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`,
+      },
       body: new URLSearchParams({ grant_type: 'client_credentials', ...(scope ? { scope } : {}) }).toString(),
     });
     return { status: r.status, body: (await r.json()) as Json };
@@ -39,7 +42,11 @@ describe('device-management REST', () => {
     for (;;) {
       const next = await h.hub.commands.pull.nextCommand({ deviceType: 'json-pull', deviceId }, session);
       if (!next) return;
-      await h.hub.commands.pull.report({ deviceType: 'json-pull', deviceId }, session, { commandId: next.command.commandId, outcome: 'acknowledged', data: { ok: true } });
+      await h.hub.commands.pull.report({ deviceType: 'json-pull', deviceId }, session, {
+        commandId: next.command.commandId,
+        outcome: 'acknowledged',
+        data: { ok: true },
+      });
     }
   };
 
@@ -48,7 +55,11 @@ describe('device-management REST', () => {
     h = await startHub({ dmRateLimitPerMinute: 60 });
     a = await newTenant(h, 'org-a');
     b = await newTenant(h, 'org-b');
-    const product = await provision(new (await import('@edgehub/hub')).ApiClient({ baseUrl: h.baseUrl, accessKey: a.accessKey, accessSecret: a.accessSecret }), a.orgId, { productType: 'Device', deviceKeys: ['meter1'] });
+    const product = await provision(
+      new (await import('@edgehub/hub')).ApiClient({ baseUrl: h.baseUrl, accessKey: a.accessKey, accessSecret: a.accessSecret }),
+      a.orgId,
+      { productType: 'Device', deviceKeys: ['meter1'] },
+    );
     mqttAssetId = product.devices[0]!.assetId;
     tokenA = (await token(a.accessKey, a.accessSecret)).body['access_token'] as string;
     tokenB = (await token(b.accessKey, b.accessSecret)).body['access_token'] as string;
@@ -61,22 +72,37 @@ describe('device-management REST', () => {
   it('issues client-credentials tokens and refuses bad clients, grants and scopes with RFC 6749 errors', async () => {
     expect(await token(a.accessKey, 'wrong')).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
     expect(await token('nobody', 'x')).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
-    expect(await token(a.accessKey, a.accessSecret, 'dm:devices:view dm:root')).toMatchObject({ status: 400, body: { error: 'invalid_scope' } });
-    const r = await fetch(`${h.baseUrl}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=password&client_id=${a.accessKey}&client_secret=${a.accessSecret}` });
+    expect(await token(a.accessKey, a.accessSecret, 'dm:devices:view dm:root')).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_scope' },
+    });
+    const r = await fetch(`${h.baseUrl}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=password&client_id=${a.accessKey}&client_secret=${a.accessSecret}`,
+    });
     expect([r.status, ((await r.json()) as Json)['error']]).toEqual([400, 'unsupported_grant_type']);
     const ok = await token(a.accessKey, a.accessSecret, 'dm:devices:view');
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, scope: 'dm:devices:view' });
     const narrow = ok.body['access_token'] as string;
     expect((await call(narrow, 'GET', '/devices')).status).toBe(200);
-    expect(await call(narrow, 'POST', '/devices/json-pull/operations', { deviceIdentifiers: ['x'], operation: { code: 'DEVICE_LOCK' } })).toMatchObject({ status: 403 });
+    expect(
+      await call(narrow, 'POST', '/devices/json-pull/operations', { deviceIdentifiers: ['x'], operation: { code: 'DEVICE_LOCK' } }),
+    ).toMatchObject({ status: 403 });
     expect((await call('not-a-token-at-all-xxxxxxxx', 'GET', '/devices')).status).toBe(401);
     const noAuth = await fetch(`${h.baseUrl}/api/device-mgt/v1.0/devices`);
     expect(noAuth.status).toBe(401);
   });
 
-  it('lists devices of every type in one call: enrolled devices and the registry\'s MQTT devices', async () => {
-    const enrolled = await call(tokenA, 'POST', '/device/agent/enroll', { type: 'json-pull', deviceIdentifier: 'phone-1', name: 'Phone 1', ownership: 'COPE', properties: [{ name: 'model', value: 'X' }] });
+  it("lists devices of every type in one call: enrolled devices and the registry's MQTT devices", async () => {
+    const enrolled = await call(tokenA, 'POST', '/device/agent/enroll', {
+      type: 'json-pull',
+      deviceIdentifier: 'phone-1',
+      name: 'Phone 1',
+      ownership: 'COPE',
+      properties: [{ name: 'model', value: 'X' }],
+    });
     expect(enrolled.status).toBe(201);
     expect(enrolled.body).toMatchObject({ id: 'phone-1', type: 'json-pull', enrolmentInfo: { ownership: 'COPE', status: 'ACTIVE' } });
     const all = await call(tokenA, 'GET', '/devices');
@@ -91,7 +117,10 @@ describe('device-management REST', () => {
   });
 
   it('adds an operation as an activity with a status per device, and shows it COMPLETED with its history once the device answered', async () => {
-    const added = await call(tokenA, 'POST', '/devices/json-pull/operations', { deviceIdentifiers: ['phone-1', 'ghost'], operation: { code: 'DEVICE_LOCK', payload: { message: 'call IT' } } });
+    const added = await call(tokenA, 'POST', '/devices/json-pull/operations', {
+      deviceIdentifiers: ['phone-1', 'ghost'],
+      operation: { code: 'DEVICE_LOCK', payload: { message: 'call IT' } },
+    });
     expect(added.status).toBe(201);
     const activityId = added.body['activityId'] as string;
     expect(activityId).toMatch(/^ACTIVITY_\d+$/);
@@ -102,18 +131,35 @@ describe('device-management REST', () => {
     const device = await h.hub.devices.byIdentifier('json-pull', 'phone-1');
     await pullAll(device!.id, 's1');
     const activity = await call(tokenA, 'GET', `/activities/${activityId}`);
-    expect((activity.body['activityStatus'] as Json[])[0]).toMatchObject({ status: 'COMPLETED', responses: [{ response: { outcome: 'acknowledged', data: { ok: true } } }] });
+    expect((activity.body['activityStatus'] as Json[])[0]).toMatchObject({
+      status: 'COMPLETED',
+      responses: [{ response: { outcome: 'acknowledged', data: { ok: true } } }],
+    });
     const ops = await call(tokenA, 'GET', '/devices/json-pull/phone-1/operations');
     expect(ops.body['count']).toBe(1);
     const op = (ops.body['operations'] as Json[])[0]!;
     expect(op).toMatchObject({ code: 'DEVICE_LOCK', status: 'COMPLETED', activityId, payload: { message: 'call IT' } });
     expect((op['history'] as Json[]).map((e) => e['status'])).toEqual(['pending', 'sent', 'acknowledged']);
-    expect((await call(tokenA, 'POST', '/devices/json-pull/operations', { deviceIdentifiers: ['phone-1'], operation: { code: 'FORMAT_DISK' } })).status).toBe(400);
-    expect((await call(tokenA, 'POST', '/devices/no-such-type/operations', { deviceIdentifiers: ['phone-1'], operation: { code: 'DEVICE_LOCK' } })).status).toBe(404);
+    expect(
+      (await call(tokenA, 'POST', '/devices/json-pull/operations', { deviceIdentifiers: ['phone-1'], operation: { code: 'FORMAT_DISK' } }))
+        .status,
+    ).toBe(400);
+    expect(
+      (
+        await call(tokenA, 'POST', '/devices/no-such-type/operations', {
+          deviceIdentifiers: ['phone-1'],
+          operation: { code: 'DEVICE_LOCK' },
+        })
+      ).status,
+    ).toBe(404);
   });
 
-  it('lists an MQTT device\'s commands in the same operations call', async () => {
-    const added = await call(tokenA, 'POST', '/devices/enos-mqtt/operations', { deviceIdentifiers: [mqttAssetId], operation: { code: 'reboot', payload: { delay: 1 } }, pendingTtlSeconds: 600 });
+  it("lists an MQTT device's commands in the same operations call", async () => {
+    const added = await call(tokenA, 'POST', '/devices/enos-mqtt/operations', {
+      deviceIdentifiers: [mqttAssetId],
+      operation: { code: 'reboot', payload: { delay: 1 } },
+      pendingTtlSeconds: 600,
+    });
     expect(added.status).toBe(201);
     const ops = await call(tokenA, 'GET', `/devices/enos-mqtt/${mqttAssetId}/operations`);
     expect((ops.body['operations'] as Json[]).map((o) => [o['code'], o['status']])).toEqual([['reboot', 'PENDING']]);
@@ -131,8 +177,10 @@ describe('device-management REST', () => {
     expect((await call(tokenA, 'POST', `/groups/id/${groupId}/devices/add`, [{ id: 'ghost', type: 'json-pull' }])).status).toBe(404);
   });
 
-  it('keeps organizations apart: another org\'s devices, activities and groups are not found and cannot be commanded or enrolled', async () => {
-    const activityOfA = ((await call(tokenA, 'POST', '/devices/json-pull/operations', { deviceIdentifiers: ['phone-1'], operation: { code: 'DEVICE_INFO' } })).body['activityId']) as string;
+  it("keeps organizations apart: another org's devices, activities and groups are not found and cannot be commanded or enrolled", async () => {
+    const activityOfA = (
+      await call(tokenA, 'POST', '/devices/json-pull/operations', { deviceIdentifiers: ['phone-1'], operation: { code: 'DEVICE_INFO' } })
+    ).body['activityId'] as string;
     const groupOfA = ((await call(tokenA, 'GET', '/groups')).body['deviceGroups'] as Json[])[0]!['id'] as string;
     expect((await call(tokenB, 'GET', '/devices')).body).toEqual({ devices: [], count: 0 });
     expect((await call(tokenB, 'GET', '/devices/json-pull/phone-1')).status).toBe(404);
@@ -141,7 +189,10 @@ describe('device-management REST', () => {
     expect((await call(tokenB, 'GET', `/activities/${activityOfA}`)).status).toBe(404);
     expect((await call(tokenB, 'GET', `/groups/id/${groupOfA}`)).status).toBe(404);
     const before = (await call(tokenA, 'GET', '/devices/json-pull/phone-1/operations')).body['count'];
-    const cross = await call(tokenB, 'POST', '/devices/json-pull/operations', { deviceIdentifiers: ['phone-1'], operation: { code: 'DEVICE_LOCK' } });
+    const cross = await call(tokenB, 'POST', '/devices/json-pull/operations', {
+      deviceIdentifiers: ['phone-1'],
+      operation: { code: 'DEVICE_LOCK' },
+    });
     expect((cross.body['activityStatus'] as Json[]).map((s) => s['status'])).toEqual(['INVALID']);
     expect((await call(tokenA, 'GET', '/devices/json-pull/phone-1/operations')).body['count']).toBe(before);
     expect((await call(tokenB, 'POST', '/device/agent/enroll', { type: 'json-pull', deviceIdentifier: 'phone-1' })).status).toBe(409);

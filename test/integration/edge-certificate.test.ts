@@ -19,11 +19,16 @@ describe('edge in certificate mode', () => {
   beforeAll(async () => {
     h = await startHub();
     t = await newTenant(h, 'cert-edge');
-    site = await edgeSite(t.client, t, { baseUrl: h.baseUrl, mqttUrl: h.mqttUrl }, {
-      pollIntervalMs: 100,
-      gatewayProduct: { biDirectionalAuth: true },
-      extra: { certificate: { mode: 'required', dir: 'certs', validDay: 30 } },
-    });
+    site = await edgeSite(
+      t.client,
+      t,
+      { baseUrl: h.baseUrl, mqttUrl: h.mqttUrl },
+      {
+        pollIntervalMs: 100,
+        gatewayProduct: { biDirectionalAuth: true },
+        extra: { certificate: { mode: 'required', dir: 'certs', validDay: 30 } },
+      },
+    );
   });
   afterAll(async () => {
     await edge?.stop();
@@ -37,14 +42,21 @@ describe('edge in certificate mode', () => {
     config.hub.mqttsUrl = h.mqttsUrl;
     config.hub.caFile = h.tlsCaPath;
     edge = await Edge.start(config, modbusSouthbound, pino({ level: 'silent' }));
-    await new Promise<void>((resolve) => (edge.status().uplink.connected && edge.status().subDevices.some((s) => s.loggedIn) ? resolve() : edge.once('up', () => resolve())));
+    await new Promise<void>((resolve) =>
+      edge.status().uplink.connected && edge.status().subDevices.some((s) => s.loggedIn) ? resolve() : edge.once('up', () => resolve()),
+    );
     expect(edge.status().uplink.mutualTls).toBe(true);
     const gw = h.hub.broker.sessions.ofDevice(site.gateway.productKey, 'edge-gw');
     expect(gw?.mutualTls).toBe(true);
     expect((await stat(join(site.dir, 'certs', 'device.key'))).mode & 0o777).toBe(0o600);
 
     // the gateway's certificate is listed in the hub
-    const before = await t.client.ok<{ certSN: string; certStatus: number }[]>('GET', '/connect-service/v2.0/certificates', { action: 'list', orgId: t.orgId, productKey: site.gateway.productKey, deviceKey: 'edge-gw' });
+    const before = await t.client.ok<{ certSN: string; certStatus: number }[]>('GET', '/connect-service/v2.0/certificates', {
+      action: 'list',
+      orgId: t.orgId,
+      productKey: site.gateway.productKey,
+      deviceKey: 'edge-gw',
+    });
     expect(before.data).toHaveLength(1);
 
     // a stream of readings across the renewal
@@ -61,7 +73,12 @@ describe('edge in certificate mode', () => {
     await edge.telemetry.settle();
     await edge.telemetry.resume();
 
-    const listed = await t.client.ok<{ certSN: string; certStatus: number }[]>('GET', '/connect-service/v2.0/certificates', { action: 'list', orgId: t.orgId, productKey: site.gateway.productKey, deviceKey: 'edge-gw' });
+    const listed = await t.client.ok<{ certSN: string; certStatus: number }[]>('GET', '/connect-service/v2.0/certificates', {
+      action: 'list',
+      orgId: t.orgId,
+      productKey: site.gateway.productKey,
+      deviceKey: 'edge-gw',
+    });
     expect(listed.data).toHaveLength(2);
     const session = h.hub.broker.sessions.ofDevice(site.gateway.productKey, 'edge-gw');
     expect(session?.mutualTls).toBe(true);
@@ -70,12 +87,17 @@ describe('edge in certificate mode', () => {
     expect(session!.certificateSerial).not.toBe(BigInt(before.data[0]!.certSN).toString(16));
 
     // every fan reading taken across the switch is in the hub
-    const history = await t.client.ok<{ items: { time: number }[] }>('POST', '/connect-service/v2.1/measurepoints', { action: 'queryHistory', orgId: t.orgId, productKey: site.subProductKey, deviceKey: 'fan-1' }, {
-      measurepoints: ['speed'],
-      startTime: Math.min(...taken),
-      endTime: Math.max(...taken) + 1,
-      pageSize: 1000,
-    });
+    const history = await t.client.ok<{ items: { time: number }[] }>(
+      'POST',
+      '/connect-service/v2.1/measurepoints',
+      { action: 'queryHistory', orgId: t.orgId, productKey: site.subProductKey, deviceKey: 'fan-1' },
+      {
+        measurepoints: ['speed'],
+        startTime: Math.min(...taken),
+        endTime: Math.max(...taken) + 1,
+        pageSize: 1000,
+      },
+    );
     const stored = new Set(history.data.items.map((i) => i.time));
     expect(taken.filter((x) => !stored.has(x))).toEqual([]);
   });

@@ -48,18 +48,40 @@ describe('edge config center', () => {
   });
 
   const subDevices = async (site: EdgeSite) =>
-    (await t.client.ok<Dev[]>('POST', '/connect-service/v2.1/devices', { action: 'search', orgId: t.orgId }, { expression: `productKey = '${site.subProductKey}'` })).data;
+    (
+      await t.client.ok<Dev[]>(
+        'POST',
+        '/connect-service/v2.1/devices',
+        { action: 'search', orgId: t.orgId },
+        { expression: `productKey = '${site.subProductKey}'` },
+      )
+    ).data;
 
   /** A static site whose devices (and fan-2, not configured) were created in the console beforehand. */
   async function staticSite(extra: Record<string, unknown> = {}): Promise<EdgeSite> {
-    const site = await edgeSite(t.client, t, { baseUrl: h.baseUrl, mqttUrl: h.mqttUrl }, {
-      extra: { registration: 'static', ...extra },
-      subProduct: { thingModel: { measurepoints: demoMeasurepoints } },
-    });
+    const site = await edgeSite(
+      t.client,
+      t,
+      { baseUrl: h.baseUrl, mqttUrl: h.mqttUrl },
+      {
+        extra: { registration: 'static', ...extra },
+        subProduct: { thingModel: { measurepoints: demoMeasurepoints } },
+      },
+    );
     sites.push(site);
-    await t.client.ok('POST', '/connect-service/v2.1/devices', { action: 'batchCreate', orgId: t.orgId }, {
-      deviceList: ['inverter-1', 'fan-1', 'storage-1', 'fan-2'].map((deviceKey) => ({ productKey: site.subProductKey, deviceKey, timezone: '+00:00', deviceName: { defaultValue: deviceKey } })),
-    });
+    await t.client.ok(
+      'POST',
+      '/connect-service/v2.1/devices',
+      { action: 'batchCreate', orgId: t.orgId },
+      {
+        deviceList: ['inverter-1', 'fan-1', 'storage-1', 'fan-2'].map((deviceKey) => ({
+          productKey: site.subProductKey,
+          deviceKey,
+          timezone: '+00:00',
+          deviceName: { defaultValue: deviceKey },
+        })),
+      },
+    );
     return site;
   }
 
@@ -96,9 +118,18 @@ describe('edge config center', () => {
     expect(JSON.stringify(await noToken.json())).not.toContain(site.gateway.devices[0]!.secret);
     // an unauthenticated DELETE unbinds nothing
     expect((await fetch(`${center.url}/subdevices/fan-1`, { method: 'DELETE' })).status).toBe(401);
-    expect((await fetch(`${center.url}/subdevices/fan-1`, { method: 'DELETE', headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    expect((await fetch(`${center.url}/subdevices/fan-1`, { method: 'DELETE', headers: { authorization: 'Bearer wrong' } })).status).toBe(
+      401,
+    );
     // with a token configured, the gateway secret is not a credential here
-    expect((await fetch(`${center.url}/subdevices/fan-1`, { method: 'DELETE', headers: { authorization: `Bearer ${site.gateway.devices[0]!.secret}` } })).status).toBe(401);
+    expect(
+      (
+        await fetch(`${center.url}/subdevices/fan-1`, {
+          method: 'DELETE',
+          headers: { authorization: `Bearer ${site.gateway.devices[0]!.secret}` },
+        })
+      ).status,
+    ).toBe(401);
     expect(edge.status().subDevices.map((s) => s.deviceKey)).toContain('fan-1');
     await readingsOf(edge, 'fan-1', 2);
 
@@ -109,34 +140,60 @@ describe('edge config center', () => {
   it('a refused bind changes nothing: the other devices keep polling and the hub topology is untouched', async () => {
     const site = await staticSite();
     // a model the configured devices do not use, with a point the thing model does not declare
-    const config = JSON.parse(await (await import('node:fs/promises')).readFile(site.configFile, 'utf8')) as { southbound: { models: Record<string, unknown> } };
+    const config = JSON.parse(await (await import('node:fs/promises')).readFile(site.configFile, 'utf8')) as {
+      southbound: { models: Record<string, unknown> };
+    };
     config.southbound.models['fanPlus'] = { points: { ...fanMap.points, vibration: { fc: 4, address: 1, type: 'int16' } } };
     await writeFile(site.configFile, JSON.stringify(config));
     const edge = await startEdge(site);
     const center = await startConfigCenter(edge, { host: '127.0.0.1', port: 0 });
     running.push({ stop: () => center.app.close() });
     const post = (body: unknown) =>
-      fetch(`${center.url}/subdevices`, { method: 'POST', headers: { authorization: `Bearer ${site.gateway.devices[0]!.secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      fetch(`${center.url}/subdevices`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${site.gateway.devices[0]!.secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
 
     // an incomplete transport: refused with the key named
     const incomplete = await post({ deviceKey: 'fan-2', model: 'fan', transport: { kind: 'rtu', path: '/dev/ttyUSB9' } });
     expect(incomplete.status).toBe(400);
     expect(((await incomplete.json()) as { error: string }).error).toMatch(/transport\.baudRate is required/);
     // a baud rate sent as a string names the baud rate, not some other key
-    const stringBaud = await post({ deviceKey: 'fan-2', model: 'fan', transport: { kind: 'rtu', path: '/dev/ttyUSB9', baudRate: '19200' } });
+    const stringBaud = await post({
+      deviceKey: 'fan-2',
+      model: 'fan',
+      transport: { kind: 'rtu', path: '/dev/ttyUSB9', baudRate: '19200' },
+    });
     expect(((await stringBaud.json()) as { error: string }).error).toMatch(/transport\.baudRate must be integer/);
     // unit 0 is broadcast on a serial line: the poller's rule, checked before anything changes
-    const broadcast = await post({ deviceKey: 'fan-2', model: 'fan', unitId: 0, transport: { kind: 'rtu', path: '/dev/ttyUSB9', baudRate: 19200 } });
+    const broadcast = await post({
+      deviceKey: 'fan-2',
+      model: 'fan',
+      unitId: 0,
+      transport: { kind: 'rtu', path: '/dev/ttyUSB9', baudRate: 19200 },
+    });
     expect(((await broadcast.json()) as { error: string }).error).toMatch(/unitId: must be an integer from 1 to 247/);
     // a register point the product's thing model does not declare
-    const undeclared = await post({ deviceKey: 'fan-2', model: 'fanPlus', transport: { kind: 'tcp', host: '127.0.0.1', port: site.simulators.fan.port } });
+    const undeclared = await post({
+      deviceKey: 'fan-2',
+      model: 'fanPlus',
+      transport: { kind: 'tcp', host: '127.0.0.1', port: site.simulators.fan.port },
+    });
     expect(undeclared.status).toBe(400);
-    expect(((await undeclared.json()) as { error: string }).error).toMatch(/southbound\.models\.fanPlus\.points\.vibration: "vibration" is not a measurepoint/);
+    expect(((await undeclared.json()) as { error: string }).error).toMatch(
+      /southbound\.models\.fanPlus\.points\.vibration: "vibration" is not a measurepoint/,
+    );
 
     // nothing changed: fan-2 is not in the gateway's topology, and the configured devices still poll
     expect((await subDevices(site)).find((d) => d.deviceKey === 'fan-2')?.gatewayAssetId).toBeNull();
     await Promise.all([readingsOf(edge, 'fan-1', 3), readingsOf(edge, 'inverter-1', 3)]);
-    expect(edge.status().subDevices.map((s) => s.deviceKey).sort()).toEqual(['fan-1', 'inverter-1', 'storage-1']);
+    expect(
+      edge
+        .status()
+        .subDevices.map((s) => s.deviceKey)
+        .sort(),
+    ).toEqual(['fan-1', 'inverter-1', 'storage-1']);
   });
 
   it('keeps binds and unbinds across a restart', async () => {
@@ -147,7 +204,12 @@ describe('edge config center', () => {
     const bound = await fetch(`${center.url}/subdevices`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ deviceKey: 'fan-2', model: 'fan', transport: { kind: 'tcp', host: '127.0.0.1', port: site.simulators.fan.port }, pollIntervalMs: 200 }),
+      body: JSON.stringify({
+        deviceKey: 'fan-2',
+        model: 'fan',
+        transport: { kind: 'tcp', host: '127.0.0.1', port: site.simulators.fan.port },
+        pollIntervalMs: 200,
+      }),
     });
     expect(bound.status).toBe(201);
     expect((await fetch(`${center.url}/subdevices/storage-1`, { method: 'DELETE', headers: auth })).status).toBe(204);
@@ -158,14 +220,21 @@ describe('edge config center', () => {
     center = await startConfigCenter(edge, { host: '127.0.0.1', port: 0 });
     running.push({ stop: () => center.app.close() });
     await readingsOf(edge, 'fan-2', 2);
-    const keys = ((await (await fetch(`${center.url}/subdevices`, { headers: auth })).json()) as { deviceKey: string }[]).map((s) => s.deviceKey).sort();
+    const keys = ((await (await fetch(`${center.url}/subdevices`, { headers: auth })).json()) as { deviceKey: string }[])
+      .map((s) => s.deviceKey)
+      .sort();
     expect(keys).toEqual(['fan-1', 'fan-2', 'inverter-1']);
   });
 
   it('refuses to start, naming the point, when a register map reads a measurepoint the thing model does not declare', async () => {
     const { running: _omit, ...declared } = demoMeasurepoints;
     void _omit;
-    const site = await edgeSite(t.client, t, { baseUrl: h.baseUrl, mqttUrl: h.mqttUrl }, { subProduct: { thingModel: { measurepoints: declared } } });
+    const site = await edgeSite(
+      t.client,
+      t,
+      { baseUrl: h.baseUrl, mqttUrl: h.mqttUrl },
+      { subProduct: { thingModel: { measurepoints: declared } } },
+    );
     sites.push(site);
     const started = Edge.start(await loadEdgeConfig(site.configFile), modbusSouthbound, pino({ level: 'silent' }));
     await expect(started).rejects.toBeInstanceOf(EdgeConfigError);

@@ -19,11 +19,21 @@ describe('edge killed while sending live', () => {
   it('delivers every reading it had taken once that reading was durable, after a kill -9 and a restart', async () => {
     const hubDir = await mkdtemp(join(tmpdir(), 'edgehub-kill-'));
     cleanup.push(() => rm(hubDir, { recursive: true, force: true }));
-    const hub = await spawnHub({ HUB_DATA_DIR: hubDir, HUB_HTTP_PORT: String(await freePort()), HUB_MQTT_PORT: String(await freePort()), LOG_LEVEL: 'warn' });
+    const hub = await spawnHub({
+      HUB_DATA_DIR: hubDir,
+      HUB_HTTP_PORT: String(await freePort()),
+      HUB_MQTT_PORT: String(await freePort()),
+      LOG_LEVEL: 'warn',
+    });
     cleanup.push(() => hub.stop());
     const creds = JSON.parse(await readFile(join(hubDir, 'admin-credentials.json'), 'utf8')) as AdminCredentials;
     const api = new ApiClient({ baseUrl: hub.baseUrl, accessKey: creds.accessKey, accessSecret: creds.accessSecret });
-    const site = await edgeSite(api, { orgId: creds.orgId, accessKey: creds.accessKey, accessSecret: creds.accessSecret }, { baseUrl: hub.baseUrl, mqttUrl: hub.mqttUrl! }, { pollIntervalMs: 150 });
+    const site = await edgeSite(
+      api,
+      { orgId: creds.orgId, accessKey: creds.accessKey, accessSecret: creds.accessSecret },
+      { baseUrl: hub.baseUrl, mqttUrl: hub.mqttUrl! },
+      { pollIntervalMs: 150 },
+    );
     cleanup.push(() => site.stop());
     cleanup.push(() => rm(site.dir, { recursive: true, force: true }));
 

@@ -4,7 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '@edgehub/hub';
-import { connectApp, edgeSite, freePort, spawnEdge, spawnHub, type AdminCredentials, type EdgeSite, type SpawnedEdge, type SpawnedHub } from '../src/index.js';
+import {
+  connectApp,
+  edgeSite,
+  freePort,
+  spawnEdge,
+  spawnHub,
+  type AdminCredentials,
+  type EdgeSite,
+  type SpawnedEdge,
+  type SpawnedHub,
+} from '../src/index.js';
 
 /**
  * Store-and-forward through an outage, with real processes: the hub stops, the edge keeps polling
@@ -20,16 +30,26 @@ describe('edge through a hub outage', () => {
   it('loses nothing it had buffered and delivers it exactly once, in order', async () => {
     const hubDir = await mkdtemp(join(tmpdir(), 'edgehub-outage-'));
     cleanup.push(() => rm(hubDir, { recursive: true, force: true }));
-    const env = { HUB_DATA_DIR: hubDir, HUB_HTTP_PORT: String(await freePort()), HUB_MQTT_PORT: String(await freePort()), LOG_LEVEL: 'warn' };
+    const env = {
+      HUB_DATA_DIR: hubDir,
+      HUB_HTTP_PORT: String(await freePort()),
+      HUB_MQTT_PORT: String(await freePort()),
+      LOG_LEVEL: 'warn',
+    };
     let hub: SpawnedHub = await spawnHub(env);
     cleanup.push(() => hub.stop());
     const creds = JSON.parse(await readFile(join(hubDir, 'admin-credentials.json'), 'utf8')) as AdminCredentials;
     const api = new ApiClient({ baseUrl: hub.baseUrl, accessKey: creds.accessKey, accessSecret: creds.accessSecret });
-    const site: EdgeSite = await edgeSite(api, { orgId: creds.orgId, accessKey: creds.accessKey, accessSecret: creds.accessSecret }, { baseUrl: hub.baseUrl, mqttUrl: hub.mqttUrl! }, {
-      pollIntervalMs: 100,
-      // Slow reconnects after the outage leave time for the observing application to subscribe first.
-      extra: { uplink: { reconnectMinMs: 1500, reconnectMaxMs: 2000, replyTimeoutMs: 3000 } },
-    });
+    const site: EdgeSite = await edgeSite(
+      api,
+      { orgId: creds.orgId, accessKey: creds.accessKey, accessSecret: creds.accessSecret },
+      { baseUrl: hub.baseUrl, mqttUrl: hub.mqttUrl! },
+      {
+        pollIntervalMs: 100,
+        // Slow reconnects after the outage leave time for the observing application to subscribe first.
+        extra: { uplink: { reconnectMinMs: 1500, reconnectMaxMs: 2000, replyTimeoutMs: 3000 } },
+      },
+    );
     cleanup.push(() => site.stop());
     cleanup.push(() => rm(site.dir, { recursive: true, force: true }));
 
@@ -60,8 +80,15 @@ describe('edge through a hub outage', () => {
     cleanup.push(() => app.endAsync(true));
     const resumed: { deviceKey: string; time: number; points: string[] }[] = [];
     app.on('message', (_t, payload) => {
-      const e = JSON.parse(payload.toString()) as { type: string; resume: boolean; deviceKey: string; time: number; measurepoints: Record<string, unknown> };
-      if (e.type === 'measurepoints' && e.resume) resumed.push({ deviceKey: e.deviceKey, time: e.time, points: Object.keys(e.measurepoints) });
+      const e = JSON.parse(payload.toString()) as {
+        type: string;
+        resume: boolean;
+        deviceKey: string;
+        time: number;
+        measurepoints: Record<string, unknown>;
+      };
+      if (e.type === 'measurepoints' && e.resume)
+        resumed.push({ deviceKey: e.deviceKey, time: e.time, points: Object.keys(e.measurepoints) });
     });
     await app.subscribeAsync(`org/${creds.orgId}/#`, { qos: 0 });
     const expected = new Set([...durableBeforeKill.slice(before), ...durableSecond]);
@@ -80,7 +107,9 @@ describe('edge through a hub outage', () => {
     }
     // and stored: the history has every durable reading of the fan, once
     const fanTimes = [...expected].filter((k) => k.startsWith('fan-1 ')).map((k) => Number(k.split(' ')[1]));
-    const history = await new ApiClient({ baseUrl: hub.baseUrl, accessKey: creds.accessKey, accessSecret: creds.accessSecret }).ok<{ items: { time: number }[] }>(
+    const history = await new ApiClient({ baseUrl: hub.baseUrl, accessKey: creds.accessKey, accessSecret: creds.accessSecret }).ok<{
+      items: { time: number }[];
+    }>(
       'POST',
       '/connect-service/v2.1/measurepoints',
       { action: 'queryHistory', orgId: creds.orgId, productKey: site.subProductKey, deviceKey: 'fan-1' },

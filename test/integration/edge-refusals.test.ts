@@ -59,7 +59,12 @@ describe('edge when the hub refuses', () => {
   });
 
   it('one measurepoint the thing model stops allowing is skipped and kept aside; every other reading still arrives', async () => {
-    const site = await edgeSite(t.client, t, { baseUrl: h.baseUrl, mqttUrl: h.mqttUrl }, { pollIntervalMs: 100, subProduct: { thingModel: { measurepoints: demoMeasurepoints } } });
+    const site = await edgeSite(
+      t.client,
+      t,
+      { baseUrl: h.baseUrl, mqttUrl: h.mqttUrl },
+      { pollIntervalMs: 100, subProduct: { thingModel: { measurepoints: demoMeasurepoints } } },
+    );
     sites.push(site);
     const edge = await Edge.start(await loadEdgeConfig(site.configFile), modbusSouthbound, pino({ level: 'silent' }));
     running.push(edge);
@@ -69,7 +74,12 @@ describe('edge when the hub refuses', () => {
     // The product's model changes under the running edge: `speed` is no longer a measurepoint.
     const { speed: _dropped, ...withoutSpeed } = demoMeasurepoints;
     void _dropped;
-    await t.client.ok('POST', '/connect-service/v2.1/products', { action: 'update', orgId: t.orgId, productKey: site.subProductKey }, { thingModel: { measurepoints: withoutSpeed } });
+    await t.client.ok(
+      'POST',
+      '/connect-service/v2.1/products',
+      { action: 'update', orgId: t.orgId, productKey: site.subProductKey },
+      { thingModel: { measurepoints: withoutSpeed } },
+    );
     const changedAt = Date.now();
 
     // Readings of every device taken after the change reach the hub's stream.
@@ -103,7 +113,12 @@ describe('edge when the hub refuses', () => {
   });
 
   it('a gateway secret the hub refuses is logged as an error after three refusals, retried at the longest backoff and shown in the status', async () => {
-    const site = await edgeSite(t.client, t, { baseUrl: h.baseUrl, mqttUrl: h.mqttUrl }, { extra: { uplink: { reconnectMinMs: 50, reconnectMaxMs: 800, replyTimeoutMs: 3000 } } });
+    const site = await edgeSite(
+      t.client,
+      t,
+      { baseUrl: h.baseUrl, mqttUrl: h.mqttUrl },
+      { extra: { uplink: { reconnectMinMs: 50, reconnectMaxMs: 800, replyTimeoutMs: 3000 } } },
+    );
     sites.push(site);
     const wrong = 'not-the-gateway-secret-123';
     await writeFile(join(site.dir, 'gateway.secret'), wrong, { mode: 0o600 });

@@ -27,7 +27,14 @@ describe('edge registration over MQTT and static binding', () => {
   });
 
   const subDevices = async (site: EdgeSite) =>
-    (await t.client.ok<Dev[]>('POST', '/connect-service/v2.1/devices', { action: 'search', orgId: t.orgId }, { expression: `productKey = '${site.subProductKey}'` })).data;
+    (
+      await t.client.ok<Dev[]>(
+        'POST',
+        '/connect-service/v2.1/devices',
+        { action: 'search', orgId: t.orgId },
+        { expression: `productKey = '${site.subProductKey}'` },
+      )
+    ).data;
 
   it('creates missing sub-devices with thing.device.register and adds them with a signed thing.topo.add', async () => {
     const site = await edgeSite(t.client, t, { baseUrl: h.baseUrl, mqttUrl: h.mqttUrl }, { extra: { registration: 'mqtt' } });
@@ -45,9 +52,19 @@ describe('edge registration over MQTT and static binding', () => {
     const site = await edgeSite(t.client, t, { baseUrl: h.baseUrl, mqttUrl: h.mqttUrl }, { extra: { registration: 'static' } });
     sites.push(site);
     // static: the three configured devices are created in the console first
-    await t.client.ok('POST', '/connect-service/v2.1/devices', { action: 'batchCreate', orgId: t.orgId }, {
-      deviceList: ['inverter-1', 'fan-1', 'storage-1', 'fan-2'].map((deviceKey) => ({ productKey: site.subProductKey, deviceKey, timezone: '+00:00', deviceName: { defaultValue: deviceKey } })),
-    });
+    await t.client.ok(
+      'POST',
+      '/connect-service/v2.1/devices',
+      { action: 'batchCreate', orgId: t.orgId },
+      {
+        deviceList: ['inverter-1', 'fan-1', 'storage-1', 'fan-2'].map((deviceKey) => ({
+          productKey: site.subProductKey,
+          deviceKey,
+          timezone: '+00:00',
+          deviceName: { defaultValue: deviceKey },
+        })),
+      },
+    );
     const edge = await Edge.start(await loadEdgeConfig(site.configFile), modbusSouthbound, pino({ level: 'silent' }));
     edges.push(edge);
     await new Promise<void>((resolve) => edge.once('up', () => resolve()));
@@ -55,12 +72,20 @@ describe('edge registration over MQTT and static binding', () => {
     const auth = { authorization: `Bearer ${site.gateway.devices[0]!.secret}` };
     try {
       const transport = { kind: 'tcp', host: '127.0.0.1', port: site.simulators.fan.port };
-      const bound = await fetch(`${center.url}/subdevices`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ deviceKey: 'fan-2', model: 'fan', transport, pollIntervalMs: 200 }) });
+      const bound = await fetch(`${center.url}/subdevices`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ deviceKey: 'fan-2', model: 'fan', transport, pollIntervalMs: 200 }),
+      });
       expect(bound.status).toBe(201);
       const reading = new Promise<void>((resolve) => edge.on('reading', (r) => r.deviceId === 'fan-2' && resolve()));
       await reading;
       expect((await subDevices(site)).find((d) => d.deviceKey === 'fan-2')?.gatewayAssetId).toBe(site.gateway.devices[0]!.assetId);
-      const unknown = await fetch(`${center.url}/subdevices`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ deviceKey: 'never-created', model: 'fan', transport }) });
+      const unknown = await fetch(`${center.url}/subdevices`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ deviceKey: 'never-created', model: 'fan', transport }),
+      });
       expect(unknown.status).toBe(400);
       expect(((await unknown.json()) as { error: string }).error).toMatch(/not found in the hub/);
       expect((await fetch(`${center.url}/subdevices/fan-2`, { method: 'DELETE', headers: auth })).status).toBe(204);

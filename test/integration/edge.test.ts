@@ -24,7 +24,9 @@ describe('edge runtime with the demo topology', () => {
   let starting: Promise<Edge> | undefined;
   /** The edge, started by whichever test needs it first: every test also runs alone. */
   const runningEdge = (): Promise<Edge> =>
-    (starting ??= loadEdgeConfig(site.configFile).then(async (config) => (edge = await Edge.start(config, modbusSouthbound, pino({ level: 'silent' })))));
+    (starting ??= loadEdgeConfig(site.configFile).then(
+      async (config) => (edge = await Edge.start(config, modbusSouthbound, pino({ level: 'silent' }))),
+    ));
   /** The edge once every sub-device has delivered a reading: logged in at the hub, its field link up. */
   async function readyEdge(): Promise<Edge> {
     const e = await runningEdge();
@@ -61,7 +63,12 @@ describe('edge runtime with the demo topology', () => {
     });
     const started = Date.now();
     await runningEdge();
-    const subs = await t.client.ok<{ deviceKey: string; gatewayAssetId: string }[]>('POST', '/connect-service/v2.1/devices', { action: 'search', orgId: t.orgId }, { expression: `productKey = '${site.subProductKey}'` });
+    const subs = await t.client.ok<{ deviceKey: string; gatewayAssetId: string }[]>(
+      'POST',
+      '/connect-service/v2.1/devices',
+      { action: 'search', orgId: t.orgId },
+      { expression: `productKey = '${site.subProductKey}'` },
+    );
     expect(subs.data.map((d) => d.deviceKey).sort()).toEqual(['fan-1', 'inverter-1', 'storage-1']);
     expect(new Set(subs.data.map((d) => d.gatewayAssetId))).toEqual(new Set([site.gateway.devices[0]!.assetId]));
 
@@ -72,7 +79,12 @@ describe('edge runtime with the demo topology', () => {
     for (const at of seen.values()) expect(at - firstAt).toBeLessThanOrEqual(2 * POLL + 200);
     expect(Date.now() - started).toBeLessThan(30_000);
 
-    const latest = await t.client.ok<Latest>('POST', '/connect-service/v2.1/measurepoints', { action: 'queryLatest', orgId: t.orgId }, { devices: ['inverter-1', 'fan-1', 'storage-1'].map((deviceKey) => ({ productKey: site.subProductKey, deviceKey })) });
+    const latest = await t.client.ok<Latest>(
+      'POST',
+      '/connect-service/v2.1/measurepoints',
+      { action: 'queryLatest', orgId: t.orgId },
+      { devices: ['inverter-1', 'fan-1', 'storage-1'].map((deviceKey) => ({ productKey: site.subProductKey, deviceKey })) },
+    );
     const byKey = new Map(latest.data.map((d) => [d.deviceKey, d.measurepoints]));
     expect(Object.keys(byKey.get('fan-1') ?? {})).toEqual(expect.arrayContaining(['speed', 'speedSetpoint', 'running']));
     expect(Object.keys(byKey.get('inverter-1') ?? {}).length).toBeGreaterThan(2);
@@ -82,24 +94,52 @@ describe('edge runtime with the demo topology', () => {
 
   it('turns a setMeasurepoint from the hub REST into a Modbus write and answers with the result', async () => {
     await readyEdge();
-    const r = await t.client.call('POST', '/connect-service/v2.1/commands', { action: 'setMeasurepoint', orgId: t.orgId, productKey: site.subProductKey, deviceKey: 'fan-1', measurepointId: 'speedSetpoint', timeout: '10' }, { value: 900 });
+    const r = await t.client.call(
+      'POST',
+      '/connect-service/v2.1/commands',
+      {
+        action: 'setMeasurepoint',
+        orgId: t.orgId,
+        productKey: site.subProductKey,
+        deviceKey: 'fan-1',
+        measurepointId: 'speedSetpoint',
+        timeout: '10',
+      },
+      { value: 900 },
+    );
     expect(r.code).toBe(0);
     expect(site.simulators.fan.state.value('speedSetpoint')).toBe(900);
     // a value the register cannot hold is refused by the edge, and the REST caller hears why
-    const bad = await t.client.call('POST', '/connect-service/v2.1/commands', { action: 'setMeasurepoint', orgId: t.orgId, productKey: site.subProductKey, deviceKey: 'fan-1', measurepointId: 'speedSetpoint', timeout: '10' }, { value: 1e9 });
+    const bad = await t.client.call(
+      'POST',
+      '/connect-service/v2.1/commands',
+      {
+        action: 'setMeasurepoint',
+        orgId: t.orgId,
+        productKey: site.subProductKey,
+        deviceKey: 'fan-1',
+        measurepointId: 'speedSetpoint',
+        timeout: '10',
+      },
+      { value: 1e9 },
+    );
     expect(bad.code).toBe(11906);
     expect(site.simulators.fan.state.value('speedSetpoint')).toBe(900);
   });
 
   it('reports a southbound device that goes away through connection state, while the others keep flowing', async () => {
     await readyEdge();
-    const down = new Promise<void>((resolve) => edge.on('state', (st) => st.deviceId === 'storage-1' && st.state !== 'connected' && resolve()));
+    const down = new Promise<void>((resolve) =>
+      edge.on('state', (st) => st.deviceId === 'storage-1' && st.state !== 'connected' && resolve()),
+    );
     await site.simulators.storage.stop();
     await down;
     // the fan and the inverter keep reading, and the hub learns the storage unit is unreachable
     const gwAsset = site.gateway.devices[0]!.assetId;
     const reportedDown = async () => {
-      const nodes = ((await h.hub.telemetry.latest(gwAsset))?.connectionState?.state as { nodes?: { nodeId: string; state: number }[] } | undefined)?.nodes ?? [];
+      const nodes =
+        ((await h.hub.telemetry.latest(gwAsset))?.connectionState?.state as { nodes?: { nodeId: string; state: number }[] } | undefined)
+          ?.nodes ?? [];
       return nodes.some((n) => n.nodeId === 'storage-1' && n.state === 2);
     };
     let fanReadings = 0;
@@ -121,7 +161,10 @@ describe('edge runtime with the demo topology', () => {
     // The hub REST shows each node's field link: the full report after login with the partial
     // report about storage-1 applied on top.
     const gwRef = { productKey: site.gateway.productKey, deviceKey: site.gateway.devices[0]!.deviceKey };
-    const states = await t.client.ok<{ deviceKey: string; nodes: { nodeId: string; state: number; stateName: string; assetId?: string }[] }>('GET', '/connect-service/v2.1/connection-states', { action: 'get', orgId: t.orgId, ...gwRef });
+    const states = await t.client.ok<{
+      deviceKey: string;
+      nodes: { nodeId: string; state: number; stateName: string; assetId?: string }[];
+    }>('GET', '/connect-service/v2.1/connection-states', { action: 'get', orgId: t.orgId, ...gwRef });
     const byNode = new Map(states.data.nodes.map((n) => [n.nodeId, n]));
     expect([...byNode.keys()].sort()).toEqual(['fan-1', 'inverter-1', 'storage-1']);
     expect(byNode.get('storage-1')).toMatchObject({ state: 2, stateName: 'disconnected' });
@@ -129,7 +172,11 @@ describe('edge runtime with the demo topology', () => {
     expect(byNode.get('fan-1')?.assetId).toBeTruthy();
     // another organization cannot read them
     const other = await newTenant(h, 'edge-site-other');
-    const foreign = await other.client.call('GET', '/connect-service/v2.1/connection-states', { action: 'get', orgId: other.orgId, ...gwRef });
+    const foreign = await other.client.call('GET', '/connect-service/v2.1/connection-states', {
+      action: 'get',
+      orgId: other.orgId,
+      ...gwRef,
+    });
     expect(foreign.code).toBe(11404);
   });
 
@@ -140,10 +187,21 @@ describe('edge runtime with the demo topology', () => {
     center = await startConfigCenter(edge, { host: '127.0.0.1', port: 0 });
     // the token defaults to the gateway's own device secret
     const auth = { authorization: `Bearer ${site.gateway.devices[0]!.secret}` };
-    const status = (await (await fetch(`${center.url}/status`, { headers: auth })).json()) as { uplink: { connected: boolean }; subDevices: unknown[] };
+    const status = (await (await fetch(`${center.url}/status`, { headers: auth })).json()) as {
+      uplink: { connected: boolean };
+      subDevices: unknown[];
+    };
     expect(status.uplink.connected).toBe(true);
     expect(status.subDevices).toHaveLength(3);
     expect((await fetch(`${center.url}/subdevices/nobody`, { method: 'DELETE', headers: auth })).status).toBe(404);
-    expect((await fetch(`${center.url}/subdevices`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ deviceKey: 'x' }) })).status).toBe(400);
+    expect(
+      (
+        await fetch(`${center.url}/subdevices`, {
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json' },
+          body: JSON.stringify({ deviceKey: 'x' }),
+        })
+      ).status,
+    ).toBe(400);
   });
 });

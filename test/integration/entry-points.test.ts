@@ -72,7 +72,12 @@ describe('entry points', () => {
 
   for (const variable of ['HUB_HTTP_PORT', 'HUB_MQTT_PORT'] as const) {
     it(`npm start on a taken ${variable} says which variable to change, without a stack trace`, async () => {
-      const run = start('npm', ['start'], { ...freePorts, [variable]: takenPort, HUB_DATA_DIR: join(dir, `start-${variable}`), LOG_LEVEL: 'warn' });
+      const run = start('npm', ['start'], {
+        ...freePorts,
+        [variable]: takenPort,
+        HUB_DATA_DIR: join(dir, `start-${variable}`),
+        LOG_LEVEL: 'warn',
+      });
       started.push(run);
       const [code] = await run.exit;
       expect(code).toBe(1);

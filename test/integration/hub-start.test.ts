@@ -28,18 +28,45 @@ describe('the hub binary', () => {
       expect(first.output()).toContain('/docs');
 
       const admin = new ApiClient({ baseUrl: first.baseUrl, accessKey: creds.accessKey, accessSecret: creds.accessSecret });
-      const p = await admin.connect<string>(creds.orgId, 'POST', 'products', 'create', {}, { productName: i18n('persisted'), productType: 'Device', dataFormat: 'Json', biDirectionalAuth: false });
+      const p = await admin.connect<string>(
+        creds.orgId,
+        'POST',
+        'products',
+        'create',
+        {},
+        { productName: i18n('persisted'), productType: 'Device', dataFormat: 'Json', biDirectionalAuth: false },
+      );
       expect(p.code).toBe(0);
       productKey = p.data;
-      const d = await admin.connect<{ deviceSecret: string }>(creds.orgId, 'POST', 'devices', 'create', {}, { productKey, deviceKey: 'd1', timezone: '+00:00', deviceName: i18n('d1') });
+      const d = await admin.connect<{ deviceSecret: string }>(
+        creds.orgId,
+        'POST',
+        'devices',
+        'create',
+        {},
+        { productKey, deviceKey: 'd1', timezone: '+00:00', deviceName: i18n('d1') },
+      );
       expect(d.code).toBe(0);
       // a failing call gets logged as nothing secret either
-      await new ApiClient({ baseUrl: first.baseUrl, accessKey: creds.accessKey, accessSecret: 'wrong' }).accessToken().catch(() => undefined);
+      await new ApiClient({ baseUrl: first.baseUrl, accessKey: creds.accessKey, accessSecret: 'wrong' })
+        .accessToken()
+        .catch(() => undefined);
 
-      const doc = (await (await fetch(`${first.baseUrl}/docs/json`)).json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+      const doc = (await (await fetch(`${first.baseUrl}/docs/json`)).json()) as {
+        openapi: string;
+        paths: Record<string, Record<string, unknown>>;
+      };
       expect(doc.openapi).toMatch(/^3\./);
       const paths = Object.keys(doc.paths);
-      for (const p of ['/connect-service/v2.1/devices?action=create', '/connect-service/v2.1/devices?action=batchCreate', '/connect-service/v2.1/devices?action=search', '/connect-service/v2.1/products?action=get', '/connect-service/v2.1/device-topos?action=addSubDevice', '/apim-token-service/v2.0/token/get', '/admin/v1/organizations']) {
+      for (const p of [
+        '/connect-service/v2.1/devices?action=create',
+        '/connect-service/v2.1/devices?action=batchCreate',
+        '/connect-service/v2.1/devices?action=search',
+        '/connect-service/v2.1/products?action=get',
+        '/connect-service/v2.1/device-topos?action=addSubDevice',
+        '/apim-token-service/v2.0/token/get',
+        '/admin/v1/organizations',
+      ]) {
         expect(paths).toContain(p);
       }
       expect(paths.some((p) => p.includes('/v2.0/devices'))).toBe(false);

@@ -38,12 +38,23 @@ describe('iOS on the command core: lock a phone end to end (docs/DEVICE-MANAGEME
     otherPush = await issuePushCertificate(apple, 'com.apple.mgmt.External.another-topic');
     apns = new ApnsSimulator({ certPem: server.certPem, keyPem: server.keyPem, clientCaPem: apple.certPem });
     await apns.start();
-    const files = { ca: join(dir, 'apns-ca.pem'), identity: join(dir, 'identity-ca.pem'), cert: join(dir, 'push.pem'), key: join(dir, 'push.key') };
+    const files = {
+      ca: join(dir, 'apns-ca.pem'),
+      identity: join(dir, 'identity-ca.pem'),
+      cert: join(dir, 'push.pem'),
+      key: join(dir, 'push.key'),
+    };
     await writeFile(files.ca, serverCa.certPem);
     await writeFile(files.identity, deviceCa.certPem);
     await writeFile(files.cert, push.certPem);
     await writeFile(files.key, push.keyPem, { mode: 0o600 });
-    Object.assign(process.env, { HUB_IOS_APNS_URL: apns.url, HUB_IOS_APNS_CA_FILE: files.ca, HUB_IOS_IDENTITY_CA_FILE: files.identity, HUB_IOS_PUSH_CERT_FILE: files.cert, HUB_IOS_PUSH_KEY_FILE: files.key });
+    Object.assign(process.env, {
+      HUB_IOS_APNS_URL: apns.url,
+      HUB_IOS_APNS_CA_FILE: files.ca,
+      HUB_IOS_IDENTITY_CA_FILE: files.identity,
+      HUB_IOS_PUSH_CERT_FILE: files.cert,
+      HUB_IOS_PUSH_KEY_FILE: files.key,
+    });
     h = await startHub();
     process.env['HUB_IOS_ORG_ID'] = h.adminCreds.orgId;
     phone = new IphoneAgent({ serverUrl: `${h.baseUrl}/mdm`, topic, identity: await issue(deviceCa, { subject: { CN: 'iPhone' } }), apns });
@@ -52,7 +63,10 @@ describe('iOS on the command core: lock a phone end to end (docs/DEVICE-MANAGEME
     deviceId = d!.id;
     const t = await fetch(`${h.baseUrl}/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${h.adminCreds.accessKey}:${h.adminCreds.accessSecret}`).toString('base64')}` },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${h.adminCreds.accessKey}:${h.adminCreds.accessSecret}`).toString('base64')}`,
+      },
       body: 'grant_type=client_credentials',
     });
     bearer = ((await t.json()) as Json)['access_token'] as string;
@@ -76,7 +90,16 @@ describe('iOS on the command core: lock a phone end to end (docs/DEVICE-MANAGEME
   }
 
   const lock = (name = 'DEVICE_LOCK', params: Record<string, unknown> = { Message: 'Lost' }) =>
-    h.hub.commands.issue({ target: { orgId: h.adminCreds.orgId, assetId: deviceId, productKey: 'ios', deviceKey: phone.udid }, deviceType: 'ios', kind: 'operation', name, params, pendingTtlSeconds: 86_400, timeoutMs: 86_400_000, by: 'admin' });
+    h.hub.commands.issue({
+      target: { orgId: h.adminCreds.orgId, assetId: deviceId, productKey: 'ios', deviceKey: phone.udid },
+      deviceType: 'ios',
+      kind: 'operation',
+      name,
+      params,
+      pendingTtlSeconds: 86_400,
+      timeoutMs: 86_400_000,
+      by: 'admin',
+    });
 
   it('enrollment lands in the device directory with the push token', async () => {
     const d = await h.hub.devices.byIdentifier('ios', phone.udid);
@@ -85,17 +108,23 @@ describe('iOS on the command core: lock a phone end to end (docs/DEVICE-MANAGEME
 
   it('administrator → DeviceLock through the management REST → PENDING → push → Idle → DeviceLock plist → Acknowledged → COMPLETED, with its history', async () => {
     const before = apns.count;
-    const added = await dm('POST', '/devices/ios/operations', { deviceIdentifiers: [phone.udid], operation: { code: 'DEVICE_LOCK', payload: { Message: 'Lost' } } });
+    const added = await dm('POST', '/devices/ios/operations', {
+      deviceIdentifiers: [phone.udid],
+      operation: { code: 'DEVICE_LOCK', payload: { Message: 'Lost' } },
+    });
     expect(added.status).toBe(201);
     const pending = await dm('GET', `/devices/ios/${phone.udid}/operations`);
     const op = (pending.body['operations'] as Json[])[0]!;
-    const completed = op['status'] === 'COMPLETED' ? Promise.resolve() : statusOf(String(op['id'] ?? op['operationId']), 'COMPLETED').then(() => undefined);
+    const completed =
+      op['status'] === 'COMPLETED' ? Promise.resolve() : statusOf(String(op['id'] ?? op['operationId']), 'COMPLETED').then(() => undefined);
     await completed;
     expect(phone.locked).toBe(true);
     expect(apns.count).toBeGreaterThan(before);
     expect(apns.received.at(-1)).toMatchObject({ tokenHex: phone.tokenHex, payload: { mdm: phone.pushMagic }, topic, pushType: 'mdm' });
     const after = await dm('GET', `/devices/ios/${phone.udid}/operations`);
-    expect(after.body['operations']).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'DEVICE_LOCK', status: 'COMPLETED' })]));
+    expect(after.body['operations']).toEqual(
+      expect.arrayContaining([expect.objectContaining({ code: 'DEVICE_LOCK', status: 'COMPLETED' })]),
+    );
     // One listing holds every kind of device.
     const all = await dm('GET', '/devices');
     expect((all.body['devices'] as Json[]).map((d) => d['type'])).toContain('ios');
@@ -119,7 +148,10 @@ describe('iOS on the command core: lock a phone end to end (docs/DEVICE-MANAGEME
 
   it('a result for an unknown CommandUUID is refused (400) and changes nothing', async () => {
     const issued = await lock('PROFILE_LIST', {});
-    const res = await phone.put(`${h.baseUrl}/mdm`, `<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict><key>CommandUUID</key><string>999999999</string><key>Status</key><string>Acknowledged</string><key>UDID</key><string>${phone.udid}</string></dict></plist>`);
+    const res = await phone.put(
+      `${h.baseUrl}/mdm`,
+      `<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict><key>CommandUUID</key><string>999999999</string><key>Status</key><string>Acknowledged</string><key>UDID</key><string>${phone.udid}</string></dict></plist>`,
+    );
     expect(res.status).toBe(400);
     await statusOf(issued.commandId, 'COMPLETED');
   });

@@ -25,12 +25,23 @@ describe('metrics and health', () => {
   it('counts connections, messages by kind, refused CONNECTs, ACL refusals and command outcomes', async () => {
     const t = await newTenant(h, 'metrics');
     const p = await provision(t.client, t.orgId, { productType: 'Device', deviceKeys: ['m1', 'm2'] });
-    const [d1, d2] = p.devices as [typeof p.devices[0], typeof p.devices[0]];
+    const [d1, d2] = p.devices as [(typeof p.devices)[0], (typeof p.devices)[0]];
     const dev = await connectDevice(h.mqttUrl, d1);
     await expect(connectDevice(h.mqttUrl, { ...d2, secret: 'bad' })).rejects.toBeInstanceOf(ConnectRefused);
-    expect((await dev.request(topics.measurepointPost(d1.productKey, d1.deviceKey), 'thing.measurepoint.post', { measurepoints: { t: 1 } })).code).toBe(200);
-    expect((await dev.request(topics.measurepointPost(d2.productKey, d2.deviceKey), 'thing.measurepoint.post', { measurepoints: { t: 1 } })).code).toBe(1009);
-    await t.client.ok('POST', '/connect-service/v2.1/commands', { action: 'invokeService', orgId: t.orgId, assetId: d2.assetId, serviceId: 'x', pendingTtl: '60' }, { inputData: {} });
+    expect(
+      (await dev.request(topics.measurepointPost(d1.productKey, d1.deviceKey), 'thing.measurepoint.post', { measurepoints: { t: 1 } }))
+        .code,
+    ).toBe(200);
+    expect(
+      (await dev.request(topics.measurepointPost(d2.productKey, d2.deviceKey), 'thing.measurepoint.post', { measurepoints: { t: 1 } }))
+        .code,
+    ).toBe(1009);
+    await t.client.ok(
+      'POST',
+      '/connect-service/v2.1/commands',
+      { action: 'invokeService', orgId: t.orgId, assetId: d2.assetId, serviceId: 'x', pendingTtl: '60' },
+      { inputData: {} },
+    );
 
     const m = await scrape();
     expect(value(m, 'edgehub_mqtt_connections')).toBe(1);

@@ -11,14 +11,22 @@ describe('dynamic activation (securemode 3) and GZIP payloads', () => {
   beforeAll(async () => {
     h = await startHub();
     const t = await newTenant(h, 'activation');
-    dynamic = await provision(t.client, t.orgId, { productType: 'Device', deviceKeys: ['dyn-1', 'dyn-2'], product: { dynamicActivateEnabled: true } });
+    dynamic = await provision(t.client, t.orgId, {
+      productType: 'Device',
+      deviceKeys: ['dyn-1', 'dyn-2'],
+      product: { dynamicActivateEnabled: true },
+    });
     fixed = await provision(t.client, t.orgId, { productType: 'Device', deviceKeys: ['fixed-1', 'gz'] });
   });
   afterAll(async () => {
     await h?.close();
   });
 
-  const refused = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => (e instanceof ConnectRefused ? e.returnCode : Promise.reject(e)));
+  const refused = (p: Promise<unknown>) =>
+    p.then(
+      () => undefined,
+      (e: unknown) => (e instanceof ConnectRefused ? e.returnCode : Promise.reject(e)),
+    );
 
   it('pushes the deviceSecret unsolicited after a productSecret login, until the device replies; then refuses securemode 3', async () => {
     const d = dynamic.devices[0]!;
@@ -26,8 +34,15 @@ describe('dynamic activation (securemode 3) and GZIP payloads', () => {
     const conn = await connectDevice(h.mqttUrl, withProductSecret, { secureMode: 3 });
     // never subscribed: the hub pushes it anyway (docs/ENOS-PROTOCOL.md §2.5)
     const info = await conn.next((t) => t === topics.activateInfo(d.productKey, d.deviceKey));
-    expect(info.json).toMatchObject({ method: 'thing.activate.info', params: { assetId: d.assetId, productKey: d.productKey, deviceKey: d.deviceKey, deviceSecret: d.secret } });
-    await conn.client.publishAsync(topics.reply(topics.activateInfo(d.productKey, d.deviceKey)), JSON.stringify({ id: info.json.id, code: 200, data: {} }), { qos: 1 });
+    expect(info.json).toMatchObject({
+      method: 'thing.activate.info',
+      params: { assetId: d.assetId, productKey: d.productKey, deviceKey: d.deviceKey, deviceSecret: d.secret },
+    });
+    await conn.client.publishAsync(
+      topics.reply(topics.activateInfo(d.productKey, d.deviceKey)),
+      JSON.stringify({ id: info.json.id, code: 200, data: {} }),
+      { qos: 1 },
+    );
     await conn.end();
     // the device now logs in with the secret it received
     const normal = await connectDevice(h.mqttUrl, { ...d, secret: info.json.params.deviceSecret });
@@ -49,7 +64,11 @@ describe('dynamic activation (securemode 3) and GZIP payloads', () => {
     const conn = await connectDevice(h.mqttUrl, g, { extraInfo: '{ip=10.0.0.9,version=enos-mqtt-2.3.0,compress=GZIP}' });
     const topic = topics.measurepointPost(g.productKey, g.deviceKey);
     const reply = conn.next((t) => t === topics.reply(topic));
-    await conn.client.publishAsync(topic, gzipSync(JSON.stringify({ id: '7', version: '1.1', method: 'thing.measurepoint.post', params: { measurepoints: { temp: 21.5 } } })), { qos: 1 });
+    await conn.client.publishAsync(
+      topic,
+      gzipSync(JSON.stringify({ id: '7', version: '1.1', method: 'thing.measurepoint.post', params: { measurepoints: { temp: 21.5 } } })),
+      { qos: 1 },
+    );
     const r = await reply;
     expect(JSON.parse(gunzipSync(r.payload).toString('utf8'))).toMatchObject({ id: '7', code: 200 });
     expect((await h.hub.telemetry.latest(g.assetId))?.measurepoints['temp']?.value).toBe(21.5);

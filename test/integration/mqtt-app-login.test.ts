@@ -15,10 +15,23 @@ describe('application stream login', () => {
   let app: Tenant;
   let other: Tenant;
 
-  const encryption = (t: Tenant, ts: string) => createHash('sha256').update(t.accessKey + ts + t.accessSecret, 'utf8').digest('hex');
-  const login = (t: Tenant, ts: string, cid = 'stream') => rawConnect(h.mqttPort, { clientId: `${cid}|authtype=app,timestamp=${ts}|`, clean: true, username: t.accessKey, password: Buffer.from(encryption(t, ts)) });
+  const encryption = (t: Tenant, ts: string) =>
+    createHash('sha256')
+      .update(t.accessKey + ts + t.accessSecret, 'utf8')
+      .digest('hex');
+  const login = (t: Tenant, ts: string, cid = 'stream') =>
+    rawConnect(h.mqttPort, {
+      clientId: `${cid}|authtype=app,timestamp=${ts}|`,
+      clean: true,
+      username: t.accessKey,
+      password: Buffer.from(encryption(t, ts)),
+    });
   const tokenGet = async (t: Tenant, ts: string) => {
-    const res = await fetch(`${h.baseUrl}/apim-token-service/v2.0/token/get`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appKey: t.accessKey, encryption: encryption(t, ts), timestamp: Number(ts) }) });
+    const res = await fetch(`${h.baseUrl}/apim-token-service/v2.0/token/get`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ appKey: t.accessKey, encryption: encryption(t, ts), timestamp: Number(ts) }),
+    });
     return ((await res.json()) as { status: number }).status;
   };
 

@@ -89,7 +89,12 @@ describe('MQTT bad input', () => {
     it('answers a payload over 512 KB with 1008, found by the id at its head', async () => {
       const d = await connect(device(0));
       const { productKey: pk, deviceKey: dk } = d.creds;
-      const raw = JSON.stringify({ id: 'big-1', version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { blob: 'x'.repeat(600 * 1024) } } });
+      const raw = JSON.stringify({
+        id: 'big-1',
+        version: '1.0',
+        method: 'thing.measurepoint.post',
+        params: { measurepoints: { blob: 'x'.repeat(600 * 1024) } },
+      });
       expect(Buffer.byteLength(raw)).toBeGreaterThan(512 * 1024);
       const reply = await d.request(topics.measurepointPost(pk, dk), 'thing.measurepoint.post', undefined, { id: 'big-1', raw });
       expect(reply.code).toBe(1008);
@@ -127,10 +132,12 @@ describe('MQTT bad input', () => {
     it('answers a JSON array with 1220', async () => {
       const d = await connect(device(3));
       const { productKey: pk, deviceKey: dk } = d.creds;
-      const raw = JSON.stringify([{ id: 'array-1', version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { temp: 1 } } }]);
+      const raw = JSON.stringify([
+        { id: 'array-1', version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { temp: 1 } } },
+      ]);
       const reply = await d.request(topics.measurepointPost(pk, dk), 'thing.measurepoint.post', undefined, { id: 'array-1', raw });
       expect(reply.code).toBe(1220);
-      expect((await h.hub.telemetry.latest(device(3).assetId))).toBeUndefined();
+      expect(await h.hub.telemetry.latest(device(3).assetId)).toBeUndefined();
       await stillServes(d);
     });
 
@@ -139,9 +146,14 @@ describe('MQTT bad input', () => {
       const { productKey: pk, deviceKey: dk } = d.creds;
       const reply = await d.request(topics.measurepointPost(pk, dk), 'thing.event.alarm.post', { measurepoints: { temp: 1 } });
       expect(reply.code).toBe(1260);
-      const missing = await d.request(topics.measurepointPost(pk, dk), 'thing.measurepoint.post', { measurepoints: { temp: 1 } }, { extra: { method: undefined } });
+      const missing = await d.request(
+        topics.measurepointPost(pk, dk),
+        'thing.measurepoint.post',
+        { measurepoints: { temp: 1 } },
+        { extra: { method: undefined } },
+      );
       expect(missing.code).toBe(1260);
-      expect((await h.hub.telemetry.latest(device(4).assetId))).toBeUndefined();
+      expect(await h.hub.telemetry.latest(device(4).assetId)).toBeUndefined();
       await stillServes(d);
     });
 
@@ -149,7 +161,7 @@ describe('MQTT bad input', () => {
       const d = await connect(modelled.devices[0]!);
       const reply = await post(d, { humidity: 40 });
       expect(reply.code).toBe(1204);
-      expect((await h.hub.telemetry.latest(modelled.devices[0]!.assetId))).toBeUndefined();
+      expect(await h.hub.telemetry.latest(modelled.devices[0]!.assetId)).toBeUndefined();
       expect((await post(d, { temp: 19.5 })).code).toBe(200);
       expect((await h.hub.telemetry.latest(modelled.devices[0]!.assetId))?.measurepoints['temp']?.value).toBe(19.5);
       expect(d.closed()).toBe(false);
@@ -160,9 +172,11 @@ describe('MQTT bad input', () => {
     it("answers a publish to another device's topic with 1009 and keeps the connection", async () => {
       const d = await connect(device(5));
       const victim = device(6);
-      const reply = await d.request(topics.measurepointPost(victim.productKey, victim.deviceKey), 'thing.measurepoint.post', { measurepoints: { temp: 99 } });
+      const reply = await d.request(topics.measurepointPost(victim.productKey, victim.deviceKey), 'thing.measurepoint.post', {
+        measurepoints: { temp: 99 },
+      });
       expect(reply.code).toBe(1009);
-      expect((await h.hub.telemetry.latest(victim.assetId))).toBeUndefined();
+      expect(await h.hub.telemetry.latest(victim.assetId)).toBeUndefined();
       await stillServes(d);
     });
 
@@ -179,10 +193,22 @@ describe('MQTT bad input', () => {
       const published = seenBy(publisher);
       const observed = seenBy(observer);
 
-      const strays = ['foo/bar', 'foo/bar_reply', '$SYS/edgehub/x', '/sys', `/sys/${device(8).productKey}`, '/ext/session', 'sys/a/b/thing/measurepoint/post'];
+      const strays = [
+        'foo/bar',
+        'foo/bar_reply',
+        '$SYS/edgehub/x',
+        '/sys',
+        `/sys/${device(8).productKey}`,
+        '/ext/session',
+        'sys/a/b/thing/measurepoint/post',
+      ];
       for (const topic of strays) {
         await publisher.client.publishAsync(topic, 'not an envelope', { qos: 1 });
-        await publisher.client.publishAsync(topic, JSON.stringify({ id: 'stray-1', version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { temp: 1 } } }), { qos: 1 });
+        await publisher.client.publishAsync(
+          topic,
+          JSON.stringify({ id: 'stray-1', version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { temp: 1 } } }),
+          { qos: 1 },
+        );
       }
       // Barrier: each connection is ordered, so once both have their next reply, any stray
       // delivery would already have arrived.
@@ -218,7 +244,9 @@ describe('MQTT bad input', () => {
       ];
       for (const topic of refused) expect(await granted(d, [topic]), topic).toEqual([128]);
       // One SUBSCRIBE mixing a permitted and a refused filter: each gets its own answer.
-      expect(await granted(d, [`/sys/${me.productKey}/${me.deviceKey}/thing/service/+`, `/sys/${other.productKey}/${other.deviceKey}/#`])).toEqual([1, 128]);
+      expect(
+        await granted(d, [`/sys/${me.productKey}/${me.deviceKey}/thing/service/+`, `/sys/${other.productKey}/${other.deviceKey}/#`]),
+      ).toEqual([1, 128]);
       await stillServes(d);
     });
   });
@@ -244,9 +272,24 @@ describe('MQTT bad input', () => {
         { name: 'password of binary bytes', clientId: cid, username: user, password: Buffer.from([0xff, 0xfe, 0x00, 0x80]) },
         { name: 'ClientId without pipes', clientId: 'just-a-client-id', username: user, password: good },
         { name: 'ClientId of pipes only', clientId: '|||', username: user, password: good },
-        { name: 'ClientId without a timestamp', clientId: `${d.deviceKey}|securemode=2,signmethod=sha256|`, username: user, password: good },
-        { name: 'ClientId with an unknown signmethod', clientId: `${d.deviceKey}|securemode=2,signmethod=sha512,timestamp=${ts}|`, username: user, password: good },
-        { name: 'ClientId with garbage pairs', clientId: `${d.deviceKey}|=,==,signmethod,timestamp==${ts}|`, username: user, password: good },
+        {
+          name: 'ClientId without a timestamp',
+          clientId: `${d.deviceKey}|securemode=2,signmethod=sha256|`,
+          username: user,
+          password: good,
+        },
+        {
+          name: 'ClientId with an unknown signmethod',
+          clientId: `${d.deviceKey}|securemode=2,signmethod=sha512,timestamp=${ts}|`,
+          username: user,
+          password: good,
+        },
+        {
+          name: 'ClientId with garbage pairs',
+          clientId: `${d.deviceKey}|=,==,signmethod,timestamp==${ts}|`,
+          username: user,
+          password: good,
+        },
         { name: 'ClientId of 4000 characters', clientId: 'x'.repeat(4000), username: user, password: good },
         { name: 'username of 4000 characters', clientId: cid, username: `${'d'.repeat(2000)}&${'p'.repeat(2000)}`, password: good },
       ];
@@ -277,8 +320,27 @@ describe('MQTT bad input', () => {
       return { int, bytes, pick };
     }
 
-    type Kind = 'randomBytes' | 'truncatedConnect' | 'connectThenGarbage' | 'hugeRemainingLength' | 'publishBeforeConnect' | 'secondConnect' | 'slowloris' | 'tlsGarbage' | 'wsGarbage';
-    const kinds: readonly Kind[] = ['randomBytes', 'truncatedConnect', 'connectThenGarbage', 'hugeRemainingLength', 'publishBeforeConnect', 'secondConnect', 'slowloris', 'tlsGarbage', 'wsGarbage'];
+    type Kind =
+      | 'randomBytes'
+      | 'truncatedConnect'
+      | 'connectThenGarbage'
+      | 'hugeRemainingLength'
+      | 'publishBeforeConnect'
+      | 'secondConnect'
+      | 'slowloris'
+      | 'tlsGarbage'
+      | 'wsGarbage';
+    const kinds: readonly Kind[] = [
+      'randomBytes',
+      'truncatedConnect',
+      'connectThenGarbage',
+      'hugeRemainingLength',
+      'publishBeforeConnect',
+      'secondConnect',
+      'slowloris',
+      'tlsGarbage',
+      'wsGarbage',
+    ];
 
     interface Frame {
       index: number;
@@ -323,7 +385,14 @@ describe('MQTT bad input', () => {
       // The whole plan is drawn from the seed up front: parallel execution cannot reorder the PRNG.
       const plan: Frame[] = Array.from({ length: FRAMES }, (_, index): Frame => {
         const kind = rnd.pick(kinds);
-        const frame = (chunks: Buffer[], extra: Partial<Frame> = {}): Frame => ({ index, kind, port: 'mqtt', chunks, hubMustClose: false, ...extra });
+        const frame = (chunks: Buffer[], extra: Partial<Frame> = {}): Frame => ({
+          index,
+          kind,
+          port: 'mqtt',
+          chunks,
+          hubMustClose: false,
+          ...extra,
+        });
         switch (kind) {
           case 'randomBytes': {
             const b = rnd.bytes(rnd.int(1, 2048));
@@ -347,20 +416,29 @@ describe('MQTT bad input', () => {
             const d = rnd.pick([...fuzzDevices, wellBehaved]);
             const topic = topics.measurepointPost(d.productKey, d.deviceKey);
             const qos = rnd.int(0, 1);
-            const payload = JSON.stringify({ id: 'early', version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { temp: -1 } } });
-            return frame([encode({ cmd: 'publish', topic, payload, qos, messageId: qos ? 1 : undefined, retain: false, dup: false })], { hubMustClose: true });
+            const payload = JSON.stringify({
+              id: 'early',
+              version: '1.0',
+              method: 'thing.measurepoint.post',
+              params: { measurepoints: { temp: -1 } },
+            });
+            return frame([encode({ cmd: 'publish', topic, payload, qos, messageId: qos ? 1 : undefined, retain: false, dup: false })], {
+              hubMustClose: true,
+            });
           }
           case 'secondConnect': {
             const first = login(rnd.pick(fuzzDevices));
             const second = anyLogin();
             // Either both at once (the second lands while the first is authenticating) or after the CONNACK.
-            return rnd.int(0, 1) === 0 ? frame([Buffer.concat([first, second])], { hubMustClose: true }) : frame([first, second], { hubMustClose: true, afterConnack: true });
+            return rnd.int(0, 1) === 0
+              ? frame([Buffer.concat([first, second])], { hubMustClose: true })
+              : frame([first, second], { hubMustClose: true, afterConnack: true });
           }
           case 'slowloris': {
             const c = anyLogin();
             const sent = c.subarray(0, c.length - rnd.int(1, 8));
             const chunks: Buffer[] = [];
-            for (let at = 0; at < sent.length; ) {
+            for (let at = 0; at < sent.length;) {
               const n = Math.min(rnd.int(1, 16), sent.length - at);
               chunks.push(sent.subarray(at, at + n));
               at += n;
@@ -370,7 +448,16 @@ describe('MQTT bad input', () => {
           case 'tlsGarbage':
             return frame([rnd.bytes(rnd.int(1, 1024))], { port: 'mqtts' });
           case 'wsGarbage':
-            return frame([rnd.pick([rnd.bytes(rnd.int(1, 1024)), Buffer.from('GET /mqtt HTTP/1.1\r\nUpgrade: websocket\r\n\r\n'), Buffer.from(`GET /mqtt HTTP/1.1\r\nContent-Length: ${rnd.int(0, 2 ** 31)}\r\n`)])], { port: 'ws' });
+            return frame(
+              [
+                rnd.pick([
+                  rnd.bytes(rnd.int(1, 1024)),
+                  Buffer.from('GET /mqtt HTTP/1.1\r\nUpgrade: websocket\r\n\r\n'),
+                  Buffer.from(`GET /mqtt HTTP/1.1\r\nContent-Length: ${rnd.int(0, 2 ** 31)}\r\n`),
+                ]),
+              ],
+              { port: 'ws' },
+            );
         }
       });
 
@@ -404,9 +491,15 @@ describe('MQTT bad input', () => {
           if (f.hubMustClose) {
             // Bounded: a hub that keeps the connection open is a violation, not a hang.
             let timer: NodeJS.Timeout | undefined;
-            const verdict = await Promise.race([closed.then(() => 'closed' as const), new Promise<'open'>((resolve) => (timer = setTimeout(() => resolve('open'), CLOSE_WITHIN_MS)))]);
+            const verdict = await Promise.race([
+              closed.then(() => 'closed' as const),
+              new Promise<'open'>((resolve) => (timer = setTimeout(() => resolve('open'), CLOSE_WITHIN_MS))),
+            ]);
             clearTimeout(timer);
-            if (verdict === 'open') violations.push(`frame ${f.index} (${f.kind}${f.afterConnack ? ', after CONNACK' : ''}): the hub kept the connection open ${CLOSE_WITHIN_MS} ms; it sent ${Buffer.concat(received).toString('hex') || 'nothing'}`);
+            if (verdict === 'open')
+              violations.push(
+                `frame ${f.index} (${f.kind}${f.afterConnack ? ', after CONNACK' : ''}): the hub kept the connection open ${CLOSE_WITHIN_MS} ms; it sent ${Buffer.concat(received).toString('hex') || 'nothing'}`,
+              );
           }
         } finally {
           s.destroy();
@@ -436,7 +529,10 @@ describe('MQTT bad input', () => {
 
       expect(violations, `seed ${seed}`).toEqual([]);
       expect(replies.length).toBeGreaterThanOrEqual(MIN_REQUESTS);
-      expect(replies.filter((code) => code !== 200), `seed ${seed}: non-200 replies`).toEqual([]);
+      expect(
+        replies.filter((code) => code !== 200),
+        `seed ${seed}: non-200 replies`,
+      ).toEqual([]);
       expect(good.closed(), `seed ${seed}: the well-behaved device was disconnected`).toBe(false);
       expect((await h.hub.telemetry.latest(wellBehaved.assetId))?.measurepoints['temp']?.value).toBe(replies.length - 1);
 

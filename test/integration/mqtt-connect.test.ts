@@ -28,7 +28,8 @@ describe('MQTT CONNECT', () => {
   let p: ProvisionedProduct;
 
   const device = (i: number) => p.devices[i]!;
-  const getDevice = async (deviceKey: string) => (await c.ok<DeviceView>('GET', '/connect-service/v2.1/devices', { action: 'get', orgId, productKey: p.productKey, deviceKey })).data;
+  const getDevice = async (deviceKey: string) =>
+    (await c.ok<DeviceView>('GET', '/connect-service/v2.1/devices', { action: 'get', orgId, productKey: p.productKey, deviceKey })).data;
   const refusal = async (promise: Promise<unknown>) => {
     try {
       await promise;
@@ -44,7 +45,12 @@ describe('MQTT CONNECT', () => {
    * the device turned online in the registry, the hub holds one session for it on the expected
    * listener, and the connection is served as that device (a request answered 200).
    */
-  async function connectServed(d: ProvisionedDevice, o: ConnectOptions = {}, url = h.mqttUrl, listener: 'tcp' | 'tls' | 'ws' = 'tcp'): Promise<TestDevice> {
+  async function connectServed(
+    d: ProvisionedDevice,
+    o: ConnectOptions = {},
+    url = h.mqttUrl,
+    listener: 'tcp' | 'tls' | 'ws' = 'tcp',
+  ): Promise<TestDevice> {
     const online = wentOnline(h, d.assetId);
     const conn = await connectDevice(url, d, o);
     await online;
@@ -94,7 +100,11 @@ describe('MQTT CONNECT', () => {
   it('accepts the Java SDK ClientId with extra info, the C SDK fixed timestamp and a Python float timestamp', async () => {
     const java = await connectServed(device(1), { extraInfo: '{ip=10.0.0.5,version=enos-mqtt-2.3.0,compress=DEFAULT}' });
     await endServed(java, device(1));
-    const c = await connectServed(device(1), { clientId: `${p.productKey}.${device(1).deviceKey}`, timestamp: '2524608000000', upperCase: true });
+    const c = await connectServed(device(1), {
+      clientId: `${p.productKey}.${device(1).deviceKey}`,
+      timestamp: '2524608000000',
+      upperCase: true,
+    });
     await endServed(c, device(1));
     const py = await connectServed(device(1), { timestamp: '1600000000000.123' });
     await endServed(py, device(1));
@@ -109,7 +119,9 @@ describe('MQTT CONNECT', () => {
     // A signature over another timestamp than the ClientId's is a bad signature.
     const d = device(2);
     const { connectPassword } = await import('../src/mqtt-device.js');
-    expect(await refusal(connectDevice(h.mqttUrl, d, { timestamp: '1', password: connectPassword(d.deviceKey, d, '2', 'sha256') }))).toBe(4);
+    expect(await refusal(connectDevice(h.mqttUrl, d, { timestamp: '1', password: connectPassword(d.deviceKey, d, '2', 'sha256') }))).toBe(
+      4,
+    );
     expect((await getDevice(d.deviceKey)).status).toBe('inactive');
   });
 
@@ -185,7 +197,15 @@ describe('MQTT CONNECT', () => {
   });
 
   it('throttles reconnect storms per device when enabled (CONNACK 3)', async () => {
-    const t = await startHub({ mqtt: { ...h.hub.config.mqtt, port: 0, tlsPort: 0, wsPort: 0, throttle: { enabled: true, minIntervalMs: 60_000, windowMs: 120_000, maxInWindow: 4, blockMs: 300_000 } } });
+    const t = await startHub({
+      mqtt: {
+        ...h.hub.config.mqtt,
+        port: 0,
+        tlsPort: 0,
+        wsPort: 0,
+        throttle: { enabled: true, minIntervalMs: 60_000, windowMs: 120_000, maxInWindow: 4, blockMs: 300_000 },
+      },
+    });
     try {
       const tt = await newTenant(t, 'throttle');
       const tp = await provision(tt.client, tt.orgId, { productType: 'Device', deviceKeys: ['storm', 'calm'] });
@@ -201,4 +221,3 @@ describe('MQTT CONNECT', () => {
     }
   });
 });
-

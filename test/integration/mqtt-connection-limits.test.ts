@@ -12,11 +12,14 @@ const run = promisify(execFile);
 
 const closedTotal = async (h: RunningHub, reason: string, listener: string) => {
   const text = await (await fetch(`${h.baseUrl}/metrics`)).text();
-  return Number(new RegExp(`edgehub_mqtt_connections_closed_total\\{reason="${reason}",listener="${listener}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  return Number(
+    new RegExp(`edgehub_mqtt_connections_closed_total\\{reason="${reason}",listener="${listener}"\\} (\\d+)`).exec(text)?.[1] ?? 0,
+  );
 };
 
 /** Resolves with how long the socket lived once the other side closed it. */
-const lifetime = (s: { once(e: 'close', f: () => void): unknown }, since = Date.now()) => new Promise<number>((resolve) => s.once('close', () => resolve(Date.now() - since)));
+const lifetime = (s: { once(e: 'close', f: () => void): unknown }, since = Date.now()) =>
+  new Promise<number>((resolve) => s.once('close', () => resolve(Date.now() - since)));
 
 const wsPort = (h: RunningHub) => Number(new URL(h.wsUrl).port);
 
@@ -31,7 +34,14 @@ describe('MQTT connect deadline and TCP keepalive', () => {
   const timeoutMs = 400;
 
   beforeAll(async () => {
-    h = await startHub({ mqtt: { ...loadConfig({ HUB_MQTT_CONNECT_TIMEOUT_MS: String(timeoutMs), HUB_MQTT_TCP_KEEPALIVE_SECONDS: '30' }).mqtt, port: 0, tlsPort: 0, wsPort: 0 } });
+    h = await startHub({
+      mqtt: {
+        ...loadConfig({ HUB_MQTT_CONNECT_TIMEOUT_MS: String(timeoutMs), HUB_MQTT_TCP_KEEPALIVE_SECONDS: '30' }).mqtt,
+        port: 0,
+        tlsPort: 0,
+        wsPort: 0,
+      },
+    });
     const t = await newTenant(h, 'deadline');
     device = (await provision(t.client, t.orgId, { productType: 'Device', deviceKeys: ['meter'] })).devices[0]!;
   });

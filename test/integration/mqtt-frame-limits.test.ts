@@ -4,7 +4,19 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '@edgehub/shared';
 import { ApiClient } from '@edgehub/hub';
-import { connectDevice, connectFrame, connectPassword, encode, provision, rawSocket, RawSession, spawnHub, type AdminCredentials, type ProvisionedDevice, type SpawnedHub } from '../src/index.js';
+import {
+  connectDevice,
+  connectFrame,
+  connectPassword,
+  encode,
+  provision,
+  rawSocket,
+  RawSession,
+  spawnHub,
+  type AdminCredentials,
+  type ProvisionedDevice,
+  type SpawnedHub,
+} from '../src/index.js';
 
 /** Resident memory of a process, from /proc (Linux). */
 async function rssBytes(pid: number): Promise<number> {
@@ -82,7 +94,9 @@ describe('MQTT frame limits on a spawned hub', () => {
   it('closes unauthenticated connections announcing a 256 MB CONNECT without buffering them; RSS stays bounded', async () => {
     const before = await rssBytes(hub.child.pid!);
     // Four connections, each announcing 256 MB (the largest remaining length) and sending 48 MB of it.
-    const results = await Promise.all(Array.from({ length: 4 }, () => flood(port, fixedHeader(0x10, 256 * 1024 * 1024 - 1), 48 * 1024 * 1024)));
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => flood(port, fixedHeader(0x10, 256 * 1024 * 1024 - 1), 48 * 1024 * 1024)),
+    );
     expect(results.every((r) => r.closedByHub)).toBe(true);
     const after = await rssBytes(hub.child.pid!);
     expect(after - before).toBeLessThan(64 * 1024 * 1024);
@@ -90,20 +104,32 @@ describe('MQTT frame limits on a spawned hub', () => {
 
     // The hub still serves a device.
     const d = await connectDevice(hub.mqttUrl!, device);
-    const r = await d.request(topics.measurepointPost(device.productKey, device.deviceKey), 'thing.measurepoint.post', { measurepoints: { temp: 1 } });
+    const r = await d.request(topics.measurepointPost(device.productKey, device.deviceKey), 'thing.measurepoint.post', {
+      measurepoints: { temp: 1 },
+    });
     expect(r.code).toBe(200);
     await d.end();
   });
 
   it('closes an authenticated connection whose frame is larger than HUB_MQTT_MAX_FRAME_BYTES (1 MiB), from its header', async () => {
     const ts = String(Date.now());
-    const login = connectFrame({ clientId: `meter|securemode=2,signmethod=sha256,timestamp=${ts}|`, clean: true, username: `${device.deviceKey}&${device.productKey}`, password: Buffer.from(connectPassword('meter', device, ts, 'sha256')) });
+    const login = connectFrame({
+      clientId: `meter|securemode=2,signmethod=sha256,timestamp=${ts}|`,
+      clean: true,
+      username: `${device.deviceKey}&${device.productKey}`,
+      password: Buffer.from(connectPassword('meter', device, ts, 'sha256')),
+    });
     const s = await RawSession.open(port);
     s.write(login);
     expect(await s.next((p) => p.cmd === 'connack')).toMatchObject({ returnCode: 0 });
     // Under the frame limit but over the 512 KB payload limit: answered 1008, the connection stays.
     const topic = topics.measurepointPost(device.productKey, device.deviceKey);
-    const big = JSON.stringify({ id: 'big', version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { temp: 1 }, pad: 'x'.repeat(600 * 1024) } });
+    const big = JSON.stringify({
+      id: 'big',
+      version: '1.0',
+      method: 'thing.measurepoint.post',
+      params: { measurepoints: { temp: 1 }, pad: 'x'.repeat(600 * 1024) },
+    });
     s.write(encode({ cmd: 'publish', topic, qos: 0, payload: big }));
     const reply = await s.next((p) => p.cmd === 'publish' && p['topic'] === `${topic}_reply`);
     expect(JSON.parse(String(reply['payload']))).toMatchObject({ id: 'big', code: 1008 });

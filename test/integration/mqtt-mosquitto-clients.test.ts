@@ -3,7 +3,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'aedes';
 import { topics } from '@edgehub/shared';
 import { pushTo } from '../../hub/src/broker/push.js';
-import { connectPassword, newTenant, provision, startHub, wentOnline, type DeviceCredentials, type Digest, type ProvisionedDevice, type ProvisionedProduct, type RunningHub } from '../src/index.js';
+import {
+  connectPassword,
+  newTenant,
+  provision,
+  startHub,
+  wentOnline,
+  type DeviceCredentials,
+  type Digest,
+  type ProvisionedDevice,
+  type ProvisionedProduct,
+  type RunningHub,
+} from '../src/index.js';
 
 /**
  * The hub against a client it was not written with: the Debian `mosquitto_pub` / `mosquitto_sub`
@@ -85,9 +96,23 @@ describe.skipIf(skip)(`mosquitto_pub and mosquitto_sub against the hub${skip ? `
     it(`accepts a mosquitto_pub signed with ${digest} in ${upperCase ? 'upper' : 'lower'}-case hex and ingests its measurepoint`, async () => {
       const d = device(i);
       const value = 20 + i + 0.5;
-      const body = JSON.stringify({ id: '1', version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { temp: value } } });
+      const body = JSON.stringify({
+        id: '1',
+        version: '1.0',
+        method: 'thing.measurepoint.post',
+        params: { measurepoints: { temp: value } },
+      });
       // -q 1: mosquitto_pub exits only after the PUBACK, and the hub acknowledges after ingesting.
-      const r = await run('mosquitto_pub', [...plain(), ...loginArgs(enosLogin(d, { digest, upperCase })), '-q', '1', '-t', topics.measurepointPost(d.productKey, d.deviceKey), '-m', body]);
+      const r = await run('mosquitto_pub', [
+        ...plain(),
+        ...loginArgs(enosLogin(d, { digest, upperCase })),
+        '-q',
+        '1',
+        '-t',
+        topics.measurepointPost(d.productKey, d.deviceKey),
+        '-m',
+        body,
+      ]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect((await h.hub.telemetry.latest(d.assetId))?.measurepoints['temp']?.value).toBe(value);
@@ -99,8 +124,22 @@ describe.skipIf(skip)(`mosquitto_pub and mosquitto_sub against the hub${skip ? `
     // hub must route that PUBLISH exactly like a later one (ingest, reply), not just acknowledge it.
     const d = device(9);
     for (let i = 0; i < 10; i++) {
-      const body = JSON.stringify({ id: String(i), version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { temp: i } } });
-      const r = await run('mosquitto_pub', [...plain(), ...loginArgs(enosLogin(d)), '-q', '1', '-t', topics.measurepointPost(d.productKey, d.deviceKey), '-m', body]);
+      const body = JSON.stringify({
+        id: String(i),
+        version: '1.0',
+        method: 'thing.measurepoint.post',
+        params: { measurepoints: { temp: i } },
+      });
+      const r = await run('mosquitto_pub', [
+        ...plain(),
+        ...loginArgs(enosLogin(d)),
+        '-q',
+        '1',
+        '-t',
+        topics.measurepointPost(d.productKey, d.deviceKey),
+        '-m',
+        body,
+      ]);
       expect(r.code, r.stderr).toBe(0);
       expect((await h.hub.telemetry.latest(d.assetId))?.measurepoints['temp']?.value, `connection ${i + 1} of 10`).toBe(i);
     }
@@ -109,10 +148,19 @@ describe.skipIf(skip)(`mosquitto_pub and mosquitto_sub against the hub${skip ? `
   it('refuses a mosquitto_pub with a bad signature: CONNACK 4, non-zero exit, nothing ingested', async () => {
     const d = device(6);
     const login = enosLogin({ ...d, secret: 'not-the-secret' });
-    const r = await run('mosquitto_pub', [...plain(), ...loginArgs(login), '-q', '1', '-t', topics.measurepointPost(d.productKey, d.deviceKey), '-m', '{"id":"1","version":"1.0","method":"thing.measurepoint.post","params":{"measurepoints":{"temp":1}}}']);
+    const r = await run('mosquitto_pub', [
+      ...plain(),
+      ...loginArgs(login),
+      '-q',
+      '1',
+      '-t',
+      topics.measurepointPost(d.productKey, d.deviceKey),
+      '-m',
+      '{"id":"1","version":"1.0","method":"thing.measurepoint.post","params":{"measurepoints":{"temp":1}}}',
+    ]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('Connection Refused: bad user name or password');
-    expect((await h.hub.telemetry.latest(d.assetId))).toBeUndefined();
+    expect(await h.hub.telemetry.latest(d.assetId)).toBeUndefined();
   });
 
   it('delivers a command pushed by the hub to a mosquitto_sub device subscribed to its own service topics', async () => {
@@ -150,7 +198,21 @@ describe.skipIf(skip)(`mosquitto_pub and mosquitto_sub against the hub${skip ? `
   it('accepts mosquitto_pub over TLS, verifying the hub certificate against its CA', async () => {
     const d = device(8);
     const body = JSON.stringify({ id: '1', version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { temp: 42.25 } } });
-    const r = await run('mosquitto_pub', ['--cafile', h.tlsCaPath, '-h', 'localhost', '-p', String(h.mqttsPort), ...loginArgs(enosLogin(d)), '-q', '1', '-t', topics.measurepointPost(d.productKey, d.deviceKey), '-m', body]);
+    const r = await run('mosquitto_pub', [
+      '--cafile',
+      h.tlsCaPath,
+      '-h',
+      'localhost',
+      '-p',
+      String(h.mqttsPort),
+      ...loginArgs(enosLogin(d)),
+      '-q',
+      '1',
+      '-t',
+      topics.measurepointPost(d.productKey, d.deviceKey),
+      '-m',
+      body,
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect((await h.hub.telemetry.latest(d.assetId))?.measurepoints['temp']?.value).toBe(42.25);

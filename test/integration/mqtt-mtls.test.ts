@@ -5,7 +5,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '@edgehub/shared';
 import type { ApiClient } from '@edgehub/hub';
-import { connectPassword, newTenant, provision, requireService, startHub, type ProvisionedDevice, type ProvisionedProduct, type RunningHub } from '../src/index.js';
+import {
+  connectPassword,
+  newTenant,
+  provision,
+  requireService,
+  startHub,
+  type ProvisionedDevice,
+  type ProvisionedProduct,
+  type RunningHub,
+} from '../src/index.js';
 
 const tools = ['openssl', 'mosquitto_pub'].every((t) => spawnSync(t, ['version'], { stdio: 'ignore' }).error === undefined);
 const run = requireService(tools, 'openssl and mosquitto_pub (Debian packages openssl, mosquitto-clients)');
@@ -41,9 +50,17 @@ describe.runIf(run)('mutual TLS', () => {
     const key = join(dir, `${d.deviceKey}.key`);
     const csr = join(dir, `${d.deviceKey}.csr`);
     expect((await exec('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key])).code).toBe(0);
-    expect((await exec('openssl', ['req', '-new', '-key', key, '-out', csr, '-subj', `/C=CN/ST=Shanghai/L=Shanghai/O=EnOS/OU=Edge/CN=${cn}`])).code).toBe(0);
+    expect(
+      (await exec('openssl', ['req', '-new', '-key', key, '-out', csr, '-subj', `/C=CN/ST=Shanghai/L=Shanghai/O=EnOS/OU=Edge/CN=${cn}`]))
+        .code,
+    ).toBe(0);
     const { readFile } = await import('node:fs/promises');
-    const r = await c.call<{ cert: string; certSN: string }>('POST', '/connect-service/v2.0/certificates', { action: 'apply', orgId, assetId: d.assetId }, { csr: await readFile(csr, 'utf8'), validDay: 30, issueAuthority: 'ECC' });
+    const r = await c.call<{ cert: string; certSN: string }>(
+      'POST',
+      '/connect-service/v2.0/certificates',
+      { action: 'apply', orgId, assetId: d.assetId },
+      { csr: await readFile(csr, 'utf8'), validDay: 30, issueAuthority: 'ECC' },
+    );
     expect(r.code).toBe(0);
     const cert = join(dir, `${d.deviceKey}.crt`);
     await writeFile(cert, r.data.cert);
@@ -53,8 +70,24 @@ describe.runIf(run)('mutual TLS', () => {
   /** mosquitto_pub as device `d`, optionally presenting the certificate of `as` (default: its own). */
   function publish(d: ProvisionedDevice, o: { tls: boolean; certOf?: string | null; value?: number }) {
     const ts = String(Date.now());
-    const args = ['-V', 'mqttv311', '-q', '1', '-i', `${d.deviceKey}|securemode=2,signmethod=sha256,timestamp=${ts}|`, '-u', `${d.deviceKey}&${d.productKey}`, '-P', connectPassword(d.deviceKey, d, ts, 'sha256')];
-    args.push('-t', topics.measurepointPost(d.productKey, d.deviceKey), '-m', JSON.stringify({ id: '1', version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { temp: o.value ?? 1 } } }));
+    const args = [
+      '-V',
+      'mqttv311',
+      '-q',
+      '1',
+      '-i',
+      `${d.deviceKey}|securemode=2,signmethod=sha256,timestamp=${ts}|`,
+      '-u',
+      `${d.deviceKey}&${d.productKey}`,
+      '-P',
+      connectPassword(d.deviceKey, d, ts, 'sha256'),
+    ];
+    args.push(
+      '-t',
+      topics.measurepointPost(d.productKey, d.deviceKey),
+      '-m',
+      JSON.stringify({ id: '1', version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { temp: o.value ?? 1 } } }),
+    );
     if (o.tls) {
       args.push('-h', 'localhost', '-p', String(h.mqttsPort), '--cafile', h.tlsCaPath);
       const who = o.certOf === undefined ? d.deviceKey : o.certOf;
@@ -106,7 +139,12 @@ describe.runIf(run)('mutual TLS', () => {
     const b = bi.devices[1]!;
     expect((await publish(b, { tls: true, value: 1 })).code).toBe(0);
     const certSn = creds.get('edge-b')!.certSN;
-    const revoked = await c.call('POST', '/connect-service/v2.0/certificates', { action: 'revoke', orgId, assetId: b.assetId }, { certSn: Number(certSn), reason: 1 });
+    const revoked = await c.call(
+      'POST',
+      '/connect-service/v2.0/certificates',
+      { action: 'revoke', orgId, assetId: b.assetId },
+      { certSn: Number(certSn), reason: 1 },
+    );
     expect(revoked.code).toBe(0);
     const after = await publish(b, { tls: true, value: 2 });
     expect(after.code).not.toBe(0);

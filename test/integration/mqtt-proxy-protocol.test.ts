@@ -5,11 +5,37 @@ import { connect as tlsConnect } from 'node:tls';
 import mqttPacket from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '@edgehub/hub';
-import { connectFrame, connectPassword, provision, rawSocket, spawnHub, type AdminCredentials, type ProvisionedProduct, type SpawnedHub } from '../src/index.js';
+import {
+  connectFrame,
+  connectPassword,
+  provision,
+  rawSocket,
+  spawnHub,
+  type AdminCredentials,
+  type ProvisionedProduct,
+  type SpawnedHub,
+} from '../src/index.js';
 
 /** A PROXY protocol v2 header (TCP over IPv4), written here byte by byte from the specification. */
 function proxyV2(source: string, sourcePort: number, command: 'PROXY' | 'LOCAL' = 'PROXY'): Buffer {
-  const header = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a, command === 'PROXY' ? 0x21 : 0x20, 0x11, 0x00, 12]);
+  const header = Buffer.from([
+    0x0d,
+    0x0a,
+    0x0d,
+    0x0a,
+    0x00,
+    0x0d,
+    0x0a,
+    0x51,
+    0x55,
+    0x49,
+    0x54,
+    0x0a,
+    command === 'PROXY' ? 0x21 : 0x20,
+    0x11,
+    0x00,
+    12,
+  ]);
   const block = Buffer.alloc(12);
   source.split('.').forEach((octet, i) => block.writeUInt8(Number(octet), i));
   [127, 0, 0, 1].forEach((octet, i) => block.writeUInt8(octet, 4 + i));

@@ -1,7 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '@edgehub/shared';
 import type { ApiClient } from '@edgehub/hub';
-import { connectDevice, connectFrame, connectPassword, encode, newTenant, provision, RawSession, startHub, wentOffline, wentOnline, type ProvisionedDevice, type RunningHub } from '../src/index.js';
+import {
+  connectDevice,
+  connectFrame,
+  connectPassword,
+  encode,
+  newTenant,
+  provision,
+  RawSession,
+  startHub,
+  wentOffline,
+  wentOnline,
+  type ProvisionedDevice,
+  type RunningHub,
+} from '../src/index.js';
 
 /**
  * Sessions belong to the authenticated device, not to the ClientId text (docs/SECURITY.md,
@@ -16,8 +29,14 @@ describe('MQTT sessions keyed on the authenticated identity', () => {
   // The C SDK's fixed timestamp: the same ClientId text on every connection.
   const sharedClientId = 'victim|securemode=2,signmethod=sha256,timestamp=2050|';
   const frameFor = (d: ProvisionedDevice) =>
-    connectFrame({ clientId: sharedClientId, clean: false, username: `${d.deviceKey}&${d.productKey}`, password: Buffer.from(connectPassword('victim', d, '2050', 'sha256')) });
-  const connack = async (s: RawSession) => (await s.next((p) => p.cmd === 'connack')) as unknown as { returnCode: number; sessionPresent: boolean };
+    connectFrame({
+      clientId: sharedClientId,
+      clean: false,
+      username: `${d.deviceKey}&${d.productKey}`,
+      password: Buffer.from(connectPassword('victim', d, '2050', 'sha256')),
+    });
+  const connack = async (s: RawSession) =>
+    (await s.next((p) => p.cmd === 'connack')) as unknown as { returnCode: number; sessionPresent: boolean };
 
   beforeAll(async () => {
     h = await startHub();
@@ -26,7 +45,8 @@ describe('MQTT sessions keyed on the authenticated identity', () => {
     const services = { thingModel: { services: { reboot: { inputData: {}, outputData: {} } } } };
     victim = (await provision(t2.client, t2.orgId, { productType: 'Device', deviceKeys: ['victim-meter'], product: services })).devices[0]!;
     const t1 = await newTenant(h, 'attacker-org');
-    attacker = (await provision(t1.client, t1.orgId, { productType: 'Device', deviceKeys: ['attacker-meter'], product: services })).devices[0]!;
+    attacker = (await provision(t1.client, t1.orgId, { productType: 'Device', deviceKeys: ['attacker-meter'], product: services }))
+      .devices[0]!;
   });
   afterAll(async () => {
     await h?.close();
@@ -39,12 +59,25 @@ describe('MQTT sessions keyed on the authenticated identity', () => {
     v.write(frameFor(victim));
     expect(await connack(v)).toMatchObject({ returnCode: 0, sessionPresent: false });
     await online;
-    v.write(encode({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `/sys/${victim.productKey}/${victim.deviceKey}/thing/service/#`, qos: 1 }] }));
+    v.write(
+      encode({
+        cmd: 'subscribe',
+        messageId: 1,
+        subscriptions: [{ topic: `/sys/${victim.productKey}/${victim.deviceKey}/thing/service/#`, qos: 1 }],
+      }),
+    );
     await v.next((p) => p.cmd === 'suback');
     const issued = await victimOrg.client.ok<{ commandId: string }>(
       'POST',
       '/connect-service/v2.1/commands',
-      { action: 'invokeService', orgId: victimOrg.orgId, productKey: victim.productKey, deviceKey: victim.deviceKey, serviceId: 'reboot', pendingTtl: '600' },
+      {
+        action: 'invokeService',
+        orgId: victimOrg.orgId,
+        productKey: victim.productKey,
+        deviceKey: victim.deviceKey,
+        serviceId: 'reboot',
+        pendingTtl: '600',
+      },
       { inputData: {} },
     );
     const command = await v.next((p) => p.cmd === 'publish');
@@ -59,7 +92,14 @@ describe('MQTT sessions keyed on the authenticated identity', () => {
     expect(await connack(a)).toMatchObject({ returnCode: 0, sessionPresent: false });
     // A round trip on the attacker's connection: whatever the broker queued for it came before the reply.
     const tsl = topics.tslTemplateGet(attacker.productKey, attacker.deviceKey);
-    a.write(encode({ cmd: 'publish', topic: tsl, qos: 0, payload: JSON.stringify({ id: 'probe', version: '1.0', method: 'thing.tsltemplate.get', params: {} }) }));
+    a.write(
+      encode({
+        cmd: 'publish',
+        topic: tsl,
+        qos: 0,
+        payload: JSON.stringify({ id: 'probe', version: '1.0', method: 'thing.tsltemplate.get', params: {} }),
+      }),
+    );
     await a.next((p) => p.cmd === 'publish' && p['topic'] === `${tsl}_reply`);
     const leaked = a.received().filter((p) => p.cmd === 'publish');
     expect(leaked.map((p) => p['topic'])).toEqual([]);
@@ -67,7 +107,14 @@ describe('MQTT sessions keyed on the authenticated identity', () => {
 
     // The victim's own reconnect, even with another ClientId text, finds its session and its command.
     const back = await RawSession.open(h.mqttPort);
-    back.write(connectFrame({ clientId: 'other-cid|securemode=2,signmethod=sha256,timestamp=1|', clean: false, username: `${victim.deviceKey}&${victim.productKey}`, password: Buffer.from(connectPassword('other-cid', victim, '1', 'sha256')) }));
+    back.write(
+      connectFrame({
+        clientId: 'other-cid|securemode=2,signmethod=sha256,timestamp=1|',
+        clean: false,
+        username: `${victim.deviceKey}&${victim.productKey}`,
+        password: Buffer.from(connectPassword('other-cid', victim, '1', 'sha256')),
+      }),
+    );
     expect(await connack(back)).toMatchObject({ returnCode: 0, sessionPresent: true });
     const redelivered = await back.next((p) => p.cmd === 'publish');
     expect(JSON.parse(String(redelivered['payload']))).toMatchObject({ id: issued.data.commandId, method: 'thing.service.reboot' });
@@ -90,7 +137,12 @@ describe('MQTT sessions keyed on the authenticated identity', () => {
     expect(victimClosed).toBe(false);
     expect(h.hub.broker.sessions.ofDevice(victim.productKey, victim.deviceKey)?.client.closed).toBe(false);
     expect(h.hub.broker.sessions.ofDevice(attacker.productKey, attacker.deviceKey)?.client.closed).toBe(false);
-    const status = await victimOrg.client.ok<{ status: string }>('GET', '/connect-service/v2.1/devices', { action: 'get', orgId: victimOrg.orgId, productKey: victim.productKey, deviceKey: victim.deviceKey });
+    const status = await victimOrg.client.ok<{ status: string }>('GET', '/connect-service/v2.1/devices', {
+      action: 'get',
+      orgId: victimOrg.orgId,
+      productKey: victim.productKey,
+      deviceKey: victim.deviceKey,
+    });
     expect(status.data.status).toBe('online');
     await a.end();
     await v.end();

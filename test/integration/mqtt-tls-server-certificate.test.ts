@@ -39,12 +39,31 @@ describe.runIf(run)("the TLS listener's certificates come from the hub's CA", ()
     h = await startHub();
     ({ client: c, orgId } = await newTenant(h, 'tls-server'));
     dir = await mkdtemp(join(tmpdir(), 'edgehub-tls-server-'));
-    device = (await provision(c, orgId, { productType: 'Device', deviceKeys: ['trusting'], product: { biDirectionalAuth: true } })).devices[0]!;
+    device = (await provision(c, orgId, { productType: 'Device', deviceKeys: ['trusting'], product: { biDirectionalAuth: true } }))
+      .devices[0]!;
     key = join(dir, 'device.key');
     const csr = join(dir, 'device.csr');
     expect((await exec('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key])).code).toBe(0);
-    expect((await exec('openssl', ['req', '-new', '-key', key, '-out', csr, '-subj', `/C=CN/ST=Shanghai/L=Shanghai/O=EnOS/OU=Edge/CN=trusting-${Date.now()}`])).code).toBe(0);
-    const r = await c.call<{ cert: string; caCert: string }>('POST', '/connect-service/v2.0/certificates', { action: 'apply', orgId, assetId: device.assetId }, { csr: await readFile(csr, 'utf8'), issueAuthority: 'ECC' });
+    expect(
+      (
+        await exec('openssl', [
+          'req',
+          '-new',
+          '-key',
+          key,
+          '-out',
+          csr,
+          '-subj',
+          `/C=CN/ST=Shanghai/L=Shanghai/O=EnOS/OU=Edge/CN=trusting-${Date.now()}`,
+        ])
+      ).code,
+    ).toBe(0);
+    const r = await c.call<{ cert: string; caCert: string }>(
+      'POST',
+      '/connect-service/v2.0/certificates',
+      { action: 'apply', orgId, assetId: device.assetId },
+      { csr: await readFile(csr, 'utf8'), issueAuthority: 'ECC' },
+    );
     expect(r.code, r.msg).toBe(0);
     // Only what the protocol hands the device: its certificate and caCert.
     caFile = join(dir, 'caCert.pem');
@@ -59,7 +78,26 @@ describe.runIf(run)("the TLS listener's certificates come from the hub's CA", ()
 
   /** openssl s_client with only caCert as trust anchor; `cipher` limits a TLS 1.2 client to one suite family. */
   const handshake = (cipher: string) =>
-    exec('openssl', ['s_client', '-connect', `127.0.0.1:${h.mqttsPort}`, '-servername', 'localhost', '-verify_hostname', 'localhost', '-tls1_2', '-cipher', cipher, '-CAfile', caFile, '-verify_return_error', '-showcerts'], '');
+    exec(
+      'openssl',
+      [
+        's_client',
+        '-connect',
+        `127.0.0.1:${h.mqttsPort}`,
+        '-servername',
+        'localhost',
+        '-verify_hostname',
+        'localhost',
+        '-tls1_2',
+        '-cipher',
+        cipher,
+        '-CAfile',
+        caFile,
+        '-verify_return_error',
+        '-showcerts',
+      ],
+      '',
+    );
 
   const leafSerial = async (sClientOutput: string) => {
     const first = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/.exec(sClientOutput)![0];
@@ -69,9 +107,30 @@ describe.runIf(run)("the TLS listener's certificates come from the hub's CA", ()
   it('mosquitto_pub trusting only caCert from certificates?action=apply verifies the broker and publishes', async () => {
     const ts = String(Date.now());
     const r = await exec('mosquitto_pub', [
-      '-V', 'mqttv311', '-q', '1', '-h', 'localhost', '-p', String(h.mqttsPort), '--cafile', caFile, '--cert', cert, '--key', key,
-      '-i', `${device.deviceKey}|securemode=2,signmethod=sha256,timestamp=${ts}|`, '-u', `${device.deviceKey}&${device.productKey}`, '-P', connectPassword(device.deviceKey, device, ts, 'sha256'),
-      '-t', topics.measurepointPost(device.productKey, device.deviceKey), '-m', JSON.stringify({ id: '1', version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { temp: 21.5 } } }),
+      '-V',
+      'mqttv311',
+      '-q',
+      '1',
+      '-h',
+      'localhost',
+      '-p',
+      String(h.mqttsPort),
+      '--cafile',
+      caFile,
+      '--cert',
+      cert,
+      '--key',
+      key,
+      '-i',
+      `${device.deviceKey}|securemode=2,signmethod=sha256,timestamp=${ts}|`,
+      '-u',
+      `${device.deviceKey}&${device.productKey}`,
+      '-P',
+      connectPassword(device.deviceKey, device, ts, 'sha256'),
+      '-t',
+      topics.measurepointPost(device.productKey, device.deviceKey),
+      '-m',
+      JSON.stringify({ id: '1', version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { temp: 21.5 } } }),
     ]);
     expect(r.out).not.toMatch(/verify failed|self.signed/i);
     expect(r.code, r.out).toBe(0);
@@ -79,7 +138,10 @@ describe.runIf(run)("the TLS listener's certificates come from the hub's CA", ()
   });
 
   it('serves an RSA certificate to a TLS 1.2 client limited to ECDHE-RSA suites, and an ECDSA one to ECDHE-ECDSA, each with its chain', async () => {
-    for (const [cipher, algorithm] of [['ECDHE-RSA-AES128-GCM-SHA256', /rsaEncryption|RSA/], ['ECDHE-ECDSA-AES128-GCM-SHA256', /id-ecPublicKey|EC/]] as const) {
+    for (const [cipher, algorithm] of [
+      ['ECDHE-RSA-AES128-GCM-SHA256', /rsaEncryption|RSA/],
+      ['ECDHE-ECDSA-AES128-GCM-SHA256', /id-ecPublicKey|EC/],
+    ] as const) {
       const r = await handshake(cipher);
       expect(r.out, cipher).toMatch(/Verify return code: 0 \(ok\)/);
       expect(r.out).toContain(`Cipher is ${cipher}`);

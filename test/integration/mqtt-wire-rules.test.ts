@@ -1,6 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '@edgehub/shared';
-import { connectDevice, connectFrame, connectPassword, encode, newTenant, provision, publishFrame, rawConnect, RawSession, startHub, wentOffline, wentOnline, type ProvisionedDevice, type RunningHub } from '../src/index.js';
+import {
+  connectDevice,
+  connectFrame,
+  connectPassword,
+  encode,
+  newTenant,
+  provision,
+  publishFrame,
+  rawConnect,
+  RawSession,
+  startHub,
+  wentOffline,
+  wentOnline,
+  type ProvisionedDevice,
+  type RunningHub,
+} from '../src/index.js';
 
 /**
  * What the broker does with strings, QoS 2 and wills on the wire (MQTT 3.1.1 §1.5.3;
@@ -22,11 +37,19 @@ describe('MQTT wire rules: UTF-8 strings, QoS 2, wills', () => {
   const login = async (d = meter) => {
     const ts = String(Date.now());
     const s = await RawSession.open(h.mqttPort);
-    s.write(connectFrame({ clientId: `raw|securemode=2,signmethod=sha256,timestamp=${ts}|`, clean: true, username: `${d.deviceKey}&${d.productKey}`, password: Buffer.from(connectPassword('raw', d, ts, 'sha256')) }));
+    s.write(
+      connectFrame({
+        clientId: `raw|securemode=2,signmethod=sha256,timestamp=${ts}|`,
+        clean: true,
+        username: `${d.deviceKey}&${d.productKey}`,
+        password: Buffer.from(connectPassword('raw', d, ts, 'sha256')),
+      }),
+    );
     expect(await s.next((p) => p.cmd === 'connack')).toMatchObject({ returnCode: 0 });
     return s;
   };
-  const post = (id: string, temp: number) => JSON.stringify({ id, version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { temp } } });
+  const post = (id: string, temp: number) =>
+    JSON.stringify({ id, version: '1.0', method: 'thing.measurepoint.post', params: { measurepoints: { temp } } });
   /** The meter is still served: a round trip on a fresh connection. */
   const stillServed = async (device = meter) => {
     const d = await connectDevice(h.mqttUrl, device);
@@ -38,7 +61,8 @@ describe('MQTT wire rules: UTF-8 strings, QoS 2, wills', () => {
   beforeAll(async () => {
     h = await startHub();
     const t = await newTenant(h, 'wire');
-    [meter, qos2Meter, willMeter] = (await provision(t.client, t.orgId, { productType: 'Device', deviceKeys: ['meter', 'qos2', 'will'] })).devices as [ProvisionedDevice, ProvisionedDevice, ProvisionedDevice];
+    [meter, qos2Meter, willMeter] = (await provision(t.client, t.orgId, { productType: 'Device', deviceKeys: ['meter', 'qos2', 'will'] }))
+      .devices as [ProvisionedDevice, ProvisionedDevice, ProvisionedDevice];
   });
   afterAll(async () => {
     await h?.close();
@@ -60,22 +84,43 @@ describe('MQTT wire rules: UTF-8 strings, QoS 2, wills', () => {
 
   it('closes the connection on a ClientId with byte 0xF5, before any CONNACK, even when the signature matches its decoded text', async () => {
     const ts = '1';
-    const clientId = Buffer.concat([Buffer.from('meter'), Buffer.from([0xf5]), Buffer.from(`|securemode=2,signmethod=sha256,timestamp=${ts}|`)]);
+    const clientId = Buffer.concat([
+      Buffer.from('meter'),
+      Buffer.from([0xf5]),
+      Buffer.from(`|securemode=2,signmethod=sha256,timestamp=${ts}|`),
+    ]);
     // What a lenient decoder reads: U+FFFD in place of the byte.
     const password = Buffer.from(connectPassword('meter\ufffd', meter, ts, 'sha256'));
-    expect(await rawConnect(h.mqttPort, { clientId, clean: true, username: `${meter.deviceKey}&${meter.productKey}`, password })).toBeUndefined();
+    expect(
+      await rawConnect(h.mqttPort, { clientId, clean: true, username: `${meter.deviceKey}&${meter.productKey}`, password }),
+    ).toBeUndefined();
   });
 
   it('closes the connection on a topic filter with U+0000', async () => {
     const s = await login();
-    s.write(encode({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `/sys/${meter.productKey}/${meter.deviceKey}/\u0000/#`, qos: 0 }] }));
+    s.write(
+      encode({
+        cmd: 'subscribe',
+        messageId: 1,
+        subscriptions: [{ topic: `/sys/${meter.productKey}/${meter.deviceKey}/\u0000/#`, qos: 0 }],
+      }),
+    );
     await s.closed;
     expect(s.received().map((p) => p.cmd)).toEqual([]);
   });
 
   it('grants QoS 1 to a SUBSCRIBE asking QoS 2', async () => {
     const s = await login();
-    s.write(encode({ cmd: 'subscribe', messageId: 7, subscriptions: [{ topic: `/sys/${meter.productKey}/${meter.deviceKey}/thing/service/#`, qos: 2 }, { topic: `/sys/${meter.productKey}/${meter.deviceKey}/thing/measurepoint/set`, qos: 0 }] }));
+    s.write(
+      encode({
+        cmd: 'subscribe',
+        messageId: 7,
+        subscriptions: [
+          { topic: `/sys/${meter.productKey}/${meter.deviceKey}/thing/service/#`, qos: 2 },
+          { topic: `/sys/${meter.productKey}/${meter.deviceKey}/thing/measurepoint/set`, qos: 0 },
+        ],
+      }),
+    );
     expect(await s.next((p) => p.cmd === 'suback')).toMatchObject({ messageId: 7, granted: [1, 0] });
     s.end();
   });
@@ -83,7 +128,15 @@ describe('MQTT wire rules: UTF-8 strings, QoS 2, wills', () => {
   it('closes the connection on a PUBLISH at QoS 2 and stores nothing of it', async () => {
     const before = await closedTotal('qos2_publish');
     const s = await login(qos2Meter);
-    s.write(encode({ cmd: 'publish', topic: topics.measurepointPost(qos2Meter.productKey, qos2Meter.deviceKey), qos: 2, messageId: 3, payload: post('q2', 2) }));
+    s.write(
+      encode({
+        cmd: 'publish',
+        topic: topics.measurepointPost(qos2Meter.productKey, qos2Meter.deviceKey),
+        qos: 2,
+        messageId: 3,
+        payload: post('q2', 2),
+      }),
+    );
     await s.closed;
     expect(s.received().map((p) => p.cmd)).toEqual([]);
     expect(await closedTotal('qos2_publish')).toBe(before + 1);
@@ -93,7 +146,16 @@ describe('MQTT wire rules: UTF-8 strings, QoS 2, wills', () => {
 
   it("never routes a device's will as a publish of the device: a will on its own measurepoint topic stores nothing", async () => {
     const online = wentOnline(h, willMeter.assetId);
-    const d = await connectDevice(h.mqttUrl, willMeter, { mqtt: { will: { topic: topics.measurepointPost(willMeter.productKey, willMeter.deviceKey), payload: Buffer.from(post('will', 99)), qos: 1, retain: false } } });
+    const d = await connectDevice(h.mqttUrl, willMeter, {
+      mqtt: {
+        will: {
+          topic: topics.measurepointPost(willMeter.productKey, willMeter.deviceKey),
+          payload: Buffer.from(post('will', 99)),
+          qos: 1,
+          retain: false,
+        },
+      },
+    });
     await online;
     const offline = wentOffline(h, willMeter.assetId);
     // The link drops without DISCONNECT: the case in which MQTT publishes a will.

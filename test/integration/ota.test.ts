@@ -2,7 +2,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '@edgehub/shared';
 import { loadConfig, type ApiClient } from '@edgehub/hub';
-import { connectDevice, newTenant, provision, startHub, type ProvisionedDevice, type ProvisionedProduct, type RunningHub, type TestDevice } from '../src/index.js';
+import {
+  connectDevice,
+  newTenant,
+  provision,
+  startHub,
+  type ProvisionedDevice,
+  type ProvisionedProduct,
+  type RunningHub,
+  type TestDevice,
+} from '../src/index.js';
 
 type Offer = { version: string; sign: string; signMethod: string; fileUrl: string; fileSize: number };
 type Task = { deviceKey: string; status: string; step?: number; failure?: { step: number; reason: string; desc?: string } };
@@ -26,17 +35,29 @@ describe('OTA firmware upgrades', () => {
   const dev = (key: string) => product.devices.find((d) => d.deviceKey === key)!;
   const req = (d: TestDevice, kind: 'otaInform' | 'otaProgress' | 'otaGetVersion' | 'otaRequest', method: string, params: unknown) =>
     d.request(topics[kind](d.creds.productKey, d.creds.deviceKey), method, params);
-  const upgradeOf = async (d: TestDevice) => (await d.next((t) => t === topics.otaUpgrade(d.creds.productKey, d.creds.deviceKey))).json as { id: string; method: string; params: Offer };
+  const upgradeOf = async (d: TestDevice) =>
+    (await d.next((t) => t === topics.otaUpgrade(d.creds.productKey, d.creds.deviceKey))).json as {
+      id: string;
+      method: string;
+      params: Offer;
+    };
   const connect = async (p: ProvisionedDevice) => {
     const d = await connectDevice(h.mqttUrl, p);
     online.set(p.deviceKey, d);
     return d;
   };
   const upload = (productKey: string, version: string, file: Buffer, extra: Record<string, unknown> = {}) =>
-    c.call<{ firmwareId: string; md5: string; sha256: string; fileSize: number }>('POST', '/connect-service/v2.1/ota-firmwares', { action: 'create', orgId, productKey }, { version, file: file.toString('base64'), ...extra });
-  const createJob = (body: unknown) => c.call<{ jobId: string; targets: number; status: string }>('POST', '/connect-service/v2.1/ota-jobs', { action: 'create', orgId }, body);
+    c.call<{ firmwareId: string; md5: string; sha256: string; fileSize: number }>(
+      'POST',
+      '/connect-service/v2.1/ota-firmwares',
+      { action: 'create', orgId, productKey },
+      { version, file: file.toString('base64'), ...extra },
+    );
+  const createJob = (body: unknown) =>
+    c.call<{ jobId: string; targets: number; status: string }>('POST', '/connect-service/v2.1/ota-jobs', { action: 'create', orgId }, body);
   const job = async (jobId: string) => (await c.ok<Job>('GET', '/connect-service/v2.1/ota-jobs', { action: 'get', orgId, jobId })).data;
-  const tasks = async (jobId: string) => (await c.ok<Task[]>('GET', '/connect-service/v2.1/ota-jobs', { action: 'listTasks', orgId, jobId })).data;
+  const tasks = async (jobId: string) =>
+    (await c.ok<Task[]>('GET', '/connect-service/v2.1/ota-jobs', { action: 'listTasks', orgId, jobId })).data;
 
   beforeAll(async () => {
     h = await startHub({ deviceProtocol: { ...loadConfig({}).deviceProtocol, otaMaxFirmwareBytes: MAX_FIRMWARE } });
@@ -61,7 +82,11 @@ describe('OTA firmware upgrades', () => {
   it('uploads a firmware with its digests and refuses a duplicate version and an oversized file', async () => {
     const r = await upload(product.productKey, '2.0.0', firmware);
     expect(r.code).toBe(0);
-    expect(r.data).toMatchObject({ fileSize: firmware.length, md5: createHash('md5').update(firmware).digest('hex'), sha256: createHash('sha256').update(firmware).digest('hex') });
+    expect(r.data).toMatchObject({
+      fileSize: firmware.length,
+      md5: createHash('md5').update(firmware).digest('hex'),
+      sha256: createHash('sha256').update(firmware).digest('hex'),
+    });
     expect((await upload(product.productKey, '2.0.0', firmware)).code).toBe(99400);
     expect((await upload(product.productKey, '9.9.9', randomBytes(MAX_FIRMWARE + 1))).code).toBe(99413);
     const started = await createJob({ firmwareId: r.data.firmwareId, filter: { fromVersions: ['1.0.0'] } });
@@ -73,7 +98,12 @@ describe('OTA firmware upgrades', () => {
     const msg = await upgradeOf(online.get('ok')!);
     expect(msg.method).toBe('ota.device.upgrade');
     offer = msg.params;
-    expect(offer).toMatchObject({ version: '2.0.0', signMethod: 'md5', sign: createHash('md5').update(firmware).digest('hex'), fileSize: firmware.length });
+    expect(offer).toMatchObject({
+      version: '2.0.0',
+      signMethod: 'md5',
+      sign: createHash('md5').update(firmware).digest('hex'),
+      fileSize: firmware.length,
+    });
     expect((await tasks(jobId)).map((t) => t.deviceKey)).not.toContain('old');
     expect((await req(online.get('ok')!, 'otaGetVersion', 'ota.device.getversion', {})).data).toEqual([offer]);
   });
@@ -94,7 +124,8 @@ describe('OTA firmware upgrades', () => {
 
   it('tracks progress to 100 and finishes the task when the device informs the new version', async () => {
     const ok = online.get('ok')!;
-    for (const step of ['0', '50', 100]) expect((await req(ok, 'otaProgress', 'ota.device.progress', { step, desc: 'downloading' })).code).toBe(200);
+    for (const step of ['0', '50', 100])
+      expect((await req(ok, 'otaProgress', 'ota.device.progress', { step, desc: 'downloading' })).code).toBe(200);
     expect((await req(ok, 'otaInform', 'ota.device.inform', { version: '2.0.0' })).code).toBe(200);
     expect((await tasks(jobId)).find((t) => t.deviceKey === 'ok')).toMatchObject({ status: 'succeeded', step: 100 });
   });
@@ -107,7 +138,12 @@ describe('OTA firmware upgrades', () => {
       expect((await req(d, 'otaProgress', 'ota.device.progress', { step: String(-i), desc: `failure ${i}` })).code).toBe(200);
     }
     const byKey = new Map((await tasks(jobId)).map((t) => [t.deviceKey, t]));
-    for (let i = 1; i <= 4; i++) expect(byKey.get(`f${i}`)).toMatchObject({ status: 'failed', step: -i, failure: { step: -i, reason: reasons[i - 1], desc: `failure ${i}` } });
+    for (let i = 1; i <= 4; i++)
+      expect(byKey.get(`f${i}`)).toMatchObject({
+        status: 'failed',
+        step: -i,
+        failure: { step: -i, reason: reasons[i - 1], desc: `failure ${i}` },
+      });
     expect((await req(online.get('old')!, 'otaProgress', 'ota.device.progress', { step: '10' })).code).toBe(764);
     expect((await req(online.get('ok')!, 'otaProgress', 'ota.device.progress', { step: '-5' })).code).toBe(1220);
     expect((await req(online.get('ok')!, 'otaProgress', 'ota.device.progress', { step: 'half' })).code).toBe(1220);
@@ -132,14 +168,24 @@ describe('OTA firmware upgrades', () => {
     expect(started.data.targets).toBe(3);
     const told = await Promise.any(['f1', 'f2', 'f3'].map(async (k) => (await upgradeOf(online.get(k)!), k)));
     const waiting = ['f1', 'f2', 'f3'].filter((k) => k !== told);
-    expect((await tasks(started.data.jobId)).filter((t) => t.status === 'waiting').map((t) => t.deviceKey).sort()).toEqual(waiting);
+    expect(
+      (await tasks(started.data.jobId))
+        .filter((t) => t.status === 'waiting')
+        .map((t) => t.deviceKey)
+        .sort(),
+    ).toEqual(waiting);
     expect((await req(online.get(waiting[0]!)!, 'otaProgress', 'ota.device.progress', { step: '5' })).code).toBe(765);
-    expect((await c.call<{ status: string }>('POST', '/connect-service/v2.1/ota-jobs', { action: 'cancel', orgId, jobId: started.data.jobId })).data.status).toBe('cancelled');
+    expect(
+      (await c.call<{ status: string }>('POST', '/connect-service/v2.1/ota-jobs', { action: 'cancel', orgId, jobId: started.data.jobId }))
+        .data.status,
+    ).toBe('cancelled');
     expect((await tasks(started.data.jobId)).every((t) => t.status === 'cancelled')).toBe(true);
   });
 
   it('is org-scoped: another organization sees neither firmware nor job', async () => {
     const other = await newTenant(h, 'other');
-    expect((await other.client.call('GET', '/connect-service/v2.1/ota-jobs', { action: 'get', orgId: other.orgId, jobId })).code).toBe(99404);
+    expect((await other.client.call('GET', '/connect-service/v2.1/ota-jobs', { action: 'get', orgId: other.orgId, jobId })).code).toBe(
+      99404,
+    );
   });
 });

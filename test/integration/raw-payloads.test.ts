@@ -7,7 +7,10 @@ import { connectDevice, newTenant, provision, startHub, type ProvisionedDevice, 
 type Latest = { assetId: string; measurepoints: Record<string, { value: unknown; time: number }> }[];
 
 const T = 1_700_000_000_000;
-const model = { measurepoints: { temp: { dataType: 'DOUBLE' }, speed: { dataType: 'INT' } }, events: { alarm: { outputData: { level: { dataType: 'INT' } } } } };
+const model = {
+  measurepoints: { temp: { dataType: 'DOUBLE' }, speed: { dataType: 'INT' } },
+  events: { alarm: { outputData: { level: { dataType: 'INT' } } } },
+};
 
 /** A binary layout: type 1 = measurepoints (id, temp ×0.1, speed, time in seconds), type 2 = alarm event. */
 const layout = {
@@ -24,9 +27,22 @@ const layout = {
       ],
       time: { offset: 9, type: 'uint32' },
     },
-    { type: 2, method: 'thing.event.alarm.post', length: 4, id: { offset: 1, type: 'uint16' }, fields: [{ name: 'level', offset: 3, type: 'uint8' }] },
+    {
+      type: 2,
+      method: 'thing.event.alarm.post',
+      length: 4,
+      id: { offset: 1, type: 'uint16' },
+      fields: [{ name: 'level', offset: 3, type: 'uint8' }],
+    },
   ],
-  commands: { 'thing.service.setSpeed': { type: 0x81, length: 9, id: { offset: 1, type: 'uint32' }, fields: [{ name: 'speed', offset: 5, type: 'uint32' }] } },
+  commands: {
+    'thing.service.setSpeed': {
+      type: 0x81,
+      length: 9,
+      id: { offset: 1, type: 'uint32' },
+      fields: [{ name: 'speed', offset: 5, type: 'uint32' }],
+    },
+  },
 };
 
 function measurepointFrame(id: number, temp: number, speed: number, seconds: number): Buffer {
@@ -55,15 +71,19 @@ describe('raw payloads: CBOR and binary-layout devices', () => {
   let cbor: TestDevice;
   let bin: TestDevice;
 
-  const latest = async (d: ProvisionedDevice) => (await c.ok<Latest>('POST', '/connect-service/v2.1/measurepoints', { action: 'queryLatest', orgId }, { assetIds: [d.assetId] })).data[0]!.measurepoints;
-  const setCodec = (productKey: string, codec: unknown) => c.call('POST', '/connect-service/v2.1/products', { action: 'setCodec', orgId, productKey }, { codec });
+  const latest = async (d: ProvisionedDevice) =>
+    (await c.ok<Latest>('POST', '/connect-service/v2.1/measurepoints', { action: 'queryLatest', orgId }, { assetIds: [d.assetId] }))
+      .data[0]!.measurepoints;
+  const setCodec = (productKey: string, codec: unknown) =>
+    c.call('POST', '/connect-service/v2.1/products', { action: 'setCodec', orgId, productKey }, { codec });
   const upRaw = async (dev: TestDevice, payload: Buffer) => {
     const { productKey: pk, deviceKey: dk } = dev.creds;
     const reply = dev.next((t) => t === topics.reply(topics.upRaw(pk, dk)));
     await dev.client.publishAsync(topics.upRaw(pk, dk), payload, { qos: 1 });
     return (await reply).payload;
   };
-  const cborReply = async (dev: TestDevice, message: unknown) => cborCodec.decode(await upRaw(dev, cborCodec.encode(message))) as { id?: unknown; code: number; message?: string };
+  const cborReply = async (dev: TestDevice, message: unknown) =>
+    cborCodec.decode(await upRaw(dev, cborCodec.encode(message))) as { id?: unknown; code: number; message?: string };
   const binReply = async (frame: Buffer) => {
     const p = await upRaw(bin, frame);
     return p.length === 6 ? { id: p.readUInt32BE(0), code: p.readUInt16BE(4) } : { code: p.readUInt16BE(0) };
@@ -73,13 +93,25 @@ describe('raw payloads: CBOR and binary-layout devices', () => {
     h = await startHub();
     ({ client: c, orgId } = await newTenant(h, 'raw'));
     jsonDev = (await provision(c, orgId, { productType: 'Device', deviceKeys: ['json-1'], product: { thingModel: model } })).devices[0]!;
-    const cborProduct = await provision(c, orgId, { productType: 'Device', deviceKeys: ['cbor-1'], product: { dataFormat: 'Custom', thingModel: model } });
-    const binProduct = await provision(c, orgId, { productType: 'Device', deviceKeys: ['bin-1'], product: { dataFormat: 'Custom', thingModel: model } });
+    const cborProduct = await provision(c, orgId, {
+      productType: 'Device',
+      deviceKeys: ['cbor-1'],
+      product: { dataFormat: 'Custom', thingModel: model },
+    });
+    const binProduct = await provision(c, orgId, {
+      productType: 'Device',
+      deviceKeys: ['bin-1'],
+      product: { dataFormat: 'Custom', thingModel: model },
+    });
     cborDev = cborProduct.devices[0]!;
     binDev = binProduct.devices[0]!;
     expect((await setCodec(cborProduct.productKey, { type: 'cbor' })).code).toBe(0);
     expect((await setCodec(binProduct.productKey, { type: 'binary', layout })).code).toBe(0);
-    [json, cbor, bin] = await Promise.all([connectDevice(h.mqttUrl, jsonDev), connectDevice(h.mqttUrl, cborDev), connectDevice(h.mqttUrl, binDev)]);
+    [json, cbor, bin] = await Promise.all([
+      connectDevice(h.mqttUrl, jsonDev),
+      connectDevice(h.mqttUrl, cborDev),
+      connectDevice(h.mqttUrl, binDev),
+    ]);
   });
   afterAll(async () => {
     await Promise.all([json?.end(), cbor?.end(), bin?.end()]);
@@ -88,7 +120,9 @@ describe('raw payloads: CBOR and binary-layout devices', () => {
 
   it('stores a CBOR post exactly as queryLatest returns the same JSON post', async () => {
     const params = { measurepoints: { temp: 21.5, speed: 1200 }, time: T };
-    expect((await json.request(topics.measurepointPost(jsonDev.productKey, jsonDev.deviceKey), 'thing.measurepoint.post', params)).code).toBe(200);
+    expect(
+      (await json.request(topics.measurepointPost(jsonDev.productKey, jsonDev.deviceKey), 'thing.measurepoint.post', params)).code,
+    ).toBe(200);
     const reply = await cborReply(cbor, { id: '7', method: 'thing.measurepoint.post', params });
     expect(reply).toMatchObject({ id: '7', code: 200 });
     expect(await latest(cborDev)).toEqual(await latest(jsonDev));
@@ -102,7 +136,9 @@ describe('raw payloads: CBOR and binary-layout devices', () => {
 
   it('takes a CBOR event post through the same model checks', async () => {
     expect((await cborReply(cbor, { id: 8, method: 'thing.event.alarm.post', params: { events: { level: 3 }, time: T } })).code).toBe(200);
-    expect((await cborReply(cbor, { id: 9, method: 'thing.event.alarm.post', params: { events: { level: 'high' }, time: T } })).code).toBe(1204);
+    expect((await cborReply(cbor, { id: 9, method: 'thing.event.alarm.post', params: { events: { level: 'high' }, time: T } })).code).toBe(
+      1204,
+    );
   });
 
   it('refuses malformed CBOR, unknown measurepoints and non-data methods, storing nothing', async () => {
@@ -110,7 +146,13 @@ describe('raw payloads: CBOR and binary-layout devices', () => {
     const broken = await upRaw(cbor, Buffer.from([0xbf, 0x61]));
     expect((cborCodec.decode(broken) as { code: number }).code).toBe(1220);
     expect((await cborReply(cbor, ['not', 'a', 'map'])).code).toBe(1220);
-    expect(await cborReply(cbor, { id: '10', method: 'thing.measurepoint.post', params: { measurepoints: { temp: 99, humidity: 3 }, time: T + 5 } })).toMatchObject({ id: '10', code: 1204 });
+    expect(
+      await cborReply(cbor, {
+        id: '10',
+        method: 'thing.measurepoint.post',
+        params: { measurepoints: { temp: 99, humidity: 3 }, time: T + 5 },
+      }),
+    ).toMatchObject({ id: '10', code: 1204 });
     expect((await cborReply(cbor, { id: '11', method: 'thing.topo.add', params: [] })).code).toBe(1260);
     expect(await latest(cborDev)).toEqual(before);
   });
@@ -125,7 +167,18 @@ describe('raw payloads: CBOR and binary-layout devices', () => {
 
   it('refuses a codec on a JSON product and a layout whose fields overlap', async () => {
     expect((await setCodec(jsonDev.productKey, { type: 'cbor' })).code).toBe(99400);
-    const overlapping = { frames: [{ method: 'thing.measurepoint.post', length: 4, fields: [{ name: 'temp', offset: 0, type: 'uint16' }, { name: 'speed', offset: 1, type: 'uint16' }] }] };
+    const overlapping = {
+      frames: [
+        {
+          method: 'thing.measurepoint.post',
+          length: 4,
+          fields: [
+            { name: 'temp', offset: 0, type: 'uint16' },
+            { name: 'speed', offset: 1, type: 'uint16' },
+          ],
+        },
+      ],
+    };
     const r = await setCodec(cborDev.productKey, { type: 'binary', layout: overlapping });
     expect(r.code).toBe(99400);
     expect(r.msg).toMatch(/overlaps/);
@@ -133,7 +186,12 @@ describe('raw payloads: CBOR and binary-layout devices', () => {
 
   it('sends commands to Custom products on down_raw and reads the raw reply', async () => {
     const invoke = (d: ProvisionedDevice, serviceId: string, inputData: unknown) =>
-      c.call<{ commandId: string; outputData?: unknown }>('POST', '/connect-service/v2.1/commands', { action: 'invokeService', orgId, productKey: d.productKey, deviceKey: d.deviceKey, serviceId, timeout: '5' }, { inputData });
+      c.call<{ commandId: string; outputData?: unknown }>(
+        'POST',
+        '/connect-service/v2.1/commands',
+        { action: 'invokeService', orgId, productKey: d.productKey, deviceKey: d.deviceKey, serviceId, timeout: '5' },
+        { inputData },
+      );
 
     // CBOR: the command is a CBOR map; the device answers with a CBOR map on down_raw_reply.
     const downCbor = topics.downRaw(cborDev.productKey, cborDev.deviceKey);
@@ -161,13 +219,24 @@ describe('raw payloads: CBOR and binary-layout devices', () => {
 
   it('the CBOR simulator device posts and answers commands', async () => {
     const [sim] = await Promise.all([
-      CborDevice.connect({ url: h.mqttUrl, productKey: cborDev.productKey, deviceKey: cborDev.deviceKey, deviceSecret: cborDev.secret, onCommand: (service, params) => ({ service, echoed: params }) }),
+      CborDevice.connect({
+        url: h.mqttUrl,
+        productKey: cborDev.productKey,
+        deviceKey: cborDev.deviceKey,
+        deviceSecret: cborDev.secret,
+        onCommand: (service, params) => ({ service, echoed: params }),
+      }),
       cbor.end(), // the simulator takes over the device's session
     ]);
     try {
       expect((await sim.post({ temp: 30.25, speed: 7 }, T + 50)).code).toBe(200);
       expect(await latest(cborDev)).toEqual({ temp: { value: 30.25, time: T + 50 }, speed: { value: 7, time: T + 50 } });
-      const r = await c.call<{ outputData?: unknown }>('POST', '/connect-service/v2.1/commands', { action: 'invokeService', orgId, productKey: cborDev.productKey, deviceKey: cborDev.deviceKey, serviceId: 'ping', timeout: '5' }, { inputData: { n: 1 } });
+      const r = await c.call<{ outputData?: unknown }>(
+        'POST',
+        '/connect-service/v2.1/commands',
+        { action: 'invokeService', orgId, productKey: cborDev.productKey, deviceKey: cborDev.deviceKey, serviceId: 'ping', timeout: '5' },
+        { inputData: { n: 1 } },
+      );
       expect(r.data.outputData).toEqual({ service: 'ping', echoed: { n: 1 } });
     } finally {
       await sim.end();

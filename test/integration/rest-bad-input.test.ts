@@ -17,7 +17,13 @@ describe('REST bad input', () => {
   let pk: string;
 
   /** Sends a request signed over exactly `raw` (or over `signAs` when given, to forge a mismatch). */
-  async function send(method: string, path: string, query: Record<string, string>, raw?: string, opts: { signAs?: string; headers?: Record<string, string>; secret?: string; token?: string } = {}) {
+  async function send(
+    method: string,
+    path: string,
+    query: Record<string, string>,
+    raw?: string,
+    opts: { signAs?: string; headers?: Record<string, string>; secret?: string; token?: string } = {},
+  ) {
     const url = new URL(path, h.baseUrl);
     for (const [k, v] of Object.entries(query)) url.searchParams.append(k, v);
     const headers: Record<string, string> = {
@@ -37,7 +43,16 @@ describe('REST bad input', () => {
     const t = await newTenant(h, 'bad-input');
     ({ orgId, accessKey, accessSecret } = t);
     token = await t.client.accessToken();
-    pk = (await t.client.connect<string>(orgId, 'POST', 'products', 'create', {}, { productName: i18n('p'), productType: 'Device', dataFormat: 'Json', biDirectionalAuth: false })).data;
+    pk = (
+      await t.client.connect<string>(
+        orgId,
+        'POST',
+        'products',
+        'create',
+        {},
+        { productName: i18n('p'), productType: 'Device', dataFormat: 'Json', biDirectionalAuth: false },
+      )
+    ).data;
   });
   afterAll(async () => {
     await h.close();
@@ -62,9 +77,19 @@ describe('REST bad input', () => {
     expect(badTimezone.body.code).toBe(99400);
     const notAnObject = await createDevice('[1,2,3]');
     expect(notAnObject.body.code).toBe(99400);
-    const stringBool = await send('POST', '/connect-service/v2.1/products', { action: 'create', orgId }, JSON.stringify({ productName: i18n('p'), productType: 'Device', dataFormat: 'Json', biDirectionalAuth: 'true' }));
+    const stringBool = await send(
+      'POST',
+      '/connect-service/v2.1/products',
+      { action: 'create', orgId },
+      JSON.stringify({ productName: i18n('p'), productType: 'Device', dataFormat: 'Json', biDirectionalAuth: 'true' }),
+    );
     expect(stringBool.body.code).toBe(99400);
-    const badProductType = await send('POST', '/connect-service/v2.1/products', { action: 'create', orgId }, JSON.stringify({ productName: i18n('p'), productType: 'Toaster', dataFormat: 'Json', biDirectionalAuth: false }));
+    const badProductType = await send(
+      'POST',
+      '/connect-service/v2.1/products',
+      { action: 'create', orgId },
+      JSON.stringify({ productName: i18n('p'), productType: 'Toaster', dataFormat: 'Json', biDirectionalAuth: false }),
+    );
     expect(badProductType.body.code).toBe(99400);
   });
 
@@ -76,7 +101,9 @@ describe('REST bad input', () => {
 
   it('wrong signatures → 401 / 99401', async () => {
     const raw = JSON.stringify({ productKey: pk, timezone: '+08:00', deviceName: i18n('forged') });
-    const tampered = await send('POST', '/connect-service/v2.1/devices', { action: 'create', orgId }, raw, { signAs: raw.replace('forged', 'honest') });
+    const tampered = await send('POST', '/connect-service/v2.1/devices', { action: 'create', orgId }, raw, {
+      signAs: raw.replace('forged', 'honest'),
+    });
     expect(tampered).toMatchObject({ status: 401, body: { code: 99401 } });
     const wrongSecret = await send('POST', '/connect-service/v2.1/devices', { action: 'create', orgId }, raw, { secret: 'not-the-secret' });
     expect(wrongSecret).toMatchObject({ status: 401, body: { code: 99401 } });
@@ -85,13 +112,26 @@ describe('REST bad input', () => {
     url.searchParams.set('action', 'create');
     url.searchParams.set('orgId', 'o-other');
     const sig = signedHeaders(token, url, raw, accessSecret);
-    const moved = await fetch(`${h.baseUrl}/connect-service/v2.1/devices?action=create&orgId=${orgId}`, { method: 'POST', headers: { ...sig, 'content-type': 'application/json' }, body: raw });
+    const moved = await fetch(`${h.baseUrl}/connect-service/v2.1/devices?action=create&orgId=${orgId}`, {
+      method: 'POST',
+      headers: { ...sig, 'content-type': 'application/json' },
+      body: raw,
+    });
     expect(moved.status).toBe(401);
-    const noHeaders = await fetch(`${h.baseUrl}/connect-service/v2.1/devices?action=create&orgId=${orgId}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw });
+    const noHeaders = await fetch(`${h.baseUrl}/connect-service/v2.1/devices?action=create&orgId=${orgId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: raw,
+    });
     expect(noHeaders.status).toBe(401);
     expect(((await noHeaders.json()) as Body).code).toBe(99401);
     // nothing was created by any of them
-    const search = await send('POST', '/connect-service/v2.1/devices', { action: 'search', orgId }, JSON.stringify({ expression: `deviceName = 'forged' or deviceName = 'honest'` }));
+    const search = await send(
+      'POST',
+      '/connect-service/v2.1/devices',
+      { action: 'search', orgId },
+      JSON.stringify({ expression: `deviceName = 'forged' or deviceName = 'honest'` }),
+    );
     expect(search.body.code).toBe(0);
     expect(search.body.data).toEqual([]);
   });
@@ -131,7 +171,11 @@ describe('REST bad input', () => {
 
   it('token service: empty params → 1202, bad types → 1004, stale timestamps → 1004, non-JSON → 1004', async () => {
     const post = async (raw: string) => {
-      const res = await fetch(`${h.baseUrl}/apim-token-service/v2.0/token/get`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw });
+      const res = await fetch(`${h.baseUrl}/apim-token-service/v2.0/token/get`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: raw,
+      });
       return { status: res.status, body: (await res.json()) as { status: number; msg: string; business: string } };
     };
     expect((await post(JSON.stringify({ appKey: accessKey }))).body.status).toBe(1202);
@@ -143,7 +187,18 @@ describe('REST bad input', () => {
 
   it('keeps answering correctly after several hundred malformed requests', async () => {
     const garbage: (() => Promise<{ status: number }>)[] = [];
-    const bodies = ['{', '}', 'null', '"str"', '[]', '{"deviceList":', '\u0000\u0001', '{"a":'.repeat(500), '{"productKey":{"$gt":""}}', JSON.stringify({ __proto__: { admin: true }, productKey: pk })];
+    const bodies = [
+      '{',
+      '}',
+      'null',
+      '"str"',
+      '[]',
+      '{"deviceList":',
+      '\u0000\u0001',
+      '{"a":'.repeat(500),
+      '{"productKey":{"$gt":""}}',
+      JSON.stringify({ __proto__: { admin: true }, productKey: pk }),
+    ];
     for (let i = 0; i < 400; i++) {
       const raw = bodies[i % bodies.length]!;
       switch (i % 5) {
@@ -154,18 +209,33 @@ describe('REST bad input', () => {
           garbage.push(() => send('POST', '/connect-service/v2.1/devices', { action: 'batchCreate', orgId }, raw, { signAs: raw + 'x' }));
           break;
         case 2:
-          garbage.push(() => send('POST', '/connect-service/v2.1/devices', { action: 'search', orgId }, JSON.stringify({ expression: `status = 'online' and ((((${'('.repeat(i % 40)}` })));
+          garbage.push(() =>
+            send(
+              'POST',
+              '/connect-service/v2.1/devices',
+              { action: 'search', orgId },
+              JSON.stringify({ expression: `status = 'online' and ((((${'('.repeat(i % 40)}` }),
+            ),
+          );
           break;
         case 3:
           garbage.push(async () => {
-            const res = await fetch(`${h.baseUrl}/connect-service/v2.1/devices?action=create&orgId=${orgId}`, { method: 'POST', headers: { 'content-type': 'text/plain', 'apim-accesstoken': 'x', 'apim-timestamp': 'y', 'apim-signature': 'z' }, body: raw });
+            const res = await fetch(`${h.baseUrl}/connect-service/v2.1/devices?action=create&orgId=${orgId}`, {
+              method: 'POST',
+              headers: { 'content-type': 'text/plain', 'apim-accesstoken': 'x', 'apim-timestamp': 'y', 'apim-signature': 'z' },
+              body: raw,
+            });
             await res.arrayBuffer();
             return { status: res.status };
           });
           break;
         default:
           garbage.push(async () => {
-            const res = await fetch(`${h.baseUrl}/apim-token-service/v2.0/token/get`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw });
+            const res = await fetch(`${h.baseUrl}/apim-token-service/v2.0/token/get`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: raw,
+            });
             await res.arrayBuffer();
             return { status: res.status };
           });
@@ -173,11 +243,14 @@ describe('REST bad input', () => {
     }
     // 8 at a time: enough to interleave, few enough to stay under the token rate limit window's burst
     const statuses: number[] = [];
-    for (let i = 0; i < garbage.length; i += 8) statuses.push(...(await Promise.all(garbage.slice(i, i + 8).map((g) => g()))).map((r) => r.status));
+    for (let i = 0; i < garbage.length; i += 8)
+      statuses.push(...(await Promise.all(garbage.slice(i, i + 8).map((g) => g()))).map((r) => r.status));
     expect(statuses.every((s) => s >= 400 && s < 500)).toBe(true);
     expect(statuses.filter((s) => s === 500)).toEqual([]);
 
-    const good = await createDevice(JSON.stringify({ productKey: pk, deviceKey: 'survivor', timezone: '+08:00', deviceName: i18n('survivor') }));
+    const good = await createDevice(
+      JSON.stringify({ productKey: pk, deviceKey: 'survivor', timezone: '+08:00', deviceName: i18n('survivor') }),
+    );
     expect(good).toMatchObject({ status: 200, body: { code: 0 } });
     const got = await send('GET', '/connect-service/v2.1/devices', { action: 'get', orgId, productKey: pk, deviceKey: 'survivor' });
     expect(got.body.code).toBe(0);

@@ -49,9 +49,23 @@ describe('edge onboarding over the signed REST API', () => {
   it('refuses a productKey of another org as if it did not exist', async () => {
     const a = await newTenant(h, 'tenant-d');
     const b = await newTenant(h, 'tenant-e');
-    const pB = await b.client.connect<string>(b.orgId, 'POST', 'products', 'create', {}, { productName: i18n('B inverter'), productType: 'Device', dataFormat: 'Json', biDirectionalAuth: false });
+    const pB = await b.client.connect<string>(
+      b.orgId,
+      'POST',
+      'products',
+      'create',
+      {},
+      { productName: i18n('B inverter'), productType: 'Device', dataFormat: 'Json', biDirectionalAuth: false },
+    );
     expect(pB.code).toBe(0);
-    const r = await a.client.connect(a.orgId, 'POST', 'devices', 'create', {}, { productKey: pB.data, timezone: '+08:00', deviceName: i18n('x') });
+    const r = await a.client.connect(
+      a.orgId,
+      'POST',
+      'devices',
+      'create',
+      {},
+      { productKey: pB.data, timezone: '+08:00', deviceName: i18n('x') },
+    );
     expect(r).toMatchObject({ status: 404, code: 11611 });
     const get = await a.client.connect(a.orgId, 'GET', 'products', 'get', { productKey: pB.data });
     expect(get.code).toBe(11611);
@@ -62,26 +76,50 @@ describe('edge onboarding over the signed REST API', () => {
 
   it('creates a device when everything is valid and returns its triple', async () => {
     const a = await newTenant(h, 'tenant-f');
-    const p = await a.client.connect<string>(a.orgId, 'POST', 'products', 'create', {}, { productName: i18n('Edge gateway'), productType: 'Gateway', dataFormat: 'Json', biDirectionalAuth: false });
+    const p = await a.client.connect<string>(
+      a.orgId,
+      'POST',
+      'products',
+      'create',
+      {},
+      { productName: i18n('Edge gateway'), productType: 'Gateway', dataFormat: 'Json', biDirectionalAuth: false },
+    );
     expect(p.code).toBe(0);
     expect(p.data).toMatch(/^[A-Za-z0-9]{8}$/);
-    const d = await a.client.connect<{ assetId: string; productKey: string; deviceKey: string; deviceSecret: string }>(a.orgId, 'POST', 'devices', 'create', {}, {
-      productKey: p.data,
-      deviceKey: 'edge-001',
-      timezone: '+08:00',
-      deviceName: i18n('Edge 001'),
-    });
+    const d = await a.client.connect<{ assetId: string; productKey: string; deviceKey: string; deviceSecret: string }>(
+      a.orgId,
+      'POST',
+      'devices',
+      'create',
+      {},
+      {
+        productKey: p.data,
+        deviceKey: 'edge-001',
+        timezone: '+08:00',
+        deviceName: i18n('Edge 001'),
+      },
+    );
     expect(d.code).toBe(0);
     expect(d.data).toMatchObject({ productKey: p.data, deviceKey: 'edge-001' });
     expect(d.data.deviceSecret).toMatch(/^[A-Za-z0-9]{20}$/);
     expect(d.data.assetId).toMatch(/^[A-Za-z0-9]{8}$/);
     // The device is inactive until its first login, and readable by triple and by assetId.
-    const byTriple = await a.client.connect<{ status: string; deviceSecret: string; assetId: string }>(a.orgId, 'GET', 'devices', 'get', { productKey: p.data, deviceKey: 'edge-001' });
+    const byTriple = await a.client.connect<{ status: string; deviceSecret: string; assetId: string }>(a.orgId, 'GET', 'devices', 'get', {
+      productKey: p.data,
+      deviceKey: 'edge-001',
+    });
     expect(byTriple.data).toMatchObject({ status: 'inactive', deviceSecret: d.data.deviceSecret, assetId: d.data.assetId });
     const byAsset = await a.client.connect<{ deviceKey: string }>(a.orgId, 'GET', 'devices', 'get', { assetId: d.data.assetId });
     expect(byAsset.data.deviceKey).toBe('edge-001');
     // The same deviceKey again is 11702.
-    const again = await a.client.connect(a.orgId, 'POST', 'devices', 'create', {}, { productKey: p.data, deviceKey: 'edge-001', timezone: '+08:00', deviceName: i18n('dup') });
+    const again = await a.client.connect(
+      a.orgId,
+      'POST',
+      'devices',
+      'create',
+      {},
+      { productKey: p.data, deviceKey: 'edge-001', timezone: '+08:00', deviceName: i18n('dup') },
+    );
     expect(again).toMatchObject({ status: 409, code: 11702 });
   });
 
@@ -89,7 +127,8 @@ describe('edge onboarding over the signed REST API', () => {
     const a = await newTenant(h, 'tenant-g');
     const timestamp = Date.now();
     const body = JSON.stringify({ appKey: a.accessKey, encryption: tokenEncryption(a.accessKey, timestamp, a.accessSecret), timestamp });
-    const post = () => fetch(`${h.baseUrl}/apim-token-service/v2.0/token/get`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const post = () =>
+      fetch(`${h.baseUrl}/apim-token-service/v2.0/token/get`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     const first = (await (await post()).json()) as { status: number; data: { accessToken: string; expire: number } };
     expect(first.status).toBe(0);
     expect(first.data.expire).toBe(7200);
@@ -113,7 +152,12 @@ describe('edge onboarding over the signed REST API', () => {
     const res = await fetch(`${h.baseUrl}/apim-token-service/v2.0/token/refresh`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ appKey: a.accessKey, encryption: tokenEncryption(a.accessKey, timestamp, a.accessSecret), timestamp, accessToken: old }),
+      body: JSON.stringify({
+        appKey: a.accessKey,
+        encryption: tokenEncryption(a.accessKey, timestamp, a.accessSecret),
+        timestamp,
+        accessToken: old,
+      }),
     });
     const body = (await res.json()) as { status: number; data: { accessToken: string; expire: number } };
     expect(body.status).toBe(0);

@@ -24,12 +24,17 @@ describe('telemetry: a burst of posts without time', () => {
   let from: number;
   let to: number;
 
-  const history = (body: Record<string, unknown>) => c.call<History>('POST', '/connect-service/v2.1/measurepoints', { action: 'queryHistory', orgId, assetId: meter.assetId }, body);
+  const history = (body: Record<string, unknown>) =>
+    c.call<History>('POST', '/connect-service/v2.1/measurepoints', { action: 'queryHistory', orgId, assetId: meter.assetId }, body);
 
   beforeAll(async () => {
     h = await startHub();
     ({ client: c, orgId } = await newTenant(h, 'burst'));
-    const product = await provision(c, orgId, { productType: 'Device', deviceKeys: ['meter'], product: { thingModel: { measurepoints: { n: { dataType: 'INT' } } } } });
+    const product = await provision(c, orgId, {
+      productType: 'Device',
+      deviceKeys: ['meter'],
+      product: { thingModel: { measurepoints: { n: { dataType: 'INT' } } } },
+    });
     meter = product.devices[0]!;
     device = await connectDevice(h.mqttUrl, meter);
 
@@ -37,7 +42,9 @@ describe('telemetry: a burst of posts without time', () => {
     const topic = topics.measurepointPost(meter.productKey, meter.deviceKey);
     for (let burst = 0; burst < POSTS / BURST; burst++) {
       const replies = await Promise.all(
-        Array.from({ length: BURST }, (_, i) => device.request(topic, 'thing.measurepoint.post', { measurepoints: { n: burst * BURST + i } }, { qos: 1 })),
+        Array.from({ length: BURST }, (_, i) =>
+          device.request(topic, 'thing.measurepoint.post', { measurepoints: { n: burst * BURST + i } }, { qos: 1 }),
+        ),
       );
       expect(replies.map((r) => r.code)).toEqual(Array.from({ length: BURST }, () => 200));
     }

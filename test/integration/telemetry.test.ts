@@ -1,9 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '@edgehub/shared';
 import type { ApiClient } from '@edgehub/hub';
-import { connectDevice, newTenant, provision, startHub, subDeviceSign, type ProvisionedDevice, type ProvisionedProduct, type RunningHub, type TestDevice } from '../src/index.js';
+import {
+  connectDevice,
+  newTenant,
+  provision,
+  startHub,
+  subDeviceSign,
+  type ProvisionedDevice,
+  type ProvisionedProduct,
+  type RunningHub,
+  type TestDevice,
+} from '../src/index.js';
 
-type Latest = { assetId: string; productKey: string; deviceKey: string; measurepoints: Record<string, { value: unknown; quality?: number; time: number }> }[];
+type Latest = {
+  assetId: string;
+  productKey: string;
+  deviceKey: string;
+  measurepoints: Record<string, { value: unknown; quality?: number; time: number }>;
+}[];
 type Item = { measurepoint: string; time: number; value: unknown; quality?: number; resume?: boolean };
 type History = { items: Item[]; nextCursor: string | null };
 
@@ -23,7 +38,8 @@ describe('telemetry: measurepoints from a sub-device, read back over REST', () =
   let meter: ProvisionedDevice;
   let gw: TestDevice;
 
-  const latest = (body: unknown, client = c, org = orgId) => client.call<Latest>('POST', '/connect-service/v2.1/measurepoints', { action: 'queryLatest', orgId: org }, body);
+  const latest = (body: unknown, client = c, org = orgId) =>
+    client.call<Latest>('POST', '/connect-service/v2.1/measurepoints', { action: 'queryLatest', orgId: org }, body);
   const history = (ref: Record<string, string>, body: unknown, client = c, org = orgId) =>
     client.call<History>('POST', '/connect-service/v2.1/measurepoints', { action: 'queryHistory', orgId: org, ...ref }, body);
 
@@ -50,7 +66,14 @@ describe('telemetry: measurepoints from a sub-device, read back over REST', () =
     const topo = await gw.request(
       topics.topoAdd(g.productKey, g.deviceKey),
       'thing.topo.add',
-      subs.devices.map((s) => ({ productKey: s.productKey, deviceKey: s.deviceKey, clientId: s.deviceKey, timestamp: ts, signMethod: 'sha256', sign: subDeviceSign(s.deviceKey, s, ts) })),
+      subs.devices.map((s) => ({
+        productKey: s.productKey,
+        deviceKey: s.deviceKey,
+        clientId: s.deviceKey,
+        timestamp: ts,
+        signMethod: 'sha256',
+        sign: subDeviceSign(s.deviceKey, s, ts),
+      })),
     );
     expect(topo.code).toBe(200);
     const bts = String(Date.now());
@@ -58,7 +81,11 @@ describe('telemetry: measurepoints from a sub-device, read back over REST', () =
       clientId: g.productKey,
       timestamp: bts,
       signMethod: 'sha256',
-      subDevices: subs.devices.map((s) => ({ productKey: s.productKey, deviceKey: s.deviceKey, sign: subDeviceSign(g.productKey, s, bts) })),
+      subDevices: subs.devices.map((s) => ({
+        productKey: s.productKey,
+        deviceKey: s.deviceKey,
+        sign: subDeviceSign(g.productKey, s, bts),
+      })),
     });
     expect(login.code).toBe(200);
 
@@ -68,9 +95,15 @@ describe('telemetry: measurepoints from a sub-device, read back over REST', () =
     expect((await post(inverter, { power: { value: 4.2, quality: 9 }, speed: 1200 }, T + 1000)).code).toBe(200);
     expect((await post(inverter, { power: { value: 5.1, quality: 8 } }, T + 2000)).code).toBe(200);
     expect((await post(meter, { energy: 77.5 }, T + 1500)).code).toBe(200);
-    const resumed = await gw.request(topics.measurepointResume(inverter.productKey, inverter.deviceKey), 'thing.measurepoint.resume', { measurepoints: { power: { value: 3.3, quality: 1 } }, time: T });
+    const resumed = await gw.request(topics.measurepointResume(inverter.productKey, inverter.deviceKey), 'thing.measurepoint.resume', {
+      measurepoints: { power: { value: 3.3, quality: 1 } },
+      time: T,
+    });
     expect(resumed.code).toBe(200);
-    const event = await gw.request(topics.eventPost(inverter.productKey, inverter.deviceKey, 'overheat'), 'thing.event.overheat.post', { events: { temp: 91.5 }, time: T + 1500 });
+    const event = await gw.request(topics.eventPost(inverter.productKey, inverter.deviceKey, 'overheat'), 'thing.event.overheat.post', {
+      events: { temp: 91.5 },
+      time: T + 1500,
+    });
     expect(event.code).toBe(200);
   });
   afterAll(async () => {
@@ -82,12 +115,33 @@ describe('telemetry: measurepoints from a sub-device, read back over REST', () =
     const r = await latest({ assetIds: [inverter.assetId], devices: [{ productKey: meter.productKey, deviceKey: meter.deviceKey }] });
     expect(r.code).toBe(0);
     expect(r.data).toEqual([
-      { assetId: inverter.assetId, productKey: inverter.productKey, deviceKey: 'inverter', measurepoints: { power: { value: 5.1, quality: 8, time: T + 2000 }, speed: { value: 1200, time: T + 1000 } } },
-      { assetId: meter.assetId, productKey: meter.productKey, deviceKey: 'meter', measurepoints: { energy: { value: 77.5, time: T + 1500 } } },
+      {
+        assetId: inverter.assetId,
+        productKey: inverter.productKey,
+        deviceKey: 'inverter',
+        measurepoints: { power: { value: 5.1, quality: 8, time: T + 2000 }, speed: { value: 1200, time: T + 1000 } },
+      },
+      {
+        assetId: meter.assetId,
+        productKey: meter.productKey,
+        deviceKey: 'meter',
+        measurepoints: { energy: { value: 77.5, time: T + 1500 } },
+      },
     ]);
     // only the named measurepoints, and each device once
-    const some = await latest({ assetIds: [inverter.assetId, inverter.assetId], devices: [{ productKey: inverter.productKey, deviceKey: 'inverter' }], measurepoints: ['speed'] });
-    expect(some.data).toEqual([{ assetId: inverter.assetId, productKey: inverter.productKey, deviceKey: 'inverter', measurepoints: { speed: { value: 1200, time: T + 1000 } } }]);
+    const some = await latest({
+      assetIds: [inverter.assetId, inverter.assetId],
+      devices: [{ productKey: inverter.productKey, deviceKey: 'inverter' }],
+      measurepoints: ['speed'],
+    });
+    expect(some.data).toEqual([
+      {
+        assetId: inverter.assetId,
+        productKey: inverter.productKey,
+        deviceKey: 'inverter',
+        measurepoints: { speed: { value: 1200, time: T + 1000 } },
+      },
+    ]);
     // the ingest the broker uses holds the same, events and all
     const mine = await h.hub.telemetry.latest(inverter.assetId);
     expect(mine?.measurepoints['power']).toEqual({ value: 5.1, quality: 8, time: T + 2000 });
@@ -107,10 +161,16 @@ describe('telemetry: measurepoints from a sub-device, read back over REST', () =
       ],
       nextCursor: null,
     });
-    const desc = await history({ productKey: inverter.productKey, deviceKey: 'inverter' }, { measurepoints: ['power'], ...range, order: 'DESC' });
+    const desc = await history(
+      { productKey: inverter.productKey, deviceKey: 'inverter' },
+      { measurepoints: ['power'], ...range, order: 'DESC' },
+    );
     expect(desc.data.items.map((i) => i.value)).toEqual([5.1, 4.2, 3.3]);
     // ISO 8601 times with a zone are read as the same instants; endTime is exclusive
-    const iso = await history({ assetId: inverter.assetId }, { measurepoints: ['power'], startTime: new Date(T).toISOString(), endTime: new Date(T + 2000).toISOString() });
+    const iso = await history(
+      { assetId: inverter.assetId },
+      { measurepoints: ['power'], startTime: new Date(T).toISOString(), endTime: new Date(T + 2000).toISOString() },
+    );
     expect(iso.data.items.map((i) => i.time)).toEqual([T, T + 1000]);
   });
 
@@ -135,7 +195,12 @@ describe('telemetry: measurepoints from a sub-device, read back over REST', () =
     expect(r.msg).toContain('assetIds[0]');
     const byKeys = await latest({ devices: [{ productKey: inverter.productKey, deviceKey: 'inverter' }] }, other.client, other.orgId);
     expect(byKeys.code).toBe(11404);
-    const hist = await history({ assetId: inverter.assetId }, { measurepoints: ['power'], startTime: T, endTime: T + 3000 }, other.client, other.orgId);
+    const hist = await history(
+      { assetId: inverter.assetId },
+      { measurepoints: ['power'], startTime: T, endTime: T + 3000 },
+      other.client,
+      other.orgId,
+    );
     expect(hist).toMatchObject({ code: 11404, data: null });
     // and the other org cannot read through its own orgId by naming ours either (99403)
     const denied = await latest({ assetIds: [inverter.assetId] }, other.client, orgId);

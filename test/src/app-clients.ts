@@ -4,11 +4,19 @@ import { signedHeaders } from '@edgehub/shared';
 import type { ApiClient } from '@edgehub/hub';
 
 /** An application on the MQTT stream: ClientId `{cid}|authtype=app,timestamp=…|`, username accessKey. */
-export async function connectApp(url: string, accessKey: string, accessSecret: string, cid = 'app', ts = String(Date.now())): Promise<MqttClient> {
+export async function connectApp(
+  url: string,
+  accessKey: string,
+  accessSecret: string,
+  cid = 'app',
+  ts = String(Date.now()),
+): Promise<MqttClient> {
   const client = mqtt.connect(url, {
     clientId: `${cid}|authtype=app,timestamp=${ts}|`,
     username: accessKey,
-    password: createHash('sha256').update(accessKey + ts + accessSecret, 'utf8').digest('hex'),
+    password: createHash('sha256')
+      .update(accessKey + ts + accessSecret, 'utf8')
+      .digest('hex'),
     protocolVersion: 4,
     reconnectPeriod: 0,
     connectTimeout: 5000,

@@ -23,11 +23,25 @@ export async function edgeSite(
   api: ApiClient,
   tenant: { orgId: string; accessKey: string; accessSecret: string },
   hub: { baseUrl: string; mqttUrl: string },
-  o: { pollIntervalMs?: number; bufferDir?: string; extra?: Record<string, unknown>; gatewayProduct?: Record<string, unknown>; subProduct?: Record<string, unknown> } = {},
+  o: {
+    pollIntervalMs?: number;
+    bufferDir?: string;
+    extra?: Record<string, unknown>;
+    gatewayProduct?: Record<string, unknown>;
+    subProduct?: Record<string, unknown>;
+  } = {},
 ): Promise<EdgeSite> {
   const dir = await mkdtemp(join(tmpdir(), 'edgehub-edge-'));
-  const gateway = await provision(api, tenant.orgId, { productType: 'Gateway', deviceKeys: ['edge-gw'], ...(o.gatewayProduct ? { product: o.gatewayProduct } : {}) });
-  const sub = await provision(api, tenant.orgId, { productType: 'Device', deviceKeys: [], ...(o.subProduct ? { product: o.subProduct } : {}) });
+  const gateway = await provision(api, tenant.orgId, {
+    productType: 'Gateway',
+    deviceKeys: ['edge-gw'],
+    ...(o.gatewayProduct ? { product: o.gatewayProduct } : {}),
+  });
+  const sub = await provision(api, tenant.orgId, {
+    productType: 'Device',
+    deviceKeys: [],
+    ...(o.subProduct ? { product: o.subProduct } : {}),
+  });
   const simulators = {
     inverter: await startSimulator({ kind: 'inverter', port: 0, seed: 1 }),
     fan: await startSimulator({ kind: 'fan', port: 0, seed: 2 }),
@@ -37,7 +51,15 @@ export async function edgeSite(
   await writeFile(join(dir, 'service-account.secret'), tenant.accessSecret, { mode: 0o600 });
   await writeFile(join(dir, 'gateway.secret'), gw.secret, { mode: 0o600 });
   const poll = o.pollIntervalMs ?? 200;
-  const device = (deviceKey: string, model: string, port: number) => ({ deviceKey, name: deviceKey, model, transport: { kind: 'tcp', host: '127.0.0.1', port }, unitId: 1, pollIntervalMs: poll, timeoutMs: 500 });
+  const device = (deviceKey: string, model: string, port: number) => ({
+    deviceKey,
+    name: deviceKey,
+    model,
+    transport: { kind: 'tcp', host: '127.0.0.1', port },
+    unitId: 1,
+    pollIntervalMs: poll,
+    timeoutMs: 500,
+  });
   const config = {
     hub: { url: hub.baseUrl, mqttUrl: hub.mqttUrl },
     identity: {
@@ -49,7 +71,11 @@ export async function edgeSite(
     registration: 'dynamic',
     southbound: {
       models: { inverter: inverterMap, fan: fanMap, storage: energyStorageMap },
-      devices: [device('inverter-1', 'inverter', simulators.inverter.port), device('fan-1', 'fan', simulators.fan.port), device('storage-1', 'storage', simulators.storage.port)],
+      devices: [
+        device('inverter-1', 'inverter', simulators.inverter.port),
+        device('fan-1', 'fan', simulators.fan.port),
+        device('storage-1', 'storage', simulators.storage.port),
+      ],
     },
     buffer: { dir: o.bufferDir ?? 'buffer' },
     configCenter: { host: '127.0.0.1', port: 0 },

@@ -34,7 +34,15 @@ export async function startHub(overrides: Partial<HubConfig> = {}): Promise<Runn
   const dataDir = await mkdtemp(join(tmpdir(), 'edgehub-test-'));
   const base = loadConfig({ LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
   // Ephemeral ports everywhere; connect throttling off unless a test turns it on.
-  const mqtt = { ...base.mqtt, host: '127.0.0.1', port: 0, tlsPort: 0, wsPort: 0, throttle: { ...base.mqtt.throttle, enabled: false }, ...overrides.mqtt };
+  const mqtt = {
+    ...base.mqtt,
+    host: '127.0.0.1',
+    port: 0,
+    tlsPort: 0,
+    wsPort: 0,
+    throttle: { ...base.mqtt.throttle, enabled: false },
+    ...overrides.mqtt,
+  };
   const config = { ...base, dataDir, http: { host: '127.0.0.1', port: 0 }, ...overrides, mqtt };
   let skew = 0;
   const hub = await openHub(config, () => Date.now() + skew);
@@ -66,9 +74,17 @@ export async function startHub(overrides: Partial<HubConfig> = {}): Promise<Runn
 }
 
 /** Creates an organization and an application owned by it; returns a client for that application. */
-export async function newTenant(h: RunningHub, name: string): Promise<{ orgId: string; appId: string; client: ApiClient; accessKey: string; accessSecret: string }> {
+export async function newTenant(
+  h: RunningHub,
+  name: string,
+): Promise<{ orgId: string; appId: string; client: ApiClient; accessKey: string; accessSecret: string }> {
   const org = await h.admin.ok<{ orgId: string }>('POST', '/admin/v1/organizations', {}, { name });
-  const app = await h.admin.ok<{ appId: string; accessKey: string; accessSecret: string }>('POST', '/admin/v1/applications', {}, { name: `${name}-app`, orgId: org.data.orgId });
+  const app = await h.admin.ok<{ appId: string; accessKey: string; accessSecret: string }>(
+    'POST',
+    '/admin/v1/applications',
+    {},
+    { name: `${name}-app`, orgId: org.data.orgId },
+  );
   return {
     orgId: org.data.orgId,
     appId: app.data.appId,

@@ -29,12 +29,16 @@ export interface ConnectOptions {
 
 /** The CONNECT password, computed here independently of the hub's code (docs/ENOS-PROTOCOL.md §2.2). */
 export function connectPassword(cid: string, c: DeviceCredentials, ts: string, digest: Digest): string {
-  return createHash(digest).update(`clientId${cid}deviceKey${c.deviceKey}productKey${c.productKey}timestamp${ts}${c.secret}`, 'utf8').digest('hex');
+  return createHash(digest)
+    .update(`clientId${cid}deviceKey${c.deviceKey}productKey${c.productKey}timestamp${ts}${c.secret}`, 'utf8')
+    .digest('hex');
 }
 
 /** The sub-device sign of topo.add and combine.login (§5.1, §5.2), also computed here. */
 export function subDeviceSign(clientId: string, c: DeviceCredentials, ts: string | number, digest: Digest = 'sha256'): string {
-  return createHash(digest).update(`clientId${clientId}deviceKey${c.deviceKey}productKey${c.productKey}timestamp${ts}${c.secret}`, 'utf8').digest('hex');
+  return createHash(digest)
+    .update(`clientId${clientId}deviceKey${c.deviceKey}productKey${c.productKey}timestamp${ts}${c.secret}`, 'utf8')
+    .digest('hex');
 }
 
 export class ConnectRefused extends Error {
@@ -54,7 +58,10 @@ export interface Reply {
 export class TestDevice {
   private seq = 0;
   private readonly messages: { topic: string; payload: Buffer }[] = [];
-  private readonly waiters: { match: (topic: string, payload: Buffer) => boolean; resolve: (m: { topic: string; payload: Buffer }) => void }[] = [];
+  private readonly waiters: {
+    match: (topic: string, payload: Buffer) => boolean;
+    resolve: (m: { topic: string; payload: Buffer }) => void;
+  }[] = [];
 
   constructor(
     readonly client: MqttClient,
@@ -89,7 +96,12 @@ export class TestDevice {
   }
 
   /** Publishes a request and resolves with the `_reply` carrying the same id. */
-  async request(topic: string, method: string, params: unknown, opts: { id?: unknown; extra?: Record<string, unknown>; qos?: 0 | 1; raw?: Buffer | string } = {}): Promise<Reply> {
+  async request(
+    topic: string,
+    method: string,
+    params: unknown,
+    opts: { id?: unknown; extra?: Record<string, unknown>; qos?: 0 | 1; raw?: Buffer | string } = {},
+  ): Promise<Reply> {
     const id = opts.id ?? String(++this.seq);
     const payload = opts.raw ?? JSON.stringify({ id, version: '1.0', method, params, ...opts.extra });
     const reply = this.next((t, p) => t === `${topic}_reply` && sameId(safeJson(p)?.id, id));

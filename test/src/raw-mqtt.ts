@@ -17,7 +17,13 @@ export function encode(packet: Record<string, unknown>): Buffer {
  * A CONNECT frame written byte by byte (MQTT 3.1.1 §3.1): mqtt.js and mqtt-packet both refuse
  * to produce some of the frames a broker must refuse, such as an empty ClientId without clean session.
  */
-export function connectFrame(p: { clientId: string | Buffer; clean: boolean; username?: string; password?: Buffer; keepalive?: number }): Buffer {
+export function connectFrame(p: {
+  clientId: string | Buffer;
+  clean: boolean;
+  username?: string;
+  password?: Buffer;
+  keepalive?: number;
+}): Buffer {
   const str = (s: string | Buffer) => {
     const b = Buffer.isBuffer(s) ? s : Buffer.from(s, 'utf8');
     const len = Buffer.alloc(2);
@@ -49,7 +55,10 @@ export function connectFrame(p: { clientId: string | Buffer; clean: boolean; use
 }
 
 /** Sends a CONNECT and resolves with the CONNACK return code (or undefined if the broker closed). */
-export async function rawConnect(port: number, connectPacket: { clientId: string | Buffer; clean: boolean; username?: string; password?: Buffer }): Promise<number | undefined> {
+export async function rawConnect(
+  port: number,
+  connectPacket: { clientId: string | Buffer; clean: boolean; username?: string; password?: Buffer },
+): Promise<number | undefined> {
   const s = await rawSocket(port);
   const parser = mqttPacket.parser({ protocolVersion: 4 });
   return new Promise((resolve) => {

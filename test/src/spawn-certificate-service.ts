@@ -12,11 +12,20 @@ export interface SpawnedCertificateService {
 }
 
 /** The standalone certificate service as `node --import tsx certificate-service/src/main.ts` runs it, on an ephemeral port. */
-export function spawnCertificateService(env: { dataDir: string; sharedSecret: string } & Record<string, string>): SpawnedCertificateService {
+export function spawnCertificateService(
+  env: { dataDir: string; sharedSecret: string } & Record<string, string>,
+): SpawnedCertificateService {
   const { dataDir, sharedSecret, ...rest } = env;
   const child = spawn(process.execPath, ['--import', 'tsx', 'certificate-service/src/main.ts'], {
     cwd: repoRoot,
-    env: { ...process.env, CERT_SERVICE_DATA_DIR: dataDir, CERT_SERVICE_PORT: '0', CERT_SERVICE_SECRET: sharedSecret, LOG_LEVEL: 'warn', ...rest },
+    env: {
+      ...process.env,
+      CERT_SERVICE_DATA_DIR: dataDir,
+      CERT_SERVICE_PORT: '0',
+      CERT_SERVICE_SECRET: sharedSecret,
+      LOG_LEVEL: 'warn',
+      ...rest,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

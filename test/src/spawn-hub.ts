@@ -18,7 +18,16 @@ export interface SpawnedHub {
 export async function spawnHub(env: Record<string, string>, timeoutMs = 30_000): Promise<SpawnedHub> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'hub/src/main.ts'], {
     cwd: repoRoot,
-    env: { ...process.env, HUB_HTTP_PORT: '0', HUB_MQTT_PORT: '0', HUB_MQTTS_PORT: '0', HUB_MQTT_WS_PORT: '0', HUB_MQTT_CONNECT_THROTTLE: 'false', LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      HUB_HTTP_PORT: '0',
+      HUB_MQTT_PORT: '0',
+      HUB_MQTTS_PORT: '0',
+      HUB_MQTT_WS_PORT: '0',
+      HUB_MQTT_CONNECT_THROTTLE: 'false',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

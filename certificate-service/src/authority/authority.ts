@@ -69,7 +69,12 @@ export async function openCertificateAuthority(options: CertificateAuthorityOpti
   const dir = join(options.dataDir, CA_DIR);
   if (!(await exists(dir))) await createCaDirectory(options, dir);
   const read = (name: string) => readFile(join(dir, name), 'utf8');
-  const pem: CaPem = { rootCert: await read(caFileNames.rootCert), rootKey: await read(caFileNames.rootKey), RSA: { cert: '', key: '' }, ECC: { cert: '', key: '' } };
+  const pem: CaPem = {
+    rootCert: await read(caFileNames.rootCert),
+    rootKey: await read(caFileNames.rootKey),
+    RSA: { cert: '', key: '' },
+    ECC: { cert: '', key: '' },
+  };
   for (const a of issueAuthorities) pem[a] = { cert: await read(caFileNames.cert(a)), key: await read(caFileNames.key(a)) };
   return loadCa(pem, 'generated', {
     RSA: { key: join(dir, caFileNames.key('RSA')) },

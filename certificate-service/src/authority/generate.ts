@@ -52,9 +52,20 @@ export async function generateCaFiles(
   await writeDurable(join(dir, 'root.key'), await privateKeyToPem(rootKeys.privateKey), 0o600);
   await writeDurable(join(dir, 'root.crt'), root.toString('pem') + '\n', 0o644);
 
-  for (const [authority, keyType] of [['RSA', 'rsa'], ['ECC', 'ec']] as const) {
+  for (const [authority, keyType] of [
+    ['RSA', 'rsa'],
+    ['ECC', 'ec'],
+  ] as const) {
     const keys = await generateKeyPair(keyType);
-    const cert = await issuingCertificate(keys, rootKeys.privateKey, root, rootSki.keyId, caName(o.subject, names[authority]), notBefore, notAfter);
+    const cert = await issuingCertificate(
+      keys,
+      rootKeys.privateKey,
+      root,
+      rootSki.keyId,
+      caName(o.subject, names[authority]),
+      notBefore,
+      notAfter,
+    );
     await writeDurable(join(dir, `${authority}.key`), await privateKeyToPem(keys.privateKey), 0o600);
     await writeDurable(join(dir, `${authority}.crt`), cert.toString('pem') + '\n', 0o644);
   }

@@ -54,7 +54,10 @@ export async function loadCa(
   const ST = attribute(rootSubject, 'ST');
   const O = attribute(rootSubject, 'O');
   if (!C || !ST || !O) {
-    throw new CertificateError('ca.invalid', `the root certificate's subject must hold C, ST and O (CSRs are checked against them, §6); it is "${root.subject}"`);
+    throw new CertificateError(
+      'ca.invalid',
+      `the root certificate's subject must hold C, ST and O (CSRs are checked against them, §6); it is "${root.subject}"`,
+    );
   }
   const rootPem = root.toString('pem');
   const rootSki = root.getExtension(x509.SubjectKeyIdentifierExtension);
@@ -67,7 +70,8 @@ export async function loadCa(
     } catch (err) {
       throw new CertificateError('ca.invalid', `the root CA key (${where.rootKey ?? 'root key'}) is unusable: ${(err as Error).message}`);
     }
-    if (!key.spki.equals(toBuffer(root.publicKey.rawData))) throw new CertificateError('ca.invalid', `the root CA key (${where.rootKey ?? 'root key'}) does not belong to the root certificate`);
+    if (!key.spki.equals(toBuffer(root.publicKey.rawData)))
+      throw new CertificateError('ca.invalid', `the root CA key (${where.rootKey ?? 'root key'}) does not belong to the root certificate`);
     rootSigningKey = key.key;
   }
 
@@ -76,20 +80,32 @@ export async function loadCa(
     const what = `${authority} issuing CA certificate`;
     const cert = parseCert(pem[authority].cert, what);
     requireCa(cert, what);
-    if (!toBuffer(cert.issuerName.toArrayBuffer()).equals(toBuffer(root.subjectName.toArrayBuffer())) || !(await cert.verify({ publicKey: root.publicKey, signatureOnly: true }))) {
+    if (
+      !toBuffer(cert.issuerName.toArrayBuffer()).equals(toBuffer(root.subjectName.toArrayBuffer())) ||
+      !(await cert.verify({ publicKey: root.publicKey, signatureOnly: true }))
+    ) {
       throw new CertificateError('ca.invalid', `the ${what} is not signed by the root certificate`);
     }
     let key: Awaited<ReturnType<typeof importPrivateKeyPem>>;
     try {
       key = await importPrivateKeyPem(pem[authority].key);
     } catch (err) {
-      throw new CertificateError('ca.invalid', `the ${authority} issuing CA key (${where[authority].key}) is unusable: ${(err as Error).message}`);
+      throw new CertificateError(
+        'ca.invalid',
+        `the ${authority} issuing CA key (${where[authority].key}) is unusable: ${(err as Error).message}`,
+      );
     }
     if (key.type !== expectedKeyType[authority]) {
-      throw new CertificateError('ca.invalid', `the "${authority}" issuing CA must have ${authority === 'RSA' ? 'an RSA' : 'an EC P-256'} key`);
+      throw new CertificateError(
+        'ca.invalid',
+        `the "${authority}" issuing CA must have ${authority === 'RSA' ? 'an RSA' : 'an EC P-256'} key`,
+      );
     }
     if (!key.spki.equals(toBuffer(cert.publicKey.rawData))) {
-      throw new CertificateError('ca.invalid', `the ${authority} issuing CA key (${where[authority].key}) does not belong to its certificate`);
+      throw new CertificateError(
+        'ca.invalid',
+        `the ${authority} issuing CA key (${where[authority].key}) does not belong to its certificate`,
+      );
     }
     if (await readableByOthers(where[authority].key)) {
       where.logger.warn(`certificate service: ${where[authority].key} is readable by group/others; it should be mode 0600`);
@@ -99,7 +115,12 @@ export async function loadCa(
     const certPem = cert.toString('pem');
     issuers[authority] = { authority, cert, certPem, chainPem: `${certPem}\n${rootPem}\n`, keyType: key.type, signingKey: key.key, keyId };
   }
-  return { source, root: { cert: root, certPem: rootPem, keyId: rootKeyId, ...(rootSigningKey ? { signingKey: rootSigningKey } : {}) }, issuers, subjectRules: { C, ST, O } };
+  return {
+    source,
+    root: { cert: root, certPem: rootPem, keyId: rootKeyId, ...(rootSigningKey ? { signingKey: rootSigningKey } : {}) },
+    issuers,
+    subjectRules: { C, ST, O },
+  };
 }
 
 function parseCert(pem: string, what: string): x509.X509Certificate {
@@ -114,7 +135,11 @@ function requireCa(cert: x509.X509Certificate, what: string): void {
   const bc = cert.getExtension(x509.BasicConstraintsExtension);
   if (!bc?.ca) throw new CertificateError('ca.invalid', `the ${what} is not a CA certificate (basicConstraints CA:TRUE missing)`);
   const ku = cert.getExtension(x509.KeyUsagesExtension);
-  if (ku && (ku.usages & (x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign)) !== (x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign)) {
+  if (
+    ku &&
+    (ku.usages & (x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign)) !==
+      (x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign)
+  ) {
     throw new CertificateError('ca.invalid', `the ${what} may not sign certificates and CRLs (keyUsage lacks keyCertSign or cRLSign)`);
   }
 }

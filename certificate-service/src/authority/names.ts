@@ -30,7 +30,14 @@ export interface CaSubject {
 export const defaultCaSubject: CaSubject = { C: 'CN', ST: 'Shanghai', L: 'Shanghai', O: 'EnOS', OU: 'EnOS CA' };
 
 export function caName(subject: CaSubject, commonName: string): x509.Name {
-  return new x509.Name([{ C: [subject.C] }, { ST: [subject.ST] }, { L: [subject.L] }, { O: [subject.O] }, { OU: [subject.OU] }, { CN: [commonName] }]);
+  return new x509.Name([
+    { C: [subject.C] },
+    { ST: [subject.ST] },
+    { L: [subject.L] },
+    { O: [subject.O] },
+    { OU: [subject.OU] },
+    { CN: [commonName] },
+  ]);
 }
 
 export interface NameAttribute {

@@ -113,10 +113,18 @@ class CertificateClient implements CertificateOperations {
     const wait = request.waitSeconds ?? 0;
     const q = query({ after: String(request.after), wait: String(wait), ...(request.epoch ? { epoch: request.epoch } : {}) });
     // The long poll may take its whole wait: the timeout covers it plus the usual allowance.
-    return (await this.call('GET', `/v1/revocations${q}`, undefined, { timeoutMs: wait * 1000 + (this.o.timeoutMs ?? 10_000), ...(signal ? { signal } : {}) })) as RevocationFeedPage;
+    return (await this.call('GET', `/v1/revocations${q}`, undefined, {
+      timeoutMs: wait * 1000 + (this.o.timeoutMs ?? 10_000),
+      ...(signal ? { signal } : {}),
+    })) as RevocationFeedPage;
   }
 
-  private call(method: 'GET' | 'POST', path: string, body?: unknown, o: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<unknown> {
+  private call(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    o: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<unknown> {
     const payload = body === undefined ? '' : JSON.stringify(body);
     const headers: Record<string, string> = { ...signRequest(this.secret, method, path, payload), accept: 'application/json' };
     if (body !== undefined) {
@@ -127,26 +135,43 @@ class CertificateClient implements CertificateOperations {
     const url = new URL(path, this.base);
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = send(url, { method, headers, timeout: o.timeoutMs ?? this.o.timeoutMs ?? 10_000, ...(o.signal ? { signal: o.signal } : {}), ...(this.o.ca ? { ca: this.o.ca } : {}) }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          try {
-            resolve(this.answer(res.statusCode ?? 0, res.headers[signatureHeaders.response], Buffer.concat(chunks), nonce));
-          } catch (err) {
-            reject(err);
-          }
-        });
-      });
-      req.on('timeout', () => req.destroy(new CertificateError('remote.failed', `certificate service did not answer ${method} ${path} in time`)));
-      req.on('error', (err) => reject(err instanceof CertificateError ? err : new CertificateError('remote.failed', `certificate service unreachable: ${err.message}`)));
+      const req = send(
+        url,
+        {
+          method,
+          headers,
+          timeout: o.timeoutMs ?? this.o.timeoutMs ?? 10_000,
+          ...(o.signal ? { signal: o.signal } : {}),
+          ...(this.o.ca ? { ca: this.o.ca } : {}),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            try {
+              resolve(this.answer(res.statusCode ?? 0, res.headers[signatureHeaders.response], Buffer.concat(chunks), nonce));
+            } catch (err) {
+              reject(err);
+            }
+          });
+        },
+      );
+      req.on('timeout', () =>
+        req.destroy(new CertificateError('remote.failed', `certificate service did not answer ${method} ${path} in time`)),
+      );
+      req.on('error', (err) =>
+        reject(
+          err instanceof CertificateError ? err : new CertificateError('remote.failed', `certificate service unreachable: ${err.message}`),
+        ),
+      );
       req.end(payload);
     });
   }
 
   private answer(status: number, signature: string | string[] | undefined, body: Buffer, nonce: string): unknown {
-    if (status === 401) throw new CertificateError('auth.unauthorized', 'the certificate service refused our signature (shared secret or clock?)');
+    if (status === 401)
+      throw new CertificateError('auth.unauthorized', 'the certificate service refused our signature (shared secret or clock?)');
     const expected = responseSignature(this.secret, { nonce, status, body });
     if (!signaturesEqual(expected, Array.isArray(signature) ? signature[0] : signature)) {
       throw new CertificateError('remote.failed', 'the certificate service answer is not signed with our secret');

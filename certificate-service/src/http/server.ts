@@ -65,7 +65,12 @@ export async function startCertificateServer(options: CertificateServerOptions):
     if (!options.dataDir) throw new Error('startCertificateServer needs a service or a dataDir');
     service = await openCertificateService({ ...options, dataDir: options.dataDir, publicBaseUrl: options.publicBaseUrl ?? (() => url) });
   }
-  const app = buildCertificateApp(service, { secrets, clockSkewMs: options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS, ...(options.tls ? { tls: options.tls } : {}), logger: options.httpLogger ?? false });
+  const app = buildCertificateApp(service, {
+    secrets,
+    clockSkewMs: options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS,
+    ...(options.tls ? { tls: options.tls } : {}),
+    logger: options.httpLogger ?? false,
+  });
   try {
     await app.listen({ port: options.port ?? 8081, host: options.host ?? '127.0.0.1' });
   } catch (err) {
@@ -95,8 +100,15 @@ export function buildCertificateApp(
 ): FastifyInstance {
   // Belt and braces: fastify's default serializers log no headers, but a custom one might.
   const redact = [`req.headers["${signatureHeaders.signature}"]`, `res.headers["${signatureHeaders.response}"]`];
-  const logger = o.logger === true ? { redact } : o.logger && typeof o.logger === 'object' && !('child' in o.logger) ? { ...o.logger, redact } : o.logger;
-  const app = (o.tls ? Fastify({ https: o.tls, logger, bodyLimit: BODY_LIMIT }) : Fastify({ logger, bodyLimit: BODY_LIMIT })) as unknown as FastifyInstance;
+  const logger =
+    o.logger === true
+      ? { redact }
+      : o.logger && typeof o.logger === 'object' && !('child' in o.logger)
+        ? { ...o.logger, redact }
+        : o.logger;
+  const app = (o.tls
+    ? Fastify({ https: o.tls, logger, bodyLimit: BODY_LIMIT })
+    : Fastify({ logger, bodyLimit: BODY_LIMIT })) as unknown as FastifyInstance;
 
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
     const raw = body as Buffer;
@@ -133,8 +145,12 @@ export function buildCertificateApp(
   const ca = () => service.caCertificates();
   app.get('/ca/root.pem', async (_req, reply) => reply.type(PEM_TYPE).send((await ca()).rootPem));
   app.get('/enos/CA/cacert', async (_req, reply) => reply.type(PEM_TYPE).send((await ca()).rootPem));
-  app.get<{ Params: { file: string } }>('/ca/:file', async (req, reply) => reply.type(PEM_TYPE).send((await ca()).authorities[authorityFromFile(req.params.file, '.pem')].certPem));
-  app.get<{ Params: { file: string } }>('/ca/chain/:file', async (req, reply) => reply.type(PEM_TYPE).send((await ca()).authorities[authorityFromFile(req.params.file, '.pem')].chainPem));
+  app.get<{ Params: { file: string } }>('/ca/:file', async (req, reply) =>
+    reply.type(PEM_TYPE).send((await ca()).authorities[authorityFromFile(req.params.file, '.pem')].certPem),
+  );
+  app.get<{ Params: { file: string } }>('/ca/chain/:file', async (req, reply) =>
+    reply.type(PEM_TYPE).send((await ca()).authorities[authorityFromFile(req.params.file, '.pem')].chainPem),
+  );
 
   // ---- hub API: never open ----
   void app.register(
@@ -143,7 +159,9 @@ export function buildCertificateApp(
       hub.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
         const result = verifier.verify({ method: req.method, path: req.url, headers: req.headers, body: req.certServiceRawBody ?? '' });
         if (!result.ok) {
-          req.log.warn(`certificate service: refused an unauthenticated hub call to ${req.method} ${req.routeOptions.url ?? ''} (${result.reason}) from ${req.ip}`);
+          req.log.warn(
+            `certificate service: refused an unauthenticated hub call to ${req.method} ${req.routeOptions.url ?? ''} (${result.reason}) from ${req.ip}`,
+          );
           return reply.code(401).send({ code: 'auth.unauthorized', message: 'request signature missing or invalid' });
         }
         req.certServiceAuth = { secret: result.secret, nonce: result.nonce };
@@ -151,7 +169,10 @@ export function buildCertificateApp(
       hub.addHook('onSend', async (req, reply, payload) => {
         if (!req.certServiceAuth) return payload;
         const body = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : '';
-        reply.header(signatureHeaders.response, responseSignature(req.certServiceAuth.secret, { nonce: req.certServiceAuth.nonce, status: reply.statusCode, body }));
+        reply.header(
+          signatureHeaders.response,
+          responseSignature(req.certServiceAuth.secret, { nonce: req.certServiceAuth.nonce, status: reply.statusCode, body }),
+        );
         return payload;
       });
 
@@ -200,7 +221,9 @@ function authorityFromFile(file: string, extension: string): IssueAuthority {
 }
 
 function bindingQuery(q: Record<string, string | undefined>): Partial<DeviceBinding> | undefined {
-  const binding = Object.fromEntries((['orgId', 'productKey', 'deviceKey', 'assetId'] as const).filter((k) => typeof q[k] === 'string').map((k) => [k, q[k]!]));
+  const binding = Object.fromEntries(
+    (['orgId', 'productKey', 'deviceKey', 'assetId'] as const).filter((k) => typeof q[k] === 'string').map((k) => [k, q[k]!]),
+  );
   return Object.keys(binding).length > 0 ? binding : undefined;
 }
 

@@ -29,19 +29,27 @@ export function checkSecrets(secrets: string | string[] | undefined): string[] {
   const list = typeof secrets === 'string' ? [secrets] : (secrets ?? []);
   if (list.length === 0) throw new Error('the certificate service needs a shared secret: its hub API is never open');
   for (const s of list) {
-    if (typeof s !== 'string' || s.length < MIN_SECRET_LENGTH) throw new Error(`each shared secret must be at least ${MIN_SECRET_LENGTH} characters`);
+    if (typeof s !== 'string' || s.length < MIN_SECRET_LENGTH)
+      throw new Error(`each shared secret must be at least ${MIN_SECRET_LENGTH} characters`);
   }
   return list;
 }
 
 const sha256 = (body: string | Uint8Array) => createHash('sha256').update(body).digest('hex');
 
-export function requestSignature(secret: string, r: { method: string; path: string; timestamp: string; nonce: string; body: string | Uint8Array }): string {
-  return createHmac('sha256', secret).update([r.method.toUpperCase(), r.path, r.timestamp, r.nonce, sha256(r.body)].join('\n')).digest('hex');
+export function requestSignature(
+  secret: string,
+  r: { method: string; path: string; timestamp: string; nonce: string; body: string | Uint8Array },
+): string {
+  return createHmac('sha256', secret)
+    .update([r.method.toUpperCase(), r.path, r.timestamp, r.nonce, sha256(r.body)].join('\n'))
+    .digest('hex');
 }
 
 export function responseSignature(secret: string, r: { nonce: string; status: number; body: string | Uint8Array }): string {
-  return createHmac('sha256', secret).update(['response', r.nonce, String(r.status), sha256(r.body)].join('\n')).digest('hex');
+  return createHmac('sha256', secret)
+    .update(['response', r.nonce, String(r.status), sha256(r.body)].join('\n'))
+    .digest('hex');
 }
 
 /** Headers for a request the client is about to send. */
@@ -76,7 +84,12 @@ export class RequestVerifier {
     private readonly now: () => number = Date.now,
   ) {}
 
-  verify(r: { method: string; path: string; headers: Record<string, string | string[] | undefined>; body: string | Uint8Array }): Verification {
+  verify(r: {
+    method: string;
+    path: string;
+    headers: Record<string, string | string[] | undefined>;
+    body: string | Uint8Array;
+  }): Verification {
     const header = (name: string) => {
       const v = r.headers[name];
       return Array.isArray(v) ? v[0] : v;
@@ -92,7 +105,8 @@ export class RequestVerifier {
     let matched: string | undefined;
     for (const secret of this.secrets) {
       // Every secret is tried (no early exit) so timing does not tell which one matched.
-      if (signaturesEqual(requestSignature(secret, { method: r.method, path: r.path, timestamp, nonce, body: r.body }), signature)) matched ??= secret;
+      if (signaturesEqual(requestSignature(secret, { method: r.method, path: r.path, timestamp, nonce, body: r.body }), signature))
+        matched ??= secret;
     }
     if (matched === undefined) return { ok: false, reason: 'bad signature' };
     this.prune(now);

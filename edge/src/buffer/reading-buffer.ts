@@ -250,7 +250,9 @@ export async function openReadingBuffer(options: ReadingBufferOptions): Promise<
       live();
       if (!Number.isSafeInteger(maxItems) || maxItems < 1) throw new RangeError('peek: maxItems must be a positive integer');
       if (!Number.isSafeInteger(maxBytes) || maxBytes < limits.maxReadingBytes + 2) {
-        throw new RangeError(`peek: maxBytes must be an integer >= maxReadingBytes + 2 (${limits.maxReadingBytes + 2}), so the oldest reading always fits`);
+        throw new RangeError(
+          `peek: maxBytes must be an integer >= maxReadingBytes + 2 (${limits.maxReadingBytes + 2}), so the oldest reading always fits`,
+        );
       }
       for (;;) {
         const now = clock();

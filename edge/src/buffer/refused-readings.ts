@@ -43,7 +43,11 @@ export class RefusedReadings {
     this.count += entries.length;
     const text = entries.map((e) => JSON.stringify(e)).join('\n') + '\n';
     const run = this.chain.then(async () => {
-      if (this.bytes < 0) this.bytes = await stat(this.file).then((s) => s.size, () => 0);
+      if (this.bytes < 0)
+        this.bytes = await stat(this.file).then(
+          (s) => s.size,
+          () => 0,
+        );
       if (this.bytes > 0 && this.bytes + text.length > this.maxBytes) {
         await rename(this.file, `${this.file}.1`);
         this.bytes = 0;

@@ -33,12 +33,15 @@ const replaying = new WeakSet<ReadingBuffer>();
 
 export async function replayBuffer(buffer: ReadingBuffer, send: SendBatch, opts: ReplayOptions): Promise<ReplayResult> {
   const { batchMaxItems, batchMaxBytes, signal } = opts;
-  if (!Number.isSafeInteger(batchMaxItems) || batchMaxItems < 1) throw new RangeError('replayBuffer: batchMaxItems must be a positive integer');
+  if (!Number.isSafeInteger(batchMaxItems) || batchMaxItems < 1)
+    throw new RangeError('replayBuffer: batchMaxItems must be a positive integer');
   if (!Number.isSafeInteger(batchMaxBytes) || batchMaxBytes > MAX_RESUME_PARAMS_BYTES) {
     throw new RangeError(`replayBuffer: batchMaxBytes must be an integer <= ${MAX_RESUME_PARAMS_BYTES} (512 KiB minus the envelope)`);
   }
   if (batchMaxBytes < buffer.limits.maxReadingBytes + 2) {
-    throw new RangeError(`replayBuffer: batchMaxBytes must hold the largest reading the buffer accepts (${buffer.limits.maxReadingBytes + 2})`);
+    throw new RangeError(
+      `replayBuffer: batchMaxBytes must hold the largest reading the buffer accepts (${buffer.limits.maxReadingBytes + 2})`,
+    );
   }
   // Two drains would send the same head batch twice: harmless for the hub, but it doubles the
   // backlog traffic exactly when the uplink has just come back.

@@ -40,14 +40,20 @@ export interface ResumeBatchRequest {
 }
 
 export function toResumeBatchPayload(batch: readonly BufferedReading[], id: string): ResumeBatchRequest {
-  if (typeof id !== 'string' || Buffer.byteLength(JSON.stringify(id), 'utf8') > RESUME_ENVELOPE_RESERVE / 2) throw new RangeError('resume batch id is too long for the envelope reserve');
+  if (typeof id !== 'string' || Buffer.byteLength(JSON.stringify(id), 'utf8') > RESUME_ENVELOPE_RESERVE / 2)
+    throw new RangeError('resume batch id is too long for the envelope reserve');
   return {
     id,
     version: '1.0',
     method: RESUME_BATCH_METHOD,
     // Every entry names its device, the gateway's own readings too: an entry without keys would
     // mean "the gateway" only by accident of who publishes.
-    params: batch.map(({ reading: r }) => ({ productKey: r.productKey, deviceKey: r.deviceKey, measurepoints: r.measurepoints, time: r.time })),
+    params: batch.map(({ reading: r }) => ({
+      productKey: r.productKey,
+      deviceKey: r.deviceKey,
+      measurepoints: r.measurepoints,
+      time: r.time,
+    })),
     allowOfflineSubDevice: true,
   };
 }

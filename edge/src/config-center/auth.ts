@@ -14,6 +14,9 @@ export function requireBearerToken(app: FastifyInstance, token: string): void {
     return reply
       .status(401)
       .header('www-authenticate', 'Bearer realm="edge config center"')
-      .send({ error: 'the config center needs Authorization: Bearer <token> (configCenter.token or tokenFile in the edge config; by default the gateway device secret)' });
+      .send({
+        error:
+          'the config center needs Authorization: Bearer <token> (configCenter.token or tokenFile in the edge config; by default the gateway device secret)',
+      });
   });
 }

@@ -8,7 +8,10 @@ import { requireBearerToken } from './auth.js';
  * on site, not for the network) and every request needs the Bearer token (docs/ARCHITECTURE.md,
  * "Edge config center").
  */
-export async function startConfigCenter(edge: Edge, opts: { host: string; port: number; token?: string }): Promise<{ app: FastifyInstance; url: string }> {
+export async function startConfigCenter(
+  edge: Edge,
+  opts: { host: string; port: number; token?: string },
+): Promise<{ app: FastifyInstance; url: string }> {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
   app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
     const status = err instanceof BindError ? err.status : err.statusCode && err.statusCode < 500 ? err.statusCode : 500;

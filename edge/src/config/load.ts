@@ -30,8 +30,10 @@ export async function loadEdgeConfig(file: string, warn: (msg: string) => void =
   const configDir = dirname(resolve(file));
   const at = (p: string) => (isAbsolute(p) ? p : resolve(configDir, p));
   const secret = async (obj: Record<string, string>, name: string, keyPath: string): Promise<string> => {
-    if (obj[name] !== undefined && obj[`${name}File`] !== undefined) throw new EdgeConfigError(`${file}: ${keyPath}: give ${name} or ${name}File, not both`);
-    if (obj[name] === undefined && obj[`${name}File`] === undefined) throw new EdgeConfigError(`${file}: ${keyPath}: ${name} or ${name}File is required`);
+    if (obj[name] !== undefined && obj[`${name}File`] !== undefined)
+      throw new EdgeConfigError(`${file}: ${keyPath}: give ${name} or ${name}File, not both`);
+    if (obj[name] === undefined && obj[`${name}File`] === undefined)
+      throw new EdgeConfigError(`${file}: ${keyPath}: ${name} or ${name}File is required`);
     if (obj[name] !== undefined) return obj[name]!;
     const path = at(obj[`${name}File`]!);
     let st;
@@ -69,22 +71,38 @@ export async function loadEdgeConfig(file: string, warn: (msg: string) => void =
   const center = c['configCenter'] ?? {};
   const gatewaySecret = await secret(c['identity'].gateway, 'deviceSecret', 'identity.gateway');
   // The config center's token: its own, or by default the gateway's device secret (docs/ARCHITECTURE.md).
-  const centerToken = center.token !== undefined || center.tokenFile !== undefined ? await secret(center, 'token', 'configCenter') : gatewaySecret;
+  const centerToken =
+    center.token !== undefined || center.tokenFile !== undefined ? await secret(center, 'token', 'configCenter') : gatewaySecret;
   return {
     configDir,
     hub: { ...c['hub'], ...(c['hub'].caFile ? { caFile: at(c['hub'].caFile) } : {}) },
     identity: {
       orgId: c['identity'].orgId,
-      serviceAccount: { accessKey: c['identity'].serviceAccount.accessKey, accessSecret: await secret(c['identity'].serviceAccount, 'accessSecret', 'identity.serviceAccount') },
+      serviceAccount: {
+        accessKey: c['identity'].serviceAccount.accessKey,
+        accessSecret: await secret(c['identity'].serviceAccount, 'accessSecret', 'identity.serviceAccount'),
+      },
       gateway: { productKey: c['identity'].gateway.productKey, deviceKey: c['identity'].gateway.deviceKey, deviceSecret: gatewaySecret },
       subDeviceProductKey: c['identity'].subDeviceProductKey,
     },
     registration: c['registration'] ?? 'dynamic',
     certificate: c['certificate'] ? { ...c['certificate'], dir: at(c['certificate'].dir) } : { mode: 'off', dir: at('certs') },
-    southbound: { models, devices, reconnectMinMs: c['southbound'].reconnectMinMs ?? 1000, reconnectMaxMs: c['southbound'].reconnectMaxMs ?? 30_000 },
-    buffer: { dir: at(buffer.dir ?? 'buffer'), maxBytes: buffer.maxBytes ?? 256 * 1024 * 1024, maxAgeMs: buffer.maxAgeMs ?? 7 * 86_400_000, dropPolicy: buffer.dropPolicy ?? 'drop-oldest' },
+    southbound: {
+      models,
+      devices,
+      reconnectMinMs: c['southbound'].reconnectMinMs ?? 1000,
+      reconnectMaxMs: c['southbound'].reconnectMaxMs ?? 30_000,
+    },
+    buffer: {
+      dir: at(buffer.dir ?? 'buffer'),
+      maxBytes: buffer.maxBytes ?? 256 * 1024 * 1024,
+      maxAgeMs: buffer.maxAgeMs ?? 7 * 86_400_000,
+      dropPolicy: buffer.dropPolicy ?? 'drop-oldest',
+    },
     configCenter: { host: center.host ?? '127.0.0.1', port: center.port ?? 8090, token: centerToken },
-    ...(c['localMqtt'] ? { localMqtt: { host: c['localMqtt'].host ?? '127.0.0.1', port: c['localMqtt'].port ?? 1883, devices: c['localMqtt'].devices } } : {}),
+    ...(c['localMqtt']
+      ? { localMqtt: { host: c['localMqtt'].host ?? '127.0.0.1', port: c['localMqtt'].port ?? 1883, devices: c['localMqtt'].devices } }
+      : {}),
     uplink: {
       keepalive: uplink.keepalive ?? 60,
       reconnectMinMs: uplink.reconnectMinMs ?? 1000,

@@ -8,7 +8,8 @@ function where(e: ErrorObject): string {
     .map((seg) => (/^\d+$/.test(seg) ? `[${seg}]` : `.${seg.replace(/~1/g, '/').replace(/~0/g, '~')}`))
     .join('')
     .replace(/^\./, '');
-  if (e.keyword === 'additionalProperties') return `${path ? path + '.' : ''}${(e.params as { additionalProperty: string }).additionalProperty}`;
+  if (e.keyword === 'additionalProperties')
+    return `${path ? path + '.' : ''}${(e.params as { additionalProperty: string }).additionalProperty}`;
   if (e.keyword === 'required') return `${path ? path + '.' : ''}${(e.params as { missingProperty: string }).missingProperty}`;
   return path || '(root)';
 }
@@ -17,7 +18,8 @@ function explain(e: ErrorObject): string {
   if (e.keyword === 'additionalProperties') return 'is not a known key';
   if (e.keyword === 'required') return 'is required';
   // Name what is allowed, not just that the value is not it.
-  if (e.keyword === 'enum') return `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (e.keyword === 'enum')
+    return `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
   if (e.keyword === 'const') return `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
   return e.message ?? 'is invalid';
 }

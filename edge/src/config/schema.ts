@@ -96,8 +96,16 @@ export const edgeConfigSchema = {
       required: ['orgId', 'serviceAccount', 'gateway', 'subDeviceProductKey'],
       properties: {
         orgId: { type: 'string', minLength: 1, maxLength: 64 },
-        serviceAccount: { ...secretRef('accessSecret'), required: ['accessKey'], properties: { accessKey: { type: 'string', minLength: 1 }, ...secretRef('accessSecret').properties } },
-        gateway: { ...secretRef('deviceSecret'), required: ['productKey', 'deviceKey'], properties: { productKey: key, deviceKey: key, ...secretRef('deviceSecret').properties } },
+        serviceAccount: {
+          ...secretRef('accessSecret'),
+          required: ['accessKey'],
+          properties: { accessKey: { type: 'string', minLength: 1 }, ...secretRef('accessSecret').properties },
+        },
+        gateway: {
+          ...secretRef('deviceSecret'),
+          required: ['productKey', 'deviceKey'],
+          properties: { productKey: key, deviceKey: key, ...secretRef('deviceSecret').properties },
+        },
         subDeviceProductKey: key,
       },
     },
@@ -118,7 +126,15 @@ export const edgeConfigSchema = {
       additionalProperties: false,
       required: ['models', 'devices'],
       properties: {
-        models: { type: 'object', additionalProperties: { type: 'object', additionalProperties: false, required: ['points'], properties: { points: { type: 'object', minProperties: 1, additionalProperties: registerPoint } } } },
+        models: {
+          type: 'object',
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['points'],
+            properties: { points: { type: 'object', minProperties: 1, additionalProperties: registerPoint } },
+          },
+        },
         devices: { type: 'array', maxItems: 2000, items: southboundDeviceSchema },
         reconnectMinMs: { type: 'integer', minimum: 50, maximum: 600_000 },
         reconnectMaxMs: { type: 'integer', minimum: 50, maximum: 3_600_000 },
@@ -145,14 +161,23 @@ export const edgeConfigSchema = {
         devices: {
           type: 'array',
           maxItems: 2000,
-          items: { type: 'object', additionalProperties: false, required: ['deviceKey'], properties: { deviceKey: key, name: { type: 'string', minLength: 1, maxLength: 128 } } },
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['deviceKey'],
+            properties: { deviceKey: key, name: { type: 'string', minLength: 1, maxLength: 128 } },
+          },
         },
       },
     },
     configCenter: {
       type: 'object',
       additionalProperties: false,
-      properties: { host: { type: 'string', minLength: 1 }, port: { type: 'integer', minimum: 0, maximum: 65535 }, ...secretRef('token').properties },
+      properties: {
+        host: { type: 'string', minLength: 1 },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        ...secretRef('token').properties,
+      },
     },
     uplink: {
       type: 'object',

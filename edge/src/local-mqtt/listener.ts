@@ -43,7 +43,8 @@ export class LocalMqttListener {
         if (!attempt?.algo || !creds || creds.productKey !== attempt.productKey || !password) {
           return done(Object.assign(new Error('bad user name or password'), { returnCode: 4 as const }), false);
         }
-        if (!verifyConnectPassword(attempt, password.toString('utf8'), creds.deviceSecret, attempt.algo)) return done(Object.assign(new Error('bad user name or password'), { returnCode: 4 as const }), false);
+        if (!verifyConnectPassword(attempt, password.toString('utf8'), creds.deviceSecret, attempt.algo))
+          return done(Object.assign(new Error('bad user name or password'), { returnCode: 4 as const }), false);
         this.owner.set(client, creds);
         done(null, true);
       },
@@ -88,7 +89,12 @@ export class LocalMqttListener {
   }
 
   /** Relays a hub command to a local device and resolves with its reply (or a timeout). */
-  relay(deviceKey: string, topic: string, message: { id?: unknown }, timeoutMs: number): Promise<{ code: number; data: unknown; message?: string }> {
+  relay(
+    deviceKey: string,
+    topic: string,
+    message: { id?: unknown },
+    timeoutMs: number,
+  ): Promise<{ code: number; data: unknown; message?: string }> {
     const client = this.sessions.get(deviceKey);
     if (!client) return Promise.resolve({ code: 2002, data: {}, message: `${deviceKey} is not connected to the edge` });
     const key = `${topics.reply(topic)}#${String(message.id)}`;
@@ -98,13 +104,25 @@ export class LocalMqttListener {
         resolve({ code: 2003, data: {}, message: `${deviceKey} did not answer within ${timeoutMs} ms` });
       }, timeoutMs);
       this.pending.set(key, { resolve, timer });
-      client.publish({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(message)), qos: 1, retain: false, dup: false }, () => undefined);
+      client.publish(
+        { cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(message)), qos: 1, retain: false, dup: false },
+        () => undefined,
+      );
     });
   }
 
   private onPublish(client: Client, creds: SubDeviceCredentials, topic: string, payload: Buffer): void {
     const t = topics.parse(topic);
-    let msg: { id?: unknown; method?: string; params?: { measurepoints?: Record<string, unknown>; time?: number }; code?: unknown; data?: unknown; message?: unknown } | undefined;
+    let msg:
+      | {
+          id?: unknown;
+          method?: string;
+          params?: { measurepoints?: Record<string, unknown>; time?: number };
+          code?: unknown;
+          data?: unknown;
+          message?: unknown;
+        }
+      | undefined;
     try {
       msg = JSON.parse(payload.toString('utf8')) as typeof msg;
     } catch {
@@ -112,7 +130,17 @@ export class LocalMqttListener {
     }
     const reply = (code: number, message?: string) => {
       if (msg?.id === undefined || topic.endsWith('_reply')) return;
-      client.publish({ cmd: 'publish', topic: topics.reply(topic), payload: Buffer.from(JSON.stringify({ id: msg.id, code, data: {}, ...(message ? { message } : {}) })), qos: 0, retain: false, dup: false }, () => undefined);
+      client.publish(
+        {
+          cmd: 'publish',
+          topic: topics.reply(topic),
+          payload: Buffer.from(JSON.stringify({ id: msg.id, code, data: {}, ...(message ? { message } : {}) })),
+          qos: 0,
+          retain: false,
+          dup: false,
+        },
+        () => undefined,
+      );
     };
     if (!t || t.pk !== creds.productKey || t.dk !== creds.deviceKey) return reply(1009, `no permission to publish to ${topic}`);
     if (t.isReply) {
@@ -120,7 +148,11 @@ export class LocalMqttListener {
       if (p) {
         clearTimeout(p.timer);
         this.pending.delete(`${topic}#${String(msg?.id)}`);
-        p.resolve({ code: Number(msg?.code ?? 200), data: msg?.data ?? {}, ...(typeof msg?.message === 'string' ? { message: msg.message } : {}) });
+        p.resolve({
+          code: Number(msg?.code ?? 200),
+          data: msg?.data ?? {},
+          ...(typeof msg?.message === 'string' ? { message: msg.message } : {}),
+        });
       }
       return;
     }
@@ -129,7 +161,12 @@ export class LocalMqttListener {
     const points = msg.params?.measurepoints;
     if (!points || typeof points !== 'object' || Array.isArray(points)) return reply(1220, 'params.measurepoints must be an object');
     const time = typeof msg.params?.time === 'number' ? msg.params.time : Date.now();
-    this.deps.forward({ productKey: creds.productKey, deviceKey: creds.deviceKey, time, measurepoints: points as Reading['measurepoints'] });
+    this.deps.forward({
+      productKey: creds.productKey,
+      deviceKey: creds.deviceKey,
+      time,
+      measurepoints: points as Reading['measurepoints'],
+    });
     // Accepted by the edge: from here on the edge's store-and-forward carries it to the hub.
     reply(200);
   }

@@ -15,7 +15,11 @@ export interface CommandContext {
   latestValues(deviceKey: string): Record<string, unknown> | undefined;
   disable(deviceKey: string): void;
   /** Sub-devices on the edge's local MQTT listener get their commands relayed as they are. */
-  relayToLocal?(deviceKey: string, topic: string, msg: { id?: unknown }): Promise<{ code: number; data: unknown; message?: string }> | undefined;
+  relayToLocal?(
+    deviceKey: string,
+    topic: string,
+    msg: { id?: unknown },
+  ): Promise<{ code: number; data: unknown; message?: string }> | undefined;
   enable(deviceKey: string): Promise<void>;
   log: Logger;
 }
@@ -25,7 +29,11 @@ export interface CommandContext {
  * sub-device's topic becomes a Modbus write and is answered on `_reply` with the result;
  * `combine.disable|delete` stop a sub-device, `combine.enable` logs it back in.
  */
-export async function handleDownstream(ctx: CommandContext, topic: string, msg: { id?: unknown; method?: string; params?: unknown }): Promise<void> {
+export async function handleDownstream(
+  ctx: CommandContext,
+  topic: string,
+  msg: { id?: unknown; method?: string; params?: unknown },
+): Promise<void> {
   const t = topics.parse(topic);
   if (!t || t.isReply) return;
   const reply = (code: number, data: unknown = {}, message?: string) => ctx.uplink.reply(topic, msg.id, code, data, message);
@@ -40,7 +48,8 @@ export async function handleDownstream(ctx: CommandContext, topic: string, msg: 
     case 'measurepointSet': {
       if (!ctx.isOurs(t.pk, t.dk)) return reply(HANDLER_NOT_REGISTERED, {}, `${t.pk}&${t.dk} is not proxied by this edge`);
       const sb = ctx.southbound();
-      const params = msg.params && typeof msg.params === 'object' && !Array.isArray(msg.params) ? (msg.params as Record<string, unknown>) : undefined;
+      const params =
+        msg.params && typeof msg.params === 'object' && !Array.isArray(msg.params) ? (msg.params as Record<string, unknown>) : undefined;
       if (!sb || !params) return reply(SOUTHBOUND_WRITE_FAILED, {}, 'measurepoint set needs an object of point values');
       try {
         for (const [pointId, value] of Object.entries(params)) await sb.write(t.dk, pointId, value);
@@ -63,7 +72,8 @@ export async function handleDownstream(ctx: CommandContext, topic: string, msg: 
       for (const d of Array.isArray(msg.params) ? (msg.params as { deviceKey?: string }[]) : []) if (d.deviceKey) ctx.disable(d.deviceKey);
       return reply(200);
     case 'combineEnable':
-      for (const d of Array.isArray(msg.params) ? (msg.params as { deviceKey?: string }[]) : []) if (d.deviceKey) await ctx.enable(d.deviceKey);
+      for (const d of Array.isArray(msg.params) ? (msg.params as { deviceKey?: string }[]) : [])
+        if (d.deviceKey) await ctx.enable(d.deviceKey);
       return reply(200);
     default:
       return;

@@ -11,10 +11,17 @@ const LOGIN_CHUNK = 50;
  * per sub-device. At most `cap` are logged in (the hub's online cap, §5); the others still report
  * through post/batch with allowOfflineSubDevice.
  */
-export async function loginSubDevices(uplink: Uplink, gateway: { productKey: string; deviceKey: string }, subs: SubDeviceCredentials[], cap: number, log: Logger): Promise<Set<string>> {
+export async function loginSubDevices(
+  uplink: Uplink,
+  gateway: { productKey: string; deviceKey: string },
+  subs: SubDeviceCredentials[],
+  cap: number,
+  log: Logger,
+): Promise<Set<string>> {
   const loggedIn = new Set<string>();
   const take = subs.slice(0, cap);
-  if (subs.length > cap) log.warn({ cap, total: subs.length }, 'more sub-devices than the gateway may keep online; the rest report without login');
+  if (subs.length > cap)
+    log.warn({ cap, total: subs.length }, 'more sub-devices than the gateway may keep online; the rest report without login');
   for (let i = 0; i < take.length; i += LOGIN_CHUNK) {
     const chunk = take.slice(i, i + LOGIN_CHUNK);
     const timestamp = String(Date.now());
@@ -32,7 +39,11 @@ export async function loginSubDevices(uplink: Uplink, gateway: { productKey: str
     });
     const data = r.data as { loginedSubDevices?: { deviceKey: string }[]; failedSubDevices?: { deviceKey: string }[] } | undefined;
     for (const d of data?.loginedSubDevices ?? []) loggedIn.add(d.deviceKey);
-    if (r.code !== 200) log.warn({ code: r.code, message: r.message, failed: data?.failedSubDevices?.map((d) => d.deviceKey) }, 'some sub-devices could not log in');
+    if (r.code !== 200)
+      log.warn(
+        { code: r.code, message: r.message, failed: data?.failedSubDevices?.map((d) => d.deviceKey) },
+        'some sub-devices could not log in',
+      );
   }
   return loggedIn;
 }

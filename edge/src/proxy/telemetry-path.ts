@@ -106,9 +106,9 @@ export class TelemetryPath {
     this.pumping ??= this.pump()
       .catch((err: unknown) => this.log.error({ err }, 'telemetry sender failed; it restarts with the next connection'))
       .finally(() => {
-      this.pumping = undefined;
-      this.finishDrain();
-    });
+        this.pumping = undefined;
+        this.finishDrain();
+      });
     return drained;
   }
 
@@ -178,10 +178,15 @@ export class TelemetryPath {
   /** Sends one batch and removes it from the buffer once the hub replied; false when it must be sent again. */
   private async send(batch: readonly BufferedReading[], replaying: boolean): Promise<boolean> {
     const readings = batch.map((b) => b.reading);
-    const topic = replaying ? topics.measurepointResumeBatch(this.gateway.productKey, this.gateway.deviceKey) : topics.measurepointPostBatch(this.gateway.productKey, this.gateway.deviceKey);
+    const topic = replaying
+      ? topics.measurepointResumeBatch(this.gateway.productKey, this.gateway.deviceKey)
+      : topics.measurepointPostBatch(this.gateway.productKey, this.gateway.deviceKey);
     let reply;
     try {
-      reply = await this.uplink.request(topic, replaying ? RESUME_BATCH_METHOD : POST_BATCH_METHOD, readings, { allowOfflineSubDevice: true, skipInvalidMeasurepoints: true });
+      reply = await this.uplink.request(topic, replaying ? RESUME_BATCH_METHOD : POST_BATCH_METHOD, readings, {
+        allowOfflineSubDevice: true,
+        skipInvalidMeasurepoints: true,
+      });
     } catch (err) {
       // No reply: the hub may or may not have them. They stay at the head and go again; the hub
       // keeps one sample per (device, point, time), so a repeat is harmless and nothing is lost.
@@ -189,16 +194,34 @@ export class TelemetryPath {
       return false;
     }
     if (reply.code === 200) {
-      const skipped = ((reply.data as { skipped?: SkippedEntry[] } | undefined)?.skipped ?? []).filter((s) => readings[s.index] !== undefined);
+      const skipped = ((reply.data as { skipped?: SkippedEntry[] } | undefined)?.skipped ?? []).filter(
+        (s) => readings[s.index] !== undefined,
+      );
       if (skipped.length > 0) await this.keepSkipped(readings, skipped);
       if (replaying) this.stats.replayed += batch.length;
       else this.stats.sent += batch.length;
     } else if (DATA_REFUSALS.has(reply.code)) {
       this.stats.refusedByHub += batch.length;
-      this.log.error({ code: reply.code, message: reply.message, readings: batch.length, keptIn: this.refused.file }, 'hub refused a telemetry batch: kept aside');
-      await this.keep(readings.map((r) => ({ at: Date.now(), productKey: r.productKey, deviceKey: r.deviceKey, time: r.time, measurepoints: r.measurepoints, code: reply.code, reason: reply.message ?? '' })));
+      this.log.error(
+        { code: reply.code, message: reply.message, readings: batch.length, keptIn: this.refused.file },
+        'hub refused a telemetry batch: kept aside',
+      );
+      await this.keep(
+        readings.map((r) => ({
+          at: Date.now(),
+          productKey: r.productKey,
+          deviceKey: r.deviceKey,
+          time: r.time,
+          measurepoints: r.measurepoints,
+          code: reply.code,
+          reason: reply.message ?? '',
+        })),
+      );
     } else {
-      this.log.warn({ code: reply.code, message: reply.message, readings: batch.length }, 'hub could not take a telemetry batch now: sending it again');
+      this.log.warn(
+        { code: reply.code, message: reply.message, readings: batch.length },
+        'hub could not take a telemetry batch now: sending it again',
+      );
       return false;
     }
     // The removal is committed while the next batch goes out: a reading whose removal a crash
@@ -234,11 +257,24 @@ export class TelemetryPath {
     const entries: RefusedReading[] = [];
     for (const s of skipped) {
       const r = readings[s.index]!;
-      const values = Object.fromEntries(s.measurepoints.filter((id) => Object.hasOwn(r.measurepoints, id)).map((id) => [id, r.measurepoints[id]!]));
+      const values = Object.fromEntries(
+        s.measurepoints.filter((id) => Object.hasOwn(r.measurepoints, id)).map((id) => [id, r.measurepoints[id]!]),
+      );
       this.stats.skippedByHub += s.measurepoints.length;
-      entries.push({ at: Date.now(), productKey: r.productKey, deviceKey: r.deviceKey, time: r.time, measurepoints: values, code: 200, reason: s.reasons.join('; ') });
+      entries.push({
+        at: Date.now(),
+        productKey: r.productKey,
+        deviceKey: r.deviceKey,
+        time: r.time,
+        measurepoints: values,
+        code: 200,
+        reason: s.reasons.join('; '),
+      });
     }
-    this.log.error({ points: entries.flatMap((e) => Object.keys(e.measurepoints).map((p) => `${e.deviceKey}.${p}`)), keptIn: this.refused.file }, 'hub skipped measurepoints its thing model refuses: kept aside');
+    this.log.error(
+      { points: entries.flatMap((e) => Object.keys(e.measurepoints).map((p) => `${e.deviceKey}.${p}`)), keptIn: this.refused.file },
+      'hub skipped measurepoints its thing model refuses: kept aside',
+    );
     await this.keep(entries);
   }
 

@@ -22,7 +22,10 @@ export async function loadBindings(file: string): Promise<Bindings> {
     throw e;
   }
   const parsed = JSON.parse(text) as Partial<Bindings>;
-  return { bound: Array.isArray(parsed.bound) ? parsed.bound : [], unbound: Array.isArray(parsed.unbound) ? parsed.unbound.filter((k) => typeof k === 'string') : [] };
+  return {
+    bound: Array.isArray(parsed.bound) ? parsed.bound : [],
+    unbound: Array.isArray(parsed.unbound) ? parsed.unbound.filter((k) => typeof k === 'string') : [],
+  };
 }
 
 export async function saveBindings(file: string, b: Bindings): Promise<void> {

@@ -39,18 +39,35 @@ export async function ensureSubDevices(
   const found = new Map<string, DeviceView>();
   for (let i = 0; i < wanted.length; i += PAGE) {
     const keys = wanted.slice(i, i + PAGE).map((w) => `'${w.deviceKey.replace(/'/g, "''")}'`);
-    const r = await api.ok<DeviceView[]>('POST', '/connect-service/v2.1/devices', { action: 'search', orgId }, { expression: `productKey = '${productKey}' and deviceKey in (${keys.join(', ')})`, pagination: { pageNo: 1, pageSize: PAGE } });
+    const r = await api.ok<DeviceView[]>(
+      'POST',
+      '/connect-service/v2.1/devices',
+      { action: 'search', orgId },
+      { expression: `productKey = '${productKey}' and deviceKey in (${keys.join(', ')})`, pagination: { pageNo: 1, pageSize: PAGE } },
+    );
     for (const d of r.data) found.set(d.deviceKey, d);
   }
   const missing = wanted.filter((w) => !found.has(w.deviceKey));
   if (missing.length > 0 && mode === 'static') {
-    throw new RegistrationError(`sub-devices not found in the hub (static registration binds devices created beforehand): ${missing.map((m) => m.deviceKey).join(', ')}`);
+    throw new RegistrationError(
+      `sub-devices not found in the hub (static registration binds devices created beforehand): ${missing.map((m) => m.deviceKey).join(', ')}`,
+    );
   }
   for (let i = 0; i < missing.length; i += BATCH) {
     const chunk = missing.slice(i, i + BATCH);
-    const r = await api.ok<{ code: number; msg: string; data: SubDeviceCredentials | null }[]>('POST', '/connect-service/v2.1/devices', { action: 'batchCreate', orgId }, {
-      deviceList: chunk.map((w) => ({ productKey, deviceKey: w.deviceKey, deviceName: { defaultValue: w.name ?? w.deviceKey }, timezone: '+00:00' })),
-    });
+    const r = await api.ok<{ code: number; msg: string; data: SubDeviceCredentials | null }[]>(
+      'POST',
+      '/connect-service/v2.1/devices',
+      { action: 'batchCreate', orgId },
+      {
+        deviceList: chunk.map((w) => ({
+          productKey,
+          deviceKey: w.deviceKey,
+          deviceName: { defaultValue: w.name ?? w.deviceKey },
+          timezone: '+00:00',
+        })),
+      },
+    );
     for (const [j, item] of r.data.entries()) {
       if (!item.data) throw new RegistrationError(`could not create sub-device ${chunk[j]!.deviceKey}: ${item.code} ${item.msg}`);
       found.set(item.data.deviceKey, { ...item.data, gatewayAssetId: null });
@@ -61,7 +78,14 @@ export async function ensureSubDevices(
   const gateway = { productKey: ids.gateway.productKey, deviceKey: ids.gateway.deviceKey };
   const all = [...found.values()];
   for (let i = 0; i < all.length; i += BATCH) {
-    await api.ok('POST', '/connect-service/v2.1/device-topos', { action: 'addSubDevice', orgId }, { gateway, subDevices: all.slice(i, i + BATCH).map((d) => ({ assetId: d.assetId })) });
+    await api.ok(
+      'POST',
+      '/connect-service/v2.1/device-topos',
+      { action: 'addSubDevice', orgId },
+      { gateway, subDevices: all.slice(i, i + BATCH).map((d) => ({ assetId: d.assetId })) },
+    );
   }
-  return new Map(all.map((d) => [d.deviceKey, { productKey: d.productKey, deviceKey: d.deviceKey, assetId: d.assetId, deviceSecret: d.deviceSecret }]));
+  return new Map(
+    all.map((d) => [d.deviceKey, { productKey: d.productKey, deviceKey: d.deviceKey, assetId: d.assetId, deviceSecret: d.deviceSecret }]),
+  );
 }

@@ -8,7 +8,11 @@ export interface MeasurepointTypes {
 
 /** The sub-device product's declared measurepoints (an empty set: the model is schema-less). */
 export async function fetchMeasurepointTypes(api: ApiClient, orgId: string, productKey: string): Promise<MeasurepointTypes> {
-  const r = await api.ok<{ thingModel?: { measurepoints?: MeasurepointTypes } }>('GET', '/connect-service/v2.1/products', { action: 'get', orgId, productKey });
+  const r = await api.ok<{ thingModel?: { measurepoints?: MeasurepointTypes } }>('GET', '/connect-service/v2.1/products', {
+    action: 'get',
+    orgId,
+    productKey,
+  });
   return r.data.thingModel?.measurepoints ?? {};
 }
 
@@ -24,7 +28,9 @@ function mismatch(point: RegisterPoint, dataType: string): string | undefined {
     case 'TIMESTAMP':
     case 'DATE':
     case 'ENUM':
-      return integerValues ? undefined : `reads ${point.type === 'bool' ? 'booleans' : 'fractional values'} but the thing model declares ${dataType}`;
+      return integerValues
+        ? undefined
+        : `reads ${point.type === 'bool' ? 'booleans' : 'fractional values'} but the thing model declares ${dataType}`;
     case 'FLOAT':
     case 'DOUBLE':
       return point.type === 'bool' ? `reads booleans but the thing model declares ${dataType}` : undefined;
@@ -39,7 +45,12 @@ function mismatch(point: RegisterPoint, dataType: string): string | undefined {
  * declare, or whose values it would refuse, is listed with its key so the operator can fix the map.
  * A model without measurepoints is schema-less and takes everything.
  */
-export function registerMapProblems(devices: readonly SouthboundDeviceConfig[], models: Record<string, DeviceModel>, declared: MeasurepointTypes, productKey: string): string[] {
+export function registerMapProblems(
+  devices: readonly SouthboundDeviceConfig[],
+  models: Record<string, DeviceModel>,
+  declared: MeasurepointTypes,
+  productKey: string,
+): string[] {
   if (Object.keys(declared).length === 0) return [];
   const problems: string[] = [];
   for (const name of new Set(devices.map((d) => d.model))) {

@@ -143,7 +143,12 @@ export class DevicePoller {
 
   private setState(state: SouthState, error?: string): void {
     if (this.current.state === state && this.current.error === error) return;
-    this.current = { deviceId: this.device.id, state, ...(error !== undefined && { error }), ...(this.current.lastReadingAt !== undefined && { lastReadingAt: this.current.lastReadingAt }) };
+    this.current = {
+      deviceId: this.device.id,
+      state,
+      ...(error !== undefined && { error }),
+      ...(this.current.lastReadingAt !== undefined && { lastReadingAt: this.current.lastReadingAt }),
+    };
     this.hooks.state({ deviceId: this.device.id, state, ...(error !== undefined && { error }) });
   }
 }

@@ -3,12 +3,4 @@ export { checkSouthDevices, createModbusPoller, type ModbusPoller, type ModbusPo
 export { parseRegisterMap, pointWidth } from './register-map.js';
 export type { PointSpec, PointType, ReadFunctionCode, RegisterMap, WordOrder, WriteFunctionCode } from './register-map.js';
 export { SouthboundError, type SouthboundFailure } from './errors.js';
-export type {
-  PollerOptions,
-  SouthDevice,
-  SouthDeviceStatus,
-  SouthReading,
-  SouthState,
-  SouthStateEvent,
-  SouthTransport,
-} from './types.js';
+export type { PollerOptions, SouthDevice, SouthDeviceStatus, SouthReading, SouthState, SouthStateEvent, SouthTransport } from './types.js';

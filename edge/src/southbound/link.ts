@@ -121,7 +121,10 @@ export class ModbusLink {
     client.on('error', () => undefined);
     let timer: NodeJS.Timeout | undefined;
     try {
-      const opening = this.transport.kind === 'tcp' ? client.connectTCP(this.transport.host, { port: this.transport.port }) : openSerial(client, this.transport);
+      const opening =
+        this.transport.kind === 'tcp'
+          ? client.connectTCP(this.transport.host, { port: this.transport.port })
+          : openSerial(client, this.transport);
       await Promise.race([
         opening,
         this.stopped.promise,

@@ -73,7 +73,9 @@ class Poller extends EventEmitter<ModbusPollerEvents> implements ModbusPoller {
 
   stop(): Promise<void> {
     // Closing the links at once rejects requests in flight, so stop() never waits out a timeout.
-    this.stopping ??= Promise.all([...[...this.pollers.values()].map((p) => p.stop()), ...this.links.map((l) => l.close())]).then(() => undefined);
+    this.stopping ??= Promise.all([...[...this.pollers.values()].map((p) => p.stop()), ...this.links.map((l) => l.close())]).then(
+      () => undefined,
+    );
     return this.stopping;
   }
 }
@@ -92,7 +94,8 @@ export function checkSouthDevices(devices: readonly SouthDevice[], prefix = 'dev
     ids.add(device.id);
     if (device.transport.kind === 'rtu') {
       const line = lines.get(device.transport.path);
-      if (line && !sameLine(line, device.transport)) throw new TypeError(`${prefix}[${i}].transport: ${device.transport.path} is already configured with other line settings`);
+      if (line && !sameLine(line, device.transport))
+        throw new TypeError(`${prefix}[${i}].transport: ${device.transport.path} is already configured with other line settings`);
       lines.set(device.transport.path, device.transport);
     }
     return device;

@@ -73,7 +73,10 @@ function parsePoint(spec: unknown, path: string): PointSpec {
     if (pointWidth(point.type) !== 2) throw new TypeError(`${path}.wordOrder: only 32-bit types have a word order`);
     point.wordOrder = wordOrder;
   }
-  for (const [key, v] of [['scale', scale], ['offset', offset]] as const) {
+  for (const [key, v] of [
+    ['scale', scale],
+    ['offset', offset],
+  ] as const) {
     if (v === undefined) continue;
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${path}.${key}: must be a finite number`);
     if (point.type === 'bool') throw new TypeError(`${path}.${key}: a bool point has no ${key}`);

@@ -190,7 +190,10 @@ export class Uplink extends EventEmitter<UplinkEvents> {
     this.emit('refused', this.refusal);
     if (count < REFUSALS_BEFORE_ERROR) this.log.warn({ code, refusals: count }, 'uplink refused by the hub');
     else if (count === REFUSALS_BEFORE_ERROR || count % 10 === 0) {
-      this.log.error({ code, refusals: count, retryEveryMs: this.options.reconnectMaxMs }, `the hub keeps refusing the gateway's CONNECT (${message}): check identity.gateway (productKey, deviceKey, deviceSecret) and whether the gateway is enabled`);
+      this.log.error(
+        { code, refusals: count, retryEveryMs: this.options.reconnectMaxMs },
+        `the hub keeps refusing the gateway's CONNECT (${message}): check identity.gateway (productKey, deviceKey, deviceSecret) and whether the gateway is enabled`,
+      );
     }
   }
 
@@ -221,7 +224,12 @@ export class Uplink extends EventEmitter<UplinkEvents> {
       if (!p) return;
       clearTimeout(p.timer);
       this.pending.delete(String(msg['id']));
-      p.resolve({ id: msg['id'], code: Number(msg['code']), ...(typeof msg['message'] === 'string' ? { message: msg['message'] } : {}), data: msg['data'] });
+      p.resolve({
+        id: msg['id'],
+        code: Number(msg['code']),
+        ...(typeof msg['message'] === 'string' ? { message: msg['message'] } : {}),
+        data: msg['data'],
+      });
       return;
     }
     this.emit('downstream', topic, msg);

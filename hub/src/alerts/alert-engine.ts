@@ -66,7 +66,8 @@ export class AlertEngine implements StreamSink {
     const a = await this.require(orgId, alertId);
     if (a.status !== 'open') return a;
     const now = this.clock();
-    const updated = (await this.alerts.update(alertId, { status: 'acknowledged', ackTime: now, ackBy: by, updateTime: now }, { status: 'open' })) ?? a;
+    const updated =
+      (await this.alerts.update(alertId, { status: 'acknowledged', ackTime: now, ackBy: by, updateTime: now }, { status: 'open' })) ?? a;
     const st = this.states.get(stateKey(a.ruleId, a.assetId));
     if (st?.alert?.alertId === alertId) st.alert = updated;
     await this.announce(updated, 'acknowledged');
@@ -122,7 +123,15 @@ export class AlertEngine implements StreamSink {
       const recovered = rule.recovery ? holds(rule.recovery, v) : !triggered;
       if (!recovered) return;
       const now = this.clock();
-      const closed = (await this.alerts.update(st.alert.alertId, { status: 'closed', recoverValue: v, recoverTime: e.time, closeTime: now, closedBy: 'recovery', updateTime: now })) ?? st.alert;
+      const closed =
+        (await this.alerts.update(st.alert.alertId, {
+          status: 'closed',
+          recoverValue: v,
+          recoverTime: e.time,
+          closeTime: now,
+          closedBy: 'recovery',
+          updateTime: now,
+        })) ?? st.alert;
       this.states.set(key, {});
       await this.announce(closed, 'closed');
       return;
@@ -157,7 +166,16 @@ export class AlertEngine implements StreamSink {
 
   private async announce(alert: AlertRecord, change: AlertChange, known?: AlertRuleRecord): Promise<void> {
     try {
-      this.stream.publish({ type: 'alert', orgId: alert.orgId, assetId: alert.assetId, productKey: alert.productKey, deviceKey: alert.deviceKey, time: this.clock(), change, alert });
+      this.stream.publish({
+        type: 'alert',
+        orgId: alert.orgId,
+        assetId: alert.assetId,
+        productKey: alert.productKey,
+        deviceKey: alert.deviceKey,
+        time: this.clock(),
+        change,
+        alert,
+      });
     } catch (err) {
       this.log.error({ err, alertId: alert.alertId }, 'alert stream publish failed');
     }

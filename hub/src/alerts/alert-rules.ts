@@ -63,7 +63,12 @@ export class AlertRules {
   }
 
   async list(orgId: string, productKey?: string): Promise<AlertRuleRecord[]> {
-    return (await this.records.find(productKey ? { orgId, productKey } : { orgId }, { sort: [{ field: 'createTime', order: 'ASC' }], limit: 10_000 })).items;
+    return (
+      await this.records.find(productKey ? { orgId, productKey } : { orgId }, {
+        sort: [{ field: 'createTime', order: 'ASC' }],
+        limit: 10_000,
+      })
+    ).items;
   }
 
   async setEnabled(orgId: string, ruleId: string, enabled: boolean): Promise<AlertRuleRecord> {

@@ -28,22 +28,49 @@ export async function adminRoutes(app: FastifyInstance, { registry }: { registry
   const config = { admin: true, orgScoped: false };
   const tags = ['admin'];
 
-  app.post('/admin/v1/organizations', { config, schema: { tags, summary: 'Create an organization', body: { type: 'object', additionalProperties: false, required: ['name'], properties: { name, description: { type: 'string', maxLength: 1024 }, orgId: id } } } }, async (req) => {
-    return ok(req.id, await registry.organizations.create(req.body as { name: string; description?: string; orgId?: string }));
-  });
+  app.post(
+    '/admin/v1/organizations',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Create an organization',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name'],
+          properties: { name, description: { type: 'string', maxLength: 1024 }, orgId: id },
+        },
+      },
+    },
+    async (req) => {
+      return ok(req.id, await registry.organizations.create(req.body as { name: string; description?: string; orgId?: string }));
+    },
+  );
 
-  app.get('/admin/v1/organizations', { config, schema: { tags, summary: 'List organizations', querystring: { type: 'object', additionalProperties: false, properties: page } } }, async (req) => {
-    const q = req.query as Paged;
-    const { offset, limit } = paging(q);
-    return paged(req.id, q, await registry.organizations.list(offset, limit));
-  });
+  app.get(
+    '/admin/v1/organizations',
+    {
+      config,
+      schema: { tags, summary: 'List organizations', querystring: { type: 'object', additionalProperties: false, properties: page } },
+    },
+    async (req) => {
+      const q = req.query as Paged;
+      const { offset, limit } = paging(q);
+      return paged(req.id, q, await registry.organizations.list(offset, limit));
+    },
+  );
 
-  app.get('/admin/v1/organizations/:orgId', { config, schema: { tags, summary: 'Get an organization', params: { type: 'object', properties: { orgId: id } } } }, async (req) => {
-    const { orgId } = req.params as { orgId: string };
-    const org = await registry.organizations.get(orgId);
-    if (!org) throw notFound(`Organization ${orgId} not found`);
-    return ok(req.id, org);
-  });
+  app.get(
+    '/admin/v1/organizations/:orgId',
+    { config, schema: { tags, summary: 'Get an organization', params: { type: 'object', properties: { orgId: id } } } },
+    async (req) => {
+      const { orgId } = req.params as { orgId: string };
+      const org = await registry.organizations.get(orgId);
+      if (!org) throw notFound(`Organization ${orgId} not found`);
+      return ok(req.id, org);
+    },
+  );
 
   app.post(
     '/admin/v1/applications',
@@ -52,7 +79,12 @@ export async function adminRoutes(app: FastifyInstance, { registry }: { registry
       schema: {
         tags,
         summary: 'Create an application with its service account; the accessSecret is returned only here',
-        body: { type: 'object', additionalProperties: false, required: ['name', 'orgId'], properties: { name, orgId: id, admin: { type: 'boolean', default: false } } },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'orgId'],
+          properties: { name, orgId: id, admin: { type: 'boolean', default: false } },
+        },
       },
     },
     async (req) => {
@@ -63,39 +95,85 @@ export async function adminRoutes(app: FastifyInstance, { registry }: { registry
     },
   );
 
-  app.get('/admin/v1/applications', { config, schema: { tags, summary: 'List applications (never their secrets)', querystring: { type: 'object', additionalProperties: false, properties: { ...page, orgId: id } } } }, async (req) => {
-    const q = req.query as Paged & { orgId?: string };
-    const { offset, limit } = paging(q);
-    const found = await registry.applications.list(q.orgId, offset, limit);
-    return paged(req.id, q, { items: found.items.map(viewOfApplication), total: found.total });
-  });
+  app.get(
+    '/admin/v1/applications',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'List applications (never their secrets)',
+        querystring: { type: 'object', additionalProperties: false, properties: { ...page, orgId: id } },
+      },
+    },
+    async (req) => {
+      const q = req.query as Paged & { orgId?: string };
+      const { offset, limit } = paging(q);
+      const found = await registry.applications.list(q.orgId, offset, limit);
+      return paged(req.id, q, { items: found.items.map(viewOfApplication), total: found.total });
+    },
+  );
 
-  app.post('/admin/v1/applications/:appId/rotate-secret', { config, schema: { tags, summary: 'Issue a new accessSecret; the old one stops working', params: { type: 'object', properties: { appId: id } } } }, async (req) => {
-    const { appId } = req.params as { appId: string };
-    const updated = await registry.applications.rotateSecret(appId);
-    return ok(req.id, { ...viewOfApplication(updated), accessSecret: updated.accessSecret });
-  });
+  app.post(
+    '/admin/v1/applications/:appId/rotate-secret',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Issue a new accessSecret; the old one stops working',
+        params: { type: 'object', properties: { appId: id } },
+      },
+    },
+    async (req) => {
+      const { appId } = req.params as { appId: string };
+      const updated = await registry.applications.rotateSecret(appId);
+      return ok(req.id, { ...viewOfApplication(updated), accessSecret: updated.accessSecret });
+    },
+  );
 
-  const registrationBody = { type: 'object', additionalProperties: false, required: ['orgId', 'appId'], properties: { orgId: id, appId: id } };
+  const registrationBody = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['orgId', 'appId'],
+    properties: { orgId: id, appId: id },
+  };
 
-  app.post('/admin/v1/registrations', { config, schema: { tags, summary: 'Register an application in an organization', body: registrationBody } }, async (req) => {
-    const { orgId, appId } = req.body as { orgId: string; appId: string };
-    await registry.organizations.require(orgId);
-    await registry.applications.require(appId);
-    return ok(req.id, await registry.applications.register(orgId, appId));
-  });
+  app.post(
+    '/admin/v1/registrations',
+    { config, schema: { tags, summary: 'Register an application in an organization', body: registrationBody } },
+    async (req) => {
+      const { orgId, appId } = req.body as { orgId: string; appId: string };
+      await registry.organizations.require(orgId);
+      await registry.applications.require(appId);
+      return ok(req.id, await registry.applications.register(orgId, appId));
+    },
+  );
 
-  app.delete('/admin/v1/registrations', { config, schema: { tags, summary: 'Remove an application from an organization', querystring: registrationBody } }, async (req) => {
-    const { orgId, appId } = req.query as { orgId: string; appId: string };
-    if (!(await registry.applications.unregister(orgId, appId))) throw notFound(`Application ${appId} is not registered in ${orgId}`);
-    return ok(req.id, null);
-  });
+  app.delete(
+    '/admin/v1/registrations',
+    { config, schema: { tags, summary: 'Remove an application from an organization', querystring: registrationBody } },
+    async (req) => {
+      const { orgId, appId } = req.query as { orgId: string; appId: string };
+      if (!(await registry.applications.unregister(orgId, appId))) throw notFound(`Application ${appId} is not registered in ${orgId}`);
+      return ok(req.id, null);
+    },
+  );
 
-  app.get('/admin/v1/registrations', { config, schema: { tags, summary: 'List registrations', querystring: { type: 'object', additionalProperties: false, properties: { ...page, orgId: id, appId: id } } } }, async (req) => {
-    const q = req.query as Paged & { orgId?: string; appId?: string };
-    const { offset, limit } = paging(q);
-    return paged(req.id, q, await registry.applications.registrationsOf(q, offset, limit));
-  });
+  app.get(
+    '/admin/v1/registrations',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'List registrations',
+        querystring: { type: 'object', additionalProperties: false, properties: { ...page, orgId: id, appId: id } },
+      },
+    },
+    async (req) => {
+      const q = req.query as Paged & { orgId?: string; appId?: string };
+      const { offset, limit } = paging(q);
+      return paged(req.id, q, await registry.applications.registrationsOf(q, offset, limit));
+    },
+  );
 }
 
 function notFound(msg: string): EnosError {

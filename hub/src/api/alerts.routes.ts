@@ -21,7 +21,10 @@ const condition = {
  * Ours, after the EnOS alert service: alert rules per product or device, and the alerts they
  * open, with their open → acknowledged → closed life cycle (docs/PROTOCOL.md §7.4).
  */
-export async function alertRoutes(app: FastifyInstance, { registry, rules, engine }: { registry: Registry; rules: AlertRules; engine: AlertEngine }): Promise<void> {
+export async function alertRoutes(
+  app: FastifyInstance,
+  { registry, rules, engine }: { registry: Registry; rules: AlertRules; engine: AlertEngine },
+): Promise<void> {
   const tags = ['alerts'];
 
   connectRoute(app, {
@@ -44,7 +47,12 @@ export async function alertRoutes(app: FastifyInstance, { registry, rules, engin
           source: {
             oneOf: [
               { type: 'object', additionalProperties: false, required: ['measurepoint'], properties: { measurepoint: pointId } },
-              { type: 'object', additionalProperties: false, required: ['eventId', 'field'], properties: { eventId: pointId, field: pointId } },
+              {
+                type: 'object',
+                additionalProperties: false,
+                required: ['eventId', 'field'],
+                properties: { eventId: pointId, field: pointId },
+              },
             ],
           },
           trigger: condition,
@@ -58,8 +66,10 @@ export async function alertRoutes(app: FastifyInstance, { registry, rules, engin
     handler: async (req) => {
       const body = req.body as NewAlertRule;
       await registry.products.require(req.orgId!, body.productKey);
-      if (body.deviceKey !== undefined) await registry.devices.require(req.orgId!, { productKey: body.productKey, deviceKey: body.deviceKey });
-      if (body.webhookUrl !== undefined && !URL.canParse(body.webhookUrl)) throw new EnosError(codes.invalidArgument, 'Invalid Argument webhookUrl: not a URL');
+      if (body.deviceKey !== undefined)
+        await registry.devices.require(req.orgId!, { productKey: body.productKey, deviceKey: body.deviceKey });
+      if (body.webhookUrl !== undefined && !URL.canParse(body.webhookUrl))
+        throw new EnosError(codes.invalidArgument, 'Invalid Argument webhookUrl: not a URL');
       const rule = await rules.create(req.orgId!, body);
       return ok(req.id, rule);
     },
@@ -73,12 +83,19 @@ export async function alertRoutes(app: FastifyInstance, { registry, rules, engin
     handler: async (req) => ok(req.id, (await rules.list(req.orgId!, (req.query as { productKey?: string }).productKey)).map(ruleView)),
   });
 
-  for (const [action, enabled] of [['enable', true], ['disable', false]] as const) {
+  for (const [action, enabled] of [
+    ['enable', true],
+    ['disable', false],
+  ] as const) {
     connectRoute(app, {
       method: 'POST',
       resource: 'alert-rules',
       action,
-      schema: { tags, summary: `${action === 'enable' ? 'Enable' : 'Disable'} an alert rule`, querystring: actionQuery(action, { ruleId: idSchema }, ['ruleId']) },
+      schema: {
+        tags,
+        summary: `${action === 'enable' ? 'Enable' : 'Disable'} an alert rule`,
+        querystring: actionQuery(action, { ruleId: idSchema }, ['ruleId']),
+      },
       handler: async (req) => ok(req.id, ruleView(await rules.setEnabled(req.orgId!, (req.query as { ruleId: string }).ruleId, enabled))),
     });
   }
@@ -87,7 +104,11 @@ export async function alertRoutes(app: FastifyInstance, { registry, rules, engin
     method: 'POST',
     resource: 'alert-rules',
     action: 'delete',
-    schema: { tags, summary: 'Delete an alert rule (its alerts are kept)', querystring: actionQuery('delete', { ruleId: idSchema }, ['ruleId']) },
+    schema: {
+      tags,
+      summary: 'Delete an alert rule (its alerts are kept)',
+      querystring: actionQuery('delete', { ruleId: idSchema }, ['ruleId']),
+    },
     handler: async (req) => {
       await rules.delete(req.orgId!, (req.query as { ruleId: string }).ruleId);
       return ok(req.id, null);
@@ -105,7 +126,12 @@ export async function alertRoutes(app: FastifyInstance, { registry, rules, engin
       body: {
         type: 'object',
         additionalProperties: false,
-        properties: { status: { type: 'string', enum: ['open', 'acknowledged', 'closed'] }, assetId: idSchema, ruleId: idSchema, pageSize: { type: 'integer', minimum: 1, maximum: 1000 } },
+        properties: {
+          status: { type: 'string', enum: ['open', 'acknowledged', 'closed'] },
+          assetId: idSchema,
+          ruleId: idSchema,
+          pageSize: { type: 'integer', minimum: 1, maximum: 1000 },
+        },
       },
     },
     handler: async (req) => {
@@ -123,14 +149,19 @@ export async function alertRoutes(app: FastifyInstance, { registry, rules, engin
     resource: 'alerts',
     action: 'acknowledge',
     schema: { tags, summary: 'Acknowledge an open alert', querystring: actionQuery('acknowledge', { alertId: idSchema }, ['alertId']) },
-    handler: async (req) => ok(req.id, await engine.acknowledge(req.orgId!, (req.query as { alertId: string }).alertId, req.caller!.app.accessKey)),
+    handler: async (req) =>
+      ok(req.id, await engine.acknowledge(req.orgId!, (req.query as { alertId: string }).alertId, req.caller!.app.accessKey)),
   });
 
   connectRoute(app, {
     method: 'POST',
     resource: 'alerts',
     action: 'close',
-    schema: { tags, summary: 'Close an alert by hand; the next trigger opens a new one', querystring: actionQuery('close', { alertId: idSchema }, ['alertId']) },
+    schema: {
+      tags,
+      summary: 'Close an alert by hand; the next trigger opens a new one',
+      querystring: actionQuery('close', { alertId: idSchema }, ['alertId']),
+    },
     handler: async (req) => ok(req.id, await engine.close(req.orgId!, (req.query as { alertId: string }).alertId)),
   });
 }

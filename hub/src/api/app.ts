@@ -108,7 +108,12 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'edgehub management API', version: opts.version, description: 'EnOS-compatible Connection Service, apim token service and admin API. Every call except the token service is signed: apim-accesstoken, apim-timestamp, apim-signature (see docs/PROTOCOL.md).' },
+      info: {
+        title: 'edgehub management API',
+        version: opts.version,
+        description:
+          'EnOS-compatible Connection Service, apim token service and admin API. Every call except the token service is signed: apim-accesstoken, apim-timestamp, apim-signature (see docs/PROTOCOL.md).',
+      },
       components: {
         securitySchemes: {
           apimAccessToken: { type: 'apiKey', in: 'header', name: 'apim-accesstoken' },
@@ -142,7 +147,11 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   });
 
   // CA certificates and CRLs are public downloads, served by every node (workers too).
-  if (opts.certificates) await app.register(certificatePublicRoutes, { certs: opts.certificates, ...(opts.certificateService ? { service: opts.certificateService } : {}) });
+  if (opts.certificates)
+    await app.register(certificatePublicRoutes, {
+      certs: opts.certificates,
+      ...(opts.certificateService ? { service: opts.certificateService } : {}),
+    });
   // Devices download firmware from any node (workers too), with a signed URL instead of a token.
   if (opts.ota) await app.register(otaDownloadRoutes, { firmwares: opts.ota.firmwares, urls: opts.ota.urls });
   // Device-facing routes of the device types (check-in, command endpoints): every node serves them.
@@ -164,10 +173,16 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     await scope.register(streamRoutes, { stream: opts.stream });
     await scope.register(measurepointRoutes, { registry: opts.registry, telemetry: opts.telemetry });
     await scope.register(connectionStateRoutes, { registry: opts.registry, telemetry: opts.telemetry });
-    if (opts.certificates) await scope.register(certificateRoutes, { registry: opts.registry, certs: opts.certificates, publicBaseUrl: opts.publicBaseUrl ?? '' });
+    if (opts.certificates)
+      await scope.register(certificateRoutes, {
+        registry: opts.registry,
+        certs: opts.certificates,
+        publicBaseUrl: opts.publicBaseUrl ?? '',
+      });
     if (opts.codecs) await scope.register(codecRoutes, { registry: opts.registry, codecs: opts.codecs });
     if (opts.deviceLogs) await scope.register(deviceLogRoutes, { registry: opts.registry, logs: opts.deviceLogs });
-    if (opts.ota) await scope.register(otaRoutes, { registry: opts.registry, firmwares: opts.ota.firmwares, campaigns: opts.ota.campaigns });
+    if (opts.ota)
+      await scope.register(otaRoutes, { registry: opts.registry, firmwares: opts.ota.firmwares, campaigns: opts.ota.campaigns });
     if (opts.alerts) await scope.register(alertRoutes, { registry: opts.registry, rules: opts.alerts.rules, engine: opts.alerts.engine });
     await scope.register(adminRoutes, { registry: opts.registry });
   });

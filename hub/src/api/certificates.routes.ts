@@ -1,6 +1,15 @@
 import { EnosError, codes } from '@edgehub/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { CaCertificates, CertificateOperations, CertificateService, CrlName, IssuedCertificate, IssueAuthority, IssueResult, RevocationReason } from '@edgehub/certificate-service';
+import type {
+  CaCertificates,
+  CertificateOperations,
+  CertificateService,
+  CrlName,
+  IssuedCertificate,
+  IssueAuthority,
+  IssueResult,
+  RevocationReason,
+} from '@edgehub/certificate-service';
 import { boundElsewhere, certificateCall } from '../certificates/errors.js';
 import { dueForRenewal } from '../certificates/rotation.js';
 import type { DeviceRecord, ProductRecord } from '../registry/records.js';
@@ -25,13 +34,24 @@ const REASONS: readonly number[] = [0, 1, 3, 4, 5, 6, 9];
 
 const digits = (max: number) => ({ type: 'string', pattern: `^[0-9]{1,${max}}$` });
 /** EnOS sends certSn as an int (§7.3 renew/revoke "M, int"); certSN, as list returns it, is a decimal string. */
-const certSnSchema = { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: '^[0-9]{1,49}$' }] };
+const certSnSchema = {
+  anyOf: [
+    { type: 'integer', minimum: 1 },
+    { type: 'string', pattern: '^[0-9]{1,49}$' },
+  ],
+};
 /** EnOS accepts "RSA" or "ECC" ignoring case. */
 const authoritySchema = { type: 'string', pattern: '^([Rr][Ss][Aa]|[Ee][Cc][Cc])$' };
 
 const issuedSchema = {
   type: 'object',
-  properties: { cert: { type: 'string' }, caCert: { type: 'string' }, certChainURL: { type: 'string' }, certSN: { type: 'string' }, issueAuthority: { type: 'string' } },
+  properties: {
+    cert: { type: 'string' },
+    caCert: { type: 'string' },
+    certChainURL: { type: 'string' },
+    certSN: { type: 'string' },
+    issueAuthority: { type: 'string' },
+  },
 };
 
 const listItemSchema = {
@@ -119,7 +139,11 @@ export async function certificateRoutes(app: FastifyInstance, { registry, certs,
       const body = req.body as { csr: string; validDay?: number; issueAuthority?: string };
       const { device, product } = await deviceOf(req);
       // §7.3 apply prerequisite: "The product to which the device belongs supports bi-directional authentication."
-      if (!product.biDirectionalAuth) throw new EnosError(codes.invalidArgument, `Invalid Argument: product ${product.productKey} does not use bi-directional (certificate) authentication`);
+      if (!product.biDirectionalAuth)
+        throw new EnosError(
+          codes.invalidArgument,
+          `Invalid Argument: product ${product.productKey} does not use bi-directional (certificate) authentication`,
+        );
       const r = await certificateCall(() =>
         certs.issue({
           csrPem: body.csr,
@@ -145,7 +169,13 @@ export async function certificateRoutes(app: FastifyInstance, { registry, certs,
       body: {
         type: 'object',
         additionalProperties: false,
-        properties: { certSn: certSnSchema, certSN: certSnSchema, csr: { type: 'string', minLength: 1 }, validDay: { type: 'integer', minimum: 1 }, issueAuthority: authoritySchema },
+        properties: {
+          certSn: certSnSchema,
+          certSN: certSnSchema,
+          csr: { type: 'string', minLength: 1 },
+          validDay: { type: 'integer', minimum: 1 },
+          issueAuthority: authoritySchema,
+        },
       },
       response: { 200: envelopeSchema(issuedSchema) },
     },
@@ -181,7 +211,11 @@ export async function certificateRoutes(app: FastifyInstance, { registry, certs,
       summary: `Revoke a device's certificate; reason ${REASONS.join(', ')} (RFC 5280 CRLReason, default 0)`,
       // EnOS documents certSn and reason in the body and also as query parameters: both are accepted.
       querystring: actionQuery('revoke', { ...deviceRefQuery, certSn: digits(49), reason: digits(2) }),
-      body: { type: 'object', additionalProperties: false, properties: { certSn: certSnSchema, certSN: certSnSchema, reason: { type: 'integer' } } },
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { certSn: certSnSchema, certSN: certSnSchema, reason: { type: 'integer' } },
+      },
       response: { 200: envelopeSchema({ type: 'null' }) },
     },
     handler: async (req) => {
@@ -189,10 +223,13 @@ export async function certificateRoutes(app: FastifyInstance, { registry, certs,
       const body = (req.body ?? {}) as CertSnBody & { reason?: number };
       const certSN = certSnOf({ certSn: body.certSn ?? body.certSN ?? q.certSn });
       const reason = body.reason ?? (q.reason === undefined ? 0 : Number(q.reason));
-      if (!REASONS.includes(reason)) throw new EnosError(codes.invalidArgument, `Invalid Argument reason: must be one of ${REASONS.join(', ')}`);
+      if (!REASONS.includes(reason))
+        throw new EnosError(codes.invalidArgument, `Invalid Argument reason: must be one of ${REASONS.join(', ')}`);
       const { device } = await deviceOf(req);
       await boundCertificate(req, device, certSN);
-      await certificateCall(() => certs.revoke({ certSN, reason: reason as RevocationReason, scope: { orgId: device.orgId, assetId: device.assetId } }));
+      await certificateCall(() =>
+        certs.revoke({ certSN, reason: reason as RevocationReason, scope: { orgId: device.orgId, assetId: device.assetId } }),
+      );
       return ok(req.id, null);
     },
   });
@@ -215,19 +252,29 @@ export async function certificateRoutes(app: FastifyInstance, { registry, certs,
       response: { 200: envelopeSchema({ type: 'array', items: listItemSchema }, { pagination: paginationResponseSchema }) },
     },
     handler: async (req) => {
-      const q = req.query as { assetId?: string; productKey?: string; deviceKey?: string; expiringWithinDays?: string; pageNo?: string; pageSize?: string };
+      const q = req.query as {
+        assetId?: string;
+        productKey?: string;
+        deviceKey?: string;
+        expiringWithinDays?: string;
+        pageNo?: string;
+        pageSize?: string;
+      };
       const orgId = req.orgId!;
       const named = q.assetId !== undefined || q.productKey !== undefined || q.deviceKey !== undefined;
       const scope = named ? { orgId, assetId: (await registry.devices.require(orgId, deviceRefOf(q))).assetId } : { orgId };
       const found = await certificateCall(() =>
-        q.expiringWithinDays !== undefined ? dueForRenewal(certs, { withinDays: Number(q.expiringWithinDays), scope }) : certs.list({ binding: scope }),
+        q.expiringWithinDays !== undefined
+          ? dueForRenewal(certs, { withinDays: Number(q.expiringWithinDays), scope })
+          : certs.list({ binding: scope }),
       );
       // §7.3 lists a device's certificates whole; the org-wide list is paged like every search (≤ 200).
       if (named) return ok(req.id, found.map(listItem));
       const pageNo = q.pageNo === undefined ? 1 : Number(q.pageNo);
       const pageSize = q.pageSize === undefined ? 10 : Number(q.pageSize);
       if (pageNo < 1) throw new EnosError(codes.invalidArgument, 'Invalid Argument pageNo: from 1');
-      if (pageSize < 1 || pageSize > MAX_PAGE_SIZE) throw new EnosError(codes.invalidArgument, `Invalid Argument pageSize: from 1 to ${MAX_PAGE_SIZE}`);
+      if (pageSize < 1 || pageSize > MAX_PAGE_SIZE)
+        throw new EnosError(codes.invalidArgument, `Invalid Argument pageSize: from 1 to ${MAX_PAGE_SIZE}`);
       const page = found.slice((pageNo - 1) * pageSize, pageNo * pageSize);
       return { ...ok(req.id, page.map(listItem)), pagination: { pageNo, pageSize, totalSize: found.length, sortedBy: null } };
     },
@@ -243,7 +290,10 @@ export async function certificateRoutes(app: FastifyInstance, { registry, certs,
  *       the second being the distribution point written into every certificate it issues
  *   GET /enos/CA/crl/root, /crl/root.crl   the root's CRL (DER), for full-chain CRL checks
  */
-export async function certificatePublicRoutes(app: FastifyInstance, { certs, service }: { certs: CertificateOperations; service?: CertificateService }): Promise<void> {
+export async function certificatePublicRoutes(
+  app: FastifyInstance,
+  { certs, service }: { certs: CertificateOperations; service?: CertificateService },
+): Promise<void> {
   const schema = { tags: ['certificates'] };
   // The CA changes only with an operator's restart; a standalone service is not asked on every download.
   let cached: { at: number; value: Promise<CaCertificates> } | undefined;
@@ -257,9 +307,13 @@ export async function certificatePublicRoutes(app: FastifyInstance, { certs, ser
   };
   const pem = (reply: FastifyReply, body: string) => reply.type('application/x-pem-file').send(body);
 
-  app.get('/enos/CA/cacert', { schema: { ...schema, summary: 'The root CA certificate (PEM)' } }, async (_req, reply) => pem(reply, (await ca()).rootPem));
-  app.get<{ Params: { authority: string } }>('/enos/CA/cacert/:authority', { schema: { ...schema, summary: 'An issuing CA and the root (PEM): the certChainURL of its certificates' } }, async (req, reply) =>
-    pem(reply, (await ca()).authorities[authorityParam(req.params.authority)].chainPem),
+  app.get('/enos/CA/cacert', { schema: { ...schema, summary: 'The root CA certificate (PEM)' } }, async (_req, reply) =>
+    pem(reply, (await ca()).rootPem),
+  );
+  app.get<{ Params: { authority: string } }>(
+    '/enos/CA/cacert/:authority',
+    { schema: { ...schema, summary: 'An issuing CA and the root (PEM): the certChainURL of its certificates' } },
+    async (req, reply) => pem(reply, (await ca()).authorities[authorityParam(req.params.authority)].chainPem),
   );
   if (!service) return;
   const crl = async (name: CrlName, reply: FastifyReply) => {
@@ -271,9 +325,15 @@ export async function certificatePublicRoutes(app: FastifyInstance, { certs, ser
       .send(Buffer.from(published.der));
   };
   const crlName = (value: string): CrlName => (value === 'root' ? 'root' : authorityParam(value));
-  app.get<{ Params: { authority: string } }>('/enos/CA/crl/:authority', { schema: { ...schema, summary: 'The CRL of an issuing CA, or of the root (DER)' } }, async (req, reply) => crl(crlName(req.params.authority), reply));
-  app.get<{ Params: { file: string } }>('/crl/:file', { schema: { ...schema, summary: 'The CRL distribution point of an issuing CA, or the root CRL (DER)' } }, async (req, reply) =>
-    crl(crlName(req.params.file.endsWith('.crl') ? req.params.file.slice(0, -4) : ''), reply),
+  app.get<{ Params: { authority: string } }>(
+    '/enos/CA/crl/:authority',
+    { schema: { ...schema, summary: 'The CRL of an issuing CA, or of the root (DER)' } },
+    async (req, reply) => crl(crlName(req.params.authority), reply),
+  );
+  app.get<{ Params: { file: string } }>(
+    '/crl/:file',
+    { schema: { ...schema, summary: 'The CRL distribution point of an issuing CA, or the root CRL (DER)' } },
+    async (req, reply) => crl(crlName(req.params.file.endsWith('.crl') ? req.params.file.slice(0, -4) : ''), reply),
   );
 }
 

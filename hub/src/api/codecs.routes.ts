@@ -16,7 +16,12 @@ const field = {
   required: ['name', 'offset', 'type'],
   properties: { name, offset, type: { type: 'string', enum: fieldTypes }, endian, scale: { type: 'number' } },
 } as const;
-const id = { type: 'object', additionalProperties: false, required: ['offset', 'type'], properties: { offset, type: { type: 'string', enum: ['uint8', 'uint16', 'uint32'] }, endian } } as const;
+const id = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['offset', 'type'],
+  properties: { offset, type: { type: 'string', enum: ['uint8', 'uint16', 'uint32'] }, endian },
+} as const;
 const frameBase = {
   type: { type: 'integer', minimum: 0, maximum: 255 },
   length: { type: 'integer', minimum: 1, maximum: MAX_FRAME_BYTES },
@@ -49,11 +54,20 @@ const codecSchema = {
             properties: {
               ...frameBase,
               method: name,
-              time: { type: 'object', additionalProperties: false, required: ['offset', 'type'], properties: { offset, type: { type: 'string', enum: ['uint32', 'float64'] }, endian } },
+              time: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['offset', 'type'],
+                properties: { offset, type: { type: 'string', enum: ['uint32', 'float64'] }, endian },
+              },
             },
           },
         },
-        commands: { type: 'object', maxProperties: MAX_FRAMES, additionalProperties: { type: 'object', additionalProperties: false, required: ['length', 'fields'], properties: frameBase } },
+        commands: {
+          type: 'object',
+          maxProperties: MAX_FRAMES,
+          additionalProperties: { type: 'object', additionalProperties: false, required: ['length', 'fields'], properties: frameBase },
+        },
       },
     },
   },
@@ -63,7 +77,10 @@ const codecSchema = {
  * Ours: the raw-payload codec of a Custom product (EnOS configures it as a script, which this hub
  * deliberately does not run: a codec here is data). Set, read and removed per product.
  */
-export async function codecRoutes(app: FastifyInstance, { registry, codecs }: { registry: Registry; codecs: ProductCodecs }): Promise<void> {
+export async function codecRoutes(
+  app: FastifyInstance,
+  { registry, codecs }: { registry: Registry; codecs: ProductCodecs },
+): Promise<void> {
   const tags = ['products'];
   const productKeyQuery = { productKey: keySchema };
 
@@ -80,10 +97,16 @@ export async function codecRoutes(app: FastifyInstance, { registry, codecs }: { 
     handler: async (req) => {
       const { productKey } = req.query as { productKey: string };
       const product = await registry.products.require(req.orgId!, productKey);
-      if (product.dataFormat !== 'Custom') throw new EnosError(codes.invalidArgument, `Invalid Argument productKey: product ${productKey} has dataFormat ${product.dataFormat}; only Custom products take a raw codec`);
+      if (product.dataFormat !== 'Custom')
+        throw new EnosError(
+          codes.invalidArgument,
+          `Invalid Argument productKey: product ${productKey} has dataFormat ${product.dataFormat}; only Custom products take a raw codec`,
+        );
       const codec = (req.body as { codec: CodecConfig & { layout?: unknown } }).codec;
-      if (codec.type === 'binary' && !codec.layout) throw new EnosError(codes.invalidArgument, 'Invalid Argument codec.layout: a binary codec needs a layout');
-      if (codec.type === 'cbor' && codec.layout !== undefined) throw new EnosError(codes.invalidArgument, 'Invalid Argument codec.layout: the CBOR codec takes no layout');
+      if (codec.type === 'binary' && !codec.layout)
+        throw new EnosError(codes.invalidArgument, 'Invalid Argument codec.layout: a binary codec needs a layout');
+      if (codec.type === 'cbor' && codec.layout !== undefined)
+        throw new EnosError(codes.invalidArgument, 'Invalid Argument codec.layout: the CBOR codec takes no layout');
       const r = await codecs.set(req.orgId!, productKey, codec);
       return ok(req.id, { productKey, codec: r.codec, updateTime: r.updateTime });
     },

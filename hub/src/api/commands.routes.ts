@@ -20,28 +20,51 @@ const commandFields: FieldMap = {
 };
 
 /** Connection Service: commands (docs/ENOS-PROTOCOL.md §7.3). */
-export async function commandRoutes(app: FastifyInstance, { registry, commands }: { registry: Registry; commands: CommandCore }): Promise<void> {
+export async function commandRoutes(
+  app: FastifyInstance,
+  { registry, commands }: { registry: Registry; commands: CommandCore },
+): Promise<void> {
   const tags = ['commands'];
   const timing = { pendingTtl: digits(6), timeout: digits(2) };
 
-  const issue = async (req: { orgId?: string; query: unknown; caller?: { app: { accessKey: string } } }, kind: CommandRecord['kind'], name: string, params: Record<string, unknown>) => {
+  const issue = async (
+    req: { orgId?: string; query: unknown; caller?: { app: { accessKey: string } } },
+    kind: CommandRecord['kind'],
+    name: string,
+    params: Record<string, unknown>,
+  ) => {
     const q = req.query as { pendingTtl?: string; timeout?: string };
     const orgId = req.orgId!;
     const device = await registry.devices.require(orgId, deviceRefOf(req.query as object));
     const product = await registry.products.require(orgId, device.productKey);
     checkAgainstModel(product.thingModel, kind, name, params);
-    if (Buffer.byteLength(JSON.stringify(params)) > MAX_PARAMS_BYTES) throw new EnosError(codes.invalidArgument, 'Invalid Argument: command params exceed the 512 KB MQTT payload limit');
+    if (Buffer.byteLength(JSON.stringify(params)) > MAX_PARAMS_BYTES)
+      throw new EnosError(codes.invalidArgument, 'Invalid Argument: command params exceed the 512 KB MQTT payload limit');
     const timeout = q.timeout === undefined ? 30 : Number(q.timeout);
     if (timeout < 1 || timeout > 60) throw new EnosError(codes.invalidArgument, 'Invalid Argument timeout: from 1 to 60 seconds');
     const pendingTtlSeconds = q.pendingTtl === undefined ? 0 : Number(q.pendingTtl);
-    return commands.issue({ target: device, kind, name, params, pendingTtlSeconds, timeoutMs: timeout * 1000, by: req.caller!.app.accessKey });
+    return commands.issue({
+      target: device,
+      kind,
+      name,
+      params,
+      pendingTtlSeconds,
+      timeoutMs: timeout * 1000,
+      by: req.caller!.app.accessKey,
+    });
   };
 
   const answer = (requestId: string, c: CommandRecord, withOutput: boolean) => {
     if (c.status === 'replied' && c.reply && c.reply.code !== 200) {
-      throw new EnosError(codes.commandDeviceError, `Device answered ${c.reply.code}${c.reply.message ? `: ${c.reply.message}` : ''} (commandId ${c.commandId})`);
+      throw new EnosError(
+        codes.commandDeviceError,
+        `Device answered ${c.reply.code}${c.reply.message ? `: ${c.reply.message}` : ''} (commandId ${c.commandId})`,
+      );
     }
-    return ok(requestId, withOutput && c.status === 'replied' ? { commandId: c.commandId, outputData: c.reply?.data ?? null } : { commandId: c.commandId });
+    return ok(
+      requestId,
+      withOutput && c.status === 'replied' ? { commandId: c.commandId, outputData: c.reply?.data ?? null } : { commandId: c.commandId },
+    );
   };
 
   connectRoute(app, {
@@ -51,7 +74,15 @@ export async function commandRoutes(app: FastifyInstance, { registry, commands }
     schema: {
       tags,
       summary: 'Invoke a service of a device: instant (pendingTtl=0) waits up to timeout for outputData; cached returns the commandId',
-      querystring: actionQuery('invokeService', { ...deviceRefQuery, serviceId: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z_][A-Za-z0-9_.\\-]*$' }, ...timing }, ['serviceId']),
+      querystring: actionQuery(
+        'invokeService',
+        {
+          ...deviceRefQuery,
+          serviceId: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z_][A-Za-z0-9_.\\-]*$' },
+          ...timing,
+        },
+        ['serviceId'],
+      ),
       body: { type: 'object', additionalProperties: false, properties: { inputData: { type: 'object', maxProperties: 500 } } },
     },
     handler: async (req) => {
@@ -82,7 +113,11 @@ export async function commandRoutes(app: FastifyInstance, { registry, commands }
     method: 'GET',
     resource: 'commands',
     action: 'get',
-    schema: { tags, summary: 'Get a command and its history', querystring: actionQuery('get', { commandId: { type: 'string', pattern: '^[0-9]{1,32}$' } }, ['commandId']) },
+    schema: {
+      tags,
+      summary: 'Get a command and its history',
+      querystring: actionQuery('get', { commandId: { type: 'string', pattern: '^[0-9]{1,32}$' } }, ['commandId']),
+    },
     handler: async (req) => ok(req.id, commandView(await commands.get(req.orgId!, (req.query as { commandId: string }).commandId))),
   });
 
@@ -90,10 +125,18 @@ export async function commandRoutes(app: FastifyInstance, { registry, commands }
     method: 'POST',
     resource: 'commands',
     action: 'search',
-    schema: { tags, summary: 'Search commands (expression on assetId, productKey, deviceKey, status, kind, name, createdAt)', querystring: actionQuery('search'), body: searchBodySchema },
+    schema: {
+      tags,
+      summary: 'Search commands (expression on assetId, productKey, deviceKey, status, kind, name, createdAt)',
+      querystring: actionQuery('search'),
+      body: searchBodySchema,
+    },
     handler: async (req) => {
       const body = (req.body ?? {}) as { expression?: string; pagination?: PaginationRequest };
-      const { options, page } = toFindOptions(body.pagination, { createdAt: 'createdAt', status: 'status' }, [{ field: 'createdAt', order: 'DESC' }, { field: 'commandId', order: 'DESC' }]);
+      const { options, page } = toFindOptions(body.pagination, { createdAt: 'createdAt', status: 'status' }, [
+        { field: 'createdAt', order: 'DESC' },
+        { field: 'commandId', order: 'DESC' },
+      ]);
       const found = await commands.search(req.orgId!, parseExpression(body.expression, commandFields), options);
       return { ...ok(req.id, found.items.map(commandView)), pagination: { ...page, totalSize: found.total } };
     },
@@ -103,7 +146,11 @@ export async function commandRoutes(app: FastifyInstance, { registry, commands }
     method: 'POST',
     resource: 'commands',
     action: 'cancel',
-    schema: { tags, summary: 'Cancel a cached command that has not been sent', querystring: actionQuery('cancel', { commandId: { type: 'string', pattern: '^[0-9]{1,32}$' } }, ['commandId']) },
+    schema: {
+      tags,
+      summary: 'Cancel a cached command that has not been sent',
+      querystring: actionQuery('cancel', { commandId: { type: 'string', pattern: '^[0-9]{1,32}$' } }, ['commandId']),
+    },
     handler: async (req) => ok(req.id, commandView(await commands.cancel(req.orgId!, (req.query as { commandId: string }).commandId))),
   });
 }
@@ -128,7 +175,12 @@ function commandView(c: CommandRecord) {
   };
 }
 
-function checkAgainstModel(model: import('../registry/thing-model.js').ThingModel, kind: CommandRecord['kind'], name: string, params: Record<string, unknown>): void {
+function checkAgainstModel(
+  model: import('../registry/thing-model.js').ThingModel,
+  kind: CommandRecord['kind'],
+  name: string,
+  params: Record<string, unknown>,
+): void {
   if (kind === 'invokeService') {
     if (Object.keys(model.services).length === 0) return;
     const service = model.services[name];
@@ -143,7 +195,8 @@ function checkAgainstModel(model: import('../registry/thing-model.js').ThingMode
   }
   if (Object.keys(model.measurepoints).length === 0) return;
   const spec = model.measurepoints[name];
-  if (!spec) throw new EnosError(codes.invalidArgument, `Invalid Argument measurepointId: ${name} is not a measurepoint of the thing model`);
+  if (!spec)
+    throw new EnosError(codes.invalidArgument, `Invalid Argument measurepointId: ${name} is not a measurepoint of the thing model`);
   const why = checkValue(spec, params[name], 'value');
   if (why) throw new EnosError(codes.invalidArgument, `Invalid Argument ${why}`);
 }

@@ -24,7 +24,10 @@ export interface NodeView extends ConnectionNode {
  * (docs/PROTOCOL.md §5.7): the last full report with every partial report after it applied, one
  * entry per node. Org-scoped like every Connection Service call: another org's gateway is 11404.
  */
-export async function connectionStateRoutes(app: FastifyInstance, { registry, telemetry }: { registry: Registry; telemetry: Pick<TelemetryStore, 'eventHistory'> }): Promise<void> {
+export async function connectionStateRoutes(
+  app: FastifyInstance,
+  { registry, telemetry }: { registry: Registry; telemetry: Pick<TelemetryStore, 'eventHistory'> },
+): Promise<void> {
   connectRoute(app, {
     method: 'GET',
     resource: 'connection-states',
@@ -43,17 +46,34 @@ export async function connectionStateRoutes(app: FastifyInstance, { registry, te
         for (const n of report.nodes ?? []) nodes.set(n.nodeId, { ...n, stateName: stateNames[n.state] ?? 'unknown', time });
       }
       const last = reports[reports.length - 1];
-      return ok(req.id, { assetId: gw.assetId, productKey: gw.productKey, deviceKey: gw.deviceKey, reportTime: last?.time ?? null, nodes: [...nodes.values()] });
+      return ok(req.id, {
+        assetId: gw.assetId,
+        productKey: gw.productKey,
+        deviceKey: gw.deviceKey,
+        reportTime: last?.time ?? null,
+        nodes: [...nodes.values()],
+      });
     },
   });
 }
 
 /** The newest full report and the partial ones after it, oldest first (every report kept, when no full one is left). */
-async function reportsSinceLastFull(telemetry: Pick<TelemetryStore, 'eventHistory'>, assetId: string): Promise<{ report: Partial<ConnectionStateReport>; time: number }[]> {
+async function reportsSinceLastFull(
+  telemetry: Pick<TelemetryStore, 'eventHistory'>,
+  assetId: string,
+): Promise<{ report: Partial<ConnectionStateReport>; time: number }[]> {
   const newestFirst: { report: Partial<ConnectionStateReport>; time: number }[] = [];
   let cursor: string | undefined;
   do {
-    const page = await telemetry.eventHistory({ assetId, eventIds: [CONNECTION_STATE_EVENT], startTime: 0, endTime: Date.now() + 86_400_000, order: 'DESC', limit: MAX_HISTORY_LIMIT, ...(cursor ? { cursor } : {}) });
+    const page = await telemetry.eventHistory({
+      assetId,
+      eventIds: [CONNECTION_STATE_EVENT],
+      startTime: 0,
+      endTime: Date.now() + 86_400_000,
+      order: 'DESC',
+      limit: MAX_HISTORY_LIMIT,
+      ...(cursor ? { cursor } : {}),
+    });
     for (const e of page.items) {
       const report = (e.values['state'] ?? {}) as Partial<ConnectionStateReport>;
       newestFirst.push({ report, time: e.time });

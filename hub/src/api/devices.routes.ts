@@ -8,7 +8,16 @@ import { deviceView, deviceViews } from './device-view.js';
 import { envelopeSchema, ok, paginationResponseSchema } from './envelope.js';
 import { parseExpression, type FieldMap } from './expression.js';
 import { project, toFindOptions, type PaginationRequest } from './paging.js';
-import { actionQuery, attributesSchema, deviceRefQuery, i18nSchema, keySchema, searchBodySchema, tagsSchema, timezoneSchema } from './schemas.js';
+import {
+  actionQuery,
+  attributesSchema,
+  deviceRefQuery,
+  i18nSchema,
+  keySchema,
+  searchBodySchema,
+  tagsSchema,
+  timezoneSchema,
+} from './schemas.js';
 
 /** Devices per batchCreate call. */
 export const MAX_BATCH = 1000;
@@ -30,20 +39,47 @@ const newDeviceSchema = {
 
 const createdSchema = {
   type: 'object',
-  properties: { assetId: { type: 'string' }, productKey: { type: 'string' }, deviceKey: { type: 'string' }, deviceSecret: { type: 'string' } },
+  properties: {
+    assetId: { type: 'string' },
+    productKey: { type: 'string' },
+    deviceKey: { type: 'string' },
+    deviceSecret: { type: 'string' },
+  },
 };
 
 const deviceFieldMap: FieldMap = {
   path(field) {
     if (field === 'deviceName') return 'deviceName.defaultValue';
     if (/^device(Attributes|Tags)\.[A-Za-z0-9_\-/]{1,64}$/.test(field)) return field;
-    return ['productKey', 'deviceKey', 'assetId', 'productType', 'status', 'timezone', 'gatewayAssetId', 'createTime', 'activeTime', 'lastOnlineTime', 'lastOfflineTime'].includes(field) ? field : undefined;
+    return [
+      'productKey',
+      'deviceKey',
+      'assetId',
+      'productType',
+      'status',
+      'timezone',
+      'gatewayAssetId',
+      'createTime',
+      'activeTime',
+      'lastOnlineTime',
+      'lastOfflineTime',
+    ].includes(field)
+      ? field
+      : undefined;
   },
   // EnOS search says "disable"; the Device struct says "disabled" (§1). Accept both.
   value: (field: string, v: Scalar) => (field === 'status' && v === 'disable' ? 'disabled' : v),
 };
 
-const sortable = { createTime: 'createTime', deviceKey: 'deviceKey', assetId: 'assetId', status: 'status', activeTime: 'activeTime', lastOnlineTime: 'lastOnlineTime', deviceName: 'deviceName.defaultValue' };
+const sortable = {
+  createTime: 'createTime',
+  deviceKey: 'deviceKey',
+  assetId: 'assetId',
+  status: 'status',
+  activeTime: 'activeTime',
+  lastOnlineTime: 'lastOnlineTime',
+  deviceName: 'deviceName.defaultValue',
+};
 
 const refQuery = (action: string) => actionQuery(action, deviceRefQuery);
 
@@ -55,7 +91,13 @@ export async function deviceRoutes(app: FastifyInstance, { registry }: { registr
     method: 'POST',
     resource: 'devices',
     action: 'create',
-    schema: { tags, summary: 'Create a device; returns its triple', querystring: actionQuery('create'), body: newDeviceSchema, response: { 200: envelopeSchema(createdSchema) } },
+    schema: {
+      tags,
+      summary: 'Create a device; returns its triple',
+      querystring: actionQuery('create'),
+      body: newDeviceSchema,
+      response: { 200: envelopeSchema(createdSchema) },
+    },
     handler: async (req) => {
       const d = await registry.devices.create(req.orgId!, req.body as NewDevice, req.caller!.app.accessKey);
       return ok(req.id, { assetId: d.assetId, productKey: d.productKey, deviceKey: d.deviceKey, deviceSecret: d.deviceSecret });
@@ -71,10 +113,21 @@ export async function deviceRoutes(app: FastifyInstance, { registry }: { registr
       tags,
       summary: `Create up to ${MAX_BATCH} devices; each entry succeeds or fails on its own`,
       querystring: actionQuery('batchCreate'),
-      body: { type: 'object', additionalProperties: false, required: ['deviceList'], properties: { deviceList: { type: 'array', minItems: 1, maxItems: MAX_BATCH, items: newDeviceSchema } } },
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['deviceList'],
+        properties: { deviceList: { type: 'array', minItems: 1, maxItems: MAX_BATCH, items: newDeviceSchema } },
+      },
       response: {
         200: envelopeSchema(
-          { type: 'array', items: { type: 'object', properties: { code: { type: 'integer' }, msg: { type: 'string' }, data: { ...createdSchema, type: ['object', 'null'] } } } },
+          {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: { code: { type: 'integer' }, msg: { type: 'string' }, data: { ...createdSchema, type: ['object', 'null'] } },
+            },
+          },
           { successSize: { type: 'integer' }, totalSize: { type: 'integer' } },
         ),
       },
@@ -103,7 +156,8 @@ export async function deviceRoutes(app: FastifyInstance, { registry }: { registr
     action: 'search',
     schema: {
       tags,
-      summary: 'Search devices (expression on productKey, deviceKey, assetId, status, deviceName, deviceAttributes.x, deviceTags.x …); at most 200 per page',
+      summary:
+        'Search devices (expression on productKey, deviceKey, assetId, status, deviceName, deviceAttributes.x, deviceTags.x …); at most 200 per page',
       querystring: actionQuery('search'),
       body: searchBodySchema,
       response: { 200: envelopeSchema({ type: 'array' }, { pagination: paginationResponseSchema }) },
@@ -111,10 +165,19 @@ export async function deviceRoutes(app: FastifyInstance, { registry }: { registr
     handler: async (req) => {
       const body = (req.body ?? {}) as { expression?: string; pagination?: PaginationRequest; projection?: string[] };
       const filter = parseExpression(body.expression, deviceFieldMap);
-      const { options, page } = toFindOptions(body.pagination, sortable, [{ field: 'createTime', order: 'DESC' }, { field: 'assetId', order: 'ASC' }]);
+      const { options, page } = toFindOptions(body.pagination, sortable, [
+        { field: 'createTime', order: 'DESC' },
+        { field: 'assetId', order: 'ASC' },
+      ]);
       const found = await registry.devices.search(req.orgId!, filter, options);
       const views = await deviceViews(registry, found.items);
-      return { ...ok(req.id, views.map((v) => project(v, body.projection))), pagination: { ...page, totalSize: found.total } };
+      return {
+        ...ok(
+          req.id,
+          views.map((v) => project(v, body.projection)),
+        ),
+        pagination: { ...page, totalSize: found.total },
+      };
     },
   });
 
@@ -136,7 +199,13 @@ export async function deviceRoutes(app: FastifyInstance, { registry }: { registr
             type: 'object',
             additionalProperties: false,
             minProperties: 1,
-            properties: { deviceName: i18nSchema, deviceDesc: { type: 'string', maxLength: 1024 }, timezone: timezoneSchema, deviceAttributes: attributesSchema, deviceTags: tagsSchema },
+            properties: {
+              deviceName: i18nSchema,
+              deviceDesc: { type: 'string', maxLength: 1024 },
+              timezone: timezoneSchema,
+              deviceAttributes: attributesSchema,
+              deviceTags: tagsSchema,
+            },
           },
         },
       },

@@ -46,7 +46,10 @@ interface HistoryBody {
  * Connection Service; here the hub's own history store answers it, in the same signed,
  * org-scoped, enveloped style as the other Connection Service calls.
  */
-export async function measurepointRoutes(app: FastifyInstance, { registry, telemetry }: { registry: Registry; telemetry: Pick<TelemetryStore, 'latest' | 'history'> }): Promise<void> {
+export async function measurepointRoutes(
+  app: FastifyInstance,
+  { registry, telemetry }: { registry: Registry; telemetry: Pick<TelemetryStore, 'latest' | 'history'> },
+): Promise<void> {
   const tags = ['measurepoints'];
 
   connectRoute(app, {
@@ -65,7 +68,12 @@ export async function measurepointRoutes(app: FastifyInstance, { registry, telem
           devices: {
             type: 'array',
             maxItems: MAX_LATEST_DEVICES,
-            items: { type: 'object', additionalProperties: false, required: ['productKey', 'deviceKey'], properties: { productKey: keySchema, deviceKey: keySchema } },
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['productKey', 'deviceKey'],
+              properties: { productKey: keySchema, deviceKey: keySchema },
+            },
           },
           measurepoints: { type: 'array', maxItems: 1000, items: pointIdSchema },
         },
@@ -90,7 +98,12 @@ export async function measurepointRoutes(app: FastifyInstance, { registry, telem
       );
       return ok(
         req.id,
-        devices.map((d) => ({ assetId: d.assetId, productKey: d.productKey, deviceKey: d.deviceKey, measurepoints: latest.get(d.assetId) ?? {} })),
+        devices.map((d) => ({
+          assetId: d.assetId,
+          productKey: d.productKey,
+          deviceKey: d.deviceKey,
+          measurepoints: latest.get(d.assetId) ?? {},
+        })),
       );
     },
   });
@@ -125,8 +138,13 @@ export async function measurepointRoutes(app: FastifyInstance, { registry, telem
       const device = await registry.devices.require(req.orgId!, deviceRefOf(req.query as object));
       const startTime = parseTime(body.startTime, 'startTime');
       const endTime = parseTime(body.endTime, 'endTime');
-      if (endTime <= startTime) throw new EnosError(codes.invalidArgument, 'Invalid Argument endTime: must be later than startTime (the range is startTime <= time < endTime)');
-      if (endTime - startTime > MAX_HISTORY_RANGE_MS) throw new EnosError(codes.invalidArgument, 'Invalid Argument endTime: the range may span at most 31 days from startTime');
+      if (endTime <= startTime)
+        throw new EnosError(
+          codes.invalidArgument,
+          'Invalid Argument endTime: must be later than startTime (the range is startTime <= time < endTime)',
+        );
+      if (endTime - startTime > MAX_HISTORY_RANGE_MS)
+        throw new EnosError(codes.invalidArgument, 'Invalid Argument endTime: the range may span at most 31 days from startTime');
       const query: Parameters<TelemetryStore['history']>[0] = {
         assetId: device.assetId,
         pointIds: body.measurepoints,
@@ -148,7 +166,8 @@ export async function measurepointRoutes(app: FastifyInstance, { registry, telem
         }));
         return ok(req.id, { items, nextCursor: page.nextCursor });
       } catch (err) {
-        if (err instanceof InvalidTelemetryInput) throw new EnosError(codes.invalidArgument, `Invalid Argument ${apiField[err.field] ?? err.field}: ${err.reason}`);
+        if (err instanceof InvalidTelemetryInput)
+          throw new EnosError(codes.invalidArgument, `Invalid Argument ${apiField[err.field] ?? err.field}: ${err.reason}`);
         throw err;
       }
     },
@@ -165,12 +184,16 @@ async function requireDevice(registry: Registry, orgId: string, ref: DeviceRef, 
 
 function parseTime(v: number | string, field: string): number {
   if (typeof v === 'number') {
-    if (!Number.isSafeInteger(v) || v < 0 || v > MAX_TIME) throw new EnosError(codes.invalidArgument, `Invalid Argument ${field}: must be epoch milliseconds from 0 to ${MAX_TIME}`);
+    if (!Number.isSafeInteger(v) || v < 0 || v > MAX_TIME)
+      throw new EnosError(codes.invalidArgument, `Invalid Argument ${field}: must be epoch milliseconds from 0 to ${MAX_TIME}`);
     return v;
   }
   const ms = ISO_DATE_TIME.test(v) ? Date.parse(v) : Number.NaN;
   if (!Number.isFinite(ms) || ms < 0) {
-    throw new EnosError(codes.invalidArgument, `Invalid Argument ${field}: must be epoch milliseconds or an ISO 8601 date-time with a zone, e.g. 2024-05-01T08:00:00+08:00`);
+    throw new EnosError(
+      codes.invalidArgument,
+      `Invalid Argument ${field}: must be epoch milliseconds or an ISO 8601 date-time with a zone, e.g. 2024-05-01T08:00:00+08:00`,
+    );
   }
   return ms;
 }

@@ -55,7 +55,8 @@ export async function otaRoutes(app: FastifyInstance, { registry, firmwares, cam
       const { productKey } = req.query as { productKey: string };
       await registry.products.require(req.orgId!, productKey);
       const body = req.body as { version: string; file: string; fileName?: string; signMethod?: SignMethod; desc?: string };
-      if (body.file.length % 4 !== 0 || !BASE64.test(body.file)) throw new EnosError(codes.invalidArgument, 'Invalid Argument file: must be base64');
+      if (body.file.length % 4 !== 0 || !BASE64.test(body.file))
+        throw new EnosError(codes.invalidArgument, 'Invalid Argument file: must be base64');
       const { file, ...rest } = body;
       const f = await firmwares.upload(req.orgId!, { productKey, ...rest }, Buffer.from(file, 'base64'));
       return ok(req.id, f);
@@ -74,7 +75,11 @@ export async function otaRoutes(app: FastifyInstance, { registry, firmwares, cam
     method: 'GET',
     resource: 'ota-firmwares',
     action: 'list',
-    schema: { tags, summary: 'Firmware packages, newest first, optionally of one product', querystring: actionQuery('list', { productKey: keySchema }) },
+    schema: {
+      tags,
+      summary: 'Firmware packages, newest first, optionally of one product',
+      querystring: actionQuery('list', { productKey: keySchema }),
+    },
     handler: async (req) => ok(req.id, (await firmwares.list(req.orgId!, (req.query as { productKey?: string }).productKey)).items),
   });
 
@@ -99,7 +104,12 @@ export async function otaRoutes(app: FastifyInstance, { registry, firmwares, cam
             additionalProperties: false,
             properties: {
               fromVersions: { type: 'array', maxItems: 100, items: versionSchema },
-              tags: { type: 'object', maxProperties: 20, propertyNames: { pattern: '^[A-Za-z0-9_\\-/]{1,50}$' }, additionalProperties: { type: 'string', maxLength: 200 } },
+              tags: {
+                type: 'object',
+                maxProperties: 20,
+                propertyNames: { pattern: '^[A-Za-z0-9_\\-/]{1,50}$' },
+                additionalProperties: { type: 'string', maxLength: 200 },
+              },
               deviceKeys: { type: 'array', maxItems: 10_000, items: keySchema },
             },
           },
@@ -130,7 +140,11 @@ export async function otaRoutes(app: FastifyInstance, { registry, firmwares, cam
     schema: {
       tags,
       summary: 'Per-device status of a job: step, failure (−1 upgrade, −2 download, −3 verification, −4 flashing)',
-      querystring: actionQuery('listTasks', { jobId: idSchema, status: { type: 'string', enum: ['waiting', 'notified', 'upgrading', 'succeeded', 'failed', 'cancelled'] } }, ['jobId']),
+      querystring: actionQuery(
+        'listTasks',
+        { jobId: idSchema, status: { type: 'string', enum: ['waiting', 'notified', 'upgrading', 'succeeded', 'failed', 'cancelled'] } },
+        ['jobId'],
+      ),
     },
     handler: async (req) => {
       const q = req.query as { jobId: string; status?: TaskStatus };
@@ -151,7 +165,10 @@ export async function otaRoutes(app: FastifyInstance, { registry, firmwares, cam
  * The firmware download devices follow from `ota.device.upgrade`: no apim token, a signed URL
  * instead; single byte ranges (RFC 9110 §14) so an interrupted download resumes.
  */
-export async function otaDownloadRoutes(app: FastifyInstance, { firmwares, urls }: { firmwares: Firmwares; urls: DownloadUrls }): Promise<void> {
+export async function otaDownloadRoutes(
+  app: FastifyInstance,
+  { firmwares, urls }: { firmwares: Firmwares; urls: DownloadUrls },
+): Promise<void> {
   app.get('/ota/v1/firmwares/:firmwareId/download', { schema: { hide: true } }, async (req, reply) => {
     const { firmwareId } = req.params as { firmwareId: string };
     const q = req.query as { assetId?: string; expires?: string; signature?: string };
@@ -159,7 +176,8 @@ export async function otaDownloadRoutes(app: FastifyInstance, { firmwares, urls 
     if (refused) return reply.status(403).send({ code: codes.denied, msg: `Denied resource: ${refused}`, requestId: req.id, data: null });
     const fw = await firmwares.get(firmwareId);
     const file = fw ? await firmwares.file(firmwareId) : undefined;
-    if (!fw || !file) return reply.status(404).send({ code: codes.notFound, msg: 'Object not found: firmware', requestId: req.id, data: null });
+    if (!fw || !file)
+      return reply.status(404).send({ code: codes.notFound, msg: 'Object not found: firmware', requestId: req.id, data: null });
     const size = file.size;
     reply.header('accept-ranges', 'bytes').header('etag', `"${fw.sha256}"`).header('content-type', 'application/octet-stream');
     const range = rangeOf(req.headers.range, size);

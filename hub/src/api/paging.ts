@@ -11,10 +11,15 @@ export interface PaginationRequest {
 export const MAX_PAGE_SIZE = 200;
 
 /** Turns an EnOS pagination request into store options; sorting only on the fields allowed. */
-export function toFindOptions(p: PaginationRequest | undefined, sortable: Record<string, string>, defaultSort: SortSpec[]): { options: FindOptions; page: Omit<Pagination, 'totalSize'> } {
+export function toFindOptions(
+  p: PaginationRequest | undefined,
+  sortable: Record<string, string>,
+  defaultSort: SortSpec[],
+): { options: FindOptions; page: Omit<Pagination, 'totalSize'> } {
   const pageNo = p?.pageNo ?? 1;
   const pageSize = p?.pageSize ?? 10;
-  if (pageSize > MAX_PAGE_SIZE) throw new EnosError(codes.invalidArgument, `Invalid Argument pagination.pageSize: at most ${MAX_PAGE_SIZE}`);
+  if (pageSize > MAX_PAGE_SIZE)
+    throw new EnosError(codes.invalidArgument, `Invalid Argument pagination.pageSize: at most ${MAX_PAGE_SIZE}`);
   const sort: SortSpec[] = (p?.sorters ?? []).map((s) => {
     const path = sortable[s.field];
     if (!path) throw new EnosError(codes.invalidArgument, `Invalid Argument pagination.sorters: ${s.field} cannot be sorted on`);

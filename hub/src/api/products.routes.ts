@@ -27,7 +27,18 @@ const productFieldMap: FieldMap = {
   path(field) {
     if (field === 'productName') return 'productName.defaultValue';
     if (/^productTags\.[A-Za-z0-9_\-/]{1,50}$/.test(field)) return field;
-    return ['productKey', 'productType', 'dataFormat', 'modelId', 'biDirectionalAuth', 'dynamicActivateEnabled', 'createTime', 'updateTime'].includes(field) ? field : undefined;
+    return [
+      'productKey',
+      'productType',
+      'dataFormat',
+      'modelId',
+      'biDirectionalAuth',
+      'dynamicActivateEnabled',
+      'createTime',
+      'updateTime',
+    ].includes(field)
+      ? field
+      : undefined;
   },
 };
 
@@ -47,7 +58,12 @@ export async function productRoutes(app: FastifyInstance, { registry }: { regist
       tags,
       summary: 'Create a product; returns its productKey',
       querystring: actionQuery('create'),
-      body: { type: 'object', additionalProperties: false, required: ['productName', 'productType', 'dataFormat', 'biDirectionalAuth'], properties: { ...productFields, productType: { type: 'string', enum: ['Device', 'Gateway'] } } },
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['productName', 'productType', 'dataFormat', 'biDirectionalAuth'],
+        properties: { ...productFields, productType: { type: 'string', enum: ['Device', 'Gateway'] } },
+      },
       response: { 200: envelopeSchema({ type: 'string' }) },
     },
     handler: async (req) => {
@@ -71,13 +87,25 @@ export async function productRoutes(app: FastifyInstance, { registry }: { regist
     method: 'POST',
     resource: 'products',
     action: 'search',
-    schema: { tags, summary: 'Search products with an expression and pagination', querystring: actionQuery('search'), body: searchBodySchema, response: { 200: envelopeSchema({ type: 'array' }, { pagination: paginationResponseSchema }) } },
+    schema: {
+      tags,
+      summary: 'Search products with an expression and pagination',
+      querystring: actionQuery('search'),
+      body: searchBodySchema,
+      response: { 200: envelopeSchema({ type: 'array' }, { pagination: paginationResponseSchema }) },
+    },
     handler: async (req) => {
       const body = (req.body ?? {}) as { expression?: string; pagination?: PaginationRequest; projection?: string[] };
       const filter = parseExpression(body.expression, productFieldMap);
       const { options, page } = toFindOptions(body.pagination, sortable, [{ field: 'createTime', order: 'DESC' }]);
       const found = await registry.products.search(req.orgId!, filter, options);
-      return { ...ok(req.id, found.items.map((p) => project(p, body.projection))), pagination: { ...page, totalSize: found.total } };
+      return {
+        ...ok(
+          req.id,
+          found.items.map((p) => project(p, body.projection)),
+        ),
+        pagination: { ...page, totalSize: found.total },
+      };
     },
   });
 
@@ -85,7 +113,12 @@ export async function productRoutes(app: FastifyInstance, { registry }: { regist
     method: 'POST',
     resource: 'products',
     action: 'update',
-    schema: { tags, summary: 'Update a product (fields given are replaced)', querystring: actionQuery('update', productKeyQuery, ['productKey']), body: { type: 'object', additionalProperties: false, minProperties: 1, properties: productFields } },
+    schema: {
+      tags,
+      summary: 'Update a product (fields given are replaced)',
+      querystring: actionQuery('update', productKeyQuery, ['productKey']),
+      body: { type: 'object', additionalProperties: false, minProperties: 1, properties: productFields },
+    },
     handler: async (req) => {
       const { productKey } = req.query as { productKey: string };
       await registry.products.update(req.orgId!, productKey, req.body as ProductUpdate, req.caller!.app.accessKey);

@@ -23,7 +23,12 @@ export const attributesSchema = { type: 'object', maxProperties: 500 } as const;
 export const keySchema = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_\\-.]+$' } as const;
 
 /** UTC offset like "+08:00", or an IANA zone name like "Asia/Shanghai". */
-export const timezoneSchema = { type: 'string', minLength: 1, maxLength: 64, pattern: '^([+-](0\\d|1[0-4]):[0-5]\\d|[A-Za-z_]+(/[A-Za-z0-9_+\\-]+)*)$' } as const;
+export const timezoneSchema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^([+-](0\\d|1[0-4]):[0-5]\\d|[A-Za-z_]+(/[A-Za-z0-9_+\\-]+)*)$',
+} as const;
 
 export const orgQuery = { orgId: { type: 'string', minLength: 1, maxLength: 64 } } as const;
 

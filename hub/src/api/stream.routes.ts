@@ -41,7 +41,8 @@ export async function streamRoutes(app: FastifyInstance, { stream }: { stream: S
     async (req, reply) => {
       const q = req.query as { orgId: string; productKey?: string; deviceKey?: string; types?: string };
       for (const v of [q.productKey, q.deviceKey]) {
-        if (v !== undefined && !topics.isValidSegment(v)) throw new EnosError(codes.invalidArgument, `Invalid Argument: ${v} cannot be part of a topic`);
+        if (v !== undefined && !topics.isValidSegment(v))
+          throw new EnosError(codes.invalidArgument, `Invalid Argument: ${v} cannot be part of a topic`);
       }
       if (q.deviceKey && !q.productKey) throw new EnosError(codes.invalidArgument, 'Invalid Argument deviceKey: needs productKey');
       const orgId = req.orgId!;
@@ -50,7 +51,12 @@ export async function streamRoutes(app: FastifyInstance, { stream }: { stream: S
 
       reply.hijack();
       const res = reply.raw;
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
       res.write(': connected\n\n');
       open.add(res);
       let closed = false;

@@ -42,7 +42,10 @@ export async function tokenRoutes(app: FastifyInstance, opts: TokenRouteOptions)
     // The token service names its own codes for bad input.
     if (e.code === codes.invalidArgument) {
       const missing = (err as { validation?: { keyword?: string }[] }).validation?.[0]?.keyword === 'required';
-      e = new EnosError(missing ? codes.tokenParamEmpty : codes.tokenInvalidParam, e.message.replace('Invalid Argument', missing ? 'Param is empty' : 'Invalid param'));
+      e = new EnosError(
+        missing ? codes.tokenParamEmpty : codes.tokenInvalidParam,
+        e.message.replace('Invalid Argument', missing ? 'Param is empty' : 'Invalid param'),
+      );
     }
     return reply.status(httpStatusFor(e.code)).send({ status: e.code, msg: e.message, business: BUSINESS, data: null });
   });
@@ -50,7 +53,10 @@ export async function tokenRoutes(app: FastifyInstance, opts: TokenRouteOptions)
 
   app.post(
     '/apim-token-service/v2.0/token/get',
-    { config, schema: { tags: ['token'], summary: 'Get an access token for a service account', body: tokenBody, response: { 200: tokenResponse } } },
+    {
+      config,
+      schema: { tags: ['token'], summary: 'Get an access token for a service account', body: tokenBody, response: { 200: tokenResponse } },
+    },
     async (req) => {
       const body = req.body as { appKey: string; encryption: string; timestamp: number | string };
       const data = await opts.tokens.get(body);
@@ -65,7 +71,11 @@ export async function tokenRoutes(app: FastifyInstance, opts: TokenRouteOptions)
       schema: {
         tags: ['token'],
         summary: 'Exchange a live access token for a new one',
-        body: { ...tokenBody, required: [...tokenBody.required, 'accessToken'], properties: { ...tokenBody.properties, accessToken: { type: 'string', minLength: 1, maxLength: 256 } } },
+        body: {
+          ...tokenBody,
+          required: [...tokenBody.required, 'accessToken'],
+          properties: { ...tokenBody.properties, accessToken: { type: 'string', minLength: 1, maxLength: 256 } },
+        },
         response: { 200: tokenResponse },
       },
     },

@@ -25,7 +25,12 @@ export async function topoRoutes(app: FastifyInstance, { registry }: { registry:
     method: 'POST',
     resource: 'device-topos',
     action: 'addSubDevice',
-    schema: { tags, summary: 'Attach sub-devices to a gateway (all or nothing)', querystring: actionQuery('addSubDevice'), body: gatewayAndSubs },
+    schema: {
+      tags,
+      summary: 'Attach sub-devices to a gateway (all or nothing)',
+      querystring: actionQuery('addSubDevice'),
+      body: gatewayAndSubs,
+    },
     handler: async (req) => {
       const body = req.body as { gateway: Ref; subDevices: Ref[] };
       const subs = body.subDevices.map((s, i) => deviceRefOf(s, `subDevices[${i}]`));
@@ -55,11 +60,19 @@ export async function topoRoutes(app: FastifyInstance, { registry }: { registry:
       tags,
       summary: 'List the sub-devices of a gateway',
       querystring: actionQuery('searchSubDevice'),
-      body: { type: 'object', additionalProperties: false, required: ['gateway'], properties: { gateway: deviceRefBody, pagination: paginationRequestSchema } },
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['gateway'],
+        properties: { gateway: deviceRefBody, pagination: paginationRequestSchema },
+      },
     },
     handler: async (req) => {
       const body = req.body as { gateway: Ref; pagination?: PaginationRequest };
-      const { options, page } = toFindOptions(body.pagination, { createTime: 'createTime', deviceKey: 'deviceKey' }, [{ field: 'createTime', order: 'DESC' }, { field: 'assetId', order: 'ASC' }]);
+      const { options, page } = toFindOptions(body.pagination, { createTime: 'createTime', deviceKey: 'deviceKey' }, [
+        { field: 'createTime', order: 'DESC' },
+        { field: 'assetId', order: 'ASC' },
+      ]);
       const found = await registry.topology.searchSubDevices(req.orgId!, deviceRefOf(body.gateway, 'gateway'), options);
       return { ...ok(req.id, await deviceViews(registry, found.items)), pagination: { ...page, totalSize: found.total } };
     },

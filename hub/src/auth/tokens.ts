@@ -67,7 +67,10 @@ export class TokenService {
     const app = await this.checkRequest(req);
     const now = this.clock();
     // EnOS hands out the same token while it is valid.
-    const live = await this.tokens.find({ appKey: app.accessKey, expireAt: { $gt: now } }, { sort: [{ field: 'expireAt', order: 'DESC' }], limit: 1 });
+    const live = await this.tokens.find(
+      { appKey: app.accessKey, expireAt: { $gt: now } },
+      { sort: [{ field: 'expireAt', order: 'DESC' }], limit: 1 },
+    );
     const current = live.items[0];
     const clear = current && this.clear.get(current.accessToken);
     if (current && clear) return { accessToken: clear, expire: Math.floor((current.expireAt - now) / 1000) };
@@ -89,7 +92,11 @@ export class TokenService {
    * + timestamp + secret)`. Throws 99401 for missing headers or a bad signature, 1203 for an
    * unknown or expired token.
    */
-  async verify(headers: { token?: string; timestamp?: string; signature?: string }, query: QueryParams, rawBody: string | undefined): Promise<Caller> {
+  async verify(
+    headers: { token?: string; timestamp?: string; signature?: string },
+    query: QueryParams,
+    rawBody: string | undefined,
+  ): Promise<Caller> {
     const { token, timestamp, signature } = headers;
     if (!token || !timestamp || !signature) {
       throw new EnosError(codes.unauthenticated, 'Missing apim-accesstoken, apim-timestamp or apim-signature header');
@@ -108,22 +115,31 @@ export class TokenService {
     if (!Number.isFinite(ts)) throw new EnosError(codes.tokenInvalidParam, 'Invalid param: timestamp must be epoch milliseconds');
     const now = this.clock();
     if (Math.abs(now - ts) > this.policy.timestampWindowSeconds * 1000) {
-      throw new EnosError(codes.tokenInvalidParam, `Invalid param: timestamp is more than ${this.policy.timestampWindowSeconds} s from the server time`);
+      throw new EnosError(
+        codes.tokenInvalidParam,
+        `Invalid param: timestamp is more than ${this.policy.timestampWindowSeconds} s from the server time`,
+      );
     }
     const app = await this.applications.byAccessKey(req.appKey);
     if (!app) throw new EnosError(codes.tokenAppKeyNotExist, 'appKey does not exist');
     const want = tokenEncryption(req.appKey, String(req.timestamp), app.accessSecret);
     if (!safeEqualHex(want, req.encryption)) throw new EnosError(codes.tokenInvalidEncryption, 'Invalid encryption');
-    if (!(await this.ledger.firstUse(req.appKey, req.encryption, now))) throw new EnosError(codes.tokenReplayedEncryption, 'Repeated request with duplicated encryption');
+    if (!(await this.ledger.firstUse(req.appKey, req.encryption, now)))
+      throw new EnosError(codes.tokenReplayedEncryption, 'Repeated request with duplicated encryption');
     await this.pruneTokens(now);
     return app;
   }
 
-
   private async issue(app: ApplicationRecord, now: number): Promise<string> {
     const token = newAccessToken();
     const key = digest(token);
-    await this.tokens.insert({ accessToken: key, appKey: app.accessKey, appId: app.appId, expireAt: now + this.policy.ttlSeconds * 1000, createTime: now });
+    await this.tokens.insert({
+      accessToken: key,
+      appKey: app.accessKey,
+      appId: app.appId,
+      expireAt: now + this.policy.ttlSeconds * 1000,
+      createTime: now,
+    });
     this.clear.set(key, token);
     return token;
   }

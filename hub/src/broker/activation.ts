@@ -16,7 +16,13 @@ export interface ActivationConfig {
  * device its secret on `/ext/session/{pk}/{dk}/thing/activate/info` — unsolicited, since the C and
  * Node SDKs never subscribe to it — and resends until the device answers on `…/info_reply`.
  */
-export function startActivation(session: DeviceSession, registry: Registry, router: UpstreamRouter, config: ActivationConfig, log: Logger): void {
+export function startActivation(
+  session: DeviceSession,
+  registry: Registry,
+  router: UpstreamRouter,
+  config: ActivationConfig,
+  log: Logger,
+): void {
   const { productKey, deviceKey } = session.device;
   const topic = topics.activateInfo(productKey, deviceKey);
   let attempts = 0;

@@ -64,7 +64,8 @@ export function watchAdminChanges(deps: AdminChangesDeps): () => void {
   }
 
   async function removed(gw: DeviceRecord, sub: DeviceRecord): Promise<void> {
-    if (sessions.gatewayOf(sub.productKey, sub.deviceKey)?.device.assetId === gw.assetId) await lifecycle.logout(sub.productKey, sub.deviceKey);
+    if (sessions.gatewayOf(sub.productKey, sub.deviceKey)?.device.assetId === gw.assetId)
+      await lifecycle.logout(sub.productKey, sub.deviceKey);
   }
 
   // Listeners of an EventEmitter must not throw or reject: every failure is logged here.

@@ -24,7 +24,14 @@ export interface ConnectInput {
 }
 
 export type ConnectDecision =
-  | { ok: true; device: DeviceIdentity; secureMode: string; compression: SupportedCompression; activation: boolean; certificateSerial?: string }
+  | {
+      ok: true;
+      device: DeviceIdentity;
+      secureMode: string;
+      compression: SupportedCompression;
+      activation: boolean;
+      certificateSerial?: string;
+    }
   | { ok: false; returnCode: 2 | 3 | 4 | 5; reason: string };
 
 /**
@@ -33,9 +40,16 @@ export type ConnectDecision =
  * timestamp is opaque. Bad signature or unknown device: 4 (indistinguishable on purpose). Disabled
  * device and refused modes: 5.
  */
-export async function authenticateConnect(input: ConnectInput, registry: Registry, throttle: Throttle, now: number, certificates?: ClientCertificatePolicy): Promise<ConnectDecision> {
+export async function authenticateConnect(
+  input: ConnectInput,
+  registry: Registry,
+  throttle: Throttle,
+  now: number,
+  certificates?: ClientCertificatePolicy,
+): Promise<ConnectDecision> {
   if (input.clientId === '' && !input.clean) return refuse(connack.identifierRejected, 'zero-length ClientId needs a clean session');
-  if (input.username === undefined || input.password === undefined) return refuse(connack.badUsernameOrPassword, 'username and password are required');
+  if (input.username === undefined || input.password === undefined)
+    return refuse(connack.badUsernameOrPassword, 'username and password are required');
   const attempt = parseConnect(input.clientId, input.username);
   if (!attempt) return refuse(connack.badUsernameOrPassword, 'malformed ClientId or username');
   if (!attempt.algo) return refuse(connack.badUsernameOrPassword, `unsupported signmethod ${attempt.signMethod ?? ''}`);
@@ -46,7 +60,8 @@ export async function authenticateConnect(input: ConnectInput, registry: Registr
   const product = device ? await registry.products.byKey(device.productKey) : undefined;
   if (!device || !product) return refuse(connack.badUsernameOrPassword, 'unknown device');
   const secret = secureMode === '3' ? product.productSecret : device.deviceSecret;
-  if (!verifyConnectPassword(attempt, input.password.toString('utf8'), secret, attempt.algo)) return refuse(connack.badUsernameOrPassword, 'signature mismatch');
+  if (!verifyConnectPassword(attempt, input.password.toString('utf8'), secret, attempt.algo))
+    return refuse(connack.badUsernameOrPassword, 'signature mismatch');
 
   // From here the caller proved knowledge of the secret: reasons may be specific.
   if (device.status === 'disabled') return refuse(connack.notAuthorized, 'device is disabled');
@@ -55,25 +70,34 @@ export async function authenticateConnect(input: ConnectInput, registry: Registr
   let mutualTls = false;
   if (input.certificate) {
     const cert = input.certificate;
-    if (!certificates || !cert.trusted) return refuse(connack.notAuthorized, 'client certificate is not issued by a trusted CA or is expired');
+    if (!certificates || !cert.trusted)
+      return refuse(connack.notAuthorized, 'client certificate is not issued by a trusted CA or is expired');
     if (certificates.isRevoked(cert.serialHex)) return refuse(connack.notAuthorized, 'client certificate is revoked');
     const bound = await certificates.boundDevice(cert.serialHex);
     if (!bound || bound.assetId !== device.assetId) return refuse(connack.notAuthorized, 'client certificate is not bound to this device');
     mutualTls = true;
   }
-  if (product.biDirectionalAuth && !mutualTls) return refuse(connack.notAuthorized, 'product requires certificate-based (mutual TLS) authentication');
+  if (product.biDirectionalAuth && !mutualTls)
+    return refuse(connack.notAuthorized, 'product requires certificate-based (mutual TLS) authentication');
   if (secureMode === '3') {
     if (!product.dynamicActivateEnabled) return refuse(connack.notAuthorized, 'dynamic activation is not enabled for the product');
     // Secure default (§2.5, §12): a device activates once; afterwards it must use its deviceSecret.
     if (device.activeTime !== undefined) return refuse(connack.notAuthorized, 'device is already activated');
   }
   const compression = compressionOf(attempt.extraInfo) ?? 'none';
-  if (!isSupportedCompression(compression)) return refuse(connack.notAuthorized, `compression ${compression} is not supported (use GZIP or none)`);
+  if (!isSupportedCompression(compression))
+    return refuse(connack.notAuthorized, `compression ${compression} is not supported (use GZIP or none)`);
   const throttled = await throttle.admit(device.assetId, now);
   if (throttled) return refuse(connack.serverUnavailable, throttled);
   return {
     ok: true,
-    device: { assetId: device.assetId, orgId: device.orgId, productKey: device.productKey, deviceKey: device.deviceKey, productType: device.productType },
+    device: {
+      assetId: device.assetId,
+      orgId: device.orgId,
+      productKey: device.productKey,
+      deviceKey: device.deviceKey,
+      productType: device.productType,
+    },
     secureMode,
     compression,
     activation: secureMode === '3',

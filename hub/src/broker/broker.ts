@@ -122,7 +122,16 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
   const sessions = new SessionRegistry();
   const lifecycle = new DeviceLifecycle(registry, sessions, log, clock);
   const router = new UpstreamRouter(
-    { registry, sessions, ingest: deps.ingest, limits: config.limits, log, lifecycle, clock, ...(deps.metrics ? { metrics: deps.metrics } : {}) },
+    {
+      registry,
+      sessions,
+      ingest: deps.ingest,
+      limits: config.limits,
+      log,
+      lifecycle,
+      clock,
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    },
     deps.handlers as ConstructorParameters<typeof UpstreamRouter>[1],
   );
   const throttle = deps.throttle ?? new ConnectThrottle(config.throttle);
@@ -166,7 +175,13 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
       const listener = listeners?.kindOf(client.conn) ?? 'tcp';
       const { ext } = parseClientId(raw.clientId);
       if (ext['authtype'] === 'app') {
-        authenticateApp({ timestamp: ext['timestamp'], username, password }, registry, clock(), deps.appLoginWindowSeconds, deps.loginLedger).then(
+        authenticateApp(
+          { timestamp: ext['timestamp'], username, password },
+          registry,
+          clock(),
+          deps.appLoginWindowSeconds,
+          deps.loginLedger,
+        ).then(
           (d) => {
             if (!d.ok) {
               log.info({ username, listener, returnCode: d.returnCode, reason: d.reason }, 'application connection refused');
@@ -185,10 +200,19 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
         return;
       }
       const certificate = presentedCertificate(client.conn);
-      authenticateConnect({ clientId: raw.clientId, clean: raw.clean, username, password, listener, ...(certificate ? { certificate } : {}) }, registry, throttle, clock(), deps.clientCertificates).then(
+      authenticateConnect(
+        { clientId: raw.clientId, clean: raw.clean, username, password, listener, ...(certificate ? { certificate } : {}) },
+        registry,
+        throttle,
+        clock(),
+        deps.clientCertificates,
+      ).then(
         (decision) => {
           if (!decision.ok) {
-            log.info({ username, listener, remote: listeners?.remoteOf(client.conn), returnCode: decision.returnCode, reason: decision.reason }, 'connection refused');
+            log.info(
+              { username, listener, remote: listeners?.remoteOf(client.conn), returnCode: decision.returnCode, reason: decision.reason },
+              'connection refused',
+            );
             deps.metrics?.refusedConnects.inc({ return_code: String(decision.returnCode) });
             return done(Object.assign(new Error(decision.reason), { returnCode: decision.returnCode }), false);
           }
@@ -260,7 +284,11 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
   // The one seam where aedes is wrapped (docs/ARCHITECTURE.md, MQTT flow step 5): a client's PUBLISH is routed by the hub
   // in authorizePublish and never fans out through the broker, so it is not stored, queued or
   // emitted. Publishes of the broker itself ($SYS, no client) pass unchanged.
-  const forward = aedes.publish.bind(aedes) as unknown as (packet: AedesPublishPacket, client: Client | null, done?: (err?: Error) => void) => void;
+  const forward = aedes.publish.bind(aedes) as unknown as (
+    packet: AedesPublishPacket,
+    client: Client | null,
+    done?: (err?: Error) => void,
+  ) => void;
   (aedes as unknown as { publish: typeof forward }).publish = (packet, client, done) => {
     if (client && typeof client === 'object') return done?.();
     forward(packet, client, done);
@@ -313,7 +341,10 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     const now = Date.now();
     if (now - lastCapWarning < 10_000) return;
     lastCapWarning = now;
-    log.warn({ listener, maxConnections: config.connections.maxConnections }, 'connection cap reached: refusing new MQTT connections (HUB_MQTT_MAX_CONNECTIONS)');
+    log.warn(
+      { listener, maxConnections: config.connections.maxConnections },
+      'connection cap reached: refusing new MQTT connections (HUB_MQTT_MAX_CONNECTIONS)',
+    );
   };
 
   aedes.on('clientDisconnect', (client) => {
@@ -333,7 +364,11 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
     serverCertificates,
     async listen() {
       const proxyProtocol = config.proxyProtocolFrom?.length
-        ? { trusted: trustedProxies(config.proxyProtocolFrom), timeoutMs: config.connections.connectTimeoutMs, onRefused: (reason: string, from: string | undefined) => log.warn({ from, reason }, 'connection from a load balancer refused') }
+        ? {
+            trusted: trustedProxies(config.proxyProtocolFrom),
+            timeoutMs: config.connections.connectTimeoutMs,
+            onRefused: (reason: string, from: string | undefined) => log.warn({ from, reason }, 'connection from a load balancer refused'),
+          }
         : undefined;
       listeners = await openListeners(aedes, {
         host: config.host,

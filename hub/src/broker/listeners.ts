@@ -74,7 +74,8 @@ export async function openListeners(aedes: Aedes, opts: ListenerOptions): Promis
     if (!proxy || !isTrusted(proxy.trusted, socket)) return next(undefined);
     acceptProxied(socket, proxy.timeoutMs, next, (reason) => proxy.onRefused(reason, socket.remoteAddress));
   };
-  const remoteText = (socket: Socket, source: ProxiedAddress | undefined) => (source ? `${source.address}:${source.port}` : `${socket.remoteAddress}:${socket.remotePort}`);
+  const remoteText = (socket: Socket, source: ProxiedAddress | undefined) =>
+    source ? `${source.address}:${source.port}` : `${socket.remoteAddress}:${socket.remotePort}`;
 
   const tcp = createNetServer((socket) => {
     const admission = gate.accept(socket, 'tcp');
@@ -99,20 +100,23 @@ export async function openListeners(aedes: Aedes, opts: ListenerOptions): Promis
   // Node's own handshake timeout is only a backstop behind it. The TLS socket handed over after the
   // handshake is not the accepted one: it is matched through its parent, the stream it ran on.
   const tlsAdmissions = new WeakMap<Duplex, { admission: Admission; remote: string }>();
-  const tls = createTlsServer({ ...secureContext(opts.tls), handshakeTimeout: opts.limits.connectTimeoutMs + 1000, ...tlsOptions }, (socket: TLSSocket) => {
-    socket.setNoDelay(true);
-    const parent = (socket as unknown as { _parent?: Duplex })._parent;
-    const accepted = parent ? tlsAdmissions.get(parent) : undefined;
-    const admission = accepted?.admission;
-    // A revoked certificate does not get past the handshake (checked in memory, no round trip).
-    const peer = clientCa ? socket.getPeerCertificate() : undefined;
-    if (!admission || (clientCa && peer?.serialNumber && clientCa.isRevoked(normalizeSerial(peer.serialNumber)))) {
-      socket.destroy();
-      return;
-    }
-    remotes.set(socket, accepted!.remote);
-    handle(socket, 'tls', admission);
-  });
+  const tls = createTlsServer(
+    { ...secureContext(opts.tls), handshakeTimeout: opts.limits.connectTimeoutMs + 1000, ...tlsOptions },
+    (socket: TLSSocket) => {
+      socket.setNoDelay(true);
+      const parent = (socket as unknown as { _parent?: Duplex })._parent;
+      const accepted = parent ? tlsAdmissions.get(parent) : undefined;
+      const admission = accepted?.admission;
+      // A revoked certificate does not get past the handshake (checked in memory, no round trip).
+      const peer = clientCa ? socket.getPeerCertificate() : undefined;
+      if (!admission || (clientCa && peer?.serialNumber && clientCa.isRevoked(normalizeSerial(peer.serialNumber)))) {
+        socket.destroy();
+        return;
+      }
+      remotes.set(socket, accepted!.remote);
+      handle(socket, 'tls', admission);
+    },
+  );
   const tlsFront = createNetServer((raw) => {
     const admission = gate.accept(raw, 'tls');
     if (!admission) return;

@@ -30,7 +30,8 @@ export class ProxyHeaderError extends Error {
  */
 export function parseProxyV2(buf: Buffer): { need: number } | { length: number; source?: ProxiedAddress } {
   const have = Math.min(buf.length, SIGNATURE.length);
-  if (!buf.subarray(0, have).equals(SIGNATURE.subarray(0, have))) throw new ProxyHeaderError('connection from a trusted proxy without a PROXY protocol v2 header');
+  if (!buf.subarray(0, have).equals(SIGNATURE.subarray(0, have)))
+    throw new ProxyHeaderError('connection from a trusted proxy without a PROXY protocol v2 header');
   if (buf.length < FIXED) return { need: FIXED - buf.length };
   const versionCommand = buf[12]!;
   if (versionCommand >> 4 !== 2) throw new ProxyHeaderError(`PROXY protocol version ${versionCommand >> 4} (only 2 is accepted)`);
@@ -85,7 +86,12 @@ export function isTrusted(trusted: BlockList, socket: Socket): boolean {
  * Reads the header off a socket from a trusted proxy, then hands the socket on with the rest of its
  * bytes unread. A missing or bad header, or none within `timeoutMs`, destroys the socket.
  */
-export function acceptProxied(socket: Socket, timeoutMs: number, onReady: (source: ProxiedAddress | undefined) => void, onRefused: (reason: string) => void): void {
+export function acceptProxied(
+  socket: Socket,
+  timeoutMs: number,
+  onReady: (source: ProxiedAddress | undefined) => void,
+  onRefused: (reason: string) => void,
+): void {
   let buf: Buffer = Buffer.alloc(0);
   const timer = setTimeout(() => fail('no PROXY header in time'), timeoutMs);
   const fail = (reason: string) => {

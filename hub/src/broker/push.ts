@@ -12,6 +12,8 @@ export function pushTo(session: DeviceSession, topic: string, message: unknown, 
   const payload = session.compression === 'gzip' ? gzip(json) : json;
   return new Promise((resolve, reject) => {
     if (session.client.closed) return reject(new Error('session closed'));
-    session.client.publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false }, (err?: Error) => (err ? reject(err) : resolve()));
+    session.client.publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false }, (err?: Error) =>
+      err ? reject(err) : resolve(),
+    );
   });
 }

@@ -61,11 +61,18 @@ export class ServerCertificates {
 
   static async open(o: ServerCertificatesOptions): Promise<ServerCertificates> {
     if (o.certFile && o.keyFile) {
-      const material = { pairs: [{ cert: await readFile(o.certFile, 'utf8'), key: await readFile(o.keyFile, 'utf8') }], caPath: o.certFile, notAfter: new Date(8.64e15) };
+      const material = {
+        pairs: [{ cert: await readFile(o.certFile, 'utf8'), key: await readFile(o.keyFile, 'utf8') }],
+        caPath: o.certFile,
+        notAfter: new Date(8.64e15),
+      };
       return new ServerCertificates(material, o);
     }
     if (!o.issuer) return new ServerCertificates(await selfSigned(o.dataDir, o.hostnames), o);
-    const keeper = new ServerCertificates(await loadIssued(o.dataDir, o.hostnames, Date.now()) ?? (await issue(o.issuer, o.dataDir, o.hostnames)), o);
+    const keeper = new ServerCertificates(
+      (await loadIssued(o.dataDir, o.hostnames, Date.now())) ?? (await issue(o.issuer, o.dataDir, o.hostnames)),
+      o,
+    );
     return keeper;
   }
 
@@ -78,7 +85,11 @@ export class ServerCertificates {
     this.renewed.add(listener);
     if (!this.o.issuer || this.timer) return;
     this.timer = setInterval(() => {
-      this.check().catch((err: unknown) => this.o.log?.(`TLS server certificate: re-issuing failed (kept the current one, retried at the next check): ${err instanceof Error ? err.message : String(err)}`));
+      this.check().catch((err: unknown) =>
+        this.o.log?.(
+          `TLS server certificate: re-issuing failed (kept the current one, retried at the next check): ${err instanceof Error ? err.message : String(err)}`,
+        ),
+      );
     }, this.o.checkMs ?? SERVER_CERT_CHECK_MS);
     this.timer.unref();
   }
@@ -120,7 +131,10 @@ async function loadIssued(dataDir: string, hostnames: string[], now: number): Pr
     const pairs: ServerKeyPair[] = [];
     let notAfter = Infinity;
     for (const authority of ['ECC', 'RSA'] as const) {
-      const [cert, key] = await Promise.all([readFile(join(dir, `${fileNames[authority]}.crt`), 'utf8'), readFile(join(dir, `${fileNames[authority]}.key`), 'utf8')]);
+      const [cert, key] = await Promise.all([
+        readFile(join(dir, `${fileNames[authority]}.crt`), 'utf8'),
+        readFile(join(dir, `${fileNames[authority]}.key`), 'utf8'),
+      ]);
       const leaf = new x509.X509Certificate(cert);
       const names = new Set(sanNames(leaf));
       if (!hostnames.every((h) => names.has(h))) return undefined;
@@ -144,7 +158,11 @@ async function issue(issuer: ServerCertificateIssuer, dataDir: string, hostnames
   for (const authority of ['ECC', 'RSA'] as IssueAuthority[]) {
     const alg = algorithms[authority];
     const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-    const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${hostnames[0] ?? 'localhost'}`, keys: keys as never, signingAlgorithm: alg });
+    const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+      name: `CN=${hostnames[0] ?? 'localhost'}`,
+      keys: keys as never,
+      signingAlgorithm: alg,
+    });
     const issued = await issuer.issueServerCertificate({ csrPem: csr.toString('pem'), hostnames, issueAuthority: authority });
     const key = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY') + '\n';
     await replaceFile(join(dir, `${fileNames[authority]}.key`), key, 0o600);
@@ -174,7 +192,8 @@ async function selfSigned(dataDir: string, hostnames: string[]): Promise<ServerT
     const [cert, key] = await Promise.all([readFile(certPath, 'utf8'), readFile(keyPath, 'utf8')]);
     const parsed = new x509.X509Certificate(cert);
     const names = new Set(sanNames(parsed));
-    if (parsed.notAfter.getTime() - Date.now() > SERVER_CERT_RENEW_BEFORE_MS && hostnames.every((h) => names.has(h))) return { pairs: [{ cert, key }], caPath: certPath, notAfter: parsed.notAfter };
+    if (parsed.notAfter.getTime() - Date.now() > SERVER_CERT_RENEW_BEFORE_MS && hostnames.every((h) => names.has(h)))
+      return { pairs: [{ cert, key }], caPath: certPath, notAfter: parsed.notAfter };
   } catch {
     // none yet, or unreadable: make a new one
   }
@@ -182,7 +201,9 @@ async function selfSigned(dataDir: string, hostnames: string[]): Promise<ServerT
   const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1'),
+    serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+      .toString('hex')
+      .replace(/^[89a-f]/, '1'),
     name: 'CN=edgehub MQTT server',
     notBefore: new Date(now - 60_000),
     notAfter: new Date(now + 365 * DAY_MS),
@@ -192,7 +213,9 @@ async function selfSigned(dataDir: string, hostnames: string[]): Promise<ServerT
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(hostnames.map((h) => (isIP(h) ? { type: 'ip' as const, value: h } : { type: 'dns' as const, value: h }))),
+      new x509.SubjectAlternativeNameExtension(
+        hostnames.map((h) => (isIP(h) ? { type: 'ip' as const, value: h } : { type: 'dns' as const, value: h })),
+      ),
     ],
   });
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);

@@ -16,10 +16,16 @@ export function revokeCertificatesOfDeletedDevices(events: RegistryEventBus, ops
           await ops.revoke({ certSN: c.certSN, reason: 5, scope });
           log.info(`certificates: revoked ${c.certSN} of deleted device ${device.productKey}/${device.deviceKey}`);
         } catch (err) {
-          log.error(`certificates: revoking ${c.certSN} of deleted device ${device.productKey}/${device.deviceKey} failed: ${err instanceof Error ? err.message : String(err)}`);
+          log.error(
+            `certificates: revoking ${c.certSN} of deleted device ${device.productKey}/${device.deviceKey} failed: ${err instanceof Error ? err.message : String(err)}`,
+          );
         }
       }
-    })().catch((err: unknown) => log.error(`certificates: listing the certificates of deleted device ${device.assetId} failed: ${err instanceof Error ? err.message : String(err)}`));
+    })().catch((err: unknown) =>
+      log.error(
+        `certificates: listing the certificates of deleted device ${device.assetId} failed: ${err instanceof Error ? err.message : String(err)}`,
+      ),
+    );
   };
   events.on('deviceDeleted', onDeleted);
   return () => events.off('deviceDeleted', onDeleted);

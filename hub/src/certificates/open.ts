@@ -56,7 +56,9 @@ export async function openHubCertificates(opts: HubCertificatesOptions): Promise
   try {
     await ops.caCertificates();
   } catch (err) {
-    throw new Error(`certificate service at ${opts.mode.url} is not usable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new Error(`certificate service at ${opts.mode.url} is not usable: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   }
   opts.log.info(`certificates: using the standalone certificate service at ${opts.mode.url}`);
   return { ops, close: async () => {} };

@@ -25,7 +25,8 @@ export interface DueOptions {
  * the same old certificate until it finally expired.
  */
 export async function dueForRenewal(ops: CertificateOperations, o: DueOptions): Promise<IssuedCertificate[]> {
-  if (!Number.isFinite(o.withinDays) || o.withinDays < 0) throw new RangeError(`withinDays must be a non-negative number, got ${o.withinDays}`);
+  if (!Number.isFinite(o.withinDays) || o.withinDays < 0)
+    throw new RangeError(`withinDays must be a non-negative number, got ${o.withinDays}`);
   const now = o.now ?? new Date();
   const binding = o.scope ? { binding: o.scope } : {};
   const expiring = await ops.list({ ...binding, status: 0, expiresBefore: new Date(now.getTime() + o.withinDays * DAY_MS) });
@@ -117,16 +118,25 @@ export function startRotationJob(ops: CertificateOperations, o: RotationJobOptio
   let stopped = false;
 
   const run = (): Promise<RotationReport> => {
-    running ??= renewExpiring(ops, { withinDays: o.withinDays, now: (o.now ?? (() => new Date()))(), ...(o.policy ? { policy: o.policy } : {}) })
+    running ??= renewExpiring(ops, {
+      withinDays: o.withinDays,
+      now: (o.now ?? (() => new Date()))(),
+      ...(o.policy ? { policy: o.policy } : {}),
+    })
       .then((report) => {
-        for (const f of report.failed) o.log.warn(`certificate rotation: renewing ${f.certSN} of ${f.binding.productKey}/${f.binding.deviceKey} failed: ${f.message}`);
+        for (const f of report.failed)
+          o.log.warn(`certificate rotation: renewing ${f.certSN} of ${f.binding.productKey}/${f.binding.deviceKey} failed: ${f.message}`);
         // A validity shorter than the window makes every run renew the renewal of the last one.
         const windowEnd = report.at.getTime() + o.withinDays * DAY_MS;
         for (const r of report.renewed.filter((x) => x.notAfter.getTime() < windowEnd)) {
-          o.log.warn(`certificate rotation: ${r.to} (renewing ${r.from}) expires within the ${o.withinDays}-day window itself; lower the window or raise the product's defaultValidDay`);
+          o.log.warn(
+            `certificate rotation: ${r.to} (renewing ${r.from}) expires within the ${o.withinDays}-day window itself; lower the window or raise the product's defaultValidDay`,
+          );
         }
         if (report.renewed.length > 0 || report.failed.length > 0) {
-          o.log.info(`certificate rotation: ${report.renewed.length} renewed, ${report.failed.length} failed, ${report.skipped.length} skipped of ${report.due} expiring within ${o.withinDays} days`);
+          o.log.info(
+            `certificate rotation: ${report.renewed.length} renewed, ${report.failed.length} failed, ${report.skipped.length} skipped of ${report.due} expiring within ${o.withinDays} days`,
+          );
         }
         return report;
       })

@@ -40,7 +40,15 @@ export function cell(v: unknown): string {
 export function table<T>(rows: readonly T[], columns: readonly Column<T>[]): string {
   const cells = [columns.map((c) => c.header), ...rows.map((r) => columns.map((c) => cell(c.value(r))))];
   const widths = columns.map((_, i) => Math.max(...cells.map((line) => width(line[i] ?? ''))));
-  return cells.map((line) => line.map((s, i) => (i === line.length - 1 ? s : pad(s, widths[i] ?? 0))).join('  ').trimEnd() + '\n').join('');
+  return cells
+    .map(
+      (line) =>
+        line
+          .map((s, i) => (i === line.length - 1 ? s : pad(s, widths[i] ?? 0)))
+          .join('  ')
+          .trimEnd() + '\n',
+    )
+    .join('');
 }
 
 /** `key: value` lines with the values aligned. */

@@ -32,7 +32,8 @@ export async function run(argv: readonly string[]): Promise<number> {
     return exitCodes.ok;
   } catch (e) {
     // Commander has already printed its message (or the help).
-    if (e instanceof CommanderError) return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? exitCodes.ok : exitCodes.usage;
+    if (e instanceof CommanderError)
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? exitCodes.ok : exitCodes.usage;
     return reportError(e);
   }
 }

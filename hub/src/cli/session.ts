@@ -21,11 +21,23 @@ export class Session {
   }
 
   /** Resolves with the envelope whatever its code (for callers that handle per-code outcomes). */
-  call<T>(method: 'GET' | 'POST', resource: string, action: string, query: Record<string, string> = {}, body?: unknown): Promise<ApiResponse<T>> {
+  call<T>(
+    method: 'GET' | 'POST',
+    resource: string,
+    action: string,
+    query: Record<string, string> = {},
+    body?: unknown,
+  ): Promise<ApiResponse<T>> {
     return this.client.connect<T>(this.orgId, method, resource, action, query, body);
   }
 
-  async ok<T>(method: 'GET' | 'POST', resource: string, action: string, query: Record<string, string> = {}, body?: unknown): Promise<ApiResponse<T>> {
+  async ok<T>(
+    method: 'GET' | 'POST',
+    resource: string,
+    action: string,
+    query: Record<string, string> = {},
+    body?: unknown,
+  ): Promise<ApiResponse<T>> {
     const r = await this.call<T>(method, resource, action, query, body);
     if (r.code !== 0) throw new ApiError(r.status, r.code, r.msg);
     return r;

@@ -56,7 +56,11 @@ export class ApiClient {
     const res = await fetch(new URL('/apim-token-service/v2.0/token/get', this.opts.baseUrl), {
       method: 'POST',
       headers: { 'content-type': 'application/json;charset=UTF-8' },
-      body: JSON.stringify({ appKey: this.opts.accessKey, encryption: tokenEncryption(this.opts.accessKey, timestamp, this.opts.accessSecret), timestamp }),
+      body: JSON.stringify({
+        appKey: this.opts.accessKey,
+        encryption: tokenEncryption(this.opts.accessKey, timestamp, this.opts.accessSecret),
+        timestamp,
+      }),
     });
     const body = (await res.json()) as { status: number; msg: string; data?: { accessToken: string; expire: number } };
     if (body.status !== 0 || !body.data) throw new ApiError(res.status, body.status, body.msg);
@@ -65,7 +69,12 @@ export class ApiClient {
   }
 
   /** A signed call; resolves with the envelope whatever its code. */
-  async call<T = unknown>(method: 'GET' | 'POST' | 'DELETE', path: string, query: Record<string, string> = {}, body?: unknown): Promise<ApiResponse<T>> {
+  async call<T = unknown>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    query: Record<string, string> = {},
+    body?: unknown,
+  ): Promise<ApiResponse<T>> {
     const url = new URL(path, this.opts.baseUrl);
     for (const [k, v] of Object.entries(query)) url.searchParams.append(k, v);
     const raw = body === undefined ? undefined : JSON.stringify(body);
@@ -86,14 +95,26 @@ export class ApiClient {
   }
 
   /** A signed call that throws ApiError unless the code is 0. */
-  async ok<T = unknown>(method: 'GET' | 'POST' | 'DELETE', path: string, query: Record<string, string> = {}, body?: unknown): Promise<ApiResponse<T>> {
+  async ok<T = unknown>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    query: Record<string, string> = {},
+    body?: unknown,
+  ): Promise<ApiResponse<T>> {
     const r = await this.call<T>(method, path, query, body);
     if (r.code !== 0) throw new ApiError(r.status, r.code, r.msg);
     return r;
   }
 
   /** Connection Service call: `/connect-service/v2.1/{resource}?action=…&orgId=…`. */
-  connect<T = unknown>(orgId: string, method: 'GET' | 'POST', resource: string, action: string, query: Record<string, string> = {}, body?: unknown): Promise<ApiResponse<T>> {
+  connect<T = unknown>(
+    orgId: string,
+    method: 'GET' | 'POST',
+    resource: string,
+    action: string,
+    query: Record<string, string> = {},
+    body?: unknown,
+  ): Promise<ApiResponse<T>> {
     return this.call<T>(method, `/connect-service/v2.1/${resource}`, { action, orgId, ...query }, body);
   }
 }

@@ -25,7 +25,9 @@ export class ClusterCommandChannel implements CommandChannel {
 
   async start(): Promise<void> {
     // Local replies go out to every node (the one waiting may be elsewhere); all nodes hear them.
-    this.local.onReply((r) => void this.link.broadcast(REPLIES, r).catch((err: unknown) => this.log.error({ err }, 'reply broadcast failed')));
+    this.local.onReply(
+      (r) => void this.link.broadcast(REPLIES, r).catch((err: unknown) => this.log.error({ err }, 'reply broadcast failed')),
+    );
     await this.link.onBroadcast(REPLIES, (payload) => {
       for (const l of this.replyListeners) l(payload as CommandReply);
     });

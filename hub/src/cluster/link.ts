@@ -8,7 +8,16 @@
  */
 export type NodeMessage =
   /** `message` is a JSON payload; a raw (Custom) one travels as `rawBase64` instead. */
-  | { type: 'deliver'; requestId: string; replyTo: string; productKey: string; deviceKey: string; topic: string; message?: unknown; rawBase64?: string }
+  | {
+      type: 'deliver';
+      requestId: string;
+      replyTo: string;
+      productKey: string;
+      deviceKey: string;
+      topic: string;
+      message?: unknown;
+      rawBase64?: string;
+    }
   | { type: 'delivered'; requestId: string; ok: boolean }
   /** A newer login of the device happened on another node: drop the local session. */
   | { type: 'takeover'; productKey: string; deviceKey: string }

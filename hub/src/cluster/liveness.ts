@@ -10,7 +10,13 @@ import type { ClusterLink } from './link.js';
  * elsewhere, and the cached commands it had sent go back to their queues. At start a node clears what a previous run under the same HUB_NODE_ID left behind.
  * When Redis comes back after an outage, every node claims its live sessions again.
  */
-export async function startLiveness(link: ClusterLink, lifecycle: DeviceLifecycle, commands: Pick<CommandCore, 'requeueSentBy'>, log: Logger, intervalMs: number): Promise<{ stop(): void }> {
+export async function startLiveness(
+  link: ClusterLink,
+  lifecycle: DeviceLifecycle,
+  commands: Pick<CommandCore, 'requeueSentBy'>,
+  log: Logger,
+  intervalMs: number,
+): Promise<{ stop(): void }> {
   const orphaned = async (identities: unknown[]) => {
     for (const identity of identities) if (identity) await lifecycle.orphaned(identity as DeviceIdentity);
   };

@@ -6,7 +6,13 @@ import type { ClusterLink, NodeMessage } from './link.js';
 import { letGo } from './ownership.js';
 
 /** What a node does with the messages other nodes address to it. */
-export function handleNodeMessages(link: ClusterLink, broker: Broker, commands: CommandCore, channel: ClusterCommandChannel, log: Logger): void {
+export function handleNodeMessages(
+  link: ClusterLink,
+  broker: Broker,
+  commands: CommandCore,
+  channel: ClusterCommandChannel,
+  log: Logger,
+): void {
   link.onMessage((m: NodeMessage) => {
     switch (m.type) {
       case 'deliver':

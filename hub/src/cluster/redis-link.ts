@@ -32,7 +32,12 @@ if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) return 
  * caller decides), and `onReconnect` handlers run once Redis answers again, so the node can
  * re-announce the sessions it holds (a restarted Redis has forgotten them).
  */
-export async function openRedisLink(url: string, log: Logger, nodeId = `node-${randomUUID()}`, nodeTtlMs = DEFAULT_NODE_TTL_MS): Promise<ClusterLink> {
+export async function openRedisLink(
+  url: string,
+  log: Logger,
+  nodeId = `node-${randomUUID()}`,
+  nodeTtlMs = DEFAULT_NODE_TTL_MS,
+): Promise<ClusterLink> {
   // Calls fail fast while Redis is away instead of queueing without bound.
   const cmd = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
   const sub = new Redis(url, { lazyConnect: true });
@@ -71,9 +76,12 @@ export async function openRedisLink(url: string, log: Logger, nodeId = `node-${r
   await sub.subscribe(nodeChannel(nodeId));
   const beat = () => cmd.multi().set(aliveKey(nodeId), '1', 'PX', nodeTtlMs).sadd(nodesKey, nodeId).exec();
   await beat();
-  const heartbeat = setInterval(() => {
-    beat().catch(() => undefined);
-  }, Math.max(100, Math.floor(nodeTtlMs / 3)));
+  const heartbeat = setInterval(
+    () => {
+      beat().catch(() => undefined);
+    },
+    Math.max(100, Math.floor(nodeTtlMs / 3)),
+  );
   heartbeat.unref();
 
   const suspects = new Map<string, number>();
@@ -85,7 +93,8 @@ export async function openRedisLink(url: string, log: Logger, nodeId = `node-${r
     const orphans: unknown[] = [];
     for (const [field, identity] of Object.entries(roster)) {
       const [pk, ...rest] = field.split('/');
-      if ((await cmd.eval(ORPHAN, 2, deviceKey(pk!, rest.join('/')), rosterPrefix + node, node, field)) === 1) orphans.push(JSON.parse(identity));
+      if ((await cmd.eval(ORPHAN, 2, deviceKey(pk!, rest.join('/')), rosterPrefix + node, node, field)) === 1)
+        orphans.push(JSON.parse(identity));
     }
     return orphans;
   }
@@ -100,7 +109,16 @@ export async function openRedisLink(url: string, log: Logger, nodeId = `node-${r
       return holder && (await isAlive(holder)) ? holder : undefined;
     },
     async claim(pk, dk, identity) {
-      const previous = (await cmd.eval(CLAIM, 2, deviceKey(pk, dk), rosterPrefix + nodeId, nodeId, `${pk}/${dk}`, JSON.stringify(identity ?? null), rosterPrefix)) as string | null;
+      const previous = (await cmd.eval(
+        CLAIM,
+        2,
+        deviceKey(pk, dk),
+        rosterPrefix + nodeId,
+        nodeId,
+        `${pk}/${dk}`,
+        JSON.stringify(identity ?? null),
+        rosterPrefix,
+      )) as string | null;
       return previous && previous !== nodeId && (await isAlive(previous)) ? previous : undefined;
     },
     async release(pk, dk) {
@@ -154,7 +172,12 @@ export async function openRedisLink(url: string, log: Logger, nodeId = `node-${r
     },
     async close() {
       clearInterval(heartbeat);
-      await cmd.multi().del(aliveKey(nodeId)).srem(nodesKey, nodeId).exec().catch(() => undefined);
+      await cmd
+        .multi()
+        .del(aliveKey(nodeId))
+        .srem(nodesKey, nodeId)
+        .exec()
+        .catch(() => undefined);
       sub.disconnect();
       cmd.disconnect();
     },

@@ -43,7 +43,18 @@ export class RedisThrottle implements Throttle {
 
   private async admitShared(deviceId: string, now: number): Promise<string | undefined> {
     const c = this.config;
-    const [verdict, ms] = (await this.redis.eval(ADMIT, 2, `edgehub:throttle:${deviceId}`, `edgehub:blocked:${deviceId}`, now, c.windowMs, c.maxInWindow, c.minIntervalMs, c.blockMs, randomUUID())) as [number, number];
+    const [verdict, ms] = (await this.redis.eval(
+      ADMIT,
+      2,
+      `edgehub:throttle:${deviceId}`,
+      `edgehub:blocked:${deviceId}`,
+      now,
+      c.windowMs,
+      c.maxInWindow,
+      c.minIntervalMs,
+      c.blockMs,
+      randomUUID(),
+    )) as [number, number];
     switch (verdict) {
       case 1:
         return `connections of this device are blocked for ${Math.ceil(ms / 1000)} s`;

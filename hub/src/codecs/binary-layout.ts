@@ -81,7 +81,8 @@ export function layoutProblem(layout: BinaryLayout): string | undefined {
   const types = new Set<number>();
   for (const [i, f] of layout.frames.entries()) {
     const where = `frames[${i}]`;
-    if (!uplinkMethod.test(f.method)) return `${where}.method must be thing.measurepoint.post|resume, thing.attribute.update or thing.event.<id>.post`;
+    if (!uplinkMethod.test(f.method))
+      return `${where}.method must be thing.measurepoint.post|resume, thing.attribute.update or thing.event.<id>.post`;
     if (f.type !== undefined) {
       if (types.has(f.type)) return `${where}.type ${f.type} is used twice`;
       types.add(f.type);
@@ -108,11 +109,13 @@ function frameProblem(layout: BinaryLayout, f: UplinkFrame | CommandFrame, where
   for (const field of f.fields) {
     if (names.has(field.name)) return `${where}: field ${field.name} appears twice`;
     names.add(field.name);
-    if (field.scale !== undefined && (!Number.isFinite(field.scale) || field.scale === 0)) return `${where}: field ${field.name} needs a finite, non-zero scale`;
+    if (field.scale !== undefined && (!Number.isFinite(field.scale) || field.scale === 0))
+      return `${where}: field ${field.name} needs a finite, non-zero scale`;
     used.push([field.offset, sizeOf[field.type], `field ${field.name}`]);
   }
   for (const [offset, size, what] of used) {
-    if (!Number.isInteger(offset) || offset < 0 || offset + size > f.length) return `${where}: ${what} at offset ${offset} does not fit in ${f.length} bytes`;
+    if (!Number.isInteger(offset) || offset < 0 || offset + size > f.length)
+      return `${where}: ${what} at offset ${offset} does not fit in ${f.length} bytes`;
   }
   const sorted = [...used].sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < sorted.length; i++) {
@@ -232,14 +235,16 @@ export function binaryLayoutCodec(layout: BinaryLayout): RawCodec {
 
     encodeCommand(command: RawCommand): Buffer {
       const frame = layout.commands?.[command.method];
-      if (!frame) throw new EnosError(codes.invalidArgument, `Invalid Argument: the product's binary layout has no frame for ${command.method}`);
+      if (!frame)
+        throw new EnosError(codes.invalidArgument, `Invalid Argument: the product's binary layout has no frame for ${command.method}`);
       const params = (command.params ?? {}) as Record<string, unknown>;
       const out = Buffer.alloc(frame.length);
       if (frame.type !== undefined) out.writeUInt8(frame.type, typeOffset);
       if (frame.id) write(out, frame.id.offset, frame.id.type, frame.id.endian ?? order, Number(command.frameId ?? 0));
       for (const f of frame.fields) {
         const v = params[f.name];
-        if (typeof v !== 'number' || !Number.isFinite(v)) throw new EnosError(codes.invalidArgument, `Invalid Argument params.${f.name}: the binary layout needs a number`);
+        if (typeof v !== 'number' || !Number.isFinite(v))
+          throw new EnosError(codes.invalidArgument, `Invalid Argument params.${f.name}: the binary layout needs a number`);
         const raw = f.type.startsWith('float') ? v / (f.scale ?? 1) : Math.round(v / (f.scale ?? 1));
         try {
           write(out, f.offset, f.type, f.endian ?? order, raw);
@@ -251,7 +256,8 @@ export function binaryLayoutCodec(layout: BinaryLayout): RawCodec {
     },
 
     decodeReply(bytes): RawReply {
-      if (bytes.length !== REPLY_ID_BYTES + 2) throw formatError(`a down_raw_reply frame is ${REPLY_ID_BYTES + 2} bytes (uint32 id, uint16 code), got ${bytes.length}`);
+      if (bytes.length !== REPLY_ID_BYTES + 2)
+        throw formatError(`a down_raw_reply frame is ${REPLY_ID_BYTES + 2} bytes (uint32 id, uint16 code), got ${bytes.length}`);
       return { id: bytes.readUInt32BE(0), code: bytes.readUInt16BE(REPLY_ID_BYTES), data: {} };
     },
   };

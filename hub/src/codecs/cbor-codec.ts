@@ -32,7 +32,8 @@ export const cborRawCodec: RawCodec = {
 function decodeMap(bytes: Buffer): Record<string, unknown> {
   if (bytes.length === 0) throw new EnosError(codes.payloadEmpty, 'Payload is empty');
   const v = cborCodec.decode(bytes); // 1220 on malformed CBOR
-  if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array || v instanceof Map) throw formatError('the payload must be a CBOR map');
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array || v instanceof Map)
+    throw formatError('the payload must be a CBOR map');
   return v as Record<string, unknown>;
 }
 

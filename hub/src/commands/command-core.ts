@@ -89,10 +89,15 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
     private readonly nodeId?: string,
   ) {
     super();
-    this.pull = new PullQueue(commands, (c) => this.types.require(deviceTypeOf(c)).render(c), clock, (c) => {
-      this.metrics?.commandOutcomes.inc({ status: c.status });
-      this.emit('status', c);
-    });
+    this.pull = new PullQueue(
+      commands,
+      (c) => this.types.require(deviceTypeOf(c)).render(c),
+      clock,
+      (c) => {
+        this.metrics?.commandOutcomes.inc({ status: c.status });
+        this.emit('status', c);
+      },
+    );
   }
 
   /** Who wakes 'wake-and-pull' devices when a command is queued for them (the push queue). */
@@ -102,7 +107,10 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
 
   /** The ids of the 'push' types: their records' queue runs here (a filter on deviceType). */
   private pushTypeFilter(): Filter {
-    const ids = this.types.list().filter((t) => t.delivery === 'push').map((t) => t.id);
+    const ids = this.types
+      .list()
+      .filter((t) => t.delivery === 'push')
+      .map((t) => t.id);
     return { $or: [{ deviceType: { $exists: false } }, { deviceType: { $in: ids } }] };
   }
 
@@ -121,8 +129,12 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
     // Only this node's own: other nodes of a cluster are still waiting for theirs.
     const mine = this.nodeId ? [{ sentBy: this.nodeId }] : [];
     const orphaned = await this.commands.find({ $and: [{ status: 'sent' }, this.pushTypeFilter(), ...mine] }, { limit: 10_000 });
-    for (const c of orphaned.items) await this.finish(c.commandId, 'timeout', undefined, 'the hub restarted while waiting for the reply', 'sent');
-    this.sweepTimer = setInterval(() => void this.sweep().catch((err: unknown) => this.log.error({ err }, 'command sweep failed')), this.limits.sweepIntervalMs);
+    for (const c of orphaned.items)
+      await this.finish(c.commandId, 'timeout', undefined, 'the hub restarted while waiting for the reply', 'sent');
+    this.sweepTimer = setInterval(
+      () => void this.sweep().catch((err: unknown) => this.log.error({ err }, 'command sweep failed')),
+      this.limits.sweepIntervalMs,
+    );
     this.sweepTimer.unref();
   }
 
@@ -194,15 +206,24 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
   async cancel(orgId: string, commandId: string): Promise<CommandRecord> {
     const c = await this.get(orgId, commandId);
     const now = this.clock();
-    const updated = await this.commands.update(commandId, { status: 'cancelled', operationStatus: 'ERROR', history: [...c.history, { status: 'cancelled', at: now }] }, { status: 'pending', orgId });
+    const updated = await this.commands.update(
+      commandId,
+      { status: 'cancelled', operationStatus: 'ERROR', history: [...c.history, { status: 'cancelled', at: now }] },
+      { status: 'pending', orgId },
+    );
     if (updated) this.emit('status', updated);
-    if (!updated) throw new EnosError(codes.invalidArgument, `Invalid Argument commandId: command ${commandId} is ${(await this.get(orgId, commandId)).status}, only pending commands can be cancelled`);
+    if (!updated)
+      throw new EnosError(
+        codes.invalidArgument,
+        `Invalid Argument commandId: command ${commandId} is ${(await this.get(orgId, commandId)).status}, only pending commands can be cancelled`,
+      );
     return updated;
   }
 
   private async instant(record: CommandRecord, type: DeviceTypePlugin): Promise<CommandRecord> {
     const { productKey, deviceKey } = record;
-    if (!(await type.channel!.isReachable(productKey, deviceKey))) throw new EnosError(codes.deviceOffline, `Device ${record.assetId} is offline`);
+    if (!(await type.channel!.isReachable(productKey, deviceKey)))
+      throw new EnosError(codes.deviceOffline, `Device ${record.assetId} is offline`);
     await this.commands.insert(record);
     const reply = new Promise<CommandReply | undefined>((resolve) => {
       const timer = setTimeout(() => {
@@ -221,13 +242,20 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
     const r = await reply;
     if (!r) {
       await this.finish(record.commandId, 'timeout');
-      throw new EnosError(codes.commandReplyTimeout, `No reply from device ${record.assetId} within ${record.timeoutMs / 1000} s (commandId ${record.commandId})`);
+      throw new EnosError(
+        codes.commandReplyTimeout,
+        `No reply from device ${record.assetId} within ${record.timeoutMs / 1000} s (commandId ${record.commandId})`,
+      );
     }
     return this.finish(record.commandId, 'replied', r);
   }
 
   private async checkRoom(record: CommandRecord): Promise<void> {
-    const open = await this.commands.count({ assetId: record.assetId, status: { $in: ['pending', 'sent', 'notnow', 'in-progress'] }, pendingTtlSeconds: { $gt: 0 } });
+    const open = await this.commands.count({
+      assetId: record.assetId,
+      status: { $in: ['pending', 'sent', 'notnow', 'in-progress'] },
+      pendingTtlSeconds: { $gt: 0 },
+    });
     if (open >= this.limits.maxPendingPerDevice) {
       throw new EnosError(codes.commandCacheFull, `Device ${record.assetId} already has ${open} cached commands`);
     }
@@ -271,11 +299,17 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
     const key = `${productKey}/${deviceKey}`;
     for (;;) {
       if (this.inFlight.has(key)) return;
-      const next = (
-        // Instant commands (ttl 0) are owned by their caller and never wait in this queue.
+      const next = // Instant commands (ttl 0) are owned by their caller and never wait in this queue.
+      (
         await this.commands.find(
           { $and: [{ productKey, deviceKey, status: 'pending', pendingTtlSeconds: { $gt: 0 } }, this.pushTypeFilter()] },
-          { sort: [{ field: 'createdAt', order: 'ASC' }, { field: 'commandId', order: 'ASC' }], limit: 1 },
+          {
+            sort: [
+              { field: 'createdAt', order: 'ASC' },
+              { field: 'commandId', order: 'ASC' },
+            ],
+            limit: 1,
+          },
         )
       ).items[0];
       if (!next) return;
@@ -351,11 +385,21 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
    * device's queue runs again where its session now is.
    */
   async requeueSentBy(nodeId: string): Promise<number> {
-    const left = await this.commands.find({ $and: [{ status: 'sent', sentBy: nodeId, pendingTtlSeconds: { $gt: 0 } }, this.pushTypeFilter()] }, { limit: 10_000 });
+    const left = await this.commands.find(
+      { $and: [{ status: 'sent', sentBy: nodeId, pendingTtlSeconds: { $gt: 0 } }, this.pushTypeFilter()] },
+      { limit: 10_000 },
+    );
     const devices = new Map<string, CommandRecord>();
     for (const c of left.items) {
       const now = this.clock();
-      const back = await this.commands.update(c.commandId, { status: 'pending', history: [...c.history, { status: 'pending', at: now, note: `its node ${nodeId} left the cluster: delivered again` }] }, { status: 'sent' });
+      const back = await this.commands.update(
+        c.commandId,
+        {
+          status: 'pending',
+          history: [...c.history, { status: 'pending', at: now, note: `its node ${nodeId} left the cluster: delivered again` }],
+        },
+        { status: 'sent' },
+      );
       if (back) devices.set(`${c.productKey}/${c.deviceKey}`, c);
     }
     for (const c of devices.values()) await this.kick(c.productKey, c.deviceKey, deviceTypeOf(c));
@@ -366,17 +410,34 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
   private async deliver(c: CommandRecord): Promise<boolean> {
     const now = this.clock();
     const type = this.types.require(deviceTypeOf(c));
-    await this.commands.update(c.commandId, { status: 'sent', sentAt: now, replyDeadlineAt: now + c.timeoutMs, ...(this.nodeId ? { sentBy: this.nodeId } : {}), history: [...c.history, { status: 'sent', at: now }] });
+    await this.commands.update(c.commandId, {
+      status: 'sent',
+      sentAt: now,
+      replyDeadlineAt: now + c.timeoutMs,
+      ...(this.nodeId ? { sentBy: this.nodeId } : {}),
+      history: [...c.history, { status: 'sent', at: now }],
+    });
     this.metrics?.commandOutcomes.inc({ status: 'sent' });
     return type.channel!.send(c.productKey, c.deviceKey, await type.render(c));
   }
 
   private async revertToPending(commandId: string): Promise<void> {
     const c = await this.commands.get(commandId);
-    if (c) await this.commands.update(commandId, { status: 'pending', history: [...c.history, { status: 'pending', at: this.clock(), note: 'not delivered: device unreachable' }] }, { status: 'sent' });
+    if (c)
+      await this.commands.update(
+        commandId,
+        { status: 'pending', history: [...c.history, { status: 'pending', at: this.clock(), note: 'not delivered: device unreachable' }] },
+        { status: 'sent' },
+      );
   }
 
-  private async finish(commandId: string, status: CommandStatus, reply?: CommandReply, note?: string, from?: CommandStatus): Promise<CommandRecord> {
+  private async finish(
+    commandId: string,
+    status: CommandStatus,
+    reply?: CommandReply,
+    note?: string,
+    from?: CommandStatus,
+  ): Promise<CommandRecord> {
     const c = await this.commands.get(commandId);
     if (!c) throw new EnosError(codes.notFound, `Command ${commandId} not found`);
     const now = this.clock();
@@ -384,7 +445,10 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
     const set: Partial<CommandRecord> = { status, history: [...c.history, note ? { status, at: now, note } : { status, at: now }] };
     if (reply) {
       set.repliedAt = now;
-      set.reply = reply.message !== undefined ? { code: reply.code, message: reply.message, data: reply.data } : { code: reply.code, data: reply.data };
+      set.reply =
+        reply.message !== undefined
+          ? { code: reply.code, message: reply.message, data: reply.data }
+          : { code: reply.code, data: reply.data };
     }
     set.operationStatus = operationStatusOf({ status, reply: set.reply ?? c.reply });
     const updated = await this.commands.update(commandId, set, from ? { status: from } : undefined);
@@ -400,17 +464,34 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
    */
   async sweep(): Promise<void> {
     const now = this.clock();
-    const expired = await this.commands.find({ status: 'pending', pendingTtlSeconds: { $gt: 0 }, expireAt: { $lte: now } }, { limit: 1000 });
+    const expired = await this.commands.find(
+      { status: 'pending', pendingTtlSeconds: { $gt: 0 }, expireAt: { $lte: now } },
+      { limit: 1000 },
+    );
     for (const c of expired.items) await this.finish(c.commandId, 'expired', undefined, 'not delivered before its deadline', 'pending');
-    const unanswered = await this.commands.find({ status: { $in: ['sent', 'notnow', 'in-progress'] }, pendingTtlSeconds: { $gt: 0 }, expireAt: { $lte: now } }, { limit: 1000 });
+    const unanswered = await this.commands.find(
+      { status: { $in: ['sent', 'notnow', 'in-progress'] }, pendingTtlSeconds: { $gt: 0 }, expireAt: { $lte: now } },
+      { limit: 1000 },
+    );
     for (const c of unanswered.items) {
-      if (this.types.get(deviceTypeOf(c))?.delivery === 'wake-and-pull') await this.finish(c.commandId, 'timeout', undefined, 'no answer before its deadline', c.status);
+      if (this.types.get(deviceTypeOf(c))?.delivery === 'wake-and-pull')
+        await this.finish(c.commandId, 'timeout', undefined, 'no answer before its deadline', c.status);
     }
-    const lost = await this.commands.find({ $and: [{ status: 'sent', replyDeadlineAt: { $lte: now - this.limits.sweepIntervalMs } }, this.pushTypeFilter()] }, { limit: 1000 });
+    const lost = await this.commands.find(
+      { $and: [{ status: 'sent', replyDeadlineAt: { $lte: now - this.limits.sweepIntervalMs } }, this.pushTypeFilter()] },
+      { limit: 1000 },
+    );
     for (const c of lost.items) {
-      if (![...this.inFlight.values(), ...this.waiters.values()].some((f) => f.commandId === c.commandId)) await this.finish(c.commandId, 'timeout', undefined, 'no reply before its deadline', 'sent');
+      if (![...this.inFlight.values(), ...this.waiters.values()].some((f) => f.commandId === c.commandId))
+        await this.finish(c.commandId, 'timeout', undefined, 'no reply before its deadline', 'sent');
     }
-    const old = await this.commands.find({ status: { $in: ['replied', 'timeout', 'expired', 'cancelled', 'acknowledged', 'error', 'format-error', 'repeated'] }, createdAt: { $lt: now - this.limits.historyRetentionMs } }, { limit: 1000 });
+    const old = await this.commands.find(
+      {
+        status: { $in: ['replied', 'timeout', 'expired', 'cancelled', 'acknowledged', 'error', 'format-error', 'repeated'] },
+        createdAt: { $lt: now - this.limits.historyRetentionMs },
+      },
+      { limit: 1000 },
+    );
     for (const c of old.items) await this.commands.delete(c.commandId);
   }
 }

@@ -20,7 +20,13 @@ export function mqttCommandChannel(broker: Broker): CommandChannel {
         if (!commandReplyKinds.has(r.topic.kind) || !r.topic.isReply) return;
         const { id, code, message, data } = r.reply;
         if (typeof id !== 'string' && typeof id !== 'number') return;
-        const reply: CommandReply = { productKey: r.topic.pk, deviceKey: r.topic.dk, commandId: String(id), code: typeof code === 'number' ? code : Number(code), data: data ?? null };
+        const reply: CommandReply = {
+          productKey: r.topic.pk,
+          deviceKey: r.topic.dk,
+          commandId: String(id),
+          code: typeof code === 'number' ? code : Number(code),
+          data: data ?? null,
+        };
         if (typeof message === 'string') reply.message = message;
         listener(reply);
       };

@@ -48,8 +48,11 @@ export class PullQueue {
 
   /** The device's next command in this session, rendered, or undefined when there is none. */
   async nextCommand(device: PullDevice, session: string): Promise<PulledCommand | undefined> {
-    for (let skipped = 0; ; ) {
-      const found = await this.commands.find({ assetId: device.deviceId, deviceType: device.deviceType, status: { $in: pullable } }, { sort: order, offset: skipped, limit: 1 });
+    for (let skipped = 0; ;) {
+      const found = await this.commands.find(
+        { assetId: device.deviceId, deviceType: device.deviceType, status: { $in: pullable } },
+        { sort: order, offset: skipped, limit: 1 },
+      );
       const next = found.items[0];
       if (!next) return undefined;
       const now = this.clock();
@@ -65,7 +68,12 @@ export class PullQueue {
       try {
         wire = await this.render(next);
       } catch (err) {
-        await this.transition(next, 'format-error', { result: { outcome: 'format-error', error: String((err as Error).message) } }, 'could not be rendered');
+        await this.transition(
+          next,
+          'format-error',
+          { result: { outcome: 'format-error', error: String((err as Error).message) } },
+          'could not be rendered',
+        );
         continue;
       }
       const sent = await this.transition(next, 'sent', { sentAt: now, replyDeadlineAt: next.expireAt });
@@ -89,7 +97,15 @@ export class PullQueue {
     if (result.data !== undefined) stored.data = result.data;
     if (result.error !== undefined) stored.error = result.error;
     const status: CommandStatus =
-      result.outcome === 'acknowledged' ? 'acknowledged' : result.outcome === 'error' ? 'error' : result.outcome === 'format-error' ? 'format-error' : result.outcome === 'not-now' ? 'notnow' : 'in-progress';
+      result.outcome === 'acknowledged'
+        ? 'acknowledged'
+        : result.outcome === 'error'
+          ? 'error'
+          : result.outcome === 'format-error'
+            ? 'format-error'
+            : result.outcome === 'not-now'
+              ? 'notnow'
+              : 'in-progress';
     const set: Partial<CommandRecord> = { result: stored, repliedAt: now };
     if (status === 'notnow') {
       set.notNowSession = session;
@@ -105,15 +121,28 @@ export class PullQueue {
    * what was queued for the old enrollment must not reach the new one). Returns how many.
    */
   async clear(device: PullDevice, note: string): Promise<number> {
-    const open = await this.commands.find({ assetId: device.deviceId, deviceType: device.deviceType, status: { $in: reportable } }, { sort: order, limit: 10_000 });
+    const open = await this.commands.find(
+      { assetId: device.deviceId, deviceType: device.deviceType, status: { $in: reportable } },
+      { sort: order, limit: 10_000 },
+    );
     let n = 0;
     for (const c of open.items) if (await this.transition(c, 'error', { result: { outcome: 'error', error: note } }, note)) n++;
     return n;
   }
 
-  private async transition(c: CommandRecord, status: CommandStatus, set: Partial<CommandRecord>, note?: string): Promise<CommandRecord | undefined> {
+  private async transition(
+    c: CommandRecord,
+    status: CommandStatus,
+    set: Partial<CommandRecord>,
+    note?: string,
+  ): Promise<CommandRecord | undefined> {
     const at = this.clock();
-    const next = { ...set, status, operationStatus: operationStatusOf({ status, reply: c.reply }), history: [...c.history, note ? { status, at, note } : { status, at }] };
+    const next = {
+      ...set,
+      status,
+      operationStatus: operationStatusOf({ status, reply: c.reply }),
+      history: [...c.history, note ? { status, at, note } : { status, at }],
+    };
     const updated = await this.commands.update(c.commandId, next, { status: c.status });
     if (updated) this.onStatus(updated);
     return updated;

@@ -14,11 +14,16 @@ const port = (v: string) => {
 };
 const program = new Command('cluster')
   .description('redis-server, the certificate service, N hub workers, a manager and HAProxy, on this machine')
-  .option('--workers <n>', 'hub worker nodes', (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1 || n > 32) throw new InvalidArgumentError('from 1 to 32');
-    return n;
-  }, 2)
+  .option(
+    '--workers <n>',
+    'hub worker nodes',
+    (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 32) throw new InvalidArgumentError('from 1 to 32');
+      return n;
+    },
+    2,
+  )
   .option('--data-dir <dir>', 'where every node keeps its data', './data-cluster')
   .option('--mqtt-port <port>', "HAProxy's MQTT port", port, 11883)
   .option('--mqtts-port <port>', "HAProxy's MQTT over TLS port", port, 18883)
@@ -28,13 +33,25 @@ const program = new Command('cluster')
 
 async function main(): Promise<void> {
   program.parse();
-  const o = program.opts<{ workers: number; dataDir: string; mqttPort: number; mqttsPort: number; wsPort: number; httpPort: number; printComposeHaproxy?: boolean }>();
+  const o = program.opts<{
+    workers: number;
+    dataDir: string;
+    mqttPort: number;
+    mqttsPort: number;
+    wsPort: number;
+    httpPort: number;
+    printComposeHaproxy?: boolean;
+  }>();
   if (o.printComposeHaproxy) {
     process.stdout.write(renderHaproxyConfig(composeTopology));
     return;
   }
   process.stdout.write(`starting redis-server, the certificate service, a manager, ${o.workers} workers and HAProxy …\n`);
-  const cluster = await startLocalCluster({ dataDir: o.dataDir, workers: o.workers, ports: { mqtt: o.mqttPort, mqtts: o.mqttsPort, ws: o.wsPort, http: o.httpPort } });
+  const cluster = await startLocalCluster({
+    dataDir: o.dataDir,
+    workers: o.workers,
+    ports: { mqtt: o.mqttPort, mqtts: o.mqttsPort, ws: o.wsPort, http: o.httpPort },
+  });
   const admin = JSON.parse(await readFile(cluster.credentialsPath, 'utf8')) as { accessKey: string };
   process.stdout.write(
     [
@@ -62,7 +79,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  for (const p of [...cluster.workers.map((w) => w.process), cluster.manager.process, cluster.haproxy, cluster.redis, cluster.certificateService]) {
+  for (const p of [
+    ...cluster.workers.map((w) => w.process),
+    cluster.manager.process,
+    cluster.haproxy,
+    cluster.redis,
+    cluster.certificateService,
+  ]) {
     p.child.once('exit', (code, signal) => {
       if (!stopping) process.stderr.write(`${p.name} exited (${signal ?? code}); the others keep running\n`);
     });

@@ -62,7 +62,14 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   };
   try {
     const redisPort = await freePort(host);
-    const redis = await startProcess('redis-server', 'redis-server', ['--port', String(redisPort), '--bind', host, '--save', '', '--appendonly', 'no'], process.env, /Ready to accept connections/, repoRoot);
+    const redis = await startProcess(
+      'redis-server',
+      'redis-server',
+      ['--port', String(redisPort), '--bind', host, '--save', '', '--appendonly', 'no'],
+      process.env,
+      /Ready to accept connections/,
+      repoRoot,
+    );
     started.push(redis);
     const redisUrl = `redis://${host}:${redisPort}`;
 
@@ -72,7 +79,14 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       'certificate-service',
       process.execPath,
       ['--import', 'tsx', 'certificate-service/src/main.ts'],
-      { ...process.env, CERT_SERVICE_DATA_DIR: join(dataDir, 'certificate-service'), CERT_SERVICE_HOST: host, CERT_SERVICE_PORT: String(certPort), CERT_SERVICE_SECRET: certSecret, LOG_LEVEL: options.logLevel ?? 'warn' },
+      {
+        ...process.env,
+        CERT_SERVICE_DATA_DIR: join(dataDir, 'certificate-service'),
+        CERT_SERVICE_HOST: host,
+        CERT_SERVICE_PORT: String(certPort),
+        CERT_SERVICE_SECRET: certSecret,
+        LOG_LEVEL: options.logLevel ?? 'warn',
+      },
       /certificate service is running/,
       repoRoot,
     );
@@ -125,7 +139,12 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const workerEndpoints = await Promise.all(Array.from({ length: options.workers }, (_, i) => endpoint(`worker-${i + 1}`)));
     const workers = await Promise.all(workerEndpoints.map((e) => startNode(e.name, 'worker', e)));
 
-    const config = renderHaproxyConfig({ bind: { host, ...ports }, workers: workerEndpoints, manager: { host, httpPort: manager.endpoint.httpPort }, checkIntervalMs: options.checkIntervalMs ?? 1000 });
+    const config = renderHaproxyConfig({
+      bind: { host, ...ports },
+      workers: workerEndpoints,
+      manager: { host, httpPort: manager.endpoint.httpPort },
+      checkIntervalMs: options.checkIntervalMs ?? 1000,
+    });
     const configPath = join(dataDir, 'haproxy.cfg');
     await writeFile(configPath, config);
     // -db: stay in the foreground; -W: master-worker (signals reach HAProxy's worker too).
@@ -136,7 +155,12 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     });
 
     const cluster: LocalCluster = {
-      urls: { mqtt: `mqtt://${host}:${ports.mqtt}`, mqtts: `mqtts://${host}:${ports.mqtts}`, ws: `ws://${host}:${ports.ws}/mqtt`, http: `http://${host}:${ports.http}` },
+      urls: {
+        mqtt: `mqtt://${host}:${ports.mqtt}`,
+        mqtts: `mqtts://${host}:${ports.mqtts}`,
+        ws: `ws://${host}:${ports.ws}/mqtt`,
+        http: `http://${host}:${ports.http}`,
+      },
       redisUrl,
       workers,
       manager,

@@ -16,7 +16,15 @@ export interface ClusterProcess {
  * Starts `command` and resolves once its output matches `ready` (at once when `ready` is null);
  * rejects if it exits first.
  */
-export async function startProcess(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp | null, cwd: string, timeoutMs = 60_000): Promise<ClusterProcess> {
+export async function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp | null,
+  cwd: string,
+  timeoutMs = 60_000,
+): Promise<ClusterProcess> {
   const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const collect = (d: Buffer) => {

@@ -56,7 +56,9 @@ export class DeviceLogs {
   async append(device: DeviceIdentity, entries: NewDeviceLog[]): Promise<void> {
     if (entries.length === 0) return;
     const receivedAt = this.clock();
-    await this.records.insertMany(entries.map((e) => ({ ...e, logId: randomUUID(), orgId: device.orgId, assetId: device.assetId, receivedAt })));
+    await this.records.insertMany(
+      entries.map((e) => ({ ...e, logId: randomUUID(), orgId: device.orgId, assetId: device.assetId, receivedAt })),
+    );
     await this.trim(device.assetId, entries[0]!.kind);
   }
 
@@ -68,7 +70,16 @@ export class DeviceLogs {
     if (q.startTime !== undefined) and.push({ time: { $gte: q.startTime } });
     if (q.endTime !== undefined) and.push({ time: { $lt: q.endTime } });
     if (this.limits.retentionMs > 0) and.push({ receivedAt: { $gte: this.clock() - this.limits.retentionMs } });
-    const found = await this.records.find({ $and: and }, { sort: [{ field: 'time', order: 'DESC' }, { field: 'receivedAt', order: 'DESC' }], limit: q.limit });
+    const found = await this.records.find(
+      { $and: and },
+      {
+        sort: [
+          { field: 'time', order: 'DESC' },
+          { field: 'receivedAt', order: 'DESC' },
+        ],
+        limit: q.limit,
+      },
+    );
     return found.items;
   }
 
@@ -89,7 +100,13 @@ export class DeviceLogs {
     const n = await this.records.count(filter);
     const excess = n - this.limits.maxPerDevice;
     if (excess <= 0) return;
-    const oldest = await this.records.find(filter, { sort: [{ field: 'receivedAt', order: 'ASC' }, { field: 'time', order: 'ASC' }], limit: excess });
+    const oldest = await this.records.find(filter, {
+      sort: [
+        { field: 'receivedAt', order: 'ASC' },
+        { field: 'time', order: 'ASC' },
+      ],
+      limit: excess,
+    });
     for (const r of oldest.items) await this.records.delete(r.logId);
   }
 }

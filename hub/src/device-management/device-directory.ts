@@ -49,7 +49,11 @@ export class DeviceDirectory {
         ...(input.description !== undefined ? { description: input.description } : {}),
         ...(input.ownership !== undefined ? { ownership: input.ownership } : {}),
         ...(input.properties !== undefined ? { properties: { ...existing.properties, ...input.properties } } : {}),
-        ...(existing.orgId !== input.orgId ? { groupIds: [], dateOfEnrolment: now } : existing.status === 'REMOVED' ? { dateOfEnrolment: now } : {}),
+        ...(existing.orgId !== input.orgId
+          ? { groupIds: [], dateOfEnrolment: now }
+          : existing.status === 'REMOVED'
+            ? { dateOfEnrolment: now }
+            : {}),
       };
       return (await this.devices.update(existing.id, set)) ?? { ...existing, ...set };
     }
@@ -136,7 +140,14 @@ export class DeviceDirectory {
     if (filter.ownership) f.ownership = filter.ownership;
     if (filter.owner) f.owner = filter.owner;
     if (filter.groupId) f.groupIds = filter.groupId;
-    return this.devices.find(f, { sort: [{ field: 'dateOfEnrolment', order: 'ASC' }, { field: 'id', order: 'ASC' }], offset, limit });
+    return this.devices.find(f, {
+      sort: [
+        { field: 'dateOfEnrolment', order: 'ASC' },
+        { field: 'id', order: 'ASC' },
+      ],
+      offset,
+      limit,
+    });
   }
 
   count(filter: Filter): Promise<number> {

@@ -33,7 +33,12 @@ export interface DeviceView {
   groupIds: string[];
 }
 
-const iotStatus: Record<IotDeviceRecord['status'], string> = { online: 'ACTIVE', offline: 'INACTIVE', inactive: 'CREATED', disabled: 'BLOCKED' };
+const iotStatus: Record<IotDeviceRecord['status'], string> = {
+  online: 'ACTIVE',
+  offline: 'INACTIVE',
+  inactive: 'CREATED',
+  disabled: 'BLOCKED',
+};
 
 export function viewOfDevice(d: DeviceRecord): DeviceView {
   return {
@@ -41,7 +46,14 @@ export function viewOfDevice(d: DeviceRecord): DeviceView {
     type: d.type,
     name: d.name,
     ...(d.description !== undefined ? { description: d.description } : {}),
-    enrolmentInfo: { id: d.id, ownership: d.ownership, status: d.status, owner: d.owner, dateOfEnrolment: d.dateOfEnrolment, dateOfLastUpdate: d.dateOfLastUpdate },
+    enrolmentInfo: {
+      id: d.id,
+      ownership: d.ownership,
+      status: d.status,
+      owner: d.owner,
+      dateOfEnrolment: d.dateOfEnrolment,
+      dateOfLastUpdate: d.dateOfLastUpdate,
+    },
     properties: Object.entries(d.properties).map(([name, value]) => ({ name, value })),
     groupIds: d.groupIds,
   };
@@ -54,7 +66,14 @@ export function viewOfIotDevice(d: IotDeviceRecord): DeviceView {
     type: ENOS_MQTT,
     name: d.deviceName.defaultValue,
     ...(d.deviceDesc !== undefined ? { description: d.deviceDesc } : {}),
-    enrolmentInfo: { id: d.assetId, ownership: 'COPE', status: iotStatus[d.status], owner: d.createBy, dateOfEnrolment: d.createTime, dateOfLastUpdate: d.updateTime },
+    enrolmentInfo: {
+      id: d.assetId,
+      ownership: 'COPE',
+      status: iotStatus[d.status],
+      owner: d.createBy,
+      dateOfEnrolment: d.createTime,
+      dateOfLastUpdate: d.updateTime,
+    },
     properties: [
       { name: 'productKey', value: d.productKey },
       { name: 'deviceKey', value: d.deviceKey },
@@ -67,7 +86,9 @@ export function viewOfIotDevice(d: IotDeviceRecord): DeviceView {
 const identifierOf = (c: CommandRecord) => (deviceTypeOf(c) === ENOS_MQTT ? c.assetId : c.deviceKey);
 
 export function viewOfOperation(c: CommandRecord) {
-  const answered = c.result ?? (c.reply ? { outcome: c.reply.code === 200 ? 'acknowledged' : 'error', data: c.reply.data, message: c.reply.message } : undefined);
+  const answered =
+    c.result ??
+    (c.reply ? { outcome: c.reply.code === 200 ? 'acknowledged' : 'error', data: c.reply.data, message: c.reply.message } : undefined);
   return {
     id: c.commandId,
     activityId: c.activityId ?? null,
@@ -102,14 +123,26 @@ export class DeviceManagement {
   ) {}
 
   async list(orgId: string, filter: DeviceListFilter, offset: number, limit: number): Promise<{ devices: DeviceView[]; count: number }> {
-    const wantsIot = (filter.type === undefined || filter.type === ENOS_MQTT) && !filter.ownership && !filter.owner && !filter.groupId && !filter.status;
+    const wantsIot =
+      (filter.type === undefined || filter.type === ENOS_MQTT) && !filter.ownership && !filter.owner && !filter.groupId && !filter.status;
     const wantsDm = filter.type !== ENOS_MQTT;
     const dm = wantsDm ? await this.devices.list(orgId, filter, offset, limit) : { items: [], total: 0 };
     const views = dm.items.map(viewOfDevice);
     let total = dm.total;
     if (wantsIot) {
       const iotOffset = Math.max(0, offset - dm.total);
-      const iot = await this.registry.devices.search(orgId, {}, { sort: [{ field: 'createTime', order: 'ASC' }, { field: 'assetId', order: 'ASC' }], offset: iotOffset, limit: Math.max(0, limit - views.length) });
+      const iot = await this.registry.devices.search(
+        orgId,
+        {},
+        {
+          sort: [
+            { field: 'createTime', order: 'ASC' },
+            { field: 'assetId', order: 'ASC' },
+          ],
+          offset: iotOffset,
+          limit: Math.max(0, limit - views.length),
+        },
+      );
       views.push(...iot.items.map(viewOfIotDevice));
       total += iot.total;
     }
@@ -134,7 +167,9 @@ export class DeviceManagement {
       return d && d.orgId === orgId ? { orgId, assetId: d.assetId, productKey: d.productKey, deviceKey: d.deviceKey } : undefined;
     }
     const d = await this.devices.byIdentifier(type, id);
-    return d && d.orgId === orgId && d.status === 'ACTIVE' ? { orgId, assetId: d.id, productKey: type, deviceKey: d.deviceIdentifier } : undefined;
+    return d && d.orgId === orgId && d.status === 'ACTIVE'
+      ? { orgId, assetId: d.id, productKey: type, deviceKey: d.deviceIdentifier }
+      : undefined;
   }
 
   /**
@@ -158,7 +193,8 @@ export class DeviceManagement {
     if (ids.size > 10_000) throw new DeviceMgtError(400, 'at most 10,000 devices per operation');
     const d = plugin.deadlines;
     const ttl = req.pendingTtlSeconds ?? (d.defaultPendingSeconds > 0 ? d.defaultPendingSeconds : Math.min(3600, d.maxPendingSeconds));
-    if (!Number.isInteger(ttl) || ttl < 1 || ttl > d.maxPendingSeconds) throw new DeviceMgtError(400, `pendingTtlSeconds: from 1 to ${d.maxPendingSeconds}`);
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > d.maxPendingSeconds)
+      throw new DeviceMgtError(400, `pendingTtlSeconds: from 1 to ${d.maxPendingSeconds}`);
     const activity: ActivityRecord = {
       activityId: `ACTIVITY_${newCommandId()}`,
       orgId: caller.orgId,
@@ -195,7 +231,8 @@ export class DeviceManagement {
           continue;
         }
         // A plugin refusing the operation's payload is the caller's error, not the server's.
-        if (activity.commandIds.length === 0) throw new DeviceMgtError(400, `operation refused by device type ${type}: ${(err as Error).message}`);
+        if (activity.commandIds.length === 0)
+          throw new DeviceMgtError(400, `operation refused by device type ${type}: ${(err as Error).message}`);
         invalid.push({ id, reason: (err as Error).message });
       }
     }
@@ -206,7 +243,17 @@ export class DeviceManagement {
   async activity(orgId: string, activityId: string) {
     const a = await this.activities.get(activityId);
     if (!a || a.orgId !== orgId) throw new DeviceMgtError(404, `activity ${activityId} not found`);
-    const ops = await this.commands.search(orgId, { activityId }, { sort: [{ field: 'createdAt', order: 'ASC' }, { field: 'commandId', order: 'ASC' }], limit: 10_000 });
+    const ops = await this.commands.search(
+      orgId,
+      { activityId },
+      {
+        sort: [
+          { field: 'createdAt', order: 'ASC' },
+          { field: 'commandId', order: 'ASC' },
+        ],
+        limit: 10_000,
+      },
+    );
     return {
       activityId: a.activityId,
       code: a.code,
@@ -216,16 +263,40 @@ export class DeviceManagement {
       activityStatus: [
         ...ops.items.map((c) => {
           const v = viewOfOperation(c);
-          return { deviceIdentifier: v.deviceIdentifier, operationId: c.commandId, status: v.status, responses: v.operationResponse ? [{ response: v.operationResponse, receivedTimestamp: v.receivedTimeStamp }] : [], updatedTimestamp: c.history[c.history.length - 1]?.at ?? c.createdAt };
+          return {
+            deviceIdentifier: v.deviceIdentifier,
+            operationId: c.commandId,
+            status: v.status,
+            responses: v.operationResponse ? [{ response: v.operationResponse, receivedTimestamp: v.receivedTimeStamp }] : [],
+            updatedTimestamp: c.history[c.history.length - 1]?.at ?? c.createdAt,
+          };
         }),
-        ...(a.invalid ?? []).map((i) => ({ deviceIdentifier: { id: i.id, type: ops.items[0] ? deviceTypeOf(ops.items[0]) : null }, operationId: null, status: 'INVALID', responses: [{ response: i.reason, receivedTimestamp: null }], updatedTimestamp: a.createdAt })),
+        ...(a.invalid ?? []).map((i) => ({
+          deviceIdentifier: { id: i.id, type: ops.items[0] ? deviceTypeOf(ops.items[0]) : null },
+          operationId: null,
+          status: 'INVALID',
+          responses: [{ response: i.reason, receivedTimestamp: null }],
+          updatedTimestamp: a.createdAt,
+        })),
       ],
     };
   }
 
   async operations(orgId: string, type: string, id: string, filter: { status?: string }, offset: number, limit: number) {
-    const target = type === ENOS_MQTT ? await this.iotDevice(orgId, id).then((d) => d.assetId) : (await this.devices.get(orgId, type, id)).id;
-    const found = await this.commands.search(orgId, { assetId: target, ...(filter.status ? { operationStatus: filter.status } : {}) }, { sort: [{ field: 'createdAt', order: 'DESC' }, { field: 'commandId', order: 'DESC' }], offset, limit });
+    const target =
+      type === ENOS_MQTT ? await this.iotDevice(orgId, id).then((d) => d.assetId) : (await this.devices.get(orgId, type, id)).id;
+    const found = await this.commands.search(
+      orgId,
+      { assetId: target, ...(filter.status ? { operationStatus: filter.status } : {}) },
+      {
+        sort: [
+          { field: 'createdAt', order: 'DESC' },
+          { field: 'commandId', order: 'DESC' },
+        ],
+        offset,
+        limit,
+      },
+    );
     return { operations: found.items.map(viewOfOperation), count: found.total };
   }
 }

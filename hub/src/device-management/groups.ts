@@ -4,7 +4,12 @@ import type { DeviceDirectory } from './device-directory.js';
 import { DeviceMgtError } from './errors.js';
 import type { GroupRecord } from './records.js';
 
-export const groupCollectionSpec: CollectionSpec = { name: 'dmGroups', key: 'id', unique: [{ name: 'orgName', fields: ['orgId', 'name'] }], indexes: ['orgId'] };
+export const groupCollectionSpec: CollectionSpec = {
+  name: 'dmGroups',
+  key: 'id',
+  unique: [{ name: 'orgName', fields: ['orgId', 'name'] }],
+  indexes: ['orgId'],
+};
 
 /** Device groups of an organization (docs/DEVICE-MANAGEMENT.md, "Groups"); membership is kept on the device. */
 export class DeviceGroups {
@@ -16,7 +21,14 @@ export class DeviceGroups {
 
   async create(orgId: string, input: { name: string; description?: string }, owner: string): Promise<GroupRecord> {
     if (await this.groups.findOne({ orgId, name: input.name })) throw new DeviceMgtError(409, `group ${input.name} exists`);
-    const g: GroupRecord = { id: randomUUID(), orgId, name: input.name, description: input.description ?? '', owner, createdAt: this.clock() };
+    const g: GroupRecord = {
+      id: randomUUID(),
+      orgId,
+      name: input.name,
+      description: input.description ?? '',
+      owner,
+      createdAt: this.clock(),
+    };
     await this.groups.insert(g);
     return g;
   }
@@ -28,14 +40,28 @@ export class DeviceGroups {
   }
 
   list(orgId: string, offset: number, limit: number) {
-    return this.groups.find({ orgId }, { sort: [{ field: 'createdAt', order: 'ASC' }, { field: 'id', order: 'ASC' }], offset, limit });
+    return this.groups.find(
+      { orgId },
+      {
+        sort: [
+          { field: 'createdAt', order: 'ASC' },
+          { field: 'id', order: 'ASC' },
+        ],
+        offset,
+        limit,
+      },
+    );
   }
 
   async delete(orgId: string, id: string): Promise<void> {
     await this.get(orgId, id);
     for (;;) {
       const members = await this.devices.list(orgId, { groupId: id }, 0, 500);
-      for (const d of members.items) await this.devices.setGroups(d.id, d.groupIds.filter((g) => g !== id));
+      for (const d of members.items)
+        await this.devices.setGroups(
+          d.id,
+          d.groupIds.filter((g) => g !== id),
+        );
       if (members.items.length < 500) break;
     }
     await this.groups.delete(id, { orgId });

@@ -59,7 +59,11 @@ export class OAuthTokens {
   ) {}
 
   /** client_credentials grant: checks the client, narrows the scopes, issues a bearer token. */
-  async issue(clientId: string, clientSecret: string, scope: string | undefined): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number; scope: string; orgId: string }> {
+  async issue(
+    clientId: string,
+    clientSecret: string,
+    scope: string | undefined,
+  ): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number; scope: string; orgId: string }> {
     const app = await this.applications.byAccessKey(clientId);
     // Compared in constant time (an unknown client is compared too, against nothing).
     const ok = safeEqual(clientSecret, app?.accessSecret ?? '');

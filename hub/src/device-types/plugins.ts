@@ -72,7 +72,11 @@ export class DeviceTypes {
 }
 
 /** Builds the enabled device types; an unknown id in the list is a configuration error. */
-export async function loadDeviceTypes(enabled: readonly string[], deps: DeviceTypeDeps, factories: Record<string, DeviceTypeFactory> = deviceTypeFactories): Promise<DeviceTypes> {
+export async function loadDeviceTypes(
+  enabled: readonly string[],
+  deps: DeviceTypeDeps,
+  factories: Record<string, DeviceTypeFactory> = deviceTypeFactories,
+): Promise<DeviceTypes> {
   const plugins: DeviceTypePlugin[] = [];
   for (const id of enabled) {
     const factory = factories[id];

@@ -8,7 +8,16 @@ import type { MqttWire } from '../device-types/enos-mqtt/render.js';
 import type { Collection, Filter } from '../store/port.js';
 import type { DownloadUrls } from './download-urls.js';
 import type { Firmwares } from './firmwares.js';
-import { ACTIVE_TASK, failureReasons, type DeviceVersionRecord, type FirmwareRecord, type JobFilter, type OtaJobRecord, type OtaTaskRecord, type TaskStatus } from './records.js';
+import {
+  ACTIVE_TASK,
+  failureReasons,
+  type DeviceVersionRecord,
+  type FirmwareRecord,
+  type JobFilter,
+  type OtaJobRecord,
+  type OtaTaskRecord,
+  type TaskStatus,
+} from './records.js';
 
 export interface NewJob {
   firmwareId: string;
@@ -67,7 +76,12 @@ export class OtaCampaigns {
   /** Starts delivering through the channel: devices coming online, running jobs resumed. */
   async start(channel: CommandChannel): Promise<void> {
     this.channel = channel;
-    this.unwatch = this.channel.onReachable((pk, dk) => void this.deviceReachable(pk, dk).catch((err: unknown) => this.log.error({ err, pk, dk }, 'ota: notifying a device that came online failed')));
+    this.unwatch = this.channel.onReachable(
+      (pk, dk) =>
+        void this.deviceReachable(pk, dk).catch((err: unknown) =>
+          this.log.error({ err, pk, dk }, 'ota: notifying a device that came online failed'),
+        ),
+    );
     const running = await this.db.jobs.find({ status: 'running' }, { limit: 1000 });
     for (const j of running.items) this.pump(j.jobId);
   }
@@ -79,14 +93,21 @@ export class OtaCampaigns {
     await Promise.all([...this.pumps.values()]);
   }
 
-  async createJob(orgId: string, input: NewJob): Promise<{ job: OtaJobRecord; targets: number; skipped: { deviceKey: string; reason: string }[] }> {
+  async createJob(
+    orgId: string,
+    input: NewJob,
+  ): Promise<{ job: OtaJobRecord; targets: number; skipped: { deviceKey: string; reason: string }[] }> {
     const firmware = await this.firmwares.require(orgId, input.firmwareId);
     const filter = input.filter ?? {};
     const and: Filter[] = [{ productKey: firmware.productKey }, { status: { $ne: 'disabled' } }];
     if (filter.deviceKeys?.length) and.push({ deviceKey: { $in: filter.deviceKeys } });
     for (const [k, v] of Object.entries(filter.tags ?? {})) and.push({ [`deviceTags.${k}`]: v });
     const devices = await this.registry.devices.search(orgId, { $and: and }, { limit: MAX_JOB_DEVICES + 1 });
-    if (devices.total > MAX_JOB_DEVICES) throw new EnosError(codes.invalidArgument, `Invalid Argument filter: ${devices.total} devices match, a job targets at most ${MAX_JOB_DEVICES}`);
+    if (devices.total > MAX_JOB_DEVICES)
+      throw new EnosError(
+        codes.invalidArgument,
+        `Invalid Argument filter: ${devices.total} devices match, a job targets at most ${MAX_JOB_DEVICES}`,
+      );
 
     const now = this.clock();
     const job: OtaJobRecord = {
@@ -115,7 +136,16 @@ export class OtaCampaigns {
         skipped.push({ deviceKey: d.deviceKey, reason: `in job ${busy.jobId}` });
         continue;
       }
-      const t: OtaTaskRecord = { taskId: `${job.jobId}.${d.assetId}`, jobId: job.jobId, orgId, assetId: d.assetId, productKey: d.productKey, deviceKey: d.deviceKey, status: 'waiting', updateTime: now };
+      const t: OtaTaskRecord = {
+        taskId: `${job.jobId}.${d.assetId}`,
+        jobId: job.jobId,
+        orgId,
+        assetId: d.assetId,
+        productKey: d.productKey,
+        deviceKey: d.deviceKey,
+        status: 'waiting',
+        updateTime: now,
+      };
       if (current !== undefined) t.fromVersion = current;
       tasks.push(t);
     }
@@ -138,13 +168,20 @@ export class OtaCampaigns {
   async jobSummary(orgId: string, jobId: string): Promise<OtaJobRecord & { counts: Record<TaskStatus, number> }> {
     const job = await this.requireJob(orgId, jobId);
     const statuses: TaskStatus[] = ['waiting', 'notified', 'upgrading', 'succeeded', 'failed', 'cancelled'];
-    const counts = Object.fromEntries(await Promise.all(statuses.map(async (s) => [s, await this.db.tasks.count({ jobId, status: s })]))) as Record<TaskStatus, number>;
+    const counts = Object.fromEntries(
+      await Promise.all(statuses.map(async (s) => [s, await this.db.tasks.count({ jobId, status: s })])),
+    ) as Record<TaskStatus, number>;
     return { ...job, counts };
   }
 
   async tasks(orgId: string, jobId: string, status?: TaskStatus): Promise<OtaTaskRecord[]> {
     await this.requireJob(orgId, jobId);
-    return (await this.db.tasks.find(status ? { jobId, status } : { jobId }, { sort: [{ field: 'deviceKey', order: 'ASC' }], limit: MAX_JOB_DEVICES })).items;
+    return (
+      await this.db.tasks.find(status ? { jobId, status } : { jobId }, {
+        sort: [{ field: 'deviceKey', order: 'ASC' }],
+        limit: MAX_JOB_DEVICES,
+      })
+    ).items;
   }
 
   /** Stops a job: tasks not finished are cancelled (a device already flashing cannot be stopped). */
@@ -235,9 +272,13 @@ export class OtaCampaigns {
     const mark = !again && task.status === 'waiting';
     if (mark) {
       const now = this.clock();
-      if (!(await this.db.tasks.update(task.taskId, { status: 'notified', notifiedAt: now, updateTime: now }, { status: 'waiting' }))) return false;
+      if (!(await this.db.tasks.update(task.taskId, { status: 'notified', notifiedAt: now, updateTime: now }, { status: 'waiting' })))
+        return false;
     }
-    const sent = await this.channel.send(task.productKey, task.deviceKey, { topic: topics.otaUpgrade(task.productKey, task.deviceKey), message } satisfies MqttWire);
+    const sent = await this.channel.send(task.productKey, task.deviceKey, {
+      topic: topics.otaUpgrade(task.productKey, task.deviceKey),
+      message,
+    } satisfies MqttWire);
     if (!sent && mark) await this.db.tasks.update(task.taskId, { status: 'waiting', updateTime: this.clock() }, { status: 'notified' });
     return sent;
   }
@@ -269,17 +310,23 @@ export class OtaCampaigns {
   private async pumpOnce(jobId: string): Promise<void> {
     const job = await this.db.jobs.get(jobId);
     if (!job || job.status !== 'running') return;
-    const waiting = await this.db.tasks.find({ jobId, status: 'waiting' }, { sort: [{ field: 'deviceKey', order: 'ASC' }], limit: MAX_JOB_DEVICES });
+    const waiting = await this.db.tasks.find(
+      { jobId, status: 'waiting' },
+      { sort: [{ field: 'deviceKey', order: 'ASC' }], limit: MAX_JOB_DEVICES },
+    );
     const sent = (this.sent.get(jobId) ?? []).filter((t) => t > this.clock() - WINDOW_MS);
     this.sent.set(jobId, sent);
     for (const task of waiting.items) {
       if (this.stopped) return;
       if (job.ratePerMinute > 0 && sent.length >= job.ratePerMinute) {
         // Come back when the oldest notification leaves the one-minute window.
-        const timer = setTimeout(() => {
-          this.timers.delete(timer);
-          this.pump(jobId);
-        }, sent[0]! + WINDOW_MS - this.clock() + 1);
+        const timer = setTimeout(
+          () => {
+            this.timers.delete(timer);
+            this.pump(jobId);
+          },
+          sent[0]! + WINDOW_MS - this.clock() + 1,
+        );
         timer.unref();
         this.timers.add(timer);
         return;

@@ -27,7 +27,11 @@ export class Firmwares {
 
   async upload(orgId: string, input: NewFirmware, file: Buffer): Promise<FirmwareRecord> {
     if (file.length === 0) throw new EnosError(codes.invalidArgument, 'Invalid Argument file: the firmware file is empty');
-    if (file.length > this.maxBytes) throw new EnosError(codes.bodyTooLarge, `Request body too large: the firmware is ${file.length} bytes, at most ${this.maxBytes} are accepted`);
+    if (file.length > this.maxBytes)
+      throw new EnosError(
+        codes.bodyTooLarge,
+        `Request body too large: the firmware is ${file.length} bytes, at most ${this.maxBytes} are accepted`,
+      );
     const firmwareId = randomUUID().replaceAll('-', '');
     const record: FirmwareRecord = {
       firmwareId,
@@ -48,7 +52,11 @@ export class Firmwares {
       await this.records.insert(record);
     } catch (e) {
       await rm(this.pathOf(firmwareId), { force: true });
-      if (e instanceof DuplicateKeyError) throw new EnosError(codes.invalidArgument, `Invalid Argument version: product ${input.productKey} already has firmware ${input.version}`);
+      if (e instanceof DuplicateKeyError)
+        throw new EnosError(
+          codes.invalidArgument,
+          `Invalid Argument version: product ${input.productKey} already has firmware ${input.version}`,
+        );
       throw e;
     }
     return record;
@@ -65,7 +73,10 @@ export class Firmwares {
   }
 
   list(orgId: string, productKey?: string) {
-    return this.records.find(productKey ? { orgId, productKey } : { orgId }, { sort: [{ field: 'createTime', order: 'DESC' }], limit: 1000 });
+    return this.records.find(productKey ? { orgId, productKey } : { orgId }, {
+      sort: [{ field: 'createTime', order: 'DESC' }],
+      limit: 1000,
+    });
   }
 
   async delete(orgId: string, firmwareId: string): Promise<void> {

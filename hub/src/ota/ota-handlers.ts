@@ -10,7 +10,8 @@ export function otaHandlers(ota: OtaCampaigns): Partial<Record<TopicKind, Upstre
   const otaInform: UpstreamHandler = async (req) => {
     const params = requireObject(req.request.params, 'params');
     const version = params['version'];
-    if (typeof version !== 'string' || !VERSION.test(version)) throw shapeError('params.version', 'must be a version string of 1 to 64 characters [A-Za-z0-9._+-]');
+    if (typeof version !== 'string' || !VERSION.test(version))
+      throw shapeError('params.version', 'must be a version string of 1 to 64 characters [A-Za-z0-9._+-]');
     await ota.inform(req.target, version);
     return { data: {} };
   };
@@ -20,9 +21,11 @@ export function otaHandlers(ota: OtaCampaigns): Partial<Record<TopicKind, Upstre
     const params = requireObject(req.request.params, 'params');
     const raw = params['step'];
     const step = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d{1,3}$/.test(raw) ? Number(raw) : Number.NaN;
-    if (!Number.isInteger(step) || step < -4 || step > 100) throw shapeError('params.step', 'must be 0 to 100, or -1 (upgrade), -2 (download), -3 (verification), -4 (flashing) failed');
+    if (!Number.isInteger(step) || step < -4 || step > 100)
+      throw shapeError('params.step', 'must be 0 to 100, or -1 (upgrade), -2 (download), -3 (verification), -4 (flashing) failed');
     const desc = params['desc'];
-    if (desc !== undefined && (typeof desc !== 'string' || desc.length > 1024)) throw shapeError('params.desc', 'must be a string of at most 1024 characters');
+    if (desc !== undefined && (typeof desc !== 'string' || desc.length > 1024))
+      throw shapeError('params.desc', 'must be a string of at most 1024 characters');
     await ota.progress(req.target, step, desc);
     return { data: {} };
   };

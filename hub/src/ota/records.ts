@@ -88,7 +88,12 @@ export interface OtaSetting {
 }
 
 export const otaSpecs = {
-  firmwares: { name: 'otaFirmwares', key: 'firmwareId', unique: [{ name: 'productVersion', fields: ['productKey', 'version'] }], indexes: ['orgId', 'productKey'] },
+  firmwares: {
+    name: 'otaFirmwares',
+    key: 'firmwareId',
+    unique: [{ name: 'productVersion', fields: ['productKey', 'version'] }],
+    indexes: ['orgId', 'productKey'],
+  },
   jobs: { name: 'otaJobs', key: 'jobId', indexes: ['orgId', 'status'] },
   tasks: { name: 'otaTasks', key: 'taskId', indexes: ['jobId', 'assetId', 'status'] },
   versions: { name: 'otaDeviceVersions', key: 'assetId', indexes: ['productKey'] },

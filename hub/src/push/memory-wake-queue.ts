@@ -28,7 +28,9 @@ export class MemoryWakeQueue implements WakeQueue {
 
   async lease(max: number, leaseMs: number): Promise<LeasedWake[]> {
     const now = this.clock();
-    const due = [...this.entries.values()].filter((e) => (e.lease ? e.lease.until <= now : e.due <= now)).sort((a, b) => (a.lease?.until ?? a.due) - (b.lease?.until ?? b.due));
+    const due = [...this.entries.values()]
+      .filter((e) => (e.lease ? e.lease.until <= now : e.due <= now))
+      .sort((a, b) => (a.lease?.until ?? a.due) - (b.lease?.until ?? b.due));
     return due.slice(0, max).map((e) => {
       e.lease = { id: randomUUID(), until: now + leaseMs, seq: e.seq };
       return { ...e.wake, attempts: e.attempts, leaseId: e.lease.id };

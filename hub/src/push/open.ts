@@ -19,8 +19,17 @@ export interface PushCore {
  * a wake-up for each command queued for a 'wake-and-pull' device; the worker pushes it through the
  * device type's provider with the token the device registered. In a cluster the queue is in Redis.
  */
-export function openPushCore(opts: { commands: CommandCore; devices: DeviceDirectory; types: DeviceTypes; log: Logger; clock: () => number; redisUrl?: string }): PushCore {
-  const queue: WakeQueue = opts.redisUrl ? new RedisWakeQueue(opts.redisUrl, 'edgehub:wakes:', opts.clock) : new MemoryWakeQueue(opts.clock);
+export function openPushCore(opts: {
+  commands: CommandCore;
+  devices: DeviceDirectory;
+  types: DeviceTypes;
+  log: Logger;
+  clock: () => number;
+  redisUrl?: string;
+}): PushCore {
+  const queue: WakeQueue = opts.redisUrl
+    ? new RedisWakeQueue(opts.redisUrl, 'edgehub:wakes:', opts.clock)
+    : new MemoryWakeQueue(opts.clock);
   const resolve = async (deviceType: string, deviceId: string): Promise<WakeResolution> => {
     const provider = opts.types.get(deviceType)?.pushProvider;
     if (!provider) return { drop: `device type ${deviceType} has no push provider` };
@@ -29,7 +38,14 @@ export function openPushCore(opts: { commands: CommandCore; devices: DeviceDirec
     if (!device.push || device.push.invalidSince !== undefined) return { drop: 'no valid push token' };
     return { provider, target: { orgId: device.orgId, deviceType, deviceId, token: device.push.token, extra: device.push.extra } };
   };
-  const worker = new WakeWorker(queue, resolve, (t) => opts.devices.markPushTokenInvalid(t.deviceId, t.token), opts.log, defaultWakeWorkerOptions, opts.clock);
+  const worker = new WakeWorker(
+    queue,
+    resolve,
+    (t) => opts.devices.markPushTokenInvalid(t.deviceId, t.token),
+    opts.log,
+    defaultWakeWorkerOptions,
+    opts.clock,
+  );
   opts.commands.setWaker(async (c) => {
     await queue.enqueue({ deviceType: deviceTypeOf(c), deviceId: c.assetId });
     worker.notify();

@@ -71,7 +71,15 @@ return 1`;
 
 type Scripted = Redis & {
   wakeEnqueue(item: string, due: string, leased: string, key: string, deviceType: string, deviceId: string, now: number): Promise<number>;
-  wakeLease(due: string, leased: string, now: number, max: number, leaseMs: number, leaseBase: string, itemPrefix: string): Promise<[string, string, string, string][]>;
+  wakeLease(
+    due: string,
+    leased: string,
+    now: number,
+    max: number,
+    leaseMs: number,
+    leaseBase: string,
+    itemPrefix: string,
+  ): Promise<[string, string, string, string][]>;
   wakeAck(item: string, due: string, leased: string, key: string, leaseId: string, now: number): Promise<number>;
   wakeRetry(item: string, due: string, leased: string, key: string, leaseId: string, now: number, notBefore: number): Promise<number>;
 };

@@ -20,9 +20,19 @@ export interface WakeWorkerOptions {
   pollMs: number;
 }
 
-export const defaultWakeWorkerOptions: WakeWorkerOptions = { batch: 200, leaseMs: 30_000, backoffBaseMs: 1_000, backoffCapMs: 60_000, maxAttempts: 8, pollMs: 1_000 };
+export const defaultWakeWorkerOptions: WakeWorkerOptions = {
+  batch: 200,
+  leaseMs: 30_000,
+  backoffBaseMs: 1_000,
+  backoffCapMs: 60_000,
+  maxAttempts: 8,
+  pollMs: 1_000,
+};
 
-export type WakeEvent = { wake: LeasedWake; outcome: WakeOutcome | { kind: 'dropped'; reason: string } | { kind: 'gave-up'; reason: string } };
+export type WakeEvent = {
+  wake: LeasedWake;
+  outcome: WakeOutcome | { kind: 'dropped'; reason: string } | { kind: 'gave-up'; reason: string };
+};
 
 /**
  * Drains the wake-up queue (docs/DEVICE-MANAGEMENT.md, "Push queue"): takes due wake-ups, pushes
@@ -105,16 +115,31 @@ export class WakeWorker extends EventEmitter<{ wake: [WakeEvent] }> {
       case 'token-invalid':
         await this.onTokenInvalid(resolved.target);
         await this.queue.ack(w);
-        this.log.warn({ deviceType: w.deviceType, deviceId: w.deviceId, reason: outcome.reason }, 'push token no longer valid: no pushes until the device registers a new one');
+        this.log.warn(
+          { deviceType: w.deviceType, deviceId: w.deviceId, reason: outcome.reason },
+          'push token no longer valid: no pushes until the device registers a new one',
+        );
         break;
       case 'rejected':
         await this.queue.ack(w);
-        this.log.error({ deviceType: w.deviceType, deviceId: w.deviceId, provider: resolved.provider.id, status: outcome.status, reason: outcome.reason }, 'push refused by the push service: an operator must act');
+        this.log.error(
+          {
+            deviceType: w.deviceType,
+            deviceId: w.deviceId,
+            provider: resolved.provider.id,
+            status: outcome.status,
+            reason: outcome.reason,
+          },
+          'push refused by the push service: an operator must act',
+        );
         break;
       case 'retry-after': {
         if (w.attempts + 1 >= this.options.maxAttempts) {
           await this.queue.ack(w);
-          this.log.error({ deviceType: w.deviceType, deviceId: w.deviceId, attempts: w.attempts + 1, reason: outcome.reason }, 'push given up after repeated failures; the command waits for the next check-in');
+          this.log.error(
+            { deviceType: w.deviceType, deviceId: w.deviceId, attempts: w.attempts + 1, reason: outcome.reason },
+            'push given up after repeated failures; the command waits for the next check-in',
+          );
           return this.report(w, { kind: 'gave-up', reason: outcome.reason });
         }
         const backoff = this.random() * Math.min(this.options.backoffCapMs, this.options.backoffBaseMs * 2 ** w.attempts);

@@ -170,7 +170,8 @@ export class Devices {
     }
     if (input.deviceTags !== undefined) {
       set.deviceTags = patch ? { ...device.deviceTags, ...input.deviceTags } : input.deviceTags;
-      if (Object.keys(set.deviceTags).length > MAX_TAGS) throw new EnosError(codes.invalidArgument, `Invalid Argument deviceTags: at most ${MAX_TAGS} tags`);
+      if (Object.keys(set.deviceTags).length > MAX_TAGS)
+        throw new EnosError(codes.invalidArgument, `Invalid Argument deviceTags: at most ${MAX_TAGS} tags`);
     }
     const updated = await this.devices.update(device.assetId, set, { orgId });
     if (!updated) throw new EnosError(codes.deviceNotFound, 'Device cannot be found');
@@ -262,7 +263,8 @@ export function created(d: DeviceRecord): CreatedDevice {
 function checkAttributes(model: ThingModel, attrs: Record<string, unknown> | undefined): void {
   for (const [id, value] of Object.entries(attrs ?? {})) {
     const spec = model.attributes[id];
-    if (!spec) throw new EnosError(codes.invalidArgument, `Invalid Argument deviceAttributes: ${id} is not an attribute of the thing model`);
+    if (!spec)
+      throw new EnosError(codes.invalidArgument, `Invalid Argument deviceAttributes: ${id} is not an attribute of the thing model`);
     const reason = checkValue(spec, value, `deviceAttributes.${id}`);
     if (reason) throw new EnosError(codes.invalidArgument, `Invalid Argument ${reason}`);
   }

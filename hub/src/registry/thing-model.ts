@@ -68,7 +68,12 @@ function typeSpecSchema(depth: number): object {
   };
   if (depth < MAX_DEPTH) {
     base['itemType'] = typeSpecSchema(depth + 1);
-    base['fields'] = { type: 'object', maxProperties: 128, propertyNames: { pattern: idPattern }, additionalProperties: typeSpecSchema(depth + 1) };
+    base['fields'] = {
+      type: 'object',
+      maxProperties: 128,
+      propertyNames: { pattern: idPattern },
+      additionalProperties: typeSpecSchema(depth + 1),
+    };
   }
   return { type: 'object', required: ['dataType'], additionalProperties: false, properties: base };
 }
@@ -95,7 +100,11 @@ export const thingModelSchema = {
         type: 'object',
         required: ['outputData'],
         additionalProperties: false,
-        properties: { name: { type: 'string', maxLength: 128 }, eventType: { type: 'string', enum: ['INFO', 'WARN', 'ERROR'] }, outputData: typeMap(128) },
+        properties: {
+          name: { type: 'string', maxLength: 128 },
+          eventType: { type: 'string', enum: ['INFO', 'WARN', 'ERROR'] },
+          outputData: typeMap(128),
+        },
       },
     },
     services: {
@@ -118,7 +127,8 @@ export const thingModelSchema = {
 
 export function normalizeThingModel(m: Partial<ThingModel> | undefined): ThingModel {
   const services: Record<string, ServiceSpec> = {};
-  for (const [id, s] of Object.entries(m?.services ?? {})) services[id] = { ...s, inputData: s.inputData ?? {}, outputData: s.outputData ?? {} };
+  for (const [id, s] of Object.entries(m?.services ?? {}))
+    services[id] = { ...s, inputData: s.inputData ?? {}, outputData: s.outputData ?? {} };
   return {
     measurepoints: m?.measurepoints ?? {},
     attributes: m?.attributes ?? {},
@@ -149,7 +159,9 @@ export function checkValue(spec: TypeSpec, value: unknown, path = 'value', depth
       if (typeof value !== 'string') return `${path} must be a string`;
       return spec.maxLength !== undefined && value.length > spec.maxLength ? `${path} is longer than ${spec.maxLength}` : undefined;
     case 'ENUM':
-      return (spec.enumValues ?? []).some((v) => v === value || String(v) === String(value)) ? undefined : `${path} is not an allowed value`;
+      return (spec.enumValues ?? []).some((v) => v === value || String(v) === String(value))
+        ? undefined
+        : `${path} is not an allowed value`;
     case 'ARRAY': {
       if (!Array.isArray(value)) return `${path} must be an array`;
       if (!spec.itemType) return undefined;

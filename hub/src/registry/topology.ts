@@ -36,8 +36,10 @@ export class Topology {
       const sub = await this.devices.require(orgId, ref);
       if (seen.has(sub.assetId)) continue;
       seen.add(sub.assetId);
-      if (sub.assetId === gw.assetId) throw new EnosError(codes.invalidArgument, 'Invalid Argument subDevices: a gateway cannot be its own sub-device');
-      if (sub.productType === 'Gateway') throw new EnosError(codes.invalidArgument, `Invalid Argument subDevices: ${sub.assetId} is a gateway`);
+      if (sub.assetId === gw.assetId)
+        throw new EnosError(codes.invalidArgument, 'Invalid Argument subDevices: a gateway cannot be its own sub-device');
+      if (sub.productType === 'Gateway')
+        throw new EnosError(codes.invalidArgument, `Invalid Argument subDevices: ${sub.assetId} is a gateway`);
       if (sub.gatewayAssetId !== undefined && sub.gatewayAssetId !== gw.assetId) {
         throw new EnosError(codes.subDeviceBoundElsewhere, `Sub-device ${sub.assetId} already belongs to gateway ${sub.gatewayAssetId}`);
       }
@@ -46,11 +48,18 @@ export class Topology {
     const fresh = subs.filter((s) => s.gatewayAssetId !== gw.assetId);
     const current = await this.deviceCollection.count({ gatewayAssetId: gw.assetId });
     if (current + fresh.length > this.limits.maxSubDevicesPerGateway) {
-      throw new EnosError(codes.deviceLimitExceeded, `Gateway ${gw.assetId} would exceed ${this.limits.maxSubDevicesPerGateway} sub-devices`);
+      throw new EnosError(
+        codes.deviceLimitExceeded,
+        `Gateway ${gw.assetId} would exceed ${this.limits.maxSubDevicesPerGateway} sub-devices`,
+      );
     }
     const bound: DeviceRecord[] = [];
     for (const sub of fresh) {
-      const updated = await this.deviceCollection.update(sub.assetId, { gatewayAssetId: gw.assetId }, { orgId, gatewayAssetId: { $exists: false } });
+      const updated = await this.deviceCollection.update(
+        sub.assetId,
+        { gatewayAssetId: gw.assetId },
+        { orgId, gatewayAssetId: { $exists: false } },
+      );
       if (!updated) {
         for (const b of bound) await this.deviceCollection.unset(b.assetId, ['gatewayAssetId'], { gatewayAssetId: gw.assetId });
         throw new EnosError(codes.subDeviceBoundElsewhere, `Sub-device ${sub.assetId} was bound to another gateway meanwhile`);

@@ -21,7 +21,11 @@ export const attributeUpdate: UpstreamHandler = async (req, deps) => {
   const attrs = requireObject(params['attributes'], 'params.attributes');
   const n = Object.keys(attrs).length;
   const max = deps.limits.maxAttributesPerRequest;
-  if (n > max) throw new EnosError(attributeCodes.updateFailed, `Attribute update failed: params.attributes holds ${n} attributes, at most ${max} are allowed`);
+  if (n > max)
+    throw new EnosError(
+      attributeCodes.updateFailed,
+      `Attribute update failed: params.attributes holds ${n} attributes, at most ${max} are allowed`,
+    );
   if (n === 0) return { data: {} };
   checkAttributeValues(await new ModelCache(deps.registry).of(req.target), attrs, 'params.attributes');
   try {
@@ -41,13 +45,18 @@ export const attributeQuery: UpstreamHandler = async (req, deps) => {
   const params = requireObject(req.request.params, 'params');
   const ids = requireStringArray(params['attributes'] ?? [], 'params.attributes');
   const max = deps.limits.maxAttributesPerRequest;
-  if (ids.length > max) throw new EnosError(attributeCodes.queryFailed, `Attribute query failed: params.attributes names ${ids.length} attributes, at most ${max} are allowed`);
+  if (ids.length > max)
+    throw new EnosError(
+      attributeCodes.queryFailed,
+      `Attribute query failed: params.attributes names ${ids.length} attributes, at most ${max} are allowed`,
+    );
   const device = await record(deps, req.target, attributeCodes.queryFailed);
   const stored = device.deviceAttributes;
   if (ids.length === 0) return { data: { ...stored } };
   const model = await new ModelCache(deps.registry).of(req.target);
   const unknown = ids.filter((id) => !hasOwn(model.attributes, id));
-  if (unknown.length > 0) throw new EnosError(attributeCodes.queryFailed, `Attribute query failed: ${unknown.join(', ')} not attributes of the thing model`);
+  if (unknown.length > 0)
+    throw new EnosError(attributeCodes.queryFailed, `Attribute query failed: ${unknown.join(', ')} not attributes of the thing model`);
   return { data: Object.fromEntries(ids.filter((id) => hasOwn(stored, id)).map((id) => [id, stored[id]])) };
 };
 
@@ -60,14 +69,24 @@ export const attributeDelete: UpstreamHandler = async (req, deps) => {
   const ids = requireStringArray(params['attributes'], 'params.attributes');
   const max = deps.limits.maxAttributesPerRequest;
   if (ids.length === 0) throw new EnosError(attributeCodes.deleteFailed, 'Attribute delete failed: params.attributes names no attribute');
-  if (ids.length > max) throw new EnosError(attributeCodes.deleteFailed, `Attribute delete failed: params.attributes names ${ids.length} attributes, at most ${max} are allowed`);
+  if (ids.length > max)
+    throw new EnosError(
+      attributeCodes.deleteFailed,
+      `Attribute delete failed: params.attributes names ${ids.length} attributes, at most ${max} are allowed`,
+    );
   const device = await record(deps, req.target, attributeCodes.deleteFailed);
   const drop = new Set(ids);
   if (!Object.keys(device.deviceAttributes).some((id) => drop.has(id))) return { data: {} };
   const remaining = Object.fromEntries(Object.entries(device.deviceAttributes).filter(([id]) => !drop.has(id)));
   try {
     // Whole-map replace (not a patch): the only way to remove keys through the repository.
-    await deps.registry.devices.update(req.target.orgId, { assetId: req.target.assetId }, { deviceAttributes: remaining }, false, deps.clock());
+    await deps.registry.devices.update(
+      req.target.orgId,
+      { assetId: req.target.assetId },
+      { deviceAttributes: remaining },
+      false,
+      deps.clock(),
+    );
   } catch (e) {
     if (e instanceof EnosError) throw new EnosError(attributeCodes.deleteFailed, `Attribute delete failed: ${e.message}`);
     throw e;

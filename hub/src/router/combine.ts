@@ -130,19 +130,27 @@ async function loginSubDevice(req: UpstreamRequest, deps: RouterDeps, a: LoginAt
   if (a.secureMode === '3') {
     if (!product.dynamicActivateEnabled) throw new EnosError(codes.dynamicActivateNotAllowed, 'Dynamic activate is not allowed');
     // Once activated, a device logs in with its own secret (§2.5 step 4).
-    if (sub.activeTime !== undefined) throw new EnosError(codes.dynamicActivateNotAllowed, 'Dynamic activate is not allowed: the device is already activated');
+    if (sub.activeTime !== undefined)
+      throw new EnosError(codes.dynamicActivateNotAllowed, 'Dynamic activate is not allowed: the device is already activated');
   }
   // Dynamic activation does not add to the topology: the productSecret proves the gateway knows
   // the product, not that this device is its own; the relation must exist first (REST addSubDevice).
   if (sub.gatewayAssetId !== gw.assetId) throw new EnosError(codes.subDeviceTopoMissing, 'Sub device not belong the gateway');
   const problem = subDeviceSignProblem(a, a.secureMode === '3' ? product.productSecret : sub.deviceSecret);
-  if (problem) throw new EnosError(codes.subDeviceSignFailed, problem === SIGN_MISMATCH ? 'Sign check failed' : `Sign check failed: ${problem}`);
+  if (problem)
+    throw new EnosError(codes.subDeviceSignFailed, problem === SIGN_MISMATCH ? 'Sign check failed' : `Sign check failed: ${problem}`);
   const online = req.session.subDevices;
   if (!online.has(deviceKeyOf(sub.productKey, sub.deviceKey)) && online.size >= deps.limits.maxOnlineSubDevices) {
     throw new EnosError(TOO_MANY_ONLINE_SUB_DEVICES, `too many online sub-devices: at most ${deps.limits.maxOnlineSubDevices} per gateway`);
   }
 
-  const identity: DeviceIdentity = { assetId: sub.assetId, orgId: sub.orgId, productKey: sub.productKey, deviceKey: sub.deviceKey, productType: sub.productType };
+  const identity: DeviceIdentity = {
+    assetId: sub.assetId,
+    orgId: sub.orgId,
+    productKey: sub.productKey,
+    deviceKey: sub.deviceKey,
+    productType: sub.productType,
+  };
   await deps.lifecycle.login(req.session, identity);
   deps.log.debug({ gateway: gw.assetId, assetId: sub.assetId, secureMode: a.secureMode }, 'sub-device logged in');
   const done: LoggedIn = { assetId: sub.assetId, productKey: sub.productKey, deviceKey: sub.deviceKey };

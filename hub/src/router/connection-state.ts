@@ -45,7 +45,8 @@ export const connectionStatePost: UpstreamHandler = async (req, deps) => {
     const { nodeId, state } = item;
     if (typeof nodeId !== 'string' || nodeId === '') throw shapeError(`${field}.nodeId`, 'must be a non-empty string');
     if (typeof state !== 'number') throw shapeError(`${field}.state`, 'must be a number');
-    if (state !== 1 && state !== 2 && state !== 3) throw modelError(`${field}.state must be 1 (connected), 2 (disconnected) or 3 (unknown)`);
+    if (state !== 1 && state !== 2 && state !== 3)
+      throw modelError(`${field}.state must be 1 (connected), 2 (disconnected) or 3 (unknown)`);
     if (seen.has(nodeId)) throw modelError(`${field}.nodeId ${nodeId} appears twice in the report`);
     seen.add(nodeId);
     const node: ConnectionNode = { nodeId, state };

@@ -28,7 +28,8 @@ export const deviceRegister: UpstreamHandler = async (req, deps) => {
   requireGateway(req);
   const gw = req.session.device;
   const params = nonEmptyArrayOf(req.request.params, 'params', malformed);
-  if (params.length > deps.limits.maxRegisterBatch) throw malformed(`at most ${deps.limits.maxRegisterBatch} devices per request, got ${params.length}`);
+  if (params.length > deps.limits.maxRegisterBatch)
+    throw malformed(`at most ${deps.limits.maxRegisterBatch} devices per request, got ${params.length}`);
   // A malformed entry refuses the whole request before anything is created.
   const inputs = params.map((raw, i) => newDevice(raw, `params[${i}]`));
 
@@ -80,7 +81,8 @@ function newDevice(raw: unknown, what: string): NewDevice {
 
   const deviceKey = optionalString(o, 'deviceKey', what, malformed);
   if (deviceKey !== undefined) {
-    if (!KEY.test(deviceKey) || deviceKey.length > MAX_KEY) throw malformed(`${what}.deviceKey must be 1-${MAX_KEY} characters of A-Z a-z 0-9 _ - .`);
+    if (!KEY.test(deviceKey) || deviceKey.length > MAX_KEY)
+      throw malformed(`${what}.deviceKey must be 1-${MAX_KEY} characters of A-Z a-z 0-9 _ - .`);
     device.deviceKey = deviceKey;
   }
   const desc = optionalString(o, 'deviceDesc', what, malformed);
@@ -90,7 +92,8 @@ function newDevice(raw: unknown, what: string): NewDevice {
   }
   const timezone = optionalString(o, 'timezone', what, malformed);
   if (timezone !== undefined) {
-    if (!TIMEZONE.test(timezone) || timezone.length > timezoneSchema.maxLength) throw malformed(`${what}.timezone must be like "+08:00" or "Asia/Shanghai"`);
+    if (!TIMEZONE.test(timezone) || timezone.length > timezoneSchema.maxLength)
+      throw malformed(`${what}.timezone must be like "+08:00" or "Asia/Shanghai"`);
     device.timezone = timezone;
   }
   const attrs = o['deviceAttributes'];
@@ -117,7 +120,8 @@ function deviceNameOf(o: Fields, what: string): StringI18n {
     const entries = Object.entries(map);
     if (entries.length > MAX_I18N) throw malformed(`${what}.deviceName.i18nValue has more than ${MAX_I18N} languages`);
     for (const [lang, text] of entries) {
-      if (typeof text !== 'string' || text.length > MAX_NAME) throw malformed(`${what}.deviceName.i18nValue.${lang} must be a string of at most ${MAX_NAME} characters`);
+      if (typeof text !== 'string' || text.length > MAX_NAME)
+        throw malformed(`${what}.deviceName.i18nValue.${lang} must be a string of at most ${MAX_NAME} characters`);
     }
     // fromEntries defines own properties: a `__proto__` language stays plain data.
     out.i18nValue = Object.fromEntries(entries) as Record<string, string>;

@@ -86,7 +86,13 @@ export const SIGN_MISMATCH = 'sign check failed';
 export function subDeviceSignProblem(s: SubDeviceSign, secret: string): string | undefined {
   const algo = signMethodAlgo(s.signMethod);
   if (!algo) return `unsupported signMethod ${s.signMethod}`;
-  const fields = { clientId: s.clientId, deviceKey: s.deviceKey, productKey: s.productKey, timestamp: s.timestamp, cleanSession: s.cleanSession };
+  const fields = {
+    clientId: s.clientId,
+    deviceKey: s.deviceKey,
+    productKey: s.productKey,
+    timestamp: s.timestamp,
+    cleanSession: s.cleanSession,
+  };
   // The 5-field form of DOC-EN connect_subdevices.md is accepted too; no SDK sends it (§5.2).
   return verifySubDeviceSign(fields, s.sign, secret, algo, { allowCleanSessionForm: true }) ? undefined : SIGN_MISMATCH;
 }

@@ -7,7 +7,16 @@ import type { DeviceIdentity, DeviceSession } from '../broker/sessions.js';
 import { deviceKeyOf } from '../broker/sessions.js';
 import type { MeasurepointSample } from '../telemetry/ingest.js';
 import type { RouterDeps, UpstreamHandler, UpstreamRequest } from './context.js';
-import { ModelCache, checkMeasurepoints, modelError, optionalFlag, optionalTime, requireArray, requireObject, shapeError } from './model-check.js';
+import {
+  ModelCache,
+  checkMeasurepoints,
+  modelError,
+  optionalFlag,
+  optionalTime,
+  requireArray,
+  requireObject,
+  shapeError,
+} from './model-check.js';
 
 /** Entries per batch. EnOS documents no cap for data batches; this is its per-request cap for registrations (§8). */
 export const MAX_BATCH_ENTRIES = 1000;
@@ -47,7 +56,8 @@ const batch =
   async (req, deps) => {
     // A non-array is a payload that cannot be read as a batch at all (1220), not a model mismatch.
     const entries = requireArray(req.request.params, 'params');
-    if (entries.length > MAX_BATCH_ENTRIES) throw modelError(`params holds ${entries.length} entries, at most ${MAX_BATCH_ENTRIES} are allowed`);
+    if (entries.length > MAX_BATCH_ENTRIES)
+      throw modelError(`params holds ${entries.length} entries, at most ${MAX_BATCH_ENTRIES} are allowed`);
     const allowOffline = optionalFlag(req.request['allowOfflineSubDevice'], 'allowOfflineSubDevice');
     const skipInvalid = optionalFlag(req.request['skipInvalidMeasurepoints'], 'skipInvalidMeasurepoints');
     const models = new ModelCache(deps.registry);
@@ -68,7 +78,15 @@ const batch =
       const skipped: { id: string; reason: string }[] = [];
       const points = checkMeasurepoints(model, raw, `${field}.measurepoints`, { skipInvalid, skipped });
       accepted.push({ device, points, time, hubTime: e['time'] === undefined });
-      if (skipped.length > 0) skippedEntries.push({ index: i, productKey: device.productKey, deviceKey: device.deviceKey, time, measurepoints: skipped.map((s) => s.id), reasons: skipped.map((s) => s.reason) });
+      if (skipped.length > 0)
+        skippedEntries.push({
+          index: i,
+          productKey: device.productKey,
+          deviceKey: device.deviceKey,
+          time,
+          measurepoints: skipped.map((s) => s.id),
+          reasons: skipped.map((s) => s.reason),
+        });
     }
     await ingest(deps, accepted, resume);
     return { data: skippedEntries.length > 0 ? { skipped: skippedEntries } : {} };
@@ -130,9 +148,15 @@ class BatchDevices {
       }
       const sub = await found;
       if (sub) return sub;
-      throw new EnosError(codes.noSubDevicePermission, `No sub-device permission: ${field} ${pk}&${dk} is not a sub-device of this gateway`);
+      throw new EnosError(
+        codes.noSubDevicePermission,
+        `No sub-device permission: ${field} ${pk}&${dk} is not a sub-device of this gateway`,
+      );
     }
-    throw new EnosError(codes.noSubDevicePermission, `No sub-device permission: ${field} ${pk}&${dk} is not logged in through this gateway`);
+    throw new EnosError(
+      codes.noSubDevicePermission,
+      `No sub-device permission: ${field} ${pk}&${dk} is not logged in through this gateway`,
+    );
   }
 
   private async topologySub(pk: string, dk: string): Promise<DeviceIdentity | undefined> {

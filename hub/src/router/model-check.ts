@@ -104,7 +104,12 @@ function parseQuality(q: unknown): number | undefined {
 }
 
 /** One reading against its spec (undefined spec = schema-less): the sample, or why it was refused. */
-function checkReading(spec: (TypeSpec & { hasQuality?: boolean }) | undefined, raw: unknown, field: string, qualityAllowed: boolean): MeasurepointSample | string {
+function checkReading(
+  spec: (TypeSpec & { hasQuality?: boolean }) | undefined,
+  raw: unknown,
+  field: string,
+  qualityAllowed: boolean,
+): MeasurepointSample | string {
   // A STRUCT spec without a declared quality reads `{value, quality}` as its own fields.
   if (isSampleObject(raw) && (spec === undefined || qualityAllowed || spec.dataType !== 'STRUCT')) {
     if (!qualityAllowed) return `${field} does not carry a quality; send a plain value`;
@@ -128,7 +133,12 @@ export interface MeasurepointCheck {
  * Measurepoints against the product's model. A model that declares no measurepoints is
  * schema-less and accepts any point, with or without quality.
  */
-export function checkMeasurepoints(model: ThingModel, raw: JsonObject, field: string, { skipInvalid, skipped }: MeasurepointCheck): Record<string, MeasurepointSample> {
+export function checkMeasurepoints(
+  model: ThingModel,
+  raw: JsonObject,
+  field: string,
+  { skipInvalid, skipped }: MeasurepointCheck,
+): Record<string, MeasurepointSample> {
   const schemaLess = Object.keys(model.measurepoints).length === 0;
   const accepted: [string, MeasurepointSample][] = [];
   for (const [id, value] of Object.entries(raw)) {

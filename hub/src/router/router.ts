@@ -1,5 +1,15 @@
 import { EventEmitter } from 'node:events';
-import { EnosError, checkMethod, codes, gunzip, parseReply, parseRequest, topics, type InboundReply, type ParsedTopic } from '@edgehub/shared';
+import {
+  EnosError,
+  checkMethod,
+  codes,
+  gunzip,
+  parseReply,
+  parseRequest,
+  topics,
+  type InboundReply,
+  type ParsedTopic,
+} from '@edgehub/shared';
 import { pushTo } from '../broker/push.js';
 import type { DeviceIdentity, DeviceSession } from '../broker/sessions.js';
 import { deviceKeyOf } from '../broker/sessions.js';
@@ -53,15 +63,28 @@ export class UpstreamRouter extends EventEmitter<RouterEvents> {
     this.deps.metrics?.messagesIn.inc({ kind: topic?.kind ?? 'unknown' });
     const target = topic ? this.authorize(session, topic) : undefined;
     if (!topic || !target || topic.direction !== 'up') {
-      const code = topic && topic.namespace === 'sys' && session.device.productType === 'Gateway' && !this.isOwn(session, topic) ? codes.noSubDevicePermission : codes.noWritePermission;
-      const why = code === codes.noSubDevicePermission ? `sub-device ${topic?.pk}&${topic?.dk} is not logged in through this gateway` : `no permission to publish to ${topicName}`;
+      const code =
+        topic && topic.namespace === 'sys' && session.device.productType === 'Gateway' && !this.isOwn(session, topic)
+          ? codes.noSubDevicePermission
+          : codes.noWritePermission;
+      const why =
+        code === codes.noSubDevicePermission
+          ? `sub-device ${topic?.pk}&${topic?.dk} is not logged in through this gateway`
+          : `no permission to publish to ${topicName}`;
       this.deps.log.debug({ assetId: session.device.assetId, topic: topicName, code }, 'publish refused');
       this.deps.metrics?.aclRefusals.inc({ decision: 'publish' });
       return this.refuse(session, topicName, payload, new EnosError(code, why), replyQos);
     }
 
     if (topic.kind === 'upRaw' || topic.kind === 'downRaw') {
-      if (!this.raw) return this.refuse(session, topicName, payload, new EnosError(codes.noWritePermission, 'raw payloads are not supported by this hub'), replyQos);
+      if (!this.raw)
+        return this.refuse(
+          session,
+          topicName,
+          payload,
+          new EnosError(codes.noWritePermission, 'raw payloads are not supported by this hub'),
+          replyQos,
+        );
       return this.raw.route({ session, topic, target, payload, qos: replyQos }, this.deps);
     }
 
@@ -114,7 +137,15 @@ export class UpstreamRouter extends EventEmitter<RouterEvents> {
     await this.reply(session, topics.reply(topicName), id, err.code, {}, err.message, qos);
   }
 
-  private async reply(session: DeviceSession, topic: string, id: unknown, code: number, data: unknown, message: string | undefined, qos: 0 | 1): Promise<void> {
+  private async reply(
+    session: DeviceSession,
+    topic: string,
+    id: unknown,
+    code: number,
+    data: unknown,
+    message: string | undefined,
+    qos: 0 | 1,
+  ): Promise<void> {
     this.deps.metrics?.replies.inc({ code: String(code) });
     const body: Record<string, unknown> = { id, code, data };
     if (message !== undefined) body['message'] = message;

@@ -39,7 +39,13 @@ export const tagUpdate: UpstreamHandler = async (req, deps) => {
   const total = new Set([...Object.keys(device.deviceTags), ...tags.keys()]).size;
   if (total > MAX_TAGS) throw modelError(`the device would have ${total} tags, at most ${MAX_TAGS} are allowed`);
   try {
-    await deps.registry.devices.update(req.target.orgId, { assetId: req.target.assetId }, { deviceTags: Object.fromEntries(tags) }, true, deps.clock());
+    await deps.registry.devices.update(
+      req.target.orgId,
+      { assetId: req.target.assetId },
+      { deviceTags: Object.fromEntries(tags) },
+      true,
+      deps.clock(),
+    );
   } catch (e) {
     asMqttError(e, codes.modelValidationFailed);
   }

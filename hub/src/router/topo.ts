@@ -61,7 +61,10 @@ export const topoDelete: UpstreamHandler = async (req, deps) => {
   const entries = nonEmptyArrayOf(req.request.params, 'params', deleteFailed).map((raw, i) => {
     const what = `params[${i}]`;
     const o = objectOf(raw, what, deleteFailed);
-    return { productKey: requiredString(o, 'productKey', what, deleteFailed), deviceKey: requiredString(o, 'deviceKey', what, deleteFailed) };
+    return {
+      productKey: requiredString(o, 'productKey', what, deleteFailed),
+      deviceKey: requiredString(o, 'deviceKey', what, deleteFailed),
+    };
   });
 
   const refs: DeviceRef[] = [];

@@ -101,8 +101,7 @@ function compileOperator(path: string, op: Operator, arg: unknown): (values: unk
         throw bad('a number or a string');
       }
       const accept = RANGE[op];
-      return (values) =>
-        someElement(values, (v) => typeof v === typeof arg && accept(compareValues(v, arg)));
+      return (values) => someElement(values, (v) => typeof v === typeof arg && accept(compareValues(v, arg)));
     }
   }
 }

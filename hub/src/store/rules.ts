@@ -60,7 +60,13 @@ export function checkUnset(spec: CollectionSpec, fields: string[]): void {
 
 // MongoDB would read a dotted name in $set/$unset as a path; the port only sets top-level fields.
 function checkTopLevelField(spec: CollectionSpec, field: string): void {
-  if (typeof field !== 'string' || field === '' || field.includes('.') || field.startsWith('$') || (field === '_id' && spec.key !== '_id')) {
+  if (
+    typeof field !== 'string' ||
+    field === '' ||
+    field.includes('.') ||
+    field.startsWith('$') ||
+    (field === '_id' && spec.key !== '_id')
+  ) {
     throw new InvalidQueryError(`${spec.name}: cannot set field "${String(field)}"`);
   }
 }

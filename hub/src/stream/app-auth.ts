@@ -21,12 +21,16 @@ export async function authenticateApp(
   ledger: ReplayLedger,
 ): Promise<AppDecision> {
   const { timestamp, username, password } = input;
-  if (!timestamp || !username || !password) return { ok: false, returnCode: 4, reason: 'application login needs timestamp, username and password' };
+  if (!timestamp || !username || !password)
+    return { ok: false, returnCode: 4, reason: 'application login needs timestamp, username and password' };
   const ts = Number(timestamp);
-  if (!Number.isFinite(ts) || Math.abs(now - ts) > windowSeconds * 1000) return { ok: false, returnCode: 4, reason: 'timestamp outside the allowed window' };
+  if (!Number.isFinite(ts) || Math.abs(now - ts) > windowSeconds * 1000)
+    return { ok: false, returnCode: 4, reason: 'timestamp outside the allowed window' };
   const app = await registry.applications.byAccessKey(username);
   if (!app) return { ok: false, returnCode: 4, reason: 'unknown application' };
-  if (!safeEqualHex(tokenEncryption(app.accessKey, timestamp, app.accessSecret), password.toString('utf8'))) return { ok: false, returnCode: 4, reason: 'signature mismatch' };
-  if (!(await ledger.firstUse(app.accessKey, password.toString('utf8'), now))) return { ok: false, returnCode: 5, reason: 'replayed login: this signature was already used' };
+  if (!safeEqualHex(tokenEncryption(app.accessKey, timestamp, app.accessSecret), password.toString('utf8')))
+    return { ok: false, returnCode: 4, reason: 'signature mismatch' };
+  if (!(await ledger.firstUse(app.accessKey, password.toString('utf8'), now)))
+    return { ok: false, returnCode: 5, reason: 'replayed login: this signature was already used' };
   return { ok: true, app };
 }

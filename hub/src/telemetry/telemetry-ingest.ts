@@ -26,7 +26,12 @@ export class TelemetryIngest implements Ingest {
     private readonly log?: Log,
   ) {}
 
-  async measurepoints(device: DeviceIdentity, points: Record<string, MeasurepointSample>, time: number, { resume, hubTime }: IngestOptions): Promise<void> {
+  async measurepoints(
+    device: DeviceIdentity,
+    points: Record<string, MeasurepointSample>,
+    time: number,
+    { resume, hubTime }: IngestOptions,
+  ): Promise<void> {
     checkTime(time);
     const samples: SampleInput[] = [];
     for (const [pointId, s] of Object.entries(points)) {
@@ -41,17 +46,27 @@ export class TelemetryIngest implements Ingest {
     this.publish({ type: 'measurepoints', ...who(device), time, resume, measurepoints: points });
   }
 
-  async event(device: DeviceIdentity, eventId: string, values: Record<string, unknown>, time: number, options: EventOptions = {}): Promise<void> {
+  async event(
+    device: DeviceIdentity,
+    eventId: string,
+    values: Record<string, unknown>,
+    time: number,
+    options: EventOptions = {},
+  ): Promise<void> {
     checkTime(time);
     checkId(eventId, 'event');
-    await this.store.appendEvents([{ assetId: device.assetId, orgId: device.orgId, eventId, values, time, ...(options.hubTime ? { hubTime: true } : {}) }]);
+    await this.store.appendEvents([
+      { assetId: device.assetId, orgId: device.orgId, eventId, values, time, ...(options.hubTime ? { hubTime: true } : {}) },
+    ]);
     this.publish({ type: 'event', ...who(device), time, eventId, values });
   }
 
   /** Kept as the device's `connection/state` event: the latest report and the history of reports. */
   async connectionState(device: DeviceIdentity, state: unknown, time: number): Promise<void> {
     checkTime(time);
-    await this.store.appendEvents([{ assetId: device.assetId, orgId: device.orgId, eventId: CONNECTION_STATE_EVENT, values: { state }, time }]);
+    await this.store.appendEvents([
+      { assetId: device.assetId, orgId: device.orgId, eventId: CONNECTION_STATE_EVENT, values: { state }, time },
+    ]);
   }
 
   /** Everything latest of one device, or undefined when it never sent anything. */

@@ -31,7 +31,11 @@ export interface IosHarness {
 
 export async function openIosHarness(extra: Partial<IosPluginOptions> = {}): Promise<IosHarness> {
   const dir = await mkdtemp(join(tmpdir(), 'ios-'));
-  const [deviceCa, appleCa, apnsServerCa] = await Promise.all([createCa('Device Identity CA'), createCa('Apple Push CA (sim)'), createCa('APNs server CA (sim)')]);
+  const [deviceCa, appleCa, apnsServerCa] = await Promise.all([
+    createCa('Device Identity CA'),
+    createCa('Apple Push CA (sim)'),
+    createCa('APNs server CA (sim)'),
+  ]);
   const apnsServer = await issue(apnsServerCa, { subject: { CN: 'localhost' }, dnsNames: ['localhost'], ips: ['127.0.0.1'], server: true });
   const push = await issuePushCertificate(appleCa, testTopic);
   const apns = new ApnsSimulator({ certPem: apnsServer.certPem, keyPem: apnsServer.keyPem, clientCaPem: appleCa.certPem });
@@ -43,7 +47,12 @@ export async function openIosHarness(extra: Partial<IosPluginOptions> = {}): Pro
   const h = {} as IosHarness;
   let port = 0;
   async function openPlugin(): Promise<void> {
-    const plugin = await IosPlugin.open(store, log, { apnsUrl, apnsCaPem: apnsServerCa.certPem, identityCaPems: [deviceCa.certPem], push: { retryBaseMs: 5, retryMaxMs: 20 }, ...extra }, (udid, outcome) => outcomes.push({ udid, outcome }));
+    const plugin = await IosPlugin.open(
+      store,
+      log,
+      { apnsUrl, apnsCaPem: apnsServerCa.certPem, identityCaPems: [deviceCa.certPem], push: { retryBaseMs: 5, retryMaxMs: 20 }, ...extra },
+      (udid, outcome) => outcomes.push({ udid, outcome }),
+    );
     const app = Fastify({ logger: false });
     await plugin.routes(app);
     await app.listen({ host: '127.0.0.1', port });

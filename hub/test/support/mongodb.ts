@@ -54,9 +54,14 @@ export async function dockerReachable(): Promise<boolean> {
   else if (host?.startsWith('tcp://')) {
     const u = new URL(host.replace(/^tcp:/, 'http:'));
     target = { host: u.hostname, port: Number(u.port || 2375) };
-  } else if (host) return true; // ssh://, npipe://: let testcontainers try
+  } else if (host)
+    return true; // ssh://, npipe://: let testcontainers try
   else {
-    const sockets = ['/var/run/docker.sock', join(homedir(), '.docker/run/docker.sock'), `${process.env['XDG_RUNTIME_DIR'] ?? '/nonexistent'}/docker.sock`];
+    const sockets = [
+      '/var/run/docker.sock',
+      join(homedir(), '.docker/run/docker.sock'),
+      `${process.env['XDG_RUNTIME_DIR'] ?? '/nonexistent'}/docker.sock`,
+    ];
     const path = sockets.find((p) => existsSync(p));
     if (!path) return false;
     target = { path };

@@ -14,7 +14,11 @@ export function jsonPullDeviceType(id = 'json-pull', pushProvider?: PushProvider
       { code: 'DEVICE_LOCK', name: 'Lock' },
       { code: 'DEVICE_INFO', name: 'Info' },
     ],
-    deadlines: { defaultPendingSeconds: 7 * 86_400, maxPendingSeconds: 30 * 86_400, replyTimeoutSeconds: { default: 3600, min: 1, max: 86_400 } },
+    deadlines: {
+      defaultPendingSeconds: 7 * 86_400,
+      maxPendingSeconds: 30 * 86_400,
+      replyTimeoutSeconds: { default: 3600, min: 1, max: 86_400 },
+    },
     render(c) {
       if (c.name !== 'DEVICE_LOCK' && c.name !== 'DEVICE_INFO') throw new Error(`unknown operation ${c.name}`);
       return JSON.stringify({ id: c.commandId, code: c.name, payload: c.params });

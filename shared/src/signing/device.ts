@@ -40,7 +40,9 @@ export function enosSign(params: Readonly<Record<string, string>>, secret: strin
   const keys = Object.keys(params).sort(codeUnitOrder);
   let content = '';
   for (const k of keys) content += k + params[k];
-  return createHash(algo).update(content + secret, 'utf8').digest('hex');
+  return createHash(algo)
+    .update(content + secret, 'utf8')
+    .digest('hex');
 }
 
 function codeUnitOrder(a: string, b: string): number {
@@ -126,12 +128,7 @@ export function connectSignature(fields: ConnectSignFields, secret: string, algo
 }
 
 /** Constant-time, case-insensitive: Java/Python send lowercase hex, Node/C uppercase (§0.2). */
-export function verifyConnectPassword(
-  fields: ConnectSignFields,
-  password: string,
-  secret: string,
-  algo: SignAlgo,
-): boolean {
+export function verifyConnectPassword(fields: ConnectSignFields, password: string, secret: string, algo: SignAlgo): boolean {
   return safeEqualHex(connectSignature(fields, secret, algo), password);
 }
 
@@ -264,11 +261,6 @@ export function alibabaSign(fields: AlibabaSignFields, deviceSecret: string, alg
   return createHmac(algo, deviceSecret).update(content, 'utf8').digest('hex');
 }
 
-export function verifyAlibabaPassword(
-  fields: AlibabaSignFields,
-  password: string,
-  deviceSecret: string,
-  algo: SignAlgo,
-): boolean {
+export function verifyAlibabaPassword(fields: AlibabaSignFields, password: string, deviceSecret: string, algo: SignAlgo): boolean {
   return safeEqualHex(alibabaSign(fields, deviceSecret, algo), password);
 }

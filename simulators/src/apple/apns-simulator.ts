@@ -204,6 +204,9 @@ export class ApnsSimulator {
     const raw = socket?.getPeerCertificate?.(false)?.raw;
     if (!raw) return undefined;
     const subject = new X509Certificate(raw).subject;
-    return subject.split('\n').map((l) => /^UID=(.+)$/.exec(l.trim())?.[1]).find((t) => t?.startsWith('com.apple.mgmt.'));
+    return subject
+      .split('\n')
+      .map((l) => /^UID=(.+)$/.exec(l.trim())?.[1])
+      .find((t) => t?.startsWith('com.apple.mgmt.'));
   }
 }

@@ -27,8 +27,20 @@ export interface ExecutedCommand {
 }
 
 const supported = new Set([
-  'DeviceLock', 'EraseDevice', 'DeviceInformation', 'SecurityInfo', 'ProfileList', 'InstallProfile', 'RemoveProfile',
-  'InstalledApplicationList', 'InstallApplication', 'RemoveApplication', 'RestartDevice', 'ClearPasscode', 'EnableLostMode', 'DisableLostMode',
+  'DeviceLock',
+  'EraseDevice',
+  'DeviceInformation',
+  'SecurityInfo',
+  'ProfileList',
+  'InstallProfile',
+  'RemoveProfile',
+  'InstalledApplicationList',
+  'InstallApplication',
+  'RemoveApplication',
+  'RestartDevice',
+  'ClearPasscode',
+  'EnableLostMode',
+  'DisableLostMode',
 ]);
 
 /**
@@ -66,9 +78,27 @@ export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; ses
   }
 
   async enroll(): Promise<void> {
-    await this.checkin({ MessageType: 'Authenticate', Topic: this.opts.topic, UDID: this.udid, SerialNumber: this.serialNumber, ProductName: 'iPhone15,2', OSVersion: '17.5', BuildVersion: '21F79', DeviceName: `iPhone ${this.serialNumber}`, Model: 'iPhone15,2' });
+    await this.checkin({
+      MessageType: 'Authenticate',
+      Topic: this.opts.topic,
+      UDID: this.udid,
+      SerialNumber: this.serialNumber,
+      ProductName: 'iPhone15,2',
+      OSVersion: '17.5',
+      BuildVersion: '21F79',
+      DeviceName: `iPhone ${this.serialNumber}`,
+      Model: 'iPhone15,2',
+    });
     this.attachPush();
-    await this.checkin({ MessageType: 'TokenUpdate', Topic: this.opts.topic, UDID: this.udid, Token: this.token, PushMagic: this.pushMagic, AwaitingConfiguration: false, UnlockToken: randomBytes(24) });
+    await this.checkin({
+      MessageType: 'TokenUpdate',
+      Topic: this.opts.topic,
+      UDID: this.udid,
+      Token: this.token,
+      PushMagic: this.pushMagic,
+      AwaitingConfiguration: false,
+      UnlockToken: randomBytes(24),
+    });
   }
 
   /** Registers the push token with the APNs simulator (enroll does this; a benchmark peer may alone). */
@@ -110,10 +140,12 @@ export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; ses
       });
       return this.session;
     }
-    this.followUp ??= this.session.catch(() => undefined).then(() => {
-      this.followUp = undefined;
-      return this.poll();
-    });
+    this.followUp ??= this.session
+      .catch(() => undefined)
+      .then(() => {
+        this.followUp = undefined;
+        return this.poll();
+      });
     return this.followUp;
   }
 
@@ -149,7 +181,16 @@ export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; ses
     };
     if (!commandUuid || !requestType) return done('CommandFormatError');
     if (!supported.has(requestType)) {
-      return done('Error', { ErrorChain: [{ ErrorCode: 12021, ErrorDomain: 'MCMDMErrorDomain', LocalizedDescription: 'Unsupported command', USEnglishDescription: 'Unsupported command' }] });
+      return done('Error', {
+        ErrorChain: [
+          {
+            ErrorCode: 12021,
+            ErrorDomain: 'MCMDMErrorDomain',
+            LocalizedDescription: 'Unsupported command',
+            USEnglishDescription: 'Unsupported command',
+          },
+        ],
+      });
     }
     if (this.busy) return done('NotNow');
     switch (requestType) {
@@ -160,7 +201,19 @@ export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; ses
         this.erased = true;
         return done('Acknowledged');
       case 'DeviceInformation': {
-        const info: Dict = { UDID: this.udid, SerialNumber: this.serialNumber, DeviceName: `iPhone ${this.serialNumber}`, OSVersion: '17.5', BuildVersion: '21F79', ModelName: 'iPhone', Model: 'iPhone15,2', ProductName: 'iPhone15,2', BatteryLevel: 0.8, IsSupervised: true, WiFiMAC: '00:11:22:33:44:55' };
+        const info: Dict = {
+          UDID: this.udid,
+          SerialNumber: this.serialNumber,
+          DeviceName: `iPhone ${this.serialNumber}`,
+          OSVersion: '17.5',
+          BuildVersion: '21F79',
+          ModelName: 'iPhone',
+          Model: 'iPhone15,2',
+          ProductName: 'iPhone15,2',
+          BatteryLevel: 0.8,
+          IsSupervised: true,
+          WiFiMAC: '00:11:22:33:44:55',
+        };
         const queries = Array.isArray(command.Queries) ? (command.Queries as string[]) : [];
         const answers: Record<string, plist.PlistValue> = {};
         for (const q of queries) if (info[q] !== undefined) answers[q] = info[q]!;
@@ -178,7 +231,17 @@ export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; ses
         } catch {
           id = undefined;
         }
-        if (!id) return done('Error', { ErrorChain: [{ ErrorCode: 1000, ErrorDomain: 'MCProfileErrorDomain', LocalizedDescription: 'Malformed profile', USEnglishDescription: 'Malformed profile' }] });
+        if (!id)
+          return done('Error', {
+            ErrorChain: [
+              {
+                ErrorCode: 1000,
+                ErrorDomain: 'MCProfileErrorDomain',
+                LocalizedDescription: 'Malformed profile',
+                USEnglishDescription: 'Malformed profile',
+              },
+            ],
+          });
         this.profiles.add(id);
         return done('Acknowledged');
       }
@@ -186,7 +249,9 @@ export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; ses
         this.profiles.delete(String(command.Identifier));
         return done('Acknowledged');
       case 'InstalledApplicationList':
-        return done('Acknowledged', { InstalledApplicationList: [...this.apps].map(([Identifier, Name]) => ({ Identifier, Name, Version: '1.0' })) });
+        return done('Acknowledged', {
+          InstalledApplicationList: [...this.apps].map(([Identifier, Name]) => ({ Identifier, Name, Version: '1.0' })),
+        });
       case 'InstallApplication': {
         const id = typeof command.Identifier === 'string' ? command.Identifier : 'com.example.app';
         this.apps.set(id, id);

@@ -27,7 +27,10 @@ function toName(attrs: NameAttrs): x509.Name {
 
 async function exportIdentity(cert: x509.X509Certificate, keys: webcrypto.CryptoKeyPair): Promise<Identity> {
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-  const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`;
+  const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n')}\n-----END PRIVATE KEY-----\n`;
   return { certPem: cert.toString('pem') + '\n', keyPem, certDer: Buffer.from(cert.rawData), privateKey: keys.privateKey };
 }
 
@@ -45,7 +48,10 @@ export async function createCa(commonName: string): Promise<SimCa> {
     serialNumber: randomBytes(8).toString('hex'),
     notBefore: new Date(Date.now() - day),
     notAfter: new Date(Date.now() + 3650 * day),
-    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    ],
   });
   return { name: commonName, ...(await exportIdentity(cert, keys)) };
 }
@@ -68,7 +74,10 @@ export async function issue(ca: SimCa, opts: IssueOptions): Promise<Identity> {
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.ExtendedKeyUsageExtension([opts.server ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
   ];
-  const alt = [...(opts.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })), ...(opts.ips ?? []).map((value) => ({ type: 'ip' as const, value }))];
+  const alt = [
+    ...(opts.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ...(opts.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
+  ];
   if (alt.length) extensions.push(new x509.SubjectAlternativeNameExtension(alt));
   const cert = await x509.X509CertificateGenerator.create({
     subject: toName(opts.subject),

@@ -28,9 +28,30 @@ async function main(): Promise<void> {
   try {
     products = JSON.parse(await readFile(stateFile, 'utf8')) as typeof products;
   } catch {
-    const gwPk = (await api.ok<string>('POST', '/connect-service/v2.1/products', { action: 'create', orgId }, { productName: { defaultValue: 'Demo edge gateway' }, productType: 'Gateway', dataFormat: 'Json', biDirectionalAuth: false })).data;
-    const subPk = (await api.ok<string>('POST', '/connect-service/v2.1/products', { action: 'create', orgId }, { productName: { defaultValue: 'Demo field devices' }, productType: 'Device', dataFormat: 'Json', biDirectionalAuth: false })).data;
-    const gw = (await api.ok<{ deviceSecret: string }>('POST', '/connect-service/v2.1/devices', { action: 'create', orgId }, { productKey: gwPk, deviceKey: 'demo-edge', timezone: '+00:00', deviceName: { defaultValue: 'Demo edge' } })).data;
+    const gwPk = (
+      await api.ok<string>(
+        'POST',
+        '/connect-service/v2.1/products',
+        { action: 'create', orgId },
+        { productName: { defaultValue: 'Demo edge gateway' }, productType: 'Gateway', dataFormat: 'Json', biDirectionalAuth: false },
+      )
+    ).data;
+    const subPk = (
+      await api.ok<string>(
+        'POST',
+        '/connect-service/v2.1/products',
+        { action: 'create', orgId },
+        { productName: { defaultValue: 'Demo field devices' }, productType: 'Device', dataFormat: 'Json', biDirectionalAuth: false },
+      )
+    ).data;
+    const gw = (
+      await api.ok<{ deviceSecret: string }>(
+        'POST',
+        '/connect-service/v2.1/devices',
+        { action: 'create', orgId },
+        { productKey: gwPk, deviceKey: 'demo-edge', timezone: '+00:00', deviceName: { defaultValue: 'Demo edge' } },
+      )
+    ).data;
     products = { gwPk, gwSecret: gw.deviceSecret, subPk };
     await writeFile(stateFile, JSON.stringify(products), { mode: 0o600 });
   }
@@ -40,7 +61,15 @@ async function main(): Promise<void> {
     fan: await startSimulator({ kind: 'fan', port: 0 }),
     storage: await startSimulator({ kind: 'energy-storage', port: 0 }),
   };
-  const device = (deviceKey: string, model: string, port: number) => ({ deviceKey, name: deviceKey, model, transport: { kind: 'tcp', host: '127.0.0.1', port }, unitId: 1, pollIntervalMs: 1000, timeoutMs: 1000 });
+  const device = (deviceKey: string, model: string, port: number) => ({
+    deviceKey,
+    name: deviceKey,
+    model,
+    transport: { kind: 'tcp', host: '127.0.0.1', port },
+    unitId: 1,
+    pollIntervalMs: 1000,
+    timeoutMs: 1000,
+  });
   await writeFile(join(edgeDir, 'service-account.secret'), creds.accessSecret, { mode: 0o600 });
   await writeFile(join(edgeDir, 'gateway.secret'), products.gwSecret, { mode: 0o600 });
   const configFile = join(edgeDir, 'edge.json');
@@ -58,7 +87,11 @@ async function main(): Promise<void> {
         registration: 'dynamic',
         southbound: {
           models: { inverter: inverterMap, fan: fanMap, storage: energyStorageMap },
-          devices: [device('inverter-1', 'inverter', sims.inverter.port), device('fan-1', 'fan', sims.fan.port), device('storage-1', 'storage', sims.storage.port)],
+          devices: [
+            device('inverter-1', 'inverter', sims.inverter.port),
+            device('fan-1', 'fan', sims.fan.port),
+            device('storage-1', 'storage', sims.storage.port),
+          ],
         },
         buffer: { dir: 'buffer' },
         configCenter: { host: '127.0.0.1', port: 0 },
@@ -85,9 +118,19 @@ async function main(): Promise<void> {
   );
 
   const show = async () => {
-    const r = await api.call<{ deviceKey: string; measurepoints: Record<string, { value: unknown }> }[]>('POST', '/connect-service/v2.1/measurepoints', { action: 'queryLatest', orgId }, { devices: ['inverter-1', 'fan-1', 'storage-1'].map((deviceKey) => ({ productKey: products.subPk, deviceKey })) });
+    const r = await api.call<{ deviceKey: string; measurepoints: Record<string, { value: unknown }> }[]>(
+      'POST',
+      '/connect-service/v2.1/measurepoints',
+      { action: 'queryLatest', orgId },
+      { devices: ['inverter-1', 'fan-1', 'storage-1'].map((deviceKey) => ({ productKey: products.subPk, deviceKey })) },
+    );
     if (r.code !== 0) return;
-    const lines = r.data.map((d) => `  ${d.deviceKey.padEnd(10)} ${Object.entries(d.measurepoints).map(([k, v]) => `${k}=${typeof v.value === 'number' ? Math.round(v.value * 100) / 100 : String(v.value)}`).join('  ')}`);
+    const lines = r.data.map(
+      (d) =>
+        `  ${d.deviceKey.padEnd(10)} ${Object.entries(d.measurepoints)
+          .map(([k, v]) => `${k}=${typeof v.value === 'number' ? Math.round(v.value * 100) / 100 : String(v.value)}`)
+          .join('  ')}`,
+    );
     process.stdout.write(`${new Date().toISOString()} latest values in the hub:\n${lines.join('\n')}\n`);
   };
   const timer = setInterval(() => void show(), 2000);

@@ -81,7 +81,8 @@ function dispatch(model: DataModel, fc: number, pdu: Buffer): Buffer {
     case 15: {
       const [start, count, byteCount] = [pdu.readUInt16BE(1), pdu.readUInt16BE(3), pdu.readUInt8(5)];
       quantity(count, 1968);
-      if (byteCount !== Math.ceil(count / 8) || pdu.length < 6 + byteCount) throw new ModbusException(exceptionCode.illegalDataValue, 'byte count mismatch');
+      if (byteCount !== Math.ceil(count / 8) || pdu.length < 6 + byteCount)
+        throw new ModbusException(exceptionCode.illegalDataValue, 'byte count mismatch');
       const values = Array.from({ length: count }, (_, i) => ((pdu[6 + (i >> 3)] ?? 0) & (1 << (i & 7))) !== 0);
       model.writeBits(start, values);
       return Buffer.from(pdu.subarray(0, 5));
@@ -89,7 +90,8 @@ function dispatch(model: DataModel, fc: number, pdu: Buffer): Buffer {
     case 16: {
       const [start, count, byteCount] = [pdu.readUInt16BE(1), pdu.readUInt16BE(3), pdu.readUInt8(5)];
       quantity(count, 123);
-      if (byteCount !== 2 * count || pdu.length < 6 + byteCount) throw new ModbusException(exceptionCode.illegalDataValue, 'byte count mismatch');
+      if (byteCount !== 2 * count || pdu.length < 6 + byteCount)
+        throw new ModbusException(exceptionCode.illegalDataValue, 'byte count mismatch');
       const values = Array.from({ length: count }, (_, i) => pdu.readUInt16BE(6 + 2 * i));
       model.writeRegisters(start, values);
       return Buffer.from(pdu.subarray(0, 5));

@@ -16,7 +16,8 @@ export function installDmErrors(scope: FastifyInstance): void {
   scope.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
     if (err instanceof DeviceMgtError) return reply.status(err.status).send({ code: err.status, message: err.message });
     if (err.validation || err.statusCode === 400) return reply.status(400).send({ code: 400, message: err.message });
-    if (err.statusCode === 413 || err.statusCode === 415 || err.statusCode === 429) return reply.status(err.statusCode).send({ code: err.statusCode, message: err.message });
+    if (err.statusCode === 413 || err.statusCode === 415 || err.statusCode === 429)
+      return reply.status(err.statusCode).send({ code: err.statusCode, message: err.message });
     req.log.error({ err }, 'device-management call failed');
     return reply.status(500).send({ code: 500, message: 'internal error' });
   });
@@ -28,7 +29,10 @@ export function requireBearer(scope: FastifyInstance, tokens: OAuthTokens): void
     const m = /^Bearer ([A-Za-z0-9_-]{20,200})$/.exec(req.headers.authorization ?? '');
     const caller = m ? await tokens.verify(m[1]!) : undefined;
     if (!caller) {
-      return reply.status(401).header('www-authenticate', 'Bearer error="invalid_token"').send({ code: 401, message: 'a valid bearer token from POST /token is required' });
+      return reply
+        .status(401)
+        .header('www-authenticate', 'Bearer error="invalid_token"')
+        .send({ code: 401, message: 'a valid bearer token from POST /token is required' });
     }
     req.dmCaller = caller;
   });
@@ -42,7 +46,11 @@ export function needs(scope: DmScope) {
 }
 
 /** Per-client rate limit of the device-management REST (HUB_DM_RATE_LIMIT calls per minute). */
-export const rateLimitConfig = (perMinute: number) => ({ max: perMinute, timeWindow: 60_000, keyGenerator: (req: FastifyRequest) => `dm:${req.dmCaller?.clientId ?? req.ip}` });
+export const rateLimitConfig = (perMinute: number) => ({
+  max: perMinute,
+  timeWindow: 60_000,
+  keyGenerator: (req: FastifyRequest) => `dm:${req.dmCaller?.clientId ?? req.ip}`,
+});
 
 export const paging = {
   offset: { type: 'string', pattern: '^[0-9]{1,7}$' },

@@ -46,7 +46,11 @@ export function registerCertificate(program: Command): void {
     .option('--asset-id <assetId>', 'the device asset id')
     .option('--product <productKey>', 'the product key (with --key)')
     .option('--key <deviceKey>', 'the device key (with --product)')
-    .option('--expiring-within-days <n>', 'only valid certificates expiring within n days that are not renewed yet', intIn(0, MAX_WINDOW_DAYS))
+    .option(
+      '--expiring-within-days <n>',
+      'only valid certificates expiring within n days that are not renewed yet',
+      intIn(0, MAX_WINDOW_DAYS),
+    )
     .addOption(new Option('--page <n>', 'page number of the org-wide list (default 1)').argParser(intIn(1, 1_000_000)).conflicts('all'))
     .option('--page-size <n>', `certificates per page of the org-wide list (at most ${MAX_PAGE_SIZE}, default 20)`, intIn(1, MAX_PAGE_SIZE))
     .option('--all', 'every page of the org-wide list')
@@ -71,7 +75,11 @@ export function registerCertificate(program: Command): void {
         if (!o.json) out.notice(`${items.length} certificates`);
         return;
       }
-      const r = await session.ok<CertificateView[]>('GET', 'certificates', 'list', { ...window, pageNo: String(o.page ?? 1), pageSize: String(o.pageSize ?? 20) });
+      const r = await session.ok<CertificateView[]>('GET', 'certificates', 'list', {
+        ...window,
+        pageNo: String(o.page ?? 1),
+        pageSize: String(o.pageSize ?? 20),
+      });
       out.result({ items: shown(r.data), pagination: r.pagination }, () => certificateTable(r.data));
       if (!o.json) out.notice(pageFooter(r.pagination, r.data.length, 'certificates'));
     });
@@ -94,7 +102,10 @@ export function registerCertificate(program: Command): void {
       }
       const report = await renewAll(session, due);
       out.result(report, () => rotationTable(report));
-      if (!o.json) out.notice(`${report.renewed.length} renewed, ${report.failed.length} failed of ${due.length} expiring within ${o.withinDays} days`);
+      if (!o.json)
+        out.notice(
+          `${report.renewed.length} renewed, ${report.failed.length} failed of ${due.length} expiring within ${o.withinDays} days`,
+        );
       if (report.failed.length > 0) throw new ReportedFailure();
     });
 }
@@ -113,7 +124,13 @@ async function renewAll(session: Session, due: CertificateView[]): Promise<Rotat
   for (const c of due) {
     const device = { assetId: c.assetId, productKey: c.productKey, deviceKey: c.deviceKey };
     try {
-      const r = await session.ok<{ certSN: string }>('POST', 'certificates', 'renew', { assetId: c.assetId }, { certSn: certSnValue(c.certSN) });
+      const r = await session.ok<{ certSN: string }>(
+        'POST',
+        'certificates',
+        'renew',
+        { assetId: c.assetId },
+        { certSn: certSnValue(c.certSN) },
+      );
       result.renewed.push({ from: c.certSN, to: r.data.certSN, ...device });
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
@@ -132,7 +149,11 @@ function certSnValue(certSN: string): number | string {
 async function listAll(session: Session, query: Record<string, string>): Promise<CertificateView[]> {
   const items: CertificateView[] = [];
   for (let pageNo = 1; ; pageNo++) {
-    const r = await session.ok<CertificateView[]>('GET', 'certificates', 'list', { ...query, pageNo: String(pageNo), pageSize: String(MAX_PAGE_SIZE) });
+    const r = await session.ok<CertificateView[]>('GET', 'certificates', 'list', {
+      ...query,
+      pageNo: String(pageNo),
+      pageSize: String(MAX_PAGE_SIZE),
+    });
     items.push(...r.data);
     if (r.data.length < MAX_PAGE_SIZE || items.length >= (r.pagination?.totalSize ?? 0)) return items;
   }

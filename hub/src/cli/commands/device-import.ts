@@ -42,7 +42,10 @@ async function importDevices(o: ImportOptions & GlobalOptions, out: Output): Pro
   const session = await openSession(o, out);
   const triples = o.out === undefined ? undefined : await TriplesFile.create(o.out);
   const workTree = o.out === undefined ? undefined : gitWorkTreeOf(o.out);
-  if (workTree !== undefined) out.notice(`warning: ${o.out} holds device secrets and is inside the git work tree ${workTree}; keep it out of commits (.gitignore) or write it elsewhere`);
+  if (workTree !== undefined)
+    out.notice(
+      `warning: ${o.out} holds device secrets and is inside the git work tree ${workTree}; keep it out of commits (.gitignore) or write it elsewhere`,
+    );
 
   let created = 0;
   let done = 0; // rows sent with an outcome
@@ -89,7 +92,8 @@ async function importDevices(o: ImportOptions & GlobalOptions, out: Output): Pro
     return lines.join(', ');
   });
   if (triples && triples.count > 0) out.notice(`the created triples and their secrets are in ${triples.path} (mode 0600)`);
-  else if (!triples && created > 0) out.notice('the device secrets were not saved (no --out <file.csv>); `device get --show-secret` shows one device at a time');
+  else if (!triples && created > 0)
+    out.notice('the device secrets were not saved (no --out <file.csv>); `device get --show-secret` shows one device at a time');
 
   if (stopped) {
     const first = stopped.notImported[0];

@@ -68,7 +68,7 @@ export function registerDevice(program: Command): void {
     .description('search devices, newest first (with --all: every match, oldest first)')
     .option('--product <productKey>', 'only devices of this product')
     .addOption(new Option('--status <status>', 'only devices in this state').choices(STATUSES))
-    .option('--expression <expr>', "more conditions, e.g. \"deviceTags.site = 'sh'\"")
+    .option('--expression <expr>', 'more conditions, e.g. "deviceTags.site = \'sh\'"')
     .addOption(new Option('--page <n>', 'page number (default 1)').argParser(intIn(1, 1_000_000)).conflicts('all'))
     .option('--page-size <n>', `devices per page (at most ${MAX_PAGE_SIZE}, default 20; 200 with --all)`, intIn(1, MAX_PAGE_SIZE))
     .option('--all', 'page through every match')
@@ -80,7 +80,9 @@ export function registerDevice(program: Command): void {
       const session = await openSession(o, out);
       const show = o.showSecret === true;
       if (o.all) {
-        const items = (await searchAll(session, expression, o.pageSize ?? MAX_PAGE_SIZE)).map((d) => withoutSecret(d, 'deviceSecret', show));
+        const items = (await searchAll(session, expression, o.pageSize ?? MAX_PAGE_SIZE)).map((d) =>
+          withoutSecret(d, 'deviceSecret', show),
+        );
         out.result({ items, totalSize: items.length }, () => deviceTable(items, show));
         if (!o.json) out.notice(`${items.length} devices`);
         return;
@@ -112,7 +114,10 @@ export function registerDevice(program: Command): void {
 }
 
 function withRefOptions(cmd: Command): Command {
-  return cmd.option('--asset-id <assetId>', 'the device asset id').option('--product <productKey>', 'the product key (with --key)').option('--key <deviceKey>', 'the device key (with --product)');
+  return cmd
+    .option('--asset-id <assetId>', 'the device asset id')
+    .option('--product <productKey>', 'the product key (with --key)')
+    .option('--key <deviceKey>', 'the device key (with --product)');
 }
 
 /** The options as one search expression (docs/ENOS-PROTOCOL.md §7.1); the user's own goes in parentheses. */
@@ -136,7 +141,14 @@ async function searchAll(session: Session, expression: string, pageSize: number)
   const items: DeviceView[] = [];
   for (let pageNo = 1; ; pageNo++) {
     const body: Record<string, unknown> = {
-      pagination: { pageNo, pageSize, sorters: [{ field: 'createTime', order: 'ASC' }, { field: 'assetId', order: 'ASC' }] },
+      pagination: {
+        pageNo,
+        pageSize,
+        sorters: [
+          { field: 'createTime', order: 'ASC' },
+          { field: 'assetId', order: 'ASC' },
+        ],
+      },
     };
     if (expression) body['expression'] = expression;
     const r = await session.ok<DeviceView[]>('POST', 'devices', 'search', {}, body);

@@ -24,7 +24,9 @@ export function registerLogin(program: Command): void {
     .option('--org <orgId>', 'the organization to act in (default: the one in --from-credentials)')
     .option('--access-key <accessKey>', 'the service account access key (default: the one in --from-credentials)')
     .addOption(new Option('--secret-file <path>', 'read the access secret from a file').conflicts(['secretStdin', 'fromCredentials']))
-    .addOption(new Option('--secret-stdin', 'read the access secret from stdin (prompts without echo on a terminal)').conflicts('fromCredentials'))
+    .addOption(
+      new Option('--secret-stdin', 'read the access secret from stdin (prompts without echo on a terminal)').conflicts('fromCredentials'),
+    )
     .option('--from-credentials <file>', 'use an admin-credentials.json written by the hub on its first start')
     // Refused with an explanation rather than as an unknown option.
     .addOption(new Option('--secret <value>').hideHelp())
@@ -48,15 +50,19 @@ export function registerLogin(program: Command): void {
 
 async function resolveProfile(o: LoginOptions, warn: (msg: string) => void): Promise<Profile> {
   if (o.secret !== undefined || o.accessSecret !== undefined) {
-    throw new UsageError('a secret is not accepted as an option value (it would stay in shell history and show in ps); use --secret-file, --secret-stdin or --from-credentials');
+    throw new UsageError(
+      'a secret is not accepted as an option value (it would stay in shell history and show in ps); use --secret-file, --secret-stdin or --from-credentials',
+    );
   }
   const url = baseUrl(o.url);
   if (o.fromCredentials !== undefined) {
     const c = await credentialsFromFile(o.fromCredentials);
-    if (o.accessKey !== undefined && o.accessKey !== c.accessKey) throw new UsageError(`${o.fromCredentials} holds the secret of access key ${c.accessKey}, not ${o.accessKey}`);
+    if (o.accessKey !== undefined && o.accessKey !== c.accessKey)
+      throw new UsageError(`${o.fromCredentials} holds the secret of access key ${c.accessKey}, not ${o.accessKey}`);
     return { url, orgId: o.org ?? c.orgId, accessKey: c.accessKey, accessSecret: c.accessSecret };
   }
-  if (o.org === undefined || o.accessKey === undefined) throw new UsageError('--org and --access-key are required (or use --from-credentials)');
+  if (o.org === undefined || o.accessKey === undefined)
+    throw new UsageError('--org and --access-key are required (or use --from-credentials)');
   let accessSecret: string;
   if (o.secretFile !== undefined) accessSecret = await secretFromFile(o.secretFile, warn);
   else if (o.secretStdin) accessSecret = await secretFromStdin();

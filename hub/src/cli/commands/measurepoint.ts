@@ -43,7 +43,13 @@ export function registerMeasurepoint(program: Command): void {
       const body: Record<string, unknown> = ref['assetId'] ? { assetIds: [ref['assetId']] } : { devices: [ref] };
       if (o.point?.length) body['measurepoints'] = o.point;
       const session = await openSession(o, out);
-      const r = await session.ok<{ assetId: string; measurepoints: Record<string, LatestSample> }[]>('POST', 'measurepoints', 'queryLatest', {}, body);
+      const r = await session.ok<{ assetId: string; measurepoints: Record<string, LatestSample> }[]>(
+        'POST',
+        'measurepoints',
+        'queryLatest',
+        {},
+        body,
+      );
       const points = r.data[0]?.measurepoints ?? {};
       const rows = Object.entries(points).map(([id, s]) => ({ id, ...s }));
       out.result(r.data[0] ?? {}, () =>
@@ -79,12 +85,30 @@ export function registerMeasurepoint(program: Command): void {
         const pageSize = Math.min(HISTORY_PAGE, (o.limit ?? Infinity) - items.length);
         const body: Record<string, unknown> = { measurepoints: o.point, ...range, order: o.order, pageSize };
         if (cursor !== undefined) body['cursor'] = cursor;
-        const r = await session.ok<{ items: HistorySample[]; nextCursor?: string | null }>('POST', 'measurepoints', 'queryHistory', ref, body);
+        const r = await session.ok<{ items: HistorySample[]; nextCursor?: string | null }>(
+          'POST',
+          'measurepoints',
+          'queryHistory',
+          ref,
+          body,
+        );
         items.push(...r.data.items);
         cursor = r.data.nextCursor ?? undefined;
       } while (cursor !== undefined && items.length < (o.limit ?? Infinity));
       if (o.csv) {
-        process.stdout.write(formatCsvRow(['measurepoint', 'time', 'value', 'quality']) + items.map((s) => formatCsvRow([s.measurepoint, new Date(s.time).toISOString(), csvValue(s.value), s.quality === undefined ? '' : String(s.quality)])).join(''));
+        process.stdout.write(
+          formatCsvRow(['measurepoint', 'time', 'value', 'quality']) +
+            items
+              .map((s) =>
+                formatCsvRow([
+                  s.measurepoint,
+                  new Date(s.time).toISOString(),
+                  csvValue(s.value),
+                  s.quality === undefined ? '' : String(s.quality),
+                ]),
+              )
+              .join(''),
+        );
         return;
       }
       out.result({ items }, () =>
@@ -100,7 +124,10 @@ export function registerMeasurepoint(program: Command): void {
 }
 
 function refOptions(cmd: Command): Command {
-  return cmd.option('--asset-id <assetId>', 'the device asset id').option('--product <productKey>', 'the product key (with --key)').option('--key <deviceKey>', 'the device key (with --product)');
+  return cmd
+    .option('--asset-id <assetId>', 'the device asset id')
+    .option('--product <productKey>', 'the product key (with --key)')
+    .option('--key <deviceKey>', 'the device key (with --product)');
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -117,7 +144,8 @@ function order(value: string): string {
 function timeArg(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   if (/^\d+$/.test(value)) return Number(value);
-  if (!/(Z|[+-]\d{2}:?\d{2})$/i.test(value)) throw new UsageError(`${name}: give epoch milliseconds or an ISO 8601 time with a zone (e.g. 2026-12-03T08:00:00Z), got '${value}'`);
+  if (!/(Z|[+-]\d{2}:?\d{2})$/i.test(value))
+    throw new UsageError(`${name}: give epoch milliseconds or an ISO 8601 time with a zone (e.g. 2026-12-03T08:00:00Z), got '${value}'`);
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw new UsageError(`${name}: not a time: '${value}'`);
   return ms;

@@ -66,7 +66,7 @@ export function registerProduct(program: Command): void {
   product
     .command('list')
     .description('list products, newest first')
-    .option('--expression <expr>', "filter, e.g. \"productType = 'Gateway'\"")
+    .option('--expression <expr>', 'filter, e.g. "productType = \'Gateway\'"')
     .option('--page <n>', 'page number', intIn(1, 1_000_000), 1)
     .option('--page-size <n>', `products per page (at most ${MAX_PAGE_SIZE})`, intIn(1, MAX_PAGE_SIZE), 20)
     .action(async (_o: unknown, cmd: Command) => {
@@ -95,6 +95,7 @@ async function readThingModel(path: string): Promise<unknown> {
   } catch (e) {
     throw new UsageError(`${path} is not JSON: ${(e as Error).message}`);
   }
-  if (typeof model !== 'object' || model === null || Array.isArray(model)) throw new UsageError(`${path}: the thing model must be a JSON object`);
+  if (typeof model !== 'object' || model === null || Array.isArray(model))
+    throw new UsageError(`${path}: the thing model must be a JSON object`);
   return model;
 }

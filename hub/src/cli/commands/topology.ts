@@ -13,7 +13,8 @@ export function deviceArg(value: string): Record<string, string> {
   }
   const productKey = value.slice(0, slash);
   const deviceKey = value.slice(slash + 1);
-  if (!productKey || !deviceKey || deviceKey.includes('/')) throw new UsageError(`a device is productKey/deviceKey or an assetId, got '${value}'`);
+  if (!productKey || !deviceKey || deviceKey.includes('/'))
+    throw new UsageError(`a device is productKey/deviceKey or an assetId, got '${value}'`);
   return { productKey, deviceKey };
 }
 
@@ -39,7 +40,10 @@ export function registerTopology(program: Command): void {
         const subDevices = subs.map(deviceArg);
         const session = await openSession(o, out);
         await session.ok('POST', 'device-topos', action, {}, { gateway, subDevices });
-        out.result({ action: name, gateway, subDevices }, () => `${past} ${subDevices.map(describe).join(', ')} ${name === 'add' ? 'to' : 'from'} ${describe(gateway)}`);
+        out.result(
+          { action: name, gateway, subDevices },
+          () => `${past} ${subDevices.map(describe).join(', ')} ${name === 'add' ? 'to' : 'from'} ${describe(gateway)}`,
+        );
       });
   }
 
@@ -54,7 +58,13 @@ export function registerTopology(program: Command): void {
       const session = await openSession(o, out);
       const items: DeviceView[] = [];
       for (let pageNo = 1; ; pageNo++) {
-        const r = await session.ok<DeviceView[]>('POST', 'device-topos', 'searchSubDevice', {}, { gateway, pagination: { pageNo, pageSize: MAX_PAGE_SIZE, sorters: [{ field: 'createTime', order: 'ASC' }] } });
+        const r = await session.ok<DeviceView[]>(
+          'POST',
+          'device-topos',
+          'searchSubDevice',
+          {},
+          { gateway, pagination: { pageNo, pageSize: MAX_PAGE_SIZE, sorters: [{ field: 'createTime', order: 'ASC' }] } },
+        );
         items.push(...r.data.map((d) => withoutSecret(d, 'deviceSecret', false)));
         if (r.data.length < MAX_PAGE_SIZE || items.length >= (r.pagination?.totalSize ?? 0)) break;
       }

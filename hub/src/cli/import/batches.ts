@@ -20,7 +20,12 @@ export type SendBatch = (deviceList: NewDevice[]) => Promise<ApiResponse<BatchIt
  * (so that the caller can save the secrets as they arrive). A refusal of a whole batch for a
  * reason other than its content (auth, org, server) throws: the rest would fail the same way.
  */
-export async function createInBatches(rows: readonly ImportRow[], batchSize: number, send: SendBatch, onOutcomes: (outcomes: Outcome[]) => Promise<void> | void): Promise<void> {
+export async function createInBatches(
+  rows: readonly ImportRow[],
+  batchSize: number,
+  send: SendBatch,
+  onOutcomes: (outcomes: Outcome[]) => Promise<void> | void,
+): Promise<void> {
   for (let i = 0; i < rows.length; i += batchSize) await sendBatch(rows.slice(i, i + batchSize), send, onOutcomes);
 }
 
@@ -28,11 +33,16 @@ async function sendBatch(rows: ImportRow[], send: SendBatch, onOutcomes: (outcom
   const r = await send(rows.map((row) => row.device));
   if (r.code === codes.ok) {
     const items = r.data;
-    if (!Array.isArray(items) || items.length !== rows.length) throw new Error(`the hub answered ${Array.isArray(items) ? items.length : 'no'} results for ${rows.length} devices`);
-    await onOutcomes(rows.map((row, i): Outcome => {
-      const item = items[i]!;
-      return item.code === codes.ok && item.data ? { row, ok: true, device: item.data } : { row, ok: false, code: item.code, msg: item.msg };
-    }));
+    if (!Array.isArray(items) || items.length !== rows.length)
+      throw new Error(`the hub answered ${Array.isArray(items) ? items.length : 'no'} results for ${rows.length} devices`);
+    await onOutcomes(
+      rows.map((row, i): Outcome => {
+        const item = items[i]!;
+        return item.code === codes.ok && item.data
+          ? { row, ok: true, device: item.data }
+          : { row, ok: false, code: item.code, msg: item.msg };
+      }),
+    );
     return;
   }
   // The request as a whole was refused for its content: some entry the row checks let through, or

@@ -14,7 +14,11 @@ export function startProgress(total: number, start = 0, stream: NodeJS.WriteStre
     };
   }
   const bar = new cliProgress.SingleBar(
-    { stream, format: 'importing {bar} {value}/{total} rows | created {created} | failed {failed} | eta {eta_formatted}', hideCursor: true },
+    {
+      stream,
+      format: 'importing {bar} {value}/{total} rows | created {created} | failed {failed} | eta {eta_formatted}',
+      hideCursor: true,
+    },
     cliProgress.Presets.shades_classic,
   );
   bar.start(total, start, { created: 0, failed: start });

@@ -55,16 +55,19 @@ export function readHeader(fields: readonly string[], defaults: ImportDefaults =
     const tag = /^tag:(.*)$/i.exec(name);
     const column: Column | undefined = tag ? { kind: 'tag', key: tag[1]!.trim() } : fieldNamed(name);
     if (!column) throw new UsageError(`unknown column '${name}' in the header; expected ${FIELDS.join(', ')} or tag:<key>`);
-    if (column.kind === 'tag' && !tagKeyPattern.test(column.key)) throw new UsageError(`column '${name}': a tag key is 1–50 of A-Z a-z 0-9 _ - /`);
+    if (column.kind === 'tag' && !tagKeyPattern.test(column.key))
+      throw new UsageError(`column '${name}': a tag key is 1–50 of A-Z a-z 0-9 _ - /`);
     const id = column.kind === 'tag' ? `tag:${column.key}` : column.field;
     if (seen.has(id)) throw new UsageError(`column '${name}' appears twice in the header`);
     seen.add(id);
     return column;
   });
   if (!seen.has('deviceName')) throw new UsageError('the header has no deviceName column');
-  if (!seen.has('productKey') && defaults.productKey === undefined) throw new UsageError('the header has no productKey column; add one or give --product');
+  if (!seen.has('productKey') && defaults.productKey === undefined)
+    throw new UsageError('the header has no productKey column; add one or give --product');
   const tagColumns = columns.filter((c) => c.kind === 'tag').length;
-  if (tagColumns > tagsSchema.maxProperties) throw new UsageError(`${tagColumns} tag columns; a device has at most ${tagsSchema.maxProperties} tags`);
+  if (tagColumns > tagsSchema.maxProperties)
+    throw new UsageError(`${tagColumns} tag columns; a device has at most ${tagsSchema.maxProperties} tags`);
   return columns;
 }
 
@@ -128,7 +131,8 @@ export function toDevice(record: CsvRecord, columns: readonly Column[], defaults
   if (!name) return 'deviceName is empty';
   if (name.length > NAME_MAX) return `deviceName is longer than ${NAME_MAX} characters`;
   const timezone = values.timezone || defaults.timezone || DEFAULT_TIMEZONE;
-  if (timezone.length > timezoneSchema.maxLength || !timezonePattern.test(timezone)) return `timezone '${timezone}' is neither an offset like +08:00 nor a zone like Asia/Shanghai`;
+  if (timezone.length > timezoneSchema.maxLength || !timezonePattern.test(timezone))
+    return `timezone '${timezone}' is neither an offset like +08:00 nor a zone like Asia/Shanghai`;
 
   const device: NewDevice = { productKey, deviceName: { defaultValue: name }, timezone };
   if (values.deviceKey) {

@@ -24,7 +24,8 @@ export class TriplesFile {
       fh = await open(path, 'wx', 0o600);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') throw new UsageError(`${path} already exists; not overwriting it (it may hold the secrets of an earlier import)`);
+      if (code === 'EEXIST')
+        throw new UsageError(`${path} already exists; not overwriting it (it may hold the secrets of an earlier import)`);
       throw new UsageError(`cannot create ${path}: ${code ?? (e as Error).message}`);
     }
     await fh.chmod(0o600); // whatever the umask
@@ -37,7 +38,20 @@ export class TriplesFile {
   }
 
   async append(outcomes: readonly Outcome[]): Promise<void> {
-    const lines = outcomes.flatMap((o) => (o.ok ? [formatCsvRow([String(o.row.line), o.device.productKey, o.device.deviceKey, o.device.deviceSecret, o.device.assetId, o.row.device.deviceName.defaultValue])] : []));
+    const lines = outcomes.flatMap((o) =>
+      o.ok
+        ? [
+            formatCsvRow([
+              String(o.row.line),
+              o.device.productKey,
+              o.device.deviceKey,
+              o.device.deviceSecret,
+              o.device.assetId,
+              o.row.device.deviceName.defaultValue,
+            ]),
+          ]
+        : [],
+    );
     if (lines.length === 0) return;
     await this.fh.write(lines.join(''));
     this.written += lines.length;

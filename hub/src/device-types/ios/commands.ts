@@ -9,7 +9,10 @@ import { buildPlist, type PlistDict } from './plist-codec.js';
  */
 
 export class CommandParamsError extends Error {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'CommandParamsError';
   }
@@ -47,7 +50,8 @@ function optBool(params: Params, key: string): boolean | undefined {
 function optInt(params: Params, key: string): number | undefined {
   const v = params[key];
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new CommandParamsError(key, `${key} must be a non-negative integer`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    throw new CommandParamsError(key, `${key} must be a non-negative integer`);
   return v;
 }
 
@@ -76,10 +80,30 @@ function compact(dict: Record<string, plist.PlistValue | undefined>): PlistDict 
 }
 
 /** The queries sent when DeviceInformation is issued without its own list. */
-export const defaultDeviceQueries = ['UDID', 'DeviceName', 'OSVersion', 'BuildVersion', 'ModelName', 'Model', 'ProductName', 'SerialNumber', 'DeviceCapacity', 'AvailableDeviceCapacity', 'BatteryLevel', 'WiFiMAC', 'IsSupervised'];
+export const defaultDeviceQueries = [
+  'UDID',
+  'DeviceName',
+  'OSVersion',
+  'BuildVersion',
+  'ModelName',
+  'Model',
+  'ProductName',
+  'SerialNumber',
+  'DeviceCapacity',
+  'AvailableDeviceCapacity',
+  'BatteryLevel',
+  'WiFiMAC',
+  'IsSupervised',
+];
 
 const renderers: Record<string, Renderer> = {
-  DeviceLock: (p) => compact({ RequestType: 'DeviceLock', Message: optString(p, 'Message', 256), PhoneNumber: optString(p, 'PhoneNumber', 64), PIN: optString(p, 'PIN', 6) }),
+  DeviceLock: (p) =>
+    compact({
+      RequestType: 'DeviceLock',
+      Message: optString(p, 'Message', 256),
+      PhoneNumber: optString(p, 'PhoneNumber', 64),
+      PIN: optString(p, 'PIN', 6),
+    }),
   EraseDevice: (p) =>
     compact({
       RequestType: 'EraseDevice',
@@ -93,7 +117,11 @@ const renderers: Record<string, Renderer> = {
   InstallProfile: (p) => ({ RequestType: 'InstallProfile', Payload: reqData(p, 'Payload') }),
   RemoveProfile: (p) => ({ RequestType: 'RemoveProfile', Identifier: reqString(p, 'Identifier', 256) }),
   InstalledApplicationList: (p) =>
-    compact({ RequestType: 'InstalledApplicationList', Identifiers: optStringArray(p, 'Identifiers'), ManagedAppsOnly: optBool(p, 'ManagedAppsOnly') }),
+    compact({
+      RequestType: 'InstalledApplicationList',
+      Identifiers: optStringArray(p, 'Identifiers'),
+      ManagedAppsOnly: optBool(p, 'ManagedAppsOnly'),
+    }),
   InstallApplication: (p) => {
     const store = optInt(p, 'iTunesStoreID');
     const id = optString(p, 'Identifier', 256);
@@ -101,8 +129,15 @@ const renderers: Record<string, Renderer> = {
     if ([store, id, manifest].filter((v) => v !== undefined).length !== 1) {
       throw new CommandParamsError('ManifestURL', 'exactly one of iTunesStoreID, Identifier, ManifestURL is required');
     }
-    if (manifest !== undefined && !manifest.startsWith('https://')) throw new CommandParamsError('ManifestURL', 'ManifestURL must be https');
-    return compact({ RequestType: 'InstallApplication', iTunesStoreID: store, Identifier: id, ManifestURL: manifest, ManagementFlags: optInt(p, 'ManagementFlags') });
+    if (manifest !== undefined && !manifest.startsWith('https://'))
+      throw new CommandParamsError('ManifestURL', 'ManifestURL must be https');
+    return compact({
+      RequestType: 'InstallApplication',
+      iTunesStoreID: store,
+      Identifier: id,
+      ManifestURL: manifest,
+      ManagementFlags: optInt(p, 'ManagementFlags'),
+    });
   },
   RemoveApplication: (p) => ({ RequestType: 'RemoveApplication', Identifier: reqString(p, 'Identifier', 256) }),
   RestartDevice: () => ({ RequestType: 'RestartDevice' }),
@@ -111,8 +146,14 @@ const renderers: Record<string, Renderer> = {
     return { RequestType: 'ClearPasscode', UnlockToken: ctx.unlockToken };
   },
   EnableLostMode: (p) => {
-    const out = compact({ RequestType: 'EnableLostMode', Message: optString(p, 'Message', 256), PhoneNumber: optString(p, 'PhoneNumber', 64), Footnote: optString(p, 'Footnote', 256) });
-    if (out.Message === undefined && out.PhoneNumber === undefined) throw new CommandParamsError('Message', 'Message or PhoneNumber is required');
+    const out = compact({
+      RequestType: 'EnableLostMode',
+      Message: optString(p, 'Message', 256),
+      PhoneNumber: optString(p, 'PhoneNumber', 64),
+      Footnote: optString(p, 'Footnote', 256),
+    });
+    if (out.Message === undefined && out.PhoneNumber === undefined)
+      throw new CommandParamsError('Message', 'Message or PhoneNumber is required');
     return out;
   },
   DisableLostMode: () => ({ RequestType: 'DisableLostMode' }),
@@ -145,7 +186,12 @@ export function requestTypeFor(code: string): string | undefined {
 }
 
 /** The full command plist a device receives in answer to Idle or to its previous result. */
-export function renderCommand(commandUuid: string, code: string, params: Params, ctx: RenderContext = {}): { requestType: string; plist: string } {
+export function renderCommand(
+  commandUuid: string,
+  code: string,
+  params: Params,
+  ctx: RenderContext = {},
+): { requestType: string; plist: string } {
   const requestType = requestTypeFor(code);
   const render = requestType ? renderers[requestType] : undefined;
   if (!requestType || !render) throw new CommandParamsError('code', `${code} is not an iOS command`);

@@ -49,11 +49,20 @@ class ApnsPushProvider implements PushProvider {
   readonly id = 'apns';
   private client?: ApnsClient;
 
-  constructor(private readonly settings: IosSettings, private readonly clock: () => number) {}
+  constructor(
+    private readonly settings: IosSettings,
+    private readonly clock: () => number,
+  ) {}
 
   use(rec: PushCertificateRecord): void {
     const old = this.client;
-    this.client = new ApnsClient({ url: this.settings.apnsUrl, certPem: rec.certPem, keyPem: rec.keyPem, ...(this.settings.apnsCaPem ? { caPem: this.settings.apnsCaPem } : {}), clock: this.clock });
+    this.client = new ApnsClient({
+      url: this.settings.apnsUrl,
+      certPem: rec.certPem,
+      keyPem: rec.keyPem,
+      ...(this.settings.apnsCaPem ? { caPem: this.settings.apnsCaPem } : {}),
+      clock: this.clock,
+    });
     void old?.close();
   }
 
@@ -86,7 +95,10 @@ class ApnsPushProvider implements PushProvider {
  * commands are queued by the core and pulled at check-in; wake-ups go through the core's push
  * queue to the APNs provider; enrollments are mirrored into the device directory.
  */
-export async function createIosDeviceType(deps: DeviceTypeDeps, settings: IosSettings = iosSettingsFromEnv(deps.env)): Promise<DeviceTypePlugin> {
+export async function createIosDeviceType(
+  deps: DeviceTypeDeps,
+  settings: IosSettings = iosSettingsFromEnv(deps.env),
+): Promise<DeviceTypePlugin> {
   const log: Logger = deps.log.child({ deviceType: IOS });
   const enrollments = await openIosEnrollments(deps.store);
   const certificates = await PushCertificates.open(deps.store, log, deps.clock);
@@ -101,7 +113,10 @@ export async function createIosDeviceType(deps: DeviceTypeDeps, settings: IosSet
   });
   const identity = settings.identityCaPems.length > 0 ? new IdentityVerifier(settings.identityCaPems, deps.clock) : undefined;
   if (!identity) log.warn('HUB_IOS_IDENTITY_CA_FILE is not set: every Apple MDM request is refused (401)');
-  const expiryTimer = setInterval(() => void certificates.checkExpiry().catch((err: unknown) => log.error({ err }, 'push certificate expiry check failed')), day * 1000);
+  const expiryTimer = setInterval(
+    () => void certificates.checkExpiry().catch((err: unknown) => log.error({ err }, 'push certificate expiry check failed')),
+    day * 1000,
+  );
   expiryTimer.unref();
   void certificates.checkExpiry().catch(() => undefined);
 
@@ -109,28 +124,57 @@ export async function createIosDeviceType(deps: DeviceTypeDeps, settings: IosSet
     id: IOS,
     delivery: 'wake-and-pull',
     features: Object.entries(operationToRequestType).map(([code, requestType]) => ({ code, name: requestType })),
-    deadlines: { defaultPendingSeconds: 7 * day, maxPendingSeconds: 30 * day, replyTimeoutSeconds: { default: 7 * day, min: 60, max: 30 * day } },
+    deadlines: {
+      defaultPendingSeconds: 7 * day,
+      maxPendingSeconds: 30 * day,
+      replyTimeoutSeconds: { default: 7 * day, min: 60, max: 30 * day },
+    },
     pushProvider: provider,
     async render(command: DeviceCommand) {
       const e = await enrollments.get(command.deviceKey);
-      return renderCommand(command.commandId, command.name, command.params, e?.unlockToken ? { unlockToken: Buffer.from(e.unlockToken, 'base64') } : {}).plist;
+      return renderCommand(
+        command.commandId,
+        command.name,
+        command.params,
+        e?.unlockToken ? { unlockToken: Buffer.from(e.unlockToken, 'base64') } : {},
+      ).plist;
     },
     async routes(app: FastifyInstance, ctx: DeviceTypeContext) {
-      const service = new MdmService(enrollments, new CorePullSource(ctx), log, () => topic, {
-        async authenticated(e) {
-          const orgId = settings.orgId();
-          if (!orgId) throw new MdmProtocolError(403, 'EnrollmentClosed', 'this hub enrolls no Apple devices (HUB_IOS_ORG_ID is not set)');
-          await ctx.devices.enroll({ orgId, type: IOS, deviceIdentifier: e.udid, owner: 'apple-mdm', ...(e.deviceName ? { name: e.deviceName } : {}), properties: { ...(e.serialNumber ? { serialNumber: e.serialNumber } : {}), ...(e.model ? { model: e.model } : {}), ...(e.osVersion ? { osVersion: e.osVersion } : {}) } });
+      const service = new MdmService(
+        enrollments,
+        new CorePullSource(ctx),
+        log,
+        () => topic,
+        {
+          async authenticated(e) {
+            const orgId = settings.orgId();
+            if (!orgId)
+              throw new MdmProtocolError(403, 'EnrollmentClosed', 'this hub enrolls no Apple devices (HUB_IOS_ORG_ID is not set)');
+            await ctx.devices.enroll({
+              orgId,
+              type: IOS,
+              deviceIdentifier: e.udid,
+              owner: 'apple-mdm',
+              ...(e.deviceName ? { name: e.deviceName } : {}),
+              properties: {
+                ...(e.serialNumber ? { serialNumber: e.serialNumber } : {}),
+                ...(e.model ? { model: e.model } : {}),
+                ...(e.osVersion ? { osVersion: e.osVersion } : {}),
+              },
+            });
+          },
+          async tokenUpdated(e) {
+            const d = await ctx.devices.byIdentifier(IOS, e.udid);
+            if (d && e.tokenHex && e.pushMagic)
+              await ctx.devices.setPushToken(d.id, e.tokenHex, { pushMagic: e.pushMagic, topic: e.topic });
+          },
+          async checkedOut(udid) {
+            const d = await ctx.devices.byIdentifier(IOS, udid);
+            if (d) await ctx.devices.disenroll(d.id);
+          },
         },
-        async tokenUpdated(e) {
-          const d = await ctx.devices.byIdentifier(IOS, e.udid);
-          if (d && e.tokenHex && e.pushMagic) await ctx.devices.setPushToken(d.id, e.tokenHex, { pushMagic: e.pushMagic, topic: e.topic });
-        },
-        async checkedOut(udid) {
-          const d = await ctx.devices.byIdentifier(IOS, udid);
-          if (d) await ctx.devices.disenroll(d.id);
-        },
-      }, deps.clock);
+        deps.clock,
+      );
       const verifier = identity ?? new IdentityVerifier([], deps.clock);
       await app.register(mdmRoutes, { service, identity: verifier });
     },

@@ -5,8 +5,7 @@ import { buildPlist, type PlistDict } from './plist-codec.js';
 
 /** How the device gets its identity certificate: a PKCS#12 issued up front, or SCEP. */
 export type ProfileIdentity =
-  | { kind: 'pkcs12'; pkcs12: Buffer; password: string }
-  | { kind: 'scep'; url: string; challenge: string; subject?: string };
+  { kind: 'pkcs12'; pkcs12: Buffer; password: string } | { kind: 'scep'; url: string; challenge: string; subject?: string };
 
 export interface EnrollmentProfileOptions {
   /** The profile's command URL (…/mdm) and optional separate check-in URL (…/mdm/checkin). */
@@ -119,7 +118,9 @@ export async function signEnrollmentProfile(profileXml: string, signerCertDer: B
       eContentType: pkijs.ContentInfo.DATA,
       eContent: new asn1js.OctetString({ valueHex: toArrayBuffer(content) }),
     }),
-    signerInfos: [new pkijs.SignerInfo({ version: 1, sid: new pkijs.IssuerAndSerialNumber({ issuer: cert.issuer, serialNumber: cert.serialNumber }) })],
+    signerInfos: [
+      new pkijs.SignerInfo({ version: 1, sid: new pkijs.IssuerAndSerialNumber({ issuer: cert.issuer, serialNumber: cert.serialNumber }) }),
+    ],
     certificates: [cert],
   });
   await signed.sign(privateKey as never, 0, 'SHA-256');

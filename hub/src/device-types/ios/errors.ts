@@ -17,14 +17,15 @@ export class MdmProtocolError extends Error {
 export const mdmErrors = {
   malformedPlist: (detail: string) => new MdmProtocolError(400, 'MalformedPlist', `malformed plist: ${detail}`),
   tooLarge: (limit: number) => new MdmProtocolError(413, 'TooLarge', `body larger than ${limit} bytes`),
-  unknownMessageType: (t: string) => new MdmProtocolError(400, 'UnknownMessageType', `unknown MessageType ${JSON.stringify(t.slice(0, 64))}`),
+  unknownMessageType: (t: string) =>
+    new MdmProtocolError(400, 'UnknownMessageType', `unknown MessageType ${JSON.stringify(t.slice(0, 64))}`),
   missingField: (field: string) => new MdmProtocolError(400, 'MissingField', `missing or invalid ${field}`),
   unknownStatus: (s: string) => new MdmProtocolError(400, 'UnknownStatus', `unknown Status ${JSON.stringify(s.slice(0, 64))}`),
   unknownCommand: () => new MdmProtocolError(400, 'UnknownCommandUUID', 'no such command for this enrollment'),
   identityMissing: () => new MdmProtocolError(401, 'IdentityMissing', 'no Mdm-Signature header and no client certificate'),
   identityInvalid: (detail: string) => new MdmProtocolError(401, 'IdentityInvalid', `device identity refused: ${detail}`),
   identityMismatch: () => new MdmProtocolError(403, 'IdentityMismatch', 'the certificate belongs to another enrollment'),
-  topicMismatch: () => new MdmProtocolError(403, 'TopicMismatch', 'Topic is not this server\'s push topic'),
+  topicMismatch: () => new MdmProtocolError(403, 'TopicMismatch', "Topic is not this server's push topic"),
   unknownEnrollment: () => new MdmProtocolError(404, 'UnknownEnrollment', 'no such enrollment'),
   notEnrolled: () => new MdmProtocolError(410, 'NotEnrolled', 'enrollment checked out or not completed'),
 };

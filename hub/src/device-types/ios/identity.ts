@@ -3,7 +3,6 @@ import { ContentInfo, SignedData, id_signedData } from '@peculiar/asn1-cms';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { mdmErrors } from './errors.js';
 
-
 const id_messageDigest = '1.2.840.113549.1.9.4';
 const digestNames: Record<string, string> = {
   '2.16.840.1.101.3.4.2.1': 'sha256',
@@ -31,7 +30,10 @@ export class IdentityVerifier {
   private readonly verified = new Map<string, { cert: X509Certificate; notAfter: number }>();
   private static readonly cacheLimit = 100_000;
 
-  constructor(trustedCaPems: string[], private readonly clock: () => number = Date.now) {
+  constructor(
+    trustedCaPems: string[],
+    private readonly clock: () => number = Date.now,
+  ) {
     this.anchors = trustedCaPems.flatMap(splitPem).map((pem) => new X509Certificate(pem));
   }
 
@@ -42,7 +44,8 @@ export class IdentityVerifier {
    * none), several times cheaper than pkijs' parse and verify.
    */
   async fromMdmSignature(headerValue: string, body: Buffer): Promise<DeviceIdentity> {
-    if (!/^[A-Za-z0-9+/=\s]+$/.test(headerValue) || headerValue.length > 64 * 1024) throw mdmErrors.identityInvalid('Mdm-Signature is not base64');
+    if (!/^[A-Za-z0-9+/=\s]+$/.test(headerValue) || headerValue.length > 64 * 1024)
+      throw mdmErrors.identityInvalid('Mdm-Signature is not base64');
     const der = Buffer.from(headerValue, 'base64');
     let signed: SignedData;
     try {
@@ -57,7 +60,11 @@ export class IdentityVerifier {
     const certs = (signed.certificates ?? []).flatMap((c) => (c.certificate ? [c.certificate] : []));
     const sid = signerInfo.sid.issuerAndSerialNumber;
     const signerCert = sid
-      ? certs.find((c) => sameBytes(c.tbsCertificate.serialNumber, sid.serialNumber) && sameBytes(AsnConvert.serialize(c.tbsCertificate.issuer), AsnConvert.serialize(sid.issuer)))
+      ? certs.find(
+          (c) =>
+            sameBytes(c.tbsCertificate.serialNumber, sid.serialNumber) &&
+            sameBytes(AsnConvert.serialize(c.tbsCertificate.issuer), AsnConvert.serialize(sid.issuer)),
+        )
       : undefined;
     if (!signerCert) throw mdmErrors.identityInvalid('Mdm-Signature carries no signer certificate');
     const hash = digestNames[signerInfo.digestAlgorithm.algorithm];
@@ -67,7 +74,8 @@ export class IdentityVerifier {
       const digestAttr = signerInfo.signedAttrs.find((a) => a.attrType === id_messageDigest);
       const value = digestAttr?.attrValues[0];
       const expected = value ? Buffer.from(AsnConvert.parse(value, OctetString).buffer) : undefined;
-      if (!expected || !expected.equals(createHash(hash).update(body).digest())) throw mdmErrors.identityInvalid('Mdm-Signature does not verify over the body');
+      if (!expected || !expected.equals(createHash(hash).update(body).digest()))
+        throw mdmErrors.identityInvalid('Mdm-Signature does not verify over the body');
       // The signature covers the attributes DER-encoded as a SET (not with their [0] tag), in the
       // order received: a signer that did not sort them fails here, as it would anywhere.
       const inner = Buffer.concat(signerInfo.signedAttrs.map((a) => Buffer.from(AsnConvert.serialize(a))));
@@ -142,7 +150,8 @@ function derLength(n: number): Buffer {
 }
 
 function sameBytes(a: ArrayBuffer | ArrayBufferView, b: ArrayBuffer | ArrayBufferView): boolean {
-  const view = (x: ArrayBuffer | ArrayBufferView) => (ArrayBuffer.isView(x) ? Buffer.from(x.buffer, x.byteOffset, x.byteLength) : Buffer.from(x));
+  const view = (x: ArrayBuffer | ArrayBufferView) =>
+    ArrayBuffer.isView(x) ? Buffer.from(x.buffer, x.byteOffset, x.byteLength) : Buffer.from(x);
   return view(a).equals(view(b));
 }
 

@@ -107,10 +107,19 @@ export class LocalMdmQueue extends EventEmitter<{ status: [MdmOperationRecord] }
     for (const rec of items) await this.transition(rec, 'ERROR', {}, 'the device enrolled again (Authenticate)');
   }
 
-  private async transition(rec: MdmOperationRecord, to: MdmOperationStatus, extra: Partial<MdmOperationRecord> = {}, note?: string): Promise<boolean> {
+  private async transition(
+    rec: MdmOperationRecord,
+    to: MdmOperationStatus,
+    extra: Partial<MdmOperationRecord> = {},
+    note?: string,
+  ): Promise<boolean> {
     const at = this.clock();
     const entry = note ? { status: to, at, note } : { status: to, at };
-    const updated = await this.ops.update(rec.commandUuid, { ...extra, status: to, updatedAt: at, history: [...rec.history, entry] }, { status: rec.status });
+    const updated = await this.ops.update(
+      rec.commandUuid,
+      { ...extra, status: to, updatedAt: at, history: [...rec.history, entry] },
+      { status: rec.status },
+    );
     if (updated) this.emit('status', updated);
     return updated !== undefined;
   }

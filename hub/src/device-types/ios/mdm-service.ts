@@ -84,7 +84,12 @@ export class MdmService {
       authenticatedAt: now,
       lastSeenAt: now,
     };
-    for (const [key, field] of [['SerialNumber', 'serialNumber'], ['DeviceName', 'deviceName'], ['Model', 'model'], ['OSVersion', 'osVersion']] as const) {
+    for (const [key, field] of [
+      ['SerialNumber', 'serialNumber'],
+      ['DeviceName', 'deviceName'],
+      ['Model', 'model'],
+      ['OSVersion', 'osVersion'],
+    ] as const) {
       const v = stringField(msg, key);
       if (v !== undefined) fields[field] = v.slice(0, 256);
     }
@@ -156,4 +161,3 @@ function deviceId(msg: PlistDict): string {
   if (!id || id.length > 128 || !/^[A-Za-z0-9._:-]+$/.test(id)) throw mdmErrors.missingField('UDID');
   return id;
 }
-

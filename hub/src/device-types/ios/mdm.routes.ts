@@ -32,7 +32,8 @@ export async function mdmRoutes(app: FastifyInstance, opts: MdmRoutesOptions): P
     }
     const e = err as { code?: string; statusCode?: number };
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.status(413).type('text/plain').send('TooLarge');
-    if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) return reply.status(e.statusCode).type('text/plain').send('BadRequest');
+    if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500)
+      return reply.status(e.statusCode).type('text/plain').send('BadRequest');
     req.log.error({ err }, 'mdm request failed');
     return reply.status(500).type('text/plain').send('InternalError');
   });

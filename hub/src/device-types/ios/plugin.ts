@@ -44,7 +44,12 @@ export class IosPlugin {
     private topic: string | undefined,
   ) {}
 
-  static async open(store: Store, log: Logger, opts: IosPluginOptions, onPush?: (udid: string, outcome: PushOutcome) => void): Promise<IosPlugin> {
+  static async open(
+    store: Store,
+    log: Logger,
+    opts: IosPluginOptions,
+    onPush?: (udid: string, outcome: PushOutcome) => void,
+  ): Promise<IosPlugin> {
     const clock = opts.clock ?? Date.now;
     const enrollments = await openIosEnrollments(store);
     const queue = await LocalMdmQueue.open(store, clock);
@@ -53,7 +58,16 @@ export class IosPlugin {
     let plugin: IosPlugin | undefined;
     const service = new MdmService(enrollments, queue, log, () => plugin?.topic, {}, clock);
     const pusher = new MdmPusher(enrollments, () => plugin?.provider(), log, opts.push, onPush);
-    plugin = new IosPlugin(enrollments, queue, service, pusher, certs, new IdentityVerifier(opts.identityCaPems, clock), opts, current?.topic);
+    plugin = new IosPlugin(
+      enrollments,
+      queue,
+      service,
+      pusher,
+      certs,
+      new IdentityVerifier(opts.identityCaPems, clock),
+      opts,
+      current?.topic,
+    );
     const p = plugin;
     certs.onChange((rec) => p.useCertificate(rec));
     if (current) p.useCertificate(current);

@@ -11,30 +11,43 @@ import type { PushCertificates } from '../../push/apns/push-certificates.js';
  * The private key is never returned. Another topic than the current one → 409 unless force.
  */
 export async function pushCertificateRoutes(app: FastifyInstance, opts: { certificates: PushCertificates }): Promise<void> {
-  app.put('/ios/push-certificate', {
-    preHandler: needs('dm:devices:manage'),
-    schema: {
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['certificate'],
-        properties: { certificate: { type: 'string', minLength: 1, maxLength: 65_536 }, privateKey: { type: 'string', maxLength: 65_536 }, force: { type: 'boolean' } },
+  app.put(
+    '/ios/push-certificate',
+    {
+      preHandler: needs('dm:devices:manage'),
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['certificate'],
+          properties: {
+            certificate: { type: 'string', minLength: 1, maxLength: 65_536 },
+            privateKey: { type: 'string', maxLength: 65_536 },
+            force: { type: 'boolean' },
+          },
+        },
       },
     },
-  }, async (req) => {
-    const body = req.body as { certificate: string; privateKey?: string; force?: boolean };
-    try {
-      const view = await opts.certificates.upload(body.certificate, body.privateKey, body.force ?? false);
-      return { topic: view.topic, notAfter: new Date(view.notAfter).toISOString() };
-    } catch (err) {
-      if (err instanceof PushCertificateError) throw new DeviceMgtError(err.reason === 'TopicChanged' ? 409 : 400, err.message);
-      throw err;
-    }
-  });
+    async (req) => {
+      const body = req.body as { certificate: string; privateKey?: string; force?: boolean };
+      try {
+        const view = await opts.certificates.upload(body.certificate, body.privateKey, body.force ?? false);
+        return { topic: view.topic, notAfter: new Date(view.notAfter).toISOString() };
+      } catch (err) {
+        if (err instanceof PushCertificateError) throw new DeviceMgtError(err.reason === 'TopicChanged' ? 409 : 400, err.message);
+        throw err;
+      }
+    },
+  );
   app.get('/ios/push-certificate', { preHandler: needs('dm:devices:view') }, async () => {
     const rec = await opts.certificates.current();
     if (!rec) throw new DeviceMgtError(404, 'no APNs push certificate uploaded');
     const reminders = (await opts.certificates.listReminders()).filter((r) => r.notAfter === rec.notAfter).map((r) => r.thresholdDays);
-    return { topic: rec.topic, notAfter: new Date(rec.notAfter).toISOString(), uploadedAt: new Date(rec.uploadedAt).toISOString(), reminders };
+    return {
+      topic: rec.topic,
+      notAfter: new Date(rec.notAfter).toISOString(),
+      uploadedAt: new Date(rec.uploadedAt).toISOString(),
+      reminders,
+    };
   });
 }

@@ -79,7 +79,8 @@ export class ApnsClient implements MdmPushProvider {
   private request(target: MdmPushTarget): Promise<PushOutcome> {
     const session = this.connect();
     const body = JSON.stringify({ mdm: target.pushMagic });
-    const expiration = this.opts.expirationSeconds === undefined ? '0' : String(Math.floor(this.clock() / 1000) + this.opts.expirationSeconds);
+    const expiration =
+      this.opts.expirationSeconds === undefined ? '0' : String(Math.floor(this.clock() / 1000) + this.opts.expirationSeconds);
     return new Promise<PushOutcome>((resolve, reject) => {
       const req = session.request({
         ':method': 'POST',
@@ -118,10 +119,12 @@ export class ApnsClient implements MdmPushProvider {
       this.inFlight++;
       return Promise.resolve();
     }
-    return new Promise((resolve) => this.waiting.push(() => {
-      this.inFlight++;
-      resolve();
-    }));
+    return new Promise((resolve) =>
+      this.waiting.push(() => {
+        this.inFlight++;
+        resolve();
+      }),
+    );
   }
 
   private release(): void {

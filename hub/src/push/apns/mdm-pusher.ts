@@ -91,7 +91,10 @@ export class MdmPusher {
           this.attempts.delete(udid);
           // Only a token we still hold is invalidated: a TokenUpdate in the meantime wins.
           await this.enrollments.update(udid, { pushInvalid: true }, { tokenHex: e.tokenHex });
-          this.log.info({ udid, status: outcome.status, reason: outcome.reason }, 'ios push token invalid: no pushes until the next TokenUpdate');
+          this.log.info(
+            { udid, status: outcome.status, reason: outcome.reason },
+            'ios push token invalid: no pushes until the next TokenUpdate',
+          );
           return;
         case 'certificate':
           this.attempts.delete(udid);

@@ -16,7 +16,8 @@ export type PushOutcome =
 export function classifyApnsResponse(status: number, reason: string, apnsId: string | undefined): PushOutcome {
   if (status === 200) return { kind: 'sent', apnsId: apnsId ?? '' };
   if (status === 410) return { kind: 'token-invalid', status, reason };
-  if (status === 400 && (reason === 'BadDeviceToken' || reason === 'DeviceTokenNotForTopic')) return { kind: 'token-invalid', status, reason };
+  if (status === 400 && (reason === 'BadDeviceToken' || reason === 'DeviceTokenNotForTopic'))
+    return { kind: 'token-invalid', status, reason };
   if (status === 403) return { kind: 'certificate', status, reason };
   if (status === 429 || status >= 500) return { kind: 'retry', status, reason };
   return { kind: 'rejected', status, reason };

@@ -4,7 +4,10 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 const topicPrefix = 'com.apple.mgmt.';
 
 export class PushCertificateError extends Error {
-  constructor(readonly reason: 'Unparsable' | 'KeyMismatch' | 'NoTopic' | 'TopicChanged' | 'Expired', message: string) {
+  constructor(
+    readonly reason: 'Unparsable' | 'KeyMismatch' | 'NoTopic' | 'TopicChanged' | 'Expired',
+    message: string,
+  ) {
     super(message);
     this.name = 'PushCertificateError';
   }

@@ -69,12 +69,18 @@ export class PushCertificates {
     const parsed = parsePushCertificate(certText, keyText, this.clock());
     const existing = await this.current();
     if (existing && existing.topic !== parsed.topic && !force) {
-      throw new PushCertificateError('TopicChanged', `the certificate's topic ${parsed.topic} differs from the current topic ${existing.topic}; enrolled devices would have to enroll again (force to replace)`);
+      throw new PushCertificateError(
+        'TopicChanged',
+        `the certificate's topic ${parsed.topic} differs from the current topic ${existing.topic}; enrolled devices would have to enroll again (force to replace)`,
+      );
     }
     const rec: PushCertificateRecord = { id: 'apns', ...parsed, uploadedAt: this.clock(), remindersSent: [] };
     if (existing) await this.certs.update('apns', rec);
     else await this.certs.insert(rec);
-    this.log.info({ topic: rec.topic, notAfter: new Date(rec.notAfter).toISOString(), replaced: existing?.topic }, 'apns push certificate uploaded');
+    this.log.info(
+      { topic: rec.topic, notAfter: new Date(rec.notAfter).toISOString(), replaced: existing?.topic },
+      'apns push certificate uploaded',
+    );
     for (const l of this.listeners) l(rec);
     return { topic: rec.topic, notAfter: rec.notAfter, uploadedAt: rec.uploadedAt };
   }
@@ -92,10 +98,24 @@ export class PushCertificates {
     if (due.length === 0) return [];
     // Only the tightest threshold reached is announced; the wider ones are marked as passed.
     const threshold = Math.min(...due);
-    const reminder: PushCertificateReminder = { id: `${rec.topic}:${rec.notAfter}:${threshold}`, topic: rec.topic, thresholdDays: threshold, notAfter: rec.notAfter, at: now };
+    const reminder: PushCertificateReminder = {
+      id: `${rec.topic}:${rec.notAfter}:${threshold}`,
+      topic: rec.topic,
+      thresholdDays: threshold,
+      notAfter: rec.notAfter,
+      at: now,
+    };
     await this.reminders.insertMany([reminder]);
     await this.certs.update('apns', { remindersSent: [...rec.remindersSent, ...due] }, { notAfter: rec.notAfter });
-    this.log.warn({ topic: rec.topic, notAfter: new Date(rec.notAfter).toISOString(), daysLeft: Math.max(0, Math.floor(daysLeft)), thresholdDays: threshold }, 'apns push certificate expires soon');
+    this.log.warn(
+      {
+        topic: rec.topic,
+        notAfter: new Date(rec.notAfter).toISOString(),
+        daysLeft: Math.max(0, Math.floor(daysLeft)),
+        thresholdDays: threshold,
+      },
+      'apns push certificate expires soon',
+    );
     return [reminder];
   }
 

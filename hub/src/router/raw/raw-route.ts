@@ -13,7 +13,14 @@ import type { RawReply } from '../../codecs/raw-codec.js';
 import type { RouterDeps, UpstreamHandler } from '../context.js';
 
 /** The requests a raw uplink may stand for: data, never topology or login. */
-const RAW_KINDS: ReadonlySet<TopicKind> = new Set(['measurepointPost', 'measurepointResume', 'measurepointPostBatch', 'measurepointResumeBatch', 'eventPost', 'attributeUpdate']);
+const RAW_KINDS: ReadonlySet<TopicKind> = new Set([
+  'measurepointPost',
+  'measurepointResume',
+  'measurepointPostBatch',
+  'measurepointResumeBatch',
+  'eventPost',
+  'attributeUpdate',
+]);
 
 export interface RawMessage {
   session: DeviceSession;
@@ -46,7 +53,11 @@ export class RawRoute {
     if (m.topic.isReply) {
       if (!codec) return;
       try {
-        this.replies.emit('rawReply', { productKey: m.target.productKey, deviceKey: m.target.deviceKey, reply: codec.decodeReply(m.payload) });
+        this.replies.emit('rawReply', {
+          productKey: m.target.productKey,
+          deviceKey: m.target.deviceKey,
+          reply: codec.decodeReply(m.payload),
+        });
       } catch (err) {
         deps.log.debug({ err, assetId: m.target.assetId }, 'down_raw_reply not readable by the product codec');
       }
@@ -55,20 +66,41 @@ export class RawRoute {
     const replyTopic = topics.reply(topics.build({ kind: 'upRaw', pk: m.target.productKey, dk: m.target.deviceKey }));
     if (!codec) {
       // Nothing to write a raw reply in: answer in the JSON envelope so the refusal is readable.
-      await send(m.session, replyTopic, Buffer.from(JSON.stringify({ code: codes.noWritePermission, message: `product ${m.target.productKey} has no raw codec (dataFormat Custom needs one)`, data: {} })), m.qos, deps);
+      await send(
+        m.session,
+        replyTopic,
+        Buffer.from(
+          JSON.stringify({
+            code: codes.noWritePermission,
+            message: `product ${m.target.productKey} has no raw codec (dataFormat Custom needs one)`,
+            data: {},
+          }),
+        ),
+        m.qos,
+        deps,
+      );
       return;
     }
     let id: string | number | undefined;
     let outcome: { code: number; data: unknown; message?: string };
     try {
-      if (m.payload.length > MAX_PAYLOAD_BYTES) throw new EnosError(codes.msgTooLarge, `Msg size is too large: ${m.payload.length} bytes, at most ${MAX_PAYLOAD_BYTES}`);
+      if (m.payload.length > MAX_PAYLOAD_BYTES)
+        throw new EnosError(codes.msgTooLarge, `Msg size is too large: ${m.payload.length} bytes, at most ${MAX_PAYLOAD_BYTES}`);
       const req = codec.decodeRequest(m.payload);
       id = req.id;
       const topic = topics.parse(`/sys/${m.target.productKey}/${m.target.deviceKey}/${req.method.split('.').join('/')}`);
       const handler = topic && RAW_KINDS.has(topic.kind) ? this.handlers[topic.kind] : undefined;
-      if (!topic || !handler) throw new EnosError(codes.methodMismatch, `Methods not consistent: ${req.method} cannot be sent as a raw payload`);
-      const result = await handler({ session: m.session, topic, target: m.target, request: { id: req.id, version: '1.0', method: req.method, params: req.params } }, deps);
-      outcome = { code: result.code ?? codes.mqttSuccess, data: result.data ?? {}, ...(result.message !== undefined ? { message: result.message } : {}) };
+      if (!topic || !handler)
+        throw new EnosError(codes.methodMismatch, `Methods not consistent: ${req.method} cannot be sent as a raw payload`);
+      const result = await handler(
+        { session: m.session, topic, target: m.target, request: { id: req.id, version: '1.0', method: req.method, params: req.params } },
+        deps,
+      );
+      outcome = {
+        code: result.code ?? codes.mqttSuccess,
+        data: result.data ?? {},
+        ...(result.message !== undefined ? { message: result.message } : {}),
+      };
     } catch (e) {
       if (!(e instanceof EnosError)) deps.log.error({ err: e, assetId: m.target.assetId }, 'raw handler failed');
       const err = e instanceof EnosError ? e : new EnosError(codes.internal, 'Internal error');

@@ -36,7 +36,11 @@ function candidateIds(spec: CollectionSpec, dbs: CollectionDbs, filter: Filter):
     const [only] = u.fields;
     if (u.fields.length === 1 && only !== undefined) {
       const values = pinned(filter[only]);
-      if (values) return owners(u.db, values.map((v) => uniqueLookupKey([v])));
+      if (values)
+        return owners(
+          u.db,
+          values.map((v) => uniqueLookupKey([v])),
+        );
       continue;
     }
     // A compound index answers only an equality on every one of its fields.

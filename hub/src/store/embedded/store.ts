@@ -68,7 +68,11 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
         if (!dbs.indexes.some((ix) => ix.path === path)) clear(root.openDB({ name: `index:${spec.name}:${path}`, encoding: 'string' }));
       }
       rebuildIndexes(spec, dbs, staleUnique, staleIndexes);
-      const stored: StoredSpec = { key: spec.key, unique: dbs.unique.map(({ name, fields }) => ({ name, fields })), indexes: dbs.indexes.map((ix) => ix.path) };
+      const stored: StoredSpec = {
+        key: spec.key,
+        unique: dbs.unique.map(({ name, fields }) => ({ name, fields })),
+        indexes: dbs.indexes.map((ix) => ix.path),
+      };
       meta.putSync(spec.name, stored);
     });
     return new EmbeddedCollection<object>(spec, dbs);

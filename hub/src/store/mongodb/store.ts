@@ -56,10 +56,13 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
  */
 async function syncIndexes(coll: MongoCollection<MongoDoc>, spec: CollectionSpec): Promise<void> {
   const wanted = declaredIndexes(spec);
-  const existing = await coll.listIndexes().toArray().catch((err: unknown) => {
-    if (err instanceof MongoServerError && err.codeName === 'NamespaceNotFound') return [] as Document[];
-    throw err;
-  });
+  const existing = await coll
+    .listIndexes()
+    .toArray()
+    .catch((err: unknown) => {
+      if (err instanceof MongoServerError && err.codeName === 'NamespaceNotFound') return [] as Document[];
+      throw err;
+    });
   const kept = new Set<string>();
   for (const index of existing) {
     const name = String(index.name);

@@ -53,7 +53,8 @@ export function checkEvent(e: EventInput, i: number): void {
   checkId(e.orgId, `${f}.orgId`);
   checkId(e.eventId, `${f}.eventId`);
   checkTime(e.time, `${f}.time`);
-  if (typeof e.values !== 'object' || e.values === null || Array.isArray(e.values)) throw new InvalidTelemetryInput(`${f}.values`, 'must be a JSON object');
+  if (typeof e.values !== 'object' || e.values === null || Array.isArray(e.values))
+    throw new InvalidTelemetryInput(`${f}.values`, 'must be a JSON object');
 }
 
 /**
@@ -119,7 +120,8 @@ export function plan(family: Family, q: RangeQuery, ids: unknown, idsField: stri
   const order = q.order ?? 'ASC';
   if (order !== 'ASC' && order !== 'DESC') throw new InvalidTelemetryInput('order', 'must be ASC or DESC');
   const limit = q.limit ?? DEFAULT_HISTORY_LIMIT;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT) throw new InvalidTelemetryInput('limit', `must be an integer from 1 to ${MAX_HISTORY_LIMIT}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT)
+    throw new InvalidTelemetryInput('limit', `must be an integer from 1 to ${MAX_HISTORY_LIMIT}`);
 
   const hash = queryHash(family, assetId, [...seen], start, end, order);
   const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, hash);
@@ -167,7 +169,15 @@ function decodeCursor(cursor: unknown, hash: string): CursorBody {
   } catch {
     body = undefined;
   }
-  if (!body || typeof body !== 'object' || typeof body.h !== 'string' || typeof body.i !== 'string' || typeof body.t !== 'number' || !Number.isSafeInteger(body.t) || (body.s !== undefined && typeof body.s !== 'string')) {
+  if (
+    !body ||
+    typeof body !== 'object' ||
+    typeof body.h !== 'string' ||
+    typeof body.i !== 'string' ||
+    typeof body.t !== 'number' ||
+    !Number.isSafeInteger(body.t) ||
+    (body.s !== undefined && typeof body.s !== 'string')
+  ) {
     throw new InvalidTelemetryInput('cursor', 'is not a cursor returned by this query');
   }
   // A cursor carries a fingerprint of its query: reusing it with another device, range, order or
@@ -199,7 +209,11 @@ export function fromIterable<R>(id: string, rows: Iterable<R>): SeriesSource<R> 
  * Skips the rows a cursor already returned from the series it stopped in: they lead the series'
  * rows (same millisecond as the cursor, tie not past it), so only the first few are looked at.
  */
-function pastCursor<R extends { time: number; tie: Tie }>(p: Plan, planned: PlannedSeries | undefined, source: SeriesSource<R>): SeriesSource<R> {
+function pastCursor<R extends { time: number; tie: Tie }>(
+  p: Plan,
+  planned: PlannedSeries | undefined,
+  source: SeriesSource<R>,
+): SeriesSource<R> {
   const after = planned?.after;
   if (!after) return source;
   const sign = p.order === 'ASC' ? 1 : -1;
@@ -208,7 +222,8 @@ function pastCursor<R extends { time: number; tie: Tie }>(p: Plan, planned: Plan
     id: source.id,
     async next() {
       let row = await source.next();
-      while (skipping && row !== undefined && row.time === after.time && sign * compareIds(row.tie, after.tie) <= 0) row = await source.next();
+      while (skipping && row !== undefined && row.time === after.time && sign * compareIds(row.tie, after.tie) <= 0)
+        row = await source.next();
       skipping = false;
       return row;
     },
@@ -221,9 +236,18 @@ function pastCursor<R extends { time: number; tie: Tie }>(p: Plan, planned: Plan
  * reading one row past the page to know whether a next cursor is due. Sources are closed. Each
  * source gives its own rows in (time, tie) order (reversed for DESC).
  */
-export async function mergePage<R extends { time: number; tie: Tie }>(p: Plan, given: SeriesSource<R>[]): Promise<{ rows: { id: string; row: R }[]; nextCursor: string | null }> {
+export async function mergePage<R extends { time: number; tie: Tie }>(
+  p: Plan,
+  given: SeriesSource<R>[],
+): Promise<{ rows: { id: string; row: R }[]; nextCursor: string | null }> {
   const out: { id: string; row: R }[] = [];
-  const sources = given.map((s) => pastCursor(p, p.series.find((ps) => ps.id === s.id), s));
+  const sources = given.map((s) =>
+    pastCursor(
+      p,
+      p.series.find((ps) => ps.id === s.id),
+      s,
+    ),
+  );
   try {
     const heads: (R | undefined)[] = await Promise.all(sources.map((s) => s.next()));
     const sign = p.order === 'ASC' ? 1 : -1;

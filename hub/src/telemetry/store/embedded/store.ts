@@ -29,7 +29,21 @@ import type {
   StoredSample,
   TelemetryStore,
 } from '../port.js';
-import { checkEvent, checkId, checkSample, checkTime, fromIterable, mergePage, newTie, plan, setOwn, type Plan, type PlannedSeries, type SeriesSource, type Tie } from '../series.js';
+import {
+  checkEvent,
+  checkId,
+  checkSample,
+  checkTime,
+  fromIterable,
+  mergePage,
+  newTie,
+  plan,
+  setOwn,
+  type Plan,
+  type PlannedSeries,
+  type SeriesSource,
+  type Tie,
+} from '../series.js';
 
 export interface EmbeddedTelemetryOptions {
   /** Directory of the LMDB environment; created (mode 0700) if missing. */
@@ -88,12 +102,16 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
   function range<V>(db: Database<V, SeriesKey>, p: Plan, s: PlannedSeries): Iterable<{ time: number; tie: Tie; value: V }> {
     const lo: SeriesKey = [p.assetId, s.id, s.lo];
     const above: SeriesKey = [p.assetId, s.id, s.hi + 1];
-    const rows = p.order === 'ASC' ? db.getRange({ start: lo, end: above }) : db.getRange({ start: above, end: lo, exclusiveStart: true, inclusiveEnd: true, reverse: true });
+    const rows =
+      p.order === 'ASC'
+        ? db.getRange({ start: lo, end: above })
+        : db.getRange({ start: above, end: lo, exclusiveStart: true, inclusiveEnd: true, reverse: true });
     return rows.map(({ key, value }) => ({ time: key[2], tie: key[3] ?? '', value }));
   }
 
   /** The key of a new row: a hub-dated one gets a tie-breaker, so it replaces nothing. */
-  const seriesKey = (assetId: string, id: string, time: number, hubTime: boolean | undefined): SeriesKey => (hubTime ? [assetId, id, time, newTie()] : [assetId, id, time]);
+  const seriesKey = (assetId: string, id: string, time: number, hubTime: boolean | undefined): SeriesKey =>
+    hubTime ? [assetId, id, time, newTie()] : [assetId, id, time];
 
   return {
     kind: 'embedded',
@@ -162,7 +180,9 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
     async history(q: HistoryQuery): Promise<Page<StoredSample>> {
       live();
       const p = plan('measurepoints', q, q.pointIds, 'pointIds');
-      const sources: SeriesSource<{ time: number; tie: Tie; value: SampleValue }>[] = p.series.map((s) => fromIterable(s.id, range(samples, p, s)));
+      const sources: SeriesSource<{ time: number; tie: Tie; value: SampleValue }>[] = p.series.map((s) =>
+        fromIterable(s.id, range(samples, p, s)),
+      );
       const { rows, nextCursor } = await mergePage(p, sources);
       const items = rows.map(({ id, row }) => {
         const item: StoredSample = { pointId: id, time: row.time, value: row.value.v };

@@ -21,7 +21,16 @@
  *
  * Writes use majority, journaled write concern: a resolved append survives a failover or a crash.
  */
-import { MongoBulkWriteError, MongoClient, MongoServerError, type AnyBulkWriteOperation, type Collection, type Db, type FindCursor, type ObjectId } from 'mongodb';
+import {
+  MongoBulkWriteError,
+  MongoClient,
+  MongoServerError,
+  type AnyBulkWriteOperation,
+  type Collection,
+  type Db,
+  type FindCursor,
+  type ObjectId,
+} from 'mongodb';
 import type {
   EventHistoryQuery,
   EventInput,
@@ -35,7 +44,21 @@ import type {
   TelemetryStore,
   Order,
 } from '../port.js';
-import { checkEvent, checkId, checkSample, checkTime, compareIds, mergePage, newTie, plan, setOwn, type Plan, type PlannedSeries, type SeriesSource, type Tie } from '../series.js';
+import {
+  checkEvent,
+  checkId,
+  checkSample,
+  checkTime,
+  compareIds,
+  mergePage,
+  newTie,
+  plan,
+  setOwn,
+  type Plan,
+  type PlannedSeries,
+  type SeriesSource,
+  type Tie,
+} from '../series.js';
 
 export interface MongoTelemetryOptions {
   url: string;
@@ -100,7 +123,14 @@ export async function openMongoTelemetryStore(options: MongoTelemetryOptions): P
     const eventsTs = await ensureHistory(db, COLLECTIONS.events, 'eventId', timeSeries, retentionSeconds, log);
     const latest = db.collection<LatestDoc>(COLLECTIONS.latest);
     await latest.createIndex({ assetId: 1, kind: 1, id: 1 }, { name: 'asset_kind_id' });
-    return mongoTelemetryStore(client, db.collection<SampleDoc>(COLLECTIONS.samples), db.collection<EventDoc>(COLLECTIONS.events), latest, samplesTs || eventsTs, log);
+    return mongoTelemetryStore(
+      client,
+      db.collection<SampleDoc>(COLLECTIONS.samples),
+      db.collection<EventDoc>(COLLECTIONS.events),
+      latest,
+      samplesTs || eventsTs,
+      log,
+    );
   } catch (err) {
     await client.close();
     throw err;
@@ -125,7 +155,9 @@ function mongoTelemetryStore(
       const current = byKey.get(d._id);
       if (!current || current.time <= d.time) byKey.set(d._id, d);
     }
-    const op = (d: LatestDoc): AnyBulkWriteOperation<LatestDoc> => ({ replaceOne: { filter: { _id: d._id, time: { $lte: d.time } }, replacement: d, upsert: true } });
+    const op = (d: LatestDoc): AnyBulkWriteOperation<LatestDoc> => ({
+      replaceOne: { filter: { _id: d._id, time: { $lte: d.time } }, replacement: d, upsert: true },
+    });
     let pending = [...byKey.values()];
     // A duplicate key means either that the stored document is newer (the filter missed and the
     // upsert's insert clashed: nothing to do), or that a concurrent append created the document
@@ -143,7 +175,12 @@ function mongoTelemetryStore(
     }
   }
 
-  function series<D extends HistoryDoc>(coll: Collection<D>, idField: 'pointId' | 'eventId', p: Plan, s: PlannedSeries): SeriesSource<Row<D>> {
+  function series<D extends HistoryDoc>(
+    coll: Collection<D>,
+    idField: 'pointId' | 'eventId',
+    p: Plan,
+    s: PlannedSeries,
+  ): SeriesSource<Row<D>> {
     const filter = { 'meta.assetId': p.assetId, [`meta.${idField}`]: s.id, time: { $gte: new Date(s.lo), $lte: new Date(s.hi) } };
     const batchSize = Math.min(p.limit + 1, Math.max(32, Math.ceil((2 * (p.limit + 1)) / p.series.length)));
     const cursor = coll.find(filter as never, { sort: { time: p.order === 'ASC' ? 1 : -1 }, batchSize }) as unknown as FindCursor<D>;
@@ -166,7 +203,15 @@ function mongoTelemetryStore(
       await samples.insertMany(docs, { ordered: true });
       await raiseLatest(
         input.map((s) => {
-          const d: LatestDoc = { _id: latestId(s.assetId, 'm', s.pointId), assetId: s.assetId, kind: 'm', id: s.pointId, orgId: s.orgId, time: s.time, ...encode(s.value) };
+          const d: LatestDoc = {
+            _id: latestId(s.assetId, 'm', s.pointId),
+            assetId: s.assetId,
+            kind: 'm',
+            id: s.pointId,
+            orgId: s.orgId,
+            time: s.time,
+            ...encode(s.value),
+          };
           if (s.quality !== undefined) d.q = s.quality;
           return d;
         }),
@@ -177,10 +222,25 @@ function mongoTelemetryStore(
       input.forEach(checkEvent);
       if (input.length === 0) return;
       await events.insertMany(
-        input.map((e): EventDoc => ({ time: new Date(e.time), meta: { assetId: e.assetId, eventId: e.eventId }, ...(e.hubTime ? { s: newTie() } : {}), j: JSON.stringify(e.values) })),
+        input.map((e): EventDoc => ({
+          time: new Date(e.time),
+          meta: { assetId: e.assetId, eventId: e.eventId },
+          ...(e.hubTime ? { s: newTie() } : {}),
+          j: JSON.stringify(e.values),
+        })),
         { ordered: true },
       );
-      await raiseLatest(input.map((e) => ({ _id: latestId(e.assetId, 'e', e.eventId), assetId: e.assetId, kind: 'e', id: e.eventId, orgId: e.orgId, time: e.time, j: JSON.stringify(e.values) })));
+      await raiseLatest(
+        input.map((e) => ({
+          _id: latestId(e.assetId, 'e', e.eventId),
+          assetId: e.assetId,
+          kind: 'e',
+          id: e.eventId,
+          orgId: e.orgId,
+          time: e.time,
+          j: JSON.stringify(e.values),
+        })),
+      );
     },
 
     async latest(assetIds: readonly string[], pointIds?: readonly string[]): Promise<Map<string, Record<string, LatestSample>>> {
@@ -200,13 +260,17 @@ function mongoTelemetryStore(
     async latestEvents(assetId: string): Promise<Record<string, LatestEvent>> {
       checkId(assetId, 'assetId');
       const out: Record<string, LatestEvent> = {};
-      for await (const d of latest.find({ assetId, kind: 'e' })) setOwn(out, d.id, { values: decode(d) as Record<string, unknown>, time: d.time });
+      for await (const d of latest.find({ assetId, kind: 'e' }))
+        setOwn(out, d.id, { values: decode(d) as Record<string, unknown>, time: d.time });
       return out;
     },
 
     async history(q: HistoryQuery): Promise<Page<StoredSample>> {
       const p = plan('measurepoints', q, q.pointIds, 'pointIds');
-      const { rows, nextCursor } = await mergePage(p, p.series.map((s) => series(samples, 'pointId', p, s)));
+      const { rows, nextCursor } = await mergePage(
+        p,
+        p.series.map((s) => series(samples, 'pointId', p, s)),
+      );
       const items = rows.map(({ id, row }) => {
         const item: StoredSample = { pointId: id, time: row.time, value: decode(row.doc) };
         if (row.doc.q !== undefined && row.doc.q !== null) item.quality = row.doc.q;
@@ -218,8 +282,14 @@ function mongoTelemetryStore(
 
     async eventHistory(q: EventHistoryQuery): Promise<Page<StoredEvent>> {
       const p = plan('events', q, q.eventIds, 'eventIds');
-      const { rows, nextCursor } = await mergePage(p, p.series.map((s) => series(events, 'eventId', p, s)));
-      return { items: rows.map(({ id, row }) => ({ eventId: id, time: row.time, values: JSON.parse(row.doc.j) as Record<string, unknown> })), nextCursor };
+      const { rows, nextCursor } = await mergePage(
+        p,
+        p.series.map((s) => series(events, 'eventId', p, s)),
+      );
+      return {
+        items: rows.map(({ id, row }) => ({ eventId: id, time: row.time, values: JSON.parse(row.doc.j) as Record<string, unknown> })),
+        nextCursor,
+      };
     },
 
     async prune(before: number): Promise<number> {
@@ -322,7 +392,9 @@ async function supportsTimeSeries(db: Db, log: (message: string) => void): Promi
   const info = (await db.admin().command({ buildInfo: 1 })) as { version?: string; versionArray?: number[] };
   const major = info.versionArray?.[0] ?? Number.parseInt(info.version ?? '0', 10);
   if (major >= 5) return true;
-  log(`telemetry: MongoDB ${info.version ?? '(unknown version)'} has no time-series collections (5.0+); storing history in plain collections with a TTL index`);
+  log(
+    `telemetry: MongoDB ${info.version ?? '(unknown version)'} has no time-series collections (5.0+); storing history in plain collections with a TTL index`,
+  );
   return false;
 }
 
@@ -330,7 +402,14 @@ async function supportsTimeSeries(db: Db, log: (message: string) => void): Promi
  * Creates the history collection if missing (time-series when the server has them), keeps its
  * expiry in step with the retention, and its series index. Returns whether it is a time-series.
  */
-async function ensureHistory(db: Db, name: string, idField: 'pointId' | 'eventId', timeSeries: boolean, retentionSeconds: number | undefined, log: (message: string) => void): Promise<boolean> {
+async function ensureHistory(
+  db: Db,
+  name: string,
+  idField: 'pointId' | 'eventId',
+  timeSeries: boolean,
+  retentionSeconds: number | undefined,
+  log: (message: string) => void,
+): Promise<boolean> {
   let [info] = await db.listCollections({ name }).toArray();
   if (!info) {
     try {
@@ -357,11 +436,14 @@ async function ensureHistory(db: Db, name: string, idField: 'pointId' | 'eventId
         await db.command({ collMod: name, expireAfterSeconds: retentionSeconds ?? 'off' });
       } catch (err) {
         if (!(err instanceof MongoServerError)) throw err;
-        log(`telemetry: could not set expireAfterSeconds=${retentionSeconds ?? 'off'} on ${name} (${err.message}); the retention job still prunes`);
+        log(
+          `telemetry: could not set expireAfterSeconds=${retentionSeconds ?? 'off'} on ${name} (${err.message}); the retention job still prunes`,
+        );
       }
     }
   } else {
-    if (timeSeries) log(`telemetry: ${name} exists as a plain collection; keeping it (history works the same, without time-series compression)`);
+    if (timeSeries)
+      log(`telemetry: ${name} exists as a plain collection; keeping it (history works the same, without time-series compression)`);
     const ttl = (await coll.listIndexes().toArray()).find((ix) => ix.name === 'ttl_time');
     if (ttl && ttl.expireAfterSeconds !== retentionSeconds) await coll.dropIndex('ttl_time');
     if (retentionSeconds !== undefined && (!ttl || ttl.expireAfterSeconds !== retentionSeconds)) {
