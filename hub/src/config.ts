@@ -48,6 +48,8 @@ export interface HubConfig {
   appMaxArtifactBytes: number;
   /** Lifetime of an OAuth2 access token issued by POST /token (HUB_OAUTH_TOKEN_TTL_SECONDS). */
   oauthTokenTtlSeconds: number;
+  /** Time between policy monitoring runs (HUB_POLICY_MONITOR_SECONDS). */
+  policyMonitorSeconds: number;
   /** A renewed certificate is revoked as superseded this many hours after its renewal (embedded service). */
   certificateSupersededGraceHours: number;
   /** Device protocol extras: device logs, OTA, alerts (docs/PROTOCOL.md). */
@@ -89,6 +91,7 @@ export const defaults: HubConfig = {
   dmRateLimitPerMinute: 600,
   appMaxArtifactBytes: 256 * 1024 * 1024,
   oauthTokenTtlSeconds: 3600,
+  policyMonitorSeconds: 600,
   certificateSupersededGraceHours: 168,
   deviceProtocol: {
     deviceLogMaxPerDevice: 1000,
@@ -167,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dmRateLimitPerMinute: int('HUB_DM_RATE_LIMIT', defaults.dmRateLimitPerMinute, 1, 1_000_000),
     appMaxArtifactBytes: int('HUB_APP_MAX_ARTIFACT_BYTES', defaults.appMaxArtifactBytes, 1024, 4 * 1024 * 1024 * 1024),
     oauthTokenTtlSeconds: int('HUB_OAUTH_TOKEN_TTL_SECONDS', defaults.oauthTokenTtlSeconds, 60, 86_400),
+    policyMonitorSeconds: int('HUB_POLICY_MONITOR_SECONDS', defaults.policyMonitorSeconds, 10, 7 * 86_400),
     deviceProtocol: {
       deviceLogMaxPerDevice: int('HUB_DEVICE_LOG_MAX_PER_DEVICE', defaults.deviceProtocol.deviceLogMaxPerDevice, 1, 1_000_000),
       deviceLogRetentionDays: int('HUB_DEVICE_LOG_RETENTION_DAYS', defaults.deviceProtocol.deviceLogRetentionDays, 0, 36500),

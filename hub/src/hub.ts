@@ -9,7 +9,7 @@ import { TokenService, type AccessTokenRecord, type TokenRequestRecord } from '.
 import { bootstrap } from './bootstrap.js';
 import type { HubConfig } from './config.js';
 import { CommandCore, defaultCommandLimits } from './commands/command-core.js';
-import { mqttCommandChannel } from './commands/mqtt-channel.js';
+import { mqttCommandChannel } from './broker/command-channel.js';
 import type { CommandRecord } from './commands/records.js';
 import { DeviceDirectory, deviceCollectionSpec } from './device-management/device-directory.js';
 import type { DeviceRecord } from './device-management/records.js';
@@ -17,6 +17,7 @@ import { deviceTypeFactories, loadDeviceTypes, type DeviceTypes } from './device
 import type { DeviceTypeContext } from './device-types/plugin.js';
 import { openPushCore, type PushCore } from './push/open.js';
 import { DeviceManagement, activityCollectionSpec } from './device-management/device-management.js';
+import { openPolicyManagement, type PolicyManagement } from './device-management/policies/index.js';
 import { DeviceGroups, groupCollectionSpec } from './device-management/groups.js';
 import { openAppManagement } from './device-management/apps/app-management.js';
 import type { AppStore } from './device-management/apps/app-store.js';
@@ -78,6 +79,8 @@ export interface Hub {
   deviceManagement: DeviceManagement;
   /** Application management: the app publisher and the app store. */
   apps: AppStore;
+  /** Policies, compliance and the monitoring schedule (docs/DEVICE-MANAGEMENT.md, "Policies"). */
+  policies: PolicyManagement;
   stream: StreamHub;
   /** The certificate service (embedded or remote); absent when off. */
   certificates?: HubCertificates;
@@ -351,6 +354,16 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   });
   // Scheduled installs run on management nodes (a claim in the store keeps each run to one node).
   if (config.role !== 'worker') apps.start(appScheduleSweepMs);
+  const policies = await openPolicyManagement({
+    store,
+    dm: deviceManagement,
+    commands,
+    types: deviceTypes,
+    log: log.child({ component: 'policies' }),
+    clock,
+    monitorFrequencySeconds: config.policyMonitorSeconds,
+  });
+  await policies.monitor.start();
   const oauthTokens = new OAuthTokens(
     await store.collection<OAuthTokenRecord>(oauthTokenSpec),
     registry.applications,
@@ -371,6 +384,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       rateLimitPerMinute: config.dmRateLimitPerMinute,
       tokenRateLimitPerMinute: config.tokenRateLimitPerMinute,
       apps,
+      policies: policies.policies,
     },
     stream,
     telemetry: telemetryStore,
@@ -404,6 +418,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     push,
     deviceManagement,
     apps,
+    policies,
     stream,
     ...(certificates ? { certificates } : {}),
     metrics,
@@ -435,6 +450,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       unwatchDeleted();
       clientCertificates?.close();
       liveness?.stop();
+      await policies.monitor.stop();
       await push.close();
       await commands.stop();
       await deviceTypes.close();

@@ -24,6 +24,8 @@ export const dmScopes = [
   'am:publisher:review',
   'am:store:view',
   'am:store:subscribe',
+  'dm:policies:view',
+  'dm:policies:manage',
 ] as const;
 export type DmScope = (typeof dmScopes)[number];
 

@@ -266,16 +266,16 @@ export class AppStore extends EventEmitter<{ deviceApp: [DeviceAppRecord] }> {
 
   /** One activity of the release's platform, one operation per device; each device's app marked pending on it. */
   private async execute(s: SubscriptionRecord, r: ReleaseRecord, devices: DeviceRecord[]): Promise<SubscriptionRecord> {
-    const app = await this.publisher.get(s.orgId, r.appId);
     const base = this.publicBaseUrl();
     const urls = {
       artifactUrl: r.artifact?.kind === 'url' ? r.artifact.url! : base + this.publisher.artifacts.pathFor('artifact', r.uuid, s.id),
       manifestUrl: base + this.publisher.artifacts.pathFor('manifest.plist', r.uuid, s.id),
     };
-    const op = appOperation(s.action, app, r, urls);
+    const op = appOperation(s.action, r, urls);
     const activity = await this.dm.addOperation({ orgId: s.orgId, clientId: s.createdBy, scopes: [] }, r.platform, {
       deviceIdentifiers: devices.map((d) => d.deviceIdentifier),
-      operation: { code: op.code, type: 'COMMAND', payload: op.payload },
+      // Entgra sends app installs to Android as profile operations, to Apple as commands.
+      operation: { code: op.code, type: r.platform === 'android' ? 'PROFILE' : 'COMMAND', payload: op.payload },
     });
     const ops = await this.commands.search(s.orgId, { activityId: activity.activityId }, { limit: maxDevices });
     const byDevice = new Map(devices.map((d) => [d.id, d]));

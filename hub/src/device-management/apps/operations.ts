@@ -22,16 +22,16 @@ export interface AppOperationUrls {
  *   UNINSTALL_APPLICATION `{ appIdentifier, type: 'enterprise' }` (the Entgra agent's JSON).
  * An update is an install of the newer release.
  */
-export function appOperation(action: SubscriptionAction, app: AppRecord, r: ReleaseRecord, urls: AppOperationUrls): AppOperation {
+export function appOperation(action: SubscriptionAction, r: ReleaseRecord, urls: AppOperationUrls): AppOperation {
   if (action === 'uninstall')
     return r.platform === 'ios'
       ? { code: 'UNINSTALL_APPLICATION', payload: { Identifier: r.packageName } }
-      : { code: 'UNINSTALL_APPLICATION', payload: { appIdentifier: r.packageName, type: 'enterprise', name: app.name } };
+      : { code: 'UNINSTALL_APPLICATION', payload: { appIdentifier: r.packageName, type: 'enterprise' } };
   return r.platform === 'ios'
     ? { code: 'INSTALL_APPLICATION', payload: { ManifestURL: urls.manifestUrl } }
     : {
         code: 'INSTALL_APPLICATION',
-        payload: { appIdentifier: r.packageName, type: 'enterprise', url: urls.artifactUrl, version: r.version, name: app.name },
+        payload: { appIdentifier: r.packageName, type: 'enterprise', url: urls.artifactUrl, version: r.version },
       };
 }
 
