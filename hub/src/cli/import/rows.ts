@@ -80,7 +80,6 @@ function fieldNamed(name: string): Column | undefined {
 export function prepareImport(records: readonly CsvRecord[], defaults: ImportDefaults = {}): PreparedImport {
   const [header, ...data] = records;
   if (!header) throw new UsageError('the file is empty');
-  if (header.error) throw new UsageError(`line ${header.line}: ${header.error}`);
   const columns = readHeader(header.fields, defaults);
   const rows: ImportRow[] = [];
   const failures: RowFailure[] = [];
@@ -111,7 +110,6 @@ export function prepareImport(records: readonly CsvRecord[], defaults: ImportDef
 
 /** The device of one row, or why it cannot be created. */
 export function toDevice(record: CsvRecord, columns: readonly Column[], defaults: ImportDefaults = {}): NewDevice | string {
-  if (record.error) return record.error;
   if (record.fields.length !== columns.length) return `${record.fields.length} fields, but the header has ${columns.length}`;
   const values: Partial<Record<Field, string>> = {};
   const deviceTags: Record<string, string> = {};
