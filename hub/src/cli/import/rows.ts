@@ -1,5 +1,6 @@
 import { i18nSchema, keySchema, tagsSchema, timezoneSchema } from '../../api/schemas.js';
 import type { NewDevice } from '../../registry/devices.js';
+import { isKnownTimezone } from '../../registry/timezone.js';
 import { isBlank, type CsvRecord } from '../csv.js';
 import { UsageError } from '../errors.js';
 
@@ -129,7 +130,7 @@ export function toDevice(record: CsvRecord, columns: readonly Column[], defaults
   if (!name) return 'deviceName is empty';
   if (name.length > NAME_MAX) return `deviceName is longer than ${NAME_MAX} characters`;
   const timezone = values.timezone || defaults.timezone || DEFAULT_TIMEZONE;
-  if (timezone.length > timezoneSchema.maxLength || !timezonePattern.test(timezone))
+  if (timezone.length > timezoneSchema.maxLength || !timezonePattern.test(timezone) || !isKnownTimezone(timezone))
     return `timezone '${timezone}' is neither an offset like +08:00 nor a zone like Asia/Shanghai`;
 
   const device: NewDevice = { productKey, deviceName: { defaultValue: name }, timezone };
