@@ -46,6 +46,8 @@ export interface HubConfig {
   dmRateLimitPerMinute: number;
   /** Lifetime of an OAuth2 access token issued by POST /token (HUB_OAUTH_TOKEN_TTL_SECONDS). */
   oauthTokenTtlSeconds: number;
+  /** Time between policy monitoring runs (HUB_POLICY_MONITOR_SECONDS). */
+  policyMonitorSeconds: number;
   /** A renewed certificate is revoked as superseded this many hours after its renewal (embedded service). */
   certificateSupersededGraceHours: number;
   /** Device protocol extras: device logs, OTA, alerts (docs/PROTOCOL.md). */
@@ -86,6 +88,7 @@ export const defaults: HubConfig = {
   certificateRotationDays: 30,
   dmRateLimitPerMinute: 600,
   oauthTokenTtlSeconds: 3600,
+  policyMonitorSeconds: 600,
   certificateSupersededGraceHours: 168,
   deviceProtocol: {
     deviceLogMaxPerDevice: 1000,
@@ -163,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxSubDevicesPerGateway: int('HUB_MAX_SUBDEVICES_PER_GATEWAY', defaults.maxSubDevicesPerGateway, 1, 1_000_000),
     dmRateLimitPerMinute: int('HUB_DM_RATE_LIMIT', defaults.dmRateLimitPerMinute, 1, 1_000_000),
     oauthTokenTtlSeconds: int('HUB_OAUTH_TOKEN_TTL_SECONDS', defaults.oauthTokenTtlSeconds, 60, 86_400),
+    policyMonitorSeconds: int('HUB_POLICY_MONITOR_SECONDS', defaults.policyMonitorSeconds, 10, 7 * 86_400),
     deviceProtocol: {
       deviceLogMaxPerDevice: int('HUB_DEVICE_LOG_MAX_PER_DEVICE', defaults.deviceProtocol.deviceLogMaxPerDevice, 1, 1_000_000),
       deviceLogRetentionDays: int('HUB_DEVICE_LOG_RETENTION_DAYS', defaults.deviceProtocol.deviceLogRetentionDays, 0, 36500),

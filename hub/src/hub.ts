@@ -9,7 +9,7 @@ import { TokenService, type AccessTokenRecord, type TokenRequestRecord } from '.
 import { bootstrap } from './bootstrap.js';
 import type { HubConfig } from './config.js';
 import { CommandCore, defaultCommandLimits } from './commands/command-core.js';
-import { mqttCommandChannel } from './commands/mqtt-channel.js';
+import { mqttCommandChannel } from './broker/command-channel.js';
 import type { CommandRecord } from './commands/records.js';
 import { DeviceDirectory, deviceCollectionSpec } from './device-management/device-directory.js';
 import type { DeviceRecord } from './device-management/records.js';
@@ -17,6 +17,7 @@ import { deviceTypeFactories, loadDeviceTypes, type DeviceTypes } from './device
 import type { DeviceTypeContext } from './device-types/plugin.js';
 import { openPushCore, type PushCore } from './push/open.js';
 import { DeviceManagement, activityCollectionSpec } from './device-management/device-management.js';
+import { openPolicyManagement, type PolicyManagement } from './device-management/policies/index.js';
 import { DeviceGroups, groupCollectionSpec } from './device-management/groups.js';
 import { OAuthTokens, oauthTokenSpec, type OAuthTokenRecord } from './device-management/oauth.js';
 import type { ActivityRecord, GroupRecord } from './device-management/records.js';
@@ -74,6 +75,8 @@ export interface Hub {
   push: PushCore;
   /** Device management: devices of every type, operations, activities, groups. */
   deviceManagement: DeviceManagement;
+  /** Policies, compliance and the monitoring schedule (docs/DEVICE-MANAGEMENT.md, "Policies"). */
+  policies: PolicyManagement;
   stream: StreamHub;
   /** The certificate service (embedded or remote); absent when off. */
   certificates?: HubCertificates;
@@ -335,6 +338,16 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     await store.collection<ActivityRecord>(activityCollectionSpec),
     new DeviceGroups(await store.collection<GroupRecord>(groupCollectionSpec), devices, clock),
   );
+  const policies = await openPolicyManagement({
+    store,
+    dm: deviceManagement,
+    commands,
+    types: deviceTypes,
+    log: log.child({ component: 'policies' }),
+    clock,
+    monitorFrequencySeconds: config.policyMonitorSeconds,
+  });
+  await policies.monitor.start();
   const oauthTokens = new OAuthTokens(
     await store.collection<OAuthTokenRecord>(oauthTokenSpec),
     registry.applications,
@@ -354,6 +367,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       ctx: deviceTypeContext,
       rateLimitPerMinute: config.dmRateLimitPerMinute,
       tokenRateLimitPerMinute: config.tokenRateLimitPerMinute,
+      policies: policies.policies,
     },
     stream,
     telemetry: telemetryStore,
@@ -385,6 +399,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     devices,
     push,
     deviceManagement,
+    policies,
     stream,
     ...(certificates ? { certificates } : {}),
     metrics,
@@ -415,6 +430,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       unwatchDeleted();
       clientCertificates?.close();
       liveness?.stop();
+      await policies.monitor.stop();
       await push.close();
       await commands.stop();
       await deviceTypes.close();

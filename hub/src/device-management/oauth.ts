@@ -18,6 +18,8 @@ export const dmScopes = [
   'dm:groups:view',
   'dm:groups:manage',
   'dm:device-types:view',
+  'dm:policies:view',
+  'dm:policies:manage',
 ] as const;
 export type DmScope = (typeof dmScopes)[number];
 
