@@ -5,6 +5,7 @@ import type { Store } from '../store/port.js';
 import { enosMqttDeviceType, ENOS_MQTT } from './enos-mqtt/plugin.js';
 import { createIosDeviceType } from './ios/device-type.js';
 import type { DeviceTypePlugin } from './plugin.js';
+import { createWindowsDeviceType } from './windows/device-type.js';
 
 /** What a device type's factory may use when the hub builds it at start-up. */
 export interface DeviceTypeDeps {
@@ -30,6 +31,7 @@ export type DeviceTypeFactory = (deps: DeviceTypeDeps) => DeviceTypePlugin | Pro
 export const deviceTypeFactories: Record<string, DeviceTypeFactory> = {
   [ENOS_MQTT]: (deps) => enosMqttDeviceType(deps.mqttChannel),
   ios: (deps) => createIosDeviceType(deps),
+  windows: (deps) => createWindowsDeviceType(deps),
 };
 
 /** The device types that are on, by id. */
