@@ -9,7 +9,7 @@ import { TokenService, type AccessTokenRecord, type TokenRequestRecord } from '.
 import { bootstrap } from './bootstrap.js';
 import type { HubConfig } from './config.js';
 import { CommandCore, defaultCommandLimits } from './commands/command-core.js';
-import { mqttCommandChannel } from './commands/mqtt-channel.js';
+import { mqttCommandChannel } from './broker/command-channel.js';
 import type { CommandRecord } from './commands/records.js';
 import { DeviceDirectory, deviceCollectionSpec } from './device-management/device-directory.js';
 import type { DeviceRecord } from './device-management/records.js';

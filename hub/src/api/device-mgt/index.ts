@@ -41,4 +41,17 @@ export async function deviceMgtApi(app: FastifyInstance, opts: DeviceMgtApiOptio
     },
     { prefix: DM_BASE },
   );
+  // Each type's own API (Entgra's /api/device-mgt/<type>/v1.0/admin/…): same guard, its own prefix.
+  for (const t of opts.types.list()) {
+    if (!t.adminRoutes) continue;
+    await app.register(
+      async (scope) => {
+        installDmErrors(scope);
+        requireBearer(scope, opts.tokens);
+        scope.addHook('onRequest', scope.rateLimit(rateLimitConfig(opts.rateLimitPerMinute)));
+        await t.adminRoutes!(scope, { ...opts.ctx, addOperation: (caller, type, req) => opts.dm.addOperation(caller, type, req) });
+      },
+      { prefix: `/api/device-mgt/${t.id}/v1.0` },
+    );
+  }
 }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { MAX_BATCH } from '../../api/devices.routes.js';
+import { MAX_BATCH } from '@edgehub/shared';
 import { CsvSyntaxError, parseCsv } from '../csv.js';
 import { ApiError } from '../../client/api-client.js';
 import { ReportedFailure, UsageError } from '../errors.js';

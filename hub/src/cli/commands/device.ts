@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { MAX_PAGE_SIZE } from '../../api/paging.js';
+import { MAX_PAGE_SIZE } from '@edgehub/shared';
 import { UsageError } from '../errors.js';
 import { collectTag, describeRef, deviceRef, intIn, quote, type DeviceRefOptions } from '../options.js';
 import { openSession, outputFor, type GlobalOptions, type Session } from '../session.js';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { MAX_PAGE_SIZE } from '../../api/paging.js';
+import { MAX_PAGE_SIZE } from '@edgehub/shared';
 import { UsageError } from '../errors.js';
 import { collectTag, intIn } from '../options.js';
 import { openSession, outputFor, type GlobalOptions } from '../session.js';

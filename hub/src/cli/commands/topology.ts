@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { MAX_PAGE_SIZE } from '../../api/paging.js';
+import { MAX_PAGE_SIZE } from '@edgehub/shared';
 import { UsageError } from '../errors.js';
 import { openSession, outputFor, type GlobalOptions } from '../session.js';
 import { deviceDetails, deviceTable, withoutSecret, type DeviceView } from '../views.js';

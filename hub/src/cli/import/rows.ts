@@ -1,4 +1,4 @@
-import { i18nSchema, keySchema, tagsSchema, timezoneSchema } from '../../api/schemas.js';
+import { i18nSchema, keySchema, tagsSchema, timezoneSchema } from '@edgehub/shared';
 import type { NewDevice } from '../../registry/devices.js';
 import { isBlank, type CsvRecord } from '../csv.js';
 import { UsageError } from '../errors.js';
