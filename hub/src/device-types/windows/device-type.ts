@@ -20,10 +20,10 @@ export interface WindowsSettings extends EnrollmentSettings {
 }
 
 export function windowsSettingsFromEnv(env: Record<string, string | undefined>): WindowsSettings {
-  const secret = (name: string) => env[name] || (env[`${name}_FILE`] ? readFileSync(env[`${name}_FILE`]!, 'utf8').trim() : undefined);
-  const enrollmentSecret = secret('HUB_WINDOWS_ENROLLMENT_SECRET');
+  const fromFile = (path: string | undefined) => (path ? readFileSync(path, 'utf8').trim() : undefined);
+  const enrollmentSecret = env['HUB_WINDOWS_ENROLLMENT_SECRET'] || fromFile(env['HUB_WINDOWS_ENROLLMENT_SECRET_FILE']);
   const clientId = env['HUB_WNS_CLIENT_ID'];
-  const clientSecret = secret('HUB_WNS_CLIENT_SECRET');
+  const clientSecret = env['HUB_WNS_CLIENT_SECRET'] || fromFile(env['HUB_WNS_CLIENT_SECRET_FILE']);
   const pfn = env['HUB_WNS_PFN'];
   return {
     orgId: () => env['HUB_WINDOWS_ORG_ID'] || undefined,
