@@ -175,8 +175,12 @@ async function bareLoop(fleet: FleetWorker): Promise<Peer> {
       const t0 = performance.now();
       await pool(phones, ISSUE_CONCURRENCY, async (p) => {
         started.set(p.udid, performance.now());
-        const outcome = await client.push({ tokenHex: p.tokenHex, pushMagic: p.pushMagic, topic: benchTopic });
-        if (outcome.kind !== 'sent') throw new Error(`bare push failed: ${JSON.stringify(outcome)}`);
+        // Transient failures (a stream reset under load) are retried, as the hub's wake worker does.
+        for (let attempt = 1; ; attempt++) {
+          const outcome = await client.push({ tokenHex: p.tokenHex, pushMagic: p.pushMagic, topic: benchTopic });
+          if (outcome.kind === 'sent') break;
+          if (outcome.kind !== 'retry' || attempt === 8) throw new Error(`bare push failed: ${JSON.stringify(outcome)}`);
+        }
       });
       const enqueuedMs = performance.now() - t0;
       await finished;
@@ -194,18 +198,21 @@ async function bareLoop(fleet: FleetWorker): Promise<Peer> {
   };
 }
 
-export async function runIosBenchmarks(): Promise<void> {
+/** `alive` is called after each long step (identities, enrollment, every round): the bench's watchdog. */
+export async function runIosBenchmarks(alive: () => void = () => undefined): Promise<void> {
   const started = new Date();
   const loadStart = loadavg()[0] ?? NaN;
   const dir = await mkdtemp(join(tmpdir(), 'bench-ios-'));
   log(`${DEVICES} phones, ${ROUNDS} rounds per peer${PROFILE_DIR ? `, profiles to ${PROFILE_DIR}` : ''}`);
   const fleet = await FleetWorker.start(DEVICES);
   log(`identities issued in ${fleet.world.identitySeconds.toFixed(1)} s`);
+  alive();
   const rounds: IosRound[] = [];
   let hub: Awaited<ReturnType<typeof hubLoop>> | undefined;
   let bare: Peer | undefined;
   try {
     hub = await hubLoop(fleet, dir);
+    alive();
     bare = await bareLoop(fleet);
     for (let r = 1; r <= ROUNDS; r++) {
       for (const peer of r % 2 === 1 ? [bare, hub] : [hub, bare]) {
@@ -215,6 +222,7 @@ export async function runIosBenchmarks(): Promise<void> {
             `server ${((res.serverBusyMs * 1000) / res.commands).toFixed(0)} µs/command`,
         );
         rounds.push(res);
+        alive();
       }
     }
   } finally {

@@ -50,7 +50,7 @@ async function handle(msg: FleetRequest): Promise<void> {
     for (const a of agents) a.on('error', (err) => send({ type: 'failed', error: String(err) }));
     fleets.set(msg.name, agents);
     const t0 = performance.now();
-    if (msg.enroll) await pool(agents, 64, (a) => a.enroll());
+    if (msg.enroll) await pool(agents, 128, (a) => a.enroll());
     else for (const a of agents) a.attachPush();
     send({
       type: 'fleet-ready',

@@ -79,7 +79,7 @@ phones, signatures on the wire and APNs simulator. Median of ${r.rounds.length /
 
 Rounds (commands/s): hub ${hub.rates.map(int).join(', ')}; peer ${bare.rates.map(int).join(', ')}.
 Setup, not part of the loop: ${int(r.devices)} identity certificates issued in ${r.identitySeconds.toFixed(1)} s; the
-phones enrolled through the hub (Authenticate + TokenUpdate, 64 at a time) in ${r.enrollSeconds.toFixed(1)} s.
+phones enrolled through the hub (Authenticate + TokenUpdate, 128 at a time) in ${r.enrollSeconds.toFixed(1)} s.
 "Server thread µs/command" is the main thread's event-loop busy time over the round divided by the
 commands (for the hub: REST, store, push queue, APNs client; for the peer: its HTTP server and
 APNs client); the phones' thread signs, sends and parses for both.`;
