@@ -3,6 +3,7 @@ import type { CertificateOperations } from '@edgehub/certificate-service';
 import type { CommandChannel } from '../commands/channel.js';
 import type { Store } from '../store/port.js';
 import { enosMqttDeviceType, ENOS_MQTT } from './enos-mqtt/plugin.js';
+import { createAndroidDeviceType } from './android/device-type.js';
 import { createIosDeviceType } from './ios/device-type.js';
 import type { DeviceTypePlugin } from './plugin.js';
 
@@ -30,6 +31,7 @@ export type DeviceTypeFactory = (deps: DeviceTypeDeps) => DeviceTypePlugin | Pro
 export const deviceTypeFactories: Record<string, DeviceTypeFactory> = {
   [ENOS_MQTT]: (deps) => enosMqttDeviceType(deps.mqttChannel),
   ios: (deps) => createIosDeviceType(deps),
+  android: (deps) => createAndroidDeviceType(deps),
 };
 
 /** The device types that are on, by id. */
