@@ -18,6 +18,7 @@ import type { DeviceTypeContext } from './device-types/plugin.js';
 import { openPushCore, type PushCore } from './push/open.js';
 import { DeviceManagement, activityCollectionSpec } from './device-management/device-management.js';
 import { openPolicyManagement, type PolicyManagement } from './device-management/policies/index.js';
+import { policyPlatforms } from './device-types/policy-platforms.js';
 import { DeviceGroups, groupCollectionSpec } from './device-management/groups.js';
 import { openAppManagement } from './device-management/apps/app-management.js';
 import type { AppStore } from './device-management/apps/app-store.js';
@@ -358,7 +359,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     store,
     dm: deviceManagement,
     commands,
-    types: deviceTypes,
+    platforms: policyPlatforms(deviceTypes),
     log: log.child({ component: 'policies' }),
     clock,
     monitorFrequencySeconds: config.policyMonitorSeconds,
