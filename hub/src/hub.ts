@@ -18,7 +18,10 @@ import type { DeviceTypeContext } from './device-types/plugin.js';
 import { openPushCore, type PushCore } from './push/open.js';
 import { DeviceManagement, activityCollectionSpec } from './device-management/device-management.js';
 import { openPolicyManagement, type PolicyManagement } from './device-management/policies/index.js';
+import { policyPlatforms } from './device-types/policy-platforms.js';
 import { DeviceGroups, groupCollectionSpec } from './device-management/groups.js';
+import { openAppManagement } from './device-management/apps/app-management.js';
+import type { AppStore } from './device-management/apps/app-store.js';
 import { OAuthTokens, oauthTokenSpec, type OAuthTokenRecord } from './device-management/oauth.js';
 import type { ActivityRecord, GroupRecord } from './device-management/records.js';
 import { collectionSpecs } from './registry/collections.js';
@@ -75,6 +78,8 @@ export interface Hub {
   push: PushCore;
   /** Device management: devices of every type, operations, activities, groups. */
   deviceManagement: DeviceManagement;
+  /** Application management: the app publisher and the app store. */
+  apps: AppStore;
   /** Policies, compliance and the monitoring schedule (docs/DEVICE-MANAGEMENT.md, "Policies"). */
   policies: PolicyManagement;
   stream: StreamHub;
@@ -109,6 +114,9 @@ export interface HubAddresses {
 }
 
 export const VERSION = '0.1.0';
+
+/** How often due app installs are looked for (docs/DEVICE-MANAGEMENT.md, "Applications: schedules"). */
+const appScheduleSweepMs = 15_000;
 
 /** Secrets never reach the log, whatever a caller logs by mistake. */
 export const redactPaths = [
@@ -338,11 +346,20 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     await store.collection<ActivityRecord>(activityCollectionSpec),
     new DeviceGroups(await store.collection<GroupRecord>(groupCollectionSpec), devices, clock),
   );
+  const apps = await openAppManagement(store, deviceManagement, commands, {
+    dataDir: config.dataDir,
+    maxArtifactBytes: config.appMaxArtifactBytes,
+    publicBaseUrl,
+    log: log.child({ component: 'apps' }),
+    clock,
+  });
+  // Scheduled installs run on management nodes (a claim in the store keeps each run to one node).
+  if (config.role !== 'worker') apps.start(appScheduleSweepMs);
   const policies = await openPolicyManagement({
     store,
     dm: deviceManagement,
     commands,
-    types: deviceTypes,
+    platforms: policyPlatforms(deviceTypes),
     log: log.child({ component: 'policies' }),
     clock,
     monitorFrequencySeconds: config.policyMonitorSeconds,
@@ -367,6 +384,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       ctx: deviceTypeContext,
       rateLimitPerMinute: config.dmRateLimitPerMinute,
       tokenRateLimitPerMinute: config.tokenRateLimitPerMinute,
+      apps,
       policies: policies.policies,
     },
     stream,
@@ -386,6 +404,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     codecs,
     deviceLogs,
     ota: { firmwares, campaigns: ota, urls: downloadUrls },
+    appDownloads: { publisher: apps.publisher, publicBaseUrl },
     alerts: { rules: alertRules, engine: alerts },
   });
   return {
@@ -399,6 +418,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     devices,
     push,
     deviceManagement,
+    apps,
     policies,
     stream,
     ...(certificates ? { certificates } : {}),
@@ -425,6 +445,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     },
     async close() {
       await ota.stop();
+      await apps.stop();
       await webhooks.stop();
       await rotation?.stop();
       unwatchDeleted();

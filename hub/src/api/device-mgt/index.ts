@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import type { AppStore } from '../../device-management/apps/app-store.js';
 import type { DeviceManagement } from '../../device-management/device-management.js';
+import { appMgtApi } from '../app-mgt/index.js';
 import type { Policies } from '../../device-management/policies/policies.js';
 import type { OAuthTokens } from '../../device-management/oauth.js';
 import type { DeviceTypeContext } from '../../device-types/plugin.js';
@@ -19,6 +21,8 @@ export interface DeviceMgtApiOptions {
   /** Calls per OAuth2 client per minute (HUB_DM_RATE_LIMIT). */
   rateLimitPerMinute: number;
   tokenRateLimitPerMinute: number;
+  /** The app publisher and store REST, on the same tokens (docs/DEVICE-MANAGEMENT.md, "Applications: REST"). */
+  apps?: AppStore;
   /** Policies and compliance (docs/DEVICE-MANAGEMENT.md, "Policies"). */
   policies?: Policies;
 }
@@ -46,6 +50,7 @@ export async function deviceMgtApi(app: FastifyInstance, opts: DeviceMgtApiOptio
     },
     { prefix: DM_BASE },
   );
+  if (opts.apps) await appMgtApi(app, { store: opts.apps, tokens: opts.tokens, rateLimitPerMinute: opts.rateLimitPerMinute });
   // Each type's own API (Entgra's /api/device-mgt/<type>/v1.0/admin/…): same guard, its own prefix.
   for (const t of opts.types.list()) {
     if (!t.adminRoutes) continue;

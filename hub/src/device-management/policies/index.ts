@@ -1,10 +1,9 @@
 import type { Logger } from 'pino';
 import type { CommandCore } from '../../commands/command-core.js';
-import type { DeviceTypes } from '../../device-types/plugins.js';
 import type { Store } from '../../store/port.js';
 import type { DeviceManagement } from '../device-management.js';
 import { PolicyMonitor } from './monitor.js';
-import { androidPolicyPlatform, iosPolicyPlatform, type PolicyPlatform } from './platforms.js';
+import type { PolicyPlatform } from './platforms.js';
 import { Policies } from './policies.js';
 import { PolicyOperations } from './policy-publisher.js';
 import { PolicyStore } from './policy-store.js';
@@ -16,27 +15,19 @@ export interface PolicyManagement {
   platforms: ReadonlyMap<string, PolicyPlatform>;
 }
 
-/** The policy platforms of the device types that are on (docs/DEVICE-MANAGEMENT.md, "Policies: per device type"). */
-export function policyPlatforms(types: DeviceTypes): Map<string, PolicyPlatform> {
-  const out = new Map<string, PolicyPlatform>();
-  if (types.has('ios')) out.set('ios', iosPolicyPlatform());
-  const android = types.get('android');
-  if (android) out.set('android', androidPolicyPlatform(android.features.map((f) => f.code)));
-  return out;
-}
-
 /** Policies and their monitoring on the hub's store, command core and device types. */
 export async function openPolicyManagement(deps: {
   store: Store;
   dm: DeviceManagement;
   commands: CommandCore;
-  types: DeviceTypes;
+  /** The policy platform of each device type that is on (hub/src/device-types/policy-platforms.ts). */
+  platforms: ReadonlyMap<string, PolicyPlatform>;
   log: Logger;
   clock: () => number;
   monitorFrequencySeconds: number;
 }): Promise<PolicyManagement> {
   const store = await PolicyStore.open(deps.store);
-  const platforms = policyPlatforms(deps.types);
+  const platforms = deps.platforms;
   const ops = new PolicyOperations(deps.dm, deps.log);
   const shared = { store, devices: deps.dm.devices, ops, platforms, log: deps.log, clock: deps.clock };
   return {

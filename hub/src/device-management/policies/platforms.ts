@@ -38,30 +38,42 @@ export interface PolicyPlatform {
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** What the Android device type tells the policy engine (wired in hub/src/device-types/policy-platforms.ts). */
+export interface AndroidPolicyOptions {
+  /** The PROFILE operation codes a policy may hold (PASSCODE_POLICY, CAMERA, WIFI, …). */
+  profileFeatures: readonly string[];
+  /** Checks a POLICY_BUNDLE payload as the device type will at issue time; throws with the reason. */
+  checkBundle(payload: Record<string, unknown>): void;
+}
+
 /**
- * Android (Entgra agent, docs/DEVICE-MANAGEMENT.md "Policies: Android"): the policy goes as one
- * POLICY_BUNDLE operation holding a profile operation per feature; MONITOR asks the agent to check
- * them, and it answers with `[{ featureCode, compliance, message }]` (or that array as JSON text,
- * or inside `payload` / `operationResponse`).
+ * Android (Entgra agent, docs/DEVICE-MANAGEMENT.md "Android: operations", "Android: MONITOR
+ * results"): the policy goes as one POLICY_BUNDLE operation `{policyId, policyName, compliance,
+ * features: [{featureCode, content}]}`; MONITOR (no payload) asks the agent to check it, and it
+ * answers with `[{ featureCode, compliance, message? }]`, stored as the command's result data.
  */
-export function androidPolicyPlatform(features: readonly string[]): PolicyPlatform {
-  const known = new Set(features);
+export function androidPolicyPlatform(opts: AndroidPolicyOptions): PolicyPlatform {
+  const known = new Set(opts.profileFeatures);
+  const bundlePayload = (p: Pick<PolicyView, 'id' | 'policyName' | 'compliance' | 'features'>) => ({
+    policyId: p.id,
+    policyName: p.policyName,
+    compliance: p.compliance,
+    features: p.features.map((f) => ({ featureCode: f.featureCode, content: f.content })),
+  });
   return {
     deviceType: 'android',
-    refuse: (f) => (known.has(f.featureCode) ? undefined : `${f.featureCode} is not a feature of device type android`),
-    bundle: (p) => ({
-      code: 'POLICY_BUNDLE',
-      type: 'POLICY',
-      payload: {
-        policyId: p.id,
-        policyVersion: p.version,
-        policyName: p.policyName,
-        compliance: p.compliance,
-        operations: p.features.map((f) => ({ code: f.featureCode, type: 'PROFILE', enabled: true, payLoad: f.content })),
-      },
-    }),
+    refuse: (f) => {
+      if (!known.has(f.featureCode)) return `${f.featureCode} is not a policy feature of device type android (${[...known].join(', ')})`;
+      try {
+        opts.checkBundle(bundlePayload({ id: 'check', policyName: 'check', compliance: 'ENFORCE', features: [f] }));
+        return undefined;
+      } catch (err) {
+        return `${f.featureCode}: ${(err as Error).message}`;
+      }
+    },
+    bundle: (p) => ({ code: 'POLICY_BUNDLE', type: 'POLICY', payload: bundlePayload(p) }),
     revoke: (p) => ({ code: 'POLICY_REVOKE', type: 'POLICY', payload: { policyId: p.id } }),
-    monitor: (p) => ({ code: 'MONITOR', type: 'COMMAND', payload: { policyId: p.id, policyVersion: p.version } }),
+    monitor: () => ({ code: 'MONITOR', type: 'COMMAND', payload: {} }),
     evaluate: (p, answer) => readComplianceFeatures(p, answer),
   };
 }
