@@ -12,7 +12,7 @@ type InternalPublish = (packet: unknown, client: unknown, done?: (err?: Error) =
 
 export function keepClientPublishesLocal(broker: object): void {
   const target = broker as { publish: InternalPublish };
-  const forward = target.publish.bind(broker) as InternalPublish;
+  const forward: InternalPublish = target.publish.bind(broker);
   target.publish = (packet, client, done) => {
     if (client && typeof client === 'object') return done?.();
     forward(packet, client, done);

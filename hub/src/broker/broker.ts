@@ -198,7 +198,7 @@ function upstreamRouter(deps: BrokerDeps, sessions: SessionRegistry, lifecycle: 
       clock,
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
     },
-    deps.handlers as ConstructorParameters<typeof UpstreamRouter>[1],
+    deps.handlers,
   );
 }
 

@@ -10,7 +10,7 @@ import type { AuthenticateHook, HookContext } from './context.js';
 type Done = Parameters<AuthenticateHook>[3];
 
 const refusal = (reason: string, returnCode: number): AuthenticateError =>
-  Object.assign(new Error(reason), { returnCode }) as AuthenticateError;
+  Object.assign<Error, { returnCode: AuthenticateError['returnCode'] }>(new Error(reason), { returnCode });
 
 /**
  * The CONNECT check: an application logging in to the stream (`authtype=app` in the ClientId), or a
