@@ -8,6 +8,9 @@ import { mdmErrors } from './errors.js';
 import type { DeviceIdentity } from './identity.js';
 import { dataField, stringField, type PlistDict } from './plist-codec.js';
 
+/** How stale an enrollment's lastSeenAt may be before a command request writes it again. */
+export const lastSeenResolutionMs = 60_000;
+
 /** Hooks into the device-management directory, awaited before the device gets its 200. */
 export interface MdmServiceEvents {
   authenticated?(enrollment: IosEnrollment): Promise<void>;
@@ -63,7 +66,10 @@ export class MdmService {
       if (!known) throw mdmErrors.unknownCommand();
       skipNotNow = status === 'NotNow';
     }
-    await this.enrollments.update(udid, { lastSeenAt: this.clock() });
+    // lastSeenAt has a resolution of a minute (docs/DEVICE-MANAGEMENT.md, "Apple: check-in"): a
+    // session of many commands is one store write, not one durable commit per request.
+    const now = this.clock();
+    if (now - enrollment.lastSeenAt >= lastSeenResolutionMs) await this.enrollments.update(udid, { lastSeenAt: now });
     const next = await this.commands.next(udid, { idle: status === 'Idle', skipNotNow });
     return next?.plist;
   }
