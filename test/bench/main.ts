@@ -7,7 +7,7 @@
  * process if something hangs.
  */
 import { loadavg } from 'node:os';
-import { MAX_BATCH } from '../../hub/src/api/devices.routes.js';
+import { MAX_BATCH } from '@edgehub/shared';
 import { startHub, type RunningHub } from '../src/index.js';
 import { startBareServer } from './bare-server.js';
 import { describeMachine } from './machine.js';

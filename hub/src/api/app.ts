@@ -21,6 +21,8 @@ import type { CommandCore } from '../commands/command-core.js';
 import type { DeviceTypes } from '../device-types/plugins.js';
 import type { DeviceTypeContext } from '../device-types/plugin.js';
 import { deviceMgtApi, type DeviceMgtApiOptions } from './device-mgt/index.js';
+import { appDownloadRoutes } from './app-mgt/downloads.routes.js';
+import type { AppPublisher } from '../device-management/apps/publisher.js';
 import { requireSignedCalls } from './auth.js';
 import { deviceRoutes } from './devices.routes.js';
 import { installEnvelopeErrors } from './errors.js';
@@ -70,6 +72,8 @@ export interface ApiOptions {
   deviceLogs?: DeviceLogs;
   /** OTA firmware, jobs and the signed download URLs (docs/PROTOCOL.md). */
   ota?: { firmwares: Firmwares; campaigns: OtaCampaigns; urls: DownloadUrls };
+  /** Enterprise-app downloads devices fetch with signed URLs (docs/DEVICE-MANAGEMENT.md, "Applications: artifacts"). */
+  appDownloads?: { publisher: AppPublisher; publicBaseUrl: () => string };
   /** Alert rules and alerts (docs/PROTOCOL.md). */
   alerts?: { rules: AlertRules; engine: AlertEngine };
 }
@@ -154,6 +158,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     });
   // Devices download firmware from any node (workers too), with a signed URL instead of a token.
   if (opts.ota) await app.register(otaDownloadRoutes, { firmwares: opts.ota.firmwares, urls: opts.ota.urls });
+  if (opts.appDownloads) await app.register(appDownloadRoutes, opts.appDownloads);
   // Device-facing routes of the device types (check-in, command endpoints): every node serves them.
   if (opts.deviceTypes && opts.deviceTypeContext) {
     for (const type of opts.deviceTypes.list()) {
