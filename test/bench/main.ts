@@ -64,7 +64,7 @@ async function runLaterGroups(): Promise<void> {
   }
   if (wants('ios')) {
     watchdog.refresh();
-    await runIosBenchmarks();
+    await runIosBenchmarks(() => watchdog.refresh());
   }
   if (wants('protocol')) {
     watchdog.refresh();

@@ -216,6 +216,8 @@ describe('application management: publisher, store, scheduled installs to iPhone
   it('publishing then installing to a group at a scheduled time: one InstallApplication per device at that time, results reflected', async () => {
     const { appId, uuid } = await newRelease('Survey');
     await publish(uuid);
+    // An android release still in preparation does not list the app for android.
+    await pub('POST', `/applications/${appId}/releases`, { platform: 'android', packageName: 'com.example.survey', version: '1.0.0' });
     const listed = await store('GET', '/applications?platform=ios&name=Sur');
     expect(listed.body['count']).toBe(1);
     expect((listed.body['applications'] as Json[])[0]).toMatchObject({ id: appId, releases: [{ uuid, state: 'PUBLISHED' }] });
@@ -345,6 +347,75 @@ describe('application management: publisher, store, scheduled installs to iPhone
     expect(await store('POST', `/subscription/${live}/devices/install`, [phones[1]!.udid], otherBearer)).toMatchObject({ status: 404 });
     expect((await store('GET', '/applications', undefined, otherBearer)).body['count']).toBe(0);
     expect(await pub('GET', `/applications/release/${live}`, undefined, otherBearer)).toMatchObject({ status: 404 });
+  });
+
+  it('android: installing to a user becomes INSTALL_APPLICATION JSON for each of their phones; the agent downloads, answers, results reflected', async () => {
+    const android = '/api/device-mgt/android/v1.0';
+    const agents: { id: string; token: string }[] = [];
+    for (const id of ['android-1', 'android-2']) {
+      const r = await call(android, 'POST', '/devices', { deviceIdentifier: id, ownership: 'COPE' });
+      expect(r.status).toBe(201);
+      agents.push({ id, token: r.body['accessToken'] as string });
+    }
+    const exchange = async (a: { id: string; token: string }, results: unknown) =>
+      (await call(android, 'PUT', `/devices/${a.id}/pending-operations`, results, a.token)).body as unknown as Json[];
+    const created = await pub('POST', '/applications/ent-app', { name: 'Meter', category: 'utilities' });
+    const appId = created.body['id'] as string;
+    const rel = await pub('POST', `/applications/${appId}/releases`, {
+      platform: 'android',
+      packageName: 'com.example.meter',
+      version: '3.1',
+    });
+    const uuid = rel.body['uuid'] as string;
+    const apk = Buffer.from('APK'.repeat(300));
+    await pub('PUT', `/applications/release/${uuid}/artifact?fileName=meter.apk`, apk);
+    await publish(uuid);
+    expect((await store('GET', '/applications?platform=android')).body['applications']).toEqual([
+      expect.objectContaining({ id: appId, releases: [expect.objectContaining({ uuid, platform: 'android' })] }),
+    ]);
+
+    // The devices' owner is the OAuth2 client that enrolled them.
+    const sub = await store('POST', `/subscription/${uuid}/user/install`, [h.adminCreds.accessKey]);
+    expect(sub).toMatchObject({ status: 201, body: { state: 'DONE', platform: 'android' } });
+    const ops = await Promise.all(agents.map((a) => exchange(a, null)));
+    const install = ops.map((list) => list.find((o) => o['code'] === 'INSTALL_APPLICATION')!);
+    for (const op of install) {
+      expect(op).toMatchObject({ type: 'PROFILE', payLoad: { appIdentifier: 'com.example.meter', type: 'enterprise', version: '3.1' } });
+    }
+    const url = (install[0]!['payLoad'] as Json)['url'] as string;
+    expect(url.startsWith(`${publicUrl}/apps/v1/releases/${uuid}/artifact?`)).toBe(true);
+    const got = Buffer.from(await (await fetch(url.replace(publicUrl, h.baseUrl))).arrayBuffer());
+    expect(got.equals(apk)).toBe(true);
+
+    const installed = deviceApps(1, 'INSTALLED');
+    const failed = deviceApps(1, 'INSTALL_FAILED');
+    await exchange(agents[0]!, [{ id: install[0]!['id'], code: 'INSTALL_APPLICATION', status: 'COMPLETED' }]);
+    await exchange(agents[1]!, [
+      { id: install[1]!['id'], code: 'INSTALL_APPLICATION', status: 'ERROR', operationResponse: 'INSTALL_FAILED_INSUFFICIENT_STORAGE' },
+    ]);
+    await Promise.all([installed, failed]);
+    expect((await store('GET', '/devices/android/android-1/applications')).body['applications']).toEqual([
+      expect.objectContaining({ appId, version: '3.1', status: 'INSTALLED' }),
+    ]);
+    expect((await store('GET', '/devices/android/android-2/applications')).body['applications']).toEqual([
+      expect.objectContaining({ appId, status: 'INSTALL_FAILED', error: 'INSTALL_FAILED_INSUFFICIENT_STORAGE' }),
+    ]);
+
+    // An update of the app reaches only the phone that has it.
+    const next = await pub('POST', `/applications/${appId}/releases`, {
+      platform: 'android',
+      packageName: 'com.example.meter',
+      version: '3.2',
+      artifactUrl: 'https://downloads.example.test/meter-3.2.apk',
+    });
+    const uuid2 = next.body['uuid'] as string;
+    await publish(uuid2);
+    const upd = await store('POST', `/subscription/${uuid2}/user/update`, [h.adminCreds.accessKey]);
+    expect(upd.status).toBe(201);
+    const activity = await dm('GET', `/activities/${String(upd.body['activityId'])}`);
+    expect((activity.body['activityStatus'] as Json[]).map((x) => (x['deviceIdentifier'] as Json)['id'])).toEqual(['android-1']);
+    const updOp = (await exchange(agents[0]!, null)).find((o) => o['code'] === 'INSTALL_APPLICATION')!;
+    expect(updOp['payLoad']).toMatchObject({ url: 'https://downloads.example.test/meter-3.2.apk', version: '3.2' });
   });
 
   it('a scheduled install can be cancelled until it runs', async () => {

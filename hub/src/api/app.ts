@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { mergeActionPaths } from './openapi-actions.js';
 import { EnosError, codes, safeEqual } from '@edgehub/shared';
 import type { HubMetrics } from '../metrics.js';
 import type { TokenService } from '../auth/tokens.js';
@@ -111,7 +112,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await app.register(rateLimit, { global: false });
   await app.register(swagger, {
     openapi: {
-      openapi: '3.0.3',
+      openapi: '3.1.0',
       info: {
         title: 'edgehub management API',
         version: opts.version,
@@ -126,11 +127,16 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
         },
       },
     },
-    // Each action is its own route; show it as `path?action=name` so the document lists them all.
+    // Each action is its own route, keyed `path?action=name` here; mergeActionPaths then makes one
+    // operation per resource and method of them, as OpenAPI requires (api/openapi-actions.ts).
     transform: ({ schema, url, route }) => {
       const action = (route.constraints as { action?: string } | undefined)?.action;
       return { schema, url: action ? `${url}?action=${action}` : url };
     },
+    transformObject: (documentObject) =>
+      'openapiObject' in documentObject
+        ? (mergeActionPaths(documentObject.openapiObject as Record<string, unknown>) as typeof documentObject.openapiObject)
+        : documentObject.swaggerObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 

@@ -6,6 +6,7 @@ import { enosMqttDeviceType, ENOS_MQTT } from './enos-mqtt/plugin.js';
 import { createAndroidDeviceType } from './android/device-type.js';
 import { createIosDeviceType } from './ios/device-type.js';
 import type { DeviceTypePlugin } from './plugin.js';
+import { createWindowsDeviceType } from './windows/device-type.js';
 
 /** What a device type's factory may use when the hub builds it at start-up. */
 export interface DeviceTypeDeps {
@@ -32,6 +33,7 @@ export const deviceTypeFactories: Record<string, DeviceTypeFactory> = {
   [ENOS_MQTT]: (deps) => enosMqttDeviceType(deps.mqttChannel),
   ios: (deps) => createIosDeviceType(deps),
   android: (deps) => createAndroidDeviceType(deps),
+  windows: (deps) => createWindowsDeviceType(deps),
 };
 
 /** The device types that are on, by id. */

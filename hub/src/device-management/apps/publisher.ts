@@ -72,6 +72,7 @@ export class AppPublisher {
       createdAt: this.clock(),
       platforms: [],
       published: false,
+      publishedPlatforms: [],
     };
     await this.apps.insert(app);
     return app;
@@ -88,7 +89,8 @@ export class AppPublisher {
     if (filter.name) f.name = { $prefix: filter.name };
     if (filter.category) f.category = filter.category;
     if (filter.published !== undefined) f.published = filter.published;
-    if (filter.platform) f.platforms = filter.platform;
+    // In the store, an app is listed for a platform it has a published release for.
+    if (filter.platform) f[filter.published ? 'publishedPlatforms' : 'platforms'] = filter.platform;
     if (filter.state) {
       // Apps with a release in that state: at most a page of app ids from the releases.
       const r = await this.releases.find(
@@ -206,7 +208,8 @@ export class AppPublisher {
 
   /** An app is listed in the store while one of its releases is published. */
   private async refreshPublished(appId: string): Promise<void> {
-    const published = (await this.releases.count({ appId, state: 'PUBLISHED' })) > 0;
-    await this.apps.update(appId, { published });
+    const published = await this.releases.find({ appId, state: 'PUBLISHED' }, { limit: 1000 });
+    const publishedPlatforms = [...new Set(published.items.map((r) => r.platform))];
+    await this.apps.update(appId, { published: publishedPlatforms.length > 0, publishedPlatforms });
   }
 }

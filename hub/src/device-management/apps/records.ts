@@ -60,6 +60,8 @@ export interface AppRecord {
   /** The platforms it has releases for, and whether any release is published (for store listings). */
   platforms: AppPlatform[];
   published: boolean;
+  /** The platforms it has a published release for (the store filters on these). */
+  publishedPlatforms: AppPlatform[];
 }
 
 export const subscriptionActions = ['install', 'update', 'uninstall'] as const;
