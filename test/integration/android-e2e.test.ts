@@ -148,7 +148,7 @@ describe('Android on the command core (docs/DEVICE-MANAGEMENT.md, "Android")', (
     });
     expect(added.status).toBe(201);
     const [opId] = operationIds(added.body);
-    const op = (await operationsOf(phone)).find((o) => o['id'] === opId)!;
+    expect((await operationsOf(phone)).find((o) => o['id'] === opId)).toMatchObject({ code: 'DEVICE_LOCK' });
     await reach(opId!, 'COMPLETED');
     expect(phone.locked).toBe(true);
     expect(phone.lockMessage).toBe('Lost: call 555-0100');
@@ -178,7 +178,7 @@ describe('Android on the command core (docs/DEVICE-MANAGEMENT.md, "Android")', (
     expect(added.body).toMatchObject({ code: 'DEVICE_INFO', type: 'COMMAND' });
     const [opId] = operationIds(added.body);
     const done = await reach(opId!, 'COMPLETED');
-    expect(done!.result).toMatchObject({
+    expect(done.result).toMatchObject({
       outcome: 'acknowledged',
       data: { deviceIdentifier: phone.deviceIdentifier, properties: expect.arrayContaining([{ name: 'BATTERY_LEVEL', value: '87' }]) },
     });
@@ -269,8 +269,8 @@ describe('Android on the command core (docs/DEVICE-MANAGEMENT.md, "Android")', (
       body: '[{"id":',
     });
     expect(notJson.status).toBe(400);
-    expect((await h.hub.commands.get(org.orgId, opId!))!.operationStatus).toBe('PENDING');
-    expect((await h.hub.commands.get(org.orgId, lockOfPhone))!.operationStatus).toBe('COMPLETED');
+    expect((await h.hub.commands.get(org.orgId, opId!)).operationStatus).toBe('PENDING');
+    expect((await h.hub.commands.get(org.orgId, lockOfPhone)).operationStatus).toBe('COMPLETED');
     // MONITOR with a malformed compliance list.
     const monitor = await admin('ring', [quiet.deviceIdentifier]).then(() =>
       dm('POST', '/devices/android/operations', { deviceIdentifiers: [quiet.deviceIdentifier], operation: { code: 'MONITOR' } }),
@@ -282,10 +282,10 @@ describe('Android on the command core (docs/DEVICE-MANAGEMENT.md, "Android")', (
       'MalformedResponse',
     );
     await expectRefused([{ id: monitorId, code: 'MONITOR', status: 'COMPLETED', operationResponse: '{"nope' }], 400, 'MalformedResponse');
-    expect((await h.hub.commands.get(org.orgId, monitorId!))!.operationStatus).toBe('PENDING');
+    expect((await h.hub.commands.get(org.orgId, monitorId!)).operationStatus).toBe('PENDING');
     await quiet.poll();
-    expect((await h.hub.commands.get(org.orgId, opId!))!.operationStatus).toBe('COMPLETED');
-    expect((await h.hub.commands.get(org.orgId, monitorId!))!.result).toMatchObject({ outcome: 'acknowledged', data: [] });
+    expect((await h.hub.commands.get(org.orgId, opId!)).operationStatus).toBe('COMPLETED');
+    expect((await h.hub.commands.get(org.orgId, monitorId!)).result).toMatchObject({ outcome: 'acknowledged', data: [] });
   });
 
   it('POLICY_BUNDLE then MONITOR: the agent’s per-feature compliance is stored as the MONITOR result', async () => {
@@ -317,7 +317,7 @@ describe('Android on the command core (docs/DEVICE-MANAGEMENT.md, "Android")', (
     });
     const [monitorId] = operationIds(monitor.body);
     const rec = await reach(monitorId!, 'COMPLETED');
-    expect(rec!.result!.data).toEqual([
+    expect(rec.result!.data).toEqual([
       { featureCode: 'PASSCODE_POLICY', compliance: false, message: 'minLength 4 < 6' },
       { featureCode: 'CAMERA', compliance: true },
     ]);
@@ -369,7 +369,7 @@ describe('Android on the command core (docs/DEVICE-MANAGEMENT.md, "Android")', (
     const [ringId] = operationIds(ring.body);
     expect(await agent.disenroll()).toBe(200);
     expect((await h.hub.devices.byIdentifier('android', agent.deviceIdentifier))!.status).toBe('REMOVED');
-    expect((await h.hub.commands.get(org.orgId, ringId!))!.operationStatus).toBe('ERROR');
+    expect((await h.hub.commands.get(org.orgId, ringId!)).operationStatus).toBe('ERROR');
     expect((await agent.status()).status).toBe(401);
     // Enrolling again issues a new token; the old one stays dead.
     const old = agent.accessToken;

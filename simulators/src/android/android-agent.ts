@@ -213,8 +213,8 @@ export class AndroidAgent {
         return done();
       case 'NOTIFICATION':
         this.notifications.push({
-          messageText: String(p['messageText']),
-          ...(p['messageTitle'] ? { messageTitle: String(p['messageTitle']) } : {}),
+          messageText: typeof p['messageText'] === 'string' ? p['messageText'] : '',
+          ...(typeof p['messageTitle'] === 'string' ? { messageTitle: p['messageTitle'] } : {}),
         });
         return done();
       case 'POLICY_BUNDLE':

@@ -226,10 +226,11 @@ function checkMessage(body: unknown): string | undefined {
   if (a !== undefined) {
     if (a === null || typeof a !== 'object') return 'android must be an object';
     const android = a as Record<string, unknown>;
-    if (android['priority'] !== undefined && !['NORMAL', 'HIGH', 'normal', 'high'].includes(String(android['priority'])))
+    const priority = android['priority'];
+    if (priority !== undefined && (typeof priority !== 'string' || !['NORMAL', 'HIGH', 'normal', 'high'].includes(priority)))
       return 'android.priority must be NORMAL or HIGH';
     if (android['ttl'] !== undefined) {
-      const ttl = /^(\d+)(\.\d{1,9})?s$/.exec(String(android['ttl']));
+      const ttl = typeof android['ttl'] === 'string' ? /^(\d+)(\.\d{1,9})?s$/.exec(android['ttl']) : null;
       if (!ttl || Number(ttl[1]) > 2_419_200) return 'android.ttl must be a duration of at most 4 weeks, e.g. "3.5s"';
     }
     if (android['collapse_key'] !== undefined && typeof android['collapse_key'] !== 'string')
