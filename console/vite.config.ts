@@ -1,0 +1,15 @@
+import { defineConfig } from 'vite';
+
+// The hub serves the build at /console/ (hub/src/api/console.ts); nothing is loaded from elsewhere.
+export default defineConfig({
+  base: '/console/',
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    // One small bundle: a modulepreload polyfill would be an inline script, which the page's policy forbids.
+    modulePreload: { polyfill: false },
+    reportCompressedSize: false,
+  },
+  oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+});
