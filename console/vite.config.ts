@@ -11,5 +11,8 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     reportCompressedSize: false,
   },
+  // The CLI's CSV parser (hub/src/cli/csv.ts) imports csv-parse for Node; the browser takes its
+  // self-contained build, which carries its own Buffer.
+  resolve: { alias: { 'csv-parse/sync': 'csv-parse/browser/esm/sync' } },
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
 });

@@ -44,8 +44,12 @@ export interface HubConfig {
   deviceTypes?: string[];
   /** Device-management REST calls per OAuth2 client per minute (HUB_DM_RATE_LIMIT). */
   dmRateLimitPerMinute: number;
+  /** Largest enterprise-app artifact the publisher accepts (HUB_APP_MAX_ARTIFACT_BYTES). */
+  appMaxArtifactBytes: number;
   /** Lifetime of an OAuth2 access token issued by POST /token (HUB_OAUTH_TOKEN_TTL_SECONDS). */
   oauthTokenTtlSeconds: number;
+  /** Time between policy monitoring runs (HUB_POLICY_MONITOR_SECONDS). */
+  policyMonitorSeconds: number;
   /** A renewed certificate is revoked as superseded this many hours after its renewal (embedded service). */
   certificateSupersededGraceHours: number;
   /** Device protocol extras: device logs, OTA, alerts (docs/PROTOCOL.md). */
@@ -85,7 +89,9 @@ export const defaults: HubConfig = {
   certificateService: 'embedded',
   certificateRotationDays: 30,
   dmRateLimitPerMinute: 600,
+  appMaxArtifactBytes: 256 * 1024 * 1024,
   oauthTokenTtlSeconds: 3600,
+  policyMonitorSeconds: 600,
   certificateSupersededGraceHours: 168,
   deviceProtocol: {
     deviceLogMaxPerDevice: 1000,
@@ -162,7 +168,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxDevicesPerProduct: int('HUB_MAX_DEVICES_PER_PRODUCT', defaults.maxDevicesPerProduct, 1, 10_000_000),
     maxSubDevicesPerGateway: int('HUB_MAX_SUBDEVICES_PER_GATEWAY', defaults.maxSubDevicesPerGateway, 1, 1_000_000),
     dmRateLimitPerMinute: int('HUB_DM_RATE_LIMIT', defaults.dmRateLimitPerMinute, 1, 1_000_000),
+    appMaxArtifactBytes: int('HUB_APP_MAX_ARTIFACT_BYTES', defaults.appMaxArtifactBytes, 1024, 4 * 1024 * 1024 * 1024),
     oauthTokenTtlSeconds: int('HUB_OAUTH_TOKEN_TTL_SECONDS', defaults.oauthTokenTtlSeconds, 60, 86_400),
+    policyMonitorSeconds: int('HUB_POLICY_MONITOR_SECONDS', defaults.policyMonitorSeconds, 10, 7 * 86_400),
     deviceProtocol: {
       deviceLogMaxPerDevice: int('HUB_DEVICE_LOG_MAX_PER_DEVICE', defaults.deviceProtocol.deviceLogMaxPerDevice, 1, 1_000_000),
       deviceLogRetentionDays: int('HUB_DEVICE_LOG_RETENTION_DAYS', defaults.deviceProtocol.deviceLogRetentionDays, 0, 36500),

@@ -9,7 +9,7 @@ import { TokenService, type AccessTokenRecord, type TokenRequestRecord } from '.
 import { bootstrap } from './bootstrap.js';
 import type { HubConfig } from './config.js';
 import { CommandCore, defaultCommandLimits } from './commands/command-core.js';
-import { mqttCommandChannel } from './commands/mqtt-channel.js';
+import { mqttCommandChannel } from './broker/command-channel.js';
 import type { CommandRecord } from './commands/records.js';
 import { DeviceDirectory, deviceCollectionSpec } from './device-management/device-directory.js';
 import type { DeviceRecord } from './device-management/records.js';
@@ -17,7 +17,11 @@ import { deviceTypeFactories, loadDeviceTypes, type DeviceTypes } from './device
 import type { DeviceTypeContext } from './device-types/plugin.js';
 import { openPushCore, type PushCore } from './push/open.js';
 import { DeviceManagement, activityCollectionSpec } from './device-management/device-management.js';
+import { openPolicyManagement, type PolicyManagement } from './device-management/policies/index.js';
+import { policyPlatforms } from './device-types/policy-platforms.js';
 import { DeviceGroups, groupCollectionSpec } from './device-management/groups.js';
+import { openAppManagement } from './device-management/apps/app-management.js';
+import type { AppStore } from './device-management/apps/app-store.js';
 import { OAuthTokens, oauthTokenSpec, type OAuthTokenRecord } from './device-management/oauth.js';
 import type { ActivityRecord, GroupRecord } from './device-management/records.js';
 import { collectionSpecs } from './registry/collections.js';
@@ -74,6 +78,10 @@ export interface Hub {
   push: PushCore;
   /** Device management: devices of every type, operations, activities, groups. */
   deviceManagement: DeviceManagement;
+  /** Application management: the app publisher and the app store. */
+  apps: AppStore;
+  /** Policies, compliance and the monitoring schedule (docs/DEVICE-MANAGEMENT.md, "Policies"). */
+  policies: PolicyManagement;
   stream: StreamHub;
   /** The certificate service (embedded or remote); absent when off. */
   certificates?: HubCertificates;
@@ -106,6 +114,9 @@ export interface HubAddresses {
 }
 
 export const VERSION = '0.1.0';
+
+/** How often due app installs are looked for (docs/DEVICE-MANAGEMENT.md, "Applications: schedules"). */
+const appScheduleSweepMs = 15_000;
 
 /** Secrets never reach the log, whatever a caller logs by mistake. */
 export const redactPaths = [
@@ -335,6 +346,25 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     await store.collection<ActivityRecord>(activityCollectionSpec),
     new DeviceGroups(await store.collection<GroupRecord>(groupCollectionSpec), devices, clock),
   );
+  const apps = await openAppManagement(store, deviceManagement, commands, {
+    dataDir: config.dataDir,
+    maxArtifactBytes: config.appMaxArtifactBytes,
+    publicBaseUrl,
+    log: log.child({ component: 'apps' }),
+    clock,
+  });
+  // Scheduled installs run on management nodes (a claim in the store keeps each run to one node).
+  if (config.role !== 'worker') apps.start(appScheduleSweepMs);
+  const policies = await openPolicyManagement({
+    store,
+    dm: deviceManagement,
+    commands,
+    platforms: policyPlatforms(deviceTypes),
+    log: log.child({ component: 'policies' }),
+    clock,
+    monitorFrequencySeconds: config.policyMonitorSeconds,
+  });
+  await policies.monitor.start();
   const oauthTokens = new OAuthTokens(
     await store.collection<OAuthTokenRecord>(oauthTokenSpec),
     registry.applications,
@@ -354,6 +384,8 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       ctx: deviceTypeContext,
       rateLimitPerMinute: config.dmRateLimitPerMinute,
       tokenRateLimitPerMinute: config.tokenRateLimitPerMinute,
+      apps,
+      policies: policies.policies,
     },
     stream,
     telemetry: telemetryStore,
@@ -372,6 +404,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     codecs,
     deviceLogs,
     ota: { firmwares, campaigns: ota, urls: downloadUrls },
+    appDownloads: { publisher: apps.publisher, publicBaseUrl },
     alerts: { rules: alertRules, engine: alerts },
   });
   return {
@@ -385,6 +418,8 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     devices,
     push,
     deviceManagement,
+    apps,
+    policies,
     stream,
     ...(certificates ? { certificates } : {}),
     metrics,
@@ -410,11 +445,13 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     },
     async close() {
       await ota.stop();
+      await apps.stop();
       await webhooks.stop();
       await rotation?.stop();
       unwatchDeleted();
       clientCertificates?.close();
       liveness?.stop();
+      await policies.monitor.stop();
       await push.close();
       await commands.stop();
       await deviceTypes.close();

@@ -12,7 +12,7 @@ import { pino, type Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EnosError, topics, type StaticTopicKind } from '@edgehub/shared';
 import { watchAdminChanges } from '../src/broker/admin-changes.js';
-import { SessionRegistry, deviceKeyOf, type DeviceIdentity, type DeviceSession } from '../src/broker/sessions.js';
+import { SessionRegistry, deviceKeyOf, type DeviceIdentity, type DeviceSession } from '../src/sessions/sessions.js';
 import { openRegistry, type Registry } from '../src/registry/registry.js';
 import type { DeviceRecord, ProductRecord } from '../src/registry/records.js';
 import type { RouterDeps, SubDeviceLifecycle } from '../src/router/context.js';

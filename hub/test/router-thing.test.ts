@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EnosError, topics, type StaticTopicKind } from '@edgehub/shared';
-import { deviceKeyOf, SessionRegistry, type DeviceIdentity, type DeviceSession } from '../src/broker/sessions.js';
+import { deviceKeyOf, SessionRegistry, type DeviceIdentity, type DeviceSession } from '../src/sessions/sessions.js';
 import type { ProductRecord } from '../src/registry/records.js';
 import { openRegistry, type Registry } from '../src/registry/registry.js';
 import type { ThingModel } from '../src/registry/thing-model.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnosError } from '@edgehub/shared';
-import type { DeviceIdentity } from '../src/broker/sessions.js';
+import type { DeviceIdentity } from '../src/sessions/sessions.js';
 import { openEmbeddedTelemetryStore } from '../src/telemetry/store/embedded/store.js';
 import type { TelemetryStore } from '../src/telemetry/store/port.js';
 import type { StreamEvent } from '../src/telemetry/stream-events.js';

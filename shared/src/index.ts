@@ -6,3 +6,5 @@ export * from './topics.js';
 export * from './envelope.js';
 export * from './codecs.js';
 export * from './stream-topics.js';
+export * from './device-fields.js';
+export * from './api-limits.js';

@@ -1,12 +1,6 @@
-import {
-  ApnsSimulator,
-  IphoneAgent,
-  createCa,
-  issue,
-  issuePushCertificate,
-  type Identity,
-  type SimCa,
-} from '../../simulators/src/apple/index.js';
+import { Worker } from 'node:worker_threads';
+import type { EventLoopUtilization } from 'node:perf_hooks';
+import { ApnsSimulator, createCa, issue, issuePushCertificate, type Identity, type SimCa } from '../../simulators/src/apple/index.js';
 
 export const benchTopic = 'com.apple.mgmt.External.0b5e7c1d-6f2a-4c3b-9d8e-7a6b5c4d3e2f';
 
@@ -42,14 +36,6 @@ export async function openAppleWorld(devices: number): Promise<AppleWorld> {
   return { deviceCa, serverCa, push, apns, identities, identitySeconds: (performance.now() - t0) / 1000 };
 }
 
-/** A fleet of simulated iPhones pointed at one server URL. */
-export function fleet(world: AppleWorld, serverUrl: string): IphoneAgent[] {
-  return world.identities.map(
-    (identity, i) =>
-      new IphoneAgent({ serverUrl, topic: benchTopic, identity, apns: world.apns, udid: `BENCH-${String(i).padStart(6, '0')}` }),
-  );
-}
-
 /** Runs `task` over `items` with at most `limit` at once. */
 export async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -58,4 +44,102 @@ export async function pool<T>(items: T[], limit: number, task: (item: T) => Prom
       while (next < items.length) await task(items[next++]!);
     }),
   );
+}
+
+/** A phone as the server side needs it: to look it up (udid) or to push it directly (the bare peer). */
+export interface BenchPhone {
+  udid: string;
+  tokenHex: string;
+  pushMagic: string;
+}
+
+export type FleetRequest =
+  { type: 'fleet'; name: string; serverUrl: string; prefix: string; enroll: boolean } | { type: 'utilization' } | { type: 'stop' };
+
+export type FleetReply =
+  | {
+      type: 'world';
+      deviceCaPem: string;
+      serverCaPem: string;
+      pushCertPem: string;
+      pushKeyPem: string;
+      apnsUrl: string;
+      identitySeconds: number;
+    }
+  | { type: 'fleet-ready'; name: string; enrollSeconds: number; phones: BenchPhone[] }
+  | { type: 'utilization'; elu: EventLoopUtilization }
+  | { type: 'stopped' }
+  | { type: 'failed'; error: string };
+
+type Reply<K extends FleetReply['type']> = Extract<FleetReply, { type: K }>;
+
+/**
+ * The main thread's handle on the phone side (test/bench/ios-fleet-worker.ts): the APNs simulator
+ * and the simulated iPhones live in a worker thread, the server under test on the main thread.
+ */
+export class FleetWorker {
+  private readonly waiting: { type: FleetReply['type']; resolve: (m: FleetReply) => void; reject: (e: Error) => void }[] = [];
+  private failure?: Error;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly world: Reply<'world'>,
+  ) {
+    worker.on('message', (m: FleetReply) => this.dispatch(m));
+    worker.on('error', (err) => this.fail(err));
+  }
+
+  static async start(devices: number): Promise<FleetWorker> {
+    // The entry is a small script that registers tsx in the worker (loader hooks are per thread)
+    // and then imports the TypeScript worker.
+    const entry = new URL('./ios-fleet-worker.ts', import.meta.url).href;
+    const script = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+    const worker = new Worker(script, { eval: true, workerData: { devices } });
+    const world = await new Promise<Reply<'world'>>((resolve, reject) => {
+      const onMessage = (m: FleetReply) => {
+        if (m.type === 'world') resolve(m);
+        else if (m.type === 'failed') reject(new Error(m.error));
+      };
+      worker.once('message', onMessage);
+      worker.once('error', reject);
+    });
+    return new FleetWorker(worker, world);
+  }
+
+  private dispatch(m: FleetReply): void {
+    if (m.type === 'failed') return this.fail(new Error(`phone side: ${m.error}`));
+    const i = this.waiting.findIndex((w) => w.type === m.type);
+    if (i >= 0) this.waiting.splice(i, 1)[0]!.resolve(m);
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const w of this.waiting.splice(0)) w.reject(err);
+  }
+
+  private ask<K extends FleetReply['type']>(req: FleetRequest, type: K): Promise<Reply<K>> {
+    if (this.failure) return Promise.reject(this.failure);
+    const p = new Promise<FleetReply>((resolve, reject) => this.waiting.push({ type, resolve, reject }));
+    this.worker.postMessage(req);
+    return p as Promise<Reply<K>>;
+  }
+
+  /** Creates a fleet pointed at `serverUrl`; enrolled through it, or only registered with APNs (the bare peer). */
+  fleet(name: string, serverUrl: string, prefix: string, enroll: boolean): Promise<Reply<'fleet-ready'>> {
+    return this.ask({ type: 'fleet', name, serverUrl, prefix, enroll }, 'fleet-ready');
+  }
+
+  async utilization(): Promise<EventLoopUtilization> {
+    return (await this.ask({ type: 'utilization' }, 'utilization')).elu;
+  }
+
+  /** Surfaces a phone-side failure (a phone that could not finish a session) as a rejection. */
+  check(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.failure) await this.ask({ type: 'stop' }, 'stopped');
+    await this.worker.terminate();
+  }
 }

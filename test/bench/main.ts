@@ -7,7 +7,7 @@
  * process if something hangs.
  */
 import { loadavg } from 'node:os';
-import { MAX_BATCH } from '../../hub/src/api/devices.routes.js';
+import { MAX_BATCH } from '@edgehub/shared';
 import { startHub, type RunningHub } from '../src/index.js';
 import { startBareServer } from './bare-server.js';
 import { describeMachine } from './machine.js';
@@ -64,7 +64,7 @@ async function runLaterGroups(): Promise<void> {
   }
   if (wants('ios')) {
     watchdog.refresh();
-    await runIosBenchmarks();
+    await runIosBenchmarks(() => watchdog.refresh());
   }
   if (wants('protocol')) {
     watchdog.refresh();

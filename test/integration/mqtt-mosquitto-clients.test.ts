@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'aedes';
 import { topics } from '@edgehub/shared';
-import { pushTo } from '../../hub/src/broker/push.js';
+import { pushTo } from '../../hub/src/sessions/push.js';
 import {
   connectPassword,
   newTenant,

@@ -10,3 +10,4 @@ export * from './edge-fixture.js';
 export * from './spawn-edge.js';
 export * from './spawn-certificate-service.js';
 export * from './eventually.js';
+export * from './cli-runner.js';

@@ -55,7 +55,7 @@ export function prepareImport(text: string, defaultProductKey: string): { lines:
   for (const r of data) {
     if (r.fields.every((f) => f.trim() === '')) continue;
     total++;
-    const result = r.error ?? toDevice(r.fields, columns, defaultProductKey);
+    const result = toDevice(r.fields, columns, defaultProductKey);
     if (typeof result === 'string') {
       errors.push({ line: r.line, message: result });
       continue;

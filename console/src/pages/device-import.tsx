@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { endpoints } from '../api/endpoints.js';
 import type { Session } from '../api/session.js';
 import type { Product } from '../api/types.js';
-import { prepareImport, type LineError } from '../model/device-import.js';
+import type { LineError } from '../model/device-import.js';
 import { ErrorText, Section, Select, Status, describe, useId } from '../ui.js';
 
 /** Devices per batchCreate call: small enough for a smooth progress bar. */
@@ -27,6 +27,8 @@ export function DeviceImport({ session, products, onDone }: { session: Session; 
     setSummary('');
     setErrors([]);
     try {
+      // The CSV parser is loaded on the first import only: it is most of the console's weight.
+      const { prepareImport } = await import('../model/device-import.js');
       const prepared = prepareImport(await file.text(), pk);
       const failed: LineError[] = [...prepared.errors];
       let created = 0;

@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { mergeActionPaths } from './openapi-actions.js';
 import { EnosError, codes, safeEqual } from '@edgehub/shared';
 import type { HubMetrics } from '../metrics.js';
 import type { TokenService } from '../auth/tokens.js';
@@ -21,6 +22,8 @@ import type { CommandCore } from '../commands/command-core.js';
 import type { DeviceTypes } from '../device-types/plugins.js';
 import type { DeviceTypeContext } from '../device-types/plugin.js';
 import { deviceMgtApi, type DeviceMgtApiOptions } from './device-mgt/index.js';
+import { appDownloadRoutes } from './app-mgt/downloads.routes.js';
+import type { AppPublisher } from '../device-management/apps/publisher.js';
 import { requireSignedCalls } from './auth.js';
 import { deviceRoutes } from './devices.routes.js';
 import { installEnvelopeErrors } from './errors.js';
@@ -71,6 +74,8 @@ export interface ApiOptions {
   deviceLogs?: DeviceLogs;
   /** OTA firmware, jobs and the signed download URLs (docs/PROTOCOL.md). */
   ota?: { firmwares: Firmwares; campaigns: OtaCampaigns; urls: DownloadUrls };
+  /** Enterprise-app downloads devices fetch with signed URLs (docs/DEVICE-MANAGEMENT.md, "Applications: artifacts"). */
+  appDownloads?: { publisher: AppPublisher; publicBaseUrl: () => string };
   /** Alert rules and alerts (docs/PROTOCOL.md). */
   alerts?: { rules: AlertRules; engine: AlertEngine };
 }
@@ -108,7 +113,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await app.register(rateLimit, { global: false });
   await app.register(swagger, {
     openapi: {
-      openapi: '3.0.3',
+      openapi: '3.1.0',
       info: {
         title: 'edgehub management API',
         version: opts.version,
@@ -123,11 +128,16 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
         },
       },
     },
-    // Each action is its own route; show it as `path?action=name` so the document lists them all.
+    // Each action is its own route, keyed `path?action=name` here; mergeActionPaths then makes one
+    // operation per resource and method of them, as OpenAPI requires (api/openapi-actions.ts).
     transform: ({ schema, url, route }) => {
       const action = (route.constraints as { action?: string } | undefined)?.action;
       return { schema, url: action ? `${url}?action=${action}` : url };
     },
+    transformObject: (documentObject) =>
+      'openapiObject' in documentObject
+        ? (mergeActionPaths(documentObject.openapiObject as Record<string, unknown>) as typeof documentObject.openapiObject)
+        : documentObject.swaggerObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
@@ -155,6 +165,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     });
   // Devices download firmware from any node (workers too), with a signed URL instead of a token.
   if (opts.ota) await app.register(otaDownloadRoutes, { firmwares: opts.ota.firmwares, urls: opts.ota.urls });
+  if (opts.appDownloads) await app.register(appDownloadRoutes, opts.appDownloads);
   // Device-facing routes of the device types (check-in, command endpoints): every node serves them.
   if (opts.deviceTypes && opts.deviceTypeContext) {
     for (const type of opts.deviceTypes.list()) {

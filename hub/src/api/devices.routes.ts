@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { MAX_BATCH } from '@edgehub/shared';
 import type { Scalar } from '../store/port.js';
 import type { DeviceUpdate, NewDevice } from '../registry/devices.js';
 import type { Registry } from '../registry/registry.js';
@@ -18,9 +19,6 @@ import {
   tagsSchema,
   timezoneSchema,
 } from './schemas.js';
-
-/** Devices per batchCreate call. */
-export const MAX_BATCH = 1000;
 
 const newDeviceSchema = {
   type: 'object',

@@ -35,7 +35,7 @@ interface HistoryBody {
   measurepoints: string[];
   startTime: number | string;
   endTime: number | string;
-  order?: 'ASC' | 'DESC';
+  order?: 'ASC' | 'DESC' | 'asc' | 'desc';
   pageSize?: number;
   cursor?: string;
 }
@@ -127,7 +127,8 @@ export async function measurepointRoutes(
           measurepoints: { type: 'array', minItems: 1, maxItems: MAX_HISTORY_POINTS, uniqueItems: true, items: pointIdSchema },
           startTime: timeSchema,
           endTime: timeSchema,
-          order: { type: 'string', enum: ['ASC', 'DESC'] },
+          // Either case, like the CLI's --order: upper case only refused `desc` with a bare schema error.
+          order: { type: 'string', enum: ['ASC', 'DESC', 'asc', 'desc'] },
           pageSize: { type: 'integer', minimum: 1, maximum: MAX_HISTORY_LIMIT },
           cursor: { type: 'string', minLength: 1, maxLength: 1024 },
         },
@@ -150,7 +151,7 @@ export async function measurepointRoutes(
         pointIds: body.measurepoints,
         startTime,
         endTime,
-        order: body.order ?? 'ASC',
+        order: body.order === undefined ? 'ASC' : body.order.toUpperCase() === 'DESC' ? 'DESC' : 'ASC',
         limit: body.pageSize ?? DEFAULT_HISTORY_PAGE,
       };
       if (body.cursor !== undefined) query.cursor = body.cursor;

@@ -1,4 +1,4 @@
-import { EnosError, codes } from '@edgehub/shared';
+import { EnosError, MAX_PAGE_SIZE, codes } from '@edgehub/shared';
 import type { FindOptions, SortSpec } from '../store/port.js';
 import type { Pagination } from './envelope.js';
 
@@ -8,7 +8,7 @@ export interface PaginationRequest {
   sorters?: { field: string; order?: 'ASC' | 'DESC' }[];
 }
 
-export const MAX_PAGE_SIZE = 200;
+export { MAX_PAGE_SIZE };
 
 /** Turns an EnOS pagination request into store options; sorting only on the fields allowed. */
 export function toFindOptions(

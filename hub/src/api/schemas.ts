@@ -1,34 +1,10 @@
 /** JSON schema fragments shared by the routes (validation + OpenAPI). */
+import { keySchema } from '@edgehub/shared';
 
-export const i18nSchema = {
-  type: 'object',
-  required: ['defaultValue'],
-  additionalProperties: false,
-  properties: {
-    defaultValue: { type: 'string', minLength: 1, maxLength: 256 },
-    i18nValue: { type: 'object', maxProperties: 32, additionalProperties: { type: 'string', maxLength: 256 } },
-  },
-} as const;
-
-/** Tags: at most 100, key ≤ 50 chars of [A-Za-z0-9_-/], value ≤ 200 chars (EnOS limits, §8). */
-export const tagsSchema = {
-  type: 'object',
-  maxProperties: 100,
-  propertyNames: { pattern: '^[A-Za-z0-9_\\-/]{1,50}$' },
-  additionalProperties: { type: 'string', maxLength: 200 },
-} as const;
+// The device field formats live in @edgehub/shared (the MQTT registration and the CLI check them too).
+export { i18nSchema, keySchema, tagsSchema, timezoneSchema } from '@edgehub/shared';
 
 export const attributesSchema = { type: 'object', maxProperties: 500 } as const;
-
-export const keySchema = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_\\-.]+$' } as const;
-
-/** UTC offset like "+08:00", or an IANA zone name like "Asia/Shanghai". */
-export const timezoneSchema = {
-  type: 'string',
-  minLength: 1,
-  maxLength: 64,
-  pattern: '^([+-](0\\d|1[0-4]):[0-5]\\d|[A-Za-z_]+(/[A-Za-z0-9_+\\-]+)*)$',
-} as const;
 
 export const orgQuery = { orgId: { type: 'string', minLength: 1, maxLength: 64 } } as const;
 

@@ -2,8 +2,8 @@ import { newCommandId, topics } from '@edgehub/shared';
 import type { Logger } from 'pino';
 import type { Registry } from '../registry/registry.js';
 import type { UpstreamRouter } from '../router/router.js';
-import { pushTo } from './push.js';
-import type { DeviceSession } from './sessions.js';
+import { pushTo } from '../sessions/push.js';
+import type { DeviceSession } from '../sessions/sessions.js';
 
 export interface ActivationConfig {
   /** Resend `thing.activate.info` this often until the device replies. */

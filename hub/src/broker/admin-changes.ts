@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import type { Registry } from '../registry/registry.js';
 import type { DeviceRecord } from '../registry/records.js';
 import type { SubDeviceLifecycle } from '../router/context.js';
-import { pushTo } from './push.js';
-import type { DeviceSession, SessionRegistry } from './sessions.js';
+import { pushTo } from '../sessions/push.js';
+import type { DeviceSession, SessionRegistry } from '../sessions/sessions.js';
 
 export interface AdminChangesDeps {
   registry: Registry;

@@ -1,6 +1,6 @@
 import { compressionOf, isSupportedCompression, parseConnect, verifyConnectPassword, type SupportedCompression } from '@edgehub/shared';
 import type { Registry } from '../registry/registry.js';
-import type { DeviceIdentity, ListenerKind } from './sessions.js';
+import type { DeviceIdentity, ListenerKind } from '../sessions/sessions.js';
 import type { Throttle } from './throttle.js';
 import type { ClientCertificatePolicy, PresentedCertificate } from './client-certificates.js';
 

@@ -18,7 +18,7 @@ import { openListeners, type Listeners } from './listeners.js';
 import { trustedProxies } from './proxy-protocol.js';
 import { drainSessions, PublishesInFlight } from './drain.js';
 import { ServerCertificates, type ServerCertificateIssuer } from './server-certificate.js';
-import { SessionRegistry, type DeviceSession } from './sessions.js';
+import { SessionRegistry, type DeviceSession } from '../sessions/sessions.js';
 import { ConnectThrottle, type Throttle, type ThrottleConfig } from './throttle.js';
 import type { CloseReason, ConnectionLimits } from './connection-limits.js';
 import { appSessionId, deviceSessionId } from './session-identity.js';

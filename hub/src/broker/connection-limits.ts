@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { FrameViolation } from './frame-guard.js';
-import type { ListenerKind } from './sessions.js';
+import type { ListenerKind } from '../sessions/sessions.js';
 
 /** What a connection may cost the broker, on every listener alike (docs/SECURITY.md). */
 export interface ConnectionLimits {

@@ -1,7 +1,7 @@
 import { topics } from '@edgehub/shared';
 import type { HubMetrics } from '../metrics.js';
-import { pushTo } from './push.js';
-import type { SessionRegistry } from './sessions.js';
+import { pushTo } from '../sessions/push.js';
+import type { SessionRegistry } from '../sessions/sessions.js';
 
 /**
  * Delivery of cloud → device messages (docs/ENOS-PROTOCOL.md §4.2): to the device's own session, or,

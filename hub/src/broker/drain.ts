@@ -1,5 +1,5 @@
 import type { Client } from 'aedes';
-import type { SessionRegistry } from './sessions.js';
+import type { SessionRegistry } from '../sessions/sessions.js';
 
 /** Device PUBLISHes being handled (stored, answered) per connection, so a drain never cuts one off. */
 export class PublishesInFlight {

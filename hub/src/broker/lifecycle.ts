@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Registry } from '../registry/registry.js';
 import type { SubDeviceLifecycle } from '../router/context.js';
-import { deviceKeyOf, type DeviceIdentity, type DeviceSession, type SessionRegistry } from './sessions.js';
+import { deviceKeyOf, type DeviceIdentity, type DeviceSession, type SessionRegistry } from '../sessions/sessions.js';
 
 export interface LifecycleEvents {
   online: [DeviceIdentity, number];

@@ -9,7 +9,7 @@ import { WebSocketServer, createWebSocketStream } from 'ws';
 import { normalizeSerial } from './client-certificates.js';
 import { ConnectionGate, type Admission, type CloseReason, type ConnectionLimits } from './connection-limits.js';
 import { FrameInspector, guardFrames } from './frame-guard.js';
-import type { ListenerKind } from './sessions.js';
+import type { ListenerKind } from '../sessions/sessions.js';
 
 export interface ListenerOptions {
   host: string;

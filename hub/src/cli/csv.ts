@@ -1,15 +1,16 @@
+import { CsvError, parse } from 'csv-parse/sync';
+
 /**
- * RFC 4180 CSV, the dialect spreadsheets export: comma separated, fields optionally quoted with
- * `"`, a quote inside a quoted field doubled, records ended by CRLF, LF or CR, an optional UTF-8
- * BOM. A quote inside an unquoted field is kept literally (`5" panel`), as spreadsheets read it.
+ * CSV as spreadsheets export it (RFC 4180): comma separated, fields optionally quoted with `"`, a
+ * quote inside a quoted field doubled, records ended by CRLF, LF or CR (mixed in one file too), an
+ * optional UTF-8 BOM. Parsing is csv-parse's; a quote inside an unquoted field (`5" panel`) and text
+ * after a closing quote are kept literally, as spreadsheets read them.
  */
 
 export interface CsvRecord {
   /** The physical line (1-based) the record starts on; a quoted newline makes a record span lines. */
   line: number;
   fields: string[];
-  /** Set when the record is malformed but the rest of the file can still be read. */
-  error?: string;
 }
 
 /** A defect that makes the rest of the file unreadable (an unterminated quote). */
@@ -23,56 +24,36 @@ export class CsvSyntaxError extends Error {
   }
 }
 
-const isEnd = (c: string | undefined) => c === ',' || c === '\n' || c === '\r' || c === undefined;
+/** Line breaks in a record's raw text; csv-parse leaves one character of a CRLF record end in it. */
+const lineBreaks = (raw: string) => raw.match(/\r\n|\r|\n/g)?.length ?? 0;
 
 export function parseCsv(text: string): CsvRecord[] {
-  const records: CsvRecord[] = [];
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  let line = 1;
-
-  while (i < text.length) {
-    const record: CsvRecord = { line, fields: [] };
-    for (;;) {
-      let value = '';
-      if (text[i] === '"') {
-        const opened = line;
-        i++;
-        for (;;) {
-          if (i >= text.length) throw new CsvSyntaxError(opened, 'unterminated quoted field');
-          const c = text[i]!;
-          if (c === '"') {
-            if (text[i + 1] === '"') {
-              value += '"';
-              i += 2;
-              continue;
-            }
-            i++;
-            break;
-          }
-          if (c === '\n' || (c === '\r' && text[i + 1] !== '\n')) line++;
-          value += c;
-          i++;
-        }
-        if (!isEnd(text[i])) {
-          record.error ??= `field ${record.fields.length + 1}: text after the closing quote`;
-          while (!isEnd(text[i])) value += text[i++];
-        }
-      } else {
-        const start = i;
-        while (!isEnd(text[i])) i++;
-        value = text.slice(start, i);
-      }
-      record.fields.push(value);
-      if (text[i] !== ',') break;
-      i++;
-    }
-    // The record ends at CRLF, LF or CR (or at the end of the text).
-    if (text[i] === '\r') i++;
-    if (text[i] === '\n') i++;
-    line++;
-    records.push(record);
+  // csv-parse counts a CRLF inside a quoted field as two lines: lines are counted here, from each record's raw text.
+  let linesRead = 0;
+  let parsed: unknown;
+  try {
+    parsed = parse(text, {
+      bom: true,
+      record_delimiter: ['\r\n', '\n', '\r'],
+      relax_quotes: true,
+      relax_column_count: true,
+      raw: true,
+      on_record: (record, { raw }) => {
+        linesRead += lineBreaks(raw ?? '');
+        return record;
+      },
+    });
+  } catch (e) {
+    if (e instanceof CsvError && e.code === 'CSV_QUOTE_NOT_CLOSED') throw new CsvSyntaxError(linesRead + 1, 'unterminated quoted field');
+    throw e;
   }
-  return records;
+  // With `raw`, each record comes as { record, raw }.
+  let line = 1;
+  return (parsed as { record: string[]; raw: string }[]).map(({ record, raw }) => {
+    const r = { line, fields: record };
+    line += lineBreaks(raw);
+    return r;
+  });
 }
 
 /** True for a record with nothing in it (an empty line, or `,,,` as spreadsheets export blank rows). */

@@ -43,3 +43,28 @@ export function deviceRef(o: DeviceRefOptions): Record<string, string> {
 export function describeRef(ref: Record<string, string>): string {
   return ref['assetId'] ?? `${ref['productKey']}/${ref['deviceKey']}`;
 }
+
+/** A device on the command line: `productKey/deviceKey`, or an assetId. */
+export function deviceArg(value: string): Record<string, string> {
+  const slash = value.indexOf('/');
+  if (slash < 0) {
+    if (value === '') throw new UsageError('a device is productKey/deviceKey or an assetId, got an empty string');
+    return { assetId: value };
+  }
+  const productKey = value.slice(0, slash);
+  const deviceKey = value.slice(slash + 1);
+  if (!productKey || !deviceKey || deviceKey.includes('/'))
+    throw new UsageError(`a device is productKey/deviceKey or an assetId, got '${value}'`);
+  return { productKey, deviceKey };
+}
+
+/**
+ * The device a command names, in either style: an argument (`productKey/deviceKey` or an assetId,
+ * as `product get <productKey>` takes its key) or the options `--asset-id`, `--product --key`.
+ */
+export function deviceFrom(arg: string | undefined, o: DeviceRefOptions): Record<string, string> {
+  if (arg === undefined) return deviceRef(o);
+  if (o.assetId !== undefined || o.product !== undefined || o.key !== undefined)
+    throw new UsageError('name the device once: as an argument, or with --asset-id / --product --key');
+  return deviceArg(arg);
+}

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { DeviceLifecycle } from '../broker/lifecycle.js';
-import type { DeviceIdentity } from '../broker/sessions.js';
+import type { DeviceIdentity } from '../sessions/sessions.js';
 import type { CommandCore } from '../commands/command-core.js';
 import type { ClusterLink } from './link.js';
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { SessionOwnership } from '../broker/lifecycle.js';
-import type { SessionRegistry } from '../broker/sessions.js';
+import type { SessionRegistry } from '../sessions/sessions.js';
 import type { ClusterLink } from './link.js';
 
 /**

@@ -300,18 +300,18 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
     for (;;) {
       if (this.inFlight.has(key)) return;
       const next = // Instant commands (ttl 0) are owned by their caller and never wait in this queue.
-      (
-        await this.commands.find(
-          { $and: [{ productKey, deviceKey, status: 'pending', pendingTtlSeconds: { $gt: 0 } }, this.pushTypeFilter()] },
-          {
-            sort: [
-              { field: 'createdAt', order: 'ASC' },
-              { field: 'commandId', order: 'ASC' },
-            ],
-            limit: 1,
-          },
-        )
-      ).items[0];
+        (
+          await this.commands.find(
+            { $and: [{ productKey, deviceKey, status: 'pending', pendingTtlSeconds: { $gt: 0 } }, this.pushTypeFilter()] },
+            {
+              sort: [
+                { field: 'createdAt', order: 'ASC' },
+                { field: 'commandId', order: 'ASC' },
+              ],
+              limit: 1,
+            },
+          )
+        ).items[0];
       if (!next) return;
       if (next.expireAt <= this.clock()) {
         await this.finish(next.commandId, 'expired');

@@ -55,31 +55,60 @@ export class PullQueue {
       );
       const next = found.items[0];
       if (!next) return undefined;
-      const now = this.clock();
-      if (next.expireAt <= now) {
-        await this.transition(next, 'expired', {}, 'not answered before its deadline');
-        continue;
-      }
-      if (next.status === 'notnow' && next.notNowSession === session) {
-        skipped++;
-        continue;
-      }
-      let wire: WirePayload;
-      try {
-        wire = await this.render(next);
-      } catch (err) {
-        await this.transition(
-          next,
-          'format-error',
-          { result: { outcome: 'format-error', error: String((err as Error).message) } },
-          'could not be rendered',
-        );
-        continue;
-      }
-      const sent = await this.transition(next, 'sent', { sentAt: now, replyDeadlineAt: next.expireAt });
-      if (!sent) continue; // another request of the device took it
-      return { command: sent, wire };
+      const handed = await this.hand(next, session);
+      if (handed === 'skip') skipped++;
+      else if (handed) return handed;
     }
+  }
+
+  /**
+   * Every command the device may be handed now, oldest first, at most `max`, each rendered and
+   * marked sent: for device types whose devices take their whole list in one request (Android's
+   * pending-operations). Commands deferred (NotNow) in this session are left out.
+   */
+  async pendingCommands(device: PullDevice, session: string, max: number): Promise<PulledCommand[]> {
+    const found = await this.commands.find(
+      { assetId: device.deviceId, deviceType: device.deviceType, status: { $in: pullable } },
+      { sort: order, limit: max },
+    );
+    const out: PulledCommand[] = [];
+    for (const c of found.items) {
+      const handed = await this.hand(c, session);
+      if (handed && handed !== 'skip') out.push(handed);
+    }
+    return out;
+  }
+
+  /** A command of this device (any status), or undefined for an unknown id or another device's command. */
+  async commandOf(device: PullDevice, commandId: string): Promise<CommandRecord | undefined> {
+    const c = await this.commands.get(commandId);
+    if (!c || c.assetId !== device.deviceId || (c.deviceType ?? 'enos-mqtt') !== device.deviceType) return undefined;
+    return c;
+  }
+
+  /** Hands one pullable command out (rendered, marked sent); undefined when it expired, failed to render or was taken meanwhile. */
+  private async hand(next: CommandRecord, session: string): Promise<PulledCommand | 'skip' | undefined> {
+    const now = this.clock();
+    if (next.expireAt <= now) {
+      await this.transition(next, 'expired', {}, 'not answered before its deadline');
+      return undefined;
+    }
+    if (next.status === 'notnow' && next.notNowSession === session) return 'skip';
+    let wire: WirePayload;
+    try {
+      wire = await this.render(next);
+    } catch (err) {
+      await this.transition(
+        next,
+        'format-error',
+        { result: { outcome: 'format-error', error: String((err as Error).message) } },
+        'could not be rendered',
+      );
+      return undefined;
+    }
+    const sent = await this.transition(next, 'sent', { sentAt: now, replyDeadlineAt: next.expireAt });
+    if (!sent) return undefined; // another request of the device took it
+    return { command: sent, wire };
   }
 
   /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Collection, CollectionSpec, Filter } from '../store/port.js';
-import type { DeviceIdentity } from '../broker/sessions.js';
+import type { DeviceIdentity } from '../sessions/sessions.js';
 
 /**
  * What devices report about themselves (docs/PROTOCOL.md §7.2):

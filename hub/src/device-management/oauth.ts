@@ -18,6 +18,14 @@ export const dmScopes = [
   'dm:groups:view',
   'dm:groups:manage',
   'dm:device-types:view',
+  // Application management (docs/DEVICE-MANAGEMENT.md, "Applications: REST").
+  'am:publisher:view',
+  'am:publisher:manage',
+  'am:publisher:review',
+  'am:store:view',
+  'am:store:subscribe',
+  'dm:policies:view',
+  'dm:policies:manage',
 ] as const;
 export type DmScope = (typeof dmScopes)[number];
 

@@ -5,6 +5,8 @@ import type { ResultOutcome } from '../commands/operation-status.js';
 import type { PullQueue } from '../commands/pull-queue.js';
 import type { CommandRecord } from '../commands/records.js';
 import type { DeviceDirectory } from '../device-management/device-directory.js';
+import type { OperationRequest } from '../device-management/device-management.js';
+import type { DmCaller } from '../device-management/oauth.js';
 import type { PushProvider } from '../push/port.js';
 
 /**
@@ -66,6 +68,12 @@ export interface DeviceTypeContext {
   clock: () => number;
 }
 
+/** What a plugin's own admin routes use besides the device context: operations become activities. */
+export interface DeviceTypeAdminContext extends DeviceTypeContext {
+  /** The management REST's `POST /devices/{type}/operations`: one activity, one command per device (201 body). */
+  addOperation(caller: DmCaller, type: string, req: OperationRequest): Promise<unknown>;
+}
+
 export interface DeviceTypePlugin {
   /** 'enos-mqtt', 'ios', 'android', 'windows'. */
   readonly id: string;
@@ -86,5 +94,11 @@ export interface DeviceTypePlugin {
   routes?(app: FastifyInstance, ctx: DeviceTypeContext): Promise<void>;
   /** Management routes of this type, mounted under /api/device-mgt/v1.0 behind the OAuth2 guard. */
   managementRoutes?(app: FastifyInstance, ctx: DeviceTypeContext): Promise<void>;
+  /**
+   * Admin routes of this type in Entgra's per-type API (e.g. Android's `…/admin/devices/lock-devices`),
+   * mounted under /api/device-mgt/<id>/v1.0 behind the same OAuth2 bearer check, error shape and
+   * rate limit as the management REST; each route names its scope with `needs(…)`.
+   */
+  adminRoutes?(app: FastifyInstance, ctx: DeviceTypeAdminContext): Promise<void>;
   close?(): Promise<void>;
 }

@@ -3,8 +3,10 @@ import type { CertificateOperations } from '@edgehub/certificate-service';
 import type { CommandChannel } from '../commands/channel.js';
 import type { Store } from '../store/port.js';
 import { enosMqttDeviceType, ENOS_MQTT } from './enos-mqtt/plugin.js';
+import { createAndroidDeviceType } from './android/device-type.js';
 import { createIosDeviceType } from './ios/device-type.js';
 import type { DeviceTypePlugin } from './plugin.js';
+import { createWindowsDeviceType } from './windows/device-type.js';
 
 /** What a device type's factory may use when the hub builds it at start-up. */
 export interface DeviceTypeDeps {
@@ -30,6 +32,8 @@ export type DeviceTypeFactory = (deps: DeviceTypeDeps) => DeviceTypePlugin | Pro
 export const deviceTypeFactories: Record<string, DeviceTypeFactory> = {
   [ENOS_MQTT]: (deps) => enosMqttDeviceType(deps.mqttChannel),
   ios: (deps) => createIosDeviceType(deps),
+  android: (deps) => createAndroidDeviceType(deps),
+  windows: (deps) => createWindowsDeviceType(deps),
 };
 
 /** The device types that are on, by id. */

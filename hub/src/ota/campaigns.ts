@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EnosError, codes, newCommandId, topics } from '@edgehub/shared';
 import type { Logger } from 'pino';
 import type { CommandChannel } from '../commands/channel.js';
-import type { DeviceIdentity } from '../broker/sessions.js';
+import type { DeviceIdentity } from '../sessions/sessions.js';
 import type { Registry } from '../registry/registry.js';
 import type { MqttWire } from '../device-types/enos-mqtt/render.js';
 import type { Collection, Filter } from '../store/port.js';

@@ -4,6 +4,7 @@ import type { RegistryEventBus } from './events.js';
 import { newAssetId, newDeviceKey, newDeviceSecret } from './ids.js';
 import type { DeviceRecord, DeviceStatus, ProductRecord, StringI18n } from './records.js';
 import { checkValue, type ThingModel } from './thing-model.js';
+import { requireKnownTimezone } from './timezone.js';
 
 /** A device is addressed by assetId or by productKey + deviceKey (docs/ENOS-PROTOCOL.md §7.3). */
 export type DeviceRef = { assetId: string } | { productKey: string; deviceKey: string };
@@ -51,6 +52,7 @@ export class Devices {
   ) {}
 
   async create(orgId: string, input: NewDevice, by: string, now = Date.now()): Promise<DeviceRecord> {
+    requireKnownTimezone(input.timezone);
     const product = await this.products.require(orgId, input.productKey);
     const existing = await this.devices.count({ productKey: product.productKey });
     if (existing >= this.limits.maxDevicesPerProduct) {
@@ -84,6 +86,7 @@ export class Devices {
 
     for (const [index, input] of inputs.entries()) {
       try {
+        requireKnownTimezone(input.timezone);
         let product = products.get(input.productKey);
         if (!product) {
           product = await this.products.require(orgId, input.productKey).catch((e: unknown) => {
@@ -157,6 +160,7 @@ export class Devices {
   }
 
   async update(orgId: string, ref: DeviceRef, input: DeviceUpdate, patch: boolean, now = Date.now()): Promise<DeviceRecord> {
+    if (input.timezone !== undefined) requireKnownTimezone(input.timezone);
     const device = await this.require(orgId, ref);
     const set: Partial<DeviceRecord> = { updateTime: now };
     if (input.deviceName !== undefined) set.deviceName = input.deviceName;

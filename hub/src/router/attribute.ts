@@ -3,7 +3,7 @@
  * device record in the registry, so the REST API and the device see the same values.
  */
 import { EnosError, codes } from '@edgehub/shared';
-import type { DeviceIdentity } from '../broker/sessions.js';
+import type { DeviceIdentity } from '../sessions/sessions.js';
 import type { DeviceRecord } from '../registry/records.js';
 import type { RouterDeps, UpstreamHandler } from './context.js';
 import { ModelCache, asMqttError, checkAttributeValues, hasOwn, requireObject, requireStringArray } from './model-check.js';

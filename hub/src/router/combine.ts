@@ -1,5 +1,5 @@
 import { EnosError, codes } from '@edgehub/shared';
-import { deviceKeyOf, type DeviceIdentity } from '../broker/sessions.js';
+import { deviceKeyOf, type DeviceIdentity } from '../sessions/sessions.js';
 import type { RouterDeps, UpstreamHandler, UpstreamRequest } from './context.js';
 import {
   cleanSessionOf,

@@ -1,6 +1,6 @@
 import type { InboundRequest, ParsedTopic } from '@edgehub/shared';
 import type { Logger } from 'pino';
-import type { DeviceIdentity, DeviceSession, SessionRegistry } from '../broker/sessions.js';
+import type { DeviceIdentity, DeviceSession, SessionRegistry } from '../sessions/sessions.js';
 import type { Registry } from '../registry/registry.js';
 import type { Ingest } from '../telemetry/ingest.js';
 import type { HubMetrics } from '../metrics.js';

@@ -1,5 +1,4 @@
-import { EnosError, codes } from '@edgehub/shared';
-import { keySchema, timezoneSchema } from '../api/schemas.js';
+import { EnosError, codes, keySchema, timezoneSchema } from '@edgehub/shared';
 import type { CreatedDevice, NewDevice } from '../registry/devices.js';
 import type { StringI18n } from '../registry/records.js';
 import type { UpstreamHandler } from './context.js';

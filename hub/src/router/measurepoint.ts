@@ -3,8 +3,8 @@
  * Resume is offline/historical data: the same checks, ingested with `resume: true`.
  */
 import { EnosError, codes } from '@edgehub/shared';
-import type { DeviceIdentity, DeviceSession } from '../broker/sessions.js';
-import { deviceKeyOf } from '../broker/sessions.js';
+import type { DeviceIdentity, DeviceSession } from '../sessions/sessions.js';
+import { deviceKeyOf } from '../sessions/sessions.js';
 import type { MeasurepointSample } from '../telemetry/ingest.js';
 import type { RouterDeps, UpstreamHandler, UpstreamRequest } from './context.js';
 import {

@@ -10,7 +10,7 @@
  * Every message names the field, so an operator can find the offending reading.
  */
 import { EnosError, codes } from '@edgehub/shared';
-import type { DeviceIdentity } from '../broker/sessions.js';
+import type { DeviceIdentity } from '../sessions/sessions.js';
 import type { MeasurepointSample } from '../telemetry/ingest.js';
 import type { Registry } from '../registry/registry.js';
 import { checkValue, type ThingModel, type TypeSpec } from '../registry/thing-model.js';

@@ -10,9 +10,9 @@ import {
   type InboundReply,
   type ParsedTopic,
 } from '@edgehub/shared';
-import { pushTo } from '../broker/push.js';
-import type { DeviceIdentity, DeviceSession } from '../broker/sessions.js';
-import { deviceKeyOf } from '../broker/sessions.js';
+import { pushTo } from '../sessions/push.js';
+import type { DeviceIdentity, DeviceSession } from '../sessions/sessions.js';
+import { deviceKeyOf } from '../sessions/sessions.js';
 import type { HandlerResult, RouterDeps, UpstreamHandler } from './context.js';
 import type { RawRoute } from './raw/raw-route.js';
 

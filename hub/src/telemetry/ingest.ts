@@ -1,4 +1,4 @@
-import type { DeviceIdentity } from '../broker/sessions.js';
+import type { DeviceIdentity } from '../sessions/sessions.js';
 
 /** One measurepoint reading as accepted: its value and, where the model has it, a quality 0–9. */
 export interface MeasurepointSample {

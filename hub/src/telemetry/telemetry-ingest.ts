@@ -6,7 +6,7 @@
  */
 import { EnosError, codes } from '@edgehub/shared';
 import type { Logger } from 'pino';
-import type { DeviceIdentity } from '../broker/sessions.js';
+import type { DeviceIdentity } from '../sessions/sessions.js';
 import type { DeviceLatest, EventOptions, Ingest, IngestOptions, MeasurepointSample } from './ingest.js';
 import { MAX_ID_LENGTH, MAX_TIME, type SampleInput, type TelemetryStore } from './store/port.js';
 import { noStream, type StreamEvent, type StreamSink } from './stream-events.js';

@@ -1,4 +1,4 @@
-import type { DeviceIdentity } from '../../src/broker/sessions.js';
+import type { DeviceIdentity } from '../../src/sessions/sessions.js';
 import type { DeviceLatest, Ingest, MeasurepointSample, TimedValue } from '../../src/telemetry/ingest.js';
 
 /** Latest values per device, in memory. A resumed (older) sample never replaces a newer one. */

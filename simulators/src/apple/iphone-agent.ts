@@ -59,6 +59,8 @@ export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; ses
   locked = false;
   erased = false;
   lostMode = false;
+  /** Whether the passcode meets the installed profiles' passcode policy (SecurityInfo PasscodeCompliantWithProfiles). */
+  passcodeCompliant = true;
   readonly profiles = new Set<string>(['com.example.mdm']);
   readonly apps = new Map<string, string>([['com.apple.mobilesafari', 'Safari']]);
   readonly executed: ExecutedCommand[] = [];
@@ -220,7 +222,14 @@ export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; ses
         return done('Acknowledged', { QueryResponses: answers });
       }
       case 'SecurityInfo':
-        return done('Acknowledged', { SecurityInfo: { HardwareEncryptionCaps: 3, PasscodePresent: true, PasscodeCompliant: true } });
+        return done('Acknowledged', {
+          SecurityInfo: {
+            HardwareEncryptionCaps: 3,
+            PasscodePresent: true,
+            PasscodeCompliant: true,
+            PasscodeCompliantWithProfiles: this.passcodeCompliant,
+          },
+        });
       case 'ProfileList':
         return done('Acknowledged', { ProfileList: [...this.profiles].map((id) => ({ PayloadIdentifier: id, IsManaged: true })) });
       case 'InstallProfile': {

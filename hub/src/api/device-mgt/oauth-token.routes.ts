@@ -14,12 +14,10 @@ export async function oauthTokenRoutes(app: FastifyInstance, opts: { tokens: OAu
     if (err instanceof OAuthError)
       return reply.status(err.status).header('cache-control', 'no-store').send({ error: err.error, error_description: err.message });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    return reply
-      .status(status)
-      .send({
-        error: status === 429 ? 'slow_down' : 'invalid_request',
-        error_description: status === 500 ? 'internal error' : err.message,
-      });
+    return reply.status(status).send({
+      error: status === 429 ? 'slow_down' : 'invalid_request',
+      error_description: status === 500 ? 'internal error' : err.message,
+    });
   });
   app.post(
     '/token',

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { MAX_PAGE_SIZE } from '../../api/paging.js';
+import { MAX_PAGE_SIZE } from '@edgehub/shared';
 import { ApiError } from '../../client/api-client.js';
 import { ReportedFailure, apiMessage } from '../errors.js';
 import { describeRef, deviceRef, intIn, type DeviceRefOptions } from '../options.js';

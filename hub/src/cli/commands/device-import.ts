@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { MAX_BATCH } from '../../api/devices.routes.js';
+import { MAX_BATCH } from '@edgehub/shared';
 import { CsvSyntaxError, parseCsv } from '../csv.js';
 import { ApiError } from '../../client/api-client.js';
 import { ReportedFailure, UsageError } from '../errors.js';
@@ -48,6 +48,8 @@ async function importDevices(o: ImportOptions & GlobalOptions, out: Output): Pro
     );
 
   let created = 0;
+  // A row without a deviceKey gets one from the hub: the user is told which, line by line.
+  const generated: { line: number; deviceKey: string }[] = [];
   let done = 0; // rows sent with an outcome
   let stopped: { error: unknown; notImported: ImportRow[] } | undefined;
   // Progress counts every data row; the ones the checks refused are done before the first call.
@@ -61,8 +63,10 @@ async function importDevices(o: ImportOptions & GlobalOptions, out: Output): Pro
       async (outcomes) => {
         await triples?.append(outcomes);
         for (const x of outcomes) {
-          if (x.ok) created++;
-          else failures.push({ line: x.row.line, code: x.code, msg: x.msg });
+          if (x.ok) {
+            created++;
+            if (x.row.device.deviceKey === undefined) generated.push({ line: x.row.line, deviceKey: x.device.deviceKey });
+          } else failures.push({ line: x.row.line, code: x.code, msg: x.msg });
         }
         done += outcomes.length;
         progress?.update(refused + done, created, failures.length);
@@ -84,8 +88,12 @@ async function importDevices(o: ImportOptions & GlobalOptions, out: Output): Pro
     notImported: stopped?.notImported.length ?? 0,
     out: triples && triples.count > 0 ? triples.path : null,
     failures,
+    generated,
   };
-  if (!o.json) for (const f of failures) out.notice(failureLine(f));
+  if (!o.json) {
+    for (const g of generated) out.notice(`line ${g.line}: no deviceKey given; the hub generated ${g.deviceKey}`);
+    for (const f of failures) out.notice(failureLine(f));
+  }
   out.result(summary, () => {
     const lines = [`created ${created} of ${total} devices, ${failures.length} failed`];
     if (summary.notImported > 0) lines.push(`${summary.notImported} not imported`);

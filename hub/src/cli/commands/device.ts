@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
-import { MAX_PAGE_SIZE } from '../../api/paging.js';
+import { MAX_PAGE_SIZE } from '@edgehub/shared';
 import { UsageError } from '../errors.js';
-import { collectTag, describeRef, deviceRef, intIn, quote, type DeviceRefOptions } from '../options.js';
+import { collectTag, describeRef, deviceFrom, intIn, quote, type DeviceRefOptions } from '../options.js';
 import { openSession, outputFor, type GlobalOptions, type Session } from '../session.js';
 import { deviceDetails, deviceTable, pageFooter, tripleDetails, withoutSecret, type CreatedDevice, type DeviceView } from '../views.js';
 import { registerDeviceImport } from './device-import.js';
@@ -53,10 +53,10 @@ export function registerDevice(program: Command): void {
 
   withRefOptions(device.command('get').description('show a device'))
     .option('--show-secret', 'include the device secret')
-    .action(async (_o: unknown, cmd: Command) => {
+    .action(async (arg: string | undefined, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<DeviceRefOptions & { showSecret?: boolean } & GlobalOptions>();
       const out = outputFor(o);
-      const ref = deviceRef(o);
+      const ref = deviceFrom(arg, o);
       const session = await openSession(o, out);
       const r = await session.ok<DeviceView>('GET', 'devices', 'get', ref);
       const show = o.showSecret === true;
@@ -65,7 +65,9 @@ export function registerDevice(program: Command): void {
 
   device
     .command('search')
-    .description('search devices, newest first (with --all: every match, oldest first)')
+    .description(
+      'search devices, newest first (devices created in one batch share a time and come in assetId order); with --all: every match, oldest first',
+    )
     .option('--product <productKey>', 'only devices of this product')
     .addOption(new Option('--status <status>', 'only devices in this state').choices(STATUSES))
     .option('--expression <expr>', 'more conditions, e.g. "deviceTags.site = \'sh\'"')
@@ -100,21 +102,25 @@ export function registerDevice(program: Command): void {
     ['disable', 'disabled'],
     ['delete', 'deleted'],
   ] as const) {
-    withRefOptions(device.command(action).description(`${action} a device`)).action(async (_o: unknown, cmd: Command) => {
-      const o = cmd.optsWithGlobals<DeviceRefOptions & GlobalOptions>();
-      const out = outputFor(o);
-      const ref = deviceRef(o);
-      const session = await openSession(o, out);
-      await session.ok('POST', 'devices', action, ref);
-      out.result({ action, device: ref }, () => `${past} ${describeRef(ref)}`);
-    });
+    withRefOptions(device.command(action).description(`${action} a device`)).action(
+      async (arg: string | undefined, _o: unknown, cmd: Command) => {
+        const o = cmd.optsWithGlobals<DeviceRefOptions & GlobalOptions>();
+        const out = outputFor(o);
+        const ref = deviceFrom(arg, o);
+        const session = await openSession(o, out);
+        await session.ok('POST', 'devices', action, ref);
+        out.result({ action, device: ref }, () => `${past} ${describeRef(ref)}`);
+      },
+    );
   }
 
   registerDeviceImport(device);
 }
 
+/** The device as an argument (productKey/deviceKey or assetId, like `product get <productKey>`) or by options. */
 function withRefOptions(cmd: Command): Command {
   return cmd
+    .argument('[device]', 'productKey/deviceKey or an assetId (or use the options below)')
     .option('--asset-id <assetId>', 'the device asset id')
     .option('--product <productKey>', 'the product key (with --key)')
     .option('--key <deviceKey>', 'the device key (with --product)');

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { MAX_PAGE_SIZE } from '../../api/paging.js';
+import { MAX_PAGE_SIZE } from '@edgehub/shared';
 import { UsageError } from '../errors.js';
 import { collectTag, intIn } from '../options.js';
 import { openSession, outputFor, type GlobalOptions } from '../session.js';
@@ -52,11 +52,15 @@ export function registerProduct(program: Command): void {
   product
     .command('get')
     .description('show a product')
-    .argument('<productKey>')
+    .argument('[productKey]', 'the product key (or --product <productKey>, as device commands take it)')
+    .option('--product <productKey>', 'the product key')
     .option('--show-secret', 'include the product secret')
-    .action(async (productKey: string, _o: unknown, cmd: Command) => {
-      const o = cmd.optsWithGlobals<{ showSecret?: boolean } & GlobalOptions>();
+    .action(async (arg: string | undefined, _o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<{ product?: string; showSecret?: boolean } & GlobalOptions>();
       const out = outputFor(o);
+      if (arg !== undefined && o.product !== undefined) throw new UsageError('give the productKey once: as an argument or with --product');
+      const productKey = arg ?? o.product;
+      if (productKey === undefined) throw new UsageError('name the product: product get <productKey> (or --product <productKey>)');
       const session = await openSession(o, out);
       const r = await session.ok<ProductView>('GET', 'products', 'get', { productKey });
       const show = o.showSecret === true;

@@ -1,22 +1,8 @@
 import type { Command } from 'commander';
-import { MAX_PAGE_SIZE } from '../../api/paging.js';
-import { UsageError } from '../errors.js';
+import { MAX_PAGE_SIZE } from '@edgehub/shared';
+import { deviceArg } from '../options.js';
 import { openSession, outputFor, type GlobalOptions } from '../session.js';
 import { deviceDetails, deviceTable, withoutSecret, type DeviceView } from '../views.js';
-
-/** A device on the command line: `productKey/deviceKey`, or an assetId. */
-export function deviceArg(value: string): Record<string, string> {
-  const slash = value.indexOf('/');
-  if (slash < 0) {
-    if (value === '') throw new UsageError('a device is productKey/deviceKey or an assetId, got an empty string');
-    return { assetId: value };
-  }
-  const productKey = value.slice(0, slash);
-  const deviceKey = value.slice(slash + 1);
-  if (!productKey || !deviceKey || deviceKey.includes('/'))
-    throw new UsageError(`a device is productKey/deviceKey or an assetId, got '${value}'`);
-  return { productKey, deviceKey };
-}
 
 const describe = (ref: Record<string, string>) => ref['assetId'] ?? `${ref['productKey']}/${ref['deviceKey']}`;
 

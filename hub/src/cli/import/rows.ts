@@ -1,5 +1,6 @@
-import { i18nSchema, keySchema, tagsSchema, timezoneSchema } from '../../api/schemas.js';
+import { i18nSchema, keySchema, tagsSchema, timezoneSchema } from '@edgehub/shared';
 import type { NewDevice } from '../../registry/devices.js';
+import { isKnownTimezone } from '../../registry/timezone.js';
 import { isBlank, type CsvRecord } from '../csv.js';
 import { UsageError } from '../errors.js';
 
@@ -80,7 +81,6 @@ function fieldNamed(name: string): Column | undefined {
 export function prepareImport(records: readonly CsvRecord[], defaults: ImportDefaults = {}): PreparedImport {
   const [header, ...data] = records;
   if (!header) throw new UsageError('the file is empty');
-  if (header.error) throw new UsageError(`line ${header.line}: ${header.error}`);
   const columns = readHeader(header.fields, defaults);
   const rows: ImportRow[] = [];
   const failures: RowFailure[] = [];
@@ -111,7 +111,6 @@ export function prepareImport(records: readonly CsvRecord[], defaults: ImportDef
 
 /** The device of one row, or why it cannot be created. */
 export function toDevice(record: CsvRecord, columns: readonly Column[], defaults: ImportDefaults = {}): NewDevice | string {
-  if (record.error) return record.error;
   if (record.fields.length !== columns.length) return `${record.fields.length} fields, but the header has ${columns.length}`;
   const values: Partial<Record<Field, string>> = {};
   const deviceTags: Record<string, string> = {};
@@ -131,7 +130,7 @@ export function toDevice(record: CsvRecord, columns: readonly Column[], defaults
   if (!name) return 'deviceName is empty';
   if (name.length > NAME_MAX) return `deviceName is longer than ${NAME_MAX} characters`;
   const timezone = values.timezone || defaults.timezone || DEFAULT_TIMEZONE;
-  if (timezone.length > timezoneSchema.maxLength || !timezonePattern.test(timezone))
+  if (timezone.length > timezoneSchema.maxLength || !timezonePattern.test(timezone) || !isKnownTimezone(timezone))
     return `timezone '${timezone}' is neither an offset like +08:00 nor a zone like Asia/Shanghai`;
 
   const device: NewDevice = { productKey, deviceName: { defaultValue: name }, timezone };

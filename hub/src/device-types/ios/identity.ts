@@ -1,9 +1,7 @@
 import { X509Certificate, createHash, verify as cryptoVerify } from 'node:crypto';
-import { ContentInfo, SignedData, id_signedData } from '@peculiar/asn1-cms';
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import { CmsFormatError, issuerAndSerial, readCmsSignature, type CmsSignerParts } from './cms-signature.js';
 import { mdmErrors } from './errors.js';
 
-const id_messageDigest = '1.2.840.113549.1.9.4';
 const digestNames: Record<string, string> = {
   '2.16.840.1.101.3.4.2.1': 'sha256',
   '2.16.840.1.101.3.4.2.2': 'sha384',
@@ -38,59 +36,58 @@ export class IdentityVerifier {
   }
 
   /**
-   * From the Mdm-Signature header; throws a 401 MdmProtocolError when anything is off. @peculiar/asn1-cms only
-   * parses the CMS structure; the signature itself is checked with node:crypto (over the signed
-   * attributes, whose messageDigest must be the body's digest, or over the body when there are
-   * none), several times cheaper than pkijs' parse and verify.
+   * From the Mdm-Signature header; throws a 401 MdmProtocolError when anything is off. The CMS
+   * structure is read by a small DER walker (cms-signature.ts: a schema-driven ASN.1 library was
+   * the largest cost of a check-in, docs/BENCHMARKS.md); the signature itself is checked with
+   * node:crypto, over the signed attributes (whose messageDigest must be the body's digest) or
+   * over the body when there are none.
    */
   async fromMdmSignature(headerValue: string, body: Buffer): Promise<DeviceIdentity> {
     if (!/^[A-Za-z0-9+/=\s]+$/.test(headerValue) || headerValue.length > 64 * 1024)
       throw mdmErrors.identityInvalid('Mdm-Signature is not base64');
     const der = Buffer.from(headerValue, 'base64');
-    let signed: SignedData;
+    let parts: CmsSignerParts;
     try {
-      const info = AsnConvert.parse(der, ContentInfo);
-      if (info.contentType !== id_signedData) throw new Error('not signed data');
-      signed = AsnConvert.parse(info.content, SignedData);
-    } catch {
-      throw mdmErrors.identityInvalid('Mdm-Signature is not a CMS signed-data structure');
+      parts = readCmsSignature(der);
+    } catch (err) {
+      if (err instanceof CmsFormatError) throw mdmErrors.identityInvalid('Mdm-Signature is not a CMS signed-data structure');
+      throw err;
     }
-    if (signed.signerInfos.length !== 1) throw mdmErrors.identityInvalid('Mdm-Signature must have exactly one signer');
-    const signerInfo = signed.signerInfos[0]!;
-    const certs = (signed.certificates ?? []).flatMap((c) => (c.certificate ? [c.certificate] : []));
-    const sid = signerInfo.sid.issuerAndSerialNumber;
-    const signerCert = sid
-      ? certs.find(
-          (c) =>
-            sameBytes(c.tbsCertificate.serialNumber, sid.serialNumber) &&
-            sameBytes(AsnConvert.serialize(c.tbsCertificate.issuer), AsnConvert.serialize(sid.issuer)),
-        )
+    if (parts.signerCount !== 1) throw mdmErrors.identityInvalid('Mdm-Signature must have exactly one signer');
+    const sid = parts.sid;
+    const signerDer = sid
+      ? parts.certificates.find((c) => {
+          try {
+            const id = issuerAndSerial(c);
+            return id.serial.equals(sid.serial) && id.issuer.equals(sid.issuer);
+          } catch {
+            return false;
+          }
+        })
       : undefined;
-    if (!signerCert) throw mdmErrors.identityInvalid('Mdm-Signature carries no signer certificate');
-    const hash = digestNames[signerInfo.digestAlgorithm.algorithm];
+    if (!signerDer) throw mdmErrors.identityInvalid('Mdm-Signature carries no signer certificate');
+    const hash = digestNames[parts.digestOid];
     if (!hash) throw mdmErrors.identityInvalid('Mdm-Signature uses an unsupported digest');
     let signedBytes: Buffer = body;
-    if (signerInfo.signedAttrs) {
-      const digestAttr = signerInfo.signedAttrs.find((a) => a.attrType === id_messageDigest);
-      const value = digestAttr?.attrValues[0];
-      const expected = value ? Buffer.from(AsnConvert.parse(value, OctetString).buffer) : undefined;
+    if (parts.signedAttrs) {
+      const expected = parts.signedAttrs.messageDigest;
       if (!expected || !expected.equals(createHash(hash).update(body).digest()))
         throw mdmErrors.identityInvalid('Mdm-Signature does not verify over the body');
       // The signature covers the attributes DER-encoded as a SET (not with their [0] tag), in the
       // order received: a signer that did not sort them fails here, as it would anywhere.
-      const inner = Buffer.concat(signerInfo.signedAttrs.map((a) => Buffer.from(AsnConvert.serialize(a))));
-      signedBytes = Buffer.concat([Buffer.from([0x31]), derLength(inner.length), inner]);
+      signedBytes = parts.signedAttrs.set;
     }
-    const signer = this.certificate(Buffer.from(AsnConvert.serialize(signerCert)));
+    const signer = this.certificate(signerDer);
     const ok = (() => {
       try {
-        return cryptoVerify(hash, signedBytes, signer.publicKey, Buffer.from(signerInfo.signature.buffer));
+        return cryptoVerify(hash, signedBytes, signer.publicKey, parts.signature);
       } catch {
         return false;
       }
     })();
     if (!ok) throw mdmErrors.identityInvalid('Mdm-Signature does not verify over the body');
-    const intermediates = certs.filter((c) => c !== signerCert).map((c) => new X509Certificate(Buffer.from(AsnConvert.serialize(c))));
+    if (parts.certificates.length === 1) return this.checkChain(signer, []);
+    const intermediates = parts.certificates.filter((c) => c !== signerDer).map((c) => new X509Certificate(c));
     return this.checkChain(signer, intermediates);
   }
 
@@ -140,19 +137,6 @@ export class IdentityVerifier {
 
 function withinValidity(cert: X509Certificate, now: number): boolean {
   return Date.parse(cert.validFrom) <= now && now <= Date.parse(cert.validTo);
-}
-
-function derLength(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-
-function sameBytes(a: ArrayBuffer | ArrayBufferView, b: ArrayBuffer | ArrayBufferView): boolean {
-  const view = (x: ArrayBuffer | ArrayBufferView) =>
-    ArrayBuffer.isView(x) ? Buffer.from(x.buffer, x.byteOffset, x.byteLength) : Buffer.from(x);
-  return view(a).equals(view(b));
 }
 
 export function splitPem(text: string): string[] {

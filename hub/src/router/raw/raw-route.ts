@@ -6,8 +6,8 @@
  */
 import { EnosError, MAX_PAYLOAD_BYTES, codes, topics, type ParsedTopic, type TopicKind } from '@edgehub/shared';
 import type { EventEmitter } from 'node:events';
-import { pushTo } from '../../broker/push.js';
-import type { DeviceIdentity, DeviceSession } from '../../broker/sessions.js';
+import { pushTo } from '../../sessions/push.js';
+import type { DeviceIdentity, DeviceSession } from '../../sessions/sessions.js';
 import type { ProductCodecs } from '../../codecs/product-codecs.js';
 import type { RawReply } from '../../codecs/raw-codec.js';
 import type { RouterDeps, UpstreamHandler } from '../context.js';

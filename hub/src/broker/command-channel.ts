@@ -1,7 +1,7 @@
-import type { Broker } from '../broker/broker.js';
+import type { Broker } from './broker.js';
 import type { DeviceReply } from '../router/router.js';
 import type { MqttWire } from '../device-types/enos-mqtt/render.js';
-import type { CommandChannel, CommandReply } from './channel.js';
+import type { CommandChannel, CommandReply } from '../commands/channel.js';
 
 const commandReplyKinds = new Set(['serviceInvoke', 'measurepointSet', 'measurepointGet']);
 
