@@ -308,7 +308,7 @@ describe('application management: publisher, store, scheduled installs to iPhone
     expect(installs).toHaveLength(1);
   });
 
-  it('bad input: installs of unpublished releases, unknown releases, groups and roles → documented errors, nothing stored or queued', async () => {
+  it('bad input: installs of unpublished releases, unknown releases and groups, targets naming no device → documented errors, nothing stored or queued', async () => {
     const app = await pub('POST', '/applications/ent-app', { name: 'Draft' });
     const rel = await pub('POST', `/applications/${String(app.body['id'])}/releases`, {
       platform: 'ios',
@@ -334,7 +334,7 @@ describe('application management: publisher, store, scheduled installs to iPhone
     const { uuid: live } = await newRelease('Live');
     await publish(live);
     expect(await store('POST', `/subscription/${live}/group/install`, ['no-such-group'])).toMatchObject({ status: 404 });
-    expect(await store('POST', `/subscription/${live}/role/install`, ['admins'])).toMatchObject({ status: 400 });
+    expect(await store('POST', `/subscription/${live}/role/install`, ['nobody-has-this-role'])).toMatchObject({ status: 400 });
     expect(await store('POST', `/subscription/${live}/devices/install`, ['not-enrolled'])).toMatchObject({ status: 400 });
     expect(await store('POST', `/subscription/${live}/devices/install?timestamp=tomorrow`, [phones[1]!.udid])).toMatchObject({
       status: 400,
@@ -416,6 +416,36 @@ describe('application management: publisher, store, scheduled installs to iPhone
     expect((activity.body['activityStatus'] as Json[]).map((x) => (x['deviceIdentifier'] as Json)['id'])).toEqual(['android-1']);
     const updOp = (await exchange(agents[0]!, null)).find((o) => o['code'] === 'INSTALL_APPLICATION')!;
     expect(updOp['payLoad']).toMatchObject({ url: 'https://downloads.example.test/meter-3.2.apk', version: '3.2' });
+
+    // An uninstall to a role reaches the devices whose owner holds it (the device's `roles` property).
+    await dm('PUT', '/device/agent/enroll/android/android-2', { properties: [{ name: 'roles', value: 'field, ops' }] });
+    const byRole = await store('POST', `/subscription/${uuid}/role/uninstall`, ['ops']);
+    expect(byRole.status).toBe(201);
+    expect(await exchange(agents[0]!, null)).toEqual([expect.objectContaining({ code: 'INSTALL_APPLICATION' })]);
+    const removal = (await exchange(agents[1]!, null)).find((o) => o['code'] === 'UNINSTALL_APPLICATION')!;
+    expect(removal['payLoad']).toEqual({ appIdentifier: 'com.example.meter', type: 'enterprise' });
+  });
+
+  it('an install the device type cannot express (iOS from an http manifest URL) is refused whole: 400, nothing stored or queued', async () => {
+    const { uuid } = await newRelease('PlainHttp');
+    await publish(uuid);
+    const plain = await openAppManagement(h.hub.store, h.hub.deviceManagement, h.hub.commands, {
+      dataDir: h.dataDir,
+      maxArtifactBytes: 4096,
+      publicBaseUrl: () => 'http://hub.example.test',
+      log: pino({ level: 'silent' }),
+      clock: Date.now,
+    });
+    const before = (await operationsOf(phones[1]!.udid)).length;
+    const caller = { orgId: h.adminCreds.orgId, clientId: h.adminCreds.accessKey, scopes: [] };
+    await expect(
+      plain.subscribe(caller, uuid, { action: 'install', targetType: 'devices', targets: [phones[1]!.udid] }),
+    ).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringContaining('https') as string,
+    });
+    expect((await store('GET', `/subscriptions?releaseUuid=${uuid}`)).body['count']).toBe(0);
+    expect((await operationsOf(phones[1]!.udid)).length).toBe(before);
   });
 
   it('a scheduled install can be cancelled until it runs', async () => {
