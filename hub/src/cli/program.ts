@@ -1,7 +1,9 @@
 import { registerCertificate } from './commands/certificate.js';
 import { Command, CommanderError } from 'commander';
 import { registerCommand } from './commands/command.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerDevice } from './commands/device.js';
+import { registerEdge } from './commands/edge.js';
 import { registerLogin } from './commands/login.js';
 import { registerMeasurepoint } from './commands/measurepoint.js';
 import { registerStream } from './commands/stream.js';
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
   registerTopology(program);
   registerCommand(program);
   registerStream(program);
+  registerEdge(program);
+  registerCompletion(program);
   return program;
 }
 
