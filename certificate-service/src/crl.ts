@@ -132,9 +132,9 @@ export class CrlPublisher {
         new pkijs.Extension({ extnID: OID_CRL_NUMBER, critical: false, extnValue: asn1js.Integer.fromBigInt(number).toBER(false) }),
       ],
     });
-    await crl.sign(issuer.signingKey as never, 'SHA-256');
+    await crl.sign(issuer.signingKey, 'SHA-256');
     const published: PublishedCrl = {
-      der: new Uint8Array(crl.toSchema(true).toBER(false)),
+      der: new Uint8Array((crl.toSchema(true) as asn1js.Sequence).toBER(false)),
       thisUpdate,
       nextUpdate,
       number: number.toString(),

@@ -32,7 +32,7 @@ const generation = {
 
 export async function generateKeyPair(type: CaKeyType): Promise<KeyPair> {
   // Extractable: the key is written to disk once, right after generation.
-  return (await webcrypto.subtle.generateKey(generation[type], true, ['sign', 'verify'])) as KeyPair;
+  return await webcrypto.subtle.generateKey(generation[type], true, ['sign', 'verify']);
 }
 
 export async function privateKeyToPem(key: CryptoKey): Promise<string> {

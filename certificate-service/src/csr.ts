@@ -90,7 +90,7 @@ export async function validateCsrKey(
 ): Promise<{ request: x509.Pkcs10CertificateRequest; structure: pkijs.CertificationRequest; keyType: 'rsa' | 'ec' }> {
   const { request, structure } = parse(der);
   const { keyType, key } = checkAlgorithms(request, structure);
-  let verified = false;
+  let verified: boolean;
   try {
     verified = await request.verify();
   } catch {

@@ -40,7 +40,7 @@ export function run(cmd: string, args: string[], o: { cwd?: string; input?: stri
       args,
       { cwd: o.cwd, timeout: o.timeoutMs ?? 20_000, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
       (err, stdout, stderr) => {
-        if (err && typeof (err as { code?: unknown }).code !== 'number') return reject(err);
+        if (err && typeof (err as { code?: unknown }).code !== 'number') return reject(new Error(err.message, { cause: err }));
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
       },
     );

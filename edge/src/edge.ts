@@ -253,7 +253,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
     const listener = new LocalMqttListener({
       credentials: (dk) => (cfg.devices.some((d) => d.deviceKey === dk) && !this.disabled.has(dk) ? this.subs.get(dk) : undefined),
       forward: (reading) => {
-        this.latest.set(reading.deviceKey, { time: reading.time, values: reading.measurepoints as Record<string, unknown> });
+        this.latest.set(reading.deviceKey, { time: reading.time, values: reading.measurepoints });
         this.telemetry.add(reading);
         this.emit('reading', {
           deviceId: reading.deviceKey,
@@ -408,7 +408,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
         err instanceof EdgeConfigError ||
         (err instanceof ApiError && err.status > 0 && err.status < 500)
       )
-        throw new BindError(400, (err as Error).message);
+        throw new BindError(400, err.message);
       throw new BindError(503, `the hub could not be reached: ${(err as Error).message}`);
     }
     this.bindings = {

@@ -1,19 +1,12 @@
 import type { EdgeConfig, SouthboundDeviceConfig } from './config/types.js';
 import type { Southbound } from './proxy/southbound-port.js';
-import {
-  checkSouthDevices,
-  createModbusPoller,
-  parseRegisterMap,
-  type PollerOptions,
-  type SouthDevice,
-  type SouthTransport,
-} from './southbound/index.js';
+import { checkSouthDevices, createModbusPoller, parseRegisterMap, type PollerOptions, type SouthDevice } from './southbound/index.js';
 
 /** A configured device as the poller runs it (defaults filled in, register map parsed). */
 export function toSouthDevice(d: SouthboundDeviceConfig, models: EdgeConfig['southbound']['models']): SouthDevice {
   return {
     id: d.deviceKey,
-    transport: d.transport as SouthTransport,
+    transport: d.transport,
     unitId: d.unitId ?? 1,
     pollIntervalMs: d.pollIntervalMs ?? 1000,
     timeoutMs: d.timeoutMs ?? 1000,
@@ -48,7 +41,7 @@ export function modbusSouthbound(
     options,
   );
   return {
-    on: ((event: 'reading' | 'state', listener: (x: never) => void) => poller.on(event as never, listener as never)) as Southbound['on'],
+    on: (event: 'reading' | 'state', listener: (x: never) => void) => poller.on(event, listener as never),
     async write(deviceId, pointId, value) {
       if (typeof value !== 'number' && typeof value !== 'boolean')
         throw new Error(`${pointId}: a Modbus point takes a number or a boolean`);

@@ -190,7 +190,7 @@ describe('faults of one device never stall another', () => {
 
   afterAll(async () => {
     await poller?.stop();
-    await Promise.all([healthy, inverter, storage, late].map((s) => s?.stop()));
+    await Promise.all([healthy, inverter, storage, late].map(async (s) => s?.stop()));
     await silent?.close();
   });
 

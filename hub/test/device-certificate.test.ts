@@ -26,7 +26,7 @@ const opensslMissing = spawnSync('openssl', ['version'], { stdio: 'ignore' }).er
 function openssl(args: string[], input: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve, reject) => {
     const child = execFile('openssl', args, { encoding: 'utf8', timeout: 20_000 }, (err, stdout, stderr) => {
-      if (err && typeof (err as { code?: unknown }).code !== 'number') return reject(err);
+      if (err && typeof (err as { code?: unknown }).code !== 'number') return reject(new Error(err.message, { cause: err }));
       resolve({ code: err ? Number((err as { code?: number }).code) : 0, out: stdout + stderr });
     });
     child.stdin?.end(input);

@@ -116,7 +116,7 @@ describe('TelemetryIngest', () => {
           throw new Error('stream down');
         },
       },
-      { error: (o: unknown) => errors.push(o), warn: () => undefined, info: () => undefined } as never,
+      { error: (o: unknown) => errors.push(o), warn: () => undefined, info: () => undefined },
     );
     await failing.measurepoints(device, { speed: { value: 7 } }, T + 40, { resume: false });
     expect((await store.latest([device.assetId], ['speed'])).get(device.assetId)).toEqual({ speed: { value: 7, time: T + 40 } });

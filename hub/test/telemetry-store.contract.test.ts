@@ -430,7 +430,7 @@ function contract(adapter: Adapter): void {
         [{ cursor: page.nextCursor!, order: 'DESC' }, 'cursor'],
         [{ cursor: page.nextCursor!, assetId: 'elsewhere' }, 'cursor'],
       ];
-      for (const [patch, field] of cases) expect(await refusedField(store.history({ ...q, ...patch } as HistoryQuery))).toBe(field);
+      for (const [patch, field] of cases) expect(await refusedField(store.history({ ...q, ...patch }))).toBe(field);
       // an event cursor does not continue a measurepoint query, nor the other way round
       expect(
         await refusedField(store.eventHistory({ assetId: a, eventIds: ['p1'], startTime: T, endTime: T + 100, cursor: page.nextCursor! })),

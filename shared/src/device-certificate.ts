@@ -54,7 +54,7 @@ const algorithms = {
 export async function generateDeviceKey(kind: DeviceKeyKind): Promise<DeviceKeyPair> {
   const a = algorithms[kind];
   if (!a) throw new RangeError(`key kind must be "P-256" or "RSA-2048", got ${String(kind)}`);
-  const pair = (await webcrypto.subtle.generateKey(a.generate, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const pair = await webcrypto.subtle.generateKey(a.generate, true, ['sign', 'verify']);
   return { kind, privateKey: pair.privateKey, publicKey: pair.publicKey };
 }
 
@@ -84,7 +84,7 @@ export async function buildCsr(o: { keys: DeviceKeyPair; subject: CsrSubject }):
   const csr = await x509.Pkcs10CertificateRequestGenerator.create(
     { name, keys: { privateKey: o.keys.privateKey, publicKey: o.keys.publicKey } as never, signingAlgorithm: algorithms[o.keys.kind].sign },
     // Passed per call instead of set globally: the shared package changes no process-wide state.
-    webcrypto as never,
+    webcrypto,
   );
   return csr.toString('pem') + '\n';
 }

@@ -115,7 +115,7 @@ function once(
       timeoutMs,
     );
     sock.setNoDelay(true);
-    sock.on('error', (err) => finish(err));
+    sock.on('error', (err: Error) => finish(err));
     sock.on('close', () => finish(new Error('closed by the server')));
     if (target.mode === 'handshake') {
       sock.once('session', () => finish());

@@ -161,7 +161,9 @@ export async function startBenchRedis(): Promise<BenchRedis> {
     server = info('server');
   } catch (err) {
     await redis.stop();
-    throw new Error(`redis-cli INFO failed (redis-cli comes with redis-server in Debian's redis-tools): ${String(err)}`);
+    throw new Error(`redis-cli INFO failed (redis-cli comes with redis-server in Debian's redis-tools): ${String(err)}`, {
+      cause: err,
+    });
   }
   const pid = Number(server['process_id']);
   if (!pid) {

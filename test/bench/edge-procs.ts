@@ -214,7 +214,7 @@ function countProblem(line: string, into: LoggedProblems): void {
     return;
   }
   if ((e.level ?? 0) < 40) return;
-  const key = `${e.msg ?? '?'}${e.code !== undefined ? ` (reply code ${String(e.code)})` : ''}`;
+  const key = `${e.msg ?? '?'}${e.code !== undefined ? ` (reply code ${JSON.stringify(e.code)})` : ''}`;
   const detail =
     typeof e.message === 'string' ? e.message : typeof e.err === 'string' ? e.err : (e.err as { message?: string } | undefined)?.message;
   const entry = (into[key] ??= { count: 0, example: detail ?? '' });

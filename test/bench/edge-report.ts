@@ -84,7 +84,6 @@ const rate = (n: number, w: Window) => n / w.seconds;
 /** CPU µs per poll: the process's CPU time over the readings it took. */
 const perPoll = (w: Window) => (w.cpu * w.seconds * 1e6) / w.polls;
 const every = (intervalMs: number) => (intervalMs >= 1000 ? `every ${intervalMs / 1000} s` : `every ${intervalMs} ms`);
-const targetName: Record<UplinkKind, string> = { hub: 'the hub', responder: 'the instant responder' };
 const edgeName = (x: EdgeRun) => `edge → ${x.uplink!.target}${x.uplink!.start === 'cold' ? ', cold start' : ''}`;
 const runName = (x: EdgeRun) => `${x.peer === 'bare' ? 'bare poller' : edgeName(x)}, ${every(x.intervalMs)}`;
 /** CPU of everything else on a core; a tick's rounding can make it slightly negative. */
@@ -247,7 +246,6 @@ function interpretation(r: EdgeBenchResults): string[] {
   const cpu0 = (x: EdgeRun) =>
     x.window.neighbours.hub + x.window.neighbours.farm + x.window.neighbours.bench + Math.max(0, x.window.others?.[0] ?? 0);
   const readings = (n: number) => `${int(n)} reading${n === 1 ? '' : 's'}`;
-  const target = (ms: number) => (c.devices * 1000) / ms;
   const halves = (x: EdgeRun) => (x.uplink!.delayHalves ? `${int(x.uplink!.delayHalves[0])} → ${int(x.uplink!.delayHalves[1])} ms` : '—');
   const otherCpu0 = Math.max(...r.runs.map((x) => x.window.others?.[0] ?? 0));
   const otherCpu1 = Math.max(...r.runs.map((x) => x.window.others?.[1] ?? 0));

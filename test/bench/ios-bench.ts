@@ -205,6 +205,7 @@ export async function runIosBenchmarks(alive: () => void = () => undefined): Pro
   const dir = await mkdtemp(join(tmpdir(), 'bench-ios-'));
   log(`${DEVICES} phones, ${ROUNDS} rounds per peer${PROFILE_DIR ? `, profiles to ${PROFILE_DIR}` : ''}`);
   const fleet = await FleetWorker.start(DEVICES);
+  fleet.onProgress = alive;
   log(`identities issued in ${fleet.world.identitySeconds.toFixed(1)} s`);
   alive();
   const rounds: IosRound[] = [];

@@ -50,7 +50,12 @@ async function handle(msg: FleetRequest): Promise<void> {
     for (const a of agents) a.on('error', (err) => send({ type: 'failed', error: String(err) }));
     fleets.set(msg.name, agents);
     const t0 = performance.now();
-    if (msg.enroll) await pool(agents, 128, (a) => a.enroll());
+    let enrolled = 0;
+    if (msg.enroll)
+      await pool(agents, 128, async (a) => {
+        await a.enroll();
+        if (++enrolled % 500 === 0) send({ type: 'progress', done: enrolled });
+      });
     else for (const a of agents) a.attachPush();
     send({
       type: 'fleet-ready',

@@ -69,6 +69,8 @@ export type FleetReply =
   | { type: 'fleet-ready'; name: string; enrollSeconds: number; phones: BenchPhone[] }
   | { type: 'utilization'; elu: EventLoopUtilization }
   | { type: 'stopped' }
+  /** Phones enrolled so far (every 500): the bench's watchdog is kept alive by progress. */
+  | { type: 'progress'; done: number }
   | { type: 'failed'; error: string };
 
 type Reply<K extends FleetReply['type']> = Extract<FleetReply, { type: K }>;
@@ -80,6 +82,8 @@ type Reply<K extends FleetReply['type']> = Extract<FleetReply, { type: K }>;
 export class FleetWorker {
   private readonly waiting: { type: FleetReply['type']; resolve: (m: FleetReply) => void; reject: (e: Error) => void }[] = [];
   private failure?: Error;
+  /** Called on every progress report of the phone side. */
+  onProgress: (done: number) => void = () => undefined;
 
   private constructor(
     private readonly worker: Worker,
@@ -108,6 +112,7 @@ export class FleetWorker {
 
   private dispatch(m: FleetReply): void {
     if (m.type === 'failed') return this.fail(new Error(`phone side: ${m.error}`));
+    if (m.type === 'progress') return this.onProgress(m.done);
     const i = this.waiting.findIndex((w) => w.type === m.type);
     if (i >= 0) this.waiting.splice(i, 1)[0]!.resolve(m);
   }

@@ -31,12 +31,14 @@ class Receiver {
     this.server = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-      req.on('end', async () => {
-        await this.respond(req, res);
-        if (res.statusCode < 300) {
-          this.hooks.push({ body, json: JSON.parse(body) as Hook['json'], signature: String(req.headers['x-edgehub-signature']) });
-          this.waiters = this.waiters.filter((w) => (this.hooks.length >= w.n ? (w.resolve(), false) : true));
-        }
+      req.on('end', () => {
+        void (async () => {
+          await this.respond(req, res);
+          if (res.statusCode < 300) {
+            this.hooks.push({ body, json: JSON.parse(body) as Hook['json'], signature: String(req.headers['x-edgehub-signature']) });
+            this.waiters = this.waiters.filter((w) => (this.hooks.length >= w.n ? (w.resolve(), false) : true));
+          }
+        })();
       });
     });
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
@@ -130,7 +132,7 @@ describe('alerts', () => {
     expect(open).toHaveLength(1);
     expect(open[0]).toMatchObject({ status: 'open', triggerValue: 85, severity: 'major' });
 
-    expect((await post({ temp: 65 }, (t += 1000))).code).toBe(200);
+    expect((await post({ temp: 65 }, t + 1000)).code).toBe(200);
     await receiver.received(2);
     const closed = await search({ ruleId: rule.data.ruleId });
     expect(closed).toHaveLength(1);

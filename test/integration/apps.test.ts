@@ -308,7 +308,7 @@ describe('application management: publisher, store, scheduled installs to iPhone
     expect(installs).toHaveLength(1);
   });
 
-  it('bad input: installs of unpublished releases, unknown releases, groups and roles → documented errors, nothing stored or queued', async () => {
+  it('bad input: installs of unpublished releases, unknown releases and groups, targets naming no device → documented errors, nothing stored or queued', async () => {
     const app = await pub('POST', '/applications/ent-app', { name: 'Draft' });
     const rel = await pub('POST', `/applications/${String(app.body['id'])}/releases`, {
       platform: 'ios',
@@ -334,7 +334,7 @@ describe('application management: publisher, store, scheduled installs to iPhone
     const { uuid: live } = await newRelease('Live');
     await publish(live);
     expect(await store('POST', `/subscription/${live}/group/install`, ['no-such-group'])).toMatchObject({ status: 404 });
-    expect(await store('POST', `/subscription/${live}/role/install`, ['admins'])).toMatchObject({ status: 400 });
+    expect(await store('POST', `/subscription/${live}/role/install`, ['nobody-has-this-role'])).toMatchObject({ status: 400 });
     expect(await store('POST', `/subscription/${live}/devices/install`, ['not-enrolled'])).toMatchObject({ status: 400 });
     expect(await store('POST', `/subscription/${live}/devices/install?timestamp=tomorrow`, [phones[1]!.udid])).toMatchObject({
       status: 400,
@@ -416,6 +416,14 @@ describe('application management: publisher, store, scheduled installs to iPhone
     expect((activity.body['activityStatus'] as Json[]).map((x) => (x['deviceIdentifier'] as Json)['id'])).toEqual(['android-1']);
     const updOp = (await exchange(agents[0]!, null)).find((o) => o['code'] === 'INSTALL_APPLICATION')!;
     expect(updOp['payLoad']).toMatchObject({ url: 'https://downloads.example.test/meter-3.2.apk', version: '3.2' });
+
+    // An uninstall to a role reaches the devices whose owner holds it (the device's `roles` property).
+    await dm('PUT', '/device/agent/enroll/android/android-2', { properties: [{ name: 'roles', value: 'field, ops' }] });
+    const byRole = await store('POST', `/subscription/${uuid}/role/uninstall`, ['ops']);
+    expect(byRole.status).toBe(201);
+    expect(await exchange(agents[0]!, null)).toEqual([expect.objectContaining({ code: 'INSTALL_APPLICATION' })]);
+    const removal = (await exchange(agents[1]!, null)).find((o) => o['code'] === 'UNINSTALL_APPLICATION')!;
+    expect(removal['payLoad']).toEqual({ appIdentifier: 'com.example.meter', type: 'enterprise' });
   });
 
   it('a scheduled install can be cancelled until it runs', async () => {

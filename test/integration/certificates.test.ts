@@ -47,7 +47,7 @@ type Ref = { assetId: string } | { productKey: string; deviceKey: string };
 function run(cmd: string, args: string[], input?: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve, reject) => {
     const child = execFile(cmd, args, { encoding: 'utf8', timeout: 20_000 }, (err, stdout, stderr) => {
-      if (err && typeof (err as { code?: unknown }).code !== 'number') return reject(err);
+      if (err && typeof (err as { code?: unknown }).code !== 'number') return reject(new Error(err.message, { cause: err }));
       resolve({ code: err ? Number((err as { code?: number }).code) : 0, out: stdout + stderr });
     });
     if (input !== undefined) child.stdin?.end(input);
@@ -297,7 +297,7 @@ describe.skipIf(missing.length > 0 && !inCi)(
       const crlPemFile = join(dir, 'rsa-crl.pem');
       await runOk('openssl', ['crl', '-inform', 'DER', '-in', crlFile, '-out', crlPemFile]);
       await writeFile(join(dir, 'revoked-root.pem'), chain[1]! + '\n');
-      await writeFile(join(dir, 'revoked-issuing.pem'), chain[0]! + '\n');
+      await writeFile(join(dir, 'revoked-issuing.pem'), chain[0] + '\n');
       await writeFile(join(dir, 'revoked-cert.pem'), issued.cert);
       const v = await run('openssl', [
         'verify',

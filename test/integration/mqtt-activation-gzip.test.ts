@@ -25,7 +25,10 @@ describe('dynamic activation (securemode 3) and GZIP payloads', () => {
   const refused = (p: Promise<unknown>) =>
     p.then(
       () => undefined,
-      (e: unknown) => (e instanceof ConnectRefused ? e.returnCode : Promise.reject(e)),
+      (e: unknown) => {
+        if (e instanceof ConnectRefused) return e.returnCode;
+        throw e;
+      },
     );
 
   it('pushes the deviceSecret unsolicited after a productSecret login, until the device replies; then refuses securemode 3', async () => {

@@ -5,7 +5,7 @@ import plist from 'plist';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApnsSimulator, IphoneAgent, createCa, issue, issuePushCertificate, type SimCa } from '@edgehub/simulators/apple';
 import type { CommandRecord } from '../../hub/src/commands/records.js';
-import { startHub, type RunningHub } from '../src/index.js';
+import { newTenant, startHub, type RunningHub } from '../src/index.js';
 
 const topic = 'com.apple.mgmt.External.5e1d2c3b-4a59-4687-9a0b-1c2d3e4f5a6b';
 type Json = Record<string, unknown>;
@@ -26,6 +26,8 @@ describe('policies with compliance monitoring: passcode rule on a group, simulat
   let bearer: string;
   let groupId: string;
   let policyId: string;
+  /** A token of another organization (made before the tests move the hub's clock). */
+  let otherToken: string;
 
   const dm = async (method: string, path: string, body?: unknown, token = bearer) => {
     const r = await fetch(`${h.baseUrl}/api/device-mgt/v1.0${path}`, {
@@ -50,6 +52,18 @@ describe('policies with compliance monitoring: passcode rule on a group, simulat
         if (!['pending', 'sent', 'notnow', 'in-progress'].includes(c.status)) on(c);
       }, reject);
     });
+  }
+
+  async function tokenFor(accessKey: string, accessSecret: string, scope?: string): Promise<string> {
+    const t = await fetch(`${h.baseUrl}/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${accessKey}:${accessSecret}`).toString('base64')}`,
+      },
+      body: `grant_type=client_credentials${scope ? `&scope=${encodeURIComponent(scope)}` : ''}`,
+    });
+    return ((await t.json()) as Json)['access_token'] as string;
   }
 
   const compliance = async (phone: IphoneAgent) => dm('GET', `/devices/ios/${phone.udid}/compliance-data`);
@@ -96,15 +110,9 @@ describe('policies with compliance monitoring: passcode rule on a group, simulat
     };
     member = await phone('member');
     outsider = await phone('outsider');
-    const t = await fetch(`${h.baseUrl}/token`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${h.adminCreds.accessKey}:${h.adminCreds.accessSecret}`).toString('base64')}`,
-      },
-      body: 'grant_type=client_credentials',
-    });
-    bearer = ((await t.json()) as Json)['access_token'] as string;
+    bearer = await tokenFor(h.adminCreds.accessKey, h.adminCreds.accessSecret);
+    const other = await newTenant(h, 'policies-other');
+    otherToken = await tokenFor(other.accessKey, other.accessSecret);
     const g = await dm('POST', '/groups', { name: 'field staff' });
     groupId = g.body['id'] as string;
     expect((await dm('POST', `/groups/id/${groupId}/devices/add`, [{ type: 'ios', id: member.udid }])).status).toBe(200);
@@ -212,5 +220,122 @@ describe('policies with compliance monitoring: passcode rule on a group, simulat
     expect((await compliance(member)).status).toBe(404);
     expect((await dm('POST', '/policies/remove-policy', [policyId])).status).toBe(200);
     expect((await dm('GET', `/policies/${policyId}`)).status).toBe(404);
+  });
+
+  describe('bad input: the documented error, nothing stored or changed', () => {
+    const passcode = { featureCode: 'PASSCODE_POLICY', content: { minLength: 6 } };
+    const valid = (over: Json = {}) => ({ policyName: 'valid', profile: { deviceType: 'ios', profileFeaturesList: [passcode] }, ...over });
+    const snapshot = async () => (await dm('GET', '/policies?limit=1000')).body;
+    let existing: string;
+
+    beforeAll(async () => {
+      const p = await dm('POST', '/policies', valid({ policyName: 'existing', deviceGroups: [groupId] }));
+      expect(p.status).toBe(201);
+      existing = p.body['id'] as string;
+    });
+
+    it.each([
+      ['an unknown device type', valid({ profile: { deviceType: 'nokia', profileFeaturesList: [passcode] } })],
+      ['a device type without policies (MQTT)', valid({ profile: { deviceType: 'enos-mqtt', profileFeaturesList: [passcode] } })],
+      [
+        'a feature iOS has no payload for',
+        valid({ profile: { deviceType: 'ios', profileFeaturesList: [{ featureCode: 'DEVICE_LOCK' }] } }),
+      ],
+      [
+        'content a configuration payload cannot hold',
+        valid({
+          profile: { deviceType: 'ios', profileFeaturesList: [{ featureCode: 'PASSCODE_POLICY', content: { minLength: [{ a: 1 }] } }] },
+        }),
+      ],
+      [
+        'content naming a Payload key the hub sets',
+        valid({ profile: { deviceType: 'ios', profileFeaturesList: [{ featureCode: 'PASSCODE_POLICY', content: { PayloadType: 'x' } }] } }),
+      ],
+      ['the same feature twice', valid({ profile: { deviceType: 'ios', profileFeaturesList: [passcode, passcode] } })],
+      ['no features', valid({ profile: { deviceType: 'ios', profileFeaturesList: [] } })],
+      ['no profile', { policyName: 'x' }],
+      ['an unknown compliance mode', valid({ compliance: 'STRICT' })],
+      ['an unknown ownership', valid({ ownershipType: 'RENTED' })],
+      ['a group of no one', valid({ deviceGroups: ['no-such-group'] })],
+      ['a device identifier of another type', valid({ deviceIdentifiers: [{ id: 'x', type: 'android' }] })],
+    ])('create with %s → 400', async (_, body) => {
+      const before = await snapshot();
+      const r = await dm('POST', '/policies', body);
+      expect(r).toMatchObject({ status: 400, body: { code: 400 } });
+      expect(await snapshot()).toEqual(before);
+    });
+
+    it('a second policy of the same name → 409', async () => {
+      const before = await snapshot();
+      expect((await dm('POST', '/policies', valid({ policyName: 'existing' }))).status).toBe(409);
+      expect(await snapshot()).toEqual(before);
+    });
+
+    it('update: unknown policy → 404; another device type → 400; a bad feature → 400; the policy unchanged', async () => {
+      const before = await snapshot();
+      expect((await dm('PUT', '/policies/no-such-policy', valid())).status).toBe(404);
+      expect(
+        (await dm('PUT', `/policies/${existing}`, valid({ profile: { deviceType: 'android', profileFeaturesList: [passcode] } }))).status,
+      ).toBe(400);
+      expect(
+        (
+          await dm(
+            'PUT',
+            `/policies/${existing}`,
+            valid({ profile: { deviceType: 'ios', profileFeaturesList: [{ featureCode: 'CAMERA_X' }] } }),
+          )
+        ).status,
+      ).toBe(400);
+      expect(await snapshot()).toEqual(before);
+    });
+
+    it('activate, deactivate, priorities, remove with an unknown id among known ones → 404, none changed', async () => {
+      const before = await snapshot();
+      expect((await dm('POST', '/policies/activate-policy', [existing, 'no-such-policy'])).status).toBe(404);
+      expect(
+        (
+          await dm('PUT', '/policies/priorities', [
+            { id: existing, priority: 7 },
+            { id: 'no-such-policy', priority: 8 },
+          ])
+        ).status,
+      ).toBe(404);
+      expect(
+        (
+          await dm('PUT', '/policies/priorities', [
+            { id: existing, priority: 7 },
+            { id: existing, priority: 8 },
+          ])
+        ).status,
+      ).toBe(400);
+      expect((await dm('PUT', '/policies/priorities', [{ id: existing, priority: 0 }])).status).toBe(400);
+      expect((await dm('POST', '/policies/remove-policy', [existing, 'no-such-policy'])).status).toBe(404);
+      expect((await dm('POST', '/policies/activate-policy', [])).status).toBe(400);
+      expect(await snapshot()).toEqual(before);
+    });
+
+    it('removing an active policy → 409, it stays', async () => {
+      expect((await dm('POST', '/policies/activate-policy', [existing])).status).toBe(200);
+      const before = await snapshot();
+      expect((await dm('POST', '/policies/remove-policy', [existing])).status).toBe(409);
+      expect(await snapshot()).toEqual(before);
+      expect((await dm('POST', '/policies/deactivate-policy', [existing])).status).toBe(200);
+    });
+
+    it('scopes and organizations: no token 401, a read-only token 403, another organization sees no policy (404)', async () => {
+      const before = await snapshot();
+      const r = await fetch(`${h.baseUrl}/api/device-mgt/v1.0/policies`);
+      expect(r.status).toBe(401);
+      const readOnly = await tokenFor(h.adminCreds.accessKey, h.adminCreds.accessSecret, 'dm:policies:view');
+      expect((await dm('POST', '/policies', valid({ policyName: 'ro' }), readOnly)).status).toBe(403);
+      expect((await dm('PUT', '/policies/apply-changes', undefined, readOnly)).status).toBe(403);
+      expect((await dm('GET', '/policies', undefined, readOnly)).status).toBe(200);
+      expect((await dm('GET', `/policies/${existing}`, undefined, otherToken)).status).toBe(404);
+      expect((await dm('POST', '/policies/activate-policy', [existing], otherToken)).status).toBe(404);
+      expect((await dm('GET', `/devices/ios/${member.udid}/compliance-data`, undefined, otherToken)).status).toBe(404);
+      expect((await dm('GET', '/policies', undefined, otherToken)).body).toMatchObject({ count: 0 });
+      expect((await dm('GET', '/policies?limit=0')).status).toBe(400);
+      expect(await snapshot()).toEqual(before);
+    });
   });
 });

@@ -35,8 +35,8 @@ export function spawnCertificateService(
       const m = /Hub API\s+(https?:\/\/[^/\s]+)\/v1\//.exec(out);
       if (m) resolve(m[1]!);
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', (code) => reject(new Error(`certificate service exited with ${code}:\n${out}`)));
   });
   started.catch(() => undefined);

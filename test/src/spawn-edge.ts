@@ -25,7 +25,7 @@ export async function spawnEdge(configFile: string): Promise<SpawnedEdge> {
   const read: string[] = [];
   const durable: string[] = [];
   const checks = new Set<() => void>();
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     out += d.toString();
     const lines = (partial + d.toString()).split('\n');
     partial = lines.pop() ?? '';
@@ -35,7 +35,7 @@ export async function spawnEdge(configFile: string): Promise<SpawnedEdge> {
     }
     for (const c of checks) c();
   });
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const started = () => out.includes(' started: ');
   const edge: SpawnedEdge = {
     child,

@@ -34,7 +34,7 @@ export async function generateCaFiles(
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + o.rootValidityYears);
 
   const rootKeys = await generateKeyPair('rsa');
-  const rootSki = await x509.SubjectKeyIdentifierExtension.create(rootKeys.publicKey as never);
+  const rootSki = await x509.SubjectKeyIdentifierExtension.create(rootKeys.publicKey);
   const root = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(127).serialHex,
     name: caName(o.subject, names.root),
@@ -93,7 +93,7 @@ async function issuingCertificate(
       // pathLen 0: an issuing CA signs devices, never another CA.
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as never),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       new x509.AuthorityKeyIdentifierExtension(rootKeyId),
     ],
   });

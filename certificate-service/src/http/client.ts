@@ -152,7 +152,7 @@ class CertificateClient implements CertificateOperations {
             try {
               resolve(this.answer(res.statusCode ?? 0, res.headers[signatureHeaders.response], Buffer.concat(chunks), nonce));
             } catch (err) {
-              reject(err);
+              reject(err instanceof Error ? err : new Error(String(err)));
             }
           });
         },

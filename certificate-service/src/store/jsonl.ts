@@ -134,7 +134,7 @@ interface Pending {
 class JsonlStore implements CertificateStore {
   private queue: Pending[] = [];
   private flushing = false;
-  private failed: unknown;
+  private failed: Error | undefined;
   private closed = false;
   /** Serials whose insert/revocation is queued but not yet durable: decided at enqueue time. */
   private readonly inserting = new Set<string>();
@@ -198,7 +198,7 @@ class JsonlStore implements CertificateStore {
 
   private usable(): void {
     if (this.closed) throw new CertificateError('store.failed', 'certificate store is closed');
-    if (this.failed !== undefined) throw new CertificateError('store.failed', `certificate store failed earlier: ${String(this.failed)}`);
+    if (this.failed !== undefined) throw new CertificateError('store.failed', `certificate store failed earlier: ${this.failed.message}`);
   }
 
   private append(entry: Entry): Promise<void> {
@@ -221,7 +221,7 @@ class JsonlStore implements CertificateStore {
       } catch (err) {
         // After a failed write the file may end in a partial line; later appends would bury it.
         // Refuse everything until a restart replays (and repairs) the log.
-        this.failed ??= err;
+        this.failed ??= err instanceof Error ? err : new Error(String(err));
         for (const p of batch) p.reject(new CertificateError('store.failed', `certificate store write failed: ${String(err)}`));
       }
     }

@@ -241,7 +241,7 @@ export async function openReadingBuffer(options: ReadingBufferOptions): Promise<
       live();
       if (!Array.isArray(batch)) throw new TypeError('append expects an array of readings');
       // Encode (and validate) everything first: a bad reading fails the call with nothing written.
-      const encoded = batch.map((r, i) => encodeReading(r, i));
+      const encoded = (batch as Reading[]).map((r, i) => encodeReading(r, i));
       if (encoded.length === 0) return { ids: [], refused: 0, dropped: 0 };
       return write((s) => store(s, encoded, clock()));
     },

@@ -15,5 +15,5 @@ export function parseDeviceConfig(raw: unknown): SouthboundDeviceConfig {
     const text = describeSchemaError(validate.errors!);
     throw new TypeError(text.startsWith('(root)') ? `body ${text.slice('(root) '.length)}` : text);
   }
-  return raw as unknown as SouthboundDeviceConfig;
+  return raw;
 }

@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { describeSchemaError } from './schema-errors.js';
 import { edgeConfigSchema } from './schema.js';
-import type { EdgeConfig } from './types.js';
+import type { EdgeConfig, EdgeConfigFile } from './types.js';
 import { parseRegisterMap } from '../southbound/register-map.js';
 import { checkSouthboundDevices } from '../southbound-factory.js';
 
@@ -26,16 +26,18 @@ export async function loadEdgeConfig(file: string, warn: (msg: string) => void =
   if (!validate(raw)) {
     throw new EdgeConfigError(`${file}: ${describeSchemaError(validate.errors!)}`);
   }
-  const c = raw as Record<string, any>;
+  const c = raw as EdgeConfigFile;
   const configDir = dirname(resolve(file));
   const at = (p: string) => (isAbsolute(p) ? p : resolve(configDir, p));
-  const secret = async (obj: Record<string, string>, name: string, keyPath: string): Promise<string> => {
-    if (obj[name] !== undefined && obj[`${name}File`] !== undefined)
+  const secret = async (holder: object, name: string, keyPath: string): Promise<string> => {
+    const fields = holder as Record<string, unknown>;
+    const inline = fields[name];
+    const fileName = fields[`${name}File`];
+    if (inline !== undefined && fileName !== undefined)
       throw new EdgeConfigError(`${file}: ${keyPath}: give ${name} or ${name}File, not both`);
-    if (obj[name] === undefined && obj[`${name}File`] === undefined)
-      throw new EdgeConfigError(`${file}: ${keyPath}: ${name} or ${name}File is required`);
-    if (obj[name] !== undefined) return obj[name]!;
-    const path = at(obj[`${name}File`]!);
+    if (typeof inline === 'string') return inline;
+    if (typeof fileName !== 'string') throw new EdgeConfigError(`${file}: ${keyPath}: ${name} or ${name}File is required`);
+    const path = at(fileName);
     let st;
     try {
       st = await stat(path);
@@ -48,14 +50,14 @@ export async function loadEdgeConfig(file: string, warn: (msg: string) => void =
     return value;
   };
 
-  const models = c['southbound'].models as EdgeConfig['southbound']['models'];
-  const devices = c['southbound'].devices as EdgeConfig['southbound']['devices'];
+  const models = c.southbound.models;
+  const devices = c.southbound.devices;
   const seen = new Set<string>();
   for (const [i, d] of devices.entries()) {
     if (seen.has(d.deviceKey)) throw new EdgeConfigError(`${file}: southbound.devices[${i}].deviceKey: "${d.deviceKey}" appears twice`);
     seen.add(d.deviceKey);
   }
-  for (const [i, d] of ((c['localMqtt']?.devices ?? []) as { deviceKey: string }[]).entries()) {
+  for (const [i, d] of (c.localMqtt?.devices ?? []).entries()) {
     if (seen.has(d.deviceKey)) throw new EdgeConfigError(`${file}: localMqtt.devices[${i}].deviceKey: "${d.deviceKey}" appears twice`);
     seen.add(d.deviceKey);
   }
@@ -66,32 +68,32 @@ export async function loadEdgeConfig(file: string, warn: (msg: string) => void =
   } catch (e) {
     throw new EdgeConfigError(`${file}: ${(e as Error).message}`);
   }
-  const uplink = c['uplink'] ?? {};
-  const buffer = c['buffer'] ?? {};
-  const center = c['configCenter'] ?? {};
-  const gatewaySecret = await secret(c['identity'].gateway, 'deviceSecret', 'identity.gateway');
+  const uplink = c.uplink ?? {};
+  const buffer = c.buffer ?? {};
+  const center = c.configCenter ?? {};
+  const gatewaySecret = await secret(c.identity.gateway, 'deviceSecret', 'identity.gateway');
   // The config center's token: its own, or by default the gateway's device secret (docs/ARCHITECTURE.md).
   const centerToken =
     center.token !== undefined || center.tokenFile !== undefined ? await secret(center, 'token', 'configCenter') : gatewaySecret;
   return {
     configDir,
-    hub: { ...c['hub'], ...(c['hub'].caFile ? { caFile: at(c['hub'].caFile) } : {}) },
+    hub: { ...c.hub, ...(c.hub.caFile ? { caFile: at(c.hub.caFile) } : {}) },
     identity: {
-      orgId: c['identity'].orgId,
+      orgId: c.identity.orgId,
       serviceAccount: {
-        accessKey: c['identity'].serviceAccount.accessKey,
-        accessSecret: await secret(c['identity'].serviceAccount, 'accessSecret', 'identity.serviceAccount'),
+        accessKey: c.identity.serviceAccount.accessKey,
+        accessSecret: await secret(c.identity.serviceAccount, 'accessSecret', 'identity.serviceAccount'),
       },
-      gateway: { productKey: c['identity'].gateway.productKey, deviceKey: c['identity'].gateway.deviceKey, deviceSecret: gatewaySecret },
-      subDeviceProductKey: c['identity'].subDeviceProductKey,
+      gateway: { productKey: c.identity.gateway.productKey, deviceKey: c.identity.gateway.deviceKey, deviceSecret: gatewaySecret },
+      subDeviceProductKey: c.identity.subDeviceProductKey,
     },
-    registration: c['registration'] ?? 'dynamic',
-    certificate: c['certificate'] ? { ...c['certificate'], dir: at(c['certificate'].dir) } : { mode: 'off', dir: at('certs') },
+    registration: c.registration ?? 'dynamic',
+    certificate: c.certificate ? { ...c.certificate, dir: at(c.certificate.dir) } : { mode: 'off', dir: at('certs') },
     southbound: {
       models,
       devices,
-      reconnectMinMs: c['southbound'].reconnectMinMs ?? 1000,
-      reconnectMaxMs: c['southbound'].reconnectMaxMs ?? 30_000,
+      reconnectMinMs: c.southbound.reconnectMinMs ?? 1000,
+      reconnectMaxMs: c.southbound.reconnectMaxMs ?? 30_000,
     },
     buffer: {
       dir: at(buffer.dir ?? 'buffer'),
@@ -100,8 +102,8 @@ export async function loadEdgeConfig(file: string, warn: (msg: string) => void =
       dropPolicy: buffer.dropPolicy ?? 'drop-oldest',
     },
     configCenter: { host: center.host ?? '127.0.0.1', port: center.port ?? 8090, token: centerToken },
-    ...(c['localMqtt']
-      ? { localMqtt: { host: c['localMqtt'].host ?? '127.0.0.1', port: c['localMqtt'].port ?? 1883, devices: c['localMqtt'].devices } }
+    ...(c.localMqtt
+      ? { localMqtt: { host: c.localMqtt.host ?? '127.0.0.1', port: c.localMqtt.port ?? 1883, devices: c.localMqtt.devices } }
       : {}),
     uplink: {
       keepalive: uplink.keepalive ?? 60,

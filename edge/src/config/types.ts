@@ -48,3 +48,25 @@ export interface EdgeConfig {
   configCenter: { host: string; port: number; token: string };
   uplink: { keepalive: number; reconnectMinMs: number; reconnectMaxMs: number; replyTimeoutMs: number; maxOnlineSubDevices: number };
 }
+
+/** A secret given inline or as a file beside the config (`<name>` or `<name>File`). */
+type SecretField<K extends string> = { [P in K]?: string } & { [P in `${K}File`]?: string };
+
+/** The config file as the schema admits it (edge/src/config/schema.ts), before defaults and secret files. */
+export interface EdgeConfigFile {
+  hub: EdgeConfig['hub'];
+  identity: {
+    orgId: string;
+    serviceAccount: { accessKey: string } & SecretField<'accessSecret'>;
+    gateway: { productKey: string; deviceKey: string } & SecretField<'deviceSecret'>;
+    subDeviceProductKey: string;
+  };
+  registration?: EdgeConfig['registration'];
+  certificate?: Omit<EdgeConfig['certificate'], 'dir'> & { dir: string };
+  southbound: Pick<EdgeConfig['southbound'], 'models' | 'devices'> &
+    Partial<Pick<EdgeConfig['southbound'], 'reconnectMinMs' | 'reconnectMaxMs'>>;
+  buffer?: Partial<EdgeConfig['buffer']>;
+  localMqtt?: Partial<NonNullable<EdgeConfig['localMqtt']>> & Pick<NonNullable<EdgeConfig['localMqtt']>, 'devices'>;
+  configCenter?: { host?: string; port?: number } & SecretField<'token'>;
+  uplink?: Partial<EdgeConfig['uplink']>;
+}

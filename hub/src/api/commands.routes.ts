@@ -110,6 +110,28 @@ export async function commandRoutes(
   });
 
   connectRoute(app, {
+    method: 'POST',
+    resource: 'commands',
+    action: 'getMeasurepoint',
+    schema: {
+      tags,
+      summary: 'Ask a device for the current values of measurepoints (thing.service.measurepoint.get); instant: outputData is {id: value}',
+      description: 'Ours: EnOS defines the device topic (docs/ENOS-PROTOCOL.md §4.2) but no Connection Service action for it.',
+      querystring: actionQuery('getMeasurepoint', { ...deviceRefQuery, ...timing }),
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['measurepoints'],
+        properties: { measurepoints: { type: 'array', minItems: 1, maxItems: 100, uniqueItems: true, items: keySchema } },
+      },
+    },
+    handler: async (req) => {
+      const { measurepoints } = req.body as { measurepoints: string[] };
+      return answer(req.id, await issue(req, 'getMeasurepoint', measurepoints.join(','), { measurepoints }), true);
+    },
+  });
+
+  connectRoute(app, {
     method: 'GET',
     resource: 'commands',
     action: 'get',
@@ -162,7 +184,11 @@ function commandView(c: CommandRecord) {
     productKey: c.productKey,
     deviceKey: c.deviceKey,
     kind: c.kind,
-    ...(c.kind === 'invokeService' ? { serviceId: c.name, inputData: c.params } : { measurepointId: c.name, value: c.params[c.name] }),
+    ...(c.kind === 'invokeService'
+      ? { serviceId: c.name, inputData: c.params }
+      : c.kind === 'getMeasurepoint'
+        ? { measurepoints: c.params['measurepoints'] }
+        : { measurepointId: c.name, value: c.params[c.name] }),
     pendingTtl: c.pendingTtlSeconds,
     timeout: c.timeoutMs / 1000,
     status: c.status,
@@ -194,6 +220,12 @@ function checkAgainstModel(
     return;
   }
   if (Object.keys(model.measurepoints).length === 0) return;
+  if (kind === 'getMeasurepoint') {
+    const unknown = (params['measurepoints'] as string[]).find((id) => !model.measurepoints[id]);
+    if (unknown !== undefined)
+      throw new EnosError(codes.invalidArgument, `Invalid Argument measurepoints: ${unknown} is not a measurepoint of the thing model`);
+    return;
+  }
   const spec = model.measurepoints[name];
   if (!spec)
     throw new EnosError(codes.invalidArgument, `Invalid Argument measurepointId: ${name} is not a measurepoint of the thing model`);

@@ -28,8 +28,6 @@ export function connectRoute(app: FastifyInstance, r: ConnectRoute): void {
         if (req.body === undefined || req.body === null) req.body = {};
       };
     }
-    app.route({ ...opts, method: r.method, url: `/connect-service/${version}/${r.resource}`, handler: r.handler } as Parameters<
-      FastifyInstance['route']
-    >[0]);
+    app.route({ ...opts, method: r.method, url: `/connect-service/${version}/${r.resource}`, handler: r.handler });
   }
 }

@@ -72,7 +72,7 @@ function tokenize(src: string): Token[] {
       out.push({ kind: 'number', text: m[0], pos: i });
       i += m[0].length;
     } else if (/[A-Za-z_]/.test(c)) {
-      const m = /^[A-Za-z_][A-Za-z0-9_.\-]*/.exec(src.slice(i))!;
+      const m = /^[A-Za-z_][A-Za-z0-9_.-]*/.exec(src.slice(i))!;
       out.push({ kind: 'word', text: m[0], pos: i });
       i += m[0].length;
     } else {

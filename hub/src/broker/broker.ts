@@ -132,7 +132,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
       clock,
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
     },
-    deps.handlers as ConstructorParameters<typeof UpstreamRouter>[1],
+    deps.handlers,
   );
   const throttle = deps.throttle ?? new ConnectThrottle(config.throttle);
   const clusterOptions = deps.redisUrl ? redisBrokerBackends(deps.redisUrl, log) : {};

@@ -27,7 +27,7 @@ export interface ListenerOptions {
   /** Load balancers allowed to send a PROXY protocol v2 header (TCP and TLS listeners). */
   proxyProtocol?: { trusted: BlockList; timeoutMs: number; onRefused(reason: string, from: string | undefined): void };
   /** A connection the listeners ended, and why (logged and counted by the broker). */
-  onClosed(reason: CloseReason, listener: ListenerKind): void;
+  onClosed: (reason: CloseReason, listener: ListenerKind) => void;
 }
 
 export interface Listeners {
@@ -113,7 +113,7 @@ export async function openListeners(aedes: Aedes, opts: ListenerOptions): Promis
         socket.destroy();
         return;
       }
-      remotes.set(socket, accepted!.remote);
+      remotes.set(socket, accepted.remote);
       handle(socket, 'tls', admission);
     },
   );
@@ -140,7 +140,7 @@ export async function openListeners(aedes: Aedes, opts: ListenerOptions): Promis
   });
   const wss = new WebSocketServer({ server: http, path: '/mqtt', maxPayload: opts.limits.maxFrameBytes });
   wss.on('connection', (ws, req) => {
-    const admission = wsAdmissions.get(req.socket as Socket);
+    const admission = wsAdmissions.get(req.socket);
     if (!admission) return ws.terminate();
     const stream = createWebSocketStream(ws);
     stream.on('error', () => ws.terminate());

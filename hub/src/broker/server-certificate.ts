@@ -157,7 +157,7 @@ async function issue(issuer: ServerCertificateIssuer, dataDir: string, hostnames
   let root = '';
   for (const authority of ['ECC', 'RSA'] as IssueAuthority[]) {
     const alg = algorithms[authority];
-    const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
     const csr = await x509.Pkcs10CertificateRequestGenerator.create({
       name: `CN=${hostnames[0] ?? 'localhost'}`,
       keys: keys as never,

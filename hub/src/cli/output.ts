@@ -32,7 +32,12 @@ function ensureNewline(s: string): string {
 /** A cell as one line of text: a device name may hold a newline or a tab, which would break the columns. */
 export function cell(v: unknown): string {
   if (v === undefined || v === null || v === '') return '-';
-  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  const s =
+    typeof v === 'string'
+      ? v
+      : typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint'
+        ? v.toString()
+        : (JSON.stringify(v) ?? '-');
   return s.replace(/[\u0000-\u001f\u007f]/g, ' ');
 }
 

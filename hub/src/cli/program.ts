@@ -1,8 +1,10 @@
 import { registerCertificate } from './commands/certificate.js';
 import { Command, CommanderError } from 'commander';
+import { registerCommand } from './commands/command.js';
 import { registerDevice } from './commands/device.js';
 import { registerLogin } from './commands/login.js';
 import { registerMeasurepoint } from './commands/measurepoint.js';
+import { registerStream } from './commands/stream.js';
 import { registerTopology } from './commands/topology.js';
 import { registerProduct } from './commands/product.js';
 import { exitCodes, reportError } from './errors.js';
@@ -22,6 +24,8 @@ export function buildProgram(): Command {
   registerCertificate(program);
   registerMeasurepoint(program);
   registerTopology(program);
+  registerCommand(program);
+  registerStream(program);
   return program;
 }
 

@@ -157,22 +157,28 @@ function write(buf: Buffer, offset: number, type: FieldType, endian: Endian, val
       buf.writeInt8(value, offset);
       return;
     case 'uint16':
-      le ? buf.writeUInt16LE(value, offset) : buf.writeUInt16BE(value, offset);
+      if (le) buf.writeUInt16LE(value, offset);
+      else buf.writeUInt16BE(value, offset);
       return;
     case 'int16':
-      le ? buf.writeInt16LE(value, offset) : buf.writeInt16BE(value, offset);
+      if (le) buf.writeInt16LE(value, offset);
+      else buf.writeInt16BE(value, offset);
       return;
     case 'uint32':
-      le ? buf.writeUInt32LE(value, offset) : buf.writeUInt32BE(value, offset);
+      if (le) buf.writeUInt32LE(value, offset);
+      else buf.writeUInt32BE(value, offset);
       return;
     case 'int32':
-      le ? buf.writeInt32LE(value, offset) : buf.writeInt32BE(value, offset);
+      if (le) buf.writeInt32LE(value, offset);
+      else buf.writeInt32BE(value, offset);
       return;
     case 'float32':
-      le ? buf.writeFloatLE(value, offset) : buf.writeFloatBE(value, offset);
+      if (le) buf.writeFloatLE(value, offset);
+      else buf.writeFloatBE(value, offset);
       return;
     case 'float64':
-      le ? buf.writeDoubleLE(value, offset) : buf.writeDoubleBE(value, offset);
+      if (le) buf.writeDoubleLE(value, offset);
+      else buf.writeDoubleBE(value, offset);
       return;
   }
 }

@@ -27,7 +27,7 @@ export type CommandStatus =
   | 'repeated';
 
 /** EnOS kinds; other device types use their operation code (e.g. DEVICE_LOCK, DeviceLock). */
-export type CommandKind = 'invokeService' | 'setMeasurepoint' | 'operation';
+export type CommandKind = 'invokeService' | 'setMeasurepoint' | 'getMeasurepoint' | 'operation';
 
 export interface CommandHistoryEntry {
   status: CommandStatus;
@@ -47,7 +47,7 @@ export interface CommandRecord {
   /** The device type that renders and delivers it; absent on records written before types existed = 'enos-mqtt'. */
   deviceType?: string;
   kind: CommandKind;
-  /** serviceId, the measurepoint id for setMeasurepoint, or the operation code. */
+  /** serviceId, the measurepoint id for setMeasurepoint, the ids (comma separated) for getMeasurepoint, or the operation code. */
   name: string;
   params: Record<string, unknown>;
   createdAt: number;

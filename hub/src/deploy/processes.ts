@@ -31,20 +31,20 @@ export async function startProcess(
     out += d.toString();
     if (out.length > 1_000_000) out = out.slice(-500_000);
   };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
   await new Promise<void>((resolve, reject) => {
     if (!ready) return resolve();
     const timer = setTimeout(() => reject(new Error(`${name} did not get ready within ${timeoutMs} ms:\n${out}`)), timeoutMs);
     const check = () => {
       if (!ready.test(out)) return;
       clearTimeout(timer);
-      child.stdout!.off('data', check);
-      child.stderr!.off('data', check);
+      child.stdout.off('data', check);
+      child.stderr.off('data', check);
       resolve();
     };
-    child.stdout!.on('data', check);
-    child.stderr!.on('data', check);
+    child.stdout.on('data', check);
+    child.stderr.on('data', check);
     child.once('error', (err) => {
       clearTimeout(timer);
       reject(new Error(`${name}: ${err.message}`));

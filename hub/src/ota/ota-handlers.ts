@@ -4,7 +4,7 @@ import type { UpstreamHandler } from '../router/context.js';
 import { isObject, requireObject, shapeError } from '../router/model-check.js';
 import type { OtaCampaigns } from './campaigns.js';
 
-const VERSION = /^[A-Za-z0-9._+\-]{1,64}$/;
+const VERSION = /^[A-Za-z0-9._+-]{1,64}$/;
 
 export function otaHandlers(ota: OtaCampaigns): Partial<Record<TopicKind, UpstreamHandler>> {
   const otaInform: UpstreamHandler = async (req) => {

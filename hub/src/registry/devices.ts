@@ -78,7 +78,7 @@ export class Devices {
    * request order with the EnOS per-item shape `{code, msg, data}`.
    */
   async batchCreate(orgId: string, inputs: NewDevice[], by: string, now = Date.now()): Promise<BatchItemResult[]> {
-    const results: (BatchItemResult | undefined)[] = new Array(inputs.length);
+    const results = new Array<BatchItemResult | undefined>(inputs.length);
     const remaining = new Map<string, number>(); // productKey → how many more devices fit
     const products = new Map<string, ProductRecord | EnosError>();
     const pending: { index: number; record: DeviceRecord }[] = [];

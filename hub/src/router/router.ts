@@ -165,7 +165,7 @@ export function requestIdOf(payload: Buffer): unknown {
   if (payload.length <= MAX_PAYLOAD) {
     try {
       const v: unknown = JSON.parse(payload.toString('utf8'));
-      if (v && typeof v === 'object' && !Array.isArray(v) && 'id' in v) return (v as { id: unknown }).id;
+      if (v && typeof v === 'object' && !Array.isArray(v) && 'id' in v) return v.id;
     } catch {
       // fall through to the scan
     }

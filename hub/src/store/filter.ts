@@ -12,7 +12,7 @@
  *  - strings order by code point (MongoDB's binary UTF-8 order), and in a sort a missing value
  *    counts as null, which sorts before numbers, strings and booleans.
  */
-import type { CollectionSpec, Filter, FindOptions, Scalar, SortSpec } from './port.js';
+import type { Filter, Scalar, SortSpec } from './port.js';
 
 /** Thrown for a filter, sort, page or write the port does not support (a programming error). */
 export class InvalidQueryError extends TypeError {
@@ -167,7 +167,9 @@ function collect(value: unknown, parts: readonly string[], i: number, out: unkno
 export function compileSort(sort: readonly SortSpec[] = []): (a: Doc, b: Doc) => number {
   if (!Array.isArray(sort)) throw new InvalidQueryError('sort must be an array of { field, order }');
   const seen = new Set<string>();
-  const keys = sort.map(({ field, order }) => {
+  const keys = sort.map((spec): { parts: string[]; sign: number; order: SortSpec['order'] } => {
+    // Checked as untrusted input: a sort arrives from REST bodies.
+    const { field, order } = spec as { field: unknown; order: unknown };
     if (typeof field !== 'string') throw new InvalidQueryError('sort field must be a string');
     if (order !== 'ASC' && order !== 'DESC') throw new InvalidQueryError(`sort order must be ASC or DESC (field ${field})`);
     if (seen.has(field)) throw new InvalidQueryError(`sort names field ${field} twice`);
@@ -189,7 +191,7 @@ export function compileSort(sort: readonly SortSpec[] = []): (a: Doc, b: Doc) =>
  * empty arrays, nulls and missing values may differ between adapters (a known, accepted gap).
  */
 function sortValue(doc: Doc, parts: readonly string[], order: 'ASC' | 'DESC'): unknown {
-  const flat = valuesAt(doc, parts).flatMap((v) => (Array.isArray(v) ? v : [v]));
+  const flat = valuesAt(doc, parts).flatMap((v): unknown[] => (Array.isArray(v) ? v : [v]));
   let best: unknown = undefined;
   let first = true;
   for (const v of flat) {

@@ -116,7 +116,7 @@ export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; ses
 
   async checkin(msg: Dict): Promise<Response> {
     const res = await this.put(this.opts.checkInUrl ?? this.opts.serverUrl, plist.build(msg), 'application/x-apple-aspen-mdm-checkin');
-    if (res.status !== 200) throw new Error(`check-in ${String(msg.MessageType)} answered ${res.status}: ${await res.text()}`);
+    if (res.status !== 200) throw new Error(`check-in ${msg.MessageType as string} answered ${res.status}: ${await res.text()}`);
     await res.arrayBuffer();
     return res;
   }
@@ -255,7 +255,7 @@ export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; ses
         return done('Acknowledged');
       }
       case 'RemoveProfile':
-        this.profiles.delete(String(command.Identifier));
+        this.profiles.delete(command.Identifier as string);
         return done('Acknowledged');
       case 'InstalledApplicationList':
         return done('Acknowledged', {
@@ -267,7 +267,7 @@ export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; ses
         return done('Acknowledged', { Identifier: id, State: 'Installing' });
       }
       case 'RemoveApplication':
-        this.apps.delete(String(command.Identifier));
+        this.apps.delete(command.Identifier as string);
         return done('Acknowledged');
       case 'EnableLostMode':
         this.lostMode = true;

@@ -40,7 +40,7 @@ async function exportIdentity(cert: x509.X509Certificate, keys: webcrypto.Crypto
  * push certificate whose subject UID is the push topic.
  */
 export async function createCa(commonName: string): Promise<SimCa> {
-  const keys = (await webcrypto.subtle.generateKey(ec, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(ec, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     name: toName({ CN: commonName }),
     keys: keys as never,
@@ -67,7 +67,7 @@ export interface IssueOptions {
 }
 
 export async function issue(ca: SimCa, opts: IssueOptions): Promise<Identity> {
-  const keys = (await webcrypto.subtle.generateKey(ec, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(ec, true, ['sign', 'verify']);
   const caCert = new x509.X509Certificate(ca.certDer);
   const notBefore = opts.notBefore ?? new Date(Date.now() - day);
   const extensions: x509.Extension[] = [

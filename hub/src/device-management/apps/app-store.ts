@@ -9,6 +9,7 @@ import { DuplicateKeyError, type Collection, type CollectionSpec } from '../../s
 import type { DeviceManagement } from '../device-management.js';
 import { DeviceMgtError } from '../errors.js';
 import type { DmCaller } from '../oauth.js';
+import { rolesOf } from '../policies/effective-policy.js';
 import type { DeviceRecord } from '../records.js';
 import { appOperation } from './operations.js';
 import type { AppFilter, AppPublisher } from './publisher.js';
@@ -45,8 +46,8 @@ export interface SubscribeRequest {
 
 /**
  * The app store (docs/DEVICE-MANAGEMENT.md, "Applications: store"): published apps, and
- * subscriptions — install, update or uninstall a release to devices, users (the devices they own)
- * or groups, now or at a stored time swept by `sweep()` (so a schedule survives a restart). Each
+ * subscriptions — install, update or uninstall a release to devices, users (the devices they own),
+ * roles (devices whose `roles` property names one) or groups, now or at a stored time swept by `sweep()` (so a schedule survives a restart). Each
  * run becomes one activity of the release's platform with one operation per device in the command
  * core; the devices' answers are reflected in the applications each device has (event `deviceApp`).
  */
@@ -103,8 +104,6 @@ export class AppStore extends EventEmitter<{ deviceApp: [DeviceAppRecord] }> {
   async subscribe(caller: DmCaller, uuid: string, req: SubscribeRequest) {
     const release = await this.publisher.release(caller.orgId, uuid);
     this.checkState(release, req.action);
-    if (req.targetType === 'role')
-      throw new DeviceMgtError(400, 'role targets need a user-role directory, which this hub does not have: use users, groups or devices');
     if (req.targets.length === 0) throw new DeviceMgtError(400, 'no targets');
     if (req.targetType === 'group') for (const g of req.targets) await this.dm.groups.get(caller.orgId, g);
     const now = this.clock();
@@ -241,6 +240,14 @@ export class AppStore extends EventEmitter<{ deviceApp: [DeviceAppRecord] }> {
     };
     if (s.targetType === 'devices') {
       for (const id of s.targets) add(await this.dm.devices.byIdentifier(r.platform, id));
+    } else if (s.targetType === 'role') {
+      // A device's owner's roles are carried by the device (property `roles`), as for policies.
+      const wanted = new Set(s.targets);
+      for (let offset = 0; found.size <= maxDevices; offset += 1000) {
+        const page = await this.dm.devices.list(s.orgId, { type: r.platform }, offset, 1000);
+        for (const d of page.items) if (rolesOf(d).some((x) => wanted.has(x))) add(d);
+        if (page.items.length < 1000) break;
+      }
     } else {
       for (const t of s.targets) {
         const filter = s.targetType === 'user' ? { owner: t, type: r.platform } : { groupId: t, type: r.platform };

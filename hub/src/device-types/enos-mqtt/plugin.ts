@@ -16,6 +16,7 @@ export function enosMqttDeviceType(channel: CommandChannel): DeviceTypePlugin {
     features: [
       { code: 'invokeService', name: 'Invoke a service', description: 'thing.service.<serviceId>' },
       { code: 'setMeasurepoint', name: 'Set a measurepoint', description: 'thing.service.measurepoint.set' },
+      { code: 'getMeasurepoint', name: 'Read measurepoints from the device', description: 'thing.service.measurepoint.get' },
     ],
     deadlines: { defaultPendingSeconds: 0, maxPendingSeconds: 172_800, replyTimeoutSeconds: { default: 30, min: 1, max: 60 } },
     render: renderEnos,

@@ -15,6 +15,13 @@ export function renderEnos(c: Pick<CommandRecord, 'kind' | 'name' | 'params' | '
       message: { id: c.commandId, version: '1.0', method: 'thing.service.measurepoint.set', params: c.params },
     };
   }
+  if (c.kind === 'getMeasurepoint') {
+    // The device is asked for the ids as a list and answers {id: value} (§4.2).
+    return {
+      topic: topics.measurepointGet(c.productKey, c.deviceKey),
+      message: { id: c.commandId, version: '1.0', method: 'thing.service.measurepoint.get', params: c.params['measurepoints'] },
+    };
+  }
   return {
     topic: topics.serviceInvoke(c.productKey, c.deviceKey, c.name),
     message: { id: c.commandId, version: '1.0', method: `thing.service.${c.name}`, params: c.params },

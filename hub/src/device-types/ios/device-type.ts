@@ -14,6 +14,8 @@ import { IdentityVerifier } from './identity.js';
 import { MdmService } from './mdm-service.js';
 import { mdmRoutes } from './mdm.routes.js';
 import { pushCertificateRoutes } from './push-certificate.routes.js';
+import { enrollmentProfileRoutes, loadProfileSigner } from './enrollment-profile.routes.js';
+import { IosEnrollmentTokens } from './enrollment-tokens.js';
 
 const day = 86_400;
 
@@ -26,6 +28,9 @@ export interface IosSettings {
   orgId: () => string | undefined;
   pushCertPem?: string;
   pushKeyPem?: string;
+  /** Certificate and key (PEM) that sign enrollment profiles; without them only unsigned profiles are served. */
+  profileSignerCertPem?: string;
+  profileSignerKeyPem?: string;
 }
 
 export function iosSettingsFromEnv(env: Record<string, string | undefined>): IosSettings {
@@ -34,6 +39,8 @@ export function iosSettingsFromEnv(env: Record<string, string | undefined>): Ios
   const identity = file('HUB_IOS_IDENTITY_CA_FILE');
   const pushCertPem = file('HUB_IOS_PUSH_CERT_FILE');
   const pushKeyPem = file('HUB_IOS_PUSH_KEY_FILE');
+  const profileSignerCertPem = file('HUB_IOS_PROFILE_SIGNER_CERT_FILE');
+  const profileSignerKeyPem = file('HUB_IOS_PROFILE_SIGNER_KEY_FILE');
   return {
     apnsUrl: env['HUB_IOS_APNS_URL'] ?? apnsProductionUrl,
     ...(apnsCaPem ? { apnsCaPem } : {}),
@@ -41,6 +48,7 @@ export function iosSettingsFromEnv(env: Record<string, string | undefined>): Ios
     orgId: () => env['HUB_IOS_ORG_ID'] || undefined,
     ...(pushCertPem ? { pushCertPem } : {}),
     ...(pushKeyPem ? { pushKeyPem } : {}),
+    ...(profileSignerCertPem && profileSignerKeyPem ? { profileSignerCertPem, profileSignerKeyPem } : {}),
   };
 }
 
@@ -101,6 +109,7 @@ export async function createIosDeviceType(
 ): Promise<DeviceTypePlugin> {
   const log: Logger = deps.log.child({ deviceType: IOS });
   const enrollments = await openIosEnrollments(deps.store);
+  const enrollmentTokens = await IosEnrollmentTokens.open(deps.store, deps.clock);
   const certificates = await PushCertificates.open(deps.store, log, deps.clock);
   const provider = new ApnsPushProvider(settings, deps.clock);
   if (settings.pushCertPem) await certificates.upload(settings.pushCertPem, settings.pushKeyPem);
@@ -111,6 +120,10 @@ export async function createIosDeviceType(
     topic = rec.topic;
     provider.use(rec);
   });
+  const signer =
+    settings.profileSignerCertPem && settings.profileSignerKeyPem
+      ? await loadProfileSigner(settings.profileSignerCertPem, settings.profileSignerKeyPem)
+      : undefined;
   const identity = settings.identityCaPems.length > 0 ? new IdentityVerifier(settings.identityCaPems, deps.clock) : undefined;
   if (!identity) log.warn('HUB_IOS_IDENTITY_CA_FILE is not set: every Apple MDM request is refused (401)');
   const expiryTimer = setInterval(
@@ -146,10 +159,20 @@ export async function createIosDeviceType(
         log,
         () => topic,
         {
-          async authenticated(e) {
-            const orgId = settings.orgId();
+          async authenticated(e, via) {
+            // The profile's enrollment token names the organization; without one, HUB_IOS_ORG_ID
+            // (docs/DEVICE-MANAGEMENT.md, "Apple: which organization").
+            let orgId: string | undefined;
+            if (via.enrollmentToken !== undefined) {
+              orgId = await enrollmentTokens.orgOf(via.enrollmentToken);
+              if (!orgId) throw new MdmProtocolError(403, 'EnrollmentTokenInvalid', 'the enrollment token is unknown or expired');
+            } else orgId = settings.orgId();
             if (!orgId)
-              throw new MdmProtocolError(403, 'EnrollmentClosed', 'this hub enrolls no Apple devices (HUB_IOS_ORG_ID is not set)');
+              throw new MdmProtocolError(
+                403,
+                'EnrollmentClosed',
+                'no enrollment token in the check-in URL and HUB_IOS_ORG_ID is not set: this hub enrolls no such Apple device',
+              );
             await ctx.devices.enroll({
               orgId,
               type: IOS,
@@ -179,8 +202,14 @@ export async function createIosDeviceType(
       await app.register(mdmRoutes, { service, identity: verifier });
     },
     /** Push certificate upload and status (docs/DEVICE-MANAGEMENT.md, "Apple: push certificate"). */
-    async managementRoutes(app: FastifyInstance) {
+    async managementRoutes(app: FastifyInstance, ctx: DeviceTypeContext) {
       await app.register(pushCertificateRoutes, { certificates });
+      await app.register(enrollmentProfileRoutes, {
+        certificates,
+        tokens: enrollmentTokens,
+        publicBaseUrl: ctx.publicBaseUrl,
+        ...(signer ? { signer } : {}),
+      });
     },
     async close() {
       clearInterval(expiryTimer);

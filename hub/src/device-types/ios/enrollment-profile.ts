@@ -123,7 +123,7 @@ export async function signEnrollmentProfile(profileXml: string, signerCertDer: B
     ],
     certificates: [cert],
   });
-  await signed.sign(privateKey as never, 0, 'SHA-256');
+  await signed.sign(privateKey, 0, 'SHA-256');
   const info = new pkijs.ContentInfo({ contentType: pkijs.ContentInfo.SIGNED_DATA, content: signed.toSchema(true) });
   return Buffer.from(info.toSchema().toBER(false));
 }

@@ -8,9 +8,17 @@ import { mdmErrors } from './errors.js';
 import type { DeviceIdentity } from './identity.js';
 import { dataField, stringField, type PlistDict } from './plist-codec.js';
 
+/** What the check-in URL carried besides the plist: the enrollment token of the profile (`?enrollment=`). */
+export interface CheckinContext {
+  enrollmentToken?: string;
+}
+
+/** How stale an enrollment's lastSeenAt may be before a command request writes it again. */
+export const lastSeenResolutionMs = 60_000;
+
 /** Hooks into the device-management directory, awaited before the device gets its 200. */
 export interface MdmServiceEvents {
-  authenticated?(enrollment: IosEnrollment): Promise<void>;
+  authenticated?(enrollment: IosEnrollment, via: CheckinContext): Promise<void>;
   /** Every TokenUpdate: the push token, PushMagic and topic to wake the device with. */
   tokenUpdated?(enrollment: IosEnrollment): Promise<void>;
   checkedOut?(udid: string): Promise<void>;
@@ -32,12 +40,12 @@ export class MdmService {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async checkin(msg: PlistDict, identity: DeviceIdentity): Promise<void> {
+  async checkin(msg: PlistDict, identity: DeviceIdentity, via: CheckinContext = {}): Promise<void> {
     const type = stringField(msg, 'MessageType');
     if (type === undefined) throw mdmErrors.missingField('MessageType');
     switch (type) {
       case 'Authenticate':
-        return this.authenticate(msg, identity);
+        return this.authenticate(msg, identity, via);
       case 'TokenUpdate':
         return this.tokenUpdate(msg, identity);
       case 'CheckOut':
@@ -63,12 +71,15 @@ export class MdmService {
       if (!known) throw mdmErrors.unknownCommand();
       skipNotNow = status === 'NotNow';
     }
-    await this.enrollments.update(udid, { lastSeenAt: this.clock() });
+    // lastSeenAt has a resolution of a minute (docs/DEVICE-MANAGEMENT.md, "Apple: check-in"): a
+    // session of many commands is one store write, not one durable commit per request.
+    const now = this.clock();
+    if (now - enrollment.lastSeenAt >= lastSeenResolutionMs) await this.enrollments.update(udid, { lastSeenAt: now });
     const next = await this.commands.next(udid, { idle: status === 'Idle', skipNotNow });
     return next?.plist;
   }
 
-  private async authenticate(msg: PlistDict, identity: DeviceIdentity): Promise<void> {
+  private async authenticate(msg: PlistDict, identity: DeviceIdentity, via: CheckinContext): Promise<void> {
     const udid = deviceId(msg);
     const topic = this.checkTopic(msg);
     const holder = (await this.enrollments.find({ certSha256: identity.sha256 }, { limit: 2 })).items.find((e) => e.udid !== udid);
@@ -94,13 +105,14 @@ export class MdmService {
       if (v !== undefined) fields[field] = v.slice(0, 256);
     }
     const existing = await this.enrollments.get(udid);
+    // The directory decides first (organization, enrollment token): a refused Authenticate stores nothing.
+    await this.events.authenticated?.({ ...(existing ?? {}), ...fields }, via);
     if (existing) {
       await this.enrollments.unset(udid, ['tokenHex', 'pushMagic', 'unlockToken']);
       await this.enrollments.update(udid, fields);
     } else {
       await this.enrollments.insert(fields);
     }
-    await this.events.authenticated?.({ ...(existing ?? {}), ...fields });
     // A new Authenticate starts a new enrollment: what was queued for the old one is not sent.
     await this.commands.clear(udid);
     this.log.info({ udid, serialNumber: fields.serialNumber }, 'ios authenticate');

@@ -16,7 +16,8 @@ export interface MdmRoutesOptions {
 /**
  * The device-facing Apple endpoints (docs/DEVICE-MANAGEMENT.md, "Apple: endpoints"):
  *   PUT /mdm          check-ins (by Content-Type) and command results, the profile's ServerURL
- *   PUT /mdm/checkin  check-ins only, for a profile with a separate CheckInURL
+ *   PUT /mdm/checkin  check-ins only, for a profile with a separate CheckInURL; the profiles the hub
+ *                     hands out carry `?enrollment=<token>` there (the organization to enroll into)
  * Bodies are raw plists; this scope has its own body parser and its own error answers (an HTTP
  * status and a short reason in text), independent of the EnOS envelope of the REST API.
  */
@@ -53,7 +54,8 @@ export async function mdmRoutes(app: FastifyInstance, opts: MdmRoutesOptions): P
     const body = bodyOf(req);
     const msg = parsePlistDict(body, maxBytes);
     const identity = await identify(req, body);
-    await opts.service.checkin(msg, identity);
+    const token = (req.query as Record<string, unknown> | undefined)?.['enrollment'];
+    await opts.service.checkin(msg, identity, typeof token === 'string' ? { enrollmentToken: token } : {});
     await reply.status(200).send();
   }
 

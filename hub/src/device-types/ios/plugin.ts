@@ -55,10 +55,11 @@ export class IosPlugin {
     const queue = await LocalMdmQueue.open(store, clock);
     const certs = await PushCertificates.open(store, log, clock);
     const current = await certs.current();
-    let plugin: IosPlugin | undefined;
-    const service = new MdmService(enrollments, queue, log, () => plugin?.topic, {}, clock);
-    const pusher = new MdmPusher(enrollments, () => plugin?.provider(), log, opts.push, onPush);
-    plugin = new IosPlugin(
+    // The service and the pusher read the plugin's topic and provider lazily: built after them.
+    const built: { plugin?: IosPlugin } = {};
+    const service = new MdmService(enrollments, queue, log, () => built.plugin?.topic, {}, clock);
+    const pusher = new MdmPusher(enrollments, () => built.plugin?.provider(), log, opts.push, onPush);
+    const p = new IosPlugin(
       enrollments,
       queue,
       service,
@@ -68,7 +69,7 @@ export class IosPlugin {
       opts,
       current?.topic,
     );
-    const p = plugin;
+    built.plugin = p;
     certs.onChange((rec) => p.useCertificate(rec));
     if (current) p.useCertificate(current);
     return p;

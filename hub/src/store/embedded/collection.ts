@@ -168,7 +168,7 @@ export function rebuildIndexes(spec: CollectionSpec, dbs: CollectionDbs, unique:
   const uniques = dbs.unique.filter((u) => unique.has(u.name));
   const plain = dbs.indexes.filter((ix) => indexes.has(ix.path));
   if (uniques.length === 0 && plain.length === 0) return;
-  for (const { db } of [...uniques, ...plain]) clear(db as Database<string, string | [string, string]>);
+  for (const { db } of [...uniques, ...plain]) clear(db);
   for (const { key: id, value: doc } of dbs.docs.getRange()) {
     for (const u of uniques) {
       for (const key of uniqueKeys(doc, u.fields)) {

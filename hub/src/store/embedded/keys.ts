@@ -25,7 +25,7 @@ export function uniqueKeys(doc: Doc, fields: readonly string[]): string[] {
   for (const field of fields) {
     const value = doc[field];
     if (value === undefined) return [];
-    const elements = Array.isArray(value) && value.length > 0 ? value : [value];
+    const elements: unknown[] = Array.isArray(value) && value.length > 0 ? value : [value];
     combos = combos.flatMap((combo) => elements.map((el) => [...combo, el]));
   }
   return [...new Set(combos.map(token))];

@@ -45,7 +45,7 @@ function candidateIds(spec: CollectionSpec, dbs: CollectionDbs, filter: Filter):
     }
     // A compound index answers only an equality on every one of its fields.
     const values = u.fields.map((f) => filter[f]);
-    if (values.every(isIndexable)) return owners(u.db, [uniqueLookupKey(values as Indexable[])]);
+    if (values.every(isIndexable)) return owners(u.db, [uniqueLookupKey(values)]);
   }
 
   for (const ix of dbs.indexes) {
@@ -74,7 +74,7 @@ function owners(db: Database<string, string>, keys: string[]): Set<string> {
 function pinned(condition: unknown): Indexable[] | undefined {
   if (isIndexable(condition)) return [condition];
   if (isPlainObject(condition) && Array.isArray(condition.$in) && condition.$in.every(isIndexable)) {
-    return condition.$in as Indexable[];
+    return condition.$in;
   }
   return undefined;
 }

@@ -68,7 +68,11 @@ export class MongoStoreCollection<T extends object> implements Collection<T> {
       // Anything but per-document duplicates (a network error, a write concern not met) fails the call:
       // the caller cannot be told which documents are durable.
       if (!(err instanceof MongoBulkWriteError) || err.err !== undefined || err.result?.getWriteConcernError()) throw err;
-      const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+      const writeErrors = (Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors]) as {
+        code?: number;
+        errmsg?: string;
+        index: number;
+      }[];
       if (writeErrors.length === 0) throw err;
       for (const we of writeErrors) {
         const dup = we.code === DUPLICATE_KEY ? this.toDuplicate(we.errmsg) : undefined;

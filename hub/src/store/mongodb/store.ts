@@ -64,7 +64,7 @@ async function syncIndexes(coll: MongoCollection<MongoDoc>, spec: CollectionSpec
       throw err;
     });
   const kept = new Set<string>();
-  for (const index of existing) {
+  for (const index of existing as IndexInfo[]) {
     const name = String(index.name);
     if (name === '_id_') continue;
     const want = wanted.find((w) => w.name === name);
@@ -102,6 +102,9 @@ function declaredIndexes(spec: CollectionSpec): IndexDescription[] {
   }
   return out;
 }
+
+/** What listIndexes reports of an index (the fields compared here). */
+type IndexInfo = Document & { name?: string; unique?: boolean };
 
 function sameIndex(existing: Document, want: IndexDescription): boolean {
   const json = (v: unknown) => JSON.stringify(v ?? null);

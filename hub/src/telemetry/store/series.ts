@@ -264,7 +264,7 @@ export async function mergePage<R extends { time: number; tie: Tie }>(
       heads[best] = await sources[best]!.next();
     }
   } finally {
-    await Promise.allSettled(sources.map((s) => s.close?.()));
+    await Promise.allSettled(sources.map(async (s) => s.close?.()));
   }
   if (out.length <= p.limit) return { rows: out, nextCursor: null };
   out.length = p.limit;

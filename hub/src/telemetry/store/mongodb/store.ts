@@ -168,7 +168,11 @@ function mongoTelemetryStore(
         return;
       } catch (err) {
         if (!(err instanceof MongoBulkWriteError)) throw err;
-        const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+        const errors = (Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors]) as {
+          code?: number;
+          errmsg?: string;
+          index: number;
+        }[];
         if (errors.some((e) => e.code !== DUPLICATE_KEY)) throw err;
         pending = errors.map((e) => pending[e.index]!).filter(Boolean);
       }
@@ -444,7 +448,8 @@ async function ensureHistory(
   } else {
     if (timeSeries)
       log(`telemetry: ${name} exists as a plain collection; keeping it (history works the same, without time-series compression)`);
-    const ttl = (await coll.listIndexes().toArray()).find((ix) => ix.name === 'ttl_time');
+    const indexes = (await coll.listIndexes().toArray()) as { name?: string; expireAfterSeconds?: number }[];
+    const ttl = indexes.find((ix) => ix.name === 'ttl_time');
     if (ttl && ttl.expireAfterSeconds !== retentionSeconds) await coll.dropIndex('ttl_time');
     if (retentionSeconds !== undefined && (!ttl || ttl.expireAfterSeconds !== retentionSeconds)) {
       await coll.createIndex({ time: 1 }, { name: 'ttl_time', expireAfterSeconds: retentionSeconds });

@@ -1,0 +1,124 @@
+import { X509Certificate, createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { needs } from '../../api/device-mgt/guard.js';
+import { DeviceMgtError } from '../../device-management/errors.js';
+import type { PushCertificates } from '../../push/apns/push-certificates.js';
+import { buildEnrollmentProfile, signEnrollmentProfile, type ProfileIdentity } from './enrollment-profile.js';
+import type { IosEnrollmentTokens } from './enrollment-tokens.js';
+
+/** The certificate and key that sign enrollment profiles (HUB_IOS_PROFILE_SIGNER_CERT_FILE / _KEY_FILE). */
+export interface ProfileSigner {
+  certDer: Buffer;
+  privateKey: webcrypto.CryptoKey;
+}
+
+const curves: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
+
+/** Reads the signer's PEMs; throws at start-up when the key is not the certificate's or of an unsupported kind. */
+export async function loadProfileSigner(certPem: string, keyPem: string): Promise<ProfileSigner> {
+  const cert = new X509Certificate(certPem);
+  const key = createPrivateKey(keyPem);
+  const spki = (k: ReturnType<typeof createPublicKey>) => k.export({ type: 'spki', format: 'der' });
+  if (!spki(createPublicKey(key)).equals(spki(cert.publicKey)))
+    throw new Error('HUB_IOS_PROFILE_SIGNER_KEY_FILE is not the key of HUB_IOS_PROFILE_SIGNER_CERT_FILE');
+  const pkcs8 = key.export({ type: 'pkcs8', format: 'der' });
+  let algorithm: webcrypto.EcKeyImportParams | webcrypto.RsaHashedImportParams;
+  if (key.asymmetricKeyType === 'ec') {
+    const namedCurve = curves[key.asymmetricKeyDetails?.namedCurve ?? ''];
+    if (!namedCurve) throw new Error(`profile signer: unsupported curve ${key.asymmetricKeyDetails?.namedCurve}`);
+    algorithm = { name: 'ECDSA', namedCurve };
+  } else if (key.asymmetricKeyType === 'rsa') {
+    algorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  } else throw new Error(`profile signer: unsupported key type ${key.asymmetricKeyType}`);
+  const privateKey = await webcrypto.subtle.importKey('pkcs8', pkcs8, algorithm, false, ['sign']);
+  return { certDer: cert.raw, privateKey };
+}
+
+interface ProfileBody {
+  identity: { kind: 'scep'; url: string; challenge: string; subject?: string } | { kind: 'pkcs12'; pkcs12: string; password: string };
+  signed?: boolean;
+  organization?: string;
+  validDays?: number;
+}
+
+export const mobileconfigType = 'application/x-apple-aspen-config';
+
+/**
+ * Under /api/device-mgt/v1.0 (OAuth2 scope dm:devices:manage; docs/DEVICE-MANAGEMENT.md, "Apple:
+ * enrollment profile"):
+ *   POST /ios/enrollment-profile { identity, signed?, organization?, validDays? } → the .mobileconfig
+ * The profile names this hub's /mdm URLs and push topic; its CheckInURL carries a fresh enrollment
+ * token of the caller's organization, so the phone that installs it enrolls there. `signed: true`
+ * answers the CMS SignedData (DER) made with the hub's profile signer, else the XML plist.
+ */
+export async function enrollmentProfileRoutes(
+  app: FastifyInstance,
+  opts: { certificates: PushCertificates; tokens: IosEnrollmentTokens; publicBaseUrl: () => string; signer?: ProfileSigner },
+): Promise<void> {
+  const text = (max: number) => ({ type: 'string', minLength: 1, maxLength: max });
+  app.post(
+    '/ios/enrollment-profile',
+    {
+      preHandler: needs('dm:devices:manage'),
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['identity'],
+          properties: {
+            identity: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['kind'],
+              properties: {
+                kind: { enum: ['scep', 'pkcs12'] },
+                url: text(2048),
+                challenge: text(1024),
+                subject: text(256),
+                pkcs12: { type: 'string', minLength: 4, maxLength: 65_536, pattern: '^[A-Za-z0-9+/=]+$' },
+                password: { type: 'string', maxLength: 256 },
+              },
+            },
+            signed: { type: 'boolean' },
+            organization: text(256),
+            validDays: { type: 'integer', minimum: 1, maximum: 90 },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const body = req.body as ProfileBody;
+      const caller = req.dmCaller!;
+      const cert = await opts.certificates.current();
+      if (!cert) throw new DeviceMgtError(409, 'no APNs push certificate uploaded: a profile needs its topic');
+      if (body.signed && !opts.signer)
+        throw new DeviceMgtError(409, 'no profile signer configured (HUB_IOS_PROFILE_SIGNER_CERT_FILE / _KEY_FILE)');
+      let identity: ProfileIdentity;
+      const id = body.identity;
+      if (id.kind === 'scep') {
+        if (!id.url || !id.challenge) throw new DeviceMgtError(400, 'identity: scep needs url and challenge');
+        if (!/^https?:\/\//.test(id.url)) throw new DeviceMgtError(400, 'identity.url: an http(s) URL');
+        identity = { kind: 'scep', url: id.url, challenge: id.challenge, ...(id.subject ? { subject: id.subject } : {}) };
+      } else {
+        if (!id.pkcs12 || id.password === undefined) throw new DeviceMgtError(400, 'identity: pkcs12 needs pkcs12 (base64) and password');
+        identity = { kind: 'pkcs12', pkcs12: Buffer.from(id.pkcs12, 'base64'), password: id.password };
+      }
+      const token = await opts.tokens.create(caller.orgId, caller.clientId, (body.validDays ?? 30) * 86_400);
+      const base = opts.publicBaseUrl().replace(/\/+$/, '');
+      const xml = buildEnrollmentProfile({
+        serverUrl: `${base}/mdm`,
+        checkInUrl: `${base}/mdm/checkin?enrollment=${token}`,
+        topic: cert.topic,
+        identity,
+        ...(body.organization ? { organization: body.organization } : {}),
+      });
+      const payload = body.signed ? await signEnrollmentProfile(xml, opts.signer!.certDer, opts.signer!.privateKey) : xml;
+      return reply
+        .status(200)
+        .header('content-type', mobileconfigType)
+        .header('content-disposition', 'attachment; filename="enroll.mobileconfig"')
+        .header('cache-control', 'no-store')
+        .send(payload);
+    },
+  );
+}

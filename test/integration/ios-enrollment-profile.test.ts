@@ -1,0 +1,203 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApnsSimulator, IphoneAgent, createCa, issue, issuePushCertificate, type SimCa } from '@edgehub/simulators/apple';
+import { newTenant, startHub, type RunningHub } from '../src/index.js';
+
+const run = promisify(execFile);
+const topic = 'com.apple.mgmt.External.5d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6';
+
+/** Python's standard plistlib (strict XML) reads the profile; data fields come back as their length. */
+const pythonLoad = `
+import plistlib, sys, json
+with open(sys.argv[1], 'rb') as f:
+    d = plistlib.loads(f.read(), fmt=plistlib.FMT_XML)
+def enc(o):
+    if isinstance(o, bytes): return {'$data': len(o)}
+    raise TypeError(type(o))
+print(json.dumps(d, default=enc))
+`;
+
+type Json = Record<string, unknown>;
+
+/** docs/DEVICE-MANAGEMENT.md, "Apple: enrollment profile" and "Apple: which organization". */
+describe('iOS enrollment profile download: the .mobileconfig, signed or not, enrolls the phone into the caller organization', () => {
+  let h: RunningHub;
+  let apns: ApnsSimulator;
+  let deviceCa: SimCa;
+  let dir: string;
+  let tenant: Awaited<ReturnType<typeof newTenant>>;
+
+  const token = async (accessKey: string, accessSecret: string, scope?: string) => {
+    const r = await fetch(`${h.baseUrl}/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${accessKey}:${accessSecret}`).toString('base64')}`,
+      },
+      body: scope ? `grant_type=client_credentials&scope=${encodeURIComponent(scope)}` : 'grant_type=client_credentials',
+    });
+    return ((await r.json()) as Json)['access_token'] as string;
+  };
+  const download = (bearer: string | undefined, body: unknown) =>
+    fetch(`${h.baseUrl}/api/device-mgt/v1.0/ios/enrollment-profile`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+      body: JSON.stringify(body),
+    });
+  const scep = { kind: 'scep', url: 'https://scep.example.com/scep', challenge: 'one-time-challenge' };
+
+  async function plistlib(bytes: Buffer | string): Promise<Json> {
+    const f = join(dir, `profile-${Math.random().toString(36).slice(2)}.xml`);
+    await writeFile(f, bytes);
+    return JSON.parse((await run('python3', ['-c', pythonLoad, f])).stdout) as Json;
+  }
+  const mdmPayload = (profile: Json) => (profile['PayloadContent'] as Json[]).find((p) => p['PayloadType'] === 'com.apple.mdm')!;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ios-profile-'));
+    const [apple, serverCa] = await Promise.all([createCa('Apple (sim)'), createCa('APNs server CA')]);
+    deviceCa = await createCa('Device identity CA');
+    const server = await issue(serverCa, { subject: { CN: 'localhost' }, ips: ['127.0.0.1'], server: true });
+    const push = await issuePushCertificate(apple, topic);
+    apns = new ApnsSimulator({ certPem: server.certPem, keyPem: server.keyPem, clientCaPem: apple.certPem });
+    await apns.start();
+    const f = (name: string) => join(dir, name);
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      f('signer.key'),
+      '-out',
+      f('signer.pem'),
+      '-subj',
+      '/CN=hub profile signer',
+      '-days',
+      '2',
+    ]);
+    await writeFile(f('apns-ca.pem'), serverCa.certPem);
+    await writeFile(f('identity-ca.pem'), deviceCa.certPem);
+    await writeFile(f('push.pem'), push.certPem);
+    await writeFile(f('push.key'), push.keyPem, { mode: 0o600 });
+    delete process.env['HUB_IOS_ORG_ID'];
+    Object.assign(process.env, {
+      HUB_IOS_APNS_URL: apns.url,
+      HUB_IOS_APNS_CA_FILE: f('apns-ca.pem'),
+      HUB_IOS_IDENTITY_CA_FILE: f('identity-ca.pem'),
+      HUB_IOS_PUSH_CERT_FILE: f('push.pem'),
+      HUB_IOS_PUSH_KEY_FILE: f('push.key'),
+      HUB_IOS_PROFILE_SIGNER_CERT_FILE: f('signer.pem'),
+      HUB_IOS_PROFILE_SIGNER_KEY_FILE: f('signer.key'),
+    });
+    h = await startHub();
+    tenant = await newTenant(h, 'Profile tenant');
+  });
+  afterAll(async () => {
+    await h?.close();
+    await apns?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('an unsigned profile parses with plistlib: MDM payload with this hub’s URLs, the push topic and the identity it names', async () => {
+    const bearer = await token(tenant.accessKey, tenant.accessSecret);
+    const res = await download(bearer, { identity: scep, organization: 'Profile tenant' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/x-apple-aspen-config/);
+    const profile = await plistlib(Buffer.from(await res.arrayBuffer()));
+    expect(profile).toMatchObject({ PayloadType: 'Configuration', PayloadOrganization: 'Profile tenant' });
+    const identity = (profile['PayloadContent'] as Json[]).find((p) => p['PayloadType'] === 'com.apple.security.scep')!;
+    expect(identity['PayloadContent']).toMatchObject({ URL: scep.url, Challenge: scep.challenge });
+    const mdm = mdmPayload(profile);
+    expect(mdm).toMatchObject({
+      Topic: topic,
+      ServerURL: `${h.baseUrl}/mdm`,
+      IdentityCertificateUUID: identity['PayloadUUID'],
+      SignMessage: true,
+    });
+    expect(String(mdm['CheckInURL'])).toMatch(new RegExp(`^${h.baseUrl}/mdm/checkin\\?enrollment=[A-Za-z0-9_-]{20,}$`));
+  });
+
+  it('a signed profile is CMS that openssl verifies against the hub’s signer, with the same profile inside', async () => {
+    const bearer = await token(tenant.accessKey, tenant.accessSecret);
+    const res = await download(bearer, { identity: scep, signed: true });
+    expect(res.status).toBe(200);
+    const der = Buffer.from(await res.arrayBuffer());
+    expect(der[0]).toBe(0x30); // DER SEQUENCE, not XML
+    await writeFile(join(dir, 'signed.mobileconfig'), der);
+    await run('openssl', [
+      'cms',
+      '-verify',
+      '-inform',
+      'DER',
+      '-in',
+      join(dir, 'signed.mobileconfig'),
+      '-CAfile',
+      join(dir, 'signer.pem'),
+      '-purpose',
+      'any',
+      '-out',
+      join(dir, 'signed-content.xml'),
+    ]);
+    const inner = await plistlib(await readFile(join(dir, 'signed-content.xml')));
+    expect(mdmPayload(inner)).toMatchObject({ Topic: topic, ServerURL: `${h.baseUrl}/mdm` });
+    // Tampered content no longer verifies.
+    const tampered = Buffer.from(der);
+    const at = tampered.indexOf(Buffer.from(topic));
+    tampered[at] = tampered[at]! ^ 0x01;
+    await writeFile(join(dir, 'tampered.mobileconfig'), tampered);
+    await expect(
+      run('openssl', ['cms', '-verify', '-inform', 'DER', '-in', join(dir, 'tampered.mobileconfig'), '-CAfile', join(dir, 'signer.pem')]),
+    ).rejects.toThrow();
+  });
+
+  it('the phone that installs it enrolls into the organization that downloaded it (no HUB_IOS_ORG_ID); a forged token is refused', async () => {
+    const bearer = await token(tenant.accessKey, tenant.accessSecret);
+    const mdm = mdmPayload(await plistlib(Buffer.from(await (await download(bearer, { identity: scep })).arrayBuffer())));
+    const phone = new IphoneAgent({
+      serverUrl: String(mdm['ServerURL']),
+      checkInUrl: String(mdm['CheckInURL']),
+      topic,
+      identity: await issue(deviceCa, { subject: { CN: 'tenant phone' } }),
+      apns,
+    });
+    await phone.enroll();
+    expect(await h.hub.devices.byIdentifier('ios', phone.udid)).toMatchObject({ orgId: tenant.orgId, type: 'ios', status: 'ACTIVE' });
+
+    const intruder = new IphoneAgent({
+      serverUrl: `${h.baseUrl}/mdm`,
+      checkInUrl: `${h.baseUrl}/mdm/checkin?enrollment=${'A'.repeat(32)}`,
+      topic,
+      identity: await issue(deviceCa, { subject: { CN: 'intruder' } }),
+      apns,
+    });
+    await expect(intruder.enroll()).rejects.toThrow(/403.*EnrollmentTokenInvalid/);
+    expect(await h.hub.devices.byIdentifier('ios', intruder.udid)).toBeUndefined();
+    // Without a token and without HUB_IOS_ORG_ID no Apple device enrolls.
+    const stray = new IphoneAgent({
+      serverUrl: `${h.baseUrl}/mdm`,
+      topic,
+      identity: await issue(deviceCa, { subject: { CN: 'stray' } }),
+      apns,
+    });
+    await expect(stray.enroll()).rejects.toThrow(/403.*EnrollmentClosed/);
+  });
+
+  it('needs a bearer token with dm:devices:manage; bad identities are 400', async () => {
+    expect((await download(undefined, { identity: scep })).status).toBe(401);
+    const viewer = await token(tenant.accessKey, tenant.accessSecret, 'dm:devices:view');
+    expect((await download(viewer, { identity: scep })).status).toBe(403);
+    const bearer = await token(tenant.accessKey, tenant.accessSecret);
+    expect((await download(bearer, { identity: { kind: 'scep', url: 'https://scep.example.com' } })).status).toBe(400);
+    expect((await download(bearer, { identity: { kind: 'scep', url: 'ftp://x', challenge: 'c' } })).status).toBe(400);
+    expect((await download(bearer, { identity: { kind: 'smoke-signals' } })).status).toBe(400);
+    expect((await download(bearer, { identity: scep, validDays: 365 })).status).toBe(400);
+  });
+});
