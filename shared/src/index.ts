@@ -8,3 +8,4 @@ export * from './codecs.js';
 export * from './stream-topics.js';
 export * from './device-fields.js';
 export * from './api-limits.js';
+export * from './client-publishes.js';

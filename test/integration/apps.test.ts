@@ -426,6 +426,28 @@ describe('application management: publisher, store, scheduled installs to iPhone
     expect(removal['payLoad']).toEqual({ appIdentifier: 'com.example.meter', type: 'enterprise' });
   });
 
+  it('an install the device type cannot express (iOS from an http manifest URL) is refused whole: 400, nothing stored or queued', async () => {
+    const { uuid } = await newRelease('PlainHttp');
+    await publish(uuid);
+    const plain = await openAppManagement(h.hub.store, h.hub.deviceManagement, h.hub.commands, {
+      dataDir: h.dataDir,
+      maxArtifactBytes: 4096,
+      publicBaseUrl: () => 'http://hub.example.test',
+      log: pino({ level: 'silent' }),
+      clock: Date.now,
+    });
+    const before = (await operationsOf(phones[1]!.udid)).length;
+    const caller = { orgId: h.adminCreds.orgId, clientId: h.adminCreds.accessKey, scopes: [] };
+    await expect(
+      plain.subscribe(caller, uuid, { action: 'install', targetType: 'devices', targets: [phones[1]!.udid] }),
+    ).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringContaining('https') as string,
+    });
+    expect((await store('GET', `/subscriptions?releaseUuid=${uuid}`)).body['count']).toBe(0);
+    expect((await operationsOf(phones[1]!.udid)).length).toBe(before);
+  });
+
   it('a scheduled install can be cancelled until it runs', async () => {
     const { uuid } = await newRelease('Cancelled');
     await publish(uuid);

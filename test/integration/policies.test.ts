@@ -28,6 +28,7 @@ describe('policies with compliance monitoring: passcode rule on a group, simulat
   let policyId: string;
   /** A token of another organization (made before the tests move the hub's clock). */
   let otherToken: string;
+  let other: { accessKey: string; accessSecret: string };
 
   const dm = async (method: string, path: string, body?: unknown, token = bearer) => {
     const r = await fetch(`${h.baseUrl}/api/device-mgt/v1.0${path}`, {
@@ -71,6 +72,9 @@ describe('policies with compliance monitoring: passcode rule on a group, simulat
   /** Moves the hub's clock one monitoring period on and runs the monitoring round that became due. */
   async function nextMonitoringRun() {
     h.advanceClock(600_000);
+    // Tokens live an hour of the hub's clock: take fresh ones as it moves.
+    bearer = await tokenFor(h.adminCreds.accessKey, h.adminCreds.accessSecret);
+    otherToken = await tokenFor(other.accessKey, other.accessSecret);
     const run = await h.hub.policies.monitor.tick();
     expect(run.ran).toBe(true);
     return run;
@@ -111,7 +115,7 @@ describe('policies with compliance monitoring: passcode rule on a group, simulat
     member = await phone('member');
     outsider = await phone('outsider');
     bearer = await tokenFor(h.adminCreds.accessKey, h.adminCreds.accessSecret);
-    const other = await newTenant(h, 'policies-other');
+    other = await newTenant(h, 'policies-other');
     otherToken = await tokenFor(other.accessKey, other.accessSecret);
     const g = await dm('POST', '/groups', { name: 'field staff' });
     groupId = g.body['id'] as string;
@@ -220,6 +224,95 @@ describe('policies with compliance monitoring: passcode rule on a group, simulat
     expect((await compliance(member)).status).toBe(404);
     expect((await dm('POST', '/policies/remove-policy', [policyId])).status).toBe(200);
     expect((await dm('GET', `/policies/${policyId}`)).status).toBe(404);
+  });
+
+  describe('priorities and compliance modes', () => {
+    let warnGroup: string;
+    let blockOutsider: string;
+    const passcode = (minLength: number) => ({
+      deviceType: 'ios',
+      profileFeaturesList: [{ featureCode: 'PASSCODE_POLICY', content: { minLength } }],
+    });
+
+    it('the effective policy is the assigned one of highest priority; new priorities reach devices at apply-changes', async () => {
+      expect((await dm('POST', `/groups/id/${groupId}/devices/add`, [{ type: 'ios', id: outsider.udid }])).status).toBe(200);
+      const a = await dm('POST', '/policies', {
+        policyName: 'group warn',
+        compliance: 'WARN',
+        profile: passcode(4),
+        deviceGroups: [groupId],
+      });
+      const b = await dm('POST', '/policies', {
+        policyName: 'outsider block',
+        compliance: 'BLOCK',
+        profile: passcode(8),
+        deviceIdentifiers: [outsider.udid],
+      });
+      warnGroup = a.body['id'] as string;
+      blockOutsider = b.body['id'] as string;
+      expect(a.body['priority'] as number).toBeLessThan(b.body['priority'] as number);
+      await dm('POST', '/policies/activate-policy', [warnGroup, blockOutsider]);
+      expect((await dm('PUT', '/policies/apply-changes')).body).toMatchObject({ appliedDevices: 2 });
+      expect((await dm('GET', `/policies/effective-policy/ios/${outsider.udid}`)).body).toMatchObject({ id: warnGroup });
+
+      expect(
+        (
+          await dm('PUT', '/policies/priorities', [
+            { id: blockOutsider, priority: 1 },
+            { id: warnGroup, priority: 2 },
+          ])
+        ).status,
+      ).toBe(200);
+      // Not published yet: devices keep what they hold.
+      expect((await compliance(outsider)).body).toMatchObject({ policyId: warnGroup });
+      expect((await dm('PUT', '/policies/apply-changes')).body).toMatchObject({
+        publishedPolicies: 2,
+        appliedDevices: 1,
+        revokedDevices: 0,
+      });
+      expect((await dm('GET', `/policies/effective-policy/ios/${outsider.udid}`)).body).toMatchObject({ id: blockOutsider });
+      const held = await compliance(outsider);
+      expect(held.body).toMatchObject({ policyId: blockOutsider, status: 'PENDING' });
+      await settled(h.adminCreds.orgId, held.body['bundleCommandId'] as string);
+      expect((await compliance(member)).body).toMatchObject({ policyId: warnGroup });
+    });
+
+    it('WARN: notified, no corrective operation; BLOCK: notified and the enrolment blocked until an administrator lifts it', async () => {
+      member.passcodeCompliant = false;
+      outsider.passcodeCompliant = false;
+      const notesBefore = (await dm('GET', '/policies/notifications')).body['count'] as number;
+      await nextMonitoringRun();
+      for (const phone of [member, outsider])
+        await settled(h.adminCreds.orgId, (await compliance(phone)).body['monitorCommandId'] as string);
+      const run = await nextMonitoringRun();
+      expect(run).toMatchObject({ evaluated: 2, nonCompliant: 2, corrective: 0 });
+      const warned = await compliance(member);
+      expect(warned.body).toMatchObject({ status: 'NON_COMPLIANT', policyId: warnGroup });
+      expect(warned.body['correctiveCommandId']).toBeUndefined();
+      expect((await compliance(outsider)).body).toMatchObject({ status: 'NON_COMPLIANT', policyId: blockOutsider });
+      expect((await dm('GET', `/devices/ios/${outsider.udid}`)).body).toMatchObject({ enrolmentInfo: { status: 'BLOCKED' } });
+      const notes = await dm('GET', '/policies/notifications');
+      expect(notes.body['count']).toBe(notesBefore + 2);
+      expect(
+        (notes.body['notifications'] as Json[])
+          .slice(0, 2)
+          .map((n) => n['compliance'])
+          .sort(),
+      ).toEqual(['BLOCK', 'WARN']);
+      // A blocked device takes no operations.
+      const op = await dm('POST', '/devices/ios/operations', {
+        deviceIdentifiers: [outsider.udid],
+        operation: { code: 'DEVICE_LOCK', payload: {} },
+      });
+      expect((op.body['activityStatus'] as Json[])[0]).toMatchObject({ status: 'INVALID' });
+
+      expect((await dm('PUT', `/devices/ios/${outsider.udid}/changestatus?newStatus=REMOVED`)).status).toBe(400);
+      expect((await dm('GET', `/devices/ios/${outsider.udid}`)).body).toMatchObject({ enrolmentInfo: { status: 'BLOCKED' } });
+      expect((await dm('PUT', `/devices/ios/${outsider.udid}/changestatus?newStatus=ACTIVE`)).status).toBe(200);
+      expect((await dm('GET', `/devices/ios/${outsider.udid}`)).body).toMatchObject({ enrolmentInfo: { status: 'ACTIVE' } });
+      member.passcodeCompliant = true;
+      outsider.passcodeCompliant = true;
+    });
   });
 
   describe('bad input: the documented error, nothing stored or changed', () => {

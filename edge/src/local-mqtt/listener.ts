@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { parseConnect, topics, verifyConnectPassword } from '@edgehub/shared';
-import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
+import { keepClientPublishesLocal, parseConnect, topics, verifyConnectPassword } from '@edgehub/shared';
+import { Aedes, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import type { Reading } from '../buffer/index.js';
 import type { SubDeviceCredentials } from '../registration/sub-devices.js';
@@ -61,8 +61,7 @@ export class LocalMqttListener {
       },
     });
     // Nothing a local device publishes fans out to another local client.
-    const forward = aedes.publish.bind(aedes) as unknown as (p: AedesPublishPacket, c: Client | null, d?: (e?: Error) => void) => void;
-    (aedes as unknown as { publish: typeof forward }).publish = (p, c, d) => (c && typeof c === 'object' ? d?.() : forward(p, c, d));
+    keepClientPublishesLocal(aedes);
     aedes.on('connackSent', (packet, client) => {
       const creds = this.owner.get(client);
       if (packet.returnCode !== 0 || !creds) return;

@@ -105,7 +105,10 @@ function mergeResponses(actions: ActionOperation[]): Json {
   for (const a of actions) {
     for (const [status, response] of Object.entries(a.responses ?? {})) {
       if (!isObject(response)) continue;
-      const entry = byStatus.get(status) ?? { description: String(response['description'] ?? 'Response'), schemas: [] };
+      const entry = byStatus.get(status) ?? {
+        description: typeof response['description'] === 'string' ? response['description'] : 'Response',
+        schemas: [],
+      };
       const schema = ((response['content'] as Json | undefined)?.['application/json'] as Json | undefined)?.['schema'];
       if (schema !== undefined) entry.schemas.push(titled(schema, a.action));
       byStatus.set(status, entry);
@@ -150,7 +153,7 @@ export function mergeActionPaths(doc: Json): Json {
       const op = item[method];
       if (!isObject(op)) continue;
       const list = byMethod.get(method) ?? [];
-      list.push({ ...op, action, operationId: actionOperationId(path, action) } as ActionOperation);
+      list.push({ ...op, action, operationId: actionOperationId(path, action) });
       byMethod.set(method, list);
     }
   }

@@ -44,7 +44,7 @@ export async function deviceMgtApi(app: FastifyInstance, opts: DeviceMgtApiOptio
         await s.register(dmDeviceRoutes, { dm: opts.dm, types: opts.types });
         await s.register(dmGroupRoutes, { groups: opts.dm.groups });
         await s.register(dmActivityRoutes, { dm: opts.dm, types: opts.types });
-        if (opts.policies) await s.register(dmPolicyRoutes, { policies: opts.policies });
+        if (opts.policies) await s.register(dmPolicyRoutes, { policies: opts.policies, dm: opts.dm });
         for (const t of opts.types.list()) if (t.managementRoutes) await s.register(async (p) => t.managementRoutes!(p, opts.ctx));
       });
     },

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { viewOfDevice, type DeviceManagement } from '../../device-management/device-management.js';
+import { DeviceMgtError } from '../../device-management/errors.js';
 import type { PolicyInput, Policies } from '../../device-management/policies/policies.js';
 import { complianceModes, type ComplianceStatus, type PolicyRecord } from '../../device-management/policies/records.js';
 import { ownerships } from '../../device-management/records.js';
@@ -79,7 +81,7 @@ export function viewOfPolicy(p: PolicyRecord) {
  * Policies (docs/DEVICE-MANAGEMENT.md, "Policies: REST"), after Entgra's /policies paths, plus the
  * compliance views of devices. Reading needs dm:policies:view, changing dm:policies:manage.
  */
-export async function dmPolicyRoutes(app: FastifyInstance, { policies }: { policies: Policies }): Promise<void> {
+export async function dmPolicyRoutes(app: FastifyInstance, { policies, dm }: { policies: Policies; dm: DeviceManagement }): Promise<void> {
   const view = needs('dm:policies:view');
   const manage = needs('dm:policies:manage');
 
@@ -218,6 +220,30 @@ export async function dmPolicyRoutes(app: FastifyInstance, { policies }: { polic
         limit,
       );
       return { devices: found.items, count: found.total };
+    },
+  );
+
+  // Entgra's changestatus, here for what a BLOCK policy does: an administrator lifts the block (ACTIVE).
+  app.put(
+    '/devices/:type/:id/changestatus',
+    {
+      preHandler: needs('dm:devices:manage'),
+      schema: {
+        params: { type: 'object', properties: { type: typeParam, id: ident } },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['newStatus'],
+          properties: { newStatus: { enum: ['ACTIVE', 'INACTIVE', 'BLOCKED'] } },
+        },
+      },
+    },
+    async (req) => {
+      const p = req.params as { type: string; id: string };
+      const { newStatus } = req.query as { newStatus: 'ACTIVE' | 'INACTIVE' | 'BLOCKED' };
+      const d = await dm.devices.get(req.dmCaller!.orgId, p.type, p.id);
+      if (d.status === 'REMOVED') throw new DeviceMgtError(409, `device ${p.type}/${p.id} is disenrolled`);
+      return viewOfDevice(await dm.devices.update(req.dmCaller!.orgId, p.type, p.id, { status: newStatus }));
     },
   );
 }

@@ -131,7 +131,13 @@ export class AppStore extends EventEmitter<{ deviceApp: [DeviceAppRecord] }> {
     const devices = await this.resolve(sub, release);
     if (devices.length === 0) throw new DeviceMgtError(400, `the targets name no enrolled ${release.platform} device${this.why(sub)}`);
     await this.subscriptions.insert(sub);
-    return this.view(await this.execute(sub, release, devices));
+    try {
+      return this.view(await this.execute(sub, release, devices));
+    } catch (err) {
+      // Refused as a whole (e.g. the device type cannot express the operation): the caller gets the error, nothing is kept.
+      await this.subscriptions.delete(sub.id, { state: 'RUNNING' });
+      throw err;
+    }
   }
 
   async subscription(orgId: string, id: string): Promise<SubscriptionRecord> {
