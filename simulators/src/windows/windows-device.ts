@@ -64,7 +64,7 @@ function post(url: string, body: string, headers: Record<string, string>): Promi
 /** One PKCS#10 request (ECDSA P-256), shareable by a fleet of simulated devices. */
 export async function createCsr(cn = 'windows-device'): Promise<string> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-  const keys = (await webcrypto.subtle.generateKey(alg, false, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(alg, false, ['sign', 'verify']);
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${cn}`, keys, signingAlgorithm: alg });
   return Buffer.from(csr.rawData).toString('base64');
 }
@@ -279,7 +279,7 @@ export class WindowsDevice extends EventEmitter<{ session: [number]; command: [S
   }
 
   static message(header: Node, body: Node): string {
-    return builder.build({ SyncML: { '@_xmlns': 'SYNCML:SYNCML1.2', SyncHdr: header, SyncBody: { ...body, Final: '' } } }) as string;
+    return builder.build({ SyncML: { '@_xmlns': 'SYNCML:SYNCML1.2', SyncHdr: header, SyncBody: { ...body, Final: '' } } });
   }
 
   private async session(): Promise<void> {
@@ -304,7 +304,8 @@ export class WindowsDevice extends EventEmitter<{ session: [number]; command: [S
       const sync = (answer['SyncML'] as Node | undefined)?.['SyncBody'] as Node | undefined;
       const statuses: Node[] = [];
       const results: Node[] = [];
-      let next = 1;
+      // CmdID 1 is the Status for the server's SyncHdr.
+      let next = 2;
       for (const kind of ['Get', 'Exec', 'Replace'] as const) {
         for (const c of (sync?.[kind] as Node[] | undefined) ?? []) {
           const cmdId = textOf(c['CmdID']) ?? '';
@@ -329,7 +330,7 @@ export class WindowsDevice extends EventEmitter<{ session: [number]; command: [S
       if (statuses.length === 0) break;
       msgId++;
       body = {
-        Status: [{ CmdID: String(next++), MsgRef: String(msgId - 1), CmdRef: '0', Cmd: 'SyncHdr', Data: '200' }, ...statuses],
+        Status: [{ CmdID: '1', MsgRef: String(msgId - 1), CmdRef: '0', Cmd: 'SyncHdr', Data: '200' }, ...statuses],
         Results: results,
       };
       if (results.length === 0) delete body['Results'];
@@ -374,7 +375,7 @@ export class WindowsDevice extends EventEmitter<{ session: [number]; command: [S
         },
         's:Body': body,
       },
-    }) as string;
+    });
     const r = await post(url, xml, { 'content-type': 'application/soap+xml; charset=utf-8', 'user-agent': 'Windows Enrollment Client' });
     const text = r.body;
     if (r.status !== 200) throw new Error(`${url} answered ${r.status}: ${text.slice(0, 2000)}`);
