@@ -32,6 +32,7 @@ async function main(): Promise<void> {
       `  REST API      ${base}/connect-service/v2.1/`,
       `  Token service ${base}/apim-token-service/v2.0/token/get`,
       `  API docs      ${base}/docs`,
+      ...(config.role === 'worker' ? [] : [`  Web console   ${base}/console/`]),
       `  Health        ${base}/health`,
       ...mqttLines,
       `  Admin login   ${hub.credentialsPath} (0600)`,

@@ -39,17 +39,17 @@ describe('pull queue', () => {
     core.setWaker(async (c) => void woken.push(c.commandId));
     await core.start();
   };
-  const issue = (code: string, deviceId = 'dev-1', ttl = 86_400) =>
-    core.issue({
-      target: target(deviceId),
-      deviceType: 'json-pull',
-      kind: 'operation',
-      name: code,
-      params: {},
-      pendingTtlSeconds: ttl,
-      timeoutMs: 3_600_000,
-      by: 'admin',
-    });
+  const baseIssue = (deviceId: string, ttl = 86_400) => ({
+    target: target(deviceId),
+    deviceType: 'json-pull',
+    kind: 'operation' as const,
+    name: '',
+    params: {},
+    pendingTtlSeconds: ttl,
+    timeoutMs: 3_600_000,
+    by: 'admin',
+  });
+  const issue = (code: string, deviceId = 'dev-1', ttl = 86_400) => core.issue({ ...baseIssue(deviceId, ttl), name: code });
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pull-queue-'));
@@ -61,6 +61,51 @@ describe('pull queue', () => {
     await core.stop();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an identical command issued again while one waits (pending or NotNow) ends the old one REPEATED; the device runs it once', async () => {
+    const issueWith = (code: string, params: Record<string, unknown>, deviceId = 'dev-1') =>
+      core.issue({ ...baseIssue(deviceId), name: code, params });
+    const statuses: CommandRecord[] = [];
+    core.on('status', (c) => statuses.push(c));
+    const first = await issueWith('DEVICE_LOCK', { Message: 'Lost', PIN: '123456' });
+    now += 1;
+    const other = await issueWith('DEVICE_LOCK', { Message: 'Found' }); // other parameters: both stay
+    const elsewhere = await issueWith('DEVICE_LOCK', { Message: 'Lost', PIN: '123456' }, 'dev-2'); // other device: stays
+    now += 1;
+    const again = await issueWith('DEVICE_LOCK', { PIN: '123456', Message: 'Lost' }); // same, keys in another order
+    const old = (await core.search('o1', { commandId: first.commandId }, {})).items[0]!;
+    expect(old).toMatchObject({ status: 'repeated', operationStatus: 'REPEATED' });
+    expect(old.history.at(-1)).toMatchObject({ status: 'repeated', note: `superseded by ${again.commandId}` });
+    expect(statuses.some((c) => c.commandId === first.commandId && c.operationStatus === 'REPEATED')).toBe(true);
+    // The device gets the other lock and the new one, never the superseded one.
+    const handed: string[] = [];
+    for (let next = await core.pull.nextCommand(phone, 's1'); next; next = await core.pull.nextCommand(phone, 's1')) {
+      handed.push(next.command.commandId);
+      await core.pull.report(phone, 's1', { commandId: next.command.commandId, outcome: 'acknowledged' });
+    }
+    expect(handed).toEqual([other.commandId, again.commandId]);
+    expect((await core.pull.nextCommand({ ...phone, deviceId: 'dev-2' }, 's1'))?.command.commandId).toBe(elsewhere.commandId);
+
+    // Deferred with NotNow: still waiting, so superseded too.
+    const deferred = await issueWith('DEVICE_INFO', { Queries: ['UDID'] });
+    await core.pull.nextCommand(phone, 's2');
+    await core.pull.report(phone, 's2', { commandId: deferred.commandId, outcome: 'not-now' });
+    now += 1;
+    await issueWith('DEVICE_INFO', { Queries: ['UDID'] });
+    expect((await core.search('o1', { commandId: deferred.commandId }, {})).items[0]).toMatchObject({ operationStatus: 'REPEATED' });
+
+    // Handed out and not answered: the device may be running it, so it is left alone.
+    const third = { ...phone, deviceId: 'dev-3' };
+    const running = await issueWith('DEVICE_LOCK', {}, 'dev-3');
+    expect((await core.pull.nextCommand(third, 's3'))?.command.commandId).toBe(running.commandId);
+    now += 1;
+    const next = await issueWith('DEVICE_LOCK', {}, 'dev-3');
+    expect((await core.search('o1', { commandId: running.commandId }, {})).items[0]).toMatchObject({ status: 'sent' });
+    // The old one's answer still counts, and the new one follows.
+    const answered = await core.pull.report(third, 's3', { commandId: running.commandId, outcome: 'acknowledged' });
+    expect(answered.operationStatus).toBe('COMPLETED');
+    expect((await core.pull.nextCommand(third, 's3'))?.command.commandId).toBe(next.commandId);
   });
 
   it('queues as PENDING, asks for a wake-up, and hands commands out oldest first with their wire form', async () => {

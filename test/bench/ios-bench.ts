@@ -39,6 +39,12 @@ const PROFILE_DIR = process.env.BENCH_IOS_PROFILE;
 /** Commands issued at once by the administrator's side, and pushes in flight in the peer's loop. */
 const ISSUE_CONCURRENCY = 256;
 const log = (msg: string) => console.error(`[bench:ios] ${msg}`);
+/** Tells the bench's watchdog the run is progressing (set by runIosBenchmarks). */
+let alive: () => void = () => undefined;
+/** Every 1,000 finished commands of a round count as progress. */
+const progress = (n: number) => {
+  if (n % 1000 === 0) alive();
+};
 
 interface Peer {
   run(round: number): Promise<IosRound>;
@@ -97,6 +103,7 @@ async function hubLoop(fleet: FleetWorker, dir: string): Promise<Peer & { enroll
           if (c.operationStatus !== 'COMPLETED') return;
           started.delete(c.assetId);
           latencies.push(performance.now() - t);
+          progress(latencies.length);
           if (latencies.length === targets.length) {
             h.hub.commands.off('status', on);
             resolve();
@@ -169,6 +176,7 @@ async function bareLoop(fleet: FleetWorker): Promise<Peer> {
           if (t === undefined) return;
           started.delete(udid);
           latencies.push(performance.now() - t);
+          progress(latencies.length);
           if (latencies.length === phones.length) resolve();
         };
       });
@@ -199,7 +207,8 @@ async function bareLoop(fleet: FleetWorker): Promise<Peer> {
 }
 
 /** `alive` is called after each long step (identities, enrollment, every round): the bench's watchdog. */
-export async function runIosBenchmarks(alive: () => void = () => undefined): Promise<void> {
+export async function runIosBenchmarks(keepAlive: () => void = () => undefined): Promise<void> {
+  alive = keepAlive;
   const started = new Date();
   const loadStart = loadavg()[0] ?? NaN;
   const dir = await mkdtemp(join(tmpdir(), 'bench-ios-'));

@@ -127,7 +127,14 @@ describe('application management: publisher, store, scheduled installs to iPhone
     process.env['HUB_IOS_ORG_ID'] = h.adminCreds.orgId;
     phones = [];
     for (const cn of ['iPhone A', 'iPhone B', 'iPhone C']) {
-      const p = new IphoneAgent({ serverUrl: `${h.baseUrl}/mdm`, topic, identity: await issue(deviceCa, { subject: { CN: cn } }), apns });
+      const p = new IphoneAgent({
+        serverUrl: `${h.baseUrl}/mdm`,
+        topic,
+        identity: await issue(deviceCa, { subject: { CN: cn } }),
+        apns,
+        // The manifest URL names the hub's public (https) address; the phone reaches the hub here.
+        fetchManifest: (url) => fetch(url.replace(publicUrl, h.baseUrl)),
+      });
       await p.enroll();
       phones.push(p);
     }
@@ -254,6 +261,8 @@ describe('application management: publisher, store, scheduled installs to iPhone
     await installed;
     for (const p of phones.slice(0, 2)) expect(p.executed.map((e) => e.requestType)).toContain('InstallApplication');
     expect(phones[2]!.executed.map((e) => e.requestType)).not.toContain('InstallApplication');
+    // Each phone fetched the manifest and installed the app it names.
+    for (const p of phones.slice(0, 2)) expect(p.apps.get('com.example.survey')).toBe('Survey');
     const onA = await store('GET', `/devices/ios/${phones[0]!.udid}/applications`);
     expect(onA.body['applications']).toEqual([
       expect.objectContaining({ appId, releaseUuid: uuid, packageName: 'com.example.survey', version: '1.0.0', status: 'INSTALLED' }),
@@ -272,6 +281,12 @@ describe('application management: publisher, store, scheduled installs to iPhone
     const file = Buffer.from(await (await fetch(local(manifest.items[0]!.assets[0]!.url))).arrayBuffer());
     expect(file.equals(artifact)).toBe(true);
     expect((await fetch(local(manifestUrl.replace(/signature=[0-9a-f]+/, `signature=${'0'.repeat(64)}`)))).status).toBe(403);
+
+    // The user deletes the app on phone B: its next application list shows it gone.
+    phones[1]!.apps.delete('com.example.survey');
+    const gone = deviceApps(1, 'UNINSTALLED');
+    await dm('POST', '/devices/ios/operations', { deviceIdentifiers: [phones[1]!.udid], operation: { code: 'APPLICATION_LIST' } });
+    expect((await gone)[0]).toMatchObject({ deviceIdentifier: phones[1]!.udid, appId });
 
     // Uninstall from one device: RemoveApplication, reflected as UNINSTALLED.
     const removed = deviceApps(1, 'UNINSTALLED');

@@ -39,6 +39,7 @@ import type { Firmwares } from '../ota/firmwares.js';
 import type { OtaCampaigns } from '../ota/campaigns.js';
 import type { DownloadUrls } from '../ota/download-urls.js';
 import { alertRoutes } from './alerts.routes.js';
+import { consoleRoutes } from './console.js';
 import type { AlertRules } from '../alerts/alert-rules.js';
 import type { AlertEngine } from '../alerts/alert-engine.js';
 
@@ -173,6 +174,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     }
   }
   if (opts.management === false) return app;
+  // The web console is served by the manager node, beside the API it calls (docs/CONSOLE.md).
+  await app.register(consoleRoutes, {});
   if (opts.deviceMgt) await deviceMgtApi(app, opts.deviceMgt);
   await app.register(tokenRoutes, { tokens: opts.tokens, rateLimitPerMinute: opts.tokenRateLimitPerMinute });
   await app.register(async (scope) => {

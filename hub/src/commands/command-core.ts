@@ -8,6 +8,17 @@ import type { CommandChannel, CommandReply } from './channel.js';
 import { PullQueue } from './pull-queue.js';
 import { deviceTypeOf, operationStatusOf, type CommandKind, type CommandRecord, type CommandStatus } from './records.js';
 
+/** JSON with object keys sorted: two parameter sets are identical when their canonical texts are. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object')
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(value) ?? 'null';
+}
+
 export interface CommandLimits {
   /** Cached commands waiting or in flight per device (EnOS: 50, 11902 beyond). */
   maxPendingPerDevice: number;
@@ -270,6 +281,7 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
 
   /** Queues a command for a device that pulls, then asks for a wake-up (a failed wake-up loses nothing: the command waits). */
   private async queueForPull(record: CommandRecord): Promise<CommandRecord> {
+    await this.supersede(record);
     await this.checkRoom(record);
     await this.commands.insert(record);
     this.emit('status', record);
@@ -279,6 +291,24 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
       this.log.error({ err, commandId: record.commandId }, 'could not queue the wake-up; the command waits for the next check-in');
     }
     return record;
+  }
+
+  /**
+   * A command issued again while an identical one (same operation, same parameters) still waits
+   * for the same device, not yet handed out or deferred with NotNow: the older one ends REPEATED
+   * (docs/DEVICE-MANAGEMENT.md, "Operation statuses"), as Entgra does, so the device runs it once.
+   * One handed out and not answered yet is left alone: the device may be running it.
+   */
+  private async supersede(record: CommandRecord): Promise<void> {
+    const waiting = await this.commands.find(
+      { assetId: record.assetId, deviceType: deviceTypeOf(record), name: record.name, status: { $in: ['pending', 'notnow'] } },
+      { limit: 100 },
+    );
+    const params = canonicalJson(record.params);
+    for (const old of waiting.items) {
+      if (canonicalJson(old.params) !== params) continue;
+      await this.finish(old.commandId, 'repeated', undefined, `superseded by ${record.commandId}`, old.status);
+    }
   }
 
   /** Delivers the device's next cached command if none is in flight; serialized per device. */

@@ -6,7 +6,7 @@
  *   COMPLETED    the device answered with success
  *   ERROR        the device answered with an error (or could not parse the command)
  *   NOTNOW       the device deferred it (Apple NotNow): it stays queued
- *   REPEATED     superseded by a newer operation of the same code before it was answered
+ *   REPEATED     superseded: the same operation and parameters issued again while it still waited
  *   TIMEOUT      no answer before its deadline, or never delivered before it expired
  */
 export const operationStatuses = ['PENDING', 'IN_PROGRESS', 'COMPLETED', 'ERROR', 'NOTNOW', 'REPEATED', 'TIMEOUT'] as const;

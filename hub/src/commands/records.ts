@@ -10,6 +10,7 @@ import type { OperationStatus, ResultOutcome } from './operation-status.js';
  *   sent → notnow → sent …        (a pulled command the device deferred; stays queued)
  *   sent → in-progress → acknowledged | error | timeout
  *   pending → expired | cancelled | repeated
+ *   notnow → repeated             (an identical command issued again, wake-and-pull types)
  * `operationStatus` is the device-management (Entgra) view of the same state, stored with it.
  */
 export type CommandStatus =

@@ -18,7 +18,14 @@ export interface IphoneAgentOptions {
   apns: ApnsSimulator;
   /** false: no Mdm-Signature (identity must then come from TLS, or the server refuses). */
   signMessage?: boolean;
+  /**
+   * How the phone downloads an enterprise app's manifest (InstallApplication with ManifestURL);
+   * default: fetch. Tests point it at the hub when the manifest URL names the hub's public host.
+   */
+  fetchManifest?: (url: string) => Promise<Response>;
 }
+
+type ManifestInfo = { bundleId: string; title: string } | { failed: string };
 
 export interface ExecutedCommand {
   commandUuid: string;
@@ -165,12 +172,33 @@ export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; ses
       const text = await res.text();
       if (res.status !== 200) throw new Error(`command endpoint answered ${res.status}: ${text}`);
       if (text.length === 0) break;
-      report = this.execute(plist.parse(text) as Dict);
+      const cmd = plist.parse(text) as Dict;
+      report = this.execute(cmd, await this.manifestOf(cmd));
     }
     this.emit('sessionEnd');
   }
 
-  private execute(cmd: Dict): Dict {
+  /**
+   * Like a real device, an InstallApplication with a ManifestURL first downloads the manifest: its
+   * bundle identifier names the app installed; a manifest that cannot be read fails the install.
+   */
+  private async manifestOf(cmd: Dict): Promise<ManifestInfo | undefined> {
+    const command = (cmd.Command ?? {}) as Dict;
+    if (command.RequestType !== 'InstallApplication' || typeof command.ManifestURL !== 'string') return undefined;
+    try {
+      const res = await (this.opts.fetchManifest ?? fetch)(command.ManifestURL);
+      if (res.status !== 200) return { failed: `manifest download answered ${res.status}` };
+      const m = plist.parse(await res.text()) as { items?: { metadata?: Record<string, unknown> }[] };
+      const meta = m.items?.[0]?.metadata ?? {};
+      const bundleId = meta['bundle-identifier'];
+      if (typeof bundleId !== 'string') return { failed: 'the manifest names no bundle-identifier' };
+      return { bundleId, title: typeof meta['title'] === 'string' ? meta['title'] : bundleId };
+    } catch (err) {
+      return { failed: `manifest download failed: ${(err as Error).message}` };
+    }
+  }
+
+  private execute(cmd: Dict, manifest?: ManifestInfo): Dict {
     const commandUuid = typeof cmd.CommandUUID === 'string' ? cmd.CommandUUID : '';
     const command = (cmd.Command ?? {}) as Dict;
     const requestType = typeof command.RequestType === 'string' ? command.RequestType : '';
@@ -262,8 +290,19 @@ export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; ses
           InstalledApplicationList: [...this.apps].map(([Identifier, Name]) => ({ Identifier, Name, Version: '1.0' })),
         });
       case 'InstallApplication': {
-        const id = typeof command.Identifier === 'string' ? command.Identifier : 'com.example.app';
-        this.apps.set(id, id);
+        if (manifest && 'failed' in manifest)
+          return done('Error', {
+            ErrorChain: [
+              {
+                ErrorCode: 12004,
+                ErrorDomain: 'MCMDMErrorDomain',
+                LocalizedDescription: manifest.failed,
+                USEnglishDescription: manifest.failed,
+              },
+            ],
+          });
+        const id = manifest?.bundleId ?? (typeof command.Identifier === 'string' ? command.Identifier : 'com.example.app');
+        this.apps.set(id, manifest?.title ?? id);
         return done('Acknowledged', { Identifier: id, State: 'Installing' });
       }
       case 'RemoveApplication':

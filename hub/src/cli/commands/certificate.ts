@@ -6,6 +6,7 @@ import { describeRef, deviceRef, intIn, type DeviceRefOptions } from '../options
 import { cell, table, time } from '../output.js';
 import { openSession, outputFor, type GlobalOptions, type Session } from '../session.js';
 import { pageFooter } from '../views.js';
+import { registerCertificateIssue } from './certificate-apply.js';
 
 /** A certificate as `certificates?action=list` returns it (docs/ENOS-PROTOCOL.md §7.3 DeviceCertDetailInfo). */
 export interface CertificateView {
@@ -38,7 +39,10 @@ const STATUS = ['valid', 'revoked', 'expired'] as const;
 const MAX_WINDOW_DAYS = 3650;
 
 export function registerCertificate(program: Command): void {
-  const certificate = program.command('certificate').description("list and rotate devices' mutual-TLS certificates");
+  const certificate = program
+    .command('certificate')
+    .description("apply for, list, revoke and rotate devices' mutual-TLS certificates; download the CA and CRLs");
+  registerCertificateIssue(certificate);
 
   certificate
     .command('list')

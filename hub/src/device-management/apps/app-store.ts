@@ -36,6 +36,30 @@ const maxDevices = 10_000;
 
 const pendingStatuses: readonly DeviceAppStatus[] = ['INSTALL_PENDING', 'UNINSTALL_PENDING'];
 
+/** Operations whose answer is the device's list of installed apps (generic code, Apple request type). */
+const inventoryCodes = new Set(['APPLICATION_LIST', 'InstalledApplicationList']);
+
+/**
+ * The package names in an application list: Apple's `InstalledApplicationList` entries
+ * (`Identifier`), or the Android agent's list (`package`); undefined when it is neither.
+ */
+export function installedPackages(data: unknown): Set<string> | undefined {
+  const list = Array.isArray(data)
+    ? (data as unknown[])
+    : data !== null && typeof data === 'object' && Array.isArray((data as Record<string, unknown>)['InstalledApplicationList'])
+      ? ((data as Record<string, unknown>)['InstalledApplicationList'] as unknown[])
+      : undefined;
+  if (!list) return undefined;
+  const out = new Set<string>();
+  for (const item of list) {
+    if (item === null || typeof item !== 'object') continue;
+    const e = item as Record<string, unknown>;
+    const id = e['Identifier'] ?? e['package'] ?? e['packageName'];
+    if (typeof id === 'string') out.add(id);
+  }
+  return out;
+}
+
 export interface SubscribeRequest {
   action: SubscriptionAction;
   targetType: SubscriptionTarget;
@@ -55,8 +79,13 @@ export class AppStore extends EventEmitter<{ deviceApp: [DeviceAppRecord] }> {
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<void>;
   private readonly onStatus = (c: CommandRecord) => {
-    if (c.name !== 'INSTALL_APPLICATION' && c.name !== 'UNINSTALL_APPLICATION') return;
-    void this.reflect(c).catch((err: unknown) => this.log.error({ err, commandId: c.commandId }, 'could not reflect an app operation'));
+    const work =
+      c.name === 'INSTALL_APPLICATION' || c.name === 'UNINSTALL_APPLICATION'
+        ? this.reflect(c)
+        : inventoryCodes.has(c.name) && c.operationStatus === 'COMPLETED'
+          ? this.inventory(c)
+          : undefined;
+    void work?.catch((err: unknown) => this.log.error({ err, commandId: c.commandId }, 'could not reflect an app operation'));
   };
 
   constructor(
@@ -349,6 +378,37 @@ export class AppStore extends EventEmitter<{ deviceApp: [DeviceAppRecord] }> {
     if (!rec) return;
     const error = c.result?.error ?? c.result?.data ?? c.reply?.data;
     await this.apply(rec, c.operationStatus ?? 'PENDING', error);
+  }
+
+  /**
+   * A device's list of installed apps: an app the hub installed that is missing was removed on the
+   * device (UNINSTALLED); one it removed or failed to install that is present is INSTALLED. Apps
+   * with an operation in flight, and lists asked for before the last change, are left alone; so is
+   * an Apple list narrowed to some Identifiers.
+   */
+  private async inventory(c: CommandRecord): Promise<void> {
+    if (c.params['Identifiers'] !== undefined) return;
+    const present = installedPackages(c.result?.data ?? c.reply?.data);
+    if (!present) return;
+    const records = await this.deviceApps.find({ deviceId: c.assetId }, { limit: 1000 });
+    for (const rec of records.items) {
+      if (pendingStatuses.includes(rec.status) || c.createdAt <= rec.updatedAt) continue;
+      const has = present.has(rec.packageName);
+      const next: DeviceAppStatus | undefined = has
+        ? rec.status === 'INSTALLED'
+          ? undefined
+          : 'INSTALLED'
+        : rec.status === 'INSTALLED'
+          ? 'UNINSTALLED'
+          : undefined;
+      if (!next) continue;
+      const updated = await this.deviceApps.update(
+        rec.id,
+        { status: next, updatedAt: this.clock() },
+        { commandId: rec.commandId, status: rec.status },
+      );
+      if (updated) this.emit('deviceApp', updated);
+    }
   }
 
   private async apply(rec: DeviceAppRecord, status: OperationStatus, error: unknown): Promise<void> {

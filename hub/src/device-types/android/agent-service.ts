@@ -96,6 +96,10 @@ export class AndroidAgentService {
     for (const { r, open } of checked) {
       // An answer for an operation already closed is a re-sent one (the agent lost our 201): nothing to do.
       if (!open || r.outcome === null) continue;
+      if (r.code === 'DEVICE_INFO' && r.outcome === 'acknowledged') {
+        const info = deviceInfoProperties(r.response);
+        if (info && Object.keys(info).length > 0) await this.ctx.devices.update(d.orgId, ANDROID, d.deviceIdentifier, { properties: info });
+      }
       try {
         await this.ctx.pull.report(device, session, {
           commandId: r.id,
@@ -105,10 +109,6 @@ export class AndroidAgentService {
       } catch (err) {
         if (err instanceof DeviceMgtError && (err.status === 404 || err.status === 409)) continue; // raced with another request
         throw err;
-      }
-      if (r.code === 'DEVICE_INFO' && r.outcome === 'acknowledged') {
-        const info = deviceInfoProperties(r.response);
-        if (info && Object.keys(info).length > 0) await this.ctx.devices.update(d.orgId, ANDROID, d.deviceIdentifier, { properties: info });
       }
     }
     await this.ctx.devices.touch(d.id);

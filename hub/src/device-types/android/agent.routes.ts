@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { EnosError } from '@edgehub/shared';
 import { DeviceMgtError } from '../../device-management/errors.js';
 import type { AndroidAgentService } from './agent-service.js';
 import { AndroidAgentError } from './errors.js';
@@ -23,6 +24,8 @@ export function installAgentErrors(scope: FastifyInstance): void {
   scope.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
     if (err instanceof AndroidAgentError)
       return reply.status(err.httpStatus).send({ code: err.httpStatus, reason: err.reason, message: err.message });
+    // The REST server's JSON parser refuses a body that is not JSON with an EnOS error.
+    if (err instanceof EnosError) return reply.status(400).send({ code: 400, reason: 'MalformedBody', message: err.message });
     if (err instanceof DeviceMgtError) return reply.status(err.status).send({ code: err.status, reason: 'Refused', message: err.message });
     if (err.validation || err.statusCode === 400)
       return reply.status(400).send({ code: 400, reason: 'MalformedBody', message: err.message });

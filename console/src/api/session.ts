@@ -1,0 +1,94 @@
+import { endpoints, type Endpoint } from './endpoints.js';
+import { signedHeaders, tokenEncryption } from './sign.js';
+import type { Envelope } from './types.js';
+
+/** The token service's own envelope (docs/ENOS-PROTOCOL.md §7.2). */
+interface TokenReply {
+  status: number;
+  msg: string;
+  data: { accessToken: string; expire: number } | null;
+}
+
+/** A hub reply with a non-zero code, kept whole so pages can show the code and message. */
+export class HubError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Codes that mean the token is gone: the session ends instead of retrying. */
+const TOKEN_EXPIRED = 1203;
+
+export type Query = Record<string, string | number | undefined>;
+
+/**
+ * A logged-in application. The access token and the secret that signs each call live in this
+ * object only (never localStorage or a cookie): a reload or logout forgets them (docs/CONSOLE.md).
+ */
+export class Session {
+  private expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  private ended = false;
+
+  private constructor(
+    readonly appKey: string,
+    private readonly secret: string,
+    private readonly token: string,
+    readonly expiresAt: number,
+    public orgId: string,
+    private readonly onEnd: (reason: string) => void,
+  ) {
+    this.expiryTimer = setTimeout(() => this.end('Your session expired. Log in again.'), Math.max(0, expiresAt - Date.now()));
+  }
+
+  static async login(appKey: string, secret: string, orgId: string, onEnd: (reason: string) => void): Promise<Session> {
+    const timestamp = String(Date.now());
+    const res = await fetch(endpoints.tokenGet.path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ appKey, encryption: tokenEncryption(appKey, timestamp, secret), timestamp: Number(timestamp) }),
+    });
+    const reply = (await res.json()) as TokenReply;
+    if (reply.status !== 0 || !reply.data) throw new HubError(reply.status, reply.msg);
+    return new Session(appKey, secret, reply.data.accessToken, Date.now() + reply.data.expire * 1000, orgId, onEnd);
+  }
+
+  get active(): boolean {
+    return !this.ended;
+  }
+
+  /** Forgets the token and the secret's use; pages return to the login form. */
+  end(reason = ''): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.expiryTimer);
+    this.onEnd(reason);
+  }
+
+  /** The signed request of an endpoint: URL and headers (the body is signed as sent). */
+  signed(e: Endpoint, query: Query, rawBody?: string, orgScoped = true): { url: URL; headers: Record<string, string> } {
+    if (this.ended) throw new HubError(TOKEN_EXPIRED, 'Not logged in');
+    const url = new URL(e.path, location.origin);
+    if (e.action) url.searchParams.set('action', e.action);
+    if (orgScoped) url.searchParams.set('orgId', this.orgId);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+    return { url, headers: signedHeaders(this.token, url, rawBody, this.secret, Date.now()) };
+  }
+
+  /** Calls an endpoint; resolves with the whole envelope when code is 0, throws HubError otherwise. */
+  async call<T>(e: Endpoint, query: Query = {}, body?: unknown, opts: { orgScoped?: boolean } = {}): Promise<Envelope<T>> {
+    const raw = body === undefined ? undefined : JSON.stringify(body);
+    const { url, headers } = this.signed(e, query, raw, opts.orgScoped ?? true);
+    const res = await fetch(url, {
+      method: e.method,
+      headers: raw === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+      ...(raw === undefined ? {} : { body: raw }),
+    });
+    const reply = (await res.json().catch(() => ({ code: res.status, msg: res.statusText, data: null }))) as Envelope<T>;
+    if (reply.code === TOKEN_EXPIRED) this.end('Your session expired. Log in again.');
+    if (reply.code !== 0) throw new HubError(reply.code, reply.msg);
+    return reply;
+  }
+}
