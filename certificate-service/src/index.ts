@@ -100,4 +100,5 @@ export {
   type RunningCertificateServer,
 } from './http/server.js';
 export { connectCertificateService, type CertificateClientOptions } from './http/client.js';
+export { publicCaRoutes, type PublicCaOptions } from './http/public-routes.js';
 export { signatureHeaders, signRequest, requestSignature, responseSignature } from './http/signing.js';

@@ -73,6 +73,22 @@ describe.skipIf(missing.length > 0 && !inCi)(
       expect((await fetch(`${server.url}/ca/../data/ca/RSA.key`)).status).toBe(404);
     });
 
+    it('serves the same public CA routes as the hub (one implementation, http/public-routes.ts)', async () => {
+      const ca = await server.service.caCertificates();
+      const get = async (path: string) => {
+        const res = await fetch(`${server.url}${path}`);
+        expect(res.status, path).toBe(200);
+        return Buffer.from(await res.arrayBuffer());
+      };
+      expect((await get('/enos/CA/cacert/RSA')).toString()).toBe(ca.authorities.RSA.chainPem);
+      expect((await get('/enos/CA/cacert/ecc')).toString()).toBe(ca.authorities.ECC.chainPem);
+      expect(await get('/enos/CA/crl/RSA')).toEqual(await get('/crl/RSA.crl'));
+      const missing = await fetch(`${server.url}/enos/CA/cacert/DSA`);
+      expect(missing.status).toBe(404);
+      expect(await missing.json()).toEqual({ code: 'cert.not_found', message: 'No issue authority DSA: RSA or ECC' });
+      expect((await fetch(`${server.url}/crl/RSA`)).status).toBe(404);
+    });
+
     it('refuses unsigned, forged, tampered, stale and replayed hub calls, and issues nothing', async () => {
       const count = await server.service.store.count();
       const body = issueBody();

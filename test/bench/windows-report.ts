@@ -59,7 +59,7 @@ export function renderWindowsSection(r: WindowsBenchResults): string {
 (test/bench/windows-bench.ts). Machine: ${m.nproc} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, store on
 ${m.tmpFilesystem}; 1-minute load average ${r.loadAverage.start.toFixed(2)} at the start, ${r.loadAverage.end.toFixed(2)} at the end.
 One process, one thread: the server under test, the WNS simulator and ${int(r.devices)} simulated Windows devices.${
-    r.loadAverage.start > 2 * m.nproc
+    r.loadAverage.start > 2 * Number(m.nproc)
       ? `\nThe machine was shared (load average above twice its CPUs, other work running): the absolute figures are
 noisy and a single round per peer swings by tens of percent; read the ratio only as "the hub is no slower than the peer".`
       : ''

@@ -293,7 +293,11 @@ describe.skipIf(missing.length > 0 && !inCi)(
       expect(text.replace(/:/g, '')).toContain(serialHex.length % 2 ? `0${serialHex}` : serialHex);
       expect(text).toMatch(/Key Compromise/);
 
-      const chain = (await (await fetch(issued.certChainURL)).text()).match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g)!;
+      const chainPem = await (await fetch(issued.certChainURL)).text();
+      // The hub mounts the certificate service's public routes: the same files under the service's names.
+      expect(await (await fetch(`${h.baseUrl}/ca/chain/RSA.pem`)).text()).toBe(chainPem);
+      expect(Buffer.from(await (await fetch(`${h.baseUrl}/crl/RSA.crl`)).arrayBuffer())).toEqual(der);
+      const chain = chainPem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g)!;
       const crlPemFile = join(dir, 'rsa-crl.pem');
       await runOk('openssl', ['crl', '-inform', 'DER', '-in', crlFile, '-out', crlPemFile]);
       await writeFile(join(dir, 'revoked-root.pem'), chain[1]! + '\n');

@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import type { CertificateStatus, ListFilter } from '../api.js';
 import { CertificateError } from '../errors.js';
 import { openCertificateService, type CertificateService, type CertificateServiceOptions } from '../service.js';
-import { issueAuthorities, type DeviceBinding, type IssueAuthority } from '../store/port.js';
+import type { CrlName } from '../crl.js';
+import type { DeviceBinding, IssueAuthority } from '../store/port.js';
+import { publicCaRoutes } from './public-routes.js';
 import { checkSecrets, DEFAULT_CLOCK_SKEW_MS, RequestVerifier, responseSignature, signatureHeaders } from './signing.js';
 
 export interface CertificateServerOptions extends Partial<CertificateServiceOptions> {
@@ -43,12 +45,12 @@ declare module 'fastify' {
 }
 
 const BODY_LIMIT = 64 * 1024;
-const PEM_TYPE = 'application/x-pem-file';
 
 /**
- * The standalone certificate service. Public (what devices and relying parties fetch):
- *   GET /crl/{RSA|ECC|root}.crl   DER CRL (application/pkix-crl); root only when its key is here
- *   GET /ca/root.pem, /ca/{RSA|ECC}.pem, /ca/chain/{RSA|ECC}.pem, /enos/CA/cacert (the root, §6 certChainURL path)
+ * The standalone certificate service. Public (what devices and relying parties fetch; the hub
+ * mounts the same routes, http/public-routes.ts):
+ *   GET /crl/{RSA|ECC|root}.crl, /enos/CA/crl/{RSA|ECC|root}   DER CRL; root only when its key is here
+ *   GET /ca/root.pem, /ca/{RSA|ECC}.pem, /ca/chain/{RSA|ECC}.pem, /enos/CA/cacert[/{RSA|ECC}]
  *   GET /healthz
  * Hub API, every call signed (signing.ts), JSON in and out, errors as `{code, message}`:
  *   POST /v1/certificates/issue | renew | revoke   POST /v1/server-certificates/issue (the hub's TLS listener)
@@ -134,23 +136,11 @@ export function buildCertificateApp(
 
   // ---- public ----
   app.get('/healthz', async () => ({ ok: true }));
-  app.get<{ Params: { file: string } }>('/crl/:file', async (req, reply) => {
-    const crl = await service.crl(req.params.file === 'root.crl' ? 'root' : authorityFromFile(req.params.file, '.crl'));
-    return reply
-      .type('application/pkix-crl')
-      .header('last-modified', crl.thisUpdate.toUTCString())
-      .header('expires', crl.nextUpdate.toUTCString())
-      .send(Buffer.from(crl.der));
+  void app.register(publicCaRoutes, {
+    caCertificates: () => service.caCertificates(),
+    crl: (name: CrlName) => service.crl(name),
+    notFound: (message: string) => new CertificateError('cert.not_found', message),
   });
-  const ca = () => service.caCertificates();
-  app.get('/ca/root.pem', async (_req, reply) => reply.type(PEM_TYPE).send((await ca()).rootPem));
-  app.get('/enos/CA/cacert', async (_req, reply) => reply.type(PEM_TYPE).send((await ca()).rootPem));
-  app.get<{ Params: { file: string } }>('/ca/:file', async (req, reply) =>
-    reply.type(PEM_TYPE).send((await ca()).authorities[authorityFromFile(req.params.file, '.pem')].certPem),
-  );
-  app.get<{ Params: { file: string } }>('/ca/chain/:file', async (req, reply) =>
-    reply.type(PEM_TYPE).send((await ca()).authorities[authorityFromFile(req.params.file, '.pem')].chainPem),
-  );
 
   // ---- hub API: never open ----
   void app.register(
@@ -212,12 +202,6 @@ export function buildCertificateApp(
     { prefix: '/v1' },
   );
   return app;
-}
-
-function authorityFromFile(file: string, extension: string): IssueAuthority {
-  const name = file.endsWith(extension) ? file.slice(0, -extension.length) : '';
-  if (!issueAuthorities.includes(name as IssueAuthority)) throw new CertificateError('cert.not_found', `no such file: ${file}`);
-  return name as IssueAuthority;
 }
 
 function bindingQuery(q: Record<string, string | undefined>): Partial<DeviceBinding> | undefined {

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv } from 'ajv';
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { describeSchemaError } from './schema-errors.js';
 import { edgeConfigSchema } from './schema.js';
 import type { EdgeConfig, EdgeConfigFile } from './types.js';
@@ -17,11 +18,19 @@ const validate = ajv.compile(edgeConfigSchema);
 
 /** Reads, validates and completes an edge config file; every error names the key. */
 export async function loadEdgeConfig(file: string, warn: (msg: string) => void = () => undefined): Promise<EdgeConfig> {
-  let raw: unknown;
+  let text: string;
   try {
-    raw = JSON.parse(await readFile(file, 'utf8'));
+    text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new EdgeConfigError(`${file}: ${e instanceof SyntaxError ? `not valid JSON (${e.message})` : (e as Error).message}`);
+    throw new EdgeConfigError(`${file}: ${(e as Error).message}`);
+  }
+  // JSON with // and /* */ comments (what `edgehub edge init` writes); nothing else is relaxed.
+  const errors: ParseError[] = [];
+  const raw: unknown = parseJsonc(text, errors, { allowTrailingComma: false, disallowComments: false });
+  const first = errors[0];
+  if (first) {
+    const line = text.slice(0, first.offset).split('\n').length;
+    throw new EdgeConfigError(`${file}: not valid JSON (${printParseErrorCode(first.error)} at line ${line})`);
   }
   if (!validate(raw)) {
     throw new EdgeConfigError(`${file}: ${describeSchemaError(validate.errors!)}`);

@@ -1,7 +1,6 @@
 import { EnosError, codes } from '@edgehub/shared';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type {
-  CaCertificates,
   CertificateOperations,
   CertificateService,
   CrlName,
@@ -10,6 +9,7 @@ import type {
   IssueResult,
   RevocationReason,
 } from '@edgehub/certificate-service';
+import { publicCaRoutes } from '@edgehub/certificate-service';
 import { boundElsewhere, certificateCall } from '../certificates/errors.js';
 import { dueForRenewal } from '../certificates/rotation.js';
 import type { DeviceRecord, ProductRecord } from '../registry/records.js';
@@ -282,70 +282,27 @@ export async function certificateRoutes(app: FastifyInstance, { registry, certs,
 }
 
 /**
- * Public CA material, outside the signed scope (docs/ENOS-PROTOCOL.md §6 "certChainURL"; EnOS serves its
- * CA at `/enos/CA/cacert[/{issueAuthority}]` and CRLs at `/enos/CA/crl/{issueAuthority}`):
- *   GET /enos/CA/cacert                 the root (PEM)
- *   GET /enos/CA/cacert/{RSA|ECC}       the issuing CA then the root (PEM): the certChainURL of a certificate
- *   GET /enos/CA/crl/{RSA|ECC}, /crl/{RSA|ECC}.crl   the issuing CA's CRL (DER); embedded service only,
- *       the second being the distribution point written into every certificate it issues
- *   GET /enos/CA/crl/root, /crl/root.crl   the root's CRL (DER), for full-chain CRL checks
+ * Public CA material, outside the signed scope (docs/ENOS-PROTOCOL.md §6 "certChainURL"; docs/PROTOCOL.md,
+ * "Public CA downloads"): the certificate service's own routes, mounted here. CRLs are served only
+ * with the embedded service; a standalone one publishes its own.
  */
 export async function certificatePublicRoutes(
   app: FastifyInstance,
   { certs, service }: { certs: CertificateOperations; service?: CertificateService },
 ): Promise<void> {
-  const schema = { tags: ['certificates'] };
-  // The CA changes only with an operator's restart; a standalone service is not asked on every download.
-  let cached: { at: number; value: Promise<CaCertificates> } | undefined;
-  const ca = () => {
-    if (!cached || Date.now() - cached.at > 60_000) {
-      const value = certs.caCertificates();
-      value.catch(() => (cached = undefined));
-      cached = { at: Date.now(), value };
-    }
-    return cached.value;
-  };
-  const pem = (reply: FastifyReply, body: string) => reply.type('application/x-pem-file').send(body);
-
-  app.get('/enos/CA/cacert', { schema: { ...schema, summary: 'The root CA certificate (PEM)' } }, async (_req, reply) =>
-    pem(reply, (await ca()).rootPem),
-  );
-  app.get<{ Params: { authority: string } }>(
-    '/enos/CA/cacert/:authority',
-    { schema: { ...schema, summary: 'An issuing CA and the root (PEM): the certChainURL of its certificates' } },
-    async (req, reply) => pem(reply, (await ca()).authorities[authorityParam(req.params.authority)].chainPem),
-  );
-  if (!service) return;
-  const crl = async (name: CrlName, reply: FastifyReply) => {
-    const published = await certificateCall(() => service.crl(name));
-    return reply
-      .type('application/pkix-crl')
-      .header('last-modified', published.thisUpdate.toUTCString())
-      .header('expires', published.nextUpdate.toUTCString())
-      .send(Buffer.from(published.der));
-  };
-  const crlName = (value: string): CrlName => (value === 'root' ? 'root' : authorityParam(value));
-  app.get<{ Params: { authority: string } }>(
-    '/enos/CA/crl/:authority',
-    { schema: { ...schema, summary: 'The CRL of an issuing CA, or of the root (DER)' } },
-    async (req, reply) => crl(crlName(req.params.authority), reply),
-  );
-  app.get<{ Params: { file: string } }>(
-    '/crl/:file',
-    { schema: { ...schema, summary: 'The CRL distribution point of an issuing CA, or the root CRL (DER)' } },
-    async (req, reply) => crl(crlName(req.params.file.endsWith('.crl') ? req.params.file.slice(0, -4) : ''), reply),
-  );
+  await publicCaRoutes(app, {
+    caCertificates: () => certs.caCertificates(),
+    ...(service ? { crl: (name: CrlName) => certificateCall(() => service.crl(name)) } : {}),
+    notFound: (message) => new EnosError(codes.notFound, message),
+    schema: { tags: ['certificates'] },
+    // The CA changes only with an operator's restart; a standalone service is not asked on every download.
+    cacheMs: 60_000,
+  });
 }
 
 /** Where the chain of an issuing CA is downloaded (certChainURL), relative to the hub's base URL. */
 export function chainPath(authority: IssueAuthority): string {
   return `/enos/CA/cacert/${authority}`;
-}
-
-function authorityParam(value: string): IssueAuthority {
-  const a = authorityOf(value);
-  if (!a) throw new EnosError(codes.notFound, `No issue authority ${value.slice(0, 16)}: RSA or ECC`);
-  return a;
 }
 
 function authorityOf(value: string | undefined): IssueAuthority | undefined {

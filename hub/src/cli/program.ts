@@ -2,6 +2,7 @@ import { registerCertificate } from './commands/certificate.js';
 import { Command, CommanderError } from 'commander';
 import { registerCommand } from './commands/command.js';
 import { registerDevice } from './commands/device.js';
+import { registerEdge } from './commands/edge.js';
 import { registerLogin } from './commands/login.js';
 import { registerMeasurepoint } from './commands/measurepoint.js';
 import { registerStream } from './commands/stream.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerTopology(program);
   registerCommand(program);
   registerStream(program);
+  registerEdge(program);
   return program;
 }
 
