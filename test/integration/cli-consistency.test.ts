@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliRunner, startHub, type CliRun, type RunningHub } from '../src/index.js';
 
@@ -111,5 +113,20 @@ describe('edgehub CLI: consistent arguments and honest answers', () => {
       },
     );
     expect(r.code, r.msg).toBe(0);
+  });
+
+  it('completes subcommands and options in bash from the command tree (zsh through bashcompinit)', async () => {
+    const [bash, zsh] = await Promise.all([cli(['completion', 'bash']), cli(['completion', 'zsh'])]);
+    expect(bash.code, bash.stderr).toBe(0);
+    const script = join(dir, 'completion.bash');
+    await writeFile(script, bash.stdout);
+    const complete = async (...words: string[]) => {
+      const line = `source ${script}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _edgehub_complete; echo "\${COMPREPLY[*]}"`;
+      return (await promisify(execFile)('bash', ['-c', line])).stdout.trim().split(' ');
+    };
+    expect(await complete('edgehub', 'comm')).toEqual(['command']);
+    expect(await complete('edgehub', '--json', 'command', '')).toEqual(expect.arrayContaining(['invoke', 'set', 'get', 'list', 'cancel']));
+    expect(await complete('edgehub', 'certificate', 'apply', '--key-')).toEqual(['--key-out', '--key-type']);
+    expect(zsh.stdout).toMatch(/^autoload -U \+X bashcompinit && bashcompinit\n/);
   });
 });

@@ -1,6 +1,7 @@
 import { registerCertificate } from './commands/certificate.js';
 import { Command, CommanderError } from 'commander';
 import { registerCommand } from './commands/command.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerDevice } from './commands/device.js';
 import { registerEdge } from './commands/edge.js';
 import { registerLogin } from './commands/login.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerCommand(program);
   registerStream(program);
   registerEdge(program);
+  registerCompletion(program);
   return program;
 }
 
