@@ -52,13 +52,21 @@ interface Peer {
 }
 
 /** Event-loop time of both sides over one round: the server's (this thread) and the phones' (the worker). */
-async function measured(fleet: FleetWorker, body: () => Promise<Omit<IosRound, 'serverBusyMs' | 'phoneBusyMs'>>): Promise<IosRound> {
+async function measured(
+  fleet: FleetWorker,
+  body: () => Promise<Omit<IosRound, 'serverBusyMs' | 'phoneBusyMs' | 'sessionRetries'>>,
+): Promise<IosRound> {
   const server0 = performance.eventLoopUtilization();
   const phones0 = await fleet.utilization();
   const r = await body();
   const server = performance.eventLoopUtilization(server0);
   const phones1 = await fleet.utilization();
-  return { ...r, serverBusyMs: server.active, phoneBusyMs: phones1.active - phones0.active };
+  return {
+    ...r,
+    serverBusyMs: server.active,
+    phoneBusyMs: phones1.elu.active - phones0.elu.active,
+    sessionRetries: phones1.sessionRetries - phones0.sessionRetries,
+  };
 }
 
 async function hubLoop(fleet: FleetWorker, dir: string): Promise<Peer & { enrollSeconds: number; profiles: CpuProfileSummary[] }> {
@@ -229,7 +237,7 @@ export async function runIosBenchmarks(keepAlive: () => void = () => undefined):
         const res = await peer.run(r);
         log(
           `${res.peer} round ${r}: ${(res.commands / (res.wallMs / 1000)).toFixed(0)} commands/s, p99 ${res.latency.p99.toFixed(0)} ms, ` +
-            `server ${((res.serverBusyMs * 1000) / res.commands).toFixed(0)} µs/command`,
+            `server ${((res.serverBusyMs * 1000) / res.commands).toFixed(0)} µs/command, ${res.sessionRetries} sessions retried`,
         );
         rounds.push(res);
         alive();

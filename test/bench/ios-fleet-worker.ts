@@ -28,6 +28,8 @@ send({
 });
 
 const fleets = new Map<string, IphoneAgent[]>();
+const maxSessionRetries = Math.max(100, devices / 10);
+let sessionRetries = 0;
 
 port.on('message', (msg: FleetRequest) => {
   void handle(msg).catch((err: unknown) =>
@@ -47,7 +49,14 @@ async function handle(msg: FleetRequest): Promise<void> {
           udid: `${msg.prefix}-${String(i).padStart(6, '0')}`,
         }),
     );
-    for (const a of agents) a.on('error', (err) => send({ type: 'failed', error: String(err) }));
+    // A check-in that fails on the wire (a kept-alive connection the server closed as it was
+    // reused, under load) is tried again, as a phone does; only repeated failures end the run.
+    for (const a of agents)
+      a.on('error', (err) => {
+        if (++sessionRetries > maxSessionRetries)
+          return send({ type: 'failed', error: `${String(err)} (after ${maxSessionRetries} retried sessions)` });
+        setTimeout(() => void a.poll().catch((again: unknown) => a.emit('error', again)), 20);
+      });
     fleets.set(msg.name, agents);
     const t0 = performance.now();
     let enrolled = 0;
@@ -66,7 +75,7 @@ async function handle(msg: FleetRequest): Promise<void> {
     return;
   }
   if (msg.type === 'utilization') {
-    send({ type: 'utilization', elu: performance.eventLoopUtilization() });
+    send({ type: 'utilization', elu: performance.eventLoopUtilization(), sessionRetries });
     return;
   }
   await world.apns.stop();

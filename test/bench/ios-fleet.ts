@@ -67,7 +67,7 @@ export type FleetReply =
       identitySeconds: number;
     }
   | { type: 'fleet-ready'; name: string; enrollSeconds: number; phones: BenchPhone[] }
-  | { type: 'utilization'; elu: EventLoopUtilization }
+  | { type: 'utilization'; elu: EventLoopUtilization; sessionRetries: number }
   | { type: 'stopped' }
   /** Phones enrolled so far (every 500): the bench's watchdog is kept alive by progress. */
   | { type: 'progress'; done: number }
@@ -134,8 +134,10 @@ export class FleetWorker {
     return this.ask({ type: 'fleet', name, serverUrl, prefix, enroll }, 'fleet-ready');
   }
 
-  async utilization(): Promise<EventLoopUtilization> {
-    return (await this.ask({ type: 'utilization' }, 'utilization')).elu;
+  /** The phone thread's event-loop use so far, and how many check-in sessions had to be tried again. */
+  async utilization(): Promise<{ elu: EventLoopUtilization; sessionRetries: number }> {
+    const r = await this.ask({ type: 'utilization' }, 'utilization');
+    return { elu: r.elu, sessionRetries: r.sessionRetries };
   }
 
   /** Surfaces a phone-side failure (a phone that could not finish a session) as a rejection. */

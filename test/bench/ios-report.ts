@@ -17,6 +17,8 @@ export interface IosRound {
   /** Event-loop busy time of the server thread (hub or bare server) and of the phone thread. */
   serverBusyMs: number;
   phoneBusyMs: number;
+  /** Phone check-in sessions that failed on the wire and were tried again. */
+  sessionRetries: number;
 }
 
 export interface IosBenchResults {
@@ -77,7 +79,14 @@ phones, signatures on the wire and APNs simulator. Median of ${r.rounds.length /
 | bare HTTP server (peer) | ${int(bare.rate)} | ${ms(bare.p50)} | ${ms(bare.p99)} | ${ms(bare.enqueued)} | ${int(bare.serverUs)} | ${int(bare.phoneUs)} |
 | hub / peer | ${ratio(hub.rate / bare.rate)} | ${ratio(hub.p50 / bare.p50)} | ${ratio(hub.p99 / bare.p99)} | | ${ratio(hub.serverUs / bare.serverUs)} | |
 
-Rounds (commands/s): hub ${hub.rates.map(int).join(', ')}; peer ${bare.rates.map(int).join(', ')}.
+Rounds (commands/s): hub ${hub.rates.map(int).join(', ')}; peer ${bare.rates.map(int).join(', ')}. Phone check-in sessions that
+failed on the wire and were tried again (as a phone does): hub ${r.rounds
+    .filter((x) => x.peer === 'hub')
+    .map((x) => int(x.sessionRetries))
+    .join(', ')}; peer ${r.rounds
+    .filter((x) => x.peer === 'bare')
+    .map((x) => int(x.sessionRetries))
+    .join(', ')}.
 Setup, not part of the loop: ${int(r.devices)} identity certificates issued in ${r.identitySeconds.toFixed(1)} s; the
 phones enrolled through the hub (Authenticate + TokenUpdate, 128 at a time) in ${r.enrollSeconds.toFixed(1)} s.
 "Server thread µs/command" is the main thread's event-loop busy time over the round divided by the

@@ -171,6 +171,20 @@ describe('iOS enrollment profile download: the .mobileconfig, signed or not, enr
     await phone.enroll();
     expect(await h.hub.devices.byIdentifier('ios', phone.udid)).toMatchObject({ orgId: tenant.orgId, type: 'ios', status: 'ACTIVE' });
 
+    // The same phone with another organization's profile: refused while it is enrolled in the first.
+    const adminBearer = await token(h.adminCreds.accessKey, h.adminCreds.accessSecret);
+    const otherMdm = mdmPayload(await plistlib(Buffer.from(await (await download(adminBearer, { identity: scep })).arrayBuffer())));
+    const moved = new IphoneAgent({
+      serverUrl: String(otherMdm['ServerURL']),
+      checkInUrl: String(otherMdm['CheckInURL']),
+      topic,
+      identity: phone.opts.identity,
+      udid: phone.udid,
+      apns,
+    });
+    await expect(moved.enroll()).rejects.toThrow(/403.*EnrolledElsewhere/);
+    expect(await h.hub.devices.byIdentifier('ios', phone.udid)).toMatchObject({ orgId: tenant.orgId, status: 'ACTIVE' });
+
     const intruder = new IphoneAgent({
       serverUrl: `${h.baseUrl}/mdm`,
       checkInUrl: `${h.baseUrl}/mdm/checkin?enrollment=${'A'.repeat(32)}`,

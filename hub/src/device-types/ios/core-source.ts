@@ -30,12 +30,31 @@ export function plistToJson(value: unknown): unknown {
  */
 export class CorePullSource implements MdmCommandSource {
   private readonly sessions = new Map<string, string>();
+  /**
+   * The device-management id of each UDID seen, so the two or three lookups of every command
+   * (next, report, next) are not each a store query (docs/BENCHMARKS.md, "Apple MDM: the command
+   * loop"). The id of an enrolled UDID does not change; Authenticate and CheckOut forget it.
+   */
+  private readonly ids = new Map<string, string>();
+  private static readonly idCacheLimit = 200_000;
 
   constructor(private readonly ctx: DeviceTypeContext) {}
 
   private async device(udid: string): Promise<{ deviceType: string; deviceId: string } | undefined> {
-    const d = await this.ctx.devices.byIdentifier(IOS, udid);
-    return d ? { deviceType: IOS, deviceId: d.id } : undefined;
+    let id = this.ids.get(udid);
+    if (id === undefined) {
+      id = (await this.ctx.devices.byIdentifier(IOS, udid))?.id;
+      if (id === undefined) return undefined;
+      if (this.ids.size >= CorePullSource.idCacheLimit) this.ids.clear();
+      this.ids.set(udid, id);
+    }
+    return { deviceType: IOS, deviceId: id };
+  }
+
+  /** Drops what is kept for a UDID (its enrollment changed: Authenticate, CheckOut). */
+  forget(udid: string): void {
+    this.ids.delete(udid);
+    this.sessions.delete(udid);
   }
 
   private session(udid: string, fresh: boolean): string {
@@ -77,6 +96,7 @@ export class CorePullSource implements MdmCommandSource {
   }
 
   async clear(udid: string): Promise<void> {
+    this.forget(udid);
     const device = await this.device(udid);
     if (device) await this.ctx.pull.clear(device, 'the device enrolled again (Authenticate)');
   }

@@ -9,6 +9,7 @@ import type { DeviceCommand, DeviceTypeContext, DeviceTypePlugin } from '../plug
 import { operationToRequestType, renderCommand } from './commands.js';
 import { CorePullSource, IOS } from './core-source.js';
 import { openIosEnrollments } from './enrollments.js';
+import { DeviceMgtError } from '../../device-management/errors.js';
 import { MdmProtocolError } from './errors.js';
 import { IdentityVerifier } from './identity.js';
 import { MdmService } from './mdm-service.js';
@@ -153,9 +154,10 @@ export async function createIosDeviceType(
       ).plist;
     },
     async routes(app: FastifyInstance, ctx: DeviceTypeContext) {
+      const source = new CorePullSource(ctx);
       const service = new MdmService(
         enrollments,
-        new CorePullSource(ctx),
+        source,
         log,
         () => topic,
         {
@@ -173,18 +175,24 @@ export async function createIosDeviceType(
                 'EnrollmentClosed',
                 'no enrollment token in the check-in URL and HUB_IOS_ORG_ID is not set: this hub enrolls no such Apple device',
               );
-            await ctx.devices.enroll({
-              orgId,
-              type: IOS,
-              deviceIdentifier: e.udid,
-              owner: 'apple-mdm',
-              ...(e.deviceName ? { name: e.deviceName } : {}),
-              properties: {
-                ...(e.serialNumber ? { serialNumber: e.serialNumber } : {}),
-                ...(e.model ? { model: e.model } : {}),
-                ...(e.osVersion ? { osVersion: e.osVersion } : {}),
-              },
-            });
+            try {
+              await ctx.devices.enroll({
+                orgId,
+                type: IOS,
+                deviceIdentifier: e.udid,
+                owner: 'apple-mdm',
+                ...(e.deviceName ? { name: e.deviceName } : {}),
+                properties: {
+                  ...(e.serialNumber ? { serialNumber: e.serialNumber } : {}),
+                  ...(e.model ? { model: e.model } : {}),
+                  ...(e.osVersion ? { osVersion: e.osVersion } : {}),
+                },
+              });
+            } catch (err) {
+              // Enrolled in another organization (409): the phone must be released there first.
+              if (err instanceof DeviceMgtError && err.status === 409) throw new MdmProtocolError(403, 'EnrolledElsewhere', err.message);
+              throw err;
+            }
           },
           async tokenUpdated(e) {
             const d = await ctx.devices.byIdentifier(IOS, e.udid);
@@ -192,6 +200,7 @@ export async function createIosDeviceType(
               await ctx.devices.setPushToken(d.id, e.tokenHex, { pushMagic: e.pushMagic, topic: e.topic });
           },
           async checkedOut(udid) {
+            source.forget(udid);
             const d = await ctx.devices.byIdentifier(IOS, udid);
             if (d) await ctx.devices.disenroll(d.id);
           },
