@@ -7,6 +7,7 @@ RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends python3
 COPY package.json package-lock.json .npmrc ./
 COPY shared/package.json shared/
 COPY certificate-service/package.json certificate-service/
+COPY console/package.json console/
 COPY hub/package.json hub/
 COPY edge/package.json edge/
 COPY simulators/package.json simulators/
@@ -17,6 +18,9 @@ COPY shared shared
 COPY certificate-service certificate-service
 COPY hub hub
 COPY edge edge
+COPY console console
+# The web console (docs/CONSOLE.md) is built here, once; the runtime stage only serves console/dist.
+RUN node --import tsx console/scripts/build-if-stale.ts --force
 # The sources run through tsx (a production dependency): there is no separate compile step, so
 # the typecheck of the build stage is what catches a broken tree.
 RUN rm -rf shared/test certificate-service/test hub/test edge/test

@@ -227,6 +227,17 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     await b.screenshot('console-07-certificate');
   });
 
+  it('lists devices of every type in device management, with the operations sent to them', async () => {
+    const { page } = b;
+    await nav(page, 'Device management');
+    const row = page.getByRole('row').filter({ hasText: 'Inverter 1' });
+    await row.getByRole('cell', { name: 'enos-mqtt' }).waitFor();
+    await row.getByRole('button', { name: 'Operations of Inverter 1' }).click();
+    const ops = page.getByRole('region', { name: 'Operations of Inverter 1' });
+    await ops.getByRole('cell', { name: 'setLimit' }).waitFor();
+    await b.screenshot('console-08-device-management');
+  });
+
   it('has no serious or critical accessibility violations on the main pages', async () => {
     const { page } = b;
     const pages = [
@@ -255,7 +266,7 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByRole('status').filter({ hasText: 'You logged out.' }).waitFor();
     expect(await page.getByLabel('Secret').inputValue()).toBe('');
-    await b.screenshot('console-08-logout');
+    await b.screenshot('console-09-logout');
   });
 });
 

@@ -128,4 +128,13 @@ describe('policies on Android: passcode rule on a group, the simulated Entgra ag
     });
     expect((await dm('GET', '/policies/notifications')).body['count']).toBe(1);
   });
+
+  it('a device that joins the group later gets the policy at the next monitoring run', async () => {
+    expect((await dm('POST', `/groups/id/${groupId}/devices/add`, [{ type: 'android', id: outsider.deviceIdentifier }])).status).toBe(200);
+    expect((await compliance(outsider)).status).toBe(404);
+    expect(await nextMonitoringRun()).toMatchObject({ applied: 1 });
+    await outsider.poll();
+    expect(outsider.policy.get('PASSCODE_POLICY')).toMatchObject({ minLength: 6 });
+    expect((await compliance(outsider)).body).toMatchObject({ policyId, status: 'PENDING' });
+  });
 });

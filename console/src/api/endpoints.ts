@@ -39,6 +39,10 @@ export const endpoints = {
   events: { method: 'GET', path: '/stream-service/v1/events' },
   crl: { method: 'GET', path: '/enos/CA/crl/{authority}' },
   mdmDevices: { method: 'GET', path: '/api/device-mgt/v1.0/devices' },
+  mdmDeviceTypes: { method: 'GET', path: '/api/device-mgt/v1.0/device-types' },
+  mdmOperationAdd: { method: 'POST', path: '/api/device-mgt/v1.0/devices/{type}/operations' },
+  mdmOperations: { method: 'GET', path: '/api/device-mgt/v1.0/devices/{type}/{id}/operations' },
+  mdmGroups: { method: 'GET', path: '/api/device-mgt/v1.0/groups' },
 } as const satisfies Record<string, Endpoint>;
 
 export type EndpointName = keyof typeof endpoints;

@@ -31,6 +31,7 @@ export type Query = Record<string, string | number | undefined>;
 export class Session {
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
   private ended = false;
+  private dmToken: { token: string; until: number } | undefined;
 
   private constructor(
     readonly appKey: string,
@@ -65,6 +66,41 @@ export class Session {
     this.ended = true;
     clearTimeout(this.expiryTimer);
     this.onEnd(reason);
+  }
+
+  /**
+   * A bearer token of the device-management API (docs/DEVICE-MANAGEMENT.md): its OAuth2 clients are
+   * the hub's applications, so the same key and secret get one (client credentials). Kept here, in
+   * memory, until a minute before it expires.
+   */
+  async deviceMgtToken(): Promise<string> {
+    if (this.ended) throw new HubError(TOKEN_EXPIRED, 'Not logged in');
+    if (this.dmToken && this.dmToken.until > Date.now()) return this.dmToken.token;
+    const res = await fetch('/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: this.appKey, client_secret: this.secret }).toString(),
+    });
+    const body = (await res.json()) as { access_token?: string; expires_in?: number; error_description?: string };
+    if (!res.ok || !body.access_token) throw new HubError(res.status, body.error_description ?? 'device-management token refused');
+    this.dmToken = { token: body.access_token, until: Date.now() + ((body.expires_in ?? 3600) - 60) * 1000 };
+    return body.access_token;
+  }
+
+  /** Calls the device-management REST with the bearer token; throws HubError with its message on failure. */
+  async dm<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const token = await this.deviceMgtToken();
+    const res = await fetch(path, {
+      method,
+      headers:
+        body === undefined
+          ? { authorization: `Bearer ${token}` }
+          : { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const reply = (await res.json().catch(() => ({}))) as { message?: string };
+    if (!res.ok) throw new HubError(res.status, reply.message ?? res.statusText);
+    return reply as T;
   }
 
   /** The signed request of an endpoint: URL and headers (the body is signed as sent). */

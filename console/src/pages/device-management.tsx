@@ -2,95 +2,203 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { endpoints } from '../api/endpoints.js';
 import type { Session } from '../api/session.js';
-import { ErrorText, Field, Section, describe } from '../ui.js';
+import { Confirm, ErrorText, Section, Select, Status, describe, formatTime, useLoad } from '../ui.js';
 
-interface MdmDevice {
-  deviceIdentifier: string;
-  name?: string;
+interface DmDevice {
+  id: string;
   type: string;
-  enrolmentInfo?: { status?: string; ownership?: string; dateOfLastUpdate?: number };
+  name: string;
+  enrolmentInfo: { status: string; ownership: string; owner: string; dateOfLastUpdate: number };
+  groupIds: string[];
+}
+interface DeviceType {
+  name: string;
+  features: { code: string; name: string }[];
+}
+interface Operation {
+  id: string;
+  activityId: string | null;
+  code: string;
+  status: string;
+  createdTimeStamp: number;
+  receivedTimeStamp: number | null;
+}
+interface Group {
+  id: string;
+  name: string;
+  description?: string;
 }
 
-/**
- * Devices of every type in one list, from the device-management core (docs/DEVICE-MANAGEMENT.md).
- * Its API takes an OAuth2 client's bearer token (POST /token, client credentials), kept in memory.
- * Operations, lock / info / wipe, groups and the app store are not built yet (docs/CONSOLE.md).
- */
-export function DeviceManagement(_props: { session: Session }): JSX.Element {
-  const [clientId, setClientId] = useState('');
-  const [clientSecret, setClientSecret] = useState('');
-  const [token, setToken] = useState('');
-  const [devices, setDevices] = useState<MdmDevice[] | null>(null);
-  const [error, setError] = useState('');
+/** The three everyday operations, by the codes the device types name them with (docs/DEVICE-MANAGEMENT.md). */
+const ACTIONS = [
+  { label: 'Lock', code: 'DEVICE_LOCK', warning: 'The device locks its screen now.' },
+  { label: 'Info', code: 'DEVICE_INFO', warning: 'The device reports its hardware and software information.' },
+  { label: 'Wipe', code: 'WIPE_DATA', warning: 'The device erases all its data and settings. This cannot be undone.' },
+] as const;
 
-  const connect = async (e: Event) => {
-    e.preventDefault();
+const path = (template: string, params: Record<string, string>) =>
+  template.replace(/\{(\w+)\}/g, (_, k: string) => encodeURIComponent(params[k] ?? ''));
+
+/**
+ * Devices of every type in one list, their operations, lock / info / wipe with confirmation, and
+ * groups, from the device-management core (docs/DEVICE-MANAGEMENT.md). Its OAuth2 clients are the
+ * hub's applications, so the logged-in key and secret get the bearer token (docs/CONSOLE.md).
+ */
+export function DeviceManagement({ session }: { session: Session }): JSX.Element {
+  const [type, setType] = useState('');
+  const [asking, setAsking] = useState<{ device: DmDevice; action: (typeof ACTIONS)[number] } | null>(null);
+  const [shown, setShown] = useState<DmDevice | null>(null);
+  const [message, setMessage] = useState('');
+  const [error, setError] = useState('');
+  const types = useLoad(() => session.dm<DeviceType[]>('GET', endpoints.mdmDeviceTypes.path), [session]);
+  const devices = useLoad(
+    () =>
+      session.dm<{ devices: DmDevice[]; count: number }>(
+        'GET',
+        `${endpoints.mdmDevices.path}?limit=100${type ? `&type=${encodeURIComponent(type)}` : ''}`,
+      ),
+    [session, type],
+  );
+  const groups = useLoad(() => session.dm<{ deviceGroups: Group[]; count: number }>('GET', endpoints.mdmGroups.path), [session]);
+  const supports = (d: DmDevice, code: string) =>
+    types.data?.find((t) => t.name === d.type)?.features.some((f) => f.code === code) ?? false;
+
+  const run = async (ok: boolean) => {
+    const a = asking;
+    setAsking(null);
+    if (!ok || !a) return;
     setError('');
     try {
-      const res = await fetch('/token', {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }).toString(),
+      const r = await session.dm<{ activityId?: string }>('POST', path(endpoints.mdmOperationAdd.path, { type: a.device.type }), {
+        deviceIdentifiers: [a.device.id],
+        operation: { code: a.action.code },
       });
-      const body = (await res.json()) as { access_token?: string; error_description?: string };
-      if (!res.ok || !body.access_token) throw new Error(body.error_description ?? `token refused (${res.status})`);
-      setToken(body.access_token);
-      setClientSecret('');
-      await load(body.access_token);
+      setMessage(`${a.action.label} sent to ${a.device.name}${r.activityId ? ` (activity ${r.activityId})` : ''}`);
+      setShown(a.device);
     } catch (err) {
       setError(describe(err));
     }
-  };
-  const load = async (bearer: string) => {
-    const res = await fetch(`${endpoints.mdmDevices.path}?limit=100`, { headers: { authorization: `Bearer ${bearer}` } });
-    if (!res.ok) throw new Error(`device list refused (${res.status})`);
-    const body = (await res.json()) as { devices?: MdmDevice[] };
-    setDevices(body.devices ?? []);
   };
 
   return (
     <>
       <h1>Device management</h1>
-      {!token && (
-        <Section title="Connect an OAuth2 client">
-          <p>The device-management API takes a client of its own (client credentials).</p>
-          <form onSubmit={(e) => void connect(e)} aria-label="Device-management client">
-            <Field label="Client ID" value={clientId} onInput={setClientId} required />
-            <Field label="Client secret" type="password" value={clientSecret} onInput={setClientSecret} required />
-            <button type="submit" class="primary">
-              Connect
-            </button>
-          </form>
-        </Section>
-      )}
-      <ErrorText text={error} />
-      {devices && (
-        <Section title="Devices of every type">
-          <table>
-            <caption class="sr-only">Managed devices</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Type</th>
-                <th scope="col">Identifier</th>
-                <th scope="col">Enrolment</th>
+      <Section title="Devices of every type">
+        <div class="filters">
+          <Select
+            label="Device type"
+            value={type}
+            onChange={setType}
+            options={[{ value: '', label: 'All types' }, ...(types.data ?? []).map((t) => ({ value: t.name, label: t.name }))]}
+          />
+        </div>
+        {message && <Status text={message} />}
+        <ErrorText text={devices.error || types.error || error} />
+        <table>
+          <caption class="sr-only">Managed devices</caption>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Type</th>
+              <th scope="col">Identifier</th>
+              <th scope="col">Status</th>
+              <th scope="col">Last update</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(devices.data?.devices ?? []).map((d) => (
+              <tr key={`${d.type}/${d.id}`} data-device-id={d.id}>
+                <td>{d.name}</td>
+                <td>{d.type}</td>
+                <td>
+                  <code>{d.id}</code>
+                </td>
+                <td>{d.enrolmentInfo.status}</td>
+                <td>{formatTime(d.enrolmentInfo.dateOfLastUpdate)}</td>
+                <td class="row-actions">
+                  {ACTIONS.filter((a) => supports(d, a.code)).map((a) => (
+                    <button
+                      key={a.code}
+                      type="button"
+                      class={a.code === 'WIPE_DATA' ? 'danger' : ''}
+                      aria-label={`${a.label} ${d.name}`}
+                      onClick={() => setAsking({ device: d, action: a })}
+                    >
+                      {a.label}
+                    </button>
+                  ))}
+                  <button type="button" aria-label={`Operations of ${d.name}`} onClick={() => setShown(d)}>
+                    Operations
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {devices.map((d) => (
-                <tr key={`${d.type}/${d.deviceIdentifier}`}>
-                  <td>{d.name ?? ''}</td>
-                  <td>{d.type}</td>
-                  <td>
-                    <code>{d.deviceIdentifier}</code>
-                  </td>
-                  <td>{d.enrolmentInfo?.status ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </Section>
-      )}
+            ))}
+          </tbody>
+        </table>
+        <p class="hint">{devices.data ? `${devices.data.count} devices` : ''}</p>
+      </Section>
+      {shown && <Operations key={`${shown.type}/${shown.id}/${message}`} session={session} device={shown} />}
+      <Section title="Groups">
+        <ErrorText text={groups.error} />
+        {groups.data?.deviceGroups.length === 0 && <p>No groups yet.</p>}
+        <ul>
+          {(groups.data?.deviceGroups ?? []).map((g) => (
+            <li key={g.id}>
+              <strong>{g.name}</strong> {g.description ?? ''}
+            </li>
+          ))}
+        </ul>
+      </Section>
+      <Confirm
+        open={asking !== null}
+        title={`${asking?.action.label ?? ''} ${asking?.device.name ?? ''}?`}
+        confirmLabel={asking?.action.label ?? 'Send'}
+        onClose={(ok) => void run(ok)}
+      >
+        <p>{asking?.action.warning}</p>
+      </Confirm>
     </>
+  );
+}
+
+function Operations({ session, device }: { session: Session; device: DmDevice }): JSX.Element {
+  const ops = useLoad(
+    () =>
+      session.dm<{ operations: Operation[]; count: number }>(
+        'GET',
+        `${path(endpoints.mdmOperations.path, { type: device.type, id: device.id })}?limit=20`,
+      ),
+    [session, device.type, device.id],
+  );
+  return (
+    <Section title={`Operations of ${device.name}`}>
+      <ErrorText text={ops.error} />
+      <table>
+        <caption class="sr-only">Operations</caption>
+        <thead>
+          <tr>
+            <th scope="col">Operation</th>
+            <th scope="col">Status</th>
+            <th scope="col">Activity</th>
+            <th scope="col">Created</th>
+            <th scope="col">Answered</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(ops.data?.operations ?? []).map((o) => (
+            <tr key={o.id}>
+              <td>{o.code}</td>
+              <td>{o.status}</td>
+              <td>
+                <code>{o.activityId ?? ''}</code>
+              </td>
+              <td>{formatTime(o.createdTimeStamp)}</td>
+              <td>{formatTime(o.receivedTimeStamp ?? undefined)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Section>
   );
 }
