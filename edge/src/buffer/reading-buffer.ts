@@ -108,86 +108,195 @@ const EXPIRE_CHUNK = 5000;
 
 export async function openReadingBuffer(options: ReadingBufferOptions): Promise<ReadingBuffer> {
   const limits = checkOptions(options);
-  const clock = options.clock ?? Date.now;
   // Readings are the customers' data: only the edge's user may enter the directory.
   await mkdir(options.dir, { recursive: true, mode: 0o700 });
   await chmod(options.dir, 0o700);
   // Without overlapping sync a commit is fsync'd before its promise resolves: that is the
   // durability `append()` promises (the lmdb default resolves at commit and syncs later).
   const root: RootDatabase = open({ path: options.dir, maxDbs: 4, overlappingSync: false });
-  // Keys are sequence numbers (ordered-binary keeps numeric order); values the wire JSON.
-  const readings: Database<string, number> = root.openDB({ name: 'readings', encoding: 'string' });
   const meta: Database<State, string> = root.openDB({ name: 'meta', encoding: 'json' });
-
   const initial = meta.get(STATE_KEY);
   if (initial !== undefined && initial.format !== 1) {
     await root.close();
     throw new Error(`reading buffer at ${options.dir} has unknown format ${String(initial.format)}`);
   }
-  let committed: State = initial ?? emptyState();
-  let closed = false;
-  const inFlight = new Set<Promise<unknown>>();
+  return new LmdbReadingBuffer(root, meta, initial ?? emptyState(), limits, options.clock ?? Date.now);
+}
 
-  const live = () => {
-    if (closed) throw new Error('reading buffer is closed');
-  };
-  const isExpired = (time: number, now: number) => now - time > limits.maxAgeMs;
+/** The buffer over one LMDB environment: readings keyed by sequence number, the state beside them. */
+class LmdbReadingBuffer implements ReadingBuffer {
+  /** Keys are sequence numbers (ordered-binary keeps numeric order); values the wire JSON. */
+  private readonly readings: Database<string, number>;
+  private closed = false;
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly root: RootDatabase,
+    private readonly meta: Database<State, string>,
+    /** The state as of the last durable transaction, for the synchronous getters. */
+    private committed: State,
+    readonly limits: ReadingBuffer['limits'],
+    private readonly clock: () => number,
+  ) {
+    this.readings = root.openDB({ name: 'readings', encoding: 'string' });
+  }
+
+  async append(batch: readonly Reading[]): Promise<AppendResult> {
+    this.live();
+    if (!Array.isArray(batch)) throw new TypeError('append expects an array of readings');
+    // Encode (and validate) everything first: a bad reading fails the call with nothing written.
+    const encoded = (batch as Reading[]).map((r, i) => encodeReading(r, i));
+    if (encoded.length === 0) return { ids: [], refused: 0, dropped: 0 };
+    return this.write((s) => this.store(s, encoded, this.clock()));
+  }
+
+  async peek(maxItems: number, maxBytes: number): Promise<BufferedReading[]> {
+    this.live();
+    if (!Number.isSafeInteger(maxItems) || maxItems < 1) throw new RangeError('peek: maxItems must be a positive integer');
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < this.limits.maxReadingBytes + 2) {
+      throw new RangeError(
+        `peek: maxBytes must be an integer >= maxReadingBytes + 2 (${this.limits.maxReadingBytes + 2}), so the oldest reading always fits`,
+      );
+    }
+    for (;;) {
+      const { out, expired } = this.readHead(maxItems, maxBytes, this.clock());
+      if (expired.length > 0) {
+        await this.write((s) => {
+          for (const key of expired) if (this.remove(s, key)) s.droppedForAge += 1;
+        });
+      }
+      // Only a full chunk of expired readings can leave the batch short of what is there.
+      if (expired.length < EXPIRE_CHUNK || out.length > 0) return out;
+    }
+  }
+
+  async ack(ids: readonly ReadingId[]): Promise<number> {
+    this.live();
+    if (!Array.isArray(ids)) throw new TypeError('ack expects an array of ids');
+    const keys = ids.map(parseId).filter((k): k is number => k !== undefined);
+    if (keys.length === 0) return 0;
+    return this.write((s) => {
+      let n = 0;
+      for (const key of keys) {
+        if (this.remove(s, key)) {
+          s.acked += 1;
+          n += 1;
+        }
+      }
+      return n;
+    });
+  }
+
+  size(): number {
+    return this.committed.count;
+  }
+
+  bytes(): number {
+    return this.committed.bytes;
+  }
+
+  stats(): BufferStats {
+    const { appended, acked, droppedForSize, droppedForAge, refused } = this.committed;
+    return { appended, acked, droppedForSize, droppedForAge, refused };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Let accepted writes finish: a caller may not await an ack before shutting down.
+    await Promise.allSettled([...this.inFlight]);
+    await this.root.close();
+  }
+
+  private live(): void {
+    if (this.closed) throw new Error('reading buffer is closed');
+  }
+
+  private isExpired(time: number, now: number): boolean {
+    return now - time > this.limits.maxAgeMs;
+  }
 
   /**
    * Runs `fn` inside one write transaction with the state as of that transaction (it sees the
    * uncommitted work of transactions batched before it), stores the state with the changes, and
    * publishes it for the synchronous getters once durable.
    */
-  function write<T>(fn: (s: State) => T): Promise<T> {
-    live();
-    const p = root
+  private write<T>(fn: (s: State) => T): Promise<T> {
+    this.live();
+    const p = this.root
       .transaction(() => {
-        const s: State = { ...(meta.get(STATE_KEY) ?? emptyState()) };
+        const s: State = { ...(this.meta.get(STATE_KEY) ?? emptyState()) };
         const result = fn(s);
-        meta.putSync(STATE_KEY, s);
+        this.meta.putSync(STATE_KEY, s);
         return { result, s };
       })
       .then(({ result, s }) => {
-        committed = s;
+        this.committed = s;
         return result;
       });
-    inFlight.add(p);
-    const forget = () => inFlight.delete(p);
+    this.inFlight.add(p);
+    const forget = () => this.inFlight.delete(p);
     p.then(forget, forget);
     return p;
   }
 
+  /**
+   * The oldest readings in date that fit, and the expired ones met on the way (at most a chunk).
+   * A read snapshot: everything in it is committed; a concurrent ack or drop of one of these ids
+   * is harmless (acking it later is a no-op).
+   */
+  private readHead(maxItems: number, maxBytes: number, now: number): { out: BufferedReading[]; expired: number[] } {
+    const out: BufferedReading[] = [];
+    const expired: number[] = [];
+    let used = 2; // "[" and "]"
+    for (const { key, value } of this.readings.getRange({})) {
+      const reading = decodeReading(value);
+      if (this.limits.maxAgeMs !== Infinity && this.isExpired(reading.time, now)) {
+        expired.push(key);
+        if (expired.length >= EXPIRE_CHUNK) break;
+        continue;
+      }
+      const bytes = Buffer.byteLength(value, 'utf8');
+      const add = bytes + (out.length > 0 ? 1 : 0); // the comma
+      if (out.length >= maxItems || used + add > maxBytes) break;
+      out.push({ id: String(key), reading, bytes });
+      used += add;
+    }
+    return { out, expired };
+  }
+
   /** Removes one stored reading; the caller counts why. Runs inside a write transaction. */
-  function remove(s: State, key: number): boolean {
-    const value = readings.get(key);
+  private remove(s: State, key: number): boolean {
+    const value = this.readings.get(key);
     if (value === undefined) return false;
-    readings.removeSync(key);
+    this.readings.removeSync(key);
     s.count -= 1;
     s.bytes -= Buffer.byteLength(value, 'utf8');
     return true;
   }
 
-  function oldestKey(): number | undefined {
-    for (const key of readings.getKeys({ limit: 1 })) return key;
+  private oldestKey(): number | undefined {
+    for (const key of this.readings.getKeys({ limit: 1 })) return key;
     return undefined;
   }
 
   /** Drops expired readings from the head, up to the first one still in date. */
-  function expireHead(s: State, now: number): number {
-    if (limits.maxAgeMs === Infinity) return 0;
+  private expireHead(s: State, now: number): number {
+    if (this.limits.maxAgeMs === Infinity) return 0;
     // Collect first: the cursor is not moved over entries deleted under it.
     const keys: number[] = [];
-    for (const { key, value } of readings.getRange({ limit: EXPIRE_CHUNK })) {
-      if (!isExpired(decodeReading(value).time, now)) break;
+    for (const { key, value } of this.readings.getRange({ limit: EXPIRE_CHUNK })) {
+      if (!this.isExpired(decodeReading(value).time, now)) break;
       keys.push(key);
     }
-    for (const key of keys) remove(s, key);
+    for (const key of keys) this.remove(s, key);
     s.droppedForAge += keys.length;
     return keys.length;
   }
 
-  function store(s: State, batch: readonly EncodedReading[], now: number): AppendResult {
-    let dropped = expireHead(s, now);
+  /** One append's readings, under the size and age bounds and the drop policy. Inside a write transaction. */
+  private store(s: State, batch: readonly EncodedReading[], now: number): AppendResult {
+    let dropped = this.expireHead(s, now);
     let refused = 0;
     let refusing = false;
     const ids: number[] = [];
@@ -195,130 +304,56 @@ export async function openReadingBuffer(options: ReadingBufferOptions): Promise<
       // A reading that could never be sent is refused under either policy. Under 'refuse-newest'
       // everything after the first reading that found no room is refused too: a full buffer
       // keeps a prefix of the call rather than letting a later, smaller reading jump a gap.
-      if (refusing || r.bytes > limits.maxReadingBytes) {
+      if (refusing || r.bytes > this.limits.maxReadingBytes) {
         refused += 1;
         continue;
       }
-      if (isExpired(r.time, now)) {
+      if (this.isExpired(r.time, now)) {
         s.appended += 1;
         s.droppedForAge += 1;
         dropped += 1;
         continue;
       }
-      if (s.bytes + r.bytes > limits.maxBytes) {
-        if (limits.dropPolicy === 'refuse-newest') {
+      if (s.bytes + r.bytes > this.limits.maxBytes) {
+        if (this.limits.dropPolicy === 'refuse-newest') {
           refusing = true;
           refused += 1;
           continue;
         }
-        // Terminates: r.bytes <= maxReadingBytes <= maxBytes, and this call's own earlier
-        // readings are at the tail, so they go last (and only if r needs their room).
-        while (s.bytes + r.bytes > limits.maxBytes) {
-          const head = oldestKey();
-          if (head === undefined || !remove(s, head)) break;
-          s.droppedForSize += 1;
-          dropped += 1;
-        }
+        dropped += this.makeRoom(s, r.bytes);
       }
-      const key = s.nextSeq;
-      readings.putSync(key, r.json);
-      s.nextSeq += 1;
-      s.count += 1;
-      s.bytes += r.bytes;
-      s.appended += 1;
-      ids.push(key);
+      ids.push(this.put(s, r));
     }
     s.refused += refused;
-    const first = oldestKey();
+    const first = this.oldestKey();
     const kept = first === undefined ? [] : ids.filter((k) => k >= first);
     return { ids: kept.map(String), refused, dropped };
   }
 
-  return {
-    limits,
+  /**
+   * Drops the oldest readings until `bytes` fit. Terminates: bytes <= maxReadingBytes <= maxBytes,
+   * and this call's own earlier readings are at the tail, so they go last (and only if needed).
+   */
+  private makeRoom(s: State, bytes: number): number {
+    let dropped = 0;
+    while (s.bytes + bytes > this.limits.maxBytes) {
+      const head = this.oldestKey();
+      if (head === undefined || !this.remove(s, head)) break;
+      s.droppedForSize += 1;
+      dropped += 1;
+    }
+    return dropped;
+  }
 
-    async append(batch) {
-      live();
-      if (!Array.isArray(batch)) throw new TypeError('append expects an array of readings');
-      // Encode (and validate) everything first: a bad reading fails the call with nothing written.
-      const encoded = (batch as Reading[]).map((r, i) => encodeReading(r, i));
-      if (encoded.length === 0) return { ids: [], refused: 0, dropped: 0 };
-      return write((s) => store(s, encoded, clock()));
-    },
-
-    async peek(maxItems, maxBytes) {
-      live();
-      if (!Number.isSafeInteger(maxItems) || maxItems < 1) throw new RangeError('peek: maxItems must be a positive integer');
-      if (!Number.isSafeInteger(maxBytes) || maxBytes < limits.maxReadingBytes + 2) {
-        throw new RangeError(
-          `peek: maxBytes must be an integer >= maxReadingBytes + 2 (${limits.maxReadingBytes + 2}), so the oldest reading always fits`,
-        );
-      }
-      for (;;) {
-        const now = clock();
-        const out: BufferedReading[] = [];
-        const expired: number[] = [];
-        let used = 2; // "[" and "]"
-        // A read snapshot: everything in it is committed; a concurrent ack or drop of one of
-        // these ids is harmless (acking it later is a no-op).
-        for (const { key, value } of readings.getRange({})) {
-          const reading = decodeReading(value);
-          if (limits.maxAgeMs !== Infinity && isExpired(reading.time, now)) {
-            expired.push(key);
-            if (expired.length >= EXPIRE_CHUNK) break;
-            continue;
-          }
-          const bytes = Buffer.byteLength(value, 'utf8');
-          const add = bytes + (out.length > 0 ? 1 : 0); // the comma
-          if (out.length >= maxItems || used + add > maxBytes) break;
-          out.push({ id: String(key), reading, bytes });
-          used += add;
-        }
-        if (expired.length > 0) {
-          await write((s) => {
-            for (const key of expired) if (remove(s, key)) s.droppedForAge += 1;
-          });
-        }
-        // Only a full chunk of expired readings can leave the batch short of what is there.
-        if (expired.length < EXPIRE_CHUNK || out.length > 0) return out;
-      }
-    },
-
-    async ack(ids) {
-      live();
-      if (!Array.isArray(ids)) throw new TypeError('ack expects an array of ids');
-      const keys = ids.map(parseId).filter((k): k is number => k !== undefined);
-      if (keys.length === 0) return 0;
-      return write((s) => {
-        let n = 0;
-        for (const key of keys) {
-          if (remove(s, key)) {
-            s.acked += 1;
-            n += 1;
-          }
-        }
-        return n;
-      });
-    },
-
-    size: () => committed.count,
-    bytes: () => committed.bytes,
-    stats: () => ({
-      appended: committed.appended,
-      acked: committed.acked,
-      droppedForSize: committed.droppedForSize,
-      droppedForAge: committed.droppedForAge,
-      refused: committed.refused,
-    }),
-
-    async close() {
-      if (closed) return;
-      closed = true;
-      // Let accepted writes finish: a caller may not await an ack before shutting down.
-      await Promise.allSettled([...inFlight]);
-      await root.close();
-    },
-  };
+  private put(s: State, r: EncodedReading): number {
+    const key = s.nextSeq;
+    this.readings.putSync(key, r.json);
+    s.nextSeq += 1;
+    s.count += 1;
+    s.bytes += r.bytes;
+    s.appended += 1;
+    return key;
+  }
 }
 
 function emptyState(): State {

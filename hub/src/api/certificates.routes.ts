@@ -88,43 +88,63 @@ interface CertSnBody {
  * device where one is named), so an org can neither see nor touch another org's certificates,
  * whatever serial it sends.
  */
-export async function certificateRoutes(app: FastifyInstance, { registry, certs, publicBaseUrl }: CertificateRoutesOptions): Promise<void> {
-  const tags = ['certificates'];
+export async function certificateRoutes(app: FastifyInstance, options: CertificateRoutesOptions): Promise<void> {
+  const ctx = certificateContext(options);
+  applyRoute(app, ctx);
+  renewRoute(app, ctx);
+  revokeRoute(app, ctx);
+  listRoute(app, ctx);
+}
+
+/** What the certificate actions share: the registry, the service, and the look-ups every action makes. */
+interface CertificateContext {
+  registry: Registry;
+  certs: CertificateOperations;
+  deviceOf(req: FastifyRequest): Promise<{ device: DeviceRecord; product: ProductRecord }>;
+  boundCertificate(req: FastifyRequest, device: DeviceRecord, certSN: string | number): Promise<IssuedCertificate>;
+  issued(r: IssueResult): Record<string, unknown>;
+}
+
+function certificateContext({ registry, certs, publicBaseUrl }: CertificateRoutesOptions): CertificateContext {
   const base = () => (typeof publicBaseUrl === 'function' ? publicBaseUrl() : publicBaseUrl).replace(/\/+$/, '');
-
-  const deviceOf = async (req: FastifyRequest): Promise<{ device: DeviceRecord; product: ProductRecord }> => {
-    const device = await registry.devices.require(req.orgId!, deviceRefOf(req.query as object));
-    return { device, product: await registry.products.require(req.orgId!, device.productKey) };
+  return {
+    registry,
+    certs,
+    async deviceOf(req) {
+      const device = await registry.devices.require(req.orgId!, deviceRefOf(req.query as object));
+      return { device, product: await registry.products.require(req.orgId!, device.productKey) };
+    },
+    /**
+     * The certificate a renew/revoke names, which must be bound to the device of the query: a
+     * certificate of another device of the org is 11833 (§7.3); one of another org does not exist.
+     */
+    async boundCertificate(req, device, certSN) {
+      const orgId = req.orgId!;
+      const cert = await certificateCall(() => certs.get({ certSN, scope: { orgId } }));
+      if (!cert) throw new EnosError(codes.notFound, `Certificate ${certSN} not found`);
+      if (cert.binding.assetId !== device.assetId) throw boundElsewhere(cert.certSN);
+      return cert;
+    },
+    issued: (r) => ({
+      cert: r.certificate.certPem,
+      // The root: what the device trusts (§6). The issuing CA and the root together are at certChainURL.
+      caCert: r.rootCertPem,
+      certChainURL: `${base()}${chainPath(r.certificate.issueAuthority)}`,
+      certSN: r.certificate.certSN,
+      issueAuthority: r.certificate.issueAuthority,
+    }),
   };
+}
 
-  const issued = (r: IssueResult) => ({
-    cert: r.certificate.certPem,
-    // The root: what the device trusts (§6). The issuing CA and the root together are at certChainURL.
-    caCert: r.rootCertPem,
-    certChainURL: `${base()}${chainPath(r.certificate.issueAuthority)}`,
-    certSN: r.certificate.certSN,
-    issueAuthority: r.certificate.issueAuthority,
-  });
-
-  /**
-   * The certificate a renew/revoke names, which must be bound to the device of the query: a
-   * certificate of another device of the org is 11833 (§7.3); one of another org does not exist.
-   */
-  const boundCertificate = async (req: FastifyRequest, device: DeviceRecord, certSN: string | number): Promise<IssuedCertificate> => {
-    const orgId = req.orgId!;
-    const cert = await certificateCall(() => certs.get({ certSN, scope: { orgId } }));
-    if (!cert) throw new EnosError(codes.notFound, `Certificate ${certSN} not found`);
-    if (cert.binding.assetId !== device.assetId) throw boundElsewhere(cert.certSN);
-    return cert;
-  };
-
+/** §7.3 apply: signs a CSR for a device of a bi-directional-auth product. */
+function applyRoute(app: FastifyInstance, ctx: CertificateContext): void {
   connectRoute(app, {
     method: 'POST',
     resource: 'certificates',
     action: 'apply',
     bodyLimit: BODY_LIMIT,
     schema: {
-      tags,
+      tags: ['certificates'],
       summary: 'Sign a PKCS#10 CSR for a device of a bi-directional-auth product and bind the certificate to it',
       querystring: actionQuery('apply', deviceRefQuery),
       body: {
@@ -137,7 +157,7 @@ export async function certificateRoutes(app: FastifyInstance, { registry, certs,
     },
     handler: async (req) => {
       const body = req.body as { csr: string; validDay?: number; issueAuthority?: string };
-      const { device, product } = await deviceOf(req);
+      const { device, product } = await ctx.deviceOf(req);
       // §7.3 apply prerequisite: "The product to which the device belongs supports bi-directional authentication."
       if (!product.biDirectionalAuth)
         throw new EnosError(
@@ -145,7 +165,7 @@ export async function certificateRoutes(app: FastifyInstance, { registry, certs,
           `Invalid Argument: product ${product.productKey} does not use bi-directional (certificate) authentication`,
         );
       const r = await certificateCall(() =>
-        certs.issue({
+        ctx.certs.issue({
           csrPem: body.csr,
           issueAuthority: authorityOf(body.issueAuthority) ?? 'RSA',
           validDay: body.validDay ?? product.defaultValidDay,
@@ -153,17 +173,20 @@ export async function certificateRoutes(app: FastifyInstance, { registry, certs,
           binding: { orgId: device.orgId, productKey: device.productKey, deviceKey: device.deviceKey, assetId: device.assetId },
         }),
       );
-      return ok(req.id, issued(r));
+      return ok(req.id, ctx.issued(r));
     },
   });
+}
 
+/** §7.3 renew: a new certificate for the same device, from a new CSR or the previous one. */
+function renewRoute(app: FastifyInstance, ctx: CertificateContext): void {
   connectRoute(app, {
     method: 'POST',
     resource: 'certificates',
     action: 'renew',
     bodyLimit: BODY_LIMIT,
     schema: {
-      tags,
+      tags: ['certificates'],
       summary: "Renew a device's certificate: from a new CSR, or (without csr) from the previous certificate's CSR",
       querystring: actionQuery('renew', deviceRefQuery),
       body: {
@@ -182,11 +205,11 @@ export async function certificateRoutes(app: FastifyInstance, { registry, certs,
     handler: async (req) => {
       const body = (req.body ?? {}) as CertSnBody & { csr?: string; validDay?: number; issueAuthority?: string };
       const certSN = certSnOf(body);
-      const { device, product } = await deviceOf(req);
-      await boundCertificate(req, device, certSN);
+      const { device, product } = await ctx.deviceOf(req);
+      await ctx.boundCertificate(req, device, certSN);
       const issueAuthority = authorityOf(body.issueAuthority);
       const r = await certificateCall(() =>
-        certs.renew({
+        ctx.certs.renew({
           certSN,
           ...(body.csr !== undefined ? { csrPem: body.csr } : {}),
           ...(issueAuthority ? { issueAuthority } : {}),
@@ -196,10 +219,13 @@ export async function certificateRoutes(app: FastifyInstance, { registry, certs,
           scope: { orgId: device.orgId, assetId: device.assetId },
         }),
       );
-      return ok(req.id, issued(r));
+      return ok(req.id, ctx.issued(r));
     },
   });
+}
 
+/** §7.3 revoke: certSn and reason from the body or the query. */
+function revokeRoute(app: FastifyInstance, ctx: CertificateContext): void {
   connectRoute(app, {
     method: 'POST',
     resource: 'certificates',
@@ -207,7 +233,7 @@ export async function certificateRoutes(app: FastifyInstance, { registry, certs,
     // EnOS clients may send certSn and reason as query parameters only, with no body at all.
     bodyOptional: true,
     schema: {
-      tags,
+      tags: ['certificates'],
       summary: `Revoke a device's certificate; reason ${REASONS.join(', ')} (RFC 5280 CRLReason, default 0)`,
       // EnOS documents certSn and reason in the body and also as query parameters: both are accepted.
       querystring: actionQuery('revoke', { ...deviceRefQuery, certSn: digits(49), reason: digits(2) }),
@@ -225,21 +251,24 @@ export async function certificateRoutes(app: FastifyInstance, { registry, certs,
       const reason = body.reason ?? (q.reason === undefined ? 0 : Number(q.reason));
       if (!REASONS.includes(reason))
         throw new EnosError(codes.invalidArgument, `Invalid Argument reason: must be one of ${REASONS.join(', ')}`);
-      const { device } = await deviceOf(req);
-      await boundCertificate(req, device, certSN);
+      const { device } = await ctx.deviceOf(req);
+      await ctx.boundCertificate(req, device, certSN);
       await certificateCall(() =>
-        certs.revoke({ certSN, reason: reason as RevocationReason, scope: { orgId: device.orgId, assetId: device.assetId } }),
+        ctx.certs.revoke({ certSN, reason: reason as RevocationReason, scope: { orgId: device.orgId, assetId: device.assetId } }),
       );
       return ok(req.id, null);
     },
   });
+}
 
+/** §7.3 list: a device's certificates whole, or the org's page by page. */
+function listRoute(app: FastifyInstance, ctx: CertificateContext): void {
   connectRoute(app, {
     method: 'GET',
     resource: 'certificates',
     action: 'list',
     schema: {
-      tags,
+      tags: ['certificates'],
       summary:
         "List a device's certificates, newest first (assetId or productKey + deviceKey); without a device, the org's certificates page by page. " +
         'expiringWithinDays=N keeps only valid certificates expiring within N days that have not been renewed yet (what a rotation renews).',
@@ -262,11 +291,11 @@ export async function certificateRoutes(app: FastifyInstance, { registry, certs,
       };
       const orgId = req.orgId!;
       const named = q.assetId !== undefined || q.productKey !== undefined || q.deviceKey !== undefined;
-      const scope = named ? { orgId, assetId: (await registry.devices.require(orgId, deviceRefOf(q))).assetId } : { orgId };
+      const scope = named ? { orgId, assetId: (await ctx.registry.devices.require(orgId, deviceRefOf(q))).assetId } : { orgId };
       const found = await certificateCall(() =>
         q.expiringWithinDays !== undefined
-          ? dueForRenewal(certs, { withinDays: Number(q.expiringWithinDays), scope })
-          : certs.list({ binding: scope }),
+          ? dueForRenewal(ctx.certs, { withinDays: Number(q.expiringWithinDays), scope })
+          : ctx.certs.list({ binding: scope }),
       );
       // §7.3 lists a device's certificates whole; the org-wide list is paged like every search (≤ 200).
       if (named) return ok(req.id, found.map(listItem));
