@@ -68,7 +68,7 @@ export function registerEdge(program: Command): void {
       );
       if (subProduct === undefined && !o.json)
         out.notice('set identity.subDeviceProductKey: the gateway has no sub-devices yet to take it from (or give --sub-product)');
-      if (!o.json) out.notice('fill in southbound.models and southbound.devices, then start it: npm run edge -- --config ' + o.out);
+      if (!o.json) out.notice('fill in southbound.models and southbound.devices, then start it: npm run edge -- start --config ' + o.out);
     });
 }
 

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { formatCsvRow } from '../csv.js';
 import { UsageError } from '../errors.js';
-import { deviceRef, intIn, type DeviceRefOptions } from '../options.js';
+import { deviceFrom, intIn, type DeviceRefOptions } from '../options.js';
 import { cell, table, time } from '../output.js';
 import { openSession, outputFor, type GlobalOptions } from '../session.js';
 
@@ -36,10 +36,10 @@ export function registerMeasurepoint(program: Command): void {
 
   refOptions(mp.command('latest').description('the latest value of each measurepoint'))
     .option('--point <id>', 'only this measurepoint (repeatable)', collect)
-    .action(async (_o: unknown, cmd: Command) => {
+    .action(async (arg: string | undefined, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<DeviceRefOptions & { point?: string[] } & GlobalOptions>();
       const out = outputFor(o);
-      const ref = deviceRef(o);
+      const ref = deviceFrom(arg, o);
       const body: Record<string, unknown> = ref['assetId'] ? { assetIds: [ref['assetId']] } : { devices: [ref] };
       if (o.point?.length) body['measurepoints'] = o.point;
       const session = await openSession(o, out);
@@ -71,11 +71,11 @@ export function registerMeasurepoint(program: Command): void {
     .addOption(new Option('--order <order>', 'asc or desc (any case)').default('ASC').argParser(order))
     .option('--limit <n>', 'at most this many values', intIn(1, 10_000_000))
     .option('--csv', 'print CSV (measurepoint,time,value,quality) instead of a table')
-    .action(async (_o: unknown, cmd: Command) => {
+    .action(async (arg: string | undefined, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<HistoryOptions & GlobalOptions>();
       if (o.csv && o.json) throw new UsageError('give --csv or --json, not both');
       const out = outputFor(o);
-      const ref = deviceRef(o);
+      const ref = deviceFrom(arg, o);
       const now = Date.now();
       const range = { startTime: timeArg(o.from, '--from') ?? now - 3_600_000, endTime: timeArg(o.to, '--to') ?? now };
       const session = await openSession(o, out);
@@ -125,6 +125,7 @@ export function registerMeasurepoint(program: Command): void {
 
 function refOptions(cmd: Command): Command {
   return cmd
+    .argument('[device]', 'productKey/deviceKey or an assetId (or the options below)')
     .option('--asset-id <assetId>', 'the device asset id')
     .option('--product <productKey>', 'the product key (with --key)')
     .option('--key <deviceKey>', 'the device key (with --product)');
