@@ -5,7 +5,7 @@ import { ENOS_MQTT } from '../device-types/enos-mqtt/plugin.js';
 import type { DeviceTypes } from '../device-types/plugins.js';
 import type { Registry } from '../registry/registry.js';
 import type { DeviceRecord as IotDeviceRecord } from '../registry/records.js';
-import type { Collection, CollectionSpec } from '../store/port.js';
+import type { Collection, CollectionSpec, Filter } from '../store/port.js';
 import type { DeviceDirectory, DeviceListFilter } from './device-directory.js';
 import { DeviceMgtError } from './errors.js';
 import type { DeviceGroups } from './groups.js';
@@ -280,6 +280,33 @@ export class DeviceManagement {
         })),
       ],
     };
+  }
+
+  /**
+   * Every operation of the organization, newest first, whatever the device type (the MQTT devices'
+   * commands as type enos-mqtt): one listing for iOS, Android, Windows and MQTT side by side.
+   */
+  async allOperations(orgId: string, filter: { type?: string; status?: string; since?: number }, offset: number, limit: number) {
+    const byType: Filter | undefined =
+      filter.type === undefined
+        ? undefined
+        : filter.type === ENOS_MQTT
+          ? { $or: [{ deviceType: ENOS_MQTT }, { deviceType: { $exists: false } }] }
+          : { deviceType: filter.type };
+    const conditions: Filter[] = [
+      ...(byType ? [byType] : []),
+      ...(filter.status ? [{ operationStatus: filter.status }] : []),
+      ...(filter.since !== undefined ? [{ createdAt: { $gte: filter.since } }] : []),
+    ];
+    const found = await this.commands.search(orgId, conditions.length > 0 ? { $and: conditions } : {}, {
+      sort: [
+        { field: 'createdAt', order: 'DESC' },
+        { field: 'commandId', order: 'DESC' },
+      ],
+      offset,
+      limit,
+    });
+    return { operations: found.items.map(viewOfOperation), count: found.total };
   }
 
   async operations(orgId: string, type: string, id: string, filter: { status?: string }, offset: number, limit: number) {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DeviceManagement } from '../../device-management/device-management.js';
 import type { DeviceTypes } from '../../device-types/plugins.js';
 import { DeviceMgtError } from '../../device-management/errors.js';
-import { needs } from './guard.js';
+import { needs, pageOf, paging } from './guard.js';
 
 /** Activities and device types (docs/DEVICE-MANAGEMENT.md, "Management REST"). */
 export async function dmActivityRoutes(app: FastifyInstance, { dm, types }: { dm: DeviceManagement; types: DeviceTypes }): Promise<void> {
@@ -13,6 +13,41 @@ export async function dmActivityRoutes(app: FastifyInstance, { dm, types }: { dm
       schema: { params: { type: 'object', properties: { id: { type: 'string', pattern: '^ACTIVITY_[0-9]{1,32}$' } } } },
     },
     async (req) => dm.activity(req.dmCaller!.orgId, (req.params as { id: string }).id),
+  );
+
+  // Every operation of the organization, all device types side by side (docs/DEVICE-MANAGEMENT.md, "Management REST").
+  app.get(
+    '/operations',
+    {
+      preHandler: needs('dm:devices:ops:view'),
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            type: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[a-z0-9-]+$' },
+            operationStatus: { enum: ['PENDING', 'IN_PROGRESS', 'COMPLETED', 'ERROR', 'NOTNOW', 'REPEATED', 'TIMEOUT'] },
+            since: { type: 'string', pattern: '^[0-9]{1,15}$' },
+            ...paging,
+          },
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query as { type?: string; operationStatus?: string; since?: string; offset?: string; limit?: string };
+      if (q.type !== undefined && !types.has(q.type)) throw new DeviceMgtError(404, `device type ${q.type} not found`);
+      const { offset, limit } = pageOf(q);
+      return dm.allOperations(
+        req.dmCaller!.orgId,
+        {
+          ...(q.type ? { type: q.type } : {}),
+          ...(q.operationStatus ? { status: q.operationStatus } : {}),
+          ...(q.since ? { since: Number(q.since) } : {}),
+        },
+        offset,
+        limit,
+      );
+    },
   );
 
   const view = (t: ReturnType<DeviceTypes['list']>[number]) => ({
