@@ -65,7 +65,15 @@ async function handle(msg: FleetRequest): Promise<void> {
         await a.enroll();
         if (++enrolled % 500 === 0) send({ type: 'progress', done: enrolled });
       });
-    else for (const a of agents) a.attachPush();
+    else {
+      // The same first requests the enrolled fleet made (Authenticate + TokenUpdate): each phone's
+      // signer builds its CMS templates before the measured rounds, for both peers alike.
+      for (const a of agents) a.attachPush();
+      await pool(agents, 128, async (a) => {
+        for (const status of ['Warmup', 'Warmup'])
+          await (await a.put(msg.serverUrl, `<plist><dict><key>Status</key><string>${status}</string></dict></plist>`)).arrayBuffer();
+      });
+    }
     send({
       type: 'fleet-ready',
       name: msg.name,

@@ -272,9 +272,10 @@ describe('Android on the command core (docs/DEVICE-MANAGEMENT.md, "Android")', (
     expect((await h.hub.commands.get(org.orgId, opId!)).operationStatus).toBe('PENDING');
     expect((await h.hub.commands.get(org.orgId, lockOfPhone)).operationStatus).toBe('COMPLETED');
     // MONITOR with a malformed compliance list.
-    const monitor = await admin('ring', [quiet.deviceIdentifier]).then(() =>
-      dm('POST', '/devices/android/operations', { deviceIdentifiers: [quiet.deviceIdentifier], operation: { code: 'MONITOR' } }),
-    );
+    const monitor = await dm('POST', '/devices/android/operations', {
+      deviceIdentifiers: [quiet.deviceIdentifier],
+      operation: { code: 'MONITOR' },
+    });
     const [monitorId] = operationIds(monitor.body);
     await expectRefused(
       [{ id: monitorId, code: 'MONITOR', status: 'COMPLETED', operationResponse: '[{"featureCode":"CAMERA"}]' }],

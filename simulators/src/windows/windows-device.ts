@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { randomUUID, webcrypto } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { Agent, request } from 'node:http';
 import * as x509 from '@peculiar/x509';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import type { WnsSimulator } from './wns-simulator.js';
@@ -43,10 +44,27 @@ const isNode = (v: unknown): v is Node => v !== null && typeof v === 'object' &&
 const textOf = (v: unknown): string | undefined =>
   typeof v === 'string' ? v : isNode(v) && typeof v['#text'] === 'string' ? v['#text'] : undefined;
 
+/** Keep-alive connections shared by every simulated device of the process (a fleet of thousands). */
+const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+
+/** A POST over node:http (lighter than fetch for thousands of devices in one process). */
+function post(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 /** One PKCS#10 request (ECDSA P-256), shareable by a fleet of simulated devices. */
 export async function createCsr(cn = 'windows-device'): Promise<string> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-  const keys = (await webcrypto.subtle.generateKey(alg, false, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(alg, false, ['sign', 'verify']);
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${cn}`, keys, signingAlgorithm: alg });
   return Buffer.from(csr.rawData).toString('base64');
 }
@@ -180,6 +198,16 @@ export class WindowsDevice extends EventEmitter<{ session: [number]; command: [S
     if (this.opts.wns) this.channelUri = this.opts.wns.createChannel(() => this.onPush());
   }
 
+  /**
+   * Takes a management URL and credentials without enrolling (a benchmark's bare peer server has no
+   * enrollment endpoint), and a WNS channel.
+   */
+  provision(managementUrl: string, secret: string): void {
+    this.managementUrl = managementUrl;
+    this.credentials = { name: this.deviceId, secret };
+    if (this.opts.wns) this.channelUri = this.opts.wns.createChannel(() => this.onPush());
+  }
+
   /** A new WNS channel (as Windows renews it), reported at the next session. */
   renewChannel(): void {
     if (this.opts.wns) this.channelUri = this.opts.wns.createChannel(() => this.onPush());
@@ -227,8 +255,7 @@ export class WindowsDevice extends EventEmitter<{ session: [number]; command: [S
 
   /** Posts any body to the management endpoint (for tests of refusals). */
   async post(body: string, contentType = syncMlType): Promise<{ status: number; body: string }> {
-    const r = await fetch(this.managementUrl!, { method: 'POST', headers: { 'content-type': contentType }, body });
-    return { status: r.status, body: await r.text() };
+    return post(this.managementUrl!, body, { 'content-type': contentType });
   }
 
   /** The device's SyncHdr, with its credentials (`secret` overrides them, for tests). */
@@ -252,7 +279,7 @@ export class WindowsDevice extends EventEmitter<{ session: [number]; command: [S
   }
 
   static message(header: Node, body: Node): string {
-    return builder.build({ SyncML: { '@_xmlns': 'SYNCML:SYNCML1.2', SyncHdr: header, SyncBody: { ...body, Final: '' } } }) as string;
+    return builder.build({ SyncML: { '@_xmlns': 'SYNCML:SYNCML1.2', SyncHdr: header, SyncBody: { ...body, Final: '' } } });
   }
 
   private async session(): Promise<void> {
@@ -277,7 +304,8 @@ export class WindowsDevice extends EventEmitter<{ session: [number]; command: [S
       const sync = (answer['SyncML'] as Node | undefined)?.['SyncBody'] as Node | undefined;
       const statuses: Node[] = [];
       const results: Node[] = [];
-      let next = 1;
+      // CmdID 1 is the Status for the server's SyncHdr.
+      let next = 2;
       for (const kind of ['Get', 'Exec', 'Replace'] as const) {
         for (const c of (sync?.[kind] as Node[] | undefined) ?? []) {
           const cmdId = textOf(c['CmdID']) ?? '';
@@ -302,7 +330,7 @@ export class WindowsDevice extends EventEmitter<{ session: [number]; command: [S
       if (statuses.length === 0) break;
       msgId++;
       body = {
-        Status: [{ CmdID: String(next++), MsgRef: String(msgId - 1), CmdRef: '0', Cmd: 'SyncHdr', Data: '200' }, ...statuses],
+        Status: [{ CmdID: '1', MsgRef: String(msgId - 1), CmdRef: '0', Cmd: 'SyncHdr', Data: '200' }, ...statuses],
         Results: results,
       };
       if (results.length === 0) delete body['Results'];
@@ -347,13 +375,9 @@ export class WindowsDevice extends EventEmitter<{ session: [number]; command: [S
         },
         's:Body': body,
       },
-    }) as string;
-    const r = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/soap+xml; charset=utf-8', 'user-agent': 'Windows Enrollment Client' },
-      body: xml,
     });
-    const text = await r.text();
+    const r = await post(url, xml, { 'content-type': 'application/soap+xml; charset=utf-8', 'user-agent': 'Windows Enrollment Client' });
+    const text = r.body;
     if (r.status !== 200) throw new Error(`${url} answered ${r.status}: ${text.slice(0, 2000)}`);
     const env = (parser.parse(text) as Node)['Envelope'] as Node;
     return env['Body'] as Node;
