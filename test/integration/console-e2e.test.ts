@@ -130,6 +130,8 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     });
     expect(reply.code).toBe(200);
     await page.locator('tr[data-measurepoint="power"] td.value').filter({ hasText: '42.5' }).waitFor();
+    // The history chart of the last hour extends its line with the value that just arrived.
+    await page.locator('svg.chart circle.dot').first().waitFor();
     await b.screenshot('console-04-live');
   });
 

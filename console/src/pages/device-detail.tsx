@@ -24,19 +24,22 @@ export function DeviceDetail({ session, assetId }: { session: Session; assetId: 
   const [status, setStatus] = useState<string | undefined>();
   const [values, setValues] = useState<Record<string, { value: unknown; time: number }>>({});
   const [streaming, setStreaming] = useState(false);
+  // Numeric values seen on the stream, per measurepoint: the history chart extends its line with them.
+  const [live, setLive] = useState<Record<string, { time: number; value: number }[]>>({});
+  const [events, setEvents] = useState<{ time: number; eventId: string; values: Record<string, unknown> }[]>([]);
   const device = loaded.data?.device;
 
   useEffect(() => {
     if (!device) return;
     setStatus(device.status);
-    let live = true;
+    let active = true;
     session.call<Latest[]>(endpoints.queryLatest, {}, { assetIds: [assetId] }).then(
-      (r) => live && setValues((v) => ({ ...(r.data[0]?.measurepoints ?? {}), ...v })),
+      (r) => active && setValues((v) => ({ ...(r.data[0]?.measurepoints ?? {}), ...v })),
       () => undefined,
     );
     const close = openStream(
       session,
-      { productKey: device.productKey, deviceKey: device.deviceKey, types: 'measurepoints,lifecycle' },
+      { productKey: device.productKey, deviceKey: device.deviceKey, types: 'measurepoints,lifecycle,event' },
       (e) => {
         if (e.type === 'measurepoints') {
           setValues((v) => {
@@ -45,12 +48,20 @@ export function DeviceDetail({ session, assetId }: { session: Session; assetId: 
               if (!next[id] || next[id].time <= e.time) next[id] = { value: m.value, time: e.time };
             return next;
           });
+          setLive((l) => {
+            const next = { ...l };
+            for (const [id, m] of Object.entries(e.measurepoints))
+              if (typeof m.value === 'number') next[id] = [...(next[id] ?? []).slice(-499), { time: e.time, value: m.value }];
+            return next;
+          });
+        } else if (e.type === 'event') {
+          setEvents((list) => [{ time: e.time, eventId: e.eventId, values: e.values }, ...list].slice(0, 20));
         } else if (e.type === 'lifecycle') setStatus(e.status === 'activated' ? 'online' : e.status);
       },
       setStreaming,
     );
     return () => {
-      live = false;
+      active = false;
       close();
     };
   }, [session, assetId, device]);
@@ -155,7 +166,34 @@ export function DeviceDetail({ session, assetId }: { session: Session; assetId: 
           </tbody>
         </table>
       </Section>
-      <DeviceHistory session={session} assetId={assetId} model={model} />
+      <DeviceHistory session={session} assetId={assetId} model={model} live={live} />
+      <Section title="Events">
+        {events.length === 0 ? (
+          <p class="hint">Events the device posts while this page is open appear here.</p>
+        ) : (
+          <table>
+            <caption class="sr-only">Recent events</caption>
+            <thead>
+              <tr>
+                <th scope="col">Event</th>
+                <th scope="col">Values</th>
+                <th scope="col">Time</th>
+              </tr>
+            </thead>
+            <tbody>
+              {events.map((e, i) => (
+                <tr key={`${e.time}-${i}`}>
+                  <td>{model.events?.[e.eventId]?.name ?? e.eventId}</td>
+                  <td>
+                    <code>{show(e.values)}</code>
+                  </td>
+                  <td>{formatTime(e.time)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Section>
       <DeviceCommands session={session} device={device} model={model} />
     </>
   );

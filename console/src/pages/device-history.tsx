@@ -23,7 +23,18 @@ interface HistoryPage {
 }
 
 /** The history chart of one measurepoint with a time-range picker. */
-export function DeviceHistory({ session, assetId, model }: { session: Session; assetId: string; model: ThingModel }): JSX.Element {
+export function DeviceHistory({
+  session,
+  assetId,
+  model,
+  live,
+}: {
+  session: Session;
+  assetId: string;
+  model: ThingModel;
+  /** Values seen on the event stream since the page opened: a rolling range extends its line with them. */
+  live: Record<string, { time: number; value: number }[]>;
+}): JSX.Element {
   const numeric = Object.entries(model.measurepoints ?? {})
     .filter(([, s]) => NUMERIC.has(s.dataType))
     .map(([id]) => id);
@@ -84,9 +95,9 @@ export function DeviceHistory({ session, assetId, model }: { session: Session; a
           <ErrorText text={history.error} />
           {history.data && (
             <LineChart
-              points={history.data.points}
-              from={history.data.start}
-              to={history.data.end}
+              points={withLive(history.data.points, range === 'custom' ? [] : (live[measurepoint] ?? []))}
+              from={range === 'custom' ? history.data.start : Math.max(history.data.start, Date.now() - Number(range))}
+              to={range === 'custom' ? history.data.end : Math.max(history.data.end, Date.now())}
               label={`${model.measurepoints?.[measurepoint]?.name ?? measurepoint}${model.measurepoints?.[measurepoint]?.unit ? ` (${model.measurepoints[measurepoint]?.unit})` : ''}`}
             />
           )}
@@ -94,4 +105,10 @@ export function DeviceHistory({ session, assetId, model }: { session: Session; a
       )}
     </Section>
   );
+}
+
+/** The stored history, then the live values newer than its last point. */
+function withLive(points: { time: number; value: number }[], live: { time: number; value: number }[]): { time: number; value: number }[] {
+  const last = points[points.length - 1]?.time ?? -Infinity;
+  return [...points, ...live.filter((p) => p.time > last)];
 }
