@@ -15,7 +15,7 @@ import { DeviceDirectory, deviceCollectionSpec } from './device-management/devic
 import type { DeviceRecord } from './device-management/records.js';
 import { deviceTypeFactories, loadDeviceTypes, type DeviceTypes } from './device-types/plugins.js';
 import type { DeviceTypeContext } from './device-types/plugin.js';
-import { openPushCore, type PushCore } from './push/open.js';
+import { openPushCore, type PushCore } from './device-types/wake-up.js';
 import { DeviceManagement, activityCollectionSpec } from './device-management/device-management.js';
 import { openPolicyManagement, type PolicyManagement } from './device-management/policies/index.js';
 import { policyPlatforms } from './device-types/policy-platforms.js';

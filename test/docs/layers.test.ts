@@ -19,9 +19,6 @@ const knownBackEdges: string[] = [
   'commands/ -> device-management/',
   'commands/ -> device-types/',
   'device-management/ -> device-types/',
-  'device-types/ -> api/',
-  'push/ -> device-management/',
-  'push/ -> device-types/',
 ];
 
 export function declaredLayers(markdown: string): string[][] {

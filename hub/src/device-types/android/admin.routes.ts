@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { needs } from '../../api/device-mgt/guard.js';
+import { needs } from '../../device-management/guard.js';
 import { DeviceMgtError } from '../../device-management/errors.js';
 import { ownerships, type Ownership } from '../../device-management/records.js';
 import type { DeviceTypeAdminContext } from '../plugin.js';

@@ -1,6 +1,6 @@
 import { X509Certificate, createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { needs } from '../../api/device-mgt/guard.js';
+import { needs } from '../../device-management/guard.js';
 import { DeviceMgtError } from '../../device-management/errors.js';
 import type { PushCertificates } from '../../push/apns/push-certificates.js';
 import { buildEnrollmentProfile, signEnrollmentProfile, type ProfileIdentity } from './enrollment-profile.js';

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Collection, Store } from '../../store/port.js';
 import { ApnsClient } from '../../push/apns/apns-client.js';
-import { MdmPusher, type MdmPusherOptions } from '../../push/apns/mdm-pusher.js';
+import { MdmPusher, type MdmPusherOptions } from './mdm-pusher.js';
 import type { MdmPushProvider, PushOutcome } from '../../push/apns/outcome.js';
 import { PushCertificates, type PushCertificateRecord } from '../../push/apns/push-certificates.js';
 import { CommandParamsError } from './commands.js';

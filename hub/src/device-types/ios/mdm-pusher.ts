@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Collection } from '../../store/port.js';
-import type { IosEnrollment } from '../../device-types/ios/enrollments.js';
-import type { MdmPushProvider, PushOutcome } from './outcome.js';
+import type { IosEnrollment } from './enrollments.js';
+import type { MdmPushProvider, PushOutcome } from '../../push/apns/outcome.js';
 
 export interface MdmPusherOptions {
   /** Pushes sent side by side (the provider bounds its HTTP/2 streams on its own). */

@@ -2,11 +2,11 @@ import type { Logger } from 'pino';
 import type { CommandCore } from '../commands/command-core.js';
 import { deviceTypeOf } from '../commands/records.js';
 import type { DeviceDirectory } from '../device-management/device-directory.js';
-import type { DeviceTypes } from '../device-types/plugins.js';
-import { MemoryWakeQueue } from './memory-wake-queue.js';
-import { RedisWakeQueue } from './redis-wake-queue.js';
-import type { WakeQueue } from './wake-queue.js';
-import { WakeWorker, defaultWakeWorkerOptions, type WakeResolution } from './wake-worker.js';
+import type { DeviceTypes } from './plugins.js';
+import { MemoryWakeQueue } from '../push/memory-wake-queue.js';
+import { RedisWakeQueue } from '../push/redis-wake-queue.js';
+import type { WakeQueue } from '../push/wake-queue.js';
+import { WakeWorker, defaultWakeWorkerOptions, type WakeResolution } from '../push/wake-worker.js';
 
 export interface PushCore {
   queue: WakeQueue;
