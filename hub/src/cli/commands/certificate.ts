@@ -6,6 +6,7 @@ import { describeRef, deviceRef, intIn, type DeviceRefOptions } from '../options
 import { cell, table, time } from '../output.js';
 import { openSession, outputFor, type GlobalOptions, type Session } from '../session.js';
 import { pageFooter } from '../views.js';
+import { startCountProgress } from '../progress.js';
 import { registerCertificateIssue } from './certificate-apply.js';
 
 /** A certificate as `certificates?action=list` returns it (docs/ENOS-PROTOCOL.md §7.3 DeviceCertDetailInfo). */
@@ -125,23 +126,33 @@ interface RotationResult {
  */
 async function renewAll(session: Session, due: CertificateView[]): Promise<RotationResult> {
   const result: RotationResult = { renewed: [], failed: [] };
-  for (const c of due) {
-    const device = { assetId: c.assetId, productKey: c.productKey, deviceKey: c.deviceKey };
-    try {
-      const r = await session.ok<{ certSN: string }>(
-        'POST',
-        'certificates',
-        'renew',
-        { assetId: c.assetId },
-        { certSn: certSnValue(c.certSN) },
-      );
-      result.renewed.push({ from: c.certSN, to: r.data.certSN, ...device });
-    } catch (e) {
-      if (!(e instanceof ApiError)) throw e;
-      result.failed.push({ certSN: c.certSN, ...device, code: e.code, msg: apiMessage(e) });
+  const progress = startCountProgress('renewing', due.length);
+  try {
+    for (const c of due) {
+      await renewOne(session, c, result);
+      progress.increment();
     }
+  } finally {
+    progress.stop();
   }
   return result;
+}
+
+async function renewOne(session: Session, c: CertificateView, result: RotationResult): Promise<void> {
+  const device = { assetId: c.assetId, productKey: c.productKey, deviceKey: c.deviceKey };
+  try {
+    const r = await session.ok<{ certSN: string }>(
+      'POST',
+      'certificates',
+      'renew',
+      { assetId: c.assetId },
+      { certSn: certSnValue(c.certSN) },
+    );
+    result.renewed.push({ from: c.certSN, to: r.data.certSN, ...device });
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    result.failed.push({ certSN: c.certSN, ...device, code: e.code, msg: apiMessage(e) });
+  }
 }
 
 /** §7.3: certSn is a JSON int; the decimal string when it would not survive as one. */
