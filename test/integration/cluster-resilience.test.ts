@@ -199,13 +199,11 @@ describe.runIf(run)('cluster resilience (real hub processes, real redis-server)'
     second = await c.spawn('node-2');
     const status = async () =>
       (
-        await c
-          .admin(second)
-          .call<{ status: string }>('GET', '/connect-service/v2.1/commands', {
-            action: 'get',
-            orgId: c.creds.orgId,
-            commandId: queued.data.commandId,
-          })
+        await c.admin(second).call<{ status: string }>('GET', '/connect-service/v2.1/commands', {
+          action: 'get',
+          orgId: c.creds.orgId,
+          commandId: queued.data.commandId,
+        })
       ).data.status;
     expect(await status()).toBe('sent');
     await dev.client.publishAsync(topics.reply(command.topic), JSON.stringify({ id: command.json.id, code: 200, data: { n: 1 } }));

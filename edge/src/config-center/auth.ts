@@ -11,12 +11,9 @@ export function requireBearerToken(app: FastifyInstance, token: string): void {
   app.addHook('onRequest', async (req, reply) => {
     const given = req.headers.authorization;
     if (typeof given === 'string' && safeEqual(given, expected)) return;
-    return reply
-      .status(401)
-      .header('www-authenticate', 'Bearer realm="edge config center"')
-      .send({
-        error:
-          'the config center needs Authorization: Bearer <token> (configCenter.token or tokenFile in the edge config; by default the gateway device secret)',
-      });
+    return reply.status(401).header('www-authenticate', 'Bearer realm="edge config center"').send({
+      error:
+        'the config center needs Authorization: Bearer <token> (configCenter.token or tokenFile in the edge config; by default the gateway device secret)',
+    });
   });
 }

@@ -97,7 +97,7 @@ async function checkCsr(rst: Node): Promise<void> {
   const b64 = textOf(token);
   if (!b64 || valueType !== tokenTypes.pkcs10) throw windowsErrors.badCertificateRequest('a PKCS#10 BinarySecurityToken is required');
   if (b64.length > 16_384 || !/^[A-Za-z0-9+/=\s]+$/.test(b64)) throw windowsErrors.badCertificateRequest('not base64');
-  let ok = false;
+  let ok: boolean;
   try {
     const csr = new x509.Pkcs10CertificateRequest(Buffer.from(b64, 'base64'));
     ok = await csr.verify();

@@ -92,7 +92,7 @@ function envelope(action: string, relatesTo: string | undefined, body: Node): st
       },
       's:Body': body,
     },
-  }) as string;
+  });
 }
 
 export interface DiscoveryUrls {
@@ -211,5 +211,5 @@ export function provisioningDoc(p: ProvisioningInput): string {
         },
       ],
     },
-  }) as string;
+  });
 }

@@ -260,5 +260,5 @@ export function buildServerMessage(m: ServerMessage): string {
       },
       SyncBody: body,
     },
-  }) as string;
+  });
 }

@@ -96,7 +96,7 @@ export class FcmPushProvider implements PushProvider {
     }
     let parsed: unknown;
     try {
-      parsed = (await res.json()) as unknown;
+      parsed = await res.json();
     } catch {
       parsed = undefined;
     }
