@@ -151,13 +151,16 @@ describe('command channel contract', () => {
 
   for (const driver of [enosMqtt, jsonPull]) {
     describe(driver.type, () => {
+      // Each command differs in its params: an identical one issued again to a wake-and-pull device
+      // while the first still waits ends the first REPEATED (docs/DEVICE-MANAGEMENT.md, "Operation statuses").
+      let seq = 0;
       const issue = (d: ContractDevice) =>
         h.hub.commands.issue({
           target: d.target,
           deviceType: d.deviceType,
           kind: d.deviceType === 'enos-mqtt' ? 'invokeService' : 'operation',
           name: d.code,
-          params: {},
+          params: { seq: ++seq },
           pendingTtlSeconds: driver.pendingTtlSeconds,
           timeoutMs: driver.timeoutMs,
           by: 'contract',
