@@ -21,10 +21,8 @@ import { pool } from './ios-fleet.js';
 import { describeMachine } from './machine.js';
 import { summarize } from './stats.js';
 
-// The issue asks for 10,000 agents; on this shared 2-core machine storing 10,000 operations alone
-// takes minutes (durable commits), past the watchdog, so the default is 1,000 and
-// BENCH_ANDROID_DEVICES=10000 runs the full size.
-const DEVICES = Number(process.env.BENCH_ANDROID_DEVICES ?? 1_000);
+// The issue's size, 10,000 agents; BENCH_ANDROID_DEVICES=1000 for a quicker look.
+const DEVICES = Number(process.env.BENCH_ANDROID_DEVICES ?? 10_000);
 /** Pushes in flight: the hub's wake worker takes 200 at a time; the peer does the same. */
 const PUSH_CONCURRENCY = 200;
 const ENROLL_CONCURRENCY = 64;
@@ -56,7 +54,11 @@ async function hubRound(fcm: FcmSimulator, account: SimServiceAccount, dir: stri
       (_, i) => new AndroidAgent({ baseUrl: h.baseUrl, oauthToken: bearer, fcm, deviceIdentifier: `35${String(i).padStart(13, '0')}` }),
     );
     const e0 = performance.now();
-    await pool(agents, ENROLL_CONCURRENCY, (a) => a.enroll());
+    let enrolled = 0;
+    await pool(agents, ENROLL_CONCURRENCY, async (a) => {
+      await a.enroll();
+      if (++enrolled % 1000 === 0) refresh();
+    });
     const enrollSeconds = (performance.now() - e0) / 1000;
     log(`hub: ${DEVICES} agents enrolled in ${enrollSeconds.toFixed(1)} s`);
     refresh();
@@ -67,6 +69,7 @@ async function hubRound(fcm: FcmSimulator, account: SimServiceAccount, dir: stri
         if (c.operationStatus !== 'COMPLETED' || c.name !== 'DEVICE_LOCK') return;
         last = performance.now();
         latencies.push(Date.now() - c.createdAt);
+        if (latencies.length % 1000 === 0) refresh(); // progress keeps the bench's watchdog quiet
         if (latencies.length === DEVICES) {
           h.hub.commands.off('status', on);
           resolve();
@@ -133,14 +136,19 @@ async function bareRound(fcm: FcmSimulator, account: SimServiceAccount): Promise
     }
     const enqueuedMs = performance.now() - t0;
     await pool(agents, PUSH_CONCURRENCY, async (a) => {
-      const outcome = await provider.wake({
-        orgId: 'o',
-        deviceType: 'android',
-        deviceId: a.deviceIdentifier,
-        token: a.fcmToken!,
-        extra: {},
-      });
-      if (outcome.kind !== 'sent') throw new Error(`push failed: ${JSON.stringify(outcome)}`);
+      // Transient failures (a timeout or 429/5xx under load) are retried, as the hub's wake worker does.
+      for (let attempt = 1; ; attempt++) {
+        const outcome = await provider.wake({
+          orgId: 'o',
+          deviceType: 'android',
+          deviceId: a.deviceIdentifier,
+          token: a.fcmToken!,
+          extra: {},
+        });
+        if (outcome.kind === 'sent') break;
+        if (outcome.kind !== 'retry-after' || attempt === 8) throw new Error(`push failed: ${JSON.stringify(outcome)}`);
+        await new Promise((resolve) => setTimeout(resolve, outcome.afterMs ?? 100 * attempt));
+      }
     });
     await done;
     return {

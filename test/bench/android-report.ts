@@ -84,8 +84,9 @@ Setup, not part of the loop: the hub's ${int(r.devices)} agents enrolled (OAuth2
   operation is stored, so its stored→COMPLETED latency is short. The peer has every operation in
   memory at once and its latency is mostly the wait for a push slot; compare the rates, not the
   latencies, between the two.
-- The issue's size is 10,000 agents: \`BENCH_ANDROID_DEVICES=10000 npm run bench -- android\`; the
-  default is 1,000 so that the group fits its watchdog on this shared machine.`;
+- 10,000 agents by default, the issue's size (\`BENCH_ANDROID_DEVICES=1000\` for a quicker look). The peer
+  retries a push that fails transiently (timeout, 429/5xx), as the hub's wake worker does, so it may send
+  more FCM messages than commands.`;
 }
 
 export async function writeAndroidSection(section: string): Promise<string> {
