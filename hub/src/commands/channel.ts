@@ -1,4 +1,4 @@
-import type { WirePayload } from '../device-types/plugin.js';
+import type { WirePayload } from './device-type-port.js';
 
 /** A device's answer to a command, matched by the command id. */
 export interface CommandReply {

@@ -1,8 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { EnosError, codes, newCommandId } from '@edgehub/shared';
 import type { Logger } from 'pino';
-import type { DeviceTypes } from '../device-types/plugins.js';
-import type { DeviceTypePlugin } from '../device-types/plugin.js';
+import type { CommandDeviceType, CommandDeviceTypes } from './device-type-port.js';
 import type { Collection, Filter, FindOptions } from '../store/port.js';
 import type { CommandChannel, CommandReply } from './channel.js';
 import { PullQueue } from './pull-queue.js';
@@ -91,7 +90,7 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
 
   constructor(
     private readonly commands: Collection<CommandRecord>,
-    private readonly types: DeviceTypes,
+    private readonly types: CommandDeviceTypes,
     private readonly log: Logger,
     private readonly limits: CommandLimits = defaultCommandLimits,
     private readonly clock: () => number = Date.now,
@@ -231,7 +230,7 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
     return updated;
   }
 
-  private async instant(record: CommandRecord, type: DeviceTypePlugin): Promise<CommandRecord> {
+  private async instant(record: CommandRecord, type: CommandDeviceType): Promise<CommandRecord> {
     const { productKey, deviceKey } = record;
     if (!(await type.channel!.isReachable(productKey, deviceKey)))
       throw new EnosError(codes.deviceOffline, `Device ${record.assetId} is offline`);

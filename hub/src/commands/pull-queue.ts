@@ -1,6 +1,6 @@
 import type { Collection } from '../store/port.js';
-import { DeviceMgtError } from '../device-management/errors.js';
-import type { DeviceResult, WirePayload } from '../device-types/plugin.js';
+import { DeviceMgtError } from './operation-error.js';
+import type { DeviceResult, WirePayload } from './device-type-port.js';
 import { operationStatusOf, type CommandRecord, type CommandStatus } from './records.js';
 
 /** The device as a pulling device type names it: its type and its device-management id. */

@@ -1,8 +1,7 @@
 import { EnosError, newCommandId } from '@edgehub/shared';
 import type { CommandCore } from '../commands/command-core.js';
 import { deviceTypeOf, type CommandRecord } from '../commands/records.js';
-import { ENOS_MQTT } from '../device-types/enos-mqtt/plugin.js';
-import type { DeviceTypes } from '../device-types/plugins.js';
+import { ENOS_MQTT, type CommandDeviceTypes } from '../commands/device-type-port.js';
 import type { Registry } from '../registry/registry.js';
 import type { DeviceRecord as IotDeviceRecord } from '../registry/records.js';
 import type { Collection, CollectionSpec, Filter } from '../store/port.js';
@@ -117,7 +116,7 @@ export class DeviceManagement {
     readonly devices: DeviceDirectory,
     private readonly registry: Registry,
     private readonly commands: CommandCore,
-    private readonly types: DeviceTypes,
+    private readonly types: CommandDeviceTypes,
     private readonly activities: Collection<ActivityRecord>,
     readonly groups: DeviceGroups,
   ) {}

@@ -1,13 +1,2 @@
-/**
- * An error of the device-management domain with the HTTP status the management REST and the
- * device-facing routes answer with (docs/DEVICE-MANAGEMENT.md, "Errors").
- */
-export class DeviceMgtError extends Error {
-  constructor(
-    readonly status: 400 | 401 | 403 | 404 | 406 | 409 | 413 | 429 | 503,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'DeviceMgtError';
-  }
-}
+// Defined with the command core, the lowest room that throws it (docs/ARCHITECTURE.md, "Layers").
+export { DeviceMgtError } from '../commands/operation-error.js';

@@ -1,60 +1,22 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { CommandChannel } from '../commands/channel.js';
-import type { ResultOutcome } from '../commands/operation-status.js';
+import type { CommandDeviceType } from '../commands/device-type-port.js';
 import type { PullQueue } from '../commands/pull-queue.js';
-import type { CommandRecord } from '../commands/records.js';
 import type { DeviceDirectory } from '../device-management/device-directory.js';
 import type { OperationRequest } from '../device-management/device-management.js';
 import type { DmCaller } from '../device-management/oauth.js';
 import type { PushProvider } from '../push/port.js';
 
-/**
- * A device type plugin (docs/DEVICE-MANAGEMENT.md, "Device types"): everything that differs between
- * kinds of device. The command core routes each command by its device's type: the plugin renders
- * it to its wire form and says how it reaches the device; the core owns the queue, the order, the
- * deadlines and the stored statuses.
- *
- * Two delivery styles:
- *   'push'           the core hands the rendered command to `channel` (EnOS over MQTT);
- *   'wake-and-pull'  the core queues the command and a wake-up through `pushProvider`; the device
- *                    checks in and the plugin's routes call `PullQueue.nextCommand` / `report`.
- */
-export type DeliveryStyle = 'push' | 'wake-and-pull';
-
-/** An operation a device type supports (Entgra "feature"). */
-export interface DeviceTypeFeature {
-  /** Operation code as used in the management REST, e.g. DEVICE_LOCK. */
-  code: string;
-  name: string;
-  description?: string;
-}
-
-/** How long commands of this type may wait: per-type bounds for the stored deadlines. */
-export interface DeadlineBounds {
-  /** Default lifetime of a queued command when the caller names none. */
-  defaultPendingSeconds: number;
-  /** Longest lifetime accepted (EnOS: 172,800 s; an MDM command may wait weeks). */
-  maxPendingSeconds: number;
-  /** Wait for a device's answer once delivered: default and accepted range. */
-  replyTimeoutSeconds: { default: number; min: number; max: number };
-}
-
-/** The wire form of a command: whatever the device type's channel or check-in route sends. */
-export type WirePayload = unknown;
-
-/** What a device type receives to render: the stored command. */
-export type DeviceCommand = Readonly<CommandRecord>;
-
-/** A device's answer mapped to the core's vocabulary (plus what the device sent with it). */
-export interface DeviceResult {
-  commandId: string;
-  outcome: ResultOutcome;
-  /** Command-specific response data (e.g. QueryResponses), stored with the result. */
-  data?: unknown;
-  /** The device's error detail (e.g. Apple ErrorChain), stored with the result. */
-  error?: unknown;
-}
+// The core-side half of the contract lives with the command core (docs/ARCHITECTURE.md, "Layers").
+export type {
+  CommandDeviceType,
+  DeadlineBounds,
+  DeliveryStyle,
+  DeviceCommand,
+  DeviceResult,
+  DeviceTypeFeature,
+  WirePayload,
+} from '../commands/device-type-port.js';
 
 /** What the hub hands a plugin when it mounts its routes. */
 export interface DeviceTypeContext {
@@ -74,20 +36,13 @@ export interface DeviceTypeAdminContext extends DeviceTypeContext {
   addOperation(caller: DmCaller, type: string, req: OperationRequest): Promise<unknown>;
 }
 
-export interface DeviceTypePlugin {
-  /** 'enos-mqtt', 'ios', 'android', 'windows'. */
-  readonly id: string;
-  readonly features: readonly DeviceTypeFeature[];
-  readonly delivery: DeliveryStyle;
-  readonly deadlines: DeadlineBounds;
-  /**
-   * Turns a stored command into its wire form. Throws when the command cannot be expressed
-   * (unknown operation code, bad params): called at issue time too, so such a command is refused
-   * before it is stored. May be async (e.g. to read a token kept with the enrollment).
-   */
-  render(command: DeviceCommand): WirePayload | Promise<WirePayload>;
-  /** 'push' types: the channel the core hands rendered commands to. */
-  readonly channel?: CommandChannel;
+/**
+ * A device type plugin (docs/DEVICE-MANAGEMENT.md, "Device types"): everything that differs between
+ * kinds of device. The command core routes each command by its device's type (its half of the
+ * contract, `CommandDeviceType`: rendering, delivery style, deadlines, channel); the plugin adds how a
+ * device is woken and the routes it speaks.
+ */
+export interface DeviceTypePlugin extends CommandDeviceType {
   /** 'wake-and-pull' types: the push service that wakes a device. */
   readonly pushProvider?: PushProvider;
   /** Device-facing routes (check-in, command endpoint), mounted at the root of the REST server. */

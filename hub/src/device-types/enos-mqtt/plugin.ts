@@ -2,7 +2,9 @@ import type { CommandChannel } from '../../commands/channel.js';
 import type { DeviceTypePlugin } from '../plugin.js';
 import { renderEnos } from './render.js';
 
-export const ENOS_MQTT = 'enos-mqtt';
+import { ENOS_MQTT } from '../../commands/device-type-port.js';
+
+export { ENOS_MQTT };
 
 /**
  * The EnOS MQTT device type (docs/ENOS-PROTOCOL.md §4.2, §7.3): commands are pushed to the device's
