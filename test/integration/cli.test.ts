@@ -291,7 +291,19 @@ describe('edgehub CLI', () => {
     await writeFile(csvPath, `productKey,deviceName\n${productKey},Small 1\n${productKey},Small 2\n`);
     const run = await cli(['--json', 'device', 'import', '--csv', csvPath]);
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toEqual({ total: 2, created: 2, failed: 0, notImported: 0, out: null, failures: [] });
+    expect(JSON.parse(run.stdout)).toEqual({
+      total: 2,
+      created: 2,
+      failed: 0,
+      notImported: 0,
+      out: null,
+      failures: [],
+      // No deviceKey column: the hub generated both keys, and the summary says which.
+      generated: [
+        { line: 2, deviceKey: expect.stringMatching(/^\w{10}$/) },
+        { line: 3, deviceKey: expect.stringMatching(/^\w{10}$/) },
+      ],
+    });
     expect(run.stderr).toMatch(/secrets were not saved/);
     const search = await connect<unknown[]>(
       'POST',

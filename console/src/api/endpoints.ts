@@ -37,7 +37,7 @@ export const endpoints = {
   certificateList: cs('certificates', 'GET', 'list'),
   certificateRevoke: cs('certificates', 'POST', 'revoke'),
   events: { method: 'GET', path: '/stream-service/v1/events' },
-  crl: { method: 'GET', path: '/enos/CA/crl/{authority}' },
+  crl: { method: 'GET', path: '/enos/CA/crl/{name}' },
   mdmDevices: { method: 'GET', path: '/api/device-mgt/v1.0/devices' },
   mdmDeviceTypes: { method: 'GET', path: '/api/device-mgt/v1.0/device-types' },
   mdmOperationAdd: { method: 'POST', path: '/api/device-mgt/v1.0/devices/{type}/operations' },
