@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApnsSimulator, IphoneAgent, createCa, issue, issuePushCertificate, type SimCa } from '@edgehub/simulators/apple';
 import type { CommandRecord } from '../../hub/src/commands/records.js';
-import { startHub, type RunningHub } from '../src/index.js';
+import { startHub, type RunningHub, clientCredentialsToken } from '../src/index.js';
 
 const topic = 'com.apple.mgmt.External.3c9d2e1f-8a7b-4c6d-9e5f-0a1b2c3d4e5f';
 
@@ -61,15 +61,7 @@ describe('iOS on the command core: lock a phone end to end (docs/DEVICE-MANAGEME
     await phone.enroll();
     const d = await h.hub.devices.byIdentifier('ios', phone.udid);
     deviceId = d!.id;
-    const t = await fetch(`${h.baseUrl}/token`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${h.adminCreds.accessKey}:${h.adminCreds.accessSecret}`).toString('base64')}`,
-      },
-      body: 'grant_type=client_credentials',
-    });
-    bearer = ((await t.json()) as Json)['access_token'] as string;
+    bearer = await clientCredentialsToken(h.baseUrl, h.adminCreds);
   });
   afterAll(async () => {
     await h?.close();

@@ -8,7 +8,7 @@ import { AndroidAgent, FcmSimulator, createServiceAccount } from '@edgehub/simul
 import { ApnsSimulator, IphoneAgent, createCa, issue, issuePushCertificate } from '@edgehub/simulators/apple';
 import { WindowsDevice, WnsSimulator } from '@edgehub/simulators/windows';
 import type { CommandRecord } from '../../hub/src/commands/records.js';
-import { connectDevice, newTenant, provision, startHub, type RunningHub, type TestDevice } from '../src/index.js';
+import { connectDevice, newTenant, provision, startHub, type RunningHub, type TestDevice, clientCredentialsToken } from '../src/index.js';
 
 type Json = Record<string, unknown>;
 const topic = 'com.apple.mgmt.External.5b1c7e3a-2d4f-4e6a-8b9c-1d2e3f4a5b6c';
@@ -89,15 +89,7 @@ describe('every device type on one command core: one listing of their operations
     const orgId = h.adminCreds.orgId;
     process.env['HUB_IOS_ORG_ID'] = orgId;
     process.env['HUB_WINDOWS_ORG_ID'] = orgId;
-    const t = await fetch(`${h.baseUrl}/token`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${h.adminCreds.accessKey}:${h.adminCreds.accessSecret}`).toString('base64')}`,
-      },
-      body: 'grant_type=client_credentials',
-    });
-    bearer = ((await t.json()) as Json)['access_token'] as string;
+    bearer = await clientCredentialsToken(h.baseUrl, h.adminCreds);
 
     iphone = new IphoneAgent({
       serverUrl: `${h.baseUrl}/mdm`,
@@ -189,15 +181,7 @@ describe('every device type on one command core: one listing of their operations
 
   it("another organization's token sees none of these operations", async () => {
     const other = await newTenant(h, 'all-types-other');
-    const t = await fetch(`${h.baseUrl}/token`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${other.accessKey}:${other.accessSecret}`).toString('base64')}`,
-      },
-      body: 'grant_type=client_credentials',
-    });
-    const otherBearer = ((await t.json()) as Json)['access_token'] as string;
+    const otherBearer = await clientCredentialsToken(h.baseUrl, other);
     expect((await dm('GET', '/operations', undefined, otherBearer)).body).toEqual({ operations: [], count: 0 });
   });
 });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WindowsDevice, WnsSimulator } from '@edgehub/simulators/windows';
 import type { CommandRecord } from '../../hub/src/commands/records.js';
 import type { WakeEvent } from '../../hub/src/push/wake-worker.js';
-import { startHub, type RunningHub } from '../src/index.js';
+import { startHub, type RunningHub, clientCredentialsToken } from '../src/index.js';
 
 const enrollmentSecret = 'enroll-me-7f3a';
 const wnsClient = { clientId: 'ms-app://s-1-15-2-1234-5678', clientSecret: 'wns-secret-for-tests' };
@@ -40,15 +40,7 @@ describe('Windows on the command core (docs/DEVICE-MANAGEMENT.md, "Windows")', (
     pc = new WindowsDevice({ baseUrl: h.baseUrl, upn: 'ana@example.org', enrollmentSecret, wns });
     await pc.enroll();
     await pc.poll(); // the first session after enrollment reports the WNS channel
-    const t = await fetch(`${h.baseUrl}/token`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${h.adminCreds.accessKey}:${h.adminCreds.accessSecret}`).toString('base64')}`,
-      },
-      body: 'grant_type=client_credentials',
-    });
-    bearer = ((await t.json()) as Json)['access_token'] as string;
+    bearer = await clientCredentialsToken(h.baseUrl, h.adminCreds);
   });
   afterAll(async () => {
     await h?.close();

@@ -11,3 +11,4 @@ export * from './spawn-edge.js';
 export * from './spawn-certificate-service.js';
 export * from './eventually.js';
 export * from './cli-runner.js';
+export * from './oauth-token.js';
