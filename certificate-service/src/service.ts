@@ -337,7 +337,8 @@ export class CertificateService implements CertificateOperations {
     const issueAuthority = authorityOf(o.issueAuthority);
     const hostnames = serverNames(o.hostnames);
     const validDay = validDayOf(o.validDay ?? DEFAULT_SERVER_VALID_DAY, MAX_SERVER_VALID_DAY);
-    const { request: csr, keyType } = await validateCsrKey(decodeCsrPem(o.csrPem));
+    const csr = await validateCsrKey(decodeCsrPem(o.csrPem));
+    const keyType = csr.keyType;
     const issuer = this.authority.issuers[issueAuthority];
     if (keyType !== issuer.keyType)
       throw new CertificateError(
@@ -352,9 +353,8 @@ export class CertificateService implements CertificateOperations {
     const notAfter = new Date(Math.min(now.getTime() + validDay * DAY_MS, caEnd.getTime()));
     // Not in the device store: a long random serial keeps it apart from every device serial.
     const serialHex = randomSerial(127).serialHex;
-    const cert = await buildServerLeaf({
-      request: csr,
-      keyType,
+    const cert = buildServerLeaf({
+      csr,
       hostnames,
       issuer,
       serialHex,
@@ -362,7 +362,7 @@ export class CertificateService implements CertificateOperations {
       notAfter,
       crlUrl: this.crlUrl(issueAuthority),
     });
-    const certPem = cert.toString('pem');
+    const certPem = cert.pem;
     this.logger.info(
       `certificate service: issued a ${issueAuthority} TLS server certificate for ${hostnames.map((h) => h.value).join(', ')} (serial ${serialHex}, until ${cert.notAfter.toISOString()})`,
     );
@@ -428,7 +428,7 @@ export class CertificateService implements CertificateOperations {
       for (let attempt = 0; attempt < 5; attempt++) {
         const serial = randomSerial(this.serialBits);
         if (await this.store.get(serial.serialHex)) continue;
-        const cert = await buildLeaf({
+        const cert = buildLeaf({
           csr,
           issuer,
           serialHex: serial.serialHex,
@@ -448,7 +448,7 @@ export class CertificateService implements CertificateOperations {
           notBefore: cert.notBefore,
           notAfter: cert.notAfter,
           issuedAt: now,
-          certPem: cert.toString('pem'),
+          certPem: cert.pem,
           csrDer: csr.der,
           ...(o.renewedFrom ? { renewedFrom: o.renewedFrom.serialHex } : {}),
         };
