@@ -98,19 +98,21 @@ export function oidToString(bytes: Buffer): string {
   return [...head, ...arcs.slice(1)].join('.');
 }
 
-/** The header of an element of `tag` with `length` content bytes. */
-function header(tag: number, length: number): Buffer {
-  if (length < 0x80) return Buffer.from([tag, length]);
-  const bytes: number[] = [];
-  for (let n = length; n > 0; n = Math.floor(n / 256)) bytes.unshift(n & 0xff);
-  return Buffer.from([tag, 0x80 | bytes.length, ...bytes]);
-}
-
-/** An element of `tag` around the concatenated `parts`. */
+/** An element of `tag` around the concatenated `parts`, written into one buffer. */
 export function encode(tag: number, ...parts: Buffer[]): Buffer {
-  const length = parts.reduce((n, p) => n + p.length, 0);
-  const head = header(tag, length);
-  return Buffer.concat([head, ...parts], head.length + length);
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const lengthOctets = length < 0x80 ? 0 : length < 0x100 ? 1 : length < 0x10000 ? 2 : length < 0x1000000 ? 3 : 4;
+  const out = Buffer.allocUnsafe(2 + lengthOctets + length);
+  out[0] = tag;
+  if (lengthOctets === 0) out[1] = length;
+  else {
+    out[1] = 0x80 | lengthOctets;
+    for (let i = lengthOctets, n = length; i >= 1; i--, n = Math.floor(n / 256)) out[1 + i] = n & 0xff;
+  }
+  let at = 2 + lengthOctets;
+  for (const p of parts) at += p.copy(out, at);
+  return out;
 }
 
 export const sequence = (...parts: Buffer[]): Buffer => encode(tags.SEQUENCE, ...parts);

@@ -346,10 +346,10 @@ export class CertificateService implements CertificateOperations {
         `the ${issueAuthority} CA signs ${issuer.keyType === 'rsa' ? 'RSA' : 'EC'} server keys; this CSR has an ${keyType === 'rsa' ? 'RSA' : 'EC'} key`,
       );
     const now = this.now();
-    const caEnd = issuer.cert.notAfter;
+    const caEnd = issuer.notAfter;
     if (caEnd.getTime() <= now.getTime() + DAY_MS)
       throw new CertificateError('ca.expired', `the ${issueAuthority} issuing CA expires ${caEnd.toISOString()}; it cannot issue`);
-    const notBefore = new Date(Math.max(now.getTime() - BACKDATE_MS, issuer.cert.notBefore.getTime()));
+    const notBefore = new Date(Math.max(now.getTime() - BACKDATE_MS, issuer.notBefore.getTime()));
     const notAfter = new Date(Math.min(now.getTime() + validDay * DAY_MS, caEnd.getTime()));
     // Not in the device store: a long random serial keeps it apart from every device serial.
     const serialHex = randomSerial(127).serialHex;
@@ -418,11 +418,11 @@ export class CertificateService implements CertificateOperations {
     const issuer = this.authority.issuers[o.issueAuthority];
     return this.withCnLock(`${o.binding.orgId}\u0000${csr.commonName}`, async () => {
       const now = this.now();
-      const caEnd = issuer.cert.notAfter;
+      const caEnd = issuer.notAfter;
       if (caEnd.getTime() <= now.getTime() + DAY_MS)
         throw new CertificateError('ca.expired', `the ${o.issueAuthority} issuing CA expires ${caEnd.toISOString()}; it cannot issue`);
       await this.requireCnFree(csr.commonName, o.binding.orgId, now, o.renewedFrom);
-      const notBefore = new Date(Math.max(now.getTime() - BACKDATE_MS, issuer.cert.notBefore.getTime()));
+      const notBefore = new Date(Math.max(now.getTime() - BACKDATE_MS, issuer.notBefore.getTime()));
       // §6: validity is validDay days, capped at the issuing CA's remaining lifetime.
       const notAfter = new Date(Math.min(now.getTime() + o.validDay * DAY_MS, caEnd.getTime()));
       for (let attempt = 0; attempt < 5; attempt++) {
@@ -443,7 +443,7 @@ export class CertificateService implements CertificateOperations {
           issueAuthority: o.issueAuthority,
           subject: csr.subject,
           commonName: csr.commonName,
-          issuer: issuer.cert.subject,
+          issuer: issuer.subject,
           validDay: o.validDay,
           notBefore: cert.notBefore,
           notAfter: cert.notAfter,

@@ -25,6 +25,10 @@ export interface IssuingCa {
   privateKey: KeyObject;
   /** The CA certificate's subject Name, DER: the issuer of everything it signs. */
   subjectDer: Buffer;
+  /** The CA certificate's subject as text, and its validity: read once (the x509 getters decode on every call). */
+  subject: string;
+  notBefore: Date;
+  notAfter: Date;
   /** The CA's subject key identifier (hex): the AKI of everything it signs. */
   keyId: string;
 }
@@ -127,6 +131,9 @@ export async function loadCa(
       signingKey: key.key,
       privateKey: key.keyObject,
       subjectDer: toBuffer(cert.subjectName.toArrayBuffer()),
+      subject: cert.subject,
+      notBefore: cert.notBefore,
+      notAfter: cert.notAfter,
       keyId,
     };
   }
