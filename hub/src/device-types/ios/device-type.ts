@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ApnsClient, apnsProductionUrl } from '../../push/apns/apns-client.js';
 import { PushCertificates, type PushCertificateRecord } from '../../push/apns/push-certificates.js';
+import { loadSecretKeyring } from '../../secrets/secret-key.js';
 import type { PushProvider, PushTarget, WakeOutcome } from '../../push/port.js';
 import type { DeviceTypeDeps } from '../plugins.js';
 import type { DeviceCommand, DeviceTypeContext, DeviceTypePlugin } from '../plugin.js';
@@ -111,7 +112,9 @@ export async function createIosDeviceType(
   const log: Logger = deps.log.child({ deviceType: IOS });
   const enrollments = await openIosEnrollments(deps.store);
   const enrollmentTokens = await IosEnrollmentTokens.open(deps.store, deps.clock);
-  const certificates = await PushCertificates.open(deps.store, log, deps.clock);
+  // The push certificate's key is sealed at rest with the hub's secret key (docs/SECURITY.md, "Secrets at rest").
+  const keyring = await loadSecretKeyring({ env: deps.env, dataDir: deps.dataDir, log });
+  const certificates = await PushCertificates.open(deps.store, log, deps.clock, keyring);
   const provider = new ApnsPushProvider(settings, deps.clock);
   if (settings.pushCertPem) await certificates.upload(settings.pushCertPem, settings.pushKeyPem);
   let topic = (await certificates.current())?.topic;
