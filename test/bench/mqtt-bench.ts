@@ -31,6 +31,7 @@ import {
   type Peer,
   type PeerName,
 } from './mqtt-peers.js';
+import { repliesSent, startRemoteProfile, summarizeProfile, type ProfileSummary } from './mqtt-profile.js';
 import { renderMqttSection, writeMqttSection, type FanInRun, type MqttBenchResults, type StormRun } from './mqtt-report.js';
 
 export const mqttConfig = {
@@ -43,7 +44,7 @@ export const mqttConfig = {
   warmupMs: 2_000,
   measureMs: 5_000,
   /** Each round runs every broker once per QoS; the order flips from one round to the next (an odd count gives a real median). */
-  rounds: 3,
+  rounds: Number(process.env.BENCH_MQTT_ROUNDS ?? 3),
   stormDevices: 10_000,
   stormConcurrency: 200,
   settleMs: 2_000,
@@ -53,6 +54,10 @@ export const mqttConfig = {
 export type MqttConfig = typeof mqttConfig;
 
 const PEERS: PeerName[] = ['hub', 'aedes', 'mosquitto'];
+/** BENCH_PROFILE=<dir>: after the measured rounds, one profiled hub run per QoS (test/bench/mqtt-profile.ts). */
+const PROFILE_DIR = process.env.BENCH_PROFILE;
+/** BENCH_MQTT_ONLY=fanin: the fan-in alone, printed but not written to docs/BENCHMARKS.md (for development). */
+const ONLY_FANIN = process.env.BENCH_MQTT_ONLY === 'fanin';
 /** What a counted delivery must contain: the hub's success reply, or the bare brokers' copy of the request. */
 const EXPECT: Record<PeerName, string> = {
   hub: '"code":200,',
@@ -91,10 +96,53 @@ const pinning = () => (canPin() ? { cpus: { broker: BROKER_CPU, generator: GENER
 const startPeer = (name: PeerName, hubOpts: { throttle: boolean }): Promise<Peer> =>
   name === 'hub' ? startHubPeer(hubOpts) : name === 'aedes' ? startAedesPeer() : startMosquittoPeer();
 
+function fanInJob(peer: Peer, name: PeerName, qos: 0 | 1, publishers: FanInJob['publishers'], clkTck: number): FanInJob {
+  const c = mqttConfig;
+  return {
+    kind: 'fanin',
+    port: peer.port,
+    brokerPid: peer.pid,
+    clkTck,
+    ...pinning(),
+    deadlineMs: c.warmupMs + c.measureMs + 30_000,
+    qos,
+    publishers,
+    body: MEASUREPOINT_BODY,
+    ...(name === 'hub' ? {} : { subscribe: '#' }),
+    expect: EXPECT[name],
+    window: c.window,
+    warmupMs: c.warmupMs,
+    measureMs: c.measureMs,
+  };
+}
+
+/**
+ * One more hub run, not counted in the tables, with the hub's CPU sampled over the middle of the
+ * generator's window (test/bench/mqtt-profile.ts): prints self time per answered post.
+ */
+async function profiledRun(hub: HubPeer, job: FanInJob, dir: string): Promise<ProfileSummary> {
+  if (!hub.inspectorUrl) throw new Error('the hub was started without its inspector');
+  const generator = runLoadgen<FanInResult>(job);
+  // Replies flow once the generator has connected its publishers; sample well inside its window.
+  const first = await repliesSent(hub.baseUrl);
+  while ((await repliesSent(hub.baseUrl)) === first) await sleep(50);
+  await sleep(job.warmupMs / 2);
+  const before = await repliesSent(hub.baseUrl);
+  const profile = await startRemoteProfile(hub.inspectorUrl);
+  await sleep(job.measureMs - 1_000);
+  const sampled = await profile.stop();
+  const answered = (await repliesSent(hub.baseUrl)) - before;
+  await generator;
+  const summary = await summarizeProfile(sampled, answered, dir, `mqtt-fanin-hub-qos${job.qos}`);
+  console.error(summary.text);
+  await sleep(500);
+  return summary;
+}
+
 async function fanIn(clkTck: number): Promise<{ runs: FanInRun[]; versions: Record<PeerName, string> }> {
   const c = mqttConfig;
   // Throttle off: the same 200 devices reconnect for every run (it acts only at CONNECT).
-  const hub = await startHubPeer({ throttle: false });
+  const hub = await startHubPeer({ throttle: false, inspect: PROFILE_DIR !== undefined });
   const peers: Partial<Record<PeerName, Peer>> = { hub };
   try {
     peers.aedes = await startAedesPeer();
@@ -109,22 +157,7 @@ async function fanIn(clkTck: number): Promise<{ runs: FanInRun[]; versions: Reco
       for (const qos of [0, 1] as const) {
         for (const name of order) {
           const peer = peers[name]!;
-          const job: FanInJob = {
-            kind: 'fanin',
-            port: peer.port,
-            brokerPid: peer.pid,
-            clkTck,
-            ...pinning(),
-            deadlineMs: c.warmupMs + c.measureMs + 30_000,
-            qos,
-            publishers,
-            body: MEASUREPOINT_BODY,
-            ...(name === 'hub' ? {} : { subscribe: '#' }),
-            expect: EXPECT[name],
-            window: c.window,
-            warmupMs: c.warmupMs,
-            measureMs: c.measureMs,
-          };
+          const job = fanInJob(peer, name, qos, publishers, clkTck);
           const result = await runLoadgen<FanInResult>(job);
           if (result.wrong > 0) throw new Error(`${name} QoS ${qos}: ${result.wrong} deliveries without ${EXPECT[name]}`);
           if (result.delivered === 0) throw new Error(`${name} QoS ${qos}: nothing delivered`);
@@ -137,6 +170,7 @@ async function fanIn(clkTck: number): Promise<{ runs: FanInRun[]; versions: Reco
         }
       }
     }
+    if (PROFILE_DIR) for (const qos of [0, 1] as const) await profiledRun(hub, fanInJob(hub, 'hub', qos, publishers, clkTck), PROFILE_DIR);
     return { runs, versions: { hub: hub.version, aedes: peers.aedes.version, mosquitto: peers.mosquitto.version } };
   } finally {
     for (const p of Object.values(peers)) await p.stop();
@@ -220,6 +254,14 @@ export async function runMqttBenchmarks(): Promise<void> {
     `fan-in: ${mqttConfig.publishers} publishers, QoS 0 and 1, ${mqttConfig.rounds} rounds × 3 brokers × ${(mqttConfig.warmupMs + mqttConfig.measureMs) / 1000} s`,
   );
   const fan = await fanIn(clkTck);
+  if (ONLY_FANIN) {
+    console.log(
+      JSON.stringify(
+        fan.runs.map((r) => ({ peer: r.peer, qos: r.qos, perCoreSecond: r.result.delivered / r.result.seconds / r.result.brokerCpu })),
+      ),
+    );
+    return;
+  }
   log(`connect storm: ${mqttConfig.stormDevices} connections, ${mqttConfig.stormConcurrency} in flight, against each broker`);
   const storms = await connectStorms(clkTck);
   const results: MqttBenchResults = {
