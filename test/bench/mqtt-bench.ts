@@ -31,6 +31,7 @@ import {
   type Peer,
   type PeerName,
 } from './mqtt-peers.js';
+import { cpuProfileArgs, formatSummary, newestProfile, profileDir, readProfile, summarizeProfile } from './profile.js';
 import { renderMqttSection, writeMqttSection, type FanInRun, type MqttBenchResults, type StormRun } from './mqtt-report.js';
 
 export const mqttConfig = {
@@ -44,7 +45,8 @@ export const mqttConfig = {
   measureMs: 5_000,
   /** Each round runs every broker once per QoS; the order flips from one round to the next (an odd count gives a real median). */
   rounds: 3,
-  stormDevices: 10_000,
+  /** `BENCH_STORM_DEVICES` shrinks it while developing (the figures in docs/BENCHMARKS.md use 10,000). */
+  stormDevices: Number(process.env['BENCH_STORM_DEVICES'] ?? 10_000),
   stormConcurrency: 200,
   settleMs: 2_000,
   /** Devices per batchCreate call, the API's maximum. */
@@ -143,7 +145,8 @@ async function fanIn(clkTck: number): Promise<{ runs: FanInRun[]; versions: Reco
   }
 }
 
-async function connectStorms(clkTck: number): Promise<StormRun[]> {
+/** Runs the connect storm against every broker (also alone: test/bench/connect-storm.ts). */
+export async function connectStorms(clkTck: number): Promise<StormRun[]> {
   const c = mqttConfig;
   const runs: StormRun[] = [];
   const dataDir = await mkdtemp(join(tmpdir(), 'edgehub-bench-storm-'));
@@ -160,14 +163,24 @@ async function connectStorms(clkTck: number): Promise<StormRun[]> {
     }
     // A fresh hub over that store, so its "before" is an idle process like the bare brokers', not
     // one still holding the garbage of 10 batchCreate calls.
+    // BENCH_PROFILE=<dir>: the hub runs with --cpu-prof; its samples inside each phase are summarized.
+    const profiles = profileDir();
     for (const name of PEERS) {
-      const peer = name === 'hub' ? await startHubPeer({ throttle: true, dataDir }) : await startPeer(name, { throttle: true });
+      const nodeArgs = profiles ? cpuProfileArgs(profiles) : undefined;
+      const started = Date.now();
+      const peer =
+        name === 'hub'
+          ? await startHubPeer({ throttle: true, dataDir, ...(nodeArgs ? { nodeArgs } : {}) })
+          : await startPeer(name, { throttle: true });
+      let run: StormRun | undefined;
       try {
         await sleep(1000);
-        runs.push(await storm(peer, specs, clkTck));
+        run = await storm(peer, specs, clkTck);
+        runs.push(run);
       } finally {
         await peer.stop();
       }
+      if (profiles && name === 'hub') printStormProfile(profiles, started, run);
     }
   } finally {
     await rm(dataDir, { recursive: true, force: true });
@@ -197,6 +210,16 @@ async function storm(peer: Peer, devices: ConnectSpec[], clkTck: number): Promis
     `storm ${peer.name}: ${Math.round(result.connectsPerSec)} connects/s, ${Math.round((result.brokerCpuSeconds / result.accepted) * 1e6)} µs broker CPU per connect, RSS ${(result.rssBefore / 2 ** 20).toFixed(1)} → ${(result.rssAfter / 2 ** 20).toFixed(1)} MiB, ${result.listenOverflows} listen-queue overflows`,
   );
   return { peer: peer.name, version: peer.version, result };
+}
+
+/** The hub's self time per CONNECT and per DISCONNECT, from the profile its process wrote on exit. */
+function printStormProfile(dir: string, since: number, run: StormRun): void {
+  const file = newestProfile(dir, since);
+  if (!file) return log(`no .cpuprofile in ${dir}: was the hub stopped cleanly?`);
+  const profile = readProfile(file);
+  const n = { count: run.result.accepted, name: 'connect' };
+  console.log(formatSummary(`hub profile, connect phase (${file})`, summarizeProfile(profile, run.result.connectWindowUs), n));
+  console.log(formatSummary('hub profile, disconnect phase', summarizeProfile(profile, run.result.disconnectWindowUs), n));
 }
 
 /** The commit the hub was measured at, and whether the working tree differed from it. */

@@ -110,17 +110,22 @@ function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number, wh
  * fan-in publishers reconnecting from one run to the next; it is consulted at CONNECT only.
  * Given a `dataDir` of an earlier hub, it starts over that store (devices, admin credentials).
  */
-export async function startHubPeer(opts: { throttle: boolean; dataDir?: string }): Promise<HubPeer> {
+export async function startHubPeer(opts: { throttle: boolean; dataDir?: string; nodeArgs?: string[] }): Promise<HubPeer> {
   // A data directory passed in belongs to the caller (it outlives this hub); a fresh one is removed on stop.
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'edgehub-bench-mqtt-')));
-  const hub = await spawnHub({
-    HUB_DATA_DIR: dataDir,
-    HUB_MQTT_PORT: '0',
-    HUB_MQTTS_PORT: '0',
-    HUB_MQTT_WS_PORT: '0',
-    // Always explicit: spawnHub's own default (off, for tests) is not the binary's (on).
-    HUB_MQTT_CONNECT_THROTTLE: String(opts.throttle),
-  });
+  const hub = await spawnHub(
+    {
+      HUB_DATA_DIR: dataDir,
+      HUB_MQTT_PORT: '0',
+      HUB_MQTTS_PORT: '0',
+      HUB_MQTT_WS_PORT: '0',
+      // Always explicit: spawnHub's own default (off, for tests) is not the binary's (on).
+      HUB_MQTT_CONNECT_THROTTLE: String(opts.throttle),
+    },
+    // A profiled hub starts slower (the profiler samples its module loading too).
+    opts.nodeArgs ? 90_000 : 30_000,
+    opts.nodeArgs,
+  );
   track(hub.child, 'hub');
   const pid = hub.child.pid!;
   pinProcess(pid, BROKER_CPU);
