@@ -1,11 +1,11 @@
 /**
- * The benchmarks' profiling switch (docs/BENCHMARKS.md, "Where the time goes"): with
- * `BENCH_PROFILE=<dir>` the hub under test runs with `node --cpu-prof` (a spawned hub) or under the
- * inspector's profiler (the in-process hub of the REST group), and the bench prints the functions
- * and files with the most self time inside the measured window. The `.cpuprofile` files stay in
- * `<dir>` for Chrome DevTools or speedscope.
+ * Profile summaries of the connect storm and the REST device GET (docs/BENCHMARKS.md, "CONNECT and
+ * device GET: where the time goes"). With `BENCH_PROFILE=<dir>` the spawned hub is sampled through
+ * its inspector (test/bench/mqtt-profile.ts) and the in-process hub of the REST group through
+ * node:inspector; the bench prints self time and the total time of the hub's own functions inside
+ * each measured window. The `.cpuprofile` files stay in `<dir>` for Chrome DevTools or speedscope.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { join, relative } from 'node:path';
@@ -17,21 +17,13 @@ export function profileDir(): string | undefined {
   return dir ? dir : undefined;
 }
 
-/** Node options for a spawned hub that writes a CPU profile to `dir` when it exits (sampled every 200 µs). */
-export function cpuProfileArgs(dir: string): string[] {
-  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=200'];
-}
-
-/** The monotonic clock V8 stamps profile samples with (CLOCK_MONOTONIC, in µs): comparable across processes. */
-export const monotonicMicros = (): number => Number(process.hrtime.bigint() / 1000n);
-
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
 }
 
-interface CpuProfile {
+export interface CpuProfile {
   nodes: ProfileNode[];
   startTime: number;
   endTime: number;
@@ -71,20 +63,6 @@ export function readProfile(path: string): CpuProfile {
   return parsed;
 }
 
-/**
- * The newest main-thread `.cpuprofile` in `dir` written after `since` (ms since the epoch). Node
- * names them `CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile`; thread 0 is the main thread (tsx
- * runs its loader in a worker that gets a profile of its own).
- */
-export function newestProfile(dir: string, since: number): string | undefined {
-  const files = readdirSync(dir)
-    .filter((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f))
-    .map((f) => ({ path: join(dir, f), at: statSync(join(dir, f)).mtimeMs }))
-    .filter((f) => f.at >= since)
-    .sort((a, b) => b.at - a.at);
-  return files[0]?.path;
-}
-
 const where = (url: string): string => {
   if (!url) return '(native)';
   const path = url.startsWith('file://') ? new URL(url).pathname : url;
@@ -92,7 +70,11 @@ const where = (url: string): string => {
   return rel.startsWith('..') ? path : rel.replace(/^node_modules\//, '');
 };
 
-/** Self time per function and per file, over the samples taken between `fromUs` and `toUs` (monotonic µs). */
+/**
+ * Self time per function and per file, over the samples taken between `fromUs` and `toUs`. V8 stamps
+ * samples with CLOCK_MONOTONIC in µs, the clock of `process.hrtime`, so a window measured by another
+ * process on the same machine (the load generator) selects the right samples.
+ */
 export function summarizeProfile(profile: CpuProfile, window?: { fromUs: number; toUs: number }, top = 15): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();

@@ -14,12 +14,9 @@ export interface SpawnedHub {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/**
- * Starts the real hub binary (what `npm start` runs) and waits for it to print its URLs. `nodeArgs`
- * go to node itself (the benchmarks' `--cpu-prof`, which NODE_OPTIONS does not accept).
- */
-export async function spawnHub(env: Record<string, string>, timeoutMs = 30_000, nodeArgs: string[] = []): Promise<SpawnedHub> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'hub/src/main.ts'], {
+/** Starts the real hub binary (what `npm start` runs) and waits for it to print its URLs. */
+export async function spawnHub(env: Record<string, string>, timeoutMs = 30_000): Promise<SpawnedHub> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'hub/src/main.ts'], {
     cwd: repoRoot,
     env: {
       ...process.env,

@@ -120,12 +120,21 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
       live();
       input.forEach(checkSample);
       if (input.length === 0) return;
+      // Each series' latest moves once per append, to its newest sample here (the last of equal times).
+      const newest = new Map<string, SampleInput>();
+      for (const s of input) {
+        const id = `${s.assetId}\u0000${s.pointId}`;
+        const seen = newest.get(id);
+        if (seen === undefined || seen.time <= s.time) newest.set(id, s);
+      }
       await samples.childTransaction(() => {
         for (const s of input) {
           const stored: SampleValue = { v: s.value };
           if (s.quality !== undefined) stored.q = s.quality;
           if (s.resume) stored.r = true;
           samples.putSync(seriesKey(s.assetId, s.pointId, s.time, s.hubTime), stored);
+        }
+        for (const s of newest.values()) {
           const next: LatestValue = { o: s.orgId, t: s.time, v: s.value };
           if (s.quality !== undefined) next.q = s.quality;
           raiseLatest([s.assetId, 'm', s.pointId], next);
