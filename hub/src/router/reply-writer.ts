@@ -8,7 +8,7 @@ import type { DeviceSession } from '../sessions/sessions.js';
  * relies on: the connection, the session flags and the counter aedes draws outgoing packet ids from.
  */
 interface ClientInternals {
-  conn: { write(chunk: Buffer): boolean; destroyed?: boolean; writableNeedDrain?: boolean };
+  conn: { write(chunk: Buffer): boolean; cork(): void; uncork(): void; destroyed?: boolean; writableNeedDrain?: boolean };
   connected: boolean;
   closed: boolean;
   clean: boolean;
@@ -49,8 +49,23 @@ export function sendReply(session: DeviceSession, topic: string, json: Buffer, q
     messageId = client._nextId;
     client._nextId = messageId >= 65535 ? 1 : messageId + 1;
   }
+  if (!corked.has(conn)) {
+    // The replies of one store commit are resolved together: each connection's go out in one
+    // write (writev) once they are all queued, not one system call each.
+    conn.cork();
+    corked.add(conn);
+    if (corked.size === 1) process.nextTick(uncorkAll);
+  }
   conn.write(encodePublish(topic, payload, qos, messageId));
   return undefined;
+}
+
+/** Connections holding replies until the current batch of work is done. */
+const corked = new Set<ClientInternals['conn']>();
+
+function uncorkAll(): void {
+  for (const conn of corked) conn.uncork();
+  corked.clear();
 }
 
 function throughAedes(session: DeviceSession, topic: string, json: Buffer, qos: 0 | 1): Promise<void> {
