@@ -42,8 +42,19 @@ export interface DeviceLimits {
 }
 
 const KEY_ATTEMPTS = 5;
+/** Entries of the triple → assetId memo before it starts over (about 100 bytes each). */
+const TRIPLE_MEMO_LIMIT = 200_000;
 
 export class Devices {
+  /**
+   * productKey + deviceKey → assetId, learnt from earlier lookups. A device's triple and assetId never
+   * change, so this holds no state that can go stale: every lookup still reads the record itself by
+   * its primary key (fresh status and secret, docs/PERFORMANCE-NOTES.md "CONNECT path"), and a record
+   * that is gone or no longer matches (deleted, re-created under a new assetId, on any node) sends the
+   * lookup back to the triple index. It saves the generic indexed query on every CONNECT.
+   */
+  private readonly assetIdOfTriple = new Map<string, string>();
+
   constructor(
     private readonly devices: Collection<DeviceRecord>,
     private readonly products: { require(orgId: string, productKey: string): Promise<ProductRecord> },
@@ -151,8 +162,20 @@ export class Devices {
     return 'assetId' in ref ? this.devices.get(ref.assetId) : this.byTriple(ref.productKey, ref.deviceKey);
   }
 
-  byTriple(productKey: string, deviceKey: string): Promise<DeviceRecord | undefined> {
-    return this.devices.findOne({ productKey, deviceKey });
+  async byTriple(productKey: string, deviceKey: string): Promise<DeviceRecord | undefined> {
+    const triple = `${productKey}\u0000${deviceKey}`;
+    const known = this.assetIdOfTriple.get(triple);
+    if (known !== undefined) {
+      const d = await this.devices.get(known);
+      if (d && d.productKey === productKey && d.deviceKey === deviceKey) return d;
+      this.assetIdOfTriple.delete(triple);
+    }
+    const d = await this.devices.findOne({ productKey, deviceKey });
+    if (d) {
+      if (this.assetIdOfTriple.size >= TRIPLE_MEMO_LIMIT) this.assetIdOfTriple.clear();
+      this.assetIdOfTriple.set(triple, d.assetId);
+    }
+    return d;
   }
 
   search(orgId: string, filter: Filter, options: FindOptions) {

@@ -3,10 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ApnsClient, apnsProductionUrl } from '../../push/apns/apns-client.js';
 import { PushCertificates, type PushCertificateRecord } from '../../push/apns/push-certificates.js';
+import { loadSecretKeyring } from '../../secrets/secret-key.js';
 import type { PushProvider, PushTarget, WakeOutcome } from '../../push/port.js';
 import type { DeviceTypeDeps } from '../plugins.js';
 import type { DeviceCommand, DeviceTypeContext, DeviceTypePlugin } from '../plugin.js';
-import { operationToRequestType, renderCommand } from './commands.js';
+import { operationToRequestType, renderCommand, requestTypeFor } from './commands.js';
+import { RenderedCommands } from './rendered-commands.js';
 import { CorePullSource, IOS } from './core-source.js';
 import { openIosEnrollments } from './enrollments.js';
 import { DeviceMgtError } from '../../device-management/errors.js';
@@ -111,7 +113,9 @@ export async function createIosDeviceType(
   const log: Logger = deps.log.child({ deviceType: IOS });
   const enrollments = await openIosEnrollments(deps.store);
   const enrollmentTokens = await IosEnrollmentTokens.open(deps.store, deps.clock);
-  const certificates = await PushCertificates.open(deps.store, log, deps.clock);
+  // The push certificate's key is sealed at rest with the hub's secret key (docs/SECURITY.md, "Secrets at rest").
+  const keyring = await loadSecretKeyring({ env: deps.env, dataDir: deps.dataDir, log });
+  const certificates = await PushCertificates.open(deps.store, log, deps.clock, keyring);
   const provider = new ApnsPushProvider(settings, deps.clock);
   if (settings.pushCertPem) await certificates.upload(settings.pushCertPem, settings.pushKeyPem);
   let topic = (await certificates.current())?.topic;
@@ -134,6 +138,8 @@ export async function createIosDeviceType(
   expiryTimer.unref();
   void certificates.checkExpiry().catch(() => undefined);
 
+  const rendered = new RenderedCommands();
+
   return {
     id: IOS,
     delivery: 'wake-and-pull',
@@ -145,13 +151,19 @@ export async function createIosDeviceType(
     },
     pushProvider: provider,
     async render(command: DeviceCommand) {
-      const e = await enrollments.get(command.deviceKey);
-      return renderCommand(
+      const kept = rendered.get(command.commandId);
+      if (kept !== undefined) return kept;
+      // Only ClearPasscode reads the enrollment (its current UnlockToken); it is never kept.
+      const usesEnrollment = requestTypeFor(command.name) === 'ClearPasscode';
+      const e = usesEnrollment ? await enrollments.get(command.deviceKey) : undefined;
+      const { plist } = renderCommand(
         command.commandId,
         command.name,
         command.params,
         e?.unlockToken ? { unlockToken: Buffer.from(e.unlockToken, 'base64') } : {},
-      ).plist;
+      );
+      if (!usesEnrollment) rendered.set(command.commandId, plist);
+      return plist;
     },
     async routes(app: FastifyInstance, ctx: DeviceTypeContext) {
       const source = new CorePullSource(ctx);

@@ -89,7 +89,7 @@ export async function enrollmentProfileRoutes(
     async (req, reply) => {
       const body = req.body as ProfileBody;
       const caller = req.dmCaller!;
-      const cert = await opts.certificates.current();
+      const cert = await opts.certificates.view();
       if (!cert) throw new DeviceMgtError(409, 'no APNs push certificate uploaded: a profile needs its topic');
       if (body.signed && !opts.signer)
         throw new DeviceMgtError(409, 'no profile signer configured (HUB_IOS_PROFILE_SIGNER_CERT_FILE / _KEY_FILE)');
