@@ -261,7 +261,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   const localChannel = rawCommandChannel(mqttCommandChannel(broker), codecs, rawReplies);
   const clusterChannel = link ? new ClusterCommandChannel(localChannel, link, log.child({ component: 'cluster' })) : undefined;
   await clusterChannel?.start();
-  const stream = new StreamHub(broker.aedes, log.child({ component: 'stream' }));
+  const stream = new StreamHub(broker.aedes, log.child({ component: 'stream' }), { localFanOut: !config.redisUrl });
   // Alerts are evaluated beside the stream, after the data is stored (docs/PROTOCOL.md §7.4).
   const webhooks = new WebhookSender(
     { attempts: dp.alertWebhookAttempts, backoffMs: dp.alertWebhookBackoffMs, timeoutMs: 5_000, maxQueue: 10_000 },
