@@ -10,6 +10,10 @@ import { DeviceDetail } from './pages/device-detail.js';
 import { Gateways } from './pages/gateways.js';
 import { Certificates } from './pages/certificates.js';
 import { DeviceManagement } from './pages/device-management.js';
+import { Groups } from './pages/dm-groups.js';
+import { Policies } from './pages/dm-policies.js';
+import { AppPublisher } from './pages/app-publisher.js';
+import { AppStore } from './pages/app-store.js';
 
 const pages = [
   { page: 'dashboard', label: 'Dashboard' },
@@ -18,6 +22,10 @@ const pages = [
   { page: 'gateways', label: 'Gateways' },
   { page: 'certificates', label: 'Certificates' },
   { page: 'device-management', label: 'Device management' },
+  { page: 'groups', label: 'Groups' },
+  { page: 'policies', label: 'Policies' },
+  { page: 'app-publisher', label: 'App publisher' },
+  { page: 'app-store', label: 'App store' },
 ] as const;
 
 export function App(): JSX.Element {
@@ -56,6 +64,18 @@ export function App(): JSX.Element {
       break;
     case 'device-management':
       main = <DeviceManagement session={session} />;
+      break;
+    case 'groups':
+      main = <Groups session={session} selected={route.params[0]} />;
+      break;
+    case 'policies':
+      main = <Policies session={session} selected={route.params[0]} />;
+      break;
+    case 'app-publisher':
+      main = <AppPublisher session={session} selected={route.params[0]} />;
+      break;
+    case 'app-store':
+      main = <AppStore session={session} />;
       break;
     default:
       main = <Dashboard session={session} />;
