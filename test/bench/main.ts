@@ -2,7 +2,7 @@
  * `npm run bench`: the REST registry benchmarks, then the MQTT broker ones (test/bench/mqtt-bench.ts),
  * the cluster ones (test/bench/cluster-bench.ts), the certificate ones (test/bench/cert-bench.ts) and the
  * Apple MDM loop (test/bench/ios-bench.ts);
- * `npm run bench -- rest` (or mqtt, cluster, cert, edge, ios, android, windows, protocol, lb, console; several may be named) runs only those groups. Every figure is reported against a peer measured
+ * `npm run bench -- rest` (or mqtt, cluster, cert, edge, ios, android, windows, protocol, lb, console, telemetry; several may be named) runs only those groups. Every figure is reported against a peer measured
  * in the same run (see docs/BENCHMARKS.md). Bounded loops on loopback only; a watchdog ends the
  * process if something hangs.
  */
@@ -28,6 +28,7 @@ import { runWindowsBenchmarks } from './windows-bench.js';
 import { runProtocolBenchmarks } from './protocol-bench.js';
 import { runLbBenchmarks } from './lb-bench.js';
 import { runConsoleBenchmarks } from './console-bench.js';
+import { runTelemetryBenchmarks } from './telemetry-bench.js';
 
 const DEVICES = 10_000;
 const BATCH = MAX_BATCH;
@@ -44,7 +45,7 @@ const watchdog = setTimeout(() => {
 }, WATCHDOG_MS);
 watchdog.unref();
 
-const GROUPS = ['rest', 'mqtt', 'cluster', 'cert', 'edge', 'ios', 'android', 'windows', 'protocol', 'lb', 'console'];
+const GROUPS = ['rest', 'mqtt', 'cluster', 'cert', 'edge', 'ios', 'android', 'windows', 'protocol', 'lb', 'console', 'telemetry'];
 const only = process.argv.slice(2);
 const unknown = only.filter((g) => !GROUPS.includes(g));
 if (unknown.length > 0) {
@@ -89,6 +90,10 @@ async function runLaterGroups(): Promise<void> {
   if (wants('console')) {
     watchdog.refresh();
     await runConsoleBenchmarks();
+  }
+  if (wants('telemetry')) {
+    watchdog.refresh();
+    await runTelemetryBenchmarks();
   }
 }
 if (!wants('rest')) {
