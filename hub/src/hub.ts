@@ -141,16 +141,21 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   const storeConfig: Parameters<typeof openStore>[0] = { dataDir: config.dataDir, mongodbDbName: config.mongodbDbName };
   if (config.mongodbUrl) storeConfig.mongodbUrl = config.mongodbUrl;
   const store = await openStore(storeConfig);
-  const registry = await openRegistry(store, {
-    maxDevicesPerProduct: config.maxDevicesPerProduct,
-    maxSubDevicesPerGateway: config.maxSubDevicesPerGateway,
-  });
+  // Registry and token records stay in memory only where this process is the registry's one writer
+  // (embedded store, no cluster): other nodes' writes would not drop them (docs/ARCHITECTURE.md, "Registry caches").
+  const cacheRecords = !config.redisUrl && !config.mongodbUrl;
+  const registry = await openRegistry(
+    store,
+    { maxDevicesPerProduct: config.maxDevicesPerProduct, maxSubDevicesPerGateway: config.maxSubDevicesPerGateway },
+    { cacheRecords },
+  );
   const tokens = new TokenService(
     await store.collection<AccessTokenRecord>(collectionSpecs.accessTokens),
     await store.collection<TokenRequestRecord>(collectionSpecs.tokenRequests),
     registry.applications,
     { ttlSeconds: config.tokenTtlSeconds, timestampWindowSeconds: config.tokenTimestampWindowSeconds },
     clock,
+    cacheRecords,
   );
   const { credentialsPath } = await bootstrap(registry, config.dataDir, log);
   let boundHttp = `http://${config.http.host}:${config.http.port}`;
