@@ -18,6 +18,7 @@ import { deviceGetLoad, getDevice, randomPicks, type GetTarget } from './rest-de
 import { storedDevices, storeInsertMany, type StoreInsertRun } from './store-insert.js';
 import { mergeLoads, type LoadResult } from './load.js';
 import { runMqttBenchmarks } from './mqtt-bench.js';
+import { formatSummary, profileDir, startInProcessProfile, summarizeProfile } from './profile.js';
 import { runClusterBenchmarks } from './cluster-bench.js';
 import { runCertBenchmarks } from './cert-bench.js';
 import { runEdgeBenchmarks } from './edge-bench.js';
@@ -179,6 +180,26 @@ try {
     sequential: await abba(randomPicks(assetIds, GET_REQUESTS, SEED), 1),
     concurrent: await abba(randomPicks(assetIds, GET_REQUESTS, SEED + 2), CONCURRENCY),
   };
+  // BENCH_PROFILE=<dir>: after the measured runs, one profiled pass of each peer, one call at a time
+  // (client and server share this process; test/bench/profile.ts).
+  const profiles = profileDir();
+  if (profiles) {
+    const picks = randomPicks(assetIds, GET_REQUESTS >> 2, SEED + 3);
+    for (const [name, target] of [
+      ['hub', hubTarget],
+      ['bare', bareTarget],
+    ] as const) {
+      const profiler = await startInProcessProfile();
+      await deviceGetLoad(target, picks, 1);
+      const profile = await profiler.stop(profiles, `rest-get-${name}`);
+      console.log(
+        formatSummary(`${name} device GET (client and server in this process)`, summarizeProfile(profile), {
+          count: picks.length,
+          name: 'GET',
+        }),
+      );
+    }
+  }
 
   const results: RestBenchResults = {
     date: startedAt,
