@@ -9,7 +9,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { IphoneAgent } from '../../simulators/src/apple/index.js';
-import { benchTopic, openAppleWorld, pool, type FleetReply, type FleetRequest } from './ios-fleet.js';
+import { benchTopic, openAppleWorld, pool, threadCpuMs, type FleetReply, type FleetRequest } from './ios-fleet.js';
 import { FleetPhone, fleetAgent } from './ios-fleet-phone.js';
 
 if (!parentPort) throw new Error('ios-fleet-worker runs as a worker thread');
@@ -92,7 +92,7 @@ async function handle(msg: FleetRequest): Promise<void> {
     return;
   }
   if (msg.type === 'utilization') {
-    send({ type: 'utilization', elu: performance.eventLoopUtilization(), sessionRetries });
+    send({ type: 'utilization', elu: performance.eventLoopUtilization(), cpuMs: threadCpuMs(), sessionRetries });
     return;
   }
   await world.apns.stop();
