@@ -75,6 +75,7 @@ async function handle(msg: FleetRequest): Promise<void> {
       };
       world.apns.register(agents[i]!.tokenHex, (magic) => phone.onPush(magic, onError));
     });
+    for (const p of phones) await p.prepare();
     if (!msg.enroll) {
       // The same first requests the enrolled fleet made (Authenticate + TokenUpdate), signed alike,
       // so both peers' connections and signers are warm before the measured rounds.
