@@ -58,7 +58,16 @@ async function handle(msg: FleetRequest): Promise<void> {
     // sessions are then run by the lean FleetPhone (test/bench/ios-fleet-phone.ts).
     if (msg.enroll)
       await pool(agents, 128, async (a) => {
-        await a.enroll();
+        // An enrollment that fails on the wire (a connection refused or reset on a loaded machine) is tried again.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await a.enroll();
+            break;
+          } catch (err) {
+            if (attempt === 5) throw err;
+            await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+          }
+        }
         if (++enrolled % 500 === 0) send({ type: 'progress', done: enrolled });
       });
     const agent = fleetAgent(connections);
