@@ -9,7 +9,7 @@
  * `bench:mqtt` section of docs/BENCHMARKS.md.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,6 +32,7 @@ import {
   type PeerName,
 } from './mqtt-peers.js';
 import { repliesSent, startRemoteProfile, summarizeProfile, type ProfileSummary } from './mqtt-profile.js';
+import { formatSummary, summarizeProfile as summarizeWindow, type CpuProfile } from './profile.js';
 import { renderMqttSection, writeMqttSection, type FanInRun, type MqttBenchResults, type StormRun } from './mqtt-report.js';
 
 export const mqttConfig = {
@@ -45,7 +46,8 @@ export const mqttConfig = {
   measureMs: 5_000,
   /** Each round runs every broker once per QoS; the order flips from one round to the next (an odd count gives a real median). */
   rounds: Number(process.env.BENCH_MQTT_ROUNDS ?? 3),
-  stormDevices: 10_000,
+  /** `BENCH_STORM_DEVICES` shrinks it while developing (the figures in docs/BENCHMARKS.md use 10,000). */
+  stormDevices: Number(process.env['BENCH_STORM_DEVICES'] ?? 10_000),
   stormConcurrency: 200,
   settleMs: 2_000,
   /** Devices per batchCreate call, the API's maximum. */
@@ -177,7 +179,8 @@ async function fanIn(clkTck: number): Promise<{ runs: FanInRun[]; versions: Reco
   }
 }
 
-async function connectStorms(clkTck: number): Promise<StormRun[]> {
+/** Runs the connect storm against every broker (also alone: test/bench/connect-storm.ts). */
+export async function connectStorms(clkTck: number): Promise<StormRun[]> {
   const c = mqttConfig;
   const runs: StormRun[] = [];
   const dataDir = await mkdtemp(join(tmpdir(), 'edgehub-bench-storm-'));
@@ -194,11 +197,18 @@ async function connectStorms(clkTck: number): Promise<StormRun[]> {
     }
     // A fresh hub over that store, so its "before" is an idle process like the bare brokers', not
     // one still holding the garbage of 10 batchCreate calls.
+    // BENCH_PROFILE=<dir>: the hub's storm is sampled through its inspector (which slows it: take the
+    // figures of docs/BENCHMARKS.md from a run without it); the summary splits CONNECT and DISCONNECT.
     for (const name of PEERS) {
-      const peer = name === 'hub' ? await startHubPeer({ throttle: true, dataDir }) : await startPeer(name, { throttle: true });
+      const profiled = PROFILE_DIR !== undefined && name === 'hub';
+      const hub = name === 'hub' ? await startHubPeer({ throttle: true, dataDir, inspect: profiled }) : undefined;
+      const peer = hub ?? (await startPeer(name, { throttle: true }));
       try {
         await sleep(1000);
-        runs.push(await storm(peer, specs, clkTck));
+        const profiler = profiled && hub?.inspectorUrl ? await startRemoteProfile(hub.inspectorUrl) : undefined;
+        const run = await storm(peer, specs, clkTck);
+        runs.push(run);
+        if (profiler && PROFILE_DIR) await printStormProfile((await profiler.stop()) as CpuProfile, run, PROFILE_DIR);
       } finally {
         await peer.stop();
       }
@@ -231,6 +241,16 @@ async function storm(peer: Peer, devices: ConnectSpec[], clkTck: number): Promis
     `storm ${peer.name}: ${Math.round(result.connectsPerSec)} connects/s, ${Math.round((result.brokerCpuSeconds / result.accepted) * 1e6)} µs broker CPU per connect, RSS ${(result.rssBefore / 2 ** 20).toFixed(1)} → ${(result.rssAfter / 2 ** 20).toFixed(1)} MiB, ${result.listenOverflows} listen-queue overflows`,
   );
   return { peer: peer.name, version: peer.version, result };
+}
+
+/** The hub's self time per CONNECT and per DISCONNECT, from the samples inside each phase's window. */
+async function printStormProfile(profile: CpuProfile, run: StormRun, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, 'mqtt-storm-hub.cpuprofile');
+  await writeFile(file, JSON.stringify(profile));
+  const n = { count: run.result.accepted, name: 'connect' };
+  console.log(formatSummary(`hub profile, CONNECT phase (${file})`, summarizeWindow(profile, run.result.connectWindowUs), n));
+  console.log(formatSummary('hub profile, DISCONNECT phase', summarizeWindow(profile, run.result.disconnectWindowUs), n));
 }
 
 /** The commit the hub was measured at, and whether the working tree differed from it. */

@@ -5,7 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { AndroidAgent, FcmSimulator, createServiceAccount } from '@edgehub/simulators/android';
 import { clientCredentialsToken, startHub, type RunningHub } from '../src/index.js';
-import { buildConsole, hasChromium, launchConsoleBrowser, seriousA11yViolations, type ConsoleBrowser } from '../src/console-browser.js';
+import {
+  TABLET,
+  buildConsole,
+  hasChromium,
+  launchConsoleBrowser,
+  layoutProblems,
+  seriousA11yViolations,
+  type ConsoleBrowser,
+} from '../src/console-browser.js';
 
 type Json = Record<string, unknown>;
 
@@ -252,6 +260,27 @@ describe.skipIf(!hasChromium)('web console: device management in Chromium', () =
       if (v.length) found[p] = v.map((x) => `${x.id} (${x.impact}): ${x.help} ${JSON.stringify(x.nodes.slice(0, 3).map((n) => n.target))}`);
     }
     expect(found).toEqual({});
+  });
+
+  it('is usable at tablet width (768 px) on the device-management pages: no sideways scroll, navigation on screen, axe clean', async () => {
+    const { page } = b;
+    await page.setViewportSize(TABLET);
+    try {
+      const found: Record<string, string[]> = {};
+      for (const p of ['device-management', `groups/${groupId}`, 'policies', 'app-publisher', 'app-store']) {
+        await page.goto(`${h.baseUrl}/console/#/${p}`);
+        await page.locator('main h1').waitFor();
+        await page.waitForLoadState('networkidle').catch(() => undefined);
+        const problems = await layoutProblems(page);
+        if (problems.length) found[p] = problems;
+      }
+      expect(found).toEqual({});
+      await page.goto(`${h.baseUrl}/console/#/policies`);
+      await page.locator('main h1').waitFor();
+      await b.screenshot('console-mdm-06-tablet-policies');
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
   });
 });
 

@@ -33,6 +33,7 @@ export const endpoints = {
   commandSearch: cs('commands', 'POST', 'search'),
   queryLatest: cs('measurepoints', 'POST', 'queryLatest'),
   queryHistory: cs('measurepoints', 'POST', 'queryHistory'),
+  eventHistory: cs('events', 'POST', 'queryHistory'),
   connectionState: cs('connection-states', 'GET', 'get'),
   certificateList: cs('certificates', 'GET', 'list'),
   certificateRevoke: cs('certificates', 'POST', 'revoke'),

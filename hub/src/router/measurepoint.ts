@@ -39,6 +39,13 @@ interface Accepted {
   hubTime: boolean;
 }
 
+const EMPTY = Object.freeze({ data: Object.freeze({}) });
+
+function hasAny(points: Record<string, MeasurepointSample>): boolean {
+  for (const id in points) if (Object.hasOwn(points, id)) return true;
+  return false;
+}
+
 const single =
   (resume: boolean): UpstreamHandler =>
   async (req, deps) => {
@@ -47,8 +54,9 @@ const single =
     const time = optionalTime(params['time'], 'params.time', deps.clock);
     const model = await new ModelCache(deps.registry).of(req.target);
     const points = checkMeasurepoints(model, raw, 'params.measurepoints', { skipInvalid: false });
-    await ingest(deps, [{ device: req.target, points, time, hubTime: params['time'] === undefined }], resume);
-    return { data: {} };
+    // One device, one entry: straight to the store (the batch grouping below is for many).
+    if (hasAny(points)) await deps.ingest.measurepoints(req.target, points, time, { resume, hubTime: params['time'] === undefined });
+    return EMPTY;
   };
 
 const batch =
