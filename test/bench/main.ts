@@ -28,6 +28,7 @@ import { runWindowsBenchmarks } from './windows-bench.js';
 import { runProtocolBenchmarks } from './protocol-bench.js';
 import { runLbBenchmarks } from './lb-bench.js';
 import { runConsoleBenchmarks } from './console-bench.js';
+import { runStartupBenchmarks } from './startup-bench.js';
 
 const DEVICES = 10_000;
 const BATCH = MAX_BATCH;
@@ -47,7 +48,7 @@ watchdog.unref();
 // The benchmarks spawn the compiled hub and edge (as `npm start` and `npm run edge` run them): build them when stale.
 if (spawnSync(process.execPath, ['scripts/build-if-stale.mjs'], { stdio: 'inherit' }).status !== 0) process.exit(1);
 
-const GROUPS = ['rest', 'mqtt', 'cluster', 'cert', 'edge', 'ios', 'android', 'windows', 'protocol', 'lb', 'console'];
+const GROUPS = ['rest', 'mqtt', 'cluster', 'cert', 'edge', 'ios', 'android', 'windows', 'protocol', 'lb', 'console', 'startup'];
 const only = process.argv.slice(2);
 const unknown = only.filter((g) => !GROUPS.includes(g));
 if (unknown.length > 0) {
@@ -92,6 +93,10 @@ async function runLaterGroups(): Promise<void> {
   if (wants('console')) {
     watchdog.refresh();
     await runConsoleBenchmarks();
+  }
+  if (wants('startup')) {
+    watchdog.refresh();
+    await runStartupBenchmarks();
   }
 }
 if (!wants('rest')) {
