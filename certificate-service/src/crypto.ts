@@ -1,7 +1,7 @@
 // @peculiar/x509 resolves its ASN.1 converters through tsyringe, which needs the Reflect polyfill
 // loaded first (same as hub/src/broker/server-certificate.ts).
 import 'reflect-metadata';
-import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
+import { createPrivateKey, createPublicKey, webcrypto, type KeyObject } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import * as pkijs from 'pkijs';
 
@@ -42,9 +42,11 @@ export async function privateKeyToPem(key: CryptoKey): Promise<string> {
 /**
  * Imports a PEM private key of any encoding Node understands (PKCS#8, PKCS#1 "RSA PRIVATE KEY",
  * SEC1 "EC PRIVATE KEY") so operators can supply keys made by openssl or certtool as they are.
- * Returns the WebCrypto key plus its SPKI, used to check it matches the CA certificate.
+ * Returns the WebCrypto key (CRLs are signed with it), the node:crypto key object (certificates are:
+ * a synchronous `crypto.sign` costs a fraction of a WebCrypto call) and its SPKI, used to check it
+ * matches the CA certificate.
  */
-export async function importPrivateKeyPem(pem: string): Promise<{ key: CryptoKey; type: CaKeyType; spki: Buffer }> {
+export async function importPrivateKeyPem(pem: string): Promise<{ key: CryptoKey; keyObject: KeyObject; type: CaKeyType; spki: Buffer }> {
   const keyObject = createPrivateKey({ key: pem, format: 'pem' });
   const spki = createPublicKey(keyObject).export({ type: 'spki', format: 'der' });
   const pkcs8 = keyObject.export({ type: 'pkcs8', format: 'der' });
@@ -52,6 +54,7 @@ export async function importPrivateKeyPem(pem: string): Promise<{ key: CryptoKey
   if (kind === 'rsa') {
     return {
       key: await webcrypto.subtle.importKey('pkcs8', pkcs8, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']),
+      keyObject,
       type: 'rsa',
       spki,
     };
@@ -59,6 +62,7 @@ export async function importPrivateKeyPem(pem: string): Promise<{ key: CryptoKey
   if (kind === 'ec' && keyObject.asymmetricKeyDetails?.namedCurve === 'prime256v1') {
     return {
       key: await webcrypto.subtle.importKey('pkcs8', pkcs8, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']),
+      keyObject,
       type: 'ec',
       spki,
     };

@@ -337,7 +337,8 @@ export class CertificateService implements CertificateOperations {
     const issueAuthority = authorityOf(o.issueAuthority);
     const hostnames = serverNames(o.hostnames);
     const validDay = validDayOf(o.validDay ?? DEFAULT_SERVER_VALID_DAY, MAX_SERVER_VALID_DAY);
-    const { request: csr, keyType } = await validateCsrKey(decodeCsrPem(o.csrPem));
+    const csr = await validateCsrKey(decodeCsrPem(o.csrPem));
+    const keyType = csr.keyType;
     const issuer = this.authority.issuers[issueAuthority];
     if (keyType !== issuer.keyType)
       throw new CertificateError(
@@ -345,16 +346,15 @@ export class CertificateService implements CertificateOperations {
         `the ${issueAuthority} CA signs ${issuer.keyType === 'rsa' ? 'RSA' : 'EC'} server keys; this CSR has an ${keyType === 'rsa' ? 'RSA' : 'EC'} key`,
       );
     const now = this.now();
-    const caEnd = issuer.cert.notAfter;
+    const caEnd = issuer.notAfter;
     if (caEnd.getTime() <= now.getTime() + DAY_MS)
       throw new CertificateError('ca.expired', `the ${issueAuthority} issuing CA expires ${caEnd.toISOString()}; it cannot issue`);
-    const notBefore = new Date(Math.max(now.getTime() - BACKDATE_MS, issuer.cert.notBefore.getTime()));
+    const notBefore = new Date(Math.max(now.getTime() - BACKDATE_MS, issuer.notBefore.getTime()));
     const notAfter = new Date(Math.min(now.getTime() + validDay * DAY_MS, caEnd.getTime()));
     // Not in the device store: a long random serial keeps it apart from every device serial.
     const serialHex = randomSerial(127).serialHex;
-    const cert = await buildServerLeaf({
-      request: csr,
-      keyType,
+    const cert = buildServerLeaf({
+      csr,
       hostnames,
       issuer,
       serialHex,
@@ -362,7 +362,7 @@ export class CertificateService implements CertificateOperations {
       notAfter,
       crlUrl: this.crlUrl(issueAuthority),
     });
-    const certPem = cert.toString('pem');
+    const certPem = cert.pem;
     this.logger.info(
       `certificate service: issued a ${issueAuthority} TLS server certificate for ${hostnames.map((h) => h.value).join(', ')} (serial ${serialHex}, until ${cert.notAfter.toISOString()})`,
     );
@@ -418,17 +418,17 @@ export class CertificateService implements CertificateOperations {
     const issuer = this.authority.issuers[o.issueAuthority];
     return this.withCnLock(`${o.binding.orgId}\u0000${csr.commonName}`, async () => {
       const now = this.now();
-      const caEnd = issuer.cert.notAfter;
+      const caEnd = issuer.notAfter;
       if (caEnd.getTime() <= now.getTime() + DAY_MS)
         throw new CertificateError('ca.expired', `the ${o.issueAuthority} issuing CA expires ${caEnd.toISOString()}; it cannot issue`);
       await this.requireCnFree(csr.commonName, o.binding.orgId, now, o.renewedFrom);
-      const notBefore = new Date(Math.max(now.getTime() - BACKDATE_MS, issuer.cert.notBefore.getTime()));
+      const notBefore = new Date(Math.max(now.getTime() - BACKDATE_MS, issuer.notBefore.getTime()));
       // §6: validity is validDay days, capped at the issuing CA's remaining lifetime.
       const notAfter = new Date(Math.min(now.getTime() + o.validDay * DAY_MS, caEnd.getTime()));
       for (let attempt = 0; attempt < 5; attempt++) {
         const serial = randomSerial(this.serialBits);
         if (await this.store.get(serial.serialHex)) continue;
-        const cert = await buildLeaf({
+        const cert = buildLeaf({
           csr,
           issuer,
           serialHex: serial.serialHex,
@@ -443,12 +443,12 @@ export class CertificateService implements CertificateOperations {
           issueAuthority: o.issueAuthority,
           subject: csr.subject,
           commonName: csr.commonName,
-          issuer: issuer.cert.subject,
+          issuer: issuer.subject,
           validDay: o.validDay,
           notBefore: cert.notBefore,
           notAfter: cert.notAfter,
           issuedAt: now,
-          certPem: cert.toString('pem'),
+          certPem: cert.pem,
           csrDer: csr.der,
           ...(o.renewedFrom ? { renewedFrom: o.renewedFrom.serialHex } : {}),
         };

@@ -103,6 +103,8 @@ export function certificateStoreContract(name: string, open: () => Promise<Certi
       const again = await open();
       expect(await again.count()).toBe(count);
       expect(await again.get(r.serialHex)).toEqual({ ...r, revocation: { reason: 6, at: new Date('2031-05-06T07:08:09.010Z') } });
+      expect((await again.find({ commonName: r.commonName })).map((x) => x.serialHex)).toEqual([r.serialHex]);
+      expect(await again.find({ commonName: r.commonName, revoked: false })).toEqual([]);
       await again.close();
     });
   });

@@ -10,6 +10,14 @@ import { DeviceDetail } from './pages/device-detail.js';
 import { Gateways } from './pages/gateways.js';
 import { Certificates } from './pages/certificates.js';
 import { DeviceManagement } from './pages/device-management.js';
+import { lazyPage } from './ui/lazy.js';
+
+// The device-management portals are fetched the first time one is opened (their own chunks).
+type PortalProps = { session: Session; selected: string | undefined };
+const Groups = lazyPage<PortalProps>(() => import('./pages/dm-groups.js').then((m) => m.Groups));
+const Policies = lazyPage<PortalProps>(() => import('./pages/dm-policies.js').then((m) => m.Policies));
+const AppPublisher = lazyPage<PortalProps>(() => import('./pages/app-publisher.js').then((m) => m.AppPublisher));
+const AppStore = lazyPage<{ session: Session }>(() => import('./pages/app-store.js').then((m) => m.AppStore));
 
 const pages = [
   { page: 'dashboard', label: 'Dashboard' },
@@ -18,6 +26,10 @@ const pages = [
   { page: 'gateways', label: 'Gateways' },
   { page: 'certificates', label: 'Certificates' },
   { page: 'device-management', label: 'Device management' },
+  { page: 'groups', label: 'Groups' },
+  { page: 'policies', label: 'Policies' },
+  { page: 'app-publisher', label: 'App publisher' },
+  { page: 'app-store', label: 'App store' },
 ] as const;
 
 export function App(): JSX.Element {
@@ -56,6 +68,18 @@ export function App(): JSX.Element {
       break;
     case 'device-management':
       main = <DeviceManagement session={session} />;
+      break;
+    case 'groups':
+      main = <Groups session={session} selected={route.params[0]} />;
+      break;
+    case 'policies':
+      main = <Policies session={session} selected={route.params[0]} />;
+      break;
+    case 'app-publisher':
+      main = <AppPublisher session={session} selected={route.params[0]} />;
+      break;
+    case 'app-store':
+      main = <AppStore session={session} />;
       break;
     default:
       main = <Dashboard session={session} />;

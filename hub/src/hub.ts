@@ -140,16 +140,21 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   const storeConfig: Parameters<typeof openStore>[0] = { dataDir: config.dataDir, mongodbDbName: config.mongodbDbName };
   if (config.mongodbUrl) storeConfig.mongodbUrl = config.mongodbUrl;
   const store = await openStore(storeConfig);
-  const registry = await openRegistry(store, {
-    maxDevicesPerProduct: config.maxDevicesPerProduct,
-    maxSubDevicesPerGateway: config.maxSubDevicesPerGateway,
-  });
+  // Registry and token records stay in memory only where this process is the registry's one writer
+  // (embedded store, no cluster): other nodes' writes would not drop them (docs/ARCHITECTURE.md, "Registry caches").
+  const cacheRecords = !config.redisUrl && !config.mongodbUrl;
+  const registry = await openRegistry(
+    store,
+    { maxDevicesPerProduct: config.maxDevicesPerProduct, maxSubDevicesPerGateway: config.maxSubDevicesPerGateway },
+    { cacheRecords },
+  );
   const tokens = new TokenService(
     await store.collection<AccessTokenRecord>(collectionSpecs.accessTokens),
     await store.collection<TokenRequestRecord>(collectionSpecs.tokenRequests),
     registry.applications,
     { ttlSeconds: config.tokenTtlSeconds, timestampWindowSeconds: config.tokenTimestampWindowSeconds },
     clock,
+    cacheRecords,
   );
   const { credentialsPath } = await bootstrap(registry, config.dataDir, log);
   let boundHttp = `http://${config.http.host}:${config.http.port}`;
@@ -260,7 +265,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   const localChannel = rawCommandChannel(mqttCommandChannel(broker), codecs, rawReplies);
   const clusterChannel = link ? new ClusterCommandChannel(localChannel, link, log.child({ component: 'cluster' })) : undefined;
   await clusterChannel?.start();
-  const stream = new StreamHub(broker.aedes, log.child({ component: 'stream' }));
+  const stream = new StreamHub(broker.aedes, log.child({ component: 'stream' }), { localFanOut: !config.redisUrl });
   // Alerts are evaluated beside the stream, after the data is stored (docs/PROTOCOL.md §7.4).
   const webhooks = new WebhookSender(
     { attempts: dp.alertWebhookAttempts, backoffMs: dp.alertWebhookBackoffMs, timeoutMs: 5_000, maxQueue: 10_000 },

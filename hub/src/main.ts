@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig, type HubConfig } from './config.js';
 import { openHub } from './hub.js';
 import { portInUseMessage } from './port-in-use.js';
+import { SecretKeyError } from './secrets/secret-box.js';
 
 /** The config once read: a failure to listen is then explained with the variable to change. */
 let config: HubConfig | undefined;
@@ -63,7 +64,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError) {
+  // A malformed, missing or wrong secret key is a configuration error too (docs/SECURITY.md, "Secrets at rest").
+  if (err instanceof ConfigError || err instanceof SecretKeyError) {
     process.stderr.write(`configuration error: ${err.message}\n`);
     process.exit(2);
   }

@@ -1,13 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { createCa, issue, issuePushCertificate, type SimCa } from '@edgehub/simulators/apple';
 import { openEmbeddedStore } from '../src/store/embedded/store.js';
 import type { Store } from '../src/store/port.js';
 import { PushCertificates } from '../src/push/apns/push-certificates.js';
+import { SecretBox } from '../src/secrets/secret-box.js';
+import type { SecretKeyring } from '../src/secrets/secret-key.js';
 
 const day = 86_400_000;
 const topic = 'com.apple.mgmt.External.11111111-2222-3333-4444-555555555555';
@@ -19,6 +22,8 @@ describe('APNs push certificate: topic, renewal, expiry reminders (docs/DEVICE-M
   let now: number;
   let lines: Record<string, unknown>[];
   let certs: PushCertificates;
+  let keyring: SecretKeyring;
+  let log: Logger;
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'apns-cert-'));
@@ -32,7 +37,9 @@ describe('APNs push certificate: topic, renewal, expiry reminders (docs/DEVICE-M
         cb();
       },
     });
-    certs = await PushCertificates.open(store, pino({ level: 'info' }, sink), () => now);
+    log = pino({ level: 'info' }, sink);
+    keyring = { box: new SecretBox(randomBytes(32)) };
+    certs = await PushCertificates.open(store, log, () => now, keyring);
   });
   afterEach(async () => {
     await store.close();
@@ -111,5 +118,89 @@ describe('APNs push certificate: topic, renewal, expiry reminders (docs/DEVICE-M
     expect(await certs.checkExpiry()).toEqual([]);
     now = next.notAfter - 29 * day;
     expect((await certs.checkExpiry()).map((r) => r.thresholdDays)).toEqual([30]);
+  });
+
+  describe('the private key at rest (docs/SECURITY.md, "Secrets at rest")', () => {
+    type Raw = Record<string, unknown>;
+    const raw = async () => (await store.collection<Raw>({ name: 'apnsPushCertificates', key: 'id' })).get('apns');
+    /** The base64 body of a PEM key: what a reader of the store's files would find if it were stored in the clear. */
+    const keyBody = (pem: string) => pem.split('\n').find((l) => l.length >= 60 && !l.startsWith('-----'))!;
+    async function storeFilesContain(needle: string): Promise<boolean> {
+      await store.close();
+      let found = false;
+      for (const f of await readdir(join(dir, 'registry'), { recursive: true })) {
+        const bytes = await readFile(join(dir, 'registry', f)).catch(() => Buffer.alloc(0));
+        if (bytes.includes(needle)) found = true;
+      }
+      store = await openEmbeddedStore({ path: join(dir, 'registry') });
+      return found;
+    }
+
+    it('stores the key sealed: neither the document nor the store files hold the PEM key; it opens with the key', async () => {
+      const cert = await issuePushCertificate(ca, topic);
+      await certs.upload(cert.certPem, cert.keyPem);
+      const doc = await raw();
+      expect(doc).not.toHaveProperty('keyPem');
+      expect(doc?.['sealedKey']).toMatchObject({ alg: 'A256GCM', kid: keyring.box!.keyId });
+      expect(JSON.stringify(doc)).not.toContain(keyBody(cert.keyPem));
+      expect(await storeFilesContain(keyBody(cert.keyPem))).toBe(false);
+      // The certificate is stored in the clear (it is public): the file check finds what is there.
+      expect(await storeFilesContain(keyBody(cert.certPem))).toBe(true);
+      const again = await PushCertificates.open(store, log, () => now, keyring);
+      expect((await again.current())?.keyPem).toBe(cert.keyPem.trim());
+    });
+
+    it('a record written in the clear by an older version is read, sealed and its clear key removed at the first use', async () => {
+      const cert = await issuePushCertificate(ca, topic);
+      const legacy = await store.collection<Raw>({ name: 'apnsPushCertificates', key: 'id' });
+      const notAfter = now + 300 * day;
+      await legacy.insert({ id: 'apns', topic, notAfter, certPem: cert.certPem, keyPem: cert.keyPem, uploadedAt: now, remindersSent: [] });
+      const rec = await certs.current();
+      expect(rec).toMatchObject({ topic, certPem: cert.certPem, keyPem: cert.keyPem, notAfter });
+      const doc = await raw();
+      expect(doc).not.toHaveProperty('keyPem');
+      expect(doc?.['sealedKey']).toMatchObject({ kid: keyring.box!.keyId });
+      expect(lines.some((l) => l.msg === 'apns push certificate key sealed at rest')).toBe(true);
+      // Read back through a fresh instance: the sealed key opens to the same PEM.
+      expect((await (await PushCertificates.open(store, log, () => now, keyring)).current())?.keyPem).toBe(cert.keyPem);
+      expect(JSON.stringify(lines)).not.toContain(keyBody(cert.keyPem));
+    });
+
+    it('another secret key refuses clearly, naming both key ids and never the key; nothing is changed', async () => {
+      const cert = await issuePushCertificate(ca, topic);
+      await certs.upload(cert.certPem, cert.keyPem);
+      const before = await raw();
+      const other = { box: new SecretBox(randomBytes(32)) };
+      const wrong = await PushCertificates.open(store, log, () => now, other);
+      const err = await wrong.current().catch((e: unknown) => e as Error);
+      expect(err).toMatchObject({ name: 'SecretKeyError', reason: 'WrongKey' });
+      expect((err as Error).message).toContain(keyring.box!.keyId);
+      expect((err as Error).message).toContain(other.box.keyId);
+      expect((err as Error).message).toMatch(/HUB_SECRET_KEY/);
+      expect((err as Error).message).not.toContain('PRIVATE KEY');
+      expect(await raw()).toEqual(before);
+      // The topic and dates stay readable without the key (status route, profiles).
+      expect(await wrong.view()).toMatchObject({ topic });
+    });
+
+    it('without a secret key (a cluster given none) an upload is refused; a clear record of an older version is still used, with a warning', async () => {
+      const missing = { missing: 'HUB_SECRET_KEY or HUB_SECRET_KEY_FILE is required with REDIS_URL or MONGODB_URL' };
+      const keyless = await PushCertificates.open(store, log, () => now, missing);
+      const cert = await issuePushCertificate(ca, topic);
+      await expect(keyless.upload(cert.certPem, cert.keyPem)).rejects.toMatchObject({ reason: 'Missing' });
+      expect(await raw()).toBeUndefined();
+      const legacy = await store.collection<Raw>({ name: 'apnsPushCertificates', key: 'id' });
+      await legacy.insert({
+        id: 'apns',
+        topic,
+        notAfter: now + day * 300,
+        certPem: cert.certPem,
+        keyPem: cert.keyPem,
+        uploadedAt: now,
+        remindersSent: [],
+      });
+      expect((await keyless.current())?.keyPem).toBe(cert.keyPem);
+      expect(lines.some((l) => l.level === 40 && String(l.msg).includes('stored in the clear'))).toBe(true);
+    });
   });
 });

@@ -107,6 +107,52 @@ describe('TelemetryIngest', () => {
     expect(heard).toEqual([]);
   });
 
+  it('writes a whole batch in one append, all or nothing, then streams each entry', async () => {
+    heard.length = 0;
+    const other: DeviceIdentity = { ...device, assetId: 'asset-2', deviceKey: 'dk2' };
+    let appends = 0;
+    const counted = new TelemetryIngest(
+      {
+        ...store,
+        appendMeasurepoints: (samples) => {
+          appends++;
+          return store.appendMeasurepoints(samples);
+        },
+      },
+      { publish: (e) => heard.push(e) },
+    );
+    const entries = Array.from({ length: 100 }, (_, i) => ({
+      device: i % 2 ? other : device,
+      points: { flow: { value: i }, level: { value: i * 2, quality: 1 } },
+      time: T + 1000 + i,
+    }));
+    await counted.measurepointBatch(entries, { resume: false });
+    expect(appends).toBe(1);
+    expect(heard.map((e) => e.time)).toEqual(entries.map((e) => e.time));
+    const latest = await store.latest([device.assetId, other.assetId], ['flow', 'level']);
+    expect(latest.get(device.assetId)).toEqual({ flow: { value: 98, time: T + 1098 }, level: { value: 196, quality: 1, time: T + 1098 } });
+    expect(latest.get(other.assetId)).toEqual({ flow: { value: 99, time: T + 1099 }, level: { value: 198, quality: 1, time: T + 1099 } });
+    const history = await store.history({
+      assetId: other.assetId,
+      pointIds: ['flow'],
+      startTime: T + 1000,
+      endTime: T + 1100,
+      limit: 1000,
+    });
+    expect(history.items.map((s) => s.value)).toEqual(entries.filter((_, i) => i % 2).map((e) => e.points.flow.value));
+
+    // One entry the store cannot keep refuses the whole batch: nothing of it is stored or streamed.
+    heard.length = 0;
+    const bad = [
+      { device, points: { flow: { value: -1 } }, time: T + 2000 },
+      { device, points: { ['x'.repeat(300)]: { value: 1 } }, time: T + 2001 },
+    ];
+    const refused = await counted.measurepointBatch(bad, { resume: false }).catch((e: unknown) => e);
+    expect((refused as EnosError).code).toBe(1204);
+    expect(heard).toEqual([]);
+    expect((await store.latest([device.assetId], ['flow'])).get(device.assetId)).toEqual({ flow: { value: 98, time: T + 1098 } });
+  });
+
   it('keeps the data when the stream throws: the device must not resend', async () => {
     const errors: unknown[] = [];
     const failing = new TelemetryIngest(

@@ -13,6 +13,10 @@
  *     the client (test/bench/cert-handshake.ts) on CPU 1.
  *
  * Writes the `bench:cert` section of docs/BENCHMARKS.md.
+ *
+ * Profiling: `BENCH_PROFILE=/tmp/prof npm run bench -- cert` writes a .cpuprofile of every measured
+ * issuance run (`/tmp/prof/round-<n>/issue-<CA>-<in flight>.cpuprofile`, open in Chrome DevTools) and
+ * prints its self time per certificate by file and by function.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -59,6 +63,11 @@ export const certConfig = {
 export type CertConfig = typeof certConfig;
 
 const AUTHORITIES: IssueAuthority[] = ['ECC', 'RSA'];
+/**
+ * BENCH_PROFILE=<dir>: CPU-profile every measured issuance run in the worker (test/bench/cert-issue.ts)
+ * and print self time per certificate by file and function. Profiled rates are slower: read the shares.
+ */
+const PROFILE_DIR = process.env.BENCH_PROFILE;
 const log = (msg: string) => console.error(`[bench:cert] ${msg}`);
 const cpuOpt = (cpu: number) => (canPin() ? { cpu } : {});
 const pinned = (cpu: number) => (canPin() ? cpu : undefined);
@@ -121,13 +130,23 @@ async function issuance(work: string, clkTck: number) {
   for (let round = 0; round < c.issueRounds; round++) {
     const authorities = round % 2 === 0 ? AUTHORITIES : [...AUTHORITIES].reverse();
     const specs: IssueRunSpec[] = authorities.flatMap((authority) => c.concurrency.map((concurrency) => ({ authority, concurrency })));
-    const job: IssueJob = { caFiles, workDir: work, warmupCsrs: warmup, csrs, runs: specs, deadlineMs: 120_000 };
+    const job: IssueJob = {
+      caFiles,
+      workDir: work,
+      warmupCsrs: warmup,
+      csrs,
+      runs: specs,
+      deadlineMs: 120_000,
+      ...(PROFILE_DIR ? { profileDir: join(PROFILE_DIR, `round-${round + 1}`) } : {}),
+    };
     const result = await runChildJob<IssueResult>('cert-issue.ts', job, { ...cpuOpt(c.signerCpu), killAfterMs: 140_000 });
     service.push(result);
-    for (const r of result.runs)
+    for (const r of result.runs) {
       log(
         `round ${round + 1}: issue() ${r.authority} CA, ${r.concurrency} in flight: ${Math.round(r.certsPerSec)} certs/s, CPU ${Math.round(((r.cpuUser + r.cpuSystem) / r.seconds) * 100)}%`,
       );
+      if (r.profile) log(`profile of that run: ${r.profile.path}\n${r.profile.text}`);
+    }
     for (const authority of authorities) {
       const signer = { cert: caFiles[authority].cert, key: caFiles[authority].key };
       const outDir = await mkdtemp(join(work, `x509-${authority}-`));

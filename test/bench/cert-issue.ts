@@ -9,12 +9,18 @@
  * same CA files, warms up on CSRs of its own, then issues the measured CSRs with `concurrency`
  * requests in flight. Also times the raw signature (WebCrypto `subtle.sign` with the issuing CA's
  * own key, what `issue` signs with) to show how much of an issuance is the signature.
+ *
+ * Profiling: with `profileDir` in the job (BENCH_PROFILE=<dir> on `npm run bench -- cert`) every
+ * measured run is CPU-profiled (node:inspector, the same sampler as `node --cpu-prof`), written to
+ * `<dir>/round-<n>/issue-<CA>-<in flight>.cpuprofile` and summarized as self time per certificate by file
+ * and by function. A profiled run is slower than an unprofiled one: read its shares, not its rate.
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { openCertificateService, type IssueAuthority, type OperatorCaFiles } from '../../certificate-service/src/index.js';
+import { startProfile } from './ios-profile.js';
 import { summarize, type LatencySummary } from './stats.js';
 
 export interface IssueRunSpec {
@@ -30,6 +36,8 @@ export interface IssueJob {
   csrs: string[];
   runs: IssueRunSpec[];
   deadlineMs: number;
+  /** Set: profile every measured run into this directory (see the header). */
+  profileDir?: string;
 }
 
 export interface IssueRun extends IssueRunSpec {
@@ -43,6 +51,8 @@ export interface IssueRun extends IssueRunSpec {
   latency: LatencySummary;
   /** The first certificate of the run (PEM), for the orchestrator's sanity check. */
   samplePem: string;
+  /** With `profileDir`: the profile's file and its summary (self time per certificate). */
+  profile?: { path: string; text: string };
 }
 
 export interface IssueResult {
@@ -64,6 +74,7 @@ async function issueRun(job: IssueJob, spec: IssueRunSpec, warmup: string[], csr
     const latencies: number[] = [];
     let samplePem = '';
     let next = 0;
+    const profiler = job.profileDir === undefined ? undefined : await startProfile();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const worker = async () => {
@@ -78,6 +89,9 @@ async function issueRun(job: IssueJob, spec: IssueRunSpec, warmup: string[], csr
     await Promise.all(Array.from({ length: spec.concurrency }, worker));
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
+    const profile = profiler
+      ? await profiler.stop(join(job.profileDir!, `issue-${spec.authority}-${spec.concurrency}.cpuprofile`), latencies.length)
+      : undefined;
     return {
       ...spec,
       issued: latencies.length,
@@ -87,6 +101,7 @@ async function issueRun(job: IssueJob, spec: IssueRunSpec, warmup: string[], csr
       cpuSystem: cpu.system / 1e6,
       latency: summarize(latencies),
       samplePem,
+      ...(profile ? { profile: { path: profile.path, text: profile.text.replaceAll('per command', 'per certificate') } } : {}),
     };
   } finally {
     await service.close();

@@ -237,7 +237,8 @@ export async function runIosBenchmarks(keepAlive: () => void = () => undefined):
         const res = await peer.run(r);
         log(
           `${res.peer} round ${r}: ${(res.commands / (res.wallMs / 1000)).toFixed(0)} commands/s, p99 ${res.latency.p99.toFixed(0)} ms, ` +
-            `server ${((res.serverBusyMs * 1000) / res.commands).toFixed(0)} µs/command, ${res.sessionRetries} sessions retried`,
+            `server ${((res.serverBusyMs * 1000) / res.commands).toFixed(0)} µs/command, phones ${((res.phoneBusyMs * 1000) / res.commands).toFixed(0)} µs/command, ` +
+            `all issued after ${res.enqueuedMs.toFixed(0)} ms, ${res.sessionRetries} sessions retried`,
         );
         rounds.push(res);
         alive();

@@ -10,6 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { IphoneAgent } from '../../simulators/src/apple/index.js';
 import { benchTopic, openAppleWorld, pool, type FleetReply, type FleetRequest } from './ios-fleet.js';
+import { FleetPhone, fleetAgent } from './ios-fleet-phone.js';
 
 if (!parentPort) throw new Error('ios-fleet-worker runs as a worker thread');
 const port = parentPort;
@@ -27,7 +28,9 @@ send({
   identitySeconds: world.identitySeconds,
 });
 
-const fleets = new Map<string, IphoneAgent[]>();
+const fleets = new Map<string, FleetPhone[]>();
+/** Connections each fleet keeps to its server (shared by its phones, kept alive). */
+const connections = Number(process.env.BENCH_IOS_CONNECTIONS ?? 256);
 const maxSessionRetries = Math.max(100, devices / 10);
 let sessionRetries = 0;
 
@@ -49,31 +52,37 @@ async function handle(msg: FleetRequest): Promise<void> {
           udid: `${msg.prefix}-${String(i).padStart(6, '0')}`,
         }),
     );
-    // A check-in that fails on the wire (a kept-alive connection the server closed as it was
-    // reused, under load) is tried again, as a phone does; only repeated failures end the run.
-    for (const a of agents)
-      a.on('error', (err) => {
-        if (++sessionRetries > maxSessionRetries)
-          return send({ type: 'failed', error: `${String(err)} (after ${maxSessionRetries} retried sessions)` });
-        setTimeout(() => void a.poll().catch((again: unknown) => a.emit('error', again)), 20);
-      });
-    fleets.set(msg.name, agents);
     const t0 = performance.now();
     let enrolled = 0;
+    // Enrollment (setup, not measured) runs through the full simulator; an enrolled phone's
+    // sessions are then run by the lean FleetPhone (test/bench/ios-fleet-phone.ts).
     if (msg.enroll)
       await pool(agents, 128, async (a) => {
         await a.enroll();
         if (++enrolled % 500 === 0) send({ type: 'progress', done: enrolled });
       });
-    else {
-      // The same first requests the enrolled fleet made (Authenticate + TokenUpdate): each phone's
-      // signer builds its CMS templates before the measured rounds, for both peers alike.
-      for (const a of agents) a.attachPush();
-      await pool(agents, 128, async (a) => {
-        for (const status of ['Warmup', 'Warmup'])
-          await (await a.put(msg.serverUrl, `<plist><dict><key>Status</key><string>${status}</string></dict></plist>`)).arrayBuffer();
+    const agent = fleetAgent(connections);
+    const phones = agents.map(
+      (a) => new FleetPhone({ serverUrl: msg.serverUrl, udid: a.udid, pushMagic: a.pushMagic, identity: a.opts.identity, agent }),
+    );
+    // A check-in that fails on the wire (a kept-alive connection the server closed as it was
+    // reused, under load) is tried again, as a phone does; only repeated failures end the run.
+    phones.forEach((phone, i) => {
+      const onError = (err: unknown): void => {
+        if (++sessionRetries > maxSessionRetries)
+          return send({ type: 'failed', error: `${String(err)} (after ${maxSessionRetries} retried sessions)` });
+        setTimeout(() => phone.onPush(agents[i]!.pushMagic, onError), 20);
+      };
+      world.apns.register(agents[i]!.tokenHex, (magic) => phone.onPush(magic, onError));
+    });
+    if (!msg.enroll) {
+      // The same first requests the enrolled fleet made (Authenticate + TokenUpdate), signed alike,
+      // so both peers' connections and signers are warm before the measured rounds.
+      await pool(phones, 128, async (p) => {
+        for (let i = 0; i < 2; i++) await p.warmUp();
       });
     }
+    fleets.set(msg.name, phones);
     send({
       type: 'fleet-ready',
       name: msg.name,

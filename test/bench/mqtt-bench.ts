@@ -9,7 +9,7 @@
  * `bench:mqtt` section of docs/BENCHMARKS.md.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,6 +31,8 @@ import {
   type Peer,
   type PeerName,
 } from './mqtt-peers.js';
+import { repliesSent, startRemoteProfile, summarizeProfile, type ProfileSummary } from './mqtt-profile.js';
+import { formatSummary, summarizeProfile as summarizeWindow, type CpuProfile } from './profile.js';
 import { renderMqttSection, writeMqttSection, type FanInRun, type MqttBenchResults, type StormRun } from './mqtt-report.js';
 
 export const mqttConfig = {
@@ -43,8 +45,9 @@ export const mqttConfig = {
   warmupMs: 2_000,
   measureMs: 5_000,
   /** Each round runs every broker once per QoS; the order flips from one round to the next (an odd count gives a real median). */
-  rounds: 3,
-  stormDevices: 10_000,
+  rounds: Number(process.env.BENCH_MQTT_ROUNDS ?? 3),
+  /** `BENCH_STORM_DEVICES` shrinks it while developing (the figures in docs/BENCHMARKS.md use 10,000). */
+  stormDevices: Number(process.env['BENCH_STORM_DEVICES'] ?? 10_000),
   stormConcurrency: 200,
   settleMs: 2_000,
   /** Devices per batchCreate call, the API's maximum. */
@@ -53,6 +56,10 @@ export const mqttConfig = {
 export type MqttConfig = typeof mqttConfig;
 
 const PEERS: PeerName[] = ['hub', 'aedes', 'mosquitto'];
+/** BENCH_PROFILE=<dir>: after the measured rounds, one profiled hub run per QoS (test/bench/mqtt-profile.ts). */
+const PROFILE_DIR = process.env.BENCH_PROFILE;
+/** BENCH_MQTT_ONLY=fanin: the fan-in alone, printed but not written to docs/BENCHMARKS.md (for development). */
+const ONLY_FANIN = process.env.BENCH_MQTT_ONLY === 'fanin';
 /** What a counted delivery must contain: the hub's success reply, or the bare brokers' copy of the request. */
 const EXPECT: Record<PeerName, string> = {
   hub: '"code":200,',
@@ -91,10 +98,53 @@ const pinning = () => (canPin() ? { cpus: { broker: BROKER_CPU, generator: GENER
 const startPeer = (name: PeerName, hubOpts: { throttle: boolean }): Promise<Peer> =>
   name === 'hub' ? startHubPeer(hubOpts) : name === 'aedes' ? startAedesPeer() : startMosquittoPeer();
 
+function fanInJob(peer: Peer, name: PeerName, qos: 0 | 1, publishers: FanInJob['publishers'], clkTck: number): FanInJob {
+  const c = mqttConfig;
+  return {
+    kind: 'fanin',
+    port: peer.port,
+    brokerPid: peer.pid,
+    clkTck,
+    ...pinning(),
+    deadlineMs: c.warmupMs + c.measureMs + 30_000,
+    qos,
+    publishers,
+    body: MEASUREPOINT_BODY,
+    ...(name === 'hub' ? {} : { subscribe: '#' }),
+    expect: EXPECT[name],
+    window: c.window,
+    warmupMs: c.warmupMs,
+    measureMs: c.measureMs,
+  };
+}
+
+/**
+ * One more hub run, not counted in the tables, with the hub's CPU sampled over the middle of the
+ * generator's window (test/bench/mqtt-profile.ts): prints self time per answered post.
+ */
+async function profiledRun(hub: HubPeer, job: FanInJob, dir: string): Promise<ProfileSummary> {
+  if (!hub.inspectorUrl) throw new Error('the hub was started without its inspector');
+  const generator = runLoadgen<FanInResult>(job);
+  // Replies flow once the generator has connected its publishers; sample well inside its window.
+  const first = await repliesSent(hub.baseUrl);
+  while ((await repliesSent(hub.baseUrl)) === first) await sleep(50);
+  await sleep(job.warmupMs / 2);
+  const before = await repliesSent(hub.baseUrl);
+  const profile = await startRemoteProfile(hub.inspectorUrl);
+  await sleep(job.measureMs - 1_000);
+  const sampled = await profile.stop();
+  const answered = (await repliesSent(hub.baseUrl)) - before;
+  await generator;
+  const summary = await summarizeProfile(sampled, answered, dir, `mqtt-fanin-hub-qos${job.qos}`);
+  console.error(summary.text);
+  await sleep(500);
+  return summary;
+}
+
 async function fanIn(clkTck: number): Promise<{ runs: FanInRun[]; versions: Record<PeerName, string> }> {
   const c = mqttConfig;
   // Throttle off: the same 200 devices reconnect for every run (it acts only at CONNECT).
-  const hub = await startHubPeer({ throttle: false });
+  const hub = await startHubPeer({ throttle: false, inspect: PROFILE_DIR !== undefined });
   const peers: Partial<Record<PeerName, Peer>> = { hub };
   try {
     peers.aedes = await startAedesPeer();
@@ -109,22 +159,7 @@ async function fanIn(clkTck: number): Promise<{ runs: FanInRun[]; versions: Reco
       for (const qos of [0, 1] as const) {
         for (const name of order) {
           const peer = peers[name]!;
-          const job: FanInJob = {
-            kind: 'fanin',
-            port: peer.port,
-            brokerPid: peer.pid,
-            clkTck,
-            ...pinning(),
-            deadlineMs: c.warmupMs + c.measureMs + 30_000,
-            qos,
-            publishers,
-            body: MEASUREPOINT_BODY,
-            ...(name === 'hub' ? {} : { subscribe: '#' }),
-            expect: EXPECT[name],
-            window: c.window,
-            warmupMs: c.warmupMs,
-            measureMs: c.measureMs,
-          };
+          const job = fanInJob(peer, name, qos, publishers, clkTck);
           const result = await runLoadgen<FanInResult>(job);
           if (result.wrong > 0) throw new Error(`${name} QoS ${qos}: ${result.wrong} deliveries without ${EXPECT[name]}`);
           if (result.delivered === 0) throw new Error(`${name} QoS ${qos}: nothing delivered`);
@@ -137,13 +172,15 @@ async function fanIn(clkTck: number): Promise<{ runs: FanInRun[]; versions: Reco
         }
       }
     }
+    if (PROFILE_DIR) for (const qos of [0, 1] as const) await profiledRun(hub, fanInJob(hub, 'hub', qos, publishers, clkTck), PROFILE_DIR);
     return { runs, versions: { hub: hub.version, aedes: peers.aedes.version, mosquitto: peers.mosquitto.version } };
   } finally {
     for (const p of Object.values(peers)) await p.stop();
   }
 }
 
-async function connectStorms(clkTck: number): Promise<StormRun[]> {
+/** Runs the connect storm against every broker (also alone: test/bench/connect-storm.ts). */
+export async function connectStorms(clkTck: number): Promise<StormRun[]> {
   const c = mqttConfig;
   const runs: StormRun[] = [];
   const dataDir = await mkdtemp(join(tmpdir(), 'edgehub-bench-storm-'));
@@ -160,11 +197,18 @@ async function connectStorms(clkTck: number): Promise<StormRun[]> {
     }
     // A fresh hub over that store, so its "before" is an idle process like the bare brokers', not
     // one still holding the garbage of 10 batchCreate calls.
+    // BENCH_PROFILE=<dir>: the hub's storm is sampled through its inspector (which slows it: take the
+    // figures of docs/BENCHMARKS.md from a run without it); the summary splits CONNECT and DISCONNECT.
     for (const name of PEERS) {
-      const peer = name === 'hub' ? await startHubPeer({ throttle: true, dataDir }) : await startPeer(name, { throttle: true });
+      const profiled = PROFILE_DIR !== undefined && name === 'hub';
+      const hub = name === 'hub' ? await startHubPeer({ throttle: true, dataDir, inspect: profiled }) : undefined;
+      const peer = hub ?? (await startPeer(name, { throttle: true }));
       try {
         await sleep(1000);
-        runs.push(await storm(peer, specs, clkTck));
+        const profiler = profiled && hub?.inspectorUrl ? await startRemoteProfile(hub.inspectorUrl) : undefined;
+        const run = await storm(peer, specs, clkTck);
+        runs.push(run);
+        if (profiler && PROFILE_DIR) await printStormProfile((await profiler.stop()) as CpuProfile, run, PROFILE_DIR);
       } finally {
         await peer.stop();
       }
@@ -199,6 +243,16 @@ async function storm(peer: Peer, devices: ConnectSpec[], clkTck: number): Promis
   return { peer: peer.name, version: peer.version, result };
 }
 
+/** The hub's self time per CONNECT and per DISCONNECT, from the samples inside each phase's window. */
+async function printStormProfile(profile: CpuProfile, run: StormRun, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, 'mqtt-storm-hub.cpuprofile');
+  await writeFile(file, JSON.stringify(profile));
+  const n = { count: run.result.accepted, name: 'connect' };
+  console.log(formatSummary(`hub profile, CONNECT phase (${file})`, summarizeWindow(profile, run.result.connectWindowUs), n));
+  console.log(formatSummary('hub profile, DISCONNECT phase', summarizeWindow(profile, run.result.disconnectWindowUs), n));
+}
+
 /** The commit the hub was measured at, and whether the working tree differed from it. */
 function sourceRevision(): string {
   try {
@@ -220,6 +274,14 @@ export async function runMqttBenchmarks(): Promise<void> {
     `fan-in: ${mqttConfig.publishers} publishers, QoS 0 and 1, ${mqttConfig.rounds} rounds × 3 brokers × ${(mqttConfig.warmupMs + mqttConfig.measureMs) / 1000} s`,
   );
   const fan = await fanIn(clkTck);
+  if (ONLY_FANIN) {
+    console.log(
+      JSON.stringify(
+        fan.runs.map((r) => ({ peer: r.peer, qos: r.qos, perCoreSecond: r.result.delivered / r.result.seconds / r.result.brokerCpu })),
+      ),
+    );
+    return;
+  }
   log(`connect storm: ${mqttConfig.stormDevices} connections, ${mqttConfig.stormConcurrency} in flight, against each broker`);
   const storms = await connectStorms(clkTck);
   const results: MqttBenchResults = {

@@ -22,7 +22,7 @@ import {
   type ConnectSpec,
   type FrameHandlers,
 } from './mqtt-frames.js';
-import { cpuBusySeconds, cpuSeconds, listenDrops, residentBytes } from './mqtt-proc.js';
+import { QUIET_MS, QUIET_SHARE, cpuBusySeconds, cpuSeconds, listenDrops, residentBytes } from './mqtt-proc.js';
 import { summarize, type LatencySummary } from './stats.js';
 
 interface JobBase {
@@ -118,6 +118,15 @@ export interface StormResult {
   /** Its anonymous part (RssAnon), without pages of mapped files such as the hub's LMDB store. */
   anonBefore: number;
   anonAfter: number;
+  /** The connect phase on the monotonic clock (µs), first CONNECT → broker quiet again (for profiles). */
+  connectWindowUs: { fromUs: number; toUs: number };
+  /**
+   * The disconnect half: DISCONNECT + close on every connection, until the broker has closed them
+   * all and gone quiet (its deferred `offline` writes included). CPU seconds, and the window (µs).
+   */
+  disconnectCpuSeconds: number;
+  disconnectMs: number;
+  disconnectWindowUs: { fromUs: number; toUs: number };
   /** Machine-wide listen-queue overflows during the storm (a full accept queue: the SYN is retried after 1 s). */
   listenOverflows: number;
   others?: Others;
@@ -362,6 +371,20 @@ async function fanIn(job: FanInJob): Promise<FanInResult> {
   };
 }
 
+/** The monotonic clock (µs) V8 stamps CPU-profile samples with: comparable with the broker's profile. */
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
+
+/** Waits until the broker used less than QUIET_SHARE of a core over QUIET_MS (at most 10 s). */
+async function brokerQuiet(job: JobBase): Promise<void> {
+  let prev = cpuSeconds(job.brokerPid, job.clkTck);
+  for (let waited = 0; waited < 10_000; waited += QUIET_MS) {
+    await sleep(QUIET_MS);
+    const cur = cpuSeconds(job.brokerPid, job.clkTck);
+    if (cur - prev < (QUIET_MS / 1000) * QUIET_SHARE) return;
+    prev = cur;
+  }
+}
+
 async function storm(job: StormJob): Promise<StormResult> {
   const needle = Buffer.from('-', 'utf8');
   const open: Socket[] = [];
@@ -373,6 +396,7 @@ async function storm(job: StormJob): Promise<StormResult> {
   const cpus0 = cpuBusySeconds(job.clkTck);
   const cpu0 = cpuSeconds(job.brokerPid, job.clkTck);
   const gen0 = process.cpuUsage();
+  const fromUs = monotonicUs();
   const t0 = now();
   let last = t0;
   await pool(job.devices, job.concurrency, async (d) => {
@@ -390,17 +414,28 @@ async function storm(job: StormJob): Promise<StormResult> {
       else failed++;
     }
   });
+  const elapsedMs = last - t0;
+  // Work a broker defers past the CONNACK (the hub's `online` writes) is part of the connect's cost.
+  await brokerQuiet(job);
+  const connectWindowUs = { fromUs, toUs: monotonicUs() };
   const brokerCpuSeconds = cpuSeconds(job.brokerPid, job.clkTck) - cpu0;
   const gen = process.cpuUsage(gen0);
   const generatorCpuSeconds = (gen.user + gen.system) / 1e6;
   const others = othersBetween(job, cpus0, cpuBusySeconds(job.clkTck), brokerCpuSeconds, generatorCpuSeconds, (now() - t0) / 1000);
   const listenOverflows = listenDrops().overflows - drops0.overflows;
-  const elapsedMs = last - t0;
   // Every connection stays open while the broker settles; then its memory is read.
   await sleep(job.settleMs);
   const stillOpen = open.filter((s) => !s.destroyed).length;
   const after = residentBytes(job.brokerPid);
+  // The disconnect half: every device says DISCONNECT and closes; the broker's CPU until it is quiet again.
+  const disconnectFromUs = monotonicUs();
+  const cpuD = cpuSeconds(job.brokerPid, job.clkTck);
+  const tD = now();
   await disconnectAll(open);
+  const disconnectMs = now() - tD;
+  await brokerQuiet(job);
+  const disconnectCpuSeconds = cpuSeconds(job.brokerPid, job.clkTck) - cpuD;
+  const disconnectWindowUs = { fromUs: disconnectFromUs, toUs: monotonicUs() };
   if (stillOpen !== open.length) throw new Error(`${open.length - stillOpen} of ${open.length} connections closed while held open`);
   return {
     kind: 'storm',
@@ -418,6 +453,10 @@ async function storm(job: StormJob): Promise<StormResult> {
     rssAfter: after.rss,
     anonBefore: before.anon,
     anonAfter: after.anon,
+    connectWindowUs,
+    disconnectCpuSeconds,
+    disconnectMs,
+    disconnectWindowUs,
     listenOverflows,
     ...(others ? { others } : {}),
   };

@@ -15,6 +15,7 @@ import { ApiClient } from '@edgehub/hub';
 import { repoRoot, spawnHub, type AdminCredentials } from '../src/index.js';
 import type { LoadJob } from './mqtt-loadgen.js';
 import { pinnedCommand, pinProcess } from './mqtt-proc.js';
+import { inspectorUrlIn } from './mqtt-profile.js';
 
 export type PeerName = 'hub' | 'aedes' | 'mosquitto';
 
@@ -31,6 +32,10 @@ export interface HubPeer extends Peer {
   name: 'hub';
   admin: ApiClient;
   orgId: string;
+  /** The REST base URL (its /metrics too). */
+  baseUrl: string;
+  /** The hub's DevTools inspector, when started with `inspect` (test/bench/mqtt-profile.ts). */
+  inspectorUrl?: string;
 }
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
@@ -110,17 +115,23 @@ function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number, wh
  * fan-in publishers reconnecting from one run to the next; it is consulted at CONNECT only.
  * Given a `dataDir` of an earlier hub, it starts over that store (devices, admin credentials).
  */
-export async function startHubPeer(opts: { throttle: boolean; dataDir?: string }): Promise<HubPeer> {
+export async function startHubPeer(opts: { throttle: boolean; dataDir?: string; inspect?: boolean }): Promise<HubPeer> {
   // A data directory passed in belongs to the caller (it outlives this hub); a fresh one is removed on stop.
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'edgehub-bench-mqtt-')));
-  const hub = await spawnHub({
-    HUB_DATA_DIR: dataDir,
-    HUB_MQTT_PORT: '0',
-    HUB_MQTTS_PORT: '0',
-    HUB_MQTT_WS_PORT: '0',
-    // Always explicit: spawnHub's own default (off, for tests) is not the binary's (on).
-    HUB_MQTT_CONNECT_THROTTLE: String(opts.throttle),
-  });
+  const hub = await spawnHub(
+    {
+      HUB_DATA_DIR: dataDir,
+      HUB_MQTT_PORT: '0',
+      HUB_MQTTS_PORT: '0',
+      HUB_MQTT_WS_PORT: '0',
+      // Always explicit: spawnHub's own default (off, for tests) is not the binary's (on).
+      HUB_MQTT_CONNECT_THROTTLE: String(opts.throttle),
+      // Profiling (BENCH_PROFILE): an inspector on an ephemeral port; nothing is sampled until the bench attaches.
+      ...(opts.inspect ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --inspect=127.0.0.1:0`.trim() } : {}),
+    },
+    // On a busy machine the hub can take longer than spawnHub's default 30 s to print its URLs.
+    90_000,
+  );
   track(hub.child, 'hub');
   const pid = hub.child.pid!;
   pinProcess(pid, BROKER_CPU);
@@ -134,6 +145,8 @@ export async function startHubPeer(opts: { throttle: boolean; dataDir?: string }
     version: `edgehub on aedes ${aedesVersion()}`,
     admin: new ApiClient({ baseUrl: hub.baseUrl, accessKey: creds.accessKey, accessSecret: creds.accessSecret }),
     orgId: creds.orgId,
+    baseUrl: hub.baseUrl,
+    ...(opts.inspect ? { inspectorUrl: inspectorUrlIn(hub.output()) } : {}),
     async stop() {
       // A clean stop marks every device still connected offline first: allow for it.
       await stopChild(hub.child, 20_000);

@@ -6,6 +6,11 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
+/** How long a broker must stay (nearly) idle before a storm phase's CPU time is read: deferred work counts. */
+export const QUIET_MS = 250;
+/** "Idle": less than this share of a core over QUIET_MS. */
+export const QUIET_SHARE = 0.05;
+
 /** Kernel clock ticks per second, the unit of utime/stime in /proc/<pid>/stat. */
 export function clockTicks(): number {
   try {

@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { Machine } from './machine.js';
 import type { MqttConfig } from './mqtt-bench.js';
 import type { FanInResult, StormResult } from './mqtt-loadgen.js';
+import { QUIET_MS, QUIET_SHARE } from './mqtt-proc.js';
 import type { PeerName } from './mqtt-peers.js';
 import { DOC_PATH } from './report.js';
 import { median } from './stats.js';
@@ -119,19 +120,21 @@ export function renderMqttSection(r: MqttBenchResults): string {
 
   const stormRow = (p: PeerName) => {
     const x = storm[p].result;
-    const seconds = x.elapsedMs / 1000;
+    const seconds = (x.connectWindowUs.toUs - x.connectWindowUs.fromUs) / 1e6;
     const perConn = (after: number, before: number) => kib((after - before) / x.accepted);
-    return `| ${p === 'hub' ? 'hub (signed CONNECT checked against the registry)' : storm[p].version} | **${int(x.connectsPerSec)}** | ${ms(x.latency.p50)} / ${ms(x.latency.p99)} / ${ms(x.latency.max)} | ${int(x.listenOverflows)} | **${int((x.brokerCpuSeconds / x.accepted) * 1e6)}** | ${pct(x.brokerCpuSeconds / seconds)} | ${pct(x.generatorCpuSeconds / seconds)} | ${othersCell(x.others)} | ${mib(x.rssBefore)} → ${mib(x.rssAfter)} | **${perConn(x.rssAfter, x.rssBefore)}** (${perConn(x.anonAfter, x.anonBefore)}) |`;
+    const per = (cpuSeconds: number) => int((cpuSeconds / x.accepted) * 1e6);
+    return `| ${p === 'hub' ? 'hub (signed CONNECT checked against the registry)' : storm[p].version} | **${int(x.connectsPerSec)}** | ${ms(x.latency.p50)} / ${ms(x.latency.p99)} / ${ms(x.latency.max)} | ${int(x.listenOverflows)} | ${per(x.brokerCpuSeconds)} | ${per(x.disconnectCpuSeconds)} | **${per(x.brokerCpuSeconds + x.disconnectCpuSeconds)}** | ${pct(x.brokerCpuSeconds / seconds)} | ${pct(x.generatorCpuSeconds / seconds)} | ${othersCell(x.others)} | ${mib(x.rssBefore)} → ${mib(x.rssAfter)} | **${perConn(x.rssAfter, x.rssBefore)}** (${perConn(x.anonAfter, x.anonBefore)}) |`;
   };
   const stormVs = (peer: PeerName) => {
     const h = storm.hub.result;
     const o = storm[peer].result;
     const cpu = (x: StormResult) => x.brokerCpuSeconds / x.accepted;
+    const off = (x: StormResult) => x.disconnectCpuSeconds / x.accepted;
     const mem = (x: StormResult) => (x.rssAfter - x.rssBefore) / x.accepted;
     const anon = (x: StormResult) => (x.anonAfter - x.anonBefore) / x.accepted;
     const memRatio = mem(o) > 0 ? ratio(mem(h) / mem(o)) : '—';
     const anonRatio = anon(o) > 0 ? ratio(anon(h) / anon(o)) : '—';
-    return `| **hub ÷ ${peer}** | **${ratio(h.connectsPerSec / o.connectsPerSec)}** | ${ratio(h.latency.p50 / o.latency.p50)} / ${ratio(h.latency.p99 / o.latency.p99)} / | | **${ratio(cpu(h) / cpu(o))}** | | | | | ${memRatio} (${anonRatio}) |`;
+    return `| **hub ÷ ${peer}** | **${ratio(h.connectsPerSec / o.connectsPerSec)}** | ${ratio(h.latency.p50 / o.latency.p50)} / ${ratio(h.latency.p99 / o.latency.p99)} / | | ${ratio(cpu(h) / cpu(o))} | ${ratio(off(h) / off(o))} | **${ratio((cpu(h) + off(h)) / (cpu(o) + off(o)))}** | | | | | ${memRatio} (${anonRatio}) |`;
   };
 
   const pinning = r.pinned
@@ -167,14 +170,14 @@ export function renderMqttSection(r: MqttBenchResults): string {
     '',
     `### Connect storm: ${int(c.stormDevices)} devices`,
     '',
-    `${int(c.stormDevices)} devices are provisioned in a fresh hub (REST batchCreate, ${int(c.provisionChunk)} per call, before anything is measured; the connect throttle at its EnOS default, every device connecting once). The generator then opens ${int(c.stormDevices)} TCP connections with ${c.stormConcurrency} CONNECTs awaiting their CONNACK at any time and keeps every connection open. ` +
-      `connects/s = connections accepted ÷ (first CONNECT sent → last CONNACK received). The same CONNECT frames (the hub's devices, signed) go to a freshly started bare aedes and Mosquitto, which do not check them. ` +
+    `${int(c.stormDevices)} devices are provisioned in a fresh hub (REST batchCreate, ${int(c.provisionChunk)} per call, before anything is measured; the connect throttle at its EnOS default, every device connecting once). The generator then opens ${int(c.stormDevices)} TCP connections with ${c.stormConcurrency} CONNECTs awaiting their CONNACK at any time and keeps every connection open; then every device sends DISCONNECT and closes. ` +
+      `connects/s = connections accepted ÷ (first CONNECT sent → last CONNACK received). Broker CPU per CONNECT counts from the first CONNECT until the broker has gone quiet after the last CONNACK (under ${QUIET_SHARE * 100}% of a core for ${QUIET_MS} ms), so work it defers past the CONNACK (the hub's \`online\` writes) is counted; per DISCONNECT likewise from the first DISCONNECT until the broker has closed every connection and gone quiet (the hub's \`offline\` writes). The row of issue 12 is their sum, CONNECT + DISCONNECT. The same CONNECT frames (the hub's devices, signed) go to a freshly started bare aedes and Mosquitto, which do not check them. ` +
       `RSS (\`VmRSS\`, and in brackets its anonymous part \`RssAnon\`: heap, stacks and buffers, without pages of mapped files such as the hub's LMDB store) is read just before the first CONNECT and ${c.settleMs / 1000} s after the last CONNACK, all connections still open, with no forced GC. ` +
       `Each broker is a fresh process: the hub is restarted over the store the devices were provisioned into, so it starts idle like the others. ` +
       `Listen-queue overflows are machine-wide (\`ListenOverflows\` in /proc/net/netstat): Mosquitto 2.0 listens with a backlog of 100 (\`ss -ltn\`), Node servers with 511; a SYN that finds the accept queue full is dropped and retried by the client after 1 s.`,
     '',
-    '| Broker | connects/s | CONNECT → CONNACK p50 / p99 / max, ms | listen-queue overflows | broker CPU per connect, µs | broker CPU during storm | generator CPU | other processes on CPU 0 / CPU 1 | RSS before → after, MiB | RSS per connection, KiB (anonymous part) |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| Broker | connects/s | CONNECT → CONNACK p50 / p99 / max, ms | listen-queue overflows | broker CPU per CONNECT, µs | per DISCONNECT, µs | per CONNECT + DISCONNECT, µs | broker CPU during storm | generator CPU | other processes on CPU 0 / CPU 1 | RSS before → after, MiB | RSS per connection, KiB (anonymous part) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...PEERS.map(stormRow),
     stormVs('aedes'),
     stormVs('mosquitto'),
@@ -205,7 +208,7 @@ function interpretation(
   const h = storm.hub.result;
   const a = storm.aedes.result;
   const q = storm.mosquitto.result;
-  const cpuPer = (x: StormResult) => (x.brokerCpuSeconds / x.accepted) * 1e6;
+  const cpuPer = (x: StormResult) => ((x.brokerCpuSeconds + x.disconnectCpuSeconds) / x.accepted) * 1e6;
   const memPer = (x: StormResult) => kib((x.rssAfter - x.rssBefore) / x.accepted);
   const anonPer = (x: StormResult) => kib((x.anonAfter - x.anonBefore) / x.accepted);
   const limits = (qos: 0 | 1) => PEERS.map((p) => `${p}: ${limit(fan[qos][p])}`).join('; ');
@@ -220,7 +223,7 @@ function interpretation(
       `Bare aedes and Mosquitto send the PUBACK once a publish is routed, the hub only after its reply is written, so its PUBACK and reply rates match. In a saturated closed loop the PUBACK round trip is mostly queueing (${int(c.publishers * c.window)} in flight ÷ rate), not service time. What limited each broker: ${limits(1)}.`,
     `- **Mosquitto** (C, one thread) is the one-core ceiling: per core-second ${ratio(f0.mosquitto.perCore / f0.aedes.perCore)} bare aedes at QoS 0 and ${ratio(f1.mosquitto.perCore / f1.aedes.perCore)} at QoS 1 (docs/PERFORMANCE-NOTES.md §3 B: ~3.3× with 10 publishers and a raw generator). ` +
       `The generator needs ${pct(f0.mosquitto.generatorCpu)} (QoS 0) and ${pct(f1.mosquitto.generatorCpu)} (QoS 1) of CPU 1 to keep Mosquitto fed, against ${pct(f0.hub.generatorCpu)} and ${pct(f1.hub.generatorCpu)} for the hub: when CPU 1 is short, Mosquitto's msg/s is the generator's limit, not the broker's, and its per-core figure is the one to read.`,
-    `- **Connect storm.** Broker CPU per connect is the robust figure: hub **${int(cpuPer(h))} µs**, bare aedes ${int(cpuPer(a))} µs, Mosquitto ${int(cpuPer(q))} µs, i.e. the hub spends ${ratio(cpuPer(h) / cpuPer(a))} aedes' CPU per connection (docs/PERFORMANCE-NOTES.md §3 K: aedes ~210 µs, Mosquitto 26–30 µs). ` +
+    `- **Connect storm.** Broker CPU per CONNECT + DISCONNECT is the robust figure: hub **${int(cpuPer(h))} µs**, bare aedes ${int(cpuPer(a))} µs, Mosquitto ${int(cpuPer(q))} µs, i.e. the hub spends ${ratio(cpuPer(h) / cpuPer(a))} aedes' CPU per connection (docs/PERFORMANCE-NOTES.md §3 K, CONNECT alone: aedes ~210 µs, Mosquitto 26–30 µs). Where the hub's part goes, from a profile: docs/BENCHMARKS.md, "CONNECT and device GET: where the time goes". ` +
       `On top of aedes' CONNECT handling the hub parses the EnOS ClientId, reads the device and its product from LMDB, computes a SHA-256 over the signed fields, runs the connect throttle, and once the CONNACK is written registers the session, marks the device online in the store (a read and a write; the first login also sets activeTime) and announces it on the application stream. ` +
       `Its ${int(h.connectsPerSec)} connects/s (bare aedes ${int(a.connectsPerSec)}, Mosquitto ${int(q.connectsPerSec)}) also depend on how much of CPU 0 and CPU 1 each run got${overflowed.length > 0 ? `, and ${overflowed.join(', ')} overflowed the accept queue (${overflowed.map((p) => `${storm[p].result.listenOverflows}×`).join(', ')}): those clients waited for the 1 s SYN retry, which sets the max latency and stretches the storm` : ''}. ` +
       `Memory held per open connection: hub ${memPer(h)} KiB RSS (${anonPer(h)} anonymous), bare aedes ${memPer(a)} (${anonPer(a)}), Mosquitto ${memPer(q)} (${anonPer(q)}); docs/PERFORMANCE-NOTES.md §3 K, after forced GC: aedes ~11.6 KiB, Mosquitto ~0.7 KiB. Without a forced GC, garbage not yet collected counts and the V8 heap grows in steps, so read these to ±1–2 KiB. RSS minus its anonymous part is file-backed pages (for the hub, among others, the LMDB pages of the devices it read).`,

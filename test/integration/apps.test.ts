@@ -13,7 +13,10 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApnsSimulator, IphoneAgent, createCa, issue, issuePushCertificate, type SimCa } from '@edgehub/simulators/apple';
 import { openAppManagement } from '../../hub/src/device-management/apps/app-management.js';
-import type { DeviceAppRecord } from '../../hub/src/device-management/apps/records.js';
+import { runningLeaseMs, subscriptionSpec } from '../../hub/src/device-management/apps/app-store.js';
+import { appOperation } from '../../hub/src/device-management/apps/operations.js';
+import type { DeviceAppRecord, SubscriptionRecord } from '../../hub/src/device-management/apps/records.js';
+import { newCommandId } from '@edgehub/shared';
 import { newTenant, startHub, type RunningHub } from '../src/index.js';
 
 const topic = 'com.apple.mgmt.External.5e2a9c1d-7b3f-4a6e-8d9c-0f1e2d3c4b5a';
@@ -473,5 +476,69 @@ describe('application management: publisher, store, scheduled installs to iPhone
     await advance(86_400_000);
     await h.hub.apps.sweep();
     expect((await store('GET', `/subscriptions/${id}`)).body['state']).toBe('CANCELLED');
+  });
+
+  it('a run a dying node left RUNNING, its operations half dispatched, is finished by another node after the lease: each device gets its install once', async () => {
+    const { uuid } = await newRelease('Orphan');
+    await publish(uuid);
+    // Later than every clock move of the tests above.
+    const at = Date.now() + 7 * 86_400_000;
+    const s = await store('POST', `/subscription/${uuid}/devices/install?timestamp=${at}`, [phones[0]!.udid, phones[1]!.udid]);
+    expect(s.status).toBe(202);
+    const id = String(s.body['id']);
+    const orgId = h.adminCreds.orgId;
+
+    // Node A claims the run as its sweep does, issues the first device's operation, and dies.
+    const subscriptions = await h.hub.store.collection<SubscriptionRecord>(subscriptionSpec);
+    const activityId = `ACTIVITY_${newCommandId()}`;
+    expect(await subscriptions.update(id, { state: 'RUNNING', claimedAt: at + 1, activityId }, { state: 'SCHEDULED' })).toBeDefined();
+    const release = await h.hub.apps.publisher.release(orgId, uuid);
+    const artifacts = h.hub.apps.publisher.artifacts;
+    const op = appOperation('install', release, {
+      artifactUrl: publicUrl + artifacts.pathFor('artifact', uuid, id),
+      manifestUrl: publicUrl + artifacts.pathFor('manifest.plist', uuid, id),
+    });
+    const first = (await h.hub.deviceManagement.devices.byIdentifier('ios', phones[0]!.udid))!;
+    await h.hub.commands.issue({
+      target: { orgId, assetId: first.id, productKey: 'ios', deviceKey: first.deviceIdentifier },
+      deviceType: 'ios',
+      activityId,
+      kind: 'operation',
+      name: op.code,
+      params: op.payload,
+      pendingTtlSeconds: 3600,
+      timeoutMs: 60_000,
+      by: h.adminCreds.accessKey,
+    });
+
+    const nodeB = (now: number) =>
+      openAppManagement(h.hub.store, h.hub.deviceManagement, h.hub.commands, {
+        dataDir: h.dataDir,
+        maxArtifactBytes: 4096,
+        publicBaseUrl: () => publicUrl,
+        log: pino({ level: 'silent' }),
+        clock: () => now,
+      });
+    // Within the lease node A might still be working: another node leaves the run alone.
+    await (await nodeB(at + runningLeaseMs)).sweep();
+    expect((await store('GET', `/subscriptions/${id}`)).body).toMatchObject({ state: 'RUNNING' });
+
+    const installed = deviceApps(2, 'INSTALLED');
+    const late = await nodeB(at + 1 + runningLeaseMs + 1);
+    late.on('deviceApp', (d) => h.hub.apps.emit('deviceApp', d));
+    await Promise.all([late.sweep(), late.sweep()]);
+    expect((await store('GET', `/subscriptions/${id}`)).body).toMatchObject({ state: 'DONE', activityId });
+    const done = await installed;
+    expect(done.map((d) => d.deviceIdentifier).sort()).toEqual([phones[0]!.udid, phones[1]!.udid].sort());
+    const activity = await dm('GET', `/activities/${activityId}`);
+    expect((activity.body['activityStatus'] as Json[]).map((x) => (x['deviceIdentifier'] as Json)['id']).sort()).toEqual(
+      [phones[0]!.udid, phones[1]!.udid].sort(),
+    );
+    for (const p of phones.slice(0, 2)) {
+      const installs = (await operationsOf(p.udid)).filter(
+        (o) => o['code'] === 'INSTALL_APPLICATION' && JSON.stringify(o['payload']).includes(uuid),
+      );
+      expect(installs).toHaveLength(1);
+    }
   });
 });

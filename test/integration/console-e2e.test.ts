@@ -7,7 +7,15 @@ import type { Page } from 'playwright-core';
 import { ApiClient } from '@edgehub/hub';
 import { topics } from '@edgehub/shared';
 import { connectDevice, spawnHub, type SpawnedHub, type TestDevice } from '../src/index.js';
-import { buildConsole, hasChromium, launchConsoleBrowser, seriousA11yViolations, type ConsoleBrowser } from '../src/console-browser.js';
+import {
+  TABLET,
+  buildConsole,
+  hasChromium,
+  launchConsoleBrowser,
+  layoutProblems,
+  seriousA11yViolations,
+  type ConsoleBrowser,
+} from '../src/console-browser.js';
 
 /**
  * The web console (docs/CONSOLE.md) driven in Debian's Chromium against a spawned hub, as an
@@ -21,7 +29,7 @@ if (inCi && !hasChromium) throw new Error('CI=true but /usr/bin/chromium is miss
 const thingModel = {
   measurepoints: { power: { name: 'Active power', dataType: 'DOUBLE', unit: 'kW' } },
   attributes: {},
-  events: {},
+  events: {} as Record<string, unknown>,
   services: {
     setLimit: {
       name: 'Set power limit',
@@ -75,25 +83,57 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     await b.screenshot('console-01-login');
   });
 
-  it('refuses an invalid thing model in the editor, then creates the product', async () => {
+  it('refuses an invalid thing model, edits it with the form (round trip with the JSON), then creates the product', async () => {
     const { page } = b;
     await nav(page, 'Products');
     await page.getByLabel('Product name').fill('Inverter');
     const editor = page.getByLabel(/Thing model/);
     await editor.fill(JSON.stringify({ measurepoints: { power: { dataType: 'DECIMAL' } } }));
-    await page.getByText('measurepoints.power.dataType: one of INT').waitFor();
+    await page.getByText('measurepoints.power.dataType: one of INT').first().waitFor();
     expect(await page.getByRole('button', { name: 'Create product' }).isDisabled()).toBe(true);
     await editor.fill(JSON.stringify(thingModel, null, 2));
     await page.getByText('The thing model is valid.').waitFor();
+
+    // The form edits the same model: an event with an output parameter, added row by row.
+    await page.getByRole('button', { name: 'Add event' }).click();
+    await page.getByLabel('Identifier of event 1').fill('overheat');
+    await page.getByLabel('Identifier of event 1').press('Tab');
+    await page.getByLabel('Name of event overheat').fill('Overheat');
+    await page.getByRole('button', { name: 'Add parameter (Output of event overheat)' }).click();
+    await page.getByLabel('Output of event overheat: parameter 1').fill('temp');
+    await page.getByLabel('Output of event overheat: parameter 1').press('Tab');
+    await page.getByLabel('Data type of events.overheat.outputData.temp').selectOption('DOUBLE');
+    await page.getByLabel('Unit of events.overheat.outputData.temp').fill('°C');
+    // Checked as you type: a bad identifier is named and not written; an ENUM without values is a problem.
+    await page.getByLabel('Identifier of measurepoint 1').fill('9power');
+    await page.getByText('a letter or _, then up to 63 of A-Z a-z 0-9 _ . -').waitFor();
+    await page.getByLabel('Identifier of measurepoint 1').press('Tab');
+    expect(JSON.parse(await editor.inputValue())).toHaveProperty('measurepoints.power');
+    await page.getByLabel('Identifier of measurepoint 1').fill('power');
+    await page.getByLabel('Data type of measurepoints.power').selectOption('ENUM');
+    await page.getByText('measurepoints.power.enumValues: an ENUM lists its values').first().waitFor();
+    expect(await page.getByRole('button', { name: 'Create product' }).isDisabled()).toBe(true);
+    await page.getByLabel('Data type of measurepoints.power').selectOption('DOUBLE');
+    await page.getByText('The thing model is valid.').waitFor();
+    const edited = { ...thingModel, events: { overheat: { name: 'Overheat', outputData: { temp: { dataType: 'DOUBLE', unit: '°C' } } } } };
+    expect(JSON.parse(await editor.inputValue())).toEqual(edited);
+    // …and the JSON editor redraws the form.
+    await editor.fill(JSON.stringify({ ...edited, measurepoints: { power: { ...edited.measurepoints.power, unit: 'MW' } } }, null, 2));
+    expect(await page.getByLabel('Unit of measurepoints.power').inputValue()).toBe('MW');
+    await page.getByLabel('Unit of measurepoints.power').fill('kW');
+    expect(JSON.parse(await editor.inputValue())).toEqual(edited);
+    await b.screenshot('console-02-thing-model-form');
+
     await page.getByRole('button', { name: 'Create product' }).click();
     const created = await page.getByRole('status').filter({ hasText: 'Created product' }).textContent();
     productKey = /Created product (\S+)/.exec(created ?? '')![1]!;
-    const got = await api.ok<{ thingModel: typeof thingModel }>('GET', '/connect-service/v2.1/products', {
+    const got = await api.ok<{ thingModel: typeof edited }>('GET', '/connect-service/v2.1/products', {
       action: 'get',
       orgId: creds.orgId,
       productKey,
     });
     expect(got.data.thingModel.services.setLimit.inputData.limit.dataType).toBe('INT');
+    expect(got.data.thingModel.events.overheat.outputData.temp).toEqual({ dataType: 'DOUBLE', unit: '°C' });
     await page.getByRole('cell', { name: 'Inverter' }).waitFor();
     await b.screenshot('console-02-product');
   });
@@ -151,6 +191,24 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     await page.getByTestId('command-status').filter({ hasText: 'replied' }).waitFor();
     expect(received).toEqual([{ limit: 80 }]);
     await b.screenshot('console-05-command');
+  });
+
+  it("lists the device's past events from history on its page, not only those arriving live", async () => {
+    const { page } = b;
+    await nav(page, 'Devices');
+    const posted = Date.now();
+    const reply = await mqttDevice!.request(topics.eventPost(productKey, device.deviceKey, 'overheat'), 'thing.event.overheat.post', {
+      events: { temp: 91.5 },
+      time: posted,
+    });
+    expect(reply.code).toBe(200);
+    // The page opens after the event: only the history can show it.
+    await page.goto(`${hub.baseUrl}/console/#/devices/${encodeURIComponent(device.assetId)}`);
+    await page.getByRole('heading', { name: 'Inverter 1' }).waitFor();
+    const row = page.locator('table.device-events tr[data-event-id="overheat"]');
+    await row.filter({ hasText: '91.5' }).waitFor();
+    expect(await row.count()).toBe(1);
+    await b.screenshot('console-05b-events');
   });
 
   it("imports a CSV with progress and names the bad line's error", async () => {
@@ -261,6 +319,40 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
       if (v.length) found[p] = v.map((x) => `${x.id} (${x.impact}): ${x.help} ${JSON.stringify(x.nodes.slice(0, 3).map((n) => n.target))}`);
     }
     expect(found).toEqual({});
+  });
+
+  it('is usable at tablet width (768 px): no horizontal scroll, every page reachable from the navigation, axe clean', async () => {
+    const { page } = b;
+    await page.setViewportSize(TABLET);
+    try {
+      const problems: Record<string, string[]> = {};
+      for (const p of [
+        'dashboard',
+        'products',
+        `products/${productKey}`,
+        'devices',
+        `devices/${device.assetId}`,
+        'gateways',
+        'certificates',
+        'device-management',
+      ]) {
+        await page.goto(`${hub.baseUrl}/console/#/${p}`);
+        await page.locator('main h1').waitFor();
+        await page.waitForLoadState('networkidle').catch(() => undefined);
+        const found = await layoutProblems(page);
+        if (found.length) problems[p] = found;
+      }
+      expect(problems).toEqual({});
+      await page.goto(`${hub.baseUrl}/console/#/devices/${encodeURIComponent(device.assetId)}`);
+      await page.getByRole('heading', { name: 'Inverter 1' }).waitFor();
+      await b.screenshot('console-10-tablet-device');
+      // The navigation works by keyboard: focus a link and follow it.
+      await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Certificates', exact: true }).focus();
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { level: 1, name: 'Certificates' }).waitFor();
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
   });
 
   it('ends the session on logout and needs the secret again', async () => {

@@ -177,6 +177,22 @@ describe('device-management REST', () => {
     expect((await call(tokenA, 'POST', `/groups/id/${groupId}/devices/add`, [{ id: 'ghost', type: 'json-pull' }])).status).toBe(404);
   });
 
+  it('renames a group and changes its description; its members stay; a taken name is 409 and changes nothing', async () => {
+    const g = await call(tokenA, 'POST', '/groups', { name: 'night shift' });
+    const groupId = g.body['id'] as string;
+    await call(tokenA, 'POST', '/device/agent/enroll', { type: 'json-pull', deviceIdentifier: 'phone-3' });
+    await call(tokenA, 'POST', `/groups/id/${groupId}/devices/add`, [{ id: 'phone-3', type: 'json-pull' }]);
+    const edited = await call(tokenA, 'PUT', `/groups/id/${groupId}`, { name: 'late shift', description: 'after 22:00' });
+    expect(edited).toMatchObject({ status: 200, body: { id: groupId, name: 'late shift', description: 'after 22:00' } });
+    expect((await call(tokenA, 'GET', `/groups/id/${groupId}`)).body).toMatchObject({ name: 'late shift', description: 'after 22:00' });
+    expect(((await call(tokenA, 'GET', `/devices?groupId=${groupId}`)).body['devices'] as Json[]).map((d) => d['id'])).toEqual(['phone-3']);
+    await call(tokenA, 'POST', '/groups', { name: 'day shift' });
+    expect((await call(tokenA, 'PUT', `/groups/id/${groupId}`, { name: 'day shift' })).status).toBe(409);
+    expect((await call(tokenA, 'GET', `/groups/id/${groupId}`)).body).toMatchObject({ name: 'late shift' });
+    expect((await call(tokenA, 'PUT', `/groups/id/${groupId}`, {})).status).toBe(400);
+    expect((await call(tokenB, 'PUT', `/groups/id/${groupId}`, { name: 'stolen' })).status).toBe(404);
+  });
+
   it("keeps organizations apart: another org's devices, activities and groups are not found and cannot be commanded or enrolled", async () => {
     const activityOfA = (
       await call(tokenA, 'POST', '/devices/json-pull/operations', { deviceIdentifiers: ['phone-1'], operation: { code: 'DEVICE_INFO' } })

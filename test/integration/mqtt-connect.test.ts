@@ -136,6 +136,32 @@ describe('MQTT CONNECT', () => {
     await endServed(ok, d);
   });
 
+  it('a device the hub has let in before is refused at once when disabled, and a re-created one only with its new secret', async () => {
+    // Log in twice first, so whatever the CONNECT path remembers about the device is warm.
+    const d = device(11);
+    await endServed(await connectServed(d), d);
+    await endServed(await connectServed(d), d);
+    const ref = { orgId, productKey: p.productKey, deviceKey: d.deviceKey };
+    await c.ok('POST', '/connect-service/v2.1/devices', { action: 'disable', ...ref });
+    expect(await refusal(connectDevice(h.mqttUrl, d))).toBe(5);
+    await c.ok('POST', '/connect-service/v2.1/devices', { action: 'enable', ...ref });
+    await endServed(await connectServed(d), d);
+
+    // Deleted: unknown at once. Re-created under the same key: a new assetId and secret; the old secret is refused.
+    await c.ok('POST', '/connect-service/v2.1/devices', { action: 'delete', ...ref });
+    expect(await refusal(connectDevice(h.mqttUrl, d))).toBe(4);
+    const created = await c.ok<{ assetId: string; deviceSecret: string }>(
+      'POST',
+      '/connect-service/v2.1/devices',
+      { action: 'create', orgId },
+      { productKey: p.productKey, deviceKey: d.deviceKey, deviceName: { defaultValue: 'again' }, timezone: '+08:00' },
+    );
+    expect(created.data.assetId).not.toBe(d.assetId);
+    expect(await refusal(connectDevice(h.mqttUrl, d))).toBe(4);
+    const again = { ...d, assetId: created.data.assetId, secret: created.data.deviceSecret };
+    await endServed(await connectServed(again), again);
+  });
+
   it('refuses a zero-length ClientId without a clean session (CONNACK 2)', async () => {
     // mqtt.js will not even send this, so the frame is written by hand.
     const d = device(4);

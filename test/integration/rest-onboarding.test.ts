@@ -39,6 +39,17 @@ describe('edge onboarding over the signed REST API', () => {
     expect((await a.client.connect(b.orgId, 'POST', 'products', 'search', {}, {})).code).toBe(99403);
   });
 
+  it('refuses requests signed with the old secret as soon as the secret is rotated, with a token already in use', async () => {
+    const a = await newTenant(h, 'tenant-rotate');
+    // Warm: the token, the application and its registration have all been checked before.
+    for (let i = 0; i < 3; i++) expect((await a.client.connect(a.orgId, 'POST', 'products', 'search', {}, {})).code).toBe(0);
+    const rotated = await h.admin.ok<{ accessSecret: string }>('POST', `/admin/v1/applications/${a.appId}/rotate-secret`);
+    const stale = await a.client.connect(a.orgId, 'POST', 'products', 'search', {}, {});
+    expect(stale).toMatchObject({ status: 401, code: 99401 });
+    const fresh = new ApiClient({ baseUrl: h.baseUrl, accessKey: a.accessKey, accessSecret: rotated.data.accessSecret });
+    expect((await fresh.connect(a.orgId, 'POST', 'products', 'search', {}, {})).code).toBe(0);
+  });
+
   it('answers 99400 for an orgId that does not exist', async () => {
     const a = await newTenant(h, 'tenant-c');
     const r = await a.client.connect('o-no-such-org', 'POST', 'products', 'search', {}, {});

@@ -235,4 +235,42 @@ describe('telemetry: measurepoints from a sub-device, read back over REST', () =
     expect((await latest({})).code).toBe(99400);
     expect((await latest({ assetIds: Array.from({ length: 201 }, (_, i) => `a${i}`) })).code).toBe(99400);
   });
+
+  it("answers a device's past events (events queryHistory), newest first on request; another org gets 11404; bad ranges 99400", async () => {
+    const events = (ref: Record<string, string>, body: unknown, client = c, org = orgId) =>
+      client.call<{ items: { eventId: string; time: number; values: Record<string, unknown> }[]; nextCursor: string | null }>(
+        'POST',
+        '/connect-service/v2.1/events',
+        { action: 'queryHistory', orgId: org, ...ref },
+        body,
+      );
+    const again = await gw.request(topics.eventPost(inverter.productKey, inverter.deviceKey, 'overheat'), 'thing.event.overheat.post', {
+      events: { temp: 95 },
+      time: T + 2500,
+    });
+    expect(again.code).toBe(200);
+    const r = await events({ assetId: inverter.assetId }, { events: ['overheat'], startTime: T, endTime: T + 3000, order: 'DESC' });
+    expect(r.code).toBe(0);
+    expect(r.data).toEqual({
+      items: [
+        { eventId: 'overheat', time: T + 2500, values: { temp: 95 } },
+        { eventId: 'overheat', time: T + 1500, values: { temp: 91.5 } },
+      ],
+      nextCursor: null,
+    });
+    const byKeys = await events(
+      { productKey: inverter.productKey, deviceKey: 'inverter' },
+      { events: ['overheat'], startTime: T, endTime: T + 2000 },
+    );
+    expect(byKeys.data.items.map((e) => e.time)).toEqual([T + 1500]);
+    const other = await newTenant(h, 'events-other');
+    expect(
+      (await events({ assetId: inverter.assetId }, { events: ['overheat'], startTime: T, endTime: T + 3000 }, other.client, other.orgId))
+        .code,
+    ).toBe(11404);
+    const inverted = await events({ assetId: inverter.assetId }, { events: ['overheat'], startTime: T + 3000, endTime: T });
+    expect(inverted.code).toBe(99400);
+    expect(inverted.msg).toMatch(/endTime/);
+    expect((await events({ assetId: inverter.assetId }, { events: [], startTime: T, endTime: T + 1 })).code).toBe(99400);
+  });
 });

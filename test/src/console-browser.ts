@@ -81,3 +81,22 @@ export async function seriousA11yViolations(page: Page): Promise<AxeViolation[]>
   });
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
+
+/** The tablet width the console is checked at (docs/CONSOLE.md, accessibility). */
+export const TABLET = { width: 768, height: 1024 };
+
+/** What makes the current page hard to use at its viewport: a sideways scroll, navigation links off screen, axe violations. */
+export async function layoutProblems(page: Page): Promise<string[]> {
+  const found: string[] = [];
+  const viewport = page.viewportSize()?.width ?? TABLET.width;
+  const [scroll, client] = await page.evaluate<[number, number]>(
+    '[document.documentElement.scrollWidth, document.documentElement.clientWidth]',
+  );
+  if (scroll > client) found.push(`scrolls sideways: ${scroll} > ${client}`);
+  for (const link of await page.getByRole('navigation', { name: 'Console' }).getByRole('link').all()) {
+    const box = await link.boundingBox();
+    if (!box || box.x < 0 || box.x + box.width > viewport) found.push(`navigation link ${await link.textContent()} is off screen`);
+  }
+  found.push(...(await seriousA11yViolations(page)).map((v) => `${v.id} (${v.impact}): ${v.help}`));
+  return found;
+}

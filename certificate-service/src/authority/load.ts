@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { importPrivateKeyPem, pkijs, toBuffer, x509, type CaKeyType, type CryptoKey } from '../crypto.js';
 import { readableByOthers } from '../durable.js';
 import { CertificateError } from '../errors.js';
@@ -20,6 +21,14 @@ export interface IssuingCa {
   chainPem: string;
   keyType: CaKeyType;
   signingKey: CryptoKey;
+  /** The same key for node:crypto, which signs the certificates (profile.ts). */
+  privateKey: KeyObject;
+  /** The CA certificate's subject Name, DER: the issuer of everything it signs. */
+  subjectDer: Buffer;
+  /** The CA certificate's subject as text, and its validity: read once (the x509 getters decode on every call). */
+  subject: string;
+  notBefore: Date;
+  notAfter: Date;
   /** The CA's subject key identifier (hex): the AKI of everything it signs. */
   keyId: string;
 }
@@ -113,7 +122,20 @@ export async function loadCa(
     const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension);
     const keyId = ski ? ski.keyId : (await x509.SubjectKeyIdentifierExtension.create(cert.publicKey)).keyId;
     const certPem = cert.toString('pem');
-    issuers[authority] = { authority, cert, certPem, chainPem: `${certPem}\n${rootPem}\n`, keyType: key.type, signingKey: key.key, keyId };
+    issuers[authority] = {
+      authority,
+      cert,
+      certPem,
+      chainPem: `${certPem}\n${rootPem}\n`,
+      keyType: key.type,
+      signingKey: key.key,
+      privateKey: key.keyObject,
+      subjectDer: toBuffer(cert.subjectName.toArrayBuffer()),
+      subject: cert.subject,
+      notBefore: cert.notBefore,
+      notAfter: cert.notAfter,
+      keyId,
+    };
   }
   return {
     source,

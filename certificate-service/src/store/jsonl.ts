@@ -22,7 +22,9 @@ import {
  * not serialized behind the disk. A crash can only leave a partial *last* line (nothing after it was
  * acknowledged); open truncates it. A bad line anywhere else is corruption and open refuses.
  * The log holds one line per issuance and one per revocation, small enough to never need compaction
- * at device-certificate volumes.
+ * at device-certificate volumes. In memory the records are indexed by serial and by CN: every
+ * issuance asks whether its CN is free (docs/SECURITY.md "Certificates"), which must not cost a scan
+ * of every certificate ever issued.
  */
 export async function openJsonlCertificateStore(path: string): Promise<CertificateStore> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
@@ -33,7 +35,7 @@ export async function openJsonlCertificateStore(path: string): Promise<Certifica
     file = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_APPEND, 0o600);
     const records = await replay(file, path);
     if ((await file.stat()).size === 0) await syncDirectory(dirname(path));
-    return new JsonlStore(file, records, lock);
+    return new JsonlStore(file, records, indexByCommonName(records), lock);
   } catch (err) {
     await file?.close();
     await lock.release();
@@ -115,6 +117,18 @@ function fromStored(s: StoredRecord): CertificateRecord {
   };
 }
 
+function indexByCommonName(records: Map<string, CertificateRecord>): Map<string, Set<string>> {
+  const index = new Map<string, Set<string>>();
+  for (const r of records.values()) addToIndex(index, r);
+  return index;
+}
+
+function addToIndex(index: Map<string, Set<string>>, r: CertificateRecord): void {
+  let serials = index.get(r.commonName);
+  if (!serials) index.set(r.commonName, (serials = new Set()));
+  serials.add(r.serialHex);
+}
+
 /** Records handed out are copies: callers cannot change the store by mutating them. */
 function copy(r: CertificateRecord): CertificateRecord {
   return {
@@ -143,6 +157,8 @@ class JsonlStore implements CertificateStore {
   constructor(
     private readonly file: FileHandle,
     private readonly records: Map<string, CertificateRecord>,
+    /** Serials by CN. */
+    private readonly byCommonName: Map<string, Set<string>>,
     private readonly lock: StoreLock,
   ) {}
 
@@ -152,7 +168,9 @@ class JsonlStore implements CertificateStore {
     this.inserting.add(record.serialHex);
     try {
       await this.append({ op: 'insert', record: toStored(record) });
-      this.records.set(record.serialHex, copy(record));
+      const stored = copy(record);
+      this.records.set(record.serialHex, stored);
+      addToIndex(this.byCommonName, stored);
     } finally {
       this.inserting.delete(record.serialHex);
     }
@@ -180,6 +198,13 @@ class JsonlStore implements CertificateStore {
 
   async find(query: CertificateQuery): Promise<CertificateRecord[]> {
     const out: CertificateRecord[] = [];
+    if (query.commonName !== undefined) {
+      for (const serial of this.byCommonName.get(query.commonName) ?? []) {
+        const r = this.records.get(serial)!;
+        if (matchesQuery(r, query)) out.push(copy(r));
+      }
+      return out;
+    }
     for (const r of this.records.values()) if (matchesQuery(r, query)) out.push(copy(r));
     return out;
   }

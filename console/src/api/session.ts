@@ -88,7 +88,7 @@ export class Session {
   }
 
   /** Calls the device-management REST with the bearer token; throws HubError with its message on failure. */
-  async dm<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  async dm<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
     const token = await this.deviceMgtToken();
     const res = await fetch(path, {
       method,
@@ -98,9 +98,23 @@ export class Session {
           : { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    const reply = (await res.json().catch(() => ({}))) as { message?: string };
-    if (!res.ok) throw new HubError(res.status, reply.message ?? res.statusText);
-    return reply as T;
+    return dmReply<T>(res);
+  }
+
+  /** An endpoint of the device-management or application REST, its {params} filled in, with an optional query. */
+  dmAt<T>(e: Endpoint, params: Record<string, string> = {}, body?: unknown, query: Query = {}): Promise<T> {
+    return this.dm<T>(e.method, withQuery(fillPath(e.path, params), query), body);
+  }
+
+  /** Streams a file as application/octet-stream (the publisher's artifact upload). */
+  async dmUpload<T>(e: Endpoint, params: Record<string, string>, file: Blob, query: Query = {}): Promise<T> {
+    const token = await this.deviceMgtToken();
+    const res = await fetch(withQuery(fillPath(e.path, params), query), {
+      method: e.method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+      body: file,
+    });
+    return dmReply<T>(res);
   }
 
   /** The signed request of an endpoint: URL and headers (the body is signed as sent). */
@@ -127,4 +141,22 @@ export class Session {
     if (reply.code !== 0) throw new HubError(reply.code, reply.msg);
     return reply;
   }
+}
+
+/** The path of an endpoint template (`/groups/id/{groupId}`) with its parameters encoded. */
+export function fillPath(template: string, params: Record<string, string>): string {
+  return template.replace(/\{(\w+)\}/g, (_, k: string) => encodeURIComponent(params[k] ?? ''));
+}
+
+function withQuery(path: string, query: Query): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') q.set(k, String(v));
+  const qs = q.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+async function dmReply<T>(res: Response): Promise<T> {
+  const reply = (await res.json().catch(() => ({}))) as { message?: string };
+  if (!res.ok) throw new HubError(res.status, reply.message ?? res.statusText);
+  return reply as T;
 }

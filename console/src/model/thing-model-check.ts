@@ -4,7 +4,7 @@ import { dataTypes, type FieldSpec, type ThingModel } from '../api/types.js';
  * Checks a thing model as the hub's product schema does (docs/PROTOCOL.md, products), so the editor
  * can point at the exact field before anything is sent. The hub checks again on save.
  */
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
+export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
 const SECTIONS = ['measurepoints', 'attributes', 'events', 'services'] as const;
 const FIELD_KEYS = new Set(['dataType', 'enumValues', 'maxLength', 'unit', 'name', 'hasQuality', 'required', 'itemType']);
 

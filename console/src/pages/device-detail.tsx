@@ -8,6 +8,7 @@ import { href } from '../router.js';
 import { ErrorText, Section, formatTime, show, useLoad } from '../ui.js';
 import { DeviceCommands } from './device-commands.js';
 import { DeviceHistory } from './device-history.js';
+import { DeviceEvents, type DeviceEvent } from './device-events.js';
 
 interface Latest {
   assetId: string;
@@ -26,7 +27,7 @@ export function DeviceDetail({ session, assetId }: { session: Session; assetId: 
   const [streaming, setStreaming] = useState(false);
   // Numeric values seen on the stream, per measurepoint: the history chart extends its line with them.
   const [live, setLive] = useState<Record<string, { time: number; value: number }[]>>({});
-  const [events, setEvents] = useState<{ time: number; eventId: string; values: Record<string, unknown> }[]>([]);
+  const [events, setEvents] = useState<DeviceEvent[]>([]);
   const device = loaded.data?.device;
 
   useEffect(() => {
@@ -55,7 +56,7 @@ export function DeviceDetail({ session, assetId }: { session: Session; assetId: 
             return next;
           });
         } else if (e.type === 'event') {
-          setEvents((list) => [{ time: e.time, eventId: e.eventId, values: e.values }, ...list].slice(0, 20));
+          setEvents((list) => [{ time: e.time, eventId: e.eventId, values: e.values }, ...list].slice(0, 200));
         } else if (e.type === 'lifecycle') setStatus(e.status === 'activated' ? 'online' : e.status);
       },
       setStreaming,
@@ -167,33 +168,7 @@ export function DeviceDetail({ session, assetId }: { session: Session; assetId: 
         </table>
       </Section>
       <DeviceHistory session={session} assetId={assetId} model={model} live={live} />
-      <Section title="Events">
-        {events.length === 0 ? (
-          <p class="hint">Events the device posts while this page is open appear here.</p>
-        ) : (
-          <table>
-            <caption class="sr-only">Recent events</caption>
-            <thead>
-              <tr>
-                <th scope="col">Event</th>
-                <th scope="col">Values</th>
-                <th scope="col">Time</th>
-              </tr>
-            </thead>
-            <tbody>
-              {events.map((e, i) => (
-                <tr key={`${e.time}-${i}`}>
-                  <td>{model.events?.[e.eventId]?.name ?? e.eventId}</td>
-                  <td>
-                    <code>{show(e.values)}</code>
-                  </td>
-                  <td>{formatTime(e.time)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </Section>
+      <DeviceEvents session={session} assetId={assetId} model={model} live={events} />
       <DeviceCommands session={session} device={device} model={model} />
     </>
   );

@@ -1,20 +1,11 @@
 import type { JSX } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { endpoints } from '../api/endpoints.js';
+import type { DeviceType, DmDevice } from '../api/dm-types.js';
 import type { Session } from '../api/session.js';
+import { href } from '../router.js';
 import { Confirm, ErrorText, Section, Select, Status, describe, formatTime, useLoad } from '../ui.js';
 
-interface DmDevice {
-  id: string;
-  type: string;
-  name: string;
-  enrolmentInfo: { status: string; ownership: string; owner: string; dateOfLastUpdate: number };
-  groupIds: string[];
-}
-interface DeviceType {
-  name: string;
-  features: { code: string; name: string }[];
-}
 interface Operation {
   id: string;
   activityId: string | null;
@@ -22,11 +13,6 @@ interface Operation {
   status: string;
   createdTimeStamp: number;
   receivedTimeStamp: number | null;
-}
-interface Group {
-  id: string;
-  name: string;
-  description?: string;
 }
 
 /** The three everyday operations, by the codes the device types name them with (docs/DEVICE-MANAGEMENT.md). */
@@ -40,8 +26,8 @@ const path = (template: string, params: Record<string, string>) =>
   template.replace(/\{(\w+)\}/g, (_, k: string) => encodeURIComponent(params[k] ?? ''));
 
 /**
- * Devices of every type in one list, their operations, lock / info / wipe with confirmation, and
- * groups, from the device-management core (docs/DEVICE-MANAGEMENT.md). Its OAuth2 clients are the
+ * Devices of every type in one list, their operations, lock / info / wipe with confirmation, from
+ * the device-management core (docs/DEVICE-MANAGEMENT.md). Its OAuth2 clients are the
  * hub's applications, so the logged-in key and secret get the bearer token (docs/CONSOLE.md).
  */
 export function DeviceManagement({ session }: { session: Session }): JSX.Element {
@@ -59,7 +45,6 @@ export function DeviceManagement({ session }: { session: Session }): JSX.Element
       ),
     [session, type],
   );
-  const groups = useLoad(() => session.dm<{ deviceGroups: Group[]; count: number }>('GET', endpoints.mdmGroups.path), [session]);
   const supports = (d: DmDevice, code: string) =>
     types.data?.find((t) => t.name === d.type)?.features.some((f) => f.code === code) ?? false;
 
@@ -139,17 +124,10 @@ export function DeviceManagement({ session }: { session: Session }): JSX.Element
         <p class="hint">{devices.data ? `${devices.data.count} devices` : ''}</p>
       </Section>
       {shown && <Operations key={`${shown.type}/${shown.id}/${message}`} session={session} device={shown} />}
-      <Section title="Groups">
-        <ErrorText text={groups.error} />
-        {groups.data?.deviceGroups.length === 0 && <p>No groups yet.</p>}
-        <ul>
-          {(groups.data?.deviceGroups ?? []).map((g) => (
-            <li key={g.id}>
-              <strong>{g.name}</strong> {g.description ?? ''}
-            </li>
-          ))}
-        </ul>
-      </Section>
+      <p>
+        Groups, policies and apps: <a href={href('groups')}>Groups</a> · <a href={href('policies')}>Policies</a> ·{' '}
+        <a href={href('app-publisher')}>App publisher</a> · <a href={href('app-store')}>App store</a>
+      </p>
       <Confirm
         open={asking !== null}
         title={`${asking?.action.label ?? ''} ${asking?.device.name ?? ''}?`}
@@ -171,6 +149,13 @@ function Operations({ session, device }: { session: Session; device: DmDevice })
       ),
     [session, device.type, device.id],
   );
+  // Operations still on their way are read again until the device answers (or the hub gives up).
+  const waiting = (ops.data?.operations ?? []).some((o) => o.status === 'PENDING' || o.status === 'IN_PROGRESS');
+  useEffect(() => {
+    if (!waiting) return;
+    const t = setTimeout(ops.reload, 1500);
+    return () => clearTimeout(t);
+  }, [waiting, ops.data]);
   return (
     <Section title={`Operations of ${device.name}`}>
       <ErrorText text={ops.error} />
@@ -189,7 +174,7 @@ function Operations({ session, device }: { session: Session; device: DmDevice })
           {(ops.data?.operations ?? []).map((o) => (
             <tr key={o.id}>
               <td>{o.code}</td>
-              <td>{o.status}</td>
+              <td data-testid="operation-status">{o.status}</td>
               <td>
                 <code>{o.activityId ?? ''}</code>
               </td>

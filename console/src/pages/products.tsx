@@ -4,6 +4,7 @@ import { endpoints } from '../api/endpoints.js';
 import type { Session } from '../api/session.js';
 import type { Product } from '../api/types.js';
 import { parseThingModel } from '../model/thing-model-check.js';
+import { ThingModelForm } from '../ui/thing-model-form.js';
 import { href } from '../router.js';
 import { ErrorText, Field, Section, Select, Status, describe, useId, useLoad } from '../ui.js';
 
@@ -153,6 +154,7 @@ function ModelEditor(props: { value: string; onInput: (v: string) => void; probl
   const id = useId('tm');
   return (
     <div class="field">
+      <ThingModelForm value={props.value} onInput={props.onInput} />
       <label for={id}>Thing model (JSON: measurepoints, attributes, events, services)</label>
       <textarea
         id={id}

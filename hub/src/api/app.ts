@@ -15,6 +15,7 @@ import { commandRoutes } from './commands.routes.js';
 import { streamRoutes } from './stream.routes.js';
 import { measurepointRoutes } from './measurepoints.routes.js';
 import { connectionStateRoutes } from './connection-states.routes.js';
+import { eventRoutes } from './events.routes.js';
 import { certificatePublicRoutes, certificateRoutes } from './certificates.routes.js';
 import type { CertificateOperations, CertificateService } from '@edgehub/certificate-service';
 import type { TelemetryStore } from '../telemetry/store/port.js';
@@ -193,6 +194,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     await scope.register(streamRoutes, { stream: opts.stream });
     await scope.register(measurepointRoutes, { registry: opts.registry, telemetry: opts.telemetry });
     await scope.register(connectionStateRoutes, { registry: opts.registry, telemetry: opts.telemetry });
+    await scope.register(eventRoutes, { registry: opts.registry, telemetry: opts.telemetry });
     if (opts.certificates)
       await scope.register(certificateRoutes, {
         registry: opts.registry,

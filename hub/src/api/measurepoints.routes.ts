@@ -183,7 +183,7 @@ async function requireDevice(registry: Registry, orgId: string, ref: DeviceRef, 
   return d;
 }
 
-function parseTime(v: number | string, field: string): number {
+export function parseTime(v: number | string, field: string): number {
   if (typeof v === 'number') {
     if (!Number.isSafeInteger(v) || v < 0 || v > MAX_TIME)
       throw new EnosError(codes.invalidArgument, `Invalid Argument ${field}: must be epoch milliseconds from 0 to ${MAX_TIME}`);

@@ -4,6 +4,7 @@ import type { Collection } from '../store/port.js';
 import { ReplayLedger, type TokenRequestRecord } from './replay-ledger.js';
 import type { Applications } from '../registry/applications.js';
 import { newAccessToken } from '../registry/ids.js';
+import { RecordCache } from '../registry/record-cache.js';
 import type { ApplicationRecord } from '../registry/records.js';
 
 /** Stored under the digest of the token, so a copy of the store holds no usable bearer token. */
@@ -52,6 +53,12 @@ export class TokenService {
   private readonly clear = new Map<string, string>();
   /** Accepted request signatures (1001 on reuse), shared with the application stream login. */
   readonly ledger: ReplayLedger;
+  /**
+   * Token records by digest, read on every signed request (registry/record-cache.ts): dropped when
+   * a refresh or the expiry sweep deletes the token. The expiry and the request signature are still
+   * checked on every request.
+   */
+  private readonly cache: RecordCache<AccessTokenRecord>;
 
   constructor(
     private readonly tokens: Collection<AccessTokenRecord>,
@@ -59,8 +66,10 @@ export class TokenService {
     private readonly applications: Applications,
     private readonly policy: TokenPolicy,
     private readonly clock: () => number = Date.now,
+    cacheRecords = false,
   ) {
     this.ledger = new ReplayLedger(requests, policy.timestampWindowSeconds);
+    this.cache = new RecordCache(cacheRecords);
   }
 
   async get(req: TokenRequest): Promise<IssuedToken> {
@@ -82,7 +91,7 @@ export class TokenService {
     const app = await this.checkRequest(req);
     const old = await this.tokens.get(digest(req.accessToken));
     if (!old || old.appKey !== app.accessKey) throw new EnosError(codes.tokenRefreshFailed, 'Refresh token failed: unknown access token');
-    await this.tokens.delete(old.accessToken);
+    await this.tokens.delete(old.accessToken).finally(() => this.cache.drop(old.accessToken));
     const now = this.clock();
     return { accessToken: await this.issue(app, now), expire: this.policy.ttlSeconds };
   }
@@ -101,7 +110,8 @@ export class TokenService {
     if (!token || !timestamp || !signature) {
       throw new EnosError(codes.unauthenticated, 'Missing apim-accesstoken, apim-timestamp or apim-signature header');
     }
-    const record = await this.tokens.get(digest(token));
+    const key = digest(token);
+    const record = await this.cache.read(key, () => this.tokens.get(key));
     if (!record || record.expireAt <= this.clock()) throw new EnosError(codes.tokenExpired, 'Access token is expired or invalid');
     const app = await this.applications.get(record.appId);
     if (!app) throw new EnosError(codes.tokenExpired, 'Access token is expired or invalid');
@@ -149,7 +159,7 @@ export class TokenService {
     this.lastPrune = now;
     const expired = await this.tokens.find({ expireAt: { $lt: now } }, { limit: 1000 });
     for (const t of expired.items) {
-      await this.tokens.delete(t.accessToken);
+      await this.tokens.delete(t.accessToken).finally(() => this.cache.drop(t.accessToken));
       this.clear.delete(t.accessToken);
     }
   }

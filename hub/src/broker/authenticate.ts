@@ -56,7 +56,7 @@ export async function authenticateConnect(
   const secureMode = String(attempt.secureMode || '2').trim();
   if (secureMode !== '2' && secureMode !== '3') return refuse(connack.notAuthorized, `securemode ${secureMode} is not supported`);
 
-  const device = await registry.devices.byTriple(attempt.productKey, attempt.deviceKey);
+  const device = await registry.devices.forConnect(attempt.productKey, attempt.deviceKey);
   const product = device ? await registry.products.byKey(device.productKey) : undefined;
   if (!device || !product) return refuse(connack.badUsernameOrPassword, 'unknown device');
   const secret = secureMode === '3' ? product.productSecret : device.deviceSecret;

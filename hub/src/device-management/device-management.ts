@@ -175,8 +175,13 @@ export class DeviceManagement {
    * Adds an operation to devices of one type and/or to the members of groups: one activity with a
    * status per device. Identifiers that are unknown, of another organization or not enrolled show
    * as INVALID; nothing is queued for them.
+   *
+   * `resume.activityId` is for an internal caller that must be able to finish a dispatch a dead
+   * node started (the app store): the activity gets that id, devices that already have an operation
+   * of it are not given a second one, and an activity already stored is returned as it is.
    */
-  async addOperation(caller: DmCaller, type: string, req: OperationRequest) {
+  async addOperation(caller: DmCaller, type: string, req: OperationRequest, resume?: { activityId: string }) {
+    if (resume && (await this.activities.get(resume.activityId))) return this.activity(caller.orgId, resume.activityId);
     const plugin = this.types.get(type);
     if (!plugin) throw new DeviceMgtError(404, `device type ${type} not found`);
     if (type !== ENOS_MQTT && !plugin.features.some((f) => f.code === req.operation.code)) {
@@ -195,7 +200,7 @@ export class DeviceManagement {
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > d.maxPendingSeconds)
       throw new DeviceMgtError(400, `pendingTtlSeconds: from 1 to ${d.maxPendingSeconds}`);
     const activity: ActivityRecord = {
-      activityId: `ACTIVITY_${newCommandId()}`,
+      activityId: resume?.activityId ?? `ACTIVITY_${newCommandId()}`,
       orgId: caller.orgId,
       code: req.operation.code,
       type: req.operation.type ?? 'COMMAND',
@@ -205,12 +210,21 @@ export class DeviceManagement {
       commandIds: [],
     };
     const invalid: { id: string; reason: string }[] = [];
+    const issued = new Set<string>();
+    if (resume) {
+      const earlier = await this.commands.search(caller.orgId, { activityId: activity.activityId }, { limit: 10_000 });
+      for (const c of earlier.items) {
+        issued.add(c.assetId);
+        activity.commandIds.push(c.commandId);
+      }
+    }
     for (const id of ids) {
       const target = await this.target(caller.orgId, type, id);
       if (!target) {
         invalid.push({ id, reason: 'unknown device' });
         continue;
       }
+      if (issued.has(target.assetId)) continue;
       try {
         const c = await this.commands.issue({
           target,

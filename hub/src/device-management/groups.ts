@@ -39,6 +39,22 @@ export class DeviceGroups {
     return g;
   }
 
+  /** Renames a group or changes its description; its members stay. Another group's name → 409. */
+  async update(orgId: string, id: string, input: { name?: string; description?: string }): Promise<GroupRecord> {
+    await this.get(orgId, id);
+    if (input.name !== undefined) {
+      const same = await this.groups.findOne({ orgId, name: input.name });
+      if (same && same.id !== id) throw new DeviceMgtError(409, `group ${input.name} exists`);
+    }
+    const set: Partial<GroupRecord> = {
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.description !== undefined ? { description: input.description } : {}),
+    };
+    const g = await this.groups.update(id, set, { orgId });
+    if (!g) throw new DeviceMgtError(404, `group ${id} not found`);
+    return g;
+  }
+
   list(orgId: string, offset: number, limit: number) {
     return this.groups.find(
       { orgId },

@@ -1,6 +1,7 @@
 import { EnosError, codes } from '@edgehub/shared';
 import type { Collection } from '../store/port.js';
 import { newAccessKey, newAccessSecret, newAppId } from './ids.js';
+import { RecordCache } from './record-cache.js';
 import type { ApplicationRecord, RegistrationRecord } from './records.js';
 
 /** An application as shown by the API: everything but the secret. */
@@ -10,10 +11,21 @@ export const viewOfApplication = ({ accessSecret: _secret, ...rest }: Applicatio
 
 /** Applications, their service accounts, and their registrations in organizations. */
 export class Applications {
+  /**
+   * Applications by appId and registrations by org + app, read on every signed request
+   * (record-cache.ts): dropped when the secret is rotated or the registration removed.
+   */
+  private readonly appCache: RecordCache<ApplicationRecord>;
+  private readonly registrationCache: RecordCache<RegistrationRecord>;
+
   constructor(
     private readonly apps: Collection<ApplicationRecord>,
     private readonly registrations: Collection<RegistrationRecord>,
-  ) {}
+    cacheRecords = false,
+  ) {
+    this.appCache = new RecordCache(cacheRecords);
+    this.registrationCache = new RecordCache(cacheRecords);
+  }
 
   /**
    * Creates an application with a new service account; the secret is returned here only.
@@ -38,8 +50,9 @@ export class Applications {
     return app;
   }
 
+  /** The application with its secret. The record is shared with other callers: never modify it. */
   get(appId: string): Promise<ApplicationRecord | undefined> {
-    return this.apps.get(appId);
+    return this.appCache.read(appId, () => this.apps.get(appId));
   }
 
   byAccessKey(accessKey: string): Promise<ApplicationRecord | undefined> {
@@ -58,7 +71,7 @@ export class Applications {
 
   /** Issues a new secret; the old one stops working at once. */
   async rotateSecret(appId: string): Promise<ApplicationRecord> {
-    const updated = await this.apps.update(appId, { accessSecret: newAccessSecret() });
+    const updated = await this.apps.update(appId, { accessSecret: newAccessSecret() }).finally(() => this.appCache.drop(appId));
     if (!updated) throw new EnosError(codes.notFound, `Application ${appId} not found`);
     return updated;
   }
@@ -79,11 +92,13 @@ export class Applications {
   }
 
   async unregister(orgId: string, appId: string): Promise<boolean> {
-    return this.registrations.delete(registrationId(orgId, appId));
+    const id = registrationId(orgId, appId);
+    return this.registrations.delete(id).finally(() => this.registrationCache.drop(id));
   }
 
   async isRegistered(orgId: string, appId: string): Promise<boolean> {
-    return (await this.registrations.get(registrationId(orgId, appId))) !== undefined;
+    const id = registrationId(orgId, appId);
+    return (await this.registrationCache.read(id, () => this.registrations.get(id))) !== undefined;
   }
 
   registrationsOf(filter: { orgId?: string; appId?: string }, offset: number, limit: number) {

@@ -2,6 +2,7 @@ import { EnosError, codes } from '@edgehub/shared';
 import { DuplicateKeyError, type Collection, type Filter, type FindOptions } from '../store/port.js';
 import type { RegistryEventBus } from './events.js';
 import { newAssetId, newDeviceKey, newDeviceSecret } from './ids.js';
+import { RecordCache } from './record-cache.js';
 import type { DeviceRecord, DeviceStatus, ProductRecord, StringI18n } from './records.js';
 import { checkValue, type ThingModel } from './thing-model.js';
 import { requireKnownTimezone } from './timezone.js';
@@ -42,14 +43,33 @@ export interface DeviceLimits {
 }
 
 const KEY_ATTEMPTS = 5;
+/** Entries of the triple → assetId memo before it starts over (about 100 bytes each). */
+const TRIPLE_MEMO_LIMIT = 200_000;
 
 export class Devices {
+  /**
+   * productKey + deviceKey → assetId, learnt from earlier lookups. A device's triple and assetId never
+   * change, so this holds no state that can go stale: every lookup still reads the record itself by
+   * its primary key (fresh status and secret, docs/PERFORMANCE-NOTES.md "CONNECT path"), and a record
+   * that is gone or no longer matches (deleted, re-created under a new assetId, on any node) sends the
+   * lookup back to the triple index. It saves the generic indexed query on every CONNECT.
+   */
+  private readonly assetIdOfTriple = new Map<string, string>();
+  /**
+   * Devices as the CONNECT check reads them (`forConnect`), by triple (record-cache.ts). Dropped on
+   * every change of what that check looks at: disable, enable, delete, update, the first login.
+   */
+  private readonly connectCache: RecordCache<DeviceRecord>;
+
   constructor(
     private readonly devices: Collection<DeviceRecord>,
     private readonly products: { require(orgId: string, productKey: string): Promise<ProductRecord> },
     private readonly events: RegistryEventBus,
     private readonly limits: DeviceLimits,
-  ) {}
+    cacheRecords = false,
+  ) {
+    this.connectCache = new RecordCache(cacheRecords);
+  }
 
   async create(orgId: string, input: NewDevice, by: string, now = Date.now()): Promise<DeviceRecord> {
     requireKnownTimezone(input.timezone);
@@ -151,8 +171,33 @@ export class Devices {
     return 'assetId' in ref ? this.devices.get(ref.assetId) : this.byTriple(ref.productKey, ref.deviceKey);
   }
 
-  byTriple(productKey: string, deviceKey: string): Promise<DeviceRecord | undefined> {
-    return this.devices.findOne({ productKey, deviceKey });
+  /**
+   * The device for the CONNECT check (docs/ENOS-PROTOCOL.md §2.2). Its identity, secret, whether it
+   * is disabled and its activeTime are current; its online status and timestamps may not be: use
+   * `byTriple` for anything else.
+   */
+  forConnect(productKey: string, deviceKey: string): Promise<DeviceRecord | undefined> {
+    return this.connectCache.read(tripleOf(productKey, deviceKey), () => this.byTriple(productKey, deviceKey));
+  }
+
+  private dropConnect(d: { productKey: string; deviceKey: string }): void {
+    this.connectCache.drop(tripleOf(d.productKey, d.deviceKey));
+  }
+
+  async byTriple(productKey: string, deviceKey: string): Promise<DeviceRecord | undefined> {
+    const triple = tripleOf(productKey, deviceKey);
+    const known = this.assetIdOfTriple.get(triple);
+    if (known !== undefined) {
+      const d = await this.devices.get(known);
+      if (d && d.productKey === productKey && d.deviceKey === deviceKey) return d;
+      this.assetIdOfTriple.delete(triple);
+    }
+    const d = await this.devices.findOne({ productKey, deviceKey });
+    if (d) {
+      if (this.assetIdOfTriple.size >= TRIPLE_MEMO_LIMIT) this.assetIdOfTriple.clear();
+      this.assetIdOfTriple.set(triple, d.assetId);
+    }
+    return d;
   }
 
   search(orgId: string, filter: Filter, options: FindOptions) {
@@ -177,7 +222,7 @@ export class Devices {
       if (Object.keys(set.deviceTags).length > MAX_TAGS)
         throw new EnosError(codes.invalidArgument, `Invalid Argument deviceTags: at most ${MAX_TAGS} tags`);
     }
-    const updated = await this.devices.update(device.assetId, set, { orgId });
+    const updated = await this.devices.update(device.assetId, set, { orgId }).finally(() => this.dropConnect(device));
     if (!updated) throw new EnosError(codes.deviceNotFound, 'Device cannot be found');
     return updated;
   }
@@ -189,14 +234,15 @@ export class Devices {
       const subs = await this.devices.find({ gatewayAssetId: device.assetId });
       for (const sub of subs.items) await this.devices.unset(sub.assetId, ['gatewayAssetId'], { gatewayAssetId: device.assetId });
     }
-    if (await this.devices.delete(device.assetId, { orgId })) this.events.emit('deviceDeleted', device);
+    const deleted = await this.devices.delete(device.assetId, { orgId }).finally(() => this.dropConnect(device));
+    if (deleted) this.events.emit('deviceDeleted', device);
     return device;
   }
 
   async disable(orgId: string, ref: DeviceRef): Promise<DeviceRecord> {
     const device = await this.require(orgId, ref);
     if (device.status === 'disabled') return device;
-    const updated = await this.devices.update(device.assetId, { status: 'disabled' }, { orgId });
+    const updated = await this.devices.update(device.assetId, { status: 'disabled' }, { orgId }).finally(() => this.dropConnect(device));
     if (!updated) throw new EnosError(codes.deviceNotFound, 'Device cannot be found');
     this.events.emit('deviceDisabled', updated);
     return updated;
@@ -207,7 +253,9 @@ export class Devices {
     if (device.status !== 'disabled') return device;
     // A disabled device has no session; it comes back offline, or inactive if it never connected.
     const status: DeviceStatus = device.activeTime !== undefined ? 'offline' : 'inactive';
-    const updated = await this.devices.update(device.assetId, { status }, { orgId, status: 'disabled' });
+    const updated = await this.devices
+      .update(device.assetId, { status }, { orgId, status: 'disabled' })
+      .finally(() => this.dropConnect(device));
     if (!updated) return this.require(orgId, ref);
     this.events.emit('deviceEnabled', updated);
     return updated;
@@ -218,7 +266,11 @@ export class Devices {
     const d = await this.devices.get(assetId);
     if (!d || d.status === 'disabled') return d;
     const set: Partial<DeviceRecord> = { status: 'online', lastOnlineTime: at };
-    if (d.activeTime === undefined) set.activeTime = at;
+    if (d.activeTime === undefined) {
+      set.activeTime = at;
+      // The CONNECT check refuses a second activation (securemode 3) by activeTime.
+      return this.devices.update(assetId, set, { status: { $ne: 'disabled' } }).finally(() => this.dropConnect(d));
+    }
     return this.devices.update(assetId, set, { status: { $ne: 'disabled' } });
   }
 
@@ -278,3 +330,5 @@ function checkAttributes(model: ThingModel, attrs: Record<string, unknown> | und
     }
   }
 }
+
+const tripleOf = (productKey: string, deviceKey: string) => `${productKey}\u0000${deviceKey}`;

@@ -1,10 +1,19 @@
 import { EnosError, codes } from '@edgehub/shared';
 import type { Collection } from '../store/port.js';
 import { newOrgId } from './ids.js';
+import { RecordCache } from './record-cache.js';
 import type { OrganizationRecord } from './records.js';
 
 export class Organizations {
-  constructor(private readonly orgs: Collection<OrganizationRecord>) {}
+  /** Organizations are never changed or deleted once created: checked on every signed request (record-cache.ts). */
+  private readonly cache: RecordCache<OrganizationRecord>;
+
+  constructor(
+    private readonly orgs: Collection<OrganizationRecord>,
+    cacheRecords = false,
+  ) {
+    this.cache = new RecordCache(cacheRecords);
+  }
 
   async create(input: { name: string; description?: string; orgId?: string }, now = Date.now()): Promise<OrganizationRecord> {
     const org: OrganizationRecord = { orgId: input.orgId ?? newOrgId(), name: input.name, createTime: now };
@@ -19,7 +28,7 @@ export class Organizations {
 
   /** The org must exist: EnOS answers 99400 "orgId does not exist" (§7.1). */
   async require(orgId: string): Promise<OrganizationRecord> {
-    const org = await this.orgs.get(orgId);
+    const org = await this.cache.read(orgId, () => this.orgs.get(orgId));
     if (!org) throw new EnosError(codes.invalidArgument, `Invalid Argument orgId: ${orgId} does not exist`);
     return org;
   }

@@ -2,6 +2,7 @@ import { EnosError, codes } from '@edgehub/shared';
 import { DuplicateKeyError, type Collection, type Filter, type FindOptions } from '../store/port.js';
 import { newProductKey, newProductSecret } from './ids.js';
 import type { DataFormat, DeviceRecord, ProductRecord, ProductType, StringI18n } from './records.js';
+import { RecordCache } from './record-cache.js';
 import { normalizeThingModel, type ThingModel } from './thing-model.js';
 
 export interface NewProduct {
@@ -25,10 +26,16 @@ export const CERT_MAX_VALID_DAY = 3650;
 const KEY_ATTEMPTS = 5;
 
 export class Products {
+  /** Products by key, read on every CONNECT and every post (record-cache.ts; dropped on update and delete). */
+  private readonly cache: RecordCache<ProductRecord>;
+
   constructor(
     private readonly products: Collection<ProductRecord>,
     private readonly devices: Collection<DeviceRecord>,
-  ) {}
+    cacheRecords = false,
+  ) {
+    this.cache = new RecordCache(cacheRecords);
+  }
 
   async create(orgId: string, input: NewProduct, by: string, now = Date.now()): Promise<ProductRecord> {
     const validity = checkValidity(input.defaultValidDay ?? CERT_DEFAULT_VALID_DAY, input.maxValidDay ?? CERT_MAX_VALID_DAY);
@@ -63,13 +70,14 @@ export class Products {
 
   /** A product of this org, or 11611. Another org's product is indistinguishable from a missing one. */
   async require(orgId: string, productKey: string): Promise<ProductRecord> {
-    const p = await this.products.get(productKey);
+    const p = await this.byKey(productKey);
     if (!p || p.orgId !== orgId) throw new EnosError(codes.productNotFound, `Product not found: ${productKey}`);
     return p;
   }
 
+  /** The product, whichever org it belongs to. The record is shared with other callers: never modify it. */
   byKey(productKey: string): Promise<ProductRecord | undefined> {
-    return this.products.get(productKey);
+    return this.cache.read(productKey, () => this.products.get(productKey));
   }
 
   async update(orgId: string, productKey: string, input: ProductUpdate, by: string, now = Date.now()): Promise<ProductRecord> {
@@ -86,7 +94,7 @@ export class Products {
     if (input.defaultValidDay !== undefined || input.maxValidDay !== undefined) {
       Object.assign(set, checkValidity(input.defaultValidDay ?? current.defaultValidDay, input.maxValidDay ?? current.maxValidDay));
     }
-    const updated = await this.products.update(productKey, set, { orgId });
+    const updated = await this.products.update(productKey, set, { orgId }).finally(() => this.cache.drop(productKey));
     if (!updated) throw new EnosError(codes.productNotFound, `Product not found: ${productKey}`);
     return updated;
   }
@@ -96,7 +104,7 @@ export class Products {
     await this.require(orgId, productKey);
     const n = await this.devices.count({ productKey });
     if (n > 0) throw new EnosError(codes.productHasDevices, `Product ${productKey} still has ${n} devices`);
-    await this.products.delete(productKey, { orgId });
+    await this.products.delete(productKey, { orgId }).finally(() => this.cache.drop(productKey));
   }
 
   search(orgId: string, filter: Filter, options: FindOptions) {

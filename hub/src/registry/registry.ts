@@ -25,19 +25,29 @@ export interface Registry {
   topology: Topology;
 }
 
-export async function openRegistry(store: Store, limits: RegistryLimits = defaultRegistryLimits): Promise<Registry> {
+/**
+ * `cacheRecords`: keep the records every CONNECT and signed request reads in memory, dropped by
+ * this process's own writes (record-cache.ts). Only for a hub that is the store's single writer;
+ * off in a cluster.
+ */
+export async function openRegistry(
+  store: Store,
+  limits: RegistryLimits = defaultRegistryLimits,
+  options: { cacheRecords?: boolean } = {},
+): Promise<Registry> {
+  const cache = options.cacheRecords ?? false;
   const events = new RegistryEventBus();
   const orgs = await store.collection<OrganizationRecord>(collectionSpecs.organizations);
   const apps = await store.collection<ApplicationRecord>(collectionSpecs.applications);
   const regs = await store.collection<RegistrationRecord>(collectionSpecs.registrations);
   const products = await store.collection<ProductRecord>(collectionSpecs.products);
   const devices = await store.collection<DeviceRecord>(collectionSpecs.devices);
-  const productRepo = new Products(products, devices);
-  const deviceRepo = new Devices(devices, productRepo, events, limits);
+  const productRepo = new Products(products, devices, cache);
+  const deviceRepo = new Devices(devices, productRepo, events, limits, cache);
   return {
     events,
-    organizations: new Organizations(orgs),
-    applications: new Applications(apps, regs),
+    organizations: new Organizations(orgs, cache),
+    applications: new Applications(apps, regs, cache),
     products: productRepo,
     devices: deviceRepo,
     topology: new Topology(devices, deviceRepo, events, limits),

@@ -10,11 +10,12 @@ import {
   type InboundReply,
   type ParsedTopic,
 } from '@edgehub/shared';
-import { pushTo } from '../sessions/push.js';
 import type { DeviceIdentity, DeviceSession } from '../sessions/sessions.js';
 import { deviceKeyOf } from '../sessions/sessions.js';
 import type { HandlerResult, RouterDeps, UpstreamHandler } from './context.js';
 import type { RawRoute } from './raw/raw-route.js';
+import { sendReply } from './reply-writer.js';
+import { TopicCache } from './topic-cache.js';
 
 /** A device's answer to something the hub sent it (a command, activate info, combine.*). */
 export interface DeviceReply {
@@ -40,6 +41,7 @@ export const MAX_PAYLOAD = 512 * 1024;
 export class UpstreamRouter extends EventEmitter<RouterEvents> {
   /** Reads `up_raw` and `down_raw_reply` (no JSON envelope); set by the hub's wiring. */
   raw?: RawRoute;
+  private readonly topics = new TopicCache();
 
   constructor(
     private readonly deps: RouterDeps,
@@ -50,7 +52,8 @@ export class UpstreamRouter extends EventEmitter<RouterEvents> {
 
   async route(session: DeviceSession, topicName: string, raw: Buffer, qos: 0 | 1): Promise<void> {
     const replyQos: 0 | 1 = qos === 0 ? 0 : 1;
-    const topic = topics.parse(topicName);
+    const routed = this.topics.of(topicName);
+    const topic = routed.parsed;
     let payload = raw;
     if (session.compression === 'gzip' && raw.length > 0) {
       try {
@@ -60,7 +63,7 @@ export class UpstreamRouter extends EventEmitter<RouterEvents> {
       }
     }
 
-    this.deps.metrics?.messagesIn.inc({ kind: topic?.kind ?? 'unknown' });
+    this.deps.metrics?.messageIn(topic?.kind ?? 'unknown');
     const target = topic ? this.authorize(session, topic) : undefined;
     if (!topic || !target || topic.direction !== 'up') {
       const code =
@@ -97,7 +100,7 @@ export class UpstreamRouter extends EventEmitter<RouterEvents> {
     const parsed = parseRequest(payload, { maxBytes: MAX_PAYLOAD });
     if (!parsed.ok) return this.refuse(session, topicName, payload, parsed.error, replyQos);
     const request = parsed.value;
-    const replyTopic = topics.reply(topicName);
+    const replyTopic = routed.reply;
 
     let result: HandlerResult;
     try {
@@ -131,13 +134,13 @@ export class UpstreamRouter extends EventEmitter<RouterEvents> {
   }
 
   /** Replies with an error only when the payload carries an id the device can correlate. */
-  private async refuse(session: DeviceSession, topicName: string, payload: Buffer, err: EnosError, qos: 0 | 1): Promise<void> {
+  private refuse(session: DeviceSession, topicName: string, payload: Buffer, err: EnosError, qos: 0 | 1): void {
     const id = requestIdOf(payload);
     if (id === undefined || topicName.endsWith('_reply')) return;
-    await this.reply(session, topics.reply(topicName), id, err.code, {}, err.message, qos);
+    this.reply(session, topics.reply(topicName), id, err.code, {}, err.message, qos);
   }
 
-  private async reply(
+  private reply(
     session: DeviceSession,
     topic: string,
     id: unknown,
@@ -145,14 +148,17 @@ export class UpstreamRouter extends EventEmitter<RouterEvents> {
     data: unknown,
     message: string | undefined,
     qos: 0 | 1,
-  ): Promise<void> {
-    this.deps.metrics?.replies.inc({ code: String(code) });
+  ): void {
+    this.deps.metrics?.reply(code);
     const body: Record<string, unknown> = { id, code, data };
     if (message !== undefined) body['message'] = message;
     // Not awaited: the request's PUBACK must not wait for the reply's delivery. For a persistent
     // session in a cluster aedes first queues a QoS 1 reply in Redis, and a slow or absent Redis
-    // would hold every acknowledgement (docs/DEPLOYMENT.md).
-    pushTo(session, topic, body, qos).catch((err: unknown) => this.deps.log.debug({ err, topic }, 'reply not delivered: session closed'));
+    // would hold every acknowledgement (docs/DEPLOYMENT.md). A clean session's reply is written
+    // straight to the connection, before the PUBACK (reply-writer.ts).
+    sendReply(session, topic, Buffer.from(JSON.stringify(body), 'utf8'), qos)?.catch((err: unknown) =>
+      this.deps.log.debug({ err, topic }, 'reply not delivered: session closed'),
+    );
   }
 }
 

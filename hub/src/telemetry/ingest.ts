@@ -16,6 +16,15 @@ export interface IngestOptions {
   hubTime?: boolean;
 }
 
+/** One entry of a `post/batch` or `resume/batch` request, as accepted by the router. */
+export interface MeasurepointEntry {
+  device: DeviceIdentity;
+  points: Record<string, MeasurepointSample>;
+  time: number;
+  /** As IngestOptions.hubTime. */
+  hubTime?: boolean;
+}
+
 export interface EventOptions {
   /** As IngestOptions.hubTime. */
   hubTime?: boolean;
@@ -28,6 +37,11 @@ export interface EventOptions {
  */
 export interface Ingest {
   measurepoints(device: DeviceIdentity, points: Record<string, MeasurepointSample>, time: number, options: IngestOptions): Promise<void>;
+  /**
+   * A whole batch request in one durable write (all or nothing), resolving once all of it is
+   * durable. Sinks without it get the entries one by one through `measurepoints`.
+   */
+  measurepointBatch?(entries: readonly MeasurepointEntry[], options: { resume: boolean }): Promise<void>;
   event(device: DeviceIdentity, eventId: string, values: Record<string, unknown>, time: number, options?: EventOptions): Promise<void>;
   /** Southbound node states reported by an edge (`connection.state.post`). */
   connectionState?(device: DeviceIdentity, state: unknown, time: number): Promise<void>;

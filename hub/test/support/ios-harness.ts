@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { openEmbeddedStore } from '../../src/store/embedded/store.js';
 import type { Store } from '../../src/store/port.js';
 import { IosPlugin, type IosPluginOptions } from '../../src/device-types/ios/plugin.js';
 import type { PushOutcome } from '../../src/push/apns/outcome.js';
+import { SecretBox } from '../../src/secrets/secret-box.js';
 
 export const testTopic = 'com.apple.mgmt.External.7a1f2c4e-0b3d-4e5f-9a8b-1c2d3e4f5a6b';
 
@@ -43,6 +45,8 @@ export async function openIosHarness(extra: Partial<IosPluginOptions> = {}): Pro
   const log = pino({ level: 'silent' });
   const outcomes: { udid: string; outcome: PushOutcome }[] = [];
   let store = await openEmbeddedStore({ path: join(dir, 'registry') });
+  // One key for the harness's life: a restart opens the sealed push certificate key with it.
+  const secretKeyring = { box: new SecretBox(randomBytes(32)) };
 
   const h = {} as IosHarness;
   let port = 0;
@@ -50,7 +54,14 @@ export async function openIosHarness(extra: Partial<IosPluginOptions> = {}): Pro
     const plugin = await IosPlugin.open(
       store,
       log,
-      { apnsUrl, apnsCaPem: apnsServerCa.certPem, identityCaPems: [deviceCa.certPem], push: { retryBaseMs: 5, retryMaxMs: 20 }, ...extra },
+      {
+        apnsUrl,
+        apnsCaPem: apnsServerCa.certPem,
+        identityCaPems: [deviceCa.certPem],
+        push: { retryBaseMs: 5, retryMaxMs: 20 },
+        secretKeyring,
+        ...extra,
+      },
       (udid, outcome) => outcomes.push({ udid, outcome }),
     );
     const app = Fastify({ logger: false });

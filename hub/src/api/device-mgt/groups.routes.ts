@@ -50,6 +50,24 @@ export async function dmGroupRoutes(app: FastifyInstance, { groups }: { groups: 
     groups.get(req.dmCaller!.orgId, (req.params as { groupId: string }).groupId),
   );
 
+  app.put(
+    '/groups/id/:groupId',
+    {
+      preHandler: needs('dm:groups:manage'),
+      schema: {
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: { name: { type: 'string', minLength: 1, maxLength: 128 }, description: { type: 'string', maxLength: 1024 } },
+        },
+      },
+    },
+    async (req) =>
+      groups.update(req.dmCaller!.orgId, (req.params as { groupId: string }).groupId, req.body as { name?: string; description?: string }),
+  );
+
   app.delete('/groups/id/:groupId', { preHandler: needs('dm:groups:manage'), schema: { params: idParams } }, async (req, reply) => {
     await groups.delete(req.dmCaller!.orgId, (req.params as { groupId: string }).groupId);
     return reply.status(200).send({ deleted: true });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { EnosError } from '@edgehub/shared';
+import { EnosError, newCommandId } from '@edgehub/shared';
 import type { Logger } from 'pino';
 import type { CommandCore } from '../../commands/command-core.js';
 import type { OperationStatus } from '../../commands/operation-status.js';
@@ -31,6 +31,11 @@ export const deviceAppSpec: CollectionSpec = {
 
 /** Furthest ahead an install may be scheduled. */
 const maxScheduleAheadMs = 366 * 86_400_000;
+/**
+ * How long a run may stay RUNNING before it is taken for the work of a dead node and finished by
+ * another: far above what dispatching 10,000 operations takes.
+ */
+export const runningLeaseMs = 10 * 60_000;
 /** Most devices one subscription reaches (the command core's bound for one activity). */
 const maxDevices = 10_000;
 
@@ -58,6 +63,10 @@ export function installedPackages(data: unknown): Set<string> | undefined {
     if (typeof id === 'string') out.add(id);
   }
   return out;
+}
+
+function newActivityId(): string {
+  return `ACTIVITY_${newCommandId()}`;
 }
 
 export interface SubscribeRequest {
@@ -151,6 +160,7 @@ export class AppStore extends EventEmitter<{ deviceApp: [DeviceAppRecord] }> {
       state: at > now ? 'SCHEDULED' : 'RUNNING',
       createdBy: caller.clientId,
       createdAt: now,
+      ...(at > now ? {} : { claimedAt: now, activityId: newActivityId() }),
     };
     if (sub.state === 'SCHEDULED') {
       await this.subscriptions.insert(sub);
@@ -233,25 +243,50 @@ export class AppStore extends EventEmitter<{ deviceApp: [DeviceAppRecord] }> {
     );
     for (const s of due.items) {
       // Claimed once, cluster-wide: the stored state is the condition.
-      const claimed = await this.subscriptions.update(s.id, { state: 'RUNNING' }, { state: 'SCHEDULED' });
-      if (!claimed) continue;
-      try {
-        const release = await this.publisher.release(s.orgId, s.releaseUuid);
-        this.checkState(release, s.action);
-        const devices = await this.resolve(s, release);
-        if (devices.length === 0) throw new DeviceMgtError(400, `the targets name no enrolled ${release.platform} device${this.why(s)}`);
-        await this.execute(claimed, release, devices);
-      } catch (err) {
-        const message = err instanceof DeviceMgtError || err instanceof EnosError ? err.message : 'internal error';
-        if (!(err instanceof DeviceMgtError)) this.log.error({ err, subscriptionId: s.id }, 'scheduled app subscription failed');
-        await this.subscriptions.update(s.id, { state: 'FAILED', error: message, doneAt: this.clock() });
-      }
+      const claimed = await this.subscriptions.update(
+        s.id,
+        { state: 'RUNNING', claimedAt: now, activityId: newActivityId() },
+        { state: 'SCHEDULED' },
+      );
+      if (claimed) await this.run(claimed, false);
+    }
+    // Runs a node left RUNNING when it died: taken over once (the claim time is the condition) and
+    // finished under the activity id chosen before anything was dispatched, so no device gets its
+    // operation twice.
+    const running = await this.subscriptions.find({ state: 'RUNNING' }, { limit: 100 });
+    for (const s of running.items) {
+      if ((s.claimedAt ?? s.createdAt) > now - runningLeaseMs) continue;
+      const taken = await this.subscriptions.update(
+        s.id,
+        { claimedAt: now, activityId: s.activityId ?? newActivityId() },
+        { state: 'RUNNING', claimedAt: s.claimedAt ?? null },
+      );
+      if (!taken) continue;
+      this.log.warn({ subscriptionId: s.id, activityId: taken.activityId }, 'finishing an app subscription a node left running');
+      await this.run(taken, true);
     }
     const pending = await this.deviceApps.find(
       { status: { $in: [...pendingStatuses] } },
       { sort: [{ field: 'updatedAt', order: 'ASC' }], limit: 500 },
     );
     await this.settle(pending.items);
+  }
+
+  /** Resolves the targets and dispatches a claimed run; a run that cannot go ends FAILED with the reason. */
+  private async run(s: SubscriptionRecord, resumed: boolean): Promise<void> {
+    try {
+      const release = await this.publisher.release(s.orgId, s.releaseUuid);
+      this.checkState(release, s.action);
+      const devices = await this.resolve(s, release);
+      // A resumed update may find every target already marked with this release: the dispatch happened.
+      if (devices.length === 0 && !resumed)
+        throw new DeviceMgtError(400, `the targets name no enrolled ${release.platform} device${this.why(s)}`);
+      await this.execute(s, release, devices);
+    } catch (err) {
+      const message = err instanceof DeviceMgtError || err instanceof EnosError ? err.message : 'internal error';
+      if (!(err instanceof DeviceMgtError)) this.log.error({ err, subscriptionId: s.id }, 'scheduled app subscription failed');
+      await this.subscriptions.update(s.id, { state: 'FAILED', error: message, doneAt: this.clock() });
+    }
   }
 
   private checkState(r: ReleaseRecord, action: SubscriptionAction): void {
@@ -314,13 +349,24 @@ export class AppStore extends EventEmitter<{ deviceApp: [DeviceAppRecord] }> {
       manifestUrl: base + this.publisher.artifacts.pathFor('manifest.plist', r.uuid, s.id),
     };
     const op = appOperation(s.action, r, urls);
-    const activity = await this.dm.addOperation({ orgId: s.orgId, clientId: s.createdBy, scopes: [] }, r.platform, {
-      deviceIdentifiers: devices.map((d) => d.deviceIdentifier),
-      // Entgra sends app installs to Android as profile operations, to Apple as commands.
-      operation: { code: op.code, type: r.platform === 'android' ? 'PROFILE' : 'COMMAND', payload: op.payload },
-    });
+    const activity = await this.dm.addOperation(
+      { orgId: s.orgId, clientId: s.createdBy, scopes: [] },
+      r.platform,
+      {
+        deviceIdentifiers: devices.map((d) => d.deviceIdentifier),
+        // Entgra sends app installs to Android as profile operations, to Apple as commands.
+        operation: { code: op.code, type: r.platform === 'android' ? 'PROFILE' : 'COMMAND', payload: op.payload },
+      },
+      { activityId: s.activityId ?? newActivityId() },
+    );
     const ops = await this.commands.search(s.orgId, { activityId: activity.activityId }, { limit: maxDevices });
     const byDevice = new Map(devices.map((d) => [d.id, d]));
+    for (const c of ops.items) {
+      if (byDevice.has(c.assetId)) continue;
+      // Resumed: a device whose operation the dead node issued (its record may not be written yet).
+      const d = await this.dm.devices.byId(c.assetId).catch(() => undefined);
+      if (d && d.orgId === s.orgId) byDevice.set(d.id, d);
+    }
     const now = this.clock();
     const written: DeviceAppRecord[] = [];
     for (const c of ops.items) {

@@ -87,6 +87,12 @@ export interface SubscriptionRecord {
   state: SubscriptionState;
   createdBy: string;
   createdAt: number;
+  /**
+   * When a node took the run (state RUNNING). A run still RUNNING a lease later belonged to a node
+   * that died: another node finishes it (docs/DEVICE-MANAGEMENT.md, "Applications").
+   */
+  claimedAt?: number;
+  /** Chosen when the run is claimed, before anything is dispatched, so a resumed run reuses it. */
   activityId?: string;
   doneAt?: number;
   error?: string;

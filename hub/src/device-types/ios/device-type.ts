@@ -3,10 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ApnsClient, apnsProductionUrl } from '../../push/apns/apns-client.js';
 import { PushCertificates, type PushCertificateRecord } from '../../push/apns/push-certificates.js';
+import { loadSecretKeyring } from '../../secrets/secret-key.js';
 import type { PushProvider, PushTarget, WakeOutcome } from '../../push/port.js';
 import type { DeviceTypeDeps } from '../plugins.js';
 import type { DeviceCommand, DeviceTypeContext, DeviceTypePlugin } from '../plugin.js';
-import { operationToRequestType, renderCommand } from './commands.js';
+import { operationToRequestType, renderCommand, requestTypeFor } from './commands.js';
+import { RenderedCommands } from './rendered-commands.js';
 import { CorePullSource, IOS } from './core-source.js';
 import { openIosEnrollments } from './enrollments.js';
 import { DeviceMgtError } from '../../device-management/errors.js';
@@ -17,6 +19,7 @@ import { mdmRoutes } from './mdm.routes.js';
 import { pushCertificateRoutes } from './push-certificate.routes.js';
 import { enrollmentProfileRoutes, loadProfileSigner } from './enrollment-profile.routes.js';
 import { IosEnrollmentTokens } from './enrollment-tokens.js';
+import { HubIdentityIssuer, HubIssuedIdentityVerifier } from './enrollment-profile-identity.js';
 
 const day = 86_400;
 
@@ -111,7 +114,9 @@ export async function createIosDeviceType(
   const log: Logger = deps.log.child({ deviceType: IOS });
   const enrollments = await openIosEnrollments(deps.store);
   const enrollmentTokens = await IosEnrollmentTokens.open(deps.store, deps.clock);
-  const certificates = await PushCertificates.open(deps.store, log, deps.clock);
+  // The push certificate's key is sealed at rest with the hub's secret key (docs/SECURITY.md, "Secrets at rest").
+  const keyring = await loadSecretKeyring({ env: deps.env, dataDir: deps.dataDir, log });
+  const certificates = await PushCertificates.open(deps.store, log, deps.clock, keyring);
   const provider = new ApnsPushProvider(settings, deps.clock);
   if (settings.pushCertPem) await certificates.upload(settings.pushCertPem, settings.pushKeyPem);
   let topic = (await certificates.current())?.topic;
@@ -125,14 +130,29 @@ export async function createIosDeviceType(
     settings.profileSignerCertPem && settings.profileSignerKeyPem
       ? await loadProfileSigner(settings.profileSignerCertPem, settings.profileSignerKeyPem)
       : undefined;
-  const identity = settings.identityCaPems.length > 0 ? new IdentityVerifier(settings.identityCaPems, deps.clock) : undefined;
-  if (!identity) log.warn('HUB_IOS_IDENTITY_CA_FILE is not set: every Apple MDM request is refused (401)');
+  // With the certificate service on, the hub also issues identities for enrollment profiles and accepts them.
+  const hubIdentities = deps.certificates ? await HubIdentityIssuer.open(deps.store, deps.certificates, deps.clock) : undefined;
+  const identity = hubIdentities
+    ? new HubIssuedIdentityVerifier(
+        settings.identityCaPems.length,
+        settings.identityCaPems,
+        new IdentityVerifier(await hubIdentities.caPems(), deps.clock),
+        hubIdentities,
+        deps.clock,
+      )
+    : settings.identityCaPems.length > 0
+      ? new IdentityVerifier(settings.identityCaPems, deps.clock)
+      : undefined;
+  if (!identity)
+    log.warn('HUB_IOS_IDENTITY_CA_FILE is not set and the certificate service is off: every Apple MDM request is refused (401)');
   const expiryTimer = setInterval(
     () => void certificates.checkExpiry().catch((err: unknown) => log.error({ err }, 'push certificate expiry check failed')),
     day * 1000,
   );
   expiryTimer.unref();
   void certificates.checkExpiry().catch(() => undefined);
+
+  const rendered = new RenderedCommands();
 
   return {
     id: IOS,
@@ -145,13 +165,19 @@ export async function createIosDeviceType(
     },
     pushProvider: provider,
     async render(command: DeviceCommand) {
-      const e = await enrollments.get(command.deviceKey);
-      return renderCommand(
+      const kept = rendered.get(command.commandId);
+      if (kept !== undefined) return kept;
+      // Only ClearPasscode reads the enrollment (its current UnlockToken); it is never kept.
+      const usesEnrollment = requestTypeFor(command.name) === 'ClearPasscode';
+      const e = usesEnrollment ? await enrollments.get(command.deviceKey) : undefined;
+      const { plist } = renderCommand(
         command.commandId,
         command.name,
         command.params,
         e?.unlockToken ? { unlockToken: Buffer.from(e.unlockToken, 'base64') } : {},
-      ).plist;
+      );
+      if (!usesEnrollment) rendered.set(command.commandId, plist);
+      return plist;
     },
     async routes(app: FastifyInstance, ctx: DeviceTypeContext) {
       const source = new CorePullSource(ctx);
@@ -168,7 +194,12 @@ export async function createIosDeviceType(
             if (via.enrollmentToken !== undefined) {
               orgId = await enrollmentTokens.orgOf(via.enrollmentToken);
               if (!orgId) throw new MdmProtocolError(403, 'EnrollmentTokenInvalid', 'the enrollment token is unknown or expired');
-            } else orgId = settings.orgId();
+            }
+            // An identity the hub issued for a profile belongs to the organization that downloaded it.
+            const identityOrg = await hubIdentities?.orgOf(e.certSha256);
+            if (identityOrg !== undefined && orgId !== undefined && orgId !== identityOrg)
+              throw new MdmProtocolError(403, 'IdentityMismatch', 'the identity certificate was issued for another organization');
+            orgId ??= identityOrg ?? settings.orgId();
             if (!orgId)
               throw new MdmProtocolError(
                 403,
@@ -218,6 +249,7 @@ export async function createIosDeviceType(
         tokens: enrollmentTokens,
         publicBaseUrl: ctx.publicBaseUrl,
         ...(signer ? { signer } : {}),
+        ...(hubIdentities ? { identities: hubIdentities } : {}),
       });
     },
     async close() {

@@ -5,6 +5,7 @@ import { DeviceMgtError } from '../../device-management/errors.js';
 import type { PushCertificates } from '../../push/apns/push-certificates.js';
 import { buildEnrollmentProfile, signEnrollmentProfile, type ProfileIdentity } from './enrollment-profile.js';
 import type { IosEnrollmentTokens } from './enrollment-tokens.js';
+import type { HubIdentityIssuer } from './enrollment-profile-identity.js';
 
 /** The certificate and key that sign enrollment profiles (HUB_IOS_PROFILE_SIGNER_CERT_FILE / _KEY_FILE). */
 export interface ProfileSigner {
@@ -35,7 +36,10 @@ export async function loadProfileSigner(certPem: string, keyPem: string): Promis
 }
 
 interface ProfileBody {
-  identity: { kind: 'scep'; url: string; challenge: string; subject?: string } | { kind: 'pkcs12'; pkcs12: string; password: string };
+  identity:
+    | { kind: 'scep'; url: string; challenge: string; subject?: string }
+    | { kind: 'pkcs12'; pkcs12: string; password: string }
+    | { kind: 'generated'; password?: string };
   signed?: boolean;
   organization?: string;
   validDays?: number;
@@ -50,10 +54,20 @@ export const mobileconfigType = 'application/x-apple-aspen-config';
  * The profile names this hub's /mdm URLs and push topic; its CheckInURL carries a fresh enrollment
  * token of the caller's organization, so the phone that installs it enrolls there. `signed: true`
  * answers the CMS SignedData (DER) made with the hub's profile signer, else the XML plist.
+ * `identity.kind: generated` has the hub make the device identity (enrollment-profile-identity.ts):
+ * a key and a certificate of the hub's certificate service in a PKCS#12 protected by the caller's
+ * password or a generated one, answered once in the `x-identity-password` header.
  */
 export async function enrollmentProfileRoutes(
   app: FastifyInstance,
-  opts: { certificates: PushCertificates; tokens: IosEnrollmentTokens; publicBaseUrl: () => string; signer?: ProfileSigner },
+  opts: {
+    certificates: PushCertificates;
+    tokens: IosEnrollmentTokens;
+    publicBaseUrl: () => string;
+    signer?: ProfileSigner;
+    /** Present when the hub's certificate service is on: identities made by the hub. */
+    identities?: HubIdentityIssuer;
+  },
 ): Promise<void> {
   const text = (max: number) => ({ type: 'string', minLength: 1, maxLength: max });
   app.post(
@@ -71,7 +85,7 @@ export async function enrollmentProfileRoutes(
               additionalProperties: false,
               required: ['kind'],
               properties: {
-                kind: { enum: ['scep', 'pkcs12'] },
+                kind: { enum: ['scep', 'pkcs12', 'generated'] },
                 url: text(2048),
                 challenge: text(1024),
                 subject: text(256),
@@ -89,13 +103,21 @@ export async function enrollmentProfileRoutes(
     async (req, reply) => {
       const body = req.body as ProfileBody;
       const caller = req.dmCaller!;
-      const cert = await opts.certificates.current();
+      const cert = await opts.certificates.view();
       if (!cert) throw new DeviceMgtError(409, 'no APNs push certificate uploaded: a profile needs its topic');
       if (body.signed && !opts.signer)
         throw new DeviceMgtError(409, 'no profile signer configured (HUB_IOS_PROFILE_SIGNER_CERT_FILE / _KEY_FILE)');
       let identity: ProfileIdentity;
       const id = body.identity;
-      if (id.kind === 'scep') {
+      const headers: Record<string, string> = {};
+      if (id.kind === 'generated') {
+        if (!opts.identities) throw new DeviceMgtError(409, "the hub's certificate service is off: it cannot issue device identities");
+        if (id.password !== undefined && id.password.length < 8) throw new DeviceMgtError(400, 'identity.password: at least 8 characters');
+        const made = await opts.identities.issue(caller.orgId, id.password);
+        identity = { kind: 'pkcs12', pkcs12: made.pkcs12, password: made.password };
+        headers['x-identity-certificate-serial'] = made.serialHex;
+        if (made.passwordGenerated) headers['x-identity-password'] = made.password;
+      } else if (id.kind === 'scep') {
         if (!id.url || !id.challenge) throw new DeviceMgtError(400, 'identity: scep needs url and challenge');
         if (!/^https?:\/\//.test(id.url)) throw new DeviceMgtError(400, 'identity.url: an http(s) URL');
         identity = { kind: 'scep', url: id.url, challenge: id.challenge, ...(id.subject ? { subject: id.subject } : {}) };
@@ -115,6 +137,7 @@ export async function enrollmentProfileRoutes(
       const payload = body.signed ? await signEnrollmentProfile(xml, opts.signer!.certDer, opts.signer!.privateKey) : xml;
       return reply
         .status(200)
+        .headers(headers)
         .header('content-type', mobileconfigType)
         .header('content-disposition', 'attachment; filename="enroll.mobileconfig"')
         .header('cache-control', 'no-store')

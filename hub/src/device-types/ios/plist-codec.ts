@@ -1,5 +1,6 @@
 import plist from 'plist';
 import { mdmErrors } from './errors.js';
+import { parseXmlPlist, PlistSyntaxError, type PlistValue } from './plist-xml.js';
 
 export type PlistDict = Record<string, plist.PlistValue>;
 
@@ -10,6 +11,7 @@ export const defaultMaxPlistBytes = 256 * 1024;
  * Parses an XML property list sent by a device. Only a top-level dictionary is accepted, a DOCTYPE
  * with an internal subset (entity declarations) is refused before parsing, and every failure is a
  * 400 — never an exception that escapes the request (docs/DEVICE-MANAGEMENT.md, "Apple: errors").
+ * The reader is plist-xml.ts (strict, no DOM: docs/BENCHMARKS.md, "Apple MDM: the command loop").
  */
 export function parsePlistDict(body: Buffer | string, maxBytes = defaultMaxPlistBytes): PlistDict {
   const size = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
@@ -18,16 +20,17 @@ export function parsePlistDict(body: Buffer | string, maxBytes = defaultMaxPlist
   if (text.trim() === '') throw mdmErrors.malformedPlist('empty body');
   if (/<!ENTITY/i.test(text)) throw mdmErrors.malformedPlist('entity declarations are not allowed');
   if (!/<plist[\s>]/.test(text)) throw mdmErrors.malformedPlist('not an XML property list');
-  let value: plist.PlistValue;
+  let value: PlistValue;
   try {
-    value = plist.parse(text);
-  } catch {
-    throw mdmErrors.malformedPlist('not well-formed XML');
+    value = parseXmlPlist(text);
+  } catch (err) {
+    if (err instanceof PlistSyntaxError) throw mdmErrors.malformedPlist('not well-formed XML');
+    throw err;
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value) || Buffer.isBuffer(value) || value instanceof Date) {
     throw mdmErrors.malformedPlist('the top level must be a dict');
   }
-  return value as PlistDict;
+  return value;
 }
 
 /** Serializes a dictionary as an XML property list (plist 1.0 DOCTYPE, UTF-8). */

@@ -5,6 +5,7 @@ import { ApnsClient } from '../../push/apns/apns-client.js';
 import { MdmPusher, type MdmPusherOptions } from './mdm-pusher.js';
 import type { MdmPushProvider, PushOutcome } from '../../push/apns/outcome.js';
 import { PushCertificates, type PushCertificateRecord } from '../../push/apns/push-certificates.js';
+import type { SecretKeyring } from '../../secrets/secret-key.js';
 import { CommandParamsError } from './commands.js';
 import { openIosEnrollments, type IosEnrollment } from './enrollments.js';
 import { IdentityVerifier } from './identity.js';
@@ -22,6 +23,8 @@ export interface IosPluginOptions {
   maxConcurrentStreams?: number;
   push?: MdmPusherOptions;
   clock?: () => number;
+  /** Seals the push certificate's private key in the store (docs/SECURITY.md, "Secrets at rest"). */
+  secretKeyring: SecretKeyring;
 }
 
 /**
@@ -53,7 +56,7 @@ export class IosPlugin {
     const clock = opts.clock ?? Date.now;
     const enrollments = await openIosEnrollments(store);
     const queue = await LocalMdmQueue.open(store, clock);
-    const certs = await PushCertificates.open(store, log, clock);
+    const certs = await PushCertificates.open(store, log, clock, opts.secretKeyring);
     const current = await certs.current();
     // The service and the pusher read the plugin's topic and provider lazily: built after them.
     const built: { plugin?: IosPlugin } = {};

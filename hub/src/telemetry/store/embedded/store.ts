@@ -4,16 +4,24 @@
  * the two can be backed up or wiped separately).
  *
  * Sub-databases:
- *   samples  [assetId, pointId, time, tie?] → { v, q?, r? }     one series = one contiguous key range
+ *   samples  [assetId, pointId, time, tie?] → { v, q?, r? }     the head: recent small appends
+ *   blocks, ages                                                 compressed history (blocks.ts)
  *   events   [assetId, eventId, time, tie?] → { values }
+ *   eventAges [time, assetId, eventId, tie?] → null              events by age, for retention
  *   latest   [assetId, 'm' | 'e', id] → { o: orgId, t, v, q? } | { o, t, values }
+ *   meta     'format' → 2                                         the layout this file is in
  * The time is part of the key, so a device-dated sample with the same (asset, point, time)
  * overwrites the old one: the port's "last write wins" identity. A hub-dated sample carries a
  * fourth key part, a tie-breaker (series.ts `newTie`), so samples stamped in the same millisecond
- * are all kept; a 3-part key sorts before every 4-part key of its millisecond, and keys written
- * before ties existed read unchanged. Each append is one child transaction (all or
- * nothing); appends from the same tick share one commit. The environment is opened without
- * overlapping sync, so a commit has reached the disk before the append's promise resolves.
+ * are all kept; a 3-part key sorts before every 4-part key of its millisecond.
+ *
+ * An append is one child transaction (all or nothing) whatever its size; appends from the same
+ * tick share one commit. The environment is opened without overlapping sync, so a commit has
+ * reached the disk before the append's promise resolves, and the `_reply` waits for that
+ * (docs/PERFORMANCE-NOTES.md, "Telemetry store"). A series' rows go to the head when an append
+ * brings few of them, straight into its blocks when it brings many; a head that grew past
+ * COMPACT_AT rows is moved into blocks after the append. A store written before blocks existed
+ * is all head: it reads unchanged, and is moved into blocks in the background after opening.
  */
 import { chmod, mkdir } from 'node:fs/promises';
 import { open, type Database, type RootDatabase } from 'lmdb';
@@ -29,6 +37,19 @@ import type {
   StoredSample,
   TelemetryStore,
 } from '../port.js';
+import {
+  compareRows,
+  compact,
+  seriesRows,
+  sweepBlocks,
+  type AgeKey,
+  type AgeValue,
+  type BlockKey,
+  type HeadValue,
+  type SeriesDbs,
+  type SeriesKey,
+} from './blocks.js';
+import type { BlockRow } from './block.js';
 import {
   checkEvent,
   checkId,
@@ -50,14 +71,12 @@ export interface EmbeddedTelemetryOptions {
   path: string;
 }
 
-type SeriesKey = [string, string, number] | [string, string, number, string];
 type LatestKey = [string, 'm' | 'e', string];
+type EventAgeKey = [number, string, string] | [number, string, string, string];
 
-interface SampleValue {
-  v: unknown;
-  q?: number;
-  r?: true;
-}
+const eventAgeKey = ([assetId, eventId, time, tie]: SeriesKey): EventAgeKey =>
+  tie === undefined ? [time, assetId, eventId] : [time, assetId, eventId, tie];
+
 interface EventValue {
   values: Record<string, unknown>;
 }
@@ -71,18 +90,44 @@ interface LatestValue {
 
 /** Keys deleted per prune transaction, so a large prune never holds the single writer for long. */
 const PRUNE_CHUNK = 5000;
+/** Blocks looked at per prune transaction (each up to BLOCK_ROWS rows). */
+const PRUNE_BLOCKS = 256;
+/** A series' rows in one append from which they go straight into blocks. */
+const DIRECT_ROWS = 64;
+/** Head rows of a series after which they are moved into blocks. */
+const COMPACT_AT = 256;
+/** Head rows moved per transaction when a store is opened (an older layout is all head). */
+const MIGRATE_ROWS = 8192;
+/**
+ * Address space reserved for the map up front: lmdb-js otherwise grows the map step by step and
+ * keeps each older mapping alive while anything still refers to it. Reserving costs no memory
+ * or disk; the file still grows only as data is written (and the map past this if it must).
+ */
+const MAP_SIZE = 2 ** 36;
+const FORMAT = 2;
 
 export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptions): Promise<TelemetryStore> {
   // Device data is the customers' data: only the hub's user may enter the directory.
   await mkdir(options.path, { recursive: true, mode: 0o700 });
   await chmod(options.path, 0o700);
-  const root: RootDatabase = open({ path: options.path, maxDbs: 8, overlappingSync: false });
+  const root: RootDatabase = open({ path: options.path, maxDbs: 16, overlappingSync: false, mapSize: MAP_SIZE });
   // msgpack keeps any JSON value (numbers, strings, arrays, objects, null) compact and exact.
-  const samples: Database<SampleValue, SeriesKey> = root.openDB({ name: 'samples', encoding: 'msgpack' });
+  const samples: Database<HeadValue, SeriesKey> = root.openDB({ name: 'samples', encoding: 'msgpack' });
+  const blocks: Database<Buffer, BlockKey> = root.openDB({ name: 'blocks', encoding: 'binary' });
+  const ages: Database<AgeValue, AgeKey> = root.openDB({ name: 'ages', encoding: 'msgpack' });
   const events: Database<EventValue, SeriesKey> = root.openDB({ name: 'events', encoding: 'msgpack' });
+  const eventAges: Database<null, EventAgeKey> = root.openDB({ name: 'eventAges', encoding: 'msgpack' });
   const latest: Database<LatestValue, LatestKey> = root.openDB({ name: 'latest', encoding: 'msgpack' });
+  const meta: Database<number, string> = root.openDB({ name: 'meta', encoding: 'msgpack' });
+  const dbs: SeriesDbs = { samples, blocks, ages };
   let closed = false;
   let pruning: Promise<number> | undefined;
+  /** Head rows per series written since open, for the compaction trigger. */
+  const headCount = new Map<string, { assetId: string; pointId: string; n: number }>();
+  const due = new Set<string>();
+  let compacting: Promise<void> | undefined;
+  // A failed migration leaves the data where it was, readable; the next open tries again.
+  const migrated: Promise<void> = migrate().catch(() => undefined);
 
   const live = () => {
     if (closed) throw new Error('telemetry store is closed');
@@ -94,18 +139,14 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
     if (current === undefined || current.t <= next.t) latest.putSync(key, next);
   };
 
-  /**
-   * Rows of one series with lo <= time <= hi, every tie included, in the plan's order, read
-   * lazily. The range runs from [.., lo] (before all of lo's keys) up to [.., hi + 1] excluded
-   * (after all of hi's keys); reversed, it starts below [.., hi + 1] and ends at [.., lo].
-   */
-  function range<V>(db: Database<V, SeriesKey>, p: Plan, s: PlannedSeries): Iterable<{ time: number; tie: Tie; value: V }> {
+  /** Event rows of one series with lo <= time <= hi, every tie included, in the plan's order, read lazily. */
+  function eventRange(p: Plan, s: PlannedSeries): Iterable<{ time: number; tie: Tie; value: EventValue }> {
     const lo: SeriesKey = [p.assetId, s.id, s.lo];
     const above: SeriesKey = [p.assetId, s.id, s.hi + 1];
     const rows =
       p.order === 'ASC'
-        ? db.getRange({ start: lo, end: above })
-        : db.getRange({ start: above, end: lo, exclusiveStart: true, inclusiveEnd: true, reverse: true });
+        ? events.getRange({ start: lo, end: above })
+        : events.getRange({ start: above, end: lo, exclusiveStart: true, inclusiveEnd: true, reverse: true });
     return rows.map(({ key, value }) => ({ time: key[2], tie: key[3] ?? '', value }));
   }
 
@@ -120,17 +161,33 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
       live();
       input.forEach(checkSample);
       if (input.length === 0) return;
+      const bySeries = new Map<string, { assetId: string; pointId: string; rows: SampleInput[] }>();
+      for (const s of input) {
+        const id = `${s.assetId}\u0000${s.pointId}`;
+        let g = bySeries.get(id);
+        if (!g) bySeries.set(id, (g = { assetId: s.assetId, pointId: s.pointId, rows: [] }));
+        g.rows.push(s);
+      }
       await samples.childTransaction(() => {
-        for (const s of input) {
-          const stored: SampleValue = { v: s.value };
-          if (s.quality !== undefined) stored.q = s.quality;
-          if (s.resume) stored.r = true;
-          samples.putSync(seriesKey(s.assetId, s.pointId, s.time, s.hubTime), stored);
-          const next: LatestValue = { o: s.orgId, t: s.time, v: s.value };
-          if (s.quality !== undefined) next.q = s.quality;
-          raiseLatest([s.assetId, 'm', s.pointId], next);
+        for (const g of bySeries.values()) {
+          if (g.rows.length >= DIRECT_ROWS) compact(dbs, g.assetId, g.pointId, toBlockRows(g.rows));
+          else for (const s of g.rows) samples.putSync(seriesKey(s.assetId, s.pointId, s.time, s.hubTime), headValue(s));
+          // Each series' latest moves once per append, to its newest sample here (the last of equal times).
+          let newest = g.rows[0]!;
+          for (const s of g.rows) if (s.time >= newest.time) newest = s;
+          const next: LatestValue = { o: newest.orgId, t: newest.time, v: newest.value };
+          if (newest.quality !== undefined) next.q = newest.quality;
+          raiseLatest([g.assetId, 'm', g.pointId], next);
         }
       });
+      for (const [id, g] of bySeries) {
+        if (g.rows.length >= DIRECT_ROWS) continue;
+        const c = headCount.get(id) ?? { assetId: g.assetId, pointId: g.pointId, n: 0 };
+        c.n += g.rows.length;
+        headCount.set(id, c);
+        if (c.n >= COMPACT_AT) due.add(id);
+      }
+      if (due.size > 0) compacting ??= compactDue().finally(() => (compacting = undefined));
     },
 
     async appendEvents(input: readonly EventInput[]): Promise<void> {
@@ -139,7 +196,9 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
       if (input.length === 0) return;
       await events.childTransaction(() => {
         for (const e of input) {
-          events.putSync(seriesKey(e.assetId, e.eventId, e.time, e.hubTime), { values: e.values });
+          const key = seriesKey(e.assetId, e.eventId, e.time, e.hubTime);
+          events.putSync(key, { values: e.values });
+          eventAges.putSync(eventAgeKey(key), null);
           raiseLatest([e.assetId, 'e', e.eventId], { o: e.orgId, t: e.time, values: e.values });
         }
       });
@@ -180,14 +239,14 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
     async history(q: HistoryQuery): Promise<Page<StoredSample>> {
       live();
       const p = plan('measurepoints', q, q.pointIds, 'pointIds');
-      const sources: SeriesSource<{ time: number; tie: Tie; value: SampleValue }>[] = p.series.map((s) =>
-        fromIterable(s.id, range(samples, p, s)),
+      const sources: SeriesSource<BlockRow>[] = p.series.map((s) =>
+        fromIterable(s.id, seriesRows(dbs, p.assetId, s.id, s.lo, s.hi, p.order)),
       );
       const { rows, nextCursor } = await mergePage(p, sources);
       const items = rows.map(({ id, row }) => {
-        const item: StoredSample = { pointId: id, time: row.time, value: row.value.v };
-        if (row.value.q !== undefined) item.quality = row.value.q;
-        if (row.value.r) item.resume = true;
+        const item: StoredSample = { pointId: id, time: row.time, value: row.v };
+        if (row.q !== undefined) item.quality = row.q;
+        if (row.r) item.resume = true;
         return item;
       });
       return { items, nextCursor };
@@ -196,7 +255,7 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
     async eventHistory(q: EventHistoryQuery): Promise<Page<StoredEvent>> {
       live();
       const p = plan('events', q, q.eventIds, 'eventIds');
-      const sources = p.series.map((s) => fromIterable(s.id, range(events, p, s)));
+      const sources = p.series.map((s) => fromIterable(s.id, eventRange(p, s)));
       const { rows, nextCursor } = await mergePage(p, sources);
       return { items: rows.map(({ id, row }) => ({ eventId: id, time: row.time, values: row.value.values })), nextCursor };
     },
@@ -213,30 +272,119 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
       if (closed) return;
       closed = true;
       await pruning?.catch(() => undefined);
+      await compacting;
+      await migrated;
       await root.close();
     },
   };
 
   /**
-   * Every series has a latest entry (its first sample created it, and latest values are never
-   * pruned), so walking `latest` visits every series; each series' old samples are one key range.
+   * Moves the head rows of the series past COMPACT_AT into their blocks, one series per
+   * transaction. A failure leaves the rows in the head, where they are still read; the next open
+   * moves them.
+   */
+  async function compactDue(): Promise<void> {
+    while (due.size > 0 && !closed) {
+      const id = due.values().next().value!;
+      due.delete(id);
+      const c = headCount.get(id);
+      if (!c) continue;
+      headCount.delete(id);
+      let moved = 0;
+      await samples.childTransaction(() => (moved = compact(dbs, c.assetId, c.pointId, [], MIGRATE_ROWS))).catch(() => undefined);
+      if (moved >= MIGRATE_ROWS) {
+        headCount.set(id, { ...c, n: moved });
+        due.add(id);
+      }
+    }
+  }
+
+  /**
+   * After opening: a store of the older layout (no event age index, all samples in the head) is
+   * brought to this one, and head rows left by the last run go into blocks. Reads are correct
+   * throughout (they merge head and blocks); retention waits for it.
+   */
+  async function migrate(): Promise<void> {
+    if (meta.get('format') !== FORMAT) {
+      let after: SeriesKey | undefined;
+      for (;;) {
+        if (closed) return;
+        const keys: SeriesKey[] = [
+          ...events.getKeys(after ? { start: after, exclusiveStart: true, limit: PRUNE_CHUNK } : { limit: PRUNE_CHUNK }),
+        ];
+        if (keys.length === 0) break;
+        await events.childTransaction(() => {
+          for (const key of keys) eventAges.putSync(eventAgeKey(key), null);
+        });
+        after = keys[keys.length - 1];
+      }
+      await meta.put('format', FORMAT);
+    }
+    let budget = (samples.getStats() as { entryCount?: number }).entryCount ?? Number.MAX_SAFE_INTEGER;
+    while (budget > 0 && !closed) {
+      const first = [...samples.getKeys({ limit: 1 })][0];
+      if (!first) return;
+      let moved = 0;
+      await samples.childTransaction(() => (moved = compact(dbs, first[0], first[1], [], MIGRATE_ROWS)));
+      budget -= moved;
+    }
+  }
+
+  /**
+   * Proportional to what it removes: head rows are moved into blocks first (work the compaction
+   * owes anyway), then the `ages` index names exactly the blocks holding rows older than the cut
+   * and `eventAges` the events; nothing else is visited. Each step is its own short transaction,
+   * so appends interleave with a long sweep.
    */
   async function pruneAll(before: number): Promise<number> {
     let removed = 0;
-    const series = [...latest.getKeys()].filter((k): k is LatestKey => Array.isArray(k) && k.length === 3);
-    for (const [assetId, kind, id] of series) {
-      const db = kind === 'm' ? samples : events;
-      for (;;) {
-        if (closed) return removed;
-        const keys = [...db.getKeys({ start: [assetId, id, 0], end: [assetId, id, before], limit: PRUNE_CHUNK })];
-        if (keys.length === 0) break;
-        await db.childTransaction(() => {
-          for (const key of keys) db.removeSync(key);
-        });
-        removed += keys.length;
-        if (keys.length < PRUNE_CHUNK) break;
-      }
+    await migrated;
+    for (const [id, c] of [...headCount]) {
+      if (closed) return removed;
+      headCount.delete(id);
+      due.delete(id);
+      await samples.childTransaction(() => compact(dbs, c.assetId, c.pointId, []));
+    }
+    for (let more = true; more && !closed;) {
+      await samples.childTransaction(() => {
+        const step = sweepBlocks(dbs, before, PRUNE_BLOCKS);
+        removed += step.removed;
+        more = step.more;
+      });
+    }
+    for (;;) {
+      if (closed) return removed;
+      const keys: EventAgeKey[] = [...eventAges.getKeys({ end: [before], limit: PRUNE_CHUNK })];
+      if (keys.length === 0) break;
+      await events.childTransaction(() => {
+        for (const [time, assetId, eventId, tie] of keys) {
+          eventAges.removeSync(tie === undefined ? [time, assetId, eventId] : [time, assetId, eventId, tie]);
+          events.removeSync(tie === undefined ? [assetId, eventId, time] : [assetId, eventId, time, tie]);
+        }
+      });
+      removed += keys.length;
     }
     return removed;
   }
+}
+
+/** The head value of a sample. */
+function headValue(s: SampleInput): HeadValue {
+  const stored: HeadValue = { v: s.value };
+  if (s.quality !== undefined) stored.q = s.quality;
+  if (s.resume) stored.r = true;
+  return stored;
+}
+
+/** One append's samples of a series as block rows: sorted, one per identity (the last written wins). */
+function toBlockRows(samples: SampleInput[]): BlockRow[] {
+  const rows = samples.map((s): BlockRow => {
+    const row: BlockRow = { time: s.time, tie: s.hubTime ? newTie() : '', v: s.value };
+    if (s.quality !== undefined) row.q = s.quality;
+    if (s.resume) row.r = true;
+    return row;
+  });
+  // Stable: of equal identities, the one written last stays last, and is the one kept.
+  rows.sort(compareRows);
+  return rows.filter((r, i) => i === rows.length - 1 || compareRows(r, rows[i + 1]!) !== 0);
 }

@@ -1,0 +1,22 @@
+/**
+ * The connect storm of the MQTT group alone (test/bench/mqtt-bench.ts), printed and not written to
+ * docs/BENCHMARKS.md: for profiling and for checking a change quickly.
+ *
+ *   BENCH_STORM_DEVICES=2000 BENCH_PROFILE=/tmp/prof node --import tsx test/bench/connect-storm.ts
+ */
+import { connectStorms } from './mqtt-bench.js';
+import { clockTicks } from './mqtt-proc.js';
+
+const perConnect = (cpuSeconds: number, n: number) => Math.round((cpuSeconds / n) * 1e6);
+const runs = await connectStorms(clockTicks());
+for (const { peer, result: r } of runs) {
+  console.log(
+    `${peer}: ${r.accepted} connects, ${Math.round(r.connectsPerSec)}/s; CPU per CONNECT ${perConnect(r.brokerCpuSeconds, r.accepted)} µs, per DISCONNECT ${perConnect(r.disconnectCpuSeconds, r.accepted)} µs, together ${perConnect(r.brokerCpuSeconds + r.disconnectCpuSeconds, r.accepted)} µs`,
+  );
+}
+const cycle = (p: string) => {
+  const r = runs.find((x) => x.peer === p)!.result;
+  return (r.brokerCpuSeconds + r.disconnectCpuSeconds) / r.accepted;
+};
+console.log(`hub ÷ aedes, CPU per CONNECT + DISCONNECT: ${(cycle('hub') / cycle('aedes')).toFixed(2)}×`);
+process.exit(0);

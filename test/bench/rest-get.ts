@@ -1,0 +1,62 @@
+/**
+ * The device GET of the REST group alone (test/bench/main.ts), printed and not written to
+ * docs/BENCHMARKS.md: for profiling and for checking a change quickly.
+ *
+ *   BENCH_GET_DEVICES=2000 BENCH_GET_REQUESTS=6000 BENCH_PROFILE=/tmp/prof node --import tsx test/bench/rest-get.ts
+ */
+import { startHub } from '../src/index.js';
+import { startBareServer } from './bare-server.js';
+import { collectGarbage } from './memory.js';
+import { mergeLoads, type LoadResult } from './load.js';
+import { formatSummary, profileDir, startInProcessProfile, summarizeProfile } from './profile.js';
+import { deviceList, prepareTenant, restBatchCreate } from './rest-batch-create.js';
+import { deviceGetLoad, getDevice, randomPicks, type GetTarget } from './rest-device-get.js';
+
+const DEVICES = Number(process.env['BENCH_GET_DEVICES'] ?? 10_000);
+const REQUESTS = Number(process.env['BENCH_GET_REQUESTS'] ?? 20_000);
+const SEED = 20_240_601;
+
+const h = await startHub();
+const tenant = await prepareTenant(h);
+const created = await restBatchCreate(tenant, deviceList(tenant.productKey, DEVICES), 1_000);
+const hubTarget: GetTarget = { client: tenant.client, orgId: tenant.orgId };
+const { status: _status, ...envelope } = await getDevice(hubTarget, created.assetIds[0]!);
+const bare = await startBareServer(envelope);
+const bareTarget: GetTarget = { client: bare.client, orgId: tenant.orgId };
+const measure = (t: GetTarget, picks: string[]): Promise<LoadResult> => {
+  collectGarbage();
+  return deviceGetLoad(t, picks, 1);
+};
+const warm = randomPicks(created.assetIds, 500, SEED + 1);
+await measure(hubTarget, warm);
+await measure(bareTarget, warm);
+const picks = randomPicks(created.assetIds, REQUESTS, SEED);
+const half = picks.length >> 1;
+const dir = profileDir();
+const runs: { hub: LoadResult[]; bare: LoadResult[] } = { hub: [], bare: [] };
+for (const [peer, part] of [
+  ['hub', picks.slice(0, half)],
+  ['bare', picks.slice(0, half)],
+  ['bare', picks.slice(half)],
+  ['hub', picks.slice(half)],
+] as const) {
+  const profiler = dir ? await startInProcessProfile() : undefined;
+  runs[peer].push(await measure(peer === 'hub' ? hubTarget : bareTarget, part));
+  if (profiler && dir) {
+    const profile = await profiler.stop(dir, `rest-get-${peer}-${runs[peer].length}`);
+    console.log(
+      formatSummary(`${peer} GET, client and server in this process`, summarizeProfile(profile, undefined, 25), {
+        count: part.length,
+        name: 'GET',
+      }),
+    );
+  }
+}
+const hub = mergeLoads(runs.hub);
+const bareLoad = mergeLoads(runs.bare);
+console.log(
+  `hub ${hub.reqPerSec.toFixed(0)} req/s, bare ${bareLoad.reqPerSec.toFixed(0)} req/s: hub ÷ bare ${(hub.reqPerSec / bareLoad.reqPerSec).toFixed(2)}×`,
+);
+await bare.close();
+await h.close();
+process.exit(0);
