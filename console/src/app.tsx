@@ -10,10 +10,14 @@ import { DeviceDetail } from './pages/device-detail.js';
 import { Gateways } from './pages/gateways.js';
 import { Certificates } from './pages/certificates.js';
 import { DeviceManagement } from './pages/device-management.js';
-import { Groups } from './pages/dm-groups.js';
-import { Policies } from './pages/dm-policies.js';
-import { AppPublisher } from './pages/app-publisher.js';
-import { AppStore } from './pages/app-store.js';
+import { lazyPage } from './ui/lazy.js';
+
+// The device-management portals are fetched the first time one is opened (their own chunks).
+type PortalProps = { session: Session; selected: string | undefined };
+const Groups = lazyPage<PortalProps>(() => import('./pages/dm-groups.js').then((m) => m.Groups));
+const Policies = lazyPage<PortalProps>(() => import('./pages/dm-policies.js').then((m) => m.Policies));
+const AppPublisher = lazyPage<PortalProps>(() => import('./pages/app-publisher.js').then((m) => m.AppPublisher));
+const AppStore = lazyPage<{ session: Session }>(() => import('./pages/app-store.js').then((m) => m.AppStore));
 
 const pages = [
   { page: 'dashboard', label: 'Dashboard' },

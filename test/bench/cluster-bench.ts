@@ -176,7 +176,7 @@ async function latencyRun(
   if (result.badReplies > 0) throw new Error(`latency ${topology} at ${rate}/s: ${result.badReplies} replies without "code":200`);
   const a = result.apps[0]!;
   log(
-    `latency ${topology} ${rate}/s (app on ${a.name}): p50 ${a.latency.p50.toFixed(2)} ms, p99 ${a.latency.p99.toFixed(2)} ms, max ${a.latency.max.toFixed(1)} ms; ${a.received}/${a.expected} received; ` +
+    `latency ${topology} ${rate}/s (app on ${a.name}): p50 ${a.latency.p50.toFixed(2)} ms, p90 ${a.latency.p90.toFixed(2)} ms, p99 ${a.latency.p99.toFixed(2)} ms, p99.9 ${a.latency.p999.toFixed(2)} ms, max ${a.latency.max.toFixed(1)} ms; ${a.received}/${a.expected} received; ` +
       `CPU ${Object.entries(result.cpu.procs)
         .map(([k, v]) => `${k} ${pct(v.cores)} (sys ${pct(v.system)})`)
         .join(', ')}, others ${pct(result.cpu.others)}`,
@@ -290,7 +290,10 @@ async function fanInRun(
 }
 
 /** Runs both parts, rewrites the cluster section of docs/BENCHMARKS.md and returns the raw results. */
-export async function runClusterBenchmarks(): Promise<ClusterBenchResults> {
+/** BENCH_CLUSTER_LATENCY_ONLY=1: only the one-node latency runs, logged and not written (for development). */
+const LATENCY_SINGLE_ONLY = process.env.BENCH_CLUSTER_LATENCY_ONLY === '1';
+
+export async function runClusterBenchmarks(): Promise<ClusterBenchResults | undefined> {
   const c = clusterConfig;
   const startedAt = new Date();
   const loadAtStart = loadavg()[0] ?? NaN;
@@ -305,6 +308,13 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults> {
     pinTo(redis.pid, [c.otherCpu]);
     const single = await startHubNode('single', singleDir, c.ingestCpu);
     started.push(single);
+    if (LATENCY_SINGLE_ONLY) {
+      // Development: the one-node latency alone, logged, nothing written (test/bench/cluster-latency.ts).
+      const fleet = await provisionFleet(single);
+      for (let round = 0; round < c.latencyRounds; round++)
+        for (const rate of c.rates) await latencyRun('single', rate, fleet, single, { single: single.pid }, undefined, clkTck);
+      return undefined;
+    }
     const env = { REDIS_URL: redis.url };
     const node1 = await startHubNode('node1', clusterDir, c.ingestCpu, { ...env, HUB_NODE_ID: 'node-1' });
     started.push(node1);

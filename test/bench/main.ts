@@ -2,10 +2,11 @@
  * `npm run bench`: the REST registry benchmarks, then the MQTT broker ones (test/bench/mqtt-bench.ts),
  * the cluster ones (test/bench/cluster-bench.ts), the certificate ones (test/bench/cert-bench.ts) and the
  * Apple MDM loop (test/bench/ios-bench.ts);
- * `npm run bench -- rest` (or mqtt, cluster, cert, edge, ios, android, windows, protocol, lb, console; several may be named) runs only those groups. Every figure is reported against a peer measured
+ * `npm run bench -- rest` (or mqtt, cluster, cert, edge, ios, android, windows, protocol, lb, console, telemetry; several may be named) runs only those groups. Every figure is reported against a peer measured
  * in the same run (see docs/BENCHMARKS.md). Bounded loops on loopback only; a watchdog ends the
  * process if something hangs.
  */
+import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { MAX_BATCH } from '@edgehub/shared';
 import { startHub, type RunningHub } from '../src/index.js';
@@ -18,6 +19,7 @@ import { deviceGetLoad, getDevice, randomPicks, type GetTarget } from './rest-de
 import { storedDevices, storeInsertMany, type StoreInsertRun } from './store-insert.js';
 import { mergeLoads, type LoadResult } from './load.js';
 import { runMqttBenchmarks } from './mqtt-bench.js';
+import { formatSummary, profileDir, startInProcessProfile, summarizeProfile } from './profile.js';
 import { runClusterBenchmarks } from './cluster-bench.js';
 import { runCertBenchmarks } from './cert-bench.js';
 import { runEdgeBenchmarks } from './edge-bench.js';
@@ -27,6 +29,8 @@ import { runWindowsBenchmarks } from './windows-bench.js';
 import { runProtocolBenchmarks } from './protocol-bench.js';
 import { runLbBenchmarks } from './lb-bench.js';
 import { runConsoleBenchmarks } from './console-bench.js';
+import { runStartupBenchmarks } from './startup-bench.js';
+import { runTelemetryBenchmarks } from './telemetry-bench.js';
 
 const DEVICES = 10_000;
 const BATCH = MAX_BATCH;
@@ -43,7 +47,24 @@ const watchdog = setTimeout(() => {
 }, WATCHDOG_MS);
 watchdog.unref();
 
-const GROUPS = ['rest', 'mqtt', 'cluster', 'cert', 'edge', 'ios', 'android', 'windows', 'protocol', 'lb', 'console'];
+// The benchmarks spawn the compiled hub and edge (as `npm start` and `npm run edge` run them): build them when stale.
+if (spawnSync(process.execPath, ['scripts/build-if-stale.mjs'], { stdio: 'inherit' }).status !== 0) process.exit(1);
+
+const GROUPS = [
+  'rest',
+  'mqtt',
+  'cluster',
+  'cert',
+  'edge',
+  'ios',
+  'android',
+  'windows',
+  'protocol',
+  'lb',
+  'console',
+  'telemetry',
+  'startup',
+];
 const only = process.argv.slice(2);
 const unknown = only.filter((g) => !GROUPS.includes(g));
 if (unknown.length > 0) {
@@ -88,6 +109,14 @@ async function runLaterGroups(): Promise<void> {
   if (wants('console')) {
     watchdog.refresh();
     await runConsoleBenchmarks();
+  }
+  if (wants('telemetry')) {
+    watchdog.refresh();
+    await runTelemetryBenchmarks();
+  }
+  if (wants('startup')) {
+    watchdog.refresh();
+    await runStartupBenchmarks();
   }
 }
 if (!wants('rest')) {
@@ -174,6 +203,26 @@ try {
     sequential: await abba(randomPicks(assetIds, GET_REQUESTS, SEED), 1),
     concurrent: await abba(randomPicks(assetIds, GET_REQUESTS, SEED + 2), CONCURRENCY),
   };
+  // BENCH_PROFILE=<dir>: after the measured runs, one profiled pass of each peer, one call at a time
+  // (client and server share this process; test/bench/profile.ts).
+  const profiles = profileDir();
+  if (profiles) {
+    const picks = randomPicks(assetIds, GET_REQUESTS >> 2, SEED + 3);
+    for (const [name, target] of [
+      ['hub', hubTarget],
+      ['bare', bareTarget],
+    ] as const) {
+      const profiler = await startInProcessProfile();
+      await deviceGetLoad(target, picks, 1);
+      const profile = await profiler.stop(profiles, `rest-get-${name}`);
+      console.log(
+        formatSummary(`${name} device GET (client and server in this process)`, summarizeProfile(profile), {
+          count: picks.length,
+          name: 'GET',
+        }),
+      );
+    }
+  }
 
   const results: RestBenchResults = {
     date: startedAt,

@@ -118,16 +118,20 @@ function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number, wh
 export async function startHubPeer(opts: { throttle: boolean; dataDir?: string; inspect?: boolean }): Promise<HubPeer> {
   // A data directory passed in belongs to the caller (it outlives this hub); a fresh one is removed on stop.
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'edgehub-bench-mqtt-')));
-  const hub = await spawnHub({
-    HUB_DATA_DIR: dataDir,
-    HUB_MQTT_PORT: '0',
-    HUB_MQTTS_PORT: '0',
-    HUB_MQTT_WS_PORT: '0',
-    // Always explicit: spawnHub's own default (off, for tests) is not the binary's (on).
-    HUB_MQTT_CONNECT_THROTTLE: String(opts.throttle),
-    // Profiling (BENCH_PROFILE): an inspector on an ephemeral port; nothing is sampled until the bench attaches.
-    ...(opts.inspect ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --inspect=127.0.0.1:0`.trim() } : {}),
-  });
+  const hub = await spawnHub(
+    {
+      HUB_DATA_DIR: dataDir,
+      HUB_MQTT_PORT: '0',
+      HUB_MQTTS_PORT: '0',
+      HUB_MQTT_WS_PORT: '0',
+      // Always explicit: spawnHub's own default (off, for tests) is not the binary's (on).
+      HUB_MQTT_CONNECT_THROTTLE: String(opts.throttle),
+      // Profiling (BENCH_PROFILE): an inspector on an ephemeral port; nothing is sampled until the bench attaches.
+      ...(opts.inspect ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --inspect=127.0.0.1:0`.trim() } : {}),
+    },
+    // On a busy machine the hub can take longer than spawnHub's default 30 s to print its URLs.
+    90_000,
+  );
   track(hub.child, 'hub');
   const pid = hub.child.pid!;
   pinProcess(pid, BROKER_CPU);

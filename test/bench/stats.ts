@@ -6,6 +6,8 @@ export interface LatencySummary {
   p50: number;
   p90: number;
   p99: number;
+  /** The tail an HDR-style distribution shows beside p99 (nearest rank: needs ≥ 1,000 samples to differ from max). */
+  p999: number;
   max: number;
 }
 
@@ -32,6 +34,7 @@ export function summarize(samples: readonly number[]): LatencySummary {
     p50: percentile(s, 50),
     p90: percentile(s, 90),
     p99: percentile(s, 99),
+    p999: percentile(s, 99.9),
     max: s[s.length - 1]!,
   };
 }

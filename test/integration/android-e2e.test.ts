@@ -6,7 +6,7 @@ import { AndroidAgent, FcmSimulator, createServiceAccount } from '@edgehub/simul
 import { ApiClient } from '@edgehub/hub';
 import type { CommandRecord } from '../../hub/src/commands/records.js';
 import type { WakeEvent } from '../../hub/src/push/wake-worker.js';
-import { newTenant, provision, startHub, type RunningHub } from '../src/index.js';
+import { clientCredentialsToken, newTenant, provision, startHub, type RunningHub } from '../src/index.js';
 
 type Json = Record<string, unknown>;
 
@@ -28,17 +28,6 @@ describe('Android on the command core (docs/DEVICE-MANAGEMENT.md, "Android")', (
   let quiet: AndroidAgent;
   let mqttAssetId: string;
 
-  const oauth = async (id: string, secret: string, scope?: string) => {
-    const r = await fetch(`${h.baseUrl}/token`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`,
-      },
-      body: new URLSearchParams({ grant_type: 'client_credentials', ...(scope ? { scope } : {}) }).toString(),
-    });
-    return ((await r.json()) as Json)['access_token'] as string;
-  };
   const call = async (path: string, method: string, body?: unknown, token = bearer) => {
     const r = await fetch(`${h.baseUrl}${path}`, {
       method,
@@ -98,8 +87,8 @@ describe('Android on the command core (docs/DEVICE-MANAGEMENT.md, "Android")', (
     h = await startHub();
     org = await newTenant(h, 'android-org');
     other = await newTenant(h, 'other-org');
-    bearer = await oauth(org.accessKey, org.accessSecret);
-    otherBearer = await oauth(other.accessKey, other.accessSecret);
+    bearer = await clientCredentialsToken(h.baseUrl, org);
+    otherBearer = await clientCredentialsToken(h.baseUrl, other);
     phone = new AndroidAgent({ baseUrl: h.baseUrl, oauthToken: bearer, fcm });
     quiet = new AndroidAgent({ baseUrl: h.baseUrl, oauthToken: bearer });
     await phone.enroll();
@@ -201,7 +190,7 @@ describe('Android on the command core (docs/DEVICE-MANAGEMENT.md, "Android")', (
     expect(await admin('wipe', { deviceIDs: [quiet.deviceIdentifier], operation: { pin: 'x' } })).toMatchObject({ status: 400 });
     expect(await admin('lock-devices', { deviceIDs: [quiet.deviceIdentifier], operation: { message: 42 } })).toMatchObject({ status: 400 });
     expect((await admin('ring', { deviceIDs: [quiet.deviceIdentifier] })).status).toBe(400);
-    const viewOnly = await oauth(org.accessKey, org.accessSecret, 'dm:devices:view');
+    const viewOnly = await clientCredentialsToken(h.baseUrl, org, 'dm:devices:view');
     expect((await admin('ring', [quiet.deviceIdentifier], viewOnly)).status).toBe(403);
     expect((await admin('ring', [quiet.deviceIdentifier], 'not-a-token-at-all-xxxxxxxx')).status).toBe(401);
     const foreign = await admin('ring', [quiet.deviceIdentifier], otherBearer);

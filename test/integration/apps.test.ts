@@ -5,19 +5,19 @@
  * the devices' answers reflected as installed apps, and bad input refused with nothing changed.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import plist from 'plist';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApnsSimulator, IphoneAgent, createCa, issue, issuePushCertificate, type SimCa } from '@edgehub/simulators/apple';
+import { ApnsSimulator, IphoneAgent, issue, type SimCa } from '@edgehub/simulators/apple';
+import { startAppleSandbox, type AppleSandbox } from '@edgehub/simulators/apple/sandbox';
 import { openAppManagement } from '../../hub/src/device-management/apps/app-management.js';
 import { runningLeaseMs, subscriptionSpec } from '../../hub/src/device-management/apps/app-store.js';
 import { appOperation } from '../../hub/src/device-management/apps/operations.js';
 import type { DeviceAppRecord, SubscriptionRecord } from '../../hub/src/device-management/apps/records.js';
 import { newCommandId } from '@edgehub/shared';
-import { newTenant, startHub, type RunningHub } from '../src/index.js';
+import { clientCredentialsToken, newTenant, startHub, type RunningHub } from '../src/index.js';
 
 const topic = 'com.apple.mgmt.External.5e2a9c1d-7b3f-4a6e-8d9c-0f1e2d3c4b5a';
 const publicUrl = 'https://hub.example.test';
@@ -27,24 +27,13 @@ describe('application management: publisher, store, scheduled installs to iPhone
   let h: RunningHub;
   let apns: ApnsSimulator;
   let deviceCa: SimCa;
-  let dir: string;
+  let sandbox: AppleSandbox;
   let phones: IphoneAgent[];
   let bearer: string;
   let otherBearer: string;
   let other: { accessKey: string; accessSecret: string };
   const artifact = Buffer.from('IPA'.repeat(500));
 
-  const token = async (id: string, secret: string, scope?: string) => {
-    const r = await fetch(`${h.baseUrl}/token`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`,
-      },
-      body: new URLSearchParams({ grant_type: 'client_credentials', ...(scope ? { scope } : {}) }).toString(),
-    });
-    return ((await r.json()) as Json)['access_token'] as string;
-  };
   const call = async (base: string, method: string, path: string, body?: unknown, as = bearer) => {
     const raw = Buffer.isBuffer(body);
     const r = await fetch(`${h.baseUrl}${base}${path}`, {
@@ -100,31 +89,15 @@ describe('application management: publisher, store, scheduled installs to iPhone
   /** Moves the hub's clock; bearer tokens expire with it, so new ones are fetched. */
   const advance = async (ms: number) => {
     h.advanceClock(ms);
-    bearer = await token(h.adminCreds.accessKey, h.adminCreds.accessSecret);
-    otherBearer = await token(other.accessKey, other.accessSecret);
+    bearer = await clientCredentialsToken(h.baseUrl, h.adminCreds);
+    otherBearer = await clientCredentialsToken(h.baseUrl, other);
   };
   const operationsOf = async (udid: string) => (await dm('GET', `/devices/ios/${udid}/operations`)).body['operations'] as Json[];
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'apps-'));
-    const [apple, serverCa] = await Promise.all([createCa('Apple (sim)'), createCa('APNs server CA')]);
-    deviceCa = await createCa('Device identity CA');
-    const server = await issue(serverCa, { subject: { CN: 'localhost' }, ips: ['127.0.0.1'], server: true });
-    const push = await issuePushCertificate(apple, topic);
-    apns = new ApnsSimulator({ certPem: server.certPem, keyPem: server.keyPem, clientCaPem: apple.certPem });
-    await apns.start();
-    const files = { ca: join(dir, 'ca.pem'), identity: join(dir, 'id.pem'), cert: join(dir, 'push.pem'), key: join(dir, 'push.key') };
-    await writeFile(files.ca, serverCa.certPem);
-    await writeFile(files.identity, deviceCa.certPem);
-    await writeFile(files.cert, push.certPem);
-    await writeFile(files.key, push.keyPem, { mode: 0o600 });
-    Object.assign(process.env, {
-      HUB_IOS_APNS_URL: apns.url,
-      HUB_IOS_APNS_CA_FILE: files.ca,
-      HUB_IOS_IDENTITY_CA_FILE: files.identity,
-      HUB_IOS_PUSH_CERT_FILE: files.cert,
-      HUB_IOS_PUSH_KEY_FILE: files.key,
-    });
+    sandbox = await startAppleSandbox({ topic });
+    ({ apns, deviceCa } = sandbox);
+    Object.assign(process.env, sandbox.env);
     // Apple installs enterprise apps from an https manifest: the hub's public URL says https.
     h = await startHub({ publicBaseUrl: publicUrl, appMaxArtifactBytes: 4096 });
     process.env['HUB_IOS_ORG_ID'] = h.adminCreds.orgId;
@@ -141,14 +114,13 @@ describe('application management: publisher, store, scheduled installs to iPhone
       await p.enroll();
       phones.push(p);
     }
-    bearer = await token(h.adminCreds.accessKey, h.adminCreds.accessSecret);
+    bearer = await clientCredentialsToken(h.baseUrl, h.adminCreds);
     other = await newTenant(h, 'org-other');
-    otherBearer = await token(other.accessKey, other.accessSecret);
+    otherBearer = await clientCredentialsToken(h.baseUrl, other);
   });
   afterAll(async () => {
     await h?.close();
-    await apns?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await sandbox?.stop();
   });
 
   it('a release goes through its life cycle, every transition recorded; invalid moves are refused (409) and change nothing', async () => {
@@ -204,7 +176,7 @@ describe('application management: publisher, store, scheduled installs to iPhone
     expect(await move(uuid, 'IN-REVIEW')).toMatchObject({ status: 409 });
     expect((await pub('GET', `/applications/release/${uuid}`)).body['state']).toBe('CREATED');
     await pub('PUT', `/applications/release/${uuid}/artifact`, Buffer.from('x'));
-    const author = await token(h.adminCreds.accessKey, h.adminCreds.accessSecret, 'am:publisher:view am:publisher:manage');
+    const author = await clientCredentialsToken(h.baseUrl, h.adminCreds, 'am:publisher:view am:publisher:manage');
     expect((await move(uuid, 'IN-REVIEW', undefined, author)).status).toBe(200);
     expect(await move(uuid, 'APPROVED', undefined, author)).toMatchObject({ status: 403 });
     expect((await pub('GET', `/applications/release/${uuid}`)).body['state']).toBe('IN-REVIEW');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AndroidAgent } from '@edgehub/simulators/android';
 import type { CommandRecord } from '../../hub/src/commands/records.js';
-import { startHub, type RunningHub } from '../src/index.js';
+import { clientCredentialsToken, startHub, type RunningHub } from '../src/index.js';
 
 type Json = Record<string, unknown>;
 
@@ -20,17 +20,6 @@ describe('policies on Android: passcode rule on a group, the simulated Entgra ag
   let groupId: string;
   let policyId: string;
 
-  const token = async () => {
-    const r = await fetch(`${h.baseUrl}/token`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${h.adminCreds.accessKey}:${h.adminCreds.accessSecret}`).toString('base64')}`,
-      },
-      body: 'grant_type=client_credentials',
-    });
-    return ((await r.json()) as Json)['access_token'] as string;
-  };
   const dm = async (method: string, path: string, body?: unknown) => {
     const r = await fetch(`${h.baseUrl}/api/device-mgt/v1.0${path}`, {
       method,
@@ -44,7 +33,7 @@ describe('policies on Android: passcode rule on a group, the simulated Entgra ag
 
   async function nextMonitoringRun() {
     h.advanceClock(600_000);
-    bearer = await token();
+    bearer = await clientCredentialsToken(h.baseUrl, h.adminCreds);
     const run = await h.hub.policies.monitor.tick();
     expect(run.ran).toBe(true);
     return run;
@@ -52,7 +41,7 @@ describe('policies on Android: passcode rule on a group, the simulated Entgra ag
 
   beforeAll(async () => {
     h = await startHub();
-    bearer = await token();
+    bearer = await clientCredentialsToken(h.baseUrl, h.adminCreds);
     member = new AndroidAgent({ baseUrl: h.baseUrl, oauthToken: bearer });
     outsider = new AndroidAgent({ baseUrl: h.baseUrl, oauthToken: bearer });
     await member.enroll();

@@ -1,11 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import plist from 'plist';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApnsSimulator, IphoneAgent, createCa, issue, issuePushCertificate, type SimCa } from '@edgehub/simulators/apple';
+import { ApnsSimulator, IphoneAgent, issue, type SimCa } from '@edgehub/simulators/apple';
+import { startAppleSandbox, type AppleSandbox } from '@edgehub/simulators/apple/sandbox';
 import type { CommandRecord } from '../../hub/src/commands/records.js';
-import { newTenant, startHub, type RunningHub } from '../src/index.js';
+import { clientCredentialsToken, newTenant, startHub, type RunningHub } from '../src/index.js';
 
 const topic = 'com.apple.mgmt.External.5e1d2c3b-4a59-4687-9a0b-1c2d3e4f5a6b';
 type Json = Record<string, unknown>;
@@ -20,7 +18,7 @@ describe('policies with compliance monitoring: passcode rule on a group, simulat
   let h: RunningHub;
   let apns: ApnsSimulator;
   let deviceCa: SimCa;
-  let dir: string;
+  let sandbox: AppleSandbox;
   let member: IphoneAgent;
   let outsider: IphoneAgent;
   let bearer: string;
@@ -55,56 +53,23 @@ describe('policies with compliance monitoring: passcode rule on a group, simulat
     });
   }
 
-  async function tokenFor(accessKey: string, accessSecret: string, scope?: string): Promise<string> {
-    const t = await fetch(`${h.baseUrl}/token`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${accessKey}:${accessSecret}`).toString('base64')}`,
-      },
-      body: `grant_type=client_credentials${scope ? `&scope=${encodeURIComponent(scope)}` : ''}`,
-    });
-    return ((await t.json()) as Json)['access_token'] as string;
-  }
-
   const compliance = async (phone: IphoneAgent) => dm('GET', `/devices/ios/${phone.udid}/compliance-data`);
 
   /** Moves the hub's clock one monitoring period on and runs the monitoring round that became due. */
   async function nextMonitoringRun() {
     h.advanceClock(600_000);
     // Tokens live an hour of the hub's clock: take fresh ones as it moves.
-    bearer = await tokenFor(h.adminCreds.accessKey, h.adminCreds.accessSecret);
-    otherToken = await tokenFor(other.accessKey, other.accessSecret);
+    bearer = await clientCredentialsToken(h.baseUrl, h.adminCreds);
+    otherToken = await clientCredentialsToken(h.baseUrl, other);
     const run = await h.hub.policies.monitor.tick();
     expect(run.ran).toBe(true);
     return run;
   }
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'policies-'));
-    const [apple, serverCa] = await Promise.all([createCa('Apple (sim)'), createCa('APNs server CA')]);
-    deviceCa = await createCa('Device identity CA');
-    const server = await issue(serverCa, { subject: { CN: 'localhost' }, ips: ['127.0.0.1'], server: true });
-    const push = await issuePushCertificate(apple, topic);
-    apns = new ApnsSimulator({ certPem: server.certPem, keyPem: server.keyPem, clientCaPem: apple.certPem });
-    await apns.start();
-    const files = {
-      ca: join(dir, 'apns-ca.pem'),
-      identity: join(dir, 'identity-ca.pem'),
-      cert: join(dir, 'push.pem'),
-      key: join(dir, 'push.key'),
-    };
-    await writeFile(files.ca, serverCa.certPem);
-    await writeFile(files.identity, deviceCa.certPem);
-    await writeFile(files.cert, push.certPem);
-    await writeFile(files.key, push.keyPem, { mode: 0o600 });
-    Object.assign(process.env, {
-      HUB_IOS_APNS_URL: apns.url,
-      HUB_IOS_APNS_CA_FILE: files.ca,
-      HUB_IOS_IDENTITY_CA_FILE: files.identity,
-      HUB_IOS_PUSH_CERT_FILE: files.cert,
-      HUB_IOS_PUSH_KEY_FILE: files.key,
-    });
+    sandbox = await startAppleSandbox({ topic });
+    ({ apns, deviceCa } = sandbox);
+    Object.assign(process.env, sandbox.env);
     h = await startHub();
     process.env['HUB_IOS_ORG_ID'] = h.adminCreds.orgId;
     const phone = async (cn: string) => {
@@ -114,17 +79,16 @@ describe('policies with compliance monitoring: passcode rule on a group, simulat
     };
     member = await phone('member');
     outsider = await phone('outsider');
-    bearer = await tokenFor(h.adminCreds.accessKey, h.adminCreds.accessSecret);
+    bearer = await clientCredentialsToken(h.baseUrl, h.adminCreds);
     other = await newTenant(h, 'policies-other');
-    otherToken = await tokenFor(other.accessKey, other.accessSecret);
+    otherToken = await clientCredentialsToken(h.baseUrl, other);
     const g = await dm('POST', '/groups', { name: 'field staff' });
     groupId = g.body['id'] as string;
     expect((await dm('POST', `/groups/id/${groupId}/devices/add`, [{ type: 'ios', id: member.udid }])).status).toBe(200);
   });
   afterAll(async () => {
     await h?.close();
-    await apns?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await sandbox?.stop();
   });
 
   it('a passcode policy for the group is created inactive, activated, and apply-changes sends its profile to the member only', async () => {
@@ -419,7 +383,7 @@ describe('policies with compliance monitoring: passcode rule on a group, simulat
       const before = await snapshot();
       const r = await fetch(`${h.baseUrl}/api/device-mgt/v1.0/policies`);
       expect(r.status).toBe(401);
-      const readOnly = await tokenFor(h.adminCreds.accessKey, h.adminCreds.accessSecret, 'dm:policies:view');
+      const readOnly = await clientCredentialsToken(h.baseUrl, h.adminCreds, 'dm:policies:view');
       expect((await dm('POST', '/policies', valid({ policyName: 'ro' }), readOnly)).status).toBe(403);
       expect((await dm('PUT', '/policies/apply-changes', undefined, readOnly)).status).toBe(403);
       expect((await dm('GET', '/policies', undefined, readOnly)).status).toBe(200);

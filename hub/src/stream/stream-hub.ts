@@ -1,5 +1,5 @@
 import { streamTopics } from '@edgehub/shared';
-import type { Aedes, AedesPublishPacket } from 'aedes';
+import type { Aedes, AedesPublishPacket, PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import type { StreamEvent, StreamSink } from '../telemetry/stream-events.js';
 
@@ -8,8 +8,28 @@ import type { StreamEvent, StreamSink } from '../telemetry/stream-events.js';
  * `org/{orgId}/…` (shared/src/stream-topics.ts), where MQTT applications and SSE clients of that
  * organization subscribe. With Redis this fan-out is cluster-wide, on exact channels per device.
  */
+/**
+ * Stream events handed to the broker's fan-out at a time. aedes' in-process emitter (mqemitter)
+ * queues what exceeds its own concurrency (100) and, when queued events turn out to have no
+ * subscriber (the one application left meanwhile), completes them one inside the other: a backlog
+ * of some ten thousand events then overflowed the call stack and ended the process. Kept below that
+ * concurrency, the emitter never queues; the backlog waits here, in a plain array.
+ */
+const IN_FLIGHT = 64;
+/** Events waiting beyond this are dropped (the stream is QoS 0, at most once), counted and logged. */
+const MAX_BACKLOG = 200_000;
+
 export class StreamHub implements StreamSink {
   private readonly hasListener: ((topic: string) => boolean) | undefined;
+  private readonly backlog = new Backlog<PublishPacket>();
+  private inFlight = 0;
+  private draining = false;
+  private dropped = 0;
+  private readonly settled = (err?: Error): void => {
+    this.inFlight--;
+    if (err) this.log.warn({ err }, 'stream publish failed');
+    if (this.backlog.length > 0) this.drain();
+  };
 
   /**
    * `localFanOut`: every subscriber of the broker's fan-out is in this process (no Redis emitter),
@@ -32,9 +52,29 @@ export class StreamHub implements StreamSink {
     // share of the per-message cost (docs/BENCHMARKS.md, "MQTT fan-in: where the time goes").
     if (this.hasListener && !this.hasListener(topic)) return;
     const payload = Buffer.from(JSON.stringify(event), 'utf8');
-    this.aedes.publish({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false }, (err?: Error) => {
-      if (err) this.log.warn({ err, topic }, 'stream publish failed');
-    });
+    if (this.backlog.length >= MAX_BACKLOG) {
+      if (this.dropped++ % 10_000 === 0) this.log.warn({ dropped: this.dropped }, 'application stream backlog full: events dropped');
+      return;
+    }
+    this.backlog.push({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false });
+    this.drain();
+  }
+
+  /**
+   * Hands waiting events to the fan-out, at most IN_FLIGHT at a time, in order. A loop, not
+   * recursion: an event that completes at once (no subscriber) lets the next one go in the same loop.
+   */
+  private drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.inFlight < IN_FLIGHT && this.backlog.length > 0 && !this.aedes.closed) {
+        this.inFlight++;
+        this.aedes.publish(this.backlog.shift()!, this.settled);
+      }
+    } finally {
+      this.draining = false;
+    }
   }
 
   /** Subscribes a server-side consumer (SSE) to a stream filter; returns the unsubscribe function. */
@@ -74,5 +114,33 @@ export function topicOf(e: StreamEvent): string {
       return streamTopics.lifecycle(e.orgId, e.productKey, e.deviceKey);
     case 'alert':
       return streamTopics.alerts(e.orgId, e.productKey, e.deviceKey);
+  }
+}
+
+/** A first-in first-out queue whose shift does not move the rest (an array's does, once it is long). */
+class Backlog<T> {
+  private items: (T | undefined)[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head >= 4096 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
   }
 }

@@ -1,8 +1,8 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig, openHub } from '@edgehub/hub';
-import { ApnsSimulator, IphoneAgent, createCa, issue, issuePushCertificate } from '../apple/index.js';
+import { IphoneAgent } from '../apple/index.js';
+import { startAppleSandbox } from '../apple/sandbox.js';
 
 /**
  * `npm run demo:ios`: a phone locked end to end on one machine (docs/DEVICE-MANAGEMENT.md, "Apple
@@ -13,37 +13,13 @@ const topic = 'com.apple.mgmt.External.d3m0d3m0-0000-4000-8000-000000000001';
 const step = (msg: string) => console.log(`  • ${msg}`);
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'demo-ios-'));
-  const [apple, serverCa, deviceCa] = await Promise.all([
-    createCa('Apple (simulated)'),
-    createCa('APNs server CA'),
-    createCa('Device identity CA'),
-  ]);
-  const server = await issue(serverCa, { subject: { CN: 'localhost' }, ips: ['127.0.0.1'], server: true });
-  const push = await issuePushCertificate(apple, topic);
-  const apns = new ApnsSimulator({ certPem: server.certPem, keyPem: server.keyPem, clientCaPem: apple.certPem });
-  await apns.start();
-  const files = {
-    ca: join(dir, 'apns-ca.pem'),
-    identity: join(dir, 'identity-ca.pem'),
-    cert: join(dir, 'push.pem'),
-    key: join(dir, 'push.key'),
-  };
-  await writeFile(files.ca, serverCa.certPem);
-  await writeFile(files.identity, deviceCa.certPem);
-  await writeFile(files.cert, push.certPem);
-  await writeFile(files.key, push.keyPem, { mode: 0o600 });
-  Object.assign(process.env, {
-    HUB_IOS_APNS_URL: apns.url,
-    HUB_IOS_APNS_CA_FILE: files.ca,
-    HUB_IOS_IDENTITY_CA_FILE: files.identity,
-    HUB_IOS_PUSH_CERT_FILE: files.cert,
-    HUB_IOS_PUSH_KEY_FILE: files.key,
-  });
+  const sandbox = await startAppleSandbox({ topic });
+  const { apns } = sandbox;
+  Object.assign(process.env, sandbox.env);
   const hub = await openHub(
     loadConfig({
       ...process.env,
-      HUB_DATA_DIR: join(dir, 'hub'),
+      HUB_DATA_DIR: join(sandbox.dir, 'hub'),
       HUB_HTTP_PORT: '0',
       HUB_MQTT_PORT: '0',
       HUB_MQTTS_PORT: '0',
@@ -61,7 +37,7 @@ async function main(): Promise<void> {
     const phone = new IphoneAgent({
       serverUrl: `${baseUrl}/mdm`,
       topic,
-      identity: await issue(deviceCa, { subject: { CN: 'Demo iPhone' } }),
+      identity: await sandbox.phoneIdentity('Demo iPhone'),
       apns,
     });
     phone.on('executed', (e) => step(`the phone executed ${e.requestType} and answered ${e.status}`));
@@ -98,8 +74,7 @@ async function main(): Promise<void> {
     console.log(phone.locked ? 'The phone is locked.' : 'The phone is NOT locked.');
   } finally {
     await hub.close();
-    await apns.stop();
-    await rm(dir, { recursive: true, force: true });
+    await sandbox.stop();
   }
 }
 

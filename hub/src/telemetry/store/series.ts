@@ -274,5 +274,9 @@ export async function mergePage<R extends { time: number; tie: Tie }>(
 
 /** Sets a property named by device data as an own property: an id like `__proto__` stays data. */
 export function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  // Only `__proto__` is an accessor on a plain object; every other key is assigned, which keeps the
+  // object's fast layout (defineProperty on each key turned them into slow dictionaries, and the
+  // queryLatest answer's JSON serialization paid for it: docs/BENCHMARKS.md, "Telemetry store").
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }

@@ -213,15 +213,21 @@ export function* seriesRows(dbs: SeriesDbs, assetId: string, pointId: string, lo
  */
 export function sweepBlocks(dbs: SeriesDbs, before: number, maxBlocks: number): { removed: number; more: boolean } {
   let removed = 0;
+  // A whole block costs a delete; re-packing a straddling one costs about as much as 32 deletes.
+  let budget = maxBlocks;
   const due = [...dbs.ages.getRange({ end: [before], limit: maxBlocks + 1 })];
-  for (const { key, value } of due.slice(0, maxBlocks)) {
+  let i = 0;
+  for (; i < due.length && budget > 0; i++) {
+    const { key, value } = due[i]!;
     const [first, assetId, pointId] = key;
     dbs.ages.removeSync(key);
     if (value.l < before) {
       dbs.blocks.removeSync([assetId, pointId, first]);
       removed += value.n;
+      budget--;
       continue;
     }
+    budget -= 32;
     const block = dbs.blocks.get([assetId, pointId, first]);
     dbs.blocks.removeSync([assetId, pointId, first]);
     if (!block) continue;
@@ -230,5 +236,5 @@ export function sweepBlocks(dbs: SeriesDbs, before: number, maxBlocks: number): 
     removed += rows.length - keep.length;
     if (keep.length > 0) putBlock(dbs, assetId, pointId, keep);
   }
-  return { removed, more: due.length > maxBlocks };
+  return { removed, more: i < due.length };
 }

@@ -1,0 +1,135 @@
+/**
+ * Telemetry ingestion and queryLatest, each against its peer (test/bench/telemetry-bench.ts):
+ * - post/batch through the hub (MQTT, JSON, thing-model check, durable write, `_reply`) against one
+ *   append of the same rows, in the row-per-sample layout, straight into LMDB;
+ * - queryLatest over signed REST against the store's `latest` read for the same devices.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { open } from 'lmdb';
+import { topics } from '@edgehub/shared';
+import type { ApiClient } from '@edgehub/hub';
+import type { TestDevice } from '../src/index.js';
+import type { SampleInput, TelemetryStore } from '../../hub/src/telemetry/store/port.js';
+
+export const POINTS = 10;
+export const pointIds = Array.from({ length: POINTS }, (_, i) => `p${i}`);
+
+export interface Run {
+  points: number;
+  cpuS: number;
+  wallS: number;
+}
+
+/** A slowly changing sensor at 0.1 resolution: what regular DOUBLE telemetry looks like. */
+export const sensor = (i: number, p: number) => 20 + p + Math.round(10 * Math.sin((i + 37 * p) / 500)) / 10;
+
+/** One post/batch request body of `entries` entries × POINTS points, one second apart from `t0`. */
+export function batchPayload(id: string, t0: number, first: number, entries: number): Buffer {
+  const params = Array.from({ length: entries }, (_, i) => ({
+    time: t0 + (first + i) * 1000,
+    measurepoints: Object.fromEntries(pointIds.map((p, k) => [p, sensor(first + i, k)])),
+  }));
+  return Buffer.from(JSON.stringify({ id, version: '1.0', method: 'thing.measurepoint.post.batch', params }));
+}
+
+/** The same rows as store samples. */
+export function batchSamples(assetId: string, t0: number, first: number, entries: number): SampleInput[] {
+  const out: SampleInput[] = [];
+  for (let i = 0; i < entries; i++)
+    pointIds.forEach((pointId, k) =>
+      out.push({ assetId, orgId: 'o', pointId, time: t0 + (first + i) * 1000, value: sensor(first + i, k) }),
+    );
+  return out;
+}
+
+const measure = async (points: number, run: () => Promise<void>): Promise<Run> => {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await run();
+  const cpu = process.cpuUsage(cpu0);
+  return { points, cpuS: (cpu.user + cpu.system) / 1e6, wallS: (performance.now() - t0) / 1000 };
+};
+
+/** Sends the requests one after another, each after the previous reply (a backfilling device). */
+export function hubBatches(device: TestDevice, payloads: Buffer[], pointsPerPayload: number): Promise<Run> {
+  const topic = topics.measurepointPostBatch(device.creds.productKey, device.creds.deviceKey);
+  const replyTopic = topics.reply(topic);
+  return measure(payloads.length * pointsPerPayload, async () => {
+    for (const p of payloads) {
+      const replied = new Promise<void>((resolve, reject) => {
+        const on = (t: string, body: Buffer) => {
+          if (t !== replyTopic) return;
+          device.client.off('message', on);
+          const code = (JSON.parse(body.toString('utf8')) as { code: number }).code;
+          if (code === 200) resolve();
+          else reject(new Error(`post/batch answered ${body.toString('utf8').slice(0, 200)}`));
+        };
+        device.client.on('message', on);
+      });
+      device.client.publish(topic, p, { qos: 1 });
+      await replied;
+    }
+  });
+}
+
+/** The peer: each batch as one transaction of row puts (and latest once per series) in a bare LMDB environment. */
+export async function rawAppends(batches: SampleInput[][]): Promise<Run & { close(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-telemetry-raw-'));
+  const env = open({ path: dir, maxDbs: 4, overlappingSync: false });
+  const samples = env.openDB({ name: 'samples', encoding: 'msgpack' });
+  const latest = env.openDB({ name: 'latest', encoding: 'msgpack' });
+  const run = await measure(
+    batches.reduce((n, b) => n + b.length, 0),
+    async () => {
+      for (const batch of batches) {
+        const newest = new Map<string, SampleInput>();
+        for (const s of batch) newest.set(`${s.assetId}\u0000${s.pointId}`, s);
+        await env.childTransaction(() => {
+          for (const s of batch) samples.putSync([s.assetId, s.pointId, s.time], { v: s.value });
+          for (const s of newest.values()) latest.putSync([s.assetId, 'm', s.pointId], { o: s.orgId, t: s.time, v: s.value });
+        });
+      }
+    },
+  );
+  return {
+    ...run,
+    async close() {
+      await env.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface LatestTimes {
+  restMs: number[];
+  directMs: number[];
+}
+
+/** Alternates a REST queryLatest and a direct store read of the same devices, `calls` times each. */
+export async function latestRounds(
+  client: ApiClient,
+  orgId: string,
+  store: TelemetryStore,
+  assetIds: string[],
+  calls: number,
+): Promise<LatestTimes> {
+  const out: LatestTimes = { restMs: [], directMs: [] };
+  for (let i = 0; i < calls; i++) {
+    let t = performance.now();
+    const r = await client.call<{ measurepoints: Record<string, unknown> }[]>(
+      'POST',
+      '/connect-service/v2.1/measurepoints',
+      { action: 'queryLatest', orgId },
+      { assetIds },
+    );
+    out.restMs.push(performance.now() - t);
+    if (r.code !== 0 || r.data.length !== assetIds.length) throw new Error(`queryLatest answered ${JSON.stringify(r).slice(0, 200)}`);
+    t = performance.now();
+    const m = await store.latest(assetIds);
+    out.directMs.push(performance.now() - t);
+    if (m.size !== assetIds.length) throw new Error('direct latest read missed devices');
+  }
+  return out;
+}
