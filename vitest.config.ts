@@ -7,6 +7,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Spawned hubs and edges run the compiled binaries, built here when stale (test/src/build-dist.ts).
+    globalSetup: ['test/src/build-dist.ts'],
     reporters: ['default'],
   },
 });

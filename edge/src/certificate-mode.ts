@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { ApiClient } from '@edgehub/hub/client';
+import type { ApiClient } from '@edgehub/shared/api-client';
 import {
   applyRequestBody,
   buildCsr,

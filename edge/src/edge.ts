@@ -2,13 +2,12 @@ import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { LocalMqttListener } from './local-mqtt/listener.js';
-import { ApiClient, ApiError } from '@edgehub/hub/client';
+import type { LocalMqttListener } from './local-mqtt/listener.js';
+import { ApiClient, ApiError } from '@edgehub/shared/api-client';
 import { loadRegistration, saveRegistration } from './registration/cache.js';
 import type { Logger } from 'pino';
 import { openReadingBuffer, type ReadingBuffer } from './buffer/index.js';
 import { RefusedReadings } from './buffer/refused-readings.js';
-import { ensureCertificate, renewalDueAt } from './certificate-mode.js';
 import type { EdgeConfig, SouthboundDeviceConfig } from './config/types.js';
 import { handleDownstream } from './proxy/commands.js';
 import { nodeStateOf, postConnectionState } from './proxy/connection-state.js';
@@ -25,6 +24,8 @@ import { checkSouthboundDevices } from './southbound-factory.js';
 import { topics } from '@edgehub/shared';
 import { Uplink, type UplinkOptions, type UplinkRefusal } from './uplink/uplink.js';
 
+/** Certificate mode (key, CSR, X.509 parsing) loads only when the config turns it on (docs/BENCHMARKS.md, Edge runtime). */
+const certificateMode = () => import('./certificate-mode.js');
 export type SouthboundFactory = (devices: SouthboundDeviceConfig[], southbound: EdgeConfig['southbound']) => Southbound;
 
 export interface EdgeStatus {
@@ -116,7 +117,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
     });
     const uplinkOptions: UplinkOptions = { url: config.hub.mqttUrl, ...config.uplink };
     const ca = config.hub.caFile ? await readFile(config.hub.caFile) : undefined;
-    const certs = config.certificate.mode === 'off' ? undefined : await ensureCertificate(config, api, log);
+    const certs = config.certificate.mode === 'off' ? undefined : await (await certificateMode()).ensureCertificate(config, api, log);
     if (certs) {
       if (!config.hub.mqttsUrl) throw new Error('certificate mode needs hub.mqttsUrl');
       Object.assign(uplinkOptions, { url: config.hub.mqttsUrl, tls: { ...(ca ? { ca } : {}), key: certs.keyPem, cert: certs.certPem } });
@@ -250,6 +251,8 @@ export class Edge extends EventEmitter<EdgeEvents> {
   private async startLocalMqtt(): Promise<void> {
     const cfg = this.config.localMqtt;
     if (!cfg) return;
+    // aedes loads only when the config has a local MQTT listener (docs/BENCHMARKS.md, Edge runtime).
+    const { LocalMqttListener } = await import('./local-mqtt/listener.js');
     const listener = new LocalMqttListener({
       credentials: (dk) => (cfg.devices.some((d) => d.deviceKey === dk) && !this.disabled.has(dk) ? this.subs.get(dk) : undefined),
       forward: (reading) => {
@@ -455,16 +458,18 @@ export class Edge extends EventEmitter<EdgeEvents> {
   }
 
   private scheduleRenewal(certPem: string): void {
-    void renewalDueAt(certPem).then((due) => {
-      const delay = Math.max(0, Math.min(due - Date.now(), 2 ** 31 - 1));
-      this.renewTimer = setTimeout(() => void this.renewCertificate(), delay);
-      this.renewTimer.unref();
-    });
+    void certificateMode()
+      .then((m) => m.renewalDueAt(certPem))
+      .then((due) => {
+        const delay = Math.max(0, Math.min(due - Date.now(), 2 ** 31 - 1));
+        this.renewTimer = setTimeout(() => void this.renewCertificate(), delay);
+        this.renewTimer.unref();
+      });
   }
 
   /** Renews the device certificate and switches the uplink over; readings meanwhile are buffered. */
   async renewCertificate(): Promise<void> {
-    const certs = await ensureCertificate(this.config, this.api, this.log, { renew: true });
+    const certs = await (await certificateMode()).ensureCertificate(this.config, this.api, this.log, { renew: true });
     const ca = this.config.hub.caFile ? await readFile(this.config.hub.caFile) : undefined;
     this.uplink.reconfigure({ tls: { ...(ca ? { ca } : {}), key: certs.keyPem, cert: certs.certPem } });
     await this.telemetry.settle();

@@ -37,13 +37,12 @@ import { openHubCertificates, type HubCertificates } from './certificates/open.j
 import { clientCertificatePolicy } from './certificates/client-policy.js';
 import { registryRenewalPolicy, startRotationJob } from './certificates/rotation.js';
 import { revokeCertificatesOfDeletedDevices } from './certificates/device-lifecycle.js';
-import { Redis } from 'ioredis';
 import { ClusterCommandChannel } from './cluster/cluster-channel.js';
 import { handleNodeMessages } from './cluster/node-messages.js';
 import { clusterOwnership } from './cluster/ownership.js';
 import { startLiveness } from './cluster/liveness.js';
-import { openRedisLink } from './cluster/redis-link.js';
 import { RedisThrottle } from './cluster/redis-throttle.js';
+import { ioredis } from './cluster/ioredis.js';
 import { DeferredSink } from './telemetry/stream-events.js';
 import type { Store } from './store/port.js';
 import { EventEmitter } from 'node:events';
@@ -198,9 +197,14 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     ? startRetention(telemetryStore, { retentionMs, intervalMs: 3_600_000, log: log.child({ component: 'telemetry' }) })
     : undefined;
   const link = config.redisUrl
-    ? await openRedisLink(config.redisUrl, log.child({ component: 'cluster' }), config.nodeId, config.clusterNodeTtlMs)
+    ? await (
+        await import('./cluster/redis-link.js')
+      ).openRedisLink(config.redisUrl, log.child({ component: 'cluster' }), config.nodeId, config.clusterNodeTtlMs)
     : undefined;
-  const throttleRedis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
+  // Redis is loaded only in a cluster (hub/src/cluster/ioredis.ts).
+  const throttleRedis = config.redisUrl
+    ? new (ioredis().Redis)(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false })
+    : undefined;
   throttleRedis?.on('error', () => undefined); // the link logs Redis outages once
   // Ingestion feeds the application stream, which needs the broker: bound once both exist.
   const streamSink = new DeferredSink();

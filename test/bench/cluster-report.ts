@@ -166,6 +166,7 @@ interface LatencySummaryRow {
   p50: number;
   p90: number;
   p99: number;
+  p999: number;
   max: number;
   byTimeP50: number;
   byTimeP99: number;
@@ -197,6 +198,7 @@ function summarizeLatency(all: LatencyRun[], topology: LatencyTopology, rate: nu
     p50: m((x) => app(x).latency.p50),
     p90: m((x) => app(x).latency.p90),
     p99: m((x) => app(x).latency.p99),
+    p999: m((x) => app(x).latency.p999),
     max: m((x) => app(x).latency.max),
     byTimeP50: m((x) => app(x).byTime.p50),
     byTimeP99: m((x) => app(x).byTime.p99),
@@ -217,7 +219,7 @@ export function renderClusterSection(r: ClusterBenchResults): string {
     if (!x) return `| ${int(rate)}/s | ${TOPOLOGY_LABEL[t]} | not run |`;
     const each = (f: (a: AppLatency) => number) => x.runs.map((q) => ms(f(q.result.apps[0]!))).join(', ');
     return (
-      `| ${int(rate)}/s | ${TOPOLOGY_LABEL[t]} | ${int(x.achieved)} | ${int(x.received)} / ${int(x.expected)} | **${ms(x.p50)}** / ${ms(x.p90)} / **${ms(x.p99)}** / ${ms(x.max)} | ${each((a) => a.latency.p50)} | ${each((a) => a.latency.p99)} | ${ms(x.byTimeP50)} / ${ms(x.byTimeP99)} | ` +
+      `| ${int(rate)}/s | ${TOPOLOGY_LABEL[t]} | ${int(x.achieved)} | ${int(x.received)} / ${int(x.expected)} | **${ms(x.p50)}** / ${ms(x.p90)} / **${ms(x.p99)}** / ${ms(x.p999)} / ${ms(x.max)} | ${each((a) => a.latency.p50)} | ${each((a) => a.latency.p99)} | ${ms(x.byTimeP50)} / ${ms(x.byTimeP99)} | ` +
       `${ms(x.ackP50)} / ${ms(x.ackP99)} | ${cpuCell(x.cpu[ingestNode(t)])} | ${t === 'single' ? '—' : cpuCell(x.cpu['node2'])} | ${t === 'single' ? '—' : cpuCell(x.cpu['redis'])} | ${int(x.usPerPost)} | ${cpuCell(x.cpu['generator'])} | ${pct(x.others)} |`
     );
   };
@@ -225,7 +227,7 @@ export function renderClusterSection(r: ClusterBenchResults): string {
     const x = lat(a, rate);
     const y = lat(b, rate);
     if (!x || !y) return '';
-    return `| ${int(rate)}/s | **${label}** | | | **${ratio(x.p50 / y.p50)}** / ${ratio(x.p90 / y.p90)} / **${ratio(x.p99 / y.p99)}** / ${ratio(x.max / y.max)} | | | | | | | | | | |`;
+    return `| ${int(rate)}/s | **${label}** | | | **${ratio(x.p50 / y.p50)}** / ${ratio(x.p90 / y.p90)} / **${ratio(x.p99 / y.p99)}** / ${ratio(x.p999 / y.p999)} / ${ratio(x.max / y.max)} | | | | | | | | | | |`;
   };
 
   const fan = Object.fromEntries(FAN_IN_ORDER.map((k) => [k, summarizeFanIn(r.fanIn, k)])) as Record<FanInConfigName, FanInSummary>;
@@ -265,7 +267,7 @@ export function renderClusterSection(r: ClusterBenchResults): string {
     '',
     `${c.latencyDevices} devices (signed CONNECT, raw sockets) post \`thing.measurepoint.post\` at QoS ${c.latencyQos} at a fixed total rate, spread evenly (post *k* is due at *k* / rate, device *k* mod ${c.latencyDevices}; a 1 ms timer writes what is due, one write per device), body \`{"id":"<k>","version":"1.0","method":"thing.measurepoint.post","params":{"measurepoints":{"temp":21.5,"seq":<k>},"time":<Date.now()>}}\`. One application (\`authtype=app\` CONNECT with the org's access key) subscribes to the ${c.latencyDevices} exact topics \`org/{orgId}/devices/{pk}/{dk}/measurepoints\` at QoS 0 (the stream's QoS). The generator (test/bench/cluster-latency.ts) is one process holding both ends, so both read the same clock: latency = arrival of the stream event at the application − write of the device's PUBLISH, per \`seq\` (\`performance.now()\`); the "by \`time\`" column is the same from the payload's \`time\` (whole ms, \`Date.now()\`), as an application elsewhere would compute it. ${c.latencyWarmupMs / 1000} s warm-up, then a ${c.latencyMeasureMs / 1000} s window; posts of the window still in flight get ${c.drainMs / 1000} s more. Posts were written up to ${ms(Math.max(...r.latency.map((x) => x.result.lateness.p99)))} ms behind their schedule (p99 of the worst run: timer granularity and the generator's own pauses); latency counts from the actual write, so lateness only makes the offered load burstier. ${c.latencyRounds} rounds, each running the three topologies one after another at each rate, the order reversed every time; medians of the runs, and each run's p50 and p99. What a post goes through before the application sees it: the hub's \`authorizePublish\`, JSON parse, the thing-model check, appending it to the telemetry store (an LMDB transaction the hub waits for: the stream hears only of durable data), then the stream publish: in-process for one node; in the cluster an mqemitter-redis \`PUBLISH\` that every node subscribed to the channel receives back from Redis (the node the devices are on as well), then delivery to the application's connection.`,
     '',
-    '| Rate | Topology | posts/s achieved | received / posted in windows | latency p50 / p90 / p99 / max, ms (medians of the runs) | p50, each run | p99, each run | by `time` p50 / p99, ms | PUBACK p50 / p99, ms | ingesting node CPU (sys) | node 2 CPU (sys) | Redis CPU (sys) | hub CPU per post, µs | generator CPU (sys) | others |',
+    '| Rate | Topology | posts/s achieved | received / posted in windows | latency p50 / p90 / p99 / p99.9 / max, ms (medians of the runs) | p50, each run | p99, each run | by `time` p50 / p99, ms | PUBACK p50 / p99, ms | ingesting node CPU (sys) | node 2 CPU (sys) | Redis CPU (sys) | hub CPU per post, µs | generator CPU (sys) | others |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...c.rates.flatMap((rate) => [
       ...LATENCY_ORDER.map((t) => latencyRow(t, rate)),

@@ -6,11 +6,23 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { repoRoot } from '../src/index.js';
 import type { BarePollerMessage } from './edge-bare-poller.js';
 import type { FarmMessage } from './edge-modbus-farm.js';
 import type { ResponderCounts, ResponderMessage } from './edge-responder.js';
 import { canPin, pinnedCommand } from './mqtt-proc.js';
+
+/**
+ * `BENCH_PROFILE=1`: the edge (and the bare poller) run under `node --cpu-prof`, one profile per
+ * process written to .bench/profiles/ when it stops; `node --import tsx test/bench/cpu-profile-summary.ts
+ * <file>` says where its CPU went (docs/BENCHMARKS.md, Edge runtime).
+ */
+export const profileDir = join(repoRoot, '.bench', 'profiles');
+export function profileArgs(name: string): string[] {
+  if (process.env['BENCH_PROFILE'] !== '1') return [];
+  return ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`];
+}
 
 /** The edge (and its peer, the bare poller) get CPU 1 to themselves; everything else shares CPU 0. */
 export const EDGE_CPU = 1;
@@ -129,8 +141,32 @@ export interface BarePoller {
   stop(): Promise<void>;
 }
 
+/** test/bench/edge-bare-poller.ts bundled into .bench/ with esbuild (npm packages external, as scripts/build.ts does). */
+async function compileBarePoller(): Promise<string> {
+  const { build } = await import('esbuild');
+  const outfile = join(repoRoot, '.bench', 'edge-bare-poller.mjs');
+  await build({
+    entryPoints: [join(repoRoot, 'test', 'bench', 'edge-bare-poller.ts')],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
 export async function startBarePoller(ports: number[], intervalMs: number, timeoutMs: number): Promise<BarePoller> {
-  const child = spawnTs('test/bench/edge-bare-poller.ts', [JSON.stringify({ ports, intervalMs, timeoutMs })], EDGE_CPU, 'bare poller');
+  // Compiled like the edge (bare node, no TypeScript loader), so that the two differ only in what they do.
+  const script = await compileBarePoller();
+  const [cmd, argv] = pinnedCommand(EDGE_CPU, process.execPath, [
+    ...profileArgs('bare-poller'),
+    script,
+    JSON.stringify({ ports, intervalMs, timeoutMs }),
+  ]);
+  const child = track(spawn(cmd, argv, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] }), 'bare poller');
   await nextMessage(child, (m) => (m as Extract<BarePollerMessage, { connected: number }>).connected, 30_000, 'bare poller start');
   return {
     pid: child.pid!,
@@ -222,16 +258,15 @@ function countProblem(line: string, into: LoggedProblems): void {
 }
 
 /**
- * The edge binary as shipped (`edge start --config`), pinned to its own CPU, logging at `warn` and
+ * The edge binary as shipped (`npm run edge`: edge/dist/bin/edge.js, `edge start --config`), pinned to its own CPU, logging at `warn` and
  * without EDGE_TRACE (which would print a line per reading). `centerToken` is the config center's
  * Bearer token (the gateway secret unless the config names one).
  */
 export async function startEdge(configFile: string, centerToken: string, timeoutMs = 60_000): Promise<BenchEdge> {
   const spawnedAt = Date.now();
   const [cmd, argv] = pinnedCommand(EDGE_CPU, process.execPath, [
-    '--import',
-    'tsx',
-    'edge/src/main.ts',
+    ...profileArgs('edge'),
+    'edge/dist/bin/edge.js',
     'start',
     '--config',
     configFile,

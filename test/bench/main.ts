@@ -6,6 +6,7 @@
  * in the same run (see docs/BENCHMARKS.md). Bounded loops on loopback only; a watchdog ends the
  * process if something hangs.
  */
+import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { MAX_BATCH } from '@edgehub/shared';
 import { startHub, type RunningHub } from '../src/index.js';
@@ -28,6 +29,7 @@ import { runWindowsBenchmarks } from './windows-bench.js';
 import { runProtocolBenchmarks } from './protocol-bench.js';
 import { runLbBenchmarks } from './lb-bench.js';
 import { runConsoleBenchmarks } from './console-bench.js';
+import { runStartupBenchmarks } from './startup-bench.js';
 import { runTelemetryBenchmarks } from './telemetry-bench.js';
 
 const DEVICES = 10_000;
@@ -45,7 +47,24 @@ const watchdog = setTimeout(() => {
 }, WATCHDOG_MS);
 watchdog.unref();
 
-const GROUPS = ['rest', 'mqtt', 'cluster', 'cert', 'edge', 'ios', 'android', 'windows', 'protocol', 'lb', 'console', 'telemetry'];
+// The benchmarks spawn the compiled hub and edge (as `npm start` and `npm run edge` run them): build them when stale.
+if (spawnSync(process.execPath, ['scripts/build-if-stale.mjs'], { stdio: 'inherit' }).status !== 0) process.exit(1);
+
+const GROUPS = [
+  'rest',
+  'mqtt',
+  'cluster',
+  'cert',
+  'edge',
+  'ios',
+  'android',
+  'windows',
+  'protocol',
+  'lb',
+  'console',
+  'telemetry',
+  'startup',
+];
 const only = process.argv.slice(2);
 const unknown = only.filter((g) => !GROUPS.includes(g));
 if (unknown.length > 0) {
@@ -94,6 +113,10 @@ async function runLaterGroups(): Promise<void> {
   if (wants('telemetry')) {
     watchdog.refresh();
     await runTelemetryBenchmarks();
+  }
+  if (wants('startup')) {
+    watchdog.refresh();
+    await runStartupBenchmarks();
   }
 }
 if (!wants('rest')) {

@@ -13,9 +13,9 @@ export interface SpawnedEdge {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** The real edge binary (`edge start --config`), with its reading trace on. */
+/** The real edge binary, compiled as `npm run edge` runs it (`edge start --config`), with its reading trace on. */
 export async function spawnEdge(configFile: string): Promise<SpawnedEdge> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'edge/src/main.ts', 'start', '--config', configFile, '--log-level', 'warn'], {
+  const child = spawn(process.execPath, ['edge/dist/bin/edge.js', 'start', '--config', configFile, '--log-level', 'warn'], {
     cwd: repoRoot,
     env: { ...process.env, EDGE_TRACE: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],

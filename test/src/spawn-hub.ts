@@ -14,9 +14,12 @@ export interface SpawnedHub {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts the real hub binary (what `npm start` runs) and waits for it to print its URLs. */
+/**
+ * Starts the real hub binary, compiled as `npm start` runs it (hub/dist/bin/hub.js, built by the
+ * tests' global setup, test/src/build-dist.ts), and waits for it to print its URLs.
+ */
 export async function spawnHub(env: Record<string, string>, timeoutMs = 30_000): Promise<SpawnedHub> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'hub/src/main.ts'], {
+  const child = spawn(process.execPath, ['hub/dist/bin/hub.js'], {
     cwd: repoRoot,
     env: {
       ...process.env,

@@ -1,5 +1,5 @@
 import { subDeviceSignature, topics } from '@edgehub/shared';
-import type { ApiClient } from '@edgehub/hub/client';
+import type { ApiClient } from '@edgehub/shared/api-client';
 import type { Logger } from 'pino';
 import type { EdgeConfig, SouthboundDeviceConfig } from '../config/types.js';
 import type { Uplink } from '../uplink/uplink.js';

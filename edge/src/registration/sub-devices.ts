@@ -1,4 +1,4 @@
-import type { ApiClient } from '@edgehub/hub/client';
+import type { ApiClient } from '@edgehub/shared/api-client';
 import type { Logger } from 'pino';
 
 export interface SubDeviceWanted {

@@ -1,4 +1,4 @@
-import type { ApiClient } from '@edgehub/hub/client';
+import type { ApiClient } from '@edgehub/shared/api-client';
 import type { DeviceModel, RegisterPoint, SouthboundDeviceConfig } from '../config/types.js';
 
 /** The part of a product's thing model the register maps are checked against. */

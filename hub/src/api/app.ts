@@ -4,6 +4,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { mergeActionPaths } from './openapi-actions.js';
+import { lazyValidators } from './lazy-validators.js';
 import { EnosError, codes, safeEqual } from '@edgehub/shared';
 import type { HubMetrics } from '../metrics.js';
 import type { TokenService } from '../auth/tokens.js';
@@ -83,6 +84,7 @@ export interface ApiOptions {
 
 /** Builds the management REST API: token service, Connection Service, admin API, OpenAPI at /docs. */
 export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
+  const validators = lazyValidators();
   const app = Fastify({
     loggerInstance: opts.logger,
     // Per-request logs cost throughput; failures are logged by the error handler instead.
@@ -92,11 +94,15 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     // On shutdown, close every connection (event streams included) instead of waiting for clients.
     forceCloseConnections: true,
     routerOptions: { constraints: { action: actionConstraint } },
+    // Each route's validator is compiled on its first request, not at start-up (hub/src/api/lazy-validators.ts).
+    schemaController: { compilersFactory: { buildValidator: validators.buildValidator } },
     ajv: {
       // Bodies are checked as sent: unknown fields and mistyped values are refused, never dropped or coerced.
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false, allowUnionTypes: true },
     },
   });
+
+  app.decorate('compileRouteValidators', validators.compilePending);
 
   // Keep the raw body: the apim signature covers it exactly as sent (§7.2).
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {

@@ -24,7 +24,6 @@ import { preConnectHook } from './hooks/pre-connect.js';
 import { DeviceLifecycle } from './lifecycle.js';
 import { openListeners, type Listeners } from './listeners.js';
 import { trustedProxies } from './proxy-protocol.js';
-import { redisBrokerBackends } from './redis-backends.js';
 import { ServerCertificates, type ServerCertificateIssuer } from './server-certificate.js';
 import { ConnectThrottle, type Throttle, type ThrottleConfig } from './throttle.js';
 
@@ -160,7 +159,8 @@ async function createAedes(ctx: HookContext): Promise<Aedes> {
   const { deps, sessions, lifecycle } = ctx;
   const { config, log } = deps;
   const aedes = await Aedes.createBroker({
-    ...(deps.redisUrl ? redisBrokerBackends(deps.redisUrl, log) : {}),
+    // The Redis backends load only in a cluster (docs/BENCHMARKS.md, start-up).
+    ...(deps.redisUrl ? (await import('./redis-backends.js')).redisBrokerBackends(deps.redisUrl, log) : {}),
     id: `edgehub-${randomUUID()}`,
     // EnOS ClientIds are `cid|securemode=…,signmethod=…,timestamp=…|` — far beyond MQTT 3.1's 23.
     maxClientsIdLength: 1024,

@@ -50,6 +50,13 @@ export interface LocalCluster {
 }
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+/**
+ * The node binaries as this module runs: compiled (`npm run cluster` runs hub/dist/bin/cluster.js,
+ * scripts/build.ts) starts the compiled hub and certificate service; from source (tests, tsx) the sources.
+ */
+const compiled = import.meta.url.endsWith('.js');
+const nodeArgs = (pkg: 'hub' | 'certificate-service', bin: string) =>
+  compiled ? [`${pkg}/dist/bin/${bin}.js`] : ['--import', 'tsx', `${pkg}/src/main.ts`];
 const HUB_READY = /REST API\s+http:\/\//;
 
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
@@ -78,7 +85,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const certificateService = await startProcess(
       'certificate-service',
       process.execPath,
-      ['--import', 'tsx', 'certificate-service/src/main.ts'],
+      nodeArgs('certificate-service', 'certificate-service'),
       {
         ...process.env,
         CERT_SERVICE_DATA_DIR: join(dataDir, 'certificate-service'),
@@ -130,7 +137,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         HUB_MQTTS_PORT: String(e.mqttsPort),
         HUB_MQTT_WS_PORT: String(e.wsPort),
       };
-      const proc = await startProcess(name, process.execPath, ['--import', 'tsx', 'hub/src/main.ts'], env, HUB_READY, repoRoot);
+      const proc = await startProcess(name, process.execPath, nodeArgs('hub', 'hub'), env, HUB_READY, repoRoot);
       started.push(proc);
       return { name, nodeId: name, endpoint: e, env, process: proc };
     };

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type * as IORedis from 'ioredis';
+import type { Redis } from 'ioredis';
 import { wakeKey, type LeasedWake, type WakeQueue, type WakeRequest } from './wake-queue.js';
 
 /**
@@ -95,7 +97,9 @@ export class RedisWakeQueue implements WakeQueue {
     prefix = 'edgehub:wakes:',
     private readonly clock: () => number = Date.now,
   ) {
-    const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+    // ioredis loads only when a cluster opens this queue (docs/BENCHMARKS.md, start-up).
+    const { Redis: RedisClient } = createRequire(import.meta.url)('ioredis') as typeof IORedis;
+    const redis = new RedisClient(redisUrl, { maxRetriesPerRequest: 3 });
     redis.defineCommand('wakeEnqueue', { numberOfKeys: 3, lua: ENQUEUE });
     redis.defineCommand('wakeLease', { numberOfKeys: 2, lua: LEASE });
     redis.defineCommand('wakeAck', { numberOfKeys: 3, lua: ACK });

@@ -4,7 +4,6 @@
  */
 import { join } from 'node:path';
 import { openEmbeddedStore } from './embedded/store.js';
-import { openMongoStore } from './mongodb/store.js';
 import type { Store } from './port.js';
 
 export interface StoreConfig {
@@ -15,6 +14,8 @@ export interface StoreConfig {
 
 export async function openStore(config: StoreConfig): Promise<Store> {
   if (config.mongodbUrl) {
+    // Loaded only when configured: the MongoDB driver is a large part of start-up (docs/BENCHMARKS.md, start-up).
+    const { openMongoStore } = await import('./mongodb/store.js');
     return openMongoStore({ url: config.mongodbUrl, dbName: config.mongodbDbName });
   }
   return openEmbeddedStore({ path: join(config.dataDir, 'registry') });

@@ -5,7 +5,6 @@
  */
 import { join } from 'node:path';
 import { openEmbeddedTelemetryStore } from './embedded/store.js';
-import { openMongoTelemetryStore } from './mongodb/store.js';
 import type { TelemetryStore } from './port.js';
 
 export interface TelemetryStoreConfig {
@@ -23,6 +22,8 @@ export interface TelemetryStoreConfig {
 
 export async function openTelemetryStore(config: TelemetryStoreConfig): Promise<TelemetryStore> {
   if (config.mongodbUrl) {
+    // Loaded only when configured (docs/BENCHMARKS.md, start-up).
+    const { openMongoTelemetryStore } = await import('./mongodb/store.js');
     const options: Parameters<typeof openMongoTelemetryStore>[0] = { url: config.mongodbUrl };
     if (config.mongodbDbName !== undefined) options.dbName = config.mongodbDbName;
     if (config.retentionMs !== undefined) options.retentionMs = config.retentionMs;
