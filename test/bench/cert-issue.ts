@@ -7,14 +7,15 @@
  *
  * Each run opens a fresh service (a fresh JSON-lines store, fdatasync'd on every commit) over the
  * same CA files, warms up on CSRs of its own, then issues the measured CSRs with `concurrency`
- * requests in flight. Also times the raw signature (WebCrypto `subtle.sign` with the issuing CA's
- * own key, what `issue` signs with) to show how much of an issuance is the signature.
+ * requests in flight. Also times the raw signature (node:crypto `sign` with the issuing CA's own
+ * key object, what `issue` signs with) to show how much of an issuance is the signature.
  *
  * Profiling: with `profileDir` in the job (BENCH_PROFILE=<dir> on `npm run bench -- cert`) every
  * measured run is CPU-profiled (node:inspector, the same sampler as `node --cpu-prof`), written to
  * `<dir>/round-<n>/issue-<CA>-<in flight>.cpuprofile` and summarized as self time per certificate by file
  * and by function. A profiled run is slower than an unprofiled one: read its shares, not its rate.
  */
+import { sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -44,7 +45,7 @@ export interface IssueRun extends IssueRunSpec {
   issued: number;
   seconds: number;
   certsPerSec: number;
-  /** CPU of this process over the run (all threads: WebCrypto signs on libuv's pool), seconds. */
+  /** CPU of this process over the run (all threads: the store's writes and syncs run on libuv's pool), seconds. */
   cpuUser: number;
   cpuSystem: number;
   /** Per `issue` call, ms. */
@@ -57,7 +58,7 @@ export interface IssueRun extends IssueRunSpec {
 
 export interface IssueResult {
   runs: IssueRun[];
-  /** Raw signatures per second with each issuing CA's key, one at a time (WebCrypto, SHA-256, a 500-byte message). */
+  /** Raw signatures per second with each issuing CA's key, one at a time (node:crypto, SHA-256, a 500-byte message). */
   rawSignPerSec: Record<IssueAuthority, number>;
 }
 
@@ -109,19 +110,18 @@ async function issueRun(job: IssueJob, spec: IssueRunSpec, warmup: string[], csr
   }
 }
 
-/** subtle.sign with the issuing CA's key for about `ms` (after a short warm-up), one at a time. */
+/** node:crypto `sign` with the issuing CA's key for about `ms` (after a short warm-up), one at a time. */
 async function rawSignRate(job: IssueJob, authority: IssueAuthority, ms: number): Promise<number> {
   const dataDir = await mkdtemp(join(job.workDir, 'raw-'));
   const service = await openCertificateService({ dataDir, files: job.caFiles });
   try {
     const issuer = service.authority.issuers[authority];
-    const alg = issuer.keyType === 'rsa' ? { name: 'RSASSA-PKCS1-v1_5' } : { name: 'ECDSA', hash: 'SHA-256' };
-    const message = new Uint8Array(500).fill(7);
-    for (let i = 0; i < 20; i++) await globalThis.crypto.subtle.sign(alg, issuer.signingKey, message);
+    const message = Buffer.alloc(500, 7);
+    for (let i = 0; i < 20; i++) sign('sha256', message, issuer.privateKey);
     let n = 0;
     const t0 = performance.now();
     while (performance.now() - t0 < ms) {
-      await globalThis.crypto.subtle.sign(alg, issuer.signingKey, message);
+      sign('sha256', message, issuer.privateKey);
       n++;
     }
     return n / ((performance.now() - t0) / 1000);

@@ -28,7 +28,7 @@ import type { CommandRecord } from '../../hub/src/commands/records.js';
 import { ApnsClient } from '../../hub/src/push/apns/apns-client.js';
 import { startHub, type RunningHub } from '../src/index.js';
 import { describeMachine } from './machine.js';
-import { FleetWorker, benchTopic, pool, type BenchPhone } from './ios-fleet.js';
+import { FleetWorker, benchTopic, pool, threadCpuMs, type BenchPhone } from './ios-fleet.js';
 import { startProfile, type CpuProfileSummary } from './ios-profile.js';
 import { renderIosSection, writeIosSection, type IosRound } from './ios-report.js';
 import { summarize } from './stats.js';
@@ -54,17 +54,21 @@ interface Peer {
 /** Event-loop time of both sides over one round: the server's (this thread) and the phones' (the worker). */
 async function measured(
   fleet: FleetWorker,
-  body: () => Promise<Omit<IosRound, 'serverBusyMs' | 'phoneBusyMs' | 'sessionRetries'>>,
+  body: () => Promise<Omit<IosRound, 'serverBusyMs' | 'phoneBusyMs' | 'serverCpuMs' | 'phoneCpuMs' | 'sessionRetries'>>,
 ): Promise<IosRound> {
   const server0 = performance.eventLoopUtilization();
+  const serverCpu0 = threadCpuMs();
   const phones0 = await fleet.utilization();
   const r = await body();
   const server = performance.eventLoopUtilization(server0);
+  const serverCpuMs = threadCpuMs() - serverCpu0;
   const phones1 = await fleet.utilization();
   return {
     ...r,
     serverBusyMs: server.active,
     phoneBusyMs: phones1.elu.active - phones0.elu.active,
+    serverCpuMs,
+    phoneCpuMs: phones1.cpuMs - phones0.cpuMs,
     sessionRetries: phones1.sessionRetries - phones0.sessionRetries,
   };
 }
@@ -237,7 +241,8 @@ export async function runIosBenchmarks(keepAlive: () => void = () => undefined):
         const res = await peer.run(r);
         log(
           `${res.peer} round ${r}: ${(res.commands / (res.wallMs / 1000)).toFixed(0)} commands/s, p99 ${res.latency.p99.toFixed(0)} ms, ` +
-            `server ${((res.serverBusyMs * 1000) / res.commands).toFixed(0)} µs/command, phones ${((res.phoneBusyMs * 1000) / res.commands).toFixed(0)} µs/command, ` +
+            `CPU µs/command: server ${((res.serverCpuMs * 1000) / res.commands).toFixed(0)}, phones ${((res.phoneCpuMs * 1000) / res.commands).toFixed(0)}; ` +
+            `busy µs/command: server ${((res.serverBusyMs * 1000) / res.commands).toFixed(0)}, phones ${((res.phoneBusyMs * 1000) / res.commands).toFixed(0)}; ` +
             `all issued after ${res.enqueuedMs.toFixed(0)} ms, ${res.sessionRetries} sessions retried`,
         );
         rounds.push(res);

@@ -54,6 +54,7 @@ export class FleetPhone {
   constructor(private readonly opts: FleetPhoneOptions) {
     this.url = new URL(opts.serverUrl);
     this.signer = new MdmSigner(opts.identity.certDer, opts.identity.privateKey);
+    this.signer.prepare();
   }
 
   /** A push with this phone's PushMagic starts a check-in session (one more after a running one). */
@@ -78,10 +79,15 @@ export class FleetPhone {
     } while (this.again);
   }
 
+  /** Renders and signs the Idle report (setup, before any measured round). */
+  async prepare(): Promise<void> {
+    this.idle ??= await this.signed(head + entry('Status', 'Idle') + entry('UDID', this.opts.udid) + tail);
+  }
+
   /** Idle, then one result per command until the server answers with an empty body. */
   async session(): Promise<void> {
-    this.idle ??= await this.signed(head + entry('Status', 'Idle') + entry('UDID', this.opts.udid) + tail);
-    let next = this.idle;
+    await this.prepare();
+    let next = this.idle!;
     for (let i = 0; i < 1000; i++) {
       const answer = await this.put(next);
       if (answer.status !== 200) throw new Error(`command endpoint answered ${answer.status}: ${answer.body.slice(0, 200)}`);

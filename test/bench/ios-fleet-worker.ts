@@ -9,7 +9,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { IphoneAgent } from '../../simulators/src/apple/index.js';
-import { benchTopic, openAppleWorld, pool, type FleetReply, type FleetRequest } from './ios-fleet.js';
+import { benchTopic, openAppleWorld, pool, threadCpuMs, type FleetReply, type FleetRequest } from './ios-fleet.js';
 import { FleetPhone, fleetAgent } from './ios-fleet-phone.js';
 
 if (!parentPort) throw new Error('ios-fleet-worker runs as a worker thread');
@@ -58,7 +58,16 @@ async function handle(msg: FleetRequest): Promise<void> {
     // sessions are then run by the lean FleetPhone (test/bench/ios-fleet-phone.ts).
     if (msg.enroll)
       await pool(agents, 128, async (a) => {
-        await a.enroll();
+        // An enrollment that fails on the wire (a connection refused or reset on a loaded machine) is tried again.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await a.enroll();
+            break;
+          } catch (err) {
+            if (attempt === 5) throw err;
+            await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+          }
+        }
         if (++enrolled % 500 === 0) send({ type: 'progress', done: enrolled });
       });
     const agent = fleetAgent(connections);
@@ -75,6 +84,11 @@ async function handle(msg: FleetRequest): Promise<void> {
       };
       world.apns.register(agents[i]!.tokenHex, (magic) => phone.onPush(magic, onError));
     });
+    // Preparing 10,000 signers takes minutes on a loaded machine: progress keeps the bench's watchdog alive.
+    for (const [i, p] of phones.entries()) {
+      await p.prepare();
+      if ((i + 1) % 500 === 0) send({ type: 'progress', done: i + 1 });
+    }
     if (!msg.enroll) {
       // The same first requests the enrolled fleet made (Authenticate + TokenUpdate), signed alike,
       // so both peers' connections and signers are warm before the measured rounds.
@@ -92,7 +106,7 @@ async function handle(msg: FleetRequest): Promise<void> {
     return;
   }
   if (msg.type === 'utilization') {
-    send({ type: 'utilization', elu: performance.eventLoopUtilization(), sessionRetries });
+    send({ type: 'utilization', elu: performance.eventLoopUtilization(), cpuMs: threadCpuMs(), sessionRetries });
     return;
   }
   await world.apns.stop();

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { ApnsSimulator, createCa, issue, issuePushCertificate, type Identity, type SimCa } from '../../simulators/src/apple/index.js';
@@ -36,6 +37,21 @@ export async function openAppleWorld(devices: number): Promise<AppleWorld> {
   return { deviceCa, serverCa, push, apns, identities, identitySeconds: (performance.now() - t0) / 1000 };
 }
 
+/**
+ * CPU time (user + system, ms) this thread has used, from /proc/thread-self/stat (Linux; 10 ms
+ * ticks). Unlike event-loop busy time it does not count the time a runnable thread waits for a CPU
+ * on a loaded machine, so it is the cost to compare (docs/BENCHMARKS.md, "Apple MDM: the command loop").
+ */
+export function threadCpuMs(): number {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Runs `task` over `items` with at most `limit` at once. */
 export async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -67,7 +83,7 @@ export type FleetReply =
       identitySeconds: number;
     }
   | { type: 'fleet-ready'; name: string; enrollSeconds: number; phones: BenchPhone[] }
-  | { type: 'utilization'; elu: EventLoopUtilization; sessionRetries: number }
+  | { type: 'utilization'; elu: EventLoopUtilization; cpuMs: number; sessionRetries: number }
   | { type: 'stopped' }
   /** Phones enrolled so far (every 500): the bench's watchdog is kept alive by progress. */
   | { type: 'progress'; done: number }
@@ -135,9 +151,9 @@ export class FleetWorker {
   }
 
   /** The phone thread's event-loop use so far, and how many check-in sessions had to be tried again. */
-  async utilization(): Promise<{ elu: EventLoopUtilization; sessionRetries: number }> {
+  async utilization(): Promise<{ elu: EventLoopUtilization; cpuMs: number; sessionRetries: number }> {
     const r = await this.ask({ type: 'utilization' }, 'utilization');
-    return { elu: r.elu, sessionRetries: r.sessionRetries };
+    return { elu: r.elu, cpuMs: r.cpuMs, sessionRetries: r.sessionRetries };
   }
 
   /** Surfaces a phone-side failure (a phone that could not finish a session) as a rejection. */

@@ -17,6 +17,9 @@ export interface IosRound {
   /** Event-loop busy time of the server thread (hub or bare server) and of the phone thread. */
   serverBusyMs: number;
   phoneBusyMs: number;
+  /** CPU time of the server thread and of the phone thread over the round (ios-fleet.ts, threadCpuMs). */
+  serverCpuMs: number;
+  phoneCpuMs: number;
   /** Phone check-in sessions that failed on the wire and were tried again. */
   sessionRetries: number;
 }
@@ -50,6 +53,8 @@ function peerSummary(rounds: IosRound[]) {
     enqueued: median(rounds.map((r) => r.enqueuedMs)),
     serverUs: median(rounds.map((r) => (r.serverBusyMs * 1000) / r.commands)),
     phoneUs: median(rounds.map((r) => (r.phoneBusyMs * 1000) / r.commands)),
+    serverCpuUs: median(rounds.map((r) => (r.serverCpuMs * 1000) / r.commands)),
+    phoneCpuUs: median(rounds.map((r) => (r.phoneCpuMs * 1000) / r.commands)),
   };
 }
 
@@ -73,11 +78,11 @@ The peer is the same loop with the hub replaced by a bare HTTP/1.1 keep-alive se
 a canned plist and stores nothing, its pushes sent straight through the same APNs client: the same
 phones, signatures on the wire and APNs simulator. Median of ${r.rounds.length / 2} rounds per peer, alternated.
 
-| | commands/s | p50 issue→COMPLETED (ms) | p99 issue→COMPLETED (ms) | all issued after (ms) | server thread µs/command | phone thread µs/command |
-|---|---:|---:|---:|---:|---:|---:|
-| hub | ${int(hub.rate)} | ${ms(hub.p50)} | ${ms(hub.p99)} | ${ms(hub.enqueued)} | ${int(hub.serverUs)} | ${int(hub.phoneUs)} |
-| bare HTTP server (peer) | ${int(bare.rate)} | ${ms(bare.p50)} | ${ms(bare.p99)} | ${ms(bare.enqueued)} | ${int(bare.serverUs)} | ${int(bare.phoneUs)} |
-| hub / peer | ${ratio(hub.rate / bare.rate)} | ${ratio(hub.p50 / bare.p50)} | ${ratio(hub.p99 / bare.p99)} | | ${ratio(hub.serverUs / bare.serverUs)} | |
+| | commands/s | p50 issue→COMPLETED (ms) | p99 issue→COMPLETED (ms) | all issued after (ms) | server CPU µs/command | phone CPU µs/command | server busy µs/command | phone busy µs/command |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|
+| hub | ${int(hub.rate)} | ${ms(hub.p50)} | ${ms(hub.p99)} | ${ms(hub.enqueued)} | ${int(hub.serverCpuUs)} | ${int(hub.phoneCpuUs)} | ${int(hub.serverUs)} | ${int(hub.phoneUs)} |
+| bare HTTP server (peer) | ${int(bare.rate)} | ${ms(bare.p50)} | ${ms(bare.p99)} | ${ms(bare.enqueued)} | ${int(bare.serverCpuUs)} | ${int(bare.phoneCpuUs)} | ${int(bare.serverUs)} | ${int(bare.phoneUs)} |
+| hub / peer | ${ratio(hub.rate / bare.rate)} | ${ratio(hub.p50 / bare.p50)} | ${ratio(hub.p99 / bare.p99)} | | ${ratio(hub.serverCpuUs / bare.serverCpuUs)} | ${ratio(hub.phoneCpuUs / bare.phoneCpuUs)} | ${ratio(hub.serverUs / bare.serverUs)} | |
 
 Rounds (commands/s): hub ${hub.rates.map(int).join(', ')}; peer ${bare.rates.map(int).join(', ')}. Phone check-in sessions that
 failed on the wire and were tried again (as a phone does): hub ${r.rounds
@@ -89,9 +94,11 @@ failed on the wire and were tried again (as a phone does): hub ${r.rounds
     .join(', ')}.
 Setup, not part of the loop: ${int(r.devices)} identity certificates issued in ${r.identitySeconds.toFixed(1)} s; the
 phones enrolled through the hub (Authenticate + TokenUpdate, 128 at a time) in ${r.enrollSeconds.toFixed(1)} s.
-"Server thread µs/command" is the main thread's event-loop busy time over the round divided by the
-commands (for the hub: REST, store, push queue, APNs client; for the peer: its HTTP server and
-APNs client); the phones' thread signs, sends and parses for both.`;
+"CPU µs/command" is the thread's CPU time (user + system, from /proc/thread-self/stat) over the
+round divided by the commands: the server thread (for the hub: REST, store, push queue, APNs
+client; for the peer: its HTTP server and APNs client) and the phones' thread (APNs simulator,
+signing, sending, reading answers, for both peers). "Busy" is event-loop busy time, which on a
+loaded machine also counts the time a runnable thread waited for a CPU.`;
 }
 
 export async function writeIosSection(section: string): Promise<string> {

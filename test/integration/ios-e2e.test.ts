@@ -1,3 +1,4 @@
+import plist from 'plist';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApnsSimulator, IphoneAgent, issue, issuePushCertificate, type SimCa } from '@edgehub/simulators/apple';
 import { startAppleSandbox, type AppleSandbox } from '@edgehub/simulators/apple/sandbox';
@@ -122,5 +123,31 @@ describe('iOS on the command core: lock a phone end to end (docs/DEVICE-MANAGEME
     );
     expect(res.status).toBe(400);
     await statusOf(issued.commandId, 'COMPLETED');
+  });
+
+  it('ClearPasscode carries the UnlockToken of the latest TokenUpdate, also when it changed after the command was issued', async () => {
+    // A command's plist may be kept from its issue (docs/BENCHMARKS.md); ClearPasscode's never is.
+    phone.busy = true;
+    const issued = await lock('CLEAR_PASSCODE', {});
+    await statusOf(issued.commandId, 'NOTNOW');
+    phone.busy = false;
+    const unlockToken = Buffer.from('a fresh unlock token');
+    await phone.checkin({
+      MessageType: 'TokenUpdate',
+      Topic: topic,
+      UDID: phone.udid,
+      Token: phone.token,
+      PushMagic: phone.pushMagic,
+      UnlockToken: unlockToken,
+    });
+    const res = await phone.put(`${h.baseUrl}/mdm`, plist.build({ Status: 'Idle', UDID: phone.udid }));
+    expect(res.status).toBe(200);
+    const handed = plist.parse(await res.text()) as { CommandUUID: string; Command: { RequestType: string; UnlockToken: Buffer } };
+    expect(handed.CommandUUID).toBe(issued.commandId);
+    expect(handed.Command.RequestType).toBe('ClearPasscode');
+    expect(handed.Command.UnlockToken).toEqual(unlockToken);
+    const done = statusOf(issued.commandId, 'COMPLETED');
+    await phone.put(`${h.baseUrl}/mdm`, plist.build({ CommandUUID: issued.commandId, Status: 'Acknowledged', UDID: phone.udid }));
+    await done;
   });
 });

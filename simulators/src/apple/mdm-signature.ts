@@ -36,15 +36,30 @@ export class MdmSigner {
 
   async sign(body: Buffer): Promise<string> {
     const signature = cryptoSign('sha256', body, this.key);
-    let template = this.templates.get(signature.length);
+    const template = this.template(signature.length);
+    return Buffer.concat([template[0], signature, template[1]]).toString('base64');
+  }
+
+  /**
+   * Builds the structures for the usual signature lengths now (an ECDSA P-256 signature is 70 to
+   * 72 bytes of DER, rarely shorter; an RSA one is the modulus length), so that a fleet's first
+   * requests do not each pay for the ASN.1 encoding.
+   */
+  prepare(): void {
+    if (this.key.asymmetricKeyType === 'ec') for (let n = 68; n <= 72; n++) this.template(n);
+    else this.template(cryptoSign('sha256', Buffer.alloc(0), this.key).length);
+  }
+
+  private template(length: number): [Buffer, Buffer] {
+    let template = this.templates.get(length);
     if (!template) {
-      const marker = Buffer.alloc(signature.length, 0xa5);
+      const marker = Buffer.alloc(length, 0xa5);
       const der = this.encode(marker);
       const at = der.indexOf(marker);
       template = [der.subarray(0, at), der.subarray(at + marker.length)];
-      this.templates.set(signature.length, template);
+      this.templates.set(length, template);
     }
-    return Buffer.concat([template[0], signature, template[1]]).toString('base64');
+    return template;
   }
 
   private encode(signature: Buffer): Buffer {

@@ -1,4 +1,4 @@
-import { X509Certificate, createHash, verify as cryptoVerify } from 'node:crypto';
+import { X509Certificate, hash as digest, verify as cryptoVerify } from 'node:crypto';
 import { CmsFormatError, issuerAndSerial, readCmsSignature, type CmsSignerParts } from './cms-signature.js';
 import { mdmErrors } from './errors.js';
 
@@ -25,7 +25,7 @@ export interface DeviceIdentity {
 export class IdentityVerifier {
   private readonly anchors: X509Certificate[];
   /** Certificates already parsed and chained, by the sha256 of their DER (a device signs every request with the same one). */
-  private readonly verified = new Map<string, { cert: X509Certificate; notAfter: number }>();
+  private readonly verified = new Map<string, { cert: X509Certificate; notBefore: number; notAfter: number }>();
   private static readonly cacheLimit = 100_000;
 
   constructor(
@@ -71,13 +71,15 @@ export class IdentityVerifier {
     let signedBytes: Buffer = body;
     if (parts.signedAttrs) {
       const expected = parts.signedAttrs.messageDigest;
-      if (!expected || !expected.equals(createHash(hash).update(body).digest()))
+      if (!expected || !expected.equals(digest(hash, body, 'buffer')))
         throw mdmErrors.identityInvalid('Mdm-Signature does not verify over the body');
       // The signature covers the attributes DER-encoded as a SET (not with their [0] tag), in the
       // order received: a signer that did not sort them fails here, as it would anywhere.
       signedBytes = parts.signedAttrs.set;
     }
-    const signer = this.certificate(signerDer);
+    // One-shot digests (crypto.hash): a Hash object per digest was a visible cost per request.
+    const signerSha256 = digest('sha256', signerDer, 'hex');
+    const signer = this.verified.get(signerSha256)?.cert ?? new X509Certificate(signerDer);
     const ok = (() => {
       try {
         return cryptoVerify(hash, signedBytes, signer.publicKey, parts.signature);
@@ -86,9 +88,9 @@ export class IdentityVerifier {
       }
     })();
     if (!ok) throw mdmErrors.identityInvalid('Mdm-Signature does not verify over the body');
-    if (parts.certificates.length === 1) return this.checkChain(signer, []);
+    if (parts.certificates.length === 1) return this.checkChain(signer, [], signerSha256);
     const intermediates = parts.certificates.filter((c) => c !== signerDer).map((c) => new X509Certificate(c));
-    return this.checkChain(signer, intermediates);
+    return this.checkChain(signer, intermediates, signerSha256);
   }
 
   /** From the TLS client certificate (DER) of the connection. */
@@ -102,19 +104,13 @@ export class IdentityVerifier {
     return this.checkChain(cert, []);
   }
 
-  private certificate(der: Buffer): X509Certificate {
-    const hit = this.verified.get(createHash('sha256').update(der).digest('hex'));
-    return hit ? hit.cert : new X509Certificate(der);
-  }
-
-  private checkChain(leaf: X509Certificate, pool: X509Certificate[]): DeviceIdentity {
+  private checkChain(leaf: X509Certificate, pool: X509Certificate[], sha256 = digest('sha256', leaf.raw, 'hex')): DeviceIdentity {
     const now = this.clock();
-    const sha256 = createHash('sha256').update(leaf.raw).digest('hex');
     const hit = this.verified.get(sha256);
-    if (hit && hit.cert === leaf && now <= hit.notAfter && Date.parse(leaf.validFrom) <= now) return { certificate: leaf, sha256 };
+    if (hit && hit.cert === leaf && hit.notBefore <= now && now <= hit.notAfter) return { certificate: leaf, sha256 };
     const identity = this.walkChain(leaf, pool, now, sha256);
     if (this.verified.size >= IdentityVerifier.cacheLimit) this.verified.clear();
-    this.verified.set(sha256, { cert: leaf, notAfter: Date.parse(leaf.validTo) });
+    this.verified.set(sha256, { cert: leaf, notBefore: Date.parse(leaf.validFrom), notAfter: Date.parse(leaf.validTo) });
     return identity;
   }
 
