@@ -159,6 +159,12 @@ describe('embedded store over blocks', () => {
     const cut = T + 1_500_250;
     expect(await store.prune(cut)).toBe(model.prune(cut));
     await check();
+    // Writes into blocks the sweep cut: old rows stay gone, new ones and overwrites show.
+    await append(Array.from({ length: 100 }, (_, i) => sample('q', cut + i * 10, `after${i}`)));
+    for (let i = 0; i < 5; i++) await append([sample('p', cut + 1000 * i + 1, i * 3)]);
+    await check();
+    expect(await store.prune(cut + 1)).toBe(model.prune(cut + 1));
+    await check();
     await store.close();
     store = await openEmbeddedTelemetryStore({ path: dir });
     await check();

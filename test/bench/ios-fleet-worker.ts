@@ -84,7 +84,11 @@ async function handle(msg: FleetRequest): Promise<void> {
       };
       world.apns.register(agents[i]!.tokenHex, (magic) => phone.onPush(magic, onError));
     });
-    for (const p of phones) await p.prepare();
+    // Preparing 10,000 signers takes minutes on a loaded machine: progress keeps the bench's watchdog alive.
+    for (const [i, p] of phones.entries()) {
+      await p.prepare();
+      if ((i + 1) % 500 === 0) send({ type: 'progress', done: i + 1 });
+    }
     if (!msg.enroll) {
       // The same first requests the enrolled fleet made (Authenticate + TokenUpdate), signed alike,
       // so both peers' connections and signers are warm before the measured rounds.

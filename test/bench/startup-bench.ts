@@ -19,7 +19,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,14 +96,23 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-/** The node process under `npm start` (npm → sh → node), by walking /proc. */
+/** The node process under `npm start` (npm → sh → node), found in the process group. */
 function nodeChildOf(pid: number): number | undefined {
   const r = spawnSync('pgrep', ['-f', '-g', String(pid), 'hub/dist/bin/hub.js'], { encoding: 'utf8' });
   const pids = r.stdout
     .split('\n')
     .map(Number)
     .filter((n) => n > 0);
-  return pids.find((p) => p !== pid);
+  // The node process itself, not the shell npm runs it through.
+  return pids.find((p) => p !== pid && readComm(p) === 'node');
+}
+
+function readComm(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
 }
 
 async function compilePeer(): Promise<string> {

@@ -188,7 +188,7 @@ function render(r: Results): string {
     'Reading these numbers:',
     '',
     '- post/batch: the hub packs each series of a request straight into its blocks, which is cheaper than the peer writing one LMDB row per sample; what remains is JSON parse, the thing-model check and garbage collection (profile below).',
-    '- Retention: whole blocks go for well under a microsecond per sample. A cut inside blocks re-packs the straddling block of every series it crosses (up to 1,024 rows each), so a sweep that removes a few samples from many series costs per series touched, not per sample removed; each re-pack is its own short transaction (8 at most), so appends wait for one of them at worst.',
+    '- Retention: whole blocks go for well under a microsecond per sample. A cut inside blocks decodes the straddling block of every series it crosses (up to 1,024 rows each) to count what goes, then moves the bytes unchanged to a later key that hides the older rows; so a sweep that removes a few samples from many series costs per series touched, not per sample removed. At most 16 such blocks per transaction, so appends wait for one short transaction at worst.',
     '- queryLatest: the direct read costs a few ms for 2,000 values; the REST call adds the signed-request checks, one registry read per device, serializing a ~60 KB answer and the client parsing it (profile below: garbage collection, fastify serialize, the client). Target not met: the remaining cost is outside the telemetry store (registry reads and the REST pipeline, issue 12 item 9).',
     ...profile('hub post/batch rounds', r.profiles.batch),
     ...profile('queryLatest calls (REST and direct)', r.profiles.latest),

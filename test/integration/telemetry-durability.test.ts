@@ -1,5 +1,5 @@
 /**
- * A measurepoint's `_reply` is only sent once its value is durable (docs/ARCHITECTURE.md,
+ * A measurepoint's `_reply` is only sent once its value is durable (docs/PERFORMANCE-NOTES.md,
  * "Telemetry store"): the real hub binary is killed with SIGKILL the moment a reply arrives, and
  * after a restart over the same data directory every replied value reads back through REST.
  * Both forms: single posts, and post/batch requests.

@@ -3,7 +3,8 @@
  * (docs/PERFORMANCE-NOTES.md, "Telemetry store"):
  *
  *   samples  [assetId, pointId, time, tie?] → { v, q?, r? }   the head: small appends land here
- *   blocks   [assetId, pointId, firstTime]  → packed block     up to BLOCK_ROWS rows, never overlapping
+ *   blocks   [assetId, pointId, firstTime]  → packed block     up to BLOCK_ROWS rows, never overlapping;
+ *                                                              rows before firstTime are hidden (retention)
  *   ages     [firstTime, assetId, pointId]  → { l, n }         last time and row count of each block
  *
  * `compact` moves head rows (and a large append's rows directly) into blocks; readers merge the
@@ -83,7 +84,7 @@ export function compact(dbs: SeriesDbs, assetId: string, pointId: string, incomi
   let old: BlockRow[] = [];
   for (const first of firsts) {
     const block = dbs.blocks.get([assetId, pointId, first]);
-    if (block) old = old.concat(decodeBlock(block));
+    if (block) old = old.concat(visibleRows(block, first));
     dbs.blocks.removeSync([assetId, pointId, first]);
     dbs.ages.removeSync([first, assetId, pointId]);
   }
@@ -116,6 +117,12 @@ export function mergeRuns(older: BlockRow[], newer: BlockRow[]): BlockRow[] {
   while (i < older.length) out.push(older[i++]!);
   while (j < newer.length) out.push(newer[j++]!);
   return out;
+}
+
+/** A block's rows from its key's time on: earlier ones were removed by retention (see sweepBlocks). */
+function visibleRows(block: Uint8Array, first: number): BlockRow[] {
+  const rows = decodeBlock(block);
+  return rows.length > 0 && rows[0]!.time < first ? rows.filter((r) => r.time >= first) : rows;
 }
 
 /** Cuts sorted rows into blocks of at most BLOCK_ROWS, never inside a millisecond (block keys are first times). */
@@ -162,7 +169,7 @@ function* rowsOf(
 ): Generator<BlockRow> {
   const block = dbs.blocks.get([assetId, pointId, first]);
   if (!block) return;
-  const rows = decodeBlock(block);
+  const rows = visibleRows(block, first);
   if (reverse) rows.reverse();
   for (const r of rows) if (r.time >= lo && r.time <= hi) yield r;
 }
@@ -227,14 +234,19 @@ export function sweepBlocks(dbs: SeriesDbs, before: number, maxBlocks: number): 
       budget--;
       continue;
     }
-    budget -= 32;
+    budget -= 16;
     const block = dbs.blocks.get([assetId, pointId, first]);
     dbs.blocks.removeSync([assetId, pointId, first]);
     if (!block) continue;
-    const rows = decodeBlock(block);
+    // The block keeps its bytes under a later key: rows before the key's time are hidden from
+    // every reader and dropped when the block is next re-packed (no re-encoding here).
+    const rows = visibleRows(block, first);
     const keep = rows.filter((r) => r.time >= before);
     removed += rows.length - keep.length;
-    if (keep.length > 0) putBlock(dbs, assetId, pointId, keep);
+    if (keep.length === 0) continue;
+    const from = keep[0]!.time;
+    dbs.blocks.putSync([assetId, pointId, from], block);
+    dbs.ages.putSync([from, assetId, pointId], { l: value.l, n: keep.length });
   }
   return { removed, more: i < due.length };
 }
