@@ -26,19 +26,22 @@ const run =
 const runCompose = requireService(hasCompose, 'docker-compose (Debian package docker-compose, for `config -q`)');
 
 describe.runIf(runCompose)('the deployment files', () => {
-  it('docker-compose.yml is valid, and refuses to start without the certificate-service secret', () => {
+  it('docker-compose.yml is valid, and refuses to start without the certificate-service secret or the hub secret key', () => {
+    const secrets = { EDGEHUB_CERT_SERVICE_SECRET: 'a'.repeat(64), EDGEHUB_SECRET_KEY: Buffer.alloc(32, 7).toString('base64') };
     const ok = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], {
       cwd: repoRoot,
-      env: { ...process.env, EDGEHUB_CERT_SERVICE_SECRET: 'a'.repeat(64) },
+      env: { ...process.env, ...secrets },
       encoding: 'utf8',
     });
     expect(ok.stderr).toBe('');
     expect(ok.status).toBe(0);
-    const env = { ...process.env };
-    delete env['EDGEHUB_CERT_SERVICE_SECRET'];
-    const missing = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: repoRoot, env, encoding: 'utf8' });
-    expect(missing.status).not.toBe(0);
-    expect(missing.stderr).toContain('EDGEHUB_CERT_SERVICE_SECRET');
+    for (const name of Object.keys(secrets)) {
+      const env: NodeJS.ProcessEnv = { ...process.env, ...secrets };
+      delete env[name];
+      const missing = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: repoRoot, env, encoding: 'utf8' });
+      expect(missing.status).not.toBe(0);
+      expect(missing.stderr).toContain(name);
+    }
   });
 
   it.runIf(hasHaproxy)("hub/deploy/haproxy.cfg is the template's rendering for the compose services, and HAProxy accepts it", async () => {

@@ -105,8 +105,13 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       ws: options.ports.ws || (await freePort(host)),
       http: options.ports.http || (await freePort(host)),
     };
+    // Every node seals and opens stored secrets with one key (docs/SECURITY.md, "Secrets at rest").
+    const given = { ...process.env, ...options.hubEnv };
+    const secretKey =
+      given['HUB_SECRET_KEY'] || given['HUB_SECRET_KEY_FILE'] ? {} : { HUB_SECRET_KEY_FILE: await hubSecretKeyFile(dataDir) };
     const baseEnv: NodeJS.ProcessEnv = {
       ...process.env,
+      ...secretKey,
       HUB_DATA_DIR: join(dataDir, 'hub'),
       REDIS_URL: redisUrl,
       HUB_CERT_SERVICE_URL: `http://${host}:${certPort}`,
@@ -188,6 +193,17 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     await stopAll();
     throw err;
   }
+}
+
+/** The hubs' secret key file (32 random bytes, base64): generated once, 0600, in the cluster's data dir. */
+async function hubSecretKeyFile(dataDir: string): Promise<string> {
+  const path = join(dataDir, 'hub-secret.key');
+  try {
+    await readFile(path, 'utf8');
+  } catch {
+    await writeSecretFile(path, randomBytes(32).toString('base64') + '\n');
+  }
+  return path;
 }
 
 /** The hub ↔ certificate-service secret: generated once, kept 0600 in the cluster's data dir. */
