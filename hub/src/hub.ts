@@ -129,6 +129,13 @@ export const redactPaths = [
   '*.productSecret',
   '*.encryption',
   '*.accessToken',
+  // Private keys (the APNs push key, generated identities) and any secret a record carries.
+  'keyPem',
+  'privateKey',
+  'secretKey',
+  '*.keyPem',
+  '*.privateKey',
+  '*.secretKey',
   'req.headers["apim-accesstoken"]',
   'req.headers["apim-signature"]',
 ];
