@@ -117,6 +117,8 @@ describe('edgehub CLI: commands and the stream', () => {
       cli.run(['--json', 'command', 'list', '--status', 'pending']),
       cli.run(['--json', 'command', 'list', name(offline), '--kind', 'invokeService', '--all']),
     ]);
+    expect(pending.code, pending.stderr).toBe(0);
+    expect(mine.code, mine.stderr).toBe(0);
     expect((JSON.parse(pending.stdout) as { items: { commandId: string }[] }).items.map((c) => c.commandId)).toEqual([commandId]);
     expect((JSON.parse(mine.stdout) as { items: { commandId: string }[] }).items.map((c) => c.commandId)).toEqual([commandId]);
 

@@ -1,3 +1,4 @@
+import { codes } from '../errors.js';
 import { signedHeaders, tokenEncryption } from '../signing/apim.js';
 
 /** A response of the Connection Service or admin API, with its HTTP status. */
@@ -18,6 +19,8 @@ export interface ApiClientOptions {
   accessSecret: string;
   /** Refresh the token this many seconds before it expires. */
   refreshMarginSeconds?: number;
+  /** Epoch milliseconds for the token request's timestamp (default Date.now). */
+  clock?: () => number;
 }
 
 export class ApiError extends Error {
@@ -52,21 +55,37 @@ export class ApiClient {
     return this.pendingToken;
   }
 
+  /**
+   * A token request is signed over the millisecond it is sent in, and the hub accepts each signature
+   * once (docs/PROTOCOL.md §1, 1001). Another client of the same application (a second CLI process,
+   * another edge) signing in the same millisecond gets 1001 for a request it never sent twice: it
+   * signs again in a later millisecond, a few times at most.
+   */
   private async fetchToken(): Promise<string> {
-    const timestamp = Date.now();
-    const res = await fetch(new URL('/apim-token-service/v2.0/token/get', this.opts.baseUrl), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json;charset=UTF-8' },
-      body: JSON.stringify({
-        appKey: this.opts.accessKey,
-        encryption: tokenEncryption(this.opts.accessKey, timestamp, this.opts.accessSecret),
-        timestamp,
-      }),
-    });
-    const body = (await res.json()) as { status: number; msg: string; data?: { accessToken: string; expire: number } };
-    if (body.status !== 0 || !body.data) throw new ApiError(res.status, body.status, body.msg);
-    this.token = { value: body.data.accessToken, expiresAt: Date.now() + body.data.expire * 1000 };
-    return this.token.value;
+    const clock = this.opts.clock ?? Date.now;
+    let last = -1;
+    for (let attempt = 1; ; attempt++) {
+      let timestamp = clock();
+      while (timestamp <= last) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        timestamp = clock();
+      }
+      last = timestamp;
+      const res = await fetch(new URL('/apim-token-service/v2.0/token/get', this.opts.baseUrl), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json;charset=UTF-8' },
+        body: JSON.stringify({
+          appKey: this.opts.accessKey,
+          encryption: tokenEncryption(this.opts.accessKey, timestamp, this.opts.accessSecret),
+          timestamp,
+        }),
+      });
+      const body = (await res.json()) as { status: number; msg: string; data?: { accessToken: string; expire: number } };
+      if (body.status === codes.tokenReplayedEncryption && attempt < 5) continue;
+      if (body.status !== 0 || !body.data) throw new ApiError(res.status, body.status, body.msg);
+      this.token = { value: body.data.accessToken, expiresAt: Date.now() + body.data.expire * 1000 };
+      return this.token.value;
+    }
   }
 
   /** A signed call; resolves with the envelope whatever its code. */
