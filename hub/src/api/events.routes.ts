@@ -5,7 +5,7 @@ import { InvalidTelemetryInput, MAX_HISTORY_LIMIT, type TelemetryStore } from '.
 import { connectRoute } from './connect-route.js';
 import { deviceRefOf } from './device-ref.js';
 import { ok } from './envelope.js';
-import { DEFAULT_HISTORY_PAGE, MAX_HISTORY_POINTS, MAX_HISTORY_RANGE_MS, parseTime } from './measurepoints.routes.js';
+import { DEFAULT_HISTORY_PAGE, MAX_HISTORY_POINTS, historyRange } from './measurepoints.routes.js';
 import { actionQuery, deviceRefQuery } from './schemas.js';
 
 const eventIdSchema = { type: 'string', minLength: 1, maxLength: 256 } as const;
@@ -57,15 +57,7 @@ export async function eventRoutes(
     handler: async (req) => {
       const body = req.body as EventHistoryBody;
       const device = await registry.devices.require(req.orgId!, deviceRefOf(req.query as object));
-      const startTime = parseTime(body.startTime, 'startTime');
-      const endTime = parseTime(body.endTime, 'endTime');
-      if (endTime <= startTime)
-        throw new EnosError(
-          codes.invalidArgument,
-          'Invalid Argument endTime: must be later than startTime (the range is startTime <= time < endTime)',
-        );
-      if (endTime - startTime > MAX_HISTORY_RANGE_MS)
-        throw new EnosError(codes.invalidArgument, 'Invalid Argument endTime: the range may span at most 31 days from startTime');
+      const { startTime, endTime } = historyRange(body);
       try {
         const page = await telemetry.eventHistory({
           assetId: device.assetId,

@@ -137,15 +137,7 @@ export async function measurepointRoutes(
     handler: async (req) => {
       const body = req.body as HistoryBody;
       const device = await registry.devices.require(req.orgId!, deviceRefOf(req.query as object));
-      const startTime = parseTime(body.startTime, 'startTime');
-      const endTime = parseTime(body.endTime, 'endTime');
-      if (endTime <= startTime)
-        throw new EnosError(
-          codes.invalidArgument,
-          'Invalid Argument endTime: must be later than startTime (the range is startTime <= time < endTime)',
-        );
-      if (endTime - startTime > MAX_HISTORY_RANGE_MS)
-        throw new EnosError(codes.invalidArgument, 'Invalid Argument endTime: the range may span at most 31 days from startTime');
+      const { startTime, endTime } = historyRange(body);
       const query: Parameters<TelemetryStore['history']>[0] = {
         assetId: device.assetId,
         pointIds: body.measurepoints,
@@ -181,6 +173,20 @@ async function requireDevice(registry: Registry, orgId: string, ref: DeviceRef, 
   // Another org's device is indistinguishable from a missing one.
   if (!d || d.orgId !== orgId) throw new EnosError(codes.deviceNotFound, `Device cannot be found: ${field}`);
   return d;
+}
+
+/** A history query's range, startTime <= time < endTime, at most 31 days; 99400 naming the field otherwise. */
+export function historyRange(body: { startTime: number | string; endTime: number | string }): { startTime: number; endTime: number } {
+  const startTime = parseTime(body.startTime, 'startTime');
+  const endTime = parseTime(body.endTime, 'endTime');
+  if (endTime <= startTime)
+    throw new EnosError(
+      codes.invalidArgument,
+      'Invalid Argument endTime: must be later than startTime (the range is startTime <= time < endTime)',
+    );
+  if (endTime - startTime > MAX_HISTORY_RANGE_MS)
+    throw new EnosError(codes.invalidArgument, 'Invalid Argument endTime: the range may span at most 31 days from startTime');
+  return { startTime, endTime };
 }
 
 export function parseTime(v: number | string, field: string): number {
