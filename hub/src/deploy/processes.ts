@@ -78,10 +78,17 @@ export async function startProcess(
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (await canBind(host, port)) return port;
+    // A port handed out earlier may not be bound yet (HAProxy starts after the hubs): never hand it out twice.
+    if (issuedPorts.has(port)) continue;
+    if (await canBind(host, port)) {
+      issuedPorts.add(port);
+      return port;
+    }
   }
   throw new Error(`no free port found on ${host} between 20000 and 32000`);
 }
+
+const issuedPorts = new Set<number>();
 
 function canBind(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
