@@ -8,6 +8,7 @@
  * A post stays all or nothing on its own: when a group append fails, each post of the group is
  * appended again by itself, so one post the store refuses fails alone and its neighbours are kept.
  */
+import { performance } from 'node:perf_hooks';
 import type { SampleInput, TelemetryStore } from './store/port.js';
 
 interface Group {
@@ -20,7 +21,11 @@ interface Group {
 export class AppendGroups {
   private open: Group | undefined;
 
-  constructor(private readonly store: Pick<TelemetryStore, 'appendMeasurepoints'>) {}
+  constructor(
+    private readonly store: Pick<TelemetryStore, 'appendMeasurepoints'>,
+    /** Told how long each group append took, in seconds (the hub's `edgehub_telemetry_append_seconds`). */
+    private readonly timed?: (seconds: number) => void,
+  ) {}
 
   /** Appends one post's samples with those of the other posts of this turn; resolves once they are durable. */
   async append(samples: SampleInput[]): Promise<void> {
@@ -38,10 +43,17 @@ export class AppendGroups {
     // After the current turn's I/O callbacks: every post read in this turn joins the group.
     setImmediate(() => {
       this.open = undefined;
-      this.store.appendMeasurepoints(group.samples).then(release, () => {
-        group.failed = true;
-        release();
-      });
+      const started = performance.now();
+      this.store.appendMeasurepoints(group.samples).then(
+        () => {
+          this.timed?.((performance.now() - started) / 1000);
+          release();
+        },
+        () => {
+          group.failed = true;
+          release();
+        },
+      );
     });
     return group;
   }

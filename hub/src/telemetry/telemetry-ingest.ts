@@ -28,8 +28,10 @@ export class TelemetryIngest implements Ingest {
     readonly store: TelemetryStore,
     private readonly stream: StreamSink = noStream,
     private readonly log?: Log,
+    /** Told how long each grouped append of posts took to become durable, in seconds. */
+    appendTimed?: (seconds: number) => void,
   ) {
-    this.groups = new AppendGroups(store);
+    this.groups = new AppendGroups(store, appendTimed);
   }
 
   async measurepoints(
