@@ -61,6 +61,7 @@ import { AlertRules } from './alerts/alert-rules.js';
 import { AlertEngine } from './alerts/alert-engine.js';
 import { WebhookSender } from './alerts/webhook.js';
 import { alertSpecs } from './alerts/records.js';
+import { startMdmTlsListener, type MdmTlsListener } from './device-types/ios/mdm-tls-listener.js';
 
 export interface Hub {
   config: HubConfig;
@@ -110,6 +111,8 @@ export interface HubAddresses {
   mqtt?: AddressInfo;
   mqtts?: AddressInfo;
   ws?: AddressInfo;
+  /** The Apple MDM endpoints over HTTPS with client certificates (HUB_IOS_MDM_TLS_PORT), when on. */
+  iosMdmTls?: AddressInfo;
 }
 
 export const VERSION = '0.1.0';
@@ -387,6 +390,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     config.oauthTokenTtlSeconds,
     clock,
   );
+  let mdmTls: MdmTlsListener | undefined;
   const api = await buildApi({
     health: () => (draining ? 'draining' : link && !link.connected ? 'degraded' : 'ok'),
     registry,
@@ -453,7 +457,25 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       // cluster's fan-out (for SSE) without accepting devices.
       if (config.role === 'manager') return { http: api.server.address() as AddressInfo };
       const listeners = await broker.listen();
-      return { http: api.server.address() as AddressInfo, mqtt: listeners.tcp, mqtts: listeners.tls, ws: listeners.ws };
+      // The Apple device endpoints over mutual TLS, same routes and server certificate as the MQTT TLS listener.
+      if (config.iosMdmTlsPort !== undefined && deviceTypes.has('ios')) {
+        mdmTls = await startMdmTlsListener({
+          host: config.http.host,
+          port: config.iosMdmTlsPort,
+          material: broker.serverCertificates.material,
+          routing: (req, res) => api.routing(req, res),
+          keepAliveTimeoutMs: api.server.keepAliveTimeout,
+        });
+        const listener = mdmTls;
+        broker.serverCertificates.start((material) => listener.setMaterial(material));
+      }
+      return {
+        http: api.server.address() as AddressInfo,
+        mqtt: listeners.tcp,
+        mqtts: listeners.tls,
+        ws: listeners.ws,
+        ...(mdmTls ? { iosMdmTls: mdmTls.address } : {}),
+      };
     },
     async drain() {
       draining = true;
@@ -472,6 +494,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       await commands.stop();
       await deviceTypes.close();
       await broker.close();
+      await mdmTls?.close();
       await api.close();
       await link?.close();
       throttleRedis?.disconnect();
