@@ -329,6 +329,8 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     link?.nodeId,
   );
   sources = { connections: () => broker.sessions.size, queueDepth: () => commands.queueDepth() };
+  // Single writer: devices with queued commands / active OTA tasks tracked in memory (commands/pending-work.ts).
+  if (cacheRecords) await commands.trackPendingInMemory();
   await commands.start();
   const push = openPushCore({
     commands,
@@ -338,7 +340,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     clock,
     ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
   });
-  await ota.start(clusterChannel ?? localChannel);
+  await ota.start(clusterChannel ?? localChannel, { singleWriter: cacheRecords });
   if (link && clusterChannel) handleNodeMessages(link, broker, commands, clusterChannel, log.child({ component: 'cluster' }));
   const liveness = link
     ? await startLiveness(
