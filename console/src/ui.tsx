@@ -41,6 +41,42 @@ export function useLoad<T>(
   return { ...state, reload };
 }
 
+/**
+ * One user action and its outcome on screen: `run` clears the last outcome, does the work, then shows
+ * the message the work returns, or the hub's error. `fail` shows a refusal found before calling the hub.
+ */
+export interface Action {
+  error: string;
+  done: string;
+  run: (work: () => Promise<string>) => Promise<void>;
+  fail: (text: string) => void;
+}
+
+export function useAction(): Action {
+  const [outcome, setOutcome] = useState({ error: '', done: '' });
+  const run = useCallback(async (work: () => Promise<string>) => {
+    setOutcome({ error: '', done: '' });
+    try {
+      const done = await work();
+      setOutcome({ error: '', done });
+    } catch (err) {
+      setOutcome({ error: describe(err), done: '' });
+    }
+  }, []);
+  const fail = useCallback((text: string) => setOutcome({ error: text, done: '' }), []);
+  return { ...outcome, run, fail };
+}
+
+/** The outcome of an action: its error (an alert) or what it did (a status). */
+export function Outcome({ of }: { of: Pick<Action, 'error' | 'done'> }): JSX.Element {
+  return (
+    <>
+      <ErrorText text={of.error} />
+      {of.done && <Status text={of.done} />}
+    </>
+  );
+}
+
 export function Field(props: {
   label: string;
   value: string;

@@ -4,7 +4,7 @@ import { endpoints } from '../api/endpoints.js';
 import { appPlatforms, type App, type LifecycleState, type Release } from '../api/dm-types.js';
 import type { Session } from '../api/session.js';
 import { href } from '../router.js';
-import { ErrorText, Field, Section, Select, Status, describe, formatTime, useId, useLoad } from '../ui.js';
+import { ErrorText, Field, Outcome, Section, Select, formatTime, useAction, useId, useLoad } from '../ui.js';
 
 /**
  * The app publisher (docs/DEVICE-MANAGEMENT.md, "Applications"): enterprise apps, a release per
@@ -59,25 +59,20 @@ function NewApp({ session, onCreated }: { session: Session; onCreated: () => voi
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const [category, setCategory] = useState('');
-  const [error, setError] = useState('');
-  const [done, setDone] = useState('');
-  const submit = async (e: Event) => {
+  const action = useAction();
+  const submit = (e: Event) => {
     e.preventDefault();
-    setError('');
-    setDone('');
-    try {
+    void action.run(async () => {
       const a = await session.dmAt<App>(
         endpoints.pubAppCreate,
         {},
         { name: name.trim(), description: description.trim(), ...(category.trim() ? { category: category.trim() } : {}) },
       );
-      setDone(`Created app ${a.name}`);
       setName('');
       setDescription('');
       onCreated();
-    } catch (err) {
-      setError(describe(err));
-    }
+      return `Created app ${a.name}`;
+    });
   };
   return (
     <Section title="New app">
@@ -85,8 +80,7 @@ function NewApp({ session, onCreated }: { session: Session; onCreated: () => voi
         <Field label="App name" value={name} onInput={setName} required />
         <Field label="Description" value={description} onInput={setDescription} />
         <Field label="Category" value={category} onInput={setCategory} />
-        <ErrorText text={error} />
-        {done && <Status text={done} />}
+        <Outcome of={action} />
         <button type="submit" class="primary" disabled={name.trim() === ''}>
           Create app
         </button>
@@ -101,27 +95,22 @@ function AppReleases({ session, appId, onChange }: { session: Session; appId: st
   const [platform, setPlatform] = useState<string>('android');
   const [packageName, setPackageName] = useState('');
   const [version, setVersion] = useState('');
-  const [error, setError] = useState('');
-  const [done, setDone] = useState('');
+  const action = useAction();
   const reload = () => {
     app.reload();
     onChange();
   };
-  const addRelease = async (e: Event) => {
+  const addRelease = (e: Event) => {
     e.preventDefault();
-    setError('');
-    setDone('');
-    try {
+    void action.run(async () => {
       const r = await session.dmAt<Release>(
         endpoints.pubReleaseCreate,
         { appId },
         { platform, packageName: packageName.trim(), version: version.trim() },
       );
-      setDone(`Added release ${r.version} for ${r.platform}`);
       reload();
-    } catch (err) {
-      setError(describe(err));
-    }
+      return `Added release ${r.version} for ${r.platform}`;
+    });
   };
   return (
     <>
@@ -146,8 +135,7 @@ function AppReleases({ session, appId, onChange }: { session: Session; appId: st
             required
           />
           <Field label="Version" value={version} onInput={setVersion} required />
-          <ErrorText text={error} />
-          {done && <Status text={done} />}
+          <Outcome of={action} />
           <button type="submit" class="primary" disabled={!packageName.trim() || !version.trim()}>
             Add release
           </button>
@@ -172,19 +160,13 @@ function ReleaseCard(props: { session: Session; release: Release; next: Lifecycl
   const fileId = useId('artifact');
   const [file, setFile] = useState<File | null>(null);
   const [reason, setReason] = useState('');
-  const [error, setError] = useState('');
-  const [done, setDone] = useState('');
-  const run = async (label: string, call: () => Promise<unknown>) => {
-    setError('');
-    setDone('');
-    try {
+  const action = useAction();
+  const run = (label: string, call: () => Promise<unknown>) =>
+    action.run(async () => {
       await call();
-      setDone(label);
       props.onChange();
-    } catch (err) {
-      setError(describe(err));
-    }
-  };
+      return label;
+    });
   const title = `${r.platform} ${r.version}`;
   return (
     <section class="release" aria-label={`Release ${title}`} data-release={r.uuid}>
@@ -248,8 +230,7 @@ function ReleaseCard(props: { session: Session; release: Release; next: Lifecycl
           ))}
         </div>
       )}
-      <ErrorText text={error} />
-      {done && <Status text={done} />}
+      <Outcome of={action} />
       <details>
         <summary>Life cycle history</summary>
         <ol>

@@ -11,7 +11,7 @@ import {
   type Subscription,
 } from '../api/dm-types.js';
 import type { Session } from '../api/session.js';
-import { ErrorText, Field, Section, Select, Status, describe, formatTime, useLoad } from '../ui.js';
+import { ErrorText, Field, Outcome, Section, Select, describe, formatTime, useAction, useLoad } from '../ui.js';
 
 /**
  * The app store (docs/DEVICE-MANAGEMENT.md, "Applications"): published releases, installed (or
@@ -133,8 +133,7 @@ function Install(props: { session: Session; app: App; release: Release; onDone: 
   const [targetType, setTargetType] = useState<string>('group');
   const [target, setTarget] = useState('');
   const [when, setWhen] = useState('');
-  const [error, setError] = useState('');
-  const [done, setDone] = useState('');
+  const outcome = useAction();
   const choices =
     targetType === 'group'
       ? (groups.data?.deviceGroups ?? []).map((g) => ({ value: g.id, label: g.name }))
@@ -142,23 +141,19 @@ function Install(props: { session: Session; app: App; release: Release; onDone: 
   const chosen = choices.some((c) => c.value === target) ? target : (choices[0]?.value ?? '');
   const at = when ? new Date(when).getTime() : undefined;
 
-  const submit = async (e: Event) => {
+  const submit = (e: Event) => {
     e.preventDefault();
-    setError('');
-    setDone('');
-    if (at !== undefined && !Number.isFinite(at)) return setError('The scheduled time is not a date.');
-    try {
+    if (at !== undefined && !Number.isFinite(at)) return outcome.fail('The scheduled time is not a date.');
+    void outcome.run(async () => {
       const s = await session.dmAt<Subscription>(
         endpoints.storeSubscribe,
         { uuid: release.uuid, targetType, action },
         [chosen],
         at !== undefined ? { timestamp: at } : {},
       );
-      setDone(s.state === 'SCHEDULED' ? `Scheduled ${action} of ${title} for ${formatTime(s.scheduledAt)}` : `${action} of ${title} sent`);
       props.onDone();
-    } catch (err) {
-      setError(describe(err));
-    }
+      return s.state === 'SCHEDULED' ? `Scheduled ${action} of ${title} for ${formatTime(s.scheduledAt)}` : `${action} of ${title} sent`;
+    });
   };
   return (
     <form class="release" aria-label={`Install ${title}`} onSubmit={(e) => void submit(e)}>
@@ -182,8 +177,8 @@ function Install(props: { session: Session; app: App; release: Release; onDone: 
           {when ? 'Schedule' : 'Send now'}
         </button>
       </div>
-      <ErrorText text={error || groups.error || devices.error} />
-      {done && <Status text={done} />}
+      <ErrorText text={groups.error || devices.error} />
+      <Outcome of={outcome} />
     </form>
   );
 }

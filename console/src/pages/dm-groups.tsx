@@ -4,7 +4,7 @@ import { endpoints } from '../api/endpoints.js';
 import type { DmDevice, Group } from '../api/dm-types.js';
 import type { Session } from '../api/session.js';
 import { href } from '../router.js';
-import { ErrorText, Field, Section, Select, Status, describe, useLoad } from '../ui.js';
+import { ErrorText, Field, Outcome, Section, Select, useAction, useLoad } from '../ui.js';
 
 /**
  * Device groups (docs/DEVICE-MANAGEMENT.md, "Groups"): list, create, rename and re-describe, and
@@ -59,29 +59,23 @@ export function Groups({ session, selected }: { session: Session; selected: stri
 function NewGroup({ session, onCreated }: { session: Session; onCreated: () => void }): JSX.Element {
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
-  const [error, setError] = useState('');
-  const [done, setDone] = useState('');
-  const submit = async (e: Event) => {
+  const action = useAction();
+  const submit = (e: Event) => {
     e.preventDefault();
-    setError('');
-    setDone('');
-    try {
+    void action.run(async () => {
       const g = await session.dmAt<Group>(endpoints.mdmGroupCreate, {}, { name: name.trim(), description: description.trim() });
-      setDone(`Created group ${g.name}`);
       setName('');
       setDescription('');
       onCreated();
-    } catch (err) {
-      setError(describe(err));
-    }
+      return `Created group ${g.name}`;
+    });
   };
   return (
     <Section title="New group">
-      <form aria-label="New group" onSubmit={(e) => void submit(e)}>
+      <form aria-label="New group" onSubmit={submit}>
         <Field label="Group name" value={name} onInput={setName} required />
         <Field label="Description" value={description} onInput={setDescription} />
-        <ErrorText text={error} />
-        {done && <Status text={done} />}
+        <Outcome of={action} />
         <button type="submit" class="primary" disabled={name.trim() === ''}>
           Create group
         </button>
@@ -93,30 +87,24 @@ function NewGroup({ session, onCreated }: { session: Session; onCreated: () => v
 function EditGroup({ session, group, onSaved }: { session: Session; group: Group; onSaved: () => void }): JSX.Element {
   const [name, setName] = useState(group.name);
   const [description, setDescription] = useState(group.description ?? '');
-  const [error, setError] = useState('');
-  const [done, setDone] = useState('');
-  const submit = async (e: Event) => {
+  const action = useAction();
+  const submit = (e: Event) => {
     e.preventDefault();
-    setError('');
-    setDone('');
-    try {
+    void action.run(async () => {
       await session.dmAt(endpoints.mdmGroupUpdate, { groupId: group.id }, { name: name.trim(), description: description.trim() });
-      setDone('Group saved');
       onSaved();
-    } catch (err) {
-      setError(describe(err));
-    }
+      return 'Group saved';
+    });
   };
   return (
     <Section title={`Edit group ${group.name}`}>
       <p>
         <a href={href('groups')}>New group</a>
       </p>
-      <form aria-label="Edit group" onSubmit={(e) => void submit(e)}>
+      <form aria-label="Edit group" onSubmit={submit}>
         <Field label="Group name" value={name} onInput={setName} required />
         <Field label="Description" value={description} onInput={setDescription} />
-        <ErrorText text={error} />
-        {done && <Status text={done} />}
+        <Outcome of={action} />
         <button type="submit" class="primary" disabled={name.trim() === ''}>
           Save group
         </button>
@@ -138,28 +126,22 @@ function Members({ session, group }: { session: Session; group: Group }): JSX.El
     (d) => !d.groupIds.includes(group.id) && !members.data?.devices.some((m) => m.id === d.id),
   );
   const [pick, setPick] = useState('');
-  const [error, setError] = useState('');
-  const [done, setDone] = useState('');
+  const action = useAction();
   useEffect(() => {
     if (!outside.some((d) => key(d) === pick)) setPick(outside[0] ? key(outside[0]) : '');
   }, [outside.map(key).join(',')]);
 
-  const change = async (d: { id: string; type: string }, add: boolean) => {
-    setError('');
-    setDone('');
-    try {
+  const change = (d: { id: string; type: string }, add: boolean) =>
+    action.run(async () => {
       await session.dmAt(add ? endpoints.mdmGroupAdd : endpoints.mdmGroupRemove, { groupId: group.id }, [{ id: d.id, type: d.type }]);
-      setDone(`${add ? 'Added' : 'Removed'} ${d.id}`);
       members.reload();
       all.reload();
-    } catch (err) {
-      setError(describe(err));
-    }
-  };
+      return `${add ? 'Added' : 'Removed'} ${d.id}`;
+    });
   return (
     <Section title={`Members of ${group.name}`}>
-      <ErrorText text={members.error || all.error || error} />
-      {done && <Status text={done} />}
+      <ErrorText text={members.error || all.error} />
+      <Outcome of={action} />
       <table>
         <caption class="sr-only">Members</caption>
         <thead>

@@ -13,7 +13,7 @@ import {
 } from '../api/dm-types.js';
 import type { Session } from '../api/session.js';
 import { href } from '../router.js';
-import { ErrorText, Field, Section, Select, Status, describe, formatTime, useLoad } from '../ui.js';
+import { ErrorText, Field, Outcome, Section, Select, Status, describe, formatTime, useAction, useLoad } from '../ui.js';
 
 /** Device types that take policies (docs/DEVICE-MANAGEMENT.md, "Policies"). */
 const POLICY_TYPES = ['android', 'ios', 'windows'];
@@ -125,8 +125,7 @@ function PolicyForm({ session, policy, onSaved }: { session: Session; policy: Po
   );
   const [assignedGroups, setAssignedGroups] = useState<string[]>(policy?.deviceGroups ?? []);
   const [devicesText, setDevicesText] = useState((policy?.deviceIdentifiers ?? []).join(', '));
-  const [error, setError] = useState('');
-  const [done, setDone] = useState('');
+  const action = useAction();
   const devices = useLoad(
     () => session.dmAt<{ devices: DmDevice[] }>(endpoints.mdmDevices, {}, undefined, { type: deviceType, limit: 100 }),
     [session, deviceType],
@@ -145,10 +144,8 @@ function PolicyForm({ session, policy, onSaved }: { session: Session; policy: Po
   const problems = features.map((f) => contentProblem(f.content));
   const ready = name.trim() !== '' && features.length > 0 && features.every((f) => f.featureCode) && problems.every((p) => !p);
 
-  const submit = async (e: Event) => {
+  const submit = (e: Event) => {
     e.preventDefault();
-    setError('');
-    setDone('');
     const body = {
       policyName: name.trim(),
       description: description.trim(),
@@ -167,15 +164,13 @@ function PolicyForm({ session, policy, onSaved }: { session: Session; policy: Po
         .map((s) => s.trim())
         .filter(Boolean),
     };
-    try {
+    void action.run(async () => {
       const saved = policy
         ? await session.dmAt<Policy>(endpoints.mdmPolicyUpdate, { policyId: policy.id }, body)
         : await session.dmAt<Policy>(endpoints.mdmPolicyCreate, {}, body);
-      setDone(`${policy ? 'Saved' : 'Created'} policy ${saved.policyName}`);
       onSaved();
-    } catch (err) {
-      setError(describe(err));
-    }
+      return `${policy ? 'Saved' : 'Created'} policy ${saved.policyName}`;
+    });
   };
 
   return (
@@ -257,8 +252,8 @@ function PolicyForm({ session, policy, onSaved }: { session: Session; policy: Po
             Add feature
           </button>
         </fieldset>
-        <ErrorText text={error || types.error} />
-        {done && <Status text={done} />}
+        <ErrorText text={types.error} />
+        <Outcome of={action} />
         <button type="submit" class="primary" disabled={!ready}>
           {policy ? 'Save policy' : 'Create policy'}
         </button>

@@ -6,7 +6,7 @@ import type { Product } from '../api/types.js';
 import { parseThingModel } from '../model/thing-model-check.js';
 import { ThingModelForm } from '../ui/thing-model-form.js';
 import { href } from '../router.js';
-import { ErrorText, Field, Section, Select, Status, describe, useId, useLoad } from '../ui.js';
+import { ErrorText, Field, Outcome, Section, Select, useAction, useId, useLoad } from '../ui.js';
 
 const example = JSON.stringify(
   { measurepoints: { power: { name: 'Active power', dataType: 'DOUBLE', unit: 'kW' } }, attributes: {}, events: {}, services: {} },
@@ -66,16 +66,14 @@ function NewProduct({ session, onCreated }: { session: Session; onCreated: () =>
   const [name, setName] = useState('');
   const [type, setType] = useState('Device');
   const [model, setModel] = useState(example);
-  const [error, setError] = useState('');
-  const [done, setDone] = useState('');
+  const action = useAction();
   const parsed = parseThingModel(model);
 
-  const submit = async (e: Event) => {
+  const submit = (e: Event) => {
     e.preventDefault();
-    setError('');
-    setDone('');
-    if (!parsed.model) return setError('Fix the thing model first.');
-    try {
+    const thingModel = parsed.model;
+    if (!thingModel) return action.fail('Fix the thing model first.');
+    void action.run(async () => {
       const r = await session.call<string>(
         endpoints.productCreate,
         {},
@@ -84,15 +82,13 @@ function NewProduct({ session, onCreated }: { session: Session; onCreated: () =>
           productType: type,
           dataFormat: 'Json',
           biDirectionalAuth: false,
-          thingModel: parsed.model,
+          thingModel,
         },
       );
-      setDone(`Created product ${r.data}`);
       setName('');
       onCreated();
-    } catch (err) {
-      setError(describe(err));
-    }
+      return `Created product ${r.data}`;
+    });
   };
   return (
     <Section title="New product">
@@ -100,8 +96,7 @@ function NewProduct({ session, onCreated }: { session: Session; onCreated: () =>
         <Field label="Product name" value={name} onInput={setName} required />
         <Select label="Product type" value={type} onChange={setType} options={['Device', 'Gateway']} />
         <ModelEditor value={model} onInput={setModel} problems={parsed.problems.map((p) => `${p.path}: ${p.message}`)} />
-        <ErrorText text={error} />
-        {done && <Status text={done} />}
+        <Outcome of={action} />
         <button type="submit" class="primary" disabled={!parsed.model}>
           Create product
         </button>
@@ -113,24 +108,20 @@ function NewProduct({ session, onCreated }: { session: Session; onCreated: () =>
 function EditProduct({ session, productKey, onSaved }: { session: Session; productKey: string; onSaved: () => void }): JSX.Element {
   const product = useLoad(() => session.call<Product>(endpoints.productGet, { productKey }).then((r) => r.data), [session, productKey]);
   const [model, setModel] = useState('');
-  const [error, setError] = useState('');
-  const [done, setDone] = useState('');
+  const action = useAction();
   useEffect(() => {
     if (product.data) setModel(JSON.stringify(product.data.thingModel ?? {}, null, 2));
   }, [product.data]);
   const parsed = parseThingModel(model);
-  const save = async (e: Event) => {
+  const save = (e: Event) => {
     e.preventDefault();
-    setError('');
-    setDone('');
-    if (!parsed.model) return;
-    try {
-      await session.call(endpoints.productUpdate, { productKey }, { thingModel: parsed.model });
-      setDone('Thing model saved');
+    const thingModel = parsed.model;
+    if (!thingModel) return;
+    void action.run(async () => {
+      await session.call(endpoints.productUpdate, { productKey }, { thingModel });
       onSaved();
-    } catch (err) {
-      setError(describe(err));
-    }
+      return 'Thing model saved';
+    });
   };
   return (
     <Section title={`Thing model of ${product.data?.productName.defaultValue ?? productKey}`}>
@@ -140,8 +131,7 @@ function EditProduct({ session, productKey, onSaved }: { session: Session; produ
       </p>
       <form onSubmit={(e) => void save(e)} aria-label="Edit thing model">
         <ModelEditor value={model} onInput={setModel} problems={parsed.problems.map((p) => `${p.path}: ${p.message}`)} />
-        <ErrorText text={error} />
-        {done && <Status text={done} />}
+        <Outcome of={action} />
         <button type="submit" class="primary" disabled={!parsed.model}>
           Save thing model
         </button>

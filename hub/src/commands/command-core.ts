@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { CommandDeviceType, CommandDeviceTypes } from './device-type-port.js';
 import type { Collection, Filter, FindOptions } from '../store/port.js';
 import type { CommandChannel, CommandReply } from './channel.js';
+import { PendingWork } from './pending-work.js';
 import { PullQueue } from './pull-queue.js';
 import { deviceTypeOf, operationStatusOf, type CommandKind, type CommandRecord, type CommandStatus } from './records.js';
 
@@ -87,6 +88,8 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
   private readonly kicking = new Map<string, Promise<void>>();
   private readonly unsubscribe: (() => void)[] = [];
   private sweepTimer?: NodeJS.Timeout;
+  /** Single writer only: devices (`pk/dk`) that may have cached commands pending (pending-work.ts). */
+  private queued: PendingWork | undefined;
 
   constructor(
     private readonly commands: Collection<CommandRecord>,
@@ -134,7 +137,13 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
       if (type.delivery !== 'push' || !type.channel) continue;
       const channel = type.channel;
       this.unsubscribe.push(channel.onReply((r) => this.onReply(r)));
-      this.unsubscribe.push(channel.onReachable((pk, dk) => void this.kick(pk, dk, type.id)));
+      this.unsubscribe.push(
+        channel.onReachable((pk, dk) => {
+          // A device with nothing queued costs a lookup, not a query (pending-work.ts).
+          if (this.queued && !this.queued.has(`${pk}/${dk}`)) return;
+          void this.kick(pk, dk, type.id);
+        }),
+      );
     }
     // Only this node's own: other nodes of a cluster are still waiting for theirs.
     const mine = this.nodeId ? [{ sentBy: this.nodeId }] : [];
@@ -146,6 +155,18 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
       this.limits.sweepIntervalMs,
     );
     this.sweepTimer.unref();
+  }
+
+  /**
+   * For a process that is the commands' single writer (no cluster): devices with pending cached
+   * commands are tracked in memory from here on, so a device coming online with nothing queued is
+   * not queried for. Call before start().
+   */
+  async trackPendingInMemory(): Promise<void> {
+    const queued = new PendingWork();
+    this.queued = queued;
+    const pending = await this.commands.find({ $and: [{ status: 'pending', pendingTtlSeconds: { $gt: 0 } }, this.pushTypeFilter()] });
+    for (const c of pending.items) queued.mark(`${c.productKey}/${c.deviceKey}`);
   }
 
   async stop(): Promise<void> {
@@ -273,6 +294,7 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
 
   private async cached(record: CommandRecord): Promise<CommandRecord> {
     await this.checkRoom(record);
+    this.queued?.mark(`${record.productKey}/${record.deviceKey}`);
     await this.commands.insert(record);
     void this.kick(record.productKey, record.deviceKey, deviceTypeOf(record));
     return record;
@@ -328,6 +350,7 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
     const key = `${productKey}/${deviceKey}`;
     for (;;) {
       if (this.inFlight.has(key)) return;
+      const stamp = this.queued?.stampOf(key);
       const next = // Instant commands (ttl 0) are owned by their caller and never wait in this queue.
         (
           await this.commands.find(
@@ -341,7 +364,7 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
             },
           )
         ).items[0];
-      if (!next) return;
+      if (!next) return this.queued?.clear(key, stamp);
       if (next.expireAt <= this.clock()) {
         await this.finish(next.commandId, 'expired');
         continue;
@@ -429,7 +452,10 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
         },
         { status: 'sent' },
       );
-      if (back) devices.set(`${c.productKey}/${c.deviceKey}`, c);
+      if (back) {
+        this.queued?.mark(`${c.productKey}/${c.deviceKey}`);
+        devices.set(`${c.productKey}/${c.deviceKey}`, c);
+      }
     }
     for (const c of devices.values()) await this.kick(c.productKey, c.deviceKey, deviceTypeOf(c));
     return left.items.length;
@@ -452,6 +478,7 @@ export class CommandCore extends EventEmitter<{ status: [CommandRecord] }> {
 
   private async revertToPending(commandId: string): Promise<void> {
     const c = await this.commands.get(commandId);
+    if (c) this.queued?.mark(`${c.productKey}/${c.deviceKey}`);
     if (c)
       await this.commands.update(
         commandId,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EnosError, codes, newCommandId, topics } from '@edgehub/shared';
 import type { Logger } from 'pino';
 import type { CommandChannel } from '../commands/channel.js';
+import { PendingWork } from '../commands/pending-work.js';
 import type { DeviceIdentity } from '../sessions/sessions.js';
 import type { Registry } from '../registry/registry.js';
 import type { MqttWire } from '../device-types/enos-mqtt/render.js';
@@ -62,6 +63,8 @@ export class OtaCampaigns {
   private stopped = false;
   /** Delivery: set by start(), once the broker and the command channel exist. */
   private channel!: CommandChannel;
+  /** Single writer only: devices (`pk/dk`) that may have an active task (commands/pending-work.ts). */
+  private active: PendingWork | undefined;
 
   constructor(
     private readonly db: OtaCollections,
@@ -73,9 +76,20 @@ export class OtaCampaigns {
     private readonly clock: () => number,
   ) {}
 
-  /** Starts delivering through the channel: devices coming online, running jobs resumed. */
-  async start(channel: CommandChannel): Promise<void> {
+  /**
+   * Starts delivering through the channel: devices coming online, running jobs resumed.
+   * `singleWriter`: this process is the only one writing OTA jobs and tasks (no cluster), so the
+   * devices with an active task are tracked in memory and a device coming online without one costs
+   * a lookup instead of two store queries (docs/BENCHMARKS.md, "CONNECT and device GET: where the time goes").
+   */
+  async start(channel: CommandChannel, options: { singleWriter?: boolean } = {}): Promise<void> {
     this.channel = channel;
+    if (options.singleWriter) {
+      const active = new PendingWork();
+      this.active = active;
+      const tasks = await this.db.tasks.find({ status: { $in: ACTIVE_TASK } });
+      for (const t of tasks.items) active.mark(deviceOf(t));
+    }
     this.unwatch = this.channel.onReachable(
       (pk, dk) =>
         void this.deviceReachable(pk, dk).catch((err: unknown) =>
@@ -154,6 +168,7 @@ export class OtaCampaigns {
       job.finishTime = now;
     }
     await this.db.jobs.insert(job);
+    for (const t of tasks) this.active?.mark(deviceOf(t));
     await this.db.tasks.insertMany(tasks);
     if (job.status === 'running') this.pump(job.jobId);
     return { job, targets: tasks.length, skipped };
@@ -285,10 +300,13 @@ export class OtaCampaigns {
 
   private async deviceReachable(productKey: string, deviceKey: string): Promise<void> {
     if (this.stopped) return;
+    const key = deviceOf({ productKey, deviceKey });
+    if (this.active && !this.active.has(key)) return;
+    const stamp = this.active?.stampOf(key);
     const d = await this.registry.devices.byTriple(productKey, deviceKey);
     if (!d) return;
     const task = await this.activeTask(d.assetId);
-    if (!task) return;
+    if (!task) return this.active?.clear(key, stamp);
     // Told before but reconnected: it may have missed the message, tell it again. Waiting: the job's rate decides.
     if (task.status === 'notified') await this.notify(task, true);
     else if (task.status === 'waiting') this.pump(task.jobId);
@@ -341,6 +359,8 @@ export class OtaCampaigns {
     if (active === 0) await this.db.jobs.update(jobId, { status: 'done', finishTime: this.clock() }, { status: 'running' });
   }
 }
+
+const deviceOf = (t: { productKey: string; deviceKey: string }) => `${t.productKey}/${t.deviceKey}`;
 
 /** OTA reply codes of `ota.device.progress` (docs/ENOS-PROTOCOL.md §4.1). */
 export const otaCodes = { taskNotFound: 764, taskNotStarted: 765 } as const;

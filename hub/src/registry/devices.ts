@@ -1,6 +1,7 @@
 import { EnosError, codes } from '@edgehub/shared';
 import { DuplicateKeyError, type Collection, type Filter, type FindOptions } from '../store/port.js';
 import type { RegistryEventBus } from './events.js';
+import { devicesByAssetId } from './device-lookup.js';
 import { newAssetId, newDeviceKey, newDeviceSecret } from './ids.js';
 import { RecordCache } from './record-cache.js';
 import type { DeviceRecord, DeviceStatus, ProductRecord, StringI18n } from './records.js';
@@ -169,6 +170,11 @@ export class Devices {
 
   find(ref: DeviceRef): Promise<DeviceRecord | undefined> {
     return 'assetId' in ref ? this.devices.get(ref.assetId) : this.byTriple(ref.productKey, ref.deviceKey);
+  }
+
+  /** Many devices by assetId in one store call (device-lookup.ts); assetIds that name no device are absent. */
+  byAssetIds(assetIds: readonly string[]): Promise<Map<string, DeviceRecord>> {
+    return devicesByAssetId(this.devices, assetIds);
   }
 
   /**
