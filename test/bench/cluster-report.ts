@@ -1,4 +1,6 @@
 /** The `## Cluster and application stream` section of docs/BENCHMARKS.md, between its own markers. */
+import type { HubTail } from './latency-causes.js';
+import type { LatencySummary } from './stats.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -24,6 +26,10 @@ export interface LatencyRun {
   result: LatencyResult;
   /** Redis commands over the whole child run (connects, subscribes, warm-up included). */
   redisCommands?: Record<string, number>;
+  /** The ingesting node's append times, GC pauses and event-loop delay over the run (latency-causes.ts). */
+  hubTail?: HubTail;
+  /** The disk's commit-like sync round trip, measured just before the run on the store's file system. */
+  diskSync?: LatencySummary;
 }
 
 export interface FanInRun {
