@@ -9,6 +9,11 @@ import { defaultConnectionLimits } from './broker/connection-limits.js';
 export interface HubConfig {
   dataDir: string;
   http: { host: string; port: number };
+  /**
+   * The Apple MDM endpoints (/mdm) also over HTTPS with client certificates, on this port
+   * (HUB_IOS_MDM_TLS_PORT; unset = off, 0 = a free one): docs/DEVICE-MANAGEMENT.md, "Apple: device identity".
+   */
+  iosMdmTlsPort?: number;
   /** Set to use MongoDB for the registry; otherwise the embedded store under dataDir. */
   mongodbUrl?: string;
   mongodbDbName: string;
@@ -235,6 +240,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   } else if (role !== 'all') {
     throw new ConfigError(`HUB_ROLE=${role} needs REDIS_URL: worker and manager nodes share state through Redis`);
   }
+  if (env['HUB_IOS_MDM_TLS_PORT']) config.iosMdmTlsPort = int('HUB_IOS_MDM_TLS_PORT', 0, 0, 65535);
   if (env['HUB_NODE_ID']) config.nodeId = env['HUB_NODE_ID'];
   if (env['HUB_PUBLIC_URL']) {
     if (!/^https?:\/\//.test(env['HUB_PUBLIC_URL'])) throw new ConfigError('HUB_PUBLIC_URL must start with http:// or https://');

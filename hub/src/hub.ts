@@ -61,6 +61,7 @@ import { AlertRules } from './alerts/alert-rules.js';
 import { AlertEngine } from './alerts/alert-engine.js';
 import { WebhookSender } from './alerts/webhook.js';
 import { alertSpecs } from './alerts/records.js';
+import { startMdmTlsListener, type MdmTlsListener } from './device-types/ios/mdm-tls-listener.js';
 
 export interface Hub {
   config: HubConfig;
@@ -110,6 +111,8 @@ export interface HubAddresses {
   mqtt?: AddressInfo;
   mqtts?: AddressInfo;
   ws?: AddressInfo;
+  /** The Apple MDM endpoints over HTTPS with client certificates (HUB_IOS_MDM_TLS_PORT), when on. */
+  iosMdmTls?: AddressInfo;
 }
 
 export const VERSION = '0.1.0';
@@ -215,7 +218,9 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   throttleRedis?.on('error', () => undefined); // the link logs Redis outages once
   // Ingestion feeds the application stream, which needs the broker: bound once both exist.
   const streamSink = new DeferredSink();
-  const telemetry = new TelemetryIngest(telemetryStore, streamSink, log.child({ component: 'telemetry' }));
+  const telemetry = new TelemetryIngest(telemetryStore, streamSink, log.child({ component: 'telemetry' }), (s) =>
+    metrics.telemetryAppend.observe(s),
+  );
   const dp = config.deviceProtocol;
   const deviceLogs = new DeviceLogs(
     await store.collection<DeviceLogRecord>(deviceLogsSpec),
@@ -389,6 +394,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     config.oauthTokenTtlSeconds,
     clock,
   );
+  let mdmTls: MdmTlsListener | undefined;
   const api = await buildApi({
     health: () => (draining ? 'draining' : link && !link.connected ? 'degraded' : 'ok'),
     registry,
@@ -455,7 +461,25 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       // cluster's fan-out (for SSE) without accepting devices.
       if (config.role === 'manager') return { http: api.server.address() as AddressInfo };
       const listeners = await broker.listen();
-      return { http: api.server.address() as AddressInfo, mqtt: listeners.tcp, mqtts: listeners.tls, ws: listeners.ws };
+      // The Apple device endpoints over mutual TLS, same routes and server certificate as the MQTT TLS listener.
+      if (config.iosMdmTlsPort !== undefined && deviceTypes.has('ios')) {
+        mdmTls = await startMdmTlsListener({
+          host: config.http.host,
+          port: config.iosMdmTlsPort,
+          material: broker.serverCertificates.material,
+          routing: (req, res) => api.routing(req, res),
+          keepAliveTimeoutMs: api.server.keepAliveTimeout,
+        });
+        const listener = mdmTls;
+        broker.serverCertificates.start((material) => listener.setMaterial(material));
+      }
+      return {
+        http: api.server.address() as AddressInfo,
+        mqtt: listeners.tcp,
+        mqtts: listeners.tls,
+        ws: listeners.ws,
+        ...(mdmTls ? { iosMdmTls: mdmTls.address } : {}),
+      };
     },
     async drain() {
       draining = true;
@@ -474,6 +498,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       await commands.stop();
       await deviceTypes.close();
       await broker.close();
+      await mdmTls?.close();
       await api.close();
       await link?.close();
       throttleRedis?.disconnect();

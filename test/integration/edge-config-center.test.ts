@@ -1,78 +1,26 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { fanMap } from '@edgehub/simulators';
 import { Edge, EdgeConfigError, loadEdgeConfig, modbusSouthbound, startConfigCenter } from '@edgehub/edge';
-import { edgeSite, newTenant, startHub, type EdgeSite, type RunningHub } from '../src/index.js';
-
-type Dev = { deviceKey: string; gatewayAssetId: string | null };
-
-/** What the three demo models read, as the sub-device product's thing model declares it. */
-const demoMeasurepoints = {
-  speed: { dataType: 'INT' },
-  speedSetpoint: { dataType: 'INT' },
-  running: { dataType: 'BOOL' },
-  acPower: { dataType: 'INT' },
-  reactivePower: { dataType: 'INT' },
-  dcVoltage: { dataType: 'FLOAT' },
-  temperature: { dataType: 'FLOAT' },
-  energyTotal: { dataType: 'DOUBLE' },
-  energyToday: { dataType: 'FLOAT' },
-  activePowerLimit: { dataType: 'FLOAT' },
-  soc: { dataType: 'FLOAT' },
-  power: { dataType: 'FLOAT' },
-  mode: { dataType: 'INT' },
-  enabled: { dataType: 'BOOL' },
-  alarm: { dataType: 'BOOL' },
-};
+import type { EdgeSite } from '../src/index.js';
+import { demoMeasurepoints, edgeTestbed } from '../src/edge-testbed.js';
 
 /** The edge's local config center: who may use it, and what a bind may change (docs/ARCHITECTURE.md, "Edge config center"). */
 describe('edge config center', () => {
-  let h: RunningHub;
-  let t: Awaited<ReturnType<typeof newTenant>>;
-  const sites: EdgeSite[] = [];
-  const running: { stop(): Promise<unknown> }[] = [];
-
-  beforeAll(async () => {
-    h = await startHub();
-    t = await newTenant(h, 'edge-center');
-  });
-  afterAll(async () => {
-    for (const r of running.reverse()) await r.stop().catch(() => undefined);
-    for (const s of sites) {
-      await s.stop();
-      await rm(s.dir, { recursive: true, force: true });
-    }
-    await h?.close();
-  });
-
-  const subDevices = async (site: EdgeSite) =>
-    (
-      await t.client.ok<Dev[]>(
-        'POST',
-        '/connect-service/v2.1/devices',
-        { action: 'search', orgId: t.orgId },
-        { expression: `productKey = '${site.subProductKey}'` },
-      )
-    ).data;
+  const bed = edgeTestbed('edge-center');
 
   /** A static site whose devices (and fan-2, not configured) were created in the console beforehand. */
   async function staticSite(extra: Record<string, unknown> = {}): Promise<EdgeSite> {
-    const site = await edgeSite(
-      t.client,
-      t,
-      { baseUrl: h.baseUrl, mqttUrl: h.mqttUrl },
-      {
-        extra: { registration: 'static', ...extra },
-        subProduct: { thingModel: { measurepoints: demoMeasurepoints } },
-      },
-    );
-    sites.push(site);
-    await t.client.ok(
+    const site = await bed.site({
+      extra: { registration: 'static', ...extra },
+      subProduct: { thingModel: { measurepoints: demoMeasurepoints } },
+    });
+    await bed.tenant.client.ok(
       'POST',
       '/connect-service/v2.1/devices',
-      { action: 'batchCreate', orgId: t.orgId },
+      { action: 'batchCreate', orgId: bed.tenant.orgId },
       {
         deviceList: ['inverter-1', 'fan-1', 'storage-1', 'fan-2'].map((deviceKey) => ({
           productKey: site.subProductKey,
@@ -87,7 +35,7 @@ describe('edge config center', () => {
 
   async function startEdge(site: EdgeSite): Promise<Edge> {
     const edge = await Edge.start(await loadEdgeConfig(site.configFile), modbusSouthbound, pino({ level: 'silent' }));
-    running.push(edge);
+    bed.keep(edge);
     await new Promise<void>((resolve) => (edge.status().uplink.connected ? resolve() : edge.once('up', () => resolve())));
     return edge;
   }
@@ -110,7 +58,7 @@ describe('edge config center', () => {
     const edge = await startEdge(site);
     expect(edge.config.configCenter.host).toBe('127.0.0.1');
     const center = await startConfigCenter(edge, edge.config.configCenter);
-    running.push({ stop: () => center.app.close() });
+    bed.keep({ stop: () => center.app.close() });
     expect(center.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 
     const noToken = await fetch(`${center.url}/status`);
@@ -147,7 +95,7 @@ describe('edge config center', () => {
     await writeFile(site.configFile, JSON.stringify(config));
     const edge = await startEdge(site);
     const center = await startConfigCenter(edge, { host: '127.0.0.1', port: 0 });
-    running.push({ stop: () => center.app.close() });
+    bed.keep({ stop: () => center.app.close() });
     const post = (body: unknown) =>
       fetch(`${center.url}/subdevices`, {
         method: 'POST',
@@ -186,7 +134,7 @@ describe('edge config center', () => {
     );
 
     // nothing changed: fan-2 is not in the gateway's topology, and the configured devices still poll
-    expect((await subDevices(site)).find((d) => d.deviceKey === 'fan-2')?.gatewayAssetId).toBeNull();
+    expect((await bed.subDevices(site)).find((d) => d.deviceKey === 'fan-2')?.gatewayAssetId).toBeNull();
     await Promise.all([readingsOf(edge, 'fan-1', 3), readingsOf(edge, 'inverter-1', 3)]);
     expect(
       edge
@@ -218,7 +166,7 @@ describe('edge config center', () => {
 
     edge = await startEdge(site);
     center = await startConfigCenter(edge, { host: '127.0.0.1', port: 0 });
-    running.push({ stop: () => center.app.close() });
+    bed.keep({ stop: () => center.app.close() });
     await readingsOf(edge, 'fan-2', 2);
     const keys = ((await (await fetch(`${center.url}/subdevices`, { headers: auth })).json()) as { deviceKey: string }[])
       .map((s) => s.deviceKey)
@@ -229,17 +177,11 @@ describe('edge config center', () => {
   it('refuses to start, naming the point, when a register map reads a measurepoint the thing model does not declare', async () => {
     const { running: _omit, ...declared } = demoMeasurepoints;
     void _omit;
-    const site = await edgeSite(
-      t.client,
-      t,
-      { baseUrl: h.baseUrl, mqttUrl: h.mqttUrl },
-      { subProduct: { thingModel: { measurepoints: declared } } },
-    );
-    sites.push(site);
+    const site = await bed.site({ subProduct: { thingModel: { measurepoints: declared } } });
     const started = Edge.start(await loadEdgeConfig(site.configFile), modbusSouthbound, pino({ level: 'silent' }));
     await expect(started).rejects.toBeInstanceOf(EdgeConfigError);
     await expect(started).rejects.toThrow(/southbound\.models\.fan\.points\.running: "running" is not a measurepoint/);
     // checked before registration: no sub-device was created
-    expect(await subDevices(site)).toEqual([]);
+    expect(await bed.subDevices(site)).toEqual([]);
   });
 });

@@ -1,28 +1,10 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Edge, loadEdgeConfig, modbusSouthbound, startConfigCenter } from '@edgehub/edge';
-import { edgeSite, newTenant, startHub, type EdgeSite, type RunningHub } from '../src/index.js';
-
-const demoMeasurepoints: Record<string, { dataType: string }> = {
-  speed: { dataType: 'INT' },
-  speedSetpoint: { dataType: 'INT' },
-  running: { dataType: 'BOOL' },
-  acPower: { dataType: 'INT' },
-  reactivePower: { dataType: 'INT' },
-  dcVoltage: { dataType: 'FLOAT' },
-  temperature: { dataType: 'FLOAT' },
-  energyTotal: { dataType: 'DOUBLE' },
-  energyToday: { dataType: 'FLOAT' },
-  activePowerLimit: { dataType: 'FLOAT' },
-  soc: { dataType: 'FLOAT' },
-  power: { dataType: 'FLOAT' },
-  mode: { dataType: 'INT' },
-  enabled: { dataType: 'BOOL' },
-  alarm: { dataType: 'BOOL' },
-};
+import { demoMeasurepoints, edgeTestbed } from '../src/edge-testbed.js';
 
 /** Log lines as parsed JSON, to check what the edge says and at which level. */
 function memoryLog(): { log: pino.Logger; lines: Record<string, unknown>[]; text: () => string } {
@@ -40,44 +22,22 @@ function memoryLog(): { log: pino.Logger; lines: Record<string, unknown>[]; text
 
 /** What the hub refuses never silently disappears, and a refusing hub is reported, not hammered. */
 describe('edge when the hub refuses', () => {
-  let h: RunningHub;
-  let t: Awaited<ReturnType<typeof newTenant>>;
-  const sites: EdgeSite[] = [];
-  const running: { stop(): Promise<unknown> }[] = [];
-
-  beforeAll(async () => {
-    h = await startHub();
-    t = await newTenant(h, 'edge-refusals');
-  });
-  afterAll(async () => {
-    for (const r of running.reverse()) await r.stop().catch(() => undefined);
-    for (const s of sites) {
-      await s.stop();
-      await rm(s.dir, { recursive: true, force: true });
-    }
-    await h?.close();
-  });
+  const bed = edgeTestbed('edge-refusals');
 
   it('one measurepoint the thing model stops allowing is skipped and kept aside; every other reading still arrives', async () => {
-    const site = await edgeSite(
-      t.client,
-      t,
-      { baseUrl: h.baseUrl, mqttUrl: h.mqttUrl },
-      { pollIntervalMs: 100, subProduct: { thingModel: { measurepoints: demoMeasurepoints } } },
-    );
-    sites.push(site);
+    const site = await bed.site({ pollIntervalMs: 100, subProduct: { thingModel: { measurepoints: demoMeasurepoints } } });
     const edge = await Edge.start(await loadEdgeConfig(site.configFile), modbusSouthbound, pino({ level: 'silent' }));
-    running.push(edge);
+    bed.keep(edge);
     const center = await startConfigCenter(edge, { host: '127.0.0.1', port: 0 });
-    running.push({ stop: () => center.app.close() });
+    bed.keep({ stop: () => center.app.close() });
 
     // The product's model changes under the running edge: `speed` is no longer a measurepoint.
     const { speed: _dropped, ...withoutSpeed } = demoMeasurepoints;
     void _dropped;
-    await t.client.ok(
+    await bed.tenant.client.ok(
       'POST',
       '/connect-service/v2.1/products',
-      { action: 'update', orgId: t.orgId, productKey: site.subProductKey },
+      { action: 'update', orgId: bed.tenant.orgId, productKey: site.subProductKey },
       { thingModel: { measurepoints: withoutSpeed } },
     );
     const changedAt = Date.now();
@@ -85,7 +45,7 @@ describe('edge when the hub refuses', () => {
     // Readings of every device taken after the change reach the hub's stream.
     const seenAfter = new Map<string, Record<string, unknown>>();
     await new Promise<void>((resolve) => {
-      void h.hub.stream.subscribe(`org/${t.orgId}/#`, (e) => {
+      void bed.hub.hub.stream.subscribe(`org/${bed.tenant.orgId}/#`, (e) => {
         if (e.type !== 'measurepoints' || e.time <= changedAt + 500) return;
         seenAfter.set(e.deviceKey, e.measurepoints);
         if (seenAfter.size === 3 && edge.status().telemetry.skippedByHub > 0) resolve();
@@ -113,18 +73,12 @@ describe('edge when the hub refuses', () => {
   });
 
   it('a gateway secret the hub refuses is logged as an error after three refusals, retried at the longest backoff and shown in the status', async () => {
-    const site = await edgeSite(
-      t.client,
-      t,
-      { baseUrl: h.baseUrl, mqttUrl: h.mqttUrl },
-      { extra: { uplink: { reconnectMinMs: 50, reconnectMaxMs: 800, replyTimeoutMs: 3000 } } },
-    );
-    sites.push(site);
+    const site = await bed.site({ extra: { uplink: { reconnectMinMs: 50, reconnectMaxMs: 800, replyTimeoutMs: 3000 } } });
     const wrong = 'not-the-gateway-secret-123';
     await writeFile(join(site.dir, 'gateway.secret'), wrong, { mode: 0o600 });
     const mem = memoryLog();
     const edge = await Edge.start(await loadEdgeConfig(site.configFile), modbusSouthbound, mem.log);
-    running.push(edge);
+    bed.keep(edge);
 
     const at: number[] = [];
     await new Promise<void>((resolve) =>

@@ -207,6 +207,38 @@ describe('telemetry: measurepoints from a sub-device, read back over REST', () =
     expect(denied.code).toBe(99403);
   });
 
+  it("answers a list of devices read in one registry call, but never with another org's device among its own (11404 naming it)", async () => {
+    const other = await newTenant(h, 'other-fleet');
+    const own = await provision(other.client, other.orgId, { productType: 'Device', deviceKeys: ['a', 'b'] });
+    const [a, b] = own.devices as [ProvisionedDevice, ProvisionedDevice];
+    // Its own devices, one named twice and one by keys: each once, in the order first asked.
+    const mine = await latest(
+      { assetIds: [b.assetId, a.assetId, b.assetId], devices: [{ productKey: a.productKey, deviceKey: 'a' }] },
+      other.client,
+      other.orgId,
+    );
+    expect(mine.code).toBe(0);
+    expect(mine.data.map((d) => d.assetId)).toEqual([b.assetId, a.assetId]);
+    // One of ours slipped into the list: nothing is answered, and the foreign entry is named.
+    const mixed = await latest({ assetIds: [a.assetId, inverter.assetId, b.assetId] }, other.client, other.orgId);
+    expect(mixed).toMatchObject({ code: 11404, data: null });
+    expect(mixed.msg).toContain('assetIds[1]');
+    const mixedKeys = await latest(
+      { assetIds: [a.assetId], devices: [{ productKey: inverter.productKey, deviceKey: 'inverter' }] },
+      other.client,
+      other.orgId,
+    );
+    expect(mixedKeys).toMatchObject({ code: 11404, data: null });
+    expect(mixedKeys.msg).toContain('devices[0]');
+    const unknown = await latest({ assetIds: [a.assetId, 'no-such-asset'] }, other.client, other.orgId);
+    expect(unknown.msg).toContain('assetIds[1]');
+    // A deleted device is gone from the next answer (the hub holds the devices' org and keys in memory).
+    await other.client.ok('POST', '/connect-service/v2.1/devices', { action: 'delete', orgId: other.orgId, assetId: b.assetId });
+    const afterDelete = await latest({ assetIds: [a.assetId, b.assetId] }, other.client, other.orgId);
+    expect(afterDelete).toMatchObject({ code: 11404, data: null });
+    expect(afterDelete.msg).toContain('assetIds[1]');
+  });
+
   it('refuses bad history queries with 99400 naming the field', async () => {
     const ref = { assetId: inverter.assetId };
     const cases: [unknown, RegExp][] = [

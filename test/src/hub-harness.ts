@@ -21,6 +21,8 @@ export interface RunningHub {
   mqttsPort: number;
   /** The TLS listener's certificate, to use as the clients' CA. */
   tlsCaPath: string;
+  /** The Apple MDM endpoints over mutual TLS (`https://127.0.0.1:<port>`), when started with `iosMdmTlsPort`. */
+  iosMdmTlsUrl?: string;
   dataDir: string;
   admin: ApiClient;
   adminCreds: AdminCredentials;
@@ -60,6 +62,7 @@ export async function startHub(overrides: Partial<HubConfig> = {}): Promise<Runn
     mqttPort: mq.port,
     mqttsPort: mqtts.port,
     tlsCaPath: hub.broker.tlsCertPath,
+    ...(at.iosMdmTls ? { iosMdmTlsUrl: `https://127.0.0.1:${at.iosMdmTls.port}` } : {}),
     dataDir,
     adminCreds,
     admin: new ApiClient({ baseUrl, accessKey: adminCreds.accessKey, accessSecret: adminCreds.accessSecret }),

@@ -1,7 +1,6 @@
 import { EnosError, codes } from '@edgehub/shared';
 import type { FastifyInstance } from 'fastify';
-import type { DeviceRecord } from '../registry/records.js';
-import type { DeviceRef } from '../registry/devices.js';
+import type { DeviceIdentity } from '../registry/device-lookup.js';
 import type { Registry } from '../registry/registry.js';
 import { InvalidTelemetryInput, MAX_HISTORY_LIMIT, MAX_TIME, type TelemetryStore } from '../telemetry/store/port.js';
 import { connectRoute } from './connect-route.js';
@@ -82,29 +81,33 @@ export async function measurepointRoutes(
     handler: async (req) => {
       const orgId = req.orgId!;
       const body = (req.body ?? {}) as LatestBody;
-      const refs: { ref: DeviceRef; field: string }[] = [
-        ...(body.assetIds ?? []).map((assetId, i) => ({ ref: { assetId }, field: `assetIds[${i}]` })),
-        ...(body.devices ?? []).map((d, i) => ({ ref: { productKey: d.productKey, deviceKey: d.deviceKey }, field: `devices[${i}]` })),
-      ];
-      if (refs.length === 0) throw new EnosError(codes.invalidArgument, 'Invalid Argument assetIds: assetIds or devices is required');
-      const found = await Promise.all(refs.map(({ ref, field }) => requireDevice(registry, orgId, ref, field)));
-      // Each device once, in the order first asked.
-      const devices = [...new Map(found.map((d) => [d.assetId, d])).values()];
+      const assetIds = body.assetIds ?? [];
+      const keyed = body.devices ?? [];
+      if (assetIds.length + keyed.length === 0)
+        throw new EnosError(codes.invalidArgument, 'Invalid Argument assetIds: assetIds or devices is required');
+      // The devices named by assetId in one registry read (held in memory on a single hub), those named by keys one by one (docs/BENCHMARKS.md, "queryLatest").
+      const [byAssetId, byKeys] = await Promise.all([
+        registry.devices.identities(assetIds),
+        Promise.all(keyed.map((d) => registry.devices.find({ productKey: d.productKey, deviceKey: d.deviceKey }))),
+      ]);
+      // Each device once, in the order first asked; the first one missing or of another org is named.
+      const devices = new Map<string, DeviceIdentity>();
+      assetIds.forEach((assetId, i) => {
+        const d = inOrg(byAssetId.get(assetId), orgId, 'assetIds', i);
+        if (!devices.has(d.assetId)) devices.set(d.assetId, d);
+      });
+      byKeys.forEach((found, i) => {
+        const d = inOrg(found, orgId, 'devices', i);
+        if (!devices.has(d.assetId)) devices.set(d.assetId, d);
+      });
       // No list, or an empty one, means every measurepoint (as `thing.attribute.query` reads an empty list).
       const points = body.measurepoints?.length ? body.measurepoints : undefined;
-      const latest = await telemetry.latest(
-        devices.map((d) => d.assetId),
-        points,
-      );
-      return ok(
-        req.id,
-        devices.map((d) => ({
-          assetId: d.assetId,
-          productKey: d.productKey,
-          deviceKey: d.deviceKey,
-          measurepoints: latest.get(d.assetId) ?? {},
-        })),
-      );
+      const latest = await telemetry.latest([...devices.keys()], points);
+      const data = [];
+      for (const d of devices.values()) {
+        data.push({ assetId: d.assetId, productKey: d.productKey, deviceKey: d.deviceKey, measurepoints: latest.get(d.assetId) ?? {} });
+      }
+      return ok(req.id, data);
     },
   });
 
@@ -167,11 +170,9 @@ export async function measurepointRoutes(
   });
 }
 
-/** The device in this org, or 11404 naming which one of the request could not be found. */
-async function requireDevice(registry: Registry, orgId: string, ref: DeviceRef, field: string): Promise<DeviceRecord> {
-  const d = await registry.devices.find(ref);
-  // Another org's device is indistinguishable from a missing one.
-  if (!d || d.orgId !== orgId) throw new EnosError(codes.deviceNotFound, `Device cannot be found: ${field}`);
+/** The device if it is in this org, or 11404 naming the request's field. Another org's device is indistinguishable from a missing one. */
+function inOrg<D extends DeviceIdentity>(d: D | undefined, orgId: string, list: string, index: number): D {
+  if (!d || d.orgId !== orgId) throw new EnosError(codes.deviceNotFound, `Device cannot be found: ${list}[${index}]`);
   return d;
 }
 

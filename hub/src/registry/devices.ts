@@ -1,6 +1,7 @@
 import { EnosError, codes } from '@edgehub/shared';
 import { DuplicateKeyError, type Collection, type Filter, type FindOptions } from '../store/port.js';
 import type { RegistryEventBus } from './events.js';
+import { DeviceIdentities, type DeviceIdentity } from './device-lookup.js';
 import { newAssetId, newDeviceKey, newDeviceSecret } from './ids.js';
 import { RecordCache } from './record-cache.js';
 import type { DeviceRecord, DeviceStatus, ProductRecord, StringI18n } from './records.js';
@@ -60,6 +61,7 @@ export class Devices {
    * every change of what that check looks at: disable, enable, delete, update, the first login.
    */
   private readonly connectCache: RecordCache<DeviceRecord>;
+  private readonly identityLookup: DeviceIdentities;
 
   constructor(
     private readonly devices: Collection<DeviceRecord>,
@@ -69,6 +71,7 @@ export class Devices {
     cacheRecords = false,
   ) {
     this.connectCache = new RecordCache(cacheRecords);
+    this.identityLookup = new DeviceIdentities(devices, events, cacheRecords);
   }
 
   async create(orgId: string, input: NewDevice, by: string, now = Date.now()): Promise<DeviceRecord> {
@@ -169,6 +172,11 @@ export class Devices {
 
   find(ref: DeviceRef): Promise<DeviceRecord | undefined> {
     return 'assetId' in ref ? this.devices.get(ref.assetId) : this.byTriple(ref.productKey, ref.deviceKey);
+  }
+
+  /** The org and keys of many devices by assetId, in one store call at most (device-lookup.ts); assetIds that name no device are absent. */
+  identities(assetIds: readonly string[]): Promise<Map<string, DeviceIdentity>> {
+    return this.identityLookup.byAssetIds(assetIds);
   }
 
   /**

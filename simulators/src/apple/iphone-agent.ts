@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import plist from 'plist';
 import type { ApnsSimulator } from './apns-simulator.js';
 import { MdmSigner } from './mdm-signature.js';
@@ -18,6 +19,12 @@ export interface IphoneAgentOptions {
   apns: ApnsSimulator;
   /** false: no Mdm-Signature (identity must then come from TLS, or the server refuses). */
   signMessage?: boolean;
+  /**
+   * For an https server URL: the CA to trust for the server's certificate; the phone presents its
+   * identity as TLS client certificate (a profile with SignMessage false and the hub's mutual-TLS
+   * listener), over one kept-alive connection as a phone keeps its own.
+   */
+  tls?: { caPem: string };
   /**
    * How the phone downloads an enterprise app's manifest (InstallApplication with ManifestURL);
    * default: fetch. Tests point it at the hub when the manifest URL names the hub's public host.
@@ -135,7 +142,46 @@ export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; ses
     if (contentType) headers['content-type'] = contentType;
     if (signature !== undefined) headers['mdm-signature'] = signature;
     else if (this.opts.signMessage !== false) headers['mdm-signature'] = await this.signer.sign(bytes);
+    if (this.opts.tls) return this.putTls(url, bytes, headers, this.opts.tls.caPem);
     return fetch(url, { method: 'PUT', body: bytes, headers });
+  }
+
+  private tlsAgent?: HttpsAgent;
+
+  /** The PUT over HTTPS with the identity as client certificate (node:https: fetch has no client certificates). */
+  private putTls(url: string, body: Buffer, headers: Record<string, string>, caPem: string): Promise<Response> {
+    this.tlsAgent ??= new HttpsAgent({
+      keepAlive: true,
+      maxSockets: 1,
+      cert: this.opts.identity.certPem,
+      key: this.opts.identity.keyPem,
+      ca: caPem,
+    });
+    return new Promise<Response>((resolve, reject) => {
+      const req = httpsRequest(
+        url,
+        { method: 'PUT', agent: this.tlsAgent, headers: { ...headers, 'content-length': body.length } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const h = new Headers();
+            for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') h.set(k, v);
+            const status = res.statusCode ?? 0;
+            resolve(new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), { status, headers: h }));
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  /** Closes the phone's kept-alive TLS connection (the next request opens a new one). */
+  disconnect(): void {
+    this.tlsAgent?.destroy();
+    this.tlsAgent = undefined;
   }
 
   /**

@@ -30,6 +30,8 @@ export interface IosSettings {
   identityCaPems: string[];
   /** The organization enrolled iPhones belong to in the device directory (read at each Authenticate). */
   orgId: () => string | undefined;
+  /** Public base URL of the mutual-TLS MDM listener (HUB_IOS_MDM_TLS_URL), read when a profile is made. */
+  mdmTlsUrl?: () => string | undefined;
   pushCertPem?: string;
   pushKeyPem?: string;
   /** Certificate and key (PEM) that sign enrollment profiles; without them only unsigned profiles are served. */
@@ -45,11 +47,14 @@ export function iosSettingsFromEnv(env: Record<string, string | undefined>): Ios
   const pushKeyPem = file('HUB_IOS_PUSH_KEY_FILE');
   const profileSignerCertPem = file('HUB_IOS_PROFILE_SIGNER_CERT_FILE');
   const profileSignerKeyPem = file('HUB_IOS_PROFILE_SIGNER_KEY_FILE');
+  const tlsUrl = env['HUB_IOS_MDM_TLS_URL'];
+  if (tlsUrl && !/^https:\/\//.test(tlsUrl)) throw new Error(`HUB_IOS_MDM_TLS_URL must start with https://, got "${tlsUrl}"`);
   return {
     apnsUrl: env['HUB_IOS_APNS_URL'] ?? apnsProductionUrl,
     ...(apnsCaPem ? { apnsCaPem } : {}),
     identityCaPems: identity ? [identity] : [],
     orgId: () => env['HUB_IOS_ORG_ID'] || undefined,
+    mdmTlsUrl: () => env['HUB_IOS_MDM_TLS_URL'] || undefined,
     ...(pushCertPem ? { pushCertPem } : {}),
     ...(pushKeyPem ? { pushKeyPem } : {}),
     ...(profileSignerCertPem && profileSignerKeyPem ? { profileSignerCertPem, profileSignerKeyPem } : {}),
@@ -248,6 +253,7 @@ export async function createIosDeviceType(
         certificates,
         tokens: enrollmentTokens,
         publicBaseUrl: ctx.publicBaseUrl,
+        ...(settings.mdmTlsUrl ? { tlsBaseUrl: settings.mdmTlsUrl } : {}),
         ...(signer ? { signer } : {}),
         ...(hubIdentities ? { identities: hubIdentities } : {}),
       });

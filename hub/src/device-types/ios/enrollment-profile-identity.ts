@@ -124,8 +124,7 @@ export class HubIdentityIssuer {
  * the operator's identity CAs (HUB_IOS_IDENTITY_CA_FILE) as before, or one the hub issued for an
  * enrollment profile and has not revoked. The hub's CAs also sign the EnOS devices' certificates:
  * those chain but are not identities it issued, and stay refused. The hub's identities come in
- * with Mdm-Signature (profiles sign their messages by default); TLS client certificates are
- * checked against the operator's CAs only.
+ * with Mdm-Signature or as the TLS client certificate (HUB_IOS_MDM_TLS_PORT), checked alike.
  */
 export class HubIssuedIdentityVerifier extends IdentityVerifier {
   constructor(
@@ -148,6 +147,21 @@ export class HubIssuedIdentityVerifier extends IdentityVerifier {
       refusal = err;
     }
     const identity = await this.hub.fromMdmSignature(headerValue, body).catch(() => undefined);
+    if (!identity) throw refusal;
+    return this.issuedByHub(identity, refusal);
+  }
+
+  /** The TLS client certificate: the operator's CAs first, then an identity the hub issued and has not revoked. */
+  override async fromClientCertificate(der: Buffer): Promise<DeviceIdentity> {
+    if (this.operatorCaCount === 0) return this.issuedByHub(await this.hub.fromClientCertificate(der));
+    let refusal: Error;
+    try {
+      return await super.fromClientCertificate(der);
+    } catch (err) {
+      if (!(err instanceof Error)) throw new Error(String(err), { cause: err });
+      refusal = err;
+    }
+    const identity = await this.hub.fromClientCertificate(der).catch(() => undefined);
     if (!identity) throw refusal;
     return this.issuedByHub(identity, refusal);
   }

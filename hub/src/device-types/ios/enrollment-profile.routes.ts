@@ -41,6 +41,7 @@ interface ProfileBody {
     | { kind: 'pkcs12'; pkcs12: string; password: string }
     | { kind: 'generated'; password?: string };
   signed?: boolean;
+  signMessage?: boolean;
   organization?: string;
   validDays?: number;
 }
@@ -50,13 +51,17 @@ export const mobileconfigType = 'application/x-apple-aspen-config';
 /**
  * Under /api/device-mgt/v1.0 (OAuth2 scope dm:devices:manage; docs/DEVICE-MANAGEMENT.md, "Apple:
  * enrollment profile"):
- *   POST /ios/enrollment-profile { identity, signed?, organization?, validDays? } → the .mobileconfig
+ *   POST /ios/enrollment-profile { identity, signed?, signMessage?, organization?, validDays? } → the .mobileconfig
  * The profile names this hub's /mdm URLs and push topic; its CheckInURL carries a fresh enrollment
  * token of the caller's organization, so the phone that installs it enrolls there. `signed: true`
  * answers the CMS SignedData (DER) made with the hub's profile signer, else the XML plist.
  * `identity.kind: generated` has the hub make the device identity (enrollment-profile-identity.ts):
  * a key and a certificate of the hub's certificate service in a PKCS#12 protected by the caller's
  * password or a generated one, answered once in the `x-identity-password` header.
+ * How the device proves itself on every request: `signMessage: false` points the profile at the
+ * mutual-TLS listener (HUB_IOS_MDM_TLS_URL) with SignMessage false, the client certificate being
+ * the identity; `true` at the plain URLs with SignMessage true (Mdm-Signature). The default is the
+ * TLS listener when its URL is configured.
  */
 export async function enrollmentProfileRoutes(
   app: FastifyInstance,
@@ -64,6 +69,8 @@ export async function enrollmentProfileRoutes(
     certificates: PushCertificates;
     tokens: IosEnrollmentTokens;
     publicBaseUrl: () => string;
+    /** The public base URL of the mutual-TLS MDM listener, when there is one. */
+    tlsBaseUrl?: () => string | undefined;
     signer?: ProfileSigner;
     /** Present when the hub's certificate service is on: identities made by the hub. */
     identities?: HubIdentityIssuer;
@@ -94,6 +101,7 @@ export async function enrollmentProfileRoutes(
               },
             },
             signed: { type: 'boolean' },
+            signMessage: { type: 'boolean' },
             organization: text(256),
             validDays: { type: 'integer', minimum: 1, maximum: 90 },
           },
@@ -107,6 +115,10 @@ export async function enrollmentProfileRoutes(
       if (!cert) throw new DeviceMgtError(409, 'no APNs push certificate uploaded: a profile needs its topic');
       if (body.signed && !opts.signer)
         throw new DeviceMgtError(409, 'no profile signer configured (HUB_IOS_PROFILE_SIGNER_CERT_FILE / _KEY_FILE)');
+      const tlsBase = opts.tlsBaseUrl?.();
+      const signMessage = body.signMessage ?? tlsBase === undefined;
+      if (!signMessage && tlsBase === undefined)
+        throw new DeviceMgtError(409, 'no mutual-TLS MDM listener configured (HUB_IOS_MDM_TLS_URL): the profile must sign its messages');
       let identity: ProfileIdentity;
       const id = body.identity;
       const headers: Record<string, string> = {};
@@ -126,11 +138,12 @@ export async function enrollmentProfileRoutes(
         identity = { kind: 'pkcs12', pkcs12: Buffer.from(id.pkcs12, 'base64'), password: id.password };
       }
       const token = await opts.tokens.create(caller.orgId, caller.clientId, (body.validDays ?? 30) * 86_400);
-      const base = opts.publicBaseUrl().replace(/\/+$/, '');
+      const base = (signMessage ? opts.publicBaseUrl() : tlsBase!).replace(/\/+$/, '');
       const xml = buildEnrollmentProfile({
         serverUrl: `${base}/mdm`,
         checkInUrl: `${base}/mdm/checkin?enrollment=${token}`,
         topic: cert.topic,
+        signMessage,
         identity,
         ...(body.organization ? { organization: body.organization } : {}),
       });

@@ -21,6 +21,22 @@ export interface MdmRoutesOptions {
  * Bodies are raw plists; this scope has its own body parser and its own error answers (an HTTP
  * status and a short reason in text), independent of the EnOS envelope of the REST API.
  */
+/**
+ * The DER of a TLS connection's client certificate, read once per connection: the listener
+ * refuses renegotiation (mdm-tls-listener.ts), so it cannot change while the connection lives.
+ */
+const peerCertificates = new WeakMap<object, Buffer | null>();
+function clientCertificate(socket: Partial<TLSSocket>): Buffer | undefined {
+  if (typeof socket.getPeerCertificate !== 'function') return undefined;
+  let der = peerCertificates.get(socket);
+  if (der === undefined) {
+    const peer = socket.getPeerCertificate(false);
+    der = peer && peer.raw ? peer.raw : null;
+    peerCertificates.set(socket, der);
+  }
+  return der ?? undefined;
+}
+
 export async function mdmRoutes(app: FastifyInstance, opts: MdmRoutesOptions): Promise<void> {
   const maxBytes = opts.maxBodyBytes ?? defaultMaxPlistBytes;
   app.removeAllContentTypeParsers();
@@ -44,9 +60,8 @@ export async function mdmRoutes(app: FastifyInstance, opts: MdmRoutesOptions): P
   async function identify(req: FastifyRequest, body: Buffer): Promise<DeviceIdentity> {
     const signature = req.headers['mdm-signature'];
     if (typeof signature === 'string' && signature !== '') return opts.identity.fromMdmSignature(signature, body);
-    const socket = req.raw.socket as Partial<TLSSocket>;
-    const peer = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(false) : undefined;
-    if (peer && peer.raw) return opts.identity.fromClientCertificate(peer.raw);
+    const der = clientCertificate(req.raw.socket as Partial<TLSSocket>);
+    if (der) return opts.identity.fromClientCertificate(der);
     throw mdmErrors.identityMissing();
   }
 
