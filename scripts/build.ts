@@ -1,10 +1,17 @@
 /**
  * Compiles the runnable entry points ahead of time (docs/ARCHITECTURE.md, "Build"): esbuild bundles
- * each one, with the workspace packages (@edgehub/*) compiled in and every npm dependency left
- * external (loaded from node_modules as usual), into its package's dist/ folder (hub/dist/bin/hub.js
- * …), so that a dependency resolves from there as it does from the package's sources (npm keeps
- * some, e.g. pkijs, in the package's own node_modules). `npm start`, `npm run edge`, the demo, the
- * cluster and the CLI run the result with bare `node`: no TypeScript is compiled at start.
+ * each one, with the workspace packages (@edgehub/*) compiled in, into its package's dist/ folder
+ * (hub/dist/bin/hub.js …), so that a dependency left external resolves from there as it does from
+ * the package's sources (npm keeps some, e.g. pkijs, in the package's own node_modules).
+ * `npm start`, `npm run edge`, the demo, the cluster and the CLI run the result with bare `node`: no
+ * TypeScript is compiled at start.
+ *
+ * The hub and the certificate service also compile their pure-JavaScript npm dependencies in
+ * (`bundleNpm` below): Node then reads, resolves and wraps one file instead of about a thousand,
+ * which was the larger part of their start-up (docs/BENCHMARKS.md, "Start-up"). Left external, and
+ * loaded from node_modules as usual, are the packages in `keepExternal`: native addons, packages
+ * that read their own files at run time, and the drivers that only a cluster or MongoDB loads.
+ * The edge, the demo and the CLI keep every npm dependency external.
  *
  * Code splitting is on: modules that only some paths load (the MongoDB adapters, the Redis cluster
  * backends …) are dynamic imports in the source and become chunks of their own, read only when
@@ -38,19 +45,61 @@ export const packages: Record<string, Record<string, string>> = {
   simulators: { 'bin/demo': 'src/demo/main.ts', 'bin/demo-ios': 'src/demo/ios.ts' },
 };
 
+/** The packages whose npm dependencies are compiled into their output (the rest keep them external). */
+export const bundleNpm = new Set(['hub', 'certificate-service']);
+
+/**
+ * npm packages never compiled in, even where `bundleNpm` is on:
+ * - native addons and the packages that load them by path (lmdb, msgpackr, cbor-x);
+ * - packages that read their own files relative to their source at run time (@fastify/swagger and
+ *   swagger-ui serve files from their folder; pino starts transports from a worker file of its own);
+ * - what only a cluster or MongoDB loads (already chunks of their own, read only when configured),
+ *   whose optional native parts esbuild cannot resolve (mongodb);
+ * - @fastify/ajv-compiler, loaded from node_modules on a route's first request (hub/src/api/lazy-validators.ts).
+ */
+export const keepExternal = [
+  'lmdb',
+  'msgpackr',
+  'cbor-x',
+  '@fastify/swagger',
+  '@fastify/swagger-ui',
+  'pino',
+  'mongodb',
+  'ioredis',
+  'aedes-persistence-redis',
+  'mqemitter-redis',
+];
+
 /** npm packages stay external (node_modules is there at run time); workspace packages are compiled in. */
-const externalPackages: Plugin = {
+const externalPackages = (bundled: boolean): Plugin => ({
   name: 'external-packages',
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.path.startsWith('@edgehub/')) return undefined;
+      if (bundled && !args.path.startsWith('node:') && !keepExternal.some((p) => args.path === p || args.path.startsWith(`${p}/`)))
+        return undefined;
       return { path: args.path, external: true };
     });
   },
-};
+});
+
+/**
+ * Compiled-in CommonJS code may call `require` (a dynamic require esbuild leaves as it is, an
+ * optional dependency) and read `__filename` / `__dirname`: an ES module has none of them, so the
+ * output defines them, for the output file.
+ */
+const commonJsGlobals = [
+  "import { createRequire as __edgehubCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __edgehubFileURLToPath } from 'node:url';",
+  "import { dirname as __edgehubDirname } from 'node:path';",
+  'const require = __edgehubCreateRequire(import.meta.url);',
+  'const __filename = __edgehubFileURLToPath(import.meta.url);',
+  'const __dirname = __edgehubDirname(__filename);',
+].join(' ');
 
 async function buildPackage(pkg: string, entries: Record<string, string>): Promise<void> {
   const outdir = join(repoRoot, pkg, 'dist');
+  const bundled = bundleNpm.has(pkg);
   await rm(outdir, { recursive: true, force: true });
   await build({
     absWorkingDir: repoRoot,
@@ -63,7 +112,9 @@ async function buildPackage(pkg: string, entries: Record<string, string>): Promi
     platform: 'node',
     target: 'node20',
     sourcemap: 'linked',
-    plugins: [externalPackages],
+    sourcesContent: false,
+    plugins: [externalPackages(bundled)],
+    ...(bundled ? { banner: { js: commonJsGlobals } } : {}),
     logLevel: 'warning',
   });
 }

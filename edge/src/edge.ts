@@ -79,7 +79,9 @@ export class Edge extends EventEmitter<EdgeEvents> {
   private readonly states = new Map<string, SouthState['state']>();
   private readonly latest = new Map<string, { time: number; values: Record<string, unknown> }>();
   private upSince: number | null = null;
-  private devices: SouthboundDeviceConfig[];
+  private devicesList: SouthboundDeviceConfig[] = [];
+  /** The deviceKeys of the polled and the local MQTT sub-devices: looked up for every reading. */
+  private configured = new Set<string>();
   private renewTimer?: NodeJS.Timeout;
   private mutualTls = false;
   private registered = false;
@@ -101,6 +103,15 @@ export class Edge extends EventEmitter<EdgeEvents> {
   ) {
     super();
     this.devices = [...config.southbound.devices];
+  }
+
+  private get devices(): SouthboundDeviceConfig[] {
+    return this.devicesList;
+  }
+
+  private set devices(list: SouthboundDeviceConfig[]) {
+    this.devicesList = list;
+    this.configured = new Set([...list, ...(this.config.localMqtt?.devices ?? [])].map((d) => d.deviceKey));
   }
 
   static async start(config: EdgeConfig, makeSouthbound: SouthboundFactory, log: Logger): Promise<Edge> {
@@ -242,9 +253,7 @@ export class Edge extends EventEmitter<EdgeEvents> {
 
   /** A configured sub-device: polled over Modbus or connected to the local MQTT listener. */
   private isConfigured(deviceKey: string): boolean {
-    return (
-      this.devices.some((d) => d.deviceKey === deviceKey) || (this.config.localMqtt?.devices ?? []).some((d) => d.deviceKey === deviceKey)
-    );
+    return this.configured.has(deviceKey);
   }
 
   /** Starts the local MQTT listener for sub-devices that speak MQTT themselves. */

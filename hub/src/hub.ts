@@ -218,7 +218,9 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
   throttleRedis?.on('error', () => undefined); // the link logs Redis outages once
   // Ingestion feeds the application stream, which needs the broker: bound once both exist.
   const streamSink = new DeferredSink();
-  const telemetry = new TelemetryIngest(telemetryStore, streamSink, log.child({ component: 'telemetry' }));
+  const telemetry = new TelemetryIngest(telemetryStore, streamSink, log.child({ component: 'telemetry' }), (s) =>
+    metrics.telemetryAppend.observe(s),
+  );
   const dp = config.deviceProtocol;
   const deviceLogs = new DeviceLogs(
     await store.collection<DeviceLogRecord>(deviceLogsSpec),

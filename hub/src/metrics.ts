@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * The hub's Prometheus metrics, one registry per hub (several hubs can live in one test process).
@@ -16,6 +16,12 @@ export class HubMetrics {
   readonly commandQueueDepth: Gauge;
   readonly httpResponses: Counter<'status_class'>;
   readonly connectionsClosed: Counter<'reason' | 'listener'>;
+  /**
+   * How long the telemetry store takes to make a group of posts durable (append-group.ts): what a
+   * post's acknowledgement and its stream event wait for (docs/BENCHMARKS.md, "Cluster and
+   * application stream"). One observation per group, not per post.
+   */
+  readonly telemetryAppend: Histogram;
 
   private readonly messagesInByKind = new Tally();
   private readonly repliesByCode = new Tally();
@@ -36,7 +42,12 @@ export class HubMetrics {
 
   constructor(sources: { connections: () => number; queueDepth: () => Promise<number> }) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'edgehub_' });
+    // GC pauses in steps fine enough to tell a pause that sets a latency tail (docs/BENCHMARKS.md).
+    collectDefaultMetrics({
+      register: this.registry,
+      prefix: 'edgehub_',
+      gcDurationBuckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 1],
+    });
     this.connections = new Gauge({
       name: 'edgehub_mqtt_connections',
       help: 'Authenticated device connections on this node',
@@ -95,6 +106,12 @@ export class HubMetrics {
       name: 'edgehub_mqtt_connections_closed_total',
       help: 'MQTT connections the broker ended before or outside the protocol (cap, connect deadline, frame guard), by reason and listener',
       labelNames: ['reason', 'listener'],
+      registers,
+    });
+    this.telemetryAppend = new Histogram({
+      name: 'edgehub_telemetry_append_seconds',
+      help: 'Telemetry store appends of grouped device posts, from the call to the durable commit',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
       registers,
     });
     this.httpResponses = new Counter({

@@ -153,6 +153,55 @@ describe('TelemetryIngest', () => {
     expect((await store.latest([device.assetId], ['flow'])).get(device.assetId)).toEqual({ flow: { value: 98, time: T + 1098 } });
   });
 
+  it('groups the single posts of one event-loop turn into one append; a post the store refuses fails alone', async () => {
+    heard.length = 0;
+    const appends: number[] = [];
+    const counted = new TelemetryIngest(
+      {
+        ...store,
+        appendMeasurepoints: (samples) => {
+          appends.push(samples.length);
+          return store.appendMeasurepoints(samples);
+        },
+      },
+      { publish: (e) => heard.push(e) },
+    );
+    const devices = Array.from({ length: 50 }, (_, i): DeviceIdentity => ({ ...device, assetId: `group-${i}`, deviceKey: `g${i}` }));
+    await Promise.all(devices.map((d, i) => counted.measurepoints(d, { rpm: { value: i } }, T + 3000 + i, { resume: false })));
+    expect(appends).toEqual([50]);
+    // Each post resolved after its value was stored, and was streamed once.
+    const latest = await store.latest(
+      devices.map((d) => d.assetId),
+      ['rpm'],
+    );
+    devices.forEach((d, i) => expect(latest.get(d.assetId)).toEqual({ rpm: { value: i, time: T + 3000 + i } }));
+    expect(heard.map((e) => e.assetId)).toEqual(devices.map((d) => d.assetId));
+
+    // A value the store refuses (undefined is no JSON value) sinks the group's append; the others are
+    // then appended one by one and kept, and only the bad post fails.
+    heard.length = 0;
+    appends.length = 0;
+    const posts = devices.slice(0, 3).map((d, i) =>
+      counted.measurepoints(d, { rpm: { value: i === 1 ? undefined : 100 + i } }, T + 4000, { resume: false }).then(
+        () => 'stored',
+        (e: unknown) => e,
+      ),
+    );
+    const outcome = await Promise.all(posts);
+    expect(outcome[0]).toBe('stored');
+    expect(outcome[1]).toBeInstanceOf(Error);
+    expect(outcome[2]).toBe('stored');
+    expect(appends).toEqual([3, 1, 1, 1]);
+    const after = await store.latest(
+      devices.slice(0, 3).map((d) => d.assetId),
+      ['rpm'],
+    );
+    expect(after.get(devices[0]!.assetId)).toEqual({ rpm: { value: 100, time: T + 4000 } });
+    expect(after.get(devices[1]!.assetId)).toEqual({ rpm: { value: 1, time: T + 3001 } });
+    expect(after.get(devices[2]!.assetId)).toEqual({ rpm: { value: 102, time: T + 4000 } });
+    expect(heard.map((e) => e.assetId)).toEqual([devices[0]!.assetId, devices[2]!.assetId]);
+  });
+
   it('keeps the data when the stream throws: the device must not resend', async () => {
     const errors: unknown[] = [];
     const failing = new TelemetryIngest(

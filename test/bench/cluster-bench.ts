@@ -44,6 +44,7 @@ import {
   type LatencyRun,
   type LatencyTopology,
 } from './cluster-report.js';
+import { diskSyncLatency, hubTail, readHubMetrics } from './latency-causes.js';
 import { describeMachine } from './machine.js';
 import type { ConnectSpec } from './mqtt-frames.js';
 import { MEASUREPOINT_BODY } from './mqtt-frames.js';
@@ -170,19 +171,30 @@ async function latencyRun(
     pids,
     clkTck,
   };
+  // The disk's own commit floor on the store's file system, then the run with the ingesting node's
+  // append times, GC pauses and event-loop delay read around it (test/bench/latency-causes.ts).
+  const diskSync = diskSyncLatency(fleet.node.dataDir);
+  const metricsBefore = await readHubMetrics(fleet.node.baseUrl);
   const before = redis ? redisCommandCalls(redis) : undefined;
   const result = await runChildJob<LatencyResult>('cluster-latency.ts', job, { cpu: c.otherCpu, killAfterMs: job.deadlineMs + 15_000 });
   const redisCommands = redis && before ? commandDelta(before, redisCommandCalls(redis)) : undefined;
+  const tail = hubTail(metricsBefore, await readHubMetrics(fleet.node.baseUrl));
   if (result.badReplies > 0) throw new Error(`latency ${topology} at ${rate}/s: ${result.badReplies} replies without "code":200`);
   const a = result.apps[0]!;
   log(
-    `latency ${topology} ${rate}/s (app on ${a.name}): p50 ${a.latency.p50.toFixed(2)} ms, p90 ${a.latency.p90.toFixed(2)} ms, p99 ${a.latency.p99.toFixed(2)} ms, p99.9 ${a.latency.p999.toFixed(2)} ms, max ${a.latency.max.toFixed(1)} ms; ${a.received}/${a.expected} received; ` +
+    `latency ${topology} ${rate}/s (app on ${a.name}): p50 ${fix(a.latency.p50)} ms, p90 ${fix(a.latency.p90)} ms, p99 ${fix(a.latency.p99)} ms, p99.9 ${fix(a.latency.p999)} ms, max ${fix(a.latency.max, 1)} ms; ${a.received}/${a.expected} received; ` +
       `CPU ${Object.entries(result.cpu.procs)
         .map(([k, v]) => `${k} ${pct(v.cores)} (sys ${pct(v.system)})`)
-        .join(', ')}, others ${pct(result.cpu.others)}`,
+        .join(', ')}, others ${pct(result.cpu.others)}; ` +
+      `store appends ${tail.appends} (mean ${tail.appendMeanMs.toFixed(2)} ms, p99 <= ${tail.appendP99Ms} ms, ${tail.appendsOver5Ms} > 5 ms, ${tail.appendsOver10Ms} > 10 ms), ` +
+      `GC ${tail.gcPauses} pauses ${tail.gcTotalMs.toFixed(0)} ms (${tail.gcOver5Ms} > 5 ms, ${tail.gcOver10Ms} > 10 ms), event-loop delay max ${tail.loopLagMaxMs.toFixed(1)} ms; ` +
+      `disk sync (2 x write+fdatasync) p50 ${diskSync.p50.toFixed(2)} / p99 ${diskSync.p99.toFixed(2)} / max ${diskSync.max.toFixed(1)} ms`,
   );
-  return { topology, rate, result, ...(redisCommands ? { redisCommands } : {}) };
+  return { topology, rate, result, hubTail: tail, diskSync, ...(redisCommands ? { redisCommands } : {}) };
 }
+
+/** A figure of the generator's summary: NaN (nothing received) arrives as null through JSON. */
+const fix = (n: number | null, digits = 2) => (n === null || Number.isNaN(n) ? '—' : n.toFixed(digits));
 
 const pct = (n: number) => `${(n * 100).toFixed(0)}%`;
 

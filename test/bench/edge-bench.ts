@@ -360,6 +360,17 @@ interface RunContext {
   clkTck: number;
 }
 
+/**
+ * `BENCH_EDGE_INTERVALS=1000` keeps only the runs at those poll intervals (comma-separated), to
+ * redo one row while working on it; the section written then has only those rows.
+ */
+function selectedRuns(runs: RunSpec[]): RunSpec[] {
+  const only = process.env['BENCH_EDGE_INTERVALS'];
+  if (!only) return runs;
+  const wanted = new Set(only.split(',').map(Number));
+  return runs.filter((r) => wanted.has(r.intervalMs));
+}
+
 const windowMs = (intervalMs: number) => edgeConfig.measureMs[intervalMs] ?? 6_000;
 
 async function edgeRun(ctx: RunContext, intervalMs: number, kind: UplinkKind, start: EdgeStart): Promise<EdgeRun> {
@@ -561,7 +572,7 @@ export async function runEdgeBenchmarks(): Promise<void> {
       clkTck,
     };
     const runs: EdgeRun[] = [];
-    for (const spec of c.runs)
+    for (const spec of selectedRuns(c.runs))
       runs.push(spec.peer === 'edge' ? await edgeRun(ctx, spec.intervalMs, spec.uplink, spec.start) : await bareRun(ctx, spec.intervalMs));
     // What the edge's dynamic registration left in the hub: the product's devices, all of them.
     const created = await admin.ok<unknown[]>(

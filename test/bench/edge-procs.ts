@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../src/index.js';
 import type { BarePollerMessage } from './edge-bare-poller.js';
@@ -266,6 +267,9 @@ export async function startEdge(configFile: string, centerToken: string, timeout
   const spawnedAt = Date.now();
   const [cmd, argv] = pinnedCommand(EDGE_CPU, process.execPath, [
     ...profileArgs('edge'),
+    ...edgeNodeFlags(),
+    // Extra flags for one experiment, e.g. BENCH_EDGE_NODE_FLAGS=--trace-gc.
+    ...(process.env['BENCH_EDGE_NODE_FLAGS']?.split(' ').filter(Boolean) ?? []),
     'edge/dist/bin/edge.js',
     'start',
     '--config',
@@ -315,6 +319,21 @@ export async function startEdge(configFile: string, centerToken: string, timeout
     output: () => out,
     stop: () => stopChild(child, 20_000),
   };
+}
+
+/**
+ * The Node flags `npm run edge` starts the edge with (root package.json, script `edge`), so that
+ * the benchmark measures the edge as it is run: `node <flags> edge/dist/bin/edge.js`.
+ */
+export function edgeNodeFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts?: Record<string, unknown> };
+  const script = pkg.scripts?.['edge'];
+  if (typeof script !== 'string') throw new Error('package.json has no "edge" script');
+  const words = script.trim().split(/\s+/);
+  const entry = words.indexOf('edge/dist/bin/edge.js');
+  if (words[0] !== 'node' || entry < 0)
+    throw new Error(`package.json "edge" script is not "node [flags] edge/dist/bin/edge.js": ${script}`);
+  return words.slice(1, entry);
 }
 
 /** The CPU affinity mask of a process (hex, as taskset prints it), to restore it later. */

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import {
   type RunningHub,
   type SpawnedCertificateService,
 } from '../src/index.js';
+import { opensslCsr } from '../src/openssl-csr.js';
 
 /**
  * Issue 9 item 7: with a standalone certificate service, a revocation made at the service (not
@@ -24,14 +25,6 @@ import {
 const tools = ['openssl', 'mosquitto_sub'].every((t) => spawnSync(t, ['--help'], { stdio: 'ignore' }).error === undefined);
 const run = requireService(tools, 'openssl and mosquitto_sub (Debian packages openssl, mosquitto-clients)');
 const secret = 'revocation-feed-shared-secret-0123456789';
-
-function exec(cmd: string, args: string[]): Promise<{ code: number | null; out: string }> {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, out })));
-}
 
 describe.runIf(run)('revocations made at a standalone certificate service reach open sessions', () => {
   let dir: string;
@@ -57,28 +50,12 @@ describe.runIf(run)('revocations made at a standalone certificate service reach 
     const { client, orgId } = await newTenant(h, 'revfeed');
     const product = await provision(client, orgId, { productType: 'Device', deviceKeys: ['held'], product: { biDirectionalAuth: true } });
     const d = product.devices[0]!;
-    const key = join(dir, 'held.key');
-    const csr = join(dir, 'held.csr');
-    expect((await exec('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key])).code).toBe(0);
-    expect(
-      (
-        await exec('openssl', [
-          'req',
-          '-new',
-          '-key',
-          key,
-          '-out',
-          csr,
-          '-subj',
-          `/C=CN/ST=Shanghai/L=Shanghai/O=EnOS/OU=Edge/CN=held-${Date.now()}`,
-        ])
-      ).code,
-    ).toBe(0);
+    const { keyFile: key, csrPem } = await opensslCsr(dir, 'held', `held-${Date.now()}`);
     const applied = await client.call<{ cert: string; certSN: string }>(
       'POST',
       '/connect-service/v2.0/certificates',
       { action: 'apply', orgId, assetId: d.assetId },
-      { csr: await readFile(csr, 'utf8'), issueAuthority: 'ECC' },
+      { csr: csrPem, issueAuthority: 'ECC' },
     );
     expect(applied.code, applied.msg).toBe(0);
     const cert = join(dir, 'held.crt');

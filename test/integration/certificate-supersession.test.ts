@@ -1,9 +1,10 @@
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectPassword, newTenant, provision, requireService, startHub, type RunningHub } from '../src/index.js';
+import { opensslCsr } from '../src/openssl-csr.js';
 
 /**
  * Issue 9 item 10, through the hub: a renewal retires the certificate it renews. With
@@ -12,12 +13,6 @@ import { connectPassword, newTenant, provision, requireService, startHub, type R
  */
 const tools = ['openssl', 'mosquitto_sub'].every((t) => spawnSync(t, ['--help'], { stdio: 'ignore' }).error === undefined);
 const run = requireService(tools, 'openssl and mosquitto_sub (Debian packages openssl, mosquitto-clients)');
-
-function exec(cmd: string, args: string[]): Promise<number> {
-  return new Promise((resolve) =>
-    execFile(cmd, args, { timeout: 20_000 }, (err) => resolve(err ? Number((err as { code?: number }).code ?? 1) : 0)),
-  );
-}
 
 describe.runIf(run)('a renewal supersedes the certificate it renews', () => {
   let h: RunningHub;
@@ -38,21 +33,7 @@ describe.runIf(run)('a renewal supersedes the certificate it renews', () => {
     const { client, orgId } = await newTenant(h, 'supersede');
     const d = (await provision(client, orgId, { productType: 'Device', deviceKeys: ['renewing'], product: { biDirectionalAuth: true } }))
       .devices[0]!;
-    const key = join(dir, 'd.key');
-    const csr = join(dir, 'd.csr');
-    expect(await exec('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key])).toBe(0);
-    expect(
-      await exec('openssl', [
-        'req',
-        '-new',
-        '-key',
-        key,
-        '-out',
-        csr,
-        '-subj',
-        `/C=CN/ST=Shanghai/L=Shanghai/O=EnOS/OU=Edge/CN=renewing-${Date.now()}`,
-      ]),
-    ).toBe(0);
+    const { keyFile: key, csrPem } = await opensslCsr(dir, 'd', `renewing-${Date.now()}`);
     const certs = (action: string, body?: unknown) =>
       client.call<{ cert: string; certSN: string }>(
         'POST',
@@ -60,7 +41,7 @@ describe.runIf(run)('a renewal supersedes the certificate it renews', () => {
         { action, orgId, assetId: d.assetId },
         body,
       );
-    const first = await certs('apply', { csr: await readFile(csr, 'utf8'), issueAuthority: 'ECC' });
+    const first = await certs('apply', { csr: csrPem, issueAuthority: 'ECC' });
     expect(first.code, first.msg).toBe(0);
     const certFile = join(dir, 'd.crt');
     await writeFile(certFile, first.data.cert);

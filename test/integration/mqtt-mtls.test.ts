@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,24 +15,10 @@ import {
   type ProvisionedProduct,
   type RunningHub,
 } from '../src/index.js';
+import { opensslCsr, runTool } from '../src/openssl-csr.js';
 
 const tools = ['openssl', 'mosquitto_pub'].every((t) => spawnSync(t, ['version'], { stdio: 'ignore' }).error === undefined);
 const run = requireService(tools, 'openssl and mosquitto_pub (Debian packages openssl, mosquitto-clients)');
-
-interface Exit {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function exec(cmd: string, args: string[], timeoutMs = 15_000): Promise<Exit> {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
 
 /**
  * Certificate-based two-way authentication (docs/ENOS-PROTOCOL.md §6, seed step 5): CSRs from real
@@ -47,19 +33,12 @@ describe.runIf(run)('mutual TLS', () => {
   const creds = new Map<string, { key: string; cert: string; certSN: string }>();
 
   async function issueFor(d: ProvisionedDevice, cn: string): Promise<void> {
-    const key = join(dir, `${d.deviceKey}.key`);
-    const csr = join(dir, `${d.deviceKey}.csr`);
-    expect((await exec('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key])).code).toBe(0);
-    expect(
-      (await exec('openssl', ['req', '-new', '-key', key, '-out', csr, '-subj', `/C=CN/ST=Shanghai/L=Shanghai/O=EnOS/OU=Edge/CN=${cn}`]))
-        .code,
-    ).toBe(0);
-    const { readFile } = await import('node:fs/promises');
+    const { keyFile: key, csrPem } = await opensslCsr(dir, d.deviceKey, cn);
     const r = await c.call<{ cert: string; certSN: string }>(
       'POST',
       '/connect-service/v2.0/certificates',
       { action: 'apply', orgId, assetId: d.assetId },
-      { csr: await readFile(csr, 'utf8'), validDay: 30, issueAuthority: 'ECC' },
+      { csr: csrPem, validDay: 30, issueAuthority: 'ECC' },
     );
     expect(r.code).toBe(0);
     const cert = join(dir, `${d.deviceKey}.crt`);
@@ -95,7 +74,7 @@ describe.runIf(run)('mutual TLS', () => {
     } else {
       args.push('-h', '127.0.0.1', '-p', String(h.mqttPort));
     }
-    return exec('mosquitto_pub', args);
+    return runTool('mosquitto_pub', args, { timeoutMs: 15_000 });
   }
 
   beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '@edgehub/shared';
 import type { ApiClient } from '@edgehub/hub';
 import { connectPassword, newTenant, provision, requireService, startHub, type ProvisionedDevice, type RunningHub } from '../src/index.js';
+import { opensslCsr, runTool } from '../src/openssl-csr.js';
 
 /**
  * Issue 9 item 9: the MQTT TLS listener's certificates are issued by the hub's own CA, so a device
@@ -15,15 +16,6 @@ import { connectPassword, newTenant, provision, requireService, startHub, type P
  */
 const tools = ['openssl', 'mosquitto_pub'].every((t) => spawnSync(t, ['help'], { stdio: 'ignore' }).error === undefined);
 const run = requireService(tools, 'openssl and mosquitto_pub (Debian packages openssl, mosquitto-clients)');
-
-function exec(cmd: string, args: string[], input = ''): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(cmd, args, { encoding: 'utf8', timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
-    });
-    child.stdin?.end(input);
-  });
-}
 
 describe.runIf(run)("the TLS listener's certificates come from the hub's CA", () => {
   let h: RunningHub;
@@ -41,28 +33,13 @@ describe.runIf(run)("the TLS listener's certificates come from the hub's CA", ()
     dir = await mkdtemp(join(tmpdir(), 'edgehub-tls-server-'));
     device = (await provision(c, orgId, { productType: 'Device', deviceKeys: ['trusting'], product: { biDirectionalAuth: true } }))
       .devices[0]!;
-    key = join(dir, 'device.key');
-    const csr = join(dir, 'device.csr');
-    expect((await exec('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key])).code).toBe(0);
-    expect(
-      (
-        await exec('openssl', [
-          'req',
-          '-new',
-          '-key',
-          key,
-          '-out',
-          csr,
-          '-subj',
-          `/C=CN/ST=Shanghai/L=Shanghai/O=EnOS/OU=Edge/CN=trusting-${Date.now()}`,
-        ])
-      ).code,
-    ).toBe(0);
+    let csrPem: string;
+    ({ keyFile: key, csrPem } = await opensslCsr(dir, 'device', `trusting-${Date.now()}`));
     const r = await c.call<{ cert: string; caCert: string }>(
       'POST',
       '/connect-service/v2.0/certificates',
       { action: 'apply', orgId, assetId: device.assetId },
-      { csr: await readFile(csr, 'utf8'), issueAuthority: 'ECC' },
+      { csr: csrPem, issueAuthority: 'ECC' },
     );
     expect(r.code, r.msg).toBe(0);
     // Only what the protocol hands the device: its certificate and caCert.
@@ -78,35 +55,31 @@ describe.runIf(run)("the TLS listener's certificates come from the hub's CA", ()
 
   /** openssl s_client with only caCert as trust anchor; `cipher` limits a TLS 1.2 client to one suite family. */
   const handshake = (cipher: string) =>
-    exec(
-      'openssl',
-      [
-        's_client',
-        '-connect',
-        `127.0.0.1:${h.mqttsPort}`,
-        '-servername',
-        'localhost',
-        '-verify_hostname',
-        'localhost',
-        '-tls1_2',
-        '-cipher',
-        cipher,
-        '-CAfile',
-        caFile,
-        '-verify_return_error',
-        '-showcerts',
-      ],
-      '',
-    );
+    runTool('openssl', [
+      's_client',
+      '-connect',
+      `127.0.0.1:${h.mqttsPort}`,
+      '-servername',
+      'localhost',
+      '-verify_hostname',
+      'localhost',
+      '-tls1_2',
+      '-cipher',
+      cipher,
+      '-CAfile',
+      caFile,
+      '-verify_return_error',
+      '-showcerts',
+    ]);
 
   const leafSerial = async (sClientOutput: string) => {
     const first = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/.exec(sClientOutput)![0];
-    return (await exec('openssl', ['x509', '-noout', '-serial'], first + '\n')).out.trim();
+    return (await runTool('openssl', ['x509', '-noout', '-serial'], { input: first + '\n' })).out.trim();
   };
 
   it('mosquitto_pub trusting only caCert from certificates?action=apply verifies the broker and publishes', async () => {
     const ts = String(Date.now());
-    const r = await exec('mosquitto_pub', [
+    const r = await runTool('mosquitto_pub', [
       '-V',
       'mqttv311',
       '-q',
@@ -148,7 +121,7 @@ describe.runIf(run)("the TLS listener's certificates come from the hub's CA", ()
       // leaf + issuing CA
       expect(r.out.match(/-----BEGIN CERTIFICATE-----/g)).toHaveLength(2);
       const first = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/.exec(r.out)![0];
-      const text = (await exec('openssl', ['x509', '-noout', '-text'], first + '\n')).out;
+      const text = (await runTool('openssl', ['x509', '-noout', '-text'], { input: first + '\n' })).out;
       expect(text).toMatch(/Public Key Algorithm: (\S+)/);
       expect(/Public Key Algorithm: (\S+)/.exec(text)![1]).toMatch(algorithm);
       expect(text).toMatch(/TLS Web Server Authentication/);

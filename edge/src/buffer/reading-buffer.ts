@@ -26,7 +26,7 @@
  */
 import { chmod, mkdir } from 'node:fs/promises';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { decodeReading, encodeReading, type EncodedReading, type Reading } from './reading.js';
+import { decodeReading, encodeReading, readingTime, type EncodedReading, type Reading } from './reading.js';
 
 export type DropPolicy = 'drop-oldest' | 'refuse-newest';
 
@@ -53,9 +53,30 @@ export type ReadingId = string;
 
 export interface BufferedReading {
   readonly id: ReadingId;
+  /** The reading, parsed from `json` when first asked for. */
   readonly reading: Reading;
+  /** The reading's wire entry as stored: what a batch's `params` array carries. */
+  readonly json: string;
   /** JSON bytes of the reading's wire entry. */
   readonly bytes: number;
+}
+
+/**
+ * A reading as peek() hands it out. The sender puts the stored JSON into the batch as it is, so a
+ * reading is parsed only when something needs its fields (the hub refused or skipped it):
+ * docs/BENCHMARKS.md, Edge runtime.
+ */
+class StoredReading implements BufferedReading {
+  #reading: Reading | undefined;
+  constructor(
+    readonly id: ReadingId,
+    readonly json: string,
+    readonly bytes: number,
+  ) {}
+
+  get reading(): Reading {
+    return (this.#reading ??= decodeReading(this.json));
+  }
 }
 
 export interface AppendResult {
@@ -250,8 +271,7 @@ class LmdbReadingBuffer implements ReadingBuffer {
     const expired: number[] = [];
     let used = 2; // "[" and "]"
     for (const { key, value } of this.readings.getRange({})) {
-      const reading = decodeReading(value);
-      if (this.limits.maxAgeMs !== Infinity && this.isExpired(reading.time, now)) {
+      if (this.limits.maxAgeMs !== Infinity && this.isExpired(readingTime(value), now)) {
         expired.push(key);
         if (expired.length >= EXPIRE_CHUNK) break;
         continue;
@@ -259,7 +279,7 @@ class LmdbReadingBuffer implements ReadingBuffer {
       const bytes = Buffer.byteLength(value, 'utf8');
       const add = bytes + (out.length > 0 ? 1 : 0); // the comma
       if (out.length >= maxItems || used + add > maxBytes) break;
-      out.push({ id: String(key), reading, bytes });
+      out.push(new StoredReading(String(key), value, bytes));
       used += add;
     }
     return { out, expired };
@@ -286,7 +306,7 @@ class LmdbReadingBuffer implements ReadingBuffer {
     // Collect first: the cursor is not moved over entries deleted under it.
     const keys: number[] = [];
     for (const { key, value } of this.readings.getRange({ limit: EXPIRE_CHUNK })) {
-      if (!this.isExpired(decodeReading(value).time, now)) break;
+      if (!this.isExpired(readingTime(value), now)) break;
       keys.push(key);
     }
     for (const key of keys) this.remove(s, key);
@@ -325,7 +345,8 @@ class LmdbReadingBuffer implements ReadingBuffer {
       ids.push(this.put(s, r));
     }
     s.refused += refused;
-    const first = this.oldestKey();
+    // Only a drop can have removed readings of this call: otherwise every id is still there.
+    const first = dropped > 0 ? this.oldestKey() : ids[0];
     const kept = first === undefined ? [] : ids.filter((k) => k >= first);
     return { ids: kept.map(String), refused, dropped };
   }

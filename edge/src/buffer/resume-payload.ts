@@ -39,7 +39,7 @@ export interface ResumeBatchRequest {
   allowOfflineSubDevice: true;
 }
 
-export function toResumeBatchPayload(batch: readonly BufferedReading[], id: string): ResumeBatchRequest {
+export function toResumeBatchPayload(batch: readonly Pick<BufferedReading, 'id' | 'reading' | 'bytes'>[], id: string): ResumeBatchRequest {
   if (typeof id !== 'string' || Buffer.byteLength(JSON.stringify(id), 'utf8') > RESUME_ENVELOPE_RESERVE / 2)
     throw new RangeError('resume batch id is too long for the envelope reserve');
   return {

@@ -177,13 +177,16 @@ export class TelemetryPath {
 
   /** Sends one batch and removes it from the buffer once the hub replied; false when it must be sent again. */
   private async send(batch: readonly BufferedReading[], replaying: boolean): Promise<boolean> {
-    const readings = batch.map((b) => b.reading);
+    // The stored entries are the wire entries: the batch is their JSON joined, never re-encoded.
+    let params = '[';
+    for (let i = 0; i < batch.length; i++) params += (i > 0 ? ',' : '') + batch[i]!.json;
+    params += ']';
     const topic = replaying
       ? topics.measurepointResumeBatch(this.gateway.productKey, this.gateway.deviceKey)
       : topics.measurepointPostBatch(this.gateway.productKey, this.gateway.deviceKey);
     let reply;
     try {
-      reply = await this.uplink.request(topic, replaying ? RESUME_BATCH_METHOD : POST_BATCH_METHOD, readings, {
+      reply = await this.uplink.requestEncoded(topic, replaying ? RESUME_BATCH_METHOD : POST_BATCH_METHOD, params, {
         allowOfflineSubDevice: true,
         skipInvalidMeasurepoints: true,
       });
@@ -194,10 +197,8 @@ export class TelemetryPath {
       return false;
     }
     if (reply.code === 200) {
-      const skipped = ((reply.data as { skipped?: SkippedEntry[] } | undefined)?.skipped ?? []).filter(
-        (s) => readings[s.index] !== undefined,
-      );
-      if (skipped.length > 0) await this.keepSkipped(readings, skipped);
+      const skipped = ((reply.data as { skipped?: SkippedEntry[] } | undefined)?.skipped ?? []).filter((s) => batch[s.index] !== undefined);
+      if (skipped.length > 0) await this.keepSkipped(batch, skipped);
       if (replaying) this.stats.replayed += batch.length;
       else this.stats.sent += batch.length;
     } else if (DATA_REFUSALS.has(reply.code)) {
@@ -207,7 +208,7 @@ export class TelemetryPath {
         'hub refused a telemetry batch: kept aside',
       );
       await this.keep(
-        readings.map((r) => ({
+        batch.map(({ reading: r }) => ({
           at: Date.now(),
           productKey: r.productKey,
           deviceKey: r.deviceKey,
@@ -253,10 +254,10 @@ export class TelemetryPath {
     return out;
   }
 
-  private async keepSkipped(readings: readonly Reading[], skipped: SkippedEntry[]): Promise<void> {
+  private async keepSkipped(batch: readonly BufferedReading[], skipped: SkippedEntry[]): Promise<void> {
     const entries: RefusedReading[] = [];
     for (const s of skipped) {
-      const r = readings[s.index]!;
+      const r = batch[s.index]!.reading;
       const values = Object.fromEntries(
         s.measurepoints.filter((id) => Object.hasOwn(r.measurepoints, id)).map((id) => [id, r.measurepoints[id]!]),
       );

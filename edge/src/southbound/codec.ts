@@ -16,7 +16,17 @@ const integerRange: Readonly<Record<Exclude<PointType, 'bool' | 'float32'>, read
 
 /** Decodes a register point from exactly its words (one, or two for 32-bit types) in wire order. */
 export function decodeRegisters(spec: PointSpec, words: readonly number[]): number {
-  const raw = rawFromWords(spec, words);
+  const width = pointWidth(spec.type);
+  if (words.length !== width) throw new RangeError(`expected ${width} word(s) for ${spec.type}, got ${words.length}`);
+  return decodeRegistersAt(spec, words, 0);
+}
+
+/**
+ * Decodes a register point whose words start at `at` in a read's data, without copying them out:
+ * the poll loop decodes every point of every device this way (docs/BENCHMARKS.md, Edge runtime).
+ */
+export function decodeRegistersAt(spec: PointSpec, data: ArrayLike<number | boolean>, at: number): number {
+  const raw = rawAt(spec, data, at);
   return spec.type === 'float32' ? applyScale(shortestFloat32(raw), spec) : applyScale(raw, spec);
 }
 
@@ -47,19 +57,20 @@ export function encodeValue(pointId: string, spec: PointSpec, value: unknown): n
   return wordsFromBuffer(spec, (b) => (spec.type === 'int32' ? b.writeInt32BE(raw, 0) : b.writeUInt32BE(raw, 0)));
 }
 
-function rawFromWords(spec: PointSpec, words: readonly number[]): number {
-  const width = pointWidth(spec.type);
-  if (words.length !== width) throw new RangeError(`expected ${width} word(s) for ${spec.type}, got ${words.length}`);
-  const [w0 = 0, w1 = 0] = words;
-  if (spec.type === 'uint16') return w0;
+/** One 4-byte scratch area for assembling 32-bit values (decoding is synchronous). */
+const scratch = new DataView(new ArrayBuffer(4));
+
+function rawAt(spec: PointSpec, data: ArrayLike<number | boolean>, at: number): number {
+  const w0 = Number(data[at] ?? 0);
+  if (spec.type === 'uint16') return w0 & 0xffff;
   if (spec.type === 'int16') return (w0 << 16) >> 16;
-  const b = Buffer.alloc(4);
+  const w1 = Number(data[at + 1] ?? 0);
   const [hi, lo] = spec.wordOrder === 'LE' ? [w1, w0] : [w0, w1];
-  b.writeUInt16BE(hi, 0);
-  b.writeUInt16BE(lo, 2);
-  if (spec.type === 'int32') return b.readInt32BE(0);
-  if (spec.type === 'uint32') return b.readUInt32BE(0);
-  return b.readFloatBE(0);
+  scratch.setUint16(0, hi);
+  scratch.setUint16(2, lo);
+  if (spec.type === 'int32') return scratch.getInt32(0);
+  if (spec.type === 'uint32') return scratch.getUint32(0);
+  return scratch.getFloat32(0);
 }
 
 function wordsFromBuffer(spec: PointSpec, write: (b: Buffer) => void): number[] {
@@ -86,11 +97,23 @@ function cleanFloat(x: number): number {
  */
 function shortestFloat32(x: number): number {
   if (!Number.isFinite(x) || x === 0) return x;
-  for (let digits = 1; digits <= 9; digits++) {
-    const candidate = Number(x.toPrecision(digits));
-    if (Math.fround(candidate) === x) return candidate;
+  // Rounding to more digits is never further from x, so "reads back" is monotonic in the number of
+  // digits: a binary search over 1–9 finds the shortest with at most four roundings instead of nine.
+  let lo = 1;
+  let hi = 9;
+  let best = Number(x.toPrecision(9));
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const candidate = Number(x.toPrecision(mid));
+    if (Math.fround(candidate) === x) {
+      best = candidate;
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
   }
-  return x;
+  if (lo === 9) return Math.fround(best) === x ? best : x;
+  return best;
 }
 
 function outOfRange(pointId: string, spec: PointSpec, value: number): SouthboundError {

@@ -17,6 +17,8 @@ export interface DevicePollerHooks {
 
 export class DevicePoller {
   private readonly plan: ReadBlock[];
+  /** Per block: its description for errors and its read, built once rather than at every poll. */
+  private readonly reads: { what: string; read: (c: ModbusClient) => Promise<ReadonlyArray<number | boolean>> }[];
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
@@ -32,6 +34,10 @@ export class DevicePoller {
     private readonly maxSilentBackoffMs = 30_000,
   ) {
     this.plan = planReads(device.map);
+    this.reads = this.plan.map((block) => ({
+      what: `${device.id}: read fc ${block.fc} at ${block.start} (${block.count})`,
+      read: (c: ModbusClient) => readWith(c, block),
+    }));
     this.current = { deviceId: device.id, state: 'unknown' };
   }
 
@@ -87,15 +93,10 @@ export class DevicePoller {
       return;
     }
     const values: Record<string, number | boolean> = {};
-    for (const block of this.plan) {
+    for (let i = 0; i < this.plan.length; i++) {
+      const { what, read } = this.reads[i]!;
       try {
-        const data = await this.link.request(
-          this.device.unitId,
-          this.device.timeoutMs,
-          `${this.device.id}: read fc ${block.fc} at ${block.start} (${block.count})`,
-          (c) => readWith(c, block),
-        );
-        Object.assign(values, decodeBlock(block, data));
+        decodeBlock(this.plan[i]!, await this.link.request(this.device.unitId, this.device.timeoutMs, what, read), values);
       } catch (err) {
         this.fail(err);
         return;

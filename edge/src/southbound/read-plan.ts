@@ -3,7 +3,7 @@
  * whose addresses touch or overlap share one request. Gaps are never bridged: many devices answer
  * "illegal data address" for a register they do not implement, even in the middle of a block.
  */
-import { decodeRegisters } from './codec.js';
+import { decodeRegistersAt } from './codec.js';
 import { isBitTable, pointWidth, type PointSpec, type ReadFunctionCode, type RegisterMap } from './register-map.js';
 
 /** Protocol limits per request (Modbus Application Protocol v1.1b3, §6.1–6.4). */
@@ -43,20 +43,26 @@ export function planReads(map: RegisterMap): ReadBlock[] {
 
 /**
  * Values of a block's points from the data a read returned (registers, or bits padded to whole
- * bytes). Non-finite floats (devices use NaN for "not available") are left out rather than posted
- * as null.
+ * bytes), written into `into` (a new object when not given). Non-finite floats (devices use NaN for
+ * "not available") are left out rather than posted as null.
  */
-export function decodeBlock(block: ReadBlock, data: readonly (number | boolean)[]): Record<string, number | boolean> {
-  const out: Record<string, number | boolean> = {};
+export function decodeBlock(
+  block: ReadBlock,
+  data: readonly (number | boolean)[],
+  into: Record<string, number | boolean> = {},
+): Record<string, number | boolean> {
+  const bits = isBitTable(block.fc);
   for (const { id, spec } of block.points) {
     const i = spec.address - block.start;
-    if (isBitTable(block.fc)) {
-      out[id] = Boolean(data[i]);
+    if (bits) {
+      into[id] = Boolean(data[i]);
       continue;
     }
-    const words = data.slice(i, i + pointWidth(spec.type)).map(Number);
-    const value = decodeRegisters(spec, words);
-    if (Number.isFinite(value)) out[id] = value;
+    const width = pointWidth(spec.type);
+    if (i + width > data.length)
+      throw new RangeError(`expected ${width} word(s) for ${spec.type} at ${spec.address}, got ${data.length - i}`);
+    const value = decodeRegistersAt(spec, data, i);
+    if (Number.isFinite(value)) into[id] = value;
   }
-  return out;
+  return into;
 }

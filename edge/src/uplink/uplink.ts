@@ -107,10 +107,25 @@ export class Uplink extends EventEmitter<UplinkEvents> {
 
   /** Publishes a request (QoS 1) and resolves with its reply; rejects when not connected or on timeout. */
   request(topic: string, method: string, params: unknown, extra: Record<string, unknown> = {}): Promise<Reply> {
+    return this.send(topic, method, (id) => JSON.stringify({ id, version: '1.0', method, params, ...extra }));
+  }
+
+  /**
+   * As request(), with `params` already JSON: the telemetry path joins the buffer's stored entries
+   * into it instead of parsing and encoding them again (docs/BENCHMARKS.md, Edge runtime).
+   */
+  requestEncoded(topic: string, method: string, paramsJson: string, extra: Record<string, unknown> = {}): Promise<Reply> {
+    return this.send(topic, method, (id) => {
+      const head = JSON.stringify({ id, version: '1.0', method, ...extra });
+      return `${head.slice(0, -1)},"params":${paramsJson}}`;
+    });
+  }
+
+  private send(topic: string, method: string, payloadFor: (id: string) => string): Promise<Reply> {
     const client = this.client;
     if (!client?.connected) return Promise.reject(new Error('uplink is down'));
     const id = String(++this.seq);
-    const payload = JSON.stringify({ id, version: '1.0', method, params, ...extra });
+    const payload = payloadFor(id);
     return new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import { mergeActionPaths } from './openapi-actions.js';
 import { lazyValidators } from './lazy-validators.js';
+import { recordDocsRoutes } from './lazy-docs.js';
 import { EnosError, codes, safeEqual } from '@edgehub/shared';
 import type { HubMetrics } from '../metrics.js';
 import type { TokenService } from '../auth/tokens.js';
@@ -118,35 +117,36 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
 
   installEnvelopeErrors(app);
   await app.register(rateLimit, { global: false });
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'edgehub management API',
-        version: opts.version,
-        description:
-          'EnOS-compatible Connection Service, apim token service and admin API. Every call except the token service is signed: apim-accesstoken, apim-timestamp, apim-signature (see docs/PROTOCOL.md).',
-      },
-      components: {
-        securitySchemes: {
-          apimAccessToken: { type: 'apiKey', in: 'header', name: 'apim-accesstoken' },
-          apimTimestamp: { type: 'apiKey', in: 'header', name: 'apim-timestamp' },
-          apimSignature: { type: 'apiKey', in: 'header', name: 'apim-signature' },
+  // The OpenAPI document and Swagger UI are built on the first /docs request (hub/src/api/lazy-docs.ts).
+  recordDocsRoutes(app, {
+    routePrefix: '/docs',
+    swagger: {
+      openapi: {
+        openapi: '3.1.0',
+        info: {
+          title: 'edgehub management API',
+          version: opts.version,
+          description:
+            'EnOS-compatible Connection Service, apim token service and admin API. Every call except the token service is signed: apim-accesstoken, apim-timestamp, apim-signature (see docs/PROTOCOL.md).',
+        },
+        components: {
+          securitySchemes: {
+            apimAccessToken: { type: 'apiKey', in: 'header', name: 'apim-accesstoken' },
+            apimTimestamp: { type: 'apiKey', in: 'header', name: 'apim-timestamp' },
+            apimSignature: { type: 'apiKey', in: 'header', name: 'apim-signature' },
+          },
         },
       },
+      // Each action is its own route, keyed `path?action=name` here; mergeActionPaths then makes one
+      // operation per resource and method of them, as OpenAPI requires (api/openapi-actions.ts).
+      transform: ({ schema, url, route }) => {
+        const action = (route.constraints as { action?: string } | undefined)?.action;
+        return { schema, url: action ? `${url}?action=${action}` : url };
+      },
+      transformObject: (documentObject) =>
+        'openapiObject' in documentObject ? mergeActionPaths(documentObject.openapiObject) : documentObject.swaggerObject,
     },
-    // Each action is its own route, keyed `path?action=name` here; mergeActionPaths then makes one
-    // operation per resource and method of them, as OpenAPI requires (api/openapi-actions.ts).
-    transform: ({ schema, url, route }) => {
-      const action = (route.constraints as { action?: string } | undefined)?.action;
-      return { schema, url: action ? `${url}?action=${action}` : url };
-    },
-    transformObject: (documentObject) =>
-      'openapiObject' in documentObject
-        ? (mergeActionPaths(documentObject.openapiObject as Record<string, unknown>) as typeof documentObject.openapiObject)
-        : documentObject.swaggerObject,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
 
   // 503 while the node drains (SIGTERM): load balancers stop sending it new clients.
   app.get('/health', { schema: { hide: true } }, async (_req, reply) => {

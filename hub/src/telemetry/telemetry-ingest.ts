@@ -10,6 +10,7 @@ import type { DeviceIdentity } from '../sessions/sessions.js';
 import type { DeviceLatest, EventOptions, Ingest, IngestOptions, MeasurepointEntry, MeasurepointSample } from './ingest.js';
 import { MAX_ID_LENGTH, MAX_TIME, type SampleInput, type TelemetryStore } from './store/port.js';
 import { noStream, type StreamEvent, type StreamSink } from './stream-events.js';
+import { AppendGroups } from './append-group.js';
 
 /**
  * The event id under which an edge's `connection.state.post` reports are kept (latest and
@@ -20,11 +21,18 @@ export const CONNECTION_STATE_EVENT = 'connection/state';
 type Log = Pick<Logger, 'error' | 'warn' | 'info'>;
 
 export class TelemetryIngest implements Ingest {
+  /** Single posts of one event-loop turn share an append (append-group.ts). */
+  private readonly groups: AppendGroups;
+
   constructor(
     readonly store: TelemetryStore,
     private readonly stream: StreamSink = noStream,
     private readonly log?: Log,
-  ) {}
+    /** Told how long each grouped append of posts took to become durable, in seconds. */
+    appendTimed?: (seconds: number) => void,
+  ) {
+    this.groups = new AppendGroups(store, appendTimed);
+  }
 
   async measurepoints(
     device: DeviceIdentity,
@@ -35,7 +43,7 @@ export class TelemetryIngest implements Ingest {
     const samples: SampleInput[] = [];
     toSamples(samples, { device, points, time, hubTime: hubTime === true }, resume);
     if (samples.length === 0) return;
-    await this.store.appendMeasurepoints(samples);
+    await this.groups.append(samples);
     this.publish({ type: 'measurepoints', ...who(device), time, resume, measurepoints: points });
   }
 
