@@ -105,9 +105,17 @@ export async function rawAppends(batches: SampleInput[][]): Promise<Run & { clos
 export interface LatestTimes {
   restMs: number[];
   directMs: number[];
+  /**
+   * JSON.stringify and JSON.parse of the very answer the REST call returned: the encoding every JSON
+   * API pays on top of the store read, whatever its server does (the floor of the REST path).
+   */
+  jsonMs: number[];
 }
 
-/** Alternates a REST queryLatest and a direct store read of the same devices, `calls` times each. */
+/**
+ * Alternates a REST queryLatest and a direct store read of the same devices, `calls` times each,
+ * and times a JSON round trip of the REST answer after each.
+ */
 export async function latestRounds(
   client: ApiClient,
   orgId: string,
@@ -115,7 +123,7 @@ export async function latestRounds(
   assetIds: string[],
   calls: number,
 ): Promise<LatestTimes> {
-  const out: LatestTimes = { restMs: [], directMs: [] };
+  const out: LatestTimes = { restMs: [], directMs: [], jsonMs: [] };
   for (let i = 0; i < calls; i++) {
     let t = performance.now();
     const r = await client.call<{ measurepoints: Record<string, unknown> }[]>(
@@ -130,6 +138,11 @@ export async function latestRounds(
     const m = await store.latest(assetIds);
     out.directMs.push(performance.now() - t);
     if (m.size !== assetIds.length) throw new Error('direct latest read missed devices');
+    const { status: _status, ...answer } = r;
+    t = performance.now();
+    const back = JSON.parse(JSON.stringify(answer)) as { data: unknown[] };
+    out.jsonMs.push(performance.now() - t);
+    if (back.data.length !== assetIds.length) throw new Error('JSON round trip lost devices');
   }
   return out;
 }

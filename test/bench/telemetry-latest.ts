@@ -40,7 +40,11 @@ try {
   }
   const rest = median(result.restMs);
   const direct = median(result.directMs);
-  console.log(`queryLatest ${DEVICES} devices: REST ${rest.toFixed(2)} ms, direct ${direct.toFixed(2)} ms: ${(rest / direct).toFixed(2)}×`);
+  const json = median(result.jsonMs);
+  console.log(
+    `queryLatest ${DEVICES} devices: REST ${rest.toFixed(2)} ms, direct ${direct.toFixed(2)} ms: ${(rest / direct).toFixed(2)}×; ` +
+      `JSON round trip of the answer ${json.toFixed(2)} ms: REST ÷ (direct + JSON) ${(rest / (direct + json)).toFixed(2)}×`,
+  );
 } finally {
   await h.close();
 }

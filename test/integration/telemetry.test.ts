@@ -232,6 +232,11 @@ describe('telemetry: measurepoints from a sub-device, read back over REST', () =
     expect(mixedKeys.msg).toContain('devices[0]');
     const unknown = await latest({ assetIds: [a.assetId, 'no-such-asset'] }, other.client, other.orgId);
     expect(unknown.msg).toContain('assetIds[1]');
+    // A deleted device is gone from the next answer (the hub holds the devices' org and keys in memory).
+    await other.client.ok('POST', '/connect-service/v2.1/devices', { action: 'delete', orgId: other.orgId, assetId: b.assetId });
+    const afterDelete = await latest({ assetIds: [a.assetId, b.assetId] }, other.client, other.orgId);
+    expect(afterDelete).toMatchObject({ code: 11404, data: null });
+    expect(afterDelete.msg).toContain('assetIds[1]');
   });
 
   it('refuses bad history queries with 99400 naming the field', async () => {

@@ -1,6 +1,6 @@
 import { EnosError, codes } from '@edgehub/shared';
 import type { FastifyInstance } from 'fastify';
-import type { DeviceRecord } from '../registry/records.js';
+import type { DeviceIdentity } from '../registry/device-lookup.js';
 import type { Registry } from '../registry/registry.js';
 import { InvalidTelemetryInput, MAX_HISTORY_LIMIT, MAX_TIME, type TelemetryStore } from '../telemetry/store/port.js';
 import { connectRoute } from './connect-route.js';
@@ -85,13 +85,13 @@ export async function measurepointRoutes(
       const keyed = body.devices ?? [];
       if (assetIds.length + keyed.length === 0)
         throw new EnosError(codes.invalidArgument, 'Invalid Argument assetIds: assetIds or devices is required');
-      // The devices named by assetId in one registry read, those named by keys one by one (docs/BENCHMARKS.md, "queryLatest").
+      // The devices named by assetId in one registry read (held in memory on a single hub), those named by keys one by one (docs/BENCHMARKS.md, "queryLatest").
       const [byAssetId, byKeys] = await Promise.all([
-        registry.devices.byAssetIds(assetIds),
+        registry.devices.identities(assetIds),
         Promise.all(keyed.map((d) => registry.devices.find({ productKey: d.productKey, deviceKey: d.deviceKey }))),
       ]);
       // Each device once, in the order first asked; the first one missing or of another org is named.
-      const devices = new Map<string, DeviceRecord>();
+      const devices = new Map<string, DeviceIdentity>();
       assetIds.forEach((assetId, i) => {
         const d = inOrg(byAssetId.get(assetId), orgId, 'assetIds', i);
         if (!devices.has(d.assetId)) devices.set(d.assetId, d);
@@ -171,7 +171,7 @@ export async function measurepointRoutes(
 }
 
 /** The device if it is in this org, or 11404 naming the request's field. Another org's device is indistinguishable from a missing one. */
-function inOrg(d: DeviceRecord | undefined, orgId: string, list: string, index: number): DeviceRecord {
+function inOrg<D extends DeviceIdentity>(d: D | undefined, orgId: string, list: string, index: number): D {
   if (!d || d.orgId !== orgId) throw new EnosError(codes.deviceNotFound, `Device cannot be found: ${list}[${index}]`);
   return d;
 }

@@ -1,7 +1,7 @@
 import { EnosError, codes } from '@edgehub/shared';
 import { DuplicateKeyError, type Collection, type Filter, type FindOptions } from '../store/port.js';
 import type { RegistryEventBus } from './events.js';
-import { devicesByAssetId } from './device-lookup.js';
+import { DeviceIdentities, type DeviceIdentity } from './device-lookup.js';
 import { newAssetId, newDeviceKey, newDeviceSecret } from './ids.js';
 import { RecordCache } from './record-cache.js';
 import type { DeviceRecord, DeviceStatus, ProductRecord, StringI18n } from './records.js';
@@ -61,6 +61,7 @@ export class Devices {
    * every change of what that check looks at: disable, enable, delete, update, the first login.
    */
   private readonly connectCache: RecordCache<DeviceRecord>;
+  private readonly identityLookup: DeviceIdentities;
 
   constructor(
     private readonly devices: Collection<DeviceRecord>,
@@ -70,6 +71,7 @@ export class Devices {
     cacheRecords = false,
   ) {
     this.connectCache = new RecordCache(cacheRecords);
+    this.identityLookup = new DeviceIdentities(devices, events, cacheRecords);
   }
 
   async create(orgId: string, input: NewDevice, by: string, now = Date.now()): Promise<DeviceRecord> {
@@ -172,9 +174,9 @@ export class Devices {
     return 'assetId' in ref ? this.devices.get(ref.assetId) : this.byTriple(ref.productKey, ref.deviceKey);
   }
 
-  /** Many devices by assetId in one store call (device-lookup.ts); assetIds that name no device are absent. */
-  byAssetIds(assetIds: readonly string[]): Promise<Map<string, DeviceRecord>> {
-    return devicesByAssetId(this.devices, assetIds);
+  /** The org and keys of many devices by assetId, in one store call at most (device-lookup.ts); assetIds that name no device are absent. */
+  identities(assetIds: readonly string[]): Promise<Map<string, DeviceIdentity>> {
+    return this.identityLookup.byAssetIds(assetIds);
   }
 
   /**
@@ -267,21 +269,39 @@ export class Devices {
     return updated;
   }
 
-  /** Called by the broker on a successful login: first login sets activeTime (inactive → online). */
-  async markOnline(assetId: string, at = Date.now()): Promise<DeviceRecord | undefined> {
+  /**
+   * Called by the broker on a successful login: first login sets activeTime (inactive → online).
+   * `seen`: the device as the CONNECT check read it, activated (activeTime set) or not. It picks the
+   * one conditional write to try first, without reading the record again (docs/BENCHMARKS.md,
+   * "CONNECT and device GET"); the write's condition, not `seen`, decides: when it does not hold,
+   * the general path runs.
+   */
+  async markOnline(
+    assetId: string,
+    at = Date.now(),
+    seen?: { productKey: string; deviceKey: string; activated: boolean },
+  ): Promise<DeviceRecord | undefined> {
+    const set: Partial<DeviceRecord> = { status: 'online', lastOnlineTime: at };
+    // activeTime is never removed: a device seen activated is activated.
+    if (seen?.activated) return this.devices.update(assetId, set, NOT_DISABLED);
+    if (seen) {
+      const activated = await this.devices
+        .update(assetId, { ...set, activeTime: at }, NOT_YET_ACTIVE)
+        .finally(() => this.dropConnect(seen));
+      if (activated) return activated;
+    }
     const d = await this.devices.get(assetId);
     if (!d || d.status === 'disabled') return d;
-    const set: Partial<DeviceRecord> = { status: 'online', lastOnlineTime: at };
     if (d.activeTime === undefined) {
       set.activeTime = at;
       // The CONNECT check refuses a second activation (securemode 3) by activeTime.
-      return this.devices.update(assetId, set, { status: { $ne: 'disabled' } }).finally(() => this.dropConnect(d));
+      return this.devices.update(assetId, set, NOT_DISABLED).finally(() => this.dropConnect(d));
     }
-    return this.devices.update(assetId, set, { status: { $ne: 'disabled' } });
+    return this.devices.update(assetId, set, NOT_DISABLED);
   }
 
   async markOffline(assetId: string, at = Date.now()): Promise<DeviceRecord | undefined> {
-    return this.devices.update(assetId, { status: 'offline', lastOfflineTime: at }, { status: 'online' });
+    return this.devices.update(assetId, { status: 'offline', lastOfflineTime: at }, ONLINE);
   }
 
   private newRecord(orgId: string, product: ProductRecord, input: NewDevice, by: string, now: number): DeviceRecord {
@@ -335,6 +355,19 @@ function checkAttributes(model: ThingModel, attrs: Record<string, unknown> | und
       throw new EnosError(codes.invalidArgument, `Invalid Argument deviceAttributes: ${id} is required`);
     }
   }
+}
+
+/**
+ * The conditions of the status writes, frozen: the embedded store compiles a frozen filter once
+ * (store/embedded/collection.ts), not on every CONNECT and DISCONNECT.
+ */
+const NOT_DISABLED: Filter = frozen({ status: { $ne: 'disabled' } });
+const NOT_YET_ACTIVE: Filter = frozen({ status: { $ne: 'disabled' }, activeTime: { $exists: false } });
+const ONLINE: Filter = frozen({ status: 'online' });
+
+function frozen<F extends object>(filter: F): F {
+  for (const v of Object.values(filter)) if (v !== null && typeof v === 'object') frozen(v as object);
+  return Object.freeze(filter);
 }
 
 const tripleOf = (productKey: string, deviceKey: string) => `${productKey}\u0000${deviceKey}`;
