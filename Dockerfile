@@ -14,6 +14,7 @@ COPY simulators/package.json simulators/
 COPY test/package.json test/
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY tsconfig.json ./
+COPY scripts scripts
 COPY shared shared
 COPY certificate-service certificate-service
 COPY hub hub
@@ -21,8 +22,10 @@ COPY edge edge
 COPY console console
 # The web console (docs/CONSOLE.md) is built here, once; the runtime stage only serves console/dist.
 RUN node --import tsx console/scripts/build-if-stale.ts --force
-# The sources run through tsx (a production dependency): there is no separate compile step, so
-# the typecheck of the build stage is what catches a broken tree.
+# The entry points are compiled here, once, as `npm start` compiles them (scripts/build.ts, esbuild is a
+# production dependency): the containers run plain JavaScript (hub/dist/bin/hub.js …), no TypeScript
+# loader at start (docs/BENCHMARKS.md, "Start-up").
+RUN node --import tsx scripts/build.ts hub certificate-service edge
 RUN rm -rf shared/test certificate-service/test hub/test edge/test
 
 FROM node:20-bookworm-slim
@@ -34,5 +37,7 @@ USER node
 VOLUME /data
 EXPOSE 8080 11883 18883 8083
 HEALTHCHECK --interval=5s --timeout=3s --retries=5 CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HUB_HTTP_PORT||8080)+'/health').then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "--import", "tsx"]
-CMD ["hub/src/main.ts"]
+# The compiled hub; `command:` in docker-compose.yml names another compiled entry point
+# (certificate-service/dist/bin/certificate-service.js).
+ENTRYPOINT ["node"]
+CMD ["hub/dist/bin/hub.js"]
