@@ -223,6 +223,8 @@ function summarizeLatency(all: LatencyRun[], topology: LatencyTopology, rate: nu
  * commit-like sync measured just before each run.
  */
 function tailTable(r: ClusterBenchResults, rates: readonly number[]): string[] {
+  // A bucket's upper bound; past the last finite bound, "over" it.
+  const upTo = (n: number) => (Number.isFinite(n) ? `≤ ${ms(n)}` : '> 1,000');
   const rows = rates.flatMap((rate) =>
     LATENCY_ORDER.flatMap((t) => {
       const runs = r.latency.filter((x) => x.topology === t && x.rate === rate && x.hubTail && x.diskSync);
@@ -231,7 +233,7 @@ function tailTable(r: ClusterBenchResults, rates: readonly number[]): string[] {
       const tail = (x: LatencyRun) => x.hubTail!;
       const disk = (x: LatencyRun) => x.diskSync!;
       return [
-        `| ${int(rate)}/s | ${TOPOLOGY_LABEL[t]} | ${int(m((x) => tail(x).appends))} | ${ms(m((x) => tail(x).appendMeanMs))} / ≤ ${ms(m((x) => tail(x).appendP99Ms))} | ` +
+        `| ${int(rate)}/s | ${TOPOLOGY_LABEL[t]} | ${int(m((x) => tail(x).appends))} | ${ms(m((x) => tail(x).appendMeanMs))} / ${upTo(m((x) => tail(x).appendP99Ms))} | ` +
           `${int(m((x) => tail(x).appendsOver5Ms))} / ${int(m((x) => tail(x).appendsOver10Ms))} | ${int(m((x) => tail(x).gcPauses))} / ${ms(m((x) => tail(x).gcTotalMs))} | ` +
           `${int(m((x) => tail(x).gcOver5Ms))} / ${int(m((x) => tail(x).gcOver10Ms))} | ${ms(m((x) => tail(x).loopLagMaxMs))} | ${ms(m((x) => disk(x).p50))} / ${ms(m((x) => disk(x).p99))} / ${ms(m((x) => disk(x).max))} |`,
       ];
