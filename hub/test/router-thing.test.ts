@@ -289,6 +289,52 @@ describe('thing.measurepoint.post', () => {
     expect(await send('measurepointPost', gw, { measurepoints: {} })).toEqual({ data: {} });
     expect(ingest.calls).toEqual([]);
   });
+
+  it('checks against the changed thing model right after a product update, with records cached (one node)', async () => {
+    // The registry of a single hub process keeps product records in memory, and the prepared model
+    // checks with them (registry/compiled-model.ts): an update must reach the very next post.
+    const cached = await openRegistry(store, undefined, { cacheRecords: true });
+    const p = await cached.products.create(
+      ORG,
+      {
+        productName: { defaultValue: 'p' },
+        productType: 'Device',
+        dataFormat: 'Json',
+        biDirectionalAuth: false,
+        thingModel: { measurepoints: { level: { dataType: 'INT' } } },
+      },
+      'test',
+    );
+    const d = await cached.devices.create(ORG, { productKey: p.productKey, deviceName: { defaultValue: 'd' }, timezone: '+08:00' }, 'test');
+    const target: DeviceIdentity = {
+      assetId: d.assetId,
+      orgId: ORG,
+      productKey: d.productKey,
+      deviceKey: d.deviceKey,
+      productType: 'Device',
+    };
+    deps = { ...deps, registry: cached };
+    expect(await send('measurepointPost', target, { measurepoints: { level: 3 } }, { session: sessionOf(target) })).toEqual({ data: {} });
+    expect(
+      (await refused(send('measurepointPost', target, { measurepoints: { level: 'high' } }, { session: sessionOf(target) }))).code,
+    ).toBe(1204);
+
+    await cached.products.update(
+      ORG,
+      p.productKey,
+      { thingModel: { measurepoints: { level: { dataType: 'STRING', maxLength: 8 } } } },
+      'test',
+    );
+    expect(await send('measurepointPost', target, { measurepoints: { level: 'high' } }, { session: sessionOf(target) })).toEqual({
+      data: {},
+    });
+    const e = await refused(send('measurepointPost', target, { measurepoints: { level: 3 } }, { session: sessionOf(target) }));
+    expect(e.code).toBe(1204);
+    expect(e.message).toContain('params.measurepoints.level must be a string');
+    expect(
+      (await refused(send('measurepointPost', target, { measurepoints: { level: 'x'.repeat(9) } }, { session: sessionOf(target) }))).code,
+    ).toBe(1204);
+  });
 });
 
 describe('thing.measurepoint.resume', () => {

@@ -331,6 +331,20 @@ function contract(adapter: Adapter): void {
       expect((await c.findOne({ productKey: 'p', deviceKey: 'k1' }))?.id).toBe('v2');
     });
 
+    it('keeps every index answering after updates of other fields, and reindexes a replaced nested object', async () => {
+      const c = await fresh({ ...devices, indexes: ['status', 'meta.site'] });
+      await c.insert({ id: 'u1', productKey: 'p', deviceKey: 'k1', status: 'online', meta: { site: 'a' } });
+      await c.update('u1', { name: 'renamed' });
+      await c.update('u1', { status: 'online' });
+      expect((await c.findOne({ productKey: 'p', deviceKey: 'k1' }))?.name).toBe('renamed');
+      expect(ids((await c.find({ status: 'online' })).items)).toEqual(['u1']);
+      expect(ids((await c.find({ 'meta.site': 'a' })).items)).toEqual(['u1']);
+      expect(await duplicateIndex(c.insert({ id: 'u2', productKey: 'p', deviceKey: 'k1' }))).toBe('triple');
+      await c.update('u1', { meta: { site: 'b' } });
+      expect(await c.count({ 'meta.site': 'a' })).toBe(0);
+      expect(ids((await c.find({ 'meta.site': 'b' })).items)).toEqual(['u1']);
+    });
+
     it('keeps non-unique indexes in step with the documents', async () => {
       const c = await fresh();
       await c.insert({ id: 's1', status: 'online' });

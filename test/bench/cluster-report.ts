@@ -216,6 +216,37 @@ function summarizeLatency(all: LatencyRun[], topology: LatencyTopology, rate: nu
   };
 }
 
+/**
+ * What the latency tail is made of (test/bench/latency-causes.ts), per rate and topology, medians of
+ * the runs: the ingesting node's store appends (each a group of posts, from the call to the durable
+ * commit), its GC pauses and its longest event-loop delay over the run, and the disk's own
+ * commit-like sync measured just before each run.
+ */
+function tailTable(r: ClusterBenchResults, rates: readonly number[]): string[] {
+  const rows = rates.flatMap((rate) =>
+    LATENCY_ORDER.flatMap((t) => {
+      const runs = r.latency.filter((x) => x.topology === t && x.rate === rate && x.hubTail && x.diskSync);
+      if (runs.length === 0) return [];
+      const m = (f: (x: LatencyRun) => number) => median(runs.map(f));
+      const tail = (x: LatencyRun) => x.hubTail!;
+      const disk = (x: LatencyRun) => x.diskSync!;
+      return [
+        `| ${int(rate)}/s | ${TOPOLOGY_LABEL[t]} | ${int(m((x) => tail(x).appends))} | ${ms(m((x) => tail(x).appendMeanMs))} / ≤ ${ms(m((x) => tail(x).appendP99Ms))} | ` +
+          `${int(m((x) => tail(x).appendsOver5Ms))} / ${int(m((x) => tail(x).appendsOver10Ms))} | ${int(m((x) => tail(x).gcPauses))} / ${ms(m((x) => tail(x).gcTotalMs))} | ` +
+          `${int(m((x) => tail(x).gcOver5Ms))} / ${int(m((x) => tail(x).gcOver10Ms))} | ${ms(m((x) => tail(x).loopLagMaxMs))} | ${ms(m((x) => disk(x).p50))} / ${ms(m((x) => disk(x).p99))} / ${ms(m((x) => disk(x).max))} |`,
+      ];
+    }),
+  );
+  if (rows.length === 0) return [];
+  return [
+    "**What the tail is made of** (test/bench/latency-causes.ts; medians of the runs): the ingesting node's telemetry appends over the whole run (warm-up and drain included; each append is a group of the posts that reached the store in one event-loop turn, timed from the call to the durable commit by the hub's own `edgehub_telemetry_append_seconds`, whose p99 is given as its bucket's upper bound), its garbage-collection pauses (`edgehub_nodejs_gc_duration_seconds`) and its longest event-loop delay (`edgehub_nodejs_eventloop_lag_max_seconds`), all read from its /metrics before and after the run; and the disk's own floor, measured by the bench just before each run on the file system of the store: 300 commit-like steps in a row, each a 4 KiB write + `fdatasync` twice (an LMDB commit syncs its data pages, then writes its meta page synchronously).",
+    '',
+    '| Rate | Topology | store appends | append mean / p99, ms | appends > 5 / > 10 ms | GC pauses / total, ms | GC pauses > 5 / > 10 ms | longest event-loop delay, ms | disk commit floor p50 / p99 / max, ms |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+  ];
+}
+
 export function renderClusterSection(r: ClusterBenchResults): string {
   const { config: c, machine: m } = r;
   const lat = (t: LatencyTopology, rate: number) => summarizeLatency(r.latency, t, rate);
@@ -283,6 +314,8 @@ export function renderClusterSection(r: ClusterBenchResults): string {
     ]),
     '',
     `"Hub CPU per post" adds up every hub process's CPU over the window and divides by the posts of the window (Redis not included).`,
+    '',
+    ...tailTable(r, c.rates),
     '',
     `### Fan-in throughput: one node against a two-node cluster`,
     '',

@@ -3,9 +3,15 @@
  * docs/BENCHMARKS.md: for profiling and for checking a change quickly.
  *
  *   BENCH_STORM_DEVICES=2000 BENCH_PROFILE=/tmp/prof node --import tsx test/bench/connect-storm.ts
+ *
+ * With BENCH_PROFILE the hub and bare aedes are both sampled through their inspectors.
  */
+import { spawnSync } from 'node:child_process';
 import { connectStorms } from './mqtt-bench.js';
 import { clockTicks } from './mqtt-proc.js';
+
+// The storm spawns the compiled hub (as `npm start` runs it): build it when stale, as test/bench/main.ts does.
+if (spawnSync(process.execPath, ['scripts/build-if-stale.mjs'], { stdio: 'inherit' }).status !== 0) process.exit(1);
 
 const perConnect = (cpuSeconds: number, n: number) => Math.round((cpuSeconds / n) * 1e6);
 const runs = await connectStorms(clockTicks());

@@ -2,25 +2,29 @@
  * `npm run bench -- ios`: the Apple MDM command loop through the hub (docs/DEVICE-MANAGEMENT.md,
  * "Apple MDM") for N simulated iPhones — a burst of DeviceLock, one per phone, issued through the
  * command core → stored PENDING → outbound push queue → wake worker → APNs provider (HTTP/2, mutual
- * TLS) → APNs simulator → the phone checks in (Idle, Mdm-Signature) → the DeviceLock plist →
- * Acknowledged → COMPLETED in the store.
+ * TLS) → APNs simulator → the phone checks in (Idle) → the DeviceLock plist → Acknowledged →
+ * COMPLETED in the store. BENCH_IOS_TRANSPORT=tls (default): the phones use the hub's mutual-TLS
+ * MDM listener, identified by their client certificates, one connection per check-in session
+ * (BENCH_IOS_KEEP_CONNECTIONS=1 keeps it between sessions); =signed: plain HTTP with an
+ * Mdm-Signature on every request.
  *
- * The peer, measured in the same run, is the same loop with the hub replaced by a bare HTTP/1.1
- * keep-alive server (what the phones use against the hub too) answering a canned plist, its pushes
- * sent straight through the same APNs client: the same phones, signatures on the wire and APNs
+ * The peer, measured in the same run, is the same loop with the hub replaced by a bare server on
+ * the same transport (HTTPS asking for client certificates, or HTTP/1.1 keep-alive) answering a
+ * canned plist, its pushes sent straight through the same APNs client: the same phones and APNs
  * simulator; nothing stored, verified or queued. The ratio is what the hub's core costs.
  *
  * The server under test runs on the main thread; the APNs simulator and the phones run in a worker
  * thread (test/bench/ios-fleet-worker.ts), so the server's own cost is its event-loop utilization.
  *
- * Profiling: BENCH_IOS_PROFILE=<dir> writes a CPU profile of the server thread during each hub round
+ * Profiling: BENCH_IOS_PROFILE=<dir> (or BENCH_PROFILE=<dir>) writes a CPU profile of the server thread during each hub round
  * (<dir>/ios-hub-round-N.cpuprofile, open in Chrome DevTools) and prints where its time went by
  * file and by function. The whole process can also be profiled with
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx test/bench/main.ts ios
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -35,7 +39,15 @@ import { summarize } from './stats.js';
 
 const DEVICES = Number(process.env.BENCH_IOS_DEVICES ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_IOS_ROUNDS ?? 2);
-const PROFILE_DIR = process.env.BENCH_IOS_PROFILE;
+const PROFILE_DIR = process.env.BENCH_IOS_PROFILE ?? process.env.BENCH_PROFILE;
+/**
+ * How phones prove their identity (docs/DEVICE-MANAGEMENT.md, "Apple: device identity"): `tls`
+ * (default) — profile SignMessage false, each phone on its own kept-alive HTTPS connection to the
+ * hub's mutual-TLS listener with its identity as client certificate; `signed` — SignMessage true,
+ * plain HTTP/1.1 with an Mdm-Signature on every request. The bare peer uses the same transport.
+ */
+const TRANSPORT = (process.env.BENCH_IOS_TRANSPORT ?? 'tls') as 'tls' | 'signed';
+if (TRANSPORT !== 'tls' && TRANSPORT !== 'signed') throw new Error(`BENCH_IOS_TRANSPORT must be tls or signed, got ${String(TRANSPORT)}`);
 /** Commands issued at once by the administrator's side, and pushes in flight in the peer's loop. */
 const ISSUE_CONCURRENCY = 256;
 const log = (msg: string) => console.error(`[bench:ios] ${msg}`);
@@ -86,9 +98,12 @@ async function hubLoop(fleet: FleetWorker, dir: string): Promise<Peer & { enroll
   await writeFile(files.HUB_IOS_PUSH_CERT_FILE, w.pushCertPem);
   await writeFile(files.HUB_IOS_PUSH_KEY_FILE, w.pushKeyPem, { mode: 0o600 });
   Object.assign(process.env, files, { HUB_IOS_APNS_URL: w.apnsUrl });
-  const h: RunningHub = await startHub();
+  const h: RunningHub = await startHub(TRANSPORT === 'tls' ? { iosMdmTlsPort: 0 } : {});
   process.env['HUB_IOS_ORG_ID'] = h.adminCreds.orgId;
-  const ready = await fleet.fleet('hub', `${h.baseUrl}/mdm`, 'HUB', true);
+  const ready =
+    TRANSPORT === 'tls'
+      ? await fleet.fleet('hub', `${h.iosMdmTlsUrl!}/mdm`, 'HUB', true, { caPem: await readFile(h.tlsCaPath, 'utf8') })
+      : await fleet.fleet('hub', `${h.baseUrl}/mdm`, 'HUB', true);
   log(`hub: ${ready.phones.length} phones enrolled in ${ready.enrollSeconds.toFixed(1)} s`);
   const targets = await Promise.all(
     ready.phones.map(async (p) => {
@@ -154,7 +169,8 @@ const cannedPlist = (udid: string) =>
 /** The peer: a bare HTTP/1.1 keep-alive server with a canned DeviceLock plist, pushes sent straight through the same APNs client. */
 async function bareLoop(fleet: FleetWorker): Promise<Peer> {
   let onDone: (udid: string) => void = () => undefined;
-  const server: Server = createServer((req, res) => {
+  const w = fleet.world;
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -170,12 +186,18 @@ async function bareLoop(fleet: FleetWorker): Promise<Peer> {
       res.writeHead(200);
       res.end();
     });
-  });
-  server.keepAliveTimeout = 60_000;
+  };
+  // Transport tls: HTTPS asking for the phones' client certificates (the TLS layer checks each
+  // phone's proof of its key, as for the hub), nothing read from them.
+  const server: Server =
+    TRANSPORT === 'tls'
+      ? createHttpsServer({ cert: w.bareServerCertPem, key: w.bareServerKeyPem, requestCert: true, rejectUnauthorized: false }, handler)
+      : createServer(handler);
+  server.keepAliveTimeout = 72_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mdm`;
-  const phones: BenchPhone[] = (await fleet.fleet('bare', url, 'BARE', false)).phones;
-  const w = fleet.world;
+  const url = `${TRANSPORT === 'tls' ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}/mdm`;
+  const phones: BenchPhone[] = (await fleet.fleet('bare', url, 'BARE', false, TRANSPORT === 'tls' ? { caPem: w.serverCaPem } : undefined))
+    .phones;
   const client = new ApnsClient({ url: w.apnsUrl, certPem: w.pushCertPem, keyPem: w.pushKeyPem, caPem: w.serverCaPem });
 
   const run = (round: number) =>
@@ -224,7 +246,7 @@ export async function runIosBenchmarks(keepAlive: () => void = () => undefined):
   const started = new Date();
   const loadStart = loadavg()[0] ?? NaN;
   const dir = await mkdtemp(join(tmpdir(), 'bench-ios-'));
-  log(`${DEVICES} phones, ${ROUNDS} rounds per peer${PROFILE_DIR ? `, profiles to ${PROFILE_DIR}` : ''}`);
+  log(`${DEVICES} phones, transport ${TRANSPORT}, ${ROUNDS} rounds per peer${PROFILE_DIR ? `, profiles to ${PROFILE_DIR}` : ''}`);
   const fleet = await FleetWorker.start(DEVICES);
   fleet.onProgress = alive;
   log(`identities issued in ${fleet.world.identitySeconds.toFixed(1)} s`);
@@ -263,6 +285,9 @@ export async function runIosBenchmarks(keepAlive: () => void = () => undefined):
     loadAverage: { start: loadStart, end: loadavg()[0] ?? NaN },
     devices: DEVICES,
     issueConcurrency: ISSUE_CONCURRENCY,
+    transport: TRANSPORT,
+    keepConnections: process.env.BENCH_IOS_KEEP_CONNECTIONS === '1',
+    connections: Number(process.env.BENCH_IOS_CONNECTIONS ?? 256),
     identitySeconds: fleet.world.identitySeconds,
     enrollSeconds: hub.enrollSeconds,
     rounds,

@@ -10,7 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { IphoneAgent } from '../../simulators/src/apple/index.js';
 import { benchTopic, openAppleWorld, pool, threadCpuMs, type FleetReply, type FleetRequest } from './ios-fleet.js';
-import { FleetPhone, fleetAgent } from './ios-fleet-phone.js';
+import { FleetPhone, Slots, fleetAgent } from './ios-fleet-phone.js';
 
 if (!parentPort) throw new Error('ios-fleet-worker runs as a worker thread');
 const port = parentPort;
@@ -24,12 +24,14 @@ send({
   serverCaPem: world.serverCa.certPem,
   pushCertPem: world.push.certPem,
   pushKeyPem: world.push.keyPem,
+  bareServerCertPem: world.bareServer.certPem,
+  bareServerKeyPem: world.bareServer.keyPem,
   apnsUrl: world.apns.url,
   identitySeconds: world.identitySeconds,
 });
 
 const fleets = new Map<string, FleetPhone[]>();
-/** Connections each fleet keeps to its server (shared by its phones, kept alive). */
+/** Check-in sessions (connections) each fleet has open at once; transport signed: its shared keep-alive pool. */
 const connections = Number(process.env.BENCH_IOS_CONNECTIONS ?? 256);
 const maxSessionRetries = Math.max(100, devices / 10);
 let sessionRetries = 0;
@@ -50,6 +52,7 @@ async function handle(msg: FleetRequest): Promise<void> {
           identity,
           apns: world.apns,
           udid: `${msg.prefix}-${String(i).padStart(6, '0')}`,
+          ...(msg.tls ? { tls: msg.tls, signMessage: false } : {}),
         }),
     );
     const t0 = performance.now();
@@ -68,11 +71,24 @@ async function handle(msg: FleetRequest): Promise<void> {
             await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
           }
         }
+        // The enrollment's own connection is closed: the measured phone opens its own.
+        a.disconnect();
         if (++enrolled % 500 === 0) send({ type: 'progress', done: enrolled });
       });
-    const agent = fleetAgent(connections);
+    const agent = msg.tls ? undefined : fleetAgent(connections);
+    const slots = new Slots(connections);
     const phones = agents.map(
-      (a) => new FleetPhone({ serverUrl: msg.serverUrl, udid: a.udid, pushMagic: a.pushMagic, identity: a.opts.identity, agent }),
+      (a) =>
+        new FleetPhone({
+          serverUrl: msg.serverUrl,
+          udid: a.udid,
+          pushMagic: a.pushMagic,
+          identity: a.opts.identity,
+          slots,
+          keepConnection: process.env.BENCH_IOS_KEEP_CONNECTIONS === '1',
+          ...(agent ? { agent } : {}),
+          ...(msg.tls ? { tls: msg.tls } : {}),
+        }),
     );
     // A check-in that fails on the wire (a kept-alive connection the server closed as it was
     // reused, under load) is tried again, as a phone does; only repeated failures end the run.
@@ -89,13 +105,13 @@ async function handle(msg: FleetRequest): Promise<void> {
       await p.prepare();
       if ((i + 1) % 500 === 0) send({ type: 'progress', done: i + 1 });
     }
-    if (!msg.enroll) {
-      // The same first requests the enrolled fleet made (Authenticate + TokenUpdate), signed alike,
-      // so both peers' connections and signers are warm before the measured rounds.
-      await pool(phones, 128, async (p) => {
-        for (let i = 0; i < 2; i++) await p.warmUp();
-      });
-    }
+    // Two requests per phone before the measured rounds (for the bare peer in place of Authenticate
+    // + TokenUpdate), so both peers' connections (and, transport tls, each phone's own TLS
+    // connection) and signers are warm.
+    await pool(phones, 128, async (p) => {
+      for (let i = 0; i < 2; i++) await p.warmUp(msg.enroll);
+      if (process.env.BENCH_IOS_KEEP_CONNECTIONS !== '1') p.close();
+    });
     fleets.set(msg.name, phones);
     send({
       type: 'fleet-ready',
@@ -109,6 +125,7 @@ async function handle(msg: FleetRequest): Promise<void> {
     send({ type: 'utilization', elu: performance.eventLoopUtilization(), cpuMs: threadCpuMs(), sessionRetries });
     return;
   }
+  for (const phones of fleets.values()) for (const p of phones) p.close();
   await world.apns.stop();
   send({ type: 'stopped' });
   port.close();

@@ -10,6 +10,8 @@ export interface AppleWorld {
   deviceCa: SimCa;
   serverCa: SimCa;
   push: Identity;
+  /** The bare peer's HTTPS server identity (transport tls), from `serverCa`. */
+  bareServer: Identity;
   apns: ApnsSimulator;
   identities: Identity[];
   identitySeconds: number;
@@ -23,6 +25,7 @@ export async function openAppleWorld(devices: number): Promise<AppleWorld> {
   ]);
   const server = await issue(serverCa, { subject: { CN: 'localhost' }, ips: ['127.0.0.1'], server: true });
   const push = await issuePushCertificate(appleCa, benchTopic);
+  const bareServer = await issue(serverCa, { subject: { CN: 'localhost' }, ips: ['127.0.0.1'], server: true });
   const apns = new ApnsSimulator({ certPem: server.certPem, keyPem: server.keyPem, clientCaPem: appleCa.certPem });
   apns.recordLimit = 0;
   await apns.start();
@@ -34,7 +37,7 @@ export async function openAppleWorld(devices: number): Promise<AppleWorld> {
     );
     identities.push(...batch);
   }
-  return { deviceCa, serverCa, push, apns, identities, identitySeconds: (performance.now() - t0) / 1000 };
+  return { deviceCa, serverCa, push, bareServer, apns, identities, identitySeconds: (performance.now() - t0) / 1000 };
 }
 
 /**
@@ -70,7 +73,17 @@ export interface BenchPhone {
 }
 
 export type FleetRequest =
-  { type: 'fleet'; name: string; serverUrl: string; prefix: string; enroll: boolean } | { type: 'utilization' } | { type: 'stop' };
+  | {
+      type: 'fleet';
+      name: string;
+      serverUrl: string;
+      prefix: string;
+      enroll: boolean;
+      /** Transport tls: the phones present their identity as TLS client certificate and sign nothing. */
+      tls?: { caPem: string };
+    }
+  | { type: 'utilization' }
+  | { type: 'stop' };
 
 export type FleetReply =
   | {
@@ -79,6 +92,8 @@ export type FleetReply =
       serverCaPem: string;
       pushCertPem: string;
       pushKeyPem: string;
+      bareServerCertPem: string;
+      bareServerKeyPem: string;
       apnsUrl: string;
       identitySeconds: number;
     }
@@ -146,8 +161,8 @@ export class FleetWorker {
   }
 
   /** Creates a fleet pointed at `serverUrl`; enrolled through it, or only registered with APNs (the bare peer). */
-  fleet(name: string, serverUrl: string, prefix: string, enroll: boolean): Promise<Reply<'fleet-ready'>> {
-    return this.ask({ type: 'fleet', name, serverUrl, prefix, enroll }, 'fleet-ready');
+  fleet(name: string, serverUrl: string, prefix: string, enroll: boolean, tls?: { caPem: string }): Promise<Reply<'fleet-ready'>> {
+    return this.ask({ type: 'fleet', name, serverUrl, prefix, enroll, ...(tls ? { tls } : {}) }, 'fleet-ready');
   }
 
   /** The phone thread's event-loop use so far, and how many check-in sessions had to be tried again. */

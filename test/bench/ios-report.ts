@@ -31,6 +31,11 @@ export interface IosBenchResults {
   loadAverage: { start: number; end: number };
   devices: number;
   issueConcurrency: number;
+  /** BENCH_IOS_TRANSPORT and BENCH_IOS_KEEP_CONNECTIONS (ios-bench.ts). */
+  transport: 'tls' | 'signed';
+  keepConnections: boolean;
+  /** Check-in sessions (connections) open at once per fleet (BENCH_IOS_CONNECTIONS). */
+  connections: number;
   identitySeconds: number;
   enrollSeconds: number;
   rounds: IosRound[];
@@ -72,11 +77,21 @@ ${int(r.devices)} simulated iPhones in a worker thread.
 
 The loop: \`commands.issue\` (${r.issueConcurrency} calls at a time) stores a DeviceLock per phone as PENDING
 and queues its wake-up → the hub's push queue and wake worker → the APNs provider over HTTP/2 with
-mutual TLS → APNs simulator → the phone checks in with \`Idle\` (signed, \`Mdm-Signature\`) →
-receives the DeviceLock plist → answers \`Acknowledged\` → the command is COMPLETED in the store.
-The peer is the same loop with the hub replaced by a bare HTTP/1.1 keep-alive server that answers
+mutual TLS → APNs simulator → the phone checks in with \`Idle\` → receives the DeviceLock plist →
+answers \`Acknowledged\` → the command is COMPLETED in the store. ${
+    r.transport === 'tls'
+      ? `Transport \`tls\` (profile SignMessage false): each phone talks to the hub's mutual-TLS MDM listener
+(HUB_IOS_MDM_TLS_PORT) over its own HTTPS connection with its identity certificate as TLS client
+certificate, signing nothing; the hub identifies it by that certificate on every request. ${
+          r.keepConnections
+            ? 'Each phone keeps its connection between sessions (BENCH_IOS_KEEP_CONNECTIONS=1).'
+            : "A phone's connection lives for one check-in session (it connects when woken, resuming its previous TLS session by ticket, and closes after the empty answer)."
+        }`
+      : 'Transport `signed` (profile SignMessage true): every request carries an `Mdm-Signature` the hub verifies, over plain HTTP/1.1, the fleet sharing a pool of kept-alive connections.'
+  } At most ${int(r.connections)} check-in sessions are open at once per fleet.
+The peer is the same loop with the hub replaced by a bare ${r.transport === 'tls' ? 'HTTPS server asking for client certificates' : 'HTTP/1.1 keep-alive server'} that answers
 a canned plist and stores nothing, its pushes sent straight through the same APNs client: the same
-phones, signatures on the wire and APNs simulator. Median of ${r.rounds.length / 2} rounds per peer, alternated.
+phones, transport and APNs simulator. Median of ${r.rounds.length / 2} rounds per peer, alternated.
 
 | | commands/s | p50 issue→COMPLETED (ms) | p99 issue→COMPLETED (ms) | all issued after (ms) | server CPU µs/command | phone CPU µs/command | server busy µs/command | phone busy µs/command |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|
@@ -97,7 +112,7 @@ phones enrolled through the hub (Authenticate + TokenUpdate, 128 at a time) in $
 "CPU µs/command" is the thread's CPU time (user + system, from /proc/thread-self/stat) over the
 round divided by the commands: the server thread (for the hub: REST, store, push queue, APNs
 client; for the peer: its HTTP server and APNs client) and the phones' thread (APNs simulator,
-signing, sending, reading answers, for both peers). "Busy" is event-loop busy time, which on a
+TLS, signing (transport signed), sending, reading answers, for both peers). "Busy" is event-loop busy time, which on a
 loaded machine also counts the time a runnable thread waited for a CPU.`;
 }
 

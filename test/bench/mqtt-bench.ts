@@ -199,13 +199,16 @@ export async function connectStorms(clkTck: number): Promise<StormRun[]> {
     // one still holding the garbage of 10 batchCreate calls.
     // BENCH_PROFILE=<dir>: the hub's storm is sampled through its inspector (which slows it: take the
     // figures of docs/BENCHMARKS.md from a run without it); the summary splits CONNECT and DISCONNECT.
+    // Bare aedes is profiled the same way, so the two profiles can be set side by side by file and function.
     for (const name of PEERS) {
-      const profiled = PROFILE_DIR !== undefined && name === 'hub';
+      const profiled = PROFILE_DIR !== undefined && name !== 'mosquitto';
       const hub = name === 'hub' ? await startHubPeer({ throttle: true, dataDir, inspect: profiled }) : undefined;
-      const peer = hub ?? (await startPeer(name, { throttle: true }));
+      const aedes = name === 'aedes' ? await startAedesPeer({ inspect: profiled }) : undefined;
+      const peer = hub ?? aedes ?? (await startPeer(name, { throttle: true }));
       try {
         await sleep(1000);
-        const profiler = profiled && hub?.inspectorUrl ? await startRemoteProfile(hub.inspectorUrl) : undefined;
+        const inspector = hub?.inspectorUrl ?? aedes?.inspectorUrl;
+        const profiler = profiled && inspector ? await startRemoteProfile(inspector) : undefined;
         const run = await storm(peer, specs, clkTck);
         runs.push(run);
         if (profiler && PROFILE_DIR) await printStormProfile((await profiler.stop()) as CpuProfile, run, PROFILE_DIR);
@@ -243,14 +246,14 @@ async function storm(peer: Peer, devices: ConnectSpec[], clkTck: number): Promis
   return { peer: peer.name, version: peer.version, result };
 }
 
-/** The hub's self time per CONNECT and per DISCONNECT, from the samples inside each phase's window. */
+/** A peer's self time per CONNECT and per DISCONNECT, from the samples inside each phase's window. */
 async function printStormProfile(profile: CpuProfile, run: StormRun, dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const file = join(dir, 'mqtt-storm-hub.cpuprofile');
+  const file = join(dir, `mqtt-storm-${run.peer}.cpuprofile`);
   await writeFile(file, JSON.stringify(profile));
   const n = { count: run.result.accepted, name: 'connect' };
-  console.log(formatSummary(`hub profile, CONNECT phase (${file})`, summarizeWindow(profile, run.result.connectWindowUs), n));
-  console.log(formatSummary('hub profile, DISCONNECT phase', summarizeWindow(profile, run.result.disconnectWindowUs), n));
+  console.log(formatSummary(`${run.peer} profile, CONNECT phase (${file})`, summarizeWindow(profile, run.result.connectWindowUs), n));
+  console.log(formatSummary(`${run.peer} profile, DISCONNECT phase`, summarizeWindow(profile, run.result.disconnectWindowUs), n));
 }
 
 /** The commit the hub was measured at, and whether the working tree differed from it. */

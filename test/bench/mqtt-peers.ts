@@ -164,12 +164,25 @@ function aedesVersion(): string {
   }
 }
 
-/** test/bench/mqtt-aedes-server.ts in its own process, pinned to CPU 0. */
-export async function startAedesPeer(): Promise<Peer> {
-  const [cmd, args] = pinnedCommand(BROKER_CPU, process.execPath, ['--import', 'tsx', 'test/bench/mqtt-aedes-server.ts']);
+/**
+ * test/bench/mqtt-aedes-server.ts in its own process, pinned to CPU 0. `inspect`: with a DevTools
+ * inspector on an ephemeral port, so the connect storm can profile the peer as it profiles the hub.
+ */
+export async function startAedesPeer(opts: { inspect?: boolean } = {}): Promise<Peer & { inspectorUrl?: string }> {
+  const inspect = opts.inspect ? ['--inspect=127.0.0.1:0'] : [];
+  const [cmd, args] = pinnedCommand(BROKER_CPU, process.execPath, [...inspect, '--import', 'tsx', 'test/bench/mqtt-aedes-server.ts']);
   const child = track(spawn(cmd, args, { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] }), 'bare aedes');
+  let errors = '';
+  child.stderr!.on('data', (d: Buffer) => (errors += d.toString()));
   const m = await waitForLine(child, /listening (\d+) aedes (\S+)/, 20_000, 'bare aedes');
-  return { name: 'aedes', pid: child.pid!, port: Number(m[1]), version: `aedes ${m[2]}`, stop: () => stopChild(child, 5000) };
+  return {
+    name: 'aedes',
+    pid: child.pid!,
+    port: Number(m[1]),
+    version: `aedes ${m[2]}`,
+    ...(opts.inspect ? { inspectorUrl: inspectorUrlIn(errors) } : {}),
+    stop: () => stopChild(child, 5000),
+  };
 }
 
 export function mosquittoVersion(): string | undefined {

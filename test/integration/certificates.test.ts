@@ -1,11 +1,10 @@
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '@edgehub/hub';
-import { newTenant, provision, startHub, type ProvisionedDevice, type RunningHub } from '../src/index.js';
+import { cliRunner, newTenant, provision, startHub, type ProvisionedDevice, type RunningHub } from '../src/index.js';
 
 /**
  * Issue 5 through the hub's REST API (docs/ENOS-PROTOCOL.md §6, §7.3): CSRs made by real tools are
@@ -13,7 +12,6 @@ import { newTenant, provision, startHub, type ProvisionedDevice, type RunningHub
  * revoke and list behave like EnOS, every refusal has its code and leaves no certificate behind,
  * and no org can touch another org's certificates.
  */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const inCi = process.env['CI'] === 'true';
 const missing = ['openssl', 'certtool'].filter((t) => spawnSync(t, ['--version'], { stdio: 'ignore' }).error !== undefined);
 
@@ -483,21 +481,7 @@ describe.skipIf(missing.length > 0 && !inCi)(
         JSON.stringify({ profiles: { default: { url: h.baseUrl, orgId: a.orgId, accessKey: a.accessKey, accessSecret: a.accessSecret } } }),
         { mode: 0o600 },
       );
-      const cli = async (args: string[]) => {
-        const env: NodeJS.ProcessEnv = { ...process.env, EDGEHUB_CONFIG: configPath, NO_COLOR: '1' };
-        delete env['EDGEHUB_PROFILE'];
-        const child = spawn(process.execPath, ['--import', 'tsx', 'hub/src/cli/main.ts', ...args], {
-          cwd: ROOT,
-          env,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-        child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-        const code = await new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve));
-        return { code, stdout, stderr };
-      };
+      const cli = (args: string[]) => cliRunner(configPath).run(args);
       try {
         const dry = await cli(['--json', 'certificate', 'rotate', '--within-days', '30', '--dry-run']);
         expect(dry.code, dry.stderr).toBe(0);

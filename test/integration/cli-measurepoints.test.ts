@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { topics } from '@edgehub/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../hub/src/cli/csv.js';
-import { connectDevice, provision, repoRoot, startHub, type ProvisionedDevice, type RunningHub } from '../src/index.js';
+import { connectDevice, provision, cliRunner, startHub, type ProvisionedDevice, type RunningHub } from '../src/index.js';
 
 /** `measurepoint latest|history` against a real hub, with values a real MQTT device posted. */
 describe('edgehub CLI: measurepoints', () => {
@@ -14,21 +13,7 @@ describe('edgehub CLI: measurepoints', () => {
   let device: ProvisionedDevice;
   const T = Date.parse('2026-12-01T10:00:00Z');
 
-  async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const env: NodeJS.ProcessEnv = { ...process.env, EDGEHUB_CONFIG: join(dir, 'credentials.json'), NO_COLOR: '1' };
-    delete env['EDGEHUB_PROFILE'];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'hub/src/cli/main.ts', ...args], {
-      cwd: repoRoot,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const code = await new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve));
-    return { code, stdout, stderr };
-  }
+  const cli = (args: string[]) => cliRunner(join(dir, 'credentials.json')).run(args);
 
   beforeAll(async () => {
     h = await startHub();

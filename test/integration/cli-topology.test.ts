@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { provision, repoRoot, startHub, type ProvisionedDevice, type RunningHub } from '../src/index.js';
+import { provision, cliRunner, startHub, type ProvisionedDevice, type RunningHub } from '../src/index.js';
 
 /** `topology add|remove|list|gateway` against a real hub. */
 describe('edgehub CLI: topology', () => {
@@ -12,21 +11,7 @@ describe('edgehub CLI: topology', () => {
   let gw: ProvisionedDevice;
   let subs: ProvisionedDevice[];
 
-  async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const env: NodeJS.ProcessEnv = { ...process.env, EDGEHUB_CONFIG: join(dir, 'credentials.json'), NO_COLOR: '1' };
-    delete env['EDGEHUB_PROFILE'];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'hub/src/cli/main.ts', ...args], {
-      cwd: repoRoot,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const code = await new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve));
-    return { code, stdout, stderr };
-  }
+  const cli = (args: string[]) => cliRunner(join(dir, 'credentials.json')).run(args);
   const key = (d: ProvisionedDevice) => `${d.productKey}/${d.deviceKey}`;
 
   beforeAll(async () => {

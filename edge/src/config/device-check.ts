@@ -1,10 +1,7 @@
-import { Ajv } from 'ajv';
 import { describeSchemaError } from './schema-errors.js';
-import { southboundDeviceSchema } from './schema.js';
 import type { SouthboundDeviceConfig } from './types.js';
-
-const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true });
-const validate = ajv.compile(southboundDeviceSchema);
+/** The schema (schema.ts) compiled ahead of time by Ajv (validators.ts). */
+import { validateSouthboundDevice as validate } from './validators.generated.js';
 
 /**
  * A device sent to the config center (`POST /subdevices`), checked against the same schema as the

@@ -1,10 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { Ajv } from 'ajv';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { describeSchemaError } from './schema-errors.js';
-import { edgeConfigSchema } from './schema.js';
-import type { EdgeConfig, EdgeConfigFile } from './types.js';
+import { validateEdgeConfig } from './validators.generated.js';
+import type { EdgeConfig } from './types.js';
 import { parseRegisterMap } from '../southbound/register-map.js';
 import { checkSouthboundDevices } from '../southbound-factory.js';
 
@@ -12,9 +11,8 @@ export class EdgeConfigError extends Error {
   override name = 'EdgeConfigError';
 }
 
-// strictRequired is off: the oneOf branches name a secret or its file, defined one level up.
-const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true });
-const validate = ajv.compile(edgeConfigSchema);
+/** The schema (schema.ts) compiled ahead of time by Ajv (validators.ts). */
+const validate = validateEdgeConfig;
 
 /** Reads, validates and completes an edge config file; every error names the key. */
 export async function loadEdgeConfig(file: string, warn: (msg: string) => void = () => undefined): Promise<EdgeConfig> {
@@ -35,7 +33,7 @@ export async function loadEdgeConfig(file: string, warn: (msg: string) => void =
   if (!validate(raw)) {
     throw new EdgeConfigError(`${file}: ${describeSchemaError(validate.errors!)}`);
   }
-  const c = raw as EdgeConfigFile;
+  const c = raw;
   const configDir = dirname(resolve(file));
   const at = (p: string) => (isAbsolute(p) ? p : resolve(configDir, p));
   const secret = async (holder: object, name: string, keyPath: string): Promise<string> => {

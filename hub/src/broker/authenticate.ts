@@ -30,6 +30,8 @@ export type ConnectDecision =
       secureMode: string;
       compression: SupportedCompression;
       activation: boolean;
+      /** The device's activeTime as this check read it (the `online` write picks its condition by it). */
+      activeTime?: number;
       certificateSerial?: string;
     }
   | { ok: false; returnCode: 2 | 3 | 4 | 5; reason: string };
@@ -101,6 +103,7 @@ export async function authenticateConnect(
     secureMode,
     compression,
     activation: secureMode === '3',
+    ...(device.activeTime !== undefined ? { activeTime: device.activeTime } : {}),
     ...(mutualTls && input.certificate ? { certificateSerial: input.certificate.serialHex } : {}),
   };
 }

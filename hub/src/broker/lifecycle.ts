@@ -40,10 +40,13 @@ export class DeviceLifecycle extends EventEmitter<LifecycleEvents> implements Su
     super();
   }
 
-  /** A device's own connection is ready (after CONNACK). Returns the session it replaced. */
-  connected(session: DeviceSession): DeviceSession | undefined {
+  /**
+   * A device's own connection is ready (after CONNACK). Returns the session it replaced.
+   * `activated`: whether the CONNECT check read an activeTime (Devices.markOnline's `seen`).
+   */
+  connected(session: DeviceSession, activated?: boolean): DeviceSession | undefined {
     const previous = this.sessions.add(session);
-    void this.mark(session.device, 'online');
+    void this.mark(session.device, 'online', true, activated);
     return previous;
   }
 
@@ -94,7 +97,7 @@ export class DeviceLifecycle extends EventEmitter<LifecycleEvents> implements Su
     await Promise.all([...this.chains.values()]);
   }
 
-  private mark(device: DeviceIdentity, status: 'online' | 'offline', viaOwnership = true): Promise<void> {
+  private mark(device: DeviceIdentity, status: 'online' | 'offline', viaOwnership = true, activated?: boolean): Promise<void> {
     const at = this.clock();
     const prev = this.chains.get(device.assetId) ?? Promise.resolve();
     const next = prev
@@ -104,7 +107,8 @@ export class DeviceLifecycle extends EventEmitter<LifecycleEvents> implements Su
           else if (!(await this.ownership.release(device))) return;
         }
         if (status === 'online') {
-          const updated = await this.registry.devices.markOnline(device.assetId, at);
+          const seen = activated === undefined ? undefined : { productKey: device.productKey, deviceKey: device.deviceKey, activated };
+          const updated = await this.registry.devices.markOnline(device.assetId, at, seen);
           if (updated?.activeTime === at) this.emit('activated', device, at);
         } else {
           await this.registry.devices.markOffline(device.assetId, at);

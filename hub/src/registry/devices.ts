@@ -269,21 +269,39 @@ export class Devices {
     return updated;
   }
 
-  /** Called by the broker on a successful login: first login sets activeTime (inactive → online). */
-  async markOnline(assetId: string, at = Date.now()): Promise<DeviceRecord | undefined> {
+  /**
+   * Called by the broker on a successful login: first login sets activeTime (inactive → online).
+   * `seen`: the device as the CONNECT check read it, activated (activeTime set) or not. It picks the
+   * one conditional write to try first, without reading the record again (docs/BENCHMARKS.md,
+   * "CONNECT and device GET"); the write's condition, not `seen`, decides: when it does not hold,
+   * the general path runs.
+   */
+  async markOnline(
+    assetId: string,
+    at = Date.now(),
+    seen?: { productKey: string; deviceKey: string; activated: boolean },
+  ): Promise<DeviceRecord | undefined> {
+    const set: Partial<DeviceRecord> = { status: 'online', lastOnlineTime: at };
+    // activeTime is never removed: a device seen activated is activated.
+    if (seen?.activated) return this.devices.update(assetId, set, NOT_DISABLED);
+    if (seen) {
+      const activated = await this.devices
+        .update(assetId, { ...set, activeTime: at }, NOT_YET_ACTIVE)
+        .finally(() => this.dropConnect(seen));
+      if (activated) return activated;
+    }
     const d = await this.devices.get(assetId);
     if (!d || d.status === 'disabled') return d;
-    const set: Partial<DeviceRecord> = { status: 'online', lastOnlineTime: at };
     if (d.activeTime === undefined) {
       set.activeTime = at;
       // The CONNECT check refuses a second activation (securemode 3) by activeTime.
-      return this.devices.update(assetId, set, { status: { $ne: 'disabled' } }).finally(() => this.dropConnect(d));
+      return this.devices.update(assetId, set, NOT_DISABLED).finally(() => this.dropConnect(d));
     }
-    return this.devices.update(assetId, set, { status: { $ne: 'disabled' } });
+    return this.devices.update(assetId, set, NOT_DISABLED);
   }
 
   async markOffline(assetId: string, at = Date.now()): Promise<DeviceRecord | undefined> {
-    return this.devices.update(assetId, { status: 'offline', lastOfflineTime: at }, { status: 'online' });
+    return this.devices.update(assetId, { status: 'offline', lastOfflineTime: at }, ONLINE);
   }
 
   private newRecord(orgId: string, product: ProductRecord, input: NewDevice, by: string, now: number): DeviceRecord {
@@ -337,6 +355,19 @@ function checkAttributes(model: ThingModel, attrs: Record<string, unknown> | und
       throw new EnosError(codes.invalidArgument, `Invalid Argument deviceAttributes: ${id} is required`);
     }
   }
+}
+
+/**
+ * The conditions of the status writes, frozen: the embedded store compiles a frozen filter once
+ * (store/embedded/collection.ts), not on every CONNECT and DISCONNECT.
+ */
+const NOT_DISABLED: Filter = frozen({ status: { $ne: 'disabled' } });
+const NOT_YET_ACTIVE: Filter = frozen({ status: { $ne: 'disabled' }, activeTime: { $exists: false } });
+const ONLINE: Filter = frozen({ status: 'online' });
+
+function frozen<F extends object>(filter: F): F {
+  for (const v of Object.values(filter)) if (v !== null && typeof v === 'object') frozen(v as object);
+  return Object.freeze(filter);
 }
 
 const tripleOf = (productKey: string, deviceKey: string) => `${productKey}\u0000${deviceKey}`;

@@ -13,6 +13,7 @@ import { EnosError, codes } from '@edgehub/shared';
 import type { DeviceIdentity } from '../sessions/sessions.js';
 import type { MeasurepointSample } from '../telemetry/ingest.js';
 import type { Registry } from '../registry/registry.js';
+import { compiledMeasurepoints } from '../registry/compiled-model.js';
 import { checkValue, type ThingModel, type TypeSpec } from '../registry/thing-model.js';
 
 export type JsonObject = Record<string, unknown>;
@@ -139,15 +140,21 @@ export function checkMeasurepoints(
   field: string,
   { skipInvalid, skipped }: MeasurepointCheck,
 ): Record<string, MeasurepointSample> {
-  const schemaLess = Object.keys(model.measurepoints).length === 0;
+  const { schemaLess, points } = compiledMeasurepoints(model);
   const accepted: [string, MeasurepointSample][] = [];
-  for (const [id, value] of Object.entries(raw)) {
+  for (const id of Object.keys(raw)) {
+    const value = raw[id];
+    const point = schemaLess ? undefined : points.get(id);
+    // A plain value that certainly fits needs no error path (registry/compiled-model.ts).
+    if (point?.fits(value)) {
+      accepted.push([id, { value }]);
+      continue;
+    }
     const path = `${field}.${id}`;
-    const spec = hasOwn(model.measurepoints, id) ? model.measurepoints[id] : undefined;
     const result = schemaLess
       ? checkReading(undefined, value, path, true)
-      : spec
-        ? checkReading(spec, value, path, spec.hasQuality === true)
+      : point
+        ? checkReading(point.spec, value, path, point.hasQuality)
         : `${path} is not a measurepoint of the thing model`;
     if (typeof result !== 'string') accepted.push([id, result]);
     else if (!skipInvalid) throw modelError(result);

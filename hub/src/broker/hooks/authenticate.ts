@@ -20,9 +20,16 @@ const refusal = (reason: string, returnCode: number): AuthenticateError =>
 export function authenticateHook(ctx: HookContext): AuthenticateHook {
   return (client, username, password, done) => {
     const raw = ctx.connects.get(client) ?? { clientId: client.id, clean: true };
-    const { ext } = parseClientId(raw.clientId);
-    if (ext['authtype'] === 'app')
-      authenticateApplication(ctx, client, raw.clientId, { username, password, timestamp: ext['timestamp'] }, done);
+    // A device's ClientId is parsed once, by the CONNECT check: only one that names an authtype
+    // (keys are case-insensitive) can be an application's.
+    if (/authtype/i.test(raw.clientId) && parseClientId(raw.clientId).ext['authtype'] === 'app')
+      authenticateApplication(
+        ctx,
+        client,
+        raw.clientId,
+        { username, password, timestamp: parseClientId(raw.clientId).ext['timestamp'] },
+        done,
+      );
     else authenticateDevice(ctx, client, raw, { username, password }, done);
   };
 }

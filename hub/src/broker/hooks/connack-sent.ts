@@ -28,7 +28,7 @@ export function onConnackSent(ctx: HookContext): (packet: ConnackPacket, client:
       connectedAt: deps.clock(),
       subDevices: new Map(),
     };
-    const previous = lifecycle.connected(session);
+    const previous = lifecycle.connected(session, decision.activeTime !== undefined);
     // A second login with the same device triple takes over (Alibaba documents kick-old, §2.3).
     if (previous && previous.client !== client) {
       deps.log.info({ assetId: session.device.assetId }, 'newer login of the same device: closing the older connection');

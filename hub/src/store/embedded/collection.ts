@@ -11,7 +11,7 @@ import type { Collection, CollectionSpec, Filter, FindOptions, FindResult } from
 import { compareStrings, compileFilter, compileSort, type Doc, type Predicate } from '../filter.js';
 import { checkDocument, checkPage, checkSet, checkUnset, isValidId } from '../rules.js';
 import { indexTokens, uniqueKeys } from './keys.js';
-import { planCandidates } from './plan.js';
+import { candidateIds, planCandidates } from './plan.js';
 
 /** The sub-databases of one collection, opened by the store. */
 export interface CollectionDbs {
@@ -33,6 +33,17 @@ export class EmbeddedCollection<T extends object> implements Collection<T> {
   }
 
   async findOne(filter: Filter): Promise<T | undefined> {
+    const matches = compileFilter(filter);
+    // Answered by the primary key or a unique index (a device by its triple on every CONNECT): at
+    // most one candidate, so no sort and no count (docs/BENCHMARKS.md, "CONNECT and device GET").
+    const ids = candidateIds(this.spec, this.dbs, filter);
+    if (ids !== undefined && ids.size <= 1) {
+      for (const id of ids) {
+        const doc = this.dbs.docs.get(id);
+        if (doc !== undefined && matches(doc)) return doc as T;
+      }
+      return undefined;
+    }
     const { items } = await this.find(filter, { limit: 1 });
     return items[0];
   }
@@ -96,13 +107,13 @@ export class EmbeddedCollection<T extends object> implements Collection<T> {
   }
 
   private async change(id: string, where: Filter | undefined, next: (current: Doc) => Doc): Promise<T | undefined> {
-    const matches = where === undefined ? undefined : compileFilter(where);
+    const matches = where === undefined ? undefined : predicateOf(where);
     if (!isValidId(id)) return undefined;
     const result = await this.write(() => {
       const current = this.dbs.docs.get(id);
       if (current === undefined || (matches && !matches(current))) return undefined;
       const updated = next(current);
-      const clash = this.clash(id, updated);
+      const clash = this.clash(id, updated, current);
       if (clash) return clash;
       this.reindex(id, current, updated);
       this.dbs.docs.putSync(id, updated);
@@ -122,9 +133,14 @@ export class EmbeddedCollection<T extends object> implements Collection<T> {
     return undefined;
   }
 
-  /** The first unique index on which another document already holds one of doc's keys. */
-  private clash(id: string, doc: Doc): DuplicateKeyError | undefined {
+  /**
+   * The first unique index on which another document already holds one of doc's keys. An update
+   * that leaves an index's fields as they were (`before`) cannot clash there: this document owns
+   * those keys already.
+   */
+  private clash(id: string, doc: Doc, before?: Doc): DuplicateKeyError | undefined {
     for (const u of this.dbs.unique) {
+      if (before && unchanged(before, doc, u.fields)) continue;
       for (const key of uniqueKeys(doc, u.fields)) {
         const owner = u.db.get(key);
         if (owner !== undefined && owner !== id) return new DuplicateKeyError(this.spec.name, u.name);
@@ -133,15 +149,21 @@ export class EmbeddedCollection<T extends object> implements Collection<T> {
     return undefined;
   }
 
-  /** Moves index entries from `before` to `after` (either may be absent). Runs inside a write transaction. */
+  /**
+   * Moves index entries from `before` to `after` (either may be absent). Runs inside a write
+   * transaction. Indexes over fields the write left as they were are skipped: an update copies the
+   * document and sets only the named fields, so an untouched field keeps its very value (`===`).
+   */
   private reindex(id: string, before: Doc | undefined, after: Doc | undefined): void {
     for (const u of this.dbs.unique) {
+      if (before && after && unchanged(before, after, u.fields)) continue;
       const old = before ? uniqueKeys(before, u.fields) : [];
       const now = after ? uniqueKeys(after, u.fields) : [];
       for (const key of old) if (!now.includes(key)) u.db.removeSync(key);
       for (const key of now) if (!old.includes(key)) u.db.putSync(key, id);
     }
     for (const ix of this.dbs.indexes) {
+      if (before && after && before[ix.parts[0]!] === after[ix.parts[0]!]) continue;
       const old = before ? indexTokens(before, ix.parts) : [];
       const now = after ? indexTokens(after, ix.parts) : [];
       for (const t of old) if (!now.includes(t)) ix.db.removeSync([t, id]);
@@ -158,6 +180,29 @@ export class EmbeddedCollection<T extends object> implements Collection<T> {
   private write<R>(action: () => R): Promise<R> {
     return this.dbs.docs.childTransaction(action);
   }
+}
+
+/** Predicates of frozen `where` filters, compiled once (a frozen filter cannot change under its predicate). */
+const compiledWhere = new WeakMap<Filter, Predicate>();
+
+/**
+ * The predicate of a write's condition. A caller that repeats one condition on every write (the
+ * device status writes of every CONNECT and DISCONNECT) freezes it, deeply, and it is compiled once.
+ */
+function predicateOf(where: Filter): Predicate {
+  if (!Object.isFrozen(where)) return compileFilter(where);
+  let p = compiledWhere.get(where);
+  if (!p) {
+    p = compileFilter(where);
+    compiledWhere.set(where, p);
+  }
+  return p;
+}
+
+/** Whether each of these top-level fields holds the very same value in both documents. */
+function unchanged(before: Doc, after: Doc, fields: readonly string[]): boolean {
+  for (const f of fields) if (before[f] !== after[f]) return false;
+  return true;
 }
 
 /**

@@ -28,7 +28,8 @@ export function* planCandidates(spec: CollectionSpec, dbs: CollectionDbs, filter
   }
 }
 
-function candidateIds(spec: CollectionSpec, dbs: CollectionDbs, filter: Filter): Set<string> | undefined {
+/** The ids of the documents a query must look at, or undefined when it must scan them all. */
+export function candidateIds(spec: CollectionSpec, dbs: CollectionDbs, filter: Filter): Set<string> | undefined {
   const keys = pinned(filter[spec.key]);
   if (keys) return new Set(keys.filter(isValidId));
 
