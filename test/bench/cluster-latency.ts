@@ -22,6 +22,13 @@ import { connectBytes, FrameReader, pubackBytes, type ConnectSpec } from './mqtt
 import { snapshotCpu, usageBetween, type CpuSnapshot, type CpuUsage } from './cluster-cpu.js';
 import { summarize, type LatencySummary } from './stats.js';
 
+/**
+ * Added to every posted sequence number, distinct for each run of this generator (runs start at
+ * least a second apart and post far fewer than a million times), so that a late stream event of an
+ * earlier run is never taken for one of this run. An integer well inside 2^53 (the model's INT).
+ */
+const RUN_BASE = Math.floor(Date.now() / 1000) * 1_000_000;
+
 export interface LatencyApp {
   name: string;
   port: number;
@@ -165,8 +172,12 @@ async function run(job: LatencyJob): Promise<LatencyResult> {
           const t = now();
           const wall = Date.now();
           const ev = JSON.parse(Buffer.from(p.payload).toString('utf8')) as StreamPayload;
-          const seq = ev.measurepoints?.seq?.value;
-          if (typeof seq !== 'number' || seq < 0 || seq >= capacity) return;
+          const posted = ev.measurepoints?.seq?.value;
+          // Only this run's posts: a node still working off a backlog can stream an earlier run's
+          // posts to this run's application, whose bare sequence numbers would match ours.
+          if (typeof posted !== 'number') return;
+          const seq = posted - RUN_BASE;
+          if (seq < 0 || seq >= capacity) return;
           if (!Number.isNaN(arrived[seq]!)) {
             state.duplicates++;
             return;
@@ -254,7 +265,7 @@ async function run(job: LatencyJob): Promise<LatencyResult> {
         const dev = devices[seq % n]!;
         id = (id % ID_SPAN) + 1;
         idToSeq[id] = seq;
-        const body = `{"id":"${seq}","version":"1.0","method":"thing.measurepoint.post","params":{"measurepoints":{"temp":21.5,"seq":${seq}},"time":${wall}}}`;
+        const body = `{"id":"${seq}","version":"1.0","method":"thing.measurepoint.post","params":{"measurepoints":{"temp":21.5,"seq":${RUN_BASE + seq}},"time":${wall}}}`;
         dev.pending.push(publishFrame(dev.topic, body, job.qos, id));
       }
       for (const dev of devices) {

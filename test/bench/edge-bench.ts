@@ -30,6 +30,7 @@ import {
   EDGE_CPU,
   REST_CPU,
   affinityOf,
+  edgeNodeFlags,
   setAffinity,
   startBarePoller,
   startEdge,
@@ -583,6 +584,7 @@ export async function runEdgeBenchmarks(): Promise<void> {
     );
 
     const results: EdgeBenchResults = {
+      edgeNodeFlags: edgeNodeFlags(),
       date: startedAt,
       durationS: (Date.now() - startedAt.getTime()) / 1000,
       machine,

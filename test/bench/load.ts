@@ -10,6 +10,11 @@ export interface LoadResult {
   latency: LatencySummary;
   /** The raw latencies, so that runs of the same kind can be merged. */
   samples: number[];
+  /**
+   * CPU time of this whole process (client and server when both run in it) over the run, in ms:
+   * on a loaded machine it moves less than the wall time, which includes waiting for a core.
+   */
+  cpuMs: number;
 }
 
 /**
@@ -28,9 +33,11 @@ export async function runLoad(call: (i: number) => Promise<void>, opts: { reques
       samples[i] = performance.now() - t0;
     }
   };
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: opts.concurrency }, worker));
   const elapsedMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   return {
     requests: opts.requests,
     concurrency: opts.concurrency,
@@ -38,6 +45,7 @@ export async function runLoad(call: (i: number) => Promise<void>, opts: { reques
     reqPerSec: (opts.requests / elapsedMs) * 1000,
     latency: summarize(samples),
     samples,
+    cpuMs: (cpu.user + cpu.system) / 1000,
   };
 }
 
@@ -54,5 +62,6 @@ export function mergeLoads(runs: readonly LoadResult[]): LoadResult {
     reqPerSec: (samples.length / elapsedMs) * 1000,
     latency: summarize(samples),
     samples,
+    cpuMs: runs.reduce((t, r) => t + r.cpuMs, 0),
   };
 }

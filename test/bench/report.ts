@@ -55,10 +55,11 @@ export function renderRestSection(r: RestBenchResults): string {
   const conc = r.get.concurrent;
   const mem = r.memory;
 
+  const cpuUs = (l: LoadResult) => (1000 * l.cpuMs) / l.requests;
   const getRows = (label: string, g: { hub: LoadResult; bare: LoadResult }) => [
-    `| ${label}: hub, signed \`devices?action=get\` | ${int(g.hub.reqPerSec)} | ${ms(g.hub.latency.p50)} | ${ms(g.hub.latency.p99)} | ${ms(g.hub.latency.max)} |`,
-    `| ${label}: bare fastify, same body | ${int(g.bare.reqPerSec)} | ${ms(g.bare.latency.p50)} | ${ms(g.bare.latency.p99)} | ${ms(g.bare.latency.max)} |`,
-    `| ${label}: **hub ÷ bare** | **${ratio(g.hub.reqPerSec / g.bare.reqPerSec)}** | **${ratio(g.hub.latency.p50 / g.bare.latency.p50)}** | **${ratio(g.hub.latency.p99 / g.bare.latency.p99)}** | ${ratio(g.hub.latency.max / g.bare.latency.max)} |`,
+    `| ${label}: hub, signed \`devices?action=get\` | ${int(g.hub.reqPerSec)} | ${int(cpuUs(g.hub))} | ${ms(g.hub.latency.p50)} | ${ms(g.hub.latency.p99)} | ${ms(g.hub.latency.max)} |`,
+    `| ${label}: bare fastify, same body | ${int(g.bare.reqPerSec)} | ${int(cpuUs(g.bare))} | ${ms(g.bare.latency.p50)} | ${ms(g.bare.latency.p99)} | ${ms(g.bare.latency.max)} |`,
+    `| ${label}: **hub ÷ bare** | **${ratio(g.hub.reqPerSec / g.bare.reqPerSec)}** | ${ratio(cpuUs(g.hub) / cpuUs(g.bare))} | **${ratio(g.hub.latency.p50 / g.bare.latency.p50)}** | **${ratio(g.hub.latency.p99 / g.bare.latency.p99)}** | ${ratio(g.hub.latency.max / g.bare.latency.max)} |`,
   ];
   const memRow = (label: string, s: MemorySnapshot) =>
     `| ${label} | ${mib(s.rss)} | ${mib(s.heapUsed)} | ${mib(s.heapTotal)} | ${mib(s.external)} |`;
@@ -84,10 +85,10 @@ export function renderRestSection(r: RestBenchResults): string {
     '',
     `### Device GET by assetId, hub holding ${int(c.devices)} devices`,
     '',
-    `${int(c.getRequests)} signed \`devices?action=get&assetId=…\` calls for devices drawn at random (fixed seed) after ${int(c.getWarmup)} warm-up calls, first strictly one at a time, then ${c.concurrency} in flight; each mode runs hub, bare, bare, hub on half the calls and merges the halves, so neither peer always goes first. Peer: a bare fastify server (no hooks, no schema, no store) with one GET route on the same path answering the hub's own envelope for a device (${int(r.deviceBodyBytes)} bytes of JSON), driven by the identical client loop and the same picks. Latency in ms, measured around the whole client call.`,
+    `${int(c.getRequests)} signed \`devices?action=get&assetId=…\` calls for devices drawn at random (fixed seed) after ${int(c.getWarmup)} warm-up calls, first strictly one at a time, then ${c.concurrency} in flight; each mode runs hub, bare, bare, hub on half the calls and merges the halves, so neither peer always goes first. Peer: a bare fastify server (no hooks, no schema, no store) with one GET route on the same path answering the hub's own envelope for a device (${int(r.deviceBodyBytes)} bytes of JSON), driven by the identical client loop and the same picks. Latency in ms, measured around the whole client call; process CPU (client and server share the process) moves less with the machine's load than req/s. For the spread of the ratio over several alternating rounds: \`BENCH_GET_ROUNDS=5 node --import tsx test/bench/rest-get.ts\`.`,
     '',
-    '| Run | req/s | p50 | p99 | max |',
-    '|---|---:|---:|---:|---:|',
+    '| Run | req/s | process CPU µs per GET | p50 | p99 | max |',
+    '|---|---:|---:|---:|---:|---:|',
     ...getRows('1 in flight', seq),
     ...getRows(`${c.concurrency} in flight`, conc),
     '',
@@ -134,7 +135,7 @@ function interpretation(
       `Run by run the ratio moves between ${ratio(Math.min(...x.paired))} and ${ratio(Math.max(...x.paired))}, and both peers' absolute rates swing more than that on this virtual machine: hence several runs, medians and the per-run figures. ` +
       `The rest of the gap is above the store and not broken down here: HTTP, JSON parsing and schema validation of a ${(r.batchBodyBytes / 1024).toFixed(0)} KiB body per call, the SHA-256 request signature over that body, building records with random ids, and the per-item results and their serialization.`,
     `- **Device GET.** At p50 a signed GET takes ${ratio(seq.hub.latency.p50 / seq.bare.latency.p50)} the time of the bare GET, ${ms(seq.hub.latency.p50 - seq.bare.latency.p50)} ms more per call: ` +
-      `the hub verifies the token and signature and checks the organization and registration, then reads the device and its product, and validates the query string. The token, application, organization, registration and product records are held in memory on a single-writer hub (docs/ARCHITECTURE.md, "Registry caches"), so a call costs one primary-key LMDB read (the device) and one SHA-256 (the signature); where the rest of the time goes: "CONNECT and device GET: where the time goes" below. ` +
+      `the hub verifies the token and signature and checks the organization and registration, then reads the device and its product, and validates the query string. The token, application, organization, registration and product records are held in memory on a single-writer hub (docs/ARCHITECTURE.md, "Registry caches"), so a call costs one primary-key LMDB read (the device), the SHA-256 of the token (the store keeps only its digest) and the SHA-256 of the signature, compared byte for byte in constant time; where the rest of the time goes (profile by file, hub minus bare): "REST: where the time goes" below. ` +
       `The bare peer is not free either: its ${ms(seq.bare.latency.p50)} ms p50 is the client (signing, fetch, JSON parsing), loopback HTTP and fastify itself, which both peers pay alike, so the ratio understates the server-side difference; the difference in ms is the better measure of what the hub adds. ` +
       `p99 and max say little about the hub: a separate run of the bare loop alone with \`node --trace-gc\` showed young-generation collections of about 4–5 ms every ~40 ms (client and server allocate in the same heap), so the tails of both peers largely reflect pauses of the shared process rather than the hub's request path. ` +
       `With ${c.concurrency} in flight the hub serves ${int(conc.hub.reqPerSec)} req/s and the bare server ${int(conc.bare.reqPerSec)} (${ratio(conc.hub.reqPerSec / conc.bare.reqPerSec)}), ${pct(conc.hub.reqPerSec / seq.hub.reqPerSec)} and ${pct(conc.bare.reqPerSec / seq.bare.reqPerSec)} of their one-at-a-time rates: client and server share one event loop, so the hub's p50 goes from ${ms(seq.hub.latency.p50)} ms to ${ms(conc.hub.latency.p50)} ms for that gain: the extra requests in flight mostly wait their turn.`,

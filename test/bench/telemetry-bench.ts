@@ -163,6 +163,7 @@ function render(r: Results): string {
   const during = r.retention.appendDuringSweepMs.length > 0 ? summarize(r.retention.appendDuringSweepMs) : undefined;
   const rest = median(r.latest.restMs);
   const direct = median(r.latest.directMs);
+  const json = median(r.latest.jsonMs);
   const profile = (title: string, lines: ProfileLine[]) =>
     lines.length === 0
       ? []
@@ -179,7 +180,7 @@ function render(r: Results): string {
     `| storage, bytes per point on disk (${int(s.points)} points) | ${f(perPoint(s.blocks.pageBytes))} (du ${f(perPoint(s.blocks.diskBytes))}) | 16 raw; ${f(perPoint(s.rows.pageBytes))} row per sample (du ${f(perPoint(s.rows.diskBytes))}) | ${f(perPoint(s.blocks.pageBytes) / 16)}× raw | ≤ 4 B |`,
     `| retention, removing ${int(small.removed)} of ${int(small.stored)} samples | ${f(small.ms, 1)} ms (${f((1000 * small.ms) / Math.max(1, small.removed))} µs/sample) | removing ${int(large.removed)}: ${f(large.ms, 1)} ms (${f((1000 * large.ms) / Math.max(1, large.removed))} µs/sample) | — | proportional |`,
     `| single append latency during the large sweep, p50 / p99 ms | ${during ? `${f(during.p50)} / ${f(during.p99)} (${during.n} appends)` : 'the sweep ended before the first append'} | ${f(idle.p50)} / ${f(idle.p99)} on their own | — | no stall |`,
-    `| queryLatest ${LATEST_DEVICES} devices × ${POINTS} points, ms per call (median of ${r.latest.restMs.length}) | ${f(rest)} REST | ${f(direct)} direct store read | ${f(rest / direct)}× | ≤ 2× |`,
+    `| queryLatest ${LATEST_DEVICES} devices × ${POINTS} points, ms per call (median of ${r.latest.restMs.length}) | ${f(rest)} REST | ${f(direct)} direct store read; ${f(json)} JSON.stringify + JSON.parse of the answer | ${f(rest / direct)}× (÷ direct + JSON: ${f(rest / (direct + json))}×) | ≤ 2× |`,
     '',
     `Before the blocks and the one-append batch (issue 12's figures, same machine): post/batch 19–22 µs per point against 4–5 µs for one append per batch, each entry its own transaction and sync (~1 k points/s from one device); 95 B per point on disk; a retention sweep of 1 k samples 1.2–11 s (one transaction per series, every latest key loaded first); queryLatest REST 4.2× the direct read.`,
     '',
@@ -189,7 +190,7 @@ function render(r: Results): string {
     '',
     '- post/batch: the hub packs each series of a request straight into its blocks, which is cheaper than the peer writing one LMDB row per sample; what remains is JSON parse, the thing-model check and garbage collection (profile below).',
     '- Retention: whole blocks go for well under a microsecond per sample. A cut inside blocks decodes the straddling block of every series it crosses (up to 1,024 rows each) to count what goes, then moves the bytes unchanged to a later key that hides the older rows; so a sweep that removes a few samples from many series costs per series touched, not per sample removed. At most 16 such blocks per transaction, so appends wait for one short transaction at worst.',
-    '- queryLatest: the direct read costs a few ms for 2,000 values; the REST call adds the signed-request checks, one registry read per device, serializing a ~60 KB answer and the client parsing it (profile below: garbage collection, fastify serialize, the client). Target not met: the remaining cost is outside the telemetry store (registry reads and the REST pipeline, issue 12 item 9).',
+    `- queryLatest: the direct read costs a few ms for 2,000 values. The REST call adds the signed-request checks, the devices' org and keys (held in memory on a single hub, else one store call for all of them: hub/src/registry/device-lookup.ts), encoding the answer and the client decoding it. That JSON round trip alone costs ${f(json)} ms, ${f(json / direct)}× the store read, so REST ≤ 2× the direct read leaves under ${f(Math.max(0, 2 * direct - direct - json))} ms for HTTP, the checks and the garbage the ${int(r.latest.answerBytes / 1024)} KiB answer leaves; see docs/BENCHMARKS.md, "REST: where the time goes".`,
     ...profile('hub post/batch rounds', r.profiles.batch),
     ...profile('queryLatest calls (REST and direct)', r.profiles.latest),
   ].join('\n');

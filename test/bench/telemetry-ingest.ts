@@ -110,6 +110,8 @@ export interface LatestTimes {
    * API pays on top of the store read, whatever its server does (the floor of the REST path).
    */
   jsonMs: number[];
+  /** Size of that answer as JSON, bytes. */
+  answerBytes: number;
 }
 
 /**
@@ -123,7 +125,7 @@ export async function latestRounds(
   assetIds: string[],
   calls: number,
 ): Promise<LatestTimes> {
-  const out: LatestTimes = { restMs: [], directMs: [], jsonMs: [] };
+  const out: LatestTimes = { restMs: [], directMs: [], jsonMs: [], answerBytes: 0 };
   for (let i = 0; i < calls; i++) {
     let t = performance.now();
     const r = await client.call<{ measurepoints: Record<string, unknown> }[]>(
@@ -140,8 +142,10 @@ export async function latestRounds(
     if (m.size !== assetIds.length) throw new Error('direct latest read missed devices');
     const { status: _status, ...answer } = r;
     t = performance.now();
-    const back = JSON.parse(JSON.stringify(answer)) as { data: unknown[] };
+    const text = JSON.stringify(answer);
+    const back = JSON.parse(text) as { data: unknown[] };
     out.jsonMs.push(performance.now() - t);
+    out.answerBytes = Buffer.byteLength(text);
     if (back.data.length !== assetIds.length) throw new Error('JSON round trip lost devices');
   }
   return out;

@@ -43,7 +43,7 @@ try {
   const json = median(result.jsonMs);
   console.log(
     `queryLatest ${DEVICES} devices: REST ${rest.toFixed(2)} ms, direct ${direct.toFixed(2)} ms: ${(rest / direct).toFixed(2)}×; ` +
-      `JSON round trip of the answer ${json.toFixed(2)} ms: REST ÷ (direct + JSON) ${(rest / (direct + json)).toFixed(2)}×`,
+      `JSON round trip of the ${result.answerBytes}-byte answer ${json.toFixed(2)} ms: REST ÷ (direct + JSON) ${(rest / (direct + json)).toFixed(2)}×`,
   );
 } finally {
   await h.close();

@@ -174,6 +174,28 @@ describe('edge config center', () => {
     expect(keys).toEqual(['fan-1', 'fan-2', 'inverter-1']);
   });
 
+  it('answers a body over 64 KiB, a body that is not JSON and an unknown route with their status, and changes nothing', async () => {
+    const site = await staticSite();
+    const edge = await startEdge(site);
+    const center = await startConfigCenter(edge, { host: '127.0.0.1', port: 0 });
+    bed.keep({ stop: () => center.app.close() });
+    const auth = { authorization: `Bearer ${site.gateway.devices[0]!.secret}` };
+    const before = edge.status().subDevices.map((s) => s.deviceKey);
+    const post = (body: string) =>
+      fetch(`${center.url}/subdevices`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body });
+    const huge = await post(JSON.stringify({ deviceKey: 'fan-2', name: 'x'.repeat(70 * 1024) }));
+    expect(huge.status).toBe(413);
+    expect(((await huge.json()) as { error: string }).error).toMatch(/over 65536 bytes/);
+    const broken = await post('{"deviceKey": "fan-2",');
+    expect(broken.status).toBe(400);
+    expect(((await broken.json()) as { error: string }).error).toMatch(/not valid JSON/);
+    // The token is checked before the route: an unknown path says nothing without it.
+    expect((await fetch(`${center.url}/nothing-here`)).status).toBe(401);
+    expect((await fetch(`${center.url}/nothing-here`, { headers: auth })).status).toBe(404);
+    expect((await fetch(`${center.url}/status`, { method: 'PUT', headers: auth })).status).toBe(405);
+    expect(edge.status().subDevices.map((s) => s.deviceKey)).toEqual(before);
+  });
+
   it('refuses to start, naming the point, when a register map reads a measurepoint the thing model does not declare', async () => {
     const { running: _omit, ...declared } = demoMeasurepoints;
     void _omit;

@@ -126,16 +126,23 @@ function decodeParam(s: string): string {
   }
 }
 
-/** The request's JSON body (undefined when empty), at most BODY_LIMIT bytes. */
+/**
+ * The request's JSON body (undefined when empty). Past BODY_LIMIT bytes the rest is read and
+ * dropped, so that the 413 reaches the client over an intact connection.
+ */
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const type = req.headers['content-type'];
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > BODY_LIMIT) throw new HttpError(413, `request body over ${BODY_LIMIT} bytes`);
-    chunks.push(chunk);
-  }
+  await new Promise<void>((resolve, reject) => {
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= BODY_LIMIT) chunks.push(chunk);
+    });
+    req.once('end', resolve);
+    req.once('error', reject);
+  });
+  if (size > BODY_LIMIT) throw new HttpError(413, `request body over ${BODY_LIMIT} bytes`);
   if (size === 0) return undefined;
   if (type !== undefined && !/^application\/json\s*(;|$)/i.test(type)) throw new HttpError(415, `unsupported content type ${type}`);
   try {

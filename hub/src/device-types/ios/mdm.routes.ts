@@ -27,11 +27,13 @@ export interface MdmRoutesOptions {
  */
 const peerCertificates = new WeakMap<object, Buffer | null>();
 function clientCertificate(socket: Partial<TLSSocket>): Buffer | undefined {
-  if (typeof socket.getPeerCertificate !== 'function') return undefined;
+  if (typeof socket.getPeerX509Certificate !== 'function') return undefined;
   let der = peerCertificates.get(socket);
   if (der === undefined) {
-    const peer = socket.getPeerCertificate(false);
-    der = peer && peer.raw ? peer.raw : null;
+    // getPeerX509Certificate, not getPeerCertificate: the latter converts every field to JS and
+    // computes three fingerprints, a tenth of the hub's CPU per command with a connection per
+    // check-in session (docs/BENCHMARKS.md, "Apple MDM: where the time goes").
+    der = socket.getPeerX509Certificate()?.raw ?? null;
     peerCertificates.set(socket, der);
   }
   return der ?? undefined;
