@@ -13,7 +13,8 @@
  * that read their own files at run time, and the drivers that only a cluster or MongoDB loads.
  * The edge, the demo and the CLI keep every npm dependency external.
  *
- * Code splitting is on: modules that only some paths load (the MongoDB adapters, the Redis cluster
+ * The servers (`codeCached` below: the hub, the certificate service) are one CommonJS file each, run
+ * by a launcher with V8's code cache. Elsewhere code splitting is on: modules that only some paths load (the MongoDB adapters, the Redis cluster
  * backends …) are dynamic imports in the source and become chunks of their own, read only when
  * configured.
  *
@@ -26,9 +27,9 @@
  *   node --import tsx scripts/build.ts hub certificate-service     (only these)
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 /**
@@ -97,24 +98,89 @@ const commonJsGlobals = [
   'const __dirname = __edgehubDirname(__filename);',
 ].join(' ');
 
+/**
+ * The entry points started as servers, by `<package>/<output>`: each is compiled to one CommonJS
+ * file (`bin/hub.cjs`: no chunks, the optional parts inlined and run only when configured) and gets
+ * a launcher under the entry's usual name (`bin/hub.js`, from scripts/code-cache.ts) that runs it
+ * with V8's code cache. CommonJS because Node 20 offers a code cache for scripts, not for ES
+ * modules; `import.meta.url` in the sources becomes the bundle's own URL. (The CLI stays an ES
+ * module: it awaits at its top level.)
+ */
+export const codeCached = new Set(['hub/bin/hub', 'certificate-service/bin/certificate-service']);
+const importMetaUrl = "const __edgehubImportMetaUrl = require('node:url').pathToFileURL(__filename).href;";
+
 async function buildPackage(pkg: string, entries: Record<string, string>): Promise<void> {
   const outdir = join(repoRoot, pkg, 'dist');
   const bundled = bundleNpm.has(pkg);
   await rm(outdir, { recursive: true, force: true });
-  await build({
+  const points = (outs: string[]) => Object.fromEntries(outs.map((out) => [out, join(repoRoot, pkg, entries[out]!)]));
+  const cached = Object.keys(entries).filter((out) => bundled && codeCached.has(`${pkg}/${out}`));
+  const modules = Object.keys(entries).filter((out) => !cached.includes(out));
+  const common = {
     absWorkingDir: repoRoot,
-    entryPoints: Object.fromEntries(Object.entries(entries).map(([out, src]) => [out, join(repoRoot, pkg, src)])),
     outdir,
-    chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
-    splitting: true,
-    format: 'esm',
     platform: 'node',
     target: 'node20',
     sourcemap: 'linked',
     sourcesContent: false,
     plugins: [externalPackages(bundled)],
-    ...(bundled ? { banner: { js: commonJsGlobals } } : {}),
+    logLevel: 'warning',
+  } satisfies BuildOptions;
+  const builds: Promise<unknown>[] = [];
+  if (modules.length > 0)
+    builds.push(
+      build({
+        ...common,
+        entryPoints: points(modules),
+        format: 'esm',
+        splitting: true,
+        chunkNames: 'chunks/[name]-[hash]',
+        ...(bundled ? { banner: { js: commonJsGlobals } } : {}),
+      }),
+    );
+  if (cached.length > 0)
+    builds.push(
+      build({
+        ...common,
+        entryPoints: points(cached),
+        format: 'cjs',
+        outExtension: { '.js': '.cjs' },
+        define: { 'import.meta.url': '__edgehubImportMetaUrl' },
+        banner: { js: importMetaUrl },
+        metafile: true,
+      }).then(({ metafile }) => refuseDynamicImports(metafile)),
+    );
+  for (const out of cached) builds.push(buildLauncher(join(outdir, `${out}.js`), `${basename(out)}.cjs`));
+  await Promise.all(builds);
+}
+
+/**
+ * A script restored from V8's code cache cannot `import()` on Node 20 (scripts/code-cache.ts): a
+ * bundle that keeps one (an external package loaded with `await import(…)`) would fail only when
+ * that line runs, so the build fails now instead.
+ */
+function refuseDynamicImports(metafile: Metafile): void {
+  for (const [out, o] of Object.entries(metafile.outputs)) {
+    const dynamic = o.imports.filter((i) => i.kind === 'dynamic-import' && i.external).map((i) => i.path);
+    if (dynamic.length > 0)
+      throw new Error(
+        `build: ${out} would import() ${dynamic.join(', ')} at run time; load it with createRequire(import.meta.url) instead (scripts/code-cache.ts)`,
+      );
+  }
+}
+
+/** Writes the launcher (scripts/code-cache.ts) at `outfile`, for the CommonJS bundle `bundle` beside it. */
+export async function buildLauncher(outfile: string, bundle: string): Promise<void> {
+  await build({
+    absWorkingDir: repoRoot,
+    entryPoints: [join(repoRoot, 'scripts', 'code-cache.ts')],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    define: { EDGEHUB_BUNDLE: JSON.stringify(bundle) },
     logLevel: 'warning',
   });
 }

@@ -44,9 +44,12 @@ export class CrlPublisher {
     return this.authority.root.signingKey ? [...issueAuthorities, 'root'] : [...issueAuthorities];
   }
 
-  /** Builds every CRL now and keeps them fresh until stop(). */
-  async start(): Promise<void> {
-    await Promise.all(this.names.map((a) => this.regenerate(a)));
+  /**
+   * Keeps the CRLs fresh until stop(). Each is built on its first request (get), not here: signing
+   * three CRLs was a visible part of every start of the hub and the service (docs/BENCHMARKS.md,
+   * "Start-up"), for documents nobody may ask for before the next timer tick.
+   */
+  start(): Promise<void> {
     this.timer = setInterval(
       () => {
         for (const a of this.names) {
@@ -58,6 +61,7 @@ export class CrlPublisher {
       Math.max(1000, this.o.lifetimeMs / 2),
     );
     this.timer.unref();
+    return Promise.resolve();
   }
 
   stop(): void {
@@ -71,6 +75,9 @@ export class CrlPublisher {
     const now = this.o.now().getTime();
     // A CRL dated in the future (the clock went back) would be refused as "not yet valid": rebuild it.
     if (crl && now >= crl.thisUpdate.getTime() && now < crl.thisUpdate.getTime() + this.o.lifetimeMs / 2) return crl;
+    // None yet but one being built (concurrent first requests, the timer): that one, not a second build.
+    const building = crl ? undefined : this.chains.get(authority);
+    if (building) return building.catch(() => this.regenerate(authority));
     return this.regenerate(authority);
   }
 

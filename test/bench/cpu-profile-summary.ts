@@ -6,12 +6,15 @@
  *
  *   node --import tsx test/bench/cpu-profile-summary.ts <file.cpuprofile> [top]
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { SourceMap } from 'node:module';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string };
+  callFrame: { functionName: string; url: string; lineNumber?: number; columnNumber?: number };
 }
 interface Profile {
   nodes: ProfileNode[];
@@ -45,11 +48,38 @@ export function placeOf(url: string, functionName: string): string {
   return path;
 }
 
+/**
+ * Where a frame's code came from when its script is a bundle with a source map beside it
+ * (scripts/build.ts compiles npm packages into hub/dist/bin/hub.cjs): the original file's path, so
+ * that time spent in a compiled-in package is still counted under that package.
+ */
+function sourceMapped(): (frame: ProfileNode['callFrame']) => string {
+  const maps = new Map<string, { map: SourceMap; dir: string } | null>();
+  return (frame) => {
+    const url = frame.url;
+    if (!url || url.startsWith('node:') || frame.lineNumber === undefined || frame.columnNumber === undefined) return url;
+    const path = url.startsWith('file://') ? fileURLToPath(url) : url;
+    if (!path.startsWith('/')) return url;
+    let entry = maps.get(path);
+    if (entry === undefined) {
+      const mapFile = `${path}.map`;
+      entry = existsSync(mapFile)
+        ? { map: new SourceMap(JSON.parse(readFileSync(mapFile, 'utf8')) as never), dir: dirname(mapFile) }
+        : null;
+      maps.set(path, entry);
+    }
+    if (!entry) return url;
+    const found = entry.map.findEntry(frame.lineNumber, frame.columnNumber) as { originalSource?: string };
+    return found.originalSource ? resolve(entry.dir, found.originalSource.replace(/^file:\/\//, '')) : url;
+  };
+}
+
 /** Self time by place, largest first, and the profile's whole span in ms. */
 export function summarizeProfile(profile: unknown): { totalMs: number; shares: ProfileShare[] } {
   if (!isProfile(profile)) throw new Error('not a V8 CPU profile');
+  const original = sourceMapped();
   const place = new Map<number, string>();
-  for (const n of profile.nodes) place.set(n.id, placeOf(n.callFrame.url, n.callFrame.functionName));
+  for (const n of profile.nodes) place.set(n.id, placeOf(original(n.callFrame), n.callFrame.functionName));
   const byPlace = new Map<string, number>();
   let total = 0;
   for (let i = 0; i < profile.samples.length; i++) {

@@ -1,5 +1,8 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
+import { createRequire } from 'node:module';
+import type * as SwaggerModule from '@fastify/swagger';
 import type { SwaggerOptions } from '@fastify/swagger';
+import type * as SwaggerUiModule from '@fastify/swagger-ui';
 import type { FastifySwaggerUiOptions } from '@fastify/swagger-ui';
 import { actionConstraint } from './action-constraint.js';
 
@@ -49,7 +52,10 @@ export function recordDocsRoutes(app: FastifyInstance, opts: LazyDocsOptions): v
 
   let docs: Promise<FastifyInstance> | undefined;
   const build = async (): Promise<FastifyInstance> => {
-    const [{ default: swagger }, { default: swaggerUi }] = await Promise.all([import('@fastify/swagger'), import('@fastify/swagger-ui')]);
+    // `require`, not `import()`: the compiled hub runs as a cached script, which cannot import() (scripts/code-cache.ts).
+    const load = createRequire(import.meta.url);
+    const swagger = load('@fastify/swagger') as typeof SwaggerModule.default;
+    const swaggerUi = load('@fastify/swagger-ui') as typeof SwaggerUiModule.default;
     const d = Fastify({ routerOptions: { constraints: { action: actionConstraint } } });
     // The recorded routes are registered for the document only: never called, so never validated.
     d.setValidatorCompiler(() => () => true);

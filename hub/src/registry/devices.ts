@@ -60,7 +60,7 @@ export class Devices {
    * Devices as the CONNECT check reads them (`forConnect`), by triple (record-cache.ts). Dropped on
    * every change of what that check looks at: disable, enable, delete, update, the first login.
    */
-  private readonly connectCache: RecordCache<DeviceRecord>;
+  private readonly connectCache: RecordCache<ConnectView>;
   private readonly identityLookup: DeviceIdentities;
 
   constructor(
@@ -180,12 +180,15 @@ export class Devices {
   }
 
   /**
-   * The device for the CONNECT check (docs/ENOS-PROTOCOL.md §2.2). Its identity, secret, whether it
+   * The device as the CONNECT check reads it (docs/ENOS-PROTOCOL.md §2.2). Its identity, secret, whether it
    * is disabled and its activeTime are current; its online status and timestamps may not be: use
    * `byTriple` for anything else.
    */
-  forConnect(productKey: string, deviceKey: string): Promise<DeviceRecord | undefined> {
-    return this.connectCache.read(tripleOf(productKey, deviceKey), () => this.byTriple(productKey, deviceKey));
+  forConnect(productKey: string, deviceKey: string): Promise<ConnectView | undefined> {
+    return this.connectCache.read(tripleOf(productKey, deviceKey), async () => {
+      const d = await this.byTriple(productKey, deviceKey);
+      return d && connectView(d);
+    });
   }
 
   private dropConnect(d: { productKey: string; deviceKey: string }): void {
@@ -333,6 +336,31 @@ export class Devices {
     if (attempt + 1 >= KEY_ATTEMPTS) return new EnosError(codes.deviceKeyGenerationFailed);
     return undefined;
   }
+}
+
+/**
+ * What the CONNECT check reads of a device. The cache keeps only this, not the whole record (names,
+ * attributes, tags): a few hundred bytes per device a storm of first logins leaves for the collector.
+ */
+export type ConnectView = Pick<
+  DeviceRecord,
+  'assetId' | 'orgId' | 'productKey' | 'deviceKey' | 'productType' | 'deviceSecret' | 'status'
+> & {
+  activeTime?: number;
+};
+
+function connectView(d: DeviceRecord): ConnectView {
+  const v: ConnectView = {
+    assetId: d.assetId,
+    orgId: d.orgId,
+    productKey: d.productKey,
+    deviceKey: d.deviceKey,
+    productType: d.productType,
+    deviceSecret: d.deviceSecret,
+    status: d.status,
+  };
+  if (d.activeTime !== undefined) v.activeTime = d.activeTime;
+  return v;
 }
 
 export const MAX_TAGS = 100;
