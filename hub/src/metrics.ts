@@ -25,6 +25,7 @@ export class HubMetrics {
 
   private readonly messagesInByKind = new Tally();
   private readonly repliesByCode = new Tally();
+  private readonly responsesByClass = new Tally();
 
   /**
    * Counts one PUBLISH in of a topic kind. Called per message, so it adds to a plain tally that the
@@ -38,6 +39,11 @@ export class HubMetrics {
   /** Counts one reply by code, like messageIn. */
   reply(code: number): void {
     this.repliesByCode.add(String(code));
+  }
+
+  /** Counts one REST response by status class (2xx, 4xx, …), like messageIn: called per request. */
+  httpResponse(statusCode: number): void {
+    this.responsesByClass.add(STATUS_CLASSES[Math.floor(statusCode / 100)] ?? 'other');
   }
 
   constructor(sources: { connections: () => number; queueDepth: () => Promise<number> }) {
@@ -119,6 +125,7 @@ export class HubMetrics {
       help: 'REST responses by status class',
       labelNames: ['status_class'],
       registers,
+      collect: () => this.responsesByClass.drainInto((statusClass, n) => this.httpResponses.inc({ status_class: statusClass }, n)),
     });
   }
 }
@@ -142,3 +149,5 @@ class Tally {
     }
   }
 }
+
+const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];

@@ -43,6 +43,7 @@ describe('metrics and health', () => {
       { inputData: {} },
     );
 
+    expect((await fetch(`${h.baseUrl}/no-such-route`)).status).toBe(404);
     const m = await scrape();
     expect(value(m, 'edgehub_mqtt_connections')).toBe(1);
     expect(value(m, 'edgehub_mqtt_messages_in_total{kind="measurepointPost"}')).toBe(2);
@@ -52,6 +53,7 @@ describe('metrics and health', () => {
     expect(value(m, 'edgehub_mqtt_acl_refusals_total{decision="publish"}')).toBe(1);
     expect(value(m, 'edgehub_command_queue_depth')).toBe(1);
     expect(value(m, 'edgehub_http_responses_total{status_class="2xx"}')).toBeGreaterThan(0);
+    expect(value(m, 'edgehub_http_responses_total{status_class="4xx"}')).toBe(1);
     expect(m).toContain('edgehub_process_resident_memory_bytes');
     await dev.end();
   });

@@ -160,8 +160,9 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     }
     return reply.header('content-type', opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());
   });
-  app.addHook('onResponse', async (_req, reply) => {
-    opts.metrics.httpResponses.inc({ status_class: `${Math.floor(reply.statusCode / 100)}xx` });
+  app.addHook('onResponse', (_req, reply, done) => {
+    opts.metrics.httpResponse(reply.statusCode);
+    done();
   });
 
   // CA certificates and CRLs are public downloads, served by every node (workers too).
