@@ -44,7 +44,9 @@ export const defaultConnectionLimits = (): ConnectionLimits => ({
 
 /** Where a connection is between accept and authentication. */
 export interface Admission {
-  authenticated: boolean;
+  readonly authenticated: boolean;
+  /** The CONNACK accepted it: the connect deadline no longer applies (its timer is cleared). */
+  admit(): void;
 }
 
 /**
@@ -73,12 +75,18 @@ export class ConnectionGate {
     this.open.add(socket);
     socket.setNoDelay(true);
     if (this.limits.tcpKeepAliveSeconds > 0) socket.setKeepAlive(true, this.limits.tcpKeepAliveSeconds * 1000);
-    const admission: Admission = { authenticated: false };
     const deadline = setTimeout(() => {
       if (admission.authenticated || socket.destroyed) return;
       socket.destroy();
       this.onClosed('connect_timeout', listener);
     }, this.limits.connectTimeoutMs);
+    const admission = {
+      authenticated: false,
+      admit() {
+        admission.authenticated = true;
+        clearTimeout(deadline);
+      },
+    };
     socket.once('close', () => {
       clearTimeout(deadline);
       this.open.delete(socket);

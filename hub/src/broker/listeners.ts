@@ -159,7 +159,7 @@ export async function openListeners(aedes: Aedes, opts: ListenerOptions): Promis
     setServerCertificates: (material) => tls.setSecureContext(secureContext(material)),
     authenticated(conn) {
       const admission = admissions.get(conn);
-      if (admission) admission.authenticated = true;
+      admission?.admit();
     },
     remoteOf: (conn) => remotes.get(conn),
     stopAccepting() {
