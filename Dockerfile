@@ -33,6 +33,9 @@ ENV NODE_ENV=production HUB_HTTP_HOST=0.0.0.0 HUB_MQTT_HOST=0.0.0.0 HUB_DATA_DIR
 WORKDIR /app
 COPY --from=build /app /app
 RUN mkdir -p /data && chown node:node /data
+# The launchers write V8's code cache beside the bundles on the first start (scripts/code-cache.ts):
+# writable by the runtime user, so a restarted container starts from it.
+RUN chown node:node /app/hub/dist/bin /app/certificate-service/dist/bin
 USER node
 VOLUME /data
 EXPOSE 8080 11883 18883 8083
