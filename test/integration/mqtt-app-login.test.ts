@@ -15,18 +15,30 @@ describe('application stream login', () => {
   let app: Tenant;
   let other: Tenant;
 
+  // Every timestamp this suite signs: each test's must be fresh, or the shared ledger would refuse a
+  // login the test expects to pass because an earlier step happened to sign the same millisecond.
+  const signed = new Set<string>();
+  /** A timestamp `offsetMs` from now (moved back to the nearest millisecond not signed yet). */
+  const unusedTimestamp = (offsetMs: number) => {
+    let ts = Date.now() + offsetMs;
+    while (signed.has(String(ts))) ts--;
+    return String(ts);
+  };
   const encryption = (t: Tenant, ts: string) =>
     createHash('sha256')
       .update(t.accessKey + ts + t.accessSecret, 'utf8')
       .digest('hex');
-  const login = (t: Tenant, ts: string, cid = 'stream') =>
-    rawConnect(h.mqttPort, {
+  const login = (t: Tenant, ts: string, cid = 'stream') => {
+    signed.add(ts);
+    return rawConnect(h.mqttPort, {
       clientId: `${cid}|authtype=app,timestamp=${ts}|`,
       clean: true,
       username: t.accessKey,
       password: Buffer.from(encryption(t, ts)),
     });
+  };
   const tokenGet = async (t: Tenant, ts: string) => {
+    signed.add(ts);
     const res = await fetch(`${h.baseUrl}/apim-token-service/v2.0/token/get`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -45,7 +57,7 @@ describe('application stream login', () => {
   });
 
   it('refuses a replayed login (same timestamp and password) with CONNACK 5, also under another ClientId', async () => {
-    const ts = String(Date.now());
+    const ts = unusedTimestamp(0);
     expect(await login(app, ts)).toBe(0);
     expect(await login(app, ts)).toBe(5);
     expect(await login(app, ts, 'another-cid')).toBe(5);
@@ -53,17 +65,18 @@ describe('application stream login', () => {
   });
 
   it('shares the ledger with the token service: a signature spent at one door is refused at the other', async () => {
-    const first = String(Date.now() - 10);
+    const first = unusedTimestamp(-10);
     expect(await login(app, first)).toBe(0);
     expect(await tokenGet(app, first)).toBe(1001);
-    const second = String(Date.now() - 20);
+    const second = unusedTimestamp(-20);
     expect(await tokenGet(app, second)).toBe(0);
     expect(await login(app, second)).toBe(5);
   });
 
   it("another application's login with the same ClientId text does not close the first one", async () => {
     // The very same ClientId text: same cid, same timestamp.
-    const ts = String(Date.now() - 30);
+    const ts = unusedTimestamp(-30);
+    signed.add(ts);
     const a = await connectApp(h.mqttUrl, app.accessKey, app.accessSecret, 'shared', ts);
     let closed = false;
     a.on('close', () => (closed = true));
