@@ -10,6 +10,7 @@ import { normalizeSerial } from './client-certificates.js';
 import { ConnectionGate, type Admission, type CloseReason, type ConnectionLimits } from './connection-limits.js';
 import { FrameInspector, guardFrames } from './frame-guard.js';
 import type { ListenerKind } from '../sessions/sessions.js';
+import { listenOn } from '../listen.js';
 
 export interface ListenerOptions {
   host: string;
@@ -172,16 +173,6 @@ export async function openListeners(aedes: Aedes, opts: ListenerOptions): Promis
       tls.close();
     },
   };
-}
-
-function listenOn(server: NetServer | TlsServer | HttpServer, host: string, port: number): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
 }
 
 function closeServer(server: NetServer | TlsServer | HttpServer): Promise<void> {

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { listenOn } from '../../listen.js';
 
 /** The server certificate(s) of the listener: one key and chain per algorithm, as the MQTT TLS listener has. */
 export interface MdmTlsMaterial {
@@ -52,15 +53,9 @@ export async function startMdmTlsListener(opts: MdmTlsListenerOptions): Promise<
   // The routes keep a connection's certificate once read (mdm.routes.ts): it must not change under them.
   server.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation());
   if (opts.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = opts.keepAliveTimeoutMs;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const address = await listenOn(server, opts.host, opts.port);
   return {
-    address: server.address() as AddressInfo,
+    address,
     setMaterial: (m) => server.setSecureContext(context(m)),
     close: () =>
       new Promise<void>((resolve) => {
