@@ -1,10 +1,15 @@
-import type { HubConfig } from './config.js';
-
 /**
  * The operator's message for a listener whose port is taken (EADDRINUSE): which variable moves it
  * (docs/CONFIGURATION.md), instead of a stack trace. Undefined for any other error.
  */
-export function portInUseMessage(err: unknown, config: Pick<HubConfig, 'http' | 'mqtt'>): string | undefined {
+/** The ports of the hub's listeners, as HubConfig holds them. */
+export interface ListenerPorts {
+  http: { port: number };
+  mqtt: { port: number; tlsPort: number; wsPort: number };
+  iosMdmTlsPort?: number;
+}
+
+export function portInUseMessage(err: unknown, config: ListenerPorts): string | undefined {
   const e = err as (NodeJS.ErrnoException & { port?: unknown; address?: unknown }) | null | undefined;
   if (e?.code !== 'EADDRINUSE') return undefined;
   const listeners: [variable: string, port: number][] = [
@@ -12,6 +17,7 @@ export function portInUseMessage(err: unknown, config: Pick<HubConfig, 'http' | 
     ['HUB_MQTT_PORT', config.mqtt.port],
     ['HUB_MQTTS_PORT', config.mqtt.tlsPort],
     ['HUB_MQTT_WS_PORT', config.mqtt.wsPort],
+    ...(config.iosMdmTlsPort !== undefined ? [['HUB_IOS_MDM_TLS_PORT', config.iosMdmTlsPort] as [string, number]] : []),
   ];
   const port = typeof e.port === 'number' ? e.port : undefined;
   const where = port === undefined ? 'a port' : `port ${port}${typeof e.address === 'string' ? ` on ${e.address}` : ''}`;
