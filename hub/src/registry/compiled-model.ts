@@ -10,7 +10,7 @@
  * Where the record cache is off (a cluster, whose other nodes cannot drop it) every read is a new
  * record and the preparation is redone per post, which costs about what the check it replaces did.
  */
-import type { MeasurepointSpec, ThingModel, TypeSpec } from './thing-model.js';
+import { plainValueFits, type MeasurepointSpec, type ThingModel } from './thing-model.js';
 
 export interface CompiledPoint {
   spec: MeasurepointSpec;
@@ -33,33 +33,10 @@ export function compiledMeasurepoints(model: ThingModel): CompiledMeasurepoints 
     const points = new Map<string, CompiledPoint>();
     for (const id of Object.keys(model.measurepoints)) {
       const spec = model.measurepoints[id]!;
-      points.set(id, { spec, hasQuality: spec.hasQuality === true, fits: fastFit(spec) });
+      points.set(id, { spec, hasQuality: spec.hasQuality === true, fits: plainValueFits(spec) });
     }
     c = { schemaLess: points.size === 0, points };
     compiled.set(model, c);
   }
   return c;
-}
-
-const never = (): boolean => false;
-
-/** The common, certain cases of `checkValue` (thing-model.ts); everything else goes to it. */
-function fastFit(spec: TypeSpec): (value: unknown) => boolean {
-  switch (spec.dataType) {
-    case 'INT':
-    case 'TIMESTAMP':
-    case 'DATE':
-      return (v) => typeof v === 'number' && Number.isInteger(v);
-    case 'FLOAT':
-    case 'DOUBLE':
-      return (v) => typeof v === 'number' && Number.isFinite(v);
-    case 'BOOL':
-      return (v) => typeof v === 'boolean';
-    case 'STRING': {
-      const max = spec.maxLength;
-      return max === undefined ? (v) => typeof v === 'string' : (v) => typeof v === 'string' && v.length <= max;
-    }
-    default:
-      return never;
-  }
 }

@@ -14,14 +14,6 @@ export interface MdmRoutesOptions {
 }
 
 /**
- * The device-facing Apple endpoints (docs/DEVICE-MANAGEMENT.md, "Apple: endpoints"):
- *   PUT /mdm          check-ins (by Content-Type) and command results, the profile's ServerURL
- *   PUT /mdm/checkin  check-ins only, for a profile with a separate CheckInURL; the profiles the hub
- *                     hands out carry `?enrollment=<token>` there (the organization to enroll into)
- * Bodies are raw plists; this scope has its own body parser and its own error answers (an HTTP
- * status and a short reason in text), independent of the EnOS envelope of the REST API.
- */
-/**
  * The DER of a TLS connection's client certificate, read once per connection: the listener
  * refuses renegotiation (mdm-tls-listener.ts), so it cannot change while the connection lives.
  */
@@ -39,6 +31,14 @@ function clientCertificate(socket: Partial<TLSSocket>): Buffer | undefined {
   return der ?? undefined;
 }
 
+/**
+ * The device-facing Apple endpoints (docs/DEVICE-MANAGEMENT.md, "Apple: endpoints"):
+ *   PUT /mdm          check-ins (by Content-Type) and command results, the profile's ServerURL
+ *   PUT /mdm/checkin  check-ins only, for a profile with a separate CheckInURL; the profiles the hub
+ *                     hands out carry `?enrollment=<token>` there (the organization to enroll into)
+ * Bodies are raw plists; this scope has its own body parser and its own error answers (an HTTP
+ * status and a short reason in text), independent of the EnOS envelope of the REST API.
+ */
 export async function mdmRoutes(app: FastifyInstance, opts: MdmRoutesOptions): Promise<void> {
   const maxBytes = opts.maxBodyBytes ?? defaultMaxPlistBytes;
   app.removeAllContentTypeParsers();
