@@ -54,7 +54,8 @@ import { canPin, clockTicks } from './mqtt-proc.js';
 export const clusterConfig = {
   /** Latency: devices posting, and the aggregate rates (posts/s, all devices together). */
   latencyDevices: 100,
-  rates: [1_000, 5_000],
+  /** BENCH_CLUSTER_RATES (comma-separated) overrides them while developing. */
+  rates: process.env.BENCH_CLUSTER_RATES ? process.env.BENCH_CLUSTER_RATES.split(',').map(Number) : [1_000, 5_000],
   latencyQos: 1 as const,
   latencyWarmupMs: 700,
   latencyMeasureMs: 2_500,

@@ -17,9 +17,15 @@ export interface SpawnedHub {
 /**
  * Starts the real hub binary, compiled as `npm start` runs it (hub/dist/bin/hub.js, built by the
  * tests' global setup, test/src/build-dist.ts), and waits for it to print its URLs.
+ *
+ * For profiling and experiments (benchmarks only): BENCH_HUB_NODE_ARGS adds node options
+ * (space-separated, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses) and
+ * BENCH_HUB_ENTRY runs another entry point (e.g. `hub/dist/bin/hub.cjs`, without the code cache).
  */
 export async function spawnHub(env: Record<string, string>, timeoutMs = 30_000): Promise<SpawnedHub> {
-  const child = spawn(process.execPath, ['hub/dist/bin/hub.js'], {
+  const nodeArgs = (process.env.BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const entry = process.env.BENCH_HUB_ENTRY ?? 'hub/dist/bin/hub.js';
+  const child = spawn(process.execPath, [...nodeArgs, entry], {
     cwd: repoRoot,
     env: {
       ...process.env,
