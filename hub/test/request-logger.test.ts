@@ -4,7 +4,7 @@
  * applies; a request that logs nothing builds no child logger.
  */
 import { Writable } from 'node:stream';
-import Fastify, { LogController } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { installEnvelopeErrors } from '../src/api/errors.js';
@@ -46,7 +46,7 @@ async function server() {
     },
   });
   const app = Fastify({
-    loggerInstance: root,
+    loggerInstance: root as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: requestLoggerFactory,
     genReqId: (() => {
