@@ -39,14 +39,14 @@ afterEach(async () => {
 async function server() {
   const { log, lines } = capture();
   let children = 0;
-  const root = new Proxy(log, {
+  const root: FastifyBaseLogger = new Proxy(log, {
     get(target, prop, receiver) {
       if (prop === 'child') children++;
       return Reflect.get(target, prop, receiver) as unknown;
     },
   });
   const app = Fastify({
-    loggerInstance: root as FastifyBaseLogger,
+    loggerInstance: root,
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: requestLoggerFactory,
     genReqId: (() => {
