@@ -12,6 +12,9 @@ COPY hub/package.json hub/
 COPY edge/package.json edge/
 COPY simulators/package.json simulators/
 COPY test/package.json test/
+# npm ci ends with the root package's `prepare` (scripts/build-if-stale.mjs --after-install): with no sources
+# copied yet it builds nothing; the steps below build once the sources are here.
+COPY scripts/build-if-stale.mjs scripts/
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY tsconfig.json ./
 COPY scripts scripts

@@ -2,6 +2,7 @@ import { EnosError, codes } from '@edgehub/shared';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Caller, TokenService } from '../auth/tokens.js';
 import type { Registry } from '../registry/registry.js';
+import { queryParamsOf } from './request-query.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -27,8 +28,7 @@ declare module 'fastify' {
  */
 export function requireSignedCalls(scope: FastifyInstance, tokens: TokenService, registry: Registry): void {
   scope.addHook('preValidation', async (req: FastifyRequest) => {
-    const q = req.url.indexOf('?');
-    const query = new URLSearchParams(q < 0 ? '' : req.url.slice(q + 1));
+    const query = queryParamsOf(req.raw);
     req.caller = await tokens.verify(
       {
         token: header(req, 'apim-accesstoken'),

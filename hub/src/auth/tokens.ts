@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { EnosError, codes, requestSignature, safeEqualHex, tokenEncryption, type QueryParams } from '@edgehub/shared';
 import type { Collection } from '../store/port.js';
 import { ReplayLedger, type TokenRequestRecord } from './replay-ledger.js';
@@ -165,6 +165,7 @@ export class TokenService {
   }
 }
 
+// One-shot hashing: no Hash object per signed request (docs/BENCHMARKS.md, "REST: where the time goes").
 function digest(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return hash('sha256', token, 'hex');
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * EnOS "apim" application authentication (docs/ENOS-PROTOCOL.md §7.2).
@@ -48,6 +48,7 @@ export function signedHeaders(
   };
 }
 
+// One-shot hashing (Node ≥ 20.12): no Hash object per signed request, on the client and the hub alike.
 function sha256Hex(s: string): string {
-  return createHash('sha256').update(s, 'utf8').digest('hex');
+  return hash('sha256', s, 'hex');
 }
