@@ -71,7 +71,7 @@ describe('device status writes: group commit', () => {
       'test',
     );
     return created.map((r) => {
-      if (r.code !== 0) throw new Error(r.msg);
+      if (r.code !== 0 || r.data === null) throw new Error(r.msg);
       return r.data;
     });
   };
