@@ -25,7 +25,7 @@ COPY edge edge
 COPY console console
 # The web console (docs/CONSOLE.md) is built here, once; the runtime stage only serves console/dist.
 RUN node --import tsx console/scripts/build-if-stale.ts --force
-# The entry points are compiled here, once, as `npm start` compiles them (scripts/build.ts, esbuild is a
+# The entry points are compiled here, once, as `npm ci` compiles them in a checkout (scripts/build.ts, esbuild is a
 # production dependency): the containers run plain JavaScript (hub/dist/bin/hub.js …), no TypeScript
 # loader at start (docs/BENCHMARKS.md, "Start-up").
 RUN node --import tsx scripts/build.ts hub certificate-service edge
@@ -43,6 +43,9 @@ USER node
 VOLUME /data
 EXPOSE 8080 11883 18883 8083
 HEALTHCHECK --interval=5s --timeout=3s --retries=5 CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HUB_HTTP_PORT||8080)+'/health').then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"]
+# V8's young generation sized as `npm start` sizes it (root package.json; docs/BENCHMARKS.md,
+# "MQTT fan-in: the third pass").
+ENV NODE_OPTIONS=--max-semi-space-size=64
 # The compiled hub; `command:` in docker-compose.yml names another compiled entry point
 # (certificate-service/dist/bin/certificate-service.js).
 ENTRYPOINT ["node"]

@@ -7,6 +7,7 @@ import type { FanInResult, StormResult } from './mqtt-loadgen.js';
 import { QUIET_MS, QUIET_SHARE } from './mqtt-proc.js';
 import type { PeerName } from './mqtt-peers.js';
 import { DOC_PATH } from './report.js';
+import { startFlags } from '../src/index.js';
 import { median } from './stats.js';
 
 export interface FanInRun {
@@ -147,7 +148,7 @@ export function renderMqttSection(r: MqttBenchResults): string {
     `- **Command:** \`npm run bench\` (this group alone: \`npm run bench -- mqtt\`; it took ${r.durationS.toFixed(0)} s)`,
     `- **Date:** ${r.date.toISOString().replace(/\.\d+Z$/, 'Z')}`,
     `- **Machine:** ${m.nproc} CPUs (\`nproc\`), ${m.cpuModel}, ${m.memoryGiB} GiB RAM, ${m.kernel}; 1-minute load average **${load(r.loadAverage.start)} at the start, ${load(r.loadAverage.end)} at the end** of this group (the benchmark itself keeps up to two CPUs busy)`,
-    `- **Software:** Node ${m.node}; the hub binary at commit ${r.revision} (\`spawnHub\`: \`node --import tsx hub/src/main.ts\`, role \`all\`, no Redis, embedded LMDB registry and telemetry stores, \`LOG_LEVEL=info\`, nothing logged per message or per connection) on ${r.versions.hub.replace('edgehub on ', '')}; bare ${r.versions.aedes} (test/bench/mqtt-aedes-server.ts: \`Aedes.createBroker()\` + \`net.createServer({ noDelay: true })\`, no hooks, in-memory); Debian ${r.versions.mosquitto} (generated config: \`listener <port> 127.0.0.1\`, \`allow_anonymous true\`, \`set_tcp_nodelay true\`, \`persistence false\`, \`log_dest none\`, \`max_inflight_messages 0\`, \`max_queued_messages 100000\`)`,
+    `- **Software:** Node ${m.node}; the hub binary at commit ${r.revision} (\`spawnHub\`: \`${['node', ...startFlags(), 'hub/dist/bin/hub.js'].join(' ')}\`, compiled and with the Node options \`npm start\` gives it, role \`all\`, no Redis, embedded LMDB registry and telemetry stores, \`LOG_LEVEL=info\`, nothing logged per message or per connection) on ${r.versions.hub.replace('edgehub on ', '')}; bare ${r.versions.aedes} (test/bench/mqtt-aedes-server.ts: \`Aedes.createBroker()\` + \`net.createServer({ noDelay: true })\`, no hooks, in-memory); Debian ${r.versions.mosquitto} (generated config: \`listener <port> 127.0.0.1\`, \`allow_anonymous true\`, \`set_tcp_nodelay true\`, \`persistence false\`, \`log_dest none\`, \`max_inflight_messages 0\`, \`max_queued_messages 100000\`)`,
     `- **Placement:** ${pinning}. Broker CPU is utime + stime of the broker's process (all threads) from \`/proc/<pid>/stat\` over the measured window; 100% = one core. Memory is \`VmRSS\` from \`/proc/<pid>/status\`.`,
     `- **Load generator:** test/bench/mqtt-loadgen.ts, one process for every peer and run: raw TCP sockets with TCP_NODELAY (all three brokers set it too), MQTT 3.1.1 frames pre-encoded and copied with the packet id and sequence number patched in, incoming frames split by their fixed header (no client library: with mqtt.js the generator's core saturates first, docs/PERFORMANCE-NOTES.md §3 A). The same CONNECT, topic and payload bytes go to every broker; the bare brokers accept them anonymously without checking the signature.`,
     '',
