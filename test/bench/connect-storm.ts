@@ -17,7 +17,10 @@ const perConnect = (cpuSeconds: number, n: number) => Math.round((cpuSeconds / n
 const runs = await connectStorms(clockTicks());
 for (const { peer, result: r } of runs) {
   console.log(
-    `${peer}: ${r.accepted} connects, ${Math.round(r.connectsPerSec)}/s; CPU per CONNECT ${perConnect(r.brokerCpuSeconds, r.accepted)} µs, per DISCONNECT ${perConnect(r.disconnectCpuSeconds, r.accepted)} µs, together ${perConnect(r.brokerCpuSeconds + r.disconnectCpuSeconds, r.accepted)} µs`,
+    `${peer}: ${r.accepted} connects, ${Math.round(r.connectsPerSec)}/s; CPU per CONNECT ${perConnect(r.brokerCpuSeconds, r.accepted)} µs, per DISCONNECT ${perConnect(r.disconnectCpuSeconds, r.accepted)} µs, together ${perConnect(r.brokerCpuSeconds + r.disconnectCpuSeconds, r.accepted)} µs` +
+      (r.commits
+        ? `; store writes per commit ${(r.accepted / r.commits.connect).toFixed(1)} (CONNECT), ${(r.accepted / r.commits.disconnect).toFixed(1)} (DISCONNECT)`
+        : ''),
   );
 }
 const cycle = (p: string) => {

@@ -64,6 +64,11 @@ export interface StormJob extends JobBase {
   concurrency: number;
   /** Pause with every connection open before reading the broker's memory. */
   settleMs: number;
+  /**
+   * The hub's registry store (its LMDB environment): its last transaction id is read around each
+   * phase, so the result says how many commits (each with its sync) the broker made per phase.
+   */
+  storePath?: string;
 }
 
 export type LoadJob = FanInJob | StormJob;
@@ -127,6 +132,11 @@ export interface StormResult {
   disconnectCpuSeconds: number;
   disconnectMs: number;
   disconnectWindowUs: { fromUs: number; toUs: number };
+  /**
+   * Commits of the hub's registry store in each phase (job.storePath): the status writes share them,
+   * and each costs a sync, so writes per commit set much of the hub's CPU per connection.
+   */
+  commits?: { connect: number; disconnect: number };
   /** Machine-wide listen-queue overflows during the storm (a full accept queue: the SYN is retried after 1 s). */
   listenOverflows: number;
   others?: Others;
@@ -385,7 +395,20 @@ async function brokerQuiet(job: JobBase): Promise<void> {
   }
 }
 
+/** The last committed transaction of an LMDB environment, read through a short-lived read-only handle. */
+async function lastTxnId(path: string): Promise<number> {
+  const { open } = await import('lmdb');
+  const env = open({ path, readOnly: true });
+  try {
+    return (env.getStats() as { lastTxnId: number }).lastTxnId;
+  } finally {
+    await env.close();
+  }
+}
+
 async function storm(job: StormJob): Promise<StormResult> {
+  const commitsAt = () => (job.storePath === undefined ? Promise.resolve(0) : lastTxnId(job.storePath));
+  const txn0 = await commitsAt();
   const needle = Buffer.from('-', 'utf8');
   const open: Socket[] = [];
   const latencies: number[] = [];
@@ -419,6 +442,7 @@ async function storm(job: StormJob): Promise<StormResult> {
   await brokerQuiet(job);
   const connectWindowUs = { fromUs, toUs: monotonicUs() };
   const brokerCpuSeconds = cpuSeconds(job.brokerPid, job.clkTck) - cpu0;
+  const txn1 = await commitsAt();
   const gen = process.cpuUsage(gen0);
   const generatorCpuSeconds = (gen.user + gen.system) / 1e6;
   const others = othersBetween(job, cpus0, cpuBusySeconds(job.clkTck), brokerCpuSeconds, generatorCpuSeconds, (now() - t0) / 1000);
@@ -436,6 +460,7 @@ async function storm(job: StormJob): Promise<StormResult> {
   await brokerQuiet(job);
   const disconnectCpuSeconds = cpuSeconds(job.brokerPid, job.clkTck) - cpuD;
   const disconnectWindowUs = { fromUs: disconnectFromUs, toUs: monotonicUs() };
+  const txn2 = await commitsAt();
   if (stillOpen !== open.length) throw new Error(`${open.length - stillOpen} of ${open.length} connections closed while held open`);
   return {
     kind: 'storm',
@@ -457,6 +482,7 @@ async function storm(job: StormJob): Promise<StormResult> {
     disconnectCpuSeconds,
     disconnectMs,
     disconnectWindowUs,
+    ...(job.storePath === undefined ? {} : { commits: { connect: txn1 - txn0, disconnect: txn2 - txn1 } }),
     listenOverflows,
     ...(others ? { others } : {}),
   };
