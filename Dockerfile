@@ -25,7 +25,7 @@ COPY edge edge
 COPY console console
 # The web console (docs/CONSOLE.md) is built here, once; the runtime stage only serves console/dist.
 RUN node --import tsx console/scripts/build-if-stale.ts --force
-# The entry points are compiled here, once, as `npm start` compiles them (scripts/build.ts, esbuild is a
+# The entry points are compiled here, once, as `npm ci` compiles them in a checkout (scripts/build.ts, esbuild is a
 # production dependency): the containers run plain JavaScript (hub/dist/bin/hub.js …), no TypeScript
 # loader at start (docs/BENCHMARKS.md, "Start-up").
 RUN node --import tsx scripts/build.ts hub certificate-service edge
