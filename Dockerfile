@@ -43,9 +43,6 @@ USER node
 VOLUME /data
 EXPOSE 8080 11883 18883 8083
 HEALTHCHECK --interval=5s --timeout=3s --retries=5 CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HUB_HTTP_PORT||8080)+'/health').then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"]
-# V8's young generation sized as `npm start` sizes it (root package.json; docs/BENCHMARKS.md,
-# "MQTT fan-in: the third pass").
-ENV NODE_OPTIONS=--max-semi-space-size=64
 # The compiled hub; `command:` in docker-compose.yml names another compiled entry point
 # (certificate-service/dist/bin/certificate-service.js).
 ENTRYPOINT ["node"]

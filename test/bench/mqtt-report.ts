@@ -21,6 +21,8 @@ export interface StormRun {
   peer: PeerName;
   version: string;
   result: StormResult;
+  /** The same devices connecting and leaving once more, to the same broker process (hub and bare aedes only). */
+  reconnect?: StormResult;
 }
 
 export interface MqttBenchResults {
@@ -183,10 +185,41 @@ export function renderMqttSection(r: MqttBenchResults): string {
     stormVs('aedes'),
     stormVs('mosquitto'),
     '',
+    ...reconnectRows(storm),
     '### Reading these numbers',
     '',
     ...interpretation(r, fan, storm),
   ].join('\n');
+}
+
+/**
+ * The second storm of the same devices against the same broker process, and the hub's registry
+ * commits in each phase (each commit carries a sync: writes per commit set much of its CPU).
+ */
+function reconnectRows(storm: Record<PeerName, StormRun>): string[] {
+  const h = storm.hub;
+  const a = storm.aedes;
+  if (!h.reconnect || !a.reconnect) return [];
+  const per = (x: StormResult, cpu: number) => int((cpu / x.accepted) * 1e6);
+  const cycle = (x: StormResult) => (x.brokerCpuSeconds + x.disconnectCpuSeconds) / x.accepted;
+  const writes = (x: StormResult) =>
+    x.commits
+      ? `${(x.accepted / Math.max(1, x.commits.connect)).toFixed(1)} / ${(x.accepted / Math.max(1, x.commits.disconnect)).toFixed(1)}`
+      : '—';
+  const row = (label: string, x: StormResult, hub: boolean) =>
+    `| ${label} | **${int(x.connectsPerSec)}** | ${per(x, x.brokerCpuSeconds)} | ${per(x, x.disconnectCpuSeconds)} | **${per(x, x.brokerCpuSeconds + x.disconnectCpuSeconds)}** | ${hub ? writes(x) : '—'} |`;
+  return [
+    `**Reconnect: the same ${int(h.result.accepted)} devices again, to the same broker process.** Right after the storm above has disconnected, every device connects and leaves once more (what a fleet does after a network outage; a hub restart is the first storm, against a fresh process): the hub now has the devices' records in memory and each device is activated already. The last column is the hub's registry store: status writes per commit (each commit carries a sync), CONNECT / DISCONNECT phase.`,
+    '',
+    '| Storm | connects/s | broker CPU per CONNECT, µs | per DISCONNECT, µs | per CONNECT + DISCONNECT, µs | hub status writes per commit |',
+    '|---|---:|---:|---:|---:|---:|',
+    row('hub, first storm (above)', h.result, true),
+    row('hub, reconnect', h.reconnect, true),
+    row(`${a.version}, first storm (above)`, a.result, false),
+    row(`${a.version}, reconnect`, a.reconnect, false),
+    `| **hub ÷ aedes**, first storm / reconnect | | | | **${ratio(cycle(h.result) / cycle(a.result))} / ${ratio(cycle(h.reconnect) / cycle(a.reconnect))}** | |`,
+    '',
+  ];
 }
 
 /** What most limited a fan-in configuration, from the medians of its runs. */
