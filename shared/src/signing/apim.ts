@@ -16,11 +16,17 @@ export function tokenEncryption(appKey: string, timestamp: string | number, appS
 export type QueryParams = Iterable<readonly [string, string]>;
 
 export function paramsData(query: QueryParams, rawBody?: string): string {
-  const pairs = [...query].map(([k, v]) => [k, v] as const);
+  const pairs: (readonly [string, string])[] = [];
+  for (const pair of query) pairs.push(pair);
   // Plain code-unit order, as Java's String.compareTo sorts the keys; stable for repeated keys.
-  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return pairs.map(([k, v]) => k + v).join('') + (rawBody ?? '');
+  // Built with one pass and no intermediate arrays: the hub runs this for every signed request.
+  if (pairs.length > 1) pairs.sort(byKey);
+  let data = '';
+  for (const [k, v] of pairs) data += k + v;
+  return rawBody === undefined ? data : data + rawBody;
 }
+
+const byKey = (a: readonly [string, string], b: readonly [string, string]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
 export function requestSignature(
   accessToken: string,
