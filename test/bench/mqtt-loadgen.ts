@@ -384,14 +384,21 @@ async function fanIn(job: FanInJob): Promise<FanInResult> {
 /** The monotonic clock (µs) V8 stamps CPU-profile samples with: comparable with the broker's profile. */
 const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 
-/** Waits until the broker used less than QUIET_SHARE of a core over QUIET_MS (at most 10 s). */
-async function brokerQuiet(job: JobBase): Promise<void> {
+/**
+ * Waits until the broker used less than QUIET_SHARE of a core over QUIET_MS (at most 10 s). With
+ * `commits` (the hub's store counter), also until no commit landed in that interval: a hub waiting
+ * on a long sync is idle without being done.
+ */
+async function brokerQuiet(job: JobBase, commits?: () => Promise<number>): Promise<void> {
   let prev = cpuSeconds(job.brokerPid, job.clkTck);
+  let prevCommits = commits ? await commits() : 0;
   for (let waited = 0; waited < 10_000; waited += QUIET_MS) {
     await sleep(QUIET_MS);
     const cur = cpuSeconds(job.brokerPid, job.clkTck);
-    if (cur - prev < (QUIET_MS / 1000) * QUIET_SHARE) return;
+    const curCommits = commits ? await commits() : 0;
+    if (cur - prev < (QUIET_MS / 1000) * QUIET_SHARE && curCommits === prevCommits) return;
     prev = cur;
+    prevCommits = curCommits;
   }
 }
 
@@ -408,6 +415,7 @@ async function lastTxnId(path: string): Promise<number> {
 
 async function storm(job: StormJob): Promise<StormResult> {
   const commitsAt = () => (job.storePath === undefined ? Promise.resolve(0) : lastTxnId(job.storePath));
+  const storeCommits = job.storePath === undefined ? undefined : commitsAt;
   const txn0 = await commitsAt();
   const needle = Buffer.from('-', 'utf8');
   const open: Socket[] = [];
@@ -439,7 +447,7 @@ async function storm(job: StormJob): Promise<StormResult> {
   });
   const elapsedMs = last - t0;
   // Work a broker defers past the CONNACK (the hub's `online` writes) is part of the connect's cost.
-  await brokerQuiet(job);
+  await brokerQuiet(job, storeCommits);
   const connectWindowUs = { fromUs, toUs: monotonicUs() };
   const brokerCpuSeconds = cpuSeconds(job.brokerPid, job.clkTck) - cpu0;
   const txn1 = await commitsAt();
@@ -457,7 +465,7 @@ async function storm(job: StormJob): Promise<StormResult> {
   const tD = now();
   await disconnectAll(open);
   const disconnectMs = now() - tD;
-  await brokerQuiet(job);
+  await brokerQuiet(job, storeCommits);
   const disconnectCpuSeconds = cpuSeconds(job.brokerPid, job.clkTck) - cpuD;
   const disconnectWindowUs = { fromUs: disconnectFromUs, toUs: monotonicUs() };
   const txn2 = await commitsAt();
