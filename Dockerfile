@@ -12,6 +12,9 @@ COPY hub/package.json hub/
 COPY edge/package.json edge/
 COPY simulators/package.json simulators/
 COPY test/package.json test/
+# npm ci ends with the root package's `prepare` (scripts/build-if-stale.mjs --after-install): with no sources
+# copied yet it builds nothing; the steps below build once the sources are here.
+COPY scripts/build-if-stale.mjs scripts/
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY tsconfig.json ./
 COPY scripts scripts
@@ -22,7 +25,7 @@ COPY edge edge
 COPY console console
 # The web console (docs/CONSOLE.md) is built here, once; the runtime stage only serves console/dist.
 RUN node --import tsx console/scripts/build-if-stale.ts --force
-# The entry points are compiled here, once, as `npm start` compiles them (scripts/build.ts, esbuild is a
+# The entry points are compiled here, once, as `npm ci` compiles them in a checkout (scripts/build.ts, esbuild is a
 # production dependency): the containers run plain JavaScript (hub/dist/bin/hub.js …), no TypeScript
 # loader at start (docs/BENCHMARKS.md, "Start-up").
 RUN node --import tsx scripts/build.ts hub certificate-service edge

@@ -23,20 +23,40 @@
  * (hub/src/api/console.ts, hub/src/deploy/local-cluster.ts: `new URL('../../../…', import.meta.url)`
  * is the repository root from both).
  *
- *   npm run build                  (all; scripts/build-if-stale.mjs runs it before a start when a source changed)
+ * Each package writes a stamp listing what its build read (`BuildStamp`): scripts/build-if-stale.mjs
+ * rebuilds a package only when one of those files changed, and only the packages a command runs.
+ *
+ *   npm run build                  (all; `npm ci` builds at its end, scripts/build-if-stale.mjs before a start when a source changed)
  *   node --import tsx scripts/build.ts hub certificate-service     (only these)
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 /**
- * Written last: its modification time is when every dist/ folder was complete
- * (scripts/build-if-stale.mjs). In node_modules, so that `npm ci` (which empties it) forces a build.
+ * Where each package's build stamp is written (scripts/build-if-stale.mjs reads them): in
+ * node_modules, so that `npm ci`, which empties it, makes the next check build everything.
  */
-export const stampFile = join(repoRoot, 'node_modules', '.edgehub-build-stamp');
+export const stampDir = join(repoRoot, 'node_modules', '.cache', 'edgehub-build');
+/**
+ * Read by every build besides the sources esbuild reports: a change to any of them rebuilds every
+ * package (a dependency installed or upgraded, the compiler settings, this script, the launcher).
+ */
+export const sharedInputs = ['package-lock.json', 'tsconfig.json', 'scripts/build.ts', 'scripts/code-cache.ts'];
+
+/**
+ * A package's stamp, `<stampDir>/<package>.json`, written when its dist/ folder is complete: when
+ * that build began (an input modified since, even during the build, makes it stale), the files it read
+ * (the repository's own files, as esbuild's metafile names them, plus `sharedInputs`) and the files it
+ * wrote that a command runs.
+ */
+export interface BuildStamp {
+  startedAt: number;
+  inputs: string[];
+  outputs: string[];
+}
 
 /** The entry points of each package, by output name under `<package>/dist/`. */
 export const packages: Record<string, Record<string, string>> = {
@@ -112,6 +132,9 @@ const importMetaUrl = "const __edgehubImportMetaUrl = require('node:url').pathTo
 async function buildPackage(pkg: string, entries: Record<string, string>): Promise<void> {
   const outdir = join(repoRoot, pkg, 'dist');
   const bundled = bundleNpm.has(pkg);
+  const stamp = join(stampDir, `${pkg}.json`);
+  const startedAt = Date.now();
+  await rm(stamp, { force: true });
   await rm(outdir, { recursive: true, force: true });
   const points = (outs: string[]) => Object.fromEntries(outs.map((out) => [out, join(repoRoot, pkg, entries[out]!)]));
   const cached = Object.keys(entries).filter((out) => bundled && codeCached.has(`${pkg}/${out}`));
@@ -126,8 +149,9 @@ async function buildPackage(pkg: string, entries: Record<string, string>): Promi
     sourcesContent: false,
     plugins: [externalPackages(bundled)],
     logLevel: 'warning',
+    metafile: true,
   } satisfies BuildOptions;
-  const builds: Promise<unknown>[] = [];
+  const builds: Promise<Metafile | undefined>[] = [];
   if (modules.length > 0)
     builds.push(
       build({
@@ -137,7 +161,7 @@ async function buildPackage(pkg: string, entries: Record<string, string>): Promi
         splitting: true,
         chunkNames: 'chunks/[name]-[hash]',
         ...(bundled ? { banner: { js: commonJsGlobals } } : {}),
-      }),
+      }).then((r) => r.metafile),
     );
   if (cached.length > 0)
     builds.push(
@@ -148,11 +172,19 @@ async function buildPackage(pkg: string, entries: Record<string, string>): Promi
         outExtension: { '.js': '.cjs' },
         define: { 'import.meta.url': '__edgehubImportMetaUrl' },
         banner: { js: importMetaUrl },
-        metafile: true,
-      }).then(({ metafile }) => refuseDynamicImports(metafile)),
+      }).then(({ metafile }) => {
+        refuseDynamicImports(metafile);
+        return metafile;
+      }),
     );
-  for (const out of cached) builds.push(buildLauncher(join(outdir, `${out}.js`), `${basename(out)}.cjs`));
-  await Promise.all(builds);
+  for (const out of cached) builds.push(buildLauncher(join(outdir, `${out}.js`), `${basename(out)}.cjs`).then(() => undefined));
+  const metafiles = await Promise.all(builds);
+  // The repository's own files only: npm packages change with package-lock.json (a shared input).
+  const read = new Set(sharedInputs);
+  for (const m of metafiles) for (const input of Object.keys(m?.inputs ?? {})) if (!input.includes('node_modules/')) read.add(input);
+  const written: BuildStamp = { startedAt, inputs: [...read].sort(), outputs: Object.keys(entries).map((out) => `${pkg}/dist/${out}.js`) };
+  await mkdir(stampDir, { recursive: true });
+  await writeFile(stamp, `${JSON.stringify(written, null, 1)}\n`);
 }
 
 /**
@@ -185,14 +217,10 @@ export async function buildLauncher(outfile: string, bundle: string): Promise<vo
   });
 }
 
-/** Builds the named packages (all by default); the stamp is written only when all were built. */
+/** Builds the named packages (all by default), in one esbuild service, each writing its stamp when done. */
 export async function buildDist(only?: string[]): Promise<void> {
-  await rm(stampFile, { force: true });
   const chosen = Object.entries(packages).filter(([pkg]) => !only || only.includes(pkg));
   await Promise.all(chosen.map(([pkg, entries]) => buildPackage(pkg, entries)));
-  if (chosen.length < Object.keys(packages).length) return;
-  await mkdir(dirname(stampFile), { recursive: true });
-  await writeFile(stampFile, `${new Date().toISOString()}\n`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

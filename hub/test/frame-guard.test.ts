@@ -90,4 +90,17 @@ describe('FrameInspector', () => {
     bad[bad.indexOf('meter|')] = 0xf5;
     expect(new FrameInspector(limits, () => false).inspect(bad)).toBe('invalid_string');
   });
+
+  it('checks topics lying wholly in one chunk in place: a repeat of the last good topic passes, one byte changed is checked again', () => {
+    const inspector = new FrameInspector(limits, () => true);
+    const post = (topic: string | Buffer) => frame({ cmd: 'publish', topic, qos: 1, messageId: 7, payload: '{"id":"1"}' });
+    const good = '/sys/pk/meter/thing/measurepoint/post';
+    // Several frames in one chunk, as a socket read delivers a burst.
+    expect(inspector.inspect(Buffer.concat([post(good), post(good), post(good)]))).toBeUndefined();
+    // Same length as the remembered topic, one byte U+0000.
+    expect(inspector.inspect(post(good.slice(0, -1) + '\u0000'))).toBe('invalid_string');
+    const notUtf8 = frame({ cmd: 'publish', topic: 'a/b', qos: 0, payload: 'x' });
+    notUtf8[5] = 0xff; // the '/' of the topic (fixed header 2 bytes, topic length 2 bytes, then 'a')
+    expect(new FrameInspector(limits, () => true).inspect(notUtf8)).toBe('invalid_string');
+  });
 });

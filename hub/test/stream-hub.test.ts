@@ -85,4 +85,33 @@ describe('StreamHub', () => {
     expect(JSON.parse(Buffer.from((await got).payload).toString('utf8'))).toMatchObject({ time: 2 });
     expect(published).toBe(1);
   });
+
+  it('remembers who listens per topic, and forgets it whenever a subscription comes or goes', async () => {
+    broker = await Aedes.createBroker();
+    const stream = new StreamHub(broker, pino({ level: 'silent' }), { localFanOut: true });
+    const times: number[] = [];
+    const deliver = (p: AedesPublishPacket, cb: () => void) => {
+      times.push((JSON.parse(Buffer.from(p.payload).toString('utf8')) as { time: number }).time);
+      cb();
+    };
+    const settle = async () => {
+      for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+    };
+    // Remembered: nobody listens.
+    stream.publish(event(1));
+    stream.publish(event(2));
+    // A wildcard subscription of the organization must be heard at once.
+    await new Promise<void>((resolve) => broker!.subscribe('org/o1/#', deliver, () => resolve()));
+    stream.publish(event(3));
+    await settle();
+    // Gone (aedes removes it from its matcher on a later turn): nothing more is delivered to it.
+    await new Promise<void>((resolve) => broker!.unsubscribe('org/o1/#', deliver, () => resolve()));
+    stream.publish(event(4));
+    await settle();
+    // And back, on the exact topic.
+    await new Promise<void>((resolve) => broker!.subscribe(TOPIC, deliver, () => resolve()));
+    stream.publish(event(5));
+    await settle();
+    expect(times).toEqual([3, 5]);
+  });
 });

@@ -13,10 +13,13 @@ export interface BareServer {
  * The peer for the device GET: a bare fastify server (no hooks, no schema, no store) with one GET
  * route at the same path returning a fixed envelope — the hub's own answer for a device, so the
  * JSON body has the same size and shape. It also answers the token call once, so the client loop
- * (signing, fetch, JSON parsing) is byte for byte the one used against the hub.
+ * (signing, fetch, JSON parsing) is byte for byte the one used against the hub. `posts` adds POST
+ * routes that answer a fixed JSON text, the body read and ignored.
  */
-export async function startBareServer(deviceEnvelope: object): Promise<BareServer> {
+export async function startBareServer(deviceEnvelope: object, posts: Record<string, string> = {}): Promise<BareServer> {
   const app = Fastify({ logger: false });
+  // Fixed answers to POSTs, already serialized (the queryLatest peer in test/bench/telemetry-latest.ts).
+  for (const [path, answer] of Object.entries(posts)) app.post(path, async (_req, reply) => reply.type('application/json').send(answer));
   app.post('/apim-token-service/v2.0/token/get', async () => ({
     status: 0,
     msg: 'Success',

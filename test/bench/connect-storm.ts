@@ -17,7 +17,19 @@ const perConnect = (cpuSeconds: number, n: number) => Math.round((cpuSeconds / n
 const runs = await connectStorms(clockTicks());
 for (const { peer, result: r } of runs) {
   console.log(
-    `${peer}: ${r.accepted} connects, ${Math.round(r.connectsPerSec)}/s; CPU per CONNECT ${perConnect(r.brokerCpuSeconds, r.accepted)} µs, per DISCONNECT ${perConnect(r.disconnectCpuSeconds, r.accepted)} µs, together ${perConnect(r.brokerCpuSeconds + r.disconnectCpuSeconds, r.accepted)} µs`,
+    `${peer}: ${r.accepted} connects, ${Math.round(r.connectsPerSec)}/s; CPU per CONNECT ${perConnect(r.brokerCpuSeconds, r.accepted)} µs, per DISCONNECT ${perConnect(r.disconnectCpuSeconds, r.accepted)} µs, together ${perConnect(r.brokerCpuSeconds + r.disconnectCpuSeconds, r.accepted)} µs` +
+      (r.commits
+        ? `; store writes per commit ${(r.accepted / r.commits.connect).toFixed(1)} (CONNECT), ${(r.accepted / r.commits.disconnect).toFixed(1)} (DISCONNECT)`
+        : ''),
+  );
+}
+for (const { peer, reconnect: r } of runs) {
+  if (!r) continue;
+  console.log(
+    `${peer}, reconnect to the same process: ${Math.round(r.connectsPerSec)}/s; CPU per CONNECT ${perConnect(r.brokerCpuSeconds, r.accepted)} µs, per DISCONNECT ${perConnect(r.disconnectCpuSeconds, r.accepted)} µs, together ${perConnect(r.brokerCpuSeconds + r.disconnectCpuSeconds, r.accepted)} µs` +
+      (r.commits
+        ? `; store writes per commit ${(r.accepted / r.commits.connect).toFixed(1)} (CONNECT), ${(r.accepted / r.commits.disconnect).toFixed(1)} (DISCONNECT)`
+        : ''),
   );
 }
 const cycle = (p: string) => {
@@ -25,4 +37,9 @@ const cycle = (p: string) => {
   return (r.brokerCpuSeconds + r.disconnectCpuSeconds) / r.accepted;
 };
 console.log(`hub ÷ aedes, CPU per CONNECT + DISCONNECT: ${(cycle('hub') / cycle('aedes')).toFixed(2)}×`);
+const again = (p: string) => {
+  const r = runs.find((x) => x.peer === p)!.reconnect!;
+  return (r.brokerCpuSeconds + r.disconnectCpuSeconds) / r.accepted;
+};
+console.log(`hub ÷ aedes, reconnect to the same process: ${(again('hub') / again('aedes')).toFixed(2)}×`);
 process.exit(0);

@@ -64,6 +64,11 @@ export interface StormJob extends JobBase {
   concurrency: number;
   /** Pause with every connection open before reading the broker's memory. */
   settleMs: number;
+  /**
+   * The hub's registry store (its LMDB environment): its last transaction id is read around each
+   * phase, so the result says how many commits (each with its sync) the broker made per phase.
+   */
+  storePath?: string;
 }
 
 export type LoadJob = FanInJob | StormJob;
@@ -127,6 +132,11 @@ export interface StormResult {
   disconnectCpuSeconds: number;
   disconnectMs: number;
   disconnectWindowUs: { fromUs: number; toUs: number };
+  /**
+   * Commits of the hub's registry store in each phase (job.storePath): the status writes share them,
+   * and each costs a sync, so writes per commit set much of the hub's CPU per connection.
+   */
+  commits?: { connect: number; disconnect: number };
   /** Machine-wide listen-queue overflows during the storm (a full accept queue: the SYN is retried after 1 s). */
   listenOverflows: number;
   others?: Others;
@@ -374,18 +384,39 @@ async function fanIn(job: FanInJob): Promise<FanInResult> {
 /** The monotonic clock (µs) V8 stamps CPU-profile samples with: comparable with the broker's profile. */
 const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 
-/** Waits until the broker used less than QUIET_SHARE of a core over QUIET_MS (at most 10 s). */
-async function brokerQuiet(job: JobBase): Promise<void> {
+/**
+ * Waits until the broker used less than QUIET_SHARE of a core over QUIET_MS (at most 10 s). With
+ * `commits` (the hub's store counter), also until no commit landed in that interval: a hub waiting
+ * on a long sync is idle without being done.
+ */
+async function brokerQuiet(job: JobBase, commits?: () => Promise<number>): Promise<void> {
   let prev = cpuSeconds(job.brokerPid, job.clkTck);
+  let prevCommits = commits ? await commits() : 0;
   for (let waited = 0; waited < 10_000; waited += QUIET_MS) {
     await sleep(QUIET_MS);
     const cur = cpuSeconds(job.brokerPid, job.clkTck);
-    if (cur - prev < (QUIET_MS / 1000) * QUIET_SHARE) return;
+    const curCommits = commits ? await commits() : 0;
+    if (cur - prev < (QUIET_MS / 1000) * QUIET_SHARE && curCommits === prevCommits) return;
     prev = cur;
+    prevCommits = curCommits;
+  }
+}
+
+/** The last committed transaction of an LMDB environment, read through a short-lived read-only handle. */
+async function lastTxnId(path: string): Promise<number> {
+  const { open } = await import('lmdb');
+  const env = open({ path, readOnly: true });
+  try {
+    return (env.getStats() as { lastTxnId: number }).lastTxnId;
+  } finally {
+    await env.close();
   }
 }
 
 async function storm(job: StormJob): Promise<StormResult> {
+  const commitsAt = () => (job.storePath === undefined ? Promise.resolve(0) : lastTxnId(job.storePath));
+  const storeCommits = job.storePath === undefined ? undefined : commitsAt;
+  const txn0 = await commitsAt();
   const needle = Buffer.from('-', 'utf8');
   const open: Socket[] = [];
   const latencies: number[] = [];
@@ -416,9 +447,10 @@ async function storm(job: StormJob): Promise<StormResult> {
   });
   const elapsedMs = last - t0;
   // Work a broker defers past the CONNACK (the hub's `online` writes) is part of the connect's cost.
-  await brokerQuiet(job);
+  await brokerQuiet(job, storeCommits);
   const connectWindowUs = { fromUs, toUs: monotonicUs() };
   const brokerCpuSeconds = cpuSeconds(job.brokerPid, job.clkTck) - cpu0;
+  const txn1 = await commitsAt();
   const gen = process.cpuUsage(gen0);
   const generatorCpuSeconds = (gen.user + gen.system) / 1e6;
   const others = othersBetween(job, cpus0, cpuBusySeconds(job.clkTck), brokerCpuSeconds, generatorCpuSeconds, (now() - t0) / 1000);
@@ -433,9 +465,10 @@ async function storm(job: StormJob): Promise<StormResult> {
   const tD = now();
   await disconnectAll(open);
   const disconnectMs = now() - tD;
-  await brokerQuiet(job);
+  await brokerQuiet(job, storeCommits);
   const disconnectCpuSeconds = cpuSeconds(job.brokerPid, job.clkTck) - cpuD;
   const disconnectWindowUs = { fromUs: disconnectFromUs, toUs: monotonicUs() };
+  const txn2 = await commitsAt();
   if (stillOpen !== open.length) throw new Error(`${open.length - stillOpen} of ${open.length} connections closed while held open`);
   return {
     kind: 'storm',
@@ -457,6 +490,7 @@ async function storm(job: StormJob): Promise<StormResult> {
     disconnectCpuSeconds,
     disconnectMs,
     disconnectWindowUs,
+    ...(job.storePath === undefined ? {} : { commits: { connect: txn1 - txn0, disconnect: txn2 - txn1 } }),
     listenOverflows,
     ...(others ? { others } : {}),
   };

@@ -7,6 +7,7 @@ import type { FanInResult, StormResult } from './mqtt-loadgen.js';
 import { QUIET_MS, QUIET_SHARE } from './mqtt-proc.js';
 import type { PeerName } from './mqtt-peers.js';
 import { DOC_PATH } from './report.js';
+import { startFlags } from '../src/index.js';
 import { median } from './stats.js';
 
 export interface FanInRun {
@@ -20,6 +21,8 @@ export interface StormRun {
   peer: PeerName;
   version: string;
   result: StormResult;
+  /** The same devices connecting and leaving once more, to the same broker process (hub and bare aedes only). */
+  reconnect?: StormResult;
 }
 
 export interface MqttBenchResults {
@@ -147,7 +150,7 @@ export function renderMqttSection(r: MqttBenchResults): string {
     `- **Command:** \`npm run bench\` (this group alone: \`npm run bench -- mqtt\`; it took ${r.durationS.toFixed(0)} s)`,
     `- **Date:** ${r.date.toISOString().replace(/\.\d+Z$/, 'Z')}`,
     `- **Machine:** ${m.nproc} CPUs (\`nproc\`), ${m.cpuModel}, ${m.memoryGiB} GiB RAM, ${m.kernel}; 1-minute load average **${load(r.loadAverage.start)} at the start, ${load(r.loadAverage.end)} at the end** of this group (the benchmark itself keeps up to two CPUs busy)`,
-    `- **Software:** Node ${m.node}; the hub binary at commit ${r.revision} (\`spawnHub\`: \`node --import tsx hub/src/main.ts\`, role \`all\`, no Redis, embedded LMDB registry and telemetry stores, \`LOG_LEVEL=info\`, nothing logged per message or per connection) on ${r.versions.hub.replace('edgehub on ', '')}; bare ${r.versions.aedes} (test/bench/mqtt-aedes-server.ts: \`Aedes.createBroker()\` + \`net.createServer({ noDelay: true })\`, no hooks, in-memory); Debian ${r.versions.mosquitto} (generated config: \`listener <port> 127.0.0.1\`, \`allow_anonymous true\`, \`set_tcp_nodelay true\`, \`persistence false\`, \`log_dest none\`, \`max_inflight_messages 0\`, \`max_queued_messages 100000\`)`,
+    `- **Software:** Node ${m.node}; the hub binary at commit ${r.revision} (\`spawnHub\`: \`${['node', ...startFlags(), 'hub/dist/bin/hub.js'].join(' ')}\`, compiled and with the Node options \`npm start\` gives it, role \`all\`, no Redis, embedded LMDB registry and telemetry stores, \`LOG_LEVEL=info\`, nothing logged per message or per connection) on ${r.versions.hub.replace('edgehub on ', '')}; bare ${r.versions.aedes} (test/bench/mqtt-aedes-server.ts: \`Aedes.createBroker()\` + \`net.createServer({ noDelay: true })\`, no hooks, in-memory); Debian ${r.versions.mosquitto} (generated config: \`listener <port> 127.0.0.1\`, \`allow_anonymous true\`, \`set_tcp_nodelay true\`, \`persistence false\`, \`log_dest none\`, \`max_inflight_messages 0\`, \`max_queued_messages 100000\`)`,
     `- **Placement:** ${pinning}. Broker CPU is utime + stime of the broker's process (all threads) from \`/proc/<pid>/stat\` over the measured window; 100% = one core. Memory is \`VmRSS\` from \`/proc/<pid>/status\`.`,
     `- **Load generator:** test/bench/mqtt-loadgen.ts, one process for every peer and run: raw TCP sockets with TCP_NODELAY (all three brokers set it too), MQTT 3.1.1 frames pre-encoded and copied with the packet id and sequence number patched in, incoming frames split by their fixed header (no client library: with mqtt.js the generator's core saturates first, docs/PERFORMANCE-NOTES.md §3 A). The same CONNECT, topic and payload bytes go to every broker; the bare brokers accept them anonymously without checking the signature.`,
     '',
@@ -182,10 +185,41 @@ export function renderMqttSection(r: MqttBenchResults): string {
     stormVs('aedes'),
     stormVs('mosquitto'),
     '',
+    ...reconnectRows(storm),
     '### Reading these numbers',
     '',
     ...interpretation(r, fan, storm),
   ].join('\n');
+}
+
+/**
+ * The second storm of the same devices against the same broker process, and the hub's registry
+ * commits in each phase (each commit carries a sync: writes per commit set much of its CPU).
+ */
+function reconnectRows(storm: Record<PeerName, StormRun>): string[] {
+  const h = storm.hub;
+  const a = storm.aedes;
+  if (!h.reconnect || !a.reconnect) return [];
+  const per = (x: StormResult, cpu: number) => int((cpu / x.accepted) * 1e6);
+  const cycle = (x: StormResult) => (x.brokerCpuSeconds + x.disconnectCpuSeconds) / x.accepted;
+  const writes = (x: StormResult) =>
+    x.commits
+      ? `${(x.accepted / Math.max(1, x.commits.connect)).toFixed(1)} / ${(x.accepted / Math.max(1, x.commits.disconnect)).toFixed(1)}`
+      : '—';
+  const row = (label: string, x: StormResult, hub: boolean) =>
+    `| ${label} | **${int(x.connectsPerSec)}** | ${per(x, x.brokerCpuSeconds)} | ${per(x, x.disconnectCpuSeconds)} | **${per(x, x.brokerCpuSeconds + x.disconnectCpuSeconds)}** | ${hub ? writes(x) : '—'} |`;
+  return [
+    `**Reconnect: the same ${int(h.result.accepted)} devices again, to the same broker process.** Right after the storm above has disconnected, every device connects and leaves once more (what a fleet does after a network outage; a hub restart is the first storm, against a fresh process): the hub now has the devices' records in memory and each device is activated already. The last column is the hub's registry store: status writes per commit (each commit carries a sync), CONNECT / DISCONNECT phase.`,
+    '',
+    '| Storm | connects/s | broker CPU per CONNECT, µs | per DISCONNECT, µs | per CONNECT + DISCONNECT, µs | hub status writes per commit |',
+    '|---|---:|---:|---:|---:|---:|',
+    row('hub, first storm (above)', h.result, true),
+    row('hub, reconnect', h.reconnect, true),
+    row(`${a.version}, first storm (above)`, a.result, false),
+    row(`${a.version}, reconnect`, a.reconnect, false),
+    `| **hub ÷ aedes**, first storm / reconnect | | | | **${ratio(cycle(h.result) / cycle(a.result))} / ${ratio(cycle(h.reconnect) / cycle(a.reconnect))}** | |`,
+    '',
+  ];
 }
 
 /** What most limited a fan-in configuration, from the medians of its runs. */

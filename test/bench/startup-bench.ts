@@ -1,19 +1,27 @@
 /**
  * The startup group of `npm run bench`: seconds from spawning to the hub's ready lines (its URLs
  * printed), for
- *   - `npm start` right after a clean build (compiled output and build stamp removed, as after
- *     `npm ci`) on an empty data directory: the build, then the first start with its bootstrap;
- *   - `npm start` restarted on that data directory (the stale check finds nothing to build);
+ *   - `npm ci`'s build step (the root package's `prepare`, scripts/build-if-stale.mjs --after-install),
+ *     timed alone, on a checkout as fresh as a clone: no compiled output, no build stamps (which `npm ci`
+ *     empties with node_modules), no built console;
+ *   - the first `npm start` after it, on an empty data directory: no code cache yet, the bootstrap;
+ *   - `npm start` restarted on that data directory (scripts/run.mjs finds nothing to build);
+ *   - the package build alone (`scripts/build.ts`: every package, then the hub alone, which is what
+ *     `npm start` rebuilds after an edit of the hub);
  *   - the compiled binary alone (`node hub/dist/bin/hub.js`, its launcher with V8's code cache), restarted;
  *   - the same bundle without the code cache (`node hub/dist/bin/hub.cjs`): what the cache saves;
+ *   - the compiled binary on a new, empty data directory each time, and the CA's three key pairs
+ *     generated alone: what the bootstrap of a first start adds to a restart, and its largest step;
  *   - the sources through the TypeScript loader (`node --import tsx hub/src/main.ts`), as `npm start`
  *     ran before the build step: what the build saves;
  *   - the peer: bare `node` loading fastify and aedes, listening on an HTTP and an MQTT port and
  *     printing a line (test/bench/startup-peer.ts, compiled like the hub): what Node and the two
- *     libraries the hub is built on cost before any hub code runs.
+ *     libraries the hub is built on cost before any hub code runs;
+ *   - the same peer started by `npm start` (a package in .bench/npm-peer/ whose start script runs it):
+ *     what npm itself adds to any `npm start`, the floor of the `npm start` rows.
  * Restarts are the median of `STARTUP_RESTARTS` (default 5). `BENCH_PROFILE=1` (or `=<dir>`) adds one profiled
  * start of the compiled binary and one of the sources (`node --cpu-prof`, kept in .bench/profiles/ or <dir>)
- * and writes where their CPU time went. Writes the `bench:startup` section of docs/BENCHMARKS.md.
+ * and writes where their CPU time went; with it, one profiled first start (no code cache, empty data directory). Writes the `bench:startup` section of docs/BENCHMARKS.md.
  *
  *   npm run bench -- startup
  *   BENCH_PROFILE=1 npm run bench -- startup
@@ -39,14 +47,20 @@ const READY = /Health\s+http:\/\/|startup peer ready/;
 const RESTARTS = Number(process.env['STARTUP_RESTARTS'] ?? 5);
 const log = (msg: string) => console.error(`[bench:startup] ${msg}`);
 
+/** Whose CPU time a start reports: the spawned process's own, or that of the node process under npm running `child`. */
+type CpuOf = 'self' | { child: string };
+const hubUnderNpm: CpuOf = { child: 'hub/dist/bin/hub.js' };
+
 interface Start {
   ms: number;
+  /** What the command printed up to its ready line. */
+  output: string;
   /** CPU seconds of the node process that printed the line (not npm's), when it could be read. */
   cpuMs?: number;
 }
 
 /** Spawns `cmd` in a process group of its own, waits for the ready line, stops the group. */
-async function timeStart(cmd: string, args: string[], dataDir: string, cpuOf: 'self' | 'child'): Promise<Start> {
+async function timeStart(cmd: string, args: string[], dataDir: string, cpuOf: CpuOf): Promise<Start> {
   const env = {
     ...process.env,
     HUB_DATA_DIR: dataDir,
@@ -76,7 +90,7 @@ async function timeStart(cmd: string, args: string[], dataDir: string, cpuOf: 's
   });
   const ms = await ready;
   let cpuMs: number | undefined;
-  const pid = cpuOf === 'self' ? child.pid! : nodeChildOf(child.pid!);
+  const pid = cpuOf === 'self' ? child.pid! : nodeChildOf(child.pid!, cpuOf.child);
   if (pid !== undefined) cpuMs = cpuSeconds(pid, clockTicks()) * 1000;
   const exited = once(child, 'exit');
   process.kill(-child.pid!, 'SIGTERM');
@@ -85,7 +99,7 @@ async function timeStart(cmd: string, args: string[], dataDir: string, cpuOf: 's
   // npm may exit before its child: wait for the group to be gone.
   while (groupAlive(child.pid!)) await new Promise((r) => setTimeout(r, 50));
   clearTimeout(kill);
-  return cpuMs === undefined ? { ms } : { ms, cpuMs };
+  return cpuMs === undefined ? { ms, output: out } : { ms, output: out, cpuMs };
 }
 
 function groupAlive(pgid: number): boolean {
@@ -97,9 +111,9 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-/** The node process under `npm start` (npm → sh → node), found in the process group. */
-function nodeChildOf(pid: number): number | undefined {
-  const r = spawnSync('pgrep', ['-f', '-g', String(pid), 'hub/dist/bin/hub.js'], { encoding: 'utf8' });
+/** The node process under `npm start` (npm → sh → node) whose command line has `pattern`, found in the process group. */
+function nodeChildOf(pid: number, pattern: string): number | undefined {
+  const r = spawnSync('pgrep', ['-f', '-g', String(pid), pattern], { encoding: 'utf8' });
   const pids = r.stdout
     .split('\n')
     .map(Number)
@@ -114,6 +128,31 @@ function readComm(pid: number): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Milliseconds `cmd args` takes to run to its end, from the repository root. */
+function timed(cmd: string, args: string[]): number {
+  const started = performance.now();
+  const r = spawnSync(cmd, args, { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}`);
+  return performance.now() - started;
+}
+
+/** The root package's `prepare` script: what `npm ci` runs at its end. */
+function prepareScript(): string {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as unknown;
+  const script = (pkg as { scripts?: Record<string, unknown> }).scripts?.['prepare'];
+  if (typeof script !== 'string') throw new Error('package.json has no prepare script');
+  return script;
+}
+
+/** A package whose `npm start` runs the peer: npm's own share of any `npm start`. */
+async function npmPeerPackage(peerScript: string): Promise<string> {
+  const dir = join(repoRoot, '.bench', 'npm-peer');
+  await mkdir(dir, { recursive: true });
+  const pkg = { name: 'npm-peer', private: true, scripts: { start: `node ${JSON.stringify(peerScript)}` } };
+  await writeFile(join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+  return dir;
 }
 
 async function compilePeer(): Promise<string> {
@@ -131,13 +170,41 @@ async function compilePeer(): Promise<string> {
   return outfile;
 }
 
-async function restarts(cmd: string, args: string[], dataDir: string, cpuOf: 'self' | 'child'): Promise<Start[]> {
+async function restarts(cmd: string, args: string[], dataDir: string, cpuOf: CpuOf): Promise<Start[]> {
   const runs: Start[] = [];
   for (let i = 0; i < RESTARTS; i++) runs.push(await timeStart(cmd, args, dataDir, cpuOf));
   return runs;
 }
 
-async function profiled(args: string[], dataDir: string, name: string): Promise<{ totalMs: number; shares: ProfileShare[] }> {
+type Summary = { totalMs: number; shares: ProfileShare[] };
+
+/**
+ * The CA's key pairs as a first start creates them (certificate-service/src/authority/generate.ts:
+ * the RSA-2048 root, the RSA-2048 and EC P-256 issuing CAs, one after the other), with WebCrypto
+ * in this process: the part of the bootstrap that runs in OpenSSL on libuv's thread pool, which the
+ * main thread's CPU profile shows as idle.
+ */
+async function caKeyPairsMs(): Promise<number> {
+  const { subtle } = globalThis.crypto;
+  const rsa = { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
+  const started = performance.now();
+  await subtle.generateKey(rsa, true, ['sign', 'verify']);
+  await subtle.generateKey(rsa, true, ['sign', 'verify']);
+  await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  return performance.now() - started;
+}
+
+/** A profiled first start: the bundle without its code cache, on an empty data directory. */
+async function profiledFirstStart(): Promise<Summary> {
+  const fresh = await mkdtemp(join(tmpdir(), 'edgehub-bench-startup-fresh-'));
+  try {
+    return await profiled(['hub/dist/bin/hub.cjs'], fresh, 'first');
+  } finally {
+    await rm(fresh, { recursive: true, force: true });
+  }
+}
+
+async function profiled(args: string[], dataDir: string, name: string): Promise<Summary> {
   const chosen = process.env['BENCH_PROFILE'];
   const dir = chosen && chosen !== '1' ? resolve(chosen) : join(repoRoot, '.bench', 'profiles');
   await mkdir(dir, { recursive: true });
@@ -159,47 +226,76 @@ export async function runStartupBenchmarks(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'edgehub-bench-startup-'));
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   try {
-    // 1. As after `npm ci`: no compiled output, no stamp; an empty data directory.
-    for (const pkg of ['hub', 'certificate-service', 'edge', 'simulators'])
-      await rm(join(repoRoot, pkg, 'dist'), { recursive: true, force: true });
-    await rm(join(repoRoot, 'node_modules', '.edgehub-build-stamp'), { force: true });
-    log('first npm start after a clean build');
-    const first = await timeStart(npm, ['start', '--silent'], dataDir, 'child');
+    // 1. A fresh clone after npm ci's install: no compiled output, no build stamps, no console; an empty data directory.
+    for (const dir of [
+      'hub/dist',
+      'certificate-service/dist',
+      'edge/dist',
+      'simulators/dist',
+      'console/dist',
+      'node_modules/.cache/edgehub-build',
+    ])
+      await rm(join(repoRoot, dir), { recursive: true, force: true });
+    log("npm ci's build step (prepare)");
+    const prepare = timed('sh', ['-c', prepareScript()]);
+    log('first npm start after npm ci');
+    const first = await timeStart(npm, ['start', '--silent'], dataDir, hubUnderNpm);
+    if (/^build: /m.test(first.output)) throw new Error(`the first npm start after prepare built again:\n${first.output}`);
     log('npm start restarts');
-    const npmRestarts = await restarts(npm, ['start', '--silent'], dataDir, 'child');
+    const npmRestarts = await restarts(npm, ['start', '--silent'], dataDir, hubUnderNpm);
     log('compiled binary restarts');
     const compiled = await restarts(process.execPath, ['hub/dist/bin/hub.js'], dataDir, 'self');
+    log('compiled binary on an empty data directory each time (bootstrap)');
+    const bootstraps: Start[] = [];
+    for (let i = 0; i < RESTARTS; i++) {
+      const fresh = await mkdtemp(join(tmpdir(), 'edgehub-bench-startup-fresh-'));
+      try {
+        bootstraps.push(await timeStart(process.execPath, ['hub/dist/bin/hub.js'], fresh, 'self'));
+      } finally {
+        await rm(fresh, { recursive: true, force: true });
+      }
+    }
+    log('CA key pairs alone');
+    const caKeys: number[] = [];
+    for (let i = 0; i < RESTARTS; i++) caKeys.push(await caKeyPairsMs());
     log('compiled bundle without the code cache');
     const noCache = await restarts(process.execPath, ['hub/dist/bin/hub.cjs'], dataDir, 'self');
     log('source (tsx) restarts');
     const source = await restarts(process.execPath, ['--import', 'tsx', 'hub/src/main.ts'], dataDir, 'self');
     log('the build alone');
-    const buildStarted = performance.now();
-    const built = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts'], { cwd: repoRoot, stdio: 'ignore' });
-    if (built.status !== 0) throw new Error(`scripts/build.ts exited with ${built.status}`);
-    const buildMs = performance.now() - buildStarted;
+    const buildMs = timed(process.execPath, ['--import', 'tsx', 'scripts/build.ts']);
+    const hubBuildMs = timed(process.execPath, ['--import', 'tsx', 'scripts/build.ts', 'hub']);
     // The build removed the code cache: one start writes it again, as the first start after a build does.
     await timeStart(process.execPath, ['hub/dist/bin/hub.js'], dataDir, 'self');
     log('peer restarts');
     const peerScript = await compilePeer();
     const peer = await restarts(process.execPath, [peerScript], dataDir, 'self');
-    let profiles:
-      { compiled: { totalMs: number; shares: ProfileShare[] }; source: { totalMs: number; shares: ProfileShare[] } } | undefined;
+    log('peer through npm start');
+    const npmPeer = await restarts(npm, ['--prefix', await npmPeerPackage(peerScript), 'start', '--silent'], dataDir, {
+      child: 'startup-peer.mjs',
+    });
+    let profiles: { compiled: Summary; first: Summary; source: Summary } | undefined;
     if (process.env['BENCH_PROFILE']) {
       log('profiles');
       profiles = {
         compiled: await profiled(['hub/dist/bin/hub.js'], dataDir, 'compiled'),
+        first: await profiledFirstStart(),
         source: await profiled(['--import', 'tsx', 'hub/src/main.ts'], dataDir, 'source'),
       };
     }
     const section = render({
+      prepare,
       first,
       npmRestarts,
       compiled,
       noCache,
       buildMs,
+      hubBuildMs,
       source,
       peer,
+      npmPeer,
+      bootstraps,
+      caKeys,
       profiles,
       loadStart,
       loadEnd: loadavg()[0] ?? NaN,
@@ -213,14 +309,19 @@ export async function runStartupBenchmarks(): Promise<void> {
 }
 
 interface Results {
+  prepare: number;
   first: Start;
   npmRestarts: Start[];
   compiled: Start[];
   noCache: Start[];
   buildMs: number;
+  hubBuildMs: number;
   source: Start[];
   peer: Start[];
-  profiles: { compiled: { totalMs: number; shares: ProfileShare[] }; source: { totalMs: number; shares: ProfileShare[] } } | undefined;
+  npmPeer: Start[];
+  profiles: { compiled: Summary; first: Summary; source: Summary } | undefined;
+  bootstraps: Start[];
+  caKeys: number[];
   loadStart: number;
   loadEnd: number;
   seconds: number;
@@ -238,18 +339,25 @@ function render(r: Results): string {
     `- **Command:** \`BENCH_PROFILE=1 npm run bench -- startup\` (it took ${r.seconds.toFixed(0)} s; without \`BENCH_PROFILE=1\` no profiles)`,
     `- **Date:** ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
     `- **Machine:** ${m.nproc} CPUs, ${m.cpuModel}, Node ${m.node}; 1-minute load average **${r.loadStart.toFixed(2)} at the start, ${r.loadEnd.toFixed(2)} at the end**; commit ${commit}`,
-    "- **What is timed:** from spawning the command to the hub printing its `Health` URL (the last of its ready lines), then the process group is stopped. Role `all`, embedded stores, every listener on an ephemeral port, `LOG_LEVEL=warn`. CPU is utime + stime of the node process that printed the line (not npm's), from `/proc/<pid>/stat` at that moment.",
+    "- **What is timed:** from spawning the command to the hub printing its `Health` URL (the last of its ready lines), then the process group is stopped; the build rows, from spawning the build to its end. Role `all`, embedded stores, every listener on an ephemeral port, `LOG_LEVEL=warn`. CPU is utime + stime of the node process that printed the line (not npm's), from `/proc/<pid>/stat` at that moment.",
     "- **Peer:** test/bench/startup-peer.ts, compiled to plain JavaScript like the hub: `node` imports fastify and aedes, listens with one HTTP route and one MQTT listener on ephemeral ports and prints its line. It is the floor for a Node process built on the same two libraries: Node's own start, loading them, two listeners.",
     '',
     '| How | each run, s | median, s | CPU, s (median) | ÷ peer |',
     '|---|---|---:|---:|---:|',
-    `| \`npm start\` after a clean build (build + first start + bootstrap, empty data directory) | ${fmt(r.first.ms)} | **${fmt(r.first.ms)}** | ${r.first.cpuMs !== undefined ? fmt(r.first.cpuMs) : '–'} | ${(r.first.ms / peer).toFixed(2)}× |`,
-    `| the build alone (\`node --import tsx scripts/build.ts\`: esbuild, every package), part of the row above | ${fmt(r.buildMs)} | **${fmt(r.buildMs)}** | – | ${(r.buildMs / peer).toFixed(2)}× |`,
+    `| \`npm ci\`'s build step alone (\`prepare\`: \`${prepareScript()}\`, every package and the console, on a fresh checkout) | ${fmt(r.prepare)} | **${fmt(r.prepare)}** | – | ${(r.prepare / peer).toFixed(2)}× |`,
+    `| **first \`npm start\` after \`npm ci\`** (nothing to build; no code cache yet; bootstrap on an empty data directory) | ${fmt(r.first.ms)} | **${fmt(r.first.ms)}** | ${r.first.cpuMs !== undefined ? fmt(r.first.cpuMs) : '–'} | ${(r.first.ms / peer).toFixed(2)}× |`,
     row('`npm start`, restart (nothing to build)', r.npmRestarts),
     row('`node hub/dist/bin/hub.js`, restart (compiled, no npm; V8 code cache)', r.compiled),
     row('`node hub/dist/bin/hub.cjs`, restart (the same bundle without the code cache)', r.noCache),
+    row('`node hub/dist/bin/hub.js`, each on an empty data directory (code cache present): the bootstrap', r.bootstraps),
+    `| the CA's key pairs alone (2 × RSA-2048 + EC P-256, WebCrypto, one after the other, as the bootstrap makes them) | ${r.caKeys.map(fmt).join(' / ')} | **${fmt(median(r.caKeys))}** | – | ${(median(r.caKeys) / peer).toFixed(2)}× |`,
     row('`node --import tsx hub/src/main.ts`, restart (before: the sources through the TypeScript loader)', r.source),
+    `| the package build alone (\`node --import tsx scripts/build.ts\`: esbuild, every package; part of the \`prepare\` row) | ${fmt(r.buildMs)} | **${fmt(r.buildMs)}** | – | ${(r.buildMs / peer).toFixed(2)}× |`,
+    `| the hub package alone (\`scripts/build.ts hub\`: what \`npm start\` rebuilds after an edit of the hub) | ${fmt(r.hubBuildMs)} | **${fmt(r.hubBuildMs)}** | – | ${(r.hubBuildMs / peer).toFixed(2)}× |`,
     row('peer: `node` + fastify + aedes hello', r.peer),
+    row('peer through `npm start` (.bench/npm-peer/: a package whose start script runs the peer)', r.npmPeer),
+    '',
+    `npm's own share of an \`npm start\`, in this run: the peer through npm − the peer = **${fmt(med(r.npmPeer) - peer)} s**; \`npm start\` − \`node hub/dist/bin/hub.js\` (restarts) = **${fmt(med(r.npmRestarts) - med(r.compiled))} s** (npm, its shell, and scripts/run.mjs's stale check in the hub's own process).`,
   ];
   if (r.profiles) {
     const top = (p: { totalMs: number; shares: ProfileShare[] }) =>
@@ -258,6 +366,7 @@ function render(r: Results): string {
         .slice(0, 12)
         .map((s) => `${s.where} ${s.ms.toFixed(0)}`)
         .join(', ');
+    const idle = (p: Summary) => p.shares.find((s) => s.where === '(idle)')?.ms ?? 0;
     lines.push(
       '',
       '### Where start-up time goes',
@@ -265,6 +374,7 @@ function render(r: Results): string {
       'Self time by where the code lives, from one profiled start each (`node --cpu-prof`, summarized by test/bench/cpu-profile-summary.ts; profiles in .bench/profiles/), in ms of the profile (wall-clock sampling: on a busy machine every figure stretches alike), idle left out:',
       '',
       `- **compiled** (\`node hub/dist/bin/hub.js\`, profile span ${r.profiles.compiled.totalMs.toFixed(0)} ms): ${top(r.profiles.compiled)}`,
+      `- **first start** (\`node hub/dist/bin/hub.cjs\` on an empty data directory: no code cache, the bootstrap; profile span ${r.profiles.first.totalMs.toFixed(0)} ms, of which idle ${idle(r.profiles.first).toFixed(0)} ms: the main thread waiting, mostly for the CA's key generation on the thread pool): ${top(r.profiles.first)}`,
       `- **sources through tsx** (before, profile span ${r.profiles.source.totalMs.toFixed(0)} ms): ${top(r.profiles.source)}`,
     );
   }
@@ -276,14 +386,20 @@ function render(r: Results): string {
 const notes = [
   '### What the start does, and what is left',
   '',
-  "Profiles of the compiled start before this work (figures above this session: 2.35 s to ready, 1.6 s CPU under load 9) put about half of it in Node loading about a thousand npm files (resolving, reading, wrapping each; fastify's plugin naming also walked the whole `require.cache` once per plugin) and the rest in compiling that code, signing three CRLs and building the OpenAPI plugins. In order of what each saved:",
+  "Profiles of the compiled start before the earlier work on this row (2.35 s to ready, 1.6 s CPU under load 9) put about half of it in Node loading about a thousand npm files (resolving, reading, wrapping each; fastify's plugin naming also walked the whole `require.cache` once per plugin) and the rest in compiling that code, signing three CRLs and building the OpenAPI plugins. In order of what each saved:",
   '',
   '1. **npm dependencies compiled into the bundle** (scripts/build.ts, `bundleNpm`): the hub and the certificate service are one file each; only native addons, packages that read their own files, and the cluster/MongoDB drivers stay in node_modules (`keepExternal`). CPU to ready about −25 %.',
   '2. **V8 code cache** (scripts/code-cache.ts): `hub/dist/bin/hub.js` is a launcher that runs the CommonJS bundle `hub.cjs` through `vm.Script` with the cache `hub.cjs.v8-cache` written after the first start; parsing and compiling what the previous start compiled is skipped. Node 20 has no `module.enableCompileCache` (22.1+), hence the launcher. The `hub.cjs` row above is the same bundle without it: the difference is what the cache saves. The first start after a build writes the cache (at exit, or 5 s after start); a folder the process cannot write (a read-only image) only means no cache.',
   '3. **/docs built on its first request** (hub/src/api/lazy-docs.ts): @fastify/swagger, swagger-ui and their YAML library are no longer loaded, nor their hooks run on every route, at start.',
   '4. **CRLs signed on their first request** (certificate-service/src/crl.ts), not during the start of the hub (embedded CA) or the certificate service.',
+  "5. **The build belongs to `npm ci`** (root package.json, `prepare`; scripts/build-if-stale.mjs `--after-install`): npm runs the root package's `prepare` script at the end of `npm ci` and `npm install`, the place npm gives a checkout's build step. It compiles every package and the console there, so the first `npm start` finds a current build and only starts (before, that start ran the whole build first: 5.71 s on a quiet machine, of which the build 2.91 s). `npm ci --ignore-scripts` skips it and the first start builds instead; the Dockerfile installs its dependencies before copying the sources, so the step finds no sources there and builds nothing (the image builds in its own later step, as before).",
+  '6. **No second node process before each start** (scripts/run.mjs): `npm start` was npm running a `prestart` script (a shell and a node process that compared modification times) and then the hub. `npm start` now runs `node scripts/run.mjs hub/dist/bin/hub.js`: the same process checks the build and then imports the entry point, with `process.argv` as `node hub/dist/bin/hub.js` has it. The check reads the stamp scripts/build.ts writes per package (node_modules/.cache/edgehub-build/<package>.json: when its build began, the files esbuild read, the entry points written) and stats exactly those files, and it checks only the packages the command runs: an edit of the edge no longer rebuilds the hub before `npm start`, and an edit of the hub rebuilds the hub package alone (its own row), not all four.',
   '',
-  "What is left, by the profile of the compiled start: Node's own start-up and its internal modules (the peer pays the same), fastify route registration (find-my-way, avvio: a few hundred routes), loading the CA and parsing its certificates with @peculiar/x509/asn1js for the TLS listener, and opening the embedded stores (lmdb). The `npm start` rows add npm itself (starting npm and its `prestart` stale check, a node process of its own) on top of the compiled row: the difference between the two rows, which no change to the hub can remove while the README says `npm start`. The first start after `npm ci` is the build (its own row: esbuild compiling four packages, the hub and the certificate service with their npm dependencies, on the same two shared cores) plus a start without a code cache; the build is what keeps that row above its 2 s target on this machine.",
+  "What is left. **Restarts:** the `npm start` restart row is the compiled row plus npm: the peer-through-npm row measures what npm itself adds to any `npm start` (starting npm's own JavaScript and the shell it runs a script in), which no change in this repository can remove while the README says `npm start`; the stale check itself is a few hundred `stat` calls inside the hub's process. The compiled start is, by its profile, Node's own start-up (the peer pays the same), fastify route registration (find-my-way, avvio: a few hundred routes), loading and parsing the CA's certificates (@peculiar/x509, asn1js) for the TLS listener, and opening the embedded stores (lmdb).",
+  '',
+  "**The first start after `npm ci`** differs from a restart in two ways, each with its own row: no code cache yet (the `hub.cjs` row against the `hub.js` row), and the bootstrap of an empty data directory (the empty-data-directory row against the `hub.js` restart row). The bootstrap creates the embedded stores (lmdb environments) and a new certificate authority: two RSA-2048 key pairs and one EC P-256 pair, generated one after the other (certificate-service/src/authority/generate.ts), then the server certificate. The key-pair row times that generation alone: OpenSSL's prime search on libuv's thread pool, which the main thread's profile shows as idle (the first-start profile's idle share). The first-start profile against the compiled restart's puts the rest of the difference in npm:lmdb (creating the embedded stores' environments and running their first write transactions, against a few tens of ms to open existing ones) and in compiling the bundle without a cache (node internals, (program)). Generating the three pairs at the same time, and creating the lmdb environments while they are generated, would overlap the two largest steps on the machine's two cores; that is a change to certificate-service/src and hub/src, outside this row's build scripts, and is left to them. The embedded stores' share is not their syncs: a first start makes about 185 `fsync`/`fdatasync` calls, and `strace -w -f -c -e trace=fsync,fdatasync` put their wall time together at about 0.13 s under load 6, while the first-start profile (load 6) spent about 0.6 s in lmdb's `openDB`, each collection of hub/src/store/embedded/collection.ts creating its database in a synchronous write transaction of its own.",
+  '',
+  "**The build** (the `prepare` row, now part of `npm ci`) is esbuild's own work: the hub's and the certificate service's bundles each compile about 1,100 npm and workspace files into one file with a source map. Building the hub's bundle by hand with and without its source map (under load 5: 1.4–1.9 s without, 2.0–3.7 s with) puts about a third of it in the map; the maps stay, because the CPU-profile summaries of every benchmark read them to name the package each compiled-in frame came from. The `prepare` row also includes the web console's Vite build and one `node --import tsx` start per builder.",
 ];
 
 async function writeSection(section: string): Promise<void> {

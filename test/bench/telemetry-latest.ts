@@ -1,17 +1,26 @@
 /**
  * The queryLatest row of the telemetry group (test/bench/telemetry-bench.ts) alone, printed and not
- * written to docs/BENCHMARKS.md: for profiling and for checking a change quickly.
+ * written to docs/BENCHMARKS.md: for profiling, for checking a change quickly, and for where the
+ * REST call's time goes (docs/BENCHMARKS.md, "REST: where the time goes"). Each call alternates:
+ * - REST: the signed queryLatest call to the hub;
+ * - direct: the store's `latest` read for the same 200 devices (the row's peer);
+ * - JSON: `JSON.stringify` + `JSON.parse` of the very answer (what any JSON API pays on top);
+ * - bare: the same signed call (same client, same body) to a bare fastify server answering the
+ *   hub's answer as a fixed, already serialized text: HTTP and the client, without store or JSON encoding.
  *
  *   BENCH_LATEST_CALLS=100 BENCH_PROFILE=/tmp/prof node --import tsx test/bench/telemetry-latest.ts
  */
+import { loadavg } from 'node:os';
 import { newTenant, provision, startHub } from '../src/index.js';
 import { median } from './stats.js';
-import { batchSamples, latestRounds, pointIds } from './telemetry-ingest.js';
+import { batchSamples, latestRounds, pointIds, type LatestTimes } from './telemetry-ingest.js';
 import { formatSummary, profileDir, startInProcessProfile, summarizeProfile } from './profile.js';
+import { startBareServer } from './bare-server.js';
 
 const DEVICES = 200;
 const CALLS = Number(process.env['BENCH_LATEST_CALLS'] ?? 100);
 const T0 = Math.floor((Date.now() - 30 * 86_400_000) / 1000) * 1000;
+const PATH = '/connect-service/v2.1/measurepoints';
 
 const h = await startHub();
 try {
@@ -25,25 +34,50 @@ try {
   const assetIds = fleet.devices.map((d) => d.assetId);
   const store = h.hub.telemetry.store;
   await store.appendMeasurepoints(assetIds.flatMap((a) => batchSamples(a, T0, 0, 1).map((s) => ({ ...s, assetId: a, orgId }))));
-  await latestRounds(client, orgId, store, assetIds, 5); // warm-up
+  const { status: _status, ...answer } = await client.call('POST', PATH, { action: 'queryLatest', orgId }, { assetIds });
+  const bare = await startBareServer({}, { [PATH]: JSON.stringify(answer) });
+  const bareCall = async (): Promise<number> => {
+    const t = performance.now();
+    const r = await bare.client.call<unknown[]>('POST', PATH, { action: 'queryLatest', orgId }, { assetIds });
+    if (r.code !== 0 || r.data.length !== assetIds.length) throw new Error('bare answer lost devices');
+    return performance.now() - t;
+  };
+  const rounds = async (calls: number) => {
+    const out: LatestTimes & { bareMs: number[] } = { restMs: [], directMs: [], jsonMs: [], answerBytes: 0, bareMs: [] };
+    for (let i = 0; i < calls; i++) {
+      const one = await latestRounds(client, orgId, store, assetIds, 1);
+      out.restMs.push(...one.restMs);
+      out.directMs.push(...one.directMs);
+      out.jsonMs.push(...one.jsonMs);
+      out.answerBytes = one.answerBytes;
+      out.bareMs.push(await bareCall());
+    }
+    return out;
+  };
+  await rounds(5); // warm-up
   const dir = profileDir();
   const profiler = dir ? await startInProcessProfile() : undefined;
-  const result = await latestRounds(client, orgId, store, assetIds, CALLS);
+  const result = await rounds(CALLS);
   if (profiler && dir) {
     const profile = await profiler.stop(dir, 'telemetry-latest');
     console.log(
-      formatSummary('queryLatest, REST and direct calls alternating', summarizeProfile(profile, undefined, 25), {
+      formatSummary('queryLatest: REST, direct, JSON round trip and bare calls alternating', summarizeProfile(profile, undefined, 25), {
         count: CALLS,
         name: 'call',
       }),
     );
   }
+  await bare.close();
   const rest = median(result.restMs);
   const direct = median(result.directMs);
   const json = median(result.jsonMs);
+  const bareMs = median(result.bareMs);
+  const ms = (x: number) => `${x.toFixed(2)} ms`;
   console.log(
-    `queryLatest ${DEVICES} devices: REST ${rest.toFixed(2)} ms, direct ${direct.toFixed(2)} ms: ${(rest / direct).toFixed(2)}×; ` +
-      `JSON round trip of the ${result.answerBytes}-byte answer ${json.toFixed(2)} ms: REST ÷ (direct + JSON) ${(rest / (direct + json)).toFixed(2)}×`,
+    `queryLatest ${DEVICES} devices, medians of ${CALLS} (load ${loadavg()[0]?.toFixed(2)}): REST ${ms(rest)}, direct ${ms(direct)}: ${(rest / direct).toFixed(2)}×; ` +
+      `JSON round trip of the ${result.answerBytes}-byte answer ${ms(json)}: REST ÷ (direct + JSON) ${(rest / (direct + json)).toFixed(2)}×; ` +
+      `bare fastify answering the same bytes to the same client ${ms(bareMs)} (${(bareMs / direct).toFixed(2)}× direct): ` +
+      `REST − bare ${ms(rest - bareMs)} = ${((rest - bareMs) / direct).toFixed(2)}× direct (the hub's own share: store read, encoding, checks)`,
   );
 } finally {
   await h.close();

@@ -109,6 +109,23 @@ describe('alerts', () => {
     await Promise.all([receiver.close(), flaky.close()]);
   });
 
+  it('evaluates a rule created after posts that met no rule (the engine skips those without queueing them)', async () => {
+    // No rule yet: the product's empty rule list is now cached, and this post is skipped.
+    expect((await post({ pressure: 50 }, T - 10_000)).code).toBe(200);
+    await h.hub.alerts.settled();
+    const rule = await createRule({
+      name: 'pressure',
+      severity: 'warning',
+      source: { measurepoint: 'pressure' },
+      trigger: { op: 'gt', value: 10 },
+    });
+    expect((await post({ pressure: 20 }, T - 9_000)).code).toBe(200);
+    await h.hub.alerts.settled();
+    const open = await search({ ruleId: rule.data.ruleId });
+    expect(open).toHaveLength(1);
+    expect(open[0]).toMatchObject({ status: 'open', triggerValue: 20 });
+  });
+
   it('opens one alert while the value stays above the threshold, closes it on recovery, and signs both webhooks', async () => {
     const rule = await createRule({
       name: 'overheat',

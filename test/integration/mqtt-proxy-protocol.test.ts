@@ -109,6 +109,21 @@ describe('PROXY protocol v2 from a trusted load balancer', () => {
     expect(hub.output()).toMatch(/"remote":"203\.0\.113\.77:45678"[^\n]*connection refused/);
   });
 
+  it("logs a direct connection's own address when its CONNECT is refused (read only then)", async () => {
+    const other = Number(new URL(untrusting.mqttUrl!).port);
+    const s = await rawSocket(other);
+    const remote = `${s.localAddress}:${s.localPort}`;
+    const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
+    s.on('error', () => undefined);
+    s.on('data', () => undefined);
+    // Unknown to this hub (the device was provisioned in the other): refused with 4.
+    s.write(signedConnect());
+    await closed;
+    const deadline = Date.now() + 5_000;
+    while (!untrusting.output().includes(remote) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(untrusting.output()).toContain(`"remote":"${remote}"`);
+  });
+
   it('closes a connection from the trusted proxy that does not start with a valid header', async () => {
     expect(await exchange(port, [signedConnect()])).toBeUndefined();
     const badVersion = proxyV2('203.0.113.9', 1);

@@ -118,7 +118,10 @@ describe('MQTT sessions keyed on the authenticated identity', () => {
     expect(await connack(back)).toMatchObject({ returnCode: 0, sessionPresent: true });
     const redelivered = await back.next((p) => p.cmd === 'publish');
     expect(JSON.parse(String(redelivered['payload']))).toMatchObject({ id: issued.data.commandId, method: 'thing.service.reboot' });
+    // The victim's status writes of this login (online, then offline) land before the next test counts its own.
+    const gone = wentOffline(h, victim.assetId);
     back.end();
+    await gone;
   });
 
   it("another org's device with the victim's ClientId does not knock the victim offline", async () => {

@@ -50,6 +50,20 @@ describe('edge onboarding over the signed REST API', () => {
     expect((await fresh.connect(a.orgId, 'POST', 'products', 'search', {}, {})).code).toBe(0);
   });
 
+  it('refuses a token held in memory as soon as it expires (1203)', async () => {
+    // A hub of its own: its clock moves past the token lifetime, which would expire the other tests' tokens.
+    const own = await startHub();
+    try {
+      const a = await newTenant(own, 'tenant-expiry');
+      // Warm: the token and its application are held in memory and checked without a store read.
+      for (let i = 0; i < 3; i++) expect((await a.client.connect(a.orgId, 'POST', 'products', 'search', {}, {})).code).toBe(0);
+      own.advanceClock(7200 * 1000 + 1000);
+      expect(await a.client.connect(a.orgId, 'POST', 'products', 'search', {}, {})).toMatchObject({ status: 401, code: 1203 });
+    } finally {
+      await own.close();
+    }
+  });
+
   it('answers 99400 for an orgId that does not exist', async () => {
     const a = await newTenant(h, 'tenant-c');
     const r = await a.client.connect('o-no-such-org', 'POST', 'products', 'search', {}, {});

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -15,6 +17,25 @@ export interface SpawnedHub {
 }
 
 /**
+ * The Node options `npm start` gives the hub (the root package.json's `start` script, e.g. V8's
+ * young-generation size, docs/BENCHMARKS.md "MQTT fan-in: the third pass"), so that tests and
+ * benches run the hub as a user does.
+ */
+export function startFlags(): string[] {
+  const pkg: unknown = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+  const start = (pkg as { scripts?: { start?: unknown } }).scripts?.start;
+  if (typeof start !== 'string') return [];
+  const words = start.split(/\s+/).filter(Boolean);
+  if (words[0] !== 'node') return [];
+  const flags: string[] = [];
+  for (const w of words.slice(1)) {
+    if (!w.startsWith('--')) break;
+    flags.push(w);
+  }
+  return flags;
+}
+
+/**
  * Starts the real hub binary, compiled as `npm start` runs it (hub/dist/bin/hub.js, built by the
  * tests' global setup, test/src/build-dist.ts), and waits for it to print its URLs.
  *
@@ -23,7 +44,7 @@ export interface SpawnedHub {
  * BENCH_HUB_ENTRY runs another entry point (e.g. `hub/dist/bin/hub.cjs`, without the code cache).
  */
 export async function spawnHub(env: Record<string, string>, timeoutMs = 30_000): Promise<SpawnedHub> {
-  const nodeArgs = (process.env.BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = [...startFlags(), ...(process.env.BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const entry = process.env.BENCH_HUB_ENTRY ?? 'hub/dist/bin/hub.js';
   const child = spawn(process.execPath, [...nodeArgs, entry], {
     cwd: repoRoot,

@@ -84,6 +84,15 @@ export class AlertRules {
     this.cache.delete(r.productKey);
   }
 
+  /**
+   * The enabled rules of a product as the cache holds them right now, or undefined when it holds
+   * none fresh: lets the evaluation path skip a post without a promise (alert-engine.ts).
+   */
+  cached(productKey: string): readonly AlertRuleRecord[] | undefined {
+    const hit = this.cache.get(productKey);
+    return hit && this.clock() - hit.at < CACHE_MS ? hit.rules : undefined;
+  }
+
   /** The enabled rules of a product, for evaluation (cached briefly: other nodes may change them). */
   async ofProduct(productKey: string): Promise<AlertRuleRecord[]> {
     const now = this.clock();

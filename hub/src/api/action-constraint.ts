@@ -1,4 +1,6 @@
+import type { IncomingMessage } from 'node:http';
 import type { ConstraintStrategy, Handler, HTTPVersion } from 'find-my-way';
+import { queryParamsOf } from './request-query.js';
 
 /**
  * EnOS puts the operation in the query (`/devices?action=create`). A find-my-way constraint on the
@@ -17,11 +19,10 @@ export const actionConstraint: ConstraintStrategy<HTTPVersion.V1, string> = {
     };
   },
   // find-my-way treats an undefined constraint value as "not derived": only unconstrained routes match.
-  deriveConstraint: ((req: { url?: string }): string | undefined => {
-    const url = req.url ?? '';
-    const q = url.indexOf('?');
-    if (q < 0) return undefined;
-    return new URLSearchParams(url.slice(q + 1)).get('action') ?? undefined;
+  // The parse is kept for the signature check (request-query.ts).
+  deriveConstraint: ((req: IncomingMessage): string | undefined => {
+    if (req.url === undefined || !req.url.includes('?')) return undefined;
+    return queryParamsOf(req).get('action') ?? undefined;
   }) as ConstraintStrategy<HTTPVersion.V1, string>['deriveConstraint'],
   validate(value: unknown) {
     if (typeof value !== 'string' || value === '') throw new Error('action constraint must be a non-empty string');

@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import rateLimit from '@fastify/rate-limit';
 import { mergeActionPaths } from './openapi-actions.js';
 import { lazyValidators } from './lazy-validators.js';
+import { requestLoggerFactory } from './request-logger.js';
 import { recordDocsRoutes } from './lazy-docs.js';
 import { EnosError, codes, safeEqual } from '@edgehub/shared';
 import type { HubMetrics } from '../metrics.js';
@@ -88,6 +89,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     loggerInstance: opts.logger,
     // Per-request logs cost throughput; failures are logged by the error handler instead.
     logController: new LogController({ disableRequestLogging: true }),
+    // req.log builds its child logger (with the request id) on its first use, not per request.
+    childLoggerFactory: requestLoggerFactory,
     bodyLimit: opts.bodyLimit,
     genReqId: () => randomUUID(),
     // On shutdown, close every connection (event streams included) instead of waiting for clients.

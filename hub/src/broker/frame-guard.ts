@@ -42,6 +42,10 @@ export class FrameInspector {
   private captured: Buffer | undefined;
   private capturedLength = 0;
   private captureTarget = 0;
+  /** A PUBLISH whose topic is not checked yet: looked at in place when the chunk holds all of it. */
+  private topicUnchecked = false;
+  /** The last PUBLISH topic found well-formed (a copy): a device posts to the same few topics. */
+  private lastTopic: Buffer | undefined;
 
   /** SUBSCRIBE and UNSUBSCRIBE, read byte by byte: which field the next byte belongs to. */
   private filterPhase: 'packetId' | 'lengthHigh' | 'lengthLow' | 'filter' | 'qos' = 'packetId';
@@ -91,6 +95,13 @@ export class FrameInspector {
           if (refused) return refused;
         }
       } else {
+        if (this.topicUnchecked) {
+          this.topicUnchecked = false;
+          const inPlace = this.topicInPlace(chunk, i, take);
+          if (inPlace === 'invalid') return 'invalid_string';
+          // Split over chunks: the topic's bytes are gathered as they come.
+          if (inPlace === 'split') this.capture(Math.min(2, this.remainingLength));
+        }
         let at = i;
         while (this.captured && this.capturedLength < this.captureTarget && at < i + take) {
           const n = Math.min(i + take - at, this.captureTarget - this.capturedLength);
@@ -123,7 +134,7 @@ export class FrameInspector {
     const type = this.firstByte >> 4;
     if (type === PUBLISH && ((this.firstByte >> 1) & 3) === 2) return 'qos2_publish';
     if (type === CONNECT) this.capture(this.remainingLength);
-    else if (type === PUBLISH) this.capture(Math.min(2, this.remainingLength));
+    else if (type === PUBLISH) this.topicUnchecked = true;
     else if (type === SUBSCRIBE || type === UNSUBSCRIBE) {
       this.filterPhase = 'packetId';
       this.filterBytesLeft = 2;
@@ -135,6 +146,27 @@ export class FrameInspector {
     this.captured = Buffer.allocUnsafe(bytes);
     this.capturedLength = 0;
     this.captureTarget = bytes;
+  }
+
+  /**
+   * A PUBLISH topic wholly inside this chunk (the usual case) is checked where it lies, without
+   * copying it; one equal to the last topic found well-formed is not checked again (docs/BENCHMARKS.md,
+   * "MQTT fan-in: the third pass").
+   */
+  private topicInPlace(chunk: Buffer, at: number, take: number): 'ok' | 'invalid' | 'split' {
+    if (take < 2) return 'split';
+    const topicLength = chunk.readUInt16BE(at);
+    // A topic longer than the frame is malformed; the parser reports that itself.
+    if (topicLength === 0 || 2 + topicLength > this.remainingLength) return 'ok';
+    if (2 + topicLength > take) return 'split';
+    const start = at + 2;
+    const end = start + topicLength;
+    const last = this.lastTopic;
+    if (last && last.length === topicLength && chunk.compare(last, 0, topicLength, start, end) === 0) return 'ok';
+    const topic = chunk.subarray(start, end);
+    if (!wellFormed(topic)) return 'invalid';
+    this.lastTopic = Buffer.from(topic);
+    return 'ok';
   }
 
   /** A PUBLISH's first two body bytes give its topic's length: keep reading up to the topic's end. */
@@ -166,6 +198,7 @@ export class FrameInspector {
   private endFrame(): void {
     this.headerLength = 0;
     this.bodyLeft = -1;
+    this.topicUnchecked = false;
     this.captured = undefined;
     this.filter = undefined;
   }

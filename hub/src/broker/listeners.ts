@@ -65,6 +65,12 @@ export async function openListeners(aedes: Aedes, opts: ListenerOptions): Promis
     aedes.handle(conn, req as never);
   };
 
+  /**
+   * Where a connection comes from, for the log line of a refused CONNECT (hooks/authenticate.ts):
+   * a PROXY header's address, or the TLS socket's as read at accept. A plain TCP socket's own
+   * address is only read when asked (a system call and a string per CONNECT otherwise,
+   * docs/BENCHMARKS.md "CONNECT and device GET").
+   */
   const remotes = new WeakMap<Duplex, string>();
   /**
    * A connection from a trusted load balancer starts with a PROXY v2 header naming the client's
@@ -82,7 +88,7 @@ export async function openListeners(aedes: Aedes, opts: ListenerOptions): Promis
     const admission = gate.accept(socket, 'tcp');
     if (!admission) return;
     proxied(socket, (source) => {
-      remotes.set(socket, remoteText(socket, source));
+      if (source) remotes.set(socket, remoteText(socket, source));
       handle(socket, 'tcp', admission);
     });
   });
@@ -162,7 +168,7 @@ export async function openListeners(aedes: Aedes, opts: ListenerOptions): Promis
       const admission = admissions.get(conn);
       admission?.admit();
     },
-    remoteOf: (conn) => remotes.get(conn),
+    remoteOf: (conn) => remotes.get(conn) ?? (kinds.get(conn) === 'tcp' ? remoteText(conn as Socket, undefined) : undefined),
     stopAccepting() {
       for (const server of [tcp, tlsFront, http]) if (server.listening) server.close();
     },

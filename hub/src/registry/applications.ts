@@ -96,6 +96,16 @@ export class Applications {
     return this.registrations.delete(id).finally(() => this.registrationCache.drop(id));
   }
 
+  /** The application if held in memory, without reading the store (record-cache.ts `peek`). */
+  held(appId: string): ApplicationRecord | undefined {
+    return this.appCache.peek(appId);
+  }
+
+  /** True when the registration is held in memory; undefined when only the store can tell. */
+  heldRegistered(orgId: string, appId: string): true | undefined {
+    return this.registrationCache.peek(registrationId(orgId, appId)) ? true : undefined;
+  }
+
   async isRegistered(orgId: string, appId: string): Promise<boolean> {
     const id = registrationId(orgId, appId);
     return (await this.registrationCache.read(id, () => this.registrations.get(id))) !== undefined;

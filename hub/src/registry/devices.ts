@@ -4,6 +4,7 @@ import type { RegistryEventBus } from './events.js';
 import { DeviceIdentities, type DeviceIdentity } from './device-lookup.js';
 import { newAssetId, newDeviceKey, newDeviceSecret } from './ids.js';
 import { RecordCache } from './record-cache.js';
+import { StatusCommits, defaultStatusCommits, type StatusCommitOptions } from './status-commits.js';
 import type { DeviceRecord, DeviceStatus, ProductRecord, StringI18n } from './records.js';
 import { checkValue, type ThingModel } from './thing-model.js';
 import { requireKnownTimezone } from './timezone.js';
@@ -62,6 +63,8 @@ export class Devices {
    */
   private readonly connectCache: RecordCache<ConnectView>;
   private readonly identityLookup: DeviceIdentities;
+  /** The `online` and `offline` writes, committed in batches (status-commits.ts). */
+  private readonly statusCommits: StatusCommits;
 
   constructor(
     private readonly devices: Collection<DeviceRecord>,
@@ -69,7 +72,9 @@ export class Devices {
     private readonly events: RegistryEventBus,
     private readonly limits: DeviceLimits,
     cacheRecords = false,
+    statusCommits: StatusCommitOptions = defaultStatusCommits,
   ) {
+    this.statusCommits = new StatusCommits(statusCommits);
     this.connectCache = new RecordCache(cacheRecords);
     this.identityLookup = new DeviceIdentities(devices, events, cacheRecords);
   }
@@ -277,12 +282,21 @@ export class Devices {
    * `seen`: the device as the CONNECT check read it, activated (activeTime set) or not. It picks the
    * one conditional write to try first, without reading the record again (docs/BENCHMARKS.md,
    * "CONNECT and device GET"); the write's condition, not `seen`, decides: when it does not hold,
-   * the general path runs.
+   * the general path runs. Resolves once the write has committed, in a batch with the other status
+   * writes of the moment (status-commits.ts).
    */
-  async markOnline(
+  markOnline(
     assetId: string,
     at = Date.now(),
     seen?: { productKey: string; deviceKey: string; activated: boolean },
+  ): Promise<DeviceRecord | undefined> {
+    return this.statusCommits.run(() => this.writeOnline(assetId, at, seen));
+  }
+
+  private async writeOnline(
+    assetId: string,
+    at: number,
+    seen: { productKey: string; deviceKey: string; activated: boolean } | undefined,
   ): Promise<DeviceRecord | undefined> {
     const set: Partial<DeviceRecord> = { status: 'online', lastOnlineTime: at };
     // activeTime is never removed: a device seen activated is activated.
@@ -303,8 +317,9 @@ export class Devices {
     return this.devices.update(assetId, set, NOT_DISABLED);
   }
 
-  async markOffline(assetId: string, at = Date.now()): Promise<DeviceRecord | undefined> {
-    return this.devices.update(assetId, { status: 'offline', lastOfflineTime: at }, ONLINE);
+  /** Resolves once the write has committed, in a batch with the other status writes of the moment. */
+  markOffline(assetId: string, at = Date.now()): Promise<DeviceRecord | undefined> {
+    return this.statusCommits.run(() => this.devices.update(assetId, { status: 'offline', lastOfflineTime: at }, ONLINE));
   }
 
   private newRecord(orgId: string, product: ProductRecord, input: NewDevice, by: string, now: number): DeviceRecord {

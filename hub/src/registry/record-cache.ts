@@ -35,6 +35,14 @@ export class RecordCache<V> {
     return value;
   }
 
+  /**
+   * The record if it is held, without reading the store: lets a lookup answer synchronously on a hit
+   * (the signed-request checks in hub/src/api/auth.ts); undefined when not held or caching is off.
+   */
+  peek(key: string): V | undefined {
+    return this.enabled ? this.entries.get(key) : undefined;
+  }
+
   /** Call after the write that changed or removed the record has committed. */
   drop(key: string): void {
     this.generation++;

@@ -3,6 +3,7 @@ import { Applications } from './applications.js';
 import { collectionSpecs } from './collections.js';
 import { Devices, type DeviceLimits } from './devices.js';
 import { RegistryEventBus } from './events.js';
+import type { StatusCommitOptions } from './status-commits.js';
 import { Organizations } from './organizations.js';
 import { Products } from './products.js';
 import type { ApplicationRecord, DeviceRecord, OrganizationRecord, ProductRecord, RegistrationRecord } from './records.js';
@@ -28,12 +29,12 @@ export interface Registry {
 /**
  * `cacheRecords`: keep the records every CONNECT and signed request reads in memory, dropped by
  * this process's own writes (record-cache.ts). Only for a hub that is the store's single writer;
- * off in a cluster.
+ * off in a cluster. `statusCommits`: how device status writes are batched (status-commits.ts).
  */
 export async function openRegistry(
   store: Store,
   limits: RegistryLimits = defaultRegistryLimits,
-  options: { cacheRecords?: boolean } = {},
+  options: { cacheRecords?: boolean; statusCommits?: StatusCommitOptions } = {},
 ): Promise<Registry> {
   const cache = options.cacheRecords ?? false;
   const events = new RegistryEventBus();
@@ -43,7 +44,7 @@ export async function openRegistry(
   const products = await store.collection<ProductRecord>(collectionSpecs.products);
   const devices = await store.collection<DeviceRecord>(collectionSpecs.devices);
   const productRepo = new Products(products, devices, cache);
-  const deviceRepo = new Devices(devices, productRepo, events, limits, cache);
+  const deviceRepo = new Devices(devices, productRepo, events, limits, cache, options.statusCommits);
   return {
     events,
     organizations: new Organizations(orgs, cache),

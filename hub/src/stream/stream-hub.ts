@@ -92,16 +92,45 @@ export class StreamHub implements StreamSink {
   }
 }
 
+/** Topics whose answer is remembered at most; past it the memo starts again (one per device and kind). */
+const MEMO_LIMIT = 100_000;
+
 /**
  * Whether anything in this process subscribed to a topic: aedes' in-process emitter (mqemitter)
  * keeps every subscription (MQTT applications' and the SSE consumers', both through
  * `aedes.subscribe`) in one matcher. Undefined when the emitter is not that one: then publish always.
+ *
+ * The answer is remembered per topic, so a device's posts do not walk the matcher each time
+ * (docs/BENCHMARKS.md, "MQTT fan-in: the third pass"). Every change of the matcher (a subscription
+ * added or removed, at the moment the matcher itself changes) forgets all answers: a new
+ * subscriber is never missed.
  */
 function localListeners(aedes: Aedes): ((topic: string) => boolean) | undefined {
-  const matcher = (aedes as { mq?: { _matcher?: { match?: unknown } } }).mq?._matcher;
-  if (!matcher || typeof matcher.match !== 'function') return undefined;
-  const m = matcher as { match(topic: string): unknown[] };
-  return (topic) => m.match(topic).length > 0;
+  const matcher = (aedes as { mq?: { _matcher?: { match?: unknown; add?: unknown; remove?: unknown } } }).mq?._matcher;
+  if (!matcher || typeof matcher.match !== 'function' || typeof matcher.add !== 'function' || typeof matcher.remove !== 'function') {
+    return undefined;
+  }
+  const m = matcher as { match(topic: string): unknown[]; add(...args: unknown[]): unknown; remove(...args: unknown[]): unknown };
+  const memo = new Map<string, boolean>();
+  const add = m.add.bind(m);
+  const remove = m.remove.bind(m);
+  m.add = (...args: unknown[]) => {
+    memo.clear();
+    return add(...args);
+  };
+  m.remove = (...args: unknown[]) => {
+    memo.clear();
+    return remove(...args);
+  };
+  return (topic) => {
+    let has = memo.get(topic);
+    if (has === undefined) {
+      has = m.match(topic).length > 0;
+      if (memo.size >= MEMO_LIMIT) memo.clear();
+      memo.set(topic, has);
+    }
+    return has;
+  };
 }
 
 export function topicOf(e: StreamEvent): string {

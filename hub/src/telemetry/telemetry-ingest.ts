@@ -44,7 +44,17 @@ export class TelemetryIngest implements Ingest {
     toSamples(samples, { device, points, time, hubTime: hubTime === true }, resume);
     if (samples.length === 0) return;
     await this.groups.append(samples);
-    this.publish({ type: 'measurepoints', ...who(device), time, resume, measurepoints: points });
+    // Spelled out rather than spread from who(): this runs once per post.
+    this.publish({
+      type: 'measurepoints',
+      orgId: device.orgId,
+      assetId: device.assetId,
+      productKey: device.productKey,
+      deviceKey: device.deviceKey,
+      time,
+      resume,
+      measurepoints: points,
+    });
   }
 
   /**

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * EnOS "apim" application authentication (docs/ENOS-PROTOCOL.md §7.2).
@@ -16,11 +16,17 @@ export function tokenEncryption(appKey: string, timestamp: string | number, appS
 export type QueryParams = Iterable<readonly [string, string]>;
 
 export function paramsData(query: QueryParams, rawBody?: string): string {
-  const pairs = [...query].map(([k, v]) => [k, v] as const);
+  const pairs: (readonly [string, string])[] = [];
+  for (const pair of query) pairs.push(pair);
   // Plain code-unit order, as Java's String.compareTo sorts the keys; stable for repeated keys.
-  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return pairs.map(([k, v]) => k + v).join('') + (rawBody ?? '');
+  // Built with one pass and no intermediate arrays: the hub runs this for every signed request.
+  if (pairs.length > 1) pairs.sort(byKey);
+  let data = '';
+  for (const [k, v] of pairs) data += k + v;
+  return rawBody === undefined ? data : data + rawBody;
 }
+
+const byKey = (a: readonly [string, string], b: readonly [string, string]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
 export function requestSignature(
   accessToken: string,
@@ -48,6 +54,7 @@ export function signedHeaders(
   };
 }
 
+// One-shot hashing (Node ≥ 20.12): no Hash object per signed request, on the client and the hub alike.
 function sha256Hex(s: string): string {
-  return createHash('sha256').update(s, 'utf8').digest('hex');
+  return hash('sha256', s, 'hex');
 }

@@ -66,6 +66,9 @@ export type Tie = string;
 
 const PROCESS_TAG = randomBytes(4).toString('hex');
 let tieCounter = 0;
+let tieHead = -1;
+let tieHeadText = '';
+const LOW_DIGITS: readonly string[] = Array.from({ length: 4096 }, (_, i) => i.toString(16).padStart(3, '0'));
 
 /**
  * A tie-breaker for a hub-dated row: increasing within this process (arrival order), and unique
@@ -75,7 +78,16 @@ let tieCounter = 0;
  */
 export function newTie(): Tie {
   tieCounter = Math.max(tieCounter + 1, Date.now() * 1024);
-  return tieCounter.toString(16).padStart(14, '0') + PROCESS_TAG;
+  // The 14 hex digits of the counter, built from a cached head (its upper 11 digits, which change
+  // once per 4,096 ties, or every 4 ms of the clock) and a table of the last 3: the same string as
+  // `toString(16).padStart(14, '0')`, whose conversion of a large number cost about 1 µs per
+  // hub-dated sample (docs/BENCHMARKS.md, "MQTT fan-in: the third pass").
+  const head = Math.floor(tieCounter / 4096);
+  if (head !== tieHead) {
+    tieHead = head;
+    tieHeadText = head.toString(16).padStart(11, '0');
+  }
+  return tieHeadText + LOW_DIGITS[tieCounter % 4096]! + PROCESS_TAG;
 }
 
 /** A validated history query: each series to read with its inclusive time bounds, in page order. */
