@@ -45,6 +45,7 @@ import {
   type LatencyTopology,
 } from './cluster-report.js';
 import { diskSyncLatency, hubTail, readHubMetrics } from './latency-causes.js';
+import type { LmdbPaceJob, LmdbPaceResult } from './lmdb-pace.js';
 import { describeMachine } from './machine.js';
 import type { ConnectSpec } from './mqtt-frames.js';
 import { MEASUREPOINT_BODY } from './mqtt-frames.js';
@@ -194,6 +195,26 @@ async function latencyRun(
   return { topology, rate, result, hubTail: tail, diskSync, ...(redisCommands ? { redisCommands } : {}) };
 }
 
+/** The peer of the latency rows: LMDB alone at `rate`, pinned to the ingesting node's CPU (test/bench/lmdb-pace.ts). */
+async function engineRun(rate: number, dir: string): Promise<LmdbPaceResult> {
+  const c = clusterConfig;
+  const job: LmdbPaceJob = {
+    kind: 'lmdb-pace',
+    dir,
+    rate,
+    devices: c.latencyDevices,
+    warmupMs: c.latencyWarmupMs,
+    measureMs: c.latencyMeasureMs,
+    drainMs: c.drainMs,
+  };
+  const r = await runChildJob<LmdbPaceResult>('lmdb-pace.ts', job, { cpu: c.ingestCpu, killAfterMs: 60_000 });
+  log(
+    `engine alone (LMDB, same rows and pace) ${rate}/s: p50 ${fix(r.latency.p50)} ms, p90 ${fix(r.latency.p90)} ms, p99 ${fix(r.latency.p99)} ms, max ${fix(r.latency.max, 1)} ms; ` +
+      `${r.committed}/${r.posted} committed in ${r.commits} commits; CPU ${r.cpuPerPostUs.toFixed(0)} µs per post (sys ${r.sysPerPostUs.toFixed(0)})`,
+  );
+  return r;
+}
+
 /** A figure of the generator's summary: NaN (nothing received) arrives as null through JSON. */
 const fix = (n: number | null, digits = 2) => (n === null || Number.isNaN(n) ? '—' : n.toFixed(digits));
 
@@ -314,6 +335,7 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
   const clkTck = clockTicks();
   const singleDir = await mkdtemp(join(tmpdir(), 'edgehub-bench-single-'));
   const clusterDir = await mkdtemp(join(tmpdir(), 'edgehub-bench-cluster-'));
+  const engineDir = await mkdtemp(join(tmpdir(), 'edgehub-bench-engine-'));
   const started: HubNode[] = [];
   let redis: BenchRedis | undefined;
   try {
@@ -325,7 +347,10 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
       // Development: the one-node latency alone, logged, nothing written (test/bench/cluster-latency.ts).
       const fleet = await provisionFleet(single);
       for (let round = 0; round < c.latencyRounds; round++)
-        for (const rate of c.rates) await latencyRun('single', rate, fleet, single, { single: single.pid }, undefined, clkTck);
+        for (const rate of c.rates) {
+          await latencyRun('single', rate, fleet, single, { single: single.pid }, undefined, clkTck);
+          await engineRun(rate, engineDir);
+        }
       return undefined;
     }
     const env = { REDIS_URL: redis.url };
@@ -342,6 +367,7 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
       `latency: ${c.latencyDevices} devices at ${c.rates.join(' and ')} posts/s, QoS ${c.latencyQos}, ${c.latencyRounds} rounds × ${LATENCY_TOPOLOGIES.length} topologies, ${c.latencyWarmupMs / 1000} s warm-up + ${c.latencyMeasureMs / 1000} s`,
     );
     const latency: LatencyRun[] = [];
+    const engine: LmdbPaceResult[] = [];
     const clusterPids = { node1: node1.pid, node2: node2.pid, redis: redis.pid };
     let turn = 0;
     for (let round = 0; round < c.latencyRounds; round++) {
@@ -354,6 +380,7 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
               : await latencyRun(topology, rate, clusterFleet, topology === 'cluster-cross' ? node2 : node1, clusterPids, redis, clkTck);
           latency.push({ ...run, round });
         }
+        engine.push(await engineRun(rate, engineDir));
       }
     }
 
@@ -387,6 +414,7 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
       config: c,
       fanInBodyBytes: Buffer.byteLength(MEASUREPOINT_BODY),
       latency,
+      engine,
       fanIn,
     };
     const section = renderClusterSection(results);
@@ -398,5 +426,6 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
     await redis?.stop().catch((err: unknown) => log(`stopping redis: ${String(err)}`));
     await rm(singleDir, { recursive: true, force: true });
     await rm(clusterDir, { recursive: true, force: true });
+    await rm(engineDir, { recursive: true, force: true });
   }
 }

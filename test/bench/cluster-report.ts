@@ -9,6 +9,7 @@ import { repoRoot } from '../src/index.js';
 import type { ClusterConfig } from './cluster-bench.js';
 import type { CpuUsage, ProcUsage } from './cluster-cpu.js';
 import type { AppLatency, LatencyResult } from './cluster-latency.js';
+import type { LmdbPaceResult } from './lmdb-pace.js';
 import type { Machine } from './machine.js';
 import type { FanInResult } from './mqtt-loadgen.js';
 import { DOC_PATH } from './report.js';
@@ -65,6 +66,8 @@ export interface ClusterBenchResults {
   config: ClusterConfig;
   fanInBodyBytes: number;
   latency: LatencyRun[];
+  /** The engine alone at each rate (test/bench/lmdb-pace.ts), one run per rate and round. */
+  engine?: LmdbPaceResult[];
   fanIn: FanInRun[];
 }
 
@@ -217,6 +220,35 @@ function summarizeLatency(all: LatencyRun[], topology: LatencyTopology, rate: nu
 }
 
 /**
+ * The peer of the latency rows: LMDB alone at the same pace and with the same rows per post
+ * (test/bench/lmdb-pace.ts), medians of its runs, beside the one-node hub's.
+ */
+function engineTable(r: ClusterBenchResults, rates: readonly number[]): string[] {
+  const rows = rates.flatMap((rate) => {
+    const runs = (r.engine ?? []).filter((x) => x.rate === rate);
+    const hub = r.latency.filter((x) => x.topology === 'single' && x.rate === rate).map((x) => x.result.apps[0]!.latency);
+    if (runs.length === 0 || hub.length === 0) return [];
+    const m = (f: (x: LmdbPaceResult) => number) => median(runs.map(f));
+    const h = (f: (x: LatencySummary) => number) => median(hub.map(f));
+    return [
+      `| ${int(rate)}/s | ${int(m((x) => x.committed))} / ${int(m((x) => x.posted))} | ${int(m((x) => x.commits))} | ` +
+        `${ms(m((x) => x.latency.p50))} / ${ms(m((x) => x.latency.p90))} / **${ms(m((x) => x.latency.p99))}** / ${ms(m((x) => x.latency.max))} | ` +
+        `${runs.map((x) => ms(x.latency.p99)).join(', ')} | ${int(m((x) => x.cpuPerPostUs))} (${int(m((x) => x.sysPerPostUs))}) | ` +
+        `**${ratio(h((x) => x.p50) / m((x) => x.latency.p50))}** / **${ratio(h((x) => x.p99) / m((x) => x.latency.p99))}** |`,
+    ];
+  });
+  if (rows.length === 0) return [];
+  return [
+    '',
+    "**The engine alone at the same pace** (test/bench/lmdb-pace.ts, the peer of the latency rows; pinned to the ingesting node's CPU while the hubs idle; medians of one run per rate and round): lmdb-js opened as the embedded telemetry store opens its own (`overlappingSync: false`, the same map size and msgpack sub-databases, a store of its own kept across its runs), writing the rows the hub writes for each post (two head rows, each series' latest value read and raised) at the same aggregate rate over the same number of devices, the posts due in one turn of a 1 ms timer in one child transaction; latency from a post's due time to its durable commit. No MQTT, JSON, thing model, replies or stream: what the one-node hub shows above this is its own work and the queueing behind it.",
+    '',
+    '| Rate | posts committed / due | commits | latency p50 / p90 / p99 / max, ms | p99, each run | CPU per post (system), µs | **one node ÷ engine**, p50 / p99 |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+  ];
+}
+
+/**
  * What the latency tail is made of (test/bench/latency-causes.ts), per rate and topology, medians of
  * the runs: the ingesting node's store appends (each a group of posts, from the call to the durable
  * commit), its GC pauses and its longest event-loop delay over the run, and the disk's own
@@ -318,6 +350,7 @@ export function renderClusterSection(r: ClusterBenchResults): string {
     `"Hub CPU per post" adds up every hub process's CPU over the window and divides by the posts of the window (Redis not included).`,
     '',
     ...tailTable(r, c.rates),
+    ...engineTable(r, c.rates),
     '',
     `### Fan-in throughput: one node against a two-node cluster`,
     '',
