@@ -1,7 +1,3 @@
-/**
- * The operator's message for a listener whose port is taken (EADDRINUSE): which variable moves it
- * (docs/CONFIGURATION.md), instead of a stack trace. Undefined for any other error.
- */
 /** The ports of the hub's listeners, as HubConfig holds them. */
 export interface ListenerPorts {
   http: { port: number };
@@ -9,6 +5,10 @@ export interface ListenerPorts {
   iosMdmTlsPort?: number;
 }
 
+/**
+ * The operator's message for a listener whose port is taken (EADDRINUSE): which variable moves it
+ * (docs/CONFIGURATION.md), instead of a stack trace. Undefined for any other error.
+ */
 export function portInUseMessage(err: unknown, config: ListenerPorts): string | undefined {
   const e = err as (NodeJS.ErrnoException & { port?: unknown; address?: unknown }) | null | undefined;
   if (e?.code !== 'EADDRINUSE') return undefined;

@@ -116,31 +116,26 @@ export class TokenService {
    * throws what `verify` rejects with.
    */
   verifyHeld(headers: SignedHeaders, query: QueryParams, rawBody: string | undefined): Caller | Promise<Caller> {
-    const { token, timestamp, signature } = present(headers);
-    const key = digest(token);
+    const signed = present(headers);
+    const key = digest(signed.token);
     const record = this.cache.peek(key);
-    if (!record) return this.verifyFromStore(headers, query, rawBody);
-    const app = this.applications.held(record.appId);
-    if (!app) return this.verifyFromStore(headers, query, rawBody);
-    return this.check(record, app, token, query, rawBody, timestamp, signature);
+    const app = record && this.applications.held(record.appId);
+    if (!record || !app) return this.verifyFromStore(key, signed, query, rawBody);
+    return this.check(record, app, signed, query, rawBody);
   }
 
-  private async verifyFromStore(headers: SignedHeaders, query: QueryParams, rawBody: string | undefined): Promise<Caller> {
-    const { token, timestamp, signature } = present(headers);
-    const key = digest(token);
+  private async verifyFromStore(key: string, signed: SignedHeaderValues, query: QueryParams, rawBody: string | undefined): Promise<Caller> {
     const record = await this.cache.read(key, () => this.tokens.get(key));
     const app = record && record.expireAt > this.clock() ? await this.applications.get(record.appId) : undefined;
-    return this.check(record, app, token, query, rawBody, timestamp, signature);
+    return this.check(record, app, signed, query, rawBody);
   }
 
   private check(
     record: AccessTokenRecord | undefined,
     app: ApplicationRecord | undefined,
-    token: string,
+    { token, timestamp, signature }: SignedHeaderValues,
     query: QueryParams,
     rawBody: string | undefined,
-    timestamp: string,
-    signature: string,
   ): Caller {
     if (!record || record.expireAt <= this.clock() || !app) throw new EnosError(codes.tokenExpired, 'Access token is expired or invalid');
     const want = requestSignature(token, query, rawBody, timestamp, app.accessSecret);
@@ -200,7 +195,10 @@ export interface SignedHeaders {
   signature?: string | undefined;
 }
 
-function present(headers: SignedHeaders): { token: string; timestamp: string; signature: string } {
+/** The three headers, all present. */
+type SignedHeaderValues = { token: string; timestamp: string; signature: string };
+
+function present(headers: SignedHeaders): SignedHeaderValues {
   const { token, timestamp, signature } = headers;
   if (!token || !timestamp || !signature) {
     throw new EnosError(codes.unauthenticated, 'Missing apim-accesstoken, apim-timestamp or apim-signature header');

@@ -101,9 +101,9 @@ export class Applications {
     return this.appCache.peek(appId);
   }
 
-  /** True when the registration is held in memory; undefined when only the store can tell. */
-  heldRegistered(orgId: string, appId: string): true | undefined {
-    return this.registrationCache.peek(registrationId(orgId, appId)) ? true : undefined;
+  /** True when the registration is held in memory (so it exists); false when only the store can tell. */
+  heldRegistered(orgId: string, appId: string): boolean {
+    return this.registrationCache.peek(registrationId(orgId, appId)) !== undefined;
   }
 
   async isRegistered(orgId: string, appId: string): Promise<boolean> {

@@ -26,12 +26,12 @@ export class Organizations {
     return this.orgs.get(orgId);
   }
 
-  /** The org must exist: EnOS answers 99400 "orgId does not exist" (§7.1). */
-  /** True when the organization is held in memory (it exists); undefined when only the store can tell. */
-  heldExists(orgId: string): true | undefined {
-    return this.cache.peek(orgId) ? true : undefined;
+  /** True when the organization is held in memory (so it exists); false when only the store can tell. */
+  heldExists(orgId: string): boolean {
+    return this.cache.peek(orgId) !== undefined;
   }
 
+  /** The org must exist: EnOS answers 99400 "orgId does not exist" (§7.1). */
   async require(orgId: string): Promise<OrganizationRecord> {
     const org = await this.cache.read(orgId, () => this.orgs.get(orgId));
     if (!org) throw new EnosError(codes.invalidArgument, `Invalid Argument orgId: ${orgId} does not exist`);
