@@ -65,10 +65,7 @@ export class AlertEngine implements StreamSink {
   private concerned(e: DataEvent): boolean {
     const rules = this.rules.cached(e.productKey);
     if (!rules) return true;
-    for (const rule of rules) {
-      if (rule.orgId === e.orgId && (rule.deviceKey === undefined || rule.deviceKey === e.deviceKey)) return true;
-    }
-    return false;
+    return rules.some((rule) => concerns(rule, e));
   }
 
   /** Resolves when every queued evaluation is done (tests, shutdown). */
@@ -117,7 +114,7 @@ export class AlertEngine implements StreamSink {
   private async evaluate(e: DataEvent): Promise<void> {
     const rules = await this.rules.ofProduct(e.productKey);
     for (const rule of rules) {
-      if (rule.orgId !== e.orgId || (rule.deviceKey !== undefined && rule.deviceKey !== e.deviceKey)) continue;
+      if (!concerns(rule, e)) continue;
       const value = valueOf(rule, e);
       if (value === undefined) continue;
       await this.apply(rule, e, value.v);
@@ -211,4 +208,9 @@ function valueOf(rule: AlertRuleRecord, e: DataEvent): { v: unknown } | undefine
   }
   if (e.type !== 'event' || e.eventId !== s.eventId || !(s.field in e.values)) return undefined;
   return { v: e.values[s.field] };
+}
+
+/** A rule is about an event's device when it is of the device's organization and names that device or none. */
+function concerns(rule: AlertRuleRecord, e: DataEvent): boolean {
+  return rule.orgId === e.orgId && (rule.deviceKey === undefined || rule.deviceKey === e.deviceKey);
 }

@@ -44,17 +44,7 @@ export class TelemetryIngest implements Ingest {
     toSamples(samples, { device, points, time, hubTime: hubTime === true }, resume);
     if (samples.length === 0) return;
     await this.groups.append(samples);
-    // Spelled out rather than spread from who(): this runs once per post.
-    this.publish({
-      type: 'measurepoints',
-      orgId: device.orgId,
-      assetId: device.assetId,
-      productKey: device.productKey,
-      deviceKey: device.deviceKey,
-      time,
-      resume,
-      measurepoints: points,
-    });
+    this.publish(measurepointsEvent(device, time, resume, points));
   }
 
   /**
@@ -68,7 +58,7 @@ export class TelemetryIngest implements Ingest {
     if (samples.length === 0) return;
     await this.store.appendMeasurepoints(samples);
     for (const { device, points, time } of entries) {
-      if (Object.keys(points).length > 0) this.publish({ type: 'measurepoints', ...who(device), time, resume, measurepoints: points });
+      if (Object.keys(points).length > 0) this.publish(measurepointsEvent(device, time, resume, points));
     }
   }
 
@@ -127,6 +117,28 @@ function toSamples(out: SampleInput[], { device, points, time, hubTime }: Measur
     if (hubTime) sample.hubTime = true;
     out.push(sample);
   }
+}
+
+/**
+ * The stream event of a post's measurepoints, its fields written out rather than spread from
+ * `who()`: it is built once per post (docs/BENCHMARKS.md, "MQTT fan-in: the third pass").
+ */
+function measurepointsEvent(
+  d: DeviceIdentity,
+  time: number,
+  resume: boolean,
+  measurepoints: Record<string, MeasurepointSample>,
+): StreamEvent {
+  return {
+    type: 'measurepoints',
+    orgId: d.orgId,
+    assetId: d.assetId,
+    productKey: d.productKey,
+    deviceKey: d.deviceKey,
+    time,
+    resume,
+    measurepoints,
+  };
 }
 
 const who = (d: DeviceIdentity) => ({ orgId: d.orgId, assetId: d.assetId, productKey: d.productKey, deviceKey: d.deviceKey });
