@@ -1,35 +1,22 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEmbeddedStore } from '../src/store/embedded/store.js';
-import { openRegistry, type Registry } from '../src/registry/registry.js';
-import type { Store } from '../src/store/port.js';
+import type { Registry } from '../src/registry/registry.js';
+import { openRegistryFixture, type RegistryFixture } from './support/registry-fixture.js';
 
 /**
  * The `online` write after a CONNECT (Devices.markOnline) with what the CONNECT check saw: the hint
  * only picks which conditional write runs first; the stored record decides.
  */
 describe('device status writes', () => {
-  let dir: string;
-  let store: Store;
+  let fixture: RegistryFixture;
   let registry: Registry;
   let productKey: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'edgehub-status-'));
-    store = await openEmbeddedStore({ path: join(dir, 'registry') });
-    registry = await openRegistry(store, undefined, { cacheRecords: true });
-    const product = await registry.products.create(
-      'org1',
-      { productName: { defaultValue: 'p' }, productType: 'Device', dataFormat: 'Json', biDirectionalAuth: false },
-      'test',
-    );
-    productKey = product.productKey;
+    fixture = await openRegistryFixture('edgehub-status-');
+    ({ registry, productKey } = fixture);
   });
   afterAll(async () => {
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
+    await fixture?.close();
   });
 
   const newDevice = (deviceKey: string) =>

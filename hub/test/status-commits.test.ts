@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'aedes';
 import { open } from 'lmdb';
@@ -8,10 +5,9 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceLifecycle } from '../src/broker/lifecycle.js';
 import type { DeviceRecord } from '../src/registry/records.js';
-import { openRegistry, type Registry } from '../src/registry/registry.js';
+import type { Registry } from '../src/registry/registry.js';
 import { SessionRegistry, type DeviceSession } from '../src/sessions/sessions.js';
-import { openEmbeddedStore } from '../src/store/embedded/store.js';
-import type { Store } from '../src/store/port.js';
+import { openRegistryFixture, type RegistryFixture } from './support/registry-fixture.js';
 
 /**
  * Device status writes are group-committed (hub/src/registry/status-commits.ts): writes of one
@@ -20,28 +16,21 @@ import type { Store } from '../src/store/port.js';
  * another process (or the hub after a restart) would read it.
  */
 describe('device status writes: group commit', () => {
-  let dir: string;
+  let fixture: RegistryFixture;
   let path: string;
-  let store: Store;
   let registry: Registry;
   let productKey: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'edgehub-status-commits-'));
-    path = join(dir, 'registry');
-    store = await openEmbeddedStore({ path });
     // A window far longer than the test takes to issue its writes: what shares a commit is certain, not timing.
-    registry = await openRegistry(store, undefined, { cacheRecords: true, statusCommits: { windowMs: 1_000, maxBatch: 500 } });
-    const product = await registry.products.create(
-      'org1',
-      { productName: { defaultValue: 'p' }, productType: 'Device', dataFormat: 'Json', biDirectionalAuth: false },
-      'test',
-    );
-    productKey = product.productKey;
+    fixture = await openRegistryFixture('edgehub-status-commits-', {
+      cacheRecords: true,
+      statusCommits: { windowMs: 1_000, maxBatch: 500 },
+    });
+    ({ path, registry, productKey } = fixture);
   });
   afterAll(async () => {
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
+    await fixture?.close();
   });
 
   /** The committed state: the environment's last transaction and a device's record, as a fresh reader sees them. */

@@ -15,6 +15,8 @@ const event = (i: number): StreamEvent => ({
   measurepoints: { seq: { value: i } },
 });
 const TOPIC = 'org/o1/devices/pk/dk/measurepoints';
+/** The `time` of a delivered stream event (each test's events are numbered by it). */
+const timeOf = (p: AedesPublishPacket): number => (JSON.parse(Buffer.from(p.payload).toString('utf8')) as { time: number }).time;
 
 /**
  * The application stream over aedes' in-process fan-out (hub/src/stream/stream-hub.ts): a burst
@@ -53,7 +55,7 @@ describe('StreamHub', () => {
     const stream = new StreamHub(broker, pino({ level: 'silent' }), { localFanOut: true });
     const seen: number[] = [];
     const deliver = (p: AedesPublishPacket, cb: () => void) => {
-      seen.push((JSON.parse(Buffer.from(p.payload).toString('utf8')) as { time: number }).time);
+      seen.push(timeOf(p));
       setImmediate(cb);
     };
     await new Promise<void>((resolve) => broker!.subscribe(TOPIC, deliver, () => resolve()));
@@ -91,7 +93,7 @@ describe('StreamHub', () => {
     const stream = new StreamHub(broker, pino({ level: 'silent' }), { localFanOut: true });
     const times: number[] = [];
     const deliver = (p: AedesPublishPacket, cb: () => void) => {
-      times.push((JSON.parse(Buffer.from(p.payload).toString('utf8')) as { time: number }).time);
+      times.push(timeOf(p));
       cb();
     };
     const settle = async () => {
