@@ -147,6 +147,45 @@ export const redactPaths = [
 export async function openHub(config: HubConfig, clock: () => number = Date.now): Promise<Hub> {
   const log = pino({ level: config.logLevel, redact: { paths: redactPaths, censor: '[redacted]' } });
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const bound = { http: `http://${config.http.host}:${config.http.port}` };
+  const publicBaseUrl = () => config.publicBaseUrl ?? bound.http;
+  const certLog = log.child({ component: 'certificates' });
+  // Begun first and awaited where the broker needs it: a first start generates the embedded CA's key
+  // pairs on libuv's thread pool while this thread opens the stores (docs/BENCHMARKS.md, "Start-up").
+  // Nothing listens before both are done; a failure of either still fails the start with its error.
+  const certificatesOpening =
+    config.certificateService === 'off'
+      ? undefined
+      : openHubCertificates({
+          dataDir: config.dataDir,
+          mode: config.certificateService,
+          publicBaseUrl,
+          log: certLog,
+          supersededGraceHours: config.certificateSupersededGraceHours,
+        });
+  // Its failure is reported where it is awaited; if an earlier step fails first, that step's error is the one.
+  certificatesOpening?.catch(() => undefined);
+  try {
+    return await wireHub(config, clock, { log, certLog, bound, publicBaseUrl, certificatesOpening });
+  } catch (err) {
+    // A start that fails does not keep the certificate service (and its store's lock) open behind it.
+    await certificatesOpening?.then((c) => c.close()).catch(() => undefined);
+    throw err;
+  }
+}
+
+interface EarlyParts {
+  log: Logger;
+  certLog: Logger;
+  /** The HTTP address once bound: the default public base URL. */
+  bound: { http: string };
+  publicBaseUrl: () => string;
+  certificatesOpening: Promise<HubCertificates> | undefined;
+}
+
+/** The rest of openHub, with the certificate service on its way. */
+async function wireHub(config: HubConfig, clock: () => number, early: EarlyParts): Promise<Hub> {
+  const { log, certLog, bound, publicBaseUrl, certificatesOpening } = early;
   const storeConfig: Parameters<typeof openStore>[0] = { dataDir: config.dataDir, mongodbDbName: config.mongodbDbName };
   if (config.mongodbUrl) storeConfig.mongodbUrl = config.mongodbUrl;
   const store = await openStore(storeConfig);
@@ -167,31 +206,6 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     cacheRecords,
   );
   const { credentialsPath } = await bootstrap(registry, config.dataDir, log);
-  let boundHttp = `http://${config.http.host}:${config.http.port}`;
-  const publicBaseUrl = () => config.publicBaseUrl ?? boundHttp;
-  const certLog = log.child({ component: 'certificates' });
-  const certificates =
-    config.certificateService === 'off'
-      ? undefined
-      : await openHubCertificates({
-          dataDir: config.dataDir,
-          mode: config.certificateService,
-          publicBaseUrl,
-          log: certLog,
-          supersededGraceHours: config.certificateSupersededGraceHours,
-        });
-  if (!certificates) certLog.warn('certificate service off: no certificate API and no mutual TLS (a cluster needs HUB_CERT_SERVICE_URL)');
-  const clientCertificates = certificates ? await clientCertificatePolicy(certificates, certLog) : undefined;
-  const unwatchDeleted = certificates ? revokeCertificatesOfDeletedDevices(registry.events, certificates.ops, certLog) : () => undefined;
-  const rotation =
-    certificates && config.role !== 'worker' && config.certificateRotationDays > 0
-      ? startRotationJob(certificates.ops, {
-          withinDays: config.certificateRotationDays,
-          intervalMs: 6 * 3_600_000,
-          log: certLog,
-          policy: registryRenewalPolicy(registry),
-        })
-      : undefined;
   // Sources are bound late: the metrics exist before the broker and the command core they read.
   let sources: { connections: () => number; queueDepth: () => Promise<number> } = { connections: () => 0, queueDepth: async () => 0 };
   const metrics = new HubMetrics({ connections: () => sources.connections(), queueDepth: () => sources.queueDepth() });
@@ -251,6 +265,19 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
     log.child({ component: 'ota' }),
     clock,
   );
+  const certificates = await certificatesOpening;
+  if (!certificates) certLog.warn('certificate service off: no certificate API and no mutual TLS (a cluster needs HUB_CERT_SERVICE_URL)');
+  const clientCertificates = certificates ? await clientCertificatePolicy(certificates, certLog) : undefined;
+  const unwatchDeleted = certificates ? revokeCertificatesOfDeletedDevices(registry.events, certificates.ops, certLog) : () => undefined;
+  const rotation =
+    certificates && config.role !== 'worker' && config.certificateRotationDays > 0
+      ? startRotationJob(certificates.ops, {
+          withinDays: config.certificateRotationDays,
+          intervalMs: 6 * 3_600_000,
+          log: certLog,
+          policy: registryRenewalPolicy(registry),
+        })
+      : undefined;
   const handlers = { ...upstreamHandlers, ...deviceLogHandlers(deviceLogs), ...otaHandlers(ota) };
   const broker = await createBroker({
     registry,
@@ -456,7 +483,7 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
       await api.listen({ host: config.http.host, port: config.http.port });
       const httpAddr = api.server.address() as AddressInfo;
       const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-      boundHttp = `http://${host.includes(':') ? `[${host}]` : host}:${httpAddr.port}`;
+      bound.http = `http://${host.includes(':') ? `[${host}]` : host}:${httpAddr.port}`;
       // A manager node serves the management REST only; its broker instance still joins the
       // cluster's fan-out (for SSE) without accepting devices.
       if (config.role === 'manager') return { http: api.server.address() as AddressInfo };

@@ -33,7 +33,10 @@ export async function generateCaFiles(
   const notAfter = new Date(notBefore);
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + o.rootValidityYears);
 
-  const rootKeys = await generateKeyPair('rsa');
+  // The three key pairs are independent: OpenSSL makes them at the same time on libuv's thread
+  // pool (two RSA prime searches on two cores instead of one after the other, docs/BENCHMARKS.md,
+  // "Start-up"). Only the signatures have an order: the root's own first, then the issuing CAs'.
+  const [rootKeys, rsaKeys, eccKeys] = await Promise.all([generateKeyPair('rsa'), generateKeyPair('rsa'), generateKeyPair('ec')]);
   const rootSki = await x509.SubjectKeyIdentifierExtension.create(rootKeys.publicKey);
   const root = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(127).serialHex,
@@ -49,26 +52,25 @@ export async function generateCaFiles(
       new x509.AuthorityKeyIdentifierExtension(rootSki.keyId),
     ],
   });
-  await writeDurable(join(dir, 'root.key'), await privateKeyToPem(rootKeys.privateKey), 0o600);
-  await writeDurable(join(dir, 'root.crt'), root.toString('pem') + '\n', 0o644);
+  const issuing = (authority: 'RSA' | 'ECC', keys: KeyPair) =>
+    issuingCertificate(keys, rootKeys.privateKey, root, rootSki.keyId, caName(o.subject, names[authority]), notBefore, notAfter);
+  const [rsaCert, eccCert] = await Promise.all([issuing('RSA', rsaKeys), issuing('ECC', eccKeys)]);
+  // Each file is written durably on its own; the caller renames the whole directory into place only
+  // after all of them (authority.ts), so the order of these writes is not visible to anyone. All
+  // writes end before a failure is reported: the caller then removes the directory, and no write
+  // may still be creating files in it.
+  const writes = await Promise.allSettled([
+    writeKeyAndCert(dir, 'root', rootKeys, root),
+    writeKeyAndCert(dir, 'RSA', rsaKeys, rsaCert),
+    writeKeyAndCert(dir, 'ECC', eccKeys, eccCert),
+  ]);
+  for (const w of writes) if (w.status === 'rejected') throw w.reason;
+}
 
-  for (const [authority, keyType] of [
-    ['RSA', 'rsa'],
-    ['ECC', 'ec'],
-  ] as const) {
-    const keys = await generateKeyPair(keyType);
-    const cert = await issuingCertificate(
-      keys,
-      rootKeys.privateKey,
-      root,
-      rootSki.keyId,
-      caName(o.subject, names[authority]),
-      notBefore,
-      notAfter,
-    );
-    await writeDurable(join(dir, `${authority}.key`), await privateKeyToPem(keys.privateKey), 0o600);
-    await writeDurable(join(dir, `${authority}.crt`), cert.toString('pem') + '\n', 0o644);
-  }
+/** `<name>.key` (private, 0600) and `<name>.crt`. */
+async function writeKeyAndCert(dir: string, name: string, keys: KeyPair, cert: x509.X509Certificate): Promise<void> {
+  await writeDurable(join(dir, `${name}.key`), await privateKeyToPem(keys.privateKey), 0o600);
+  await writeDurable(join(dir, `${name}.crt`), cert.toString('pem') + '\n', 0o644);
 }
 
 async function issuingCertificate(

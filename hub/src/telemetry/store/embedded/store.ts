@@ -24,7 +24,7 @@
  * is all head: it reads unchanged, and is moved into blocks in the background after opening.
  */
 import { chmod, mkdir } from 'node:fs/promises';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type RootDatabase } from 'lmdb';
 import type {
   EventHistoryQuery,
   EventInput,
@@ -111,14 +111,18 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
   await mkdir(options.path, { recursive: true, mode: 0o700 });
   await chmod(options.path, 0o700);
   const root: RootDatabase = open({ path: options.path, maxDbs: 16, overlappingSync: false, mapSize: MAP_SIZE });
-  // msgpack keeps any JSON value (numbers, strings, arrays, objects, null) compact and exact.
-  const samples: Database<HeadValue, SeriesKey> = root.openDB({ name: 'samples', encoding: 'msgpack' });
-  const blocks: Database<Buffer, BlockKey> = root.openDB({ name: 'blocks', encoding: 'binary' });
-  const ages: Database<AgeValue, AgeKey> = root.openDB({ name: 'ages', encoding: 'msgpack' });
-  const events: Database<EventValue, SeriesKey> = root.openDB({ name: 'events', encoding: 'msgpack' });
-  const eventAges: Database<null, EventAgeKey> = root.openDB({ name: 'eventAges', encoding: 'msgpack' });
-  const latest: Database<LatestValue, LatestKey> = root.openDB({ name: 'latest', encoding: 'msgpack' });
-  const meta: Database<number, string> = root.openDB({ name: 'meta', encoding: 'msgpack' });
+  // msgpack keeps any JSON value (numbers, strings, arrays, objects, null) compact and exact. The
+  // sub-databases are opened in one write transaction: outside of one, each `openDB` is a commit
+  // and a sync of its own, and on a first start each creates its database (docs/BENCHMARKS.md, "Start-up").
+  const { samples, blocks, ages, events, eventAges, latest, meta } = root.transactionSync(() => ({
+    samples: root.openDB<HeadValue, SeriesKey>({ name: 'samples', encoding: 'msgpack' }),
+    blocks: root.openDB<Buffer, BlockKey>({ name: 'blocks', encoding: 'binary' }),
+    ages: root.openDB<AgeValue, AgeKey>({ name: 'ages', encoding: 'msgpack' }),
+    events: root.openDB<EventValue, SeriesKey>({ name: 'events', encoding: 'msgpack' }),
+    eventAges: root.openDB<null, EventAgeKey>({ name: 'eventAges', encoding: 'msgpack' }),
+    latest: root.openDB<LatestValue, LatestKey>({ name: 'latest', encoding: 'msgpack' }),
+    meta: root.openDB<number, string>({ name: 'meta', encoding: 'msgpack' }),
+  }));
   const dbs: SeriesDbs = { samples, blocks, ages };
   let closed = false;
   let pruning: Promise<number> | undefined;
