@@ -4,7 +4,10 @@
  *
  *  1. End-to-end latency device → application on the MQTT stream, at fixed aggregate rates
  *     (test/bench/cluster-latency.ts): one node without Redis, against the cluster with the devices
- *     on node 1 and the application on node 1 (same node) or on node 2 (across Redis).
+ *     on node 1 and the application on node 1 (same node) or on node 2 (across Redis). Its two
+ *     peers at each rate, on the ingesting node's CPU while the hubs idle: the engine alone (LMDB,
+ *     test/bench/lmdb-pace.ts) and the broker alone (bare aedes with the same generator,
+ *     test/bench/cluster-broker.ts; BENCH_PROFILE=<dir> profiles it).
  *  2. Fan-in throughput, QoS 1 closed loop (test/bench/mqtt-loadgen.ts, signed CONNECTs): one node
  *     alone (no Redis), node 1 of the cluster alone, and the same load split over both nodes.
  *
@@ -20,6 +23,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { streamTopics, topics } from '@edgehub/shared';
 import { connectPassword, provision, type ProvisionedDevice } from '../src/index.js';
+import { startLatencyBroker } from './cluster-broker.js';
 import type { LatencyJob, LatencyResult } from './cluster-latency.js';
 import { snapshotCpu, usageBetween } from './cluster-cpu.js';
 import {
@@ -38,6 +42,7 @@ import {
   renderClusterSection,
   sourceRevision,
   writeClusterSection,
+  type BrokerRun,
   type ClusterBenchResults,
   type FanInConfigName,
   type FanInRun,
@@ -215,6 +220,61 @@ async function engineRun(rate: number, dir: string): Promise<LmdbPaceResult> {
   return r;
 }
 
+/**
+ * The second peer of the latency rows: bare aedes (the broker the hub is built on) at `rate`,
+ * pinned to the ingesting node's CPU as the hub node is, the same devices (the same signed CONNECT
+ * frames, which bare aedes accepts without checking) posting the same bodies at the same pace
+ * through the same generator on the other CPU, and one application subscribed to exactly the
+ * devices' publish topics: bare aedes forwards each device's PUBLISH itself (no `_reply`, no
+ * stream event, no store). Started for this run and stopped after it, while the hubs idle.
+ */
+async function brokerRun(rate: number, fleet: Fleet, clkTck: number): Promise<Omit<BrokerRun, 'round'>> {
+  const c = clusterConfig;
+  const broker = await startLatencyBroker(c.ingestCpu);
+  try {
+    const ts = String(Date.now());
+    const devices = fleet.latency.map((d) => ({ ...signedConnect(d, ts), topic: topics.measurepointPost(d.productKey, d.deviceKey) }));
+    const job: LatencyJob = {
+      kind: 'latency',
+      devicePort: broker.port,
+      devices,
+      apps: [
+        {
+          name: 'broker',
+          port: broker.port,
+          connect: { clientId: 'bench-app', username: 'bench-app', password: 'unchecked' },
+          filters: devices.map((d) => d.topic),
+        },
+      ],
+      receives: 'post',
+      rate,
+      qos: c.latencyQos,
+      warmupMs: c.latencyWarmupMs,
+      measureMs: c.latencyMeasureMs,
+      drainMs: c.drainMs,
+      deadlineMs: c.latencyWarmupMs + c.latencyMeasureMs + c.drainMs + 30_000,
+      pids: { broker: broker.pid },
+      clkTck,
+    };
+    const result = await runChildJob<LatencyResult>('cluster-latency.ts', job, { cpu: c.otherCpu, killAfterMs: job.deadlineMs + 15_000 });
+    if (result.replies + result.badReplies > 0)
+      throw new Error(
+        `broker alone at ${rate}/s: the devices received ${result.replies + result.badReplies} messages (bare aedes sends no replies)`,
+      );
+    const a = result.apps[0]!;
+    const cpu = result.cpu.procs['broker'];
+    const perPost = (n: number | undefined) => ((n ?? NaN) / result.achievedRate) * 1e6;
+    log(
+      `broker alone (bare ${broker.version}, same devices and pace) ${rate}/s: p50 ${fix(a.latency.p50)} ms, p90 ${fix(a.latency.p90)} ms, p99 ${fix(a.latency.p99)} ms, max ${fix(a.latency.max, 1)} ms; ` +
+        `${a.received}/${a.expected} received, PUBACK p50 ${fix(result.ackLatency?.p50 ?? null)} / p99 ${fix(result.ackLatency?.p99 ?? null)} ms; ` +
+        `CPU ${perPost(cpu?.cores).toFixed(0)} µs per post (sys ${perPost(cpu?.system).toFixed(0)}), broker ${pct(cpu?.cores ?? NaN)} of its core, generator ${pct(result.cpu.procs['generator']?.cores ?? NaN)}, others ${pct(result.cpu.others)}`,
+    );
+    return { rate, version: broker.version, result };
+  } finally {
+    await broker.stop();
+  }
+}
+
 /** A figure of the generator's summary: NaN (nothing received) arrives as null through JSON. */
 const fix = (n: number | null, digits = 2) => (n === null || Number.isNaN(n) ? '—' : n.toFixed(digits));
 
@@ -350,6 +410,7 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
         for (const rate of c.rates) {
           await latencyRun('single', rate, fleet, single, { single: single.pid }, undefined, clkTck);
           await engineRun(rate, engineDir);
+          await brokerRun(rate, fleet, clkTck);
         }
       return undefined;
     }
@@ -368,6 +429,7 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
     );
     const latency: LatencyRun[] = [];
     const engine: LmdbPaceResult[] = [];
+    const broker: BrokerRun[] = [];
     const clusterPids = { node1: node1.pid, node2: node2.pid, redis: redis.pid };
     let turn = 0;
     for (let round = 0; round < c.latencyRounds; round++) {
@@ -381,6 +443,7 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
           latency.push({ ...run, round });
         }
         engine.push(await engineRun(rate, engineDir));
+        broker.push({ ...(await brokerRun(rate, singleFleet, clkTck)), round });
       }
     }
 
@@ -415,6 +478,7 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
       fanInBodyBytes: Buffer.byteLength(MEASUREPOINT_BODY),
       latency,
       engine,
+      broker,
       fanIn,
     };
     const section = renderClusterSection(results);
