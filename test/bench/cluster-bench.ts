@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { streamTopics, topics } from '@edgehub/shared';
 import { connectPassword, provision, type ProvisionedDevice } from '../src/index.js';
-import { startLatencyBroker } from './cluster-broker.js';
+import { startLatencyBroker, type LatencyBroker } from './cluster-broker.js';
 import type { LatencyJob, LatencyResult } from './cluster-latency.js';
 import { snapshotCpu, usageBetween } from './cluster-cpu.js';
 import {
@@ -240,52 +240,70 @@ async function engineRun(rate: number, dir: string): Promise<LmdbPaceResult> {
  * frames, which bare aedes accepts without checking) posting the same bodies at the same pace
  * through the same generator on the other CPU, and one application subscribed to exactly the
  * devices' publish topics: bare aedes forwards each device's PUBLISH itself (no `_reply`, no
- * stream event, no store). Started for this run and stopped after it, while the hubs idle.
+ * stream event, no store). The hubs idle meanwhile. `warmUp`: a run that is logged, not reported.
  */
-async function brokerRun(rate: number, fleet: Fleet, clkTck: number): Promise<Omit<BrokerRun, 'round'>> {
+async function brokerRun(
+  rate: number,
+  fleet: Fleet,
+  broker: LatencyBroker,
+  clkTck: number,
+  warmUp = false,
+): Promise<Omit<BrokerRun, 'round'>> {
   const c = clusterConfig;
-  const broker = await startLatencyBroker(c.ingestCpu);
-  try {
-    const ts = String(Date.now());
-    const devices = fleet.latency.map((d) => ({ ...signedConnect(d, ts), topic: topics.measurepointPost(d.productKey, d.deviceKey) }));
-    const job: LatencyJob = {
-      kind: 'latency',
-      devicePort: broker.port,
-      devices,
-      apps: [
-        {
-          name: 'broker',
-          port: broker.port,
-          connect: { clientId: 'bench-app', username: 'bench-app', password: 'unchecked' },
-          filters: devices.map((d) => d.topic),
-        },
-      ],
-      receives: 'post',
-      rate,
-      qos: c.latencyQos,
-      warmupMs: c.latencyWarmupMs,
-      measureMs: c.latencyMeasureMs,
-      drainMs: c.drainMs,
-      deadlineMs: c.latencyWarmupMs + c.latencyMeasureMs + c.drainMs + 30_000,
-      pids: { broker: broker.pid },
-      clkTck,
-    };
-    const result = await runChildJob<LatencyResult>('cluster-latency.ts', job, { cpu: c.otherCpu, killAfterMs: job.deadlineMs + 15_000 });
-    if (result.replies + result.badReplies > 0)
-      throw new Error(
-        `broker alone at ${rate}/s: the devices received ${result.replies + result.badReplies} messages (bare aedes sends no replies)`,
-      );
-    const a = result.apps[0]!;
-    const cpu = result.cpu.procs['broker'];
-    const perPost = (n: number | undefined) => ((n ?? NaN) / result.achievedRate) * 1e6;
-    log(
-      `broker alone (bare ${broker.version}, same devices and pace) ${rate}/s: p50 ${fix(a.latency.p50)} ms, p90 ${fix(a.latency.p90)} ms, p99 ${fix(a.latency.p99)} ms, max ${fix(a.latency.max, 1)} ms; ` +
-        `${a.received}/${a.expected} received, PUBACK p50 ${fix(result.ackLatency?.p50 ?? null)} / p99 ${fix(result.ackLatency?.p99 ?? null)} ms; ` +
-        `CPU ${perPost(cpu?.cores).toFixed(0)} µs per post (sys ${perPost(cpu?.system).toFixed(0)}), broker ${pct(cpu?.cores ?? NaN)} of its core, generator ${pct(result.cpu.procs['generator']?.cores ?? NaN)}, others ${pct(result.cpu.others)}`,
+  await waitUntil('bare aedes: connections of the previous run closed', () => establishedOn(broker.port) === 0, 10_000);
+  const ts = String(Date.now());
+  const devices = fleet.latency.map((d) => ({ ...signedConnect(d, ts), topic: topics.measurepointPost(d.productKey, d.deviceKey) }));
+  const job: LatencyJob = {
+    kind: 'latency',
+    devicePort: broker.port,
+    devices,
+    apps: [
+      {
+        name: 'broker',
+        port: broker.port,
+        connect: { clientId: 'bench-app', username: 'bench-app', password: 'unchecked' },
+        filters: devices.map((d) => d.topic),
+      },
+    ],
+    receives: 'post',
+    rate,
+    qos: c.latencyQos,
+    warmupMs: c.latencyWarmupMs,
+    measureMs: c.latencyMeasureMs,
+    drainMs: c.drainMs,
+    deadlineMs: c.latencyWarmupMs + c.latencyMeasureMs + c.drainMs + 30_000,
+    pids: { broker: broker.pid },
+    clkTck,
+  };
+  const result = await runChildJob<LatencyResult>('cluster-latency.ts', job, { cpu: c.otherCpu, killAfterMs: job.deadlineMs + 15_000 });
+  if (result.replies + result.badReplies > 0)
+    throw new Error(
+      `broker alone at ${rate}/s: the devices received ${result.replies + result.badReplies} messages (bare aedes sends no replies)`,
     );
-    return { rate, version: broker.version, result };
-  } finally {
+  const a = result.apps[0]!;
+  const cpu = result.cpu.procs['broker'];
+  const perPost = (n: number | undefined) => ((n ?? NaN) / result.achievedRate) * 1e6;
+  log(
+    `broker alone${warmUp ? ' (warm-up, not reported)' : ''} (bare ${broker.version}, same devices and pace) ${rate}/s: p50 ${fix(a.latency.p50)} ms, p90 ${fix(a.latency.p90)} ms, p99 ${fix(a.latency.p99)} ms, max ${fix(a.latency.max, 1)} ms; ` +
+      `${a.received}/${a.expected} received, PUBACK p50 ${fix(result.ackLatency?.p50 ?? null)} / p99 ${fix(result.ackLatency?.p99 ?? null)} ms; ` +
+      `CPU ${perPost(cpu?.cores).toFixed(0)} µs per post (sys ${perPost(cpu?.system).toFixed(0)}), broker ${pct(cpu?.cores ?? NaN)} of its core, generator ${pct(result.cpu.procs['generator']?.cores ?? NaN)}, others ${pct(result.cpu.others)}`,
+  );
+  return { rate, version: broker.version, result };
+}
+
+/**
+ * Bare aedes for the latency phase: started once, like the hub node it is compared with, and warmed
+ * with one unreported run, since a freshly started broker spends markedly more CPU per post in its
+ * first seconds (the hub node, too, has served the provisioning and earlier runs before it is measured).
+ */
+async function startWarmBroker(fleet: Fleet, clkTck: number): Promise<LatencyBroker> {
+  const broker = await startLatencyBroker(clusterConfig.ingestCpu);
+  try {
+    await brokerRun(clusterConfig.rates[0]!, fleet, broker, clkTck, true);
+    return broker;
+  } catch (err) {
     await broker.stop();
+    throw err;
   }
 }
 
@@ -412,6 +430,7 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
   const engineDir = await mkdtemp(join(tmpdir(), 'edgehub-bench-engine-'));
   const started: HubNode[] = [];
   let redis: BenchRedis | undefined;
+  let broker: LatencyBroker | undefined;
   try {
     redis = await startBenchRedis();
     pinTo(redis.pid, [c.otherCpu]);
@@ -420,11 +439,12 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
     if (LATENCY_SINGLE_ONLY) {
       // Development: the one-node latency alone, logged, nothing written (test/bench/cluster-latency.ts).
       const fleet = await provisionFleet(single);
+      broker = await startWarmBroker(fleet, clkTck);
       for (let round = 0; round < c.latencyRounds; round++)
         for (const rate of c.rates) {
           await latencyRun('single', rate, fleet, single, { single: single.pid }, undefined, clkTck);
           await engineRun(rate, engineDir);
-          await brokerRun(rate, fleet, clkTck);
+          await brokerRun(rate, fleet, broker, clkTck);
         }
       return undefined;
     }
@@ -443,7 +463,8 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
     );
     const latency: LatencyRun[] = [];
     const engine: LmdbPaceResult[] = [];
-    const broker: BrokerRun[] = [];
+    const brokerRuns: BrokerRun[] = [];
+    broker = await startWarmBroker(singleFleet, clkTck);
     const clusterPids = { node1: node1.pid, node2: node2.pid, redis: redis.pid };
     let turn = 0;
     for (let round = 0; round < c.latencyRounds; round++) {
@@ -457,9 +478,11 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
           latency.push({ ...run, round });
         }
         engine.push(await engineRun(rate, engineDir));
-        broker.push({ ...(await brokerRun(rate, singleFleet, clkTck)), round });
+        brokerRuns.push({ ...(await brokerRun(rate, singleFleet, broker, clkTck)), round });
       }
     }
+    await broker.stop();
+    broker = undefined;
 
     log(
       `fan-in: ${c.fanInPublishers} publishers, QoS 1, ${c.window} in flight each, ${c.rounds} rounds × ${FAN_IN_CONFIGS.length} configurations × ${(c.fanInWarmupMs + c.fanInMeasureMs) / 1000} s`,
@@ -492,7 +515,7 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
       fanInBodyBytes: Buffer.byteLength(MEASUREPOINT_BODY),
       latency,
       engine,
-      broker,
+      broker: brokerRuns,
       fanIn,
     };
     const section = renderClusterSection(results);
@@ -500,6 +523,7 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
     log(`wrote ${await writeClusterSection(section)}`);
     return results;
   } finally {
+    await broker?.stop().catch((err: unknown) => log(`stopping bare aedes: ${String(err)}`));
     for (const n of started.reverse()) await n.stop().catch((err: unknown) => log(`stopping ${n.name}: ${String(err)}`));
     await redis?.stop().catch((err: unknown) => log(`stopping redis: ${String(err)}`));
     await rm(singleDir, { recursive: true, force: true });

@@ -4,6 +4,7 @@
  * ingesting hub node runs on, with the Node options `npm start` gives the hub (the same V8 heap
  * settings), so that the same latency generator at the same pace measures what the MQTT work of a
  * post costs on that core: one socket read per post, the PUBACK, one delivery to the application.
+ * test/bench/cluster-bench.ts starts it once for the latency runs and warms it with one unreported run.
  *
  * Profiling: BENCH_PROFILE=<dir> runs it under `node --cpu-prof --cpu-prof-dir=<dir>`; the profile is
  * written when it stops (summary: `node --import tsx test/bench/cpu-profile-summary.ts <file>`).
