@@ -1,13 +1,19 @@
 import { ConfigError, loadConfig, type HubConfig } from './config.js';
-import { openHub } from './hub.js';
+import { openHub, VERSION } from './hub.js';
 import { portInUseMessage } from './port-in-use.js';
 import { SecretKeyError } from './secrets/secret-box.js';
+import { readStartOptions } from './start-options.js';
 
 /** The config once read: a failure to listen is then explained with the variable to change. */
 let config: HubConfig | undefined;
 
 /** `npm start`: reads the config, opens the hub on the embedded store by default, listens. */
 async function main(): Promise<void> {
+  const options = readStartOptions(process.argv, VERSION);
+  if (!options.start) {
+    process.exitCode = options.exitCode;
+    return;
+  }
   config = loadConfig();
   const hub = await openHub(config);
   const at = await hub.listen();

@@ -4,7 +4,10 @@
  *
  *  1. End-to-end latency device → application on the MQTT stream, at fixed aggregate rates
  *     (test/bench/cluster-latency.ts): one node without Redis, against the cluster with the devices
- *     on node 1 and the application on node 1 (same node) or on node 2 (across Redis).
+ *     on node 1 and the application on node 1 (same node) or on node 2 (across Redis). Its two
+ *     peers at each rate, on the ingesting node's CPU while the hubs idle: the engine alone (LMDB,
+ *     test/bench/lmdb-pace.ts) and the broker alone (bare aedes with the same generator,
+ *     test/bench/cluster-broker.ts; BENCH_PROFILE=<dir> profiles it).
  *  2. Fan-in throughput, QoS 1 closed loop (test/bench/mqtt-loadgen.ts, signed CONNECTs): one node
  *     alone (no Redis), node 1 of the cluster alone, and the same load split over both nodes.
  *
@@ -20,6 +23,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { streamTopics, topics } from '@edgehub/shared';
 import { connectPassword, provision, type ProvisionedDevice } from '../src/index.js';
+import { startLatencyBroker, type LatencyBroker } from './cluster-broker.js';
 import type { LatencyJob, LatencyResult } from './cluster-latency.js';
 import { snapshotCpu, usageBetween } from './cluster-cpu.js';
 import {
@@ -38,6 +42,7 @@ import {
   renderClusterSection,
   sourceRevision,
   writeClusterSection,
+  type BrokerRun,
   type ClusterBenchResults,
   type FanInConfigName,
   type FanInRun,
@@ -59,6 +64,15 @@ export const clusterConfig = {
   rates: process.env.BENCH_CLUSTER_RATES ? process.env.BENCH_CLUSTER_RATES.split(',').map(Number) : [1_000, 5_000],
   latencyQos: 1 as const,
   latencyWarmupMs: 700,
+  /**
+   * The first run on a freshly started node posts this long before its window opens: the node's
+   * first seconds of posts are its JIT warm-up, on the one core it is pinned to (V8's optimizing
+   * compiler threads share that core with the event loop), and its first scavenges copy what the
+   * start left in the young generation. With 0.7 s the first window's p99 at 1,000/s was 42–56 ms
+   * against 4–5 ms in the next one; with 4 s, 8–9 ms under the same load (docs/BENCHMARKS.md,
+   * "Device → application latency: the tail"). Every later run keeps the short warm-up.
+   */
+  latencyFirstWarmupMs: 4_000,
   latencyMeasureMs: 2_500,
   drainMs: 1_000,
   /** Each latency round runs every topology at every rate; the order flips from one round to the next. */
@@ -140,6 +154,9 @@ async function waitUntil(what: string, ok: () => boolean, timeoutMs: number): Pr
   }
 }
 
+/** Nodes that have had their first latency run (and with it the long warm-up: latencyFirstWarmupMs). */
+const warmedNodes = new WeakSet<HubNode>();
+
 async function latencyRun(
   topology: LatencyTopology,
   rate: number,
@@ -152,6 +169,8 @@ async function latencyRun(
   const c = clusterConfig;
   const ts = String(Date.now());
   const orgId = fleet.node.creds.orgId;
+  const warmupMs = warmedNodes.has(fleet.node) ? c.latencyWarmupMs : c.latencyFirstWarmupMs;
+  warmedNodes.add(fleet.node);
   const job: LatencyJob = {
     kind: 'latency',
     devicePort: fleet.node.mqttPort,
@@ -166,10 +185,10 @@ async function latencyRun(
     ],
     rate,
     qos: c.latencyQos,
-    warmupMs: c.latencyWarmupMs,
+    warmupMs,
     measureMs: c.latencyMeasureMs,
     drainMs: c.drainMs,
-    deadlineMs: c.latencyWarmupMs + c.latencyMeasureMs + c.drainMs + 30_000,
+    deadlineMs: warmupMs + c.latencyMeasureMs + c.drainMs + 30_000,
     pids,
     clkTck,
   };
@@ -213,6 +232,79 @@ async function engineRun(rate: number, dir: string): Promise<LmdbPaceResult> {
       `${r.committed}/${r.posted} committed in ${r.commits} commits; CPU ${r.cpuPerPostUs.toFixed(0)} µs per post (sys ${r.sysPerPostUs.toFixed(0)})`,
   );
   return r;
+}
+
+/**
+ * The second peer of the latency rows: bare aedes (the broker the hub is built on) at `rate`,
+ * pinned to the ingesting node's CPU as the hub node is, the same devices (the same signed CONNECT
+ * frames, which bare aedes accepts without checking) posting the same bodies at the same pace
+ * through the same generator on the other CPU, and one application subscribed to exactly the
+ * devices' publish topics: bare aedes forwards each device's PUBLISH itself (no `_reply`, no
+ * stream event, no store). The hubs idle meanwhile. `warmUp`: a run that is logged, not reported.
+ */
+async function brokerRun(
+  rate: number,
+  fleet: Fleet,
+  broker: LatencyBroker,
+  clkTck: number,
+  warmUp = false,
+): Promise<Omit<BrokerRun, 'round'>> {
+  const c = clusterConfig;
+  await waitUntil('bare aedes: connections of the previous run closed', () => establishedOn(broker.port) === 0, 10_000);
+  const ts = String(Date.now());
+  const devices = fleet.latency.map((d) => ({ ...signedConnect(d, ts), topic: topics.measurepointPost(d.productKey, d.deviceKey) }));
+  const job: LatencyJob = {
+    kind: 'latency',
+    devicePort: broker.port,
+    devices,
+    apps: [
+      {
+        name: 'broker',
+        port: broker.port,
+        connect: { clientId: 'bench-app', username: 'bench-app', password: 'unchecked' },
+        filters: devices.map((d) => d.topic),
+      },
+    ],
+    receives: 'post',
+    rate,
+    qos: c.latencyQos,
+    warmupMs: c.latencyWarmupMs,
+    measureMs: c.latencyMeasureMs,
+    drainMs: c.drainMs,
+    deadlineMs: c.latencyWarmupMs + c.latencyMeasureMs + c.drainMs + 30_000,
+    pids: { broker: broker.pid },
+    clkTck,
+  };
+  const result = await runChildJob<LatencyResult>('cluster-latency.ts', job, { cpu: c.otherCpu, killAfterMs: job.deadlineMs + 15_000 });
+  if (result.replies + result.badReplies > 0)
+    throw new Error(
+      `broker alone at ${rate}/s: the devices received ${result.replies + result.badReplies} messages (bare aedes sends no replies)`,
+    );
+  const a = result.apps[0]!;
+  const cpu = result.cpu.procs['broker'];
+  const perPost = (n: number | undefined) => ((n ?? NaN) / result.achievedRate) * 1e6;
+  log(
+    `broker alone${warmUp ? ' (warm-up, not reported)' : ''} (bare ${broker.version}, same devices and pace) ${rate}/s: p50 ${fix(a.latency.p50)} ms, p90 ${fix(a.latency.p90)} ms, p99 ${fix(a.latency.p99)} ms, max ${fix(a.latency.max, 1)} ms; ` +
+      `${a.received}/${a.expected} received, PUBACK p50 ${fix(result.ackLatency?.p50 ?? null)} / p99 ${fix(result.ackLatency?.p99 ?? null)} ms; ` +
+      `CPU ${perPost(cpu?.cores).toFixed(0)} µs per post (sys ${perPost(cpu?.system).toFixed(0)}), broker ${pct(cpu?.cores ?? NaN)} of its core, generator ${pct(result.cpu.procs['generator']?.cores ?? NaN)}, others ${pct(result.cpu.others)}`,
+  );
+  return { rate, version: broker.version, result };
+}
+
+/**
+ * Bare aedes for the latency phase: started once, like the hub node it is compared with, and warmed
+ * with one unreported run, since a freshly started broker spends markedly more CPU per post in its
+ * first seconds (the hub node, too, has served the provisioning and earlier runs before it is measured).
+ */
+async function startWarmBroker(fleet: Fleet, clkTck: number): Promise<LatencyBroker> {
+  const broker = await startLatencyBroker(clusterConfig.ingestCpu);
+  try {
+    await brokerRun(clusterConfig.rates[0]!, fleet, broker, clkTck, true);
+    return broker;
+  } catch (err) {
+    await broker.stop();
+    throw err;
+  }
 }
 
 /** A figure of the generator's summary: NaN (nothing received) arrives as null through JSON. */
@@ -338,6 +430,7 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
   const engineDir = await mkdtemp(join(tmpdir(), 'edgehub-bench-engine-'));
   const started: HubNode[] = [];
   let redis: BenchRedis | undefined;
+  let broker: LatencyBroker | undefined;
   try {
     redis = await startBenchRedis();
     pinTo(redis.pid, [c.otherCpu]);
@@ -346,10 +439,12 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
     if (LATENCY_SINGLE_ONLY) {
       // Development: the one-node latency alone, logged, nothing written (test/bench/cluster-latency.ts).
       const fleet = await provisionFleet(single);
+      broker = await startWarmBroker(fleet, clkTck);
       for (let round = 0; round < c.latencyRounds; round++)
         for (const rate of c.rates) {
           await latencyRun('single', rate, fleet, single, { single: single.pid }, undefined, clkTck);
           await engineRun(rate, engineDir);
+          await brokerRun(rate, fleet, broker, clkTck);
         }
       return undefined;
     }
@@ -364,10 +459,12 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
     const idle = { channels: redis.info('stats')['pubsub_channels'] ?? '?', patterns: redis.info('stats')['pubsub_patterns'] ?? '?' };
 
     log(
-      `latency: ${c.latencyDevices} devices at ${c.rates.join(' and ')} posts/s, QoS ${c.latencyQos}, ${c.latencyRounds} rounds × ${LATENCY_TOPOLOGIES.length} topologies, ${c.latencyWarmupMs / 1000} s warm-up + ${c.latencyMeasureMs / 1000} s`,
+      `latency: ${c.latencyDevices} devices at ${c.rates.join(' and ')} posts/s, QoS ${c.latencyQos}, ${c.latencyRounds} rounds × ${LATENCY_TOPOLOGIES.length} topologies, ${c.latencyWarmupMs / 1000} s warm-up (${c.latencyFirstWarmupMs / 1000} s in a node's first run) + ${c.latencyMeasureMs / 1000} s`,
     );
     const latency: LatencyRun[] = [];
     const engine: LmdbPaceResult[] = [];
+    const brokerRuns: BrokerRun[] = [];
+    broker = await startWarmBroker(singleFleet, clkTck);
     const clusterPids = { node1: node1.pid, node2: node2.pid, redis: redis.pid };
     let turn = 0;
     for (let round = 0; round < c.latencyRounds; round++) {
@@ -381,8 +478,11 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
           latency.push({ ...run, round });
         }
         engine.push(await engineRun(rate, engineDir));
+        brokerRuns.push({ ...(await brokerRun(rate, singleFleet, broker, clkTck)), round });
       }
     }
+    await broker.stop();
+    broker = undefined;
 
     log(
       `fan-in: ${c.fanInPublishers} publishers, QoS 1, ${c.window} in flight each, ${c.rounds} rounds × ${FAN_IN_CONFIGS.length} configurations × ${(c.fanInWarmupMs + c.fanInMeasureMs) / 1000} s`,
@@ -415,6 +515,7 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
       fanInBodyBytes: Buffer.byteLength(MEASUREPOINT_BODY),
       latency,
       engine,
+      broker: brokerRuns,
       fanIn,
     };
     const section = renderClusterSection(results);
@@ -422,6 +523,7 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
     log(`wrote ${await writeClusterSection(section)}`);
     return results;
   } finally {
+    await broker?.stop().catch((err: unknown) => log(`stopping bare aedes: ${String(err)}`));
     for (const n of started.reverse()) await n.stop().catch((err: unknown) => log(`stopping ${n.name}: ${String(err)}`));
     await redis?.stop().catch((err: unknown) => log(`stopping redis: ${String(err)}`));
     await rm(singleDir, { recursive: true, force: true });

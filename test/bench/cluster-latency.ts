@@ -1,6 +1,7 @@
 /**
  * End-to-end latency generator of the `cluster` group: one child process that connects N devices
- * (signed CONNECTs, raw sockets) and one or more applications on the MQTT application stream, then
+ * (signed CONNECTs, raw sockets) and one or more applications on the MQTT application stream (or,
+ * against a bare broker, subscribed to the devices' own topics: `receives`), then
  * has the devices post `thing.measurepoint.post` at a fixed aggregate rate and times each post
  * from the write of its PUBLISH to its arrival at every application, and to its PUBACK.
  *
@@ -33,9 +34,21 @@ export interface LatencyApp {
   name: string;
   port: number;
   connect: ConnectSpec;
-  /** Exact stream topics, one per device: `org/{orgId}/devices/{pk}/{dk}/measurepoints`. */
+  /**
+   * Exact topics, one per device: the hub's stream topics `org/{orgId}/devices/{pk}/{dk}/measurepoints`,
+   * or, against a bare broker (`receives: 'post'`), the devices' own publish topics.
+   */
   filters: string[];
 }
+
+/**
+ * What the applications receive for each post: the hub's stream event (`measurepoints.seq.value`,
+ * `time`), or the device's own PUBLISH forwarded as it is by a bare broker (`params.measurepoints.seq`,
+ * `params.time`): the broker peer of the latency rows (test/bench/cluster-broker.ts). A bare broker
+ * sends the devices no `_reply`; nothing here waits for replies (they are only counted), so its
+ * runs report 0 replies and 0 bad ones.
+ */
+export type LatencyDelivery = 'stream' | 'post';
 
 export interface LatencyJob {
   kind: 'latency';
@@ -51,6 +64,8 @@ export interface LatencyJob {
   /** After the window: how long to wait for posts still in flight. */
   drainMs: number;
   deadlineMs: number;
+  /** Default 'stream' (a hub). */
+  receives?: LatencyDelivery;
   /** Processes whose CPU is sampled over the window (hub nodes, Redis); this generator is added as `generator`. */
   pids: Record<string, number>;
   clkTck: number;
@@ -139,8 +154,24 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 interface StreamPayload {
-  time?: number;
+  time?: unknown;
   measurepoints?: { seq?: { value?: unknown } };
+}
+
+interface PostPayload {
+  params?: { time?: unknown; measurepoints?: { seq?: unknown } };
+}
+
+/** The posted sequence number and the payload's `time` of what an application received, as `receives` says it looks. */
+function readDelivery(payload: Buffer, receives: LatencyDelivery): { posted: unknown; time: unknown } {
+  const parsed: unknown = JSON.parse(payload.toString('utf8'));
+  if (typeof parsed !== 'object' || parsed === null) return { posted: undefined, time: undefined };
+  if (receives === 'post') {
+    const params = (parsed as PostPayload).params;
+    return { posted: params?.measurepoints?.seq, time: params?.time };
+  }
+  const ev = parsed as StreamPayload;
+  return { posted: ev.measurepoints?.seq?.value, time: ev.time };
 }
 
 async function run(job: LatencyJob): Promise<LatencyResult> {
@@ -149,6 +180,7 @@ async function run(job: LatencyJob): Promise<LatencyResult> {
   const sentAt = new Float64Array(capacity);
   const ackedAt = new Float64Array(capacity).fill(NaN);
   const idToSeq = new Int32Array(ID_SPAN + 1).fill(-1);
+  const receives = job.receives ?? 'stream';
   let replies = 0;
   let badReplies = 0;
   let firstInWindow = -1;
@@ -171,8 +203,7 @@ async function run(job: LatencyJob): Promise<LatencyResult> {
         if (p.cmd === 'publish') {
           const t = now();
           const wall = Date.now();
-          const ev = JSON.parse(Buffer.from(p.payload).toString('utf8')) as StreamPayload;
-          const posted = ev.measurepoints?.seq?.value;
+          const { posted, time } = readDelivery(Buffer.from(p.payload), receives);
           // Only this run's posts: a node still working off a backlog can stream an earlier run's
           // posts to this run's application, whose bare sequence numbers would match ours.
           if (typeof posted !== 'number') return;
@@ -183,7 +214,7 @@ async function run(job: LatencyJob): Promise<LatencyResult> {
             return;
           }
           arrived[seq] = t;
-          if (inWindow(seq) && typeof ev.time === 'number') byTime.push(wall - ev.time);
+          if (inWindow(seq) && typeof time === 'number') byTime.push(wall - time);
         } else if (p.cmd === 'connack') connack(p.returnCode ?? -1);
         else if (p.cmd === 'suback') suback(p.granted.map((g) => (typeof g === 'number' ? g : -1)));
       });

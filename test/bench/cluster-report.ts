@@ -33,6 +33,16 @@ export interface LatencyRun {
   diskSync?: LatencySummary;
 }
 
+/** The broker peer of the latency rows at one rate in one round (test/bench/cluster-broker.ts). */
+export interface BrokerRun {
+  rate: number;
+  round: number;
+  /** `aedes <version>` as the peer printed it. */
+  version: string;
+  /** The latency generator's result against bare aedes; its CPU sample names the broker `broker`. */
+  result: LatencyResult;
+}
+
 export interface FanInRun {
   config: FanInConfigName;
   round: number;
@@ -68,6 +78,8 @@ export interface ClusterBenchResults {
   latency: LatencyRun[];
   /** The engine alone at each rate (test/bench/lmdb-pace.ts), one run per rate and round. */
   engine?: LmdbPaceResult[];
+  /** Bare aedes alone at each rate (test/bench/cluster-broker.ts), one run per rate and round. */
+  broker?: BrokerRun[];
   fanIn: FanInRun[];
 }
 
@@ -248,6 +260,76 @@ function engineTable(r: ClusterBenchResults, rates: readonly number[]): string[]
   ];
 }
 
+/** µs of one process's CPU per post achieved in a latency run, and its system part. */
+function perPost(x: LatencyResult, proc: string): { us: number; sys: number } {
+  const u = x.cpu.procs[proc];
+  return { us: ((u?.cores ?? NaN) / x.achievedRate) * 1e6, sys: ((u?.system ?? NaN) / x.achievedRate) * 1e6 };
+}
+
+/**
+ * The second peer of the latency rows: bare aedes alone at the same pace with the same generator
+ * (test/bench/cluster-broker.ts), medians of its runs, beside the one-node hub's; then both
+ * floors' CPU per post added up against the node's.
+ */
+function brokerTable(r: ClusterBenchResults, rates: readonly number[]): string[] {
+  const c = r.config;
+  const hubRuns = (rate: number) => r.latency.filter((x) => x.topology === 'single' && x.rate === rate && x.result.apps[0]);
+  const rows = rates.flatMap((rate) => {
+    const runs = (r.broker ?? []).filter((x) => x.rate === rate && x.result.apps[0]);
+    const hub = hubRuns(rate);
+    if (runs.length === 0 || hub.length === 0) return [];
+    const m = (f: (x: LatencyResult) => number) => median(runs.map((x) => f(x.result)));
+    const h = (f: (x: LatencyResult) => number) => median(hub.map((x) => f(x.result)));
+    const app = (x: LatencyResult) => x.apps[0]!;
+    return [
+      `| ${int(rate)}/s | ${int(m((x) => x.achievedRate))} | ${int(runs.reduce((a, x) => a + app(x.result).received, 0))} / ${int(runs.reduce((a, x) => a + app(x.result).expected, 0))} | ` +
+        `${ms(m((x) => app(x).latency.p50))} / ${ms(m((x) => app(x).latency.p90))} / **${ms(m((x) => app(x).latency.p99))}** / ${ms(m((x) => app(x).latency.max))} | ` +
+        `${runs.map((x) => ms(app(x.result).latency.p99)).join(', ')} | ${ms(m((x) => x.ackLatency?.p50 ?? NaN))} / ${ms(m((x) => x.ackLatency?.p99 ?? NaN))} | ` +
+        `${pct(m((x) => x.cpu.procs['broker']?.cores ?? NaN))} (${pct(m((x) => x.cpu.procs['broker']?.system ?? NaN))}) | ${int(m((x) => perPost(x, 'broker').us))} (${int(m((x) => perPost(x, 'broker').sys))}) | ` +
+        `**${ratio(h((x) => app(x).latency.p50) / m((x) => app(x).latency.p50))}** / **${ratio(h((x) => app(x).latency.p99) / m((x) => app(x).latency.p99))}** |`,
+    ];
+  });
+  if (rows.length === 0) return [];
+  const floors = rates.flatMap((rate) => {
+    const engine = (r.engine ?? []).filter((x) => x.rate === rate);
+    const broker = (r.broker ?? []).filter((x) => x.rate === rate);
+    const hub = hubRuns(rate);
+    if (engine.length === 0 || broker.length === 0 || hub.length === 0) return [];
+    const e = { us: median(engine.map((x) => x.cpuPerPostUs)), sys: median(engine.map((x) => x.sysPerPostUs)) };
+    const b = {
+      us: median(broker.map((x) => perPost(x.result, 'broker').us)),
+      sys: median(broker.map((x) => perPost(x.result, 'broker').sys)),
+    };
+    const n = { us: median(hub.map((x) => perPost(x.result, 'single').us)), sys: median(hub.map((x) => perPost(x.result, 'single').sys)) };
+    const both = e.us + b.us;
+    // Share of one core at this rate: µs per post × posts per second.
+    const core = (us: number) => pct((us * rate) / 1e6);
+    return [
+      `| ${int(rate)}/s | ${int(e.us)} (${int(e.sys)}) | ${int(b.us)} (${int(b.sys)}) | **${int(both)}** (${int(e.sys + b.sys)}), ${core(both)} of a core | ` +
+        `**${int(n.us)}** (${int(n.sys)}), ${core(n.us)} of a core | **${ratio(n.us / both)}** | ${int(n.us - both)} |`,
+    ];
+  });
+  const version = r.broker?.[0]?.version ?? 'aedes';
+  return [
+    '',
+    `**The broker alone at the same pace** (test/bench/cluster-broker.ts, the second peer of the latency rows; medians of one run per rate and round): bare ${version} (test/bench/mqtt-aedes-server.ts: the broker the hub is built on, in memory, no hooks, \`TCP_NODELAY\`), one process for all the latency runs, with the Node options \`npm start\` gives the hub, pinned to CPU ${c.ingestCpu} as the ingesting node is and warmed with one unreported run at ${int(c.rates[0]!)}/s (a freshly started process spends far more CPU per post in its first seconds), measured while the hubs idle; the same generator on CPU ${c.otherCpu} with the same ${c.latencyDevices} devices (the same signed CONNECT frames, which bare aedes accepts unchecked), bodies, rate, QoS ${c.latencyQos}, warm-up, window and drain as the one-node rows. The application subscribes at QoS 0 to exactly the devices' publish topics and receives each device's PUBLISH as bare aedes forwards it; latency is timed as above, from the write of the PUBLISH to its arrival. Per post the broker reads the PUBLISH from the device's socket, answers its PUBACK and writes one delivery to the application's socket: the MQTT work the hub does for every post too, without JSON, thing model, store commit, \`_reply\` or stream event. The broker's CPU is sampled over the window from \`/proc/<pid>/stat\` as the hub's is. \`BENCH_PROFILE=<dir>\` runs it under \`node --cpu-prof\`.`,
+    '',
+    '| Rate | posts/s achieved | received / posted in windows | latency p50 / p90 / p99 / max, ms | p99, each run | PUBACK p50 / p99, ms | broker CPU (sys) | CPU per post (system), µs | **one node ÷ broker**, p50 / p99 |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    ...(floors.length === 0
+      ? []
+      : [
+          '',
+          "**The two floors against the node's CPU per post** (medians): the engine's CPU per post (LMDB alone, the table before) plus the broker's (bare aedes alone, the table above) against the one-node hub's at the same rate. The sum adds two separate runs, each alone on the core; it is not a measurement of both jobs done together in one process (which would share one event loop, one heap and its collections). Each floor runs well below saturation, so each post pays its own socket read, PUBACK write and delivery (broker) or shares a commit with the few posts of one 1 ms tick (engine); a node near saturation reads several posts per socket read and commits more per transaction, so its CPU per post can come out below the sum. Share of a core = CPU per post × rate.",
+          '',
+          '| Rate | engine alone, µs per post (sys) | broker alone, µs per post (sys) | **both floors, summed**, µs per post (sys), share of a core | **one node**, µs per post (sys), share of a core | **one node ÷ both floors** | one node above both floors, µs per post |',
+          '|---|---:|---:|---:|---:|---:|---:|',
+          ...floors,
+        ]),
+  ];
+}
+
 /**
  * What the latency tail is made of (test/bench/latency-causes.ts), per rate and topology, medians of
  * the runs: the ingesting node's store appends (each a group of posts, from the call to the durable
@@ -336,7 +418,7 @@ export function renderClusterSection(r: ClusterBenchResults): string {
     '',
     `### Latency, device → application on the stream`,
     '',
-    `${c.latencyDevices} devices (signed CONNECT, raw sockets) post \`thing.measurepoint.post\` at QoS ${c.latencyQos} at a fixed total rate, spread evenly (post *k* is due at *k* / rate, device *k* mod ${c.latencyDevices}; a 1 ms timer writes what is due, one write per device), body \`{"id":"<k>","version":"1.0","method":"thing.measurepoint.post","params":{"measurepoints":{"temp":21.5,"seq":<k>},"time":<Date.now()>}}\`. One application (\`authtype=app\` CONNECT with the org's access key) subscribes to the ${c.latencyDevices} exact topics \`org/{orgId}/devices/{pk}/{dk}/measurepoints\` at QoS 0 (the stream's QoS). The generator (test/bench/cluster-latency.ts) is one process holding both ends, so both read the same clock: latency = arrival of the stream event at the application − write of the device's PUBLISH, per \`seq\` (\`performance.now()\`); the "by \`time\`" column is the same from the payload's \`time\` (whole ms, \`Date.now()\`), as an application elsewhere would compute it. ${c.latencyWarmupMs / 1000} s warm-up, then a ${c.latencyMeasureMs / 1000} s window; posts of the window still in flight get ${c.drainMs / 1000} s more. Posts were written up to ${ms(Math.max(...r.latency.map((x) => x.result.lateness.p99)))} ms behind their schedule (p99 of the worst run: timer granularity and the generator's own pauses); latency counts from the actual write, so lateness only makes the offered load burstier. ${c.latencyRounds} rounds, each running the three topologies one after another at each rate, the order reversed every time; medians of the runs, and each run's p50 and p99. What a post goes through before the application sees it: the hub's \`authorizePublish\`, JSON parse, the thing-model check, appending it to the telemetry store (an LMDB transaction the hub waits for: the stream hears only of durable data), then the stream publish: in-process for one node; in the cluster an mqemitter-redis \`PUBLISH\` that every node subscribed to the channel receives back from Redis (the node the devices are on as well), then delivery to the application's connection.`,
+    `${c.latencyDevices} devices (signed CONNECT, raw sockets) post \`thing.measurepoint.post\` at QoS ${c.latencyQos} at a fixed total rate, spread evenly (post *k* is due at *k* / rate, device *k* mod ${c.latencyDevices}; a 1 ms timer writes what is due, one write per device), body \`{"id":"<k>","version":"1.0","method":"thing.measurepoint.post","params":{"measurepoints":{"temp":21.5,"seq":<k>},"time":<Date.now()>}}\`. One application (\`authtype=app\` CONNECT with the org's access key) subscribes to the ${c.latencyDevices} exact topics \`org/{orgId}/devices/{pk}/{dk}/measurepoints\` at QoS 0 (the stream's QoS). The generator (test/bench/cluster-latency.ts) is one process holding both ends, so both read the same clock: latency = arrival of the stream event at the application − write of the device's PUBLISH, per \`seq\` (\`performance.now()\`); the "by \`time\`" column is the same from the payload's \`time\` (whole ms, \`Date.now()\`), as an application elsewhere would compute it. ${c.latencyWarmupMs / 1000} s warm-up (${c.latencyFirstWarmupMs / 1000} s in the first run on a freshly started node: its JIT warm-up on its one core, see "Device → application latency: the tail"), then a ${c.latencyMeasureMs / 1000} s window; posts of the window still in flight get ${c.drainMs / 1000} s more. Posts were written up to ${ms(Math.max(...r.latency.map((x) => x.result.lateness.p99)))} ms behind their schedule (p99 of the worst run: timer granularity and the generator's own pauses); latency counts from the actual write, so lateness only makes the offered load burstier. ${c.latencyRounds} rounds, each running the three topologies one after another at each rate, the order reversed every time; medians of the runs, and each run's p50 and p99. What a post goes through before the application sees it: the hub's \`authorizePublish\`, JSON parse, the thing-model check, appending it to the telemetry store (an LMDB transaction the hub waits for: the stream hears only of durable data), then the stream publish: in-process for one node; in the cluster an mqemitter-redis \`PUBLISH\` that every node subscribed to the channel receives back from Redis (the node the devices are on as well), then delivery to the application's connection.`,
     '',
     '| Rate | Topology | posts/s achieved | received / posted in windows | latency p50 / p90 / p99 / p99.9 / max, ms (medians of the runs) | p50, each run | p99, each run | by `time` p50 / p99, ms | PUBACK p50 / p99, ms | ingesting node CPU (sys) | node 2 CPU (sys) | Redis CPU (sys) | hub CPU per post, µs | generator CPU (sys) | others |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -351,6 +433,7 @@ export function renderClusterSection(r: ClusterBenchResults): string {
     '',
     ...tailTable(r, c.rates),
     ...engineTable(r, c.rates),
+    ...brokerTable(r, c.rates),
     '',
     `### Fan-in throughput: one node against a two-node cluster`,
     '',

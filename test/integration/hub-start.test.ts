@@ -1,9 +1,11 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '@edgehub/hub';
-import { i18n, spawnHub, type AdminCredentials } from '../src/index.js';
+import { i18n, repoRoot, spawnHub, type AdminCredentials } from '../src/index.js';
 
 /** `npm start` on a fresh data directory: embedded store, bootstrap admin, OpenAPI, clean stop. */
 describe('the hub binary', () => {
@@ -94,5 +96,28 @@ describe('the hub binary', () => {
 
   it('refuses a bad configuration with a message naming the variable', async () => {
     await expect(spawnHub({ HUB_DATA_DIR: dataDir, HUB_HTTP_PORT: 'eighty' }, 15_000)).rejects.toThrow(/HUB_HTTP_PORT must be an integer/);
+  });
+
+  it('answers --help and --version without starting, and refuses an unknown argument before creating anything', () => {
+    const dir = join(dataDir, 'never-created');
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, ['hub/dist/bin/hub.js', ...args], {
+        cwd: repoRoot,
+        env: { ...process.env, HUB_DATA_DIR: dir },
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+    const help = run('--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Usage: hub');
+    expect(help.stdout).toContain('docs/CONFIGURATION.md');
+    const version = run('--version');
+    expect(version.status).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const unknown = run('--port', '9000');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain("unknown option '--port'");
+    expect(run('start').status).toBe(2);
+    expect(existsSync(dir)).toBe(false);
   });
 });

@@ -20,7 +20,7 @@
  * reached the disk before the append's promise resolves, and the `_reply` waits for that
  * (docs/PERFORMANCE-NOTES.md, "Telemetry store"). A series' rows go to the head when an append
  * brings few of them, straight into its blocks when it brings many; a head that grew past
- * COMPACT_AT rows is moved into blocks after the append. A store written before blocks existed
+ * its threshold (compaction-schedule.ts) is moved into blocks after the append. A store written before blocks existed
  * is all head: it reads unchanged, and is moved into blocks in the background after opening.
  */
 import { chmod, mkdir } from 'node:fs/promises';
@@ -49,6 +49,7 @@ import {
   type SeriesDbs,
   type SeriesKey,
 } from './blocks.js';
+import { compactionThreshold } from './compaction-schedule.js';
 import type { BlockRow } from './block.js';
 import {
   checkEvent,
@@ -94,8 +95,6 @@ const PRUNE_CHUNK = 5000;
 const PRUNE_BLOCKS = 256;
 /** A series' rows in one append from which they go straight into blocks. */
 const DIRECT_ROWS = 64;
-/** Head rows of a series after which they are moved into blocks. */
-const COMPACT_AT = 256;
 /** Head rows moved per transaction when a store is opened (an older layout is all head). */
 const MIGRATE_ROWS = 8192;
 /**
@@ -127,7 +126,7 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
   let closed = false;
   let pruning: Promise<number> | undefined;
   /** Head rows per series written since open, for the compaction trigger. */
-  const headCount = new Map<string, { assetId: string; pointId: string; n: number }>();
+  const headCount = new Map<string, { assetId: string; pointId: string; n: number; at: number }>();
   const due = new Set<string>();
   let compacting: Promise<void> | undefined;
   // A failed migration leaves the data where it was, readable; the next open tries again.
@@ -186,10 +185,10 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
       });
       for (const [id, g] of bySeries) {
         if (g.rows.length >= DIRECT_ROWS) continue;
-        const c = headCount.get(id) ?? { assetId: g.assetId, pointId: g.pointId, n: 0 };
+        const c = headCount.get(id) ?? { assetId: g.assetId, pointId: g.pointId, n: 0, at: compactionThreshold(id) };
         c.n += g.rows.length;
         headCount.set(id, c);
-        if (c.n >= COMPACT_AT) due.add(id);
+        if (c.n >= c.at) due.add(id);
       }
       if (due.size > 0) compacting ??= compactDue().finally(() => (compacting = undefined));
     },
@@ -283,7 +282,7 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
   };
 
   /**
-   * Moves the head rows of the series past COMPACT_AT into their blocks, one series per
+   * Moves the head rows of the series past their thresholds into their blocks, one series per
    * transaction. A failure leaves the rows in the head, where they are still read; the next open
    * moves them.
    */
