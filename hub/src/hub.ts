@@ -34,6 +34,7 @@ import { TelemetryIngest, startRetention } from './telemetry/telemetry-ingest.js
 import { StreamHub } from './stream/stream-hub.js';
 import { HubMetrics } from './metrics.js';
 import { openHubCertificates, type HubCertificates } from './certificates/open.js';
+import { ServerCertificates } from './broker/server-certificate.js';
 import { clientCertificatePolicy } from './certificates/client-policy.js';
 import { registryRenewalPolicy, startRotationJob } from './certificates/rotation.js';
 import { revokeCertificatesOfDeletedDevices } from './certificates/device-lifecycle.js';
@@ -163,12 +164,28 @@ export async function openHub(config: HubConfig, clock: () => number = Date.now)
           log: certLog,
           supersededGraceHours: config.certificateSupersededGraceHours,
         });
-  // Its failure is reported where it is awaited; if an earlier step fails first, that step's error is the one.
+  // The MQTT TLS listener's certificates likewise: on a first start their key pairs are made beside
+  // the CA's, and issued once the CA is there (broker/server-certificate.ts).
+  const mqttLog = log.child({ component: 'mqtt' });
+  const { tlsCertFile, tlsKeyFile } = config.mqtt;
+  const serverCertificatesOpening = ServerCertificates.open({
+    dataDir: config.dataDir,
+    hostnames: config.mqtt.tlsHostnames,
+    ...(tlsCertFile && tlsKeyFile ? { certFile: tlsCertFile, keyFile: tlsKeyFile } : {}),
+    ...(certificatesOpening
+      ? { issuer: { issueServerCertificate: async (request) => (await certificatesOpening).ops.issueServerCertificate(request) } }
+      : {}),
+    log: (m) => mqttLog.error(m),
+  });
+  // Their failures are reported where they are awaited; if an earlier step fails first, that step's error is the one.
   certificatesOpening?.catch(() => undefined);
+  serverCertificatesOpening.catch(() => undefined);
   try {
-    return await wireHub(config, clock, { log, certLog, bound, publicBaseUrl, certificatesOpening });
+    return await wireHub(config, clock, { log, certLog, mqttLog, bound, publicBaseUrl, certificatesOpening, serverCertificatesOpening });
   } catch (err) {
-    // A start that fails does not keep the certificate service (and its store's lock) open behind it.
+    // A start that fails leaves nothing running behind it: no certificate still being written, no
+    // certificate service (and its store's lock) open.
+    await serverCertificatesOpening.catch(() => undefined);
     await certificatesOpening?.then((c) => c.close()).catch(() => undefined);
     throw err;
   }
@@ -181,11 +198,13 @@ interface EarlyParts {
   bound: { http: string };
   publicBaseUrl: () => string;
   certificatesOpening: Promise<HubCertificates> | undefined;
+  mqttLog: Logger;
+  serverCertificatesOpening: Promise<ServerCertificates>;
 }
 
 /** The rest of openHub, with the certificate service on its way. */
 async function wireHub(config: HubConfig, clock: () => number, early: EarlyParts): Promise<Hub> {
-  const { log, certLog, bound, publicBaseUrl, certificatesOpening } = early;
+  const { log, certLog, mqttLog, bound, publicBaseUrl, certificatesOpening, serverCertificatesOpening } = early;
   const storeConfig: Parameters<typeof openStore>[0] = { dataDir: config.dataDir, mongodbDbName: config.mongodbDbName };
   if (config.mongodbUrl) storeConfig.mongodbUrl = config.mongodbUrl;
   const store = await openStore(storeConfig);
@@ -282,7 +301,7 @@ async function wireHub(config: HubConfig, clock: () => number, early: EarlyParts
   const broker = await createBroker({
     registry,
     ingest: telemetry,
-    log: log.child({ component: 'mqtt' }),
+    log: mqttLog,
     config: config.mqtt,
     dataDir: config.dataDir,
     handlers,
@@ -291,7 +310,7 @@ async function wireHub(config: HubConfig, clock: () => number, early: EarlyParts
     loginLedger: tokens.ledger,
     metrics,
     ...(clientCertificates ? { clientCertificates } : {}),
-    ...(certificates ? { serverCertificateIssuer: certificates.ops } : {}),
+    serverCertificates: await serverCertificatesOpening,
     ...(config.redisUrl && throttleRedis
       ? { redisUrl: config.redisUrl, throttle: new RedisThrottle(throttleRedis, config.mqtt.throttle) }
       : {}),

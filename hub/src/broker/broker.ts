@@ -24,7 +24,7 @@ import { preConnectHook } from './hooks/pre-connect.js';
 import { DeviceLifecycle } from './lifecycle.js';
 import { openListeners, type Listeners } from './listeners.js';
 import { trustedProxies } from './proxy-protocol.js';
-import { ServerCertificates, type ServerCertificateIssuer } from './server-certificate.js';
+import type { ServerCertificates } from './server-certificate.js';
 import { ConnectThrottle, type Throttle, type ThrottleConfig } from './throttle.js';
 
 export interface MqttConfig {
@@ -67,8 +67,11 @@ export interface BrokerDeps {
   throttle?: Throttle;
   /** Mutual TLS on the TLS listener, when the certificate service is there. */
   clientCertificates?: ClientCertificatePolicy;
-  /** Issues the TLS listener's certificates from the hub's CA (server-certificate.ts); absent: self-signed. */
-  serverCertificateIssuer?: ServerCertificateIssuer;
+  /**
+   * The TLS listener's certificates (server-certificate.ts), opened by the caller: the hub begins
+   * them early in its start, so that a first start makes their keys while it makes its CA's.
+   */
+  serverCertificates: ServerCertificates;
 }
 
 export interface Broker {
@@ -102,13 +105,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
   const lifecycle = new DeviceLifecycle(registry, sessions, log, clock);
   const router = upstreamRouter(deps, sessions, lifecycle);
   const unwatchAdminChanges = watchAdminChanges({ registry, sessions, lifecycle, log });
-  const serverCertificates = await ServerCertificates.open({
-    dataDir: deps.dataDir,
-    hostnames: config.tlsHostnames,
-    ...(config.tlsCertFile && config.tlsKeyFile ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } : {}),
-    ...(deps.serverCertificateIssuer ? { issuer: deps.serverCertificateIssuer } : {}),
-    log: (m) => log.error(m),
-  });
+  const { serverCertificates } = deps;
   let listeners: Listeners | undefined;
   const ctx: HookContext = {
     deps,
