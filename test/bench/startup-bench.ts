@@ -179,18 +179,20 @@ async function restarts(cmd: string, args: string[], dataDir: string, cpuOf: Cpu
 type Summary = { totalMs: number; shares: ProfileShare[] };
 
 /**
- * The CA's key pairs as a first start creates them (certificate-service/src/authority/generate.ts:
- * the RSA-2048 root, the RSA-2048 and EC P-256 issuing CAs, one after the other), with WebCrypto
- * in this process: the part of the bootstrap that runs in OpenSSL on libuv's thread pool, which the
- * main thread's CPU profile shows as idle.
+ * The key pairs a first start makes, with WebCrypto in this process: the embedded CA's (an RSA-2048
+ * root, the RSA-2048 and EC P-256 issuing CAs: certificate-service/src/authority/generate.ts) and
+ * the MQTT TLS listener's (RSA-2048 and EC P-256: hub/src/broker/server-certificate.ts). OpenSSL
+ * makes them on libuv's thread pool, which the main thread's CPU profile shows as idle. `together`:
+ * all at once, as the bootstrap makes them now; otherwise one after the other, as it did before.
  */
-async function caKeyPairsMs(): Promise<number> {
+async function firstStartKeyPairsMs(together: boolean): Promise<number> {
   const { subtle } = globalThis.crypto;
   const rsa = { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
+  const ec = { name: 'ECDSA', namedCurve: 'P-256' };
+  const pairs = [rsa, rsa, ec, ec, rsa];
   const started = performance.now();
-  await subtle.generateKey(rsa, true, ['sign', 'verify']);
-  await subtle.generateKey(rsa, true, ['sign', 'verify']);
-  await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  if (together) await Promise.all(pairs.map((alg) => subtle.generateKey(alg, true, ['sign', 'verify'])));
+  else for (const alg of pairs) await subtle.generateKey(alg, true, ['sign', 'verify']);
   return performance.now() - started;
 }
 
@@ -255,9 +257,14 @@ export async function runStartupBenchmarks(): Promise<void> {
         await rm(fresh, { recursive: true, force: true });
       }
     }
-    log('CA key pairs alone');
-    const caKeys: number[] = [];
-    for (let i = 0; i < RESTARTS; i++) caKeys.push(await caKeyPairsMs());
+    log("the first start's key pairs alone");
+    // Alternated, so that both rows see the same load; each of 2 × RESTARTS, as a prime search takes a random time.
+    const keysInTurn: number[] = [];
+    const keysTogether: number[] = [];
+    for (let i = 0; i < 2 * RESTARTS; i++) {
+      keysInTurn.push(await firstStartKeyPairsMs(false));
+      keysTogether.push(await firstStartKeyPairsMs(true));
+    }
     log('compiled bundle without the code cache');
     const noCache = await restarts(process.execPath, ['hub/dist/bin/hub.cjs'], dataDir, 'self');
     log('source (tsx) restarts');
@@ -295,7 +302,8 @@ export async function runStartupBenchmarks(): Promise<void> {
       peer,
       npmPeer,
       bootstraps,
-      caKeys,
+      keysInTurn,
+      keysTogether,
       profiles,
       loadStart,
       loadEnd: loadavg()[0] ?? NaN,
@@ -321,7 +329,8 @@ interface Results {
   npmPeer: Start[];
   profiles: { compiled: Summary; first: Summary; source: Summary } | undefined;
   bootstraps: Start[];
-  caKeys: number[];
+  keysInTurn: number[];
+  keysTogether: number[];
   loadStart: number;
   loadEnd: number;
   seconds: number;
@@ -350,7 +359,8 @@ function render(r: Results): string {
     row('`node hub/dist/bin/hub.js`, restart (compiled, no npm; V8 code cache)', r.compiled),
     row('`node hub/dist/bin/hub.cjs`, restart (the same bundle without the code cache)', r.noCache),
     row('`node hub/dist/bin/hub.js`, each on an empty data directory (code cache present): the bootstrap', r.bootstraps),
-    `| the CA's key pairs alone (2 × RSA-2048 + EC P-256, WebCrypto, one after the other, as the bootstrap makes them) | ${r.caKeys.map(fmt).join(' / ')} | **${fmt(median(r.caKeys))}** | – | ${(median(r.caKeys) / peer).toFixed(2)}× |`,
+    keysRow('one after the other (before)', r.keysInTurn, peer),
+    keysRow("all at once (the bootstrap now: the CA begun before the stores, the server pairs beside the CA's)", r.keysTogether, peer),
     row('`node --import tsx hub/src/main.ts`, restart (before: the sources through the TypeScript loader)', r.source),
     `| the package build alone (\`node --import tsx scripts/build.ts\`: esbuild, every package; part of the \`prepare\` row) | ${fmt(r.buildMs)} | **${fmt(r.buildMs)}** | – | ${(r.buildMs / peer).toFixed(2)}× |`,
     `| the hub package alone (\`scripts/build.ts hub\`: what \`npm start\` rebuilds after an edit of the hub) | ${fmt(r.hubBuildMs)} | **${fmt(r.hubBuildMs)}** | – | ${(r.hubBuildMs / peer).toFixed(2)}× |`,
@@ -382,6 +392,11 @@ function render(r: Results): string {
   return lines.join('\n');
 }
 
+function keysRow(how: string, ms: number[], peer: number): string {
+  const name = `the first start's key pairs alone (CA: 2 × RSA-2048 + EC P-256; MQTT TLS listener: RSA-2048 + EC P-256; WebCrypto), ${how}`;
+  return `| ${name} | ${ms.map(fmt).join(' / ')} | **${fmt(median(ms))}** | – | ${(median(ms) / peer).toFixed(2)}× |`;
+}
+
 /** What was changed for this row and what is left, written under the figures on every run. */
 const notes = [
   '### What the start does, and what is left',
@@ -394,10 +409,11 @@ const notes = [
   '4. **CRLs signed on their first request** (certificate-service/src/crl.ts), not during the start of the hub (embedded CA) or the certificate service.',
   "5. **The build belongs to `npm ci`** (root package.json, `prepare`; scripts/build-if-stale.mjs `--after-install`): npm runs the root package's `prepare` script at the end of `npm ci` and `npm install`, the place npm gives a checkout's build step. It compiles every package and the console there, so the first `npm start` finds a current build and only starts (before, that start ran the whole build first: 5.71 s on a quiet machine, of which the build 2.91 s). `npm ci --ignore-scripts` skips it and the first start builds instead; the Dockerfile installs its dependencies before copying the sources, so the step finds no sources there and builds nothing (the image builds in its own later step, as before).",
   '6. **No second node process before each start** (scripts/run.mjs): `npm start` was npm running a `prestart` script (a shell and a node process that compared modification times) and then the hub. `npm start` now runs `node scripts/run.mjs hub/dist/bin/hub.js`: the same process checks the build and then imports the entry point, with `process.argv` as `node hub/dist/bin/hub.js` has it. The check reads the stamp scripts/build.ts writes per package (node_modules/.cache/edgehub-build/<package>.json: when its build began, the files esbuild read, the entry points written) and stats exactly those files, and it checks only the packages the command runs: an edit of the edge no longer rebuilds the hub before `npm start`, and an edit of the hub rebuilds the hub package alone (its own row), not all four.',
+  "7. **The first start's bootstrap overlapped, and its stores created in fewer commits** (hub/src/hub.ts, certificate-service/src/authority/generate.ts, hub/src/broker/server-certificate.ts, hub/src/store/embedded/store.ts). A first start makes five key pairs: the embedded CA's RSA-2048 root, RSA-2048 and EC P-256 issuing CAs, and the MQTT TLS listener's RSA-2048 and EC P-256 pairs. They were made one after the other, the listener's only once the broker was being built, while the main thread waited. Now the hub begins its certificate service (the CA) and the listener's certificates before it opens its stores, and awaits them just before the broker: the CA's three pairs and the listener's two are made at the same time on libuv's thread pool while the main thread opens the registry and telemetry stores; the root still signs before the issuing CAs, the listener's certificates are issued once the CA is there, nothing listens before both are done, and a start that fails on either side fails with that side's error and closes the certificate service again (hub/test/hub-start-order.test.ts). The embedded store opened each collection with one `openDB` per sub-database, and lmdb-js runs each as a write transaction of its own, which LMDB commits with a sync; then a further transaction recorded the collection's indexes. A collection is now opened in one write transaction (its sub-databases, the index check, the record when it changed), the telemetry store's seven sub-databases in one, and a collection reopened with the spec it had writes nothing: `strace -f -c -e trace=fsync,fdatasync` counts 77 syncs on a first start instead of 185, and 3 on a restart instead of 40. Same sub-databases, names and records on disk: existing data directories open unchanged (hub/test/embedded-store-open.test.ts covers a refused open leaving nothing behind). Alternating the compiled start before and after on an empty data directory, 11 runs each under load 3: median 1.57 s before, 1.24 s after; restarts 0.61 s and 0.46 s.",
   '',
   "What is left. **Restarts:** the `npm start` restart row is the compiled row plus npm: the peer-through-npm row measures what npm itself adds to any `npm start` (starting npm's own JavaScript and the shell it runs a script in), which no change in this repository can remove while the README says `npm start`; the stale check itself is a few hundred `stat` calls inside the hub's process. The compiled start is, by its profile, Node's own start-up (the peer pays the same), fastify route registration (find-my-way, avvio: a few hundred routes), loading and parsing the CA's certificates (@peculiar/x509, asn1js) for the TLS listener, and opening the embedded stores (lmdb).",
   '',
-  "**The first start after `npm ci`** differs from a restart in two ways, each with its own row: no code cache yet (the `hub.cjs` row against the `hub.js` row), and the bootstrap of an empty data directory (the empty-data-directory row against the `hub.js` restart row). The bootstrap creates the embedded stores (lmdb environments) and a new certificate authority: two RSA-2048 key pairs and one EC P-256 pair, generated one after the other (certificate-service/src/authority/generate.ts), then the server certificate. The key-pair row times that generation alone: OpenSSL's prime search on libuv's thread pool, which the main thread's profile shows as idle (the first-start profile's idle share). The first-start profile against the compiled restart's puts the rest of the difference in npm:lmdb (creating the embedded stores' environments and running their first write transactions, against a few tens of ms to open existing ones) and in compiling the bundle without a cache (node internals, (program)). Generating the three pairs at the same time, and creating the lmdb environments while they are generated, would overlap the two largest steps on the machine's two cores; that is a change to certificate-service/src and hub/src, outside this row's build scripts, and is left to them. The embedded stores' share is not their syncs: a first start makes about 185 `fsync`/`fdatasync` calls, and `strace -w -f -c -e trace=fsync,fdatasync` put their wall time together at about 0.13 s under load 6, while the first-start profile (load 6) spent about 0.6 s in lmdb's `openDB`, each collection of hub/src/store/embedded/collection.ts creating its database in a synchronous write transaction of its own.",
+  "**The first start after `npm ci`** differs from a restart in two ways, each with its own row: no code cache yet (the `hub.cjs` row against the `hub.js` row), and the bootstrap of an empty data directory (the empty-data-directory row against the `hub.js` restart row). Before item 7, in a run of this bench on this machine under load 1.8 (commit 6965313): first start 1.78 s (6.2× the peer), the bootstrap row 1.28 s against 0.49 s for a compiled restart. The bootstrap's critical path is now the key generation: the two key-pair rows time the five pairs alone, one after the other and all at once, and on two cores three RSA prime searches at once take about one and a half times one of them (each search takes a random time: 0.1–0.3 s on a quiet machine), while the main thread finishes opening the stores and then waits (the first-start profile's idle share). After the CA come loading and checking its certificates (@peculiar/x509, asn1js: the `loadCa` frames), issuing the listener's two certificates, and the same wiring and route registration as a restart. What is left of the difference is that generation, which RSA-2048 keys for the root and the RSA issuing CA need (devices verify the hub with RSA, see certificate-service/src/authority/generate.ts), and the code cache. A cache made without running the hub was measured for `npm ci`'s build step: V8's `createCachedData` right after compiling the bundle covers only the code compiled so far, the top level (1.3 MB against 3.6 MB after a start), and saved about 0.11 s of the 0.25 s that the cache written by a first start saves (9 restarts each, load 3: 0.80 s without a cache, 0.69 s with the compile-only one, 0.55 s with the full one); compiling every function eagerly (`--no-lazy`) changes V8's flags, so the runtime rejects that cache. The launcher writes the full cache only when it finds none, so a compile-only cache from `npm ci` would also have to be replaced after the first start; with the row under its target without it, it is not done.",
   '',
   "**The build** (the `prepare` row, now part of `npm ci`) is esbuild's own work: the hub's and the certificate service's bundles each compile about 1,100 npm and workspace files into one file with a source map. Building the hub's bundle by hand with and without its source map (under load 5: 1.4–1.9 s without, 2.0–3.7 s with) puts about a third of it in the map; the maps stay, because the CPU-profile summaries of every benchmark read them to name the package each compiled-in frame came from. The `prepare` row also includes the web console's Vite build and one `node --import tsx` start per builder.",
 ];
