@@ -2,6 +2,7 @@ import type { TLSSocket } from 'node:tls';
 import { parseClientId } from '@edgehub/shared';
 import type { AuthenticateError, Client } from 'aedes';
 import { authenticateApp } from '../../stream/app-auth.js';
+import { coalesceWrites } from '../../stream/coalesced-writes.js';
 import { authenticateConnect, connack } from '../authenticate.js';
 import { normalizeSerial, type PresentedCertificate } from '../client-certificates.js';
 import { appSessionId, deviceSessionId } from '../session-identity.js';
@@ -52,6 +53,8 @@ function authenticateApplication(ctx: HookContext, client: Client, clientId: str
       }
       ctx.apps.set(client, d.app);
       client.id = appSessionId(d.app.appId, parseClientId(clientId).clientId);
+      // An application receives a stream: what one turn delivers leaves in one write.
+      coalesceWrites(client.conn);
       done(null, true);
     },
     (err: unknown) => {
