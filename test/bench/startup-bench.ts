@@ -34,7 +34,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { repoRoot } from '../src/index.js';
+import { freeHubPorts, repoRoot } from '../src/index.js';
 import { summarizeProfileFile, type ProfileShare } from './cpu-profile-summary.js';
 import { describeMachine } from './machine.js';
 import { clockTicks, cpuSeconds } from './mqtt-proc.js';
@@ -65,10 +65,7 @@ async function timeStart(cmd: string, args: string[], dataDir: string, cpuOf: Cp
   const env = {
     ...process.env,
     HUB_DATA_DIR: dataDir,
-    HUB_HTTP_PORT: '0',
-    HUB_MQTT_PORT: '0',
-    HUB_MQTTS_PORT: '0',
-    HUB_MQTT_WS_PORT: '0',
+    ...freeHubPorts,
     LOG_LEVEL: 'warn',
   };
   const startedAt = performance.now();

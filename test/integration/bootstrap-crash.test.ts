@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '@edgehub/hub';
-import { repoRoot, spawnHub, type AdminCredentials } from '../src/index.js';
+import { freeHubPorts, repoRoot, spawnHub, type AdminCredentials } from '../src/index.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -26,10 +26,7 @@ async function crashAt(dataDir: string, step: string): Promise<{ signal: NodeJS.
       ...process.env,
       HUB_DATA_DIR: dataDir,
       HUB_TEST_CRASH_AT: step,
-      HUB_HTTP_PORT: '0',
-      HUB_MQTT_PORT: '0',
-      HUB_MQTTS_PORT: '0',
-      HUB_MQTT_WS_PORT: '0',
+      ...freeHubPorts,
       LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,14 +5,13 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../src/spawn-hub.js';
+import { freeHubPorts, repoRoot } from '../src/spawn-hub.js';
 
 /**
  * The entry points as a user starts them: `npm start` and `npm run demo`. A port that is taken ends
  * in one line naming the variable to change (docs/CONFIGURATION.md), and the demo stops on a SIGINT
  * sent to npm's own PID, not only to its process group.
  */
-const freePorts = { HUB_HTTP_PORT: '0', HUB_MQTT_PORT: '0', HUB_MQTTS_PORT: '0', HUB_MQTT_WS_PORT: '0' };
 
 interface Run {
   child: ChildProcess;
@@ -73,7 +72,7 @@ describe('entry points', () => {
   for (const variable of ['HUB_HTTP_PORT', 'HUB_MQTT_PORT'] as const) {
     it(`npm start on a taken ${variable} says which variable to change, without a stack trace`, async () => {
       const run = start('npm', ['start'], {
-        ...freePorts,
+        ...freeHubPorts,
         [variable]: takenPort,
         HUB_DATA_DIR: join(dir, `start-${variable}`),
         LOG_LEVEL: 'warn',
@@ -88,7 +87,7 @@ describe('entry points', () => {
   }
 
   it('npm run demo on a taken HUB_HTTP_PORT says which variable to change', async () => {
-    const run = start('npm', ['run', 'demo'], { ...freePorts, HUB_HTTP_PORT: takenPort, DEMO_DATA_DIR: join(dir, 'demo-clash') });
+    const run = start('npm', ['run', 'demo'], { ...freeHubPorts, HUB_HTTP_PORT: takenPort, DEMO_DATA_DIR: join(dir, 'demo-clash') });
     started.push(run);
     const [code] = await run.exit;
     expect(code).toBe(1);
@@ -98,7 +97,7 @@ describe('entry points', () => {
   });
 
   it('npm run demo stops on a SIGINT sent to npm alone, and leaves no process behind', async () => {
-    const run = start('npm', ['run', 'demo'], { ...freePorts, DEMO_DATA_DIR: join(dir, 'demo-sigint') });
+    const run = start('npm', ['run', 'demo'], { ...freeHubPorts, DEMO_DATA_DIR: join(dir, 'demo-sigint') });
     started.push(run);
     await printed(run, 'demo running');
     expect(process.kill(run.child.pid!, 'SIGINT')).toBe(true);

@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot, spawnHub } from '../src/index.js';
+import { freeHubPorts, repoRoot, spawnHub } from '../src/index.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -26,10 +26,7 @@ async function killWhenWritten(dataDir: string, at: RegExp): Promise<{ signal: N
     env: {
       ...process.env,
       HUB_DATA_DIR: dataDir,
-      HUB_HTTP_PORT: '0',
-      HUB_MQTT_PORT: '0',
-      HUB_MQTTS_PORT: '0',
-      HUB_MQTT_WS_PORT: '0',
+      ...freeHubPorts,
       LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],

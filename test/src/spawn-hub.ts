@@ -35,6 +35,9 @@ export function startFlags(): string[] {
   return flags;
 }
 
+/** Every listener of the hub on a port the system picks (the tests' and benches' hubs never collide). */
+export const freeHubPorts = { HUB_HTTP_PORT: '0', HUB_MQTT_PORT: '0', HUB_MQTTS_PORT: '0', HUB_MQTT_WS_PORT: '0' } as const;
+
 /**
  * Starts the real hub binary, compiled as `npm start` runs it (hub/dist/bin/hub.js, built by the
  * tests' global setup, test/src/build-dist.ts), and waits for it to print its URLs.
@@ -50,10 +53,7 @@ export async function spawnHub(env: Record<string, string>, timeoutMs = 30_000):
     cwd: repoRoot,
     env: {
       ...process.env,
-      HUB_HTTP_PORT: '0',
-      HUB_MQTT_PORT: '0',
-      HUB_MQTTS_PORT: '0',
-      HUB_MQTT_WS_PORT: '0',
+      ...freeHubPorts,
       HUB_MQTT_CONNECT_THROTTLE: 'false',
       LOG_LEVEL: 'info',
       ...env,
