@@ -8,7 +8,11 @@
  *
  * The cache is `<bundle>.v8-cache` beside the bundle. It is written (atomically: a temporary file,
  * then a rename) when there was none or V8 refused it (another build, another Node): a few seconds
- * after the start, when the start-up code is compiled, or at exit if that comes first. V8 checks
+ * after the start, when the start-up code is compiled, or at exit if that comes first. Not at an
+ * exit that ends a run which never started: a non-zero exit code (a configuration error, a taken
+ * port), or a run the bundle marked with `Symbol.for('edgehub.codeCache.skip')` on `globalThis`
+ * (`--help`, `--version`: hub/src/start-options.ts). Such a run compiles little beyond the top
+ * level, and its cache would stand, weaker, until the next build. V8 checks
  * the cache against the source and its own version and flags, and compiles from source when they
  * do not match. A folder the process may not write (a read-only image) only means no cache.
  *
@@ -57,7 +61,9 @@ if (cachedData === undefined || script.cachedDataRejected === true) {
     }
   };
   setTimeout(write, writeAfterMs).unref();
-  process.once('exit', write);
+  process.once('exit', (code) => {
+    if (code === 0 && (globalThis as Record<symbol, unknown>)[Symbol.for('edgehub.codeCache.skip')] !== true) write();
+  });
 }
 
 type CommonJsWrapper = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string) => void;

@@ -70,4 +70,17 @@ describe('the code-cache launcher', () => {
     expect(replaced.toString('latin1')).not.toContain('not a V8 code cache');
     expect(replaced.length).toBeGreaterThan(0);
   });
+
+  it('writes no cache at the exit of a run that never started: an error exit, or one the bundle marks', async () => {
+    for (const [name, body] of [
+      ['failing', 'process.exitCode = 2;'],
+      ['help', "globalThis[Symbol.for('edgehub.codeCache.skip')] = true; process.stdout.write('usage');"],
+    ] as const) {
+      await writeFile(join(dir, `${name}.cjs`), body);
+      await buildLauncher(join(dir, `${name}.js`), `${name}.cjs`);
+      const r = spawnSync(process.execPath, [join(dir, `${name}.js`)], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.status).toBe(name === 'failing' ? 2 : 0);
+      await expect(stat(join(dir, `${name}.cjs.v8-cache`))).rejects.toThrow();
+    }
+  });
 });
