@@ -11,7 +11,7 @@
  * after the start, when the start-up code is compiled, or at exit if that comes first. Not at an
  * exit that ends a run which never started: a non-zero exit code (a configuration error, a taken
  * port), or a run the bundle marked with `Symbol.for('edgehub.codeCache.skip')` on `globalThis`
- * (`--help`, `--version`: hub/src/start-options.ts). Such a run compiles little beyond the top
+ * (`--help`, `--version`: hub/src/main.ts). Such a run compiles little beyond the top
  * level, and its cache would stand, weaker, until the next build. V8 checks
  * the cache against the source and its own version and flags, and compiles from source when they
  * do not match. A folder the process may not write (a read-only image) only means no cache.

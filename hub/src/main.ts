@@ -11,6 +11,8 @@ let config: HubConfig | undefined;
 async function main(): Promise<void> {
   const options = readStartOptions(process.argv, VERSION);
   if (!options.start) {
+    // Not a start: the code-cache launcher must not keep what this run compiled (scripts/code-cache.ts).
+    (globalThis as Record<symbol, unknown>)[Symbol.for('edgehub.codeCache.skip')] = true;
     process.exitCode = options.exitCode;
     return;
   }

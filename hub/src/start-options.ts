@@ -30,8 +30,6 @@ export function readStartOptions(argv: readonly string[], version: string): Star
     return { start: true };
   } catch (err) {
     if (!(err instanceof CommanderError)) throw err;
-    // Not a start: the code-cache launcher must not keep what this run compiled (scripts/code-cache.ts).
-    (globalThis as Record<symbol, unknown>)[Symbol.for('edgehub.codeCache.skip')] = true;
     // Help and version end with code 0; every refusal is a usage error (2, as for a configuration error).
     return { start: false, exitCode: err.exitCode === 0 ? 0 : 2 };
   }
