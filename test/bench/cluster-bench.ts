@@ -159,6 +159,34 @@ async function waitUntil(what: string, ok: () => boolean, timeoutMs: number): Pr
   }
 }
 
+/**
+ * A latency job of the fleet's devices posting at `rate` to `devicePort` (their signed CONNECTs, the
+ * measurepoint post topic), the pace and window of clusterConfig; the caller adds what is received
+ * where (`apps`, `receives`) and whose CPU is sampled.
+ */
+function pacedJob(
+  fleet: Fleet,
+  devicePort: number,
+  rate: number,
+  warmupMs: number,
+  rest: Pick<LatencyJob, 'apps' | 'pids' | 'clkTck'> & Partial<Pick<LatencyJob, 'receives'>>,
+): LatencyJob {
+  const c = clusterConfig;
+  const ts = String(Date.now());
+  return {
+    kind: 'latency',
+    devicePort,
+    devices: fleet.latency.map((d) => ({ ...signedConnect(d, ts), topic: topics.measurepointPost(d.productKey, d.deviceKey) })),
+    rate,
+    qos: c.latencyQos,
+    warmupMs,
+    measureMs: c.latencyMeasureMs,
+    drainMs: c.drainMs,
+    deadlineMs: warmupMs + c.latencyMeasureMs + c.drainMs + 30_000,
+    ...rest,
+  };
+}
+
 /** Nodes that have had their first latency run (and with it the long warm-up: latencyFirstWarmupMs). */
 const warmedNodes = new WeakSet<HubNode>();
 
@@ -172,14 +200,10 @@ async function latencyRun(
   clkTck: number,
 ): Promise<Omit<LatencyRun, 'round'>> {
   const c = clusterConfig;
-  const ts = String(Date.now());
   const orgId = fleet.node.creds.orgId;
   const warmupMs = warmedNodes.has(fleet.node) ? c.latencyWarmupMs : c.latencyFirstWarmupMs;
   warmedNodes.add(fleet.node);
-  const job: LatencyJob = {
-    kind: 'latency',
-    devicePort: fleet.node.mqttPort,
-    devices: fleet.latency.map((d) => ({ ...signedConnect(d, ts), topic: topics.measurepointPost(d.productKey, d.deviceKey) })),
+  const job = pacedJob(fleet, fleet.node.mqttPort, rate, warmupMs, {
     apps: [
       {
         name: app.name,
@@ -188,15 +212,9 @@ async function latencyRun(
         filters: fleet.latency.map((d) => streamTopics.measurepoints(orgId, d.productKey, d.deviceKey)),
       },
     ],
-    rate,
-    qos: c.latencyQos,
-    warmupMs,
-    measureMs: c.latencyMeasureMs,
-    drainMs: c.drainMs,
-    deadlineMs: warmupMs + c.latencyMeasureMs + c.drainMs + 30_000,
     pids,
     clkTck,
-  };
+  });
   // The disk's own commit floor on the store's file system, then the run with the ingesting node's
   // append times, GC pauses and event-loop delay read around it (test/bench/latency-causes.ts).
   const diskSync = diskSyncLatency(fleet.node.dataDir);
@@ -256,30 +274,19 @@ async function brokerRun(
 ): Promise<Omit<BrokerRun, 'round'>> {
   const c = clusterConfig;
   await waitUntil('bare aedes: connections of the previous run closed', () => establishedOn(broker.port) === 0, 10_000);
-  const ts = String(Date.now());
-  const devices = fleet.latency.map((d) => ({ ...signedConnect(d, ts), topic: topics.measurepointPost(d.productKey, d.deviceKey) }));
-  const job: LatencyJob = {
-    kind: 'latency',
-    devicePort: broker.port,
-    devices,
+  const job = pacedJob(fleet, broker.port, rate, c.latencyWarmupMs, {
     apps: [
       {
         name: 'broker',
         port: broker.port,
         connect: { clientId: 'bench-app', username: 'bench-app', password: 'unchecked' },
-        filters: devices.map((d) => d.topic),
+        filters: fleet.latency.map((d) => topics.measurepointPost(d.productKey, d.deviceKey)),
       },
     ],
     receives: 'post',
-    rate,
-    qos: c.latencyQos,
-    warmupMs: c.latencyWarmupMs,
-    measureMs: c.latencyMeasureMs,
-    drainMs: c.drainMs,
-    deadlineMs: c.latencyWarmupMs + c.latencyMeasureMs + c.drainMs + 30_000,
     pids: { broker: broker.pid },
     clkTck,
-  };
+  });
   const result = await runChildJob<LatencyResult>('cluster-latency.ts', job, { cpu: c.otherCpu, killAfterMs: job.deadlineMs + 15_000 });
   if (result.replies + result.badReplies > 0)
     throw new Error(
