@@ -1,5 +1,6 @@
 import type { Store } from '../store/port.js';
 import { Applications } from './applications.js';
+import { CachedCollection } from './cached-collection.js';
 import { collectionSpecs } from './collections.js';
 import { Devices, type DeviceLimits } from './devices.js';
 import { RegistryEventBus } from './events.js';
@@ -8,6 +9,12 @@ import { Organizations } from './organizations.js';
 import { Products } from './products.js';
 import type { ApplicationRecord, DeviceRecord, OrganizationRecord, ProductRecord, RegistrationRecord } from './records.js';
 import { Topology, type TopologyLimits } from './topology.js';
+
+/**
+ * Device records held in memory on a single-writer hub (cached-collection.ts), read by every device
+ * REST call. About 2 KiB of heap each; past this many the cache starts over.
+ */
+const DEVICE_RECORDS_HELD = 20_000;
 
 export type RegistryLimits = DeviceLimits & TopologyLimits;
 
@@ -28,7 +35,7 @@ export interface Registry {
 
 /**
  * `cacheRecords`: keep the records every CONNECT and signed request reads in memory, dropped by
- * this process's own writes (record-cache.ts). Only for a hub that is the store's single writer;
+ * this process's own writes (record-cache.ts), device records by assetId among them (cached-collection.ts). Only for a hub that is the store's single writer;
  * off in a cluster. `statusCommits`: how device status writes are batched (status-commits.ts).
  */
 export async function openRegistry(
@@ -42,7 +49,9 @@ export async function openRegistry(
   const apps = await store.collection<ApplicationRecord>(collectionSpecs.applications);
   const regs = await store.collection<RegistrationRecord>(collectionSpecs.registrations);
   const products = await store.collection<ProductRecord>(collectionSpecs.products);
-  const devices = await store.collection<DeviceRecord>(collectionSpecs.devices);
+  const stored = await store.collection<DeviceRecord>(collectionSpecs.devices);
+  // Every repository below writes devices through this one object, so each write drops what it changed.
+  const devices = cache ? new CachedCollection(stored, collectionSpecs.devices, DEVICE_RECORDS_HELD) : stored;
   const productRepo = new Products(products, devices, cache);
   const deviceRepo = new Devices(devices, productRepo, events, limits, cache, options.statusCommits);
   return {
