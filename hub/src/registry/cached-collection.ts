@@ -70,8 +70,9 @@ export class CachedCollection<T extends object> implements Collection<T> {
   }
 }
 
+/** Freezes a decoded record and everything under it; byte arrays cannot be frozen and are left as they are. */
 function deepFreeze<V>(value: V): V {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+  if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const v of Object.values(value as object)) deepFreeze(v);
   }

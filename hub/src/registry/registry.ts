@@ -36,8 +36,9 @@ export interface Registry {
 
 /**
  * `cacheRecords`: keep the records every CONNECT and signed request reads in memory, dropped by
- * this process's own writes (record-cache.ts), device records by assetId among them (cached-collection.ts). Only for a hub that is the store's single writer;
- * off in a cluster. `statusCommits`: how device status writes are batched (status-commits.ts).
+ * this process's own writes (record-cache.ts), device records by assetId among them
+ * (cached-collection.ts). Only for a hub that is the store's single writer; off in a cluster.
+ * `statusCommits`: how device status writes are batched (status-commits.ts).
  */
 export async function openRegistry(
   store: Store,
