@@ -1,4 +1,5 @@
 import type { Collection, CollectionSpec, DuplicateKeyError, Filter, FindOptions, FindResult } from '../store/port.js';
+import { deepFreeze } from './deep-freeze.js';
 import { RecordCache } from './record-cache.js';
 
 /**
@@ -68,13 +69,4 @@ export class CachedCollection<T extends object> implements Collection<T> {
   private keyOf(doc: T): string {
     return String((doc as Record<string, unknown>)[this.spec.key]);
   }
-}
-
-/** Freezes a decoded record and everything under it; byte arrays cannot be frozen and are left as they are. */
-function deepFreeze<V>(value: V): V {
-  if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value as object)) deepFreeze(v);
-  }
-  return value;
 }

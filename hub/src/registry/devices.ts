@@ -3,6 +3,7 @@ import { DuplicateKeyError, type Collection, type Filter, type FindOptions } fro
 import type { RegistryEventBus } from './events.js';
 import { DeviceIdentities, type DeviceIdentity } from './device-lookup.js';
 import { newAssetId, newDeviceKey, newDeviceSecret } from './ids.js';
+import { deepFreeze } from './deep-freeze.js';
 import { RecordCache } from './record-cache.js';
 import { StatusCommits, defaultStatusCommits, type StatusCommitOptions } from './status-commits.js';
 import type { DeviceRecord, DeviceStatus, ProductRecord, StringI18n } from './records.js';
@@ -404,13 +405,8 @@ function checkAttributes(model: ThingModel, attrs: Record<string, unknown> | und
  * The conditions of the status writes, frozen: the embedded store compiles a frozen filter once
  * (store/embedded/collection.ts), not on every CONNECT and DISCONNECT.
  */
-const NOT_DISABLED: Filter = frozen({ status: { $ne: 'disabled' } });
-const NOT_YET_ACTIVE: Filter = frozen({ status: { $ne: 'disabled' }, activeTime: { $exists: false } });
-const ONLINE: Filter = frozen({ status: 'online' });
-
-function frozen<F extends object>(filter: F): F {
-  for (const v of Object.values(filter)) if (v !== null && typeof v === 'object') frozen(v as object);
-  return Object.freeze(filter);
-}
+const NOT_DISABLED: Filter = deepFreeze({ status: { $ne: 'disabled' } });
+const NOT_YET_ACTIVE: Filter = deepFreeze({ status: { $ne: 'disabled' }, activeTime: { $exists: false } });
+const ONLINE: Filter = deepFreeze({ status: 'online' });
 
 const tripleOf = (productKey: string, deviceKey: string) => `${productKey}\u0000${deviceKey}`;
