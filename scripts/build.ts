@@ -29,10 +29,10 @@
  *   npm run build                  (all; `npm ci` builds at its end, scripts/build-if-stale.mjs before a start when a source changed)
  *   node --import tsx scripts/build.ts hub certificate-service     (only these)
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
+import { build, transform, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 /**
@@ -179,12 +179,39 @@ async function buildPackage(pkg: string, entries: Record<string, string>): Promi
     );
   for (const out of cached) builds.push(buildLauncher(join(outdir, `${out}.js`), `${basename(out)}.cjs`).then(() => undefined));
   const metafiles = await Promise.all(builds);
+  const scripts = metafiles.flatMap((m) => Object.keys(m?.outputs ?? {}).filter((out) => /\.[cm]?js$/.test(out)));
+  await Promise.all(scripts.map((out) => latin1Comments(join(repoRoot, out))));
   // The repository's own files only: npm packages change with package-lock.json (a shared input).
   const read = new Set(sharedInputs);
   for (const m of metafiles) for (const input of Object.keys(m?.inputs ?? {})) if (!input.includes('node_modules/')) read.add(input);
   const written: BuildStamp = { startedAt, inputs: [...read].sort(), outputs: Object.keys(entries).map((out) => `${pkg}/dist/${out}.js`) };
   await mkdir(stampDir, { recursive: true });
   await writeFile(stamp, `${JSON.stringify(written, null, 1)}\n`);
+}
+
+/** A UTF-16 code unit outside Latin-1 (a character of an astral plane is two of them). */
+const beyondLatin1 = /[^\u0000-\u00ff]/g;
+
+/**
+ * V8 holds a script's source in the heap for as long as the script lives: one byte per character
+ * when every character is Latin-1, two bytes otherwise. esbuild escapes every non-ASCII character
+ * of the code it writes (its default charset), but copies comments as they are, so one "—" in a
+ * comment of a compiled-in package doubled the heap the hub's 6 MB bundle takes
+ * (docs/BENCHMARKS.md, "Start-up"). Each code unit outside Latin-1 becomes a `?`, one for one, so
+ * every line and column, and the source map with them, stay as they are. Only comments may change:
+ * stripped of comments, the file must compile to exactly the same code as before, or the build fails.
+ */
+export async function latin1Comments(file: string): Promise<boolean> {
+  const text = await readFile(file, 'utf8');
+  beyondLatin1.lastIndex = 0;
+  if (!beyondLatin1.test(text)) return false;
+  const replaced = text.replace(beyondLatin1, '?');
+  const withoutComments = (code: string) =>
+    transform(code, { loader: 'js', minifyWhitespace: true, legalComments: 'none', charset: 'utf8' }).then((r) => r.code);
+  const [before, after] = await Promise.all([withoutComments(text), withoutComments(replaced)]);
+  if (before !== after) throw new Error(`build: ${file} has a character outside Latin-1 outside its comments`);
+  await writeFile(file, replaced);
+  return true;
 }
 
 /**
