@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -45,6 +45,8 @@ export const freeHubPorts = { HUB_HTTP_PORT: '0', HUB_MQTT_PORT: '0', HUB_MQTTS_
  * For profiling and experiments (benchmarks only): BENCH_HUB_NODE_ARGS adds node options
  * (space-separated, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses) and
  * BENCH_HUB_ENTRY runs another entry point (e.g. `hub/dist/bin/hub.cjs`, without the code cache).
+ * BENCH_HUB_LOG=<prefix> also writes the hub's standard output to `<prefix>-<pid>.out`, for what V8
+ * prints there (`BENCH_HUB_NODE_ARGS=--trace-gc`, docs/BENCHMARKS.md, "Device → application latency: the tail").
  */
 export async function spawnHub(env: Record<string, string>, timeoutMs = 30_000): Promise<SpawnedHub> {
   const nodeArgs = [...startFlags(), ...(process.env.BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean)];
@@ -62,6 +64,7 @@ export async function spawnHub(env: Record<string, string>, timeoutMs = 30_000):
   });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  if (process.env.BENCH_HUB_LOG) child.stdout.pipe(createWriteStream(`${process.env.BENCH_HUB_LOG}-${child.pid}.out`));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const baseUrl = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`hub did not start in ${timeoutMs} ms:\n${out}`)), timeoutMs);
