@@ -23,6 +23,58 @@ describe('register codec', () => {
     expect(decodeRegisters(spec, words)).toBe(expected);
   });
 
+  /** The words of a float32, high word first. */
+  const wordsOf = (x: number): number[] => {
+    const b = Buffer.alloc(4);
+    b.writeFloatBE(x, 0);
+    return [b.readUInt16BE(0), b.readUInt16BE(2)];
+  };
+  /** The definition: the fewest significant digits (1–9) whose decimal reads back as the same float32. */
+  const shortest = (x: number): number => {
+    for (let digits = 1; digits <= 9; digits++) {
+      const c = Number(x.toPrecision(digits));
+      if (Math.fround(c) === x) return c;
+    }
+    return x;
+  };
+  const f32 = { fc: 3, address: 0, type: 'float32' } as const satisfies PointSpec;
+
+  it.each([
+    // Halfway between two decimals of the same length, both of which read back: toPrecision rounds
+    // away from zero, and so must a faster path.
+    [2598116.75, 2598116.8],
+    [-2598116.75, -2598116.8],
+    [-422034.125, -422034.13],
+    [0.1, 0.1],
+    [-0.001, -0.001],
+    [9999999, 9999999],
+    [16777216, 16777216],
+    [1e-7, 1e-7],
+  ])('float32 %d reads as %d', (x, expected) => {
+    expect(decodeRegisters(f32, wordsOf(x))).toBe(expected);
+  });
+
+  it('every float32 reads as its shortest decimal (random words, and decimals a device would hold)', () => {
+    const words = new Uint16Array(2);
+    let seed = 12345;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    for (let i = 0; i < 50_000; i++) {
+      words[0] = next() >>> 16;
+      words[1] = next() >>> 16;
+      const b = Buffer.alloc(4);
+      b.writeUInt16BE(words[0], 0);
+      b.writeUInt16BE(words[1], 2);
+      const x = b.readFloatBE(0);
+      const got = decodeRegisters(f32, [words[0], words[1]]);
+      if (Number.isNaN(x)) expect(got).toBeNaN();
+      else expect(got).toBe(shortest(x));
+    }
+    for (let i = 0; i < 50_000; i++) {
+      const x = Math.fround(((next() % 2_000_001) - 1_000_000) / 10 ** (i % 7));
+      expect(decodeRegisters(f32, wordsOf(x))).toBe(shortest(x));
+    }
+  });
+
   it.each<[string, PointSpec, number | boolean, number[] | boolean]>([
     ['int16 negative', { fc: 3, address: 0, type: 'int16' }, -1000, [0xfc18]],
     ['uint16 inverting scale and offset', { fc: 3, address: 0, type: 'uint16', scale: 0.1, offset: -40 }, 33.8, [738]],
