@@ -196,7 +196,7 @@ const beyondLatin1 = /[^\u0000-\u00ff]/g;
  * V8 holds a script's source in the heap for as long as the script lives: one byte per character
  * when every character is Latin-1, two bytes otherwise. esbuild escapes every non-ASCII character
  * of the code it writes (its default charset), but copies comments as they are, so one "—" in a
- * comment of a compiled-in package doubled the heap the hub's 6 MB bundle takes
+ * comment of a compiled-in package doubled the heap the source of the hub's 6 MB bundle takes
  * (docs/BENCHMARKS.md, "Start-up"). Each code unit outside Latin-1 becomes a `?`, one for one, so
  * every line and column, and the source map with them, stay as they are. Only comments may change:
  * stripped of comments, the file must compile to exactly the same code as before, or the build fails.

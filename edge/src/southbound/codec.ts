@@ -105,7 +105,7 @@ function shortestFloat32(x: number): number {
   // docs/BENCHMARKS.md, Edge runtime). For a float32 of magnitude 10^-3 to 10^7 a shortest decimal
   // has at most 12 places, so a × 10^k is exact in a double and rounding it half away from zero
   // is the rounding toPrecision does: the fewest places that read back give the same number as the
-  // fewest significant digits below (checked against it for every such float32).
+  // fewest significant digits below (checked once against it for every such float32).
   if (a >= 1e-3 && a < 1e7) {
     for (const p of POWERS_OF_TEN) {
       const c = Math.round(a * p) / p;
