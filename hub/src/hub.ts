@@ -242,7 +242,9 @@ async function wireHub(config: HubConfig, clock: () => number, early: EarlyParts
   const link = config.redisUrl
     ? await (
         await import('./cluster/redis-link.js')
-      ).openRedisLink(config.redisUrl, log.child({ component: 'cluster' }), config.nodeId, config.clusterNodeTtlMs)
+      ).openRedisLink(config.redisUrl, log.child({ component: 'cluster' }), config.nodeId, config.clusterNodeTtlMs, () =>
+        store.seeLatestCommits?.(),
+      )
     : undefined;
   // Redis is loaded only in a cluster (hub/src/cluster/ioredis.ts).
   const throttleRedis = config.redisUrl

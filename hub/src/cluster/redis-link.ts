@@ -31,12 +31,17 @@ if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) return 
  * Redis may go away: the clients reconnect by themselves, every call made meanwhile fails (and its
  * caller decides), and `onReconnect` handlers run once Redis answers again, so the node can
  * re-announce the sessions it holds (a restarted Redis has forgotten them).
+ *
+ * `beforeIncoming` runs before every message and broadcast from another node is handed on: the
+ * hub points it at its store's `seeLatestCommits`, because what another node announces (a command
+ * queued, a reply stored) it has just written to the store this node reads.
  */
 export async function openRedisLink(
   url: string,
   log: Logger,
   nodeId = `node-${randomUUID()}`,
   nodeTtlMs = DEFAULT_NODE_TTL_MS,
+  beforeIncoming: () => void = () => undefined,
 ): Promise<ClusterLink> {
   // Calls fail fast while Redis is away instead of queueing without bound.
   const cmd = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
@@ -70,6 +75,7 @@ export async function openRedisLink(
     } catch {
       return log.warn({ channel }, 'undecodable cluster message');
     }
+    beforeIncoming();
     if (channel === nodeChannel(nodeId)) for (const h of handlers) h(payload as NodeMessage);
     for (const h of broadcastHandlers.get(channel) ?? []) h(payload);
   });

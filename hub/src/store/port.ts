@@ -105,5 +105,13 @@ export interface Store {
   /** The adapter's name as shown in logs and test output: 'embedded' or 'mongodb'. */
   readonly kind: string;
   collection<T extends object>(spec: CollectionSpec): Promise<Collection<T>>;
+  /**
+   * Reads from here on see every write any process has committed so far. Called when another
+   * process says it has just written something (a cluster node's message): the embedded store
+   * reads within one turn of the event loop from the snapshot its first read took, so without this
+   * a read in the same turn as the message could miss the write the message is about. Adapters
+   * whose reads always see committed writes (MongoDB) leave it out.
+   */
+  seeLatestCommits?(): void;
   close(): Promise<void>;
 }

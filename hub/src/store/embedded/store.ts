@@ -108,6 +108,11 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
       }
       return collection as Promise<Collection<T>>;
     },
+    seeLatestCommits(): void {
+      // lmdb-js renews its read snapshot only on the first read after a timer turn (and after this
+      // process's own commits); dropping it makes the next read take a new one.
+      if (!closed) root.resetReadTxn();
+    },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
