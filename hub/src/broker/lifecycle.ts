@@ -29,6 +29,8 @@ export interface SessionOwnership {
 
 export class DeviceLifecycle extends EventEmitter<LifecycleEvents> implements SubDeviceLifecycle {
   private readonly chains = new Map<string, Promise<void>>();
+  /** The lastOnlineTime this node's own `online` write stored, per device it holds: its `offline` is conditional on it. */
+  private readonly onlineSince = new Map<string, number>();
   ownership?: SessionOwnership;
 
   constructor(
@@ -109,9 +111,18 @@ export class DeviceLifecycle extends EventEmitter<LifecycleEvents> implements Su
         if (status === 'online') {
           const seen = activated === undefined ? undefined : { productKey: device.productKey, deviceKey: device.deviceKey, activated };
           const updated = await this.registry.devices.markOnline(device.assetId, at, seen);
+          if (updated?.lastOnlineTime === at) this.onlineSince.set(device.assetId, at);
           if (updated?.activeTime === at) this.emit('activated', device, at);
         } else {
-          await this.registry.devices.markOffline(device.assetId, at);
+          // Not over a login written since by another node sharing the registry (markOffline).
+          const since = this.onlineSince.get(device.assetId);
+          this.onlineSince.delete(device.assetId);
+          const updated = await this.registry.devices.markOffline(device.assetId, at, since);
+          if (since !== undefined && !updated) {
+            // A login written since, by another node, wins: nothing to announce.
+            const now = await this.registry.devices.find({ assetId: device.assetId });
+            if (now?.status === 'online' && now.lastOnlineTime !== since) return;
+          }
         }
         this.emit(status, device, at);
       })

@@ -318,9 +318,16 @@ export class Devices {
     return this.devices.update(assetId, set, NOT_DISABLED);
   }
 
-  /** Resolves once the write has committed, in a batch with the other status writes of the moment. */
-  markOffline(assetId: string, at = Date.now()): Promise<DeviceRecord | undefined> {
-    return this.statusCommits.run(() => this.devices.update(assetId, { status: 'offline', lastOfflineTime: at }, ONLINE));
+  /**
+   * Resolves once the write has committed, in a batch with the other status writes of the moment.
+   * `onlineSince`: the lastOnlineTime the caller's own `online` write stored. When given, the device
+   * goes offline only if no login has been written since: nodes sharing one registry each write the
+   * status of the sessions they hold, and the one a device left may write later than the one it
+   * moved to (docs/ARCHITECTURE.md, "Clustering").
+   */
+  markOffline(assetId: string, at = Date.now(), onlineSince?: number): Promise<DeviceRecord | undefined> {
+    const where = onlineSince === undefined ? ONLINE : { status: 'online', lastOnlineTime: onlineSince };
+    return this.statusCommits.run(() => this.devices.update(assetId, { status: 'offline', lastOfflineTime: at }, where));
   }
 
   private newRecord(orgId: string, product: ProductRecord, input: NewDevice, by: string, now: number): DeviceRecord {
