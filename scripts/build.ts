@@ -203,9 +203,8 @@ const beyondLatin1 = /[^\u0000-\u00ff]/g;
  */
 export async function latin1Comments(file: string): Promise<boolean> {
   const text = await readFile(file, 'utf8');
-  beyondLatin1.lastIndex = 0;
-  if (!beyondLatin1.test(text)) return false;
   const replaced = text.replace(beyondLatin1, '?');
+  if (replaced === text) return false;
   const withoutComments = (code: string) =>
     transform(code, { loader: 'js', minifyWhitespace: true, legalComments: 'none', charset: 'utf8' }).then((r) => r.code);
   const [before, after] = await Promise.all([withoutComments(text), withoutComments(replaced)]);
