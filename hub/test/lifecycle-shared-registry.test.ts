@@ -28,53 +28,47 @@ describe('device lifecycle over a registry another node writes too', () => {
     await fixture?.close();
   });
 
-  const sessionOf = (assetId: string, deviceKey: string): DeviceSession => ({
-    client: { id: deviceKey } as Client,
-    device: { assetId, orgId: 'org1', productKey, deviceKey, productType: 'Device' },
-    listener: 'tcp',
-    mutualTls: false,
-    compression: 'none',
-    secureMode: '2',
-    connectedAt: 1000,
-    subDevices: new Map(),
-  });
-
-  it("a node's late offline leaves a device another node has logged in since online, and announces nothing", async () => {
+  /** A device connected through a lifecycle of this node (its clock fixed at `now`), online written. */
+  const connectedHere = async (deviceKey: string, now: number) => {
     const d = await registry.devices.create(
       'org1',
-      { productKey, deviceKey: 'moved', deviceName: { defaultValue: 'm' }, timezone: '+08:00' },
+      { productKey, deviceKey, deviceName: { defaultValue: deviceKey }, timezone: '+08:00' },
       'test',
     );
-    const lifecycle = new DeviceLifecycle(registry, new SessionRegistry(), pino({ level: 'silent' }), () => 1000);
+    const lifecycle = new DeviceLifecycle(registry, new SessionRegistry(), pino({ level: 'silent' }), () => now);
     const announced: string[] = [];
     lifecycle.on('offline', () => announced.push('offline'));
-    const session = sessionOf(d.assetId, 'moved');
+    const session: DeviceSession = {
+      client: { id: deviceKey } as Client,
+      device: { assetId: d.assetId, orgId: 'org1', productKey, deviceKey, productType: 'Device' },
+      listener: 'tcp',
+      mutualTls: false,
+      compression: 'none',
+      secureMode: '2',
+      connectedAt: now,
+      subDevices: new Map(),
+    };
     lifecycle.connected(session, false);
     await lifecycle.settled();
+    return { assetId: d.assetId, lifecycle, session, announced };
+  };
+
+  it("a node's late offline leaves a device another node has logged in since online, and announces nothing", async () => {
+    const { assetId, lifecycle, session, announced } = await connectedHere('moved', 1000);
     // The device moves: the other node writes its login…
-    await otherNode.devices.markOnline(d.assetId, 2000);
+    await otherNode.devices.markOnline(assetId, 2000);
     // …before this node's offline for the session it lost.
     lifecycle.disconnected(session);
     await lifecycle.settled();
-    expect(await registry.devices.find({ assetId: d.assetId })).toMatchObject({ status: 'online', lastOnlineTime: 2000 });
+    expect(await registry.devices.find({ assetId })).toMatchObject({ status: 'online', lastOnlineTime: 2000 });
     expect(announced).toEqual([]);
   });
 
   it('still takes a device offline when no other login was written, and announces it', async () => {
-    const d = await registry.devices.create(
-      'org1',
-      { productKey, deviceKey: 'left', deviceName: { defaultValue: 'l' }, timezone: '+08:00' },
-      'test',
-    );
-    const lifecycle = new DeviceLifecycle(registry, new SessionRegistry(), pino({ level: 'silent' }), () => 3000);
-    const announced: string[] = [];
-    lifecycle.on('offline', () => announced.push('offline'));
-    const session = sessionOf(d.assetId, 'left');
-    lifecycle.connected(session, false);
-    await lifecycle.settled();
+    const { assetId, lifecycle, session, announced } = await connectedHere('left', 3000);
     lifecycle.disconnected(session);
     await lifecycle.settled();
-    expect(await otherNode.devices.find({ assetId: d.assetId })).toMatchObject({ status: 'offline', lastOfflineTime: 3000 });
+    expect(await otherNode.devices.find({ assetId })).toMatchObject({ status: 'offline', lastOfflineTime: 3000 });
     expect(announced).toEqual(['offline']);
   });
 });
