@@ -41,11 +41,16 @@ export class ModbusLink {
   private nextAttemptAt = 0;
   private lastFailure: SouthboundError | undefined;
   private queue: Promise<unknown> = Promise.resolve();
-  /** Rejects in-flight requests the moment the connection drops instead of letting them time out. */
-  private dropped: { promise: Promise<never>; reject: (e: Error) => void } | undefined;
+  /**
+   * Fails the running request the moment the connection drops, instead of letting it time out
+   * (requests run one at a time, so there is at most one). A hook per request, not a promise kept
+   * for the connection's life and raced by every request: each race would leave a reaction on that
+   * promise holding the request's result until the connection dropped (docs/ARCHITECTURE.md, "The edge").
+   */
+  private abortRequest: ((e: Error) => void) | undefined;
+  /** Fails the running connect attempt when the link is closed. */
+  private abortConnect: ((e: Error) => void) | undefined;
   private closed = false;
-  /** Rejects when the link is closed, cutting a connect attempt short. */
-  private readonly stopped: { promise: Promise<never>; reject: (e: Error) => void } = deferredRejection();
 
   constructor(
     readonly transport: SouthTransport,
@@ -75,29 +80,30 @@ export class ModbusLink {
   request<T>(unitId: number, timeoutMs: number, what: string, op: (c: ModbusClient) => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
       const client = this.client;
-      const dropped = this.dropped;
       if (this.closed) throw new SouthboundError('stopped', `${what}: southbound stopped`);
-      if (!client || !client.isOpen || !dropped) throw new SouthboundError('disconnected', `${what}: not connected`);
+      if (!client || !client.isOpen) throw new SouthboundError('disconnected', `${what}: not connected`);
       client.setID(unitId);
       // modbus-serial's own timer also retires the transaction, so a late answer is ignored.
       client.setTimeout(timeoutMs);
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new SouthboundError('timeout', `${what}: no answer within ${timeoutMs} ms`)), timeoutMs + 50);
-      });
       try {
-        return await Promise.race([op(client), timeout, dropped.promise]);
+        return await settleFirst(
+          op(client),
+          timeoutMs + 50,
+          () => new SouthboundError('timeout', `${what}: no answer within ${timeoutMs} ms`),
+          (abort) => (this.abortRequest = abort),
+        );
       } catch (err) {
         const e = toSouthboundError(err, what);
         // A socket error leaves modbus-serial's port closed without a 'close' event.
         if (!client.isOpen) this.drop(e);
         throw e;
       } finally {
-        clearTimeout(timer);
+        forgetTransactions(client);
       }
     };
     const result = this.queue.then(run, run);
-    this.queue = result.catch(() => undefined);
+    // Only the order is kept: a `catch` alone would hand the last result on, and keep it.
+    this.queue = result.then(ignore, ignore);
     return result;
   }
 
@@ -108,7 +114,7 @@ export class ModbusLink {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.stopped.reject(new SouthboundError('stopped', `${describeTransport(this.transport)}: southbound stopped`));
+    this.abortConnect?.(new SouthboundError('stopped', `${describeTransport(this.transport)}: southbound stopped`));
     this.drop(new SouthboundError('stopped', `${describeTransport(this.transport)}: southbound stopped`));
     await this.connecting?.catch(() => undefined);
     this.drop(new SouthboundError('stopped', `${describeTransport(this.transport)}: southbound stopped`));
@@ -119,19 +125,17 @@ export class ModbusLink {
     const client = new ModbusRTU();
     // Serial port errors are re-emitted as 'error'; an unheard one would crash the edge.
     client.on('error', () => undefined);
-    let timer: NodeJS.Timeout | undefined;
     try {
       const opening =
         this.transport.kind === 'tcp'
           ? client.connectTCP(this.transport.host, { port: this.transport.port })
           : openSerial(client, this.transport);
-      await Promise.race([
+      await settleFirst(
         opening,
-        this.stopped.promise,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new SouthboundError('timeout', `${name}: connect timed out after ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
+        timeoutMs,
+        () => new SouthboundError('timeout', `${name}: connect timed out after ${timeoutMs} ms`),
+        (abort) => (this.abortConnect = abort),
+      );
       if (this.closed) throw new SouthboundError('stopped', `${name}: southbound stopped`);
     } catch (err) {
       dispose(client, this.transport);
@@ -142,13 +146,10 @@ export class ModbusLink {
       this.nextAttemptAt = Date.now() + wait * (0.8 + 0.2 * Math.random());
       this.lastFailure = e;
       throw e;
-    } finally {
-      clearTimeout(timer);
     }
     this.failures = 0;
     this.lastFailure = undefined;
     this.client = client;
-    this.dropped = deferredRejection();
     // A client we already let go may still report; only the current one may drop the link.
     client.on('close', () => {
       if (this.client === client) this.drop(new SouthboundError('disconnected', `${name}: connection closed by the device`));
@@ -162,17 +163,41 @@ export class ModbusLink {
   private drop(reason: SouthboundError): void {
     const client = this.client;
     this.client = undefined;
-    this.dropped?.reject(reason);
-    this.dropped = undefined;
+    this.abortRequest?.(reason);
     if (client) dispose(client, this.transport);
   }
 }
 
-function deferredRejection(): { promise: Promise<never>; reject: (e: Error) => void } {
-  let reject!: (e: Error) => void;
-  const promise = new Promise<never>((_, r) => (reject = r));
-  promise.catch(() => undefined); // only ever raced, never awaited alone
-  return { promise, reject };
+/**
+ * Settles as `work` does, unless `timeoutMs` passes or the abort handed to `expose` is called
+ * first. `expose` receives the abort while the work runs and `undefined` once it has settled, so
+ * nothing outlives the one operation: no promise of longer life is raced (see `abortRequest`).
+ */
+function settleFirst<T>(
+  work: Promise<T>,
+  timeoutMs: number,
+  timeoutError: () => Error,
+  expose: (abort: ((e: Error) => void) | undefined) => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const settle = (done: () => void): void => {
+      // The work may still settle after a timeout or an abort; by then the hook may be the next operation's.
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      expose(undefined);
+      done();
+    };
+    const timer = setTimeout(() => settle(() => reject(timeoutError())), timeoutMs);
+    expose((e) => settle(() => reject(e)));
+    work.then(
+      (v) => settle(() => resolve(v)),
+      // Passed on as it came, as Promise.race would: the caller normalizes it (toSouthboundError).
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      (e: unknown) => settle(() => reject(e)),
+    );
+  });
 }
 
 function openSerial(client: ModbusClient, t: Extract<SouthTransport, { kind: 'rtu' }>): Promise<void> {
@@ -193,6 +218,21 @@ function dispose(client: ModbusClient, t: SouthTransport): void {
   } catch {
     // already closed
   }
+}
+
+function ignore(): void {}
+
+/**
+ * modbus-serial keeps every transaction in a table of 256 per connection, each entry holding its
+ * callback and through it the request's result or error, until the id comes round again: about
+ * 1.1 KiB per request, some 55 MiB of heap for 200 devices after their 256th poll (docs/BENCHMARKS.md,
+ * "Edge runtime"). A link runs one request at a time, so once one has settled none is pending and
+ * the table can be emptied; a late answer then finds no transaction, which modbus-serial ignores.
+ * The table is the library's own field (8.0.x), hence the guard.
+ */
+function forgetTransactions(client: ModbusClient): void {
+  const c = client as unknown as { _transactions?: unknown };
+  if (typeof c._transactions === 'object' && c._transactions !== null) c._transactions = {};
 }
 
 function messageOf(err: unknown): string {

@@ -160,6 +160,9 @@ export class Uplink extends EventEmitter<UplinkEvents> {
       keepalive: this.options.keepalive,
       reconnectPeriod: 0,
       connectTimeout: 10_000,
+      // Without this, mqtt-packet keeps a 2-byte Buffer for each of the 65,536 message ids: 6 MiB
+      // of heap, for an uplink that has one batch awaiting its reply at a time (docs/BENCHMARKS.md, "Edge runtime").
+      writeCache: false,
       ...(this.options.tls ? { ...this.options.tls, rejectUnauthorized: true, servername: 'localhost' } : {}),
     };
     const client = mqtt.connect(this.options.url, opts);
