@@ -9,8 +9,9 @@
  *
  * Placement (2 CPUs): the process under test (the edge, or the bare poller) alone on CPU 1; the
  * hub or the responder, the Modbus farm (test/bench/edge-modbus-farm.ts) and this process, which
- * holds the application that measures delivery on the hub's MQTT stream, share CPU 0. Writes the
- * `bench:edge` section of docs/BENCHMARKS.md. About 75 s; every child is killed at the end, also
+ * holds the application that measures delivery on the hub's MQTT stream, share CPU 0. Then the
+ * edge and the bare loop side by side for five minutes, for their memory (test/bench/edge-soak.ts).
+ * Writes the `bench:edge` section of docs/BENCHMARKS.md. About 6 minutes; every child is killed at the end, also
  * on failure.
  *
  *   npm run bench                                 (with the other groups, once main.ts runs it)
@@ -44,6 +45,7 @@ import {
 import { renderEdgeSection, writeEdgeSection, type EdgeBenchResults, type EdgeRun, type Window } from './edge-report.js';
 import { describeMachine } from './machine.js';
 import { canPin, clockTicks, cpuBusySeconds, cpuSeconds, pinProcess, residentBytes } from './mqtt-proc.js';
+import { soakRun, type SoakResult } from './edge-soak.js';
 import { summarize } from './stats.js';
 
 /**
@@ -84,6 +86,12 @@ export const edgeConfig = {
   readyTimeoutMs: 30_000,
   /** Longest wait, after that, for every sub-device to have delivered; an overloaded uplink is measured as it is. */
   deliveringTimeoutMs: 15_000,
+  /**
+   * After the windows: the edge (→ hub) and the bare loop side by side at the issue's load for
+   * `seconds`, their resident sets sampled every `sampleEveryS` (test/bench/edge-soak.ts).
+   * `BENCH_EDGE_SOAK_S` sets the length (0: none); with `BENCH_EDGE_INTERVALS` it runs only if set.
+   */
+  soak: { intervalMs: 1000, seconds: 300, sampleEveryS: 10 },
 };
 export type EdgeBenchConfig = typeof edgeConfig;
 
@@ -372,6 +380,13 @@ function selectedRuns(runs: RunSpec[]): RunSpec[] {
   return runs.filter((r) => wanted.has(r.intervalMs));
 }
 
+/** The soak's length in seconds: `BENCH_EDGE_SOAK_S`, else the config's unless only some intervals were asked for. */
+function soakLength(): number {
+  const set = process.env['BENCH_EDGE_SOAK_S'];
+  if (set !== undefined && set !== '') return Number(set);
+  return process.env['BENCH_EDGE_INTERVALS'] ? 0 : edgeConfig.soak.seconds;
+}
+
 const windowMs = (intervalMs: number) => edgeConfig.measureMs[intervalMs] ?? 6_000;
 
 async function edgeRun(ctx: RunContext, intervalMs: number, kind: UplinkKind, start: EdgeStart): Promise<EdgeRun> {
@@ -575,6 +590,26 @@ export async function runEdgeBenchmarks(): Promise<void> {
     const runs: EdgeRun[] = [];
     for (const spec of selectedRuns(c.runs))
       runs.push(spec.peer === 'edge' ? await edgeRun(ctx, spec.intervalMs, spec.uplink, spec.start) : await bareRun(ctx, spec.intervalMs));
+    const soakSeconds = soakLength();
+    let soak: SoakResult | undefined;
+    if (soakSeconds > 0) {
+      log(`soak: the edge and the bare loop side by side for ${soakSeconds} s, every ${c.soak.intervalMs} ms`);
+      soak = await soakRun(
+        {
+          farm,
+          clkTck,
+          devices: c.devices,
+          modbusTimeoutMs: c.modbusTimeoutMs,
+          writeConfig: (dir, intervalMs) =>
+            writeEdgeConfig(dir, { baseUrl: hub.baseUrl, mqttUrl: hub.mqttUrl! }, tenant, gateway, sub.productKey, farm.ports, intervalMs),
+          gatewaySecret: gateway.secret,
+          log,
+        },
+        c.soak.intervalMs,
+        soakSeconds,
+        c.soak.sampleEveryS,
+      );
+    }
     // What the edge's dynamic registration left in the hub: the product's devices, all of them.
     const created = await admin.ok<unknown[]>(
       'POST',
@@ -594,6 +629,7 @@ export async function runEdgeBenchmarks(): Promise<void> {
       config: c,
       subDevicesInHub: created.pagination?.totalSize ?? NaN,
       runs,
+      soak,
     };
     const section = renderEdgeSection(results);
     console.log(section);

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { EdgeBenchConfig, EdgeStart, UplinkKind } from './edge-bench.js';
+import type { SoakResult, SoakSample } from './edge-soak.js';
 import type { Machine } from './machine.js';
 import { DOC_PATH } from './report.js';
 import type { LatencySummary } from './stats.js';
@@ -69,6 +70,8 @@ export interface EdgeBenchResults {
   config: EdgeBenchConfig;
   subDevicesInHub: number;
   runs: EdgeRun[];
+  /** The edge and the bare loop side by side over minutes (absent when not run). */
+  soak?: SoakResult;
 }
 
 const START = '<!-- bench:edge:start -->';
@@ -190,6 +193,7 @@ export function renderEdgeSection(r: EdgeBenchResults): string {
     '|---|---|---:|---:|---:|---:|---:|',
     ...cpuRows,
     '',
+    ...soakSection(r),
     `### Uplink: what the edge delivers`,
     '',
     `Delay = arrival (at the stream application, or at the responder) − the reading's time, which the edge stamps when the poll starts; one clock for both. Nearest-rank percentiles over every reading delivered in the window. "First → second half" is the p50 of the first and of the second half of those readings: a delay that grows across the window means a backlog building up, i.e. a rate not sustained. "Refused" are readings in batches the hub answered with an error: the edge counts them and drops them. "Disk buffer" is the number of readings in the edge's on-disk buffer at the start and at the end of the window.`,
@@ -215,6 +219,43 @@ export function renderEdgeSection(r: EdgeBenchResults): string {
     '',
     ...interpretation(r),
   ].join('\n');
+}
+
+/** The sample nearest to `t` seconds. */
+function at(samples: SoakSample[], t: number): SoakSample {
+  return samples.reduce((a, b) => (Math.abs(b.t - t) < Math.abs(a.t - t) ? b : a));
+}
+
+/** CPU share of each process between the samples nearest to `from` and `to` seconds. */
+function soakCpu(samples: SoakSample[], from: number, to: number): { edge: number; bare: number } {
+  const a = at(samples, from);
+  const b = at(samples, to);
+  const s = b.t - a.t;
+  return { edge: (b.edge.cpuS - a.edge.cpuS) / s, bare: (b.bare.cpuS - a.bare.cpuS) / s };
+}
+
+function soakSection(r: EdgeBenchResults): string[] {
+  const k = r.soak;
+  if (!k || k.samples.length < 2) return [];
+  const last = k.samples[k.samples.length - 1]!;
+  const marks = [
+    ...new Set([0, 15, 30, 60, 120, 180, 240, 300, 600, 900].filter((t) => t < last.t - 1).map((t) => at(k.samples, t))),
+    last,
+  ];
+  const cpu = soakCpu(k.samples, Math.max(0, last.t - 60), last.t);
+  return [
+    `### Memory over ${(k.seconds / 60).toFixed(k.seconds % 60 === 0 ? 0 : 1)} minutes, ${every(k.intervalMs)}`,
+    '',
+    `The edge (→ hub, its own fresh buffer) and the bare loop, started side by side after the windows above, both on CPU 1, polling the same farm ${every(k.intervalMs)} for ${k.seconds} s from the edge's first full round of deliveries (t = 0); \`VmRSS\` (\`RssAnon\`) of each, sampled every ${r.config.soak.sampleEveryS} s. The farm answered ${int(k.polls / last.t)} polls/s for both together; the edge had ${int(k.edgeSent)} readings acknowledged by the hub at the end. CPU over the last minute: edge ${pct(cpu.edge)}, bare loop ${pct(cpu.bare)}.`,
+    '',
+    '| t, s | edge RSS, MiB (anonymous) | bare loop RSS, MiB (anonymous) | edge ÷ bare |',
+    '|---:|---:|---:|---:|',
+    ...marks.map(
+      (x) =>
+        `| ${x.t.toFixed(0)} | ${mib(x.edge.rss)} (${mib(x.edge.anon)}) | ${mib(x.bare.rss)} (${mib(x.bare.anon)}) | ${ratio(x.edge.rss / x.bare.rss)} |`,
+    ),
+    '',
+  ];
 }
 
 /** The hub's refusal as the edge logged it, if it did. */
