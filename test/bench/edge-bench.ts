@@ -541,7 +541,7 @@ function sourceRevision(): string {
 }
 
 /** Runs the edge benchmark and rewrites its section of docs/BENCHMARKS.md. */
-export async function runEdgeBenchmarks(): Promise<void> {
+export async function runEdgeBenchmarks(progress: () => void = () => undefined): Promise<void> {
   const c = edgeConfig;
   const startedAt = new Date();
   const loadAtStart = loadavg()[0] ?? NaN;
@@ -594,8 +594,10 @@ export async function runEdgeBenchmarks(): Promise<void> {
     let soak: SoakResult | undefined;
     if (soakSeconds > 0) {
       log(`soak: the edge and the bare loop side by side for ${soakSeconds} s, every ${c.soak.intervalMs} ms`);
+      progress();
       soak = await soakRun(
         {
+          progress,
           farm,
           clkTck,
           devices: c.devices,

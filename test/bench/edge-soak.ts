@@ -30,6 +30,8 @@ export interface SoakResult {
 }
 
 export interface SoakContext {
+  /** Called at every sample, to show the run is alive (main.ts's watchdog). */
+  progress(): void;
   farm: Farm;
   clkTck: number;
   devices: number;
@@ -69,6 +71,7 @@ export async function soakRun(ctx: SoakContext, intervalMs: number, seconds: num
     for (let k = 1; k * sampleEveryS <= seconds; k++) {
       await sleep(Math.max(0, t0 + k * sampleEveryS * 1000 - performance.now()));
       sample();
+      ctx.progress();
       if (k % 6 === 0) {
         const s = samples[samples.length - 1]!;
         ctx.log(
