@@ -75,6 +75,24 @@ describe('register codec', () => {
     }
   });
 
+  /** A uint32 register pair holding `raw`, read with `scale` and `offset`. */
+  const scaled = (raw: number, scale: number, offset: number): number =>
+    decodeRegisters({ fc: 3, address: 0, type: 'uint32', scale, offset }, [Math.floor(raw / 65536), raw % 65536]);
+  it.each([
+    // Exactly halfway at the 16th digit: rounded away from zero.
+    [1000000.001953125, 1000000.00195313],
+    [-1000000.001953125, -1000000.00195313],
+    [123456.78901234375, 123456.789012344],
+    [0.001003265380859375, 0.00100326538085938],
+    // Next to powers of ten, where the number of places changes.
+    [9999999.999999998, 10000000],
+    [0.001, 0.001],
+    [1e7, 1e7],
+    [123.40000000000001, 123.4],
+  ])('a scaled reading of %d is kept to 15 significant digits: %d', (x, expected) => {
+    expect(scaled(0, 1, x)).toBe(expected);
+  });
+
   it.each<[string, PointSpec, number | boolean, number[] | boolean]>([
     ['int16 negative', { fc: 3, address: 0, type: 'int16' }, -1000, [0xfc18]],
     ['uint16 inverting scale and offset', { fc: 3, address: 0, type: 'uint16', scale: 0.1, offset: -40 }, 33.8, [738]],
