@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { keepClientPublishesLocal } from '@edgehub/shared';
 import { Aedes } from 'aedes';
-import mqttPacket from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type { ReplayLedger } from '../auth/replay-ledger.js';
 import type { HubMetrics } from '../metrics.js';
@@ -156,11 +155,6 @@ export async function createBroker(deps: BrokerDeps): Promise<Broker> {
 async function createAedes(ctx: HookContext): Promise<Aedes> {
   const { deps, sessions, lifecycle } = ctx;
   const { config, log } = deps;
-  // mqtt-packet would otherwise build a 2-byte Buffer for each of the 65,536 message ids on the
-  // broker's first write and keep them for the process's life: 6.5 MiB of heap that every full
-  // collection marks again (docs/BENCHMARKS.md, "The bundle's source in the heap"). Writing a
-  // message id then allocates its two bytes instead.
-  mqttPacket.writeToStream.cacheNumbers = false;
   const aedes = await Aedes.createBroker({
     // The Redis backends load only in a cluster (docs/BENCHMARKS.md, start-up).
     ...(deps.redisUrl ? (await import('./redis-backends.js')).redisBrokerBackends(deps.redisUrl, log) : {}),
