@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '@edgehub/shared';
 import { ApiClient } from '@edgehub/hub';
-import { composeTopology, renderHaproxyConfig, startLocalCluster, type LocalCluster } from '@edgehub/hub/deploy';
+import { composeTopology, hubNodeFlags, renderHaproxyConfig, startLocalCluster, type LocalCluster } from '@edgehub/hub/deploy';
 import {
   connectDevice,
   eventually,
@@ -173,6 +174,13 @@ describe.runIf(run)('a cluster behind HAProxy: node loss and rolling restart', {
     }
     return true;
   };
+
+  it("runs every hub node with the hub's V8 options, as `npm start` gives them", () => {
+    for (const node of [...cluster.workers, cluster.manager]) {
+      const argv = readFileSync(`/proc/${node.process.child.pid}/cmdline`, 'utf8').split('\0');
+      expect(argv.slice(1, 1 + hubNodeFlags.length), node.name).toEqual([...hubNodeFlags]);
+    }
+  });
 
   it('spreads the devices over both workers', async () => {
     await eventually(async () => (await connectionsOn(0)) + (await connectionsOn(1)) === 10, 10_000, 'ten devices connected');

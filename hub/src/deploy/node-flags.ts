@@ -1,0 +1,14 @@
+/**
+ * The V8 options every hub process runs with: `npm start` and `npm run cluster` (package.json),
+ * the cluster's nodes (local-cluster.ts) and the containers (docker-compose.yml) all give these,
+ * and test/integration/hub-node-flags.test.ts holds them to it. Why these two
+ * (docs/BENCHMARKS.md, "Device → application latency: the tail"; docs/DEPLOYMENT.md):
+ * - `--initial-old-space-size=128`: V8 otherwise keeps the old generation's limit at 1.1–1.2 × what
+ *   survived the last full collection, so under a steady load a full collection, tens of ms of
+ *   marking on the node's core, came every 11–20 s and set the p99 of any window it fell in. With
+ *   room for 128 MB it comes every few minutes, for at most that much more memory.
+ * - `--max-semi-space-size=16`: V8's default ceiling; each scavenge stays short (1–3 ms). With the
+ *   larger young generation the hub used before (64), a scavenge took 4–11 ms, the next floor of
+ *   the tail once full collections were rare.
+ */
+export const hubNodeFlags: readonly string[] = ['--max-semi-space-size=16', '--initial-old-space-size=128'];
