@@ -6,7 +6,8 @@
  * - `--initial-old-space-size=128`: V8 otherwise keeps the old generation's limit at 1.1–1.2 × what
  *   survived the last full collection, so under a steady load a full collection, tens of ms of
  *   marking on the node's core, came every 11–20 s and set the p99 of any window it fell in. With
- *   room for 128 MB it comes every few minutes, for at most that much more memory.
+ *   room for 128 MB, a whole latency run's GC log showed full collections only at start-up; the
+ *   price is up to that much memory held as garbage between collections.
  * - `--max-semi-space-size=16`: V8's default ceiling; each scavenge stays short (1–3 ms). With the
  *   larger young generation the hub used before (64), a scavenge took 4–11 ms, the next floor of
  *   the tail once full collections were rare.
