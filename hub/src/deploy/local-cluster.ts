@@ -5,9 +5,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderHaproxyConfig, type WorkerEndpoint } from './haproxy-config.js';
 import { hubNodeFlags } from './node-flags.js';
+import { freePort, startProcess, type ClusterProcess } from './processes.js';
 
 export { hubNodeFlags };
-import { freePort, startProcess, type ClusterProcess } from './processes.js';
 
 /**
  * The cluster of docker-compose.yml on one machine, without containers (`npm run cluster`,
