@@ -10,7 +10,9 @@ import { openRegistryFixture, type RegistryFixture } from './support/registry-fi
  * Cluster nodes share one registry and each writes the status of the sessions it holds. A device
  * that leaves a draining node logs in at another; the node it left may write its `offline` later
  * than the new node wrote `online` (its write waits for a status batch, and for whatever else that
- * node is busy with). The later write must not take a connected device offline.
+ * node is busy with). The later write must not take a connected device offline. Nor may a
+ * survivor's liveness sweep, writing offline for the devices of a node that died, take offline one
+ * that has logged in elsewhere since the sweep began.
  */
 describe('device lifecycle over a registry another node writes too', () => {
   let fixture: RegistryFixture;
@@ -69,6 +71,37 @@ describe('device lifecycle over a registry another node writes too', () => {
     lifecycle.disconnected(session);
     await lifecycle.settled();
     expect(await otherNode.devices.find({ assetId })).toMatchObject({ status: 'offline', lastOfflineTime: 3000 });
+    expect(announced).toEqual(['offline']);
+  });
+
+  /** A device whose session a node that has since died held (its login written at `loginAt`), and a survivor's lifecycle. */
+  const heldByDeadNode = async (deviceKey: string, loginAt: number) => {
+    const d = await registry.devices.create(
+      'org1',
+      { productKey, deviceKey, deviceName: { defaultValue: deviceKey }, timezone: '+08:00' },
+      'test',
+    );
+    await otherNode.devices.markOnline(d.assetId, loginAt);
+    const survivor = new DeviceLifecycle(registry, new SessionRegistry(), pino({ level: 'silent' }), () => 9000);
+    const announced: string[] = [];
+    survivor.on('offline', () => announced.push('offline'));
+    const identity = { assetId: d.assetId, orgId: 'org1', productKey, deviceKey, productType: 'Device' as const };
+    return { assetId: d.assetId, survivor, identity, announced };
+  };
+
+  it("a liveness sweep leaves online a dead node's device that logged in elsewhere after the sweep began", async () => {
+    const { assetId, survivor, identity, announced } = await heldByDeadNode('swept-moved', 1000);
+    // The sweep begins at 5000; the device logs in at another node at 6000, before the sweep writes.
+    await otherNode.devices.markOnline(assetId, 6000);
+    await survivor.orphaned(identity, 5000);
+    expect(await registry.devices.find({ assetId })).toMatchObject({ status: 'online', lastOnlineTime: 6000 });
+    expect(announced).toEqual([]);
+  });
+
+  it("a liveness sweep takes a dead node's device offline when it has not logged in since, and announces it", async () => {
+    const { assetId, survivor, identity, announced } = await heldByDeadNode('swept-gone', 1000);
+    await survivor.orphaned(identity, 5000);
+    expect(await otherNode.devices.find({ assetId })).toMatchObject({ status: 'offline', lastOfflineTime: 9000 });
     expect(announced).toEqual(['offline']);
   });
 });

@@ -76,12 +76,16 @@ export class DeviceLifecycle extends EventEmitter<LifecycleEvents> implements Su
 
   /**
    * Cluster liveness: the node that held this device's session is gone (or this node restarted
-   * under the same id), and nobody else claimed it. Written offline without asking ownership: the
-   * session record was already removed by the sweep.
+   * under the same id), and nobody else claimed it when the sweep began at `sweptAt`. Written
+   * offline without asking ownership (the sweep already removed the session record), and only if
+   * the device's last login is older than the sweep: a login written since, at another node, is a
+   * session this write must not end. The node that died stopped at least its TTL
+   * (HUB_CLUSTER_NODE_TTL_MS, 15 s) before the sweep, so its own logins are older than `sweptAt`
+   * unless the nodes' clocks differ by more than that.
    */
-  orphaned(device: DeviceIdentity): Promise<void> {
+  orphaned(device: DeviceIdentity, sweptAt: number): Promise<void> {
     if (this.sessions.routeTo(device.productKey, device.deviceKey)) return Promise.resolve();
-    return this.mark(device, 'offline', false);
+    return this.mark(device, 'offline', false, undefined, sweptAt);
   }
 
   /** Cluster: Redis came back (possibly empty); claims again every session this node holds. */
@@ -99,7 +103,13 @@ export class DeviceLifecycle extends EventEmitter<LifecycleEvents> implements Su
     await Promise.all([...this.chains.values()]);
   }
 
-  private mark(device: DeviceIdentity, status: 'online' | 'offline', viaOwnership = true, activated?: boolean): Promise<void> {
+  private mark(
+    device: DeviceIdentity,
+    status: 'online' | 'offline',
+    viaOwnership = true,
+    activated?: boolean,
+    onlineBefore?: number,
+  ): Promise<void> {
     const at = this.clock();
     const prev = this.chains.get(device.assetId) ?? Promise.resolve();
     const next = prev
@@ -117,8 +127,9 @@ export class DeviceLifecycle extends EventEmitter<LifecycleEvents> implements Su
           // Not over a login written since by another node sharing the registry (markOffline).
           const since = this.onlineSince.get(device.assetId);
           this.onlineSince.delete(device.assetId);
-          const updated = await this.registry.devices.markOffline(device.assetId, at, since);
-          if (since !== undefined && !updated) {
+          const condition = onlineBefore !== undefined ? { onlineBefore } : since !== undefined ? { onlineSince: since } : undefined;
+          const updated = await this.registry.devices.markOffline(device.assetId, at, condition);
+          if (condition && !updated) {
             // A login written since, by another node, wins: nothing to announce.
             const now = await this.registry.devices.find({ assetId: device.assetId });
             if (now?.status === 'online' && now.lastOnlineTime !== since) return;

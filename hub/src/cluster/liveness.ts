@@ -17,12 +17,14 @@ export async function startLiveness(
   log: Logger,
   intervalMs: number,
 ): Promise<{ stop(): void }> {
-  const orphaned = async (identities: unknown[]) => {
-    for (const identity of identities) if (identity) await lifecycle.orphaned(identity as DeviceIdentity);
+  // `sweptAt`: taken before the roster is read, so a login written after it is a session of its own.
+  const orphaned = async (identities: unknown[], sweptAt: number) => {
+    for (const identity of identities) if (identity) await lifecycle.orphaned(identity as DeviceIdentity, sweptAt);
   };
+  const startedAt = Date.now();
   const stale = await link.takeOwnRoster();
   if (stale.length > 0) log.info({ devices: stale.length }, 'cluster: sessions left by a previous run of this node are offline');
-  await orphaned(stale);
+  await orphaned(stale, startedAt);
   link.onReconnect(() => {
     lifecycle.reclaimAll().catch((err: unknown) => log.error({ err }, 'cluster: re-claiming sessions failed'));
   });
@@ -30,11 +32,12 @@ export async function startLiveness(
   const timer = setInterval(() => {
     if (running || !link.connected) return;
     running = true;
+    const sweptAt = Date.now();
     link
       .sweepDeadNodes()
       .then(async (gone) => {
         for (const { node, devices } of gone) {
-          await orphaned(devices);
+          await orphaned(devices, sweptAt);
           // What it had sent and not settled goes back to the queue, delivered where devices are now.
           const requeued = await commands.requeueSentBy(node);
           if (requeued > 0) log.warn({ node, commands: requeued }, 'cluster: commands of a gone node queued again');

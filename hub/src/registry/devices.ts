@@ -320,13 +320,25 @@ export class Devices {
 
   /**
    * Resolves once the write has committed, in a batch with the other status writes of the moment.
-   * `onlineSince`: the lastOnlineTime the caller's own `online` write stored. When given, the device
-   * goes offline only if no login has been written since: nodes sharing one registry each write the
-   * status of the sessions they hold, and the one a device left may write later than the one it
-   * moved to (docs/ARCHITECTURE.md, "Clustering").
+   * Nodes sharing one registry each write the status of the sessions they hold, and the one a
+   * device left may write later than the one it moved to (docs/ARCHITECTURE.md, "Clustering"), so
+   * the write can be held to a condition on the device's last login:
+   * - `onlineSince`: the lastOnlineTime the caller's own `online` write stored; offline only if no
+   *   login has been written since;
+   * - `onlineBefore`: offline only if the last login is older than this (a node's liveness sweep,
+   *   for the devices of a node that died: a login written since the sweep began is a new session).
    */
-  markOffline(assetId: string, at = Date.now(), onlineSince?: number): Promise<DeviceRecord | undefined> {
-    const where = onlineSince === undefined ? ONLINE : { status: 'online', lastOnlineTime: onlineSince };
+  markOffline(
+    assetId: string,
+    at = Date.now(),
+    condition?: { onlineSince: number } | { onlineBefore: number },
+  ): Promise<DeviceRecord | undefined> {
+    const where =
+      condition === undefined
+        ? ONLINE
+        : 'onlineSince' in condition
+          ? { status: 'online', lastOnlineTime: condition.onlineSince }
+          : { status: 'online', lastOnlineTime: { $lt: condition.onlineBefore } };
     return this.statusCommits.run(() => this.devices.update(assetId, { status: 'offline', lastOfflineTime: at }, where));
   }
 
