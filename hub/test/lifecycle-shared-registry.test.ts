@@ -30,16 +30,20 @@ describe('device lifecycle over a registry another node writes too', () => {
     await fixture?.close();
   });
 
-  /** A device connected through a lifecycle of this node (its clock fixed at `now`), online written. */
-  const connectedHere = async (deviceKey: string, now: number) => {
-    const d = await registry.devices.create(
-      'org1',
-      { productKey, deviceKey, deviceName: { defaultValue: deviceKey }, timezone: '+08:00' },
-      'test',
-    );
+  const newDevice = (deviceKey: string) =>
+    registry.devices.create('org1', { productKey, deviceKey, deviceName: { defaultValue: deviceKey }, timezone: '+08:00' }, 'test');
+  /** A lifecycle of this node, its clock fixed at `now`, and the offlines it announces. */
+  const lifecycleAt = (now: number) => {
     const lifecycle = new DeviceLifecycle(registry, new SessionRegistry(), pino({ level: 'silent' }), () => now);
     const announced: string[] = [];
     lifecycle.on('offline', () => announced.push('offline'));
+    return { lifecycle, announced };
+  };
+
+  /** A device connected through a lifecycle of this node (its clock fixed at `now`), online written. */
+  const connectedHere = async (deviceKey: string, now: number) => {
+    const d = await newDevice(deviceKey);
+    const { lifecycle, announced } = lifecycleAt(now);
     const session: DeviceSession = {
       client: { id: deviceKey } as Client,
       device: { assetId: d.assetId, orgId: 'org1', productKey, deviceKey, productType: 'Device' },
@@ -76,15 +80,9 @@ describe('device lifecycle over a registry another node writes too', () => {
 
   /** A device whose session a node that has since died held (its login written at `loginAt`), and a survivor's lifecycle. */
   const heldByDeadNode = async (deviceKey: string, loginAt: number) => {
-    const d = await registry.devices.create(
-      'org1',
-      { productKey, deviceKey, deviceName: { defaultValue: deviceKey }, timezone: '+08:00' },
-      'test',
-    );
+    const d = await newDevice(deviceKey);
     await otherNode.devices.markOnline(d.assetId, loginAt);
-    const survivor = new DeviceLifecycle(registry, new SessionRegistry(), pino({ level: 'silent' }), () => 9000);
-    const announced: string[] = [];
-    survivor.on('offline', () => announced.push('offline'));
+    const { lifecycle: survivor, announced } = lifecycleAt(9000);
     const identity = { assetId: d.assetId, orgId: 'org1', productKey, deviceKey, productType: 'Device' as const };
     return { assetId: d.assetId, survivor, identity, announced };
   };

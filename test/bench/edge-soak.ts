@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startBarePoller, startEdge, type Farm } from './edge-procs.js';
+import { startBarePoller, startEdge, type BarePoller, type Farm } from './edge-procs.js';
 import { cpuSeconds, residentBytes } from './mqtt-proc.js';
 
 export interface SoakSample {
@@ -46,7 +46,7 @@ export async function soakRun(ctx: SoakContext, intervalMs: number, seconds: num
   const dir = await mkdtemp(join(tmpdir(), 'edgehub-bench-soak-'));
   await ctx.farm.release();
   const edge = await startEdge(await ctx.writeConfig(dir, intervalMs), ctx.gatewaySecret);
-  let bare: Awaited<ReturnType<typeof startBarePoller>> | undefined;
+  let bare: BarePoller | undefined;
   try {
     bare = await startBarePoller(ctx.farm.ports, intervalMs, ctx.modbusTimeoutMs);
     const deadline = Date.now() + 60_000;

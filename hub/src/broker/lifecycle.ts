@@ -48,7 +48,7 @@ export class DeviceLifecycle extends EventEmitter<LifecycleEvents> implements Su
    */
   connected(session: DeviceSession, activated?: boolean): DeviceSession | undefined {
     const previous = this.sessions.add(session);
-    void this.mark(session.device, 'online', true, activated);
+    void this.mark(session.device, 'online', { activated });
     return previous;
   }
 
@@ -85,7 +85,7 @@ export class DeviceLifecycle extends EventEmitter<LifecycleEvents> implements Su
    */
   orphaned(device: DeviceIdentity, sweptAt: number): Promise<void> {
     if (this.sessions.routeTo(device.productKey, device.deviceKey)) return Promise.resolve();
-    return this.mark(device, 'offline', false, undefined, sweptAt);
+    return this.mark(device, 'offline', { sweptAt });
   }
 
   /** Cluster: Redis came back (possibly empty); claims again every session this node holds. */
@@ -103,13 +103,16 @@ export class DeviceLifecycle extends EventEmitter<LifecycleEvents> implements Su
     await Promise.all([...this.chains.values()]);
   }
 
+  /**
+   * `activated`: what the CONNECT check saw (online only). `sweptAt`: a liveness sweep's write
+   * (orphaned), which asks no ownership and holds only over logins older than the sweep.
+   */
   private mark(
     device: DeviceIdentity,
     status: 'online' | 'offline',
-    viaOwnership = true,
-    activated?: boolean,
-    onlineBefore?: number,
+    { activated, sweptAt }: { activated?: boolean; sweptAt?: number } = {},
   ): Promise<void> {
+    const viaOwnership = sweptAt === undefined;
     const at = this.clock();
     const prev = this.chains.get(device.assetId) ?? Promise.resolve();
     const next = prev
@@ -127,7 +130,7 @@ export class DeviceLifecycle extends EventEmitter<LifecycleEvents> implements Su
           // Not over a login written since by another node sharing the registry (markOffline).
           const since = this.onlineSince.get(device.assetId);
           this.onlineSince.delete(device.assetId);
-          const condition = onlineBefore !== undefined ? { onlineBefore } : since !== undefined ? { onlineSince: since } : undefined;
+          const condition = sweptAt !== undefined ? { onlineBefore: sweptAt } : since !== undefined ? { onlineSince: since } : undefined;
           const updated = await this.registry.devices.markOffline(device.assetId, at, condition);
           if (condition && !updated) {
             // A login written since, by another node, wins: nothing to announce.
