@@ -4,7 +4,7 @@
  *
  *   BENCH_STORM_DEVICES=2000 BENCH_PROFILE=/tmp/prof node --import tsx test/bench/connect-storm.ts
  *
- * With BENCH_PROFILE the hub and bare aedes are both sampled through their inspectors.
+ * With BENCH_PROFILE the hub, bare aedes and the floor peer are all sampled through their inspectors.
  */
 import { spawnSync } from 'node:child_process';
 import { connectStorms } from './mqtt-bench.js';
@@ -42,4 +42,9 @@ const again = (p: string) => {
   return (r.brokerCpuSeconds + r.disconnectCpuSeconds) / r.accepted;
 };
 console.log(`hub ÷ aedes, reconnect to the same process: ${(again('hub') / again('aedes')).toFixed(2)}×`);
+// The floor (test/bench/mqtt-floor-server.ts): bare aedes plus only what the hub may not drop.
+console.log(
+  `floor ÷ aedes: ${(cycle('floor') / cycle('aedes')).toFixed(2)}× / ${(again('floor') / again('aedes')).toFixed(2)}× (first storm / reconnect); ` +
+    `hub ÷ floor: ${(cycle('hub') / cycle('floor')).toFixed(2)}× / ${(again('hub') / again('floor')).toFixed(2)}×`,
+);
 process.exit(0);

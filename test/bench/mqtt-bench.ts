@@ -24,12 +24,14 @@ import {
   BROKER_CPU,
   GENERATOR_CPU,
   startAedesPeer,
+  startFloorPeer,
   startHubPeer,
   startMosquittoPeer,
   runLoadgen,
   type HubPeer,
   type Peer,
   type PeerName,
+  type StormPeerName,
 } from './mqtt-peers.js';
 import { repliesSent, startRemoteProfile, summarizeProfile, type ProfileSummary } from './mqtt-profile.js';
 import { formatSummary, summarizeProfile as summarizeWindow, type CpuProfile } from './profile.js';
@@ -188,10 +190,12 @@ export async function connectStorms(clkTck: number): Promise<StormRun[]> {
     // Provisioned before any broker is measured: one list of CONNECTs, the hub's devices, for all three.
     log(`provisioning ${c.stormDevices} devices in the hub (REST batchCreate)`);
     const provisioner = await startHubPeer({ throttle: true, dataDir });
+    let devices: ProvisionedDevice[];
     let specs: ConnectSpec[];
     try {
       const ts = String(Date.now());
-      specs = (await provisionDevices(provisioner, 'storm', c.stormDevices)).map((d) => signedConnect(d, ts));
+      devices = await provisionDevices(provisioner, 'storm', c.stormDevices);
+      specs = devices.map((d) => signedConnect(d, ts));
     } finally {
       await provisioner.stop();
     }
@@ -200,17 +204,22 @@ export async function connectStorms(clkTck: number): Promise<StormRun[]> {
     // BENCH_PROFILE=<dir>: the hub's storm is sampled through its inspector (which slows it: take the
     // figures of docs/BENCHMARKS.md from a run without it); the summary splits CONNECT and DISCONNECT.
     // Bare aedes is profiled the same way, so the two profiles can be set side by side by file and function.
-    for (const name of PEERS) {
+    // The floor (test/bench/mqtt-floor-server.ts): bare aedes plus only what the hub may not drop.
+    const STORM_PEERS: StormPeerName[] = ['hub', 'aedes', 'floor', 'mosquitto'];
+    for (const name of STORM_PEERS) {
       const profiled = PROFILE_DIR !== undefined && name !== 'mosquitto';
+      const floorDir = join(dataDir, 'floor');
       const hub = name === 'hub' ? await startHubPeer({ throttle: true, dataDir, inspect: profiled }) : undefined;
       const aedes = name === 'aedes' ? await startAedesPeer({ inspect: profiled }) : undefined;
-      const peer = hub ?? aedes ?? (await startPeer(name, { throttle: true }));
+      const floor = name === 'floor' ? await startFloorPeer(devices, floorDir, { inspect: profiled }) : undefined;
+      const peer = hub ?? aedes ?? floor ?? (await startPeer('mosquitto', { throttle: true }));
       try {
         await sleep(1000);
-        const inspector = hub?.inspectorUrl ?? aedes?.inspectorUrl;
+        const inspector = hub?.inspectorUrl ?? aedes?.inspectorUrl ?? floor?.inspectorUrl;
         const profiler = profiled && inspector ? await startRemoteProfile(inspector) : undefined;
-        // The hub's registry store (hub/src/store/open.ts): its commits per phase go into the result.
-        const storePath = hub ? join(dataDir, 'registry') : undefined;
+        // The store the status writes go to (the hub's registry, hub/src/store/open.ts; the floor's
+        // own): its commits per phase go into the result, and a phase ends only once they stop.
+        const storePath = hub ? join(dataDir, 'registry') : floor ? floorDir : undefined;
         const run = await storm(peer, specs, clkTck, storePath);
         runs.push(run);
         // The same devices again, to the same (now warm) broker: what a fleet does after a network

@@ -18,9 +18,11 @@ import { pinnedCommand, pinProcess } from './mqtt-proc.js';
 import { inspectorUrlIn } from './mqtt-profile.js';
 
 export type PeerName = 'hub' | 'aedes' | 'mosquitto';
+/** The connect storm also runs the floor peer (test/bench/mqtt-floor-server.ts). */
+export type StormPeerName = PeerName | 'floor';
 
 export interface Peer {
-  name: PeerName;
+  name: StormPeerName;
   /** The broker's own process (not a wrapper): its /proc entry is what gets sampled. */
   pid: number;
   port: number;
@@ -182,6 +184,40 @@ export async function startAedesPeer(opts: { inspect?: boolean } = {}): Promise<
     version: `aedes ${m[2]}`,
     ...(opts.inspect ? { inspectorUrl: inspectorUrlIn(errors) } : {}),
     stop: () => stopChild(child, 5000),
+  };
+}
+
+/**
+ * The storm's floor peer (test/bench/mqtt-floor-server.ts): bare aedes plus the hub's irreducible
+ * work per connection, over its own LMDB store in `storeDir` holding `devices`. Pinned like bare aedes.
+ */
+export async function startFloorPeer(
+  devices: { assetId: string; productKey: string; deviceKey: string; secret: string }[],
+  storeDir: string,
+  opts: { inspect?: boolean } = {},
+): Promise<Peer & { inspectorUrl?: string }> {
+  const list = join(storeDir, '..', `floor-devices-${process.pid}.json`);
+  await writeFile(
+    list,
+    JSON.stringify(devices.map(({ assetId, productKey, deviceKey, secret }) => ({ assetId, productKey, deviceKey, deviceSecret: secret }))),
+  );
+  const inspect = opts.inspect ? ['--inspect=127.0.0.1:0'] : [];
+  const script = ['--import', 'tsx', 'test/bench/mqtt-floor-server.ts', list, storeDir];
+  const [cmd, args] = pinnedCommand(BROKER_CPU, process.execPath, [...inspect, ...script]);
+  const child = track(spawn(cmd, args, { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] }), 'floor');
+  let errors = '';
+  child.stderr!.on('data', (d: Buffer) => (errors += d.toString()));
+  const m = await waitForLine(child, /listening (\d+) aedes (\S+)/, 60_000, 'floor');
+  return {
+    name: 'floor',
+    pid: child.pid!,
+    port: Number(m[1]),
+    version: `aedes ${m[2]} + the hub's floor`,
+    ...(opts.inspect ? { inspectorUrl: inspectorUrlIn(errors) } : {}),
+    stop: async () => {
+      await stopChild(child, 5000);
+      await rm(list, { force: true });
+    },
   };
 }
 
