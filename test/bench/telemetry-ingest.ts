@@ -11,6 +11,7 @@ import { open } from 'lmdb';
 import { topics } from '@edgehub/shared';
 import type { ApiClient } from '@edgehub/hub';
 import type { TestDevice } from '../src/index.js';
+import { startBareServer, type BareServer } from './bare-server.js';
 import type { SampleInput, TelemetryStore } from '../../hub/src/telemetry/store/port.js';
 
 export const POINTS = 10;
@@ -112,11 +113,28 @@ export interface LatestTimes {
   jsonMs: number[];
   /** Size of that answer as JSON, bytes. */
   answerBytes: number;
+  /**
+   * The same signed call, by the same client, to a bare fastify server answering the hub's answer as
+   * a fixed, already serialized text (test/bench/bare-server.ts): HTTP and the client alone, without
+   * store, checks or encoding. Empty when no bare server was given.
+   */
+  bareMs: number[];
+}
+
+const LATEST_PATH = '/connect-service/v2.1/measurepoints';
+
+/**
+ * A bare fastify server that answers queryLatest with the hub's very answer to these devices, for
+ * `latestRounds`' bare call: one REST call to the hub gives the bytes.
+ */
+export async function startLatestPeer(client: ApiClient, orgId: string, assetIds: string[]): Promise<BareServer> {
+  const { status: _status, ...answer } = await client.call('POST', LATEST_PATH, { action: 'queryLatest', orgId }, { assetIds });
+  return startBareServer({}, { [LATEST_PATH]: JSON.stringify(answer) });
 }
 
 /**
  * Alternates a REST queryLatest and a direct store read of the same devices, `calls` times each,
- * and times a JSON round trip of the REST answer after each.
+ * and times a JSON round trip of the REST answer after each; with `bare`, also the same call to it.
  */
 export async function latestRounds(
   client: ApiClient,
@@ -124,13 +142,14 @@ export async function latestRounds(
   store: TelemetryStore,
   assetIds: string[],
   calls: number,
+  bare?: BareServer,
 ): Promise<LatestTimes> {
-  const out: LatestTimes = { restMs: [], directMs: [], jsonMs: [], answerBytes: 0 };
+  const out: LatestTimes = { restMs: [], directMs: [], jsonMs: [], answerBytes: 0, bareMs: [] };
   for (let i = 0; i < calls; i++) {
     let t = performance.now();
     const r = await client.call<{ measurepoints: Record<string, unknown> }[]>(
       'POST',
-      '/connect-service/v2.1/measurepoints',
+      LATEST_PATH,
       { action: 'queryLatest', orgId },
       { assetIds },
     );
@@ -147,6 +166,11 @@ export async function latestRounds(
     out.jsonMs.push(performance.now() - t);
     out.answerBytes = Buffer.byteLength(text);
     if (back.data.length !== assetIds.length) throw new Error('JSON round trip lost devices');
+    if (!bare) continue;
+    t = performance.now();
+    const b = await bare.client.call<unknown[]>('POST', LATEST_PATH, { action: 'queryLatest', orgId }, { assetIds });
+    out.bareMs.push(performance.now() - t);
+    if (b.code !== 0 || b.data.length !== assetIds.length) throw new Error('the bare server answer lost devices');
   }
   return out;
 }

@@ -13,14 +13,12 @@
 import { loadavg } from 'node:os';
 import { newTenant, provision, startHub } from '../src/index.js';
 import { median } from './stats.js';
-import { batchSamples, latestRounds, pointIds, type LatestTimes } from './telemetry-ingest.js';
+import { batchSamples, latestRounds, pointIds, startLatestPeer } from './telemetry-ingest.js';
 import { formatSummary, profileDir, startInProcessProfile, summarizeProfile } from './profile.js';
-import { startBareServer } from './bare-server.js';
 
 const DEVICES = 200;
 const CALLS = Number(process.env['BENCH_LATEST_CALLS'] ?? 100);
 const T0 = Math.floor((Date.now() - 30 * 86_400_000) / 1000) * 1000;
-const PATH = '/connect-service/v2.1/measurepoints';
 
 const h = await startHub();
 try {
@@ -34,26 +32,8 @@ try {
   const assetIds = fleet.devices.map((d) => d.assetId);
   const store = h.hub.telemetry.store;
   await store.appendMeasurepoints(assetIds.flatMap((a) => batchSamples(a, T0, 0, 1).map((s) => ({ ...s, assetId: a, orgId }))));
-  const { status: _status, ...answer } = await client.call('POST', PATH, { action: 'queryLatest', orgId }, { assetIds });
-  const bare = await startBareServer({}, { [PATH]: JSON.stringify(answer) });
-  const bareCall = async (): Promise<number> => {
-    const t = performance.now();
-    const r = await bare.client.call<unknown[]>('POST', PATH, { action: 'queryLatest', orgId }, { assetIds });
-    if (r.code !== 0 || r.data.length !== assetIds.length) throw new Error('bare answer lost devices');
-    return performance.now() - t;
-  };
-  const rounds = async (calls: number) => {
-    const out: LatestTimes & { bareMs: number[] } = { restMs: [], directMs: [], jsonMs: [], answerBytes: 0, bareMs: [] };
-    for (let i = 0; i < calls; i++) {
-      const one = await latestRounds(client, orgId, store, assetIds, 1);
-      out.restMs.push(...one.restMs);
-      out.directMs.push(...one.directMs);
-      out.jsonMs.push(...one.jsonMs);
-      out.answerBytes = one.answerBytes;
-      out.bareMs.push(await bareCall());
-    }
-    return out;
-  };
+  const bare = await startLatestPeer(client, orgId, assetIds);
+  const rounds = (calls: number) => latestRounds(client, orgId, store, assetIds, calls, bare);
   await rounds(5); // warm-up
   const dir = profileDir();
   const profiler = dir ? await startInProcessProfile() : undefined;
