@@ -257,7 +257,7 @@ function limit(x: FanInSummary): string {
 function interpretation(
   r: MqttBenchResults,
   fan: Record<0 | 1, Record<PeerName, FanInSummary>>,
-  storm: Record<PeerName, StormRun>,
+  storm: Record<PeerName, StormRun> & { floor?: StormRun },
 ): string[] {
   const c = r.config;
   const f0 = fan[0];
@@ -270,6 +270,10 @@ function interpretation(
   const anonPer = (x: StormResult) => kib((x.anonAfter - x.anonBefore) / x.accepted);
   const limits = (qos: 0 | 1) => PEERS.map((p) => `${p}: ${limit(fan[qos][p])}`).join('; ');
   const overflowed = PEERS.filter((p) => storm[p].result.listenOverflows > 0);
+  const floor = storm.floor?.result;
+  const floorNote = floor
+    ? `The floor of the reconnect table (bare aedes plus the signature, one LMDB read and the two durable status writes, nothing else) costs ${int(cpuPer(floor))} µs, **${ratio(cpuPer(floor) / cpuPer(a))} bare aedes** by itself: issue 12's ≤ 1.3× is about what those steps alone cost, and the hub costs ${ratio(cpuPer(h) / cpuPer(floor))} the floor. `
+    : '';
   return [
     `- **Fan-in, QoS 0 — the cleaner comparison.** The hub answers ${int(f0.hub.delivered)} posts/s at ${pct(f0.hub.brokerCpu)} of its core; bare aedes delivers ${int(f0.aedes.delivered)} msg/s at ${pct(f0.aedes.brokerCpu)} and Mosquitto ${int(f0.mosquitto.delivered)} at ${pct(f0.mosquitto.brokerCpu)}. ` +
       `Per broker core-second the hub handles **${ratio(f0.hub.perCore / f0.aedes.perCore)}** the messages of the aedes it is built on and ${ratio(f0.hub.perCore / f0.mosquitto.perCore)} those of Mosquitto. ` +
@@ -281,6 +285,7 @@ function interpretation(
     `- **Mosquitto** (C, one thread) is the one-core ceiling: per core-second ${ratio(f0.mosquitto.perCore / f0.aedes.perCore)} bare aedes at QoS 0 and ${ratio(f1.mosquitto.perCore / f1.aedes.perCore)} at QoS 1 (docs/PERFORMANCE-NOTES.md §3 B: ~3.3× with 10 publishers and a raw generator). ` +
       `The generator needs ${pct(f0.mosquitto.generatorCpu)} (QoS 0) and ${pct(f1.mosquitto.generatorCpu)} (QoS 1) of CPU 1 to keep Mosquitto fed, against ${pct(f0.hub.generatorCpu)} and ${pct(f1.hub.generatorCpu)} for the hub: when CPU 1 is short, Mosquitto's msg/s is the generator's limit, not the broker's, and its per-core figure is the one to read.`,
     `- **Connect storm.** Broker CPU per CONNECT + DISCONNECT is the robust figure: hub **${int(cpuPer(h))} µs**, bare aedes ${int(cpuPer(a))} µs, Mosquitto ${int(cpuPer(q))} µs, i.e. the hub spends ${ratio(cpuPer(h) / cpuPer(a))} aedes' CPU per connection (docs/PERFORMANCE-NOTES.md §3 K, CONNECT alone: aedes ~210 µs, Mosquitto 26–30 µs). Where the hub's part goes, from a profile: docs/BENCHMARKS.md, "CONNECT and device GET: where the time goes". ` +
+      floorNote +
       `On top of aedes' CONNECT handling the hub parses the EnOS ClientId, reads the device and its product from LMDB, computes a SHA-256 over the signed fields, runs the connect throttle, and once the CONNACK is written registers the session, marks the device online in the store (a read and a write; the first login also sets activeTime) and announces it on the application stream. ` +
       `Its ${int(h.connectsPerSec)} connects/s (bare aedes ${int(a.connectsPerSec)}, Mosquitto ${int(q.connectsPerSec)}) also depend on how much of CPU 0 and CPU 1 each run got${overflowed.length > 0 ? `, and ${overflowed.join(', ')} overflowed the accept queue (${overflowed.map((p) => `${storm[p].result.listenOverflows}×`).join(', ')}): those clients waited for the 1 s SYN retry, which sets the max latency and stretches the storm` : ''}. ` +
       `Memory held per open connection: hub ${memPer(h)} KiB RSS (${anonPer(h)} anonymous), bare aedes ${memPer(a)} (${anonPer(a)}), Mosquitto ${memPer(q)} (${anonPer(q)}); docs/PERFORMANCE-NOTES.md §3 K, after forced GC: aedes ~11.6 KiB, Mosquitto ~0.7 KiB. Without a forced GC, garbage not yet collected counts and the V8 heap grows in steps, so read these to ±1–2 KiB. RSS minus its anonymous part is file-backed pages (for the hub, among others, the LMDB pages of the devices it read).`,
