@@ -170,21 +170,8 @@ function aedesVersion(): string {
  * test/bench/mqtt-aedes-server.ts in its own process, pinned to CPU 0. `inspect`: with a DevTools
  * inspector on an ephemeral port, so the connect storm can profile the peer as it profiles the hub.
  */
-export async function startAedesPeer(opts: { inspect?: boolean } = {}): Promise<Peer & { inspectorUrl?: string }> {
-  const inspect = opts.inspect ? ['--inspect=127.0.0.1:0'] : [];
-  const [cmd, args] = pinnedCommand(BROKER_CPU, process.execPath, [...inspect, '--import', 'tsx', 'test/bench/mqtt-aedes-server.ts']);
-  const child = track(spawn(cmd, args, { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] }), 'bare aedes');
-  let errors = '';
-  child.stderr!.on('data', (d: Buffer) => (errors += d.toString()));
-  const m = await waitForLine(child, /listening (\d+) aedes (\S+)/, 20_000, 'bare aedes');
-  return {
-    name: 'aedes',
-    pid: child.pid!,
-    port: Number(m[1]),
-    version: `aedes ${m[2]}`,
-    ...(opts.inspect ? { inspectorUrl: inspectorUrlIn(errors) } : {}),
-    stop: () => stopChild(child, 5000),
-  };
+export function startAedesPeer(opts: { inspect?: boolean } = {}): Promise<Peer & { inspectorUrl?: string }> {
+  return startScriptPeer('aedes', 'bare aedes', ['test/bench/mqtt-aedes-server.ts'], opts);
 }
 
 /**
@@ -201,23 +188,38 @@ export async function startFloorPeer(
     list,
     JSON.stringify(devices.map(({ assetId, productKey, deviceKey, secret }) => ({ assetId, productKey, deviceKey, deviceSecret: secret }))),
   );
-  const inspect = opts.inspect ? ['--inspect=127.0.0.1:0'] : [];
-  const script = ['--import', 'tsx', 'test/bench/mqtt-floor-server.ts', list, storeDir];
-  const [cmd, args] = pinnedCommand(BROKER_CPU, process.execPath, [...inspect, ...script]);
-  const child = track(spawn(cmd, args, { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] }), 'floor');
-  let errors = '';
-  child.stderr!.on('data', (d: Buffer) => (errors += d.toString()));
-  const m = await waitForLine(child, /listening (\d+) aedes (\S+)/, 60_000, 'floor');
+  const peer = await startScriptPeer('floor', 'floor', ['test/bench/mqtt-floor-server.ts', list, storeDir], opts);
   return {
-    name: 'floor',
-    pid: child.pid!,
-    port: Number(m[1]),
-    version: `aedes ${m[2]} + the hub's floor`,
-    ...(opts.inspect ? { inspectorUrl: inspectorUrlIn(errors) } : {}),
+    ...peer,
+    version: `${peer.version} + the hub's floor`,
     stop: async () => {
-      await stopChild(child, 5000);
+      await peer.stop();
       await rm(list, { force: true });
     },
+  };
+}
+
+/** A peer built on aedes, run from its TypeScript file under tsx, that prints `listening <port> aedes <version>`. */
+async function startScriptPeer(
+  name: StormPeerName,
+  what: string,
+  script: string[],
+  opts: { inspect?: boolean },
+): Promise<Peer & { inspectorUrl?: string }> {
+  const inspect = opts.inspect ? ['--inspect=127.0.0.1:0'] : [];
+  const [cmd, args] = pinnedCommand(BROKER_CPU, process.execPath, [...inspect, '--import', 'tsx', ...script]);
+  const child = track(spawn(cmd, args, { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] }), what);
+  let errors = '';
+  child.stderr!.on('data', (d: Buffer) => (errors += d.toString()));
+  // The floor writes its devices to its store before it listens.
+  const m = await waitForLine(child, /listening (\d+) aedes (\S+)/, 60_000, what);
+  return {
+    name,
+    pid: child.pid!,
+    port: Number(m[1]),
+    version: `aedes ${m[2]}`,
+    ...(opts.inspect ? { inspectorUrl: inspectorUrlIn(errors) } : {}),
+    stop: () => stopChild(child, 5000),
   };
 }
 
