@@ -104,7 +104,7 @@ async function hubRound(fcm: FcmSimulator, account: SimServiceAccount, dir: stri
   }
 }
 
-async function bareRound(fcm: FcmSimulator, account: SimServiceAccount): Promise<AndroidRound> {
+async function bareRound(fcm: FcmSimulator, account: SimServiceAccount, refresh: () => void): Promise<AndroidRound> {
   const bare = new BareAndroidServer();
   await bare.start();
   try {
@@ -121,6 +121,7 @@ async function bareRound(fcm: FcmSimulator, account: SimServiceAccount): Promise
       bare.onCompleted = (id) => {
         last = performance.now();
         latencies.push(last - issuedAt.get(id)!);
+        if (latencies.length % 1000 === 0) refresh(); // progress keeps the bench's watchdog quiet
         if (latencies.length === DEVICES) resolve();
       };
     });
@@ -176,7 +177,7 @@ export async function runAndroidBenchmarks(refresh: () => void = () => undefined
     const account = createServiceAccount('edgehub-bench', fcm.tokenUrl);
     fcm.addServiceAccount(account);
     log(`peer: bare server, ${DEVICES} agents`);
-    const bare = await bareRound(fcm, account);
+    const bare = await bareRound(fcm, account, refresh);
     log(`peer: ${(bare.commands / (bare.wallMs / 1000)).toFixed(0)} commands/s, p99 ${bare.latency.p99.toFixed(0)} ms`);
     refresh();
     const hub = await hubRound(fcm, account, dir, refresh);

@@ -12,7 +12,16 @@ export interface AndroidAgentOptions {
   fcm?: FcmSimulator;
   deviceIdentifier?: string;
   name?: string;
+  /**
+   * A wake-up whose poll could not reach the server (a network error, 429 or a 5xx answer) is tried
+   * again this much later, the wait doubling up to 8 tries, as the real agent's periodic poll would
+   * catch up with it; 0: never (default 500 ms).
+   */
+  retryMs?: number;
 }
+
+/** Tries of one wake-up's poll, the first included. */
+const WAKE_TRIES = 8;
 
 /** An operation as the hub sends it (Entgra agent bean). */
 export interface AgentOperation {
@@ -146,7 +155,18 @@ export class AndroidAgent {
 
   private onPush(): void {
     this.pushes++;
-    void this.poll().catch(() => undefined);
+    this.pollOnWake(1);
+  }
+
+  /** A wake-up is not lost to a dropped connection or a busy server: the poll is tried again later. */
+  private pollOnWake(attempt: number): void {
+    const again = () => {
+      const wait = this.opts.retryMs ?? 500;
+      if (wait > 0 && attempt < WAKE_TRIES) setTimeout(() => this.pollOnWake(attempt + 1), wait * 2 ** (attempt - 1)).unref();
+    };
+    this.poll().then(() => {
+      if (this.lastStatus === 429 || this.lastStatus >= 500) again();
+    }, again);
   }
 
   private async cycle(): Promise<void> {
