@@ -188,7 +188,7 @@ export async function connectStorms(clkTck: number): Promise<StormRun[]> {
   const runs: StormRun[] = [];
   const dataDir = await mkdtemp(join(tmpdir(), 'edgehub-bench-storm-'));
   try {
-    // Provisioned before any broker is measured: one list of CONNECTs, the hub's devices, for all three.
+    // Provisioned before any broker is measured: one list of CONNECTs, the hub's devices, for every broker.
     log(`provisioning ${c.stormDevices} devices in the hub (REST batchCreate)`);
     const provisioner = await startHubPeer({ throttle: true, dataDir });
     let devices: ProvisionedDevice[];
@@ -207,9 +207,9 @@ export async function connectStorms(clkTck: number): Promise<StormRun[]> {
     // Bare aedes is profiled the same way, so the two profiles can be set side by side by file and function.
     // The floor (test/bench/mqtt-floor-server.ts): bare aedes plus only what the hub may not drop.
     const STORM_PEERS: StormPeerName[] = ['hub', 'aedes', 'floor', 'mosquitto'];
+    const floorDir = join(dataDir, 'floor');
     for (const name of STORM_PEERS) {
       const profiled = PROFILE_DIR !== undefined && name !== 'mosquitto';
-      const floorDir = join(dataDir, 'floor');
       const hub = name === 'hub' ? await startHubPeer({ throttle: true, dataDir, inspect: profiled }) : undefined;
       const aedes = name === 'aedes' ? await startAedesPeer({ inspect: profiled }) : undefined;
       const floor = name === 'floor' ? await startFloorPeer(devices, floorDir, { inspect: profiled }) : undefined;
