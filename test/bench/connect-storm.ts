@@ -8,6 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { connectStorms } from './mqtt-bench.js';
+import type { StormResult } from './mqtt-loadgen.js';
 import { clockTicks } from './mqtt-proc.js';
 
 // The storm spawns the compiled hub (as `npm start` runs it): build it when stale, as test/bench/main.ts does.
@@ -15,36 +16,28 @@ if (spawnSync(process.execPath, ['scripts/build-if-stale.mjs'], { stdio: 'inheri
 
 const perConnect = (cpuSeconds: number, n: number) => Math.round((cpuSeconds / n) * 1e6);
 const runs = await connectStorms(clockTicks());
-for (const { peer, result: r } of runs) {
+const describe = (label: string, r: StormResult, rate: string) =>
   console.log(
-    `${peer}: ${r.accepted} connects, ${Math.round(r.connectsPerSec)}/s; CPU per CONNECT ${perConnect(r.brokerCpuSeconds, r.accepted)} µs, per DISCONNECT ${perConnect(r.disconnectCpuSeconds, r.accepted)} µs, together ${perConnect(r.brokerCpuSeconds + r.disconnectCpuSeconds, r.accepted)} µs` +
+    `${label}: ${rate}; CPU per CONNECT ${perConnect(r.brokerCpuSeconds, r.accepted)} µs, per DISCONNECT ${perConnect(r.disconnectCpuSeconds, r.accepted)} µs, together ${perConnect(r.brokerCpuSeconds + r.disconnectCpuSeconds, r.accepted)} µs` +
       (r.commits
         ? `; store writes per commit ${(r.accepted / r.commits.connect).toFixed(1)} (CONNECT), ${(r.accepted / r.commits.disconnect).toFixed(1)} (DISCONNECT)`
         : ''),
   );
-}
-for (const { peer, reconnect: r } of runs) {
-  if (!r) continue;
-  console.log(
-    `${peer}, reconnect to the same process: ${Math.round(r.connectsPerSec)}/s; CPU per CONNECT ${perConnect(r.brokerCpuSeconds, r.accepted)} µs, per DISCONNECT ${perConnect(r.disconnectCpuSeconds, r.accepted)} µs, together ${perConnect(r.brokerCpuSeconds + r.disconnectCpuSeconds, r.accepted)} µs` +
-      (r.commits
-        ? `; store writes per commit ${(r.accepted / r.commits.connect).toFixed(1)} (CONNECT), ${(r.accepted / r.commits.disconnect).toFixed(1)} (DISCONNECT)`
-        : ''),
-  );
-}
-const cycle = (p: string) => {
-  const r = runs.find((x) => x.peer === p)!.result;
+for (const { peer, result: r } of runs) describe(peer, r, `${r.accepted} connects, ${Math.round(r.connectsPerSec)}/s`);
+for (const { peer, reconnect: r } of runs)
+  if (r) describe(`${peer}, reconnect to the same process`, r, `${Math.round(r.connectsPerSec)}/s`);
+
+/** CPU per CONNECT + DISCONNECT of a peer's first storm, or of its reconnect. */
+const perCycle = (peer: string, storm: 'result' | 'reconnect') => {
+  const r = runs.find((x) => x.peer === peer)![storm]!;
   return (r.brokerCpuSeconds + r.disconnectCpuSeconds) / r.accepted;
 };
-console.log(`hub ÷ aedes, CPU per CONNECT + DISCONNECT: ${(cycle('hub') / cycle('aedes')).toFixed(2)}×`);
-const again = (p: string) => {
-  const r = runs.find((x) => x.peer === p)!.reconnect!;
-  return (r.brokerCpuSeconds + r.disconnectCpuSeconds) / r.accepted;
-};
-console.log(`hub ÷ aedes, reconnect to the same process: ${(again('hub') / again('aedes')).toFixed(2)}×`);
+const vs = (x: string, y: string, storm: 'result' | 'reconnect') => `${(perCycle(x, storm) / perCycle(y, storm)).toFixed(2)}×`;
+console.log(`hub ÷ aedes, CPU per CONNECT + DISCONNECT: ${vs('hub', 'aedes', 'result')}`);
+console.log(`hub ÷ aedes, reconnect to the same process: ${vs('hub', 'aedes', 'reconnect')}`);
 // The floor (test/bench/mqtt-floor-server.ts): bare aedes plus only what the hub may not drop.
 console.log(
-  `floor ÷ aedes: ${(cycle('floor') / cycle('aedes')).toFixed(2)}× / ${(again('floor') / again('aedes')).toFixed(2)}× (first storm / reconnect); ` +
-    `hub ÷ floor: ${(cycle('hub') / cycle('floor')).toFixed(2)}× / ${(again('hub') / again('floor')).toFixed(2)}×`,
+  `floor ÷ aedes: ${vs('floor', 'aedes', 'result')} / ${vs('floor', 'aedes', 'reconnect')} (first storm / reconnect); ` +
+    `hub ÷ floor: ${vs('hub', 'floor', 'result')} / ${vs('hub', 'floor', 'reconnect')}`,
 );
 process.exit(0);

@@ -7,7 +7,7 @@
  * - the device's record read from an LMDB store, one get by its product and device key;
  * - its `online` and `offline` status written back to that store and committed with a sync
  *   (docs/PROTOCOL.md §3.3: a status is announced only once on disk), the writes of 20 ms sharing
- *   one commit as the hub's group commit does (hub/src/registry/status-commits.ts);
+ *   one commit through the hub's own group commit (hub/src/registry/status-commits.ts);
  * - TCP keepalive and TCP_NODELAY on every socket (the hub's door policy, docs/SECURITY.md).
  * What it leaves out, and the hub does not: the unique-index read, the conditional writes and the
  * status index, the connect throttle, the frame guard and connect deadline, the session registry,
@@ -24,6 +24,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Aedes, type Client } from 'aedes';
 import { open } from 'lmdb';
 import { parseConnect, verifyConnectPassword } from '@edgehub/shared';
+import { StatusCommits } from '../../hub/src/registry/status-commits.js';
 
 interface ListedDevice {
   assetId: string;
@@ -63,20 +64,13 @@ await docs.transaction(() => {
     });
 });
 
-/** The writes of one 20 ms window go out in one turn, so lmdb-js commits (and syncs) them together. */
-let waiting: (() => void)[] = [];
-let timer: NodeJS.Timeout | undefined;
+/** The hub's own group commit (20 ms window): the writes of one batch go out in one turn and share a commit. */
+const statusCommits = new StatusCommits();
 function statusWrite(key: string, set: Partial<FloorDevice>): void {
-  waiting.push(() => {
+  void statusCommits.run(async () => {
     const current = docs.get(key);
-    if (current) void docs.put(key, { ...current, ...set });
+    if (current) await docs.put(key, { ...current, ...set });
   });
-  timer ??= setTimeout(() => {
-    timer = undefined;
-    const batch = waiting;
-    waiting = [];
-    for (const write of batch) write();
-  }, 20);
 }
 
 const devices = new WeakMap<Client, string>();

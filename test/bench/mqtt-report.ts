@@ -25,6 +25,9 @@ export interface StormRun {
   reconnect?: StormResult;
 }
 
+/** The storms of one run by peer; the floor only when it ran. */
+type StormsByPeer = Record<PeerName, StormRun> & { floor?: StormRun };
+
 export interface MqttBenchResults {
   date: Date;
   durationS: number;
@@ -97,7 +100,7 @@ export function renderMqttSection(r: MqttBenchResults): string {
   const { config: c, machine: m } = r;
   const fan = { 0: {} as Record<PeerName, FanInSummary>, 1: {} as Record<PeerName, FanInSummary> };
   for (const qos of [0, 1] as const) for (const p of PEERS) fan[qos][p] = summarizeFanIn(r.fanIn, p, qos);
-  const storm = Object.fromEntries(r.storms.map((s) => [s.peer, s])) as Record<PeerName, StormRun> & { floor?: StormRun };
+  const storm = Object.fromEntries(r.storms.map((s) => [s.peer, s])) as StormsByPeer;
   const label: Record<PeerName, string> = {
     hub: 'hub (signed devices; each post validated, ingested, answered)',
     aedes: `bare ${r.versions.aedes}, 1 subscriber on \`#\``,
@@ -196,10 +199,8 @@ export function renderMqttSection(r: MqttBenchResults): string {
  * The second storm of the same devices against the same broker process, and the hub's registry
  * commits in each phase (each commit carries a sync: writes per commit set much of its CPU).
  */
-function reconnectRows(storm: Record<PeerName, StormRun> & { floor?: StormRun }): string[] {
-  const h = storm.hub;
-  const a = storm.aedes;
-  const f = storm.floor;
+function reconnectRows(storm: StormsByPeer): string[] {
+  const { hub: h, aedes: a, floor: f } = storm;
   if (!h.reconnect || !a.reconnect) return [];
   const per = (x: StormResult, cpu: number) => int((cpu / x.accepted) * 1e6);
   const cycle = (x: StormResult) => (x.brokerCpuSeconds + x.disconnectCpuSeconds) / x.accepted;
@@ -207,41 +208,32 @@ function reconnectRows(storm: Record<PeerName, StormRun> & { floor?: StormRun })
     x.commits
       ? `${(x.accepted / Math.max(1, x.commits.connect)).toFixed(1)} / ${(x.accepted / Math.max(1, x.commits.disconnect)).toFixed(1)}`
       : '—';
-  const row = (label: string, x: StormResult, hub: boolean) =>
-    `| ${label} | **${int(x.connectsPerSec)}** | ${per(x, x.brokerCpuSeconds)} | ${per(x, x.disconnectCpuSeconds)} | **${per(x, x.brokerCpuSeconds + x.disconnectCpuSeconds)}** | ${hub ? writes(x) : '—'} |`;
+  // Status writes per commit for the peers that write status to a store (the hub, the floor).
+  const row = (label: string, x: StormResult) =>
+    `| ${label} | **${int(x.connectsPerSec)}** | ${per(x, x.brokerCpuSeconds)} | ${per(x, x.disconnectCpuSeconds)} | **${per(x, x.brokerCpuSeconds + x.disconnectCpuSeconds)}** | ${writes(x)} |`;
+  const vs = (label: string, x: StormRun, y: StormRun) =>
+    `| **${label}**, first storm / reconnect | | | | **${ratio(cycle(x.result) / cycle(y.result))} / ${ratio(cycle(x.reconnect!) / cycle(y.reconnect!))}** | |`;
   return [
     `**Reconnect: the same ${int(h.result.accepted)} devices again, to the same broker process.** Right after the storm above has disconnected, every device connects and leaves once more (what a fleet does after a network outage; a hub restart is the first storm, against a fresh process): the hub now has the devices' records in memory and each device is activated already. The last column is the status store: status writes per commit (each commit carries a sync), CONNECT / DISCONNECT phase. The floor is bare aedes plus only what the hub may not drop per connection (test/bench/mqtt-floor-server.ts): the CONNECT signature checked with the hub's own code, the device's record read from an LMDB store by its keys, its \`online\` and \`offline\` written back and committed with a sync (the writes of 20 ms sharing a commit, as the hub's do), TCP keepalive and TCP_NODELAY on each socket; no throttle, frame guard, connect deadline, session registry, index or announcement.`,
     '',
     '| Storm | connects/s | broker CPU per CONNECT, µs | per DISCONNECT, µs | per CONNECT + DISCONNECT, µs | status writes per commit |',
     '|---|---:|---:|---:|---:|---:|',
-    row('hub, first storm (above)', h.result, true),
-    row('hub, reconnect', h.reconnect, true),
-    row(`${a.version}, first storm (above)`, a.result, false),
-    row(`${a.version}, reconnect`, a.reconnect, false),
-    `| **hub ÷ aedes**, first storm / reconnect | | | | **${ratio(cycle(h.result) / cycle(a.result))} / ${ratio(cycle(h.reconnect) / cycle(a.reconnect))}** | |`,
-    ...(f?.reconnect ? floorRows(f, h, a, row, cycle) : []),
+    row('hub, first storm (above)', h.result),
+    row('hub, reconnect', h.reconnect),
+    row(`${a.version}, first storm (above)`, a.result),
+    row(`${a.version}, reconnect`, a.reconnect),
+    vs('hub ÷ aedes', h, a),
+    // The floor (test/bench/mqtt-floor-server.ts): bare aedes plus the signature check, one LMDB read
+    // and the two durable status writes, group-committed like the hub's.
+    ...(f?.reconnect
+      ? [
+          row('floor: aedes + signature + device read + durable status writes, first storm', f.result),
+          row('floor, reconnect', f.reconnect),
+          vs('floor ÷ aedes', f, a),
+          vs('hub ÷ floor', h, f),
+        ]
+      : []),
     '',
-  ];
-}
-
-/**
- * The floor peer (test/bench/mqtt-floor-server.ts) beside them: bare aedes plus the signature check,
- * one LMDB read and the two durable status writes, group-committed like the hub's.
- */
-function floorRows(
-  f: StormRun,
-  h: StormRun,
-  a: StormRun,
-  row: (label: string, x: StormResult, hub: boolean) => string,
-  cycle: (x: StormResult) => number,
-): string[] {
-  const vs = (label: string, x: StormRun, y: StormRun) =>
-    `| **${label}**, first storm / reconnect | | | | **${ratio(cycle(x.result) / cycle(y.result))} / ${ratio(cycle(x.reconnect!) / cycle(y.reconnect!))}** | |`;
-  return [
-    row('floor: aedes + signature + device read + durable status writes, first storm', f.result, true),
-    row('floor, reconnect', f.reconnect!, true),
-    vs('floor ÷ aedes', f, a),
-    vs('hub ÷ floor', h, f),
   ];
 }
 
@@ -254,11 +246,7 @@ function limit(x: FanInSummary): string {
   return 'neither core full (latency-bound loop)';
 }
 
-function interpretation(
-  r: MqttBenchResults,
-  fan: Record<0 | 1, Record<PeerName, FanInSummary>>,
-  storm: Record<PeerName, StormRun> & { floor?: StormRun },
-): string[] {
+function interpretation(r: MqttBenchResults, fan: Record<0 | 1, Record<PeerName, FanInSummary>>, storm: StormsByPeer): string[] {
   const c = r.config;
   const f0 = fan[0];
   const f1 = fan[1];

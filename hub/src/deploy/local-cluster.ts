@@ -61,7 +61,7 @@ const compiled = import.meta.url.endsWith('.js');
 const nodeArgs = (pkg: 'hub' | 'certificate-service', bin: string) =>
   compiled ? [`${pkg}/dist/bin/${bin}.js`] : ['--import', 'tsx', `${pkg}/src/main.ts`];
 /** A hub node runs with the V8 options `npm start` gives the hub (node-flags.ts). */
-const hubNodeArgs = () => [...hubNodeFlags, ...nodeArgs('hub', 'hub')];
+const hubNodeArgs = [...hubNodeFlags, ...nodeArgs('hub', 'hub')];
 const HUB_READY = /REST API\s+http:\/\//;
 
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
@@ -147,7 +147,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         HUB_MQTTS_PORT: String(e.mqttsPort),
         HUB_MQTT_WS_PORT: String(e.wsPort),
       };
-      const proc = await startProcess(name, process.execPath, hubNodeArgs(), env, HUB_READY, repoRoot);
+      const proc = await startProcess(name, process.execPath, hubNodeArgs, env, HUB_READY, repoRoot);
       started.push(proc);
       return { name, nodeId: name, endpoint: e, env, process: proc };
     };
