@@ -1,6 +1,9 @@
 import Fastify from 'fastify';
 import { ApiClient } from '@edgehub/hub';
 
+/** A POST route's answer: fixed JSON text, or a function of the parsed body whose result fastify encodes. */
+export type PostAnswer = string | ((body: unknown) => Promise<object>);
+
 export interface BareServer {
   baseUrl: string;
   /** A client whose calls are signed exactly like the hub's; the bare server ignores the signature. */
@@ -14,12 +17,15 @@ export interface BareServer {
  * route at the same path returning a fixed envelope — the hub's own answer for a device, so the
  * JSON body has the same size and shape. It also answers the token call once, so the client loop
  * (signing, fetch, JSON parsing) is byte for byte the one used against the hub. `posts` adds POST
- * routes that answer a fixed JSON text, the body read and ignored.
+ * routes (PostAnswer).
  */
-export async function startBareServer(deviceEnvelope: object, posts: Record<string, string> = {}): Promise<BareServer> {
+export async function startBareServer(deviceEnvelope: object, posts: Record<string, PostAnswer> = {}): Promise<BareServer> {
   const app = Fastify({ logger: false });
-  // Fixed answers to POSTs, already serialized (the queryLatest peer in test/bench/telemetry-latest.ts).
-  for (const [path, answer] of Object.entries(posts)) app.post(path, async (_req, reply) => reply.type('application/json').send(answer));
+  // Answers to POSTs (the queryLatest peers in test/bench/telemetry-ingest.ts): a fixed, already
+  // serialized text, or an object built from the request's body and encoded by fastify's default serializer.
+  for (const [path, answer] of Object.entries(posts)) {
+    app.post(path, async (req, reply) => (typeof answer === 'string' ? reply.type('application/json').send(answer) : answer(req.body)));
+  }
   app.post('/apim-token-service/v2.0/token/get', async () => ({
     status: 0,
     msg: 'Success',

@@ -119,6 +119,18 @@ export interface LatestTimes {
    * store, checks or encoding. Empty when no bare server was given.
    */
   bareMs: number[];
+  /**
+   * The same call to the floor peer (`startLatestFloor`): bare fastify that reads the store for the
+   * named devices and encodes the answer, what any JSON REST server must do for this call. Empty when
+   * no floor was given.
+   */
+  floorMs: number[];
+}
+
+/** The peers `latestRounds` calls beside the hub, each with the same client and the same signed call. */
+export interface LatestPeers {
+  bare?: BareServer;
+  floor?: BareServer;
 }
 
 const LATEST_PATH = '/connect-service/v2.1/measurepoints';
@@ -133,8 +145,35 @@ export async function startLatestPeer(client: ApiClient, orgId: string, assetIds
 }
 
 /**
+ * The floor peer: a bare fastify server (no hooks, no schema, no checks) whose queryLatest route does
+ * only what a JSON REST answer to it cannot skip: the same `latest` read of the store for the devices
+ * the body names, the answer built in the hub's shape (the devices' keys from a map in memory, as a
+ * single hub holds them) and encoded by fastify's default serializer (`JSON.stringify`).
+ */
+export async function startLatestFloor(
+  store: TelemetryStore,
+  devices: readonly { assetId: string; productKey: string; deviceKey: string }[],
+): Promise<BareServer> {
+  const byAssetId = new Map(devices.map((d) => [d.assetId, d]));
+  return startBareServer(
+    {},
+    {
+      [LATEST_PATH]: async (body) => {
+        const assetIds = (body as { assetIds: string[] }).assetIds;
+        const latest = await store.latest(assetIds);
+        const data = assetIds.map((assetId) => {
+          const d = byAssetId.get(assetId)!;
+          return { assetId, productKey: d.productKey, deviceKey: d.deviceKey, measurepoints: latest.get(assetId) ?? {} };
+        });
+        return { code: 0, msg: 'OK', requestId: 'floor', data };
+      },
+    },
+  );
+}
+
+/**
  * Alternates a REST queryLatest and a direct store read of the same devices, `calls` times each,
- * and times a JSON round trip of the REST answer after each; with `bare`, also the same call to it.
+ * and times a JSON round trip of the REST answer after each; then the same call to each peer given.
  */
 export async function latestRounds(
   client: ApiClient,
@@ -142,9 +181,18 @@ export async function latestRounds(
   store: TelemetryStore,
   assetIds: string[],
   calls: number,
-  bare?: BareServer,
+  { bare, floor }: LatestPeers = {},
 ): Promise<LatestTimes> {
-  const out: LatestTimes = { restMs: [], directMs: [], jsonMs: [], answerBytes: 0, bareMs: [] };
+  const out: LatestTimes = { restMs: [], directMs: [], jsonMs: [], answerBytes: 0, bareMs: [], floorMs: [] };
+  // Each peer's answer carries the hub's very data (checked once, off the clock).
+  const peerCall = async (peer: BareServer, name: string, hubData: unknown[], check: boolean): Promise<number> => {
+    const t = performance.now();
+    const b = await peer.client.call<unknown[]>('POST', LATEST_PATH, { action: 'queryLatest', orgId }, { assetIds });
+    const ms = performance.now() - t;
+    if (b.code !== 0 || (check && JSON.stringify(b.data) !== JSON.stringify(hubData)))
+      throw new Error(`the ${name} peer's answer differs from the hub's: ${JSON.stringify(b).slice(0, 200)}`);
+    return ms;
+  };
   for (let i = 0; i < calls; i++) {
     let t = performance.now();
     const r = await client.call<{ measurepoints: Record<string, unknown> }[]>(
@@ -166,11 +214,8 @@ export async function latestRounds(
     out.jsonMs.push(performance.now() - t);
     out.answerBytes = Buffer.byteLength(text);
     if (back.data.length !== assetIds.length) throw new Error('JSON round trip lost devices');
-    if (!bare) continue;
-    t = performance.now();
-    const b = await bare.client.call<unknown[]>('POST', LATEST_PATH, { action: 'queryLatest', orgId }, { assetIds });
-    out.bareMs.push(performance.now() - t);
-    if (b.code !== 0 || b.data.length !== assetIds.length) throw new Error('the bare server answer lost devices');
+    if (bare) out.bareMs.push(await peerCall(bare, 'bare', r.data, i === 0));
+    if (floor) out.floorMs.push(await peerCall(floor, 'floor', r.data, i === 0));
   }
   return out;
 }

@@ -6,14 +6,16 @@
  * - direct: the store's `latest` read for the same 200 devices (the row's peer);
  * - JSON: `JSON.stringify` + `JSON.parse` of the very answer (what any JSON API pays on top);
  * - bare: the same signed call (same client, same body) to a bare fastify server answering the
- *   hub's answer as a fixed, already serialized text: HTTP and the client, without store or JSON encoding.
+ *   hub's answer as a fixed, already serialized text: HTTP and the client, without store or JSON encoding;
+ * - floor: the same call to bare fastify making the same store read and encoding the answer, what
+ *   any JSON REST server must do for this call (`startLatestFloor`).
  *
  *   BENCH_LATEST_CALLS=100 BENCH_PROFILE=/tmp/prof node --import tsx test/bench/telemetry-latest.ts
  */
 import { loadavg } from 'node:os';
 import { newTenant, provision, startHub } from '../src/index.js';
 import { median } from './stats.js';
-import { batchSamples, latestRounds, pointIds, startLatestPeer } from './telemetry-ingest.js';
+import { batchSamples, latestRounds, pointIds, startLatestFloor, startLatestPeer } from './telemetry-ingest.js';
 import { formatSummary, profileDir, startInProcessProfile, summarizeProfile } from './profile.js';
 
 const DEVICES = 200;
@@ -33,7 +35,8 @@ try {
   const store = h.hub.telemetry.store;
   await store.appendMeasurepoints(assetIds.flatMap((a) => batchSamples(a, T0, 0, 1).map((s) => ({ ...s, assetId: a, orgId }))));
   const bare = await startLatestPeer(client, orgId, assetIds);
-  const rounds = (calls: number) => latestRounds(client, orgId, store, assetIds, calls, bare);
+  const floor = await startLatestFloor(store, fleet.devices);
+  const rounds = (calls: number) => latestRounds(client, orgId, store, assetIds, calls, { bare, floor });
   await rounds(5); // warm-up
   const dir = profileDir();
   const profiler = dir ? await startInProcessProfile() : undefined;
@@ -48,16 +51,19 @@ try {
     );
   }
   await bare.close();
+  await floor.close();
   const rest = median(result.restMs);
   const direct = median(result.directMs);
   const json = median(result.jsonMs);
   const bareMs = median(result.bareMs);
+  const floorMs = median(result.floorMs);
   const ms = (x: number) => `${x.toFixed(2)} ms`;
   console.log(
     `queryLatest ${DEVICES} devices, medians of ${CALLS} (load ${loadavg()[0]?.toFixed(2)}): REST ${ms(rest)}, direct ${ms(direct)}: ${(rest / direct).toFixed(2)}×; ` +
       `JSON round trip of the ${result.answerBytes}-byte answer ${ms(json)}: REST ÷ (direct + JSON) ${(rest / (direct + json)).toFixed(2)}×; ` +
       `bare fastify answering the same bytes to the same client ${ms(bareMs)} (${(bareMs / direct).toFixed(2)}× direct): ` +
-      `REST − bare ${ms(rest - bareMs)} = ${((rest - bareMs) / direct).toFixed(2)}× direct (the hub's own share: store read, encoding, checks)`,
+      `REST − bare ${ms(rest - bareMs)} = ${((rest - bareMs) / direct).toFixed(2)}× direct (the hub's own share: store read, encoding, checks); ` +
+      `floor (bare fastify reading the store and encoding) ${ms(floorMs)} = ${(floorMs / direct).toFixed(2)}× direct; REST ÷ floor ${(rest / floorMs).toFixed(2)}×`,
   );
 } finally {
   await h.close();
