@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { pollOnWake, retryable } from '../wake-retry.js';
 import type { FcmSimulator } from './fcm-simulator.js';
 
 const base = '/api/device-mgt/android/v1.0';
@@ -19,9 +20,6 @@ export interface AndroidAgentOptions {
    */
   retryMs?: number;
 }
-
-/** Tries of one wake-up's poll, the first included. */
-const WAKE_TRIES = 8;
 
 /** An operation as the hub sends it (Entgra agent bean). */
 export interface AgentOperation {
@@ -155,18 +153,11 @@ export class AndroidAgent {
 
   private onPush(): void {
     this.pushes++;
-    this.pollOnWake(1);
-  }
-
-  /** A wake-up is not lost to a dropped connection or a busy server: the poll is tried again later. */
-  private pollOnWake(attempt: number): void {
-    const again = () => {
-      const wait = this.opts.retryMs ?? 500;
-      if (wait > 0 && attempt < WAKE_TRIES) setTimeout(() => this.pollOnWake(attempt + 1), wait * 2 ** (attempt - 1)).unref();
-    };
-    this.poll().then(() => {
-      if (this.lastStatus === 429 || this.lastStatus >= 500) again();
-    }, again);
+    // A wake-up is not lost to a dropped connection or a busy server: the poll is tried again later.
+    void pollOnWake(async () => {
+      await this.poll();
+      return retryable(this.lastStatus) ? 'retry' : this.lastStatus >= 400 ? 'refused' : 'served';
+    }, this.opts.retryMs ?? 500);
   }
 
   private async cycle(): Promise<void> {

@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import { Agent, request } from 'node:http';
 import * as x509 from '@peculiar/x509';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import { pollOnWake, retryable, type WakeEnd } from '../wake-retry.js';
 import type { WnsSimulator } from './wns-simulator.js';
 
 x509.cryptoProvider.set(webcrypto as never);
@@ -78,6 +79,22 @@ export interface WindowsDeviceOptions {
   deviceId?: string;
   /** A shared PKCS#10 (base64 DER); one is generated when absent. */
   csr?: string;
+  /**
+   * A wake-up whose session could not reach the server (a dropped connection, 429 or a 5xx answer)
+   * is tried again this much later, the wait doubling up to 8 tries, as a real device's DM client
+   * retries a failed session; 0: never (default 500 ms).
+   */
+  retryMs?: number;
+}
+
+/** The management endpoint answered a session's message with this status instead of 200. */
+export class ManagementAnswerError extends Error {
+  constructor(
+    readonly status: number,
+    body: string,
+  ) {
+    super(`management endpoint answered ${status} ${body}`);
+  }
 }
 
 export interface ServerCommandSeen {
@@ -86,7 +103,8 @@ export interface ServerCommandSeen {
   targets: string[];
 }
 
-export class WindowsDevice extends EventEmitter<{ session: [number]; command: [ServerCommandSeen]; push: [] }> {
+/** Events: a session's end (its number), each server command, each push, and how each wake-up ended. */
+export class WindowsDevice extends EventEmitter<{ session: [number]; command: [ServerCommandSeen]; push: []; wake: [WakeEnd] }> {
   readonly deviceId: string;
   readonly manufacturer = 'Contoso';
   readonly model = 'Surface Sim';
@@ -229,21 +247,34 @@ export class WindowsDevice extends EventEmitter<{ session: [number]; command: [S
     this.pushesReceived++;
     this.emit('push');
     if (this.asleep) return;
-    void this.poll().catch(() => undefined);
+    // A wake-up is not lost to a dropped connection or a busy server: the session is tried again later.
+    const session = () =>
+      this.poll().then(
+        () => 'served' as const,
+        (err: unknown) => {
+          if (err instanceof ManagementAnswerError && !retryable(err.status)) return 'refused' as const;
+          throw err;
+        },
+      );
+    void pollOnWake(session, this.opts.retryMs ?? 500).then((end) => this.emit('wake', end));
   }
 
-  /** Runs a management session now (one at a time; a wake-up during a session runs another after it). */
+  /**
+   * Runs a management session now, one at a time: a wake-up during a session runs another after it,
+   * and the promise it gets settles with that one.
+   */
   poll(): Promise<void> {
     if (this.running) {
       this.again = true;
       return this.running;
     }
-    this.running = this.session().finally(() => {
-      this.running = undefined;
-      if (this.again) {
+    this.running = (async () => {
+      do {
         this.again = false;
-        void this.poll().catch(() => undefined);
-      }
+        await this.session();
+      } while (this.again);
+    })().finally(() => {
+      this.running = undefined;
     });
     return this.running;
   }
@@ -299,7 +330,7 @@ export class WindowsDevice extends EventEmitter<{ session: [number]; command: [S
     };
     for (let turn = 0; turn < 100; turn++) {
       const r = await this.post(WindowsDevice.message(this.header(sessionId, msgId), body));
-      if (r.status !== 200) throw new Error(`management endpoint answered ${r.status} ${r.body}`);
+      if (r.status !== 200) throw new ManagementAnswerError(r.status, r.body);
       const answer = parser.parse(r.body) as Node;
       const sync = (answer['SyncML'] as Node | undefined)?.['SyncBody'] as Node | undefined;
       const statuses: Node[] = [];
