@@ -68,9 +68,11 @@ describe('Windows device: a wake-up survives a failed management session', () =>
       if (failure === 'a dropped connection') req.socket.destroy();
       else res.writeHead(503, { 'content-type': 'text/plain' }).end('busy');
     });
+    const locked = new Promise<void>((resolve) => device.on('command', (c) => c.targets.includes(LOCK) && resolve()));
     const ended = new Promise<string>((resolve) => device.once('wake', resolve));
 
     expect((await wake()).kind).toBe('sent');
+    await locked;
     expect(await ended).toBe('served');
 
     expect(device.locked).toBe(true);

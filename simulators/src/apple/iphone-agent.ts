@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import plist from 'plist';
+import { pollOnWake, retryable, type WakeEnd } from '../wake-retry.js';
 import type { ApnsSimulator } from './apns-simulator.js';
 import { MdmSigner } from './mdm-signature.js';
 import type { Identity } from './pki.js';
@@ -30,6 +31,22 @@ export interface IphoneAgentOptions {
    * default: fetch. Tests point it at the hub when the manifest URL names the hub's public host.
    */
   fetchManifest?: (url: string) => Promise<Response>;
+  /**
+   * A wake-up whose check-in session could not reach the server (a dropped connection, 429 or a 5xx
+   * answer) is tried again this much later, the wait doubling up to 8 tries, as a real phone comes
+   * back to its MDM server; 0: never (default 500 ms).
+   */
+  retryMs?: number;
+}
+
+/** The command endpoint answered a session's report with this status instead of 200. */
+export class CommandAnswerError extends Error {
+  constructor(
+    readonly status: number,
+    body: string,
+  ) {
+    super(`command endpoint answered ${status}: ${body}`);
+  }
 }
 
 type ManifestInfo = { bundleId: string; title: string } | { failed: string };
@@ -61,10 +78,10 @@ const supported = new Set([
  * A simulated iPhone under MDM (docs/DEVICE-MANAGEMENT.md, "Apple: simulators"): enrolls with
  * Authenticate + TokenUpdate, registers its push token with the APNs simulator, and on a push
  * with its PushMagic runs a check-in session — Idle, then one result per command until the server
- * answers with an empty body. While `busy` it answers NotNow; unknown commands get Error, a
+ * answers with an empty body (emitting `wake` with how the wake-up ended). While `busy` it answers NotNow; unknown commands get Error, a
  * command without RequestType gets CommandFormatError.
  */
-export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; sessionEnd: []; error: [unknown] }> {
+export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; sessionEnd: []; error: [unknown]; wake: [WakeEnd] }> {
   readonly udid: string;
   readonly serialNumber: string;
   readonly token = randomBytes(32);
@@ -206,9 +223,17 @@ export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; ses
 
   private onPush(magic: string): void {
     if (magic !== this.pushMagic) return;
-    this.poll().catch((err: unknown) => {
-      if (this.listenerCount('error') > 0) this.emit('error', err);
-    });
+    // A wake-up is not lost to a dropped connection or a busy server: the session is tried again later.
+    const session = () =>
+      this.poll().then(
+        () => 'served' as const,
+        (err: unknown) => {
+          if (this.listenerCount('error') > 0) this.emit('error', err);
+          if (err instanceof CommandAnswerError && !retryable(err.status)) return 'refused' as const;
+          throw err;
+        },
+      );
+    void pollOnWake(session, this.opts.retryMs ?? 500).then((end) => this.emit('wake', end));
   }
 
   private async runSession(): Promise<void> {
@@ -216,7 +241,7 @@ export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; ses
     for (let i = 0; i < 1000; i++) {
       const res = await this.put(this.opts.serverUrl, plist.build(report));
       const text = await res.text();
-      if (res.status !== 200) throw new Error(`command endpoint answered ${res.status}: ${text}`);
+      if (res.status !== 200) throw new CommandAnswerError(res.status, text);
       if (text.length === 0) break;
       const cmd = plist.parse(text) as Dict;
       report = this.execute(cmd, await this.manifestOf(cmd));
