@@ -4,10 +4,11 @@
  *
  *  1. End-to-end latency device → application on the MQTT stream, at fixed aggregate rates
  *     (test/bench/cluster-latency.ts): one node without Redis, against the cluster with the devices
- *     on node 1 and the application on node 1 (same node) or on node 2 (across Redis). Its two
+ *     on node 1 and the application on node 1 (same node) or on node 2 (across Redis). Its three
  *     peers at each rate, on the ingesting node's CPU while the hubs idle: the engine alone (LMDB,
- *     test/bench/lmdb-pace.ts) and the broker alone (bare aedes with the same generator,
- *     test/bench/cluster-broker.ts; BENCH_PROFILE=<dir> profiles it).
+ *     test/bench/lmdb-pace.ts), the broker alone (bare aedes with the same generator,
+ *     test/bench/cluster-broker.ts; BENCH_PROFILE=<dir> profiles it) and both in one process (bare
+ *     aedes holding each post until its rows are committed to LMDB: the floor of the rows).
  *  2. Fan-in throughput, QoS 1 closed loop (test/bench/mqtt-loadgen.ts, signed CONNECTs): one node
  *     alone (no Redis), node 1 of the cluster alone, and the same load split over both nodes.
  *
@@ -296,7 +297,7 @@ async function brokerRun(
   const cpu = result.cpu.procs['broker'];
   const perPost = (n: number | undefined) => ((n ?? NaN) / result.achievedRate) * 1e6;
   log(
-    `broker alone${warmUp ? ' (warm-up, not reported)' : ''} (bare ${broker.version}, same devices and pace) ${rate}/s: p50 ${fix(a.latency.p50)} ms, p90 ${fix(a.latency.p90)} ms, p99 ${fix(a.latency.p99)} ms, max ${fix(a.latency.max, 1)} ms; ` +
+    `${broker.durable ? 'broker + engine' : 'broker alone'}${warmUp ? ' (warm-up, not reported)' : ''} (bare ${broker.version}, same devices and pace) ${rate}/s: p50 ${fix(a.latency.p50)} ms, p90 ${fix(a.latency.p90)} ms, p99 ${fix(a.latency.p99)} ms, max ${fix(a.latency.max, 1)} ms; ` +
       `${a.received}/${a.expected} received, PUBACK p50 ${fix(result.ackLatency?.p50 ?? null)} / p99 ${fix(result.ackLatency?.p99 ?? null)} ms; ` +
       `CPU ${perPost(cpu?.cores).toFixed(0)} µs per post (sys ${perPost(cpu?.system).toFixed(0)}), broker ${pct(cpu?.cores ?? NaN)} of its core, generator ${pct(result.cpu.procs['generator']?.cores ?? NaN)}, others ${pct(result.cpu.others)}`,
   );
@@ -308,8 +309,8 @@ async function brokerRun(
  * with one unreported run, since a freshly started broker spends markedly more CPU per post in its
  * first seconds (the hub node, too, has served the provisioning and earlier runs before it is measured).
  */
-async function startWarmBroker(fleet: Fleet, clkTck: number): Promise<LatencyBroker> {
-  const broker = await startLatencyBroker(clusterConfig.ingestCpu);
+async function startWarmBroker(fleet: Fleet, clkTck: number, storeDir?: string): Promise<LatencyBroker> {
+  const broker = await startLatencyBroker(clusterConfig.ingestCpu, storeDir);
   try {
     await brokerRun(clusterConfig.rates[0]!, fleet, broker, clkTck, true);
     return broker;
@@ -440,9 +441,12 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
   const singleDir = await mkdtemp(join(tmpdir(), 'edgehub-bench-single-'));
   const clusterDir = await mkdtemp(join(tmpdir(), 'edgehub-bench-cluster-'));
   const engineDir = await mkdtemp(join(tmpdir(), 'edgehub-bench-engine-'));
+  const floorDir = await mkdtemp(join(tmpdir(), 'edgehub-bench-floor-'));
   const started: HubNode[] = [];
   let redis: BenchRedis | undefined;
   let broker: LatencyBroker | undefined;
+  /** The broker and the engine in one process (bare aedes holding each post until it is durable). */
+  let floorBroker: LatencyBroker | undefined;
   try {
     redis = await startBenchRedis();
     pinTo(redis.pid, [c.otherCpu]);
@@ -452,11 +456,13 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
       // Development: the one-node latency alone, logged, nothing written (test/bench/cluster-latency.ts).
       const fleet = await provisionFleet(single);
       broker = await startWarmBroker(fleet, clkTck);
+      floorBroker = await startWarmBroker(fleet, clkTck, floorDir);
       for (let round = 0; round < c.latencyRounds; round++)
         for (const rate of c.rates) {
           await latencyRun('single', rate, fleet, single, { single: single.pid }, undefined, clkTck);
           await engineRun(rate, engineDir);
           await brokerRun(rate, fleet, broker, clkTck);
+          await brokerRun(rate, fleet, floorBroker, clkTck);
         }
       return undefined;
     }
@@ -476,7 +482,9 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
     const latency: LatencyRun[] = [];
     const engine: LmdbPaceResult[] = [];
     const brokerRuns: BrokerRun[] = [];
+    const floorRuns: BrokerRun[] = [];
     broker = await startWarmBroker(singleFleet, clkTck);
+    floorBroker = await startWarmBroker(singleFleet, clkTck, floorDir);
     const clusterPids = { node1: node1.pid, node2: node2.pid, redis: redis.pid };
     let turn = 0;
     for (let round = 0; round < c.latencyRounds; round++) {
@@ -491,10 +499,13 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
         }
         engine.push(await engineRun(rate, engineDir));
         brokerRuns.push({ ...(await brokerRun(rate, singleFleet, broker, clkTck)), round });
+        floorRuns.push({ ...(await brokerRun(rate, singleFleet, floorBroker, clkTck)), round });
       }
     }
     await broker.stop();
     broker = undefined;
+    await floorBroker.stop();
+    floorBroker = undefined;
 
     log(
       `fan-in: ${c.fanInPublishers} publishers, QoS 1, ${c.window} in flight each, ${c.rounds} rounds × ${FAN_IN_CONFIGS.length} configurations × ${(c.fanInWarmupMs + c.fanInMeasureMs) / 1000} s`,
@@ -528,6 +539,7 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
       latency,
       engine,
       broker: brokerRuns,
+      floor: floorRuns,
       fanIn,
     };
     const section = renderClusterSection(results);
@@ -536,10 +548,12 @@ export async function runClusterBenchmarks(): Promise<ClusterBenchResults | unde
     return results;
   } finally {
     await broker?.stop().catch((err: unknown) => log(`stopping bare aedes: ${String(err)}`));
+    await floorBroker?.stop().catch((err: unknown) => log(`stopping bare aedes + LMDB: ${String(err)}`));
     for (const n of started.reverse()) await n.stop().catch((err: unknown) => log(`stopping ${n.name}: ${String(err)}`));
     await redis?.stop().catch((err: unknown) => log(`stopping redis: ${String(err)}`));
     await rm(singleDir, { recursive: true, force: true });
     await rm(clusterDir, { recursive: true, force: true });
     await rm(engineDir, { recursive: true, force: true });
+    await rm(floorDir, { recursive: true, force: true });
   }
 }

@@ -17,8 +17,10 @@ import { pinnedCommand } from './mqtt-proc.js';
 export interface LatencyBroker {
   pid: number;
   port: number;
-  /** `aedes <version>`, as the server prints it. */
+  /** `aedes <version>`, as the server prints it (`+ LMDB` when it holds posts until they are durable). */
   version: string;
+  /** Holds each post until its rows are committed (the broker and the engine in one process). */
+  durable: boolean;
   stop(): Promise<void>;
 }
 
@@ -43,8 +45,12 @@ function listening(child: ChildProcess, timeoutMs: number): Promise<{ port: numb
   });
 }
 
-/** Starts bare aedes pinned to `cpu` (all threads: `taskset -c` before exec) and waits until it listens. */
-export async function startLatencyBroker(cpu: number): Promise<LatencyBroker> {
+/**
+ * Starts bare aedes pinned to `cpu` (all threads: `taskset -c` before exec) and waits until it
+ * listens. With `storeDir`, the broker and the engine in one process: each post is held until its
+ * rows are committed to an LMDB store there (test/bench/mqtt-aedes-server.ts, `--store`).
+ */
+export async function startLatencyBroker(cpu: number, storeDir?: string): Promise<LatencyBroker> {
   const profileDir = process.env.BENCH_PROFILE;
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const [cmd, args] = pinnedCommand(cpu, process.execPath, [
@@ -53,8 +59,15 @@ export async function startLatencyBroker(cpu: number): Promise<LatencyBroker> {
     '--import',
     'tsx',
     'test/bench/mqtt-aedes-server.ts',
+    ...(storeDir ? ['--store', storeDir] : []),
   ]);
   const child = track(spawn(cmd, args, { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] }), 'bare aedes (latency peer)');
   const { port, version } = await listening(child, 20_000);
-  return { pid: child.pid!, port, version, stop: () => stopChild(child, 5_000) };
+  return {
+    pid: child.pid!,
+    port,
+    version: storeDir ? `${version} + LMDB` : version,
+    durable: storeDir !== undefined,
+    stop: () => stopChild(child, 5_000),
+  };
 }

@@ -80,6 +80,8 @@ export interface ClusterBenchResults {
   engine?: LmdbPaceResult[];
   /** Bare aedes alone at each rate (test/bench/cluster-broker.ts), one run per rate and round. */
   broker?: BrokerRun[];
+  /** Bare aedes holding each post until its rows are committed to LMDB: broker and engine in one process. */
+  floor?: BrokerRun[];
   fanIn: FanInRun[];
 }
 
@@ -267,6 +269,28 @@ function perPost(x: LatencyResult, proc: string): { us: number; sys: number } {
 }
 
 /**
+ * What the broker + engine floor says about the row at `rate`: its p99 against the 10 ms target of
+ * issue 12 at 5,000/s (and 5 ms at lower rates) and its CPU per post against the node's.
+ */
+function floorReading(r: ClusterBenchResults, rate: number, nodeUs: number): string {
+  const runs = (r.floor ?? []).filter((x) => x.rate === rate && x.result.apps[0]);
+  if (runs.length === 0) return '';
+  const p99 = median(runs.map((x) => x.result.apps[0]!.latency.p99));
+  const us = median(runs.map((x) => perPost(x.result, 'broker').us));
+  const target = rate >= 5_000 ? 10 : 5;
+  return (
+    ` The broker and the engine in one process (the floor table above) had a p99 of ${ms(p99)} ms at this pace for ${int(us)} µs of CPU per post (${pct((us * rate) / 1e6)} of its core), ` +
+    (p99 <= target
+      ? `inside the ${target} ms target: the target is within reach of a process that holds each post until it is durable, and what the node adds above that floor, ${int(nodeUs - us)} µs per post (${ratio(nodeUs / us)}), is what fills its core and its queue.`
+      : `already beyond the ${target} ms target: the floor itself does not meet it on this core.`)
+  );
+}
+
+/** The header of a peer's latency table. */
+const peerHeader = (name: string) =>
+  `| Rate | posts/s achieved | received / posted in windows | latency p50 / p90 / p99 / max, ms | p99, each run | PUBACK p50 / p99, ms | ${name} CPU (sys) | CPU per post (system), µs | **one node ÷ ${name}**, p50 / p99 | **one node ÷ ${name}**, CPU per post |`;
+
+/**
  * The second peer of the latency rows: bare aedes alone at the same pace with the same generator
  * (test/bench/cluster-broker.ts), medians of its runs, beside the one-node hub's; then both
  * floors' CPU per post added up against the node's.
@@ -274,22 +298,26 @@ function perPost(x: LatencyResult, proc: string): { us: number; sys: number } {
 function brokerTable(r: ClusterBenchResults, rates: readonly number[]): string[] {
   const c = r.config;
   const hubRuns = (rate: number) => r.latency.filter((x) => x.topology === 'single' && x.rate === rate && x.result.apps[0]);
-  const rows = rates.flatMap((rate) => {
-    const runs = (r.broker ?? []).filter((x) => x.rate === rate && x.result.apps[0]);
-    const hub = hubRuns(rate);
-    if (runs.length === 0 || hub.length === 0) return [];
-    const m = (f: (x: LatencyResult) => number) => median(runs.map((x) => f(x.result)));
-    const h = (f: (x: LatencyResult) => number) => median(hub.map((x) => f(x.result)));
-    const app = (x: LatencyResult) => x.apps[0]!;
-    return [
-      `| ${int(rate)}/s | ${int(m((x) => x.achievedRate))} | ${int(runs.reduce((a, x) => a + app(x.result).received, 0))} / ${int(runs.reduce((a, x) => a + app(x.result).expected, 0))} | ` +
-        `${ms(m((x) => app(x).latency.p50))} / ${ms(m((x) => app(x).latency.p90))} / **${ms(m((x) => app(x).latency.p99))}** / ${ms(m((x) => app(x).latency.max))} | ` +
-        `${runs.map((x) => ms(app(x.result).latency.p99)).join(', ')} | ${ms(m((x) => x.ackLatency?.p50 ?? NaN))} / ${ms(m((x) => x.ackLatency?.p99 ?? NaN))} | ` +
-        `${pct(m((x) => x.cpu.procs['broker']?.cores ?? NaN))} (${pct(m((x) => x.cpu.procs['broker']?.system ?? NaN))}) | ${int(m((x) => perPost(x, 'broker').us))} (${int(m((x) => perPost(x, 'broker').sys))}) | ` +
-        `**${ratio(h((x) => app(x).latency.p50) / m((x) => app(x).latency.p50))}** / **${ratio(h((x) => app(x).latency.p99) / m((x) => app(x).latency.p99))}** |`,
-    ];
-  });
+  const peerRows = (peer: BrokerRun[] | undefined) =>
+    rates.flatMap((rate) => {
+      const runs = (peer ?? []).filter((x) => x.rate === rate && x.result.apps[0]);
+      const hub = hubRuns(rate);
+      if (runs.length === 0 || hub.length === 0) return [];
+      const m = (f: (x: LatencyResult) => number) => median(runs.map((x) => f(x.result)));
+      const h = (f: (x: LatencyResult) => number) => median(hub.map((x) => f(x.result)));
+      const app = (x: LatencyResult) => x.apps[0]!;
+      return [
+        `| ${int(rate)}/s | ${int(m((x) => x.achievedRate))} | ${int(runs.reduce((a, x) => a + app(x.result).received, 0))} / ${int(runs.reduce((a, x) => a + app(x.result).expected, 0))} | ` +
+          `${ms(m((x) => app(x).latency.p50))} / ${ms(m((x) => app(x).latency.p90))} / **${ms(m((x) => app(x).latency.p99))}** / ${ms(m((x) => app(x).latency.max))} | ` +
+          `${runs.map((x) => ms(app(x.result).latency.p99)).join(', ')} | ${ms(m((x) => x.ackLatency?.p50 ?? NaN))} / ${ms(m((x) => x.ackLatency?.p99 ?? NaN))} | ` +
+          `${pct(m((x) => x.cpu.procs['broker']?.cores ?? NaN))} (${pct(m((x) => x.cpu.procs['broker']?.system ?? NaN))}) | ${int(m((x) => perPost(x, 'broker').us))} (${int(m((x) => perPost(x, 'broker').sys))}) | ` +
+          `**${ratio(h((x) => app(x).latency.p50) / m((x) => app(x).latency.p50))}** / **${ratio(h((x) => app(x).latency.p99) / m((x) => app(x).latency.p99))}** | ` +
+          `**${ratio(h((x) => perPost(x, 'single').us) / m((x) => perPost(x, 'broker').us))}** |`,
+      ];
+    });
+  const rows = peerRows(r.broker);
   if (rows.length === 0) return [];
+  const floorRows = peerRows(r.floor);
   const floors = rates.flatMap((rate) => {
     const engine = (r.engine ?? []).filter((x) => x.rate === rate);
     const broker = (r.broker ?? []).filter((x) => x.rate === rate);
@@ -314,9 +342,19 @@ function brokerTable(r: ClusterBenchResults, rates: readonly number[]): string[]
     '',
     `**The broker alone at the same pace** (test/bench/cluster-broker.ts, the second peer of the latency rows; medians of one run per rate and round): bare ${version} (test/bench/mqtt-aedes-server.ts: the broker the hub is built on, in memory, no hooks, \`TCP_NODELAY\`), one process for all the latency runs, with the Node options \`npm start\` gives the hub, pinned to CPU ${c.ingestCpu} as the ingesting node is and warmed with one unreported run at ${int(c.rates[0]!)}/s (a freshly started process spends far more CPU per post in its first seconds), measured while the hubs idle; the same generator on CPU ${c.otherCpu} with the same ${c.latencyDevices} devices (the same signed CONNECT frames, which bare aedes accepts unchecked), bodies, rate, QoS ${c.latencyQos}, warm-up, window and drain as the one-node rows. The application subscribes at QoS 0 to exactly the devices' publish topics and receives each device's PUBLISH as bare aedes forwards it; latency is timed as above, from the write of the PUBLISH to its arrival. Per post the broker reads the PUBLISH from the device's socket, answers its PUBACK and writes one delivery to the application's socket: the MQTT work the hub does for every post too, without JSON, thing model, store commit, \`_reply\` or stream event. The broker's CPU is sampled over the window from \`/proc/<pid>/stat\` as the hub's is. \`BENCH_PROFILE=<dir>\` runs it under \`node --cpu-prof\`.`,
     '',
-    '| Rate | posts/s achieved | received / posted in windows | latency p50 / p90 / p99 / max, ms | p99, each run | PUBACK p50 / p99, ms | broker CPU (sys) | CPU per post (system), µs | **one node ÷ broker**, p50 / p99 |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    peerHeader('broker'),
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
+    ...(floorRows.length === 0
+      ? []
+      : [
+          '',
+          `**The broker and the engine in one process** (the floor of the latency rows; test/bench/mqtt-aedes-server.ts with \`--store\`, started by test/bench/cluster-broker.ts like the broker above, same placement, warm-up and generator): bare ${version} whose \`authorizePublish\` holds each measurepoint post until its values are durable, as the hub holds it. It parses the post's JSON, writes the engine's rows (test/bench/pace-store.ts, the same LMDB layout and options) with the posts of one event-loop turn in one child transaction, and only once that commits lets aedes answer the PUBACK and forward the post to the application. So it shares one event loop, one heap and one core between the MQTT work and the commits, as the hub does. It does not check the signature or the thing model, send a \`_reply\`, publish a stream event of its own, or keep metrics. If this floor's p99 is under the target and the node's is not, the difference is the hub's own work per post and the queueing it causes on the core.`,
+          '',
+          peerHeader('broker + engine'),
+          '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+          ...floorRows,
+        ]),
     ...(floors.length === 0
       ? []
       : [
@@ -515,7 +553,8 @@ function interpretation(
       `**The tails move from run to run:** within one row, the runs' p99 differ by up to ${ratio(p99Spread)} here (each run's p99 is listed), with or without other load on the machine. Every post waits for its LMDB commit to reach the disk (ext4 on a shared virtual disk) before it is acknowledged or streamed, and a slow sync holds back every post queued behind it. ${tailCauses(r, 'single', low)} ${tailCauses(r, 'single', high)} Compare the p50s; read the p99 ratios with care.`,
     `- **At ${int(high)} posts/s the ingesting node is the limit.** Its core was up to ${pct(busiestIngest)} busy (one node p50 ${ms(sh?.p50 ?? NaN)} ms / p99 ${ms(sh?.p99 ?? NaN)}; cluster, application on node 2 ${ms(xh?.p50 ?? NaN)} / ${ms(xh?.p99 ?? NaN)}; application on node 1 ${ms(lh?.p50 ?? NaN)} / ${ms(lh?.p99 ?? NaN)}): near saturation, latency is mostly queueing in that node's event loop. ` +
       `With the application on node 1, that node also reads every event back from Redis and delivers it, the work node 2 does otherwise (${pct(xh?.cpu['node2']?.cores ?? NaN)} of a core at this rate), on a core that is already nearly full${(lh?.p50 ?? 0) > (xh?.p50 ?? 0) * 1.3 ? ', hence the highest p50 of the three' : ''}: in a cluster, applications on other nodes than the devices take delivery work off the ingesting nodes. ` +
-      `Paced posts cost far more CPU each than the saturated fan-in below: ${int(runUs('single', low))} µs of hub CPU per post at ${int(low)}/s and ${int(runUs('single', high))} µs at ${int(high)}/s on one node, against ${int(1e6 / single.perHubCore)} µs in the fan-in. A post arriving alone pays for its own LMDB commit, event-loop turn and socket writes, which the fan-in's bursts share (note the system share of the node's CPU), and so do bare aedes and LMDB alone at the same pace ("The two floors against the node's CPU per post" above). Sizing from the fan-in figures overstates what a node does for devices posting at a steady pace.`,
+      `Paced posts cost far more CPU each than the saturated fan-in below: ${int(runUs('single', low))} µs of hub CPU per post at ${int(low)}/s and ${int(runUs('single', high))} µs at ${int(high)}/s on one node, against ${int(1e6 / single.perHubCore)} µs in the fan-in. A post arriving alone pays for its own LMDB commit, event-loop turn and socket writes, which the fan-in's bursts share (note the system share of the node's CPU), and so do bare aedes and LMDB alone at the same pace ("The two floors against the node's CPU per post" above). Sizing from the fan-in figures overstates what a node does for devices posting at a steady pace.` +
+      floorReading(r, high, runUs('single', high)),
     `- **What cluster mode costs a node: ${ratio(one.perHubCore / single.perHubCore)} the posts per core-second** (${int(one.perHubCore)} against ${int(single.perHubCore)} on one node, fan-in, node 1 alone; round by round in the table). Per post the cluster adds ${Number.isFinite(publishPerPost) ? publishPerPost.toFixed(2) : '—'} Redis \`PUBLISH\` (the stream event; the QoS 1 reply goes straight to the device's connection, and clean sessions keep nothing in Redis), i.e. an msgpack encode and an ioredis command in the node instead of an in-process emit, and Redis spends ${ms(one.redisUsPerPost)} µs of CPU per post with no subscriber (${ms(crossRedisUs)} µs in the latency runs at ${int(high)}/s, where node 2 subscribes and receives each event). How the node's extra CPU splits between the encode, ioredis and aedes' Redis-backed plumbing was not profiled.`,
     `- **The split cluster on 2 cores: ${ratio(split.rate / single.rate)} the posts/s of one node. This is not scale-out.** One node used one core (${pct(single.hubCpu)}) while CPU ${c.otherCpu} held only its generator (${pct(single.generatorCpu)}); the split run puts a hub on each core, so it gains the idle half of the machine, minus what cluster mode costs, minus the generators and Redis now sharing the hubs' cores (hubs ${pct(split.hubCpu)} together, Redis ${pct(split.redisCpu)}, generators ${pct(split.generatorCpu)}, others ${pct(split.others)}). ` +
       `Per hub core-second the split cluster does ${ratio(split.perHubCore / one.perHubCore)} what node 1 alone does: ${

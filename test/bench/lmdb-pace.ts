@@ -16,10 +16,9 @@
  * hub's latency has above this is the hub's own work, and queueing behind it.
  * Bounded: a fixed window and a deadline; exits when its stdin closes.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { open } from 'lmdb';
+import { openPaceStore, putPost } from './pace-store.js';
 import { summarize, type LatencySummary } from './stats.js';
 
 export interface LmdbPaceJob {
@@ -50,20 +49,10 @@ export interface LmdbPaceResult {
   sysPerPostUs: number;
 }
 
-/** The map size the embedded store reserves (hub/src/telemetry/store/embedded/store.ts). */
-const MAP_SIZE = 2 ** 36;
-
-type SeriesKey = [string, string, number, string];
-type LatestKey = [string, 'm', string];
-
 export async function runLmdbPace(job: LmdbPaceJob): Promise<LmdbPaceResult> {
-  const path = join(job.dir, 'telemetry');
-  mkdirSync(path, { recursive: true, mode: 0o700 });
-  const root = open({ path, maxDbs: 16, overlappingSync: false, mapSize: MAP_SIZE });
-  const samples = root.openDB<{ v: number }, SeriesKey>({ name: 'samples', encoding: 'msgpack' });
-  const latest = root.openDB<{ o: string; t: number; v: number }, LatestKey>({ name: 'latest', encoding: 'msgpack' });
+  const store = openPaceStore(job.dir);
+  const { root, samples } = store;
   const assets = Array.from({ length: job.devices }, (_, i) => `pace${String(i).padStart(6, '0')}`);
-  let tie = 0;
   const start = performance.now();
   const windowFrom = start + job.warmupMs;
   const windowTo = windowFrom + job.measureMs;
@@ -82,16 +71,15 @@ export async function runLmdbPace(job: LmdbPaceJob): Promise<LmdbPaceResult> {
       .childTransaction(() => {
         for (const t of due) {
           const k = Math.round(t * job.rate) % job.devices;
-          const assetId = assets[k]!;
-          for (const [pointId, v] of [
-            ['temp', 21.5],
-            ['seq', issued],
-          ] as const) {
-            samples.putSync([assetId, pointId, time, (tie++).toString(36)], { v });
-            const key: LatestKey = [assetId, 'm', pointId];
-            const current = latest.get(key);
-            if (current === undefined || current.t <= time) latest.putSync(key, { o: 'org', t: time, v });
-          }
+          putPost(
+            store,
+            assets[k]!,
+            [
+              ['temp', 21.5],
+              ['seq', issued],
+            ],
+            time,
+          );
           issued++;
         }
       })
