@@ -78,8 +78,8 @@ const supported = new Set([
  * A simulated iPhone under MDM (docs/DEVICE-MANAGEMENT.md, "Apple: simulators"): enrolls with
  * Authenticate + TokenUpdate, registers its push token with the APNs simulator, and on a push
  * with its PushMagic runs a check-in session — Idle, then one result per command until the server
- * answers with an empty body (emitting `wake` with how the wake-up ended). While `busy` it answers NotNow; unknown commands get Error, a
- * command without RequestType gets CommandFormatError.
+ * answers with an empty body — and emits `wake` with how the wake-up ended. While `busy` it answers
+ * NotNow; unknown commands get Error, a command without RequestType gets CommandFormatError.
  */
 export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; sessionEnd: []; error: [unknown]; wake: [WakeEnd] }> {
   readonly udid: string;
