@@ -6,8 +6,15 @@ export type WakeTry = 'served' | 'refused' | 'retry';
 /** How a wake-up ended: its poll was served, refused, or still failed after every try. */
 export type WakeEnd = 'served' | 'refused' | 'gave-up';
 
-/** Tries per wake-up: with the default 500 ms first wait, the last one comes about a minute after the push. */
-export const WAKE_TRIES = 8;
+/**
+ * Tries per wake-up. With the default 500 ms first wait and waits capped at MAX_WAKE_WAIT_MS, the
+ * last try comes about seven minutes after the push: a device under a server that is overrun for
+ * minutes still gets its command, as a real one does at its next periodic poll.
+ */
+export const WAKE_TRIES = 20;
+
+/** The longest wait between two tries, like a real device's poll interval (the wait doubles up to it). */
+export const MAX_WAKE_WAIT_MS = 30_000;
 
 /** An answer worth trying again later: the server is busy (429) or in trouble (5xx). */
 export const retryable = (status: number): boolean => status === 429 || status >= 500;
@@ -15,15 +22,20 @@ export const retryable = (status: number): boolean => status === 429 || status >
 /**
  * Runs the poll a wake-up triggers until it is served or refused. A try that fails (a dropped
  * connection: the promise rejects) or is answered 429 or 5xx is made again after `retryMs`, then
- * twice that, and so on, `tries` times at most, as a real device's retry schedule or periodic poll
- * catches up with a wake-up it could not act on. `retryMs` 0 tries once. The waits do not keep the
- * process alive.
+ * twice that, and so on up to `maxWaitMs` between tries, `tries` times at most, as a real device's
+ * retry schedule or periodic poll catches up with a wake-up it could not act on. `retryMs` 0 tries
+ * once. The waits do not keep the process alive.
  */
-export async function pollOnWake(tryOnce: () => Promise<WakeTry>, retryMs: number, tries = WAKE_TRIES): Promise<WakeEnd> {
+export async function pollOnWake(
+  tryOnce: () => Promise<WakeTry>,
+  retryMs: number,
+  tries = WAKE_TRIES,
+  maxWaitMs = MAX_WAKE_WAIT_MS,
+): Promise<WakeEnd> {
   for (let attempt = 1; ; attempt++) {
     const outcome = await tryOnce().catch((): WakeTry => 'retry');
     if (outcome !== 'retry') return outcome;
     if (retryMs <= 0 || attempt >= tries) return 'gave-up';
-    await sleep(retryMs * 2 ** (attempt - 1), undefined, { ref: false });
+    await sleep(Math.min(retryMs * 2 ** (attempt - 1), maxWaitMs), undefined, { ref: false });
   }
 }

@@ -64,7 +64,8 @@ async function hubRound(fcm: FcmSimulator, account: SimServiceAccount, dir: stri
     refresh();
     const latencies: number[] = [];
     let last = 0;
-    const done = new Promise<void>((resolve) => {
+    const done = new Promise<void>((resolve, reject) => {
+      failOnLostWakeUps(agents, 'hub', reject);
       const on = (c: CommandRecord) => {
         if (c.operationStatus !== 'COMPLETED' || c.name !== 'DEVICE_LOCK') return;
         last = performance.now();
@@ -104,6 +105,19 @@ async function hubRound(fcm: FcmSimulator, account: SimServiceAccount, dir: stri
   }
 }
 
+/**
+ * Rejects as soon as an agent gives up a wake-up (its poll failed every try, simulators/src/wake-retry.ts):
+ * its command would never complete, and the round would otherwise wait for the bench's watchdog.
+ */
+function failOnLostWakeUps(agents: AndroidAgent[], peer: string, reject: (err: Error) => void): void {
+  for (const a of agents) {
+    a.onWake = (end) => {
+      if (end === 'gave-up')
+        reject(new Error(`${peer}: agent ${a.deviceIdentifier} gave up a wake-up after every try (the server kept failing its polls)`));
+    };
+  }
+}
+
 async function bareRound(fcm: FcmSimulator, account: SimServiceAccount, refresh: () => void): Promise<AndroidRound> {
   const bare = new BareAndroidServer();
   await bare.start();
@@ -117,7 +131,8 @@ async function bareRound(fcm: FcmSimulator, account: SimServiceAccount, refresh:
     const issuedAt = new Map<string, number>();
     const latencies: number[] = [];
     let last = 0;
-    const done = new Promise<void>((resolve) => {
+    const done = new Promise<void>((resolve, reject) => {
+      failOnLostWakeUps(agents, 'peer', reject);
       bare.onCompleted = (id) => {
         last = performance.now();
         latencies.push(last - issuedAt.get(id)!);

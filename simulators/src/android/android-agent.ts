@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { pollOnWake, retryable } from '../wake-retry.js';
+import { pollOnWake, retryable, type WakeEnd } from '../wake-retry.js';
 import type { FcmSimulator } from './fcm-simulator.js';
 
 const base = '/api/device-mgt/android/v1.0';
@@ -15,8 +15,8 @@ export interface AndroidAgentOptions {
   name?: string;
   /**
    * A wake-up whose poll could not reach the server (a network error, 429 or a 5xx answer) is tried
-   * again this much later, the wait doubling up to 8 tries, as the real agent's periodic poll would
-   * catch up with it; 0: never (default 500 ms).
+   * again this much later, the wait doubling up to 30 s, 20 tries in all (simulators/src/wake-retry.ts),
+   * as the real agent's periodic poll would catch up with it; 0: never (default 500 ms).
    */
   retryMs?: number;
 }
@@ -63,6 +63,11 @@ export class AndroidAgent {
   lastStatus = 0;
   /** Called with each operation when it has been executed and its result reported. */
   onReported?: (op: AgentOperation) => void;
+  /**
+   * Told how each wake-up ended: served, refused (401, 404: not retried) or given up after every
+   * try. A benchmark counts the wake-ups that gave up instead of waiting for their commands forever.
+   */
+  onWake?: (end: WakeEnd) => void;
   private polling?: Promise<void>;
   private again = false;
 
@@ -157,7 +162,7 @@ export class AndroidAgent {
     void pollOnWake(async () => {
       await this.poll();
       return retryable(this.lastStatus) ? 'retry' : this.lastStatus >= 400 ? 'refused' : 'served';
-    }, this.opts.retryMs ?? 500);
+    }, this.opts.retryMs ?? 500).then((end) => this.onWake?.(end));
   }
 
   private async cycle(): Promise<void> {

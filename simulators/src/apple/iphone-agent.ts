@@ -33,8 +33,9 @@ export interface IphoneAgentOptions {
   fetchManifest?: (url: string) => Promise<Response>;
   /**
    * A wake-up whose check-in session could not reach the server (a dropped connection, 429 or a 5xx
-   * answer) is tried again this much later, the wait doubling up to 8 tries, as a real phone comes
-   * back to its MDM server; 0: never (default 500 ms).
+   * answer) is tried again this much later, the wait doubling up to 30 s, 20 tries in all
+   * (simulators/src/wake-retry.ts), as a real phone comes back to its MDM server; 0: never (default
+   * 500 ms).
    */
   retryMs?: number;
 }

@@ -81,8 +81,9 @@ export interface WindowsDeviceOptions {
   csr?: string;
   /**
    * A wake-up whose session could not reach the server (a dropped connection, 429 or a 5xx answer)
-   * is tried again this much later, the wait doubling up to 8 tries, as a real device's DM client
-   * retries a failed session; 0: never (default 500 ms).
+   * is tried again this much later, the wait doubling up to 30 s, 20 tries in all
+   * (simulators/src/wake-retry.ts), as a real device's DM client retries a failed session; 0: never
+   * (default 500 ms).
    */
   retryMs?: number;
 }
