@@ -68,6 +68,12 @@ export class AndroidAgent {
    * try. A benchmark counts the wake-ups that gave up instead of waiting for their commands forever.
    */
   onWake?: (end: WakeEnd) => void;
+  /**
+   * Results of executed operations that no call has delivered yet, with their operations: the server
+   * hands an operation out once, so they are kept, as the real agent keeps them, until a call that
+   * carries them is answered 201.
+   */
+  private unreported: { results: AgentResultOut[]; ops: AgentOperation[] } = { results: [], ops: [] };
   private polling?: Promise<void>;
   private again = false;
 
@@ -166,21 +172,18 @@ export class AndroidAgent {
   }
 
   private async cycle(): Promise<void> {
-    let results: AgentResultOut[] = [];
-    let reportedOps: AgentOperation[] = [];
     for (;;) {
+      const { results, ops: reportedOps } = this.unreported;
+      // A call that throws or is not answered 201 leaves the results unreported: the next try sends them again.
       const res = await this.call('PUT', `/devices/${this.deviceIdentifier}/pending-operations`, results.length > 0 ? results : null);
       this.lastStatus = res.status;
-      for (const op of reportedOps) this.onReported?.(op);
       if (res.status !== 201 || !Array.isArray(res.body)) return;
+      this.unreported = { results: [], ops: [] };
+      for (const op of reportedOps) this.onReported?.(op);
       const ops = res.body as AgentOperation[];
-      if (ops.length === 0 && results.length === 0) return;
-      results = ops.map((op) => this.execute(op));
-      reportedOps = ops;
-      if (ops.length === 0) {
-        // the results just sent were the last word; one more call would return the same empty list
-        return;
-      }
+      // Nothing new: the results just sent (if any) were the last word.
+      if (ops.length === 0) return;
+      this.unreported = { results: ops.map((op) => this.execute(op)), ops };
     }
   }
 
