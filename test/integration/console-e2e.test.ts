@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { ApiClient } from '@edgehub/hub';
 import { topics } from '@edgehub/shared';
@@ -49,6 +49,8 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
   let productKey = '';
   const device = { assetId: '', deviceKey: 'inv-1', secret: '' };
   let mqttDevice: TestDevice | undefined;
+  /** The page's uncaught errors and console errors, for the report of a failed test. */
+  const pageErrors: string[] = [];
 
   beforeAll(async () => {
     buildConsole();
@@ -57,7 +59,25 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     creds = JSON.parse(readFileSync(join(dir, 'data', 'admin-credentials.json'), 'utf8')) as typeof creds;
     api = new ApiClient({ baseUrl: hub.baseUrl, accessKey: creds.accessKey, accessSecret: creds.accessSecret });
     b = await launchConsoleBrowser();
+    b.page.on('pageerror', (err) => pageErrors.push(String(err)));
+    b.page.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()));
   }, 90_000);
+
+  // A failed step says where the page was: its address, its errors and what it showed (printed,
+  // so CI's log has it), and a screenshot under test/output/screenshots.
+  beforeEach(({ task, onTestFailed }) => {
+    onTestFailed(async () => {
+      const page = b.page;
+      const text = await page.evaluate('document.body.innerText').then(String, (err: unknown) => `(unreadable: ${String(err)})`);
+      const shot = await b
+        .screenshot(`failed-${task.name.replace(/\W+/g, '-').slice(0, 60)}`)
+        .catch((err: unknown) => `(no screenshot: ${String(err)})`);
+      console.log(
+        `console-e2e: "${task.name}" failed at ${page.url()}\npage errors: ${pageErrors.slice(-10).join(' | ') || 'none'}\n` +
+          `screenshot: ${shot}\nvisible text:\n${text.slice(0, 2_000)}`,
+      );
+    });
+  });
 
   afterAll(async () => {
     await mqttDevice?.end();
