@@ -1,5 +1,5 @@
 import type { JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { dataTypes, type DataType, type FieldSpec, type ServiceSpec, type ThingModel } from '../api/types.js';
 import { IDENTIFIER, parseThingModel, type ModelProblem } from '../model/thing-model-check.js';
 import { Select, useId } from '../ui.js';
@@ -271,7 +271,13 @@ function DraftField(props: { label: string; value: string; onCommit: (v: string)
   const id = useId('tmd');
   const [draft, setDraft] = useState(props.value);
   const [problem, setProblem] = useState('');
+  // Reset to the model's value only when that value changes: effects run after the next frame, so
+  // resetting on mount too would undo what was typed meanwhile into a row just added (a busy
+  // machine's late frame lost the identifier typed right after "Add").
+  const shown = useRef(props.value);
   useEffect(() => {
+    if (shown.current === props.value) return;
+    shown.current = props.value;
     setDraft(props.value);
     setProblem('');
   }, [props.value]);
