@@ -19,6 +19,32 @@ export const MAX_WAKE_WAIT_MS = 30_000;
 /** An answer worth trying again later: the server is busy (429) or in trouble (5xx). */
 export const retryable = (status: number): boolean => status === 429 || status >= 500;
 
+/** The server answered a device's session with this status instead of success. */
+export class ServerAnswerError extends Error {
+  constructor(
+    readonly status: number,
+    what: string,
+    body: string,
+  ) {
+    super(`${what} answered ${status}: ${body}`);
+  }
+}
+
+/**
+ * One try of a session that throws ServerAnswerError on an unsuccessful answer: served when it
+ * completes, refused on an answer not worth retrying; anything else (a dropped connection, 429,
+ * 5xx) rejects, i.e. is tried again.
+ */
+export function sessionTry(session: () => Promise<void>): Promise<WakeTry> {
+  return session().then(
+    () => 'served' as const,
+    (err: unknown) => {
+      if (err instanceof ServerAnswerError && !retryable(err.status)) return 'refused' as const;
+      throw err;
+    },
+  );
+}
+
 /**
  * Runs the poll a wake-up triggers until it is served or refused. A try that fails (a dropped
  * connection: the promise rejects) or is answered 429 or 5xx is made again after `retryMs`, then

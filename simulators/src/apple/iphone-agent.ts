@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import plist from 'plist';
-import { pollOnWake, retryable, type WakeEnd } from '../wake-retry.js';
+import { ServerAnswerError, pollOnWake, sessionTry, type WakeEnd } from '../wake-retry.js';
 import type { ApnsSimulator } from './apns-simulator.js';
 import { MdmSigner } from './mdm-signature.js';
 import type { Identity } from './pki.js';
@@ -38,16 +38,6 @@ export interface IphoneAgentOptions {
    * 500 ms).
    */
   retryMs?: number;
-}
-
-/** The command endpoint answered a session's report with this status instead of 200. */
-export class CommandAnswerError extends Error {
-  constructor(
-    readonly status: number,
-    body: string,
-  ) {
-    super(`command endpoint answered ${status}: ${body}`);
-  }
 }
 
 type ManifestInfo = { bundleId: string; title: string } | { failed: string };
@@ -226,15 +216,11 @@ export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; ses
     if (magic !== this.pushMagic) return;
     // A wake-up is not lost to a dropped connection or a busy server: the session is tried again later.
     const session = () =>
-      this.poll().then(
-        () => 'served' as const,
-        (err: unknown) => {
-          if (this.listenerCount('error') > 0) this.emit('error', err);
-          if (err instanceof CommandAnswerError && !retryable(err.status)) return 'refused' as const;
-          throw err;
-        },
-      );
-    void pollOnWake(session, this.opts.retryMs ?? 500).then((end) => this.emit('wake', end));
+      this.poll().catch((err: unknown) => {
+        if (this.listenerCount('error') > 0) this.emit('error', err);
+        throw err;
+      });
+    void pollOnWake(() => sessionTry(session), this.opts.retryMs ?? 500).then((end) => this.emit('wake', end));
   }
 
   private async runSession(): Promise<void> {
@@ -242,7 +228,7 @@ export class IphoneAgent extends EventEmitter<{ executed: [ExecutedCommand]; ses
     for (let i = 0; i < 1000; i++) {
       const res = await this.put(this.opts.serverUrl, plist.build(report));
       const text = await res.text();
-      if (res.status !== 200) throw new CommandAnswerError(res.status, text);
+      if (res.status !== 200) throw new ServerAnswerError(res.status, 'command endpoint', text);
       if (text.length === 0) break;
       const cmd = plist.parse(text) as Dict;
       report = this.execute(cmd, await this.manifestOf(cmd));

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { Agent, request } from 'node:http';
 import * as x509 from '@peculiar/x509';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
-import { pollOnWake, retryable, type WakeEnd } from '../wake-retry.js';
+import { ServerAnswerError, pollOnWake, sessionTry, type WakeEnd } from '../wake-retry.js';
 import type { WnsSimulator } from './wns-simulator.js';
 
 x509.cryptoProvider.set(webcrypto as never);
@@ -86,16 +86,6 @@ export interface WindowsDeviceOptions {
    * (default 500 ms).
    */
   retryMs?: number;
-}
-
-/** The management endpoint answered a session's message with this status instead of 200. */
-export class ManagementAnswerError extends Error {
-  constructor(
-    readonly status: number,
-    body: string,
-  ) {
-    super(`management endpoint answered ${status} ${body}`);
-  }
 }
 
 export interface ServerCommandSeen {
@@ -249,15 +239,7 @@ export class WindowsDevice extends EventEmitter<{ session: [number]; command: [S
     this.emit('push');
     if (this.asleep) return;
     // A wake-up is not lost to a dropped connection or a busy server: the session is tried again later.
-    const session = () =>
-      this.poll().then(
-        () => 'served' as const,
-        (err: unknown) => {
-          if (err instanceof ManagementAnswerError && !retryable(err.status)) return 'refused' as const;
-          throw err;
-        },
-      );
-    void pollOnWake(session, this.opts.retryMs ?? 500).then((end) => this.emit('wake', end));
+    void pollOnWake(() => sessionTry(() => this.poll()), this.opts.retryMs ?? 500).then((end) => this.emit('wake', end));
   }
 
   /**
@@ -331,7 +313,7 @@ export class WindowsDevice extends EventEmitter<{ session: [number]; command: [S
     };
     for (let turn = 0; turn < 100; turn++) {
       const r = await this.post(WindowsDevice.message(this.header(sessionId, msgId), body));
-      if (r.status !== 200) throw new ManagementAnswerError(r.status, r.body);
+      if (r.status !== 200) throw new ServerAnswerError(r.status, 'management endpoint', r.body);
       const answer = parser.parse(r.body) as Node;
       const sync = (answer['SyncML'] as Node | undefined)?.['SyncBody'] as Node | undefined;
       const statuses: Node[] = [];
