@@ -45,6 +45,10 @@ export function sessionTry(session: () => Promise<void>): Promise<WakeTry> {
   );
 }
 
+/** The wait after failed try `attempt` (1-based): `retryMs`, doubling, at most `maxWaitMs`. */
+export const wakeWait = (attempt: number, retryMs: number, maxWaitMs = MAX_WAKE_WAIT_MS): number =>
+  Math.min(retryMs * 2 ** (attempt - 1), maxWaitMs);
+
 /**
  * Runs the poll a wake-up triggers until it is served or refused. A try that fails (a dropped
  * connection: the promise rejects) or is answered 429 or 5xx is made again after `retryMs`, then
@@ -62,6 +66,6 @@ export async function pollOnWake(
     const outcome = await tryOnce().catch((): WakeTry => 'retry');
     if (outcome !== 'retry') return outcome;
     if (retryMs <= 0 || attempt >= tries) return 'gave-up';
-    await sleep(Math.min(retryMs * 2 ** (attempt - 1), maxWaitMs), undefined, { ref: false });
+    await sleep(wakeWait(attempt, retryMs, maxWaitMs), undefined, { ref: false });
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WAKE_TRIES, pollOnWake, type WakeTry } from '../src/wake-retry.js';
+import { WAKE_TRIES, pollOnWake, wakeWait, type WakeTry } from '../src/wake-retry.js';
 
 /** A poll that answers with each outcome of `script` in turn, then with the last one; counts its calls. */
 function scripted(...script: (WakeTry | 'drop')[]) {
@@ -34,9 +34,16 @@ describe("a simulated device's wake-up retry (simulators/src/wake-retry.ts)", ()
     expect(once.calls()).toBe(1);
   });
 
-  it('keeps trying for WAKE_TRIES tries, each wait capped (doubling from 1 ms uncapped would take minutes)', async () => {
+  it('caps each wait: 20 tries doubling from 1 ms would otherwise wait some 17 minutes', async () => {
     const failing = scripted('retry');
-    expect(await pollOnWake(failing.tryOnce, 1, WAKE_TRIES, 2)).toBe('gave-up');
-    expect(failing.calls()).toBe(WAKE_TRIES);
+    expect(await pollOnWake(failing.tryOnce, 1, 20, 2)).toBe('gave-up');
+    expect(failing.calls()).toBe(20);
+  });
+
+  it("by default keeps a wake-up alive for minutes, as a device's periodic poll would, with no wait over 30 s", () => {
+    const waits = Array.from({ length: WAKE_TRIES - 1 }, (_, i) => wakeWait(i + 1, 500));
+    const total = waits.reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThan(5 * 60_000);
+    expect(Math.max(...waits)).toBe(30_000);
   });
 });
