@@ -39,6 +39,8 @@ export interface HubConfig {
   drainPerSecond: number;
   /** Telemetry history is kept this many days (0 = forever). */
   telemetryRetentionDays: number;
+  /** Least time between two group commits of single posts, in ms (HUB_TELEMETRY_COMMIT_GAP_MS; 0 = none): CPU per post against latency. */
+  telemetryCommitGapMs: number;
   /** The URL devices and applications reach this hub at (CRL and CA links in certificates). */
   publicBaseUrl?: string;
   /** The certificate service: embedded (all-in-one default) or a standalone one. */
@@ -91,6 +93,7 @@ export const defaults: HubConfig = {
   clusterNodeTtlMs: 15_000,
   drainPerSecond: 500,
   telemetryRetentionDays: 90,
+  telemetryCommitGapMs: 0,
   certificateService: 'embedded',
   certificateRotationDays: 30,
   dmRateLimitPerMinute: 600,
@@ -159,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     clusterNodeTtlMs: int('HUB_CLUSTER_NODE_TTL_MS', defaults.clusterNodeTtlMs, 1_000, 600_000),
     drainPerSecond: int('HUB_DRAIN_RATE', defaults.drainPerSecond, 0, 1_000_000),
     telemetryRetentionDays: int('HUB_TELEMETRY_RETENTION_DAYS', defaults.telemetryRetentionDays, 0, 36500),
+    telemetryCommitGapMs: int('HUB_TELEMETRY_COMMIT_GAP_MS', defaults.telemetryCommitGapMs, 0, 100),
     certificateService: defaults.certificateService,
     certificateRotationDays: int('HUB_CERT_ROTATION_DAYS', defaults.certificateRotationDays, 0, 3650),
     certificateSupersededGraceHours: int('HUB_CERT_SUPERSEDED_GRACE_HOURS', defaults.certificateSupersededGraceHours, 0, 24 * 3650),

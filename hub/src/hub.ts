@@ -253,9 +253,10 @@ async function wireHub(config: HubConfig, clock: () => number, early: EarlyParts
   throttleRedis?.on('error', () => undefined); // the link logs Redis outages once
   // Ingestion feeds the application stream, which needs the broker: bound once both exist.
   const streamSink = new DeferredSink();
-  const telemetry = new TelemetryIngest(telemetryStore, streamSink, log.child({ component: 'telemetry' }), (s) =>
-    metrics.telemetryAppend.observe(s),
-  );
+  const telemetry = new TelemetryIngest(telemetryStore, streamSink, log.child({ component: 'telemetry' }), {
+    timed: (s) => metrics.telemetryAppend.observe(s),
+    minGapMs: config.telemetryCommitGapMs,
+  });
   const dp = config.deviceProtocol;
   const deviceLogs = new DeviceLogs(
     await store.collection<DeviceLogRecord>(deviceLogsSpec),

@@ -202,6 +202,54 @@ describe('TelemetryIngest', () => {
     expect(heard.map((e) => e.assetId)).toEqual([devices[0]!.assetId, devices[2]!.assetId]);
   });
 
+  it('with a commit gap, gathers the posts of the turns until the gap has passed into one append', async () => {
+    const appends: number[] = [];
+    const counting = (gapMs: number) =>
+      new TelemetryIngest(
+        {
+          ...store,
+          appendMeasurepoints: (samples) => {
+            appends.push(samples.length);
+            return store.appendMeasurepoints(samples);
+          },
+        },
+        { publish: () => undefined },
+        undefined,
+        { minGapMs: gapMs },
+      );
+    const devices = Array.from({ length: 8 }, (_, i): DeviceIdentity => ({ ...device, assetId: `gap-${i}`, deviceKey: `gap${i}` }));
+    const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+    /** Two posts per turn over four turns; resolves when all are stored. */
+    const postInTurns = async (ingest: TelemetryIngest, base: number) => {
+      const posts: Promise<void>[] = [];
+      for (let turn = 0; turn < 4; turn++) {
+        if (turn > 0) await nextTurn();
+        for (const i of [2 * turn, 2 * turn + 1])
+          posts.push(ingest.measurepoints(devices[i]!, { rpm: { value: base + i } }, T + base + i, { resume: false }));
+      }
+      await Promise.all(posts);
+    };
+
+    // No gap: a group per turn.
+    await postInTurns(counting(0), 6000);
+    expect(appends).toEqual([2, 2, 2, 2]);
+
+    // A gap far longer than four turns: the first turn's group goes at once, the other three turns
+    // wait for the gap and go together; right after, all four turns are within the next gap.
+    appends.length = 0;
+    const gapped = counting(1000);
+    await postInTurns(gapped, 7000);
+    expect(appends).toEqual([2, 6]);
+    appends.length = 0;
+    await postInTurns(gapped, 8000);
+    expect(appends).toEqual([8]);
+    const latest = await store.latest(
+      devices.map((d) => d.assetId),
+      ['rpm'],
+    );
+    devices.forEach((d, i) => expect(latest.get(d.assetId)).toEqual({ rpm: { value: 8000 + i, time: T + 8000 + i } }));
+  });
+
   it('keeps the data when the stream throws: the device must not resend', async () => {
     const errors: unknown[] = [];
     const failing = new TelemetryIngest(

@@ -161,6 +161,26 @@ function contract(adapter: Adapter): void {
       expect((await store.latest([a])).get(a)?.['temp']).toEqual({ value: 23, time: T + 2000 });
     });
 
+    it('keeps the newest sample as latest when appends issued together carry older and newer times', async () => {
+      const a = asset();
+      await store.appendMeasurepoints([sample(a, 'p', T + 10, 10)]);
+      // Issued together, as the posts of one turn are: newer, older, newer still, older again.
+      await Promise.all([
+        store.appendMeasurepoints([sample(a, 'p', T + 20, 20)]),
+        store.appendMeasurepoints([sample(a, 'p', T + 15, 15), sample(a, 'q', T + 1, 'q1')]),
+        store.appendMeasurepoints([sample(a, 'p', T + 30, 30)]),
+        store.appendMeasurepoints([sample(a, 'p', T + 25, 25)]),
+        store.appendMeasurepoints([sample(a, 'q', T, 'q0')]),
+      ]);
+      expect((await store.latest([a])).get(a)).toEqual({ p: { value: 30, time: T + 30 }, q: { value: 'q1', time: T + 1 } });
+      // And one at a time afterwards.
+      await store.appendMeasurepoints([sample(a, 'p', T + 40, 40)]);
+      await store.appendMeasurepoints([sample(a, 'p', T + 35, 35)]);
+      expect((await store.latest([a])).get(a)?.['p']).toEqual({ value: 40, time: T + 40 });
+      const h = await store.history({ assetId: a, pointIds: ['p', 'q'], startTime: T, endTime: T + 100 });
+      expect(brief(h.items)).toEqual(['q@0="q0"', 'q@1="q1"', 'p@10=10', 'p@15=15', 'p@20=20', 'p@25=25', 'p@30=30', 'p@35=35', 'p@40=40']);
+    });
+
     it('lets the last write win for the same point and time, in latest and in history', async () => {
       const a = asset();
       await store.appendMeasurepoints([sample(a, 'p', T, 1, { quality: 1 })]);

@@ -10,7 +10,7 @@ import type { DeviceIdentity } from '../sessions/sessions.js';
 import type { DeviceLatest, EventOptions, Ingest, IngestOptions, MeasurepointEntry, MeasurepointSample } from './ingest.js';
 import { MAX_ID_LENGTH, MAX_TIME, type SampleInput, type TelemetryStore } from './store/port.js';
 import { noStream, type StreamEvent, type StreamSink } from './stream-events.js';
-import { AppendGroups } from './append-group.js';
+import { AppendGroups, type AppendGroupOptions } from './append-group.js';
 
 /**
  * The event id under which an edge's `connection.state.post` reports are kept (latest and
@@ -28,10 +28,10 @@ export class TelemetryIngest implements Ingest {
     readonly store: TelemetryStore,
     private readonly stream: StreamSink = noStream,
     private readonly log?: Log,
-    /** Told how long each grouped append of posts took to become durable, in seconds. */
-    appendTimed?: (seconds: number) => void,
+    /** How single posts are grouped into appends (append-group.ts). */
+    groupOptions: AppendGroupOptions = {},
   ) {
-    this.groups = new AppendGroups(store, appendTimed);
+    this.groups = new AppendGroups(store, groupOptions);
   }
 
   async measurepoints(

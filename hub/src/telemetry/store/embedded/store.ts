@@ -15,8 +15,11 @@
  * fourth key part, a tie-breaker (series.ts `newTie`), so samples stamped in the same millisecond
  * are all kept; a 3-part key sorts before every 4-part key of its millisecond.
  *
- * An append is one child transaction (all or nothing) whatever its size; appends from the same
- * tick share one commit. The environment is opened without overlapping sync, so a commit has
+ * An append is all or nothing whatever its size, and appends from the same tick share one commit.
+ * An append that needs to read nothing first (no row goes into a block, and its latest values are
+ * known to be the newest: LatestCeilings) is one batch of plain writes, which LMDB's writer thread
+ * carries out on its own; any other is a child transaction, whose body runs on the main thread
+ * inside the writer's transaction. The environment is opened without overlapping sync, so a commit has
  * reached the disk before the append's promise resolves, and the `_reply` waits for that
  * (docs/PERFORMANCE-NOTES.md, "Telemetry store"). A series' rows go to the head when an append
  * brings few of them, straight into its blocks when it brings many; a head that grew past
@@ -95,6 +98,8 @@ const PRUNE_CHUNK = 5000;
 const PRUNE_BLOCKS = 256;
 /** A series' rows in one append from which they go straight into blocks. */
 const DIRECT_ROWS = 64;
+/** Series whose latest time is remembered (LatestCeilings); about 100 bytes each. */
+const MAX_CEILINGS = 200_000;
 /** Head rows moved per transaction when a store is opened (an older layout is all head). */
 const MIGRATE_ROWS = 8192;
 /**
@@ -136,11 +141,15 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
     if (closed) throw new Error('telemetry store is closed');
   };
 
-  /** Moves latest to the new value unless the stored one is newer. Runs inside a write transaction. */
-  const raiseLatest = (key: LatestKey, next: LatestValue) => {
+  /** Moves latest to the new value unless the stored one is newer. Runs inside a write transaction; returns the stored time it found. */
+  const raiseLatest = (key: LatestKey, next: LatestValue): number | undefined => {
     const current = latest.get(key);
     if (current === undefined || current.t <= next.t) latest.putSync(key, next);
+    return current?.t;
   };
+  const ceilings = new LatestCeilings();
+  /** Appends queued as transactions whose callback has not run yet: while any is, no append is queued as plain writes. */
+  let appendTxnsWaiting = 0;
 
   /** Event rows of one series with lo <= time <= hi, every tie included, in the plan's order, read lazily. */
   function eventRange(p: Plan, s: PlannedSeries): Iterable<{ time: number; tie: Tie; value: EventValue }> {
@@ -164,25 +173,48 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
       live();
       input.forEach(checkSample);
       if (input.length === 0) return;
-      const bySeries = new Map<string, { assetId: string; pointId: string; rows: SampleInput[] }>();
+      const bySeries = new Map<string, SeriesRows>();
       for (const s of input) {
         const id = `${s.assetId}\u0000${s.pointId}`;
         let g = bySeries.get(id);
-        if (!g) bySeries.set(id, (g = { assetId: s.assetId, pointId: s.pointId, rows: [] }));
+        if (!g) bySeries.set(id, (g = { assetId: s.assetId, pointId: s.pointId, rows: [], newest: s, ceiling: ceilings.of(id) }));
         g.rows.push(s);
+        // Each series' latest moves once per append, to its newest sample here (the last of equal times).
+        if (s.time >= g.newest.time) g.newest = s;
       }
-      await samples.childTransaction(() => {
-        for (const g of bySeries.values()) {
-          if (g.rows.length >= DIRECT_ROWS) compact(dbs, g.assetId, g.pointId, toBlockRows(g.rows));
-          else for (const s of g.rows) samples.putSync(seriesKey(s.assetId, s.pointId, s.time, s.hubTime), headValue(s));
-          // Each series' latest moves once per append, to its newest sample here (the last of equal times).
-          let newest = g.rows[0]!;
-          for (const s of g.rows) if (s.time >= newest.time) newest = s;
-          const next: LatestValue = { o: newest.orgId, t: newest.time, v: newest.value };
-          if (newest.quality !== undefined) next.q = newest.quality;
-          raiseLatest([g.assetId, 'm', g.pointId], next);
+      // Plain writes when nothing has to be read first: the latest values are known not to be newer
+      // than this append's, and no row goes into a block. The writer thread then runs the whole
+      // append on its own, with no turn of the event loop in its transaction.
+      let queue = appendTxnsWaiting === 0;
+      for (const g of bySeries.values()) {
+        if (g.rows.length >= DIRECT_ROWS || !g.ceiling.known(g.newest.time)) queue = false;
+        g.ceiling.raise(g.newest.time);
+      }
+      if (queue) {
+        // One batch: the rows and latest values of the append commit together or not at all.
+        await samples.batch(() => {
+          for (const g of bySeries.values()) {
+            for (const s of g.rows) void samples.put(seriesKey(s.assetId, s.pointId, s.time, s.hubTime), headValue(s));
+            void latest.put([g.assetId, 'm', g.pointId], latestOf(g.newest));
+          }
+        });
+      } else {
+        appendTxnsWaiting++;
+        let ran = false;
+        try {
+          await samples.childTransaction(() => {
+            ran = true;
+            appendTxnsWaiting--;
+            for (const g of bySeries.values()) {
+              if (g.rows.length >= DIRECT_ROWS) compact(dbs, g.assetId, g.pointId, toBlockRows(g.rows));
+              else for (const s of g.rows) samples.putSync(seriesKey(s.assetId, s.pointId, s.time, s.hubTime), headValue(s));
+              g.ceiling.found(raiseLatest([g.assetId, 'm', g.pointId], latestOf(g.newest)));
+            }
+          });
+        } finally {
+          if (!ran) appendTxnsWaiting--;
         }
-      });
+      }
       for (const [id, g] of bySeries) {
         if (g.rows.length >= DIRECT_ROWS) continue;
         const c = headCount.get(id) ?? { assetId: g.assetId, pointId: g.pointId, n: 0, at: compactionThreshold(id) };
@@ -368,6 +400,65 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
       removed += keys.length;
     }
     return removed;
+  }
+}
+
+/** One append's samples of one series. */
+interface SeriesRows {
+  assetId: string;
+  pointId: string;
+  rows: SampleInput[];
+  /** The sample the series' latest moves to. */
+  newest: SampleInput;
+  ceiling: LatestCeiling;
+}
+
+/** The latest value a sample stands for. */
+function latestOf(s: SampleInput): LatestValue {
+  const next: LatestValue = { o: s.orgId, t: s.time, v: s.value };
+  if (s.quality !== undefined) next.q = s.quality;
+  return next;
+}
+
+/**
+ * Per series, a time no stored or queued latest value is newer than: an append whose newest
+ * sample is at or past it may write the latest value without reading it first. Raised when an
+ * append is queued (before the writer thread runs it), so it covers every write still on its way;
+ * known only once a transaction has read the stored value. A write that fails leaves it higher than
+ * the stored value, never lower: the next older sample then reads again. Bounded: past
+ * MAX_CEILINGS series it starts again, and each series reads once more.
+ */
+class LatestCeilings {
+  private readonly bySeries = new Map<string, LatestCeiling>();
+
+  of(seriesId: string): LatestCeiling {
+    let c = this.bySeries.get(seriesId);
+    if (!c) {
+      if (this.bySeries.size >= MAX_CEILINGS) this.bySeries.clear();
+      this.bySeries.set(seriesId, (c = new LatestCeiling()));
+    }
+    return c;
+  }
+}
+
+class LatestCeiling {
+  private t = Number.NEGATIVE_INFINITY;
+  private read = false;
+
+  /** Whether a latest value at `time` is known to be the newest: no read is needed to write it. */
+  known(time: number): boolean {
+    return this.read && time >= this.t;
+  }
+
+  /** An append with this newest time has been queued. */
+  raise(time: number): void {
+    if (time > this.t) this.t = time;
+  }
+
+  /** A transaction read the stored latest time (undefined: none); everything queued before it is in that value. */
+  found(stored: number | undefined): void {
+    if (stored !== undefined && stored > this.t) this.t = stored;
+    this.read = true;
   }
 }
 
