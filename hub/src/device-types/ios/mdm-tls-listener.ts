@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { listenOn } from '../../listen.js';
 
@@ -53,6 +53,14 @@ export async function startMdmTlsListener(opts: MdmTlsListenerOptions): Promise<
   // The routes keep a connection's certificate once read (mdm.routes.ts): it must not change under them.
   server.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation());
   if (opts.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = opts.keepAliveTimeoutMs;
+  // Every TCP connection, from its first byte: `closeAllConnections` only knows those that finished
+  // their TLS handshake, and one still in it (a slow or stalled client) held `close` for the whole
+  // handshake timeout (two minutes), and the hub's shutdown with it.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   const address = await listenOn(server, opts.host, opts.port);
   return {
     address,
@@ -61,6 +69,7 @@ export async function startMdmTlsListener(opts: MdmTlsListenerOptions): Promise<
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
       }),
   };
 }
