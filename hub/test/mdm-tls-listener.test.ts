@@ -3,46 +3,17 @@
  * with a client that opened a connection and never finished its TLS handshake: the hub's shutdown
  * must not wait for the handshake timeout.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createCa, issue } from '@edgehub/simulators/apple';
 import { startMdmTlsListener, type MdmTlsMaterial } from '../src/device-types/ios/mdm-tls-listener.js';
 
-const run = promisify(execFile);
-
 describe('MDM TLS listener', () => {
-  let dir: string;
   let material: MdmTlsMaterial;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'mdm-tls-listener-'));
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-    ]);
-    material = { pairs: [{ key: await readFile(key, 'utf8'), cert: await readFile(cert, 'utf8') }] };
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    const server = await issue(await createCa('MDM server CA'), { subject: { CN: '127.0.0.1' }, ips: ['127.0.0.1'], server: true });
+    material = { pairs: [{ key: server.keyPem, cert: server.certPem }] };
   });
 
   it('closes at once with a connection still in its TLS handshake, and drops that connection', async () => {
