@@ -172,6 +172,63 @@ describe('embedded store over blocks', () => {
     await store.close();
   });
 
+  it.each([1, 2])('loses no overwrite, late sample or large batch that arrives while compactions and prunes run (run %i)', async (seed) => {
+    // Writers that each wait only for their own last append, as a busy hub's devices do, so that
+    // appends of every kind are in flight around the compactions they trigger: new samples,
+    // overwrites of head rows, late samples between them, batches straight into blocks, and
+    // prunes. One series, so that much of what is in flight touches the rows being compacted.
+    // Of two writes to one identity, the one issued last wins.
+    const dir = tempDir();
+    let store = await openEmbeddedTelemetryStore({ path: dir });
+    const model = new Model();
+    const next = rng(seed);
+    const sample = (time: number, value: unknown): SampleInput => ({ assetId: 'c', orgId: 'o', pointId: 'p', time, value });
+    let newest = T;
+    let floor = T;
+    // A time already written: half of them among the newest rows (the head), half anywhere.
+    const earlier = () => newest - Math.floor(next() * (next() < 0.5 ? Math.min(newest - floor, 100_000) : newest - floor));
+    const fresh = (n: number) => sample((newest += 1000), n);
+    /** The next write: mostly new samples, then overwrites and late ones, and a few large batches. */
+    const nextWrite = (n: number): SampleInput[] => {
+      const kind = next();
+      if (kind < 0.72) return [fresh(n)];
+      // Older samples come alone (the append reads first) or with a new one (plain writes).
+      const withFresh = (old: SampleInput) => (next() < 0.5 ? [old] : [old, fresh(n)]);
+      if (kind < 0.88) return withFresh(sample(Math.floor(earlier() / 1000) * 1000, `over${n}`));
+      if (kind < 0.96) return withFresh(sample(earlier() + 1 + Math.floor(next() * 998), `late${n}`));
+      const from = earlier();
+      return Array.from({ length: 80 }, (_, i) => sample(from + i * 500, `bulk${n}.${i}`));
+    };
+    let appends = 0;
+    const prunes: Promise<number>[] = [];
+    const writer = async () => {
+      while (appends < 12_000) {
+        const n = appends++;
+        if (n % 2000 === 1000) {
+          floor = T + n * 100;
+          prunes.push(store.prune(floor));
+          model.prune(floor);
+        }
+        const samples = nextWrite(n);
+        const done = store.appendMeasurepoints(samples);
+        samples.forEach((s) => model.add(s));
+        // Some writers also wait a turn of the event loop, so appends land in different commits.
+        await (next() < 0.3 ? Promise.all([done, new Promise((r) => setImmediate(r))]) : done);
+      }
+    };
+    await Promise.all(Array.from({ length: 12 }, writer));
+    await Promise.all(prunes);
+    const check = async () => {
+      for (const order of ['ASC', 'DESC'] as const)
+        expect(await readAll(store, 'c', ['p'], T, newest + 1, order, 1000)).toEqual(model.history('c', ['p'], T, newest + 1, order));
+    };
+    await check();
+    await store.close();
+    store = await openEmbeddedTelemetryStore({ path: dir });
+    await check();
+    await store.close();
+  });
+
   it('keeps hub-dated samples of one millisecond apart, in arrival order, in blocks as in the head', async () => {
     const store = await openEmbeddedTelemetryStore({ path: tempDir() });
     const rows = Array.from({ length: 200 }, (_, i): SampleInput => ({

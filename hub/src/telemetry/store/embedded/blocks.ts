@@ -7,10 +7,12 @@
  *                                                              rows before firstTime are hidden (retention)
  *   ages     [firstTime, assetId, pointId]  → { l, n }         last time and row count of each block
  *
- * `compact` moves head rows (and a large append's rows directly) into blocks; readers merge the
+ * `compact` moves head rows (and a large append's rows directly) into blocks, inside a write
+ * transaction; `planCompaction` + `applyCompaction` do the same in two steps, so that the reading
+ * and encoding can happen outside one. Readers merge the
  * blocks with the head, the head winning where both hold the same sample (it was written later).
  * `ages` lets the retention sweep find the blocks it removes without visiting any other.
- * Every function here runs inside the caller's write transaction or reads a snapshot.
+ * Every function here runs inside the caller's write transaction or batch, or reads a snapshot.
  */
 import type { Database } from 'lmdb';
 import type { Order } from '../port.js';
@@ -55,6 +57,38 @@ const headRow = (key: SeriesKey, value: HeadValue): BlockRow => {
  * wins over both. The head rows taken are removed. Returns how many head rows were moved.
  */
 export function compact(dbs: SeriesDbs, assetId: string, pointId: string, incoming: BlockRow[], headLimit = Infinity): number {
+  const p = planCompaction(dbs, assetId, pointId, incoming, headLimit);
+  if (!p) return 0;
+  applyCompaction(dbs, p, 'sync');
+  return p.headKeys.length;
+}
+
+/** What a compaction reads and encodes, ready to be written (applyCompaction). */
+export interface CompactionPlan {
+  assetId: string;
+  pointId: string;
+  /** First times of the blocks it replaces. */
+  oldFirsts: number[];
+  /** The blocks that replace them, encoded. */
+  newBlocks: { first: number; bytes: Buffer; age: AgeValue }[];
+  /** The head rows moved into them, to be removed. */
+  headKeys: SeriesKey[];
+  /** Time of the newest head row read (-Infinity when none was). */
+  headHi: number;
+}
+
+/**
+ * Reads and encodes a compaction (see `compact`) without writing anything; undefined when there
+ * is nothing to move. Inside a write transaction it sees that transaction; outside one, the last
+ * committed state.
+ */
+export function planCompaction(
+  dbs: SeriesDbs,
+  assetId: string,
+  pointId: string,
+  incoming: BlockRow[],
+  headLimit = Infinity,
+): CompactionPlan | undefined {
   const head: BlockRow[] = [];
   const headKeys: SeriesKey[] = [];
   const range =
@@ -69,34 +103,60 @@ export function compact(dbs: SeriesDbs, assetId: string, pointId: string, incomi
     headKeys.push(key);
   }
   const fresh = mergeRuns(head, incoming);
-  if (fresh.length === 0) return 0;
+  if (fresh.length === 0) return undefined;
   const lo = fresh[0]!.time;
   const hi = fresh[fresh.length - 1]!.time;
 
   // The blocks the new rows fall into: the one starting at or before lo (unless it is full and
   // ends before lo: nothing of it changes), and every one starting within (lo, hi].
-  const firsts: number[] = [];
+  const oldFirsts: number[] = [];
   for (const key of dbs.blocks.getKeys({ start: [assetId, pointId, lo], end: [assetId, pointId], reverse: true, limit: 1 })) {
     const age = dbs.ages.get([key[2], assetId, pointId]);
-    if (!age || age.n < BLOCK_ROWS || age.l >= lo) firsts.push(key[2]);
+    if (!age || age.n < BLOCK_ROWS || age.l >= lo) oldFirsts.push(key[2]);
   }
-  for (const key of dbs.blocks.getKeys({ start: [assetId, pointId, lo + 1], end: [assetId, pointId, hi + 1] })) firsts.push(key[2]);
+  for (const key of dbs.blocks.getKeys({ start: [assetId, pointId, lo + 1], end: [assetId, pointId, hi + 1] })) oldFirsts.push(key[2]);
   let old: BlockRow[] = [];
-  for (const first of firsts) {
+  for (const first of oldFirsts) {
     const block = dbs.blocks.get([assetId, pointId, first]);
     if (block) old = old.concat(visibleRows(block, first));
-    dbs.blocks.removeSync([assetId, pointId, first]);
-    dbs.ages.removeSync([first, assetId, pointId]);
   }
-  for (const chunk of split(mergeRuns(old, fresh))) putBlock(dbs, assetId, pointId, chunk);
-  for (const key of headKeys) dbs.samples.removeSync(key);
-  return headKeys.length;
+  const newBlocks: CompactionPlan['newBlocks'] = [];
+  for (const rows of split(mergeRuns(old, fresh))) {
+    newBlocks.push({ first: rows[0]!.time, bytes: encodeBlock(rows), age: { l: rows[rows.length - 1]!.time, n: rows.length } });
+  }
+  const headHi = headKeys.length > 0 ? headKeys[headKeys.length - 1]![2] : Number.NEGATIVE_INFINITY;
+  return { assetId, pointId, oldFirsts, newBlocks, headKeys, headHi };
 }
 
-export function putBlock(dbs: SeriesDbs, assetId: string, pointId: string, rows: BlockRow[]): void {
-  const first = rows[0]!.time;
-  dbs.blocks.putSync([assetId, pointId, first], encodeBlock(rows));
-  dbs.ages.putSync([first, assetId, pointId], { l: rows[rows.length - 1]!.time, n: rows.length });
+/**
+ * Writes a planned compaction: 'sync' inside the caller's write transaction, 'queued' as plain
+ * writes inside the caller's `batch`.
+ */
+export function applyCompaction(dbs: SeriesDbs, p: CompactionPlan, how: 'sync' | 'queued'): void {
+  const { assetId, pointId } = p;
+  const sync = how === 'sync';
+  for (const first of p.oldFirsts) {
+    if (sync) {
+      dbs.blocks.removeSync([assetId, pointId, first]);
+      dbs.ages.removeSync([first, assetId, pointId]);
+    } else {
+      void dbs.blocks.remove([assetId, pointId, first]);
+      void dbs.ages.remove([first, assetId, pointId]);
+    }
+  }
+  for (const b of p.newBlocks) {
+    if (sync) {
+      dbs.blocks.putSync([assetId, pointId, b.first], b.bytes);
+      dbs.ages.putSync([b.first, assetId, pointId], b.age);
+    } else {
+      void dbs.blocks.put([assetId, pointId, b.first], b.bytes);
+      void dbs.ages.put([b.first, assetId, pointId], b.age);
+    }
+  }
+  for (const key of p.headKeys) {
+    if (sync) dbs.samples.removeSync(key);
+    else void dbs.samples.remove(key);
+  }
 }
 
 /** Two sorted runs as one; where both hold the same (time, tie), the second's row wins. */

@@ -41,8 +41,10 @@ import type {
   TelemetryStore,
 } from '../port.js';
 import {
+  applyCompaction,
   compareRows,
   compact,
+  planCompaction,
   seriesRows,
   sweepBlocks,
   type AgeKey,
@@ -53,6 +55,7 @@ import {
   type SeriesKey,
 } from './blocks.js';
 import { compactionThreshold } from './compaction-schedule.js';
+import { InFlight } from './in-flight.js';
 import type { BlockRow } from './block.js';
 import {
   checkEvent,
@@ -134,6 +137,13 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
   const headCount = new Map<string, { assetId: string; pointId: string; n: number; at: number }>();
   const due = new Set<string>();
   let compacting: Promise<void> | undefined;
+  /** Appends issued and not yet settled: a compaction reads after those before it have landed. */
+  const appendsInFlight = new InFlight();
+  /** The series a compaction is reading outside a transaction, and what appends to it since could have changed. */
+  let watched: CompactionWatch | undefined;
+  /** Transactions of retention and migration that rewrite blocks: begun, and running (a compaction read before one is stale). */
+  let rewritesBegun = 0;
+  let rewriting = 0;
   // A failed migration leaves the data where it was, readable; the next open tries again.
   const migrated: Promise<void> = migrate().catch(() => undefined);
 
@@ -190,30 +200,12 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
         if (g.rows.length >= DIRECT_ROWS || !g.ceiling.known(g.newest.time)) queue = false;
         g.ceiling.raise(g.newest.time);
       }
-      if (queue) {
-        // One batch: the rows and latest values of the append commit together or not at all.
-        await samples.batch(() => {
-          for (const g of bySeries.values()) {
-            for (const s of g.rows) void samples.put(seriesKey(s.assetId, s.pointId, s.time, s.hubTime), headValue(s));
-            void latest.put([g.assetId, 'm', g.pointId], latestOf(g.newest));
-          }
-        });
-      } else {
-        appendTxnsWaiting++;
-        let ran = false;
-        try {
-          await samples.childTransaction(() => {
-            ran = true;
-            appendTxnsWaiting--;
-            for (const g of bySeries.values()) {
-              if (g.rows.length >= DIRECT_ROWS) compact(dbs, g.assetId, g.pointId, toBlockRows(g.rows));
-              else for (const s of g.rows) samples.putSync(seriesKey(s.assetId, s.pointId, s.time, s.hubTime), headValue(s));
-              g.ceiling.found(raiseLatest([g.assetId, 'm', g.pointId], latestOf(g.newest)));
-            }
-          });
-        } finally {
-          if (!ran) appendTxnsWaiting--;
-        }
+      if (watched) watch(watched, bySeries.get(watched.id));
+      const ticket = appendsInFlight.begin();
+      try {
+        await write(bySeries, queue);
+      } finally {
+        appendsInFlight.end(ticket);
       }
       for (const [id, g] of bySeries) {
         if (g.rows.length >= DIRECT_ROWS) continue;
@@ -313,10 +305,39 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
     },
   };
 
+  /** Writes one append: as one batch of plain writes when `queue`, else as a child transaction that reads first. */
+  async function write(bySeries: Map<string, SeriesRows>, queue: boolean): Promise<void> {
+    if (queue) {
+      // One batch: the rows and latest values of the append commit together or not at all.
+      await samples.batch(() => {
+        for (const g of bySeries.values()) {
+          for (const s of g.rows) void samples.put(seriesKey(s.assetId, s.pointId, s.time, s.hubTime), headValue(s));
+          void latest.put([g.assetId, 'm', g.pointId], latestOf(g.newest));
+        }
+      });
+    } else {
+      appendTxnsWaiting++;
+      let ran = false;
+      try {
+        await samples.childTransaction(() => {
+          ran = true;
+          appendTxnsWaiting--;
+          for (const g of bySeries.values()) {
+            if (g.rows.length >= DIRECT_ROWS) compact(dbs, g.assetId, g.pointId, toBlockRows(g.rows));
+            else for (const s of g.rows) samples.putSync(seriesKey(s.assetId, s.pointId, s.time, s.hubTime), headValue(s));
+            g.ceiling.found(raiseLatest([g.assetId, 'm', g.pointId], latestOf(g.newest)));
+          }
+        });
+      } finally {
+        if (!ran) appendTxnsWaiting--;
+      }
+    }
+  }
+
   /**
-   * Moves the head rows of the series past their thresholds into their blocks, one series per
-   * transaction. A failure leaves the rows in the head, where they are still read; the next open
-   * moves them.
+   * Moves the head rows of the series past their thresholds into their blocks, one series at a
+   * time. A failure leaves the rows in the head, where they are still read; the next open moves
+   * them.
    */
   async function compactDue(): Promise<void> {
     while (due.size > 0 && !closed) {
@@ -325,12 +346,53 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
       const c = headCount.get(id);
       if (!c) continue;
       headCount.delete(id);
-      let moved = 0;
-      await samples.childTransaction(() => (moved = compact(dbs, c.assetId, c.pointId, [], MIGRATE_ROWS))).catch(() => undefined);
+      const moved = await compactSeries(id, c.assetId, c.pointId).catch(() => 0);
       if (moved >= MIGRATE_ROWS) {
         headCount.set(id, { ...c, n: moved });
         due.add(id);
       }
+    }
+  }
+
+  /**
+   * Moves up to MIGRATE_ROWS head rows of one series into its blocks; returns how many it moved.
+   * The reading and encoding happen outside any transaction, on the last committed state, and only
+   * the writes go to LMDB's writer, as one batch: a transaction's body would hold the writer, and
+   * every append queued behind it, for as long as it runs (docs/PERFORMANCE-NOTES.md, "Compaction
+   * outside the writer"). The batch is safe when nothing it read has changed since: it waits for
+   * the appends issued before it, and any append to the series since then at or before its newest
+   * head row, or into its blocks, or a retention or migration step, sends it back to a transaction
+   * that reads again.
+   */
+  async function compactSeries(id: string, assetId: string, pointId: string): Promise<number> {
+    const w: CompactionWatch = { id, oldest: Number.POSITIVE_INFINITY, intoBlocks: false, rewrites: rewriting > 0 ? -1 : rewritesBegun };
+    watched = w;
+    try {
+      await appendsInFlight.settled();
+      if (closed) return 0;
+      const p = planCompaction(dbs, assetId, pointId, [], MIGRATE_ROWS);
+      if (!p) return 0;
+      if (!w.intoBlocks && w.oldest > p.headHi && w.rewrites === rewritesBegun && rewriting === 0) {
+        watched = undefined;
+        await samples.batch(() => applyCompaction(dbs, p, 'queued'));
+        return p.headKeys.length;
+      }
+    } finally {
+      if (watched === w) watched = undefined;
+    }
+    let moved = 0;
+    await samples.childTransaction(() => (moved = compact(dbs, assetId, pointId, [], MIGRATE_ROWS)));
+    return moved;
+  }
+
+  /** Runs a transaction of retention or migration that rewrites blocks (see compactSeries). */
+  async function rewriteBlocks<T>(body: () => T): Promise<T> {
+    rewritesBegun++;
+    rewriting++;
+    try {
+      return await samples.childTransaction(body);
+    } finally {
+      rewriting--;
     }
   }
 
@@ -360,7 +422,7 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
       const first = [...samples.getKeys({ limit: 1 })][0];
       if (!first) return;
       let moved = 0;
-      await samples.childTransaction(() => (moved = compact(dbs, first[0], first[1], [], MIGRATE_ROWS)));
+      await rewriteBlocks(() => (moved = compact(dbs, first[0], first[1], [], MIGRATE_ROWS)));
       budget -= moved;
     }
   }
@@ -378,10 +440,10 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
       if (closed) return removed;
       headCount.delete(id);
       due.delete(id);
-      await samples.childTransaction(() => compact(dbs, c.assetId, c.pointId, []));
+      await rewriteBlocks(() => compact(dbs, c.assetId, c.pointId, []));
     }
     for (let more = true; more && !closed;) {
-      await samples.childTransaction(() => {
+      await rewriteBlocks(() => {
         const step = sweepBlocks(dbs, before, PRUNE_BLOCKS);
         removed += step.removed;
         more = step.more;
@@ -401,6 +463,24 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
     }
     return removed;
   }
+}
+
+/** What the appends issued while a compaction reads its series outside a transaction brought to it. */
+interface CompactionWatch {
+  id: string;
+  /** The oldest time of a row appended to the series. */
+  oldest: number;
+  /** Whether an append wrote its rows straight into the series' blocks. */
+  intoBlocks: boolean;
+  /** rewritesBegun when the compaction began, -1 if one was running. */
+  rewrites: number;
+}
+
+/** Notes what one append brings to the watched series (nothing when `rows` is undefined). */
+function watch(w: CompactionWatch, rows: SeriesRows | undefined): void {
+  if (!rows) return;
+  if (rows.rows.length >= DIRECT_ROWS) w.intoBlocks = true;
+  for (const s of rows.rows) if (s.time < w.oldest) w.oldest = s.time;
 }
 
 /** One append's samples of one series. */
