@@ -54,7 +54,7 @@ import {
   type SeriesDbs,
   type SeriesKey,
 } from './blocks.js';
-import { compactionThreshold } from './compaction-schedule.js';
+import { COLD_COMPACTIONS, compactionThreshold } from './compaction-schedule.js';
 import { InFlight } from './in-flight.js';
 import type { BlockRow } from './block.js';
 import {
@@ -137,6 +137,8 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
   const headCount = new Map<string, { assetId: string; pointId: string; n: number; at: number }>();
   const due = new Set<string>();
   let compacting: Promise<void> | undefined;
+  /** Compactions run since open (compaction-schedule.ts: the first ones are small). */
+  let compactions = 0;
   /** Appends issued and not yet settled: a compaction reads after those before it have landed. */
   const appendsInFlight = new InFlight();
   /** The series a compaction is reading outside a transaction, and what appends to it since could have changed. */
@@ -209,7 +211,12 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
       }
       for (const [id, g] of bySeries) {
         if (g.rows.length >= DIRECT_ROWS) continue;
-        const c = headCount.get(id) ?? { assetId: g.assetId, pointId: g.pointId, n: 0, at: compactionThreshold(id) };
+        const c = headCount.get(id) ?? {
+          assetId: g.assetId,
+          pointId: g.pointId,
+          n: 0,
+          at: compactionThreshold(id, compactions < COLD_COMPACTIONS),
+        };
         c.n += g.rows.length;
         headCount.set(id, c);
         if (c.n >= c.at) due.add(id);
@@ -347,6 +354,7 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
       if (!c) continue;
       headCount.delete(id);
       const moved = await compactSeries(id, c.assetId, c.pointId).catch(() => 0);
+      compactions++;
       if (moved >= MIGRATE_ROWS) {
         headCount.set(id, { ...c, n: moved });
         due.add(id);
