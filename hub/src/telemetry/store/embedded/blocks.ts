@@ -9,8 +9,8 @@
  *
  * `compact` moves head rows (and a large append's rows directly) into blocks, inside a write
  * transaction; `planCompaction` + `applyCompaction` do the same in two steps, so that the reading
- * and encoding can happen outside one. Readers merge the
- * blocks with the head, the head winning where both hold the same sample (it was written later).
+ * and encoding can happen outside one. Readers merge the blocks with the head, the head winning
+ * where both hold the same sample (it was written later).
  * `ages` lets the retention sweep find the blocks it removes without visiting any other.
  * Every function here runs inside the caller's write transaction or batch, or reads a snapshot.
  */
