@@ -59,7 +59,7 @@ const headRow = (key: SeriesKey, value: HeadValue): BlockRow => {
 export function compact(dbs: SeriesDbs, assetId: string, pointId: string, incoming: BlockRow[], headLimit = Infinity): number {
   const p = planCompaction(dbs, assetId, pointId, incoming, headLimit);
   if (!p) return 0;
-  applyCompaction(dbs, p, 'sync');
+  applyCompaction(dbs, p);
   return p.headKeys.length;
 }
 
@@ -129,34 +129,20 @@ export function planCompaction(
 }
 
 /**
- * Writes a planned compaction: 'sync' inside the caller's write transaction, 'queued' as plain
- * writes inside the caller's `batch`.
+ * Writes a planned compaction, inside the caller's write transaction (where LMDB carries out each
+ * write at once) or inside the caller's `batch` (where the writes are queued together).
  */
-export function applyCompaction(dbs: SeriesDbs, p: CompactionPlan, how: 'sync' | 'queued'): void {
+export function applyCompaction(dbs: SeriesDbs, p: CompactionPlan): void {
   const { assetId, pointId } = p;
-  const sync = how === 'sync';
   for (const first of p.oldFirsts) {
-    if (sync) {
-      dbs.blocks.removeSync([assetId, pointId, first]);
-      dbs.ages.removeSync([first, assetId, pointId]);
-    } else {
-      void dbs.blocks.remove([assetId, pointId, first]);
-      void dbs.ages.remove([first, assetId, pointId]);
-    }
+    void dbs.blocks.remove([assetId, pointId, first]);
+    void dbs.ages.remove([first, assetId, pointId]);
   }
   for (const b of p.newBlocks) {
-    if (sync) {
-      dbs.blocks.putSync([assetId, pointId, b.first], b.bytes);
-      dbs.ages.putSync([b.first, assetId, pointId], b.age);
-    } else {
-      void dbs.blocks.put([assetId, pointId, b.first], b.bytes);
-      void dbs.ages.put([b.first, assetId, pointId], b.age);
-    }
+    void dbs.blocks.put([assetId, pointId, b.first], b.bytes);
+    void dbs.ages.put([b.first, assetId, pointId], b.age);
   }
-  for (const key of p.headKeys) {
-    if (sync) dbs.samples.removeSync(key);
-    else void dbs.samples.remove(key);
-  }
+  for (const key of p.headKeys) void dbs.samples.remove(key);
 }
 
 /** Two sorted runs as one; where both hold the same (time, tie), the second's row wins. */

@@ -143,8 +143,7 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
   const appendsInFlight = new InFlight();
   /** The series a compaction is reading outside a transaction, and what appends to it since could have changed. */
   let watched: CompactionWatch | undefined;
-  /** Transactions of retention and migration that rewrite blocks: begun, and running (a compaction read before one is stale). */
-  let rewritesBegun = 0;
+  /** Transactions of retention and migration that rewrite blocks, running (a compaction read before one is stale). */
   let rewriting = 0;
   // A failed migration leaves the data where it was, readable; the next open tries again.
   const migrated: Promise<void> = migrate().catch(() => undefined);
@@ -373,16 +372,15 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
    * that reads again.
    */
   async function compactSeries(id: string, assetId: string, pointId: string): Promise<number> {
-    const w: CompactionWatch = { id, oldest: Number.POSITIVE_INFINITY, intoBlocks: false, rewrites: rewriting > 0 ? -1 : rewritesBegun };
+    const w: CompactionWatch = { id, oldest: Number.POSITIVE_INFINITY, stale: rewriting > 0 };
     watched = w;
     try {
       await appendsInFlight.settled();
       if (closed) return 0;
       const p = planCompaction(dbs, assetId, pointId, [], MIGRATE_ROWS);
       if (!p) return 0;
-      if (!w.intoBlocks && w.oldest > p.headHi && w.rewrites === rewritesBegun && rewriting === 0) {
-        watched = undefined;
-        await samples.batch(() => applyCompaction(dbs, p, 'queued'));
+      if (!w.stale && w.oldest > p.headHi) {
+        await samples.batch(() => applyCompaction(dbs, p));
         return p.headKeys.length;
       }
     } finally {
@@ -395,7 +393,7 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
 
   /** Runs a transaction of retention or migration that rewrites blocks (see compactSeries). */
   async function rewriteBlocks<T>(body: () => T): Promise<T> {
-    rewritesBegun++;
+    if (watched) watched.stale = true;
     rewriting++;
     try {
       return await samples.childTransaction(body);
@@ -478,16 +476,14 @@ interface CompactionWatch {
   id: string;
   /** The oldest time of a row appended to the series. */
   oldest: number;
-  /** Whether an append wrote its rows straight into the series' blocks. */
-  intoBlocks: boolean;
-  /** rewritesBegun when the compaction began, -1 if one was running. */
-  rewrites: number;
+  /** Whether the blocks may have changed: an append wrote into the series' blocks, or retention or migration ran. */
+  stale: boolean;
 }
 
 /** Notes what one append brings to the watched series (nothing when `rows` is undefined). */
 function watch(w: CompactionWatch, rows: SeriesRows | undefined): void {
   if (!rows) return;
-  if (rows.rows.length >= DIRECT_ROWS) w.intoBlocks = true;
+  if (rows.rows.length >= DIRECT_ROWS) w.stale = true;
   for (const s of rows.rows) if (s.time < w.oldest) w.oldest = s.time;
 }
 
