@@ -19,6 +19,7 @@ import { BareAndroidServer } from './android-bare-server.js';
 import { renderAndroidSection, writeAndroidSection, type AndroidRound } from './android-report.js';
 import { pool } from './ios-fleet.js';
 import { describeMachine } from './machine.js';
+import { setGroupEnv } from './group-env.js';
 import { summarize } from './stats.js';
 
 // The issue's size, 10,000 agents; BENCH_ANDROID_DEVICES=1000 for a quicker look.
@@ -36,8 +37,11 @@ function cpuMs(start: NodeJS.CpuUsage): number {
 async function hubRound(fcm: FcmSimulator, account: SimServiceAccount, dir: string, refresh: () => void) {
   const keyFile = join(dir, 'service-account.json');
   await writeFile(keyFile, account.json, { mode: 0o600 });
-  Object.assign(process.env, { HUB_FCM_SERVICE_ACCOUNT_FILE: keyFile, HUB_FCM_URL: fcm.url, HUB_FCM_TOKEN_URL: fcm.tokenUrl });
-  const h = await startHub({ dmRateLimitPerMinute: 100_000_000, bodyLimitBytes: 8 * 1024 * 1024 });
+  const restoreEnv = setGroupEnv({ HUB_FCM_SERVICE_ACCOUNT_FILE: keyFile, HUB_FCM_URL: fcm.url, HUB_FCM_TOKEN_URL: fcm.tokenUrl });
+  const h = await startHub({ dmRateLimitPerMinute: 100_000_000, bodyLimitBytes: 8 * 1024 * 1024 }).catch((err: unknown) => {
+    restoreEnv();
+    throw err;
+  });
   try {
     const org = await newTenant(h, 'android-bench');
     const t = await fetch(`${h.baseUrl}/token`, {
@@ -101,7 +105,7 @@ async function hubRound(fcm: FcmSimulator, account: SimServiceAccount, dir: stri
     return { round, enrollSeconds, tokenExchanges: fcm.tokensIssued };
   } finally {
     await h.close();
-    for (const k of ['HUB_FCM_SERVICE_ACCOUNT_FILE', 'HUB_FCM_URL', 'HUB_FCM_TOKEN_URL']) delete process.env[k];
+    restoreEnv();
   }
 }
 

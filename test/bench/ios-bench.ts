@@ -35,6 +35,7 @@ import { describeMachine } from './machine.js';
 import { FleetWorker, benchTopic, pool, threadCpuMs, type BenchPhone } from './ios-fleet.js';
 import { startProfile, type CpuProfileSummary } from './ios-profile.js';
 import { renderIosSection, writeIosSection, type IosRound } from './ios-report.js';
+import { setGroupEnv } from './group-env.js';
 import { summarize } from './stats.js';
 
 const DEVICES = Number(process.env.BENCH_IOS_DEVICES ?? 10_000);
@@ -97,9 +98,29 @@ async function hubLoop(fleet: FleetWorker, dir: string): Promise<Peer & { enroll
   await writeFile(files.HUB_IOS_IDENTITY_CA_FILE, w.deviceCaPem);
   await writeFile(files.HUB_IOS_PUSH_CERT_FILE, w.pushCertPem);
   await writeFile(files.HUB_IOS_PUSH_KEY_FILE, w.pushKeyPem, { mode: 0o600 });
-  Object.assign(process.env, files, { HUB_IOS_APNS_URL: w.apnsUrl });
-  const h: RunningHub = await startHub(TRANSPORT === 'tls' ? { iosMdmTlsPort: 0 } : {});
-  process.env['HUB_IOS_ORG_ID'] = h.adminCreds.orgId;
+  const restoreEnv = setGroupEnv({ ...files, HUB_IOS_APNS_URL: w.apnsUrl });
+  let h: RunningHub | undefined;
+  let restoreOrg = () => {};
+  const close = async () => {
+    await h?.close();
+    restoreOrg();
+    restoreEnv();
+  };
+  try {
+    h = await startHub(TRANSPORT === 'tls' ? { iosMdmTlsPort: 0 } : {});
+    restoreOrg = setGroupEnv({ HUB_IOS_ORG_ID: h.adminCreds.orgId });
+    return { ...(await enrolledLoop(fleet, h)), close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Enrolls the fleet's phones into the hub `h`, then gives its measured round. */
+async function enrolledLoop(
+  fleet: FleetWorker,
+  h: RunningHub,
+): Promise<Omit<Peer, 'close'> & { enrollSeconds: number; profiles: CpuProfileSummary[] }> {
   const ready =
     TRANSPORT === 'tls'
       ? await fleet.fleet('hub', `${h.iosMdmTlsUrl!}/mdm`, 'HUB', true, { caPem: await readFile(h.tlsCaPath, 'utf8') })
@@ -160,7 +181,7 @@ async function hubLoop(fleet: FleetWorker, dir: string): Promise<Peer & { enroll
       fleet.check();
       return { peer: 'hub', round, commands: targets.length, wallMs, enqueuedMs, latency: summarize(latencies) };
     });
-  return { run, enrollSeconds: ready.enrollSeconds, profiles, close: () => h.close() };
+  return { run, enrollSeconds: ready.enrollSeconds, profiles };
 }
 
 const cannedPlist = (udid: string) =>

@@ -19,6 +19,7 @@ import { WnsTokenSource } from '../../hub/src/push/wns/wns-token.js';
 import { startHub, type RunningHub } from '../src/index.js';
 import { pool } from './ios-fleet.js';
 import { describeMachine } from './machine.js';
+import { setGroupEnv } from './group-env.js';
 import { summarize } from './stats.js';
 import { renderWindowsSection, writeWindowsSection, type WindowsRound } from './windows-report.js';
 
@@ -41,15 +42,37 @@ function busy(): () => number {
 }
 
 async function hubLoop(wns: WnsSimulator, csr: string, alive: () => void): Promise<Peer & { enrollSeconds: number }> {
-  Object.assign(process.env, {
+  const restoreEnv = setGroupEnv({
     HUB_WNS_TOKEN_URL: wns.tokenUrl,
     HUB_WNS_CLIENT_ID: wnsClient.clientId,
     HUB_WNS_CLIENT_SECRET: wnsClient.clientSecret,
     HUB_WNS_CHANNEL_ORIGINS: wns.origin,
     HUB_WINDOWS_ENROLLMENT_SECRET: enrollmentSecret,
   });
-  const h: RunningHub = await startHub();
-  process.env['HUB_WINDOWS_ORG_ID'] = h.adminCreds.orgId;
+  let h: RunningHub | undefined;
+  let restoreOrg = () => {};
+  const close = async () => {
+    await h?.close();
+    restoreOrg();
+    restoreEnv();
+  };
+  try {
+    h = await startHub();
+    restoreOrg = setGroupEnv({ HUB_WINDOWS_ORG_ID: h.adminCreds.orgId });
+    return { ...(await enrolledLoop(wns, csr, alive, h)), close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Enrolls the devices into the hub `h` (each reports its WNS channel), then gives its measured round. */
+async function enrolledLoop(
+  wns: WnsSimulator,
+  csr: string,
+  alive: () => void,
+  h: RunningHub,
+): Promise<Omit<Peer, 'close'> & { enrollSeconds: number }> {
   const devices = Array.from(
     { length: DEVICES },
     (_, i) => new WindowsDevice({ baseUrl: h.baseUrl, upn: `user${i}@bench.example`, enrollmentSecret, wns, csr }),
@@ -127,7 +150,7 @@ async function hubLoop(wns: WnsSimulator, csr: string, alive: () => void): Promi
       latency: summarize(latencies),
     };
   }
-  return { run, enrollSeconds, close: () => h.close() };
+  return { run, enrollSeconds };
 }
 
 /** The peer: canned SyncML over a bare keep-alive HTTP server; pushes straight through the same WNS provider. */
