@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { connectSignature, topics } from '@edgehub/shared';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
+import { openMqttClient } from './transport.js';
 
 export interface UplinkIdentity {
   productKey: string;
@@ -163,9 +164,9 @@ export class Uplink extends EventEmitter<UplinkEvents> {
       // Without this, mqtt-packet keeps a 2-byte Buffer for each of the 65,536 message ids: 6 MiB
       // of heap, for an uplink that has one batch awaiting its reply at a time (docs/BENCHMARKS.md, "Edge runtime").
       writeCache: false,
-      ...(this.options.tls ? { ...this.options.tls, rejectUnauthorized: true, servername: 'localhost' } : {}),
     };
-    const client = mqtt.connect(this.options.url, opts);
+    const tls = this.options.tls ? { ...this.options.tls, rejectUnauthorized: true, servername: 'localhost' } : undefined;
+    const client = openMqttClient(this.options.url, opts, tls);
     this.client = client;
     client.on('connect', () => {
       this.attempt = 0;
