@@ -1,3 +1,5 @@
+import type { RunningHub } from '../src/index.js';
+
 /**
  * Settings a bench group gives its in-process hub through the environment. The groups run one after
  * another in one process (test/bench/main.ts), so what one group sets must be gone before the next
@@ -13,4 +15,34 @@ export function setGroupEnv(vars: Record<string, string>): () => void {
       else process.env[k] = v;
     }
   };
+}
+
+/**
+ * Starts a group's in-process hub with `vars` in the environment, sets `orgVar` to the hub's admin
+ * organization once it runs (the device type reads it when it first serves), and runs `body` on it.
+ * Gives `body`'s result with a `close` that stops the hub and puts the environment back; a start
+ * or a `body` that fails does both before the error goes on.
+ */
+export async function startGroupHub<T extends object>(
+  vars: Record<string, string>,
+  orgVar: string,
+  start: () => Promise<RunningHub>,
+  body: (h: RunningHub) => Promise<T>,
+): Promise<T & { close(): Promise<void> }> {
+  const restoreEnv = setGroupEnv(vars);
+  let h: RunningHub | undefined;
+  let restoreOrg = () => {};
+  const close = async () => {
+    await h?.close();
+    restoreOrg();
+    restoreEnv();
+  };
+  try {
+    h = await start();
+    restoreOrg = setGroupEnv({ [orgVar]: h.adminCreds.orgId });
+    return { ...(await body(h)), close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }

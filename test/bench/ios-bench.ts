@@ -35,7 +35,7 @@ import { describeMachine } from './machine.js';
 import { FleetWorker, benchTopic, pool, threadCpuMs, type BenchPhone } from './ios-fleet.js';
 import { startProfile, type CpuProfileSummary } from './ios-profile.js';
 import { renderIosSection, writeIosSection, type IosRound } from './ios-report.js';
-import { setGroupEnv } from './group-env.js';
+import { startGroupHub } from './group-env.js';
 import { summarize } from './stats.js';
 
 const DEVICES = Number(process.env.BENCH_IOS_DEVICES ?? 10_000);
@@ -98,22 +98,12 @@ async function hubLoop(fleet: FleetWorker, dir: string): Promise<Peer & { enroll
   await writeFile(files.HUB_IOS_IDENTITY_CA_FILE, w.deviceCaPem);
   await writeFile(files.HUB_IOS_PUSH_CERT_FILE, w.pushCertPem);
   await writeFile(files.HUB_IOS_PUSH_KEY_FILE, w.pushKeyPem, { mode: 0o600 });
-  const restoreEnv = setGroupEnv({ ...files, HUB_IOS_APNS_URL: w.apnsUrl });
-  let h: RunningHub | undefined;
-  let restoreOrg = () => {};
-  const close = async () => {
-    await h?.close();
-    restoreOrg();
-    restoreEnv();
-  };
-  try {
-    h = await startHub(TRANSPORT === 'tls' ? { iosMdmTlsPort: 0 } : {});
-    restoreOrg = setGroupEnv({ HUB_IOS_ORG_ID: h.adminCreds.orgId });
-    return { ...(await enrolledLoop(fleet, h)), close };
-  } catch (err) {
-    await close();
-    throw err;
-  }
+  return startGroupHub(
+    { ...files, HUB_IOS_APNS_URL: w.apnsUrl },
+    'HUB_IOS_ORG_ID',
+    () => startHub(TRANSPORT === 'tls' ? { iosMdmTlsPort: 0 } : {}),
+    (h) => enrolledLoop(fleet, h),
+  );
 }
 
 /** Enrolls the fleet's phones into the hub `h`, then gives its measured round. */

@@ -19,7 +19,7 @@ import { WnsTokenSource } from '../../hub/src/push/wns/wns-token.js';
 import { startHub, type RunningHub } from '../src/index.js';
 import { pool } from './ios-fleet.js';
 import { describeMachine } from './machine.js';
-import { setGroupEnv } from './group-env.js';
+import { startGroupHub } from './group-env.js';
 import { summarize } from './stats.js';
 import { renderWindowsSection, writeWindowsSection, type WindowsRound } from './windows-report.js';
 
@@ -42,28 +42,18 @@ function busy(): () => number {
 }
 
 async function hubLoop(wns: WnsSimulator, csr: string, alive: () => void): Promise<Peer & { enrollSeconds: number }> {
-  const restoreEnv = setGroupEnv({
-    HUB_WNS_TOKEN_URL: wns.tokenUrl,
-    HUB_WNS_CLIENT_ID: wnsClient.clientId,
-    HUB_WNS_CLIENT_SECRET: wnsClient.clientSecret,
-    HUB_WNS_CHANNEL_ORIGINS: wns.origin,
-    HUB_WINDOWS_ENROLLMENT_SECRET: enrollmentSecret,
-  });
-  let h: RunningHub | undefined;
-  let restoreOrg = () => {};
-  const close = async () => {
-    await h?.close();
-    restoreOrg();
-    restoreEnv();
-  };
-  try {
-    h = await startHub();
-    restoreOrg = setGroupEnv({ HUB_WINDOWS_ORG_ID: h.adminCreds.orgId });
-    return { ...(await enrolledLoop(wns, csr, alive, h)), close };
-  } catch (err) {
-    await close();
-    throw err;
-  }
+  return startGroupHub(
+    {
+      HUB_WNS_TOKEN_URL: wns.tokenUrl,
+      HUB_WNS_CLIENT_ID: wnsClient.clientId,
+      HUB_WNS_CLIENT_SECRET: wnsClient.clientSecret,
+      HUB_WNS_CHANNEL_ORIGINS: wns.origin,
+      HUB_WINDOWS_ENROLLMENT_SECRET: enrollmentSecret,
+    },
+    'HUB_WINDOWS_ORG_ID',
+    () => startHub(),
+    (h) => enrolledLoop(wns, csr, alive, h),
+  );
 }
 
 /** Enrolls the devices into the hub `h` (each reports its WNS channel), then gives its measured round. */

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +7,7 @@ import type { ClusterLink, NodeMessage } from '../../hub/src/cluster/link.js';
 import { openRedisLink } from '../../hub/src/cluster/redis-link.js';
 import { openEmbeddedStore } from '../../hub/src/store/embedded/store.js';
 import type { Collection, Store } from '../../hub/src/store/port.js';
-import { hasRedisServer, repoRoot, requireService, startRedis, type RunningRedis } from '../src/index.js';
+import { hasRedisServer, requireService, runModuleScript, startRedis, type RunningRedis } from '../src/index.js';
 
 interface Doc {
   id: string;
@@ -37,11 +36,7 @@ describe('a read after another process wrote', () => {
       `await (await store.collection(${JSON.stringify(spec)})).insert({ id: ${JSON.stringify(id)}, n: 1 });`,
       'await store.close();',
     ].join('\n');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const r = runModuleScript(script);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
   };

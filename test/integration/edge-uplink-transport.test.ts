@@ -1,9 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Edge, loadEdgeConfig, modbusSouthbound, type EdgeConfig } from '@edgehub/edge';
-import { edgeSite, newTenant, repoRoot, startHub, type EdgeSite, type RunningHub } from '../src/index.js';
+import { edgeSite, newTenant, runModuleScript, startHub, type EdgeSite, type RunningHub } from '../src/index.js';
 
 /**
  * The edge's uplink on each transport its config allows (`hub.mqttUrl`: mqtt, mqtts, ws, wss). The
@@ -88,11 +87,7 @@ describe('edge uplink transports', () => {
       '}',
       'console.log(JSON.stringify(seen));',
     ].join('\n');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const r = runModuleScript(script);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({
       'mqtt://127.0.0.1:9': [],

@@ -12,3 +12,4 @@ export * from './spawn-certificate-service.js';
 export * from './eventually.js';
 export * from './cli-runner.js';
 export * from './oauth-token.js';
+export * from './module-script.js';
