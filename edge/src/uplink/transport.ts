@@ -1,4 +1,4 @@
-import { connect as tcpConnect } from 'node:net';
+import { isIP, connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 
@@ -25,7 +25,10 @@ export function openMqttClient(url: string, options: IClientOptions, tls?: Uplin
   // A literal IPv6 address comes bracketed in a URL; sockets want it bare.
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost';
   const port = u.port ? Number(u.port) : secure ? 8883 : 1883;
-  const open = secure ? () => tlsConnect({ ...tls, host, port }) : () => tcpConnect({ host, port });
+  // As mqtt.js does for its own TLS sockets: the host name goes in the handshake (SNI), which a TLS
+  // proxy in front of the hub may route by. An IP address is never sent there.
+  const servername = tls?.servername ?? (isIP(host) === 0 ? host : undefined);
+  const open = secure ? () => tlsConnect({ ...tls, host, port, servername }) : () => tcpConnect({ host, port });
   // The client reads its keepalive, clean session and so on from these options; host and port are here only for its logs.
   return new MqttClient(open, { ...options, host, port, protocol: secure ? 'mqtts' : 'mqtt' });
 }
