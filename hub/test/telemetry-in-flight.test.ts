@@ -14,27 +14,40 @@ async function isSettled(p: Promise<void>): Promise<boolean> {
   return done;
 }
 
+/** A write in flight, settled by the test: `end` fulfils it, `fail` rejects it. */
+function write(w: InFlight): { end: () => void; fail: () => void } {
+  let end = () => {};
+  let fail = () => {};
+  const p = new Promise<void>((resolve, reject) => {
+    end = resolve;
+    fail = () => reject(new Error('write failed'));
+  });
+  w.track(p).catch(() => undefined);
+  return { end, fail };
+}
+
 describe('writes in flight', () => {
   it('settles at once when nothing is in flight', async () => {
     const w = new InFlight();
-    w.end(w.begin());
+    write(w).end();
+    await new Promise((r) => setImmediate(r));
     expect(await isSettled(w.settled())).toBe(true);
   });
 
   it('waits for every write begun before, in any order, and for none begun after', async () => {
     const w = new InFlight();
-    const a = w.begin();
-    const b = w.begin();
+    const a = write(w);
+    const b = write(w);
     const waiting = w.settled();
-    const later = w.begin();
-    w.end(b);
+    const later = write(w);
+    b.end();
     expect(await isSettled(waiting)).toBe(false);
-    w.end(a);
+    a.fail();
     expect(await isSettled(waiting)).toBe(true);
     // The write begun after is still in flight; a new wait covers it.
     const second = w.settled();
     expect(await isSettled(second)).toBe(false);
-    w.end(later);
+    later.end();
     expect(await isSettled(second)).toBe(true);
   });
 });

@@ -3,13 +3,7 @@ import { connect as tlsConnect } from 'node:tls';
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 
 /** TLS material and checks for an `mqtts://` or `wss://` uplink. */
-export interface UplinkTls {
-  ca?: string | Buffer;
-  key?: string;
-  cert?: string;
-  rejectUnauthorized: boolean;
-  servername: string;
-}
+export type UplinkTls = Pick<IClientOptions, 'ca' | 'key' | 'cert' | 'rejectUnauthorized' | 'servername'>;
 
 /**
  * Opens the uplink's MQTT client on `url`. For `mqtt://` and `mqtts://` the socket is made here

@@ -202,12 +202,7 @@ export async function openEmbeddedTelemetryStore(options: EmbeddedTelemetryOptio
         g.ceiling.raise(g.newest.time);
       }
       if (watched) watch(watched, bySeries.get(watched.id));
-      const ticket = appendsInFlight.begin();
-      try {
-        await write(bySeries, queue);
-      } finally {
-        appendsInFlight.end(ticket);
-      }
+      await appendsInFlight.track(write(bySeries, queue));
       for (const [id, g] of bySeries) {
         if (g.rows.length >= DIRECT_ROWS) continue;
         const c = headCount.get(id) ?? {
